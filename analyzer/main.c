@@ -1,0 +1,57 @@
+/* coldtok: what compression does to code models, per programming language.
+ * This file only dispatches to the subcommands; each one documents itself with --help. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzer/cli.h"
+
+/* Each command's entry point, defined in its own file. */
+
+static const Command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+int cli_fail(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "coldtok %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "coldtok %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\ntry 'coldtok %s --help'\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: coldtok COMMAND [options]   (coldtok COMMAND --help for details)\n\n"
+            "commands:\n");
+    for (const Command *c = commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (const Command *c = commands; c->name; c++)
+        if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "coldtok: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,85 @@
+/* util: the few things every module needs: one-line errors, checked allocation,
+ * growable byte and int buffers, read-only file mappings and a stderr progress line.
+ *
+ * Errors: a function that can fail takes an Err *, returns -1 (or NULL) and leaves one
+ * line in err->msg, conventionally "PATH: what is wrong". The caller decides whether
+ * to print it; nothing here prints except the progress line and die_oom().
+ * Allocation: xmalloc/xcalloc/xrealloc never return NULL; running out of memory ends
+ * the process with one line on stderr (there is nothing useful a CLI can do instead). */
+#ifndef COLDTOK_UTIL_H
+#define COLDTOK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    char msg[1024];
+} Err;
+
+/* Formats the message into err (if err is not NULL) and returns -1. */
+int err_set(Err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* A growable byte string; data is always NUL-terminated (the NUL is not counted in len). */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+void buf_append(Buf *b, const void *p, size_t n);
+void buf_puts(Buf *b, const char *s);
+void buf_putc(Buf *b, char c);
+void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_clear(Buf *b);  /* len = 0, keeps the storage */
+void buf_free(Buf *b);
+
+/* A growable array of ints (token ids). */
+typedef struct {
+    int *v;
+    size_t n, cap;
+} IntVec;
+
+void intvec_push(IntVec *a, int x);
+void intvec_free(IntVec *a);
+
+/* A read-only mapping of a whole file. Empty files map to data == NULL, size == 0. */
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    char *path;  /* owned copy, for error messages */
+} MappedFile;
+
+int map_file(MappedFile *mf, const char *path, Err *err);
+void unmap_file(MappedFile *mf);
+
+/* Reads a whole file into a NUL-terminated heap buffer (for JSON and text inputs). */
+char *read_file(const char *path, size_t *len, Err *err);
+
+int is_dir(const char *path);
+int is_file(const char *path);
+/* True when the name ends with suffix (case-sensitive). */
+int ends_with(const char *s, const char *suffix);
+
+/* Progress on stderr, only when stderr is a terminal: progress("loading %s", p) rewrites
+ * one line; progress_done() clears it. Cheap to call often (rate-limited to ~10 Hz). */
+void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress_done(void);
+
+/* Wall-clock seconds from a monotonic clock, for benchmarks and progress rates. */
+double now_seconds(void);
+
+/* Decodes one UTF-8 code point at s[0..len); returns its byte length (1..4) and stores the code
+ * point, or returns 0 when the bytes there are not valid UTF-8 (overlong, surrogate, truncated). */
+int utf8_decode(const uint8_t *s, size_t len, uint32_t *cp);
+/* Encodes cp into out (at least 4 bytes); returns the byte length. */
+int utf8_encode(uint32_t cp, char *out);
+/* Offset of the first invalid byte, or len when the whole string is valid UTF-8. */
+size_t utf8_valid_prefix(const char *s, size_t len);
+
+#endif
