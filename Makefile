@@ -21,7 +21,8 @@ LIBSRC  := $(filter-out analyzer/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
-FUZZERS := $(patsubst fuzz/%.c,build-fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZBUILD ?= build-fuzz
+FUZZERS := $(patsubst fuzz/%.c,$(FUZZBUILD)/%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps tests test check bench demo fuzzers clean
 .SECONDARY:
@@ -68,7 +69,7 @@ test: tests
 # ---- sanitizers and fuzzers ----
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-build-fuzz/%: fuzz/%.c $(LIBSRC) | build/.deps
+$(FUZZBUILD)/%: fuzz/%.c $(LIBSRC) | $(BUILD)/.deps
 	@mkdir -p $(@D)
 	clang -O1 -g -std=c11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -89,4 +90,4 @@ bench: deps
 clean:
 	rm -rf build build-asan build-fuzz coldtok
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -48,9 +48,10 @@ for build in "$@"; do
         run_tap "${name//\//_}" env COLDTOK="$build/coldtok" bash "$s"
     done
 done
-if [ -d build-fuzz ]; then
+fuzzbuild=${FUZZBUILD:-build-fuzz}
+if [ -d "$fuzzbuild" ]; then
     echo "== fuzzers (${FUZZ_SECONDS:-30} s each)"
-    for f in build-fuzz/fuzz_*; do
+    for f in "$fuzzbuild"/fuzz_*; do
         [ -x "$f" ] || continue
         name=$(basename "$f")
         seeds="fuzz/corpus/${name#fuzz_}"
