@@ -7,8 +7,10 @@
 #include "analyzer/cli.h"
 
 /* Each command's entry point, defined in its own file. */
+int cmd_info(int argc, char **argv);
 
 static const Command commands[] = {
+    {"info", cmd_info, "describe a GGUF model: hyper-parameters, metadata, tensors, bytes"},
     {NULL, NULL, NULL},
 };
 

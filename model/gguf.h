@@ -33,18 +33,23 @@ typedef struct {
     int64_t ne[GGUF_MAX_DIMS]; /* ne[0] is the contiguous axis; unused dims are 1 */
     uint64_t offset;         /* from the start of the data section */
     uint64_t nbytes;
-    const void *data;        /* into the mapping */
+    const void *data;        /* into the mapping; aligned to gguf_alignment() for gguf_open
+                                (page-aligned mapping), unaligned possible for gguf_open_memory */
 } GgufTensor;
 
 typedef struct Gguf Gguf;
 
 Gguf *gguf_open(const char *path, Err *err);
+/* The same checks on bytes already in memory (tests, fuzzers). Nothing is copied: DATA must
+ * outlive the Gguf. NAME stands for the path in error messages. */
+Gguf *gguf_open_memory(const void *data, size_t size, const char *name, Err *err);
 void gguf_close(Gguf *g);
 
 const char *gguf_path(const Gguf *g);
 uint32_t gguf_version(const Gguf *g);
 uint64_t gguf_file_size(const Gguf *g);
 uint32_t gguf_alignment(const Gguf *g);
+uint64_t gguf_data_offset(const Gguf *g); /* file offset of the (aligned) data section */
 
 /* ---- metadata ---- */
 int gguf_n_kv(const Gguf *g);
@@ -67,6 +72,9 @@ const char *gguf_arr_str(const Gguf *g, int kv, uint64_t i, size_t *len);
  * of range. */
 int gguf_arr_float(const Gguf *g, int kv, uint64_t i, double *out);
 int gguf_arr_int(const Gguf *g, int kv, uint64_t i, int64_t *out);
+/* The raw little-endian elements of a numeric or bool array (n x element size bytes, possibly
+ * unaligned: read with memcpy), or NULL for other kvs. */
+const void *gguf_arr_data(const Gguf *g, int kv);
 /* Element i of an array of arrays: the nested array's kv-like handle for the calls above is not
  * exposed; gguf_kv_format prints nested arrays for inspection. */
 
