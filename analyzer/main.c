@@ -8,9 +8,11 @@
 
 /* Each command's entry point, defined in its own file. */
 int cmd_info(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 static const Command commands[] = {
     {"info", cmd_info, "describe a GGUF model: hyper-parameters, metadata, tensors, bytes"},
+    {"plot", cmd_plot, "draw figures with gnuplot from the CSV files of an analysis folder"},
     {NULL, NULL, NULL},
 };
 

@@ -13,6 +13,7 @@ count() { # count NAME < TAP
     local name=$1 line any=0
     while IFS= read -r line; do
         case "$line" in
+            "ok "*"# SKIP"*) skipped=$((skipped + 1)); any=1; echo "  $name: ${line#ok }" ;; # TAP's own skip form
             "ok "*) pass=$((pass + 1)); any=1 ;;
             "not ok "*"# SKIP"*) skipped=$((skipped + 1)); any=1; echo "  $name: ${line#not ok }" ;;
             "not ok "*) fail=$((fail + 1)); any=1; failed_names+=("$name: ${line#not ok }") ;;

@@ -1,0 +1,45 @@
+/* plot: the figures of `coldtok plot`, drawn by gnuplot from the tidy CSV files of an analysis
+ * folder (docs/output.md is the contract; docs/plots.md describes each figure).
+ *
+ *   pkp_by_language       metrics.csv (metric=pkp, scope=a language)      grouped bars
+ *   kl_vs_bits            metrics.csv (metric=kl_pq, scope=all) + models.csv (bits_per_weight)
+ *                         one line per family (the variants of one base)
+ *   keyword_heatmap       keywords.csv (log_ratio)                          keyword x variant
+ *   coverage_by_language  coverage_summary.csv (coverage)                   grouped bars
+ *
+ * plot_all reads and checks every CSV file present first (a malformed one is an error before any
+ * figure is drawn), then draws each figure whose data is there; a figure without data is skipped
+ * and says why. Nothing is written but the figures themselves (FIGDIR/NAME.png|svg|pdf); a figure
+ * gnuplot failed on is removed. Errors: -1 and one line in err. */
+#ifndef COLDTOK_PLOT_H
+#define COLDTOK_PLOT_H
+
+#include "common/util.h"
+
+typedef enum { PLOT_PNG, PLOT_SVG, PLOT_PDF } PlotFormat;
+
+typedef struct {
+    const char *dir;    /* folder with the CSV files */
+    const char *figdir; /* folder for the figures, created when missing */
+    PlotFormat format;
+    int width, height;  /* pixels (PNG, SVG); a PDF is width/100 x height/100 inches */
+    int top_keywords;   /* keyword_heatmap: the N keywords that moved most */
+} PlotOptions;
+
+#define PLOT_NFIGURES 4
+
+typedef struct {
+    const char *name;   /* "pkp_by_language", ... */
+    int drawn;
+    char path[4096];    /* the figure, when drawn */
+    char note[512];     /* what it shows, or why it was skipped */
+} PlotFigure;
+
+/* Draws what the data allows. warnings (may be NULL) receives gnuplot's warnings and notes about
+ * values left out, one per line. Returns 0 (even when every figure was skipped), or -1. */
+int plot_all(const PlotOptions *o, PlotFigure figs[PLOT_NFIGURES], Buf *warnings, Err *err);
+
+/* "png", "svg", "pdf" → format; -1 for anything else. */
+int plot_format_parse(const char *s);
+
+#endif

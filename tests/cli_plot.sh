@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# coldtok plot: figures from the hand-written CSV files of tests/data/plot (docs/output.md format).
+# Checks the files made (PNG/SVG/PDF by magic bytes, PNG size from its header), what the SVGs say
+# (names with _ ' # " ^ and UTF-8 shown verbatim, the keyword selection against a count done here
+# in Python, log-scale ticks), figures skipped for lack of data, one-line errors with exit 1 on
+# bad input or a failing gnuplot (and no half-written figure left), and that nothing is written
+# anywhere but the figure folder. Prints TAP; gnuplot-dependent tests skip when it is absent.
+set -u
+BIN=${COLDTOK:-./coldtok}
+DATA=tests/data/plot
+tmp=$(mktemp -d /tmp/coldtok-cli-plot.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && printf '#   %s\n' "$2"; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1: $2"; }
+check() { # check NAME DETAIL CONDITION: ok when the shell condition (a string, run by eval) holds
+    if eval "$3"; then ok "$1"; else notok "$1" "$2"; fi
+}
+
+if gp=$(command -v "${COLDTOK_GNUPLOT:-gnuplot}") && "$gp" -e 'exit' > /dev/null 2>&1; then have_gp=1; else have_gp=0; fi
+FIGS="pkp_by_language kl_vs_bits keyword_heatmap coverage_by_language"
+
+is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+png_size() { # width x height from the IHDR chunk
+    od -An -tu1 -j16 -N8 "$1" | awk '{ printf "%dx%d", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8 }'
+}
+is_svg() { head -c 300 "$1" | grep -q '<?xml' && grep -q '<svg' "$1" && tail -c 20 "$1" | grep -q '</svg>'; }
+is_pdf() { [ "$(head -c 5 "$1")" = "%PDF-" ] && tail -c 1024 "$1" | grep -q '%%EOF'; }
+# svg_text FILE TEXT: TEXT (XML-escaped by the caller) is the whole content of a <text> element
+svg_text() { grep -qF "<text>$2</text>" "$1"; }
+
+# run NAME ARGS...: coldtok plot ARGS with TMPDIR set to an empty folder; out/err/rc kept
+run() {
+    local name=$1
+    shift
+    rm -rf "$tmp/tmpdir" && mkdir "$tmp/tmpdir"
+    TMPDIR="$tmp/tmpdir" "$BIN" plot "$@" > "$tmp/$name.out" 2> "$tmp/$name.err"
+    rc=$?
+}
+
+"$BIN" plot --help > "$tmp/help" 2>&1 && grep -q '^usage: coldtok plot DIR -o FIGDIR' "$tmp/help" && ok "--help" || notok "--help"
+
+# ---- the four figures as PNG, with the file system watched ----
+if [ $have_gp = 1 ]; then
+    before=$(cd "$DATA" && ls -la --time-style=+%s . && sha256sum ./*)
+    strace_ok=0
+    if command -v strace > /dev/null && strace -f -qq -o /dev/null true 2> /dev/null; then strace_ok=1; fi
+    rm -rf "$tmp/tmpdir" && mkdir "$tmp/tmpdir"
+    if [ $strace_ok = 1 ]; then
+        # LeakSanitizer cannot run under ptrace: leaks are checked by the other runs
+        TMPDIR="$tmp/tmpdir" ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o "$tmp/trace" \
+            -e trace=open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2,link,linkat,symlink,symlinkat \
+            "$BIN" plot "$DATA" -o "$tmp/png" > "$tmp/png.out" 2> "$tmp/png.err"
+    else
+        TMPDIR="$tmp/tmpdir" "$BIN" plot "$DATA" -o "$tmp/png" > "$tmp/png.out" 2> "$tmp/png.err"
+    fi
+    rc=$?
+    [ $rc -eq 0 ] && ok "png: exit 0" || notok "png: exit 0" "rc=$rc $(head -2 "$tmp/png.err")"
+    # counts from the data by hand: 5 languages; 8 models; 5 variants with bits_per_weight and kl_pq
+    # (the distilled one has no bits) in 2 families; 15 keywords a model, "if" twice; 6 variants
+    cat > "$tmp/want.out" <<EOF
+drew    $tmp/png/pkp_by_language.png (5 languages x 8 models)
+drew    $tmp/png/kl_vs_bits.png (5 variants in 2 families)
+drew    $tmp/png/keyword_heatmap.png (14 keywords (of 14) x 6 variants)
+drew    $tmp/png/coverage_by_language.png (5 languages x 3 tokenizers)
+EOF
+    check "png: what was drawn" "$(diff "$tmp/want.out" "$tmp/png.out" | head -5 | tr '\n' ' ')" \
+        'cmp -s "$tmp/want.out" "$tmp/png.out"'
+    want_err="coldtok plot: warning: kl_vs_bits: 1 variant(s) left out: no bits_per_weight in $DATA/models.csv"
+    check "png: stderr is only the note on the variant without bits" "$(head -3 "$tmp/png.err" | tr '\n' '|')" \
+        '[ "$(cat "$tmp/png.err")" = "$want_err" ]'
+    bad=""
+    for f in $FIGS; do
+        p="$tmp/png/$f.png"
+        if [ ! -s "$p" ]; then bad="$bad $f:missing"
+        elif ! is_png "$p"; then bad="$bad $f:not-png"
+        elif [ "$(png_size "$p")" != 1200x700 ]; then bad="$bad $f:$(png_size "$p")"
+        elif [ "$(stat -c %s "$p")" -lt 15000 ]; then bad="$bad $f:only-$(stat -c %s "$p")-bytes"; fi
+    done
+    check "png: four 1200x700 PNG files" "$bad" '[ -z "$bad" ]'
+    check "png: nothing else in the figure folder" "$(ls -A "$tmp/png" | tr '\n' ' ')" \
+        '[ "$(ls -A "$tmp/png" | sort | tr "\n" " ")" = "coverage_by_language.png keyword_heatmap.png kl_vs_bits.png pkp_by_language.png " ]'
+    check "png: nothing left in TMPDIR" "$(ls -A "$tmp/tmpdir")" '[ -z "$(ls -A "$tmp/tmpdir")" ]'
+    after=$(cd "$DATA" && ls -la --time-style=+%s . && sha256sum ./*)
+    check "png: the data folder is untouched" "listing or checksums changed" '[ "$before" = "$after" ]'
+    if [ $strace_ok = 1 ]; then
+        # every file or folder created, by coldtok or gnuplot, must be the figure folder or in it
+        # (what a font cache may write under $HOME is not this command's business)
+        created=$(grep -E 'O_CREAT|mkdir|rename|link\(|linkat|symlink|creat\(' "$tmp/trace" | grep -v ' = -1 ' |
+            grep -oE '"[^"]*"' | tr -d '"' | grep -E "^(/tmp/|$PWD/|[^/])" | grep -vxF "$tmp/png" | grep -v "^$tmp/png/" || true)
+        check "png: nothing created outside the figure folder (strace)" "$(echo "$created" | head -3 | tr '\n' ' ')" \
+            '[ -z "$created" ]'
+    else
+        skip "png: nothing created outside the figure folder" "strace not usable here"
+    fi
+else
+    skip "png figures" "gnuplot not installed"
+fi
+
+# ---- SVG: the text gnuplot wrote, checked against the data ----
+if [ $have_gp = 1 ]; then
+    run svg "$DATA" -o "$tmp/svg" --format svg
+    bad=""
+    for f in $FIGS; do
+        is_svg "$tmp/svg/$f.svg" && python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$tmp/svg/$f.svg" 2> /dev/null ||
+            bad="$bad $f"
+    done
+    check "svg: exit 0, four well-formed SVG files" "rc=$rc, bad:$bad $(head -1 "$tmp/svg.err")" '[ $rc -eq 0 ] && [ -z "$bad" ]'
+    s=$tmp/svg/pkp_by_language.svg
+    bad=""
+    for m in tiny-f32 tiny-f16 tiny-q8_0 tiny-q4_0 coder_1.5B coder_1.5B-Q4_K_M "coder 'q2' #k" "modèle-distillé_ß" \
+        python c rust sql bash "no value" model; do
+        svg_text "$s" "$m" || bad="$bad [$m]"
+    done
+    check "svg pkp: every model and language verbatim (_ ' hash UTF-8), a 'no value' mark" "missing:$bad" '[ -z "$bad" ]'
+    s=$tmp/svg/kl_vs_bits.svg
+    bad=""
+    for m in tiny-f16 tiny-q8_0 tiny-q4_0 coder_1.5B-Q4_K_M "coder 'q2' #k" tiny-f32 coder_1.5B 1e-08 1e-01 \
+        "bits per weight"; do
+        svg_text "$s" "$m" || bad="$bad [$m]"
+    done
+    grep -qF "modèle-distillé_ß" "$s" && bad="$bad [distilled model shown without bits]"
+    check "svg kl: a label per variant, families in the legend, log y axis (1e-08..1e-01)" "$bad" '[ -z "$bad" ]'
+    s=$tmp/svg/coverage_by_language.svg
+    bad=""
+    for m in coder/tokenizer.json "tiny_bpe 512 (ours)" "deepseek-coder_6.7…truct.Q4_K_M.gguf" tokenizer; do
+        svg_text "$s" "$m" || bad="$bad [$m]"
+    done
+    check "svg coverage: tokenizer names, the long one shortened in the middle" "missing:$bad" '[ -z "$bad" ]'
+    s=$tmp/svg/keyword_heatmap.svg
+    bad=""
+    for m in "'static" __init__ "#include" "x^2" '"quoted"' naïve "\$@" "&amp;mut" "coder 'q2' #k" "grey: no value"; do
+        svg_text "$s" "$m" || bad="$bad [$m]"
+    done
+    check "svg heatmap: keywords with quotes, underscore, hash, caret, dollar, ampersand, UTF-8 verbatim" "missing:$bad" '[ -z "$bad" ]'
+
+    # --top 5: the five keywords with the largest |log_ratio| over all variants, counted here
+    python3 - "$DATA/keywords.csv" 5 > "$tmp/top5" <<'EOF'
+import csv, sys
+best = {}
+for row in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
+    if row["log_ratio"] == "":
+        continue
+    k, v = row["keyword"], abs(float(row["log_ratio"]))
+    best[k] = max(best.get(k, 0.0), v)
+ranked = sorted(best, key=lambda k: -best[k])
+for k in ranked[:int(sys.argv[2])]:
+    print(k)
+print("NOT:" + ranked[int(sys.argv[2])])
+EOF
+    run top5 "$DATA" -o "$tmp/top5svg" --format svg --top 5
+    s=$tmp/top5svg/keyword_heatmap.svg
+    bad=""
+    while IFS= read -r k; do
+        case "$k" in
+            NOT:*) svg_text "$s" "${k#NOT:}" && bad="$bad [${k#NOT:} shown]" ;;
+            *) svg_text "$s" "$k" || bad="$bad [$k missing]" ;;
+        esac
+    done < "$tmp/top5"
+    grep -q '5 keywords (of 14) x 6 variants' "$tmp/top5.out" || bad="$bad [stdout: $(grep heatmap "$tmp/top5.out")]"
+    check "--top 5: exactly the 5 keywords that moved most, as counted here" "$bad (want: $(tr '\n' ' ' < "$tmp/top5"))" \
+        '[ $rc -eq 0 ] && [ -z "$bad" ]'
+
+    run pdf "$DATA" -o "$tmp/pdf" --format pdf
+    bad=""
+    for f in $FIGS; do is_pdf "$tmp/pdf/$f.pdf" || bad="$bad $f"; done
+    check "pdf: exit 0, four PDF files" "rc=$rc, bad:$bad $(head -1 "$tmp/pdf.err")" '[ $rc -eq 0 ] && [ -z "$bad" ]'
+else
+    skip "svg and pdf figures" "gnuplot not installed"
+fi
+
+# ---- figures skipped for lack of data ----
+if [ $have_gp = 1 ]; then
+    mkdir -p "$tmp/only-cov" && cp "$DATA/coverage_summary.csv" "$tmp/only-cov/"
+    run onlycov "$tmp/only-cov" -o "$tmp/f1"
+    cat > "$tmp/want" <<EOF
+skipped pkp_by_language: $tmp/only-cov/metrics.csv absent
+skipped kl_vs_bits: $tmp/only-cov/metrics.csv absent
+skipped keyword_heatmap: $tmp/only-cov/keywords.csv absent
+drew    $tmp/f1/coverage_by_language.png (5 languages x 3 tokenizers)
+EOF
+    check "only coverage_summary.csv: one figure, three skipped with the reason" \
+        "rc=$rc $(diff "$tmp/want" "$tmp/onlycov.out" | tr '\n' ' ')" \
+        '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/onlycov.out" && [ ! -s "$tmp/onlycov.err" ]'
+    # a probe-only folder: pkp rows but no kl_pq, no log_ratio
+    mkdir -p "$tmp/probe"
+    awk -F, 'NR == 1 || $4 != "kl_pq"' "$DATA/metrics.csv" > "$tmp/probe/metrics.csv"
+    cp "$DATA/models.csv" "$tmp/probe/"
+    awk -F, 'NR == 1 || $1 == "tiny-f32" || $1 == "coder_1.5B"' "$DATA/keywords.csv" > "$tmp/probe/keywords.csv"
+    run probe "$tmp/probe" -o "$tmp/f2"
+    check "probe-only folder: kl_vs_bits and keyword_heatmap skipped, saying why" "rc=$rc $(tr '\n' '|' < "$tmp/probe.out")" \
+        '[ $rc -eq 0 ] &&
+         grep -qxF "skipped kl_vs_bits: no variant with both a kl_pq value (scope all) in metrics.csv and bits_per_weight in models.csv" "$tmp/probe.out" &&
+         grep -qxF "skipped keyword_heatmap: no log_ratio value in $tmp/probe/keywords.csv (no variant)" "$tmp/probe.out" &&
+         grep -q "^drew    $tmp/f2/pkp_by_language.png " "$tmp/probe.out"'
+else
+    skip "skipped figures" "gnuplot not installed"
+fi
+
+# ---- errors: one line on stderr, nothing on stdout, exit 1 (2 for usage), no figure ----
+expect_fail() { # expect_fail NAME WANT_RC WANT_STDERR_REGEX ARGS...
+    local name=$1 want_rc=$2 re=$3 lines
+    shift 3
+    rm -rf "$tmp/fig"
+    run fail "$@"
+    lines=$(wc -l < "$tmp/fail.err")
+    if [ $rc -ne "$want_rc" ]; then notok "$name" "exit $rc, want $want_rc: $(head -2 "$tmp/fail.err" | tr '\n' '|')"
+    elif [ "$want_rc" -eq 1 ] && [ "$lines" -ne 1 ]; then notok "$name" "$lines lines on stderr: $(head -3 "$tmp/fail.err" | tr '\n' '|')"
+    elif [ -s "$tmp/fail.out" ]; then notok "$name" "output on stdout: $(head -1 "$tmp/fail.out")"
+    elif [ -n "$(ls -A "$tmp/fig" 2> /dev/null)" ]; then notok "$name" "left in the figure folder: $(ls -A "$tmp/fig")"
+    elif ! head -1 "$tmp/fail.err" | grep -Eq -- "$re"; then notok "$name" "stderr: $(head -1 "$tmp/fail.err")"
+    else ok "$name"; fi
+}
+# bad DIR: a copy of the data with FILE edited by the rest of the arguments (a command)
+bad() {
+    rm -rf "$tmp/bad" && mkdir "$tmp/bad" && cp "$DATA"/*.csv "$tmp/bad/"
+    "$@"
+}
+
+expect_fail "missing DIR" 1 "^coldtok plot: $tmp/nope: no such directory$" "$tmp/nope" -o "$tmp/fig"
+bad sed -i '3s/,pkp,/,pkp,"/' "$tmp/bad/metrics.csv"
+expect_fail "unclosed quote" 1 "^coldtok plot: $tmp/bad/metrics.csv: line [0-9]+: malformed CSV .*record from line 3" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '4s/,pkp,/,pkp,x,/' "$tmp/bad/metrics.csv"
+expect_fail "a row with 6 fields" 1 "^coldtok plot: $tmp/bad/metrics.csv: line 4: 6 fields, the header has 5$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '5s/,pkp,.*/,pkp,abc/' "$tmp/bad/metrics.csv"
+expect_fail "a value that is not a number" 1 "^coldtok plot: $tmp/bad/metrics.csv: line 5: column 'value': 'abc' is not a number$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '1s/coverage/cov/' "$tmp/bad/coverage_summary.csv"
+expect_fail "a missing column" 1 "^coldtok plot: $tmp/bad/coverage_summary.csv: no column 'coverage' in the header" "$tmp/bad" -o "$tmp/fig"
+bad sh -c ": > '$tmp/bad/keywords.csv'"
+expect_fail "an empty file" 1 "^coldtok plot: $tmp/bad/keywords.csv: empty file, expected a header line$" "$tmp/bad" -o "$tmp/fig"
+bad sh -c "sed -n 3p '$DATA/metrics.csv' >> '$tmp/bad/metrics.csv'"
+expect_fail "a duplicate row" 1 "^coldtok plot: $tmp/bad/metrics.csv: line 76: a second row for model 'tiny-f32', scope 'python', metric pkp \(the first is on line 3\)$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '2s/,1,1.0,/,1.5,1.0,/' "$tmp/bad/coverage_summary.csv"
+expect_fail "coverage above 1" 1 "^coldtok plot: $tmp/bad/coverage_summary.csv: line 2: coverage 1.5 is outside \[0, 1\]$" "$tmp/bad" -o "$tmp/fig"
+bad sh -c "printf 'tiny-f32,python,a\\000b,1,2,0.1,0.1,0.2,0.2,1,\\n' >> '$tmp/bad/keywords.csv'"
+expect_fail "a NUL byte" 1 "^coldtok plot: $tmp/bad/keywords.csv: line 122: a field holds a NUL byte" "$tmp/bad" -o "$tmp/fig"
+mkdir -p "$tmp/empty"
+expect_fail "nothing to draw" 1 "^coldtok plot: $tmp/empty: nothing to draw" "$tmp/empty" -o "$tmp/fig"
+COLDTOK_GNUPLOT=$tmp/no-gnuplot expect_fail "gnuplot missing" 1 \
+    "^coldtok plot: gnuplot: '$tmp/no-gnuplot' not found \(install gnuplot-nox, or set COLDTOK_GNUPLOT\)$" "$DATA" -o "$tmp/fig"
+COLDTOK_GNUPLOT=false expect_fail "gnuplot failing" 1 "^coldtok plot: gnuplot: exited with status 1$" "$DATA" -o "$tmp/fig"
+if [ $have_gp = 1 ]; then
+    # a gnuplot that draws the whole figure, then fails: the figure must not be left behind
+    cat > "$tmp/gp-late-error" <<EOF
+#!/bin/sh
+s=\$(cat)
+case "\$s" in *"set output"*) s="\$s
+not_a_gnuplot_command" ;; esac
+printf '%s\n' "\$s" | exec "$gp" "\$@"
+EOF
+    chmod +x "$tmp/gp-late-error"
+    COLDTOK_GNUPLOT=$tmp/gp-late-error expect_fail "gnuplot failing after drawing: no figure left" 1 \
+        "^coldtok plot: pkp_by_language: gnuplot: line [0-9]+: invalid command$" "$DATA" -o "$tmp/fig"
+else
+    skip "gnuplot failing after drawing" "gnuplot not installed"
+fi
+expect_fail "no -o" 2 "^coldtok plot: -o FIGDIR is required$" "$DATA"
+expect_fail "bad --format" 2 "^coldtok plot: --format: 'gif' is not png, svg or pdf$" "$DATA" -o "$tmp/fig" --format gif
+expect_fail "bad --top" 2 "^coldtok plot: --top: '0' is not a number from 1 to 10000$" "$DATA" -o "$tmp/fig" --top 0
+expect_fail "unknown option" 2 "^coldtok plot: unknown option '--frobnicate'$" "$DATA" -o "$tmp/fig" --frobnicate
+
+echo "1..$n"
