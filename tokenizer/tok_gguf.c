@@ -1,0 +1,339 @@
+/* tok_gguf: loads the tokenizer.ggml.* keys of a GGUF file (through model/gguf.h).
+ *
+ * "gpt2" is byte-level BPE: tokenizer.ggml.pre names a pre-tokenizer, mapped here to the regexes the
+ * Hugging Face tokenizer.json of those models splits with (each regex a Split/Isolated step, as
+ * llama.cpp's llama-vocab.cpp does), followed by ByteLevel. "llama" is SentencePiece with scores,
+ * encoded as llama.cpp's llm_tokenizer_spm does; its "▁" handling is expressed as the same
+ * Prepend + Replace normalizers and decoder chain as Llama 2's tokenizer.json.
+ * Token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte. Control and
+ * unknown tokens are matched in text as special tokens, user-defined ones as plain added tokens
+ * (llama.cpp with parse_special). No NFC normalization is applied (llama.cpp applies none). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/gguf.h"
+#include "tokenizer/tok_internal.h"
+
+#define MAX_VOCAB (1 << 24)
+
+/* ---- the pre-tokenizer regexes by tokenizer.ggml.pre name ---- */
+/* clang-format off */
+
+/* GPT-2's regex as ByteLevel(use_regex) has it (llama.cpp drops the final |\s+; the splits are
+ * the same because unmatched text becomes its own piece either way). */
+#define RE_GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
+#define RE_LLAMA3                                                                              \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" \
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+#define RE_QWEN2                                                                               \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"     \
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+
+typedef struct {
+    const char *names[9];
+    const char *regex[6];
+    int ignore_merges;
+} PreDef;
+
+static const PreDef PRE_DEFS[] = {
+    {{"llama3", "llama-v3", "llama-bpe", "falcon3", NULL}, {RE_LLAMA3}, 1},
+    {{"dbrx", "smaug-bpe", "chatglm-bpe", "glm4", NULL}, {RE_LLAMA3}, 0},
+    {{"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", NULL}, {RE_QWEN2}, 0},
+    {{"deepseek-coder", NULL},
+     {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+",
+      "[\xE4\xB8\x80-\xE9\xBE\xA5\xE0\xA0\x80-\xE4\xB8\x80\xEA\xB0\x80-\xED\x9F\xBF]+", "\\p{N}"},
+     0},
+    {{"deepseek-llm", NULL},
+     {"[\r\n]",
+      "\\s?[A-Za-z\xC2\xB5\xC3\x80-\xC3\x96\xC3\x98-\xC3\xB6\xC3\xB8-\xC6\xBA\xC6\xBC-\xC6\xBF\xC7\x84-\xCA\x93"
+      "\xCA\x95-\xCA\xAF\xCD\xB0-\xCD\xB3\xCD\xB6\xCD\xB7\xCD\xBB-\xCD\xBD\xCD\xBF\xCE\x86\xCE\x88-\xCE\x8A"
+      "\xCE\x8C\xCE\x8E-\xCE\xA1\xCE\xA3-\xCF\xB5\xCF\xB7-\xD2\x81\xD2\x8A-\xD4\xAF\xD4\xB1-\xD5\x96"
+      "\xE1\x82\xA0-\xE1\x83\x85\xE1\x8E\xA0-\xE1\x8F\xB5\xE1\x8F\xB8-\xE1\x8F\xBD\xE1\xB2\x90-\xE1\xB2\xBA"
+      "\xE1\xB2\xBD-\xE1\xB2\xBF\xE1\xB4\x80-\xE1\xB4\xAB\xE1\xB5\xAB-\xE1\xB5\xB7\xE1\xB5\xB9-\xE1\xB6\x9A"
+      "\xE1\xB8\x80-\xE1\xBC\x95\xE1\xBC\x98-\xE1\xBC\x9D\xE1\xBC\xA0-\xE1\xBD\x85\xE1\xBD\x88-\xE1\xBD\x8D"
+      "\xE1\xBD\x90-\xE1\xBD\x97\xE1\xBD\x99\xE1\xBD\x9B\xE1\xBD\x9D\xE1\xBD\x9F-\xE1\xBD\xBD\xE1\xBE\x80-\xE1\xBE\xB4"
+      "\xE1\xBE\xB6-\xE1\xBE\xBC\xE1\xBE\xBE\xE1\xBF\x82-\xE1\xBF\x84\xE1\xBF\x86-\xE1\xBF\x8C\xE1\xBF\x90-\xE1\xBF\x93"
+      "\xE1\xBF\x96-\xE1\xBF\x9B\xE1\xBF\xA0-\xE1\xBF\xAC\xE1\xBF\xB2-\xE1\xBF\xB4\xE1\xBF\xB6-\xE1\xBF\xBC"
+      "\xE2\x84\x82\xE2\x84\x87\xE2\x84\x8A-\xE2\x84\x93\xE2\x84\x95\xE2\x84\x99-\xE2\x84\x9D\xE2\x84\xA4"
+      "\xE2\x84\xA6\xE2\x84\xA8\xE2\x84\xAA-\xE2\x84\xAD\xE2\x84\xAF-\xE2\x84\xB4\xE2\x84\xB9\xE2\x84\xBC-\xE2\x84\xBF"
+      "\xE2\x85\x85-\xE2\x85\x89\xE2\x85\x8E\xE2\x86\x83\xE2\x86\x84\xE2\xB0\x80-\xE2\xB1\xBB\xE2\xB1\xBE-\xE2\xB3\xA4"
+      "\xE2\xB3\xAB-\xE2\xB3\xAE\xE2\xB3\xB2\xE2\xB3\xB3\xEA\x99\x80-\xEA\x99\xAD\xEA\x9A\x80-\xEA\x9A\x9B"
+      "\xEA\x9C\xA2-\xEA\x9D\xAF\xEA\x9D\xB1-\xEA\x9E\x87\xEA\x9E\x8B-\xEA\x9E\x8E\xEA\xAD\xB0-\xEA\xAE\xBF"
+      "\xEF\xAC\x80-\xEF\xAC\x86\xEF\xAC\x93-\xEF\xAC\x97\xEF\xBC\xA1-\xEF\xBC\xBA\xEF\xBD\x81-\xEF\xBD\x9A"
+      "\xF0\x90\x90\x80-\xF0\x90\x91\x8F\xF0\x90\x92\xB0-\xF0\x90\x93\x93\xF0\x90\x93\x98-\xF0\x90\x93\xBB"
+      "\xF0\x90\xB2\x80-\xF0\x90\xB2\xB2\xF0\x90\xB3\x80-\xF0\x90\xB3\xB2\xF0\x91\xA2\xA0-\xF0\x91\xA3\x9F"
+      "\xF0\x9E\xA4\x80-\xF0\x9E\xA5\x83]+",
+      "\\s?[!-/:-~\xEF\xBC\x81-\xEF\xBC\x8F\xEF\xBC\x9A-\xEF\xBD\x9E\xE2\x80\x98-\xE2\x80\x9F\xE3\x80\x80-\xE3\x80\x82]+",
+      "\\s+$", "[\xE4\xB8\x80-\xE9\xBE\xA5\xE0\xA0\x80-\xE4\xB8\x80\xEA\xB0\x80-\xED\x9F\xBF]+", "\\p{N}+"},
+     0},
+    {{"deepseek-v3", NULL},
+     {"\\p{N}{1,3}", "[\xE4\xB8\x80-\xE9\xBE\xA5\xE3\x81\x80-\xE3\x82\x9F\xE3\x82\xA0-\xE3\x83\xBF]+",
+      "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+|"
+      " ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"},
+     0},
+    {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b", NULL},
+     {"\\p{N}", RE_GPT2},
+     0},
+    {{"gpt-2", "phi-2", "mpt", "olmo", "jais", "roberta-bpe", "gigachat", "exaone4", NULL}, {RE_GPT2}, 0},
+    {{"jina-es", "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code", NULL}, {RE_GPT2}, 0},
+    {{"falcon", NULL},
+     {"[\\p{P}\\$\\+<=>\\^~\\|`]+", RE_GPT2, "[0-9][0-9][0-9]"},
+     0},
+    {{"poro-chat", "bloom", "gpt3-finnish", NULL},
+     {" ?[^(\\s|.,!?\xE2\x80\xA6\xE3\x80\x82\xEF\xBC\x8C\xE3\x80\x81\xE0\xA5\xA4\xDB\x94\xD8\x8C)]+"},
+     0},
+    /* llama.cpp's fallback for "default" (and missing) pre names */
+    {{"default", NULL},
+     {"[\\p{P}\\$\\+<=>\\^~\\|]+", RE_GPT2, "\\p{N}+", "[0-9][0-9][0-9]"},
+     0},
+};
+
+/* clang-format on */
+
+static const PreDef *find_pre(const char *name, size_t len) {
+    for (size_t i = 0; i < sizeof PRE_DEFS / sizeof *PRE_DEFS; i++)
+        for (int k = 0; PRE_DEFS[i].names[k]; k++)
+            if (strlen(PRE_DEFS[i].names[k]) == len && !memcmp(PRE_DEFS[i].names[k], name, len))
+                return &PRE_DEFS[i];
+    return NULL;
+}
+
+/* ---- loading ---- */
+
+static int get_id(const Gguf *g, const char *key, int n_vocab) {
+    int64_t v;
+    if (gguf_get_int(g, key, &v) || v < 0 || v >= n_vocab) return -1;
+    return (int)v;
+}
+
+/* An int/float array kv of exactly n elements, or -1 (absent) / -2 (wrong shape). */
+static int numeric_array(const Gguf *g, const char *key, uint64_t n) {
+    int kv = gguf_find_kv(g, key);
+    if (kv < 0) return -1;
+    int et;
+    uint64_t cnt;
+    if (gguf_arr_info(g, kv, &et, &cnt) || cnt != n || et == GGUF_STRING || et == GGUF_ARRAY)
+        return -2;
+    return kv;
+}
+
+static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
+    char sh[256];
+    int kv = gguf_find_kv(g, "tokenizer.ggml.tokens");
+    int et;
+    uint64_t n;
+    if (kv < 0)
+        return err_set(err, "%s: no tokenizer.ggml.tokens (no tokenizer in this GGUF)", t->path);
+    if (gguf_arr_info(g, kv, &et, &n) || et != GGUF_STRING)
+        return err_set(err, "%s: tokenizer.ggml.tokens is not a string array", t->path);
+    unsigned long long nn = (unsigned long long)n;
+    if (n == 0 || n > MAX_VOCAB)
+        return err_set(err, "%s: tokenizer.ggml.tokens has %llu entries", t->path, nn);
+    int tkv = numeric_array(g, "tokenizer.ggml.token_type", n);
+    int skv = numeric_array(g, "tokenizer.ggml.scores", n);
+    if (tkv == -2)
+        return err_set(err, "%s: tokenizer.ggml.token_type does not match the %llu tokens", t->path,
+                       nn);
+    if (skv == -2)
+        return err_set(err, "%s: tokenizer.ggml.scores does not match the %llu tokens", t->path,
+                       nn);
+    tok_alloc_table(t, (int)n);
+    strmap_init(&t->piece_map, (size_t)n);
+    strmap_init(&t->added_map, 64);
+    if (is_spm) t->scores = xcalloc((size_t)n, sizeof *t->scores);
+    t->added = xcalloc(1, sizeof *t->added);
+    int cap_added = 1;
+    for (uint64_t i = 0; i < n; i++) {
+        size_t len;
+        const char *s = gguf_arr_str(g, kv, i, &len);
+        char empty[32];
+        if (!s)
+            return err_set(err, "%s: tokenizer.ggml.tokens[%llu] unreadable", t->path,
+                           (unsigned long long)i);
+        if (len == 0) { /* llama.cpp renames empty tokens the same way */
+            len = (size_t)snprintf(empty, sizeof empty, "[EMPTY_%llu]", (unsigned long long)i);
+            s = empty;
+        }
+        int64_t type = 1;
+        if (tkv >= 0 && gguf_arr_int(g, tkv, i, &type)) type = 1;
+        if (is_spm && skv >= 0) {
+            double sc = 0;
+            gguf_arr_float(g, skv, i, &sc);
+            t->scores[i] = (float)sc;
+        }
+        uint32_t off = tok_arena_put(t, s, len);
+        long e = strmap_add(&t->piece_map, t->arena.data, off, (uint32_t)len, (int)i);
+        if (t->piece_map.slots[e].val != (int)i)
+            return err_set(err, "%s: token %llu repeats token %d (\"%s\")", t->path,
+                           (unsigned long long)i, t->piece_map.slots[e].val,
+                           tok_shown(s, len, sh, sizeof sh));
+        t->piece_off[i] = off;
+        t->piece_len[i] = (uint32_t)len;
+        uint8_t f = 0;
+        switch (type) {
+        case 2: f = TOK_UNKNOWN | TOK_SPECIAL | TOK_ADDED; break;
+        case 3: f = TOK_SPECIAL | TOK_ADDED; break;
+        case 4: f = TOK_ADDED; break;
+        case 5: f = TOK_UNUSED; break;
+        case 6: f = TOK_BYTE; break;
+        default: break;
+        }
+        t->flags[i] = f;
+        if (f & TOK_ADDED) {
+            if (t->n_added == cap_added) {
+                cap_added *= 2;
+                t->added = xrealloc(t->added, (size_t)cap_added * sizeof *t->added);
+            }
+            AddedTok *a = &t->added[t->n_added++];
+            memset(a, 0, sizeof *a);
+            a->id = (int)i;
+            a->off = off;
+            a->len = (uint32_t)len;
+            a->special = (f & TOK_SPECIAL) != 0;
+            t->bytes_off[i] = off;
+            t->bytes_len[i] = (uint32_t)len;
+            strmap_add(&t->added_map, t->arena.data, off, (uint32_t)len, (int)i);
+        }
+    }
+    t->bos = get_id(g, "tokenizer.ggml.bos_token_id", (int)n);
+    t->eos = get_id(g, "tokenizer.ggml.eos_token_id", (int)n);
+    t->unk = get_id(g, "tokenizer.ggml.unknown_token_id", (int)n);
+    if (is_spm && t->unk < 0) t->unk = 0; /* llama.cpp's SPM default */
+    return 0;
+}
+
+static int load_merges(Tokenizer *t, const Gguf *g, Err *err) {
+    int kv = gguf_find_kv(g, "tokenizer.ggml.merges");
+    int et;
+    uint64_t n;
+    if (kv < 0) return err_set(err, "%s: gpt2 tokenizer without tokenizer.ggml.merges", t->path);
+    if (gguf_arr_info(g, kv, &et, &n) || et != GGUF_STRING)
+        return err_set(err, "%s: tokenizer.ggml.merges is not a string array", t->path);
+    pairmap_init(&t->merges, (size_t)n);
+    Buf joined = {0};
+    for (uint64_t i = 0; i < n; i++) {
+        size_t len;
+        const char *s = gguf_arr_str(g, kv, i, &len);
+        const char *sp =
+            s && len > 1 ? memchr(s + 1, ' ', len - 1) : NULL; /* as llama.cpp: from 1 */
+        if (!sp) {
+            buf_free(&joined);
+            return err_set(err, "%s: tokenizer.ggml.merges[%llu] is not \"a b\"", t->path,
+                           (unsigned long long)i);
+        }
+        size_t al = (size_t)(sp - s), bl = len - al - 1;
+        int a = strmap_get(&t->piece_map, t->arena.data, s, al);
+        int b = strmap_get(&t->piece_map, t->arena.data, sp + 1, bl);
+        buf_clear(&joined);
+        buf_append(&joined, s, al);
+        buf_append(&joined, sp + 1, bl);
+        int m = strmap_get(&t->piece_map, t->arena.data, joined.data, joined.len);
+        /* llama.cpp keeps the first of duplicate merges, and merges into unknown tokens are inert */
+        if (a < 0 || b < 0 || m < 0 || pairmap_find(&t->merges, (uint32_t)a, (uint32_t)b) >= 0)
+            continue;
+        pairmap_put(&t->merges, (uint32_t)a, (uint32_t)b, (uint32_t)i, (uint32_t)m);
+    }
+    buf_free(&joined);
+    return 0;
+}
+
+static void add_norm(Tokenizer *t, int kind, const char *str, const char *lit) {
+    t->norm = xrealloc(t->norm, (size_t)(t->n_norm + 1) * sizeof *t->norm);
+    NormStep *s = &t->norm[t->n_norm++];
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->str = xstrdup(str);
+    s->len = strlen(str);
+    if (lit) pattern_init(&s->pat, 0, lit, strlen(lit), NULL);
+}
+
+static DecStep *add_dec(Tokenizer *t, int kind) {
+    t->dec = xrealloc(t->dec, (size_t)(t->n_dec + 1) * sizeof *t->dec);
+    DecStep *s = &t->dec[t->n_dec++];
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    t->has_decoder = 1;
+    return s;
+}
+
+static int load_from(Tokenizer *t, const Gguf *g, Err *err) {
+    char sh[256];
+    size_t mlen;
+    const char *model = gguf_get_str(g, "tokenizer.ggml.model", &mlen);
+    if (!model)
+        return err_set(err, "%s: no tokenizer.ggml.model (no tokenizer in this GGUF)", t->path);
+    int is_spm = mlen == 5 && !memcmp(model, "llama", 5);
+    int is_bpe = mlen == 4 && !memcmp(model, "gpt2", 4);
+    if (!is_spm && !is_bpe)
+        return err_set(err,
+                       "%s: unsupported tokenizer.ggml.model '%s' (gpt2 and llama are supported)",
+                       t->path, tok_shown(model, mlen, sh, sizeof sh));
+    const PreDef *pre = NULL;
+    size_t plen = 7;
+    const char *pname = "default";
+    if (is_bpe) {
+        const char *p = gguf_get_str(g, "tokenizer.ggml.pre", &plen);
+        if (p)
+            pname = p;
+        else
+            plen = 7;
+        pre = find_pre(pname, plen);
+        if (!pre)
+            return err_set(err, "%s: unknown tokenizer.ggml.pre '%s'", t->path,
+                           tok_shown(pname, plen, sh, sizeof sh));
+    }
+    if (load_vocab(t, g, is_spm, err)) return -1;
+    t->added_raw = 1;
+    if (is_bpe) {
+        t->model = MODEL_BPE;
+        t->byte_level = 1;
+        t->ignore_merges = pre->ignore_merges;
+        if (load_merges(t, g, err)) return -1;
+        for (int k = 0; k < 6 && pre->regex[k]; k++) {
+            t->pre = xrealloc(t->pre, (size_t)(t->n_pre + 1) * sizeof *t->pre);
+            PreStep *st = &t->pre[t->n_pre++];
+            memset(st, 0, sizeof *st);
+            st->kind = PRE_SPLIT;
+            st->behavior = B_ISOLATED;
+            Err e;
+            if (pattern_init(&st->pat, 1, pre->regex[k], strlen(pre->regex[k]), &e))
+                return err_set(err, "%s: %s", t->path, e.msg);
+        }
+        t->pre = xrealloc(t->pre, (size_t)(t->n_pre + 1) * sizeof *t->pre);
+        memset(&t->pre[t->n_pre], 0, sizeof *t->pre);
+        t->pre[t->n_pre++].kind = PRE_BYTELEVEL;
+        add_dec(t, DEC_BYTELEVEL);
+        snprintf(t->kind, sizeof t->kind, "BPE (byte-level)");
+        snprintf(t->pre_desc, sizeof t->pre_desc, "gguf pre=%s",
+                 tok_shown(pname, plen, sh, sizeof sh));
+    } else {
+        t->model = MODEL_SPM;
+        int asp = 1;
+        if (gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &asp)) asp = 1;
+        t->add_space_prefix = asp;
+        if (asp) add_norm(t, NORM_PREPEND, "\xE2\x96\x81", NULL);
+        add_norm(t, NORM_REPLACE, "\xE2\x96\x81", " ");
+        DecStep *d = add_dec(t, DEC_REPLACE);
+        pattern_init(&d->pat, 0, "\xE2\x96\x81", 3, NULL);
+        d->content = xstrdup(" ");
+        d->content_len = 1;
+        add_dec(t, DEC_BYTEFALLBACK);
+        add_dec(t, DEC_FUSE);
+        if (asp) {
+            d = add_dec(t, DEC_STRIP);
+            d->strip_cp = ' ';
+            d->start = 1;
+        }
+        snprintf(t->kind, sizeof t->kind, "SentencePiece (scores)");
+        snprintf(t->pre_desc, sizeof t->pre_desc, "gguf llama%s", asp ? " (space prefix)" : "");
+    }
+    return 0;
+}
+
+int tok_load_gguf(Tokenizer *t, Err *err) {
+    Gguf *g = gguf_open(t->path, err);
+    if (!g) return -1;
+    int rc = load_from(t, g, err);
+    gguf_close(g);
+    return rc;
+}

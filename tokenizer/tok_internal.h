@@ -1,0 +1,304 @@
+/* tok_internal: what the tokenizer's .c files share and nobody else sees.
+ *
+ * A Tokenizer is a token table (pieces, bytes, flags in one string arena), hash maps over it, the
+ * model (BPE merges or SentencePiece scores), the added-token matchers, and three flat step lists:
+ * normalizers, pre-tokenizers, decoders (Hugging Face "Sequence"s are flattened at load time).
+ * Everything is built by a loader (tok_json.c, tok_gguf.c) and read-only afterwards; per-call state
+ * lives in an EncCtx on the caller's stack. */
+#ifndef COLDTOK_TOK_INTERNAL_H
+#define COLDTOK_TOK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <oniguruma.h>
+
+#include "common/util.h"
+#include "tokenizer/tokenizer.h"
+
+/* ---- hash maps (tok_table.c) ---- */
+
+uint64_t tok_hash(const void *p, size_t n);
+
+/* String -> int map. Keys are (offset, length) into an arena Buf that the caller passes to every
+ * call, so the arena may grow (move) while the map is built. Open addressing, linear probing; a
+ * slot holds the key's reference, its value and upper hash bits, so a probe touches the arena
+ * only when the key is likely there (these maps are far bigger than the caches). */
+typedef struct {
+    uint32_t tag;      /* upper hash bits */
+    uint32_t off, len; /* len == UINT32_MAX: empty */
+    int32_t val;
+} StrEnt;
+typedef struct {
+    StrEnt *slots;
+    size_t n, mask;
+} StrMap;
+
+void strmap_init(StrMap *m, size_t expect);
+void strmap_free(StrMap *m);
+/* Slot of the entry with this key, or -1. */
+long strmap_find(const StrMap *m, const char *arena, const char *key, size_t len);
+/* The same with the key's tok_hash already known; strmap_prefetch starts loading its first slot,
+ * so a batch of lookups overlaps its cache misses. */
+long strmap_find_hashed(const StrMap *m, const char *arena, const char *key, size_t len,
+                        uint64_t h);
+static inline void strmap_prefetch(const StrMap *m, uint64_t h) {
+    __builtin_prefetch(&m->slots[(size_t)h & m->mask]);
+}
+/* Adds key -> val; the key must already be in the arena at off. Returns the entry's slot; when the
+ * key exists, its slot is returned unchanged (the caller decides whether to overwrite). Slots stay
+ * valid until the next strmap_add. */
+long strmap_add(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val);
+long strmap_add_hashed(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val,
+                       uint64_t h);
+static inline int strmap_get(const StrMap *m, const char *arena, const char *key, size_t len) {
+    long e = strmap_find(m, arena, key, len);
+    return e < 0 ? -1 : m->slots[e].val;
+}
+#define STRMAP_EMPTY(m, i) ((m)->slots[i].len == UINT32_MAX)
+
+/* (a, b) id pair -> (rank, new id), for BPE merges. */
+typedef struct {
+    uint64_t *keys; /* UINT64_MAX = empty */
+    uint32_t *rank, *new_id;
+    size_t n, mask;
+} PairMap;
+
+void pairmap_init(PairMap *m, size_t expect);
+void pairmap_free(PairMap *m);
+/* Inserts or overwrites (a later duplicate merge wins, as in a Rust HashMap collect). */
+void pairmap_put(PairMap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t new_id);
+static inline void pairmap_prefetch(const PairMap *m, uint32_t a, uint32_t b) {
+    uint64_t k = ((uint64_t)a << 32) | b;
+    __builtin_prefetch(&m->keys[(size_t)tok_hash(&k, 8) & m->mask]);
+}
+static inline long pairmap_find(const PairMap *m, uint32_t a, uint32_t b) {
+    uint64_t k = ((uint64_t)a << 32) | b;
+    size_t i = (size_t)tok_hash(&k, 8) & m->mask;
+    for (;;) {
+        if (m->keys[i] == k) return (long)i;
+        if (m->keys[i] == UINT64_MAX) return -1;
+        i = (i + 1) & m->mask;
+    }
+}
+
+/* A byte trie over a set of strings, for leftmost-longest matching of added tokens. */
+typedef struct {
+    uint64_t *keys; /* (node << 8 | byte) + 1; 0 = empty */
+    uint32_t *child;
+    size_t mask, n_edges;
+    int32_t *term; /* per node: pattern value or -1 */
+    size_t n_nodes, cap_nodes;
+    uint8_t first[32]; /* bitmap of bytes that start a pattern */
+    int empty;         /* no patterns */
+} Trie;
+
+void trie_init(Trie *t);
+void trie_free(Trie *t);
+void trie_add(Trie *t, const char *s, size_t len, int32_t val);
+/* Longest pattern starting at s[0..len): its length (and *val), or 0. */
+size_t trie_longest(const Trie *t, const char *s, size_t len, int32_t *val);
+
+/* GPT-2's byte <-> printable code point table. */
+extern const uint16_t tok_byte_to_cp[256];
+/* Byte for code point cp in that table, or -1. */
+int tok_cp_to_byte(uint32_t cp);
+
+/* ---- regexes and patterns (tok_pipeline.c) ---- */
+
+/* A Hugging Face pattern: {"String": s} (literal) or {"Regex": r} (Oniguruma, run verbatim). */
+typedef struct {
+    int is_regex;
+    regex_t *re; /* for regexes and the empty literal */
+    char *lit;
+    size_t lit_len;
+} Pattern;
+
+/* Compiles; on failure leaves "problem" (no path) in err. */
+int pattern_init(Pattern *p, int is_regex, const char *s, size_t len, Err *err);
+void pattern_free(Pattern *p);
+/* The GPT-2 regex that ByteLevel(use_regex=true) splits with. */
+const char *tok_gpt2_regex(void);
+
+/* One match or gap of a pattern over a subject (the Hugging Face find_matches list). */
+typedef struct {
+    size_t start, end;
+    int is_match;
+} Match;
+typedef struct {
+    Match *v;
+    size_t n, cap;
+} MatchVec;
+
+/* ---- normalizers, pre-tokenizers, decoders ---- */
+
+enum NormKind {
+    NORM_NFC,
+    NORM_NFKC,
+    NORM_NFD,
+    NORM_NFKD,
+    NORM_LOWER,
+    NORM_PREPEND,
+    NORM_REPLACE,
+    NORM_STRIP
+};
+typedef struct {
+    int kind;
+    char *str; /* Prepend: the prefix; Replace: the content */
+    size_t len;
+    Pattern pat;
+    int left, right; /* Strip */
+} NormStep;
+
+enum PreKind { PRE_BYTELEVEL, PRE_SPLIT, PRE_METASPACE };
+enum Behavior { B_REMOVED, B_ISOLATED, B_MERGED_PREV, B_MERGED_NEXT, B_CONTIGUOUS };
+enum Prepend { PREPEND_ALWAYS, PREPEND_FIRST, PREPEND_NEVER };
+typedef struct {
+    int kind;
+    Pattern pat; /* Split (also Digits, Whitespace, WhitespaceSplit, ByteLevel's regex) */
+    int behavior, invert;
+    int add_prefix_space, use_regex; /* ByteLevel */
+    char repl[8];                    /* Metaspace replacement (UTF-8) */
+    int repl_len, prepend, split;    /* Metaspace */
+} PreStep;
+
+enum DecKind { DEC_BYTELEVEL, DEC_METASPACE, DEC_REPLACE, DEC_BYTEFALLBACK, DEC_FUSE, DEC_STRIP };
+typedef struct {
+    int kind;
+    Pattern pat; /* Replace */
+    char *content;
+    size_t content_len;
+    uint32_t strip_cp; /* Strip: the character */
+    int start, stop;   /* Strip */
+    uint32_t repl_cp;  /* Metaspace */
+    int prepend;       /* Metaspace */
+} DecStep;
+
+/* ---- the tokenizer ---- */
+
+enum Model { MODEL_BPE, MODEL_SPM };
+
+typedef struct {
+    int id;
+    uint32_t off, len;   /* content in the arena */
+    uint32_t noff, nlen; /* normalized content (normalized tokens) */
+    uint8_t special, single_word, lstrip, rstrip, normalized;
+} AddedTok;
+
+struct Tokenizer {
+    char *path;
+    char kind[64];
+    char pre_desc[256];
+    int model;
+    int n_vocab;
+    int bos, eos, unk;
+
+    /* token table: pieces and bytes live in arena */
+    Buf arena;
+    uint32_t *piece_off, *piece_len, *bytes_off, *bytes_len;
+    uint8_t *flags;
+    float *scores; /* SPM */
+
+    StrMap piece_map; /* model vocabulary: piece -> id (what BPE/SPM look pieces up in) */
+    StrMap added_map; /* added tokens: content -> id */
+    StrMap bytes_map; /* bytes -> id (tok_id_of_bytes) */
+
+    /* BPE */
+    PairMap merges;
+    int byte_fallback, ignore_merges, fuse_unk;
+    int unk_missing; /* unk_token named but not in the vocabulary */
+    char *cont_prefix, *eow_suffix;
+    size_t cont_prefix_len, eow_suffix_len;
+    int byte_id[256]; /* <0xNN> tokens, or -1 */
+
+    /* SPM (GGUF "llama") */
+    int add_space_prefix;
+
+    /* added tokens */
+    AddedTok *added;
+    int n_added;
+    Trie raw_trie, norm_trie; /* values: index into added */
+
+    NormStep *norm;
+    int n_norm;
+    PreStep *pre;
+    int n_pre;
+    DecStep *dec;
+    int n_dec;
+    int has_decoder;
+    int added_raw;  /* decoding writes added tokens as they are, outside the decoder chain
+                       (llama.cpp's token_to_piece for GGUF; tokenizers sends them through it) */
+    int byte_level; /* pieces are GPT-2 byte-level strings */
+    int meta_split; /* no token has "▁" after another character: long words may be cut before
+                       each such "▁" and merged piecewise with the same result */
+};
+
+/* Loaders: fill a zeroed Tokenizer (t->path set); on error return -1 with "PATH: problem". */
+int tok_load_json(Tokenizer *t, const char *json, size_t len, Err *err);
+int tok_load_gguf(Tokenizer *t, Err *err);
+
+/* After the loader filled pieces/flags/added tokens and steps: computes bytes, the bytes map,
+ * byte ids, flags of holes, and the normalized added-token trie. */
+int tok_finish(Tokenizer *t, Err *err);
+
+/* Loader helpers (tokenizer.c). */
+/* File content made fit for a one-line error message: at most ~60 characters, control and
+ * non-UTF-8 bytes as \xNN, "..." when cut. Returns buf (cap >= 256). */
+const char *tok_shown(const char *s, size_t n, char *buf, size_t cap);
+uint32_t tok_arena_put(Tokenizer *t, const char *s, size_t len); /* returns the offset */
+void tok_alloc_table(Tokenizer *t, int n_vocab);
+
+/* ---- encoding (tok_pipeline.c, tok_model.c) ---- */
+
+/* A candidate merge in the BPE/SPM priority queue. */
+typedef struct HeapEnt {
+    uint32_t rank;   /* BPE: merge rank; SPM: byte length of the bigram */
+    int pos;         /* left symbol */
+    uint32_t new_id; /* BPE: merged id; SPM: right symbol */
+    float score;     /* heap key: BPE rank, SPM -score */
+} HeapEnt;
+
+/* Per-call scratch: all the growable buffers one encode needs, reused across pieces. */
+typedef struct {
+    OnigRegion *region;
+    /* per pre-tokenizer depth (0 .. n_pre): matches, rewritten text, one mapped piece, memo */
+    int depth;
+    MatchVec *mv;
+    Buf *tb, *mb;
+    StrMap *memo; /* depth k: span text -> index into memo_ids (count, then ids) */
+    Buf memo_keys;
+    IntVec memo_ids;
+    int use_memo;
+    /* BPE / SPM symbols and heap */
+    int *sym, *prev, *next, *dead;
+    size_t nsym, capsym;
+    HeapEnt *heap;
+    size_t nheap, capheap;
+    Buf word;
+} EncCtx;
+
+void encctx_free(EncCtx *c);
+
+/* Applies the normalizers to in, writing to out. */
+int tok_normalize(const Tokenizer *t, EncCtx *c, const char *in, size_t len, unsigned flags,
+                  Buf *out, Err *err);
+/* Pre-tokenizes and runs the model over one segment of text (no added tokens in it). */
+int tok_encode_segment(const Tokenizer *t, EncCtx *c, const char *s, size_t len, int first,
+                       unsigned flags, IntVec *out, Err *err);
+/* The model over one pre-token. */
+int tok_model_word(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntVec *out, Err *err);
+
+/* Decoding: the token strings through the decoder steps. */
+int tok_run_decoders(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err *err);
+/* What one piece stands for in text (for tok_bytes): the decoder steps in "middle of the text,
+ * raw bytes" mode. */
+void tok_piece_bytes(const Tokenizer *t, const char *piece, size_t len, int is_byte_token,
+                     Buf *out);
+/* Rust's String::from_utf8_lossy: invalid sequences become U+FFFD. */
+void tok_utf8_lossy(const char *s, size_t len, Buf *out);
+
+/* Matches of p in s[0..len) as Hugging Face lists them (gaps and matches, in order). */
+int pattern_matches(const Pattern *p, EncCtx *c, const char *s, size_t len, MatchVec *out,
+                    Err *err);
+
+#endif

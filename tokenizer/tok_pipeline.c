@@ -1,0 +1,815 @@
+/* tok_pipeline: patterns, normalizers, pre-tokenizers and decoders, each doing what the Hugging Face
+ * tokenizers library does (tokenizers/src/{normalizers,pre_tokenizers,decoders}), on plain byte
+ * strings: we need the ids, not the offsets, so no alignment tracking.
+ *
+ * Regexes are compiled with Oniguruma's own syntax (ONIG_SYNTAX_ONIGURUMA, the default syntax of
+ * Oniguruma 6.9 and so of the Rust onig crate's Regex::new that tokenizers uses), UTF-8, no options,
+ * and iterated the way onig's find_iter does (an empty match right after a match is skipped). */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "tokenizer/tok_internal.h"
+
+static int utf8_len_at(const char *s, size_t len, size_t i) {
+    uint32_t cp;
+    int n = utf8_decode((const uint8_t *)s + i, len - i, &cp);
+    return n ? n : 1;
+}
+
+/* ---- patterns ---- */
+
+int pattern_init(Pattern *p, int is_regex, const char *s, size_t len, Err *err) {
+    memset(p, 0, sizeof *p);
+    p->is_regex = is_regex;
+    if (!is_regex && len > 0) {
+        p->lit = xstrndup(s, len);
+        p->lit_len = len;
+        return 0;
+    }
+    /* a regex, or the empty literal (which, escaped, is the empty regex) */
+    OnigEncoding enc = ONIG_ENCODING_UTF8;
+    onig_initialize(&enc, 1); /* idempotent */
+    OnigErrorInfo einfo;
+    int r = onig_new(&p->re, (const OnigUChar *)s, (const OnigUChar *)s + len, ONIG_OPTION_NONE,
+                     ONIG_ENCODING_UTF8, ONIG_SYNTAX_ONIGURUMA, &einfo);
+    if (r != ONIG_NORMAL) {
+        OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+        onig_error_code_to_str(msg, r, &einfo);
+        p->re = NULL;
+        char sh[256];
+        return err_set(err, "bad regex \"%s\": %s", tok_shown(s, len, sh, sizeof sh), (char *)msg);
+    }
+    return 0;
+}
+
+void pattern_free(Pattern *p) {
+    if (p->re) onig_free(p->re);
+    free(p->lit);
+    memset(p, 0, sizeof *p);
+}
+
+static void mv_push(MatchVec *m, size_t s, size_t e, int is_match) {
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 32;
+        m->v = xrealloc(m->v, m->cap * sizeof *m->v);
+    }
+    m->v[m->n++] = (Match){s, e, is_match};
+}
+
+int pattern_matches(const Pattern *p, EncCtx *c, const char *s, size_t len, MatchVec *out,
+                    Err *err) {
+    out->n = 0;
+    if (len == 0) {
+        mv_push(out, 0, 0, 0);
+        return 0;
+    }
+    size_t prev = 0;
+    if (!p->re) {
+        size_t i = 0;
+        while (i + p->lit_len <= len) {
+            const char *f = memmem(s + i, len - i, p->lit, p->lit_len);
+            if (!f) break;
+            size_t st = (size_t)(f - s);
+            if (prev != st) mv_push(out, prev, st, 0);
+            mv_push(out, st, st + p->lit_len, 1);
+            prev = i = st + p->lit_len;
+        }
+    } else {
+        if (!c->region) c->region = onig_region_new();
+        const OnigUChar *u = (const OnigUChar *)s;
+        size_t last_end = 0;
+        int skip_empty = 0;
+        while (last_end <= len) {
+            int r =
+                onig_search(p->re, u, u + len, u + last_end, u + len, c->region, ONIG_OPTION_NONE);
+            if (r == ONIG_MISMATCH) break;
+            if (r < 0) {
+                OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
+                onig_error_code_to_str(msg, r);
+                return err_set(err, "regex search failed: %s", (char *)msg);
+            }
+            size_t st = (size_t)c->region->beg[0], en = (size_t)c->region->end[0];
+            last_end = en;
+            if (en == st) {
+                last_end += last_end < len ? (size_t)utf8_len_at(s, len, last_end) : 1;
+                if (skip_empty) {
+                    skip_empty = 0;
+                    continue;
+                }
+            } else {
+                skip_empty = 1;
+            }
+            if (prev != st) mv_push(out, prev, st, 0);
+            mv_push(out, st, en, 1);
+            prev = en;
+        }
+    }
+    if (prev != len) mv_push(out, prev, len, 0);
+    return 0;
+}
+
+/* ---- normalizers ---- */
+
+/* Rust's char::is_whitespace: the Unicode White_Space property. */
+static int is_white_space(uint32_t cp) {
+    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+        (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+        cp == 0x205F || cp == 0x3000;
+}
+
+static int unicode_form_chunk(int kind, const char *in, size_t len, Buf *out, Err *err) {
+    int opt = UTF8PROC_STABLE;
+    if (kind == NORM_NFC || kind == NORM_NFKC)
+        opt |= UTF8PROC_COMPOSE;
+    else
+        opt |= UTF8PROC_DECOMPOSE;
+    if (kind == NORM_NFKC || kind == NORM_NFKD) opt |= UTF8PROC_COMPAT;
+    utf8proc_uint8_t *dst = NULL;
+    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)in, (utf8proc_ssize_t)len, &dst,
+                                      (utf8proc_option_t)opt);
+    if (n < 0) return err_set(err, "unicode normalization failed: %s", utf8proc_errmsg(n));
+    buf_append(out, dst, (size_t)n);
+    free(dst);
+    return 0;
+}
+
+/* NFC/NFKC/NFD/NFKD. An ASCII character is its own normal form, never composes with what
+ * precedes it and blocks reordering, so the text normalizes piecewise: ASCII runs are copied, and
+ * each non-ASCII run is normalized together with the one character before it (which a combining
+ * mark may compose with). Source code is mostly ASCII, so this is mostly memcpy. */
+static int unicode_form(int kind, const char *in, size_t len, Buf *out, Err *err) {
+    size_t i = 0;
+    while (i < len) {
+        size_t a = i;
+        while (i < len && (uint8_t)in[i] < 0x80) i++;
+        if (i == len) {
+            buf_append(out, in + a, i - a);
+            break;
+        }
+        size_t start = i > a ? i - 1 : i; /* the ASCII character before the run, if any */
+        buf_append(out, in + a, start - a);
+        while (i < len && (uint8_t)in[i] >= 0x80) i++;
+        if (unicode_form_chunk(kind, in + start, i - start, out, err)) return -1;
+    }
+    return 0;
+}
+
+static void lowercase(const char *in, size_t len, Buf *out) {
+    size_t i = 0;
+    while (i < len) {
+        uint8_t ch = (uint8_t)in[i];
+        if (ch < 0x80) {
+            buf_putc(out, (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch));
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        int n = utf8_decode((const uint8_t *)in + i, len - i, &cp);
+        if (!n) { /* cannot happen on validated text; keep the byte */
+            buf_putc(out, (char)ch);
+            i++;
+            continue;
+        }
+        char enc[8];
+        if (cp == 0x130) { /* the one unconditional multi-char lowercase mapping: İ -> i̇ */
+            buf_append(out, "i\xCC\x87", 3);
+        } else {
+            int m = utf8_encode((uint32_t)utf8proc_tolower((utf8proc_int32_t)cp), enc);
+            buf_append(out, enc, (size_t)m);
+        }
+        i += (size_t)n;
+    }
+}
+
+static int replace_all(const Pattern *p, EncCtx *c, const char *in, size_t len, const char *with,
+                       size_t wlen, Buf *out, Err *err) {
+    MatchVec m = {0};
+    if (pattern_matches(p, c, in, len, &m, err)) {
+        free(m.v);
+        return -1;
+    }
+    for (size_t i = 0; i < m.n; i++) {
+        if (m.v[i].is_match)
+            buf_append(out, with, wlen);
+        else
+            buf_append(out, in + m.v[i].start, m.v[i].end - m.v[i].start);
+    }
+    free(m.v);
+    return 0;
+}
+
+static void strip(const char *in, size_t len, int left, int right, Buf *out) {
+    size_t a = 0, b = len;
+    uint32_t cp;
+    if (left)
+        while (a < b) {
+            int n = utf8_decode((const uint8_t *)in + a, b - a, &cp);
+            if (!n || !is_white_space(cp)) break;
+            a += (size_t)n;
+        }
+    if (right)
+        while (b > a) {
+            size_t k = b - 1;
+            while (k > a && ((uint8_t)in[k] & 0xC0) == 0x80) k--;
+            int n = utf8_decode((const uint8_t *)in + k, b - k, &cp);
+            if (!n || !is_white_space(cp)) break;
+            b = k;
+        }
+    buf_append(out, in + a, b - a);
+}
+
+int tok_normalize(const Tokenizer *t, EncCtx *c, const char *in, size_t len, unsigned flags,
+                  Buf *out, Err *err) {
+    Buf cur = {0}, nxt = {0};
+    buf_append(&cur, in, len);
+    for (int i = 0; i < t->n_norm; i++) {
+        const NormStep *st = &t->norm[i];
+        buf_clear(&nxt);
+        switch (st->kind) {
+        case NORM_NFC:
+        case NORM_NFKC:
+        case NORM_NFD:
+        case NORM_NFKD:
+            if (unicode_form(st->kind, cur.data, cur.len, &nxt, err)) goto fail;
+            break;
+        case NORM_LOWER: lowercase(cur.data, cur.len, &nxt); break;
+        case NORM_PREPEND:
+            if (cur.len && !(flags & TOK_ENC_NO_PREFIX)) buf_append(&nxt, st->str, st->len);
+            buf_append(&nxt, cur.data, cur.len);
+            break;
+        case NORM_REPLACE:
+            if (replace_all(&st->pat, c, cur.data, cur.len, st->str, st->len, &nxt, err)) goto fail;
+            break;
+        case NORM_STRIP: strip(cur.data, cur.len, st->left, st->right, &nxt); break;
+        }
+        Buf tmp = cur;
+        cur = nxt;
+        nxt = tmp;
+    }
+    buf_append(out, cur.data ? cur.data : "", cur.len);
+    buf_free(&cur);
+    buf_free(&nxt);
+    return 0;
+fail:
+    buf_free(&cur);
+    buf_free(&nxt);
+    return -1;
+}
+
+/* ---- pre-tokenizers ----
+ * Run depth first: a span goes through step k, each piece it yields through step k+1 and so on,
+ * down to the model. What a span becomes depends only on its text (the one exception, Metaspace
+ * "first", concerns only the span at offset 0), so on longer inputs short spans are memoized per
+ * step: source code repeats its words, and Oniguruma costs a malloc and a stack copy per search. */
+
+#define MEMO_MAX 64 /* longest span (bytes) worth remembering */
+
+/* The GPT-2 regex that ByteLevel(use_regex=true) splits with. */
+static const char GPT2_REGEX[] =
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+const char *tok_gpt2_regex(void) { return GPT2_REGEX; }
+
+/* Folds the match list of a span into pieces [start, end) as SplitDelimiterBehavior does, in
+ * place; returns the number of pieces (empty ones included, the caller skips them). */
+static size_t fold_behavior(Match *m, size_t n, int behavior, int invert) {
+    if (invert)
+        for (size_t i = 0; i < n; i++) m[i].is_match = !m[i].is_match;
+    size_t out = 0;
+    int prev_match = 0;
+    switch (behavior) {
+    case B_REMOVED:
+        for (size_t i = 0; i < n; i++)
+            if (!m[i].is_match) m[out++] = m[i];
+        break;
+    case B_ISOLATED: out = n; break;
+    case B_CONTIGUOUS:
+        for (size_t i = 0; i < n; i++) {
+            if (m[i].is_match == prev_match && out)
+                m[out - 1].end = m[i].end;
+            else
+                m[out++] = m[i];
+            prev_match = m[i].is_match;
+        }
+        break;
+    case B_MERGED_PREV:
+        for (size_t i = 0; i < n; i++) {
+            if (m[i].is_match && !prev_match && out)
+                m[out - 1].end = m[i].end;
+            else
+                m[out++] = m[i];
+            prev_match = m[i].is_match;
+        }
+        break;
+    case B_MERGED_NEXT: { /* walks backwards, compacting towards the end, then moves down */
+        size_t w = n;
+        for (size_t i = n; i-- > 0;) {
+            if (m[i].is_match && !prev_match && w < n)
+                m[w].start = m[i].start;
+            else
+                m[--w] = m[i];
+            prev_match = m[i].is_match;
+        }
+        memmove(m, m + w, (n - w) * sizeof *m);
+        out = n - w;
+        break;
+    }
+    }
+    return out;
+}
+
+/* GPT-2's byte-to-character map: every byte becomes one or two UTF-8 bytes. */
+static void byte_level_map(const char *in, size_t n, Buf *out) {
+    if (out->len + 2 * n + 1 > out->cap) {
+        size_t cap = out->cap ? out->cap : 64;
+        while (cap < out->len + 2 * n + 1) cap *= 2;
+        out->data = xrealloc(out->data, cap);
+        out->cap = cap;
+    }
+    char *w = out->data + out->len;
+    for (size_t j = 0; j < n; j++) {
+        uint16_t cp = tok_byte_to_cp[(uint8_t)in[j]];
+        if (cp < 0x80) {
+            *w++ = (char)cp;
+        } else { /* the whole table is below U+0800: two bytes */
+            *w++ = (char)(0xC0 | (cp >> 6));
+            *w++ = (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    out->len = (size_t)(w - out->data);
+    out->data[out->len] = '\0';
+}
+
+static int memo_get(EncCtx *c, int k, const char *s, size_t n, IntVec *out) {
+    int v = strmap_get(&c->memo[k], c->memo_keys.data, s, n);
+    if (v < 0) return 0;
+    int cnt = c->memo_ids.v[v];
+    for (int i = 0; i < cnt; i++) intvec_push(out, c->memo_ids.v[v + 1 + i]);
+    return 1;
+}
+
+static void memo_put(EncCtx *c, int k, const char *s, size_t n, const IntVec *out, size_t from) {
+    if (c->memo_keys.len + n >= (size_t)1 << 31 || c->memo_ids.n >= (size_t)1 << 30)
+        return; /* offsets are 32-bit */
+    uint32_t off = (uint32_t)c->memo_keys.len;
+    buf_append(&c->memo_keys, s, n);
+    int at = (int)c->memo_ids.n;
+    intvec_push(&c->memo_ids, (int)(out->n - from));
+    for (size_t i = from; i < out->n; i++) intvec_push(&c->memo_ids, out->v[i]);
+    strmap_add(&c->memo[k], c->memo_keys.data, off, (uint32_t)n, at);
+}
+
+static void ensure_depth(EncCtx *c, int depth) {
+    if (c->depth >= depth) return;
+    c->mv = xrealloc(c->mv, (size_t)depth * sizeof *c->mv);
+    c->tb = xrealloc(c->tb, (size_t)depth * sizeof *c->tb);
+    c->mb = xrealloc(c->mb, (size_t)depth * sizeof *c->mb);
+    c->memo = xrealloc(c->memo, (size_t)depth * sizeof *c->memo);
+    for (int k = c->depth; k < depth; k++) {
+        memset(&c->mv[k], 0, sizeof c->mv[k]);
+        memset(&c->tb[k], 0, sizeof c->tb[k]);
+        memset(&c->mb[k], 0, sizeof c->mb[k]);
+        memset(&c->memo[k], 0, sizeof c->memo[k]);
+        if (c->use_memo) strmap_init(&c->memo[k], 256);
+    }
+    c->depth = depth;
+}
+
+static int model_word_memo(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntVec *out,
+                           Err *err) {
+    int memo = c->use_memo && n <= MEMO_MAX;
+    if (memo && memo_get(c, t->n_pre, w, n, out)) return 0;
+    size_t before = out->n;
+    if (tok_model_word(t, c, w, n, out, err)) return -1;
+    if (memo) memo_put(c, t->n_pre, w, n, out, before);
+    return 0;
+}
+
+/* The model over one pre-token; a long SentencePiece-style word is cut before each "▁" that
+ * follows another character when no merge can cross such a point (see meta_split). */
+static int model_span(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntVec *out,
+                      Err *err) {
+    size_t a = 0;
+    if (t->meta_split && n > MEMO_MAX)
+        for (size_t j = 1; j + 3 <= n; j++)
+            if (!memcmp(w + j, "\xE2\x96\x81", 3) &&
+                !(j >= 3 && !memcmp(w + j - 3, "\xE2\x96\x81", 3))) {
+                if (model_word_memo(t, c, w + a, j - a, out, err)) return -1;
+                a = j;
+            }
+    return model_word_memo(t, c, w + a, n - a, out, err);
+}
+
+static int run_from(const Tokenizer *t, EncCtx *c, int k, const char *s, size_t len, int first,
+                    unsigned flags, IntVec *out, Err *err);
+
+/* Runs the pieces m[0..np) of text base through step k + 1 on. */
+static int run_pieces(const Tokenizer *t, EncCtx *c, int k, const char *base, const Match *m,
+                      size_t np, int first, unsigned flags, IntVec *out, Err *err) {
+    for (size_t i = 0; i < np; i++) {
+        if (m[i].end == m[i].start) continue; /* tokenizers drops empty splits */
+        if (run_from(t, c, k + 1, base + m[i].start, m[i].end - m[i].start,
+                     first && m[i].start == 0, flags, out, err))
+            return -1;
+    }
+    return 0;
+}
+
+static int run_step(const Tokenizer *t, EncCtx *c, int k, const char *s, size_t len, int first,
+                    unsigned flags, IntVec *out, Err *err) {
+    const PreStep *st = &t->pre[k];
+    MatchVec *m = &c->mv[k];
+    Buf *tb = &c->tb[k], *mb = &c->mb[k];
+    switch (st->kind) {
+    case PRE_SPLIT: {
+        if (pattern_matches(&st->pat, c, s, len, m, err)) return -1;
+        size_t np = fold_behavior(m->v, m->n, st->behavior, st->invert);
+        return run_pieces(t, c, k, s, m->v, np, first, flags, out, err);
+    }
+    case PRE_BYTELEVEL: {
+        const char *cur = s;
+        size_t n = len;
+        if (st->add_prefix_space && !(flags & TOK_ENC_NO_PREFIX) && s[0] != ' ') {
+            buf_clear(tb);
+            buf_putc(tb, ' ');
+            buf_append(tb, s, len);
+            cur = tb->data;
+            n = tb->len;
+        }
+        size_t np = 1;
+        if (st->use_regex) {
+            if (pattern_matches(&st->pat, c, cur, n, m, err)) return -1;
+            np = fold_behavior(m->v, m->n, B_ISOLATED, 0);
+        } else {
+            m->n = 0;
+            if (!m->cap) {
+                m->cap = 8;
+                m->v = xmalloc(m->cap * sizeof *m->v);
+            }
+            m->v[0] = (Match){0, n, 0};
+        }
+        for (size_t i = 0; i < np; i++) {
+            Match p = m->v[i];
+            if (p.end == p.start) continue;
+            buf_clear(mb);
+            byte_level_map(cur + p.start, p.end - p.start, mb);
+            if (run_from(t, c, k + 1, mb->data, mb->len, first && p.start == 0, flags, out, err))
+                return -1;
+        }
+        return 0;
+    }
+    case PRE_METASPACE: {
+        buf_clear(tb);
+        int starts = len >= (size_t)st->repl_len && !memcmp(s, st->repl, (size_t)st->repl_len);
+        int prepend = !(flags & TOK_ENC_NO_PREFIX) && s[0] != ' ' && !starts &&
+            (st->prepend == PREPEND_ALWAYS || (st->prepend == PREPEND_FIRST && first));
+        if (prepend) buf_append(tb, st->repl, (size_t)st->repl_len);
+        for (size_t j = 0; j < len; j++) {
+            if (s[j] == ' ')
+                buf_append(tb, st->repl, (size_t)st->repl_len);
+            else
+                buf_putc(tb, s[j]);
+        }
+        if (!st->split) return run_from(t, c, k + 1, tb->data, tb->len, first, flags, out, err);
+        if (pattern_matches(&st->pat, c, tb->data, tb->len, m, err)) return -1;
+        size_t np = fold_behavior(m->v, m->n, B_MERGED_NEXT, 0);
+        return run_pieces(t, c, k, tb->data, m->v, np, first, flags, out, err);
+    }
+    }
+    return 0;
+}
+
+static int run_from(const Tokenizer *t, EncCtx *c, int k, const char *s, size_t len, int first,
+                    unsigned flags, IntVec *out, Err *err) {
+    if (k == t->n_pre) return model_span(t, c, s, len, out, err);
+    int memo = c->use_memo && !first && len <= MEMO_MAX;
+    if (memo && memo_get(c, k, s, len, out)) return 0;
+    size_t before = out->n;
+    if (run_step(t, c, k, s, len, first, flags, out, err)) return -1;
+    if (memo) memo_put(c, k, s, len, out, before);
+    return 0;
+}
+
+/* Pre-tokenizes one segment of text (no added tokens in it) and runs the model over it. */
+int tok_encode_segment(const Tokenizer *t, EncCtx *c, const char *s, size_t len, int first,
+                       unsigned flags, IntVec *out, Err *err) {
+    ensure_depth(c, t->n_pre + 1);
+    return run_from(t, c, 0, s, len, first, flags, out, err);
+}
+
+/* ---- decoders: a list of strings, rewritten step by step ---- */
+
+typedef struct {
+    Buf text;
+    size_t *off, *len;
+    size_t n, cap;
+} StrList;
+
+static void sl_push(StrList *l, const char *s, size_t n) {
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 32;
+        l->off = xrealloc(l->off, l->cap * sizeof *l->off);
+        l->len = xrealloc(l->len, l->cap * sizeof *l->len);
+    }
+    l->off[l->n] = l->text.len;
+    buf_append(&l->text, s, n);
+    l->len[l->n++] = n;
+}
+
+/* Starts a string that the caller appends to l->text, then closes with sl_close. */
+static void sl_open(StrList *l) { sl_push(l, "", 0); }
+static void sl_close(StrList *l) { l->len[l->n - 1] = l->text.len - l->off[l->n - 1]; }
+
+static void sl_free(StrList *l) {
+    buf_free(&l->text);
+    free(l->off);
+    free(l->len);
+    memset(l, 0, sizeof *l);
+}
+
+static void sl_clear(StrList *l) {
+    buf_clear(&l->text);
+    l->n = 0;
+}
+
+/* "<0xNN>" -> the byte, or -1. */
+static int byte_token(const char *s, size_t n) {
+    if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>') return -1;
+    int v = 0;
+    for (int i = 3; i < 5; i++) {
+        char ch = s[i];
+        int d = ch >= '0' && ch <= '9' ? ch - '0'
+            : ch >= 'A' && ch <= 'F'   ? ch - 'A' + 10
+            : ch >= 'a' && ch <= 'f'   ? ch - 'a' + 10
+                                       : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+void tok_utf8_lossy(const char *s, size_t len, Buf *out) {
+    const uint8_t *u = (const uint8_t *)s;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        int n = utf8_decode(u + i, len - i, &cp);
+        if (n) {
+            buf_append(out, s + i, (size_t)n);
+            i += (size_t)n;
+            continue;
+        }
+        /* one U+FFFD per maximal subpart of a valid sequence (Unicode 3.9, as Rust does) */
+        uint8_t c0 = u[i];
+        size_t need = c0 >= 0xC2 && c0 <= 0xDF ? 1
+            : c0 >= 0xE0 && c0 <= 0xEF         ? 2
+            : c0 >= 0xF0 && c0 <= 0xF4         ? 3
+                                               : 0;
+        size_t k = 1;
+        if (need && i + 1 < len) {
+            uint8_t lo = 0x80, hi = 0xBF, c1 = u[i + 1];
+            if (c0 == 0xE0)
+                lo = 0xA0;
+            else if (c0 == 0xED)
+                hi = 0x9F;
+            else if (c0 == 0xF0)
+                lo = 0x90;
+            else if (c0 == 0xF4)
+                hi = 0x8F;
+            if (c1 >= lo && c1 <= hi) {
+                k = 2;
+                while (k <= need && i + k < len && (u[i + k] & 0xC0) == 0x80) k++;
+            }
+        }
+        buf_append(out, "\xEF\xBF\xBD", 3);
+        i += k;
+    }
+}
+
+static void byte_level_decode(const char *s, size_t n, Buf *out) {
+    size_t start = out->len, i = 0;
+    while (i < n) {
+        uint32_t cp;
+        int m = utf8_decode((const uint8_t *)s + i, n - i, &cp);
+        int b = m ? tok_cp_to_byte(cp) : -1;
+        if (b < 0) { /* not a byte-level string: keep it as it is */
+            out->len = start;
+            buf_append(out, s, n);
+            return;
+        }
+        buf_putc(out, (char)b);
+        i += (size_t)m;
+    }
+}
+
+/* One decoder step over list in, into list out. raw: a single token in the middle of a text,
+ * wanting its bytes (no U+FFFD, no stripping), for tok_bytes. */
+static int dec_step(const DecStep *st, EncCtx *c, StrList *in, StrList *out, int raw, Err *err) {
+    sl_clear(out);
+    switch (st->kind) {
+    case DEC_BYTELEVEL: {
+        Buf bytes = {0};
+        for (size_t i = 0; i < in->n; i++)
+            byte_level_decode(in->text.data + in->off[i], in->len[i], &bytes);
+        sl_open(out);
+        if (raw)
+            buf_append(&out->text, bytes.data ? bytes.data : "", bytes.len);
+        else
+            tok_utf8_lossy(bytes.data ? bytes.data : "", bytes.len, &out->text);
+        sl_close(out);
+        buf_free(&bytes);
+        break;
+    }
+    case DEC_METASPACE:
+        for (size_t i = 0; i < in->n; i++) {
+            const char *s = in->text.data + in->off[i];
+            size_t n = in->len[i], j = 0;
+            sl_open(out);
+            while (j < n) {
+                uint32_t cp;
+                int m = utf8_decode((const uint8_t *)s + j, n - j, &cp);
+                if (!m) m = 1, cp = 0xFFFFFFFF;
+                if (cp == st->repl_cp) {
+                    if (raw || i != 0 || st->prepend == PREPEND_NEVER) buf_putc(&out->text, ' ');
+                } else {
+                    buf_append(&out->text, s + j, (size_t)m);
+                }
+                j += (size_t)m;
+            }
+            sl_close(out);
+        }
+        break;
+    case DEC_REPLACE:
+        for (size_t i = 0; i < in->n; i++) {
+            sl_open(out);
+            if (replace_all(&st->pat, c, in->text.data + in->off[i], in->len[i], st->content,
+                            st->content_len, &out->text, err))
+                return -1;
+            sl_close(out);
+        }
+        break;
+    case DEC_BYTEFALLBACK: {
+        Buf pend = {0};
+        for (size_t i = 0; i <= in->n; i++) {
+            int b = i < in->n ? byte_token(in->text.data + in->off[i], in->len[i]) : -1;
+            if (b >= 0) {
+                buf_putc(&pend, (char)b);
+                continue;
+            }
+            if (pend.len) {
+                if (raw || utf8_valid_prefix(pend.data, pend.len) == pend.len) {
+                    sl_push(out, pend.data, pend.len);
+                } else {
+                    for (size_t k = 0; k < pend.len; k++) sl_push(out, "\xEF\xBF\xBD", 3);
+                }
+                buf_clear(&pend);
+            }
+            if (i < in->n) sl_push(out, in->text.data + in->off[i], in->len[i]);
+        }
+        buf_free(&pend);
+        break;
+    }
+    case DEC_FUSE:
+        sl_open(out);
+        for (size_t i = 0; i < in->n; i++)
+            buf_append(&out->text, in->text.data + in->off[i], in->len[i]);
+        sl_close(out);
+        break;
+    case DEC_STRIP:
+        for (size_t i = 0; i < in->n; i++) {
+            const char *s = in->text.data + in->off[i];
+            size_t n = in->len[i], a = 0, b = n;
+            if (!raw) {
+                char enc[4];
+                int el = utf8_encode(st->strip_cp, enc);
+                for (int k = 0;
+                     k < st->start && a + (size_t)el <= b && !memcmp(s + a, enc, (size_t)el); k++)
+                    a += (size_t)el;
+                for (int k = 0;
+                     k < st->stop && b >= a + (size_t)el && !memcmp(s + b - el, enc, (size_t)el);
+                     k++)
+                    b -= (size_t)el;
+            }
+            sl_push(out, s + a, b - a);
+        }
+        break;
+    }
+    return 0;
+}
+
+/* The string a token id contributes to decoding: an added token's content or the model piece. */
+static void token_string(const Tokenizer *t, int id, const char **s, size_t *n) {
+    *s = t->arena.data + t->piece_off[id];
+    *n = t->piece_len[id];
+    if (t->flags[id] & TOK_ADDED) { /* the content (which is also what piece holds for them) */
+        *s = t->arena.data + t->bytes_off[id];
+        *n = t->bytes_len[id];
+    }
+}
+
+/* The decoder chain over ids[0..n); strip = 0 leaves Strip steps out (a run that does not begin
+ * the text). */
+static int decode_run(const Tokenizer *t, const int *ids, size_t n, int strip, Buf *out, Err *err) {
+    StrList a = {0}, b = {0};
+    EncCtx c = {0};
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        token_string(t, ids[i], &s, &len);
+        sl_push(&a, s, len);
+    }
+    if (!t->has_decoder) { /* tokenizers joins the tokens with spaces */
+        for (size_t i = 0; i < a.n; i++) {
+            if (i) buf_putc(out, ' ');
+            buf_append(out, a.text.data + a.off[i], a.len[i]);
+        }
+        goto done;
+    }
+    for (int k = 0; k < t->n_dec; k++) {
+        if (!strip && t->dec[k].kind == DEC_STRIP) continue;
+        if (dec_step(&t->dec[k], &c, &a, &b, 0, err)) {
+            rc = -1;
+            goto done;
+        }
+        StrList tmp = a;
+        a = b;
+        b = tmp;
+    }
+    for (size_t i = 0; i < a.n; i++) buf_append(out, a.text.data + a.off[i], a.len[i]);
+done:
+    sl_free(&a);
+    sl_free(&b);
+    encctx_free(&c);
+    return rc;
+}
+
+int tok_run_decoders(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err *err) {
+    if (!t->added_raw) return decode_run(t, ids, n, 1, out, err);
+    size_t i = 0;
+    while (i < n) {
+        if (t->flags[ids[i]] & TOK_ADDED) {
+            buf_append(out, t->arena.data + t->bytes_off[ids[i]], t->bytes_len[ids[i]]);
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && !(t->flags[ids[j]] & TOK_ADDED)) j++;
+        if (decode_run(t, ids + i, j - i, i == 0, out, err)) return -1;
+        i = j;
+    }
+    return 0;
+}
+
+void tok_piece_bytes(const Tokenizer *t, const char *piece, size_t len, int is_byte_token,
+                     Buf *out) {
+    int b = is_byte_token ? byte_token(piece, len) : -1;
+    if (b >= 0) {
+        buf_putc(out, (char)b);
+        return;
+    }
+    if (t->byte_level) {
+        byte_level_decode(piece, len, out);
+        return;
+    }
+    StrList x = {0}, y = {0};
+    EncCtx c = {0};
+    sl_push(&x, piece, len);
+    for (int k = 0; k < t->n_dec; k++) {
+        if (t->dec[k].kind == DEC_BYTEFALLBACK || t->dec[k].kind == DEC_BYTELEVEL) continue;
+        if (dec_step(&t->dec[k], &c, &x, &y, 1, NULL)) break;
+        StrList tmp = x;
+        x = y;
+        y = tmp;
+    }
+    for (size_t i = 0; i < x.n; i++) buf_append(out, x.text.data + x.off[i], x.len[i]);
+    sl_free(&x);
+    sl_free(&y);
+    encctx_free(&c);
+}
+
+void encctx_free(EncCtx *c) {
+    if (c->region) onig_region_free(c->region, 1);
+    for (int k = 0; k < c->depth; k++) {
+        free(c->mv[k].v);
+        buf_free(&c->tb[k]);
+        buf_free(&c->mb[k]);
+        strmap_free(&c->memo[k]);
+    }
+    free(c->mv);
+    free(c->tb);
+    free(c->mb);
+    free(c->memo);
+    buf_free(&c->memo_keys);
+    intvec_free(&c->memo_ids);
+    free(c->sym);
+    free(c->prev);
+    free(c->next);
+    free(c->dead);
+    free(c->heap);
+    buf_free(&c->word);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,452 @@
+/* tokenizer: the public API (see tokenizer.h): loading dispatch, the token table, and the encode
+ * driver that splits the text on added tokens the way tokenizers' AddedVocabulary does before
+ * handing each remaining segment to the normalizers, pre-tokenizers and the model. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "tokenizer/tok_internal.h"
+
+/* ---- loading ---- */
+
+const char *tok_shown(const char *s, size_t n, char *buf, size_t cap) {
+    size_t o = 0, i = 0, chars = 0;
+    while (i < n && o + 8 < cap) {
+        if (chars == 60) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        uint32_t cp;
+        int m = utf8_decode((const uint8_t *)s + i, n - i, &cp);
+        if (!m || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02X", (uint8_t)s[i]);
+            i++;
+        } else {
+            memcpy(buf + o, s + i, (size_t)m);
+            o += (size_t)m;
+            i += (size_t)m;
+        }
+        chars++;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Whatever a message quotes from a file, it stays one line. */
+static void one_line(Err *err) {
+    if (!err) return;
+    for (char *p = err->msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7F) *p = '?';
+}
+
+uint32_t tok_arena_put(Tokenizer *t, const char *s, size_t len) {
+    uint32_t off = (uint32_t)t->arena.len;
+    buf_append(&t->arena, s, len);
+    buf_putc(&t->arena, '\0'); /* so tok_piece/tok_bytes are NUL-terminated */
+    return off;
+}
+
+void tok_alloc_table(Tokenizer *t, int n_vocab) {
+    t->n_vocab = n_vocab;
+    size_t n = (size_t)n_vocab;
+    t->piece_off = xcalloc(n, sizeof *t->piece_off);
+    t->piece_len = xcalloc(n, sizeof *t->piece_len);
+    t->bytes_off = xcalloc(n, sizeof *t->bytes_off);
+    t->bytes_len = xcalloc(n, sizeof *t->bytes_len);
+    t->flags = xcalloc(n, 1);
+    uint32_t empty = tok_arena_put(t, "", 0);
+    for (size_t i = 0; i < n; i++) {
+        t->piece_off[i] = t->bytes_off[i] = empty;
+        t->flags[i] = TOK_UNUSED; /* until a loader fills the id */
+    }
+}
+
+static int looks_like_gguf(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char m[4] = {0};
+    size_t n = fread(m, 1, 4, f);
+    fclose(f);
+    return n == 4 && !memcmp(m, "GGUF", 4);
+}
+
+Tokenizer *tok_load(const char *path, Err *err) {
+    Tokenizer *t = xcalloc(1, sizeof *t);
+    t->bos = t->eos = t->unk = -1;
+    for (int i = 0; i < 256; i++) t->byte_id[i] = -1;
+    int rc;
+    if (is_dir(path)) {
+        Buf p = {0};
+        buf_printf(&p, "%s/tokenizer.json", path);
+        if (!is_file(p.data)) {
+            err_set(err, "%s: a folder without tokenizer.json", path);
+            buf_free(&p);
+            free(t);
+            return NULL;
+        }
+        t->path = p.data;
+    } else {
+        t->path = xstrdup(path);
+    }
+    if (looks_like_gguf(t->path)) {
+        rc = tok_load_gguf(t, err);
+    } else {
+        size_t len;
+        char *json = read_file(t->path, &len, err);
+        if (!json) {
+            one_line(err);
+            tok_free(t);
+            return NULL;
+        }
+        rc = tok_load_json(t, json, len, err);
+        free(json);
+    }
+    if (rc || tok_finish(t, err)) {
+        one_line(err);
+        tok_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Unicode \w for single_word added tokens: letters, marks, digits, connector punctuation. */
+static int is_word_char(uint32_t cp) {
+    if (cp < 0x80)
+        return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+            cp == '_';
+    if (cp == 0x200C || cp == 0x200D) return 1;
+    switch (utf8proc_category((utf8proc_int32_t)cp)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_PC: return 1;
+    default: return 0;
+    }
+}
+
+static int is_ws(uint32_t cp) {
+    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+        (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+        cp == 0x205F || cp == 0x3000;
+}
+
+/* The code point that ends s[0..end), or -1. */
+static long cp_before(const char *s, size_t end) {
+    if (!end) return -1;
+    size_t k = end - 1;
+    while (k > 0 && ((uint8_t)s[k] & 0xC0) == 0x80) k--;
+    uint32_t cp;
+    return utf8_decode((const uint8_t *)s + k, end - k, &cp) ? (long)cp : -1;
+}
+
+static long cp_at(const char *s, size_t len, size_t at) {
+    uint32_t cp;
+    return at < len && utf8_decode((const uint8_t *)s + at, len - at, &cp) ? (long)cp : -1;
+}
+
+/* One piece of the added-token split: a token (id >= 0) or text to process further. */
+typedef struct {
+    size_t start, end;
+    int id;
+} Piece;
+typedef struct {
+    Piece *v;
+    size_t n, cap;
+} PieceVec;
+
+static void pv_push(PieceVec *p, size_t s, size_t e, int id) {
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->v = xrealloc(p->v, p->cap * sizeof *p->v);
+    }
+    p->v[p->n++] = (Piece){s, e, id};
+}
+
+/* tokenizers' AddedVocabulary::find_matches: leftmost-longest non-overlapping matches, with the
+ * single_word, lstrip and rstrip rules; special tokens are skipped under TOK_ENC_NO_SPECIAL. */
+static void split_added(const Tokenizer *t, const Trie *trie, const char *s, size_t len,
+                        unsigned flags, PieceVec *out) {
+    out->n = 0;
+    size_t start_offset = 0, i = 0;
+    while (!trie->empty && i < len) {
+        int32_t a;
+        size_t ml = trie_longest(trie, s + i, len - i, &a);
+        if (!ml) {
+            i++;
+            continue;
+        }
+        size_t start = i, stop = i + ml;
+        i = stop;
+        const AddedTok *tk = &t->added[a];
+        if ((flags & TOK_ENC_NO_SPECIAL) && tk->special) continue;
+        if (tk->single_word) {
+            long before = cp_before(s, start), after = cp_at(s, len, stop);
+            int start_space = start == 0 || !(before >= 0 && is_word_char((uint32_t)before));
+            int stop_space = stop == len || !(after >= 0 && is_word_char((uint32_t)after));
+            if (!start_space || !stop_space) continue;
+        }
+        if (tk->lstrip) {
+            size_t ns = start;
+            for (;;) {
+                long cp = cp_before(s, ns);
+                if (cp < 0 || !is_ws((uint32_t)cp)) break;
+                ns--;
+                while (ns > 0 && ((uint8_t)s[ns] & 0xC0) == 0x80) ns--;
+            }
+            start = ns > start_offset ? ns : start_offset;
+        }
+        if (tk->rstrip) {
+            for (;;) {
+                long cp = cp_at(s, len, stop);
+                if (cp < 0 || !is_ws((uint32_t)cp)) break;
+                uint32_t c;
+                stop += (size_t)utf8_decode((const uint8_t *)s + stop, len - stop, &c);
+            }
+        }
+        if (start_offset < start) pv_push(out, start_offset, start, -1);
+        pv_push(out, start, stop, tk->id);
+        start_offset = stop;
+    }
+    if (start_offset < len || len == 0) pv_push(out, start_offset, len, -1);
+}
+
+int tok_encode(const Tokenizer *t, const char *text, size_t len, unsigned flags, IntVec *out,
+               Err *err) {
+    size_t bad = utf8_valid_prefix(text, len);
+    if (bad != len) return err_set(err, "invalid UTF-8 at byte %zu", bad);
+    EncCtx c = {0};
+    c.use_memo = len > 512;
+    PieceVec raw = {0}, norm = {0};
+    Buf nt = {0};
+    int rc = 0;
+    split_added(t, &t->raw_trie, text, len, flags, &raw);
+    for (size_t i = 0; i < raw.n && !rc; i++) {
+        Piece p = raw.v[i];
+        if (p.id >= 0) {
+            intvec_push(out, p.id);
+            continue;
+        }
+        const char *seg = text + p.start;
+        size_t seg_len = p.end - p.start;
+        if (t->n_norm) {
+            buf_clear(&nt);
+            if (tok_normalize(t, &c, seg, seg_len, flags, &nt, err)) {
+                rc = -1;
+                break;
+            }
+            seg = nt.data ? nt.data : "";
+            seg_len = nt.len;
+        }
+        split_added(t, &t->norm_trie, seg, seg_len, flags, &norm);
+        for (size_t j = 0; j < norm.n; j++) {
+            Piece q = norm.v[j];
+            if (q.id >= 0) {
+                intvec_push(out, q.id);
+                continue;
+            }
+            if (q.end == q.start) continue;
+            int first = p.start == 0 && q.start == 0;
+            if (tok_encode_segment(t, &c, seg + q.start, q.end - q.start, first, flags, out, err)) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+    free(raw.v);
+    free(norm.v);
+    buf_free(&nt);
+    encctx_free(&c);
+    if (rc) one_line(err);
+    return rc;
+}
+
+int tok_decode(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err *err) {
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= t->n_vocab)
+            return err_set(err, "token id %d out of range (vocabulary size %d)", ids[i],
+                           t->n_vocab);
+    if (tok_run_decoders(t, ids, n, out, err)) {
+        one_line(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- finishing a load ---- */
+
+/* Lower is better for tok_id_of_bytes: a normal token, then a non-special added one, then a byte
+ * token; special, unknown and unused tokens are never returned. */
+static int bytes_rank(unsigned f) {
+    if (f & (TOK_SPECIAL | TOK_UNKNOWN | TOK_UNUSED)) return -1;
+    if (f & TOK_BYTE) return 2;
+    if (f & TOK_ADDED) return 1;
+    return 0;
+}
+
+int tok_finish(Tokenizer *t, Err *err) {
+    /* byte tokens */
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        int id = strmap_get(&t->piece_map, t->arena.data, name, 6);
+        if (id >= 0 && (t->model == MODEL_SPM || t->byte_fallback)) {
+            t->byte_id[b] = id;
+            t->flags[id] |= TOK_BYTE;
+        }
+    }
+    if (t->unk >= 0 && t->unk < t->n_vocab) t->flags[t->unk] |= TOK_UNKNOWN;
+    /* bytes of every token */
+    Buf b = {0};
+    for (int id = 0; id < t->n_vocab; id++) {
+        if (t->flags[id] & TOK_UNUSED && !t->piece_len[id]) continue;
+        if (t->flags[id] & TOK_ADDED) continue; /* the loader set bytes = content */
+        buf_clear(&b);
+        tok_piece_bytes(t, t->arena.data + t->piece_off[id], t->piece_len[id],
+                        (t->flags[id] & TOK_BYTE) != 0, &b);
+        t->bytes_off[id] = tok_arena_put(t, b.data ? b.data : "", b.len);
+        t->bytes_len[id] = (uint32_t)b.len;
+    }
+    buf_free(&b);
+    strmap_init(&t->bytes_map, (size_t)t->n_vocab);
+    uint64_t *h =
+        xmalloc(((size_t)t->n_vocab + 1) * sizeof *h); /* hashes first, then prefetching inserts */
+    for (int id = 0; id < t->n_vocab; id++)
+        h[id] = tok_hash(t->arena.data + t->bytes_off[id], t->bytes_len[id]);
+    for (int id = 0; id < t->n_vocab; id++) {
+        if (id + 8 < t->n_vocab) strmap_prefetch(&t->bytes_map, h[id + 8]);
+        int r = bytes_rank(t->flags[id]);
+        if (r < 0 || !t->bytes_len[id]) continue;
+        long e = strmap_add_hashed(&t->bytes_map, t->arena.data, t->bytes_off[id], t->bytes_len[id],
+                                   id, h[id]);
+        int cur = t->bytes_map.slots[e].val;
+        if (cur != id && bytes_rank(t->flags[cur]) > r) t->bytes_map.slots[e].val = id;
+    }
+    free(h);
+    /* Merges only ever build vocabulary tokens, so when no token has "▁" right after another
+     * character, no merge crosses the boundary before such a "▁" in a word: an unsplit
+     * SentencePiece-style text (Llama 2) can be merged word by word, and memoized. */
+    t->meta_split = !t->cont_prefix_len && !t->eow_suffix_len && /* and "▁" is a token, so it */
+        strmap_get(&t->piece_map, t->arena.data, "\xE2\x96\x81", 3) >= 0; /* ends an unk run */
+    for (size_t e = 0; e <= t->piece_map.mask && t->meta_split; e++) {
+        if (STRMAP_EMPTY(&t->piece_map, e)) continue;
+        const char *p = t->arena.data + t->piece_map.slots[e].off;
+        uint32_t n = t->piece_map.slots[e].len;
+        for (uint32_t k = 1; k + 3 <= n; k++)
+            if (!memcmp(p + k, "\xE2\x96\x81", 3) &&
+                (k < 3 || memcmp(p + k - 3, "\xE2\x96\x81", 3))) {
+                t->meta_split = 0;
+                break;
+            }
+    }
+    /* added tokens: the raw trie, and the normalized one over normalized contents */
+    trie_init(&t->raw_trie);
+    trie_init(&t->norm_trie);
+    EncCtx c = {0};
+    Buf nb = {0};
+    for (int i = 0; i < t->n_added; i++) {
+        AddedTok *a = &t->added[i];
+        const char *content = t->arena.data + a->off;
+        if (!a->normalized) {
+            trie_add(&t->raw_trie, content, a->len, i);
+            continue;
+        }
+        buf_clear(&nb);
+        if (tok_normalize(t, &c, content, a->len, 0, &nb, err)) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            err_set(err, "%s: added token %d: %s", t->path, a->id, msg);
+            buf_free(&nb);
+            encctx_free(&c);
+            return -1;
+        }
+        a->noff = tok_arena_put(t, nb.data ? nb.data : "", nb.len);
+        a->nlen = (uint32_t)nb.len;
+        trie_add(&t->norm_trie, t->arena.data + a->noff, a->nlen, i);
+    }
+    buf_free(&nb);
+    encctx_free(&c);
+    return 0;
+}
+
+void tok_free(Tokenizer *t) {
+    if (!t) return;
+    free(t->path);
+    buf_free(&t->arena);
+    free(t->piece_off);
+    free(t->piece_len);
+    free(t->bytes_off);
+    free(t->bytes_len);
+    free(t->flags);
+    free(t->scores);
+    strmap_free(&t->piece_map);
+    strmap_free(&t->added_map);
+    strmap_free(&t->bytes_map);
+    pairmap_free(&t->merges);
+    free(t->cont_prefix);
+    free(t->eow_suffix);
+    free(t->added);
+    trie_free(&t->raw_trie);
+    trie_free(&t->norm_trie);
+    for (int i = 0; i < t->n_norm; i++) {
+        pattern_free(&t->norm[i].pat);
+        free(t->norm[i].str);
+    }
+    free(t->norm);
+    for (int i = 0; i < t->n_pre; i++) pattern_free(&t->pre[i].pat);
+    free(t->pre);
+    for (int i = 0; i < t->n_dec; i++) {
+        pattern_free(&t->dec[i].pat);
+        free(t->dec[i].content);
+    }
+    free(t->dec);
+    free(t);
+}
+
+/* ---- accessors ---- */
+
+const char *tok_path(const Tokenizer *t) { return t->path; }
+const char *tok_kind(const Tokenizer *t) { return t->kind; }
+const char *tok_pretokenizer(const Tokenizer *t) { return t->pre_desc; }
+int tok_vocab_size(const Tokenizer *t) { return t->n_vocab; }
+int tok_bos(const Tokenizer *t) { return t->bos; }
+int tok_eos(const Tokenizer *t) { return t->eos; }
+
+const char *tok_piece(const Tokenizer *t, int id, size_t *len) {
+    if (id < 0 || id >= t->n_vocab) {
+        if (len) *len = 0;
+        return "";
+    }
+    if (len) *len = t->piece_len[id];
+    return t->arena.data + t->piece_off[id];
+}
+
+const char *tok_bytes(const Tokenizer *t, int id, size_t *len) {
+    if (id < 0 || id >= t->n_vocab) {
+        if (len) *len = 0;
+        return "";
+    }
+    if (len) *len = t->bytes_len[id];
+    return t->arena.data + t->bytes_off[id];
+}
+
+unsigned tok_flags(const Tokenizer *t, int id) {
+    return id < 0 || id >= t->n_vocab ? TOK_UNUSED : t->flags[id];
+}
+
+int tok_id_of_piece(const Tokenizer *t, const char *piece, size_t len) {
+    int id = strmap_get(&t->added_map, t->arena.data, piece, len);
+    return id >= 0 ? id : strmap_get(&t->piece_map, t->arena.data, piece, len);
+}
+
+int tok_id_of_bytes(const Tokenizer *t, const char *bytes, size_t len) {
+    return strmap_get(&t->bytes_map, t->arena.data, bytes, len);
+}
