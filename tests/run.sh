@@ -60,6 +60,7 @@ if [ -d "$fuzzbuild" ]; then
         [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
         echo "  $name"
         if "$f" -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=4096 -print_final_stats=0 \
+            -artifact_prefix="$logdir/$name-" \
             "$work" > "$logdir/$name.log" 2>&1; then
             pass=$((pass + 1))
         else

