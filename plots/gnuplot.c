@@ -187,31 +187,42 @@ static void collect(void *ctx, const char *bytes, size_t n) {
     buf_append(&c->flat, bytes, n);
 }
 
+/* Visits the code points gp_quote shows for s: when max_chars > 0 and s is longer, its middle
+ * becomes one "…" so that max_chars code points remain. */
+static void each_shown(const char *s, size_t max_chars, CpFn f, void *ctx) {
+    Cps c = {0};
+    each_cp(s, collect, &c);
+    size_t head = 0, tail = 0;
+    int cut = max_chars > 0 && c.n > max_chars;
+    if (cut) head = (max_chars - 1) / 2 + (max_chars - 1) % 2, tail = (max_chars - 1) / 2;
+    for (size_t i = 0; i < c.n; i++) {
+        if (cut && i == head) f(ctx, "\xE2\x80\xA6", 3); /* … */
+        if (cut && i >= head && i < c.n - tail) continue;
+        f(ctx, c.flat.data + c.off[i], c.len[i]);
+    }
+    free(c.off);
+    free(c.len);
+    buf_free(&c.flat);
+}
+
 /* A single quote cannot be doubled at the start of a gnuplot string ('''x' is an error), so the
  * string is closed, a double-quoted "'" (no backquote, so nothing is substituted) concatenated,
  * and a new single-quoted string opened: 'a'."'".'b'. */
-static void put_cp(Buf *b, const char *bytes, size_t n) {
+static void put_cp(void *ctx, const char *bytes, size_t n) {
+    Buf *b = ctx;
     if (n == 1 && *bytes == '\'') buf_puts(b, "'.\"'\".'");
     else buf_append(b, bytes, n);
 }
 
 void gp_quote(Buf *b, const char *s, size_t max_chars) {
-    Cps c = {0};
-    each_cp(s, collect, &c);
     buf_putc(b, '\'');
-    for (size_t i = 0; i < c.n; i++) {
-        if (max_chars > 0 && c.n > max_chars) {
-            size_t head = (max_chars - 1) / 2 + (max_chars - 1) % 2, tail = (max_chars - 1) / 2;
-            if (i == head) buf_puts(b, "\xE2\x80\xA6"); /* … */
-            if (i >= head && i < c.n - tail) continue;
-        }
-        put_cp(b, c.flat.data + c.off[i], c.len[i]);
-    }
+    each_shown(s, max_chars, put_cp, b);
     buf_putc(b, '\'');
-    free(c.off);
-    free(c.len);
-    buf_free(&c.flat);
 }
+
+static void put_plain(void *ctx, const char *bytes, size_t n) { buf_append(ctx, bytes, n); }
+
+void gp_shorten(Buf *b, const char *s, size_t max_chars) { each_shown(s, max_chars, put_plain, b); }
 
 static void count_cp(void *ctx, const char *bytes, size_t n) {
     (void)bytes, (void)n;
@@ -220,6 +231,40 @@ static void count_cp(void *ctx, const char *bytes, size_t n) {
 
 size_t gp_text_width(const char *s, size_t max_chars) {
     size_t n = 0;
-    each_cp(s, count_cp, &n);
-    return max_chars > 0 && n > max_chars ? max_chars : n;
+    each_shown(s, max_chars, count_cp, &n);
+    return n;
+}
+
+/* Advance widths of DejaVu Sans (DejaVuSans.ttf 2.37: its hmtx table through its cmap), in
+ * 1/2048 em, for ' ' .. '~'. */
+static const unsigned short dejavu_ascii[95] = {
+    651,  821,  942,  1716, 1303, 1946, 1597, 563,  799,  799,  1024, 1716, 651,  739,  651,  690,
+    1303, 1303, 1303, 1303, 1303, 1303, 1303, 1303, 1303, 1303, 690,  690,  1716, 1716, 1716, 1087,
+    2048, 1401, 1405, 1430, 1577, 1294, 1178, 1587, 1540, 604,  604,  1343, 1141, 1767, 1532, 1612,
+    1235, 1612, 1423, 1300, 1251, 1499, 1401, 2025, 1403, 1251, 1403, 799,  690,  799,  1716, 1024,
+    1024, 1255, 1300, 1126, 1300, 1260, 721,  1300, 1298, 569,  569,  1186, 569,  1995, 1298, 1253,
+    1300, 1300, 842,  1067, 803,  1298, 1212, 1675, 1212, 1212, 1075, 1303, 690,  1303, 1716};
+
+/* East Asian wide characters and emoji come from a fallback font, about one em wide. */
+static int is_wide(uint32_t cp) {
+    return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+           (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1FAFF) || cp >= 0x20000;
+}
+
+static void add_em(void *ctx, const char *bytes, size_t n) {
+    uint32_t cp = (unsigned char)*bytes;
+    if (n > 1 && utf8_decode((const uint8_t *)bytes, n, &cp) == 0) cp = 0xFFFD;
+    double w;
+    if (cp >= 0x20 && cp < 0x7f) w = dejavu_ascii[cp - 0x20] / 2048.0;
+    else if (cp == 0x2026 || is_wide(cp)) w = 1.0; /* … is 2048 units too */
+    else if (cp == 0xFFFD) w = 2100 / 2048.0;
+    else w = 0.72; /* the other letters of DejaVu Sans are 0.55 to 0.8 em: err on the wide side */
+    *(double *)ctx += w;
+}
+
+double gp_text_em(const char *s, size_t max_chars) {
+    double w = 0;
+    each_shown(s, max_chars, add_em, &w);
+    return w;
 }

@@ -31,4 +31,11 @@ void gp_quote(Buf *b, const char *s, size_t max_chars);
 /* Number of code points gp_quote would show for s (after truncation to max_chars when > 0). */
 size_t gp_text_width(const char *s, size_t max_chars);
 
+/* Appends the text gp_quote would show for s, unquoted (for names composed before quoting). */
+void gp_shorten(Buf *b, const char *s, size_t max_chars);
+
+/* Width of the text gp_quote would show for s, in ems of DejaVu Sans: the font's own advance
+ * widths for ASCII, 1 em for "…" and East Asian wide characters, 0.72 em for other letters. */
+double gp_text_em(const char *s, size_t max_chars);
+
 #endif

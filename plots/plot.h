@@ -7,6 +7,9 @@
  *   keyword_heatmap       keywords.csv (log_ratio)                          keyword x variant
  *   coverage_by_language  coverage_summary.csv (coverage)                   grouped bars
  *
+ * When a file holds several contexts for one model (one probe with several --context), its
+ * series are (model, context) pairs, named "model @ context".
+ *
  * plot_all reads and checks every CSV file present first (a malformed one is an error before any
  * figure is drawn), then draws each figure whose data is there; a figure without data is skipped
  * and says why. Nothing is written but the figures themselves (FIGDIR/NAME.png|svg|pdf); a figure

@@ -4,7 +4,10 @@
 # (names with _ ' # " ^ and UTF-8 shown verbatim, the keyword selection against a count done here
 # in Python, log-scale ticks), figures skipped for lack of data, one-line errors with exit 1 on
 # bad input or a failing gnuplot (and no half-written figure left), and that nothing is written
-# anywhere but the figure folder. Prints TAP; gnuplot-dependent tests skip when it is absent.
+# anywhere but the figure folder. tests/data/plot-contexts (one probe with two --context, long
+# model names): one series per (model, context), the values drawn checked against the CSV files;
+# and no PNG has ink in its outer pixels (nothing cut at the canvas's edge). Prints TAP;
+# gnuplot-dependent tests skip when it is absent.
 set -u
 BIN=${COLDTOK:-./coldtok}
 DATA=tests/data/plot
@@ -199,6 +202,169 @@ else
     skip "skipped figures" "gnuplot not installed"
 fi
 
+# ---- several contexts: tests/data/plot-contexts, one probe run with two --context ----
+# metrics.csv, keywords.csv and models.csv hold one row per model and context; each model is then
+# two series, "model @ context". The values drawn are checked against the CSV files, read here in
+# Python, through the scripts that COLDTOK_PLOT_DEBUG prints.
+CTX=tests/data/plot-contexts
+if [ $have_gp = 1 ]; then
+    rm -rf "$tmp/tmpdir" && mkdir "$tmp/tmpdir"
+    TMPDIR="$tmp/tmpdir" COLDTOK_PLOT_DEBUG=1 "$BIN" plot "$CTX" -o "$tmp/ctx" --format svg > "$tmp/ctx.out" 2> "$tmp/ctx.script"
+    rc=$?
+    # by hand: 4 languages; 4 models x 2 contexts; 3 variants x 2 contexts with kl_pq and bits, in
+    # 2 families (the base in each context); 10 keywords, 3 variants x 2 contexts
+    cat > "$tmp/want" <<EOF
+drew    $tmp/ctx/pkp_by_language.svg (4 languages x 8 series (4 models x 2 contexts))
+drew    $tmp/ctx/kl_vs_bits.svg (6 points (3 variants x 2 contexts) in 2 families)
+drew    $tmp/ctx/keyword_heatmap.svg (10 keywords (of 10) x 6 rows (3 variants x 2 contexts))
+skipped coverage_by_language: $CTX/coverage_summary.csv absent
+EOF
+    check "contexts: rows that differ only in context are drawn, one series per model and context" \
+        "rc=$rc $(diff "$tmp/want" "$tmp/ctx.out" | tr '\n' ' ') $(grep -v '^\(set\|plot\|unset\|[0-9$ E]\)' "$tmp/ctx.script" | head -2)" \
+        '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/ctx.out"'
+    bad=""
+    for c in "&lt;|endoftext|> (151643)" "&lt;|fim_prefix|> (151659)"; do
+        for m in qwen2.5-coder-1.5b-instruct-f16 qwen2.5-coder-1.5b-instruct-q8_0 qwen2.5-coder-1.5b-instruct-q4_k_m \
+            "qwen2.5-coder-1.5b…t-iq2_xxs-imatrix"; do
+            svg_text "$tmp/ctx/pkp_by_language.svg" "$m @ $c" || bad="$bad [pkp: $m @ $c]"
+        done
+        svg_text "$tmp/ctx/kl_vs_bits.svg" "qwen2.5-coder-1.5b-instruct-f16 @ $c" || bad="$bad [kl: family @ $c]"
+    done
+    for k in shouldComponentUpdate getDerivedStateFromProps; do # long keywords, rotated, not cut
+        svg_text "$tmp/ctx/keyword_heatmap.svg" "$k" || bad="$bad [heat: $k]"
+    done
+    # (gnuplot's SVG escapes < and &, not >)
+    check "contexts: legends name each series 'model @ context' (a long model name cut in its middle), keywords whole" \
+        "missing:$bad" \
+        '[ -z "$bad" ]'
+    python3 - "$CTX" "$tmp/ctx.script" > "$tmp/ctx.check" 2>&1 <<'EOF'
+import csv, re, sys
+d, script = sys.argv[1], open(sys.argv[2], encoding="utf-8").read()
+def rows(name):
+    return list(csv.DictReader(open(f"{d}/{name}", encoding="utf-8")))
+def block(name):  # the numbers of data block $name in the scripts
+    m = re.search(r"^\$" + name + r" << EOD\n(.*?)^EOD$", script, re.S | re.M)
+    return [[float(x) for x in line.split()] for line in m.group(1).splitlines()]
+def close(a, b):
+    return len(a) == len(b) and all(abs(x - y) <= 1e-9 * max(1, abs(y)) for x, y in zip(a, b))
+bad = []
+# pkp: a group per language, a column per (model, context) in order of first appearance
+series, groups, val = [], [], {}
+for r in rows("metrics.csv"):
+    if r["metric"] != "pkp" or r["scope"] in ("all", "english"):
+        continue
+    s = (r["model"], r["context"])
+    series += [s] if s not in series else []
+    groups += [r["scope"]] if r["scope"] not in groups else []
+    val[(r["scope"], s)] = float(r["value"])
+want = [[g] + [val[(groups[g], s)] for s in series] for g in range(len(groups))]
+if not all(close(a, b) for a, b in zip(block("bars"), want)) or len(block("bars")) != len(want):
+    bad.append("pkp bars differ from metrics.csv")
+# kl: a line per (base, context), its points (bits, kl_pq) sorted by bits
+bits = {r["model"]: float(r["bits_per_weight"]) for r in rows("models.csv")}
+fam = {}
+for r in rows("metrics.csv"):
+    if r["metric"] == "kl_pq" and r["scope"] == "all":
+        fam.setdefault((r["base"], r["context"]), []).append((bits[r["model"]], float(r["value"])))
+for i, pts in enumerate(fam.values()):
+    if not all(close(a, list(b)) for a, b in zip(block(f"f{i}"), sorted(pts))) or len(block(f"f{i}")) != len(pts):
+        bad.append(f"kl family {i} differs")
+# heat map: keywords by largest |log_ratio|, rows (model, context) first on top
+lr, variants, best = {}, [], {}
+for r in rows("keywords.csv"):
+    if r["log_ratio"] == "":
+        continue
+    v = (r["model"], r["context"])
+    variants += [v] if v not in variants else []
+    lr.setdefault((v, r["keyword"]), float(r["log_ratio"]))
+    best[r["keyword"]] = max(best.get(r["keyword"], -1), abs(float(r["log_ratio"])))
+ranked = sorted(best, key=lambda k: -best[k])
+xt = re.findall(r"'([^']*)' (\d+)", re.search(r"^set xtics \((.*)\) scale 0 rotate", script, re.M).group(1))
+if [k for k, _ in xt] != ranked:
+    bad.append(f"keywords {[k for k, _ in xt]} != {ranked}")
+cells = {(int(x), int(y)): z for x, y, z in block("heat")}
+nv = len(variants)
+for vi, v in enumerate(variants):
+    for ki, k in enumerate(ranked):
+        got = cells.get((ki, nv - 1 - vi))
+        if got is None or abs(got - lr[(v, k)]) > 1e-9:
+            bad.append(f"heat {v} {k}: {got} != {lr[(v, k)]}")
+if len(cells) != nv * len(ranked):
+    bad.append(f"{len(cells)} heat cells")
+print("\n".join(bad) if bad else "same")
+EOF
+    check "contexts: bars, KL lines and heat map cells hold the CSV values of their (model, context)" \
+        "$(head -3 "$tmp/ctx.check" | tr '\n' '|')" '[ "$(cat "$tmp/ctx.check")" = same ]'
+
+    # the same files with only the first context: a context column, but one context per model
+    mkdir -p "$tmp/ctx1"
+    for f in metrics models keywords; do grep -v 'fim_prefix' "$CTX/$f.csv" > "$tmp/ctx1/$f.csv"; done
+    run ctx1 "$tmp/ctx1" -o "$tmp/ctx1fig" --format svg
+    check "contexts: one context per model, plain model names" "rc=$rc $(tr '\n' '|' < "$tmp/ctx1.out")" \
+        '[ $rc -eq 0 ] && grep -qxF "drew    $tmp/ctx1fig/pkp_by_language.svg (4 languages x 4 models)" "$tmp/ctx1.out" &&
+         grep -qxF "drew    $tmp/ctx1fig/kl_vs_bits.svg (3 variants in 1 family)" "$tmp/ctx1.out" &&
+         svg_text "$tmp/ctx1fig/pkp_by_language.svg" qwen2.5-coder-1.5b-instruct-q8_0 &&
+         ! grep -q " @ " "$tmp/ctx1fig/pkp_by_language.svg"'
+else
+    skip "several contexts" "gnuplot not installed"
+fi
+
+# ---- nothing cut at the canvas's edge: no ink in the outer 3 pixels of each PNG ----
+# The PNG is decoded here (zlib + the five PNG filters); a figure drawn by gnuplot with a label
+# across its right edge shows the check can fail.
+cat > "$tmp/edge.py" <<'EOF'
+import struct, sys, zlib
+def rows_of(path):
+    d = open(path, "rb").read()
+    assert d[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat = 8, []
+    while pos < len(d):
+        n, t = struct.unpack(">I4s", d[pos:pos + 8])
+        body = d[pos + 8:pos + 8 + n]
+        if t == b"IHDR":
+            w, h, depth, ctype, _, _, inter = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and ctype in (2, 6) and not inter, "not 8-bit RGB(A)"
+            bpp = 3 if ctype == 2 else 4
+        elif t == b"IDAT":
+            idat.append(body)
+        pos += 12 + n
+    raw, st, prev = zlib.decompress(b"".join(idat)), w * bpp, bytes(w * bpp)
+    for y in range(h):
+        f, cur = raw[y * (st + 1)], bytearray(raw[y * (st + 1) + 1:(y + 1) * (st + 1)])
+        if f == 1:
+            for i in range(bpp, st): cur[i] = (cur[i] + cur[i - bpp]) & 255
+        elif f == 2:
+            cur = bytearray((a + b) & 255 for a, b in zip(cur, prev))
+        elif f == 3:
+            for i in range(st): cur[i] = (cur[i] + ((cur[i - bpp] if i >= bpp else 0) + prev[i]) // 2) & 255
+        elif f == 4:
+            for i in range(st):
+                a, b, c = (cur[i - bpp] if i >= bpp else 0), prev[i], (prev[i - bpp] if i >= bpp else 0)
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                cur[i] = (cur[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        yield w, h, bpp, y, cur
+        prev = cur
+R = 3
+for p in sys.argv[1:]:
+    inked = 0
+    for w, h, bpp, y, row in rows_of(p):
+        xs = range(w) if y < R or y >= h - R else [*range(R), *range(w - R, w)]
+        inked += sum(min(row[x * bpp:x * bpp + 3]) < 250 for x in xs)
+    if inked:
+        print(f"{p.rsplit('/', 1)[-1]}: {inked} px")
+EOF
+if [ $have_gp = 1 ] && [ -s "$tmp/png/kl_vs_bits.png" ]; then
+    run ctxpng "$CTX" -o "$tmp/ctxpng"
+    "$gp" -d -e "set terminal pngcairo size 400,200 font 'DejaVu Sans,13' background rgb 'white'; set output '$tmp/cut.png'; unset border; unset tics; set label 'cut at the edge' at screen 0.9, screen 0.5; plot [0:1][0:1] NaN notitle" 2> /dev/null
+    cut=$(python3 "$tmp/edge.py" "$tmp/cut.png" 2>&1)
+    check "edge check: flags a label running off the right edge" "$cut" '[ -n "$cut" ] && [ "${cut#cut.png: }" != "$cut" ]'
+    inked=$(python3 "$tmp/edge.py" "$tmp"/png/*.png "$tmp"/ctxpng/*.png 2>&1)
+    check "no text cut at the edges of the PNGs (long names, two contexts, rotated labels)" "$inked" \
+        '[ $rc -eq 0 ] && [ -z "$inked" ] && [ "$(ls "$tmp"/ctxpng/*.png | wc -l)" -eq 3 ]'
+else
+    skip "edge checks" "gnuplot not installed"
+fi
+
 # ---- errors: one line on stderr, nothing on stdout, exit 1 (2 for usage), no figure ----
 expect_fail() { # expect_fail NAME WANT_RC WANT_STDERR_REGEX ARGS...
     local name=$1 want_rc=$2 re=$3 lines
@@ -234,6 +400,28 @@ bad sh -c "sed -n 3p '$DATA/metrics.csv' >> '$tmp/bad/metrics.csv'"
 expect_fail "a duplicate row" 1 "^coldtok plot: $tmp/bad/metrics.csv: line 76: a second row for model 'tiny-f32', scope 'python', metric pkp \(the first is on line 3\)$" "$tmp/bad" -o "$tmp/fig"
 bad sed -i '2s/,1,1.0,/,1.5,1.0,/' "$tmp/bad/coverage_summary.csv"
 expect_fail "coverage above 1" 1 "^coldtok plot: $tmp/bad/coverage_summary.csv: line 2: coverage 1.5 is outside \[0, 1\]$" "$tmp/bad" -o "$tmp/fig"
+# with two contexts a row is keyed on (model, context, ...): a real duplicate is still an error
+badc() {
+    rm -rf "$tmp/bad" && mkdir "$tmp/bad" && cp "$CTX"/*.csv "$tmp/bad/"
+    "$@"
+}
+Q8=qwen2.5-coder-1.5b-instruct-q8_0
+badc sh -c "sed -n 3p '$CTX/metrics.csv' >> '$tmp/bad/metrics.csv'"
+expect_fail "two contexts: a second row for the same model and context" 1 \
+    "^coldtok plot: $tmp/bad/metrics.csv: line 54: a second row for model 'qwen2.5-coder-1.5b-instruct-f16', context '<\|endoftext\|> \(151643\)', scope 'python', metric pkp \(the first is on line 3\)$" \
+    "$tmp/bad" -o "$tmp/fig"
+badc sh -c "sed -n 17p '$CTX/metrics.csv' >> '$tmp/bad/metrics.csv'"
+expect_fail "two contexts: a second kl_pq row for the same model and context" 1 \
+    "^coldtok plot: $tmp/bad/metrics.csv: line 54: a second kl_pq row for model '$Q8', context '<\|endoftext\|> \(151643\)', scope all$" \
+    "$tmp/bad" -o "$tmp/fig"
+badc sh -c "sed -n 4p '$CTX/models.csv' >> '$tmp/bad/models.csv'"
+expect_fail "two contexts: a model and context listed twice in models.csv" 1 \
+    "^coldtok plot: $tmp/bad/models.csv: line 10: model '$Q8', context '<\|endoftext\|> \(151643\)' is listed twice$" \
+    "$tmp/bad" -o "$tmp/fig"
+badc sed -i '5s/,8.5,/,9,/' "$tmp/bad/models.csv"
+expect_fail "two contexts: one model with two bits_per_weight" 1 \
+    "^coldtok plot: $tmp/bad/models.csv: line 5: model '$Q8' has bits_per_weight 9 here and 8.5 on line 4$" \
+    "$tmp/bad" -o "$tmp/fig"
 bad sh -c "printf 'tiny-f32,python,a\\000b,1,2,0.1,0.1,0.2,0.2,1,\\n' >> '$tmp/bad/keywords.csv'"
 expect_fail "a NUL byte" 1 "^coldtok plot: $tmp/bad/keywords.csv: line 122: a field holds a NUL byte" "$tmp/bad" -o "$tmp/fig"
 mkdir -p "$tmp/empty"

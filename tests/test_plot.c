@@ -118,6 +118,24 @@ static void quotes_for_gnuplot(void **state) {
     assert_int_equal(gp_text_width("abcdefghi", 8), 8);
 }
 
+/* Widths from DejaVu Sans's hmtx table (units of 1/2048 em): m 1995, i 569, W 2025, space 651,
+ * '…' 2048; letters outside ASCII count 0.72 em, CJK 1 em. */
+static void measures_text(void **state) {
+    (void)state;
+    assert_float_equal(gp_text_em("mi", 0), (1995 + 569) / 2048.0, 1e-12);
+    assert_float_equal(gp_text_em("W W", 0), (2025 + 651 + 2025) / 2048.0, 1e-12);
+    /* "mmmmm" cut to 3 code points is "m…m" */
+    assert_float_equal(gp_text_em("mmmmm", 3), (1995 + 2048 + 1995) / 2048.0, 1e-12);
+    assert_float_equal(gp_text_em("\xC3\xA9\xE4\xB8\xAD", 0), 0.72 + 1.0, 1e-12); /* é 中 */
+    Buf b = {0};
+    gp_shorten(&b, "mod\xC3\xA8le-ab\xC3\x9F", 7); /* what gp_quote shows, unquoted */
+    assert_string_equal(b.data, "mod\xE2\x80\xA6" "ab\xC3\x9F");
+    b.len = 0;
+    gp_shorten(&b, "a\nb", 0);
+    assert_string_equal(b.data, "a\xEF\xBF\xBD" "b");
+    buf_free(&b);
+}
+
 static void makes_messages_visible(void **state) {
     (void)state;
     char buf[16];
@@ -131,6 +149,7 @@ int main(void) {
         cmocka_unit_test(reads_rfc4180),
         cmocka_unit_test(rejects_malformed_files),
         cmocka_unit_test(quotes_for_gnuplot),
+        cmocka_unit_test(measures_text),
         cmocka_unit_test(makes_messages_visible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
