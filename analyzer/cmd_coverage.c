@@ -1,5 +1,7 @@
 /* coldtok coverage: keyword coverage of one or more tokenizers (see coverage.h for the measures). */
+#include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,8 @@ static void help(void) {
         "                          paper's exact-match rule), space (\" keyword\" is one token) or\n"
         "                          either (default)\n"
         "      --csv FILE          write one row per tokenizer x keyword (tidy CSV)\n"
+        "  -o, --out DIR           write DIR/coverage.csv and DIR/coverage_summary.csv (one row per\n"
+        "                          tokenizer x language), the input of `coldtok plot`\n"
         "      --format FMT        text (default), md or tex for the per-language tables\n"
         "      --detail            also print the per-keyword table\n"
         "  -h, --help              this help\n"
@@ -160,6 +164,49 @@ static Table *detail_table(const Source *s, size_t ns, int with_label) {
 }
 
 /* "NAME=PATH" names a column, unless the whole argument is itself a file or folder. */
+/* One row per tokenizer x language (coverage_summary.csv, docs/output.md). */
+static Table *summary_table(const Source *s, size_t ns) {
+    Table *t = table_new();
+    const char *cols[] = {"tokenizer", "lang", "keywords", "covered", "coverage",
+                          "mean_bare_tokens", "mean_space_tokens", "missing"};
+    for (int i = 0; i < 8; i++) table_column(t, cols[i], i >= 2 && i <= 6);
+    for (size_t k = 0; k < ns; k++)
+        for (size_t i = 0; i < s[k].cov.nlangs; i++) {
+            const LangCoverage *l = &s[k].cov.langs[i];
+            Buf missing = {0};
+            for (size_t j = l->first; j < l->first + l->count; j++)
+                if (!s[k].cov.items[j].covered)
+                    buf_printf(&missing, "%s%s", missing.len ? " " : "", s[k].cov.items[j].word);
+            table_row(t);
+            table_put(t, 0, s[k].label);
+            table_put(t, 1, l->lang);
+            table_putf(t, 2, "%zu", l->count);
+            table_putf(t, 3, "%zu", l->covered);
+            table_putf(t, 4, "%.6g", l->count ? (double)l->covered / (double)l->count : 0);
+            table_putf(t, 5, "%.6g", l->mean_bare_ntok);
+            table_putf(t, 6, "%.6g", l->mean_space_ntok);
+            table_put(t, 7, missing.data ? missing.data : "");
+            buf_free(&missing);
+        }
+    return t;
+}
+
+/* DIR/coverage.csv and DIR/coverage_summary.csv, for `coldtok plot`. */
+static int save_dir(const Source *s, size_t ns, const char *dir, Err *err) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return err_set(err, "%s: %s", dir, strerror(errno));
+    Table *tables[2] = {detail_table(s, ns, 1), summary_table(s, ns)};
+    const char *names[2] = {"coverage.csv", "coverage_summary.csv"};
+    int rc = 0;
+    for (int i = 0; i < 2; i++) {
+        Buf path = {0};
+        buf_printf(&path, "%s/%s", dir, names[i]);
+        if (rc == 0) rc = table_save_csv(tables[i], path.data, err);
+        buf_free(&path);
+        table_free(tables[i]);
+    }
+    return rc;
+}
+
 static void split_source(const char *arg, char **label, char **path) {
     const char *eq = strchr(arg, '=');
     if (eq && eq > arg && !memchr(arg, '/', (size_t)(eq - arg)) && !is_file(arg) && !is_dir(arg)) {
@@ -192,24 +239,26 @@ int cmd_coverage(int argc, char **argv) {
         {"keywords", required_argument, NULL, 'k'},  {"builtin", no_argument, NULL, 'b'},
         {"match", required_argument, NULL, 'm'},     {"csv", required_argument, NULL, 'c'},
         {"format", required_argument, NULL, 'f'},    {"detail", no_argument, NULL, 'd'},
+        {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     const char **tok_args = xcalloc((size_t)argc, sizeof *tok_args);
     const char **kw_files = xcalloc((size_t)argc, sizeof *kw_files);
     size_t ntok = 0, nkw = 0;
-    const char *langs = NULL, *csv = NULL;
+    const char *langs = NULL, *csv = NULL, *outdir = NULL;
     int builtin = 0, detail = 0, rc = 0;
     MatchRule rule = MATCH_EITHER;
     Format fmt = FMT_TEXT;
     optind = 1;
     int o;
-    while ((o = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
         switch (o) {
         case 't': tok_args[ntok++] = optarg; break;
         case 'l': langs = optarg; break;
         case 'k': kw_files[nkw++] = optarg; break;
         case 'b': builtin = 1; break;
         case 'c': csv = optarg; break;
+        case 'o': outdir = optarg; break;
         case 'd': detail = 1; break;
         case 'm':
             if (match_rule_parse(optarg, &rule)) {
@@ -303,6 +352,7 @@ int cmd_coverage(int argc, char **argv) {
         table_free(t);
         if (bad) goto fail;
     }
+    if (outdir && save_dir(src, ntok, outdir, &err)) goto fail;
     goto cleanup;
 fail:
     progress_done();

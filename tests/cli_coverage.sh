@@ -84,6 +84,18 @@ if [ $rc -eq 0 ] && [ -f "$tmp/c.csv" ]; then
         'cov-tiny-tokenizer,t,return,,5,re t u r n,,6,Ġ re t u r n,0' \
         'cov-tiny-tokenizer,u,for,,2,fo r,17,1,Ġfor,1'
     [ "$(wc -l < "$tmp/c.csv")" -eq 7 ] && ok "coverage --csv: one row per keyword" || notok "coverage --csv: one row per keyword" "$(wc -l < "$tmp/c.csv") lines"
+# The three keywords whose rows are checked above: t = {def: 1/1 tokens, covered; return: 5/6
+# tokens, missing}, u = {for: 2/1 tokens, covered}, so the summary is known by hand.
+printf 't\tdef\nt\treturn\nu\tfor\n' > "$tmp/kw3.tsv"
+run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw3.tsv" -o "$tmp/covdir"
+if [ $rc -eq 0 ] && [ -f "$tmp/covdir/coverage_summary.csv" ]; then
+    has "coverage -o: summary per tokenizer x language" "$tmp/covdir/coverage_summary.csv" \
+        'tokenizer,lang,keywords,covered,coverage,mean_bare_tokens,mean_space_tokens,missing' \
+        'cov-tiny-tokenizer,t,2,1,0.5,3,3.5,return' 'cov-tiny-tokenizer,u,1,1,1,2,1,'
+    [ "$(wc -l < "$tmp/covdir/coverage.csv")" -eq 4 ] && ok "coverage -o: coverage.csv has one row per keyword" || notok "coverage -o: coverage.csv rows"
+else
+    notok "coverage -o DIR" "rc=$rc $(cat "$tmp/err")"
+fi
 else
     notok "coverage --csv" "rc=$rc"; notok "coverage --csv: one row per keyword"
 fi
