@@ -8,6 +8,8 @@
 
 /* Each command's entry point, defined in its own file. */
 int cmd_info(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
@@ -16,11 +18,13 @@ int cmd_vocab(int argc, char **argv);
 
 static const Command commands[] = {
     {"info", cmd_info, "describe a GGUF model: hyper-parameters, metadata, tensors, bytes"},
+    {"synth", cmd_synth, "write a random-weight GGUF model of a real shape (tests, benchmarks)"},
     {"plot", cmd_plot, "draw figures with gnuplot from the CSV files of an analysis folder"},
     {"encode", cmd_encode, "encode stdin with a tokenizer: one line of token ids (or pieces)"},
     {"decode", cmd_decode, "decode token ids from stdin back to text"},
     {"coverage", cmd_coverage, "keyword coverage of tokenizers: ids, token counts, missing keywords"},
     {"vocab", cmd_vocab, "what a vocabulary is made of: special, whitespace, indentation, identifiers"},
+    {"logits", cmd_logits, "next-token logits of a model after a context: top tokens, raw floats"},
     {NULL, NULL, NULL},
 };
 

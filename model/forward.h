@@ -1,0 +1,61 @@
+/* forward: the transformer forward pass of a Model, with a KV cache, matmuls through oneDNN.
+ *
+ * fwd_eval runs a batch of tokens at the next positions (the first call starts at position 0):
+ * a cold start is fwd_eval(f, &bos, 1, ...); a prompt is one call with all its tokens, or several
+ * calls in a row. fwd_rewind drops the cache back to a shorter prefix, so a caller can score many
+ * continuations of one context without recomputing it.
+ *
+ * Matmuls: each weight matrix is converted (dequantized) to f32 — or to bf16 in COMPUTE_BF16 —
+ * in panels of rows that fit in a core's L2 just before use, and each panel is multiplied with a
+ * oneDNN matmul primitive (created once per shape, reused). Threads (OpenMP, OMP_NUM_THREADS)
+ * share each matrix's panels (a dynamic schedule); each thread converts its own panels and runs
+ * oneDNN on them single-threaded; small matrices stay on the calling thread. F32 weights (and BF16 weights in bf16 mode) are used in place,
+ * straight from the file mapping. No whole-matrix copy is ever made.
+ *
+ * COMPUTE_F32 (default) computes with the exactly dequantized weights in f32. COMPUTE_BF16 rounds
+ * weights and activations to bf16 for the matmuls (f32 accumulation): faster on CPUs with
+ * AVX512-BF16/AMX, less exact.
+ *
+ * Process-wide side effects of fwd_new (both harmless for coldtok, and needed for speed): OpenMP
+ * max-active-levels is set to 1 (oneDNN inside our parallel regions must not open nested teams),
+ * and glibc's malloc mmap/trim thresholds are raised (oneDNN's bf16 gemm mallocs a packing buffer
+ * per call).
+ *
+ * Ownership: a Forward borrows its Model (which must outlive it) and owns its cache and scratch.
+ * One Forward is used by one thread at a time (it runs its own parallel regions inside).
+ * Errors: functions return -1/NULL with one line in *err (token id out of range, oneDNN failure). */
+#ifndef COLDTOK_FORWARD_H
+#define COLDTOK_FORWARD_H
+
+#include "common/util.h"
+#include "model/model.h"
+
+typedef enum { COMPUTE_F32, COMPUTE_BF16 } Compute;
+
+typedef struct Forward Forward;
+
+Forward *fwd_new(const Model *m, Compute compute, Err *err);
+void fwd_free(Forward *f);
+
+/* Number of positions in the KV cache (the position the next token gets). */
+int fwd_pos(const Forward *f);
+/* Forgets the cache from position pos on (0 <= pos <= fwd_pos). */
+void fwd_rewind(Forward *f, int pos);
+
+/* Runs tokens[0..n) at positions fwd_pos() .. fwd_pos()+n-1. When all is 0, logits receives the
+ * n_vocab logits of the last position; when all is 1, logits is [n][n_vocab], row i for
+ * tokens[i]. logits may be NULL (only the cache is filled; the output matmul is skipped). */
+int fwd_eval(Forward *f, const int *tokens, int n, float *logits, int all, Err *err);
+
+/* Rows r0 .. r0+n-1 of a weight matrix dequantized to f32 exactly as the forward pass does it
+ * (its SIMD paths for F16 and Q8_0 included), into out [n, W->cols]. */
+void fwd_dequant_rows(const Tensor *W, int64_t r0, int n, float *out);
+
+/* Threads the matmuls use (OMP_NUM_THREADS, or 1 without OpenMP). */
+int fwd_threads(void);
+/* A short description of the matmul kernels, e.g. "oneDNN f32 (gemm:jit)", after the first eval. */
+const char *fwd_kernel(const Forward *f);
+/* 1 when the CPU has native bf16 dot products (AVX512-BF16 or AMX-BF16). */
+int fwd_cpu_has_bf16(void);
+
+#endif

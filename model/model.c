@@ -1,0 +1,544 @@
+/* model: see model.h. Two front ends (GGUF metadata, HF config.json) fill one Config; one table
+ * maps the internal tensor roles to GGUF and HF names; one routine checks shapes and types. */
+#include "model/model.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/gguf.h"
+#include "model/safetensors.h"
+#include "quant/quant.h"
+
+const char *arch_name(Arch a) {
+    switch (a) {
+    case ARCH_LLAMA: return "llama";
+    case ARCH_QWEN2: return "qwen2";
+    case ARCH_QWEN3: return "qwen3";
+    }
+    return "?";
+}
+
+/* ---- tensor lookup, either format ---- */
+
+/* The name of a tensor role in GGUF (llama.cpp) and in HF (transformers) spelling; %d = layer. */
+typedef struct {
+    const char *gguf, *hf;
+} Names;
+
+static const Names TOK_EMBD = {"token_embd.weight", "model.embed_tokens.weight"};
+static const Names OUT_NORM = {"output_norm.weight", "model.norm.weight"};
+static const Names OUTPUT = {"output.weight", "lm_head.weight"};
+static const Names ROPE_FREQS = {"rope_freqs.weight", NULL};
+static const Names ATTN_NORM = {"blk.%d.attn_norm.weight", "model.layers.%d.input_layernorm.weight"};
+static const Names WQ = {"blk.%d.attn_q.weight", "model.layers.%d.self_attn.q_proj.weight"};
+static const Names WK = {"blk.%d.attn_k.weight", "model.layers.%d.self_attn.k_proj.weight"};
+static const Names WV = {"blk.%d.attn_v.weight", "model.layers.%d.self_attn.v_proj.weight"};
+static const Names BQ = {"blk.%d.attn_q.bias", "model.layers.%d.self_attn.q_proj.bias"};
+static const Names BK = {"blk.%d.attn_k.bias", "model.layers.%d.self_attn.k_proj.bias"};
+static const Names BV = {"blk.%d.attn_v.bias", "model.layers.%d.self_attn.v_proj.bias"};
+static const Names BO = {"blk.%d.attn_output.bias", "model.layers.%d.self_attn.o_proj.bias"};
+static const Names QNORM = {"blk.%d.attn_q_norm.weight", "model.layers.%d.self_attn.q_norm.weight"};
+static const Names KNORM = {"blk.%d.attn_k_norm.weight", "model.layers.%d.self_attn.k_norm.weight"};
+static const Names WO = {"blk.%d.attn_output.weight", "model.layers.%d.self_attn.o_proj.weight"};
+static const Names FFN_NORM = {"blk.%d.ffn_norm.weight",
+                               "model.layers.%d.post_attention_layernorm.weight"};
+static const Names WGATE = {"blk.%d.ffn_gate.weight", "model.layers.%d.mlp.gate_proj.weight"};
+static const Names WUP = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.up_proj.weight"};
+static const Names WDOWN = {"blk.%d.ffn_down.weight", "model.layers.%d.mlp.down_proj.weight"};
+
+/* Loader state: the model being built and the f32 vector storage being filled. */
+typedef struct {
+    Model *m;
+    Gguf *g;
+    SafeTensors *st;
+    size_t vec_used, vec_cap;
+    double llama3[4]; /* config.json llama3 rope scaling: factor, low, high, original context */
+    Err *err;
+} Loader;
+
+/* Finds a tensor by role. Returns 1 and fills *t (shape as [rows, cols], n_dims in *nd) when
+ * present, 0 when absent, -1 on error. */
+static int lookup(Loader *L, const Names *nm, int layer, Tensor *t, int *nd) {
+    const char *fmt = L->g ? nm->gguf : nm->hf;
+    memset(t, 0, sizeof *t);
+    if (!fmt) return 0;
+    char name[256];
+    snprintf(name, sizeof name, fmt, layer);
+    if (L->g) {
+        const GgufTensor *gt = gguf_find_tensor(L->g, name);
+        if (!gt) return 0;
+        for (int d = 2; d < GGUF_MAX_DIMS; d++)
+            if (gt->ne[d] != 1)
+                return err_set(L->err, "%s: tensor %s has %d dimensions, expected at most 2",
+                               L->m->path, name, gt->n_dims);
+        *t = (Tensor){gt->data, gt->type, gt->ne[1], gt->ne[0], gt->name};
+        *nd = gt->n_dims;
+    } else {
+        const StTensor *s = st_find(L->st, name);
+        if (!s) return 0;
+        if (s->n_dims < 1 || s->n_dims > 2)
+            return err_set(L->err, "%s: tensor %s has %d dimensions, expected 1 or 2", L->m->path,
+                           name, s->n_dims);
+        if (s->type == ST_UNSUPPORTED)
+            return err_set(L->err, "%s: tensor %s has dtype %s (F32, F16 or BF16 expected)",
+                           L->m->path, name, s->dtype);
+        int64_t rows = s->n_dims == 2 ? s->shape[0] : 1, cols = s->shape[s->n_dims - 1];
+        *t = (Tensor){s->data, s->type, rows, cols, s->name};
+        *nd = s->n_dims;
+    }
+    return 1;
+}
+
+/* A matrix of exactly [rows, cols] whose type the forward pass can convert. */
+static int get_matrix(Loader *L, const Names *nm, int layer, int64_t rows, int64_t cols, Tensor *t) {
+    int nd, r = lookup(L, nm, layer, t, &nd);
+    if (r < 0) return -1;
+    char name[256];
+    snprintf(name, sizeof name, L->g ? nm->gguf : nm->hf, layer);
+    if (r == 0) return err_set(L->err, "%s: missing tensor %s", L->m->path, name);
+    if (t->rows != rows || t->cols != cols)
+        return err_set(L->err, "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld] (rows, cols)",
+                       L->m->path, name, (long long)t->rows, (long long)t->cols, (long long)rows,
+                       (long long)cols);
+    if (!qtype_can_dequant(t->type)) {
+        const char *tn = qtype_name(t->type);
+        return err_set(L->err, "%s: tensor %s has type %s, which coldtok cannot convert", L->m->path,
+                       name, tn ? tn : "unknown");
+    }
+    if (qtype_row_bytes(t->type, cols) == 0)
+        return err_set(L->err, "%s: tensor %s: %lld columns is not a multiple of the %s block size",
+                       L->m->path, name, (long long)cols, qtype_name(t->type));
+    return 0;
+}
+
+/* A vector of n values converted to f32 into the model's vector storage. *out stays NULL when the
+ * tensor is absent and optional. */
+static int get_vector(Loader *L, const Names *nm, int layer, int64_t n, int optional,
+                      const float **out) {
+    Tensor t;
+    int nd, r = lookup(L, nm, layer, &t, &nd);
+    *out = NULL;
+    if (r < 0) return -1;
+    const char *fmt = L->g ? nm->gguf : nm->hf;
+    if (!fmt) return 0; /* a role this format does not have */
+    char name[256];
+    snprintf(name, sizeof name, fmt, layer);
+    if (r == 0) return optional ? 0 : err_set(L->err, "%s: missing tensor %s", L->m->path, name);
+    if (nd != 1 || t.cols != n)
+        return err_set(L->err, "%s: tensor %s has %d dimensions / %lld values, expected a vector of %lld",
+                       L->m->path, name, nd, (long long)(t.rows * t.cols), (long long)n);
+    if (!qtype_can_dequant(t.type) || qtype_row_bytes(t.type, n) == 0)
+        return err_set(L->err, "%s: tensor %s: type %s cannot hold a vector of %lld", L->m->path,
+                       name, qtype_name(t.type) ? qtype_name(t.type) : "unknown", (long long)n);
+    if (L->vec_used + (size_t)n > L->vec_cap)
+        return err_set(L->err, "%s: internal: vector storage too small", L->m->path);
+    float *dst = L->m->vectors + L->vec_used;
+    if (qdequant_row(t.type, t.data, dst, n) != 0)
+        return err_set(L->err, "%s: tensor %s: cannot convert", L->m->path, name);
+    L->vec_used += (size_t)n;
+    *out = dst;
+    return 0;
+}
+
+/* ---- hyper-parameters ---- */
+
+/* Sanity limits: real models are far inside them; a hostile file beyond them is refused before any
+ * allocation is sized from it. */
+static int check_config(const Model *m, Err *err) {
+    const Config *c = &m->cfg;
+    struct { const char *what; long long v, lo, hi; } lim[] = {
+        {"n_vocab", c->n_vocab, 1, 1 << 22},   {"n_embd", c->n_embd, 1, 1 << 16},
+        {"n_layer", c->n_layer, 1, 1024},      {"n_ff", c->n_ff, 1, 1 << 20},
+        {"n_head", c->n_head, 1, 1024},        {"n_head_kv", c->n_head_kv, 1, 1024},
+        {"head_dim", c->head_dim, 2, 1024},    {"n_rot", c->n_rot, 2, 1024},
+    };
+    for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
+        if (lim[i].v < lim[i].lo || lim[i].v > lim[i].hi)
+            return err_set(err, "%s: %s = %lld is out of range [%lld, %lld]", m->path, lim[i].what,
+                           lim[i].v, lim[i].lo, lim[i].hi);
+    if (c->n_head % c->n_head_kv)
+        return err_set(err, "%s: n_head %d is not a multiple of n_head_kv %d", m->path, c->n_head,
+                       c->n_head_kv);
+    if (c->n_rot % 2 || c->n_rot > c->head_dim)
+        return err_set(err, "%s: rope dimension %d must be even and <= head_dim %d", m->path,
+                       c->n_rot, c->head_dim);
+    if (!(c->rms_eps > 0 && c->rms_eps < 1))
+        return err_set(err, "%s: rms_norm_eps %g is out of range", m->path, c->rms_eps);
+    if (!(c->rope_theta > 1 && c->rope_theta < 1e12))
+        return err_set(err, "%s: rope theta %g is out of range", m->path, c->rope_theta);
+    if (!(c->rope_scale >= 1 && c->rope_scale < 1e6))
+        return err_set(err, "%s: rope scaling factor %g is out of range", m->path, c->rope_scale);
+    return 0;
+}
+
+static int arch_from_name(const char *s, Arch *a) {
+    if (!strcmp(s, "llama") || !strcmp(s, "mistral")) *a = ARCH_LLAMA;
+    else if (!strcmp(s, "qwen2")) *a = ARCH_QWEN2;
+    else if (!strcmp(s, "qwen3")) *a = ARCH_QWEN3;
+    else return -1;
+    return 0;
+}
+
+/* A GGUF string value as a NUL-terminated copy in buf (truncated to its size), or NULL. */
+static const char *gguf_str(Gguf *g, const char *key, char *buf, size_t size) {
+    size_t len;
+    const char *s = gguf_get_str(g, key, &len);
+    if (!s) return NULL;
+    if (len >= size) len = size - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+static int gguf_int_key(Gguf *g, const char *arch, const char *key, int64_t *v, int required,
+                        const char *path, Err *err) {
+    char k[128];
+    snprintf(k, sizeof k, "%s.%s", arch, key);
+    if (gguf_get_int(g, k, v) == 0) {
+        if (*v < 0 || *v > (1LL << 40)) return err_set(err, "%s: %s = %lld is absurd", path, k, (long long)*v);
+        return 1;
+    }
+    if (required) return err_set(err, "%s: missing metadata key %s", path, k);
+    return 0;
+}
+
+static int config_from_gguf(Model *m, Gguf *g, Err *err) {
+    Config *c = &m->cfg;
+    char arch_buf[64], st_buf[64];
+    const char *arch = gguf_str(g, "general.architecture", arch_buf, sizeof arch_buf);
+    if (!arch) return err_set(err, "%s: no general.architecture key", m->path);
+    if (arch_from_name(arch, &c->arch) != 0)
+        return err_set(err, "%s: unsupported architecture '%s' (llama, qwen2, qwen3 are)", m->path, arch);
+    int64_t v;
+#define REQ(key, field)                                                          \
+    do {                                                                         \
+        if (gguf_int_key(g, arch, key, &v, 1, m->path, err) < 0) return -1;      \
+        c->field = (int)v;                                                       \
+    } while (0)
+    REQ("embedding_length", n_embd);
+    REQ("block_count", n_layer);
+    REQ("feed_forward_length", n_ff);
+    REQ("attention.head_count", n_head);
+#undef REQ
+    c->n_head_kv = c->n_head;
+    int r = gguf_int_key(g, arch, "attention.head_count_kv", &v, 0, m->path, err);
+    if (r < 0) return -1;
+    if (r == 1) c->n_head_kv = (int)v;
+    c->head_dim = c->n_head ? c->n_embd / c->n_head : 0;
+    r = gguf_int_key(g, arch, "attention.key_length", &v, 0, m->path, err);
+    if (r < 0) return -1;
+    if (r == 1) c->head_dim = (int)v;
+    int64_t vl;
+    r = gguf_int_key(g, arch, "attention.value_length", &vl, 0, m->path, err);
+    if (r < 0) return -1;
+    if (r == 1 && vl != c->head_dim)
+        return err_set(err, "%s: key_length %d != value_length %lld is not supported", m->path,
+                       c->head_dim, (long long)vl);
+    c->n_rot = c->head_dim;
+    r = gguf_int_key(g, arch, "rope.dimension_count", &v, 0, m->path, err);
+    if (r < 0) return -1;
+    if (r == 1) c->n_rot = (int)v;
+    if (gguf_int_key(g, arch, "context_length", &v, 0, m->path, err) == 1) c->n_ctx = (int)v;
+    char k[128];
+    double f;
+    snprintf(k, sizeof k, "%s.attention.layer_norm_rms_epsilon", arch);
+    if (gguf_get_float(g, k, &f) != 0) return err_set(err, "%s: missing metadata key %s", m->path, k);
+    c->rms_eps = (float)f;
+    snprintf(k, sizeof k, "%s.rope.freq_base", arch);
+    c->rope_theta = gguf_get_float(g, k, &f) == 0 ? (float)f : 10000.0f;
+    c->rope_scale = 1;
+    snprintf(k, sizeof k, "%s.rope.scaling.type", arch);
+    const char *st = gguf_str(g, k, st_buf, sizeof st_buf);
+    if (st && strcmp(st, "none") != 0) {
+        if (strcmp(st, "linear") != 0)
+            return err_set(err, "%s: rope scaling '%s' is not supported (none, linear are)", m->path, st);
+        snprintf(k, sizeof k, "%s.rope.scaling.factor", arch);
+        if (gguf_get_float(g, k, &f) == 0 && f > 0) c->rope_scale = (float)f;
+    } else {
+        snprintf(k, sizeof k, "%s.rope.scale_linear", arch);
+        if (gguf_get_float(g, k, &f) == 0 && f > 0) c->rope_scale = (float)f;
+    }
+    /* llama.cpp permuted the Q/K rows of llama models for adjacent-pair rotation; qwen2/qwen3 keep
+     * the HF order and rotate halves. */
+    c->rope = c->arch == ARCH_LLAMA ? ROPE_NORMAL : ROPE_NEOX;
+    const GgufTensor *e = gguf_find_tensor(g, "token_embd.weight");
+    if (!e) return err_set(err, "%s: missing tensor token_embd.weight", m->path);
+    if (e->ne[1] < 1 || e->ne[1] > (1 << 22))
+        return err_set(err, "%s: token_embd.weight has %lld rows", m->path, (long long)e->ne[1]);
+    c->n_vocab = (int)e->ne[1];
+    c->tied = gguf_find_tensor(g, "output.weight") == NULL;
+    return 0;
+}
+
+/* Integer field of config.json; *out keeps its default when absent. */
+static int json_int(json_t *o, const char *key, int *out, const char *path, Err *err) {
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (1 << 30))
+        return err_set(err, "%s: \"%s\" is not a sensible integer", path, key);
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+static int json_num(json_t *o, const char *key, double *out, const char *path, Err *err) {
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_number(v)) return err_set(err, "%s: \"%s\" is not a number", path, key);
+    *out = json_number_value(v);
+    return 0;
+}
+
+/* Llama 3 frequency scaling, as divisors of the base frequencies (llama.cpp's rope_freqs). */
+static void llama3_factors(float *out, int n_rot, double theta, double factor, double lo,
+                           double hi, double old_ctx) {
+    double lo_wavelen = old_ctx / lo, hi_wavelen = old_ctx / hi;
+    for (int i = 0; i < n_rot / 2; i++) {
+        double freq = 1.0 / pow(theta, 2.0 * i / n_rot), wavelen = 2 * M_PI / freq;
+        if (wavelen < hi_wavelen) out[i] = 1;
+        else if (wavelen > lo_wavelen) out[i] = (float)factor;
+        else {
+            double smooth = (old_ctx / wavelen - lo) / (hi - lo);
+            out[i] = (float)(1 / ((1 - smooth) / factor + smooth));
+        }
+    }
+}
+
+static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err) {
+    Config *c = &m->cfg;
+    json_error_t je;
+    json_t *root = json_load_file(cfg_path, 0, &je);
+    if (!root) return err_set(err, "%s: not valid JSON: %s", cfg_path, je.text);
+    int r = -1;
+    json_t *mt = json_object_get(root, "model_type");
+    if (!json_is_string(mt)) {
+        err_set(err, "%s: no model_type", cfg_path);
+        goto done;
+    }
+    if (arch_from_name(json_string_value(mt), &c->arch) != 0) {
+        err_set(err, "%s: unsupported model_type '%s' (llama, mistral, qwen2, qwen3 are)", cfg_path,
+                json_string_value(mt));
+        goto done;
+    }
+    c->n_vocab = c->n_embd = c->n_layer = c->n_ff = c->n_head = -1;
+    if (json_int(root, "vocab_size", &c->n_vocab, cfg_path, err) ||
+        json_int(root, "hidden_size", &c->n_embd, cfg_path, err) ||
+        json_int(root, "num_hidden_layers", &c->n_layer, cfg_path, err) ||
+        json_int(root, "intermediate_size", &c->n_ff, cfg_path, err) ||
+        json_int(root, "num_attention_heads", &c->n_head, cfg_path, err))
+        goto done;
+    const char *need[] = {"vocab_size", "hidden_size", "num_hidden_layers", "intermediate_size",
+                          "num_attention_heads"};
+    int *val[] = {&c->n_vocab, &c->n_embd, &c->n_layer, &c->n_ff, &c->n_head};
+    for (int i = 0; i < 5; i++)
+        if (*val[i] < 0) {
+            err_set(err, "%s: missing \"%s\"", cfg_path, need[i]);
+            goto done;
+        }
+    c->n_head_kv = c->n_head;
+    c->head_dim = c->n_head ? c->n_embd / c->n_head : 0;
+    c->n_ctx = 0;
+    if (json_int(root, "num_key_value_heads", &c->n_head_kv, cfg_path, err) ||
+        json_int(root, "head_dim", &c->head_dim, cfg_path, err) ||
+        json_int(root, "max_position_embeddings", &c->n_ctx, cfg_path, err))
+        goto done;
+    c->n_rot = c->head_dim;
+    double eps = 1e-6, theta = 10000;
+    if (json_num(root, "rms_norm_eps", &eps, cfg_path, err) ||
+        json_num(root, "rope_theta", &theta, cfg_path, err))
+        goto done;
+    c->rms_eps = (float)eps;
+    c->rope_theta = (float)theta;
+    c->rope_scale = 1;
+    /* HF checkpoints of all three architectures rotate halves (rotate_half). */
+    c->rope = ROPE_NEOX;
+    json_t *tie = json_object_get(root, "tie_word_embeddings");
+    if (tie && !json_is_boolean(tie)) {
+        err_set(err, "%s: \"tie_word_embeddings\" is not a boolean", cfg_path);
+        goto done;
+    }
+    /* LlamaConfig, MistralConfig, Qwen2Config and Qwen3Config all default to untied */
+    c->tied = tie ? json_is_true(tie) : 0;
+    json_t *rs = json_object_get(root, "rope_scaling");
+    if (rs && !json_is_null(rs)) {
+        json_t *ty = json_object_get(rs, "rope_type");
+        if (!ty) ty = json_object_get(rs, "type");
+        const char *type = json_string_value(ty);
+        double factor = 1;
+        if (!type || json_num(rs, "factor", &factor, cfg_path, err) || !(factor >= 1)) {
+            err_set(err, "%s: rope_scaling needs a type and a factor >= 1", cfg_path);
+            goto done;
+        }
+        if (!strcmp(type, "linear")) {
+            c->rope_scale = (float)factor;
+        } else if (!strcmp(type, "llama3")) {
+            double lo = 1, hi = 4, old = 8192;
+            if (json_num(rs, "low_freq_factor", &lo, cfg_path, err) ||
+                json_num(rs, "high_freq_factor", &hi, cfg_path, err) ||
+                json_num(rs, "original_max_position_embeddings", &old, cfg_path, err))
+                goto done;
+            if (!(hi > lo && lo > 0 && old > 0) || c->n_rot < 2 || c->n_rot > 1024 || c->n_rot % 2) {
+                err_set(err, "%s: bad llama3 rope_scaling", cfg_path);
+                goto done;
+            }
+            L->llama3[0] = factor, L->llama3[1] = lo, L->llama3[2] = hi, L->llama3[3] = old;
+        } else if (strcmp(type, "default") != 0) {
+            err_set(err, "%s: rope_scaling type '%s' is not supported (linear, llama3 are)", cfg_path, type);
+            goto done;
+        }
+    }
+    r = 0;
+done:
+    json_decref(root);
+    return r;
+}
+
+/* ---- loading ---- */
+
+/* Room for every f32 vector: norms, biases, q/k norms, rope factors. */
+static size_t vector_room(const Config *c) {
+    size_t q = (size_t)c->n_head * c->head_dim, kv = (size_t)c->n_head_kv * c->head_dim;
+    return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + 2 * kv + 2 * (size_t)c->head_dim) +
+           (size_t)c->n_embd + 1024;
+}
+
+static int load_weights(Loader *L) {
+    Model *m = L->m;
+    const Config *c = &m->cfg;
+    int64_t E = c->n_embd, Q = (int64_t)c->n_head * c->head_dim,
+            KV = (int64_t)c->n_head_kv * c->head_dim, F = c->n_ff, V = c->n_vocab;
+    if (get_matrix(L, &TOK_EMBD, 0, V, E, &m->tok_embd) ||
+        get_vector(L, &OUT_NORM, 0, E, 0, &m->output_norm))
+        return -1;
+    if (c->tied) {
+        m->output = m->tok_embd;
+    } else if (get_matrix(L, &OUTPUT, 0, V, E, &m->output)) {
+        return -1;
+    }
+    const float *rf = NULL;
+    if (get_vector(L, &ROPE_FREQS, 0, c->n_rot / 2, 1, &rf)) return -1;
+    if (rf) m->rope_freqs = rf;
+    m->layers = xcalloc((size_t)c->n_layer, sizeof *m->layers);
+    for (int l = 0; l < c->n_layer; l++) {
+        Layer *y = &m->layers[l];
+        progress("loading layer %d/%d", l + 1, c->n_layer);
+        if (get_vector(L, &ATTN_NORM, l, E, 0, &y->attn_norm) ||
+            get_matrix(L, &WQ, l, Q, E, &y->wq) || get_matrix(L, &WK, l, KV, E, &y->wk) ||
+            get_matrix(L, &WV, l, KV, E, &y->wv) || get_matrix(L, &WO, l, E, Q, &y->wo) ||
+            get_vector(L, &FFN_NORM, l, E, 0, &y->ffn_norm) ||
+            get_matrix(L, &WGATE, l, F, E, &y->w_gate) || get_matrix(L, &WUP, l, F, E, &y->w_up) ||
+            get_matrix(L, &WDOWN, l, E, F, &y->w_down))
+            return -1;
+        /* biases: required by qwen2, allowed (all three) for llama's attention_bias */
+        int need_bias = c->arch == ARCH_QWEN2;
+        if (get_vector(L, &BQ, l, Q, !need_bias, &y->bq) ||
+            get_vector(L, &BK, l, KV, !need_bias, &y->bk) ||
+            get_vector(L, &BV, l, KV, !need_bias, &y->bv))
+            return -1;
+        if ((y->bq != NULL) != (y->bk != NULL) || (y->bq != NULL) != (y->bv != NULL))
+            return err_set(L->err, "%s: layer %d has only some of the q/k/v biases", m->path, l);
+        Tensor t;
+        int nd;
+        int r = lookup(L, &BO, l, &t, &nd);
+        if (r < 0) return -1;
+        if (r == 1) return err_set(L->err, "%s: %s: an output-projection bias is not supported", m->path, t.name);
+        int need_norm = c->arch == ARCH_QWEN3;
+        if (get_vector(L, &QNORM, l, c->head_dim, !need_norm, &y->q_norm) ||
+            get_vector(L, &KNORM, l, c->head_dim, !need_norm, &y->k_norm))
+            return -1;
+        if (!need_norm && (y->q_norm || y->k_norm))
+            return err_set(L->err, "%s: layer %d has q/k norms, which %s does not use", m->path, l,
+                           arch_name(c->arch));
+    }
+    progress_done();
+    return 0;
+}
+
+Model *model_load(const char *path, Err *err) {
+    Model *m = xcalloc(1, sizeof *m);
+    m->path = xstrdup(path);
+    Loader L = {.m = m, .err = err};
+    int r = -1;
+    Buf cfg = {0};
+    if (!is_dir(path) && !is_file(path)) {
+        err_set(err, "%s: no such file or folder", path);
+        goto out;
+    }
+    if (is_file(path) && !ends_with(path, ".safetensors")) {
+        /* everything that is not a safetensors file is tried as GGUF: gguf_open names the problem */
+        m->format = xstrdup("gguf");
+        if (!(L.g = gguf_open(path, err))) goto out;
+        m->gguf = L.g;
+        if (config_from_gguf(m, L.g, err) || check_config(m, err)) goto out;
+    } else {
+        m->format = xstrdup("safetensors");
+        if (is_dir(path)) {
+            buf_printf(&cfg, "%s/config.json", path);
+        } else {
+            const char *slash = strrchr(path, '/');
+            if (slash) buf_printf(&cfg, "%.*s/config.json", (int)(slash - path), path);
+            else buf_puts(&cfg, "config.json");
+        }
+        if (!is_file(cfg.data)) {
+            err_set(err, "%s: no config.json beside the weights (%s)", path, cfg.data);
+            goto out;
+        }
+        if (config_from_json(m, cfg.data, &L, err) || check_config(m, err)) goto out;
+        L.vec_cap = vector_room(&m->cfg);
+        m->vectors = xmalloc(L.vec_cap * sizeof(float));
+        if (L.llama3[0] > 0) {
+            llama3_factors(m->vectors, m->cfg.n_rot, m->cfg.rope_theta, L.llama3[0], L.llama3[1],
+                           L.llama3[2], L.llama3[3]);
+            m->rope_freqs = m->vectors;
+            L.vec_used = (size_t)m->cfg.n_rot / 2;
+        }
+        if (!(L.st = st_open(path, err))) goto out;
+        m->st = L.st;
+        const StTensor *e = st_find(L.st, TOK_EMBD.hf);
+        if (e && e->n_dims == 2 && e->shape[0] != m->cfg.n_vocab) {
+            err_set(err, "%s: %s has %lld rows but config.json says vocab_size %d", path, TOK_EMBD.hf,
+                    (long long)e->shape[0], m->cfg.n_vocab);
+            goto out;
+        }
+    }
+    if (!m->vectors) {
+        L.vec_cap = vector_room(&m->cfg);
+        m->vectors = xmalloc(L.vec_cap * sizeof(float));
+    }
+    r = load_weights(&L);
+out:
+    progress_done();
+    buf_free(&cfg);
+    if (r != 0) {
+        model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void model_free(Model *m) {
+    if (!m) return;
+    if (m->gguf) gguf_close(m->gguf);
+    if (m->st) st_close(m->st);
+    free(m->layers);
+    free(m->vectors);
+    free(m->path);
+    free(m->format);
+    free(m);
+}
+
+static uint64_t tensor_bytes(const Tensor *t) {
+    return t->data ? (uint64_t)qtype_row_bytes(t->type, t->cols) * (uint64_t)t->rows : 0;
+}
+
+uint64_t model_weight_bytes(const Model *m) {
+    uint64_t s = tensor_bytes(&m->output);
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        const Layer *y = &m->layers[l];
+        s += tensor_bytes(&y->wq) + tensor_bytes(&y->wk) + tensor_bytes(&y->wv) +
+             tensor_bytes(&y->wo) + tensor_bytes(&y->w_gate) + tensor_bytes(&y->w_up) +
+             tensor_bytes(&y->w_down);
+    }
+    return s;
+}

@@ -1,0 +1,99 @@
+/* model: a transformer language model ready for the forward pass, loaded from a GGUF file, a
+ * .safetensors file (with config.json beside it) or a Hugging Face folder (config.json plus
+ * model.safetensors or model.safetensors.index.json with shards).
+ *
+ * Whatever the source, the model ends up in one internal layout: hyper-parameters in a Config and,
+ * per layer, Tensors that point straight into the file mappings (no copy of any matrix). Matrices
+ * keep their stored block type (F32, F16, BF16, Q8_0, ..., Q6_K); the forward pass converts them
+ * panel by panel. Only the small vectors (norm weights, biases, rope factors) are converted to f32
+ * at load time.
+ *
+ * Supported architectures: llama (also Mistral-style checkpoints, tied or untied output), qwen2
+ * (q/k/v biases) and qwen3 (per-head q/k RMSNorm). RoPE: llama.cpp permutes the Q/K rows of llama
+ * models when it converts them to GGUF and then rotates adjacent pairs (2i, 2i+1); the Hugging Face
+ * checkpoint rotates halves (i, i + n_rot/2). Rather than permuting rows, the loader records which
+ * style matches the stored rows (GGUF llama: NORMAL; HF llama, qwen2, qwen3 in either format:
+ * NEOX), so the same weights give the same logits from either file.
+ *
+ * Ownership: model_load returns a Model the caller frees with model_free; every Tensor lives as
+ * long as the Model. A Model is read-only after loading and may be shared by threads.
+ * Errors: model_load returns NULL with one line "PATH: problem" in *err (unknown architecture,
+ * missing tensor, wrong shape, absurd dimension, unsupported type ...). */
+#ifndef COLDTOK_MODEL_H
+#define COLDTOK_MODEL_H
+
+#include <stdint.h>
+
+#include "common/util.h"
+
+typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3 } Arch;
+typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
+
+typedef struct {
+    Arch arch;
+    int n_vocab;     /* rows of the embedding matrix */
+    int n_embd;      /* model width */
+    int n_layer;
+    int n_ff;        /* FFN hidden width */
+    int n_head;      /* query heads */
+    int n_head_kv;   /* key/value heads (GQA: n_head is a multiple of it) */
+    int head_dim;    /* per-head width of q, k and v */
+    int n_rot;       /* dims of each head that RoPE rotates (<= head_dim, even) */
+    int n_ctx;       /* trained context length (informational; 0 when unknown) */
+    float rms_eps;
+    float rope_theta;
+    float rope_scale; /* linear position scaling: angle uses pos / rope_scale (1 = none) */
+    RopeStyle rope;
+    int tied;        /* 1 when the output matrix is the token embedding */
+} Config;
+
+/* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
+ * ne = [cols, rows]); vectors have rows == 1. */
+typedef struct {
+    const void *data; /* NULL when the (optional) tensor is absent */
+    uint32_t type;    /* quant/quant.h QType */
+    int64_t rows, cols;
+    const char *name; /* the name in the file, for messages */
+} Tensor;
+
+typedef struct {
+    const float *attn_norm; /* [n_embd] */
+    Tensor wq;              /* [n_head * head_dim, n_embd] */
+    Tensor wk;              /* [n_head_kv * head_dim, n_embd] */
+    Tensor wv;              /* [n_head_kv * head_dim, n_embd] */
+    const float *bq;        /* [n_head * head_dim]    qwen2 (NULL otherwise) */
+    const float *bk;        /* [n_head_kv * head_dim] qwen2 */
+    const float *bv;        /* [n_head_kv * head_dim] qwen2 */
+    const float *q_norm;    /* [head_dim] qwen3 (NULL otherwise) */
+    const float *k_norm;    /* [head_dim] qwen3 */
+    Tensor wo;              /* [n_embd, n_head * head_dim] */
+    const float *ffn_norm;  /* [n_embd] */
+    Tensor w_gate;          /* [n_ff, n_embd] */
+    Tensor w_up;            /* [n_ff, n_embd] */
+    Tensor w_down;          /* [n_embd, n_ff] */
+} Layer;
+
+typedef struct Model Model;
+struct Model {
+    Config cfg;
+    Tensor tok_embd;           /* [n_vocab, n_embd] */
+    const float *output_norm;  /* [n_embd] */
+    Tensor output;             /* [n_vocab, n_embd]; a copy of tok_embd's descriptor when tied */
+    const float *rope_freqs;   /* [n_rot / 2] divisors of the RoPE frequencies (Llama 3), or NULL */
+    Layer *layers;             /* [n_layer] */
+    /* the sources, for model_free */
+    void *gguf;                /* Gguf *, or NULL */
+    void *st;                  /* SafeTensors *, or NULL */
+    float *vectors;            /* storage of the f32 vectors above */
+    char *path;
+    char *format;              /* "gguf" or "safetensors" */
+};
+
+Model *model_load(const char *path, Err *err);
+void model_free(Model *m);
+
+const char *arch_name(Arch a);
+/* Bytes of all weight matrices a forward pass reads (each matrix once; a tied output counts once). */
+uint64_t model_weight_bytes(const Model *m);
+
+#endif
