@@ -11,6 +11,7 @@ int cmd_info(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
@@ -20,6 +21,7 @@ static const Command commands[] = {
     {"info", cmd_info, "describe a GGUF model: hyper-parameters, metadata, tensors, bytes"},
     {"synth", cmd_synth, "write a random-weight GGUF model of a real shape (tests, benchmarks)"},
     {"plot", cmd_plot, "draw figures with gnuplot from the CSV files of an analysis folder"},
+    {"quantize", cmd_quantize, "write a quantized variant of a model as a llama.cpp GGUF file"},
     {"encode", cmd_encode, "encode stdin with a tokenizer: one line of token ids (or pieces)"},
     {"decode", cmd_decode, "decode token ids from stdin back to text"},
     {"coverage", cmd_coverage, "keyword coverage of tokenizers: ids, token counts, missing keywords"},

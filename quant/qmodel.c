@@ -1,0 +1,547 @@
+/* qmodel: see qmodel.h.
+ *
+ * The output metadata is kept as a list of (key, GGUF type, serialized value) so that keys copied
+ * from a GGUF source and keys made here go through one path (gw_kv_raw), and a key set twice is
+ * replaced rather than duplicated. Tensors are converted in chunks of rows: source rows ->
+ * f32 (qdequant_row) -> quantize (qquantize_rows) -> written; the squared error is measured on
+ * the written bytes dequantized again, i.e. on what a reader will get. */
+#include "quant/qmodel.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/gguf.h"
+#include "model/gguf_write.h"
+#include "model/model.h"
+#include "model/safetensors.h"
+#include "quant/quant.h"
+#include "quant/quantize.h"
+#include "quant/tokconv.h"
+
+#define CHUNK_FLOATS (16u << 20) /* f32 elements converted at a time (64 MiB) */
+#define GGML_QNT_VERSION 2       /* general.quantization_version of current llama.cpp files */
+
+typedef struct {
+    char *key;
+    uint32_t type;
+    Buf val;
+} Kv;
+
+typedef struct {
+    QmTensor pub;
+    char *name;
+    const uint8_t *data;   /* source bytes */
+    size_t src_row_bytes;  /* of one source row */
+    int64_t rows;          /* ne[1] * ne[2] * ne[3] */
+    int perm_heads;        /* > 0: llama Q/K from HF: output row r is source row perm(r) */
+    int force;             /* 1: always converted (HF vectors -> F32) */
+} Tn;
+
+struct QModel {
+    char *path;
+    const char *format;
+    Gguf *g;       /* GGUF source */
+    Model *m;      /* HF source (owns the safetensors mapping) */
+    Tn *t;
+    int n_t;
+    Kv *kv;
+    int n_kv;
+    char arch[64];
+    RecipeModel rm;
+    char *note;
+};
+
+/* ---- metadata list ---- */
+
+static Kv *kv_slot(QModel *q, const char *key, uint32_t type) {
+    for (int i = 0; i < q->n_kv; i++)
+        if (!strcmp(q->kv[i].key, key)) {
+            buf_clear(&q->kv[i].val);
+            q->kv[i].type = type;
+            return &q->kv[i];
+        }
+    q->kv = xrealloc(q->kv, (size_t)(q->n_kv + 1) * sizeof *q->kv);
+    Kv *k = &q->kv[q->n_kv++];
+    k->key = xstrdup(key);
+    k->type = type;
+    k->val = (Buf){0};
+    return k;
+}
+
+static void kv_remove(QModel *q, const char *key) {
+    for (int i = 0; i < q->n_kv; i++)
+        if (!strcmp(q->kv[i].key, key)) {
+            free(q->kv[i].key);
+            buf_free(&q->kv[i].val);
+            memmove(&q->kv[i], &q->kv[i + 1], (size_t)(q->n_kv - i - 1) * sizeof *q->kv);
+            q->n_kv--;
+            return;
+        }
+}
+
+static void put_u32(Buf *b, uint32_t v) { buf_append(b, &v, 4); } /* little-endian hosts only */
+static void put_u64(Buf *b, uint64_t v) { buf_append(b, &v, 8); }
+static void put_strn(Buf *b, const char *s, size_t n) {
+    put_u64(b, n);
+    buf_append(b, s, n);
+}
+
+static void kv_str(QModel *q, const char *key, const char *v) {
+    put_strn(&kv_slot(q, key, GGUF_STRING)->val, v, strlen(v));
+}
+static void kv_u32(QModel *q, const char *key, uint32_t v) { put_u32(&kv_slot(q, key, GGUF_UINT32)->val, v); }
+static void kv_u64(QModel *q, const char *key, uint64_t v) { put_u64(&kv_slot(q, key, GGUF_UINT64)->val, v); }
+static void kv_f32(QModel *q, const char *key, float v) {
+    buf_append(&kv_slot(q, key, GGUF_FLOAT32)->val, &v, 4);
+}
+
+static size_t elem_size(int t) {
+    switch (t) {
+    case GGUF_UINT8: case GGUF_INT8: case GGUF_BOOL: return 1;
+    case GGUF_UINT16: case GGUF_INT16: return 2;
+    case GGUF_UINT32: case GGUF_INT32: case GGUF_FLOAT32: return 4;
+    case GGUF_UINT64: case GGUF_INT64: case GGUF_FLOAT64: return 8;
+    default: return 0;
+    }
+}
+
+/* Serializes metadata entry kv of g into out; -1 for an array of arrays (not exposed by the
+ * reader; no llama.cpp key uses one). */
+static int kv_serialize(const Gguf *g, int kv, Buf *out) {
+    const char *key = gguf_kv_key(g, kv);
+    const int t = gguf_kv_type(g, kv);
+    if (t == GGUF_STRING) {
+        size_t len;
+        const char *s = gguf_get_str(g, key, &len);
+        put_strn(out, s, len);
+        return 0;
+    }
+    if (t == GGUF_FLOAT32 || t == GGUF_FLOAT64) {
+        double d;
+        gguf_get_float(g, key, &d);
+        if (t == GGUF_FLOAT32) {
+            float f = (float)d;
+            buf_append(out, &f, 4);
+        } else {
+            buf_append(out, &d, 8);
+        }
+        return 0;
+    }
+    if (t == GGUF_ARRAY) {
+        int et;
+        uint64_t n;
+        gguf_arr_info(g, kv, &et, &n);
+        put_u32(out, (uint32_t)et);
+        put_u64(out, n);
+        if (et == GGUF_STRING) {
+            for (uint64_t i = 0; i < n; i++) {
+                size_t len;
+                const char *s = gguf_arr_str(g, kv, i, &len);
+                put_strn(out, s, len);
+            }
+            return 0;
+        }
+        const size_t es = elem_size(et);
+        if (!es) return -1;
+        if (n) buf_append(out, gguf_arr_data(g, kv), (size_t)n * es);
+        return 0;
+    }
+    const size_t es = elem_size(t);
+    if (!es) return -1;
+    int64_t v = 0;
+    if (t == GGUF_BOOL) {
+        int b;
+        gguf_get_bool(g, key, &b);
+        v = b;
+    } else {
+        gguf_get_int(g, key, &v);
+    }
+    uint64_t u = (uint64_t)v; /* two's complement: the low es bytes are the value */
+    buf_append(out, &u, es);
+    return 0;
+}
+
+/* ---- sources ---- */
+
+static Tn *add_tensor(QModel *q, const char *name, uint32_t type, int n_dims, const int64_t *ne,
+                      const void *data) {
+    q->t = xrealloc(q->t, (size_t)(q->n_t + 1) * sizeof *q->t);
+    Tn *t = &q->t[q->n_t++];
+    memset(t, 0, sizeof *t);
+    t->name = xstrdup(name);
+    t->pub.name = t->name;
+    t->pub.src_type = t->pub.type = type;
+    t->pub.n_dims = n_dims;
+    t->rows = 1;
+    for (int d = 0; d < 4; d++) {
+        t->pub.ne[d] = d < n_dims ? ne[d] : 1;
+        if (d) t->rows *= t->pub.ne[d];
+    }
+    t->data = data;
+    t->src_row_bytes = qtype_row_bytes(type, t->pub.ne[0]);
+    return t;
+}
+
+static int arch_key_int(const Gguf *g, const char *arch, const char *suffix, int *out) {
+    char k[160];
+    int64_t v;
+    snprintf(k, sizeof k, "%s.%s", arch, suffix);
+    if (gguf_get_int(g, k, &v) || v < 0 || v > (1 << 30)) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int open_gguf(QModel *q, Err *err) {
+    if (!(q->g = gguf_open(q->path, err))) return -1;
+    q->format = "gguf";
+    size_t len;
+    const char *a = gguf_get_str(q->g, "general.architecture", &len);
+    if (!a) return err_set(err, "%s: no general.architecture key", q->path);
+    snprintf(q->arch, sizeof q->arch, "%.*s", (int)len, a);
+    arch_key_int(q->g, q->arch, "block_count", &q->rm.n_layer);
+    arch_key_int(q->g, q->arch, "attention.head_count", &q->rm.n_head);
+    q->rm.n_head_kv = q->rm.n_head;
+    arch_key_int(q->g, q->arch, "attention.head_count_kv", &q->rm.n_head_kv);
+    static const char *drop[] = {"general.file_type", "general.quantization_version",
+                                 "general.alignment"};
+    for (int i = 0; i < gguf_n_kv(q->g); i++) {
+        const char *key = gguf_kv_key(q->g, i);
+        int skip = !strncmp(key, "split.", 6) || !strncmp(key, "coldtok.quantize.", 17);
+        for (size_t d = 0; d < sizeof drop / sizeof drop[0]; d++) skip |= !strcmp(key, drop[d]);
+        if (skip) continue;
+        Buf v = {0};
+        if (kv_serialize(q->g, i, &v) == 0) {
+            Kv *k = kv_slot(q, key, (uint32_t)gguf_kv_type(q->g, i));
+            buf_free(&k->val);
+            k->val = v;
+        } else {
+            buf_free(&v);
+            free(q->note);
+            Buf nb = {0};
+            buf_printf(&nb, "metadata key %s (an array of arrays) was not copied", key);
+            q->note = nb.data;
+        }
+    }
+    for (int i = 0; i < gguf_n_tensors(q->g); i++) {
+        const GgufTensor *gt = gguf_tensor(q->g, i);
+        add_tensor(q, gt->name, gt->type, gt->n_dims, gt->ne, gt->data);
+        if (!strcmp(gt->name, "output.weight")) q->rm.has_output = 1;
+    }
+    return 0;
+}
+
+/* HF name -> llama.cpp name; 0 and out set, 1 for a tensor to leave out, -1 unknown. */
+static int hf_name(const char *hf, char *out, size_t size) {
+    static const struct { const char *hf, *gg; } top[] = {
+        {"model.embed_tokens.weight", "token_embd.weight"},
+        {"model.norm.weight", "output_norm.weight"},
+        {"lm_head.weight", "output.weight"},
+    };
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        if (!strcmp(hf, top[i].hf)) return snprintf(out, size, "%s", top[i].gg), 0;
+    static const struct { const char *hf, *gg; } layer[] = {
+        {"input_layernorm.weight", "attn_norm.weight"},
+        {"self_attn.q_proj.weight", "attn_q.weight"},
+        {"self_attn.k_proj.weight", "attn_k.weight"},
+        {"self_attn.v_proj.weight", "attn_v.weight"},
+        {"self_attn.q_proj.bias", "attn_q.bias"},
+        {"self_attn.k_proj.bias", "attn_k.bias"},
+        {"self_attn.v_proj.bias", "attn_v.bias"},
+        {"self_attn.o_proj.weight", "attn_output.weight"},
+        {"self_attn.q_norm.weight", "attn_q_norm.weight"},
+        {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+        {"post_attention_layernorm.weight", "ffn_norm.weight"},
+        {"mlp.gate_proj.weight", "ffn_gate.weight"},
+        {"mlp.up_proj.weight", "ffn_up.weight"},
+        {"mlp.down_proj.weight", "ffn_down.weight"},
+    };
+    int l, n = 0;
+    if (sscanf(hf, "model.layers.%d.%n", &l, &n) == 1 && n > 0 && l >= 0) {
+        if (!strcmp(hf + n, "self_attn.rotary_emb.inv_freq")) return 1;
+        for (size_t i = 0; i < sizeof layer / sizeof layer[0]; i++)
+            if (!strcmp(hf + n, layer[i].hf)) return snprintf(out, size, "blk.%d.%s", l, layer[i].gg), 0;
+    }
+    return -1;
+}
+
+/* general.name of an HF source: the folder's name (the folder holding the .safetensors file) */
+static void model_name(const char *path, char *out, size_t size) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    size_t n = strlen(buf);
+    while (n > 1 && buf[n - 1] == '/') buf[--n] = '\0';
+    if (!is_dir(buf)) { /* a file: its folder */
+        char *sl = strrchr(buf, '/');
+        if (sl) *sl = '\0';
+        else snprintf(buf, sizeof buf, ".");
+    }
+    const char *s = strrchr(buf, '/');
+    s = s ? s + 1 : buf;
+    if (!*s || !strcmp(s, ".") || !strcmp(s, "..")) s = "model";
+    size_t len = strlen(s);
+    if (len >= size) len = size - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+static int open_hf(QModel *q, Err *err) {
+    if (!(q->m = model_load(q->path, err))) return -1;
+    q->format = "safetensors";
+    const Config *c = &q->m->cfg;
+    const char *a = arch_name(c->arch);
+    snprintf(q->arch, sizeof q->arch, "%s", a);
+    q->rm = (RecipeModel){c->n_layer, c->n_head, c->n_head_kv, !c->tied};
+    /* the hyper-parameters, as llama.cpp's convert_hf_to_gguf.py writes them */
+    char k[160];
+#define AK(suffix) (snprintf(k, sizeof k, "%s.%s", a, suffix), k)
+    kv_str(q, "general.architecture", a);
+    const char *base = strrchr(q->path, '/');
+    char name[256];
+    model_name(q->path, name, sizeof name);
+    kv_str(q, "general.name", name);
+    kv_u32(q, AK("vocab_size"), (uint32_t)c->n_vocab);
+    kv_u32(q, AK("context_length"), (uint32_t)(c->n_ctx > 0 ? c->n_ctx : 2048));
+    kv_u32(q, AK("embedding_length"), (uint32_t)c->n_embd);
+    kv_u32(q, AK("block_count"), (uint32_t)c->n_layer);
+    kv_u32(q, AK("feed_forward_length"), (uint32_t)c->n_ff);
+    kv_u32(q, AK("attention.head_count"), (uint32_t)c->n_head);
+    kv_u32(q, AK("attention.head_count_kv"), (uint32_t)c->n_head_kv);
+    kv_f32(q, AK("rope.freq_base"), c->rope_theta);
+    kv_f32(q, AK("attention.layer_norm_rms_epsilon"), c->rms_eps);
+    kv_u32(q, AK("rope.dimension_count"), (uint32_t)c->n_rot);
+    if (c->head_dim * c->n_head != c->n_embd) {
+        kv_u32(q, AK("attention.key_length"), (uint32_t)c->head_dim);
+        kv_u32(q, AK("attention.value_length"), (uint32_t)c->head_dim);
+    }
+    if (c->rope_scale != 1) {
+        kv_str(q, AK("rope.scaling.type"), "linear");
+        kv_f32(q, AK("rope.scaling.factor"), c->rope_scale);
+    }
+#undef AK
+    const SafeTensors *st = q->m->st;
+    for (int i = 0; i < st_n_tensors(st); i++) {
+        const StTensor *s = st_tensor(st, i);
+        char name[256];
+        int r = hf_name(s->name, name, sizeof name);
+        if (r == 1 || (r == 0 && c->tied && !strcmp(name, "output.weight"))) continue;
+        if (r < 0) return err_set(err, "%s: tensor %s has no llama.cpp equivalent", q->path, s->name);
+        if (s->type == ST_UNSUPPORTED || s->n_dims < 1 || s->n_dims > 2)
+            return err_set(err, "%s: tensor %s: dtype %s with %d dimensions is not supported", q->path,
+                           s->name, s->dtype, s->n_dims);
+        int64_t ne[2] = {s->shape[s->n_dims - 1], s->n_dims == 2 ? s->shape[0] : 1};
+        Tn *t = add_tensor(q, name, s->type, s->n_dims, ne, s->data);
+        t->force = s->n_dims == 1; /* llama.cpp stores vectors as F32 */
+        if (c->arch == ARCH_LLAMA && (strstr(name, ".attn_q.") || strstr(name, ".attn_k."))) {
+            t->perm_heads = strstr(name, ".attn_q.") ? c->n_head : c->n_head_kv;
+            int64_t len = s->n_dims == 2 ? ne[1] : ne[0];
+            if (len % (2 * t->perm_heads))
+                return err_set(err, "%s: %s: %lld rows do not split into %d heads of pairs", q->path,
+                               s->name, (long long)len, t->perm_heads);
+        }
+    }
+    if (q->m->rope_freqs) { /* Llama 3 rope scaling: llama.cpp stores the factors as a tensor */
+        int64_t ne[1] = {c->n_rot / 2};
+        add_tensor(q, "rope_freqs.weight", Q_F32, 1, ne, q->m->rope_freqs);
+    }
+    /* the tokenizer, when tokenizer.json sits beside the weights */
+    Buf tj = {0};
+    if (is_dir(q->path)) buf_printf(&tj, "%s/tokenizer.json", q->path);
+    else buf_printf(&tj, "%.*s%stokenizer.json", base ? (int)(base - q->path) : 0, q->path, base ? "/" : "");
+    int rc = 0;
+    if (!is_file(tj.data)) {
+        Buf nb = {0};
+        buf_printf(&nb, "no %s: the output has no tokenizer (tokenizer.ggml.*) keys", tj.data);
+        q->note = nb.data;
+    } else {
+        TokConvKv *kvs = NULL;
+        int n = tokconv_from_json(tj.data, c->n_vocab, &kvs, &q->note, err);
+        if (n < 0) rc = -1;
+        for (int i = 0; i < n; i++) {
+            Kv *kk = kv_slot(q, kvs[i].key, kvs[i].type);
+            buf_free(&kk->val);
+            kk->val = kvs[i].val;
+            kvs[i].val = (Buf){0};
+        }
+        tokconv_free(kvs, n);
+    }
+    buf_free(&tj);
+    return rc;
+}
+
+QModel *qm_open(const char *path, Err *err) {
+    QModel *q = xcalloc(1, sizeof *q);
+    q->path = xstrdup(path);
+    int r;
+    if (!is_file(path) && !is_dir(path)) r = err_set(err, "%s: no such file or folder", path);
+    else if (is_file(path) && !ends_with(path, ".safetensors")) r = open_gguf(q, err);
+    else r = open_hf(q, err);
+    if (r) {
+        qm_close(q);
+        return NULL;
+    }
+    return q;
+}
+
+void qm_close(QModel *q) {
+    if (!q) return;
+    for (int i = 0; i < q->n_t; i++) free(q->t[i].name);
+    for (int i = 0; i < q->n_kv; i++) {
+        free(q->kv[i].key);
+        buf_free(&q->kv[i].val);
+    }
+    free(q->t);
+    free(q->kv);
+    if (q->g) gguf_close(q->g);
+    model_free(q->m);
+    free(q->note);
+    free(q->path);
+    free(q);
+}
+
+const char *qm_arch(const QModel *q) { return q->arch; }
+const char *qm_format(const QModel *q) { return q->format; }
+const char *qm_note(const QModel *q) { return q->note; }
+int qm_n_tensors(const QModel *q) { return q->n_t; }
+const QmTensor *qm_tensor(const QModel *q, int i) { return &q->t[i].pub; }
+
+/* ---- plan ---- */
+
+int qm_plan(QModel *q, const Recipe *r, Err *err) {
+    for (int i = 0; i < q->n_t; i++) {
+        Tn *t = &q->t[i];
+        QmTensor *p = &t->pub;
+        p->why[0] = '\0';
+        if (recipe_quantizable(p->name, p->n_dims))
+            p->type = recipe_type(r, &q->rm, p->name, p->ne[0], p->why, sizeof p->why);
+        else
+            p->type = t->force ? Q_F32 : p->src_type;
+        p->quantize = p->type != p->src_type || t->force || t->perm_heads;
+        if (p->quantize && !qtype_can_dequant(p->src_type)) {
+            const char *tn = qtype_name(p->src_type);
+            return err_set(err, "%s: tensor %s has type %s, which coldtok cannot convert to %s", q->path,
+                           p->name, tn ? tn : "?", qtype_name(p->type));
+        }
+    }
+    return 0;
+}
+
+/* ---- writing ---- */
+
+/* the source row that output row r comes from (llama.cpp's Q/K permutation for HF llama: within
+ * each head, row 2i+j of the output is row j*(hd/2)+i of the source) */
+static int64_t src_row(const Tn *t, int64_t r, int64_t len) {
+    if (!t->perm_heads) return r;
+    const int64_t hd = len / t->perm_heads, h = r / hd, w = r % hd;
+    return h * hd + (w % 2) * (hd / 2) + w / 2;
+}
+
+static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info, Err *err) {
+    QmTensor *p = &t->pub;
+    const float *imp = info->importance && p->n_dims >= 2 ? info->importance(info->ctx, p) : NULL;
+    const int64_t n = p->ne[0], rows = t->rows;
+    const size_t orb = qtype_row_bytes(p->type, n);
+    int64_t per = (int64_t)(CHUNK_FLOATS / (uint64_t)n);
+    if (per < 1) per = 1;
+    if (per > rows) per = rows;
+    float *f = xmalloc((size_t)per * (size_t)n * sizeof(float));
+    uint8_t *o = xmalloc((size_t)per * orb);
+    float *tmp = p->n_dims == 1 && t->perm_heads ? xmalloc((size_t)n * sizeof(float)) : NULL;
+    double se = 0, ss = 0, wse = 0, wss = 0;
+    int rc = 0;
+    for (int64_t r0 = 0; r0 < rows && rc == 0; r0 += per) {
+        const int64_t nr = rows - r0 < per ? rows - r0 : per;
+        progress("quantize: tensor %d/%d %s  %.0f%%", idx + 1, q->n_t, p->name, 100.0 * r0 / rows);
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < nr; r++)
+            qdequant_row(p->src_type, t->data + (size_t)src_row(t, r0 + r, rows) * t->src_row_bytes,
+                         f + r * n, n);
+        if (tmp) { /* a permuted bias: one row, its elements reordered */
+            for (int64_t e = 0; e < n; e++) tmp[e] = f[src_row(t, e, n)];
+            memcpy(f, tmp, (size_t)n * sizeof(float));
+        }
+        int64_t bad = -1;
+        if (!qquantize_rows(p->type, f, o, nr, n, imp, &bad)) {
+            rc = err_set(err, "%s: tensor %s row %lld: a value is not finite or beyond +-65504, which %s "
+                              "cannot hold (keep the tensor with --keep '%s=F32')",
+                         q->path, p->name, (long long)(r0 + bad), qtype_name(p->type), p->name);
+            break;
+        }
+#pragma omp parallel reduction(+ : se, ss, wse, wss)
+        {
+            float *back = xmalloc((size_t)n * sizeof(float));
+#pragma omp for schedule(static)
+            for (int64_t r = 0; r < nr; r++) {
+                qdequant_row(p->type, o + (size_t)r * orb, back, n);
+                const float *x = f + r * n;
+                for (int64_t j = 0; j < n; j++) {
+                    const double d = (double)back[j] - x[j], xx = (double)x[j] * x[j];
+                    se += d * d;
+                    ss += xx;
+                    if (imp) {
+                        wse += imp[j] * d * d;
+                        wss += imp[j] * xx;
+                    }
+                }
+            }
+            free(back);
+        }
+        rc = gw_data(w, o, (size_t)nr * orb, err);
+    }
+    const double cnt = (double)n * (double)rows;
+    p->rmse = sqrt(se / cnt);
+    p->rms = sqrt(ss / cnt);
+    p->wrel = !imp ? -1 : wss > 0 ? sqrt(wse / wss) : 0;
+    free(f);
+    free(o);
+    free(tmp);
+    return rc;
+}
+
+static int write_all(QModel *q, GgufWriter *w, const char *tmp, const QmInfo *info,
+                     const Recipe *r, Err *err) {
+    kv_u32(q, "general.quantization_version", GGML_QNT_VERSION);
+    kv_u32(q, "general.file_type", r->ftype);
+    kv_str(q, "coldtok.quantize.method", info->method);
+    kv_str(q, "coldtok.quantize.type", r->name);
+    kv_str(q, "coldtok.quantize.calibration", info->calibration);
+    kv_u64(q, "coldtok.quantize.calibration_tokens", info->calibration_tokens);
+    kv_remove(q, "general.alignment");
+    for (int i = 0; i < q->n_kv; i++) gw_kv_raw(w, q->kv[i].key, q->kv[i].type, q->kv[i].val.data, q->kv[i].val.len);
+    for (int i = 0; i < q->n_t; i++) {
+        QmTensor *p = &q->t[i].pub;
+        int64_t b = gw_add_tensor(w, p->name, p->type, p->n_dims, p->ne, err);
+        if (b < 0) return -1;
+        p->bytes = (uint64_t)b;
+        p->rmse = p->rms = 0;
+        p->wrel = -1;
+    }
+    if (gw_begin(w, tmp, err)) return -1;
+    for (int i = 0; i < q->n_t; i++) {
+        Tn *t = &q->t[i];
+        if (t->pub.quantize) {
+            if (convert(q, t, i, w, info, err)) return -1;
+        } else {
+            progress("quantize: tensor %d/%d %s (copied)", i + 1, q->n_t, t->pub.name);
+            if (gw_data(w, t->data, (size_t)t->pub.bytes, err)) return -1;
+        }
+    }
+    return gw_end(w, err);
+}
+
+int qm_write(QModel *q, const char *path, const QmInfo *info, const Recipe *r, Err *err) {
+    Buf tmp = {0};
+    buf_printf(&tmp, "%s.tmp", path);
+    GgufWriter *w = gw_new();
+    int rc = write_all(q, w, tmp.data, info, r, err);
+    gw_free(w);
+    progress_done();
+    if (rc == 0 && rename(tmp.data, path) != 0)
+        rc = err_set(err, "%s: cannot rename %s to it: %s", path, tmp.data, strerror(errno));
+    if (rc) unlink(tmp.data);
+    buf_free(&tmp);
+    return rc;
+}

@@ -1,0 +1,183 @@
+/* recipe: see recipe.h. The mixture rules are llama.cpp's llama_tensor_get_type for the file
+ * types named here, dense models only (no experts), llama/qwen2/qwen3 tensor names. llama.cpp
+ * counts attn_v / ffn_down tensors in file order; that count is the layer number in every file
+ * llama.cpp writes, so the layer is read from the "blk.N." prefix here. */
+#include "quant/recipe.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "quant/quant.h"
+#include "quant/quantize.h"
+
+enum { MIX_NONE, MIX_OUTPUT_ONLY, MIX_Q2_K, MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, MIX_Q4_K_S,
+       MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M };
+
+typedef struct {
+    const char *name;
+    uint32_t base;
+    int mix;        /* the mixture: always for presets, with `mix` for plain types */
+    int preset;     /* 1: the name itself means the mixture */
+    uint32_t ftype; /* llama_ftype */
+} Entry;
+
+/* llama_ftype numbers: llama.h. Plain k-type names are llama-quantize's aliases (Q4_K = Q4_K_M);
+ * the synth-llama fixtures, made with --pure, carry those same numbers. */
+static const Entry TABLE[] = {
+    {"F32", Q_F32, MIX_NONE, 0, 0},          {"F16", Q_F16, MIX_NONE, 0, 1},
+    {"BF16", Q_BF16, MIX_NONE, 0, 32},       {"Q8_0", Q_Q8_0, MIX_OUTPUT_ONLY, 0, 7},
+    {"Q4_0", Q_Q4_0, MIX_OUTPUT_ONLY, 0, 2}, {"Q4_1", Q_Q4_1, MIX_OUTPUT_ONLY, 0, 3},
+    {"Q5_0", Q_Q5_0, MIX_OUTPUT_ONLY, 0, 8}, {"Q5_1", Q_Q5_1, MIX_OUTPUT_ONLY, 0, 9},
+    {"Q2_K", Q_Q2_K, MIX_Q2_K, 0, 10},       {"Q3_K", Q_Q3_K, MIX_Q3_K_M, 0, 12},
+    {"Q4_K", Q_Q4_K, MIX_Q4_K_M, 0, 15},     {"Q5_K", Q_Q5_K, MIX_Q5_K_M, 0, 17},
+    {"Q6_K", Q_Q6_K, MIX_OUTPUT_ONLY, 0, 18},
+    {"Q3_K_S", Q_Q3_K, MIX_Q3_K_S, 1, 11},   {"Q3_K_M", Q_Q3_K, MIX_Q3_K_M, 1, 12},
+    {"Q3_K_L", Q_Q3_K, MIX_Q3_K_L, 1, 13},   {"Q4_K_S", Q_Q4_K, MIX_Q4_K_S, 1, 14},
+    {"Q4_K_M", Q_Q4_K, MIX_Q4_K_M, 1, 15},   {"Q5_K_S", Q_Q5_K, MIX_Q5_K_S, 1, 16},
+    {"Q5_K_M", Q_Q5_K, MIX_Q5_K_M, 1, 17},
+};
+#define N_TABLE (sizeof TABLE / sizeof TABLE[0])
+
+const char *recipe_names(void) {
+    return "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16 F32 (every matrix in that "
+           "type), Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (llama.cpp mixtures)";
+}
+
+int recipe_init(Recipe *r, const char *name, int mix, Err *err) {
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < N_TABLE; i++) {
+        if (strcasecmp(TABLE[i].name, name)) continue;
+        const Entry *e = &TABLE[i];
+        snprintf(r->name, sizeof r->name, "%s", e->name);
+        r->base = e->base;
+        r->mix = (e->preset || mix) ? e->mix : MIX_NONE;
+        r->ftype = e->ftype;
+        return 0;
+    }
+    return err_set(err, "unknown type '%s' (known: %s)", name, recipe_names());
+}
+
+int recipe_add_override(Recipe *r, const char *spec, Err *err) {
+    const char *eq = strrchr(spec, '=');
+    if (!eq || eq == spec || !eq[1])
+        return err_set(err, "--keep '%s': expected PATTERN=TYPE, e.g. '*ffn_down*=Q6_K'", spec);
+    int t = qtype_from_name(eq + 1);
+    if (t < 0 || !qtype_can_quant((uint32_t)t))
+        return err_set(err, "--keep '%s': '%s' is not a type coldtok writes (Q8_0 Q4_0 Q4_1 Q5_0 "
+                            "Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16 F32)", spec, eq + 1);
+    if (r->n_over == RECIPE_MAX_OVERRIDES)
+        return err_set(err, "--keep: at most %d overrides", RECIPE_MAX_OVERRIDES);
+    r->over[r->n_over].pattern = xstrndup(spec, (size_t)(eq - spec));
+    r->over[r->n_over++].type = (uint32_t)t;
+    return 0;
+}
+
+void recipe_free(Recipe *r) {
+    for (int i = 0; i < r->n_over; i++) free(r->over[i].pattern);
+    r->n_over = 0;
+}
+
+int recipe_quantizable(const char *name, int n_dims) {
+    size_t n = strlen(name);
+    if (n_dims < 2 || n < 6 || strcmp(name + n - 6, "weight")) return 0;
+    if (strstr(name, "_norm.weight") || strstr(name, "ffn_gate_inp.weight")) return 0;
+    return strcmp(name, "position_embd.weight") && strcmp(name, "token_types.weight");
+}
+
+/* llama.cpp's use_more_bits: the first and last eighth of the layers and every third between */
+static int more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+static int layer_of(const char *name) {
+    int l;
+    return sscanf(name, "blk.%d.", &l) == 1 ? l : -1;
+}
+
+static uint32_t mix_type(const Recipe *r, const RecipeModel *m, const char *name, int64_t ncols,
+                         char *why, size_t ws) {
+    const uint32_t base = r->base;
+    const int n = m->n_layer, layer = layer_of(name);
+    const int gqa = m->n_head_kv > 0 ? m->n_head / m->n_head_kv : 1;
+    const char *mx = r->name;
+    if (!strcmp(name, "output.weight") || (!m->has_output && !strcmp(name, "token_embd.weight"))) {
+        if (ncols % qtype_block_elems(base)) {
+            snprintf(why, ws, "%s: output matrix, rows not a multiple of the %s block", mx, qtype_name(base));
+            return Q_Q8_0;
+        }
+        if (base != Q_Q8_0) {
+            snprintf(why, ws, "%s: output matrix", mx);
+            return Q_Q6_K;
+        }
+        return base;
+    }
+    uint32_t t = base;
+    if (strstr(name, "attn_v.weight")) {
+        switch (r->mix) {
+        case MIX_Q2_K: t = gqa >= 4 ? Q_Q4_K : Q_Q3_K; break;
+        case MIX_Q3_K_M: t = layer < 2 ? Q_Q5_K : Q_Q4_K; break;
+        case MIX_Q3_K_L: t = Q_Q5_K; break;
+        case MIX_Q4_K_M: case MIX_Q5_K_M: if (more_bits(layer, n)) t = Q_Q6_K; break;
+        case MIX_Q4_K_S: if (layer < 4) t = Q_Q5_K; break;
+        default: break;
+        }
+    } else if (strstr(name, "ffn_down")) {
+        switch (r->mix) {
+        case MIX_Q2_K: t = Q_Q3_K; break;
+        case MIX_Q3_K_M: t = layer < n / 16 ? Q_Q5_K : Q_Q4_K; break;
+        case MIX_Q3_K_L: t = Q_Q5_K; break;
+        case MIX_Q4_K_M: case MIX_Q5_K_M: if (more_bits(layer, n)) t = Q_Q6_K; break;
+        case MIX_Q4_K_S: if (layer < n / 8) t = Q_Q5_K; break;
+        default: break;
+        }
+    } else if (strstr(name, "attn_output.weight")) {
+        switch (r->mix) {
+        case MIX_Q2_K: t = Q_Q3_K; break;
+        case MIX_Q3_K_M: t = Q_Q4_K; break;
+        case MIX_Q3_K_L: t = Q_Q5_K; break;
+        default: break;
+        }
+    }
+    if (t != base) snprintf(why, ws, "%s: more bits for this matrix", mx);
+    return t;
+}
+
+/* the type to use when the block of t does not divide the rows */
+static uint32_t fallback(uint32_t t) {
+    switch (t) {
+    case Q_Q2_K: case Q_Q3_K: return Q_Q4_0;
+    case Q_Q4_K: return Q_Q5_0;
+    case Q_Q5_K: return Q_Q5_1;
+    case Q_Q6_K: return Q_Q8_0;
+    default: return Q_F16;
+    }
+}
+
+uint32_t recipe_type(const Recipe *r, const RecipeModel *m, const char *name, int64_t ncols,
+                     char *why, size_t why_size) {
+    char tmp[160] = "";
+    uint32_t t = r->base;
+    if (r->mix) t = mix_type(r, m, name, ncols, tmp, sizeof tmp);
+    for (int i = 0; i < r->n_over; i++)
+        if (!fnmatch(r->over[i].pattern, name, 0)) {
+            t = r->over[i].type;
+            snprintf(tmp, sizeof tmp, "--keep %s=%s", r->over[i].pattern, qtype_name(t));
+        }
+    if (qtype_row_bytes(t, ncols) == 0) {
+        uint32_t f = t;
+        while (qtype_row_bytes(f, ncols) == 0) f = fallback(f);
+        char note[96];
+        snprintf(note, sizeof note, "fallback: %lld columns, not a multiple of the %s block of %d",
+                 (long long)ncols, qtype_name(t), qtype_block_elems(t));
+        if (tmp[0]) {
+            size_t l = strlen(tmp);
+            snprintf(tmp + l, sizeof tmp - l, "; %s", note);
+        } else {
+            snprintf(tmp, sizeof tmp, "%s", note);
+        }
+        t = f;
+    }
+    if (why) snprintf(why, why_size, "%s", tmp);
+    return t;
+}
