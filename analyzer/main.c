@@ -7,6 +7,8 @@
 #include "analyzer/cli.h"
 
 /* Each command's entry point, defined in its own file. */
+int cmd_probe(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
@@ -26,6 +28,8 @@ static const Command commands[] = {
     {"decode", cmd_decode, "decode token ids from stdin back to text"},
     {"coverage", cmd_coverage, "keyword coverage of tokenizers: ids, token counts, missing keywords"},
     {"vocab", cmd_vocab, "what a vocabulary is made of: special, whitespace, indentation, identifiers"},
+    {"probe", cmd_probe, "cold-start keyword probabilities of models, per language"},
+    {"diff", cmd_diff, "drift of variants from their base: KL, JS, top-k, keyword mass"},
     {"logits", cmd_logits, "next-token logits of a model after a context: top tokens, raw floats"},
     {NULL, NULL, NULL},
 };
