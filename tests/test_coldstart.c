@@ -68,7 +68,7 @@ static void write_bigram(const char *path, float boost_def) {
     gw_kv_u32(w, "llama.attention.head_count", 1);
     gw_kv_u32(w, "llama.attention.head_count_kv", 1);
     gw_kv_f32(w, "llama.attention.layer_norm_rms_epsilon", EPS);
-    char store[N_VOCAB][8];
+    char store[N_VOCAB][16]; /* the longest: "<|endoftext|>" */
     const char *tokens[N_VOCAB];
     int32_t types[N_VOCAB];
     for (int b = 0; b < 256; b++) byte_token(b, store[b]), types[b] = 1;
