@@ -73,6 +73,21 @@ check "KL grows as bits shrink (F16 < Q8_0 < Q5_0 < Q4_0)" \
 bpw=$(awk -F, '$1 == "stories260K-F16" { print $4 }' "$tmp/out/models.csv")
 check "bits per weight read from the file (F16 file: 14..16)" 'awk -v b="$bpw" "BEGIN { exit !(b > 14 && b <= 16) }"' "bpw=$bpw"
 
+# ---- a variant on another vocabulary: compared on keyword strings through p_seq ----
+QWEN=$(dirname "$FIX")/synth-qwen2/synth-qwen2-F32.gguf
+if [ -f "$QWEN" ]; then
+    out=$("$COLDTOK" diff -m "$FIX/stories260K-F32.gguf" -m "$QWEN" --lang python,c -o "$tmp/xv" 2>&1); rc=$?
+    check "cross-vocabulary diff runs and says it compares p_seq" \
+        '[ $rc -eq 0 ] && printf "%s\n" "$out" | grep -q "synth-qwen2-F32 .* p_seq "' "rc=$rc" "$out"
+    xv() { awk -F, -v k="$1" '$1 == "synth-qwen2-F32" && $5 == k { print $6 }' "$tmp/xv/metrics.csv"; }
+    check "cross-vocabulary: no full-distribution KL" '[ -z "$(xv kl_pq)" ] && [ -z "$(xv top1_agree)" ]' "kl_pq='$(xv kl_pq)'"
+    rho=$(xv spearman_kw) klseq=$(xv kl_keywords_seq)
+    check "cross-vocabulary: keyword-string Spearman and KL present" \
+        'awk -v r="$rho" -v k="$klseq" "BEGIN { exit !(r != \"\" && r >= -1 && r <= 1 && k > 0) }"' "rho=$rho kl_seq=$klseq"
+else
+    skip "synth-qwen2 fixture absent"
+fi
+
 # ---- probe: tables, formats, several contexts ----
 out=$("$COLDTOK" probe -m "$FIX/stories260K-F32.gguf" --lang python --context bos --context 403 --top 5 -o "$tmp/probe" 2>&1); rc=$?
 check "probe with two contexts" '[ $rc -eq 0 ] && [[ $out == *"context <s> (1)"* ]] && [[ $out == *"(403)"* ]]' "rc=$rc" "$out"
