@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the small seed GGUFs of fuzz/corpus/gguf/ (run from the repository root).
+"""Writes the small seed GGUFs of fuzz/corpus/gguf/, and the GGUF-vocabulary seeds of
+fuzz/corpus/tokenizer/ (fuzz_tokenizer.c mode 0 loads GGUFs too), run from the repository root.
 Only the struct module: the seeds are tiny hand-made files, not real models."""
 import random
 import struct
@@ -76,6 +77,34 @@ def main():
         f.write(gguf(model, tensors, seed=2))
     with open('fuzz/corpus/gguf/vocab_v2.gguf', 'wb') as f:
         f.write(gguf(model[6:10], [], version=2))
+
+    # Tokenizer seeds: mode byte 0, then a vocabulary-only GGUF of each tokenizer model.
+    with open('fuzz/corpus/tokenizer/gguf-spm', 'wb') as f:
+        f.write(b'\0' + gguf(model[6:10], []))
+    bpe_toks = byte_level_alphabet() + ['\u0120t', 'he', '\u0120the', 'in', '<|endoftext|>']
+    bpe = [
+        ('tokenizer.ggml.model', STR, 'gpt2'), ('tokenizer.ggml.pre', STR, 'qwen2'),
+        ('tokenizer.ggml.tokens', ARR, (STR, bpe_toks)),
+        ('tokenizer.ggml.token_type', ARR, (I32, [1] * (len(bpe_toks) - 1) + [3])),
+        ('tokenizer.ggml.merges', ARR, (STR, ['\u0120 t', 'h e', '\u0120t he', 'i n'])),
+        ('tokenizer.ggml.bos_token_id', U32, len(bpe_toks) - 1),
+    ]
+    with open('fuzz/corpus/tokenizer/gguf-bpe', 'wb') as f:
+        f.write(b'\0' + gguf(bpe, []))
+
+
+def byte_level_alphabet():
+    """GPT-2's byte-to-unicode table in byte order: printable Latin-1 bytes stand for themselves,
+    the others are shifted to U+0100 and up."""
+    keep = set(range(ord('!'), ord('~') + 1)) | set(range(0xA1, 0xAD)) | set(range(0xAE, 0x100))
+    out, shift = [], 0
+    for b in range(256):
+        if b in keep:
+            out.append(chr(b))
+        else:
+            out.append(chr(256 + shift))
+            shift += 1
+    return out
 
 
 main()
