@@ -50,22 +50,7 @@ typedef struct {
     Coverage cov;
 } Source;
 
-typedef enum { FMT_TEXT, FMT_MD, FMT_TEX } Format;
-
-static void render(const Table *t, Format f, Buf *out) {
-    if (f == FMT_MD) table_markdown(t, out);
-    else if (f == FMT_TEX) table_latex(t, out);
-    else table_text(t, out);
-}
-
-/* A heading line in the chosen format. */
-static void heading(Buf *out, Format f, const char *text) {
-    if (f == FMT_MD) buf_printf(out, "### %s\n\n", text);
-    else if (f == FMT_TEX) buf_printf(out, "%% %s\n", text);
-    else buf_printf(out, "%s\n", text);
-}
-
-static void missing_lists(const Coverage *c, Format f, Buf *out) {
+static void missing_lists(const Coverage *c, TableFormat f, Buf *out) {
     for (size_t i = 0; i < c->nlangs; i++) {
         const LangCoverage *l = &c->langs[i];
         if (l->covered == l->count) continue;
@@ -74,10 +59,10 @@ static void missing_lists(const Coverage *c, Format f, Buf *out) {
             if (c->items[j].covered) continue;
             const char *w = c->items[j].word;
             if (list.len) buf_puts(&list, ", ");
-            if (f == FMT_MD) md_escape(&list, w, strlen(w)); /* __CLASS__ must not turn bold */
+            if (f == TABLE_MD) md_escape(&list, w, strlen(w)); /* __CLASS__ must not turn bold */
             else buf_puts(&list, w);
         }
-        const char *lead = f == FMT_MD ? "- " : f == FMT_TEX ? "% " : "  ";
+        const char *lead = f == TABLE_MD ? "- " : f == TABLE_TEX ? "% " : "  ";
         buf_printf(out, "%smissing in %s (%zu): %s\n", lead, l->lang, l->count - l->covered,
                    list.data);
         buf_free(&list);
@@ -248,7 +233,7 @@ int cmd_coverage(int argc, char **argv) {
     const char *langs = NULL, *csv = NULL, *outdir = NULL;
     int builtin = 0, detail = 0, rc = 0;
     MatchRule rule = MATCH_EITHER;
-    Format fmt = FMT_TEXT;
+    TableFormat fmt = TABLE_TEXT;
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
@@ -267,10 +252,7 @@ int cmd_coverage(int argc, char **argv) {
             }
             break;
         case 'f':
-            if (!strcmp(optarg, "text")) fmt = FMT_TEXT;
-            else if (!strcmp(optarg, "md")) fmt = FMT_MD;
-            else if (!strcmp(optarg, "tex")) fmt = FMT_TEX;
-            else {
+            if (table_format_parse(optarg, &fmt)) {
                 rc = cli_usage_error(cmd, "--format must be text, md or tex, not '%s'", optarg);
                 goto done_args;
             }
@@ -318,10 +300,10 @@ int cmd_coverage(int argc, char **argv) {
     if (ntok > 1) {
         Buf h = {0};
         buf_printf(&h, "keywords covered (match: %s)", match_rule_name(rule));
-        heading(&out, fmt, h.data);
+        table_heading(&out, fmt, h.data);
         buf_free(&h);
         Table *t = side_table(src, ntok);
-        render(t, fmt, &out);
+        table_render(t, fmt, &out);
         table_free(t);
         buf_putc(&out, '\n');
     }
@@ -329,18 +311,18 @@ int cmd_coverage(int argc, char **argv) {
         Buf h = {0};
         buf_printf(&h, "%s: %s, %s, %d tokens (match: %s)", src[i].label, tok_path(src[i].tok),
                    tok_kind(src[i].tok), tok_vocab_size(src[i].tok), match_rule_name(rule));
-        heading(&out, fmt, h.data);
+        table_heading(&out, fmt, h.data);
         buf_free(&h);
         Table *t = lang_table(&src[i].cov);
-        render(t, fmt, &out);
+        table_render(t, fmt, &out);
         table_free(t);
-        if (fmt == FMT_MD) buf_putc(&out, '\n');
+        if (fmt == TABLE_MD) buf_putc(&out, '\n');
         missing_lists(&src[i].cov, fmt, &out);
         if (i + 1 < ntok || detail) buf_putc(&out, '\n');
     }
     if (detail) {
         Table *t = detail_table(src, ntok, ntok > 1);
-        render(t, fmt, &out);
+        table_render(t, fmt, &out);
         table_free(t);
     }
     fwrite(out.data, 1, out.len, stdout);

@@ -53,7 +53,7 @@ static int run(int argc, char **argv, int is_diff) {
         {"compute", required_argument, 0, 'C'},   {"out", required_argument, 0, 'o'},
         {"format", required_argument, 0, 'f'},    {"manifest", required_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    StudyOptions o = {.cmd = cmd, .compute = COMPUTE_F32, .top_n = 10, .format = FORMAT_TEXT};
+    StudyOptions o = {.cmd = cmd, .compute = COMPUTE_F32, .top_n = 10, .format = TABLE_TEXT};
     const char **models = xcalloc((size_t)argc, sizeof *models);
     o.contexts = xcalloc((size_t)argc + 1, sizeof *o.contexts);
     int nmodels = 0, rc = 0;
@@ -82,10 +82,8 @@ static int run(int argc, char **argv, int is_diff) {
             else rc = cli_usage_error(cmd, "--compute takes f32 or bf16, not '%s'", optarg);
             break;
         case 'f':
-            if (!strcmp(optarg, "text")) o.format = FORMAT_TEXT;
-            else if (!strcmp(optarg, "md")) o.format = FORMAT_MD;
-            else if (!strcmp(optarg, "tex")) o.format = FORMAT_TEX;
-            else rc = cli_usage_error(cmd, "--format takes text, md or tex, not '%s'", optarg);
+            if (table_format_parse(optarg, &o.format))
+                rc = cli_usage_error(cmd, "--format takes text, md or tex, not '%s'", optarg);
             break;
         case 'h':
             fputs(is_diff ? DIFF_HELP : PROBE_HELP, stdout);

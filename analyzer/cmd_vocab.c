@@ -85,11 +85,6 @@ typedef struct {
     VocabStats st;
 } Source;
 
-static void render(const Table *t, int fmt, Buf *out) {
-    if (fmt == 1) table_markdown(t, out);
-    else if (fmt == 2) table_latex(t, out);
-    else table_text(t, out);
-}
 
 /* Widths that any tokenizer has a token for, as rows; one column per tokenizer and shape. */
 static Table *width_table(const Source *s, size_t ns) {
@@ -164,17 +159,15 @@ int cmd_vocab(int argc, char **argv) {
     const char **args = xcalloc((size_t)argc, sizeof *args);
     size_t ns = 0;
     const char *csv = NULL;
-    int fmt = 0, rc = 0, o;
+    TableFormat fmt = TABLE_TEXT;
+    int rc = 0, o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
         switch (o) {
         case 't': args[ns++] = optarg; break;
         case 'c': csv = optarg; break;
         case 'f':
-            if (!strcmp(optarg, "text")) fmt = 0;
-            else if (!strcmp(optarg, "md")) fmt = 1;
-            else if (!strcmp(optarg, "tex")) fmt = 2;
-            else {
+            if (table_format_parse(optarg, &fmt)) {
                 rc = cli_usage_error(cmd, "--format must be text, md or tex, not '%s'", optarg);
                 goto done_args;
             }
@@ -229,12 +222,12 @@ int cmd_vocab(int argc, char **argv) {
         buf_printf(&out, "%s%s: %s, %s, %s\n", fmt == 2 ? "% " : "", src[k].label,
                    tok_path(src[k].tok), tok_kind(src[k].tok), tok_pretokenizer(src[k].tok));
     buf_putc(&out, '\n');
-    render(t, fmt, &out);
+    table_render(t, fmt, &out);
     table_free(t);
     buf_puts(&out, fmt == 2 ? "\n% indentation tokens by width\n" : "\nindentation tokens by width\n");
     if (fmt == 1) buf_putc(&out, '\n');
     t = width_table(src, ns);
-    render(t, fmt, &out);
+    table_render(t, fmt, &out);
     table_free(t);
     fwrite(out.data, 1, out.len, stdout);
     buf_free(&out);

@@ -512,11 +512,11 @@ static int save_report(const Report *rp, const char *dir, Err *err) {
 
 /* ---- terminal tables ---- */
 
-static void render(const Table *t, Format f, const char *title) {
+static void render(const Table *t, TableFormat f, const char *title) {
     Buf out = {0};
-    if (f == FORMAT_MD) buf_printf(&out, "\n**%s**\n\n", title), table_markdown(t, &out);
-    else if (f == FORMAT_TEX) buf_printf(&out, "\n%% %s\n", title), table_latex(t, &out);
-    else buf_printf(&out, "\n%s\n", title), table_text(t, &out);
+    buf_putc(&out, '\n');
+    table_heading(&out, f, title);
+    table_render(t, f, &out);
     fwrite(out.data, 1, out.len, stdout);
     buf_free(&out);
 }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "common/util.h"
+#include "analyzer/table.h"
 #include "model/forward.h"
 
 typedef struct {
@@ -42,8 +43,6 @@ void manifest_free(Manifest *m);
 /* A short name for a model path: the file name without .gguf/.safetensors, or the folder name. */
 char *model_short_name(const char *path);
 
-typedef enum { FORMAT_TEXT, FORMAT_MD, FORMAT_TEX } Format;
-
 typedef struct {
     const char *cmd;            /* "probe" or "diff", for messages */
     const char *langs;          /* --lang list, NULL = all */
@@ -53,7 +52,7 @@ typedef struct {
     Compute compute;
     int top_n;                  /* top tokens shown per model */
     const char *outdir;         /* -o DIR, or NULL */
-    Format format;
+    TableFormat format;
 } StudyOptions;
 
 int study_run(const Manifest *m, const StudyOptions *o, Err *err);

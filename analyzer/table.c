@@ -326,3 +326,25 @@ int table_save_csv(const Table *t, const char *path, Err *err) {
     if (fclose(f) != 0 && rc == 0) rc = err_set(err, "%s: cannot write: %s", path, strerror(errno));
     return rc;
 }
+
+/* ---- formats ---- */
+
+int table_format_parse(const char *s, TableFormat *f) {
+    if (!strcmp(s, "text")) *f = TABLE_TEXT;
+    else if (!strcmp(s, "md")) *f = TABLE_MD;
+    else if (!strcmp(s, "tex")) *f = TABLE_TEX;
+    else return -1;
+    return 0;
+}
+
+void table_render(const Table *t, TableFormat f, Buf *out) {
+    if (f == TABLE_MD) table_markdown(t, out);
+    else if (f == TABLE_TEX) table_latex(t, out);
+    else table_text(t, out);
+}
+
+void table_heading(Buf *out, TableFormat f, const char *text) {
+    if (f == TABLE_MD) buf_printf(out, "### %s\n\n", text);
+    else if (f == TABLE_TEX) buf_printf(out, "%% %s\n", text);
+    else buf_printf(out, "%s\n", text);
+}

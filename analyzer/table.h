@@ -49,6 +49,15 @@ int table_save_csv(const Table *t, const char *path, Err *err);
 void md_escape(Buf *out, const char *s, size_t len);
 void tex_escape(Buf *out, const char *s, size_t len);
 
+/* How commands print their tables (--format text|md|tex). */
+typedef enum { TABLE_TEXT, TABLE_MD, TABLE_TEX } TableFormat;
+/* Parses "text", "md" or "tex" into *f; -1 for anything else. */
+int table_format_parse(const char *s, TableFormat *f);
+/* The table in format F, appended to OUT. */
+void table_render(const Table *t, TableFormat f, Buf *out);
+/* A heading for what follows: "### TEXT" + blank line (md), "% TEXT" (tex) or "TEXT" (text). */
+void table_heading(Buf *out, TableFormat f, const char *text);
+
 /* Display width of a UTF-8 string as the text rendering shows it (after escaping). */
 size_t display_width(const char *s, size_t len);
 
