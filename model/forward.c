@@ -256,7 +256,17 @@ struct Forward {
     float *hb2;    /* [B, n_ff] up */
     float *scores; /* [n_threads][cap] attention weights of one (position, head) */
     uint16_t *xbf; /* [B, max(n_embd, n_ff, q_dim)] activations rounded to bf16 */
+    FwdObserver obs; /* NULL: none */
+    void *obs_ctx;
 };
+
+void fwd_set_observer(Forward *f, FwdObserver fn, void *ctx) {
+    f->obs = fn;
+    f->obs_ctx = ctx;
+}
+
+#define OBSERVE(f, l, in, x, M, K) \
+    do { if ((f)->obs) (f)->obs((f)->obs_ctx, (l), (in), (x), (M), (K)); } while (0)
 
 static int dnnl_fail(Err *err, const char *what, dnnl_status_t s) {
     return err_set(err, "oneDNN: %s failed (status %d)", what, (int)s);
@@ -714,6 +724,7 @@ static int step(Forward *f, const int *tok, int M, float *out, int all, Err *err
 
         /* attention block */
         for (int i = 0; i < M; i++) rmsnorm(f->xb + (size_t)i * E, f->x + (size_t)i * E, L->attn_norm, E, c->rms_eps);
+        OBSERVE(f, l, FWD_IN_QKV, f->xb, M, E);
         if (matmul(f, f->q, f->xb, M, &L->wq, err) || matmul(f, kc, f->xb, M, &L->wk, err) ||
             matmul(f, vc, f->xb, M, &L->wv, err))
             return -1;
@@ -731,21 +742,28 @@ static int step(Forward *f, const int *tok, int M, float *out, int all, Err *err
             rope(c, m->rope_freqs, k, c->n_head_kv, pos0 + i);
         }
         attention(f, l, pos0, M);
+        OBSERVE(f, l, FWD_IN_WO, f->att, M, qd);
         if (matmul(f, f->xb2, f->att, M, &L->wo, err)) return -1;
         for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
 
         /* FFN block: down(silu(gate(h)) * up(h)) */
         for (int i = 0; i < M; i++) rmsnorm(f->xb + (size_t)i * E, f->x + (size_t)i * E, L->ffn_norm, E, c->rms_eps);
+        OBSERVE(f, l, FWD_IN_GATEUP, f->xb, M, E);
         if (matmul(f, f->hb, f->xb, M, &L->w_gate, err) || matmul(f, f->hb2, f->xb, M, &L->w_up, err))
             return -1;
         for (size_t j = 0; j < (size_t)M * F; j++) {
             float g = f->hb[j];
             f->hb[j] = g / (1.0f + expf(-g)) * f->hb2[j];
         }
+        OBSERVE(f, l, FWD_IN_DOWN, f->hb, M, F);
         if (matmul(f, f->xb2, f->hb, M, &L->w_down, err)) return -1;
         for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
     }
     f->pos = pos0 + M;
+    if (f->obs) { /* the output matrix's input at every position */
+        for (int i = 0; i < M; i++) rmsnorm(f->xb + (size_t)i * E, f->x + (size_t)i * E, m->output_norm, E, c->rms_eps);
+        OBSERVE(f, -1, FWD_IN_OUTPUT, f->xb, M, E);
+    }
     if (!out) return 0;
 
     /* classifier on the wanted rows */

@@ -48,8 +48,19 @@ void fwd_rewind(Forward *f, int pos);
 int fwd_eval(Forward *f, const int *tokens, int n, float *logits, int all, Err *err);
 
 /* Rows r0 .. r0+n-1 of a weight matrix dequantized to f32 exactly as the forward pass does it
- * (its SIMD paths for F16 and Q8_0 included), into out [n, W->cols]. */
+ * (its SIMD paths for F16, Q8_0, Q5_0 and Q4_K included), into out [n, W->cols]. */
 void fwd_dequant_rows(const Tensor *W, int64_t r0, int n, float *out);
+
+/* Observer of the inputs of the linear layers (for calibration: quant/calib.h). When set, fn is
+ * called before each group of matmuls that share an input, with x [M, K] (row-major, the f32
+ * activations the matmuls read): FWD_IN_QKV (attn_q/k/v, K = n_embd), FWD_IN_WO (attn_output,
+ * K = n_head*head_dim), FWD_IN_GATEUP (ffn_gate/up, K = n_embd), FWD_IN_DOWN (ffn_down, K = n_ff)
+ * with layer 0..n_layer-1, and FWD_IN_OUTPUT (output, layer -1) for every position of the batch
+ * (even when fwd_eval asks for no logits). fn must not call back into f. NULL fn: no observer,
+ * no cost. */
+enum { FWD_IN_QKV, FWD_IN_WO, FWD_IN_GATEUP, FWD_IN_DOWN, FWD_IN_OUTPUT };
+typedef void (*FwdObserver)(void *ctx, int layer, int input, const float *x, int M, int K);
+void fwd_set_observer(Forward *f, FwdObserver fn, void *ctx);
 
 /* Threads the matmuls use (OMP_NUM_THREADS, or 1 without OpenMP). */
 int fwd_threads(void);

@@ -226,6 +226,33 @@ static void panel_conversion_is_exact(void **state) {
     }
 }
 
+/* More positions than one internal step (32): one call of 45 tokens with all logits equals 45
+ * calls of one token, on a real model (stories260K). */
+static void long_batches_split_correctly(void **state) {
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s", NEED_FIXTURE("models/stories260K/stories260K-Q8_0mix.gguf"));
+    Err err;
+    Model *m = model_load(path, &err);
+    assert_non_null(m);
+    int V = m->cfg.n_vocab, n = 45, ids[45];
+    for (int i = 0; i < n; i++) ids[i] = i ? 3 + (i * 37) % 500 : 1;
+    float *batch = run(m, ids, n, COMPUTE_F32);
+    Forward *f = fwd_new(m, COMPUTE_F32, &err);
+    float *one = xmalloc((size_t)V * sizeof(float));
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(fwd_eval(f, &ids[i], 1, one, 0, &err), 0);
+        worst = fmax(worst, max_diff(one, batch + (size_t)i * V, (size_t)V) / max_abs(one, (size_t)V));
+    }
+    printf("# 45 positions: batch vs one at a time, max relative diff %.2g\n", worst);
+    assert_true(worst < 1e-5);
+    fwd_free(f);
+    free(one);
+    free(batch);
+    model_free(m);
+}
+
 /* bf16 compute: close to f32, not equal (a loose sanity bound: it rounds weights and activations). */
 static void bf16_compute_is_close(void **state) {
     (void)state;
@@ -564,6 +591,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixture_models_match_references),
         cmocka_unit_test(incremental_equals_batch),
+        cmocka_unit_test(long_batches_split_correctly),
         cmocka_unit_test(panel_conversion_is_exact),
         cmocka_unit_test(bf16_compute_is_close),
         cmocka_unit_test(hf_folders_match_pytorch),
