@@ -13,12 +13,14 @@
 
 #include "analyzer/cli.h"
 #include "analyzer/table.h"
+#include "quant/calib.h"
 #include "quant/qmodel.h"
 #include "quant/quant.h"
 #include "quant/recipe.h"
 
 static const char USAGE[] =
-    "usage: coldtok quantize -m MODEL --type TYPE -o OUT.gguf [--method rtn] [--keep PATTERN=TYPE ...]\n"
+    "usage: coldtok quantize -m MODEL --type TYPE -o OUT.gguf [--method rtn|imatrix|gptq]\n"
+    "                        [--calib FILE|DIR ...] [--calib-tokens N] [--keep PATTERN=TYPE ...]\n"
     "                        [--llama-mix] [--csv FILE]\n"
     "\n"
     "Writes a quantized copy of MODEL (a GGUF file, or a Hugging Face folder / .safetensors file)\n"
@@ -32,8 +34,14 @@ static const char USAGE[] =
     "      --llama-mix       with a plain type: llama.cpp's mixture for it (output.weight in Q6_K;\n"
     "                        Q2_K also gives attn_v, attn_output, ffn_down more bits)\n"
     "  -o, --output OUT      the GGUF file to write (written as OUT.tmp, renamed when complete)\n"
-    "      --method rtn      round to nearest with llama.cpp's per-block scale searches, never worse\n"
-    "                        than llama.cpp's (the only method so far)\n"
+    "      --method M        rtn (default): round to nearest with llama.cpp's per-block scale\n"
+    "                        searches, never worse than llama.cpp's; imatrix: the scale searches\n"
+    "                        weighted by each input column's mean square activation on --calib;\n"
+    "                        gptq: GPTQ error compensation with the inputs' Hessian from --calib\n"
+    "                        (damping 0.01 * mean diag; docs/quantize.md)\n"
+    "      --calib PATH      calibration text: a file, or a folder (its files, sorted); repeatable\n"
+    "      --calib-tokens N  tokens of calibration text to run through the model (default 4096),\n"
+    "                        in windows of 256 (the tokenizer's BOS first)\n"
     "      --keep PAT=TYPE   give tensors whose name matches the glob PAT that type (repeatable; the\n"
     "                        last match wins), e.g. --keep 'blk.*.ffn_down.weight=Q6_K'\n"
     "      --csv FILE        the per-tensor report as CSV\n"
@@ -42,7 +50,9 @@ static const char USAGE[] =
     "Norms, biases and other vectors are copied unchanged (from an HF folder: as F32). A matrix\n"
     "whose row length the chosen block does not divide falls back (Q2_K/Q3_K->Q4_0, Q4_K->Q5_0,\n"
     "Q5_K->Q5_1, Q6_K->Q8_0, then F16) and the report says so. Per tensor: type and\n"
-    "reconstruction RMSE against the source weights; at the end the file's bits per weight.\n"
+    "reconstruction RMSE against the source weights; with calibration also w_rel (importance-\n"
+    "weighted relative error) and h_rel (relative output error sqrt(tr(D H D^T) / tr(W H W^T)),\n"
+    "gptq only); at the end the file's bits per weight.\n"
 
     "Exit status: 0 ok, 1 bad input or failure (one line on stderr), 2 usage error.\n";
 
@@ -79,6 +89,16 @@ static int same_file(const char *a, const char *b) {
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+static const float *importance_of(void *ctx, const QmTensor *t) {
+    const float *imp = NULL;
+    Err err;
+    return calib_importance(ctx, t->name, t->ne[0], &imp, &err) ? NULL : imp; /* computed already */
+}
+
+static int hessian_of(void *ctx, const QmTensor *t, const float **H, Err *err) {
+    return calib_hessian(ctx, t->name, t->ne[0], H, err);
+}
+
 int cmd_quantize(int argc, char **argv) {
     enum { TYPE = 1000, METHOD, KEEP, CSV, MIX, CALIB, CALIB_TOKENS };
     static const struct option opts[] = {
@@ -89,8 +109,10 @@ int cmd_quantize(int argc, char **argv) {
         {"calib-tokens", required_argument, NULL, CALIB_TOKENS},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *model = NULL, *type = NULL, *out = NULL, *method = "rtn", *csv = NULL;
-    const char *keep[RECIPE_MAX_OVERRIDES + 1];
-    int n_keep = 0, mix = 0, calib = 0, c;
+    const char *keep[RECIPE_MAX_OVERRIDES + 1], **calib = xcalloc((size_t)argc + 1, sizeof *calib);
+    int n_keep = 0, mix = 0, n_calib = 0, c;
+    long long calib_max = 4096;
+    char *end;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "m:o:h", opts, NULL)) != -1) {
@@ -106,33 +128,56 @@ int cmd_quantize(int argc, char **argv) {
             break;
         case CSV: csv = optarg; break;
         case MIX: mix = 1; break;
-        case CALIB: case CALIB_TOKENS: calib = 1; break;
-        case 'h': fputs(USAGE, stdout); return 0;
-        default: return cli_usage_error("quantize", "unknown option or missing value: '%s'", argv[optind - 1]);
+        case CALIB: calib[n_calib++] = optarg; break;
+        case CALIB_TOKENS:
+            errno = 0;
+            calib_max = strtoll(optarg, &end, 10);
+            if (errno || *end || end == optarg || calib_max < 1 || calib_max > INT_MAX) {
+                free(calib);
+                return cli_usage_error("quantize", "--calib-tokens wants a positive count, not '%s'", optarg);
+            }
+            break;
+        case 'h': free(calib); fputs(USAGE, stdout); return 0;
+        default:
+            free(calib);
+            return cli_usage_error("quantize", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) return cli_usage_error("quantize", "unexpected argument '%s'", argv[optind]);
-    if (!model) return cli_usage_error("quantize", "missing -m MODEL");
-    if (!type) return cli_usage_error("quantize", "missing --type TYPE");
-    if (!out) return cli_usage_error("quantize", "missing -o OUT.gguf");
-    if (!strcmp(method, "imatrix") || !strcmp(method, "gptq"))
-        return cli_usage_error("quantize", "--method %s is not implemented yet (rtn is)", method);
-    if (strcmp(method, "rtn"))
-        return cli_usage_error("quantize", "unknown --method '%s' (rtn)", method);
-    if (calib) return cli_usage_error("quantize", "--calib/--calib-tokens need a calibrated method; rtn uses none");
+    const char *bad = optind < argc ? "unexpected argument" : !model ? "missing -m MODEL"
+                    : !type ? "missing --type TYPE" : !out ? "missing -o OUT.gguf" : NULL;
+    const int calibrated = !strcmp(method, "imatrix") || !strcmp(method, "gptq");
+    if (!bad && !calibrated && strcmp(method, "rtn")) bad = "unknown --method (rtn, imatrix, gptq)";
+    if (!bad && calibrated && !n_calib) bad = "--method imatrix and gptq need --calib FILE|DIR";
+    if (!bad && !calibrated && n_calib) bad = "--calib needs --method imatrix or gptq; rtn uses none";
+    if (bad) {
+        free(calib);
+        if (optind < argc) return cli_usage_error("quantize", "%s '%s'", bad, argv[optind]);
+        if (!strncmp(bad, "unknown --method", 16)) return cli_usage_error("quantize", "unknown --method '%s' (rtn, imatrix, gptq)", method);
+        return cli_usage_error("quantize", "%s", bad);
+    }
+    const int gptq = !strcmp(method, "gptq");
 
     /* every argument is checked before any work */
     Err err;
     Recipe r;
-    if (recipe_init(&r, type, mix, &err)) return cli_usage_error("quantize", "%s", err.msg);
+    if (recipe_init(&r, type, mix, &err)) {
+        free(calib);
+        return cli_usage_error("quantize", "%s", err.msg);
+    }
     for (int i = 0; i < n_keep; i++)
         if (recipe_add_override(&r, keep[i], &err)) {
             recipe_free(&r);
+            free(calib);
             return cli_usage_error("quantize", "%s", err.msg);
         }
     int rc = 1;
     QModel *q = NULL;
+    Calib *cb = NULL;
     Table *tb = NULL, *cs = NULL;
+    if (n_calib && !(cb = calib_new(calib, n_calib, calib_max, &err))) {
+        cli_fail("quantize", "%s", err.msg);
+        goto done;
+    }
     char why[PATH_MAX + 64];
     if (same_file(model, out)) {
         cli_fail("quantize", "%s: the output would replace the model being read", out);
@@ -152,12 +197,34 @@ int cmd_quantize(int argc, char **argv) {
         goto done;
     }
     if (qm_note(q)) fprintf(stderr, "coldtok quantize: note: %s\n", qm_note(q));
+    QmInfo info = {.method = method, .calibration = "none"};
+    if (cb) {
+        if (calib_load(cb, model, &err)) {
+            cli_fail("quantize", "%s", err.msg);
+            goto done;
+        }
+        /* the importance pass now, so that its errors stop the run before the output is begun */
+        for (int i = 0; i < qm_n_tensors(q); i++) {
+            const QmTensor *t = qm_tensor(q, i);
+            const float *imp;
+            if (t->quantize && t->n_dims >= 2 && calib_importance(cb, t->name, t->ne[0], &imp, &err)) {
+                cli_fail("quantize", "%s", err.msg);
+                goto done;
+            }
+        }
+        info.calibration = calib_sources(cb);
+        info.calibration_tokens = (uint64_t)calib_tokens(cb);
+        info.importance = importance_of;
+        if (gptq) info.hessian = hessian_of;
+        info.ctx = cb;
+        fprintf(stderr, "coldtok quantize: calibration: %lld tokens from %s\n", (long long)calib_tokens(cb),
+                calib_sources(cb));
+    }
 
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp", out);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
-    const QmInfo info = {.method = "rtn", .calibration = "none"};
     int wr = qm_write(q, out, &info, &r, &err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -171,10 +238,11 @@ int cmd_quantize(int argc, char **argv) {
     /* the report: tb for the terminal, cs (full precision) for --csv */
     tb = table_new();
     cs = table_new();
-    static const char *cols[] = {"tensor", "shape", "from", "type", "rmse", "rel_rmse", "bytes", "note"};
-    for (int i = 0; i < 8; i++) {
-        table_column(tb, cols[i], i >= 4 && i <= 6);
-        table_column(cs, cols[i], i >= 4 && i <= 6);
+    static const char *cols[] = {"tensor", "shape", "from", "type", "rmse", "rel_rmse", "bytes", "note", "w_rel", "h_rel"};
+    const int n_cols = cb ? 10 : 8;
+    for (int i = 0; i < n_cols; i++) {
+        table_column(tb, cols[i], (i >= 4 && i <= 6) || i >= 8);
+        table_column(cs, cols[i], (i >= 4 && i <= 6) || i >= 8);
     }
     uint64_t bytes = 0, elems = 0, mbytes = 0, melems = 0;
     int n_conv = 0, n_fallback = 0;
@@ -195,6 +263,8 @@ int cmd_quantize(int argc, char **argv) {
             }
             table_putf(x, 6, "%llu", (unsigned long long)t->bytes);
             table_put(x, 7, t->why[0] ? t->why : t->quantize ? "" : "copied");
+            if (cb && t->quantize && t->wrel >= 0) table_putf(x, 8, k ? "%.10g" : "%.4f", t->wrel);
+            if (cb && t->quantize && t->hrel >= 0) table_putf(x, 9, k ? "%.10g" : "%.4f", t->hrel);
         }
         n_conv += t->quantize;
         n_fallback += strstr(t->why, "fallback") != NULL;
@@ -219,6 +289,8 @@ int cmd_quantize(int argc, char **argv) {
     }
     rc = 0;
 done:
+    calib_free(cb);
+    free(calib);
     table_free(tb);
     table_free(cs);
     qm_close(q);

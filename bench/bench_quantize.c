@@ -10,7 +10,10 @@
  * k-quants) and llama.cpp's reference algorithm alone (qquantize_row_ref), both on OMP_NUM_THREADS
  * threads (default 2 here), and their ratio; also MB per CPU-second, which other jobs on the machine
  * disturb less than wall time. The whole 0.5B model (494 M weights) time is extrapolated from the
- * first figure. No targets: figures only. */
+ * first figure. Then per method (rtn, imatrix, gptq: quant/gptq.h) on 896 rows of 4864 (an
+ * ffn_down of the 0.5B model) for Q4_0 and Q4_K, with a synthetic input Hessian
+ * H_ij = exp(-|i-j|/8) (importance: its diagonal); gptq's one-off factorization of H is timed
+ * apart from the rows. No targets: figures only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #endif
 
 #include "common/util.h"
+#include "quant/gptq.h"
 #include "quant/quant.h"
 #include "quant/quantize.h"
 #include "quant/recipe.h"
@@ -141,6 +145,42 @@ int main(void) {
                mb_kernel / k_rtn, mb_kernel / kc_rtn, mb_kernel / kc_ref, kc_rtn / kc_ref,
                s_rtn * QWEN05_WEIGHTS / n_weights);
         fflush(stdout);
+    }
+    /* per method, on an ffn_down-shaped matrix */
+    {
+        const int64_t rows = 896, K = 4864;
+        const double mb = (double)rows * K * 4 / 1e6;
+        float *H = xmalloc((size_t)K * (size_t)K * sizeof(float)), *imp = xmalloc((size_t)K * sizeof(float));
+        float *work = xmalloc((size_t)rows * (size_t)K * sizeof(float));
+        for (int64_t i = 0; i < K; i++)
+            for (int64_t j = 0; j < K; j++) H[i * K + j] = expf(-fabsf((float)(i - j)) / 8.0f);
+        for (int64_t j = 0; j < K; j++) imp[j] = H[j * K + j] * (1 + 0.5f * uniform());
+        Gptq g;
+        Err err;
+        double t0 = now_seconds();
+        if (gptq_prepare(&g, H, K, &err)) {
+            fprintf(stderr, "bench_quantize: %s\n", err.msg);
+            return 1;
+        }
+        const double prep = now_seconds() - t0;
+        printf("\nmethods on 896 rows of 4864 (%.1f MB f32), wall time, %d thread%s:\n", mb, threads, threads > 1 ? "s" : "");
+        printf("%-5s | %12s %12s %12s | %s\n", "type", "rtn", "imatrix", "gptq", "gptq factor of H (once per matrix)");
+        static const uint32_t mtypes[] = {Q_Q4_0, Q_Q4_K};
+        for (int t = 0; t < 2; t++) {
+            double tm[3];
+            for (int m = 0; m < 3; m++) {
+                memcpy(work, w[4], (size_t)rows * (size_t)K * sizeof(float)); /* ffn_gate's weights reshaped */
+                double s0 = now_seconds();
+                if (m < 2) qquantize_rows(mtypes[t], work, out, rows, K, m ? imp : NULL, NULL);
+                else gptq_quantize_rows(&g, mtypes[t], work, out, rows, NULL);
+                tm[m] = now_seconds() - s0;
+            }
+            printf("%-5s | %7.1f MB/s %7.1f MB/s %7.1f MB/s | %.1f s\n", qtype_name(mtypes[t]), mb / tm[0],
+                   mb / tm[1], mb / tm[2], prep);
+            fflush(stdout);
+        }
+        gptq_free(&g);
+        free(H), free(imp), free(work);
     }
     printf("\nrtn: coldtok's quantizer (wall time, all threads); /core: MB per CPU-second (all threads'\n"
            "CPU time: less disturbed by other jobs on the machine); ref: llama.cpp's reference\n"

@@ -18,6 +18,7 @@
 #include "model/gguf_write.h"
 #include "model/model.h"
 #include "model/safetensors.h"
+#include "quant/gptq.h"
 #include "quant/quant.h"
 #include "quant/quantize.h"
 #include "quant/tokconv.h"
@@ -443,6 +444,17 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
     QmTensor *p = &t->pub;
     const float *imp = info->importance && p->n_dims >= 2 ? info->importance(info->ctx, p) : NULL;
     const int64_t n = p->ne[0], rows = t->rows;
+    const float *H = NULL;
+    Gptq g = {0};
+    if (info->hessian && p->n_dims >= 2 && qtype_block_elems(p->type) > 1) {
+        if (info->hessian(info->ctx, p, &H, err)) return -1;
+        progress("quantize: tensor %d/%d %s  GPTQ factor (K = %lld)", idx + 1, q->n_t, p->name, (long long)n);
+        if (H && gptq_prepare(&g, H, n, err)) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            return err_set(err, "%s: tensor %s: %s", q->path, p->name, msg);
+        }
+    }
     const size_t orb = qtype_row_bytes(p->type, n);
     int64_t per = (int64_t)(CHUNK_FLOATS / (uint64_t)n);
     if (per < 1) per = 1;
@@ -450,7 +462,8 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
     float *f = xmalloc((size_t)per * (size_t)n * sizeof(float));
     uint8_t *o = xmalloc((size_t)per * orb);
     float *tmp = p->n_dims == 1 && t->perm_heads ? xmalloc((size_t)n * sizeof(float)) : NULL;
-    double se = 0, ss = 0, wse = 0, wss = 0;
+    float *gw = H ? xmalloc((size_t)per * (size_t)n * sizeof(float)) : NULL; /* GPTQ's working copy */
+    double se = 0, ss = 0, wse = 0, wss = 0, hse = 0, hss = 0;
     int rc = 0;
     for (int64_t r0 = 0; r0 < rows && rc == 0; r0 += per) {
         const int64_t nr = rows - r0 < per ? rows - r0 : per;
@@ -464,13 +477,14 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
             memcpy(f, tmp, (size_t)n * sizeof(float));
         }
         int64_t bad = -1;
-        if (!qquantize_rows(p->type, f, o, nr, n, imp, &bad)) {
+        if (H) memcpy(gw, f, (size_t)nr * (size_t)n * sizeof(float));
+        if (H ? !gptq_quantize_rows(&g, p->type, gw, o, nr, &bad) : !qquantize_rows(p->type, f, o, nr, n, imp, &bad)) {
             rc = err_set(err, "%s: tensor %s row %lld: a value is not finite or beyond +-65504, which %s "
                               "cannot hold (keep the tensor with --keep '%s=F32')",
                          q->path, p->name, (long long)(r0 + bad), qtype_name(p->type), p->name);
             break;
         }
-#pragma omp parallel reduction(+ : se, ss, wse, wss)
+#pragma omp parallel reduction(+ : se, ss, wse, wss, hse, hss)
         {
             float *back = xmalloc((size_t)n * sizeof(float));
 #pragma omp for schedule(static)
@@ -486,6 +500,17 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
                         wss += imp[j] * xx;
                     }
                 }
+                if (H) /* d^T H d and x^T H x, d = back - x */
+                    for (int64_t i = 0; i < n; i++) {
+                        const float *hi = H + i * n;
+                        double hd = 0, hx = 0;
+                        for (int64_t j = 0; j < n; j++) {
+                            hd += (double)hi[j] * ((double)back[j] - x[j]);
+                            hx += (double)hi[j] * x[j];
+                        }
+                        hse += ((double)back[i] - x[i]) * hd;
+                        hss += (double)x[i] * hx;
+                    }
             }
             free(back);
         }
@@ -495,6 +520,9 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
     p->rmse = sqrt(se / cnt);
     p->rms = sqrt(ss / cnt);
     p->wrel = !imp ? -1 : wss > 0 ? sqrt(wse / wss) : 0;
+    p->hrel = !H ? -1 : hss > 0 ? sqrt(hse / hss) : 0;
+    gptq_free(&g);
+    free(gw);
     free(f);
     free(o);
     free(tmp);
@@ -517,7 +545,7 @@ static int write_all(QModel *q, GgufWriter *w, const char *tmp, const QmInfo *in
         if (b < 0) return -1;
         p->bytes = (uint64_t)b;
         p->rmse = p->rms = 0;
-        p->wrel = -1;
+        p->wrel = p->hrel = -1;
     }
     if (gw_begin(w, tmp, err)) return -1;
     for (int i = 0; i < q->n_t; i++) {

@@ -14,7 +14,9 @@
  * every llama GGUF), the architecture keys written from config.json, vectors stored as F32, and
  * the tokenizer converted from tokenizer.json when it can be (see qm_open).
  * Quantizable tensors (recipe_quantizable) whose type changes are converted to f32 row by row
- * and quantized with quant/quantize.h (rtn; per-column importance when QmInfo supplies it);
+ * and quantized with quant/quantize.h (rtn; per-column importance when QmInfo supplies it), or
+ * with quant/gptq.h when QmInfo supplies the tensor's input Hessian (rows in chunks, the K x K
+ * factor computed once per tensor);
  * everything else is copied byte for byte. Memory: one chunk of at most ~64 MiB of f32 rows at a time.
  *
  * Ownership: the QModel maps the source until qm_close; QmTensor pointers live as long.
@@ -41,6 +43,9 @@ typedef struct {
     double rms;         /* sqrt(mean source^2) */
     double wrel;        /* with importance: sqrt(sum imp*(output-source)^2 / sum imp*source^2),
                            the importance-weighted relative error; -1 without */
+    double hrel;        /* with a Hessian: sqrt(tr(D H D^T) / tr(W H W^T)), D = output - source,
+                           the relative error of the layer's output on the calibration inputs;
+                           -1 without */
     uint64_t bytes;     /* data bytes in the output */
 } QmTensor;
 
@@ -53,6 +58,10 @@ typedef struct {
      * square of that input over calibration tokens), or NULL for none; the array must live until
      * the tensor is written. Given to quant/quantize.h's scale searches. */
     const float *(*importance)(void *ctx, const QmTensor *t);
+    /* Optional (GPTQ, quant/gptq.h): sets *H to the K x K second moment of the tensor's input
+     * (K = t->ne[0]), or to NULL for a tensor without one (then quantized as above); the array
+     * must live until the tensor is written. Returns 0, or -1 with a message (the run fails). */
+    int (*hessian)(void *ctx, const QmTensor *t, const float **H, Err *err);
     void *ctx;
 } QmInfo;
 

@@ -150,12 +150,42 @@ mkdir -p "$tmp/adir"
 fails "output is a folder" 1 "is a folder" -m "$M" --type Q4_0 -o "$tmp/adir"
 fails "bad --keep" 2 "expected PATTERN=TYPE" -m "$M" --type Q4_0 --keep 'ffn_down' -o "$tmp/o.gguf"
 fails "bad --keep type" 2 "not a type coldtok writes" -m "$M" --type Q4_0 --keep '*=IQ2_XS' -o "$tmp/o.gguf"
-fails "unimplemented method" 2 "not implemented yet" -m "$M" --type Q4_0 --method gptq -o "$tmp/o.gguf"
+fails "gptq without --calib" 2 "need --calib" -m "$M" --type Q4_0 --method gptq -o "$tmp/o.gguf"
+fails "imatrix without --calib" 2 "need --calib" -m "$M" --type Q4_0 --method imatrix -o "$tmp/o.gguf"
+fails "unknown method" 2 "unknown --method 'awq'" -m "$M" --type Q4_0 --method awq -o "$tmp/o.gguf"
+fails "--calib with rtn" 2 "needs --method imatrix or gptq" -m "$M" --type Q4_0 --calib tests/data/calib -o "$tmp/o.gguf"
+fails "unreadable --calib" 1 "$tmp/nocalib.txt: cannot read calibration text" -m "$M" --type Q4_0 --method gptq \
+    --calib tests/data/calib --calib "$tmp/nocalib.txt" -o "$tmp/o.gguf"
+mkdir -p "$tmp/emptydir"
+fails "empty --calib folder" 1 "calibration folder has no files" -m "$M" --type Q4_0 --method imatrix --calib "$tmp/emptydir" -o "$tmp/o.gguf"
+fails "bad --calib-tokens" 2 "positive count" -m "$M" --type Q4_0 --method gptq --calib tests/data/calib --calib-tokens 0 -o "$tmp/o.gguf"
 fails "missing -o" 2 "missing -o" -m "$M" --type Q4_0
 fails "unwritable CSV" 1 "cannot write" -m "$M" --type Q4_0 -o "$tmp/o.gguf" --csv "$tmp/nodir/r.csv"
 if [ -f "$F32" ]; then
     cp "$F32" "$tmp/same.gguf"
     fails "output would replace the input" 1 "would replace the model" -m "$tmp/same.gguf" --type Q4_0 -o "$tmp/same.gguf"
+fi
+
+# ---- calibrated methods: metadata and the report's weighted errors ----
+if [ -f "$F32" ]; then
+    for meth in imatrix gptq; do
+        "$BIN" quantize -m "$F32" --type Q4_K -o "$tmp/$meth.gguf" --method $meth --calib tests/data/calib/calib-code.c \
+            --calib-tokens 600 --csv "$tmp/$meth.csv" > "$tmp/out" 2> "$tmp/err"
+        rc=$?
+        check "$meth Q4_K: exit 0, the calibration line" \
+            '[ $rc -eq 0 ] && grep -q "^coldtok quantize: calibration: 600 tokens from calib-code.c$" "$tmp/err"' "rc=$rc $(head -2 "$tmp/err")"
+        "$BIN" info "$tmp/$meth.gguf" > "$tmp/info" 2>&1
+        has "$meth Q4_K: metadata" "$tmp/info" "^  coldtok.quantize.method = \"$meth\"\$" \
+            '^  coldtok.quantize.calibration = "calib-code.c"$' '^  coldtok.quantize.calibration_tokens = 600$'
+        check "$meth Q4_K: CSV has w_rel, h_rel" \
+            '[ "$(head -1 "$tmp/$meth.csv" | tr -d \")" = "tensor,shape,from,type,rmse,rel_rmse,bytes,note,w_rel,h_rel" ]' \
+            "$(head -2 "$tmp/$meth.csv")"
+    done
+    has "gptq: h_rel reported for ffn_down, none for token_embd" "$tmp/out" \
+        '^blk\.0\.ffn_down\.weight +512 x 256 +F32 +Q4_K( +[0-9.e+-]+){3} +0\.[0-9]+ +0\.[0-9]+ *$' \
+        '^token_embd\.weight +256 x 512 +F32 +Q4_K( +[0-9.e+-]+){3} *$'
+else
+    skip "calibrated methods" "no fixture $F32"
 fi
 
 # ---- an interrupted run leaves neither OUT nor OUT.tmp ----
