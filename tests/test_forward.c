@@ -23,30 +23,6 @@
 
 /* ---- helpers ---- */
 
-static float *read_f32(const char *path, size_t *n) {
-    size_t len;
-    Err err;
-    char *d = read_file(path, &len, &err);
-    if (!d) return NULL;
-    *n = len / 4;
-    float *f = xmalloc(len + 4);
-    memcpy(f, d, len);
-    free(d);
-    return f;
-}
-
-static int read_prompt(const char *path, int *ids, int cap) {
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    assert_non_null(root);
-    json_t *a = json_object_get(root, "ids");
-    int n = 0;
-    for (size_t i = 0; i < json_array_size(a) && n < cap; i++)
-        ids[n++] = (int)json_integer_value(json_array_get(a, i));
-    json_decref(root);
-    return n;
-}
-
 static double max_abs(const float *x, size_t n) {
     double m = 0;
     for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));

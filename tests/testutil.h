@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <jansson.h>
+#include <string.h>
 
 #include "common/util.h"
 
@@ -33,5 +35,33 @@ static inline const char *fixture(const char *rel) {
         }                                                                           \
         p_;                                                                         \
     })
+
+/* A raw little-endian float32 file (fixture logits, dequantized tensors) as a heap array of *n
+ * floats (free it), or NULL when it cannot be read. */
+static inline float *read_f32(const char *path, size_t *n) {
+    size_t len;
+    Err err;
+    *n = 0;
+    char *d = read_file(path, &len, &err);
+    if (!d) return NULL;
+    *n = len / 4;
+    float *f = xmalloc(len + 4);
+    memcpy(f, d, len);
+    free(d);
+    return f;
+}
+
+/* The "ids" array of a fixture prompt.json into ids[0..cap); returns how many. */
+static inline int read_prompt(const char *path, int *ids, int cap) {
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    assert_non_null(root);
+    json_t *a = json_object_get(root, "ids");
+    int n = 0;
+    for (size_t i = 0; i < json_array_size(a) && n < cap; i++)
+        ids[n++] = (int)json_integer_value(json_array_get(a, i));
+    json_decref(root);
+    return n;
+}
 
 #endif
