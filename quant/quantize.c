@@ -160,15 +160,8 @@ static void q8_0_ref(const float *x, uint8_t *y) {
  * rmse_type 1 (the only one llama.cpp's quantizers use): weights qw, or x^2 when qw is NULL; tries
  * 19 scales around nmax/max and keeps the weighted least-squares best. */
 static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
-    if (amax < GROUP_MAX_EPS) {
+    float max = signed_absmax(x, n, NULL);
+    if (fabsf(max) < GROUP_MAX_EPS) {
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.f;
     }
@@ -210,15 +203,8 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, const fl
 /* Q3_K's search: start from nmax/max, then up to 5 rounds of moving single quants to the level
  * that improves the x^2-weighted fit (ggml's make_q3_quants with do_rmse). L[i] in [0, 2*nmax). */
 static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
-    if (amax < GROUP_MAX_EPS) {
+    float max = signed_absmax(x, n, NULL);
+    if (fabsf(max) < GROUP_MAX_EPS) {
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.f;
     }
