@@ -7,6 +7,7 @@
 #include <utf8proc.h>
 
 #include "analyzer/metrics.h"
+#include "analyzer/vocab.h"
 
 /* ---- token classes ---- */
 
@@ -35,19 +36,14 @@ void classify_token(const char *text, size_t len, TokClass *c) {
         i += (size_t)n;
     }
     c->structural = structural;
-    /* Indentation: optional newlines (\n or \r\n), then a run of only spaces or only tabs. */
-    size_t i = 0;
-    while (i < len && (text[i] == '\n' || (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')))
-        i += text[i] == '\r' ? 2 : 1;
-    if (i == len) return;
-    char blank = text[i];
-    if (blank != ' ' && blank != '\t') return;
-    size_t j = i;
-    while (j < len && text[j] == blank) j++;
-    if (j != len) return;
-    c->indent_kind = blank == ' ' ? 1 : 2;
-    c->indent_width = (int)(j - i);
-    c->newline = i > 0;
+    /* Indentation (optional newlines, then a run of only spaces or only tabs) is the vocabulary
+     * census's definition: one parser serves both. */
+    int width;
+    unsigned f = vocab_classify(text, len, &width);
+    if (!(f & (VOC_SPACES | VOC_NL_SPACES | VOC_TABS | VOC_NL_TABS))) return;
+    c->indent_kind = f & (VOC_SPACES | VOC_NL_SPACES) ? 1 : 2;
+    c->indent_width = width;
+    c->newline = (f & (VOC_NL_SPACES | VOC_NL_TABS)) != 0;
 }
 
 /* ---- the context token ---- */
