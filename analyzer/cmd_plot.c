@@ -12,7 +12,7 @@ static void plot_help(FILE *out) {
     fprintf(out,
             "usage: coldtok plot DIR -o FIGDIR [--format png|svg|pdf] [--top N] [--size WxH]\n"
             "\n"
-            "Draws figures with gnuplot from the CSV files that `coldtok probe/diff/coverage -o DIR`\n"
+            "Draws figures with gnuplot from the CSV files that `coldtok probe/diff/coverage/drift -o DIR`\n"
             "wrote into DIR (docs/output.md), one file per figure in FIGDIR (created when missing):\n"
             "  pkp_by_language       PKP per language, one bar per model       metrics.csv\n"
             "  kl_vs_bits            KL(P||Q) against bits per weight,         metrics.csv, models.csv\n"
@@ -21,6 +21,10 @@ static void plot_help(FILE *out) {
             "                        that moved most\n"
             "  coverage_by_language  keyword coverage per language, one bar    coverage_summary.csv\n"
             "                        per tokenizer\n"
+            "  drift_kl_distribution  KL per position, share of positions      drift_kl_hist.csv\n"
+            "                         per bin, one line per variant\n"
+            "  drift_keyword_vs_other mean KL at keyword / other positions     drift.csv\n"
+            "                         per language, one bar per variant\n"
             "A figure whose CSV file is absent (or holds no rows for it) is skipped, and says so.\n"
             "\n"
             "options:\n"
@@ -105,7 +109,8 @@ int cmd_plot(int argc, char **argv) {
     for (int i = 0; i < PLOT_NFIGURES; i++) drawn += figs[i].drawn;
     if (!drawn) {
         buf_free(&warnings);
-        return cli_fail("plot", "%s: nothing to draw (no metrics.csv, keywords.csv or coverage_summary.csv with data)",
+        return cli_fail("plot", "%s: nothing to draw (no metrics.csv, keywords.csv, coverage_summary.csv, drift.csv "
+                        "or drift_kl_hist.csv with data)",
                         o.dir);
     }
     for (const char *p = warnings.data; p && *p;) { /* one "coldtok plot: warning: ..." line each */

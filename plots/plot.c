@@ -505,6 +505,201 @@ out:
     return rc;
 }
 
+/* ---- drift (coldtok drift): drift_kl_hist.csv and drift.csv ---- */
+
+/* A cell that must hold a finite number. */
+static int read_finite(const CsvTable *t, size_t r, int col, double *v, Err *err) {
+    if (csv_table_number(t, r, col, v, err) < 0) return -1;
+    if (isfinite(*v)) return 0;
+    char shown[80];
+    const char *cell = csv_table_cell(t, r, col);
+    if (!*cell) return err_set(err, "%s: line %d: empty %s", t->path, t->line[r], t->header[col]);
+    return err_set(err, "%s: line %d: %s '%s' is not a finite number", t->path, t->line[r], t->header[col],
+                   csv_visible(cell, shown, sizeof shown));
+}
+
+typedef struct {
+    size_t var;
+    double lo, hi; /* the bin's edges in log10 KL */
+    double frac;   /* its share of the variant's positions */
+} Bin;
+
+typedef struct {
+    Names variants; /* those drawn: some position counted; in order of first appearance */
+    Bin *b;         /* sorted by variant, then lo */
+    size_t n;
+    size_t most;    /* the most bins of one variant */
+    size_t empty;   /* variants left out: their counts add up to 0 */
+} Dist;
+
+static void dist_free(Dist *d) {
+    names_free(&d->variants);
+    free(d->b);
+}
+
+static int by_variant_lo(const void *a, const void *b) {
+    const Bin *x = a, *y = b;
+    if (x->var != y->var) return x->var < y->var ? -1 : 1;
+    return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+/* drift_kl_hist.csv: one row per variant and bin; each variant's counts become fractions of its
+ * own total, so that variants scored on different numbers of positions compare. */
+static int load_dist(const CsvTable *t, Dist *d, Err *err) {
+    memset(d, 0, sizeof *d);
+    int cv = csv_table_col(t, "variant"), clo = csv_table_col(t, "log10_kl_lo");
+    int chi = csv_table_col(t, "log10_kl_hi"), cc = csv_table_col(t, "count");
+    Names all = {0}, seen = {0};
+    Buf key = {0};
+    Bin *b = xmalloc((t->nrows + 1) * sizeof *b);
+    int *seen_line = xmalloc((t->nrows + 1) * sizeof *seen_line);
+    double *total = NULL;
+    size_t *keep = NULL, *bins = NULL;
+    int rc = -1;
+    for (size_t r = 0; r < t->nrows; r++) {
+        const char *v = csv_table_cell(t, r, cv);
+        char shown[80];
+        if (!*v) {
+            err_set(err, "%s: line %d: empty variant", t->path, t->line[r]);
+            goto out;
+        }
+        double lo, hi, count;
+        if (read_finite(t, r, clo, &lo, err) < 0 || read_finite(t, r, chi, &hi, err) < 0 ||
+            read_finite(t, r, cc, &count, err) < 0)
+            goto out;
+        if (!(lo < hi)) {
+            err_set(err, "%s: line %d: a bin from %g to %g (log10_kl_lo must be below log10_kl_hi)", t->path,
+                    t->line[r], lo, hi);
+            goto out;
+        }
+        if (count < 0) {
+            err_set(err, "%s: line %d: count %g is negative", t->path, t->line[r], count);
+            goto out;
+        }
+        key.len = 0;
+        buf_printf(&key, "%zu:%s%.17g", strlen(v), v, lo);
+        long first = names_find(&seen, key.data);
+        if (first >= 0) {
+            err_set(err, "%s: line %d: a second row for variant '%s', log10_kl_lo %g (the first is on line %d)",
+                    t->path, t->line[r], csv_visible(v, shown, sizeof shown), lo, seen_line[first]);
+            goto out;
+        }
+        seen_line[names_add_shown(&seen, key.data, "")] = t->line[r];
+        b[d->n++] = (Bin){names_add(&all, v), lo, hi, count};
+    }
+    total = xcalloc(all.n + 1, sizeof *total);
+    keep = xmalloc((all.n + 1) * sizeof *keep);
+    for (size_t i = 0; i < d->n; i++) total[b[i].var] += b[i].frac;
+    for (size_t v = 0; v < all.n; v++) {
+        if (total[v] > 0) keep[v] = names_add_shown(&d->variants, all.v[v], all.shown[v]);
+        else keep[v] = SIZE_MAX, d->empty++;
+    }
+    bins = xcalloc(d->variants.n + 1, sizeof *bins);
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (keep[b[i].var] == SIZE_MAX) continue;
+        b[n] = b[i];
+        b[n].frac /= total[b[i].var];
+        b[n].var = keep[b[i].var];
+        if (++bins[b[n].var] > d->most) d->most = bins[b[n].var];
+        n++;
+    }
+    d->n = n;
+    qsort(b, n, sizeof *b, by_variant_lo);
+    d->b = b, b = NULL;
+    rc = 0;
+out:
+    names_free(&all), names_free(&seen);
+    buf_free(&key);
+    free(b), free(seen_line), free(total), free(keep), free(bins);
+    if (rc < 0) dist_free(d);
+    return rc;
+}
+
+/* drift.csv: mean KL at keyword positions over mean KL at other positions, per language (not
+ * "all") and variant. A language is a group when some variant has both; a variant is a series
+ * when it has either in one of those languages. *zero counts ratios left out because the mean at
+ * other positions is 0. Any second row for one (variant, lang, positions, statistic) is an error. */
+static int load_kw_ratio(const CsvTable *t, Bars *b, size_t *zero, Err *err) {
+    memset(b, 0, sizeof *b);
+    *zero = 0;
+    int cv = csv_table_col(t, "variant"), cl = csv_table_col(t, "lang"), cp = csv_table_col(t, "positions");
+    int cs = csv_table_col(t, "statistic"), cval = csv_table_col(t, "value");
+    Names seen = {0}, pairs = {0}, vars = {0}, langs = {0};
+    Buf key = {0};
+    int *seen_line = xmalloc((t->nrows + 1) * sizeof *seen_line);
+    size_t *pv = xmalloc((t->nrows + 1) * sizeof *pv), *pl = xmalloc((t->nrows + 1) * sizeof *pl);
+    double *kw = xmalloc((t->nrows + 1) * sizeof *kw), *other = xmalloc((t->nrows + 1) * sizeof *other);
+    size_t *gi = NULL, *si = NULL;
+    int rc = -1;
+    for (size_t r = 0; r < t->nrows; r++) {
+        const char *v = csv_table_cell(t, r, cv), *l = csv_table_cell(t, r, cl);
+        const char *pos = csv_table_cell(t, r, cp), *stat = csv_table_cell(t, r, cs);
+        char sv[80], sl[80], sp[80], ss[80];
+        if (!*v || !*l) {
+            err_set(err, "%s: line %d: empty %s", t->path, t->line[r], *v ? "lang" : "variant");
+            goto out;
+        }
+        key.len = 0;
+        buf_printf(&key, "%zu:%s%zu:%s%zu:%s%s", strlen(v), v, strlen(l), l, strlen(pos), pos, stat);
+        long first = names_find(&seen, key.data);
+        if (first >= 0) {
+            err_set(err, "%s: line %d: a second row for variant '%s', lang '%s', positions '%s', statistic '%s' "
+                         "(the first is on line %d)", t->path, t->line[r], csv_visible(v, sv, sizeof sv),
+                    csv_visible(l, sl, sizeof sl), csv_visible(pos, sp, sizeof sp), csv_visible(stat, ss, sizeof ss),
+                    seen_line[first]);
+            goto out;
+        }
+        seen_line[names_add_shown(&seen, key.data, "")] = t->line[r];
+        int is_kw = !strcmp(pos, "keyword");
+        if (strcmp(stat, "kl_mean") || !strcmp(l, "all") || (!is_kw && strcmp(pos, "other"))) continue;
+        double x;
+        if (read_value(t, r, cval, &x, &b->dropped, err) < 0) goto out;
+        if (x < -1e-9) {
+            err_set(err, "%s: line %d: kl_mean %g is negative", t->path, t->line[r], x);
+            goto out;
+        }
+        pair_key(&key, v, l);
+        size_t n0 = pairs.n, p = names_add_shown(&pairs, key.data, "");
+        if (p == n0) pv[p] = names_add(&vars, v), pl[p] = names_add(&langs, l), kw[p] = other[p] = NAN;
+        (is_kw ? kw : other)[p] = x < 0 ? 0 : x;
+    }
+    /* the ratio of each pair; the languages that have one */
+    char *has = xcalloc(langs.n + 1, 1);
+    for (size_t p = 0; p < pairs.n; p++) {
+        double ratio = NAN;
+        if (!isnan(kw[p]) && !isnan(other[p])) {
+            if (other[p] > 0) ratio = kw[p] / other[p];
+            else ++*zero;
+        }
+        kw[p] = ratio;
+        if (!isnan(ratio)) has[pl[p]] = 1;
+    }
+    gi = xmalloc((langs.n + 1) * sizeof *gi);
+    si = xmalloc((vars.n + 1) * sizeof *si);
+    for (size_t g = 0; g < langs.n; g++) gi[g] = has[g] ? names_add_shown(&b->groups, langs.v[g], langs.shown[g]) : SIZE_MAX;
+    char *used = xcalloc(vars.n + 1, 1);
+    for (size_t p = 0; p < pairs.n; p++) used[pv[p]] |= gi[pl[p]] != SIZE_MAX;
+    for (size_t v = 0; v < vars.n; v++) si[v] = used[v] ? names_add_shown(&b->series, vars.v[v], vars.shown[v]) : SIZE_MAX;
+    free(has), free(used);
+    size_t ng = b->groups.n, ns = b->series.n;
+    if (ng && ns > MAX_CELLS / ng) {
+        err_set(err, "%s: %zu languages x %zu variants: too many to draw", t->path, ng, ns);
+        goto out;
+    }
+    b->v = xmalloc((ng * ns + 1) * sizeof *b->v);
+    for (size_t i = 0; i < ng * ns; i++) b->v[i] = NAN;
+    for (size_t p = 0; p < pairs.n; p++)
+        if (gi[pl[p]] != SIZE_MAX) b->v[gi[pl[p]] * ns + si[pv[p]]] = kw[p];
+    rc = 0;
+out:
+    names_free(&seen), names_free(&pairs), names_free(&vars), names_free(&langs);
+    buf_free(&key);
+    free(seen_line), free(pv), free(pl), free(kw), free(other), free(gi), free(si);
+    if (rc < 0) bars_free(b);
+    return rc;
+}
+
 /* ---- drawing: text measured in pixels ---- */
 
 typedef struct {
@@ -846,8 +1041,10 @@ static void put_number(Buf *s, double v) {
 
 /* ---- grouped bars ---- */
 
+/* y from 0 to ymax (0: a little above the highest bar); hline > 0: a dashed line across at that
+ * height, always in range. */
 static void draw_bars(Buf *s, const Term *tm, const Bars *b, const char *title, const char *ylabel,
-                      const char *keytitle, double ymax) {
+                      const char *keytitle, double ymax, double hline) {
     size_t ng = b->groups.n, ns = b->series.n;
     double em = tm->em;
     double top = put_title(s, tm, title);
@@ -870,6 +1067,7 @@ static void draw_bars(Buf *s, const Term *tm, const Bars *b, const char *title, 
         top_value = 0;
         for (size_t i = 0; i < ng * ns; i++)
             if (b->v[i] > top_value) top_value = b->v[i];
+        if (hline > top_value) top_value = hline;
         if (!(top_value > 0)) top_value = 1;
         hi = top_value * 1.08;
     }
@@ -884,9 +1082,13 @@ static void draw_bars(Buf *s, const Term *tm, const Bars *b, const char *title, 
     keep_area(tm, &a);
     double step = step_for(ymax > 0 ? ymax : hi, ymax > 0 ? 5 : 6, a.T - a.B, em);
     set_area(s, tm, a);
-    buf_puts(s, "set label ");
+    buf_puts(s, "set label "); /* along the axis, in a smaller font when longer than the axis */
     gp_quote(s, ylabel, 0);
-    put_label_at(s, tm, 0.5 * em + 0.5 * LINE_EM * em, (a.B + a.T) / 2, "center", 1, 1, NULL);
+    put_label_at(s, tm, 0.5 * em + 0.5 * LINE_EM * em, (a.B + a.T) / 2, "center",
+                 fmax(0.3, fmin(1, (a.T - a.B) / text_px(tm, ylabel, 0, 1))), 1, NULL);
+    if (hline > 0)
+        buf_printf(s, "set arrow from graph 0, first %.10g to graph 1, first %.10g nohead front lw 1.5 dt 2 "
+                      "lc rgb '#333333'\n", hline, hline);
     buf_printf(s, "set xrange [-0.5:%zu.5]\n", ng - 1);
     put_xlabels(s, tm, &b->groups, &x);
     buf_printf(s, "set yrange [0:%.10g]\nset ytics 0, %.10g\nset format y '%%g'\n", hi, step);
@@ -1060,6 +1262,77 @@ static void draw_kl(Buf *s, const Term *tm, const KlData *k, size_t *unlabelled)
     buf_putc(s, '\n');
 }
 
+/* ---- drift_kl_distribution: one line per variant over bins of log10 KL ---- */
+
+/* "1e-8", ..., "0.1", "1", "10", "1e2" ...: the label of 10^k on the KL axis. */
+static void decade_label(char *t, size_t cap, int k) {
+    if (k >= -1 && k <= 1) snprintf(t, cap, "%g", pow(10, k));
+    else snprintf(t, cap, "1e%d", k);
+}
+
+static void draw_dist(Buf *s, const Term *tm, const Dist *d) {
+    double em = tm->em;
+    size_t nv = d->variants.n;
+    double x0 = INFINITY, x1 = -INFINITY, ymax = 0;
+    for (size_t i = 0; i < d->n; i++)
+        x0 = fmin(x0, d->b[i].lo), x1 = fmax(x1, d->b[i].hi), ymax = fmax(ymax, d->b[i].frac);
+    double hi = ymax > 0 ? ymax * 1.08 : 1;
+
+    double top = put_title(s, tm, "Per-position KL(P||Q) over the scored positions: the share of positions in each bin");
+    Entry *e = xmalloc((nv + 1) * sizeof *e);
+    for (size_t v = 0; v < nv; v++)
+        e[v] = (Entry){d->variants.shown[v], d->variants.tail[v], SAMPLE_LINE, colours[v % NCOLOURS], 0,
+                       kl_points[v % (sizeof kl_points / sizeof *kl_points)]};
+    double legend_bottom = put_legend(s, tm, top, 0.3 * tm->height, "variant", e, nv);
+    free(e);
+
+    double ticks_w = 0;
+    for (double n = 1; n <= 6; n++) ticks_w = fmax(ticks_w, ticks_px(tm, "%g", 0, hi, nice_step(hi, n)));
+    Area a = {0.5 * em + LINE_EM * em + 0.6 * em + ticks_w + 0.9 * em, tm->width - 1.5 * em,
+              0.5 * em + 2 * LINE_EM * em + 1.0 * em, legend_bottom - 0.9 * em};
+    keep_area(tm, &a);
+    set_area(s, tm, a);
+    buf_printf(s, "set xrange [%.10g:%.10g]\nset yrange [0:%.10g]\n", x0, x1, hi);
+
+    /* x: a tick on every decade (every k-th when labels would be closer than 4 ems), labelled
+     * with KL itself; the bin edges when not one decade is in range */
+    int k0 = (int)ceil(x0 - 1e-9), k1 = (int)floor(x1 + 1e-9);
+    char t[32];
+    buf_puts(s, "set xtics (");
+    if (k1 >= k0) {
+        int every = (int)fmax(1, ceil((k1 - k0 + 1) * 4 * em / fmax(1, a.R - a.L)));
+        for (int k = k0; k <= k1; k += every) {
+            decade_label(t, sizeof t, k);
+            buf_printf(s, "%s'%s' %d", k == k0 ? "" : ", ", t, k);
+        }
+    } else {
+        buf_printf(s, "'%.2g' %.10g, '%.2g' %.10g", pow(10, x0), x0, pow(10, x1), x1);
+    }
+    buf_puts(s, ")\n");
+    buf_printf(s, "set ytics 0, %.10g\nset format y '%%g'\n", step_for(hi, 6, a.T - a.B, em));
+    put_text(s, tm, "KL(P||Q) at a position, nats (log scale)", 0, (a.L + a.R) / 2, 0.5 * em + 0.5 * LINE_EM * em,
+             "center", 1, 0, NULL);
+    static const char ylabel[] = "fraction of the variant's positions";
+    put_text(s, tm, ylabel, 0, 0.5 * em + 0.5 * LINE_EM * em, (a.B + a.T) / 2, "center",
+             fmax(0.3, fmin(1, (a.T - a.B) / text_px(tm, ylabel, 0, 1))), 1, NULL);
+    buf_puts(s, "set grid xtics ytics back lt 1 lc rgb '#e4e4e4' lw 1\n");
+
+    /* a point on every few bins, so that the lines can be told apart without colour */
+    size_t every = d->most / 12 + 1;
+    for (size_t v = 0; v < nv; v++) {
+        buf_printf(s, "$v%zu << EOD\n", v);
+        for (size_t i = 0; i < d->n; i++)
+            if (d->b[i].var == v) buf_printf(s, "%.10g %.10g\n", (d->b[i].lo + d->b[i].hi) / 2, d->b[i].frac);
+        buf_puts(s, "EOD\n");
+    }
+    buf_puts(s, "plot ");
+    for (size_t v = 0; v < nv; v++)
+        buf_printf(s, "%s$v%zu using 1:2 with linespoints lw 2 pt %d ps 1.2 pi %zu lc rgb '%s' notitle",
+                   v ? ", \\\n     " : "", v, kl_points[v % (sizeof kl_points / sizeof *kl_points)], every,
+                   colours[v % NCOLOURS]);
+    buf_putc(s, '\n');
+}
+
 /* ---- keyword heat map ---- */
 
 static void draw_heat(Buf *s, const Term *tm, const Heat *h) {
@@ -1132,8 +1405,9 @@ static void draw_heat(Buf *s, const Term *tm, const Heat *h) {
 }
 /* ---- the driver ---- */
 
-static const char *const fig_names[PLOT_NFIGURES] = {"pkp_by_language", "kl_vs_bits", "keyword_heatmap",
-                                                     "coverage_by_language"};
+static const char *const fig_names[PLOT_NFIGURES] = {"pkp_by_language",      "kl_vs_bits",
+                                                     "keyword_heatmap",      "coverage_by_language",
+                                                     "drift_kl_distribution", "drift_keyword_vs_other"};
 static const char *const fmt_ext[] = {"png", "svg", "pdf"};
 
 int plot_format_parse(const char *s) {
@@ -1218,9 +1492,11 @@ static void note(char *dst, size_t cap, const char *fmt, ...) {
 
 /* Everything read from DIR. */
 typedef struct {
-    Bars pkp, cov;
+    Bars pkp, cov, kwr;
     KlData kl;
     Heat heat;
+    Dist dist;
+    size_t kwr_zero; /* keyword/other ratios left out: kl_mean 0 at other positions */
     int have[PLOT_NFIGURES];
 } Loaded;
 
@@ -1229,6 +1505,8 @@ static void loaded_free(Loaded *d) {
     if (d->have[1]) kl_free(&d->kl);
     if (d->have[2]) heat_free(&d->heat);
     if (d->have[3]) bars_free(&d->cov);
+    if (d->have[4]) dist_free(&d->dist);
+    if (d->have[5]) bars_free(&d->kwr);
 }
 
 static int any_value(const double *v, size_t n) {
@@ -1244,13 +1522,17 @@ static int load_all(const PlotOptions *o, Loaded *d, PlotFigure *figs, Buf *warn
     static const char *const req_models[] = {"model", "bits_per_weight", "base", NULL};
     static const char *const req_kw[] = {"model", "keyword", "log_ratio", NULL};
     static const char *const req_cov[] = {"tokenizer", "lang", "coverage", NULL};
-    CsvTable metrics, models, kw, cov;
+    static const char *const req_drift[] = {"variant", "lang", "positions", "statistic", "value", NULL};
+    static const char *const req_hist[] = {"variant", "log10_kl_lo", "log10_kl_hi", "count", NULL};
+    CsvTable metrics, models, kw, cov, drift, hist;
     int rm = read_if_there(&metrics, o->dir, "metrics.csv", req_metrics, err);
     int rmo = rm < 0 ? -1 : read_if_there(&models, o->dir, "models.csv", req_models, err);
     int rk = rmo < 0 ? -1 : read_if_there(&kw, o->dir, "keywords.csv", req_kw, err);
     int rc = rk < 0 ? -1 : read_if_there(&cov, o->dir, "coverage_summary.csv", req_cov, err);
+    int rd = rc < 0 ? -1 : read_if_there(&drift, o->dir, "drift.csv", req_drift, err);
+    int rh = rd < 0 ? -1 : read_if_there(&hist, o->dir, "drift_kl_hist.csv", req_hist, err);
     int ret = -1;
-    if (rc < 0) goto out;
+    if (rh < 0) goto out;
 
     if (!rm) {
         note(figs[0].note, sizeof figs[0].note, "%s/metrics.csv absent", o->dir);
@@ -1306,6 +1588,39 @@ static int load_all(const PlotOptions *o, Loaded *d, PlotFigure *figs, Buf *warn
             buf_printf(warn, "coverage_by_language: %zu non-finite value(s) shown as 'no value'\n", d->cov.dropped);
         }
     }
+
+    if (!rh) {
+        note(figs[4].note, sizeof figs[4].note, "%s/drift_kl_hist.csv absent", o->dir);
+    } else {
+        if (load_dist(&hist, &d->dist, err) < 0) goto out;
+        d->have[4] = 1;
+        if (d->dist.empty)
+            buf_printf(warn, "drift_kl_distribution: %zu variant(s) left out: no position counted in %s/drift_kl_hist.csv\n",
+                       d->dist.empty, o->dir);
+        if (!d->dist.variants.n) {
+            note(figs[4].note, sizeof figs[4].note, "no variant with a position counted in %s/drift_kl_hist.csv", o->dir);
+            dist_free(&d->dist), d->have[4] = 0;
+        }
+    }
+
+    if (!rd) {
+        note(figs[5].note, sizeof figs[5].note, "%s/drift.csv absent", o->dir);
+    } else {
+        if (load_kw_ratio(&drift, &d->kwr, &d->kwr_zero, err) < 0) goto out;
+        d->have[5] = 1;
+        if (!d->kwr.groups.n) {
+            note(figs[5].note, sizeof figs[5].note,
+                 "no language with kl_mean at both keyword and other positions in %s/drift.csv", o->dir);
+            bars_free(&d->kwr), d->have[5] = 0;
+        } else {
+            if (d->kwr.dropped)
+                buf_printf(warn, "drift_keyword_vs_other: %zu non-finite kl_mean value(s) shown as 'no value'\n",
+                           d->kwr.dropped);
+            if (d->kwr_zero)
+                buf_printf(warn, "drift_keyword_vs_other: %zu ratio(s) shown as 'no value': kl_mean 0 at other positions\n",
+                           d->kwr_zero);
+        }
+    }
     ret = 0;
 out:
     if (ret < 0) loaded_free(d), memset(d->have, 0, sizeof d->have);
@@ -1313,6 +1628,8 @@ out:
     if (rmo > 0) csv_table_free(&models);
     if (rk > 0) csv_table_free(&kw);
     if (rc > 0) csv_table_free(&cov);
+    if (rd > 0) csv_table_free(&drift);
+    if (rh > 0) csv_table_free(&hist);
     return ret;
 }
 
@@ -1359,7 +1676,7 @@ static void draw_figure(int i, Buf *s, const Term *tm, const Loaded *d, PlotFigu
     switch (i) {
     case 0:
         draw_bars(s, tm, &d->pkp, "PKP: probability mass on each language's keyword tokens at cold start", "PKP",
-                  "model", 0);
+                  "model", 0, 0);
         contexts_note(ctx, sizeof ctx, d->pkp.several, d->pkp.nmodels, plural(d->pkp.nmodels, "model", "models"),
                       d->pkp.ncontexts);
         note(f->note, sizeof f->note, "%zu %s x %zu %s%s", d->pkp.groups.n, plural(d->pkp.groups.n, "language", "languages"),
@@ -1388,9 +1705,20 @@ static void draw_figure(int i, Buf *s, const Term *tm, const Loaded *d, PlotFigu
         break;
     case 3:
         draw_bars(s, tm, &d->cov, "Keyword coverage per language and tokenizer", "coverage (covered keywords / keywords)",
-                  "tokenizer", 1.0);
+                  "tokenizer", 1.0, 0);
         note(f->note, sizeof f->note, "%zu %s x %zu %s", d->cov.groups.n, plural(d->cov.groups.n, "language", "languages"),
              d->cov.series.n, plural(d->cov.series.n, "tokenizer", "tokenizers"));
+        break;
+    case 4:
+        draw_dist(s, tm, &d->dist);
+        note(f->note, sizeof f->note, "%zu %s, up to %zu %s", d->dist.variants.n,
+             plural(d->dist.variants.n, "variant", "variants"), d->dist.most, plural(d->dist.most, "bin", "bins"));
+        break;
+    case 5:
+        draw_bars(s, tm, &d->kwr, "Mean KL(P||Q) at keyword positions / mean KL(P||Q) at other positions",
+                  ">1: compression hurts keyword positions more", "variant", 0, 1);
+        note(f->note, sizeof f->note, "%zu %s x %zu %s", d->kwr.groups.n, plural(d->kwr.groups.n, "language", "languages"),
+             d->kwr.series.n, plural(d->kwr.series.n, "variant", "variants"));
         break;
     }
 }

@@ -6,6 +6,10 @@
  *                         one line per family (the variants of one base)
  *   keyword_heatmap       keywords.csv (log_ratio)                          keyword x variant
  *   coverage_by_language  coverage_summary.csv (coverage)                   grouped bars
+ *   drift_kl_distribution drift_kl_hist.csv (count per bin of log10 KL)     one line per variant,
+ *                         as a fraction of that variant's positions
+ *   drift_keyword_vs_other drift.csv (kl_mean at keyword / at other positions, per language)
+ *                         grouped bars, a line at 1
  *
  * When a file holds several contexts for one model (one probe with several --context), its
  * series are (model, context) pairs, named "model @ context".
@@ -29,7 +33,7 @@ typedef struct {
     int top_keywords;   /* keyword_heatmap: the N keywords that moved most */
 } PlotOptions;
 
-#define PLOT_NFIGURES 4
+#define PLOT_NFIGURES 6
 
 typedef struct {
     const char *name;   /* "pkp_by_language", ... */

@@ -23,7 +23,7 @@ check() { # check NAME DETAIL CONDITION: ok when the shell condition (a string, 
 }
 
 if gp=$(command -v "${COLDTOK_GNUPLOT:-gnuplot}") && "$gp" -e 'exit' > /dev/null 2>&1; then have_gp=1; else have_gp=0; fi
-FIGS="pkp_by_language kl_vs_bits keyword_heatmap coverage_by_language"
+FIGS="pkp_by_language kl_vs_bits keyword_heatmap coverage_by_language drift_kl_distribution drift_keyword_vs_other"
 
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 png_size() { # width x height from the IHDR chunk
@@ -45,7 +45,7 @@ run() {
 
 "$BIN" plot --help > "$tmp/help" 2>&1 && grep -q '^usage: coldtok plot DIR -o FIGDIR' "$tmp/help" && ok "--help" || notok "--help"
 
-# ---- the four figures as PNG, with the file system watched ----
+# ---- the six figures as PNG, with the file system watched ----
 if [ $have_gp = 1 ]; then
     before=$(cd "$DATA" && ls -la --time-style=+%s . && sha256sum ./*)
     strace_ok=0
@@ -62,12 +62,16 @@ if [ $have_gp = 1 ]; then
     rc=$?
     [ $rc -eq 0 ] && ok "png: exit 0" || notok "png: exit 0" "rc=$rc $(head -2 "$tmp/png.err")"
     # counts from the data by hand: 5 languages; 8 models; 5 variants with bits_per_weight and kl_pq
-    # (the distilled one has no bits) in 2 families; 15 keywords a model, "if" twice; 6 variants
+    # (the distilled one has no bits) in 2 families; 15 keywords a model, "if" twice; 6 variants;
+    # drift: 3 variants with 16 bins each in the histogram; 3 languages (python, c, rust; sql has
+    # no kl_mean) x 3 variants (the distilled one has bits per byte only)
     cat > "$tmp/want.out" <<EOF
 drew    $tmp/png/pkp_by_language.png (5 languages x 8 models)
 drew    $tmp/png/kl_vs_bits.png (5 variants in 2 families)
 drew    $tmp/png/keyword_heatmap.png (14 keywords (of 14) x 6 variants)
 drew    $tmp/png/coverage_by_language.png (5 languages x 3 tokenizers)
+drew    $tmp/png/drift_kl_distribution.png (3 variants, up to 16 bins)
+drew    $tmp/png/drift_keyword_vs_other.png (3 languages x 3 variants)
 EOF
     check "png: what was drawn" "$(diff "$tmp/want.out" "$tmp/png.out" | head -5 | tr '\n' ' ')" \
         'cmp -s "$tmp/want.out" "$tmp/png.out"'
@@ -82,9 +86,9 @@ EOF
         elif [ "$(png_size "$p")" != 1200x700 ]; then bad="$bad $f:$(png_size "$p")"
         elif [ "$(stat -c %s "$p")" -lt 15000 ]; then bad="$bad $f:only-$(stat -c %s "$p")-bytes"; fi
     done
-    check "png: four 1200x700 PNG files" "$bad" '[ -z "$bad" ]'
+    check "png: six 1200x700 PNG files" "$bad" '[ -z "$bad" ]'
     check "png: nothing else in the figure folder" "$(ls -A "$tmp/png" | tr '\n' ' ')" \
-        '[ "$(ls -A "$tmp/png" | sort | tr "\n" " ")" = "coverage_by_language.png keyword_heatmap.png kl_vs_bits.png pkp_by_language.png " ]'
+        '[ "$(ls -A "$tmp/png" | sort | tr "\n" " ")" = "coverage_by_language.png drift_keyword_vs_other.png drift_kl_distribution.png keyword_heatmap.png kl_vs_bits.png pkp_by_language.png " ]'
     check "png: nothing left in TMPDIR" "$(ls -A "$tmp/tmpdir")" '[ -z "$(ls -A "$tmp/tmpdir")" ]'
     after=$(cd "$DATA" && ls -la --time-style=+%s . && sha256sum ./*)
     check "png: the data folder is untouched" "listing or checksums changed" '[ "$before" = "$after" ]'
@@ -110,7 +114,7 @@ if [ $have_gp = 1 ]; then
         is_svg "$tmp/svg/$f.svg" && python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$tmp/svg/$f.svg" 2> /dev/null ||
             bad="$bad $f"
     done
-    check "svg: exit 0, four well-formed SVG files" "rc=$rc, bad:$bad $(head -1 "$tmp/svg.err")" '[ $rc -eq 0 ] && [ -z "$bad" ]'
+    check "svg: exit 0, six well-formed SVG files" "rc=$rc, bad:$bad $(head -1 "$tmp/svg.err")" '[ $rc -eq 0 ] && [ -z "$bad" ]'
     s=$tmp/svg/pkp_by_language.svg
     bad=""
     for m in tiny-f32 tiny-f16 tiny-q8_0 tiny-q4_0 coder_1.5B coder_1.5B-Q4_K_M "coder 'q2' #k" "modèle-distillé_ß" \
@@ -138,6 +142,21 @@ if [ $have_gp = 1 ]; then
         svg_text "$s" "$m" || bad="$bad [$m]"
     done
     check "svg heatmap: keywords with quotes, underscore, hash, caret, dollar, ampersand, UTF-8 verbatim" "missing:$bad" '[ -z "$bad" ]'
+    s=$tmp/svg/drift_kl_distribution.svg
+    bad=""
+    for m in tiny-q8_0 tiny-q4_0 "coder 'q2' #k" variant 1e-7 1e-5 1e-3 0.1 1 10 "KL(P||Q) at a position, nats (log scale)"; do
+        svg_text "$s" "$m" || bad="$bad [$m]"
+    done
+    grep -qF "modèle-distillé_ß" "$s" && bad="$bad [a variant without KL shown]"
+    check "svg drift_kl_distribution: the variants in the legend, decades of KL on the x axis" "missing:$bad" '[ -z "$bad" ]'
+    s=$tmp/svg/drift_keyword_vs_other.svg
+    bad=""
+    for m in tiny-q8_0 tiny-q4_0 "coder 'q2' #k" python c rust "no value" ">1: compression hurts keyword positions more"; do
+        svg_text "$s" "$m" || bad="$bad [$m]"
+    done
+    for m in "modèle-distillé_ß" sql; do grep -qF "$m" "$s" && bad="$bad [$m shown: it has no kl_mean]"; done
+    check "svg drift_keyword_vs_other: languages, variants, a 'no value' mark (no keyword row), the y label" \
+        "$bad" '[ -z "$bad" ]'
 
     # --top 5: the five keywords with the largest |log_ratio| over all variants, counted here
     python3 - "$DATA/keywords.csv" 5 > "$tmp/top5" <<'EOF'
@@ -169,7 +188,7 @@ EOF
     run pdf "$DATA" -o "$tmp/pdf" --format pdf
     bad=""
     for f in $FIGS; do is_pdf "$tmp/pdf/$f.pdf" || bad="$bad $f"; done
-    check "pdf: exit 0, four PDF files" "rc=$rc, bad:$bad $(head -1 "$tmp/pdf.err")" '[ $rc -eq 0 ] && [ -z "$bad" ]'
+    check "pdf: exit 0, six PDF files" "rc=$rc, bad:$bad $(head -1 "$tmp/pdf.err")" '[ $rc -eq 0 ] && [ -z "$bad" ]'
 else
     skip "svg and pdf figures" "gnuplot not installed"
 fi
@@ -183,8 +202,10 @@ skipped pkp_by_language: $tmp/only-cov/metrics.csv absent
 skipped kl_vs_bits: $tmp/only-cov/metrics.csv absent
 skipped keyword_heatmap: $tmp/only-cov/keywords.csv absent
 drew    $tmp/f1/coverage_by_language.png (5 languages x 3 tokenizers)
+skipped drift_kl_distribution: $tmp/only-cov/drift_kl_hist.csv absent
+skipped drift_keyword_vs_other: $tmp/only-cov/drift.csv absent
 EOF
-    check "only coverage_summary.csv: one figure, three skipped with the reason" \
+    check "only coverage_summary.csv: one figure, five skipped with the reason" \
         "rc=$rc $(diff "$tmp/want" "$tmp/onlycov.out" | tr '\n' ' ')" \
         '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/onlycov.out" && [ ! -s "$tmp/onlycov.err" ]'
     # a probe-only folder: pkp rows but no kl_pq, no log_ratio
@@ -200,6 +221,91 @@ EOF
          grep -q "^drew    $tmp/f2/pkp_by_language.png " "$tmp/probe.out"'
 else
     skip "skipped figures" "gnuplot not installed"
+fi
+
+# ---- the drift figures: the values drawn, checked against the CSV files read in Python ----
+# drift_kl_distribution: one line per variant through its bins' centres at count / the variant's
+# total; drift_keyword_vs_other: per language (order of first appearance, `all` left out) and
+# variant, kl_mean at keyword positions / kl_mean at other positions, NaN where one is missing;
+# a line at 1. The numbers come from the scripts COLDTOK_PLOT_DEBUG prints.
+if [ $have_gp = 1 ]; then
+    mkdir -p "$tmp/drift" && cp "$DATA/drift.csv" "$DATA/drift_kl_hist.csv" "$tmp/drift/"
+    rm -rf "$tmp/tmpdir" && mkdir "$tmp/tmpdir"
+    TMPDIR="$tmp/tmpdir" COLDTOK_PLOT_DEBUG=1 "$BIN" plot "$tmp/drift" -o "$tmp/driftfig" --format svg \
+        > "$tmp/drift.out" 2> "$tmp/drift.script"
+    rc=$?
+    python3 - "$tmp/drift" "$tmp/drift.script" > "$tmp/drift.check" 2>&1 <<'EOF'
+import csv, math, re, sys
+d, script = sys.argv[1], open(sys.argv[2], encoding="utf-8").read()
+def rows(name):
+    return list(csv.DictReader(open(f"{d}/{name}", encoding="utf-8")))
+def block(name):
+    m = re.search(r"^\$" + name + r" << EOD\n(.*?)^EOD$", script, re.S | re.M)
+    return [[float(x) for x in line.split()] for line in m.group(1).splitlines()] if m else None
+def same(a, b):
+    return math.isnan(a) and math.isnan(b) or abs(a - b) <= 1e-9 * max(1, abs(b))
+def same_rows(got, want):
+    return got is not None and len(got) == len(want) and all(
+        len(g) == len(w) and all(same(x, y) for x, y in zip(g, w)) for g, w in zip(got, want))
+bad = []
+hist = rows("drift_kl_hist.csv")
+variants = list(dict.fromkeys(r["variant"] for r in hist))
+for i, v in enumerate(variants):
+    mine = sorted((float(r["log10_kl_lo"]), float(r["log10_kl_hi"]), float(r["count"])) for r in hist if r["variant"] == v)
+    total = sum(c for _, _, c in mine)
+    if not same_rows(block(f"v{i}"), [[(lo + hi) / 2, c / total] for lo, hi, c in mine]):
+        bad.append(f"histogram line of {v} differs")
+mean = {(r["variant"], r["lang"], r["positions"]): float(r["value"]) for r in rows("drift.csv")
+        if r["statistic"] == "kl_mean" and r["lang"] != "all" and r["positions"] in ("keyword", "other")}
+pairs = list(dict.fromkeys((v, l) for v, l, _ in mean))
+ratio = {(v, l): mean[(v, l, "keyword")] / mean[(v, l, "other")] for v, l in pairs
+         if (v, l, "keyword") in mean and (v, l, "other") in mean}
+langs = [l for l in dict.fromkeys(l for _, l in pairs) if any(k[1] == l for k in ratio)]
+series = [v for v in dict.fromkeys(v for v, l in pairs if l in langs)]
+want = [[g] + [ratio.get((v, l), math.nan) for v in series] for g, l in enumerate(langs)]
+if not same_rows(block("bars"), want):
+    bad.append(f"bars {block('bars')} != {want}")
+if not re.search(r"^set arrow from graph 0, first 1 to graph 1, first 1 nohead", script, re.M):
+    bad.append("no line at 1")
+print("\n".join(bad) if bad else "same")
+EOF
+    check "drift: the lines and bars hold the CSV values (fractions of each variant's positions; keyword/other ratios)" \
+        "rc=$rc $(head -3 "$tmp/drift.check" | tr '\n' '|')" '[ $rc -eq 0 ] && [ "$(cat "$tmp/drift.check")" = same ]'
+
+    # a drift of other-vocabulary variants only (no kl_mean), and a histogram with nothing counted
+    mkdir -p "$tmp/drift0"
+    awk -F, 'NR == 1 || $1 == "modèle-distillé_ß"' "$DATA/drift.csv" > "$tmp/drift0/drift.csv"
+    awk -F, 'BEGIN { OFS = "," } NR > 1 { $4 = 0 } 1' "$DATA/drift_kl_hist.csv" > "$tmp/drift0/drift_kl_hist.csv"
+    run drift0 "$tmp/drift0" -o "$tmp/drift0fig"
+    cat > "$tmp/want" <<EOF
+coldtok plot: $tmp/drift0: nothing to draw (no metrics.csv, keywords.csv, coverage_summary.csv, drift.csv or drift_kl_hist.csv with data)
+EOF
+    check "drift: bits-per-byte rows only and zero counts: nothing to draw, one line" \
+        "rc=$rc $(tr '\n' '|' < "$tmp/drift0.err")" '[ $rc -eq 1 ] && cmp -s "$tmp/want" "$tmp/drift0.err" && [ ! -s "$tmp/drift0.out" ]'
+    cp "$DATA/coverage_summary.csv" "$tmp/drift0/"
+    run drift0b "$tmp/drift0" -o "$tmp/drift0fig"
+    check "drift: both figures skipped, saying why; the variants with nothing counted named in a warning" \
+        "rc=$rc $(tr '\n' '|' < "$tmp/drift0b.out") $(tr '\n' '|' < "$tmp/drift0b.err")" \
+        '[ $rc -eq 0 ] &&
+         grep -qxF "skipped drift_kl_distribution: no variant with a position counted in $tmp/drift0/drift_kl_hist.csv" "$tmp/drift0b.out" &&
+         grep -qxF "skipped drift_keyword_vs_other: no language with kl_mean at both keyword and other positions in $tmp/drift0/drift.csv" "$tmp/drift0b.out" &&
+         grep -qxF "coldtok plot: warning: drift_kl_distribution: 3 variant(s) left out: no position counted in $tmp/drift0/drift_kl_hist.csv" "$tmp/drift0b.err"'
+
+    # a kl_mean of inf and one of 0 at other positions: 'no value', each with a warning
+    mkdir -p "$tmp/drift1"
+    sed -e 's/^tiny-q8_0,c,keyword,kl_mean,.*/tiny-q8_0,c,keyword,kl_mean,inf/' \
+        -e 's/^tiny-q4_0,python,other,kl_mean,.*/tiny-q4_0,python,other,kl_mean,0/' "$DATA/drift.csv" > "$tmp/drift1/drift.csv"
+    run drift1 "$tmp/drift1" -o "$tmp/drift1fig"
+    cat > "$tmp/want" <<EOF
+coldtok plot: warning: drift_keyword_vs_other: 1 non-finite kl_mean value(s) shown as 'no value'
+coldtok plot: warning: drift_keyword_vs_other: 1 ratio(s) shown as 'no value': kl_mean 0 at other positions
+EOF
+    check "drift: a non-finite kl_mean and a zero one at other positions: warnings, still 3 languages x 3 variants" \
+        "rc=$rc $(tr '\n' '|' < "$tmp/drift1.err")" \
+        '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/drift1.err" &&
+         grep -qxF "drew    $tmp/drift1fig/drift_keyword_vs_other.png (3 languages x 3 variants)" "$tmp/drift1.out"'
+else
+    skip "drift figures" "gnuplot not installed"
 fi
 
 # ---- several contexts: tests/data/plot-contexts, one probe run with two --context ----
@@ -218,6 +324,8 @@ drew    $tmp/ctx/pkp_by_language.svg (4 languages x 8 series (4 models x 2 conte
 drew    $tmp/ctx/kl_vs_bits.svg (6 points (3 variants x 2 contexts) in 2 families)
 drew    $tmp/ctx/keyword_heatmap.svg (10 keywords (of 10) x 6 rows (3 variants x 2 contexts))
 skipped coverage_by_language: $CTX/coverage_summary.csv absent
+skipped drift_kl_distribution: $CTX/drift_kl_hist.csv absent
+skipped drift_keyword_vs_other: $CTX/drift.csv absent
 EOF
     check "contexts: rows that differ only in context are drawn, one series per model and context" \
         "rc=$rc $(diff "$tmp/want" "$tmp/ctx.out" | tr '\n' ' ') $(grep -v '^\(set\|plot\|unset\|[0-9$ E]\)' "$tmp/ctx.script" | head -2)" \
@@ -400,6 +508,25 @@ bad sh -c "sed -n 3p '$DATA/metrics.csv' >> '$tmp/bad/metrics.csv'"
 expect_fail "a duplicate row" 1 "^coldtok plot: $tmp/bad/metrics.csv: line 76: a second row for model 'tiny-f32', scope 'python', metric pkp \(the first is on line 3\)$" "$tmp/bad" -o "$tmp/fig"
 bad sed -i '2s/,1,1.0,/,1.5,1.0,/' "$tmp/bad/coverage_summary.csv"
 expect_fail "coverage above 1" 1 "^coldtok plot: $tmp/bad/coverage_summary.csv: line 2: coverage 1.5 is outside \[0, 1\]$" "$tmp/bad" -o "$tmp/fig"
+# drift.csv and drift_kl_hist.csv
+bad sh -c "sed -n 2p '$DATA/drift.csv' >> '$tmp/bad/drift.csv'"
+expect_fail "drift.csv: a duplicate row" 1 "^coldtok plot: $tmp/bad/drift.csv: line 239: a second row for variant 'tiny-q8_0', lang 'all', positions 'all', statistic 'n' \(the first is on line 2\)$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '53s/,0.009$/,-0.5/' "$tmp/bad/drift.csv"
+expect_fail "drift.csv: a negative kl_mean" 1 "^coldtok plot: $tmp/bad/drift.csv: line 53: kl_mean -0.5 is negative$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '1s/positions/where/' "$tmp/bad/drift.csv"
+expect_fail "drift.csv: a missing column" 1 "^coldtok plot: $tmp/bad/drift.csv: no column 'positions' in the header" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '3s/,45$/,abc/' "$tmp/bad/drift_kl_hist.csv"
+expect_fail "drift_kl_hist.csv: a count that is not a number" 1 "^coldtok plot: $tmp/bad/drift_kl_hist.csv: line 3: column 'count': 'abc' is not a number$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '3s/,45$/,/' "$tmp/bad/drift_kl_hist.csv"
+expect_fail "drift_kl_hist.csv: an empty count" 1 "^coldtok plot: $tmp/bad/drift_kl_hist.csv: line 3: empty count$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '3s/,45$/,-2/' "$tmp/bad/drift_kl_hist.csv"
+expect_fail "drift_kl_hist.csv: a negative count" 1 "^coldtok plot: $tmp/bad/drift_kl_hist.csv: line 3: count -2 is negative$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '3s/^tiny-q8_0,-6.5,-6,/tiny-q8_0,-6.5,-6.5,/' "$tmp/bad/drift_kl_hist.csv"
+expect_fail "drift_kl_hist.csv: a bin with lo = hi" 1 "^coldtok plot: $tmp/bad/drift_kl_hist.csv: line 3: a bin from -6.5 to -6.5 \(log10_kl_lo must be below log10_kl_hi\)$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '3s/^tiny-q8_0,-6.5,/tiny-q8_0,-inf,/' "$tmp/bad/drift_kl_hist.csv"
+expect_fail "drift_kl_hist.csv: an infinite bin edge" 1 "^coldtok plot: $tmp/bad/drift_kl_hist.csv: line 3: log10_kl_lo '-inf' is not a finite number$" "$tmp/bad" -o "$tmp/fig"
+bad sed -i '3s/^tiny-q8_0,-6.5,-6,/tiny-q8_0,-7,-6,/' "$tmp/bad/drift_kl_hist.csv"
+expect_fail "drift_kl_hist.csv: a second row for one variant and bin" 1 "^coldtok plot: $tmp/bad/drift_kl_hist.csv: line 3: a second row for variant 'tiny-q8_0', log10_kl_lo -7 \(the first is on line 2\)$" "$tmp/bad" -o "$tmp/fig"
 # with two contexts a row is keyed on (model, context, ...): a real duplicate is still an error
 badc() {
     rm -rf "$tmp/bad" && mkdir "$tmp/bad" && cp "$CTX"/*.csv "$tmp/bad/"
