@@ -5,12 +5,21 @@
  * calls in a row. fwd_rewind drops the cache back to a shorter prefix, so a caller can score many
  * continuations of one context without recomputing it.
  *
+ * Steps: up to 512 positions run as one internal step (a 512-token window is one), so each weight
+ * matrix is converted once per step; activation scratch grows to the largest step seen.
+ *
  * Matmuls: each weight matrix is converted (dequantized) to f32 — or to bf16 in COMPUTE_BF16 —
- * in panels of rows that fit in a core's L2 just before use, and each panel is multiplied with a
- * oneDNN matmul primitive (created once per shape, reused). Threads (OpenMP, OMP_NUM_THREADS)
- * share each matrix's panels (a dynamic schedule); each thread converts its own panels and runs
- * oneDNN on them single-threaded; small matrices stay on the calling thread. F32 weights (and BF16 weights in bf16 mode) are used in place,
- * straight from the file mapping. No whole-matrix copy is ever made.
+ * in panels of rows just before use, and each panel is multiplied with a oneDNN matmul primitive
+ * (created once per shape, reused): 256 KiB panels and M = 1 primitives for one position (a
+ * memory-bound GEMV), 512 KiB panels and primitives that take M at run time for more. Threads
+ * (OpenMP, OMP_NUM_THREADS) share each matrix's panels (a dynamic schedule); each thread converts
+ * its own panels and runs oneDNN on them single-threaded; small matrices stay on the calling
+ * thread. F32 weights (and BF16 weights in bf16 mode) are used in place, straight from the file
+ * mapping. No whole-matrix copy is ever made.
+ *
+ * Attention: one position at a time is a scalar loop per head; several positions go through
+ * oneDNN matmuls per (head, block of 64 query rows), S = Q K^T over the keys the block sees
+ * (K and V read in place from the f32 cache), causal mask and row softmax, O = S V; always f32.
  *
  * COMPUTE_F32 (default) computes with the exactly dequantized weights in f32. COMPUTE_BF16 rounds
  * weights and activations to bf16 for the matmuls (f32 accumulation): faster on CPUs with
@@ -23,7 +32,8 @@
  *
  * Ownership: a Forward borrows its Model (which must outlive it) and owns its cache and scratch.
  * One Forward is used by one thread at a time (it runs its own parallel regions inside).
- * Errors: functions return -1/NULL with one line in *err (token id out of range, oneDNN failure). */
+ * Errors: functions return -1/NULL with one line in *err (token id out of range, n_out outside
+ * 0..n, oneDNN failure). */
 #ifndef COLDTOK_FORWARD_H
 #define COLDTOK_FORWARD_H
 
@@ -44,8 +54,15 @@ void fwd_rewind(Forward *f, int pos);
 
 /* Runs tokens[0..n) at positions fwd_pos() .. fwd_pos()+n-1. When all is 0, logits receives the
  * n_vocab logits of the last position; when all is 1, logits is [n][n_vocab], row i for
- * tokens[i]. logits may be NULL (only the cache is filled; the output matmul is skipped). */
+ * tokens[i]. logits may be NULL (only the cache is filled; the output matmul is skipped).
+ * Same as fwd_eval_last with n_out = all ? n : 1. */
 int fwd_eval(Forward *f, const int *tokens, int n, float *logits, int all, Err *err);
+
+/* Runs tokens[0..n) like fwd_eval and writes the logits of the last n_out positions only
+ * (0 <= n_out <= n): logits is [n_out][n_vocab], row r for tokens[n - n_out + r]. The output
+ * matmul (the largest matrix of a real vocabulary) runs on those rows alone. logits NULL or
+ * n_out 0: no logits. */
+int fwd_eval_last(Forward *f, const int *tokens, int n, int n_out, float *logits, Err *err);
 
 /* Rows r0 .. r0+n-1 of a weight matrix dequantized to f32 exactly as the forward pass does it
  * (its SIMD paths for F16, Q8_0, Q5_0 and Q4_K included), into out [n, W->cols]. */

@@ -3,6 +3,8 @@
  *    alone and of the prompt (all positions) vs the float64 numpy dequant reference (1e-4 relative
  *    to max |logit|) and vs llama.cpp (within the gap the fixtures' agreement.tsv reports + margin);
  *  - the KV cache: a prompt fed one token at a time, and after a rewind, equals the batch pass;
+ *  - whole windows (512 and 600 positions) in one call equal one position per call, and
+ *    fwd_eval_last's rows equal the tail of fwd_eval(all);
  *  - Hugging Face folders written by tests/reference/torch_ref.py vs its plain-PyTorch forward pass,
  *    and the same weights converted here to GGUF (with llama.cpp's Q/K row permutation for llama)
  *    vs the HF folder;
@@ -12,6 +14,9 @@
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "model/forward.h"
 #include "model/gguf_write.h"
@@ -54,6 +59,45 @@ static float *run(const Model *m, const int *ids, int n, Compute c) {
     assert_int_equal(fwd_pos(f), n);
     fwd_free(f);
     return lg;
+}
+
+/* The same, one position per call: [n][n_vocab] (caller frees). On one thread: the numbers do
+ * not depend on the thread count (every panel and head is computed the same way by whichever
+ * thread takes it), and hundreds of steps of a tiny model would otherwise be thousands of parallel
+ * regions, each a scheduler slice when the machine is busy. */
+static float *run_one_by_one(const Model *m, const int *ids, int n, Compute c) {
+    Err err;
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+#endif
+    Forward *f = fwd_new(m, c, &err);
+    assert_non_null(f);
+    size_t V = (size_t)m->cfg.n_vocab;
+    float *lg = xmalloc((size_t)n * V * sizeof(float));
+    for (int i = 0; i < n; i++)
+        if (fwd_eval(f, &ids[i], 1, lg + (size_t)i * V, 0, &err) != 0) fail_msg("%s", err.msg);
+    fwd_free(f);
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    return lg;
+}
+
+/* Largest |a - b| of a row relative to max |b| of that row, over n rows. */
+static double worst_row_diff(const float *a, const float *b, int n, int V) {
+    double worst = 0;
+    for (int i = 0; i < n; i++)
+        worst = fmax(worst, max_diff(a + (size_t)i * V, b + (size_t)i * V, (size_t)V) /
+                                max_abs(b + (size_t)i * V, (size_t)V));
+    return worst;
+}
+
+/* n token ids of a model with vocabulary V: BOS (bos) then a fixed pseudo-random walk. */
+static void some_ids(int *ids, int n, int V, int bos) {
+    uint32_t s = 12345;
+    ids[0] = bos;
+    for (int i = 1; i < n; i++) s = s * 1103515245u + 12345u, ids[i] = 3 + (int)((s >> 8) % (uint32_t)(V - 3));
 }
 
 /* ---- the fixtures ---- */
@@ -202,8 +246,8 @@ static void panel_conversion_is_exact(void **state) {
     }
 }
 
-/* More positions than one internal step (32): one call of 45 tokens with all logits equals 45
- * calls of one token, on a real model (stories260K). */
+/* More positions than the memory-bound matmul path takes (32): one call of 45 tokens with all
+ * logits equals 45 calls of one token, on a real model (stories260K). */
 static void long_batches_split_correctly(void **state) {
     (void)state;
     char path[4200];
@@ -229,6 +273,83 @@ static void long_batches_split_correctly(void **state) {
     model_free(m);
 }
 
+/* A whole window in one call equals the same tokens one per call. The window runs as one internal
+ * step of 512 positions (oneDNN attention over blocks of rows, big panels, run-time-M primitives);
+ * one per call is the cold-start path (GEMV panels, scalar attention). Both compute the same f32
+ * arithmetic in different summation orders, so each dot product differs by a few roundings
+ * (f32 unit roundoff 6e-8, sums of up to ~600 terms): ~1e-6 of the logit scale. The bound,
+ * 1e-5 x max |logit| per row, is 10x that and 10x tighter than the 1e-4 allowed against the
+ * float64 references; a wrong key, a mask off by one position or a wrong GQA head moves logits
+ * by percents. Models: stories260K (a real trained model, GQA 8:4, head_dim 8; llama2.c trained
+ * it with seq_len 512 — the GGUF's context_length 128 is the converter's default, and the forward
+ * pass does not limit positions) over 600 positions (a step of 512, then 88 attending to it), and
+ * synth-qwen2 Q4_K (q/k/v biases, NEOX RoPE, head_dim 64, GQA 4:2; context 32768) over 512. */
+static void window_equals_one_at_a_time(void **state) {
+    (void)state;
+    const char *rel[] = {"models/stories260K/stories260K-Q8_0mix.gguf", "models/synth-qwen2/synth-qwen2-Q4_K.gguf"};
+    const int lens[] = {600, 512}, bos[] = {1, 256};
+    for (int k = 0; k < 2; k++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s", NEED_FIXTURE(rel[k]));
+        Err err;
+        Model *m = model_load(path, &err);
+        assert_non_null(m);
+        int V = m->cfg.n_vocab, n = lens[k], *ids = xmalloc((size_t)n * sizeof(int));
+        some_ids(ids, n, V, bos[k]);
+        float *window = run(m, ids, n, COMPUTE_F32), *one = run_one_by_one(m, ids, n, COMPUTE_F32);
+        double worst = worst_row_diff(window, one, n, V);
+        printf("# %s, %d positions: one call vs one per call, max |diff| / max |logit| = %.2g\n",
+               rel[k], n, worst);
+        assert_true(worst < 1e-5);
+        free(window), free(one), free(ids);
+        model_free(m);
+    }
+}
+
+/* fwd_eval_last(n_out = k) equals the last k rows of fwd_eval(all), also when the rows span two
+ * internal steps (600 positions = 512 + 88); fwd_eval(all = 0) is the last row; n_out 0 fills the
+ * cache only; n_out > n is refused. */
+static void eval_last_equals_tail_rows(void **state) {
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s", NEED_FIXTURE("models/stories260K/stories260K-F32.gguf"));
+    Err err;
+    Model *m = model_load(path, &err);
+    assert_non_null(m);
+    int V = m->cfg.n_vocab, n = 600, ids[600];
+    some_ids(ids, n, V, 1);
+    float *all = run(m, ids, n, COMPUTE_F32), *lg = xmalloc((size_t)n * V * sizeof(float));
+    Forward *f = fwd_new(m, COMPUTE_F32, &err);
+    const int ks[] = {7, 100, 600}; /* 100: rows of both steps; 1 is fwd_eval(all = 0) below */
+    double worst = 0;
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        fwd_rewind(f, 0);
+        if (fwd_eval_last(f, ids, n, ks[i], lg, &err)) fail_msg("%s", err.msg);
+        assert_int_equal(fwd_pos(f), n);
+        worst = fmax(worst, worst_row_diff(lg, all + (size_t)(n - ks[i]) * V, ks[i], V));
+    }
+    fwd_rewind(f, 0);
+    assert_int_equal(fwd_eval(f, ids, n, lg, 0, &err), 0);
+    worst = fmax(worst, worst_row_diff(lg, all + (size_t)(n - 1) * V, 1, V));
+    printf("# fwd_eval_last vs the tail of fwd_eval(all): max |diff| / max |logit| = %.2g\n", worst);
+    /* the same rows from the same step; only the output matmul's M (so its kernel and summation
+     * order: GEMV for one row, gemm otherwise) differs: roundings of one dot product of n_embd */
+    assert_true(worst < 1e-5);
+    /* n_out 0: the cache is filled and no logits are written */
+    fwd_rewind(f, 0);
+    lg[0] = 12345.0f;
+    assert_int_equal(fwd_eval_last(f, ids, 10, 0, lg, &err), 0);
+    assert_int_equal(fwd_pos(f), 10);
+    assert_true(lg[0] == 12345.0f);
+    assert_int_equal(fwd_eval_last(f, ids, 10, 11, lg, &err), -1);
+    printf("# %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "11 logit rows asked of 10 positions"));
+    assert_int_equal(fwd_pos(f), 10);
+    fwd_free(f);
+    free(all), free(lg);
+    model_free(m);
+}
+
 /* bf16 compute: close to f32, not equal (a loose sanity bound: it rounds weights and activations). */
 static void bf16_compute_is_close(void **state) {
     (void)state;
@@ -243,6 +364,15 @@ static void bf16_compute_is_close(void **state) {
     float *a = run(m, ids, n, COMPUTE_F32), *b = run(m, ids, n, COMPUTE_BF16);
     double d = max_diff(a, b, nv), s = max_abs(a, nv);
     printf("# bf16 vs f32: max |diff| %.3g (max |logit| %.3g)\n", d, s);
+    assert_true(d > 0 && d < 0.03 * s);
+    free(a), free(b);
+    /* and over 100 positions (more than 32: big panels, bf16 primitives with run-time M) */
+    int lids[100];
+    some_ids(lids, 100, m->cfg.n_vocab, 1);
+    nv = (size_t)100 * m->cfg.n_vocab;
+    a = run(m, lids, 100, COMPUTE_F32), b = run(m, lids, 100, COMPUTE_BF16);
+    d = max_diff(a, b, nv), s = max_abs(a, nv);
+    printf("# bf16 vs f32, 100 positions: max |diff| %.3g (max |logit| %.3g)\n", d, s);
     assert_true(d > 0 && d < 0.03 * s);
     free(a), free(b);
     model_free(m);
@@ -568,6 +698,8 @@ int main(void) {
         cmocka_unit_test(fixture_models_match_references),
         cmocka_unit_test(incremental_equals_batch),
         cmocka_unit_test(long_batches_split_correctly),
+        cmocka_unit_test(window_equals_one_at_a_time),
+        cmocka_unit_test(eval_last_equals_tail_rows),
         cmocka_unit_test(panel_conversion_is_exact),
         cmocka_unit_test(bf16_compute_is_close),
         cmocka_unit_test(hf_folders_match_pytorch),
