@@ -18,6 +18,7 @@ int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
 int cmd_vocab(int argc, char **argv);
+int cmd_drift(int argc, char **argv);
 
 static const Command commands[] = {
     {"info", cmd_info, "describe a GGUF model: hyper-parameters, metadata, tensors, bytes"},
@@ -31,6 +32,7 @@ static const Command commands[] = {
     {"probe", cmd_probe, "cold-start keyword probabilities of models, per language"},
     {"diff", cmd_diff, "drift of variants from their base: KL, JS, top-k, keyword mass"},
     {"logits", cmd_logits, "next-token logits of a model after a context: top tokens, raw floats"},
+    {"drift", cmd_drift, "teacher-forced drift of variants on a code corpus: KL per language, keywords"},
     {NULL, NULL, NULL},
 };
 

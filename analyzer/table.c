@@ -295,7 +295,7 @@ void table_latex(const Table *t, Buf *out) {
 /* RFC 4180 needs quotes only around fields holding a comma, a quote, CR or LF (or padded with
  * blanks, which some readers trim); leaving the others bare keeps the files easy on awk, cut and
  * spreadsheets. Fields that need quoting go through libcsv's writer. */
-static int write_csv_field(FILE *f, const char *s, size_t len) {
+int table_csv_field(FILE *f, const char *s, size_t len) {
     int quote = len > 0 && (s[0] == ' ' || s[len - 1] == ' ');
     for (size_t i = 0; i < len && !quote; i++)
         quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
@@ -309,7 +309,7 @@ int table_csv(const Table *t, FILE *f, const char *path, Err *err) {
             if (c && fputc(',', f) == EOF) goto fail;
             const char *s = row ? cell_at(t, row - 1, c)->s : t->names[c];
             size_t len = row ? cell_at(t, row - 1, c)->len : strlen(s);
-            if (write_csv_field(f, s ? s : "", s ? len : 0) != 0) goto fail;
+            if (table_csv_field(f, s ? s : "", s ? len : 0) != 0) goto fail;
         }
         if (fputc('\n', f) == EOF) goto fail;
     }

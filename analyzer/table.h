@@ -43,6 +43,9 @@ void table_latex(const Table *t, Buf *out);    /* tabular with \toprule \midrule
 /* The tidy CSV: header line then one line per row, every field through csv_fwrite. */
 int table_csv(const Table *t, FILE *f, const char *path, Err *err);
 int table_save_csv(const Table *t, const char *path, Err *err);
+/* One CSV field as the tables write it: bare, or quoted by libcsv when it holds a comma, a quote,
+ * CR, LF or edge blanks (for files streamed row by row). Returns 0, or -1 on a write error. */
+int table_csv_field(FILE *f, const char *s, size_t len);
 
 /* Appends S escaped the way the Markdown / LaTeX renderings escape a cell (for text written
  * around a table, e.g. a list of keywords). */

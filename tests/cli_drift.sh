@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# coldtok drift end to end: usage and input errors (one line, the right exit code), then the
+# stories260K variants on the committed English samples: tables, tidy CSV whose overall rows
+# agree with the per-position file, skip counts, Markdown, and the two figures.
+set -u
+: "${COLDTOK:?set COLDTOK to the binary under test}"
+FIX=${COLDTOK_FIXTURES:-../shared/fixtures}/models/stories260K
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+no() { n=$((n + 1)); echo "not ok $n - $1"; shift; printf '# %s\n' "$@"; }
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+check() { if eval "$2"; then ok "$1"; else no "$1" "$3"; fi; }
+tmp=$(mktemp -d /tmp/coldtok-drift.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- usage errors: exit 2 ----
+usage() { # NAME EXPECTED ARGS...
+    local name=$1 want=$2; shift 2
+    out=$("$COLDTOK" drift "$@" 2>&1); rc=$?
+    check "usage: $name" '[ $rc -eq 2 ] && [[ $out == *"$want"* ]]' "rc=$rc out=$out"
+}
+touch "$tmp/a.gguf" "$tmp/b.gguf"
+usage "one model" "needs a base and at least one variant" -m "$tmp/a.gguf" --corpus "$tmp"
+usage "no corpus" "no corpus" -m "$tmp/a.gguf" -m "$tmp/b.gguf"
+usage "bad ctx" "--ctx takes" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp" --ctx 2
+usage "max-tokens under a window" "less than one window" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp" --max-tokens 10
+usage "bad compute" "--compute takes" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp" --compute f8
+
+# ---- input errors: exit 1, one line naming the file ----
+fails() { # NAME EXPECTED ARGS...
+    local name=$1 want=$2; shift 2
+    out=$("$COLDTOK" drift "$@" 2>&1); rc=$?
+    check "error: $name" '[ $rc -eq 1 ] && [ $(printf "%s\n" "$out" | wc -l) -eq 1 ] && [[ $out == *"$want"* ]]' "rc=$rc out=$out"
+}
+fails "missing corpus" "$tmp/nope: No such file or directory" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp/nope"
+mkdir -p "$tmp/unknown" && echo x > "$tmp/unknown/data.bin"
+fails "no known language" "no file of a known language (1 files skipped)" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp/unknown"
+mkdir -p "$tmp/code" && echo 'def f(): return 1' > "$tmp/code/x.py"
+fails "empty model file" "$tmp/a.gguf" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp/code"
+fails "unknown --lang" "--lang cobol" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp/code" --lang cobol
+
+if [ ! -f "$FIX/stories260K-F32.gguf" ]; then
+    skip "stories260K fixtures absent (set COLDTOK_FIXTURES)"
+    echo "1..$n"
+    exit 0
+fi
+M=(-m "$FIX/stories260K-F32.gguf" -m "$FIX/stories260K-F16.gguf" -m "$FIX/stories260K-Q4_0mix.gguf")
+fails "every file shorter than a window" "no file is long enough for one window of 4096 tokens" "${M[@]}" --corpus "$tmp/code" --lang english --ctx 4096
+
+# ---- a real run: the stories260K variants on English text ----
+cp -r data/samples/english "$tmp/english"
+: > "$tmp/english/empty.txt"
+printf 'caf\xe9\n' > "$tmp/english/latin1.txt"
+out=$("$COLDTOK" drift "${M[@]}" --corpus "$tmp/english" --ctx 64 -o "$tmp/out" \
+      --positions "$tmp/positions.csv" 2>&1); rc=$?
+check "drift runs" '[ $rc -eq 0 ]' "rc=$rc out=$out"
+check "tables name every section" '[[ $out == *"Drift from stories260K-F32 over"* && $out == *"Where the drift happens"* && $out == *"Per language"* ]]' "$out"
+check "skips counted" 'printf "%s\n" "$out" | grep -Eq "^5 +[0-9]+ +1 +1 "' "$(printf '%s\n' "$out" | tail -4)"
+for f in drift.csv drift_kl_hist.csv drift_models.csv drift_corpus.csv; do
+    check "$f written" '[ -s "$tmp/out/$f" ]' "missing $f"
+done
+check "drift.csv header" '[ "$(head -1 "$tmp/out/drift.csv")" = "variant,lang,positions,statistic,value" ]' "$(head -1 "$tmp/out/drift.csv")"
+# the overall mean KL in drift.csv is the mean of the per-position rows of the same variant
+for v in stories260K-F16 stories260K-Q4_0mix; do
+    want=$(awk -F, -v v="$v" '$1 == v && $2 == "all" && $3 == "all" && $4 == "kl_mean" { print $5 }' "$tmp/out/drift.csv")
+    got=$(awk -F, -v v="$v" 'NR > 1 && $1 == v { s += $(NF-3); k++ } END { printf "%.9g", s / k }' "$tmp/positions.csv")
+    check "$v: kl_mean = mean of the positions file" "awk -v a=$want -v b=$got 'BEGIN { exit !(a > 0 && (a - b) / a < 1e-6 && (b - a) / a < 1e-6) }'" "drift.csv $want, positions $got"
+done
+kl16=$(awk -F, '$1 == "stories260K-F16" && $2 == "all" && $3 == "all" && $4 == "kl_mean" { print $5 }' "$tmp/out/drift.csv")
+kl4=$(awk -F, '$1 == "stories260K-Q4_0mix" && $2 == "all" && $3 == "all" && $4 == "kl_mean" { print $5 }' "$tmp/out/drift.csv")
+check "F16 drifts far less than Q4_0" "awk -v a=$kl16 -v b=$kl4 'BEGIN { exit !(a < 1e-5 && b > 1000 * a) }'" "F16 $kl16 Q4_0 $kl4"
+hist=$(awk -F, '$1 == "stories260K-Q4_0mix" { s += $4 } END { print s }' "$tmp/out/drift_kl_hist.csv")
+pos=$(awk -F, '$1 == "stories260K-Q4_0mix" && $2 == "all" && $3 == "all" && $4 == "n" { print $5 }' "$tmp/out/drift.csv")
+check "histogram counts every position" '[ "$hist" = "$pos" ] && [ "$pos" -gt 0 ]' "hist $hist n $pos"
+out=$("$COLDTOK" drift "${M[@]:0:4}" --corpus "$tmp/english/pts.4.txt" --ctx 64 --max-tokens 1024 --format md 2>&1); rc=$?
+check "markdown tables" '[ $rc -eq 0 ] && [[ $out == *"|:---"* || $out == *"| ---"* || $out == *"|---"* ]]' "$out"
+
+# ---- figures ----
+if command -v gnuplot > /dev/null; then
+    out=$("$COLDTOK" plot "$tmp/out" -o "$tmp/fig" 2>&1); rc=$?
+    check "plot draws the drift figures" '[ $rc -eq 0 ] && [ -s "$tmp/fig/drift_kl_distribution.png" ] && [ -s "$tmp/fig/drift_keyword_vs_other.png" ]' "rc=$rc out=$out; $(ls "$tmp/fig" 2>&1)"
+else
+    skip "gnuplot absent"
+fi
+echo "1..$n"
