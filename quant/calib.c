@@ -23,7 +23,8 @@ typedef struct {
 
 struct Calib {
     char **files;
-    int n_files;
+    int *source;       /* [n_files] index of the --calib path each file came from */
+    int n_files, n_sources;
     Buf sources;
     int64_t max_tokens;
     Model *m;
@@ -40,8 +41,10 @@ struct Calib {
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void add_file(Calib *c, const char *path) {
+static void add_file(Calib *c, const char *path, int source) {
     c->files = xrealloc(c->files, (size_t)(c->n_files + 1) * sizeof *c->files);
+    c->source = xrealloc(c->source, (size_t)(c->n_files + 1) * sizeof *c->source);
+    c->source[c->n_files] = source;
     c->files[c->n_files++] = xstrdup(path);
 }
 
@@ -55,11 +58,12 @@ static int check_readable(const char *path, Err *err) {
 Calib *calib_new(const char *const *paths, int n_paths, int64_t max_tokens, Err *err) {
     Calib *c = xcalloc(1, sizeof *c);
     c->max_tokens = max_tokens;
+    c->n_sources = n_paths;
     for (int i = 0; i < n_paths; i++) {
         const char *p = paths[i];
         if (!is_dir(p)) {
             if (check_readable(p, err)) goto fail;
-            add_file(c, p);
+            add_file(c, p, i);
             continue;
         }
         DIR *d = opendir(p);
@@ -73,7 +77,7 @@ Calib *calib_new(const char *const *paths, int n_paths, int64_t max_tokens, Err 
             if (e->d_name[0] == '.') continue;
             Buf fp = {0};
             buf_printf(&fp, "%s/%s", p, e->d_name);
-            if (is_file(fp.data)) add_file(c, fp.data);
+            if (is_file(fp.data)) add_file(c, fp.data, i);
             buf_free(&fp);
         }
         closedir(d);
@@ -103,6 +107,7 @@ void calib_free(Calib *c) {
     if (!c) return;
     for (int i = 0; i < c->n_files; i++) free(c->files[i]);
     free(c->files);
+    free(c->source);
     buf_free(&c->sources);
     for (int i = 0; i < c->n_slots; i++) {
         free(c->slots[i].sq);
@@ -140,7 +145,14 @@ int calib_load(Calib *c, const char *model_path, Err *err) {
         }
     const int bos = tok_bos(c->tok), room = CALIB_WINDOW - (bos >= 0);
     IntVec t = {0};
-    for (int i = 0; i < c->n_files && (int64_t)c->ids.n < c->max_tokens; i++) {
+    /* every --calib path gets an equal share of the tokens (the first ones the remainder), so
+     * "--calib code --calib text" is half code, half text however much of each there is */
+    int64_t used = 0;
+    for (int i = 0; i < c->n_files; i++) {
+        int src = c->source[i];
+        if (i == 0 || src != c->source[i - 1]) used = 0;
+        int64_t share = c->max_tokens / c->n_sources + (src < c->max_tokens % c->n_sources);
+        if (used >= share) continue;
         size_t len;
         char *text = read_file(c->files[i], &len, err);
         if (!text) goto fail;
@@ -153,11 +165,13 @@ int calib_load(Calib *c, const char *model_path, Err *err) {
             err_set(err, "%s: calibration text: %s", c->files[i], msg);
             goto fail;
         }
-        for (size_t k = 0; k < t.n && (int64_t)c->ids.n < c->max_tokens; k += (size_t)room) {
+        for (size_t k = 0; k < t.n && used + (bos >= 0) < share; k += (size_t)room) {
+            size_t n0 = c->ids.n;
             intvec_push(&c->starts, (int)c->ids.n);
             if (bos >= 0) intvec_push(&c->ids, bos);
-            for (size_t j = k; j < t.n && j < k + (size_t)room && (int64_t)c->ids.n < c->max_tokens; j++)
+            for (size_t j = k; j < t.n && j < k + (size_t)room && used + (int64_t)(c->ids.n - n0) < share; j++)
                 intvec_push(&c->ids, t.v[j]);
+            used += (int64_t)(c->ids.n - n0);
         }
     }
     intvec_free(&t);

@@ -9,7 +9,9 @@
  * Texts: each path is a file, or a folder whose regular files (not recursive, not hidden) are
  * taken in name order. Each file is tokenized alone (special-token texts stay plain text) and cut
  * into windows of CALIB_WINDOW tokens, the tokenizer's BOS first (when it has one); windows are
- * run through model/forward.h's forward pass in order until max_tokens (BOS included) are used.
+ * run through model/forward.h's forward pass in order. max_tokens (BOS included) is shared
+ * equally by the paths given (the first ones take the remainder), so two paths make a 50/50 mix;
+ * each path's files fill its share in order, and a path with less text gives less.
  * The inputs x [n, K] of every linear layer are observed (fwd_set_observer): attn_q/k/v share
  * one, ffn_gate/up share one, attn_output, ffn_down and output.weight have their own. Other
  * tensors (token_embd, also when it doubles as the output matrix) have no statistics.

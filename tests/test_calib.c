@@ -251,8 +251,42 @@ static void calib_bad_inputs(void **state) {
     calib_free(c);
 }
 
+/* Two --calib paths split the token budget: a short second text leaves its unused share empty
+ * instead of letting the first text fill it. */
+static void paths_share_the_budget(void **state) {
+    (void)state;
+    const char *model = NEED_FIXTURE(SYNTH_F32);
+    char model_path[4096];
+    snprintf(model_path, sizeof model_path, "%s", model);
+    const char *shortf = "/tmp/coldtok-calib-short.c";
+    FILE *f = fopen(shortf, "w");
+    assert_non_null(f);
+    fputs("int x;\n", f);
+    fclose(f);
+    Err err;
+    const char *one[1] = {"tests/data/calib/calib-code.c"};
+    const char *two[2] = {"tests/data/calib/calib-code.c", shortf};
+    const char *rev[2] = {shortf, "tests/data/calib/calib-code.c"};
+    int64_t got[3];
+    const char *const *sets[3] = {one, two, rev};
+    for (int i = 0; i < 3; i++) {
+        Calib *c = calib_new(sets[i], i ? 2 : 1, 1024, &err);
+        assert_non_null(c);
+        if (calib_load(c, model_path, &err)) fail_msg("%s", err.msg);
+        got[i] = calib_tokens(c);
+        calib_free(c);
+    }
+    printf("# tokens: one path %lld, code + short %lld, short + code %lld\n", (long long)got[0],
+           (long long)got[1], (long long)got[2]);
+    assert_int_equal(got[0], 1024);
+    assert_true(got[1] > 512 && got[1] < 530); /* 512 of code, the few tokens of "int x;" */
+    assert_int_equal(got[2], got[1]);
+    remove(shortf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(paths_share_the_budget),
         cmocka_unit_test(gptq_by_hand),
         cmocka_unit_test(gptq_factor),
         cmocka_unit_test(calib_bad_inputs),
