@@ -223,5 +223,34 @@ def main():
         print(f"{folder}: {mt} {dtype}, logits {tuple(logits.shape)}, max |logit| {logits.abs().max():.3f}")
 
 
+DEMO_PROMPT = "def main():\n    for i in range(10):\n        print(i)\n"
+
+
+def demo_refs(out):
+    """The committed demo models (data/demo/teacher, student; data/demo/train.py) on DEMO_PROMPT,
+    encoded with the demo tokenizer after <|endoftext|> (their BOS): demo-prompt.json and
+    demo-NAME.torch.logits.f32 in OUT. Skipped for a model that is not there."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.join(root, "data", "demo"))
+    import bpe  # noqa: E402  (the demo tokenizer's Python encoder, ids identical to coldtok's)
+    from train import load_safetensors  # noqa: E402
+    enc = bpe.Encoder(os.path.join(root, "data", "demo", "tokenizer.json"))
+    ids = [enc.added["<|endoftext|>"]] + enc.encode(DEMO_PROMPT)
+    with open(os.path.join(out, "demo-prompt.json"), "w") as f:
+        json.dump({"text": DEMO_PROMPT, "ids": ids}, f)
+    for name in ("teacher", "student"):
+        folder = os.path.join(root, "data", "demo", name)
+        if not os.path.exists(os.path.join(folder, "model.safetensors")):
+            print(f"{folder}: absent, skipped")
+            continue
+        cfg = json.load(open(os.path.join(folder, "config.json")))
+        w = load_safetensors(os.path.join(folder, "model.safetensors"))
+        logits = forward(cfg, w, ids)
+        with open(os.path.join(out, f"demo-{name}.torch.logits.f32"), "wb") as f:
+            f.write(logits.numpy().astype("<f4").tobytes())
+        print(f"demo {name}: logits {tuple(logits.shape)}, max |logit| {logits.abs().max():.3f}")
+
+
 if __name__ == "__main__":
     main()
+    demo_refs(sys.argv[1] if len(sys.argv) > 1 else "tests/data")
