@@ -75,6 +75,21 @@ check "histogram counts every position" '[ "$hist" = "$pos" ] && [ "$pos" -gt 0 
 out=$("$COLDTOK" drift "${M[@]:0:4}" --corpus "$tmp/english/pts.4.txt" --ctx 64 --max-tokens 1024 --format md 2>&1); rc=$?
 check "markdown tables" '[ $rc -eq 0 ] && [[ $out == *"|:---"* || $out == *"| ---"* || $out == *"|---"* ]]' "$out"
 
+# ---- the committed code samples, every language; a variant on another vocabulary ----
+S=${COLDTOK_FIXTURES:-../shared/fixtures}/models
+if [ -f "$S/synth-qwen2/synth-qwen2-F32.gguf" ] && [ -f "$S/synth-llama/synth-llama-F32.gguf" ]; then
+    out=$("$COLDTOK" drift -m "$S/synth-qwen2/synth-qwen2-F32.gguf" -m "$S/synth-qwen2/synth-qwen2-Q4_K.gguf" \
+          -m "$S/synth-llama/synth-llama-F32.gguf" --corpus data/samples --ctx 128 -o "$tmp/xv" 2>&1); rc=$?
+    check "samples: runs with a variant on another vocabulary" '[ $rc -eq 0 ]' "rc=$rc $out"
+    langs=$(awk -F, '$1 == "synth-qwen2-Q4_K" && $2 != "all" && $3 == "all" && $4 == "n" { k++ } END { print k + 0 }' "$tmp/xv/drift.csv")
+    check "samples: all 13 languages of data/samples scored ($langs)" '[ "$langs" -eq 13 ]' "$langs languages"
+    check "samples: the other vocabulary is compared per byte" 'grep -q "^synth-llama-F32,variant,.*,0,512," "$tmp/xv/drift_models.csv" && grep -q "^synth-llama-F32,all,all,bpb_variant," "$tmp/xv/drift.csv" && ! grep -q "^synth-llama-F32,.*,kl_mean," "$tmp/xv/drift.csv"' "$(cat "$tmp/xv/drift_models.csv")"
+    kwb=$(awk -F, '$1 == "synth-llama-F32" && $2 == "all" && $3 == "keyword" && $4 == "bytes" { print $5 }' "$tmp/xv/drift.csv")
+    check "samples: keyword bytes aligned by offsets ($kwb)" '[ -n "$kwb" ] && [ "$kwb" -gt 100 ]' "keyword bytes $kwb"
+else
+    skip "synth-qwen2 / synth-llama fixtures absent"
+fi
+
 # ---- figures ----
 if command -v gnuplot > /dev/null; then
     out=$("$COLDTOK" plot "$tmp/out" -o "$tmp/fig" 2>&1); rc=$?
