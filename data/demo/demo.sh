@@ -92,7 +92,8 @@ if [ -n "$base" ]; then
     say "probe and diff $(($(wc -l < "$manifest") - 1)) models (one in memory at a time)"
     "$bin" diff --manifest "$manifest" -o "$out/drift" --format md > "$out/drift/drift.md"
     say "figures"
-    "$bin" plot "$out/drift" -o "$out/figures"
+    "$bin" plot "$out/drift" -o "$out/figures" > "$out/figures/plot-cold-start.log"
+    grep drew "$out/figures/plot-cold-start.log" || true
     if [ "$name" = teacher ] && "$bin" drift --help > /dev/null 2>&1; then
         say "teacher-forced drift of $(( ${#variants[@]} )) variants on the held-out code samples"
         "$bin" drift -m "$base" "${variants[@]/#/-m}" --corpus data/samples --ctx 512 \
@@ -106,5 +107,10 @@ say "done"
 if [ -f "$out/drift/drift.md" ]; then
     echo; awk '/drift from the base/ { on = 1 } /change of PKP/ { exit } on' "$out/drift/drift.md"
 fi
-echo "tables: $out/coverage/coverage.md, $out/drift/drift.md; CSV: $out/coverage, $out/drift"
+if [ -f "$out/corpus-drift/drift.md" ]; then
+    echo; awk 'NR > 1 && /^$/ { n++ } n == 2 { exit } { print }' "$out/corpus-drift/drift.md"
+fi
+echo
+echo "tables: $out/coverage/coverage.md, $out/drift/drift.md$([ -f "$out/corpus-drift/drift.md" ] && echo ", $out/corpus-drift/drift.md")"
+echo "CSV:    $out/coverage, $out/drift$([ -d "$out/corpus-drift" ] && echo ", $out/corpus-drift")"
 echo "figures: $(ls "$out"/figures/*.png 2>/dev/null | tr '\n' ' ')"
