@@ -924,8 +924,8 @@ static void attention_scalar(Forward *f, int l, int pos0, int M) {
     int work = M * c->n_head;
     /* threads only for more than ~64k multiply-adds (a parallel region costs microseconds, and a
      * scheduler slice when the machine is busy) */
-    int par = work > 1 && (double)M * c->n_head * (pos0 + M) * hd > (1 << 16);
 #ifdef _OPENMP
+    int par = work > 1 && (double)M * c->n_head * (pos0 + M) * hd > (1 << 16);
 #pragma omp parallel for num_threads(f->n_threads) schedule(static) if (par)
 #endif
     for (int wi = 0; wi < work; wi++) {
@@ -1035,9 +1035,9 @@ static int attention_dnnl(Forward *f, int l, int pos0, int M, Err *err) {
             f->w[t].s_cap = need;
         }
     int n_blocks = (M + ATT_BLOCK - 1) / ATT_BLOCK, work = n_blocks * c->n_head;
-    int T = (double)M * (pos0 + M) * c->n_head * c->head_dim < (1 << 19) ? 1 : f->n_threads;
     dnnl_status_t status = dnnl_success;
 #ifdef _OPENMP
+    int T = (double)M * (pos0 + M) * c->n_head * c->head_dim < (1 << 19) ? 1 : f->n_threads;
     int saved = omp_get_max_threads();
     if (T == 1) omp_set_num_threads(1); /* see matmul */
 #pragma omp parallel for num_threads(T) schedule(dynamic, 1)
