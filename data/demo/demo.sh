@@ -89,7 +89,11 @@ if [ -n "$base" ]; then
             [ -f "$f" ] && echo "llama.cpp-$v,$(abs "$f"),quant,,$name" >> "$manifest"
         done
     fi
-    say "probe and diff $(($(wc -l < "$manifest") - 1)) models (one in memory at a time)"
+    say "probe $(($(wc -l < "$manifest") - 1)) models: the cold start of each"
+    probe_args=()
+    while IFS=, read -r _ path _; do probe_args+=(-m "$path"); done < <(tail -n +2 "$manifest")
+    "$bin" probe "${probe_args[@]}" --format md > "$out/drift/probe.md"
+    say "diff every variant against $name (one model in memory at a time)"
     "$bin" diff --manifest "$manifest" -o "$out/drift" --format md > "$out/drift/drift.md"
     say "figures"
     "$bin" plot "$out/drift" -o "$out/figures" > "$out/figures/plot-cold-start.log"
@@ -111,6 +115,6 @@ if [ -f "$out/corpus-drift/drift.md" ]; then
     echo; awk 'NR > 1 && /^$/ { n++ } n == 2 { exit } { print }' "$out/corpus-drift/drift.md"
 fi
 echo
-echo "tables: $out/coverage/coverage.md, $out/drift/drift.md$([ -f "$out/corpus-drift/drift.md" ] && echo ", $out/corpus-drift/drift.md")"
+echo "tables: $out/coverage/coverage.md, $out/drift/probe.md, $out/drift/drift.md$([ -f "$out/corpus-drift/drift.md" ] && echo ", $out/corpus-drift/drift.md")"
 echo "CSV:    $out/coverage, $out/drift$([ -d "$out/corpus-drift" ] && echo ", $out/corpus-drift")"
 echo "figures: $(ls "$out"/figures/*.png 2>/dev/null | tr '\n' ' ')"
