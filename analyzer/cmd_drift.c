@@ -54,16 +54,6 @@ static Table *table_with(const char *const *cols) {
     return t;
 }
 
-static void render(const Table *t, TableFormat f, const char *title) {
-    Buf out = {0};
-    buf_putc(&out, '\n');
-    table_heading(&out, f, title);
-    table_render(t, f, &out);
-    fwrite(out.data, 1, out.len, stdout);
-    buf_free(&out);
-}
-
-
 /* ---- the report ---- */
 
 typedef struct {
@@ -153,7 +143,7 @@ static void report(const TfRun *r, const TfOptions *o, TableFormat fmt, Csvs *cs
     }
     snprintf(title, sizeof title, "Drift from %s over %ld positions (ctx %d, second half of each window)",
              r->models[0].name, r->positions, o->ctx);
-    if (table_nrows(t)) render(t, fmt, title);
+    if (table_nrows(t)) table_print(t, fmt, title);
     table_free(t);
 
     /* 2. per position class */
@@ -176,7 +166,7 @@ static void report(const TfRun *r, const TfOptions *o, TableFormat fmt, Csvs *cs
             cell(t, 8, "%.4f", exp(s.ln_ppl_ratio));
         }
     }
-    if (table_nrows(t)) render(t, fmt, "Where the drift happens: by the class of the true next token");
+    if (table_nrows(t)) table_print(t, fmt, "Where the drift happens: by the class of the true next token");
     table_free(t);
 
     /* 3. per language */
@@ -204,7 +194,7 @@ static void report(const TfRun *r, const TfOptions *o, TableFormat fmt, Csvs *cs
             cell(t, 9, "%.4f", exp(s.ln_ppl_ratio));
         }
     }
-    if (table_nrows(t)) render(t, fmt, "Per language");
+    if (table_nrows(t)) table_print(t, fmt, "Per language");
     table_free(t);
 
     /* 4. variants compared per byte */
@@ -227,7 +217,7 @@ static void report(const TfRun *r, const TfOptions *o, TableFormat fmt, Csvs *cs
             cell(t, 7, "%.4f", tf_bits_per_byte(k->nll_var, k->bytes));
         }
     }
-    if (table_nrows(t)) render(t, fmt, "Variants compared per byte (bits per byte over the bytes both scored)");
+    if (table_nrows(t)) table_print(t, fmt, "Variants compared per byte (bits per byte over the bytes both scored)");
     table_free(t);
 
     /* 5. the corpus */
@@ -247,7 +237,7 @@ static void report(const TfRun *r, const TfOptions *o, TableFormat fmt, Csvs *cs
     long tokens = 0;
     for (int m = 0; m < r->nmodels; m++) tokens += r->models[m].tokens;
     cell(t, 9, "%.0f", r->seconds > 0 ? (double)tokens / r->seconds : NAN);
-    render(t, fmt, "Corpus (tokens/s: every model's tokens)");
+    table_print(t, fmt, "Corpus (tokens/s: every model's tokens)");
     table_free(t);
 
     if (!csv) {

@@ -252,35 +252,22 @@ static uint64_t vocabulary_hash(const Tokenizer *t) {
     return h;
 }
 
-/* Bits per weight of the matrices the forward pass reads. */
-static double bits_per_weight(const Model *m) {
-    uint64_t elems = (uint64_t)m->tok_embd.rows * (uint64_t)m->tok_embd.cols;
-    if (!m->cfg.tied) elems += (uint64_t)m->output.rows * (uint64_t)m->output.cols;
-    for (int l = 0; l < m->cfg.n_layer; l++) {
-        const Layer *L = &m->layers[l];
-        const Tensor *t[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7; i++) elems += (uint64_t)t[i]->rows * (uint64_t)t[i]->cols;
-    }
-    return elems ? 8.0 * (double)model_weight_bytes(m) / (double)elems : NAN;
-}
-
-/* The tokenizer of a model path: the GGUF itself, the folder, or the folder of a .safetensors. */
-static char *tokenizer_for(const Entry *e) {
-    if (e->tokenizer) return xstrdup(e->tokenizer);
-    if (ends_with(e->path, ".safetensors")) {
-        char *dir = xstrdup(e->path);
+char *model_tokenizer_path(const char *model, const char *given) {
+    if (given) return xstrdup(given);
+    if (ends_with(model, ".safetensors")) {
+        char *dir = xstrdup(model);
         char *slash = strrchr(dir, '/');
         if (slash) *slash = '\0';
         else strcpy(dir, ".");
         return dir;
     }
-    return xstrdup(e->path);
+    return xstrdup(model);
 }
 
 /* TAG ("model i of n: name") prefixes the progress line. */
 static int run_model(const Entry *e, const char *tag, const StudyOptions *o, const KwSet *kw,
                      Result *r, Tokenizer **tok_out, Err *err) {
-    r->tokenizer_path = tokenizer_for(e);
+    r->tokenizer_path = model_tokenizer_path(e->path, e->tokenizer);
     progress("%s: loading tokenizer", tag);
     Tokenizer *tok = tok_load(r->tokenizer_path, err);
     if (!tok) return -1;
@@ -290,7 +277,7 @@ static int run_model(const Entry *e, const char *tag, const StudyOptions *o, con
         tok_free(tok);
         return -1;
     }
-    r->bpw = isnan(e->bpw) ? bits_per_weight(m) : e->bpw;
+    r->bpw = isnan(e->bpw) ? model_bits_per_weight(m) : e->bpw;
     r->vocab = m->cfg.n_vocab;
     r->vocab_hash = vocabulary_hash(tok);
     Forward *f = fwd_new(m, o->compute, err);
@@ -512,15 +499,6 @@ static int save_report(const Report *rp, const char *dir, Err *err) {
 
 /* ---- terminal tables ---- */
 
-static void render(const Table *t, TableFormat f, const char *title) {
-    Buf out = {0};
-    buf_putc(&out, '\n');
-    table_heading(&out, f, title);
-    table_render(t, f, &out);
-    fwrite(out.data, 1, out.len, stdout);
-    buf_free(&out);
-}
-
 static void fmt_cell(Table *t, int col, const char *fmt, double v) {
     if (isnan(v)) table_put(t, col, "-");
     else table_putf(t, col, fmt, v);
@@ -548,7 +526,7 @@ static void print_probe(const Result *r, const Report *rp, const StudyOptions *o
             table_put(top, 2, table_cell(rp->top, i, 5));
             fmt_cell(top, 3, "%.4f", atof(table_cell(rp->top, i, 6)));
         }
-        render(top, o->format, "top tokens");
+        table_print(top, o->format, "top tokens");
         table_free(top);
         Table *lt = table_new();
         const char *cols[] = {"lang", "keywords", "PKP", "KAP", "PKP_seq", "n80", "n90", "n95", "top keywords"};
@@ -575,7 +553,7 @@ static void print_probe(const Result *r, const Report *rp, const StudyOptions *o
             buf_free(&b);
             free(ps);
         }
-        render(lt, o->format, "keyword mass per language");
+        table_print(lt, o->format, "keyword mass per language");
         table_free(lt);
     }
 }
@@ -605,7 +583,7 @@ static void print_diff(const Result *res, size_t n, const StudyOptions *o) {
         fmt_cell(t, 12, "%.4f", d->spearman_kw);
         fmt_cell(t, 13, "%.3e", d->same_vocab ? d->kl_keywords : d->kl_keywords_seq);
     }
-    render(t, o->format, "drift from the base (compare: vocab = full distribution; p_seq = keyword strings only, vocabularies differ)");
+    table_print(t, o->format, "drift from the base (compare: vocab = full distribution; p_seq = keyword strings only, vocabularies differ)");
     table_free(t);
 
     /* ΔPKP per language, one column per variant (relative, or on p_seq across vocabularies). */
@@ -631,7 +609,7 @@ static void print_diff(const Result *res, size_t n, const StudyOptions *o) {
                 fmt_cell(d, col++, "%+.2f%% seq", lb->pkp_seq > 0 ? 100 * (lv->pkp_seq - lb->pkp_seq) / lb->pkp_seq : NAN);
         }
     }
-    if (b0) render(d, o->format, "change of PKP per language (relative to the base)");
+    if (b0) table_print(d, o->format, "change of PKP per language (relative to the base)");
     table_free(d);
 }
 

@@ -42,6 +42,9 @@ void manifest_free(Manifest *m);
 
 /* A short name for a model path: the file name without .gguf/.safetensors, or the folder name. */
 char *model_short_name(const char *path);
+/* The tokenizer to load for a model (malloc'd): GIVEN when not NULL, else the GGUF file itself,
+ * the folder, or the folder of a .safetensors file. */
+char *model_tokenizer_path(const char *model, const char *given);
 
 typedef struct {
     const char *cmd;            /* "probe" or "diff", for messages */

@@ -348,3 +348,12 @@ void table_heading(Buf *out, TableFormat f, const char *text) {
     else if (f == TABLE_TEX) buf_printf(out, "%% %s\n", text);
     else buf_printf(out, "%s\n", text);
 }
+
+void table_print(const Table *t, TableFormat f, const char *title) {
+    Buf out = {0};
+    buf_putc(&out, '\n');
+    table_heading(&out, f, title);
+    table_render(t, f, &out);
+    fwrite(out.data, 1, out.len, stdout);
+    buf_free(&out);
+}

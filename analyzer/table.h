@@ -58,6 +58,8 @@ typedef enum { TABLE_TEXT, TABLE_MD, TABLE_TEX } TableFormat;
 int table_format_parse(const char *s, TableFormat *f);
 /* The table in format F, appended to OUT. */
 void table_render(const Table *t, TableFormat f, Buf *out);
+/* On stdout: a blank line, TITLE as a heading of format F, then the table. */
+void table_print(const Table *t, TableFormat f, const char *title);
 /* A heading for what follows: "### TEXT" + blank line (md), "% TEXT" (tex) or "TEXT" (text). */
 void table_heading(Buf *out, TableFormat f, const char *text);
 

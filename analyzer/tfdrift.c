@@ -11,6 +11,7 @@
 #endif
 
 #include "analyzer/drift.h"
+#include "analyzer/study.h"
 #include "analyzer/table.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -25,35 +26,11 @@ typedef struct {
     float *logits; /* [n_out][n_vocab] of the current window */
 } Runner;
 
-/* The tokenizer of a model path: the GGUF itself, the folder, or the folder of a .safetensors. */
-static char *tokenizer_path(const char *model, const char *given) {
-    if (given) return xstrdup(given);
-    if (ends_with(model, ".safetensors")) {
-        char *dir = xstrdup(model);
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
-        else strcpy(dir, ".");
-        return dir;
-    }
-    return xstrdup(model);
-}
-
-static double bits_per_weight(const Model *m) {
-    uint64_t elems = (uint64_t)m->tok_embd.rows * (uint64_t)m->tok_embd.cols;
-    if (!m->cfg.tied) elems += (uint64_t)m->output.rows * (uint64_t)m->output.cols;
-    for (int l = 0; l < m->cfg.n_layer; l++) {
-        const Layer *L = &m->layers[l];
-        const Tensor *t[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7; i++) elems += (uint64_t)t[i]->rows * (uint64_t)t[i]->cols;
-    }
-    return elems ? 8.0 * (double)model_weight_bytes(m) / (double)elems : NAN;
-}
-
 static int runner_open(Runner *r, TfModel *tm, const char *path, const char *name, const TfOptions *o,
                        int n_out, Err *err) {
     tm->name = xstrdup(name);
     tm->path = xstrdup(path);
-    tm->tokenizer_path = tokenizer_path(path, o->tokenizer);
+    tm->tokenizer_path = model_tokenizer_path(path, o->tokenizer);
     if (!(r->tok = tok_load(tm->tokenizer_path, err))) return -1;
     r->start = tok_bos(r->tok) >= 0 ? tok_bos(r->tok) : tok_eos(r->tok);
     if (r->start < 0)
@@ -63,7 +40,7 @@ static int runner_open(Runner *r, TfModel *tm, const char *path, const char *nam
         return err_set(err, "%s: the tokenizer has %d ids but the model only %d outputs", tm->tokenizer_path,
                        tok_vocab_size(r->tok), r->m->cfg.n_vocab);
     tm->n_vocab = r->m->cfg.n_vocab;
-    tm->bpw = bits_per_weight(r->m);
+    tm->bpw = model_bits_per_weight(r->m);
     if (!(r->f = fwd_new(r->m, o->compute, err))) return -1;
     r->logits = xmalloc((size_t)n_out * (size_t)tm->n_vocab * sizeof(float));
     return 0;

@@ -532,6 +532,17 @@ static uint64_t tensor_bytes(const Tensor *t) {
     return t->data ? (uint64_t)qtype_row_bytes(t->type, t->cols) * (uint64_t)t->rows : 0;
 }
 
+double model_bits_per_weight(const Model *m) {
+    uint64_t elems = (uint64_t)m->tok_embd.rows * (uint64_t)m->tok_embd.cols;
+    if (!m->cfg.tied) elems += (uint64_t)m->output.rows * (uint64_t)m->output.cols;
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        const Layer *L = &m->layers[l];
+        const Tensor *t[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int i = 0; i < 7; i++) elems += (uint64_t)t[i]->rows * (uint64_t)t[i]->cols;
+    }
+    return elems ? 8.0 * (double)model_weight_bytes(m) / (double)elems : NAN;
+}
+
 uint64_t model_weight_bytes(const Model *m) {
     uint64_t s = tensor_bytes(&m->output);
     for (int l = 0; l < m->cfg.n_layer; l++) {

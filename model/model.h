@@ -95,5 +95,7 @@ void model_free(Model *m);
 const char *arch_name(Arch a);
 /* Bytes of all weight matrices a forward pass reads (each matrix once; a tied output counts once). */
 uint64_t model_weight_bytes(const Model *m);
+/* Bits per weight of those matrices (model_weight_bytes over their element count); NAN for none. */
+double model_bits_per_weight(const Model *m);
 
 #endif
