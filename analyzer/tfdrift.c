@@ -207,9 +207,10 @@ static void compare_window(Ctx *x, int v, int lang, const char *file, long windo
     for (int i = 0; i < n; i++) {
         tf_push(&tm->pos, x->pos[i]);
         size_t k = tm->pos.n - 1;
-        if (k % 1024 == 0) {
-            tm->pos_lang = xrealloc(tm->pos_lang, (k + 1024) * sizeof *tm->pos_lang);
-            tm->pos_class = xrealloc(tm->pos_class, (k + 1024) * sizeof *tm->pos_class);
+        if (k >= tm->tags_cap) { /* the tags grow with the sample (geometrically) */
+            tm->tags_cap = tm->pos.cap;
+            tm->pos_lang = xrealloc(tm->pos_lang, tm->tags_cap * sizeof *tm->pos_lang);
+            tm->pos_class = xrealloc(tm->pos_class, tm->tags_cap * sizeof *tm->pos_class);
         }
         tm->pos_lang[k] = (uint16_t)lang;
         tm->pos_class[k] = x->cls[i];

@@ -53,6 +53,7 @@ typedef struct {
     TfSample pos;        /* same_vocab: the scored positions, in corpus order */
     uint16_t *pos_lang;  /* [pos.n] language index of each position */
     uint8_t *pos_class;  /* [pos.n] MARK_* of the true next token; TF_ALL when unaligned */
+    size_t tags_cap;     /* room in pos_lang and pos_class */
     TfBytes *bytes;      /* [(nlangs + 1) * TF_CLASSES]: language l (nlangs = all), class c */
     long tokens;         /* tokens this model evaluated */
 } TfModel;
