@@ -19,6 +19,10 @@ int err_set(Err *err, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        /* one line, always: parts quoted from hostile input (a JSON parser's "near '...'")
+         * may hold line breaks and other control bytes */
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
     }
     return -1;
 }

@@ -17,7 +17,8 @@ typedef struct {
     char msg[1024];
 } Err;
 
-/* Formats the message into err (if err is not NULL) and returns -1. */
+/* Formats the message into err (if err is not NULL) and returns -1. The message is kept to one
+ * line: control bytes (a line break quoted from bad input) become spaces. */
 int err_set(Err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void *xmalloc(size_t n);

@@ -50,8 +50,17 @@ static void missing_file_is_one_clear_error(void **state) {
     assert_string_equal(err.msg, "/tmp: not a regular file");
 }
 
+/* Found by fuzz_safetensors: jansson quotes the bad input, line breaks included. */
+static void error_messages_stay_one_line(void **state) {
+    (void)state;
+    Err err;
+    assert_int_equal(err_set(&err, "%s: invalid escape near '%s'", "x.json", "\"a\\\n\r\t\001" "b"), -1);
+    assert_string_equal(err.msg, "x.json: invalid escape near '\"a\\    b'");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(error_messages_stay_one_line),
         cmocka_unit_test(utf8_roundtrip_and_rejects),
         cmocka_unit_test(buffers_grow_and_terminate),
         cmocka_unit_test(missing_file_is_one_clear_error),
