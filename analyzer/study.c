@@ -368,6 +368,23 @@ static void visible(const char *s, size_t len, Buf *out) {
     }
 }
 
+/* The reverse of visible() for control bytes only ("\\n" back to a line break; "␣" stays): the
+ * tables escape control bytes themselves, and would show an escape of an escape. */
+static void control_bytes(const char *s, Buf *out) {
+    for (; *s; s++) {
+        unsigned hex;
+        if (s[0] == '\\' && (s[1] == 'n' || s[1] == 't' || s[1] == 'r')) {
+            buf_putc(out, s[1] == 'n' ? '\n' : s[1] == 't' ? '\t' : '\r');
+            s++;
+        } else if (s[0] == '\\' && s[1] == 'x' && sscanf(s + 2, "%2x", &hex) == 1 && s[2] && s[3]) {
+            buf_putc(out, (char)hex);
+            s += 3;
+        } else {
+            buf_putc(out, *s);
+        }
+    }
+}
+
 static void report_model(Report *rp, const Result *r, const Result *base, const Tokenizer *tok,
                          const StudyOptions *o) {
     const Entry *e = r->e;
@@ -523,7 +540,10 @@ static void print_probe(const Result *r, const Report *rp, const StudyOptions *o
             table_row(top);
             table_put(top, 0, table_cell(rp->top, i, 2));
             table_put(top, 1, table_cell(rp->top, i, 3));
-            table_put(top, 2, table_cell(rp->top, i, 5));
+            Buf raw = {0};
+            control_bytes(table_cell(rp->top, i, 5), &raw);
+            table_putn(top, 2, raw.data ? raw.data : "", raw.len);
+            buf_free(&raw);
             fmt_cell(top, 3, "%.4f", atof(table_cell(rp->top, i, 6)));
         }
         table_print(top, o->format, "top tokens");
