@@ -388,18 +388,7 @@ int cmd_drift(int argc, char **argv) {
         return rc;
     }
 
-    /* names: short file names, made unique */
-    char **names = xcalloc((size_t)nmodels, sizeof *names);
-    for (int i = 0; i < nmodels; i++) {
-        char *name = model_short_name(models[i]);
-        Buf u = {0};
-        buf_puts(&u, name);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(names[j], u.data)) buf_printf(&u, "#%d", i + 1);
-        names[i] = xstrdup(u.data);
-        free(name);
-        buf_free(&u);
-    }
+    char **names = model_short_names(models, nmodels);
     o.models = models;
     o.names = (const char *const *)names;
     o.nmodels = nmodels;

@@ -112,18 +112,13 @@ static int run(int argc, char **argv, int is_diff) {
             for (size_t i = 0; i < m.n; i++)
                 if (!m.e[i].tokenizer) m.e[i].tokenizer = xstrdup(tokenizer);
     } else {
+        char **names = model_short_names(models, nmodels);
         for (int i = 0; i < nmodels; i++) {
-            char *name = model_short_name(models[i]);
-            /* The same file given twice still needs two names. */
-            Buf unique = {0};
-            buf_puts(&unique, name);
-            for (int j = 0; j < i; j++)
-                if (!strcmp(m.e[j].name, unique.data)) buf_printf(&unique, "#%d", i + 1);
-            const char *base = is_diff && i > 0 ? m.e[0].name : NULL;
-            manifest_add(&m, unique.data, models[i], is_diff ? (i ? "" : "base") : "", base, tokenizer);
-            free(name);
-            buf_free(&unique);
+            const char *base = is_diff && i > 0 ? names[0] : NULL;
+            manifest_add(&m, names[i], models[i], is_diff ? (i ? "" : "base") : "", base, tokenizer);
         }
+        for (int i = 0; i < nmodels; i++) free(names[i]);
+        free(names);
         rc = manifest_check(&m, "command line", &err);
     }
     if (rc == 0) rc = study_run(&m, &o, &err);

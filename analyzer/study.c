@@ -228,6 +228,20 @@ char *model_short_name(const char *path) {
     return name;
 }
 
+char **model_short_names(const char *const *paths, int n) {
+    char **names = xcalloc((size_t)(n > 0 ? n : 1), sizeof *names);
+    for (int i = 0; i < n; i++) {
+        Buf u = {0};
+        char *name = model_short_name(paths[i]);
+        buf_puts(&u, name);
+        free(name);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(names[j], u.data)) buf_printf(&u, "#%d", i + 1);
+        names[i] = u.data ? u.data : xstrdup(""); /* Buf leaves data NULL when nothing was added */
+    }
+    return names;
+}
+
 /* ---- per-model results ---- */
 
 typedef struct {

@@ -42,6 +42,9 @@ void manifest_free(Manifest *m);
 
 /* A short name for a model path: the file name without .gguf/.safetensors, or the folder name. */
 char *model_short_name(const char *path);
+/* The short names of n model paths, made unique: a name met before gets "#i" (i = its 1-based
+ * place), so the same file given twice still has two names. Free each and the array. */
+char **model_short_names(const char *const *paths, int n);
 /* The tokenizer to load for a model (malloc'd): GIVEN when not NULL, else the GGUF file itself,
  * the folder, or the folder of a .safetensors file. */
 char *model_tokenizer_path(const char *model, const char *given);
