@@ -16,8 +16,11 @@ DEBS := build-essential pkg-config libdnnl-dev libcsv-dev libutf8proc-dev liboni
         libjansson-dev libcmocka-dev gnuplot-nox clang libclang-rt-14-dev nodejs npm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-MODULES := common tokenizer model quant analyzer plots
-LIBSRC  := $(filter-out analyzer/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))
+# The library holds every layer but the CLI (docs/architecture.md); cli/ links on top of it.
+MODULES := common formats tokenizer model quant analysis report plots
+LIBSRC  := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+CLISRC  := $(wildcard cli/*.c)
+CLIOBJ  := $(CLISRC:%.c=$(BUILD)/%.o)
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
@@ -49,7 +52,7 @@ $(BUILD)/%.o: %.c | $(BUILD)/.deps
 $(BUILD)/libcoldtok.a: $(LIBOBJ)
 	ar rcs $@ $^
 
-$(BUILD)/coldtok: $(BUILD)/analyzer/main.o $(BUILD)/libcoldtok.a
+$(BUILD)/coldtok: $(CLIOBJ) $(BUILD)/libcoldtok.a
 	$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 coldtok: $(BUILD)/coldtok
@@ -86,10 +89,10 @@ test: tests
 
 # ---- sanitizers and fuzzers ----
 # The fuzzers share one archive of the library built with clang's sanitizers and fuzzer
-# instrumentation (the commands are left out: they need analyzer/main.c's helpers).
+# instrumentation.
 FUZZFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror -MMD -MP \
              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZOBJ := $(patsubst %.c,$(FUZZBUILD)/obj/%.o,$(filter-out analyzer/cmd_%.c,$(LIBSRC)))
+FUZZOBJ := $(patsubst %.c,$(FUZZBUILD)/obj/%.o,$(LIBSRC))
 SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 $(FUZZBUILD)/obj/%.o: %.c | $(BUILD)/.deps

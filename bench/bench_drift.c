@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "model/synth.h"
-#include "quant/quant.h"
+#include "quant/synth.h"
+#include "formats/qtype.h"
 
 /* PATH of the preset's model in TYPE, written when absent. */
 static int ensure_model(const char *dir, const char *preset, uint32_t type, char *path, size_t n) {

@@ -27,8 +27,8 @@
 
 #include "model/forward.h"
 #include "model/model.h"
-#include "model/synth.h"
-#include "quant/quant.h"
+#include "quant/synth.h"
+#include "formats/qtype.h"
 
 #define RUNS 7
 

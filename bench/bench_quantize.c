@@ -25,7 +25,7 @@
 
 #include "common/util.h"
 #include "quant/gptq.h"
-#include "quant/quant.h"
+#include "formats/qtype.h"
 #include "quant/quantize.h"
 #include "quant/recipe.h"
 

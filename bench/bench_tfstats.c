@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "analyzer/tfstats.h"
+#include "analysis/tfstats.h"
 #include "common/util.h"
 
 #define VOCAB 151936

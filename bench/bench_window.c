@@ -37,8 +37,8 @@
 
 #include "model/forward.h"
 #include "model/model.h"
-#include "model/synth.h"
-#include "quant/quant.h"
+#include "quant/synth.h"
+#include "formats/qtype.h"
 
 #define WINDOW 512
 #define N_OUT 256

@@ -1,5 +1,5 @@
 /* util: see util.h. */
-#include "util.h"
+#include "common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

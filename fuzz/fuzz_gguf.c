@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/gguf.h"
-#include "quant/quant.h"
+#include "formats/gguf.h"
+#include "formats/qtype.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

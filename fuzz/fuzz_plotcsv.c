@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plots/csvtable.h"
+#include "common/csvtable.h"
 #include "plots/gnuplot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -17,7 +17,8 @@
 #include <immintrin.h>
 #endif
 
-#include "quant/quant.h"
+#include "formats/qtype.h"
+#include "formats/kquant.h"
 
 /* Positions per internal step: a whole 512-token window is one step, so each weight matrix is
  * converted once per window. Activation buffers grow to the largest step seen (a cold start of
@@ -100,17 +101,6 @@ __attribute__((target("avx512f"))) static void q5_0_to_f32_avx512(const uint8_t 
         __m512i x1 = _mm512_sub_epi32(_mm512_or_si512(_mm512_srli_epi32(q, 4), h1), sixteen);
         _mm512_storeu_ps(d, _mm512_mul_ps(_mm512_cvtepi32_ps(x0), scale));
         _mm512_storeu_ps(d + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(x1), scale));
-    }
-}
-
-/* ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j of a Q4_K/Q5_K block. */
-static void k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
     }
 }
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/gguf.h"
-#include "model/safetensors.h"
-#include "quant/quant.h"
+#include "formats/gguf.h"
+#include "formats/safetensors.h"
+#include "formats/qtype.h"
 
 const char *arch_name(Arch a) {
     switch (a) {

@@ -51,7 +51,7 @@ typedef struct {
  * ne = [cols, rows]); vectors have rows == 1. */
 typedef struct {
     const void *data; /* NULL when the (optional) tensor is absent */
-    uint32_t type;    /* quant/quant.h QType */
+    uint32_t type;    /* formats/qtype.h QType */
     int64_t rows, cols;
     const char *name; /* the name in the file, for messages */
 } Tensor;

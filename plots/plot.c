@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "plots/csvtable.h"
+#include "common/csvtable.h"
 #include "plots/gnuplot.h"
 
 /* Longest name shown in a legend or on an axis; longer ones lose their middle. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/quant.h"
+#include "formats/qtype.h"
 #include "quant/quantize.h"
 
 /* In place: A [K, K] symmetric positive definite (both triangles) -> its upper Cholesky factor R

@@ -14,14 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model/gguf.h"
-#include "model/gguf_write.h"
+#include "formats/gguf.h"
+#include "formats/gguf_write.h"
 #include "model/model.h"
-#include "model/safetensors.h"
+#include "formats/safetensors.h"
 #include "quant/gptq.h"
-#include "quant/quant.h"
+#include "formats/qtype.h"
 #include "quant/quantize.h"
-#include "quant/tokconv.h"
+#include "tokenizer/tokconv.h"
 
 #define CHUNK_FLOATS (16u << 20) /* f32 elements converted at a time (64 MiB) */
 #define GGML_QNT_VERSION 2       /* general.quantization_version of current llama.cpp files */

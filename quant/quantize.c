@@ -17,7 +17,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "quant/quant.h"
+#include "formats/qtype.h"
+#include "formats/kquant.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
@@ -694,34 +695,11 @@ static void q3k_imp(const float *x, uint8_t *y, const float *qw) {
     q3k_finish(x, y, L);
 }
 
-/* Q4_K / Q5_K: 8 sub-blocks of 32, 6-bit scale and min each packed in 12 bytes at y+4;
- * d @0, dmin @2. */
-static void k4_put_scale_min(uint8_t *s, int j, uint8_t ls, uint8_t lm) {
-    if (j < 4) {
-        s[j] = ls;
-        s[j + 4] = lm;
-    } else {
-        s[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
-        s[j - 4] |= (uint8_t)((ls >> 4) << 6);
-        s[j - 0] |= (uint8_t)((lm >> 4) << 6);
-    }
-}
-
-static void k4_get_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-    }
-}
-
 /* requantizes x against the stored scales/mins; nmax 15 (Q4_K) or 31 (Q5_K), then packs */
 static void k45_finish(const float *x, uint8_t *y, uint8_t *L, int nmax) {
     uint8_t sc, m;
     for (int j = 0; j < QKK / 32; ++j) {
-        k4_get_scale_min(j, y + 4, &sc, &m);
+        k4_scale_min(j, y + 4, &sc, &m);
         const float d = get_half(y) * sc;
         if (!d) continue;
         const float dm = get_half(y + 2) * m;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "quant/quant.h"
+#include "formats/qtype.h"
 #include "quant/quantize.h"
 
 enum { MIX_NONE, MIX_OUTPUT_ONLY, MIX_Q2_K, MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, MIX_Q4_K_S,

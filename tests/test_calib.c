@@ -11,7 +11,7 @@
 #include "quant/calib.h"
 #include "quant/gptq.h"
 #include "quant/qmodel.h"
-#include "quant/quant.h"
+#include "formats/qtype.h"
 #include "quant/recipe.h"
 #include "tests/testutil.h"
 

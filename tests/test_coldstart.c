@@ -1,4 +1,4 @@
-/* Tests of analyzer/coldstart and analyzer/drift on a "bigram" model whose logits are set by hand.
+/* Tests of analysis/coldstart and analysis/drift on a "bigram" model whose logits are set by hand.
  *
  * The model is a real llama GGUF (written here with gguf_write) with every attention and FFN weight
  * zero, so the residual stream stays the token embedding; embeddings are one-hot (token t → e_t,
@@ -10,13 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analyzer/coldstart.h"
-#include "analyzer/drift.h"
-#include "analyzer/keywords.h"
+#include "analysis/coldstart.h"
+#include "analysis/colddiff.h"
+#include "analysis/keywords.h"
 #include "model/forward.h"
-#include "model/gguf_write.h"
+#include "formats/gguf_write.h"
 #include "model/model.h"
-#include "quant/quant.h"
+#include "formats/qtype.h"
 #include "tests/testutil.h"
 #include "tokenizer/tokenizer.h"
 
@@ -235,10 +235,10 @@ static void drift_between_bigrams(void **state) {
     assert_int_equal(coldstart_run(a.f, N_VOCAB, a.tok, &kw, T_EOT, &ca, &err), 0);
     assert_int_equal(coldstart_run(v.f, N_VOCAB, v.tok, &kw, T_EOT, &cv, &err), 0);
     assert_true(same_vocabulary(a.tok, v.tok));
-    Drift d;
-    drift_compare(&ca, &ca, 1, &d);
+    ColdDiff d;
+    colddiff_compare(&ca, &ca, 1, &d);
     assert_true(fabs(d.kl_pq) < 1e-12 && fabs(d.js) < 1e-12 && d.top1_agree == 1);
-    drift_compare(&ca, &cv, 1, &d);
+    colddiff_compare(&ca, &cv, 1, &d);
     /* KL(P||Q) by the definition over the two hand-set distributions */
     double Zp = partition(T_EOT, 0), Zq = partition(T_EOT, -1.0f), kl = 0, tv = 0;
     for (int t = 0; t < N_VOCAB; t++) {

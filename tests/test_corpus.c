@@ -1,10 +1,10 @@
-/* Tests of analyzer/corpus: languages of paths, the walk's order and skips, reading checks, and the
+/* Tests of analysis/corpus: languages of paths, the walk's order and skips, reading checks, and the
  * byte classes of hand-marked snippets. */
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analyzer/corpus.h"
+#include "analysis/corpus.h"
 #include "tests/testutil.h"
 
 static void languages_from_extensions(void **state) {

@@ -1,4 +1,4 @@
-/* Tests of analyzer/keywords, analyzer/coverage and analyzer/vocab.
+/* Tests of analysis/keywords, analysis/coverage and analysis/vocab.
  *
  * - Keyword files: good files (comments, CRLF, duplicates, several languages) and one bad line per
  *   rule, each with its FILE:LINE message; the built-in lists and their source headers.
@@ -14,9 +14,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "analyzer/coverage.h"
-#include "analyzer/keywords.h"
-#include "analyzer/vocab.h"
+#include "analysis/coverage.h"
+#include "analysis/keywords.h"
+#include "analysis/vocab.h"
 #include "tests/testutil.h"
 
 #define TINY "tests/data/cov-tiny-tokenizer.json"

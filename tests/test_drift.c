@@ -1,4 +1,4 @@
-/* Tests of analyzer/tfdrift (coldtok drift's runner) on the real stories260K models:
+/* Tests of analysis/tfdrift (coldtok drift's runner) on the real stories260K models:
  * - one window that is exactly the fixture prompt: the scored positions' log-probabilities and KL
  *   equal those computed here, in double, from the fixtures' float64-reference logits;
  * - on English text, F16 drifts from F32 by almost nothing and Q4_0 by far more;
@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analyzer/metrics.h"
-#include "analyzer/tfdrift.h"
+#include "analysis/metrics.h"
+#include "analysis/drift.h"
 #include "tests/testutil.h"
 
 #define STORIES "models/stories260K/"
@@ -72,15 +72,15 @@ static void prompt_window_matches_reference_logits(void **state) {
     const int next[2] = {261, 378};
     double *lp = xmalloc(V * sizeof(double)), *lq = xmalloc(V * sizeof(double));
     for (int i = 0; i < 2; i++) {
-        log_softmax(zp + (size_t)(2 + i) * V, V, lp);
-        log_softmax(zq + (size_t)(2 + i) * V, V, lq);
-        double kl = kl_divergence(lp, lq, V);
+        metric_log_softmax(zp + (size_t)(2 + i) * V, V, lp);
+        metric_log_softmax(zq + (size_t)(2 + i) * V, V, lq);
+        double kl = metric_kl_divergence(lp, lq, V);
         printf("# position %d: kl %.9g (reference %.9g), lp_base %.7f (%.7f), lp_var %.7f (%.7f)\n", 2 + i,
                v->pos.v[i].kl, kl, v->pos.v[i].lp_base, lp[next[i]], v->pos.v[i].lp_var, lq[next[i]]);
         assert_true(fabs(v->pos.v[i].lp_base - lp[next[i]]) < 1e-4);
         assert_true(fabs(v->pos.v[i].lp_var - lq[next[i]]) < 1e-4);
         assert_true(fabs(v->pos.v[i].kl - kl) < 1e-4 * kl + 1e-7);
-        assert_int_equal(v->pos.v[i].same_top1, argmax(lp, V) == argmax(lq, V));
+        assert_int_equal(v->pos.v[i].same_top1, metric_argmax(lp, V) == metric_argmax(lq, V));
     }
     /* the class of the true next token: "▁a" and "▁time" are English words, not control keywords
      * or structure, unless the English control list holds them */

@@ -19,11 +19,11 @@
 #endif
 
 #include "model/forward.h"
-#include "model/gguf_write.h"
+#include "formats/gguf_write.h"
 #include "model/model.h"
-#include "model/safetensors.h"
-#include "model/synth.h"
-#include "quant/quant.h"
+#include "formats/safetensors.h"
+#include "quant/synth.h"
+#include "formats/qtype.h"
 #include "tests/testutil.h"
 
 /* ---- helpers ---- */

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model/gguf.h"
-#include "quant/quant.h"
+#include "formats/gguf.h"
+#include "formats/qtype.h"
 #include "tests/testutil.h"
 
 /* ---- helpers ---- */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "plots/csvtable.h"
+#include "common/csvtable.h"
 #include "plots/gnuplot.h"
 #include "tests/testutil.h"
 

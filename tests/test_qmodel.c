@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include "model/forward.h"
-#include "model/gguf.h"
-#include "model/gguf_write.h"
+#include "formats/gguf.h"
+#include "formats/gguf_write.h"
 #include "model/model.h"
 #include "quant/qmodel.h"
-#include "quant/quant.h"
+#include "formats/qtype.h"
 #include "quant/quantize.h"
 #include "quant/recipe.h"
 #include "tests/testutil.h"

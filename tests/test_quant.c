@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "model/gguf.h"
-#include "quant/quant.h"
+#include "formats/gguf.h"
+#include "formats/qtype.h"
 #include "tests/testutil.h"
 
 /* ---- geometry ---- */

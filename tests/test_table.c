@@ -1,9 +1,9 @@
-/* Tests of analyzer/table: the exact text of every rendering for cells with commas, quotes,
+/* Tests of analysis/table: the exact text of every rendering for cells with commas, quotes,
  * underscores, %, &, a newline, wide (CJK) and accented UTF-8. The expected strings were written
  * by hand from the format rules (display widths: 日 and 本 are 2 columns each, é is 1). */
 #include <string.h>
 
-#include "analyzer/table.h"
+#include "report/table.h"
 #include "tests/testutil.h"
 
 static Table *sample(void) {

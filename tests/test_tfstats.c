@@ -1,11 +1,11 @@
-/* Tests of analyzer/tfstats: the statistics of a sample of positions against values computed by
+/* Tests of analysis/tfstats: the statistics of a sample of positions against values computed by
  * hand (NumPy's 'linear' percentiles worked out beside each), the histogram's bins, and
  * tf_position on both paths (AVX2 and double) against closed forms on tiny rows and against a
  * double-precision reference built here from metrics.c on 151936-wide random rows. */
 #include <math.h>
 
-#include "analyzer/metrics.h"
-#include "analyzer/tfstats.h"
+#include "analysis/metrics.h"
+#include "analysis/tfstats.h"
 #include "tests/testutil.h"
 
 /* |a − b| <= tol · max(1, |b|) */
@@ -284,13 +284,13 @@ static void row(float *zp, float *zq, int n, double top, double noise, uint64_t 
  * for KL too small for the first. */
 static void reference(const float *zp, const float *zq, int n, int t, double *kl, double *kl_small, TfPos *ref) {
     double *lp = xmalloc((size_t)n * sizeof *lp), *lq = xmalloc((size_t)n * sizeof *lq), k3 = 0;
-    log_softmax(zp, (size_t)n, lp);
-    log_softmax(zq, (size_t)n, lq);
-    *kl = kl_divergence(lp, lq, (size_t)n);
+    metric_log_softmax(zp, (size_t)n, lp);
+    metric_log_softmax(zq, (size_t)n, lq);
+    *kl = metric_kl_divergence(lp, lq, (size_t)n);
     for (int i = 0; i < n; i++) k3 += exp(lp[i]) * ((lp[i] - lq[i]) + expm1(lq[i] - lp[i]));
     *kl_small = k3;
     ref->lp_base = (float)lp[t], ref->lp_var = (float)lq[t];
-    ref->same_top1 = argmax(lp, (size_t)n) == argmax(lq, (size_t)n);
+    ref->same_top1 = metric_argmax(lp, (size_t)n) == metric_argmax(lq, (size_t)n);
     free(lp), free(lq);
 }
 

@@ -9,8 +9,8 @@
 
 #include <jansson.h>
 
-#include "model/gguf.h"
-#include "model/gguf_write.h"
+#include "formats/gguf.h"
+#include "formats/gguf_write.h"
 #include "tests/testutil.h"
 #include "tokenizer/tokenizer.h"
 

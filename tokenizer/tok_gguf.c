@@ -1,4 +1,4 @@
-/* tok_gguf: loads the tokenizer.ggml.* keys of a GGUF file (through model/gguf.h).
+/* tok_gguf: loads the tokenizer.ggml.* keys of a GGUF file (through formats/gguf.h).
  *
  * "gpt2" is byte-level BPE: tokenizer.ggml.pre names a pre-tokenizer, mapped here to the regexes the
  * Hugging Face tokenizer.json of those models splits with (each regex a Split/Isolated step, as
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/gguf.h"
+#include "formats/gguf.h"
 #include "tokenizer/tok_internal.h"
 
 #define MAX_VOCAB (1 << 24)

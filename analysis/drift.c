@@ -1,0 +1,411 @@
+/* tfdrift: see tfdrift.h. */
+#include "analysis/drift.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "analysis/colddiff.h"
+#include "analysis/study.h"
+#include "report/table.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+/* ---- one model ---- */
+
+typedef struct {
+    Tokenizer *tok;
+    Model *m;
+    Forward *f;
+    int start;     /* the token every window begins with */
+    float *logits; /* [n_out][n_vocab] of the current window */
+} Runner;
+
+static int runner_open(Runner *r, TfModel *tm, const char *path, const char *name, const TfOptions *o,
+                       int n_out, Err *err) {
+    tm->name = xstrdup(name);
+    tm->path = xstrdup(path);
+    tm->tokenizer_path = model_tokenizer_path(path, o->tokenizer);
+    if (!(r->tok = tok_load(tm->tokenizer_path, err))) return -1;
+    r->start = tok_bos(r->tok) >= 0 ? tok_bos(r->tok) : tok_eos(r->tok);
+    if (r->start < 0)
+        return err_set(err, "%s: the tokenizer has neither BOS nor EOS to start a window with", tm->tokenizer_path);
+    if (!(r->m = model_load(path, err))) return -1;
+    if (tok_vocab_size(r->tok) > r->m->cfg.n_vocab)
+        return err_set(err, "%s: the tokenizer has %d ids but the model only %d outputs", tm->tokenizer_path,
+                       tok_vocab_size(r->tok), r->m->cfg.n_vocab);
+    tm->n_vocab = r->m->cfg.n_vocab;
+    tm->bpw = model_bits_per_weight(r->m);
+    if (!(r->f = fwd_new(r->m, o->compute, err))) return -1;
+    r->logits = xmalloc((size_t)n_out * (size_t)tm->n_vocab * sizeof(float));
+    return 0;
+}
+
+static void runner_close(Runner *r) {
+    free(r->logits);
+    fwd_free(r->f);
+    model_free(r->m);
+    tok_free(r->tok);
+}
+
+/* Runs one window (ctx tokens, the last one only predicted) and keeps the logits of the scored
+ * positions. */
+static int runner_window(Runner *r, const int *win, int ctx, Err *err) {
+    fwd_rewind(r->f, 0);
+    int first = ctx / 2;
+    return fwd_eval_last(r->f, win, ctx - 1, ctx - 1 - first, r->logits, err);
+}
+
+/* ---- text and tokens ---- */
+
+/* off[i] .. off[i+1] is token i's byte range in text. Returns 0 when the tokens' bytes spell the
+ * text exactly (a leading space that a tokenizer's prefix rule added before the first token is
+ * allowed), else -1 (a normalizer changed the text: positions cannot be classified). */
+static int token_offsets(const Tokenizer *t, const IntVec *ids, const char *text, size_t len, size_t *off) {
+    size_t pos = 0;
+    for (size_t i = 0; i < ids->n; i++) {
+        size_t n;
+        const char *b = tok_bytes(t, ids->v[i], &n);
+        if (i == 0 && n > 0 && b[0] == ' ' && len > 0 && text[0] != ' ') b++, n--;
+        off[i] = pos;
+        if (n > len - pos || memcmp(b, text + pos, n)) return -1;
+        pos += n;
+    }
+    off[ids->n] = pos;
+    return pos == len ? 0 : -1;
+}
+
+static int encode(const Tokenizer *t, const char *text, size_t len, IntVec *ids, Err *err) {
+    ids->n = 0;
+    return tok_encode(t, text, len, TOK_ENC_NO_SPECIAL, ids, err);
+}
+
+/* ln softmax(z)[id] */
+static double log_prob_of(const float *z, int n, int id) {
+    float mx = z[0];
+    for (int i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    double s = 0;
+    for (int i = 0; i < n; i++) s += exp((double)z[i] - mx);
+    return (double)z[id] - mx - log(s);
+}
+
+/* ---- per-byte log-likelihoods (other vocabularies) ---- */
+
+/* Spreads the negative log-likelihood of every scored position of r's current window over the
+ * bytes of the token it predicts. */
+static void spread_window(const Runner *r, const int *win, int ctx, const IntVec *ids, const size_t *off,
+                          size_t w0, double *nll, uint8_t *seen) {
+    int first = ctx / 2, V = r->m->cfg.n_vocab;
+    for (int i = first; i < ctx - 1; i++) {
+        size_t tok = w0 + (size_t)i; /* file token predicted at window position i */
+        if (tok >= ids->n) break;
+        double lp = log_prob_of(r->logits + (size_t)(i - first) * V, V, win[i + 1]);
+        size_t s = off[tok], e = off[tok + 1];
+        for (size_t b = s; b < e; b++) nll[b] = -lp / (double)(e - s), seen[b] = 1;
+    }
+}
+
+/* ---- the run ---- */
+
+/* Windows a file of n tokens gives. */
+static long windows_of(size_t n, int ctx) { return (long)(n / (size_t)(ctx - 1)); }
+
+/* The ctx tokens of window w: the start token, then ctx-1 file tokens. */
+static void fill_window(int *win, int start, const IntVec *ids, size_t w, int ctx) {
+    win[0] = start;
+    memcpy(win + 1, ids->v + w * (size_t)(ctx - 1), (size_t)(ctx - 1) * sizeof(int));
+}
+
+typedef struct {
+    FILE *f;
+    const char *path;
+} PosCsv;
+
+static void write_positions(PosCsv *pc, const char *variant, const char *file, long window, int first,
+                            const Tokenizer *tok, const int *win, const TfPos *p, const uint8_t *cls, int n) {
+    for (int i = 0; i < n; i++) {
+        size_t len;
+        const char *b = tok_piece(tok, win[first + i + 1], &len); /* "Ċ", "<0x0A>": one line */
+        table_csv_field(pc->f, variant, strlen(variant));
+        fputc(',', pc->f);
+        table_csv_field(pc->f, file, strlen(file));
+        fprintf(pc->f, ",%ld,%d,%d,", window, first + i, win[first + i + 1]);
+        table_csv_field(pc->f, b, len);
+        fprintf(pc->f, ",%s,%.9g,%.9g,%.9g,%d\n", cls[i] == TF_ALL ? "unaligned" : MARK_NAME[cls[i]],
+                (double)p[i].kl, (double)p[i].lp_base, (double)p[i].lp_var, p[i].same_top1);
+    }
+}
+
+static void fmt_duration(char *out, size_t n, double s) {
+    if (!(s >= 0) || s > 1e7) snprintf(out, n, "?");
+    else if (s < 60) snprintf(out, n, "%.0fs", s);
+    else if (s < 3600) snprintf(out, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(out, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+/* Counts the windows the base will run (for the progress line's ETA), within max_tokens. */
+static long count_windows(const TfOptions *o, const Corpus *c, const Tokenizer *tok) {
+    long total = 0;
+    IntVec ids = {0};
+    Err err;
+    for (size_t i = 0; i < c->n; i++) {
+        char *text;
+        size_t len;
+        ReadStatus st;
+        progress("drift: counting windows, file %zu/%zu", i + 1, c->n);
+        if (corpus_read(c->files[i].path, &text, &len, &st, &err) || st != READ_OK) continue;
+        if (encode(tok, text, len, &ids, &err) == 0) {
+            long w = windows_of(ids.n, o->ctx);
+            if (o->max_tokens > 0 && (total + w) * o->ctx > o->max_tokens) w = o->max_tokens / o->ctx - total;
+            total += w > 0 ? w : 0;
+        }
+        free(text);
+        if (o->max_tokens > 0 && (total + 1) * o->ctx > o->max_tokens) break;
+    }
+    intvec_free(&ids);
+    return total;
+}
+
+typedef struct {
+    const TfOptions *o;
+    TfRun *run;
+    Runner *r;
+    int n_out;
+    int *win;
+    TfPos *pos;        /* [n_out] */
+    uint8_t *cls;      /* [n_out] class of each scored position */
+    float **scratch;   /* [threads] 2 * n_vocab floats of scratch for tf_position */
+    int threads;
+    PosCsv pc;
+    long total_windows;
+    double t0;
+} Ctx;
+
+/* Compares the base's and variant v's logits of the current window. */
+static void compare_window(Ctx *x, int v, int lang, const char *file, long window) {
+    const Runner *base = &x->r[0], *var = &x->r[v];
+    int V = base->m->cfg.n_vocab, first = x->o->ctx / 2, n = x->n_out;
+#ifdef _OPENMP
+    /* a parallel region costs more than a small vocabulary's rows (a team on a busy machine
+     * waits for its slowest thread) */
+#pragma omp parallel for num_threads(x->threads) schedule(dynamic, 4) if ((size_t)n * V > (1u << 18))
+#endif
+    for (int i = 0; i < n; i++) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        tf_position(base->logits + (size_t)i * V, var->logits + (size_t)i * V, V, x->win[first + i + 1], &x->pos[i],
+                    x->scratch[t]);
+    }
+    TfModel *tm = &x->run->models[v];
+    for (int i = 0; i < n; i++) {
+        tf_push(&tm->pos, x->pos[i]);
+        size_t k = tm->pos.n - 1;
+        if (k >= tm->tags_cap) { /* the tags grow with the sample (geometrically) */
+            tm->tags_cap = tm->pos.cap;
+            tm->pos_lang = xrealloc(tm->pos_lang, tm->tags_cap * sizeof *tm->pos_lang);
+            tm->pos_class = xrealloc(tm->pos_class, tm->tags_cap * sizeof *tm->pos_class);
+        }
+        tm->pos_lang[k] = (uint16_t)lang;
+        tm->pos_class[k] = x->cls[i];
+    }
+    if (x->pc.f) write_positions(&x->pc, tm->name, file, window, first, base->tok, x->win, x->pos, x->cls, n);
+}
+
+static void add_bytes(TfRun *run, int v, int lang, const uint8_t *marks, const double *nb, const double *nv,
+                      const uint8_t *sb, const uint8_t *sv, size_t len) {
+    TfModel *tm = &run->models[v];
+    for (size_t b = 0; b < len; b++) {
+        if (!sb[b] || !sv[b]) continue;
+        int c = marks ? MARK_CLASS(marks[b]) : MARK_OTHER;
+        int ls[2] = {lang, run->nlangs}, cs[2] = {c, TF_ALL};
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                TfBytes *t = &tm->bytes[(size_t)ls[i] * TF_CLASSES + cs[j]];
+                t->nll_base += nb[b], t->nll_var += nv[b], t->bytes += 1;
+            }
+    }
+}
+
+static int kw_index(const KwSet *kw, const char *lang) {
+    for (size_t i = 0; i < kw->nlangs; i++)
+        if (!strcmp(kw->langs[i].name, lang)) return (int)i;
+    return -1;
+}
+
+/* Scores one file (already read, valid UTF-8) with every model. */
+static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *text, size_t len, IntVec *ids,
+                    IntVec *vids, Err *err) {
+    const TfOptions *o = x->o;
+    TfRun *run = x->run;
+    int ctx = o->ctx, first = ctx / 2, lang = kw_index(kw, cf->lang);
+    Runner *base = &x->r[0];
+    if (lang < 0) return err_set(err, "%s: language %s has no keyword list", cf->path, cf->lang);
+    if (encode(base->tok, text, len, ids, err)) {
+        Err e2;
+        err_set(&e2, "%s: %s", cf->path, err->msg);
+        *err = e2;
+        return -1;
+    }
+    long nw = windows_of(ids->n, ctx);
+    if (o->max_tokens > 0 && (run->windows + nw) * ctx > o->max_tokens) nw = o->max_tokens / ctx - run->windows;
+    if (nw <= 0) {
+        run->too_short++;
+        return 0;
+    }
+    run->scored++;
+    uint8_t *marks = xmalloc(len + 1);
+    corpus_mark(text, len, &kw->langs[lang], marks);
+    size_t *off = xmalloc((ids->n + 1) * sizeof *off);
+    int aligned = token_offsets(base->tok, ids, text, len, off) == 0;
+    if (!aligned) run->unaligned++;
+    int any_bytes = 0;
+    for (int v = 1; v < run->nmodels; v++) any_bytes |= !run->models[v].same_vocab;
+    double *nll_b = NULL;
+    uint8_t *seen_b = NULL;
+    if (any_bytes && aligned) nll_b = xcalloc(len + 1, sizeof *nll_b), seen_b = xcalloc(len + 1, 1);
+
+    int rc = 0;
+    for (long w = 0; w < nw && rc == 0; w++) {
+        size_t w0 = (size_t)w * (size_t)(ctx - 1);
+        fill_window(x->win, base->start, ids, (size_t)w, ctx);
+        for (int i = 0; i < x->n_out; i++)
+            x->cls[i] = aligned ? (uint8_t)corpus_span_class(marks, off[w0 + first + i], off[w0 + first + i + 1]) : TF_ALL;
+        rc = runner_window(base, x->win, ctx, err);
+        run->models[0].tokens += ctx - 1;
+        if (rc == 0 && nll_b) spread_window(base, x->win, ctx, ids, off, w0, nll_b, seen_b);
+        for (int v = 1; v < run->nmodels && rc == 0; v++) {
+            if (!run->models[v].same_vocab) continue;
+            rc = runner_window(&x->r[v], x->win, ctx, err);
+            run->models[v].tokens += ctx - 1;
+            if (rc == 0) compare_window(x, v, lang, cf->path, w);
+        }
+        run->windows++;
+        run->positions += x->n_out;
+        double dt = now_seconds() - x->t0;
+        char eta[32];
+        fmt_duration(eta, sizeof eta, dt / (double)run->windows * (double)(x->total_windows - run->windows));
+        progress("drift: window %ld/%ld, %.0f tokens/s per model, ETA %s", run->windows, x->total_windows,
+                 (double)run->windows * (ctx - 1) / dt, eta);
+    }
+    /* variants on other vocabularies: their own tokens and windows over the same bytes */
+    for (int v = 1; v < run->nmodels && rc == 0 && nll_b; v++) {
+        if (run->models[v].same_vocab) continue;
+        Runner *r = &x->r[v];
+        if ((rc = encode(r->tok, text, len, vids, err))) break;
+        size_t *voff = xmalloc((vids->n + 1) * sizeof *voff);
+        if (token_offsets(r->tok, vids, text, len, voff) == 0) {
+            double *nll_v = xcalloc(len + 1, sizeof *nll_v);
+            uint8_t *seen_v = xcalloc(len + 1, 1);
+            int *win = xmalloc((size_t)ctx * sizeof *win);
+            long vw = windows_of(vids->n, ctx);
+            for (long w = 0; w < vw && rc == 0; w++) {
+                fill_window(win, r->start, vids, (size_t)w, ctx);
+                rc = runner_window(r, win, ctx, err);
+                run->models[v].tokens += ctx - 1;
+                if (rc == 0) spread_window(r, win, ctx, vids, voff, (size_t)w * (size_t)(ctx - 1), nll_v, seen_v);
+            }
+            if (rc == 0) add_bytes(run, v, lang, marks, nll_b, nll_v, seen_b, seen_v, len);
+            free(nll_v), free(seen_v), free(win);
+        }
+        free(voff);
+    }
+    free(nll_b), free(seen_b), free(off), free(marks);
+    return rc;
+}
+
+int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err *err) {
+    memset(run, 0, sizeof *run);
+    if (o->ctx < 4) return err_set(err, "--ctx %d: a window needs at least 4 tokens", o->ctx);
+    run->nmodels = o->nmodels;
+    run->models = xcalloc((size_t)o->nmodels, sizeof *run->models);
+    run->nlangs = (int)kw->nlangs;
+    run->langs = xcalloc(kw->nlangs + 1, sizeof *run->langs);
+    for (size_t i = 0; i < kw->nlangs; i++) run->langs[i] = kw->langs[i].name;
+    run->files = c->n;
+    run->unknown = c->unknown;
+
+    Ctx x = {.o = o, .run = run, .n_out = o->ctx - 1 - o->ctx / 2};
+    x.r = xcalloc((size_t)o->nmodels, sizeof *x.r);
+    int rc = 0;
+    for (int i = 0; i < o->nmodels && rc == 0; i++) {
+        progress("drift: loading model %d/%d: %s", i + 1, o->nmodels, o->names[i]);
+        rc = runner_open(&x.r[i], &run->models[i], o->models[i], o->names[i], o, x.n_out, err);
+        TfModel *tm = &run->models[i];
+        tm->bytes = xcalloc((size_t)(run->nlangs + 1) * TF_CLASSES, sizeof *tm->bytes);
+        if (rc == 0 && i > 0)
+            tm->same_vocab = !o->bytes_only && tm->n_vocab == run->models[0].n_vocab &&
+                             same_vocabulary(x.r[0].tok, x.r[i].tok) && x.r[i].start == x.r[0].start;
+    }
+    if (rc == 0 && o->positions_csv) {
+        x.pc.path = o->positions_csv;
+        if (!(x.pc.f = fopen(o->positions_csv, "w"))) rc = err_set(err, "%s: %s", o->positions_csv, strerror(errno));
+        else fputs("variant,file,window,position,next_id,next_piece,class,kl,lp_base,lp_variant,same_top1\n", x.pc.f);
+    }
+    if (rc == 0) {
+#ifdef _OPENMP
+        x.threads = omp_get_max_threads();
+#else
+        x.threads = 1;
+#endif
+        x.scratch = xcalloc((size_t)x.threads, sizeof *x.scratch);
+        for (int t = 0; t < x.threads; t++)
+            x.scratch[t] = xmalloc(2 * (size_t)run->models[0].n_vocab * sizeof(float));
+        x.win = xmalloc((size_t)o->ctx * sizeof *x.win);
+        x.pos = xmalloc((size_t)x.n_out * sizeof *x.pos);
+        x.cls = xmalloc((size_t)x.n_out);
+        x.total_windows = count_windows(o, c, x.r[0].tok);
+        x.t0 = now_seconds();
+        IntVec ids = {0}, vids = {0};
+        for (size_t i = 0; i < c->n && rc == 0; i++) {
+            if (o->max_tokens > 0 && (run->windows + 1) * o->ctx > o->max_tokens) break;
+            char *text;
+            size_t len;
+            ReadStatus st;
+            if ((rc = corpus_read(c->files[i].path, &text, &len, &st, err))) break;
+            if (st == READ_EMPTY) run->empty++;
+            else if (st == READ_NOT_UTF8) run->not_utf8++;
+            else rc = run_file(&x, kw, &c->files[i], text, len, &ids, &vids, err);
+            free(text);
+        }
+        progress_done();
+        run->seconds = now_seconds() - x.t0;
+        intvec_free(&ids), intvec_free(&vids);
+        for (int t = 0; t < x.threads; t++) free(x.scratch[t]);
+        free(x.scratch), free(x.win), free(x.pos), free(x.cls);
+    }
+    if (x.pc.f && fclose(x.pc.f) != 0 && rc == 0) rc = err_set(err, "%s: %s", x.pc.path, strerror(errno));
+    for (int i = 0; i < o->nmodels; i++) runner_close(&x.r[i]);
+    free(x.r);
+    return rc;
+}
+
+void tfrun_free(TfRun *run) {
+    for (int i = 0; i < run->nmodels; i++) {
+        TfModel *m = &run->models[i];
+        free(m->name), free(m->path), free(m->tokenizer_path);
+        tf_sample_free(&m->pos);
+        free(m->pos_lang), free(m->pos_class), free(m->bytes);
+    }
+    free(run->models);
+    free(run->langs);
+    memset(run, 0, sizeof *run);
+}
+
+const TfBytes *tfrun_bytes(const TfRun *run, int m, int l, int c) {
+    return &run->models[m].bytes[(size_t)l * TF_CLASSES + c];
+}
+
+void tfrun_select(const TfRun *run, int m, int l, int c, TfSample *out) {
+    const TfModel *tm = &run->models[m];
+    out->n = 0;
+    for (size_t i = 0; i < tm->pos.n; i++)
+        if ((l == run->nlangs || tm->pos_lang[i] == l) && (c == TF_ALL || tm->pos_class[i] == c))
+            tf_push(out, tm->pos.v[i]);
+}

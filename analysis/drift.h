@@ -1,0 +1,83 @@
+/* drift: teacher-forced drift of variants from a base over a code corpus (coldtok drift).
+ *
+ * Every model reads the same files. A file is tokenized (special-token texts stay text), cut into
+ * windows of ctx tokens — the start token (BOS, else EOS) then ctx-1 file tokens, windows side by
+ * side, a remainder shorter than a window dropped — and in each window the positions from ctx/2 on
+ * are scored: the distribution after token i predicts token i+1, for i = ctx/2 .. ctx-2, so every
+ * scored position has at least ctx/2 tokens of context (llama.cpp's perplexity convention).
+ *
+ * Memory: no file of logits. The base and its variants run window by window in one process: the
+ * base's logits of one window's scored positions ([ctx-1-ctx/2][n_vocab] floats) are kept while
+ * each variant runs the same window, compared position by position, then dropped. What is kept
+ * per scored position is one TfPos per variant (16 bytes) with its language and class (3), for
+ * exact percentiles.
+ *
+ * A variant on the base's vocabulary gets the full comparison (TfPos at every scored position,
+ * tagged with the file's language and the class of the true next token: corpus_span_class). A
+ * variant on another vocabulary (or every variant with bytes_only) is compared per byte: each
+ * model's log-likelihood of a scored token is spread evenly over the token's bytes, and the bytes
+ * both models scored are summed per language and byte class (TfBytes).
+ *
+ * Ownership: a TfRun owns everything in it and is released with tfrun_free.
+ * Errors: -1 and one line in *err; files that cannot be scored are counted, not errors. */
+#ifndef COLDTOK_DRIFT_H
+#define COLDTOK_DRIFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/corpus.h"
+#include "analysis/tfstats.h"
+#include "model/forward.h"
+
+typedef struct {
+    const char *const *models; /* [0] the base, then the variants */
+    const char *const *names;  /* short names, same order */
+    int nmodels;
+    const char *tokenizer;     /* NULL: each model's own */
+    int ctx;                   /* window length in tokens, >= 4 */
+    long max_tokens;           /* stop before a window would pass this many base tokens; 0: no limit */
+    Compute compute;
+    int bytes_only;            /* compare every variant per byte, even on the base's vocabulary */
+    const char *positions_csv; /* NULL, or a file for one row per scored position and variant */
+} TfOptions;
+
+#define TF_CLASSES (MARK_COUNT + 1) /* the byte classes, then TF_ALL */
+#define TF_ALL MARK_COUNT
+
+typedef struct {
+    char *name, *path, *tokenizer_path;
+    int n_vocab;
+    double bpw;          /* bits per weight of the matrices the forward pass reads */
+    int same_vocab;      /* 1: compared per position; 0: per byte (also when bytes_only) */
+    TfSample pos;        /* same_vocab: the scored positions, in corpus order */
+    uint16_t *pos_lang;  /* [pos.n] language index of each position */
+    uint8_t *pos_class;  /* [pos.n] MARK_* of the true next token; TF_ALL when unaligned */
+    size_t tags_cap;     /* room in pos_lang and pos_class */
+    TfBytes *bytes;      /* [(nlangs + 1) * TF_CLASSES]: language l (nlangs = all), class c */
+    long tokens;         /* tokens this model evaluated */
+} TfModel;
+
+typedef struct {
+    TfModel *models;     /* [0] the base */
+    int nmodels;
+    const char **langs;  /* the KwSet's languages, in its order (names borrowed from it); a
+                            language no scored file had has no positions and no bytes */
+    int nlangs;
+    size_t files, scored, empty, not_utf8, too_short, unknown, unaligned;
+    long windows, positions; /* windows run and positions scored per same-vocabulary model */
+    double seconds;          /* wall time of the model passes */
+} TfRun;
+
+/* Runs the comparison over the corpus. The corpus's languages must be in kw. */
+int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err *err);
+void tfrun_free(TfRun *run);
+
+/* Bytes statistics of model m for language l (run->nlangs: all) and class c (TF_ALL: all). */
+const TfBytes *tfrun_bytes(const TfRun *run, int m, int l, int c);
+
+/* Copies the positions of model m with language l (nlangs: all) and class c (TF_ALL: all) into
+ * out (cleared first). */
+void tfrun_select(const TfRun *run, int m, int l, int c, TfSample *out);
+
+#endif

@@ -1,0 +1,133 @@
+/* coldtok probe / coldtok diff: the command lines of the cold-start study (analysis/study.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "analysis/study.h"
+
+static const char PROBE_HELP[] =
+    "usage: coldtok probe -m MODEL [-m MODEL ...] [options]\n"
+    "\n"
+    "The cold-start distribution of each model: one forward pass over the context token, then the\n"
+    "probability mass on every language's keywords (PKP, KAP, p_seq), structural tokens (STP),\n"
+    "indentation, the English control set (NLP), entropy and the top tokens. docs/metrics.md\n"
+    "defines every figure.\n"
+    "\n"
+    "  -m, --model PATH      a GGUF file, a .safetensors file or a Hugging Face folder (repeatable)\n"
+    "  -t, --tokenizer PATH  tokenizer to use (default: the model's own)\n"
+    "      --context SPEC    bos (default: the BOS token, else EOS), a token id or a token string;\n"
+    "                        repeat to compare start tokens\n"
+    "      --lang LIST       comma-separated languages (default: all built-in)\n"
+    "      --keywords FILE   keyword file (LANG<TAB>KEYWORD lines) instead of the built-in lists\n"
+    "      --top N           top tokens to show (default 10)\n"
+    "      --compute MODE    f32 (default, exact) or bf16\n"
+    "  -o, --out DIR         write tidy CSV files there (docs/output.md)\n"
+    "      --format FMT      text (default), md or tex for the tables on stdout\n";
+
+static const char DIFF_HELP[] =
+    "usage: coldtok diff -m BASE -m VARIANT [-m VARIANT ...] [options]\n"
+    "       coldtok diff --manifest FILE [options]\n"
+    "\n"
+    "How far each variant's cold-start distribution moved from its base: KL both ways, JS, total\n"
+    "variation, top-1 agreement, top-10/100 overlap, Spearman of keyword probabilities, keyword KL,\n"
+    "change of keyword mass per language, and the keywords that moved most. Variants on another\n"
+    "vocabulary are compared on keyword strings through p_seq (the output says so).\n"
+    "Models run one after another; memory holds one model at a time.\n"
+    "\n"
+    "  -m, --model PATH      the first is the base, the others its variants\n"
+    "      --manifest FILE   CSV with columns name,path,kind,bits_per_weight,base\n"
+    "                        (kind: fp16|quant|distill|finetune|scale; blank base = a base model;\n"
+    "                        blank bits_per_weight = read from the file)\n"
+    "  -t, --tokenizer PATH  tokenizer for every model (default: each model's own)\n"
+    "      --context SPEC    as in probe (default bos)\n"
+    "      --lang LIST, --keywords FILE, --compute MODE, -o DIR, --format FMT   as in probe\n";
+
+static int run(int argc, char **argv, int is_diff) {
+    const char *cmd = is_diff ? "diff" : "probe";
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'},     {"tokenizer", required_argument, 0, 't'},
+        {"context", required_argument, 0, 'c'},   {"lang", required_argument, 0, 'l'},
+        {"keywords", required_argument, 0, 'k'},  {"top", required_argument, 0, 'n'},
+        {"compute", required_argument, 0, 'C'},   {"out", required_argument, 0, 'o'},
+        {"format", required_argument, 0, 'f'},    {"manifest", required_argument, 0, 'M'},
+        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    StudyOptions o = {.cmd = cmd, .compute = COMPUTE_F32, .top_n = 10, .format = TABLE_TEXT};
+    const char **models = xcalloc((size_t)argc, sizeof *models);
+    o.contexts = xcalloc((size_t)argc + 1, sizeof *o.contexts);
+    int nmodels = 0, rc = 0;
+    const char *tokenizer = NULL, *manifest = NULL;
+    int c;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "m:t:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': models[nmodels++] = optarg; break;
+        case 't': tokenizer = optarg; break;
+        case 'c': o.contexts[o.ncontexts++] = optarg; break;
+        case 'l': o.langs = optarg; break;
+        case 'k': o.keywords_file = optarg; break;
+        case 'o': o.outdir = optarg; break;
+        case 'M':
+            if (!is_diff) rc = cli_usage_error(cmd, "--manifest belongs to coldtok diff");
+            manifest = optarg;
+            break;
+        case 'n':
+            o.top_n = atoi(optarg);
+            if (o.top_n < 1 || o.top_n > 100000) rc = cli_usage_error(cmd, "--top takes a number from 1 to 100000");
+            break;
+        case 'C':
+            if (!strcmp(optarg, "f32")) o.compute = COMPUTE_F32;
+            else if (!strcmp(optarg, "bf16")) o.compute = COMPUTE_BF16;
+            else rc = cli_usage_error(cmd, "--compute takes f32 or bf16, not '%s'", optarg);
+            break;
+        case 'f':
+            if (table_format_parse(optarg, &o.format))
+                rc = cli_usage_error(cmd, "--format takes text, md or tex, not '%s'", optarg);
+            break;
+        case 'h':
+            fputs(is_diff ? DIFF_HELP : PROBE_HELP, stdout);
+            free(models);
+            free(o.contexts);
+            return 0;
+        default: rc = 2; break;
+        }
+    }
+    if (rc == 0 && optind < argc) rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (rc == 0 && manifest && nmodels) rc = cli_usage_error(cmd, "give either --manifest or -m, not both");
+    if (rc == 0 && !manifest && nmodels == 0) rc = cli_usage_error(cmd, "no model: give -m MODEL%s", is_diff ? " twice or --manifest FILE" : "");
+    if (rc == 0 && is_diff && !manifest && nmodels < 2) rc = cli_usage_error(cmd, "diff needs a base and at least one variant (-m BASE -m VARIANT)");
+    if (rc != 0) {
+        free(models);
+        free(o.contexts);
+        return rc;
+    }
+    if (o.ncontexts == 0) o.contexts[o.ncontexts++] = "bos";
+
+    Manifest m = {0};
+    Err err;
+    if (manifest) {
+        rc = manifest_load(&m, manifest, &err);
+        if (rc == 0 && tokenizer)
+            for (size_t i = 0; i < m.n; i++)
+                if (!m.e[i].tokenizer) m.e[i].tokenizer = xstrdup(tokenizer);
+    } else {
+        char **names = model_short_names(models, nmodels);
+        for (int i = 0; i < nmodels; i++) {
+            const char *base = is_diff && i > 0 ? names[0] : NULL;
+            manifest_add(&m, names[i], models[i], is_diff ? (i ? "" : "base") : "", base, tokenizer);
+        }
+        for (int i = 0; i < nmodels; i++) free(names[i]);
+        free(names);
+        rc = manifest_check(&m, "command line", &err);
+    }
+    if (rc == 0) rc = study_run(&m, &o, &err);
+    if (rc != 0) cli_fail(cmd, "%s", err.msg);
+    manifest_free(&m);
+    free(models);
+    free(o.contexts);
+    return rc ? 1 : 0;
+}
+
+int cmd_probe(int argc, char **argv) { return run(argc, argv, 0); }
+int cmd_diff(int argc, char **argv) { return run(argc, argv, 1); }

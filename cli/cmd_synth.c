@@ -1,0 +1,126 @@
+/* coldtok synth: write a random-weight GGUF model of a real shape (for tests and benchmarks). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "quant/synth.h"
+#include "formats/qtype.h"
+
+static const char USAGE[] =
+    "usage: coldtok synth (--preset NAME | --arch ARCH --dims LIST) [--type T] [--seed N]\n"
+    "                     [--std S] -o FILE.gguf\n"
+    "\n"
+    "Writes a model with seeded random weights and a minimal byte-level vocabulary, loadable by\n"
+    "coldtok and llama.cpp-style readers.\n"
+    "\n"
+    "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b;\n"
+    "                  small ones: tiny-llama, tiny-qwen2, tiny-qwen3\n"
+    "  --arch ARCH     llama, qwen2 or qwen3 (with --preset: overrides the preset's)\n"
+    "  --dims LIST     comma-separated key=value over the preset (or over tiny-ARCH): vocab, embd,\n"
+    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1)\n"
+    "  --type T        matrix type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,\n"
+    "                  Q2_K .. Q6_K (a k-quant that does not fit a matrix falls back like\n"
+    "                  llama.cpp: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0)\n"
+    "  --seed N        random seed (default 1)\n"
+    "  --std S         standard deviation of the matrix entries (default 0.02; tiny: 0.05)\n"
+    "  -o FILE         the GGUF file to write\n";
+
+static int set_dim(SynthSpec *s, const char *kv) {
+    const char *eq = strchr(kv, '=');
+    if (!eq) return -1;
+    size_t k = (size_t)(eq - kv);
+    char *end;
+    double v = strtod(eq + 1, &end);
+    if (end == eq + 1 || *end) return -1;
+    struct { const char *name; int *field; } ints[] = {
+        {"vocab", &s->n_vocab}, {"embd", &s->n_embd}, {"layers", &s->n_layer}, {"ff", &s->n_ff},
+        {"heads", &s->n_head}, {"kv_heads", &s->n_head_kv}, {"head_dim", &s->head_dim},
+        {"tied", &s->tied}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (strlen(ints[i].name) == k && !strncmp(kv, ints[i].name, k)) {
+            if (v < 0 || v > (1 << 24) || v != (int)v) return -1;
+            *ints[i].field = (int)v;
+            return 0;
+        }
+    if (k == 5 && !strncmp(kv, "theta", 5)) return s->rope_theta = (float)v, 0;
+    if (k == 3 && !strncmp(kv, "eps", 3)) return s->rms_eps = (float)v, 0;
+    return -1;
+}
+
+int cmd_synth(int argc, char **argv) {
+    enum { PRESET = 1000, ARCH, DIMS, TYPE, SEED, STD };
+    static const struct option opts[] = {
+        {"preset", required_argument, NULL, PRESET}, {"arch", required_argument, NULL, ARCH},
+        {"dims", required_argument, NULL, DIMS},     {"type", required_argument, NULL, TYPE},
+        {"seed", required_argument, NULL, SEED},     {"std", required_argument, NULL, STD},
+        {"output", required_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *preset = NULL, *arch = NULL, *dims = NULL, *type = "F16", *out = NULL;
+    const char *seed = NULL, *std = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case PRESET: preset = optarg; break;
+        case ARCH: arch = optarg; break;
+        case DIMS: dims = optarg; break;
+        case TYPE: type = optarg; break;
+        case SEED: seed = optarg; break;
+        case STD: std = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h': fputs(USAGE, stdout); return 0;
+        default: return cli_usage_error("synth", "unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
+    if (!out) return cli_usage_error("synth", "missing -o FILE.gguf");
+    if (!preset && !arch) return cli_usage_error("synth", "give --preset NAME or --arch ARCH");
+    SynthSpec s;
+    char base[32];
+    if (!preset) snprintf(base, sizeof base, "tiny-%s", arch);
+    if (synth_preset(preset ? preset : base, &s) != 0)
+        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3)%s",
+                               preset ? preset : arch, preset ? synth_preset_names() : "");
+    if (arch) {
+        if (!strcmp(arch, "llama")) s.arch = ARCH_LLAMA;
+        else if (!strcmp(arch, "qwen2")) s.arch = ARCH_QWEN2;
+        else if (!strcmp(arch, "qwen3")) s.arch = ARCH_QWEN3;
+        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3)", arch);
+    }
+    if (dims) {
+        char *d = xstrdup(dims), *save = NULL;
+        for (char *kv = strtok_r(d, ",", &save); kv; kv = strtok_r(NULL, ",", &save))
+            if (set_dim(&s, kv) != 0) {
+                int r = cli_usage_error("synth", "bad --dims entry '%s'", kv);
+                free(d);
+                return r;
+            }
+        free(d);
+    }
+    int t = qtype_from_name(type);
+    if (t < 0 || !synth_type_ok((uint32_t)t))
+        return cli_usage_error("synth", "--type %s: not a type synth can write (F32, F16, BF16, Q8_0, "
+                               "Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)", type);
+    s.type = (uint32_t)t;
+    if (seed) {
+        char *end;
+        s.seed = strtoull(seed, &end, 10);
+        if (*end || !*seed) return cli_usage_error("synth", "--seed wants a number, not '%s'", seed);
+    }
+    if (std) {
+        char *end;
+        s.std = strtof(std, &end);
+        if (*end || !(s.std > 0 && s.std < 10)) return cli_usage_error("synth", "--std wants 0 < S < 10");
+    }
+    Err err;
+    double t0 = now_seconds();
+    if (synth_write(&s, out, &err) != 0) return cli_fail("synth", "%s", err.msg);
+    fprintf(stderr, "coldtok synth: wrote %s (%s, %s, %d layers, n_embd %d, n_ff %d, heads %d/%d x %d, "
+            "vocab %d%s) in %.1f s\n", out, arch_name(s.arch), qtype_name(s.type), s.n_layer, s.n_embd,
+            s.n_ff, s.n_head, s.n_head_kv, s.head_dim, s.n_vocab, s.tied ? ", tied" : "",
+            now_seconds() - t0);
+    return 0;
+}

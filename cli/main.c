@@ -1,0 +1,81 @@
+/* coldtok: what compression does to code models, per programming language.
+ * This file only dispatches to the subcommands; each one documents itself with --help. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+/* Each command's entry point, defined in its own file. */
+int cmd_probe(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
+int cmd_coverage(int argc, char **argv);
+int cmd_vocab(int argc, char **argv);
+int cmd_drift(int argc, char **argv);
+
+static const Command commands[] = {
+    {"info", cmd_info, "describe a GGUF model: hyper-parameters, metadata, tensors, bytes"},
+    {"synth", cmd_synth, "write a random-weight GGUF model of a real shape (tests, benchmarks)"},
+    {"plot", cmd_plot, "draw figures with gnuplot from the CSV files of an analysis folder"},
+    {"quantize", cmd_quantize, "write a quantized variant of a model as a llama.cpp GGUF file"},
+    {"encode", cmd_encode, "encode stdin with a tokenizer: one line of token ids (or pieces)"},
+    {"decode", cmd_decode, "decode token ids from stdin back to text"},
+    {"coverage", cmd_coverage, "keyword coverage of tokenizers: ids, token counts, missing keywords"},
+    {"vocab", cmd_vocab, "what a vocabulary is made of: special, whitespace, indentation, identifiers"},
+    {"probe", cmd_probe, "cold-start keyword probabilities of models, per language"},
+    {"diff", cmd_diff, "drift of variants from their base: KL, JS, top-k, keyword mass"},
+    {"logits", cmd_logits, "next-token logits of a model after a context: top tokens, raw floats"},
+    {"drift", cmd_drift, "teacher-forced drift of variants on a code corpus: KL per language, keywords"},
+    {NULL, NULL, NULL},
+};
+
+int cli_fail(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "coldtok %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "coldtok %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\ntry 'coldtok %s --help'\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: coldtok COMMAND [options]   (coldtok COMMAND --help for details)\n\n"
+            "commands:\n");
+    for (const Command *c = commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (const Command *c = commands; c->name; c++)
+        if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "coldtok: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
