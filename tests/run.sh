@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the given build folders and prints one closing line:
 #   coldtok tests: N passed, N failed, N skipped
-# Each cmocka program reports in TAP; each tests/cli_*.sh script prints TAP lines too (it gets the
-# binary under test in $COLDTOK); each fuzzer in build-fuzz/ runs for $FUZZ_SECONDS (default 30) and
-# counts as one test. A program that dies without reporting counts as a failure.
+# tests/check_*.sh check the source tree once (TAP). Each cmocka program reports in TAP; each
+# tests/cli_*.sh script prints TAP lines too (it gets the binary under test in $COLDTOK); each
+# fuzzer in build-fuzz/ runs for $FUZZ_SECONDS (default 30) and counts as one test. A program
+# that dies without reporting counts as a failure.
 set -u
 cd "$(dirname "$0")/.."
 pass=0 fail=0 skipped=0
@@ -33,6 +34,12 @@ run_tap() { # run_tap NAME CMD...
 }
 
 logdir=$(mktemp -d /tmp/coldtok-tests.XXXXXX)
+echo "== source tree"
+for s in tests/check_*.sh; do # the house rules (docs/architecture.md), once, not per build
+    [ -f "$s" ] || continue
+    echo "  $(basename "$s" .sh)"
+    run_tap "$(basename "$s" .sh)" bash "$s"
+done
 for build in "$@"; do
     [ -x "$build/coldtok" ] || { echo "tests/run.sh: $build/coldtok missing: run make first" >&2; exit 2; }
     echo "== $build"
