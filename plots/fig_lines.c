@@ -1,0 +1,240 @@
+/* fig_lines: figures of one line per family or variant (see figures.h): kl_vs_bits, whose points
+ * get labels placed where they hide nothing, and drift_kl_distribution. */
+#include "plots/figures.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---- what the lines share: point types, legend, plot command ---- */
+
+/* The point type of line i. */
+static int line_point(size_t i) {
+    static const int points[] = {7, 5, 9, 11, 13};
+    return points[i % (sizeof points / sizeof *points)];
+}
+
+/* A legend of the lines named ns under the title, from y = top down; returns its bottom. */
+static double put_line_legend(Buf *s, const Term *tm, double top, const char *title, const Names *ns) {
+    Entry *e = xmalloc((ns->n + 1) * sizeof *e);
+    for (size_t i = 0; i < ns->n; i++)
+        e[i] = (Entry){ns->shown[i], ns->tail[i], SAMPLE_LINE, series_colour(i), 0, line_point(i)};
+    double bottom = put_legend(s, tm, top, 0.3 * tm->height, title, e, ns->n);
+    free(e);
+    return bottom;
+}
+
+/* The plot command of n lines, from data blocks $<block>0 ... $<block>(n-1); marks: the size of
+ * the points and how often they are drawn. */
+static void put_lines_plot(Buf *s, char block, size_t n, const char *marks) {
+    buf_puts(s, "plot ");
+    for (size_t i = 0; i < n; i++)
+        buf_printf(s, "%s$%c%zu using 1:2 with linespoints lw 2 pt %d %s lc rgb '%s' notitle", i ? ", \\\n     " : "",
+                   block, i, line_point(i), marks, series_colour(i));
+    buf_putc(s, '\n');
+}
+
+/* ---- kl_vs_bits: point labels placed where they hide nothing ---- */
+
+typedef struct {
+    double x0, y0, x1, y1; /* pixels, y up */
+} Box;
+
+static double overlap(Box a, Box b) {
+    double w = fmin(a.x1, b.x1) - fmax(a.x0, b.x0), h = fmin(a.y1, b.y1) - fmax(a.y0, b.y0);
+    return w > 0 && h > 0 ? w * h : 0;
+}
+
+/* The ranges of kl_vs_bits: KL on a log scale when it spans two decades or more (and has no 0). */
+typedef struct {
+    double x0, x1, y0, y1;
+    int logy;
+} KlRange;
+
+/* Where point p falls in the plot area a, in pixels. */
+static void kl_point_px(const KlRange *r, Area a, const KlPoint *p, double *px, double *py) {
+    *px = a.L + (p->bits - r->x0) / (r->x1 - r->x0) * (a.R - a.L);
+    *py = r->logy ? a.B + (log10(p->kl) - log10(r->y0)) / (log10(r->y1) - log10(r->y0)) * (a.T - a.B)
+                  : a.B + (p->kl - r->y0) / (r->y1 - r->y0) * (a.T - a.B);
+}
+
+/* Each point's model name next to it, on the spot around it (of a few tried) that hides no point,
+ * no other label and nothing outside the plot, and covers least of the lines; a point with no
+ * such spot stays without a label (counted in *unlabelled). */
+static void put_point_labels(Buf *s, const Term *tm, const KlData *k, const KlRange *r, Area a, size_t *unlabelled) {
+    double em = tm->em;
+    double pr = 0.45 * LINE_EM * em; /* a point's half-size in pixels */
+    Box *placed = xmalloc((2 * k->n + 1) * sizeof *placed);
+    size_t np = 0;
+    for (size_t i = 0; i < k->n; i++) {
+        double px, py;
+        kl_point_px(r, a, &k->p[i], &px, &py);
+        placed[np++] = (Box){px - pr, py - pr, px + pr, py + pr};
+    }
+    /* the lines between a family's points, as a trail of small boxes: better not covered */
+    Box *trail = NULL;
+    size_t nt = 0, capt = 0;
+    for (size_t i = 1; i < k->n; i++) {
+        if (k->p[i].family != k->p[i - 1].family) continue;
+        Box pa = placed[i - 1], pb = placed[i];
+        double ax = (pa.x0 + pa.x1) / 2, ay = (pa.y0 + pa.y1) / 2, bx = (pb.x0 + pb.x1) / 2, by = (pb.y0 + pb.y1) / 2;
+        size_t steps = (size_t)(hypot(bx - ax, by - ay) / 6) + 1;
+        for (size_t t = 1; t < steps; t++) {
+            if (nt == capt) capt = capt ? 2 * capt : 64, trail = xrealloc(trail, capt * sizeof *trail);
+            double x = ax + (bx - ax) * (double)t / (double)steps, y = ay + (by - ay) * (double)t / (double)steps;
+            trail[nt++] = (Box){x - 1.5, y - 1.5, x + 1.5, y + 1.5};
+        }
+    }
+    Box area = {a.L, a.B, a.R, a.T};
+    for (size_t i = 0; i < k->n; i++) {
+        Box pt = placed[i];
+        double px = (pt.x0 + pt.x1) / 2, py = (pt.y0 + pt.y1) / 2;
+        double w = text_px(tm, k->p[i].model, NAME_CHARS, 0.85), h = LINE_EM * em * 0.85;
+        /* candidate spots: right, left, above, below, the four corners, then a line farther out */
+        static const double dx[] = {1, -1, 0, 0, 1, 1, -1, -1, 0, 0, 1, 1, -1, -1};
+        static const double dy[] = {0, 0, 1, -1, 1, -1, 1, -1, 2, -2, 2, -2, 2, -2};
+        double best = INFINITY;
+        size_t pick = 0;
+        Box pick_box = {0};
+        for (size_t c = 0; c < sizeof dx / sizeof *dx; c++) {
+            double cx = px + dx[c] * (pr + 4 + w / 2) * (dx[c] != 0);
+            double cy = py + dy[c] * (pr + 2 + h / 2);
+            Box bx = {cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2};
+            double hard = w * h - overlap(bx, area); /* what would fall outside the plot */
+            for (size_t j = 0; j < np; j++) hard += overlap(bx, placed[j]);
+            if (hard > 0.5) continue; /* hides a point or another label (0.5 px² of rounding) */
+            double soft = 0;
+            for (size_t j = 0; j < nt; j++) soft += overlap(bx, trail[j]);
+            if (soft < best) best = soft, pick = c, pick_box = bx;
+        }
+        if (best == INFINITY) { /* no free spot: better no label than one over another */
+            (*unlabelled)++;
+            continue;
+        }
+        placed[np++] = pick_box;
+        const char *align = dx[pick] > 0 ? "left" : dx[pick] < 0 ? "right" : "center";
+        double ax = dx[pick] > 0 ? pick_box.x0 : dx[pick] < 0 ? pick_box.x1 : px;
+        put_text(s, tm, k->p[i].model, NAME_CHARS, ax, (pick_box.y0 + pick_box.y1) / 2, align, 0.85, 0, NULL);
+    }
+    free(trail);
+    free(placed);
+}
+
+/* The ranges of the points, and the width of the y tick labels they get. */
+static KlRange kl_range(const Term *tm, const KlData *k, double *ytick_w) {
+    KlRange r;
+    double lo = INFINITY, hi = -INFINITY, bmin = INFINITY, bmax = -INFINITY;
+    for (size_t i = 0; i < k->n; i++) {
+        if (k->p[i].kl > 0) lo = fmin(lo, k->p[i].kl);
+        hi = fmax(hi, k->p[i].kl);
+        bmin = fmin(bmin, k->p[i].bits), bmax = fmax(bmax, k->p[i].bits);
+    }
+    int any_zero = 0;
+    for (size_t i = 0; i < k->n; i++) any_zero |= k->p[i].kl <= 0;
+    r.logy = !any_zero && hi / lo >= 100;
+    if (r.logy) {
+        r.y0 = pow(10, floor(log10(lo) - 0.2));
+        r.y1 = pow(10, ceil(log10(hi) + 0.2));
+        *ytick_w = 0;
+        for (double d = log10(r.y0); d <= log10(r.y1) + 1e-9; d++) { /* the labels of the decades */
+            char t[32];
+            snprintf(t, sizeof t, "%.0e", pow(10, d));
+            *ytick_w = fmax(*ytick_w, text_px(tm, t, 0, 1));
+        }
+    } else {
+        r.y0 = 0;
+        r.y1 = hi > 0 ? hi * 1.15 : 1;
+        *ytick_w = yticks_px(tm, r.y1, r.y1);
+    }
+    double span = bmax - bmin;
+    r.x0 = bmin - 0.1 * span - 0.5, r.x1 = bmax + 0.1 * span + 0.5;
+    if (r.x0 < 0) r.x0 = 0;
+    return r;
+}
+
+void draw_kl(Buf *s, const Term *tm, const KlData *k, size_t *unlabelled) {
+    double em = tm->em, ytick_w;
+    KlRange r = kl_range(tm, k, &ytick_w);
+    double top = put_title(s, tm, "KL(P||Q) of each variant from its base, against bits per weight");
+    double legend_bottom = put_line_legend(s, tm, top, "family (base model)", &k->families);
+
+    /* the plot area, fixed so that labels can be placed in pixels */
+    Area a = {left_of_yaxis(tm, ytick_w), tm->width - 1.5 * em, bottom_of_xaxis(tm), legend_bottom - 0.9 * em};
+    place_area(s, tm, &a);
+    buf_printf(s, "set xrange [%g:%g]\nset yrange [%g:%g]\n", r.x0, r.x1, r.y0, r.y1);
+    if (r.logy) { /* a tick every decade, or every few when the axis is short */
+        double decades = log10(r.y1 / r.y0), fit = fmax(1, floor((a.T - a.B) / (1.6 * em)));
+        buf_printf(s, "set logscale y 10\nset format y '%%.0e'\nset ytics 1e%.0f\n", fmax(1, ceil(decades / fit)));
+    } else {
+        buf_printf(s, "set ytics 0, %.10g\nset format y '%%g'\n", step_for(r.y1, 6, a.T - a.B, em));
+    }
+    put_xtitle(s, tm, "bits per weight", a.L, a.R);
+    put_text(s, tm, "KL(P||Q), nats", 0, edge_title_mid(tm), (a.B + a.T) / 2, "center", 1, 1, NULL);
+    put_grid(s, "xtics ytics");
+    put_point_labels(s, tm, k, &r, a, unlabelled);
+
+    for (size_t f = 0; f < k->families.n; f++) {
+        buf_printf(s, "$f%zu << EOD\n", f);
+        for (size_t i = 0; i < k->n; i++)
+            if (k->p[i].family == f) buf_printf(s, "%.10g %.10g\n", k->p[i].bits, k->p[i].kl);
+        buf_puts(s, "EOD\n");
+    }
+    put_lines_plot(s, 'f', k->families.n, "ps 1.4");
+}
+
+/* ---- drift_kl_distribution: one line per variant over bins of log10 KL ---- */
+
+/* "1e-8", ..., "0.1", "1", "10", "1e2" ...: the label of 10^k on the KL axis. */
+static void decade_label(char *t, size_t cap, int k) {
+    if (k >= -1 && k <= 1) snprintf(t, cap, "%g", pow(10, k));
+    else snprintf(t, cap, "1e%d", k);
+}
+
+void draw_dist(Buf *s, const Term *tm, const Dist *d) {
+    double em = tm->em;
+    size_t nv = d->variants.n;
+    double x0 = INFINITY, x1 = -INFINITY, ymax = 0;
+    for (size_t i = 0; i < d->n; i++)
+        x0 = fmin(x0, d->b[i].lo), x1 = fmax(x1, d->b[i].hi), ymax = fmax(ymax, d->b[i].frac);
+    double hi = ymax > 0 ? ymax * 1.08 : 1;
+
+    double top = put_title(s, tm, "Per-position KL(P||Q) over the scored positions: the share of positions in each bin");
+    double legend_bottom = put_line_legend(s, tm, top, "variant", &d->variants);
+
+    Area a = {left_of_yaxis(tm, yticks_px(tm, hi, hi)), tm->width - 1.5 * em, bottom_of_xaxis(tm),
+              legend_bottom - 0.9 * em};
+    place_area(s, tm, &a);
+    buf_printf(s, "set xrange [%.10g:%.10g]\nset yrange [0:%.10g]\n", x0, x1, hi);
+
+    /* x: a tick on every decade (every k-th when labels would be closer than 4 ems), labelled
+     * with KL itself; the bin edges when not one decade is in range */
+    int k0 = (int)ceil(x0 - 1e-9), k1 = (int)floor(x1 + 1e-9);
+    char t[32];
+    buf_puts(s, "set xtics (");
+    if (k1 >= k0) {
+        int every = (int)fmax(1, ceil((k1 - k0 + 1) * 4 * em / fmax(1, a.R - a.L)));
+        for (int k = k0; k <= k1; k += every) {
+            decade_label(t, sizeof t, k);
+            buf_printf(s, "%s'%s' %d", k == k0 ? "" : ", ", t, k);
+        }
+    } else {
+        buf_printf(s, "'%.2g' %.10g, '%.2g' %.10g", pow(10, x0), x0, pow(10, x1), x1);
+    }
+    buf_puts(s, ")\n");
+    buf_printf(s, "set ytics 0, %.10g\nset format y '%%g'\n", step_for(hi, 6, a.T - a.B, em));
+    put_xtitle(s, tm, "KL(P||Q) at a position, nats (log scale)", a.L, a.R);
+    put_ytitle(s, tm, "fraction of the variant's positions", edge_title_mid(tm), a.B, a.T);
+    put_grid(s, "xtics ytics");
+
+    /* a point on every few bins, so that the lines can be told apart without colour */
+    size_t every = d->most / 12 + 1;
+    for (size_t v = 0; v < nv; v++) {
+        buf_printf(s, "$v%zu << EOD\n", v);
+        for (size_t i = 0; i < d->n; i++)
+            if (d->b[i].var == v) buf_printf(s, "%.10g %.10g\n", (d->b[i].lo + d->b[i].hi) / 2, d->b[i].frac);
+        buf_puts(s, "EOD\n");
+    }
+    char marks[48];
+    snprintf(marks, sizeof marks, "ps 1.2 pi %zu", every);
+    put_lines_plot(s, 'v', nv, marks);
+}
