@@ -125,4 +125,38 @@ bench: deps reference
 clean:
 	rm -rf build build-asan build-fuzz coldtok
 
+# ---- llama.cpp as a test oracle (docs/testing.md "llama.cpp as an oracle") ----
+# `make oracle` installs the pinned npm packages node-llama-cpp and @node-llama-cpp/linux-x64
+# (tests/oracle/package-lock.json) into tests/oracle/node_modules: llama.cpp's prebuilt shared
+# libraries and its source as a git bundle. Without npm or the network it says so and the oracle
+# tests skip; it never fails the build. When they are installed, `tests` also builds the helper
+# $(BUILD)/oracle/llama_oracle (tests/oracle/llama_oracle.c, our code) against the headers of that
+# bundle, extracted into the build folder; nothing of llama.cpp is kept in the repository.
+.PHONY: oracle
+ORACLEMOD    := tests/oracle/node_modules/.installed
+ORACLE_BUNDLE := tests/oracle/node_modules/node-llama-cpp/llama/gitRelease.bundle
+ORACLE_LIB   := $(abspath tests/oracle/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64)
+ORACLE_LIBS   = $(addprefix -l:,$(notdir $(wildcard $(ORACLE_LIB)/libllama.v*.so \
+                    $(ORACLE_LIB)/libggml.v*.so))) -l:libggml-base.so
+ORACLE_CFLAGS := -O2 -g -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
+
+oracle: $(ORACLEMOD)
+$(ORACLEMOD): tests/oracle/package.json tests/oracle/package-lock.json | $(BUILD)/.deps
+	@if ! command -v npm > /dev/null 2>&1; then \
+	    echo "make oracle: npm is missing: the llama.cpp oracle tests will skip"; \
+	elif (cd tests/oracle && npm ci --omit=optional --ignore-scripts --no-audit --no-fund \
+	        --loglevel=error); then touch $@; \
+	else echo "make oracle: npm ci failed (no network?): the llama.cpp oracle tests will skip"; fi
+
+$(BUILD)/oracle/llama_oracle: tests/oracle/llama_oracle.c $(ORACLEMOD)
+	@rm -rf $(@D)/llama.cpp.git $(@D)/llama.cpp && mkdir -p $(@D)/llama.cpp
+	git clone -q --bare $(ORACLE_BUNDLE) $(@D)/llama.cpp.git
+	git --git-dir=$(@D)/llama.cpp.git archive HEAD include ggml/include | tar -x -C $(@D)/llama.cpp
+	rm -rf $(@D)/llama.cpp.git
+	$(CC) $(ORACLE_CFLAGS) -isystem $(@D)/llama.cpp/include -isystem $(@D)/llama.cpp/ggml/include \
+	    -DORACLE_LIBDIR='"$(ORACLE_LIB)"' $< -o $@ -L$(ORACLE_LIB) -Wl,-rpath,$(ORACLE_LIB) $(ORACLE_LIBS)
+
+tests: $(if $(wildcard $(ORACLEMOD)),$(BUILD)/oracle/llama_oracle)
+check: oracle
+
 -include $(shell find $(BUILD) $(FUZZBUILD) -name '*.d' 2>/dev/null)
