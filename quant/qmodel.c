@@ -44,7 +44,6 @@ typedef struct {
 
 struct QModel {
     char *path;
-    const char *format;
     Gguf *g;       /* GGUF source */
     Model *m;      /* HF source (owns the safetensors mapping) */
     Tn *t;
@@ -198,7 +197,6 @@ static int arch_key_int(const Gguf *g, const char *arch, const char *suffix, int
 
 static int open_gguf(QModel *q, Err *err) {
     if (!(q->g = gguf_open(q->path, err))) return -1;
-    q->format = "gguf";
     size_t len;
     const char *a = gguf_get_str(q->g, "general.architecture", &len);
     if (!a) return err_set(err, "%s: no general.architecture key", q->path);
@@ -291,7 +289,6 @@ static void model_name(const char *path, char *out, size_t size) {
 
 static int open_hf(QModel *q, Err *err) {
     if (!(q->m = model_load(q->path, err))) return -1;
-    q->format = "safetensors";
     const Config *c = &q->m->cfg;
     const char *a = arch_name(c->arch);
     snprintf(q->arch, sizeof q->arch, "%s", a);
@@ -404,7 +401,6 @@ void qm_close(QModel *q) {
 }
 
 const char *qm_arch(const QModel *q) { return q->arch; }
-const char *qm_format(const QModel *q) { return q->format; }
 const char *qm_note(const QModel *q) { return q->note; }
 int qm_n_tensors(const QModel *q) { return q->n_t; }
 const QmTensor *qm_tensor(const QModel *q, int i) { return &q->t[i].pub; }
