@@ -77,16 +77,6 @@ void gm_take(GgufMeta *m, const char *key, uint32_t type, Buf *val) {
     *val = (Buf){0};
 }
 
-static size_t elem_size(int t) {
-    switch (t) {
-    case GGUF_UINT8: case GGUF_INT8: case GGUF_BOOL: return 1;
-    case GGUF_UINT16: case GGUF_INT16: return 2;
-    case GGUF_UINT32: case GGUF_INT32: case GGUF_FLOAT32: return 4;
-    case GGUF_UINT64: case GGUF_INT64: case GGUF_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
 /* Serializes metadata entry kv of g into out; -1 for an array of arrays (not exposed by the
  * reader; no llama.cpp key uses one). */
 static int serialize(const Gguf *g, int kv, Buf *out) {
@@ -123,12 +113,12 @@ static int serialize(const Gguf *g, int kv, Buf *out) {
             }
             return 0;
         }
-        const size_t es = elem_size(et);
+        const size_t es = gguf_type_size(et);
         if (!es) return -1;
         if (n) buf_append(out, gguf_arr_data(g, kv), (size_t)n * es);
         return 0;
     }
-    const size_t es = elem_size(t);
+    const size_t es = gguf_type_size(t);
     if (!es) return -1;
     int64_t v = 0;
     if (t == GGUF_BOOL) {
