@@ -105,7 +105,7 @@ static int rd_str(Rd *r, uint64_t *at, uint64_t *len, const char *what) {
     return 0;
 }
 
-static size_t scalar_size(int type) {
+size_t gguf_type_size(int type) {
     switch (type) {
     case GGUF_UINT8: case GGUF_INT8: case GGUF_BOOL: return 1;
     case GGUF_UINT16: case GGUF_INT16: return 2;
@@ -120,7 +120,7 @@ static size_t scalar_size(int type) {
 static uint64_t min_size(int type) {
     if (type == GGUF_STRING) return 8;
     if (type == GGUF_ARRAY) return 12;
-    return scalar_size(type);
+    return gguf_type_size(type);
 }
 
 static const char *type_name(int type) {
@@ -167,7 +167,7 @@ static int skip_value(Rd *r, int type, int depth, const char *what) {
         uint64_t n;
         return skip_array(r, depth, what, &et, &n);
     }
-    return need(r, scalar_size(type), what) ? -1 : (r->pos += scalar_size(type), 0);
+    return need(r, gguf_type_size(type), what) ? -1 : (r->pos += gguf_type_size(type), 0);
 }
 
 /* ---- parsing ---- */
@@ -496,7 +496,7 @@ int gguf_find_kv(const Gguf *g, const char *key) {
 static int scalar_int(int type, const uint8_t *p, int64_t *out) {
     union { uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32;
             uint64_t u64; int64_t i64; } v;
-    memcpy(&v, p, scalar_size(type) ? scalar_size(type) : 1);
+    memcpy(&v, p, gguf_type_size(type) ? gguf_type_size(type) : 1);
     switch (type) {
     case GGUF_UINT8: *out = v.u8; return 0;
     case GGUF_BOOL: *out = v.u8 != 0; return 0;
@@ -582,8 +582,8 @@ const char *gguf_arr_str(const Gguf *g, int kv, uint64_t i, size_t *len) {
 static const uint8_t *arr_elem(const Gguf *g, int kv, uint64_t i) {
     if (kv < 0 || kv >= g->n_kv) return NULL;
     const Kv *k = &g->kv[kv];
-    if (k->type != GGUF_ARRAY || !scalar_size(k->elem_type) || i >= k->n) return NULL;
-    return g->p + k->first + i * scalar_size(k->elem_type);
+    if (k->type != GGUF_ARRAY || !gguf_type_size(k->elem_type) || i >= k->n) return NULL;
+    return g->p + k->first + i * gguf_type_size(k->elem_type);
 }
 
 int gguf_arr_float(const Gguf *g, int kv, uint64_t i, double *out) {
@@ -598,7 +598,7 @@ int gguf_arr_int(const Gguf *g, int kv, uint64_t i, int64_t *out) {
 
 const void *gguf_arr_data(const Gguf *g, int kv) {
     if (kv < 0 || kv >= g->n_kv || g->kv[kv].type != GGUF_ARRAY ||
-        !scalar_size(g->kv[kv].elem_type))
+        !gguf_type_size(g->kv[kv].elem_type))
         return NULL;
     return g->p + g->kv[kv].first;
 }
@@ -671,7 +671,7 @@ static void fmt_value(const Gguf *g, int type, uint64_t *pos, Buf *out) {
     }
     if (type != GGUF_ARRAY) {
         fmt_scalar(out, type, p + *pos);
-        *pos += scalar_size(type);
+        *pos += gguf_type_size(type);
         return;
     }
     uint32_t et;
@@ -685,8 +685,8 @@ static void fmt_value(const Gguf *g, int type, uint64_t *pos, Buf *out) {
         if (i == FMT_ARR_MAX) {
             buf_puts(out, ", ...");
             /* skip the rest without formatting: fixed-size elements jump, others walk */
-            if (scalar_size((int)et)) {
-                *pos += (n - i) * scalar_size((int)et);
+            if (gguf_type_size((int)et)) {
+                *pos += (n - i) * gguf_type_size((int)et);
             } else {
                 Buf sink = {0};
                 for (; i < n; i++) fmt_value(g, (int)et, pos, &sink), buf_clear(&sink);

@@ -51,6 +51,9 @@ uint64_t gguf_file_size(const Gguf *g);
 uint32_t gguf_alignment(const Gguf *g);
 uint64_t gguf_data_offset(const Gguf *g); /* file offset of the (aligned) data section */
 
+/* Bytes of one value of a scalar type (bool included); 0 for strings, arrays and unknown types. */
+size_t gguf_type_size(int type);
+
 /* ---- metadata ---- */
 int gguf_n_kv(const Gguf *g);
 const char *gguf_kv_key(const Gguf *g, int kv);

@@ -59,7 +59,6 @@ static void key(GgufWriter *w, const char *k, uint32_t type) {
 
 void gw_kv_str(GgufWriter *w, const char *k, const char *v) { key(w, k, 8), put_str(&w->kv, v); }
 void gw_kv_u32(GgufWriter *w, const char *k, uint32_t v) { key(w, k, 4), put_u32(&w->kv, v); }
-void gw_kv_i32(GgufWriter *w, const char *k, int32_t v) { key(w, k, 5), buf_append(&w->kv, &v, 4); }
 void gw_kv_f32(GgufWriter *w, const char *k, float v) { key(w, k, 6), buf_append(&w->kv, &v, 4); }
 void gw_kv_bool(GgufWriter *w, const char *k, int v) {
     key(w, k, 7);

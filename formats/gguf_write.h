@@ -26,7 +26,6 @@ void gw_free(GgufWriter *w);
 
 void gw_kv_str(GgufWriter *w, const char *key, const char *val);
 void gw_kv_u32(GgufWriter *w, const char *key, uint32_t val);
-void gw_kv_i32(GgufWriter *w, const char *key, int32_t val);
 void gw_kv_f32(GgufWriter *w, const char *key, float val);
 void gw_kv_bool(GgufWriter *w, const char *key, int val);
 void gw_kv_arr_str(GgufWriter *w, const char *key, const char *const *vals, size_t n);

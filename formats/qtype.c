@@ -1,4 +1,4 @@
-/* quant: see quant.h.
+/* qtype: see qtype.h.
  *
  * Block layouts (ggml-common.h; "half" is an IEEE fp16 scale, little-endian):
  *   Q4_0  32 elems, 18 B: half d; u8 qs[16]               x = d*(q-8)
@@ -69,16 +69,6 @@ int qtype_block_elems(uint32_t type) {
 size_t qtype_block_bytes(uint32_t type) {
     const TypeInfo *t = info(type);
     return t ? t->block_bytes : 0;
-}
-
-int qtype_can_dequant(uint32_t type) {
-    switch (type) {
-    case Q_F32: case Q_F16: case Q_BF16: case Q_Q8_0: case Q_Q4_0: case Q_Q4_1: case Q_Q5_0:
-    case Q_Q5_1: case Q_Q2_K: case Q_Q3_K: case Q_Q4_K: case Q_Q5_K: case Q_Q6_K:
-        return 1;
-    default:
-        return 0;
-    }
 }
 
 size_t qtype_row_bytes(uint32_t type, int64_t n) {
@@ -319,37 +309,49 @@ static void dq_q6_k(const uint8_t *b, float *y) {
     }
 }
 
+/* ---- the one list of types coldtok can read ---- */
+
+static void row_f32(const uint8_t *s, float *y, int64_t n) { memcpy(y, s, (size_t)n * 4); }
+static void row_f16(const uint8_t *s, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = fp16_to_f32((uint16_t)(s[2 * i] | s[2 * i + 1] << 8));
+}
+static void row_bf16(const uint8_t *s, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = bf16_to_f32((uint16_t)(s[2 * i] | s[2 * i + 1] << 8));
+}
+
+/* A type is readable when it has an entry here: the plain types convert a whole row at once, the
+ * block types one block at a time. A new dequantizer is a new row, nothing else. */
+typedef struct {
+    void (*row)(const uint8_t *src, float *dst, int64_t n); /* plain types: n elements */
+    void (*block)(const uint8_t *src, float *dst);          /* block types: one block */
+} Dequantizer;
+
+static const Dequantizer DEQUANT[] = {
+    [Q_F32] = {.row = row_f32},    [Q_F16] = {.row = row_f16},    [Q_BF16] = {.row = row_bf16},
+    [Q_Q4_0] = {.block = dq_q4_0}, [Q_Q4_1] = {.block = dq_q4_1}, [Q_Q5_0] = {.block = dq_q5_0},
+    [Q_Q5_1] = {.block = dq_q5_1}, [Q_Q8_0] = {.block = dq_q8_0}, [Q_Q2_K] = {.block = dq_q2_k},
+    [Q_Q3_K] = {.block = dq_q3_k}, [Q_Q4_K] = {.block = dq_q4_k}, [Q_Q5_K] = {.block = dq_q5_k},
+    [Q_Q6_K] = {.block = dq_q6_k},
+};
+
+static const Dequantizer *dequantizer(uint32_t type) {
+    if (type >= sizeof DEQUANT / sizeof DEQUANT[0]) return NULL;
+    const Dequantizer *d = &DEQUANT[type];
+    return d->row || d->block ? d : NULL;
+}
+
+int qtype_can_dequant(uint32_t type) { return dequantizer(type) != NULL; }
+
 int qdequant_row(uint32_t type, const void *src, float *dst, int64_t n) {
-    if (!qtype_can_dequant(type) || n < 0 || n % qtype_block_elems(type)) return -1;
+    const Dequantizer *d = dequantizer(type);
+    if (!d || n < 0 || n % qtype_block_elems(type)) return -1;
     const uint8_t *s = src;
-    switch (type) {
-    case Q_F32:
-        memcpy(dst, s, (size_t)n * 4);
+    if (d->row) {
+        d->row(s, dst, n);
         return 0;
-    case Q_F16:
-        for (int64_t i = 0; i < n; i++) dst[i] = fp16_to_f32((uint16_t)(s[2 * i] | s[2 * i + 1] << 8));
-        return 0;
-    case Q_BF16:
-        for (int64_t i = 0; i < n; i++) dst[i] = bf16_to_f32((uint16_t)(s[2 * i] | s[2 * i + 1] << 8));
-        return 0;
-    default:
-        break;
-    }
-    void (*fn)(const uint8_t *, float *);
-    switch (type) {
-    case Q_Q4_0: fn = dq_q4_0; break;
-    case Q_Q4_1: fn = dq_q4_1; break;
-    case Q_Q5_0: fn = dq_q5_0; break;
-    case Q_Q5_1: fn = dq_q5_1; break;
-    case Q_Q8_0: fn = dq_q8_0; break;
-    case Q_Q2_K: fn = dq_q2_k; break;
-    case Q_Q3_K: fn = dq_q3_k; break;
-    case Q_Q4_K: fn = dq_q4_k; break;
-    case Q_Q5_K: fn = dq_q5_k; break;
-    default: fn = dq_q6_k; break;
     }
     const int be = qtype_block_elems(type);
     const size_t bb = qtype_block_bytes(type);
-    for (int64_t i = 0; i < n / be; i++) fn(s + (size_t)i * bb, dst + i * be);
+    for (int64_t i = 0; i < n / be; i++) d->block(s + (size_t)i * bb, dst + i * be);
     return 0;
 }

@@ -26,7 +26,7 @@ int qtype_from_name(const char *name);
  * types (IQ*, TQ*) still report their geometry so files containing them can be listed. */
 int qtype_block_elems(uint32_t type);
 size_t qtype_block_bytes(uint32_t type);
-/* 1 when qdequant_row can convert this type. */
+/* 1 when qdequant_row can convert this type (it has an entry in qtype.c's dequantizer table). */
 int qtype_can_dequant(uint32_t type);
 /* Bytes of a row of n elements, or 0 when n is not a multiple of the block size. */
 size_t qtype_row_bytes(uint32_t type, int64_t n);

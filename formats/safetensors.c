@@ -260,7 +260,6 @@ void st_close(SafeTensors *st) {
     free(st);
 }
 
-const char *st_path(const SafeTensors *st) { return st->path; }
 int st_n_tensors(const SafeTensors *st) { return st->n; }
 const StTensor *st_tensor(const SafeTensors *st, int i) {
     return i >= 0 && i < st->n ? &st->t[i] : NULL;
@@ -270,10 +269,4 @@ const StTensor *st_find(const SafeTensors *st, const char *name) {
     for (int i = 0; i < st->n; i++)
         if (!strcmp(st->t[i].name, name)) return &st->t[i];
     return NULL;
-}
-
-uint64_t st_file_bytes(const SafeTensors *st) {
-    uint64_t s = 0;
-    for (int i = 0; i < st->n_files; i++) s += st->files[i].size;
-    return s;
 }

@@ -43,10 +43,8 @@ SafeTensors *st_open(const char *path, Err *err);
 SafeTensors *st_open_memory(const void *data, size_t size, const char *name, Err *err);
 void st_close(SafeTensors *st);
 
-const char *st_path(const SafeTensors *st);
 int st_n_tensors(const SafeTensors *st);
 const StTensor *st_tensor(const SafeTensors *st, int i);
 const StTensor *st_find(const SafeTensors *st, const char *name); /* NULL if absent */
-uint64_t st_file_bytes(const SafeTensors *st);                   /* sum over shards */
 
 #endif

@@ -1,5 +1,6 @@
-/* model: see model.h. Two front ends (GGUF metadata, HF config.json) fill one Config; one table
- * maps the internal tensor roles to GGUF and HF names; one routine checks shapes and types. */
+/* model: see model.h. Two front ends (GGUF metadata, HF config.json) fill one Config; the tensor
+ * and key names of both conventions come from formats/hfnames.h, what each family has from
+ * model/arch.h; one routine checks shapes and types. */
 #include "model/model.h"
 
 #include <jansson.h>
@@ -8,45 +9,11 @@
 #include <string.h>
 
 #include "formats/gguf.h"
+#include "formats/hfnames.h"
 #include "formats/safetensors.h"
 #include "formats/qtype.h"
 
-const char *arch_name(Arch a) {
-    switch (a) {
-    case ARCH_LLAMA: return "llama";
-    case ARCH_QWEN2: return "qwen2";
-    case ARCH_QWEN3: return "qwen3";
-    }
-    return "?";
-}
-
 /* ---- tensor lookup, either format ---- */
-
-/* The name of a tensor role in GGUF (llama.cpp) and in HF (transformers) spelling; %d = layer. */
-typedef struct {
-    const char *gguf, *hf;
-} Names;
-
-static const Names TOK_EMBD = {"token_embd.weight", "model.embed_tokens.weight"};
-static const Names OUT_NORM = {"output_norm.weight", "model.norm.weight"};
-static const Names OUTPUT = {"output.weight", "lm_head.weight"};
-static const Names ROPE_FREQS = {"rope_freqs.weight", NULL};
-static const Names ATTN_NORM = {"blk.%d.attn_norm.weight", "model.layers.%d.input_layernorm.weight"};
-static const Names WQ = {"blk.%d.attn_q.weight", "model.layers.%d.self_attn.q_proj.weight"};
-static const Names WK = {"blk.%d.attn_k.weight", "model.layers.%d.self_attn.k_proj.weight"};
-static const Names WV = {"blk.%d.attn_v.weight", "model.layers.%d.self_attn.v_proj.weight"};
-static const Names BQ = {"blk.%d.attn_q.bias", "model.layers.%d.self_attn.q_proj.bias"};
-static const Names BK = {"blk.%d.attn_k.bias", "model.layers.%d.self_attn.k_proj.bias"};
-static const Names BV = {"blk.%d.attn_v.bias", "model.layers.%d.self_attn.v_proj.bias"};
-static const Names BO = {"blk.%d.attn_output.bias", "model.layers.%d.self_attn.o_proj.bias"};
-static const Names QNORM = {"blk.%d.attn_q_norm.weight", "model.layers.%d.self_attn.q_norm.weight"};
-static const Names KNORM = {"blk.%d.attn_k_norm.weight", "model.layers.%d.self_attn.k_norm.weight"};
-static const Names WO = {"blk.%d.attn_output.weight", "model.layers.%d.self_attn.o_proj.weight"};
-static const Names FFN_NORM = {"blk.%d.ffn_norm.weight",
-                               "model.layers.%d.post_attention_layernorm.weight"};
-static const Names WGATE = {"blk.%d.ffn_gate.weight", "model.layers.%d.mlp.gate_proj.weight"};
-static const Names WUP = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.up_proj.weight"};
-static const Names WDOWN = {"blk.%d.ffn_down.weight", "model.layers.%d.mlp.down_proj.weight"};
 
 /* Loader state: the model being built and the f32 vector storage being filled. */
 typedef struct {
@@ -60,12 +27,10 @@ typedef struct {
 
 /* Finds a tensor by role. Returns 1 and fills *t (shape as [rows, cols], n_dims in *nd) when
  * present, 0 when absent, -1 on error. */
-static int lookup(Loader *L, const Names *nm, int layer, Tensor *t, int *nd) {
-    const char *fmt = L->g ? nm->gguf : nm->hf;
-    memset(t, 0, sizeof *t);
-    if (!fmt) return 0;
+static int lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
     char name[256];
-    snprintf(name, sizeof name, fmt, layer);
+    memset(t, 0, sizeof *t);
+    if (!tensor_name_in(role, L->g != NULL, layer, name, sizeof name)) return 0;
     if (L->g) {
         const GgufTensor *gt = gguf_find_tensor(L->g, name);
         if (!gt) return 0;
@@ -92,11 +57,11 @@ static int lookup(Loader *L, const Names *nm, int layer, Tensor *t, int *nd) {
 }
 
 /* A matrix of exactly [rows, cols] whose type the forward pass can convert. */
-static int get_matrix(Loader *L, const Names *nm, int layer, int64_t rows, int64_t cols, Tensor *t) {
-    int nd, r = lookup(L, nm, layer, t, &nd);
+static int get_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols, Tensor *t) {
+    int nd, r = lookup(L, role, layer, t, &nd);
     if (r < 0) return -1;
     char name[256];
-    snprintf(name, sizeof name, L->g ? nm->gguf : nm->hf, layer);
+    tensor_name_in(role, L->g != NULL, layer, name, sizeof name);
     if (r == 0) return err_set(L->err, "%s: missing tensor %s", L->m->path, name);
     if (t->rows != rows || t->cols != cols)
         return err_set(L->err, "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld] (rows, cols)",
@@ -115,16 +80,15 @@ static int get_matrix(Loader *L, const Names *nm, int layer, int64_t rows, int64
 
 /* A vector of n values converted to f32 into the model's vector storage. *out stays NULL when the
  * tensor is absent and optional. */
-static int get_vector(Loader *L, const Names *nm, int layer, int64_t n, int optional,
+static int get_vector(Loader *L, TensorRole role, int layer, int64_t n, int optional,
                       const float **out) {
     Tensor t;
-    int nd, r = lookup(L, nm, layer, &t, &nd);
+    int nd, r = lookup(L, role, layer, &t, &nd);
     *out = NULL;
     if (r < 0) return -1;
-    const char *fmt = L->g ? nm->gguf : nm->hf;
-    if (!fmt) return 0; /* a role this format does not have */
     char name[256];
-    snprintf(name, sizeof name, fmt, layer);
+    if (!tensor_name_in(role, L->g != NULL, layer, name, sizeof name))
+        return 0; /* a role this format does not have */
     if (r == 0) return optional ? 0 : err_set(L->err, "%s: missing tensor %s", L->m->path, name);
     if (nd != 1 || t.cols != n)
         return err_set(L->err, "%s: tensor %s has %d dimensions / %lld values, expected a vector of %lld",
@@ -170,15 +134,28 @@ static int check_config(const Model *m, Err *err) {
         return err_set(err, "%s: rope theta %g is out of range", m->path, c->rope_theta);
     if (!(c->rope_scale >= 1 && c->rope_scale < 1e6))
         return err_set(err, "%s: rope scaling factor %g is out of range", m->path, c->rope_scale);
+    /* what model/forward.c implements today; a family described with more loads once it does */
+    const ArchInfo *a = arch_info(c->arch);
+    if (a->norm != NORM_RMS || a->act != ACT_SILU_GATED)
+        return err_set(err, "%s: %s needs a norm or an activation the forward pass lacks", m->path,
+                       a->name);
     return 0;
 }
 
-static int arch_from_name(const char *s, Arch *a) {
-    if (!strcmp(s, "llama") || !strcmp(s, "mistral")) *a = ARCH_LLAMA;
-    else if (!strcmp(s, "qwen2")) *a = ARCH_QWEN2;
-    else if (!strcmp(s, "qwen3")) *a = ARCH_QWEN3;
-    else return -1;
-    return 0;
+/* The key names of both conventions (formats/hfnames.h). */
+#define GGUF_KEY(hp) (hparam_name(hp)->gguf)
+#define HF_KEY(hp) (hparam_name(hp)->hf)
+
+/* The family of a general.architecture (hf 0) or model_type (hf 1) value, or NULL with the
+ * supported names in the message. */
+static const ArchInfo *find_arch(const char *s, int hf, const char *path, Err *err) {
+    const ArchInfo *a = hf ? arch_by_hf_type(s) : arch_by_gguf_name(s);
+    if (a) return a;
+    char names[256];
+    arch_list(hf, names, sizeof names);
+    err_set(err, "%s: unsupported %s '%s' (%s are)", path, hf ? "model_type" : "architecture", s,
+            names);
+    return NULL;
 }
 
 /* A GGUF string value as a NUL-terminated copy in buf (truncated to its size), or NULL. */
@@ -209,66 +186,67 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     char arch_buf[64], st_buf[64];
     const char *arch = gguf_str(g, "general.architecture", arch_buf, sizeof arch_buf);
     if (!arch) return err_set(err, "%s: no general.architecture key", m->path);
-    if (arch_from_name(arch, &c->arch) != 0)
-        return err_set(err, "%s: unsupported architecture '%s' (llama, qwen2, qwen3 are)", m->path, arch);
+    const ArchInfo *a = find_arch(arch, 0, m->path, err);
+    if (!a) return -1;
+    c->arch = a->arch;
     int64_t v;
 #define REQ(key, field)                                                          \
     do {                                                                         \
         if (gguf_int_key(g, arch, key, &v, 1, m->path, err) < 0) return -1;      \
         c->field = (int)v;                                                       \
     } while (0)
-    REQ("embedding_length", n_embd);
-    REQ("block_count", n_layer);
-    REQ("feed_forward_length", n_ff);
-    REQ("attention.head_count", n_head);
+    REQ(GGUF_KEY(HP_EMBEDDING_LENGTH), n_embd);
+    REQ(GGUF_KEY(HP_BLOCK_COUNT), n_layer);
+    REQ(GGUF_KEY(HP_FEED_FORWARD_LENGTH), n_ff);
+    REQ(GGUF_KEY(HP_HEAD_COUNT), n_head);
 #undef REQ
     c->n_head_kv = c->n_head;
-    int r = gguf_int_key(g, arch, "attention.head_count_kv", &v, 0, m->path, err);
+    int r = gguf_int_key(g, arch, GGUF_KEY(HP_HEAD_COUNT_KV), &v, 0, m->path, err);
     if (r < 0) return -1;
     if (r == 1) c->n_head_kv = (int)v;
     c->head_dim = c->n_head ? c->n_embd / c->n_head : 0;
-    r = gguf_int_key(g, arch, "attention.key_length", &v, 0, m->path, err);
+    r = gguf_int_key(g, arch, GGUF_KEY(HP_KEY_LENGTH), &v, 0, m->path, err);
     if (r < 0) return -1;
     if (r == 1) c->head_dim = (int)v;
     int64_t vl;
-    r = gguf_int_key(g, arch, "attention.value_length", &vl, 0, m->path, err);
+    r = gguf_int_key(g, arch, GGUF_KEY(HP_VALUE_LENGTH), &vl, 0, m->path, err);
     if (r < 0) return -1;
     if (r == 1 && vl != c->head_dim)
         return err_set(err, "%s: key_length %d != value_length %lld is not supported", m->path,
                        c->head_dim, (long long)vl);
     c->n_rot = c->head_dim;
-    r = gguf_int_key(g, arch, "rope.dimension_count", &v, 0, m->path, err);
+    r = gguf_int_key(g, arch, GGUF_KEY(HP_ROPE_DIMENSION_COUNT), &v, 0, m->path, err);
     if (r < 0) return -1;
     if (r == 1) c->n_rot = (int)v;
-    if (gguf_int_key(g, arch, "context_length", &v, 0, m->path, err) == 1) c->n_ctx = (int)v;
+    if (gguf_int_key(g, arch, GGUF_KEY(HP_CONTEXT_LENGTH), &v, 0, m->path, err) == 1)
+        c->n_ctx = (int)v;
     char k[128];
     double f;
-    snprintf(k, sizeof k, "%s.attention.layer_norm_rms_epsilon", arch);
+    snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_RMS_EPS));
     if (gguf_get_float(g, k, &f) != 0) return err_set(err, "%s: missing metadata key %s", m->path, k);
     c->rms_eps = (float)f;
-    snprintf(k, sizeof k, "%s.rope.freq_base", arch);
+    snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_FREQ_BASE));
     c->rope_theta = gguf_get_float(g, k, &f) == 0 ? (float)f : 10000.0f;
     c->rope_scale = 1;
-    snprintf(k, sizeof k, "%s.rope.scaling.type", arch);
+    snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALING_TYPE));
     const char *st = gguf_str(g, k, st_buf, sizeof st_buf);
     if (st && strcmp(st, "none") != 0) {
         if (strcmp(st, "linear") != 0)
             return err_set(err, "%s: rope scaling '%s' is not supported (none, linear are)", m->path, st);
-        snprintf(k, sizeof k, "%s.rope.scaling.factor", arch);
+        snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALING_FACTOR));
         if (gguf_get_float(g, k, &f) == 0 && f > 0) c->rope_scale = (float)f;
     } else {
-        snprintf(k, sizeof k, "%s.rope.scale_linear", arch);
+        snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALE_LINEAR));
         if (gguf_get_float(g, k, &f) == 0 && f > 0) c->rope_scale = (float)f;
     }
-    /* llama.cpp permuted the Q/K rows of llama models for adjacent-pair rotation; qwen2/qwen3 keep
-     * the HF order and rotate halves. */
-    c->rope = c->arch == ARCH_LLAMA ? ROPE_NORMAL : ROPE_NEOX;
-    const GgufTensor *e = gguf_find_tensor(g, "token_embd.weight");
-    if (!e) return err_set(err, "%s: missing tensor token_embd.weight", m->path);
+    c->rope = a->rope_gguf; /* llama.cpp permuted llama's Q/K rows for adjacent pairs */
+    const char *embd = tensor_name(TN_TOKEN_EMBD)->gguf;
+    const GgufTensor *e = gguf_find_tensor(g, embd);
+    if (!e) return err_set(err, "%s: missing tensor %s", m->path, embd);
     if (e->ne[1] < 1 || e->ne[1] > (1 << 22))
-        return err_set(err, "%s: token_embd.weight has %lld rows", m->path, (long long)e->ne[1]);
+        return err_set(err, "%s: %s has %lld rows", m->path, embd, (long long)e->ne[1]);
     c->n_vocab = (int)e->ne[1];
-    c->tied = gguf_find_tensor(g, "output.weight") == NULL;
+    c->tied = gguf_find_tensor(g, tensor_name(TN_OUTPUT)->gguf) == NULL;
     return 0;
 }
 
@@ -316,50 +294,43 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
         err_set(err, "%s: no model_type", cfg_path);
         goto done;
     }
-    if (arch_from_name(json_string_value(mt), &c->arch) != 0) {
-        err_set(err, "%s: unsupported model_type '%s' (llama, mistral, qwen2, qwen3 are)", cfg_path,
-                json_string_value(mt));
-        goto done;
-    }
+    const ArchInfo *a = find_arch(json_string_value(mt), 1, cfg_path, err);
+    if (!a) goto done;
+    c->arch = a->arch;
     c->n_vocab = c->n_embd = c->n_layer = c->n_ff = c->n_head = -1;
-    if (json_int(root, "vocab_size", &c->n_vocab, cfg_path, err) ||
-        json_int(root, "hidden_size", &c->n_embd, cfg_path, err) ||
-        json_int(root, "num_hidden_layers", &c->n_layer, cfg_path, err) ||
-        json_int(root, "intermediate_size", &c->n_ff, cfg_path, err) ||
-        json_int(root, "num_attention_heads", &c->n_head, cfg_path, err))
-        goto done;
-    const char *need[] = {"vocab_size", "hidden_size", "num_hidden_layers", "intermediate_size",
-                          "num_attention_heads"};
+    /* the required integers, in the order they are read and reported */
+    const Hparam need[] = {HP_VOCAB_SIZE, HP_EMBEDDING_LENGTH, HP_BLOCK_COUNT,
+                           HP_FEED_FORWARD_LENGTH, HP_HEAD_COUNT};
     int *val[] = {&c->n_vocab, &c->n_embd, &c->n_layer, &c->n_ff, &c->n_head};
     for (int i = 0; i < 5; i++)
+        if (json_int(root, HF_KEY(need[i]), val[i], cfg_path, err)) goto done;
+    for (int i = 0; i < 5; i++)
         if (*val[i] < 0) {
-            err_set(err, "%s: missing \"%s\"", cfg_path, need[i]);
+            err_set(err, "%s: missing \"%s\"", cfg_path, HF_KEY(need[i]));
             goto done;
         }
     c->n_head_kv = c->n_head;
     c->head_dim = c->n_head ? c->n_embd / c->n_head : 0;
     c->n_ctx = 0;
-    if (json_int(root, "num_key_value_heads", &c->n_head_kv, cfg_path, err) ||
-        json_int(root, "head_dim", &c->head_dim, cfg_path, err) ||
-        json_int(root, "max_position_embeddings", &c->n_ctx, cfg_path, err))
+    if (json_int(root, HF_KEY(HP_HEAD_COUNT_KV), &c->n_head_kv, cfg_path, err) ||
+        json_int(root, HF_KEY(HP_KEY_LENGTH), &c->head_dim, cfg_path, err) ||
+        json_int(root, HF_KEY(HP_CONTEXT_LENGTH), &c->n_ctx, cfg_path, err))
         goto done;
     c->n_rot = c->head_dim;
     double eps = 1e-6, theta = 10000;
-    if (json_num(root, "rms_norm_eps", &eps, cfg_path, err) ||
-        json_num(root, "rope_theta", &theta, cfg_path, err))
+    if (json_num(root, HF_KEY(HP_RMS_EPS), &eps, cfg_path, err) ||
+        json_num(root, HF_KEY(HP_ROPE_FREQ_BASE), &theta, cfg_path, err))
         goto done;
     c->rms_eps = (float)eps;
     c->rope_theta = (float)theta;
     c->rope_scale = 1;
-    /* HF checkpoints of all three architectures rotate halves (rotate_half). */
-    c->rope = ROPE_NEOX;
+    c->rope = a->rope_hf; /* rotate_half in transformers */
     json_t *tie = json_object_get(root, "tie_word_embeddings");
     if (tie && !json_is_boolean(tie)) {
         err_set(err, "%s: \"tie_word_embeddings\" is not a boolean", cfg_path);
         goto done;
     }
-    /* LlamaConfig, MistralConfig, Qwen2Config and Qwen3Config all default to untied */
-    c->tied = tie ? json_is_true(tie) : 0;
+    c->tied = tie ? json_is_true(tie) : a->tied_default;
     json_t *rs = json_object_get(root, "rope_scaling");
     if (rs && !json_is_null(rs)) {
         json_t *ty = json_object_get(rs, "rope_type");
@@ -406,50 +377,56 @@ static size_t vector_room(const Config *c) {
 static int load_weights(Loader *L) {
     Model *m = L->m;
     const Config *c = &m->cfg;
+    const ArchInfo *a = arch_info(c->arch);
     int64_t E = c->n_embd, Q = (int64_t)c->n_head * c->head_dim,
             KV = (int64_t)c->n_head_kv * c->head_dim, F = c->n_ff, V = c->n_vocab;
-    if (get_matrix(L, &TOK_EMBD, 0, V, E, &m->tok_embd) ||
-        get_vector(L, &OUT_NORM, 0, E, 0, &m->output_norm))
+    if (get_matrix(L, TN_TOKEN_EMBD, 0, V, E, &m->tok_embd) ||
+        get_vector(L, TN_OUTPUT_NORM, 0, E, 0, &m->output_norm))
         return -1;
     if (c->tied) {
         m->output = m->tok_embd;
-    } else if (get_matrix(L, &OUTPUT, 0, V, E, &m->output)) {
+    } else if (get_matrix(L, TN_OUTPUT, 0, V, E, &m->output)) {
         return -1;
     }
     const float *rf = NULL;
-    if (get_vector(L, &ROPE_FREQS, 0, c->n_rot / 2, 1, &rf)) return -1;
+    if (get_vector(L, TN_ROPE_FREQS, 0, c->n_rot / 2, 1, &rf)) return -1;
     if (rf) m->rope_freqs = rf;
     m->layers = xcalloc((size_t)c->n_layer, sizeof *m->layers);
+    const int need_bias = a->qkv_bias == TENSORS_REQUIRED, need_norm = a->qk_norm == TENSORS_REQUIRED;
     for (int l = 0; l < c->n_layer; l++) {
         Layer *y = &m->layers[l];
         progress("loading layer %d/%d", l + 1, c->n_layer);
-        if (get_vector(L, &ATTN_NORM, l, E, 0, &y->attn_norm) ||
-            get_matrix(L, &WQ, l, Q, E, &y->wq) || get_matrix(L, &WK, l, KV, E, &y->wk) ||
-            get_matrix(L, &WV, l, KV, E, &y->wv) || get_matrix(L, &WO, l, E, Q, &y->wo) ||
-            get_vector(L, &FFN_NORM, l, E, 0, &y->ffn_norm) ||
-            get_matrix(L, &WGATE, l, F, E, &y->w_gate) || get_matrix(L, &WUP, l, F, E, &y->w_up) ||
-            get_matrix(L, &WDOWN, l, E, F, &y->w_down))
+        if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
+            get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) || get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
+            get_matrix(L, TN_ATTN_V, l, KV, E, &y->wv) || get_matrix(L, TN_ATTN_OUT, l, E, Q, &y->wo) ||
+            get_vector(L, TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
+            get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate) ||
+            get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up) ||
+            get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down))
             return -1;
-        /* biases: required by qwen2, allowed (all three) for llama's attention_bias */
-        int need_bias = c->arch == ARCH_QWEN2;
-        if (get_vector(L, &BQ, l, Q, !need_bias, &y->bq) ||
-            get_vector(L, &BK, l, KV, !need_bias, &y->bk) ||
-            get_vector(L, &BV, l, KV, !need_bias, &y->bv))
+        /* the q/k/v biases: all three or none */
+        if (get_vector(L, TN_ATTN_Q_BIAS, l, Q, !need_bias, &y->bq) ||
+            get_vector(L, TN_ATTN_K_BIAS, l, KV, !need_bias, &y->bk) ||
+            get_vector(L, TN_ATTN_V_BIAS, l, KV, !need_bias, &y->bv))
             return -1;
         if ((y->bq != NULL) != (y->bk != NULL) || (y->bq != NULL) != (y->bv != NULL))
             return err_set(L->err, "%s: layer %d has only some of the q/k/v biases", m->path, l);
+        if (a->qkv_bias == TENSORS_REFUSED && y->bq)
+            return err_set(L->err, "%s: layer %d has q/k/v biases, which %s does not use", m->path, l,
+                           a->name);
         Tensor t;
         int nd;
-        int r = lookup(L, &BO, l, &t, &nd);
+        int r = lookup(L, TN_ATTN_OUT_BIAS, l, &t, &nd);
         if (r < 0) return -1;
         if (r == 1) return err_set(L->err, "%s: %s: an output-projection bias is not supported", m->path, t.name);
-        int need_norm = c->arch == ARCH_QWEN3;
-        if (get_vector(L, &QNORM, l, c->head_dim, !need_norm, &y->q_norm) ||
-            get_vector(L, &KNORM, l, c->head_dim, !need_norm, &y->k_norm))
+        if (get_vector(L, TN_ATTN_Q_NORM, l, c->head_dim, !need_norm, &y->q_norm) ||
+            get_vector(L, TN_ATTN_K_NORM, l, c->head_dim, !need_norm, &y->k_norm))
             return -1;
-        if (!need_norm && (y->q_norm || y->k_norm))
+        if (a->qk_norm == TENSORS_REFUSED && (y->q_norm || y->k_norm))
             return err_set(L->err, "%s: layer %d has q/k norms, which %s does not use", m->path, l,
-                           arch_name(c->arch));
+                           a->name);
+        if ((y->q_norm != NULL) != (y->k_norm != NULL))
+            return err_set(L->err, "%s: layer %d has only one of the q/k norms", m->path, l);
     }
     progress_done();
     return 0;
@@ -495,9 +472,10 @@ Model *model_load(const char *path, Err *err) {
         }
         if (!(L.st = st_open(path, err))) goto out;
         m->st = L.st;
-        const StTensor *e = st_find(L.st, TOK_EMBD.hf);
+        const char *embd = tensor_name(TN_TOKEN_EMBD)->hf;
+        const StTensor *e = st_find(L.st, embd);
         if (e && e->n_dims == 2 && e->shape[0] != m->cfg.n_vocab) {
-            err_set(err, "%s: %s has %lld rows but config.json says vocab_size %d", path, TOK_EMBD.hf,
+            err_set(err, "%s: %s has %lld rows but config.json says vocab_size %d", path, embd,
                     (long long)e->shape[0], m->cfg.n_vocab);
             goto out;
         }

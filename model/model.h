@@ -8,12 +8,13 @@
  * panel by panel. Only the small vectors (norm weights, biases, rope factors) are converted to f32
  * at load time.
  *
- * Supported architectures: llama (also Mistral-style checkpoints, tied or untied output), qwen2
- * (q/k/v biases) and qwen3 (per-head q/k RMSNorm). RoPE: llama.cpp permutes the Q/K rows of llama
- * models when it converts them to GGUF and then rotates adjacent pairs (2i, 2i+1); the Hugging Face
- * checkpoint rotates halves (i, i + n_rot/2). Rather than permuting rows, the loader records which
- * style matches the stored rows (GGUF llama: NORMAL; HF llama, qwen2, qwen3 in either format:
- * NEOX), so the same weights give the same logits from either file.
+ * Supported architectures: those of model/arch.h: llama (also Mistral-style checkpoints, tied or
+ * untied output), qwen2 (q/k/v biases) and qwen3 (per-head q/k RMSNorm); tensor names are
+ * formats/hfnames.h's. RoPE: llama.cpp permutes the Q/K rows of llama models when it converts
+ * them to GGUF and then rotates adjacent pairs (2i, 2i+1); the Hugging Face checkpoint rotates
+ * halves (i, i + n_rot/2). Rather than permuting rows, the loader records which style matches the
+ * stored rows (the family's rope_gguf or rope_hf: GGUF llama: NORMAL; HF llama, qwen2, qwen3 in
+ * either format: NEOX), so the same weights give the same logits from either file.
  *
  * Ownership: model_load returns a Model the caller frees with model_free; every Tensor lives as
  * long as the Model. A Model is read-only after loading and may be shared by threads.
@@ -25,9 +26,7 @@
 #include <stdint.h>
 
 #include "common/util.h"
-
-typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3 } Arch;
-typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
+#include "model/arch.h" /* Arch, RopeStyle, arch_name: what each family has */
 
 typedef struct {
     Arch arch;
@@ -92,7 +91,6 @@ struct Model {
 Model *model_load(const char *path, Err *err);
 void model_free(Model *m);
 
-const char *arch_name(Arch a);
 /* Bytes of all weight matrices a forward pass reads (each matrix once; a tied output counts once). */
 uint64_t model_weight_bytes(const Model *m);
 /* Bits per weight of those matrices (model_weight_bytes over their element count); NAN for none. */

@@ -1,8 +1,10 @@
 /* qmodel: see qmodel.h.
  *
- * The output metadata is kept as a list of (key, GGUF type, serialized value) so that keys copied
- * from a GGUF source and keys made here go through one path (gw_kv_raw), and a key set twice is
- * replaced rather than duplicated. Tensors are converted in chunks of rows: source rows ->
+ * The output metadata is kept in a formats/gguf_meta.h list so that keys copied from a GGUF source,
+ * the config's keys (model/config_gguf.h), the tokenizer's and the ones made here go through one
+ * path, and a key set twice is replaced rather than duplicated. HF tensor names are mapped with
+ * formats/hfnames.h; what the family needs (the Q/K row permutation) comes from model/arch.h.
+ * Tensors are converted in chunks of rows: source rows ->
  * f32 (qdequant_row) -> quantize (qquantize_rows) -> written; the squared error is measured on
  * the written bytes dequantized again, i.e. on what a reader will get. */
 #include "quant/qmodel.h"
@@ -15,11 +17,14 @@
 #include <unistd.h>
 
 #include "formats/gguf.h"
+#include "formats/gguf_meta.h"
 #include "formats/gguf_write.h"
-#include "model/model.h"
-#include "formats/safetensors.h"
-#include "quant/gptq.h"
+#include "formats/hfnames.h"
 #include "formats/qtype.h"
+#include "formats/safetensors.h"
+#include "model/config_gguf.h"
+#include "model/model.h"
+#include "quant/gptq.h"
 #include "quant/quantize.h"
 #include "tokenizer/tokconv.h"
 
@@ -27,144 +32,27 @@
 #define GGML_QNT_VERSION 2       /* general.quantization_version of current llama.cpp files */
 
 typedef struct {
-    char *key;
-    uint32_t type;
-    Buf val;
-} Kv;
-
-typedef struct {
     QmTensor pub;
     char *name;
     const uint8_t *data;   /* source bytes */
     size_t src_row_bytes;  /* of one source row */
     int64_t rows;          /* ne[1] * ne[2] * ne[3] */
-    int perm_heads;        /* > 0: llama Q/K from HF: output row r is source row perm(r) */
+    int perm_heads;        /* > 0: Q/K from HF, permuted (arch.h rope_hf != rope_gguf): output
+                              row r is source row perm(r) */
     int force;             /* 1: always converted (HF vectors -> F32) */
 } Tn;
 
 struct QModel {
     char *path;
-    const char *format;
     Gguf *g;       /* GGUF source */
     Model *m;      /* HF source (owns the safetensors mapping) */
     Tn *t;
     int n_t;
-    Kv *kv;
-    int n_kv;
+    GgufMeta *meta; /* the output's metadata */
     char arch[64];
     RecipeModel rm;
     char *note;
 };
-
-/* ---- metadata list ---- */
-
-static Kv *kv_slot(QModel *q, const char *key, uint32_t type) {
-    for (int i = 0; i < q->n_kv; i++)
-        if (!strcmp(q->kv[i].key, key)) {
-            buf_clear(&q->kv[i].val);
-            q->kv[i].type = type;
-            return &q->kv[i];
-        }
-    q->kv = xrealloc(q->kv, (size_t)(q->n_kv + 1) * sizeof *q->kv);
-    Kv *k = &q->kv[q->n_kv++];
-    k->key = xstrdup(key);
-    k->type = type;
-    k->val = (Buf){0};
-    return k;
-}
-
-static void kv_remove(QModel *q, const char *key) {
-    for (int i = 0; i < q->n_kv; i++)
-        if (!strcmp(q->kv[i].key, key)) {
-            free(q->kv[i].key);
-            buf_free(&q->kv[i].val);
-            memmove(&q->kv[i], &q->kv[i + 1], (size_t)(q->n_kv - i - 1) * sizeof *q->kv);
-            q->n_kv--;
-            return;
-        }
-}
-
-static void put_u32(Buf *b, uint32_t v) { buf_append(b, &v, 4); } /* little-endian hosts only */
-static void put_u64(Buf *b, uint64_t v) { buf_append(b, &v, 8); }
-static void put_strn(Buf *b, const char *s, size_t n) {
-    put_u64(b, n);
-    buf_append(b, s, n);
-}
-
-static void kv_str(QModel *q, const char *key, const char *v) {
-    put_strn(&kv_slot(q, key, GGUF_STRING)->val, v, strlen(v));
-}
-static void kv_u32(QModel *q, const char *key, uint32_t v) { put_u32(&kv_slot(q, key, GGUF_UINT32)->val, v); }
-static void kv_u64(QModel *q, const char *key, uint64_t v) { put_u64(&kv_slot(q, key, GGUF_UINT64)->val, v); }
-static void kv_f32(QModel *q, const char *key, float v) {
-    buf_append(&kv_slot(q, key, GGUF_FLOAT32)->val, &v, 4);
-}
-
-static size_t elem_size(int t) {
-    switch (t) {
-    case GGUF_UINT8: case GGUF_INT8: case GGUF_BOOL: return 1;
-    case GGUF_UINT16: case GGUF_INT16: return 2;
-    case GGUF_UINT32: case GGUF_INT32: case GGUF_FLOAT32: return 4;
-    case GGUF_UINT64: case GGUF_INT64: case GGUF_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
-/* Serializes metadata entry kv of g into out; -1 for an array of arrays (not exposed by the
- * reader; no llama.cpp key uses one). */
-static int kv_serialize(const Gguf *g, int kv, Buf *out) {
-    const char *key = gguf_kv_key(g, kv);
-    const int t = gguf_kv_type(g, kv);
-    if (t == GGUF_STRING) {
-        size_t len;
-        const char *s = gguf_get_str(g, key, &len);
-        put_strn(out, s, len);
-        return 0;
-    }
-    if (t == GGUF_FLOAT32 || t == GGUF_FLOAT64) {
-        double d;
-        gguf_get_float(g, key, &d);
-        if (t == GGUF_FLOAT32) {
-            float f = (float)d;
-            buf_append(out, &f, 4);
-        } else {
-            buf_append(out, &d, 8);
-        }
-        return 0;
-    }
-    if (t == GGUF_ARRAY) {
-        int et;
-        uint64_t n;
-        gguf_arr_info(g, kv, &et, &n);
-        put_u32(out, (uint32_t)et);
-        put_u64(out, n);
-        if (et == GGUF_STRING) {
-            for (uint64_t i = 0; i < n; i++) {
-                size_t len;
-                const char *s = gguf_arr_str(g, kv, i, &len);
-                put_strn(out, s, len);
-            }
-            return 0;
-        }
-        const size_t es = elem_size(et);
-        if (!es) return -1;
-        if (n) buf_append(out, gguf_arr_data(g, kv), (size_t)n * es);
-        return 0;
-    }
-    const size_t es = elem_size(t);
-    if (!es) return -1;
-    int64_t v = 0;
-    if (t == GGUF_BOOL) {
-        int b;
-        gguf_get_bool(g, key, &b);
-        v = b;
-    } else {
-        gguf_get_int(g, key, &v);
-    }
-    uint64_t u = (uint64_t)v; /* two's complement: the low es bytes are the value */
-    buf_append(out, &u, es);
-    return 0;
-}
 
 /* ---- sources ---- */
 
@@ -198,7 +86,6 @@ static int arch_key_int(const Gguf *g, const char *arch, const char *suffix, int
 
 static int open_gguf(QModel *q, Err *err) {
     if (!(q->g = gguf_open(q->path, err))) return -1;
-    q->format = "gguf";
     size_t len;
     const char *a = gguf_get_str(q->g, "general.architecture", &len);
     if (!a) return err_set(err, "%s: no general.architecture key", q->path);
@@ -214,13 +101,7 @@ static int open_gguf(QModel *q, Err *err) {
         int skip = !strncmp(key, "split.", 6) || !strncmp(key, "coldtok.quantize.", 17);
         for (size_t d = 0; d < sizeof drop / sizeof drop[0]; d++) skip |= !strcmp(key, drop[d]);
         if (skip) continue;
-        Buf v = {0};
-        if (kv_serialize(q->g, i, &v) == 0) {
-            Kv *k = kv_slot(q, key, (uint32_t)gguf_kv_type(q->g, i));
-            buf_free(&k->val);
-            k->val = v;
-        } else {
-            buf_free(&v);
+        if (gm_copy(q->meta, q->g, i) != 0) {
             free(q->note);
             Buf nb = {0};
             buf_printf(&nb, "metadata key %s (an array of arrays) was not copied", key);
@@ -230,43 +111,9 @@ static int open_gguf(QModel *q, Err *err) {
     for (int i = 0; i < gguf_n_tensors(q->g); i++) {
         const GgufTensor *gt = gguf_tensor(q->g, i);
         add_tensor(q, gt->name, gt->type, gt->n_dims, gt->ne, gt->data);
-        if (!strcmp(gt->name, "output.weight")) q->rm.has_output = 1;
+        if (!strcmp(gt->name, tensor_name(TN_OUTPUT)->gguf)) q->rm.has_output = 1;
     }
     return 0;
-}
-
-/* HF name -> llama.cpp name; 0 and out set, 1 for a tensor to leave out, -1 unknown. */
-static int hf_name(const char *hf, char *out, size_t size) {
-    static const struct { const char *hf, *gg; } top[] = {
-        {"model.embed_tokens.weight", "token_embd.weight"},
-        {"model.norm.weight", "output_norm.weight"},
-        {"lm_head.weight", "output.weight"},
-    };
-    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
-        if (!strcmp(hf, top[i].hf)) return snprintf(out, size, "%s", top[i].gg), 0;
-    static const struct { const char *hf, *gg; } layer[] = {
-        {"input_layernorm.weight", "attn_norm.weight"},
-        {"self_attn.q_proj.weight", "attn_q.weight"},
-        {"self_attn.k_proj.weight", "attn_k.weight"},
-        {"self_attn.v_proj.weight", "attn_v.weight"},
-        {"self_attn.q_proj.bias", "attn_q.bias"},
-        {"self_attn.k_proj.bias", "attn_k.bias"},
-        {"self_attn.v_proj.bias", "attn_v.bias"},
-        {"self_attn.o_proj.weight", "attn_output.weight"},
-        {"self_attn.q_norm.weight", "attn_q_norm.weight"},
-        {"self_attn.k_norm.weight", "attn_k_norm.weight"},
-        {"post_attention_layernorm.weight", "ffn_norm.weight"},
-        {"mlp.gate_proj.weight", "ffn_gate.weight"},
-        {"mlp.up_proj.weight", "ffn_up.weight"},
-        {"mlp.down_proj.weight", "ffn_down.weight"},
-    };
-    int l, n = 0;
-    if (sscanf(hf, "model.layers.%d.%n", &l, &n) == 1 && n > 0 && l >= 0) {
-        if (!strcmp(hf + n, "self_attn.rotary_emb.inv_freq")) return 1;
-        for (size_t i = 0; i < sizeof layer / sizeof layer[0]; i++)
-            if (!strcmp(hf + n, layer[i].hf)) return snprintf(out, size, "blk.%d.%s", l, layer[i].gg), 0;
-    }
-    return -1;
 }
 
 /* general.name of an HF source: the folder's name (the folder holding the .safetensors file) */
@@ -291,53 +138,34 @@ static void model_name(const char *path, char *out, size_t size) {
 
 static int open_hf(QModel *q, Err *err) {
     if (!(q->m = model_load(q->path, err))) return -1;
-    q->format = "safetensors";
     const Config *c = &q->m->cfg;
-    const char *a = arch_name(c->arch);
-    snprintf(q->arch, sizeof q->arch, "%s", a);
+    const ArchInfo *a = arch_info(c->arch);
+    snprintf(q->arch, sizeof q->arch, "%s", a->name);
     q->rm = (RecipeModel){c->n_layer, c->n_head, c->n_head_kv, !c->tied};
     /* the hyper-parameters, as llama.cpp's convert_hf_to_gguf.py writes them */
-    char k[160];
-#define AK(suffix) (snprintf(k, sizeof k, "%s.%s", a, suffix), k)
-    kv_str(q, "general.architecture", a);
     const char *base = strrchr(q->path, '/');
     char name[256];
     model_name(q->path, name, sizeof name);
-    kv_str(q, "general.name", name);
-    kv_u32(q, AK("vocab_size"), (uint32_t)c->n_vocab);
-    kv_u32(q, AK("context_length"), (uint32_t)(c->n_ctx > 0 ? c->n_ctx : 2048));
-    kv_u32(q, AK("embedding_length"), (uint32_t)c->n_embd);
-    kv_u32(q, AK("block_count"), (uint32_t)c->n_layer);
-    kv_u32(q, AK("feed_forward_length"), (uint32_t)c->n_ff);
-    kv_u32(q, AK("attention.head_count"), (uint32_t)c->n_head);
-    kv_u32(q, AK("attention.head_count_kv"), (uint32_t)c->n_head_kv);
-    kv_f32(q, AK("rope.freq_base"), c->rope_theta);
-    kv_f32(q, AK("attention.layer_norm_rms_epsilon"), c->rms_eps);
-    kv_u32(q, AK("rope.dimension_count"), (uint32_t)c->n_rot);
-    if (c->head_dim * c->n_head != c->n_embd) {
-        kv_u32(q, AK("attention.key_length"), (uint32_t)c->head_dim);
-        kv_u32(q, AK("attention.value_length"), (uint32_t)c->head_dim);
-    }
-    if (c->rope_scale != 1) {
-        kv_str(q, AK("rope.scaling.type"), "linear");
-        kv_f32(q, AK("rope.scaling.factor"), c->rope_scale);
-    }
-#undef AK
+    config_to_gguf(c, name, CONFIG_KEYS_CONVERT, q->meta);
+    /* llama.cpp permutes the Q/K rows (weights and biases) of a family whose checkpoints rotate
+     * halves into its GGUF convention of adjacent pairs; so does the converter */
+    const int permute = a->rope_hf == ROPE_NEOX && a->rope_gguf == ROPE_NORMAL;
     const SafeTensors *st = q->m->st;
     for (int i = 0; i < st_n_tensors(st); i++) {
         const StTensor *s = st_tensor(st, i);
-        char name[256];
-        int r = hf_name(s->name, name, sizeof name);
-        if (r == 1 || (r == 0 && c->tied && !strcmp(name, "output.weight"))) continue;
-        if (r < 0) return err_set(err, "%s: tensor %s has no llama.cpp equivalent", q->path, s->name);
+        int layer, role = hf_tensor_role(s->name, &layer);
+        if (role < 0) return err_set(err, "%s: tensor %s has no llama.cpp equivalent", q->path, s->name);
+        if (!tensor_name_in(role, 1, layer, name, sizeof name)) continue; /* dropped by converters */
+        if (role == TN_OUTPUT && c->tied) continue;
         if (s->type == ST_UNSUPPORTED || s->n_dims < 1 || s->n_dims > 2)
             return err_set(err, "%s: tensor %s: dtype %s with %d dimensions is not supported", q->path,
                            s->name, s->dtype, s->n_dims);
         int64_t ne[2] = {s->shape[s->n_dims - 1], s->n_dims == 2 ? s->shape[0] : 1};
         Tn *t = add_tensor(q, name, s->type, s->n_dims, ne, s->data);
         t->force = s->n_dims == 1; /* llama.cpp stores vectors as F32 */
-        if (c->arch == ARCH_LLAMA && (strstr(name, ".attn_q.") || strstr(name, ".attn_k."))) {
-            t->perm_heads = strstr(name, ".attn_q.") ? c->n_head : c->n_head_kv;
+        const int is_q = role == TN_ATTN_Q || role == TN_ATTN_Q_BIAS;
+        if (permute && (is_q || role == TN_ATTN_K || role == TN_ATTN_K_BIAS)) {
+            t->perm_heads = is_q ? c->n_head : c->n_head_kv;
             int64_t len = s->n_dims == 2 ? ne[1] : ne[0];
             if (len % (2 * t->perm_heads))
                 return err_set(err, "%s: %s: %lld rows do not split into %d heads of pairs", q->path,
@@ -346,7 +174,7 @@ static int open_hf(QModel *q, Err *err) {
     }
     if (q->m->rope_freqs) { /* Llama 3 rope scaling: llama.cpp stores the factors as a tensor */
         int64_t ne[1] = {c->n_rot / 2};
-        add_tensor(q, "rope_freqs.weight", Q_F32, 1, ne, q->m->rope_freqs);
+        add_tensor(q, tensor_name(TN_ROPE_FREQS)->gguf, Q_F32, 1, ne, q->m->rope_freqs);
     }
     /* the tokenizer, when tokenizer.json sits beside the weights */
     Buf tj = {0};
@@ -361,12 +189,7 @@ static int open_hf(QModel *q, Err *err) {
         TokConvKv *kvs = NULL;
         int n = tokconv_from_json(tj.data, c->n_vocab, &kvs, &q->note, err);
         if (n < 0) rc = -1;
-        for (int i = 0; i < n; i++) {
-            Kv *kk = kv_slot(q, kvs[i].key, kvs[i].type);
-            buf_free(&kk->val);
-            kk->val = kvs[i].val;
-            kvs[i].val = (Buf){0};
-        }
+        for (int i = 0; i < n; i++) gm_take(q->meta, kvs[i].key, kvs[i].type, &kvs[i].val);
         tokconv_free(kvs, n);
     }
     buf_free(&tj);
@@ -375,6 +198,7 @@ static int open_hf(QModel *q, Err *err) {
 
 QModel *qm_open(const char *path, Err *err) {
     QModel *q = xcalloc(1, sizeof *q);
+    q->meta = gm_new();
     q->path = xstrdup(path);
     int r;
     if (!is_file(path) && !is_dir(path)) r = err_set(err, "%s: no such file or folder", path);
@@ -390,12 +214,8 @@ QModel *qm_open(const char *path, Err *err) {
 void qm_close(QModel *q) {
     if (!q) return;
     for (int i = 0; i < q->n_t; i++) free(q->t[i].name);
-    for (int i = 0; i < q->n_kv; i++) {
-        free(q->kv[i].key);
-        buf_free(&q->kv[i].val);
-    }
+    gm_free(q->meta);
     free(q->t);
-    free(q->kv);
     if (q->g) gguf_close(q->g);
     model_free(q->m);
     free(q->note);
@@ -404,7 +224,6 @@ void qm_close(QModel *q) {
 }
 
 const char *qm_arch(const QModel *q) { return q->arch; }
-const char *qm_format(const QModel *q) { return q->format; }
 const char *qm_note(const QModel *q) { return q->note; }
 int qm_n_tensors(const QModel *q) { return q->n_t; }
 const QmTensor *qm_tensor(const QModel *q, int i) { return &q->t[i].pub; }
@@ -531,14 +350,14 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
 
 static int write_all(QModel *q, GgufWriter *w, const char *tmp, const QmInfo *info,
                      const Recipe *r, Err *err) {
-    kv_u32(q, "general.quantization_version", GGML_QNT_VERSION);
-    kv_u32(q, "general.file_type", r->ftype);
-    kv_str(q, "coldtok.quantize.method", info->method);
-    kv_str(q, "coldtok.quantize.type", r->name);
-    kv_str(q, "coldtok.quantize.calibration", info->calibration);
-    kv_u64(q, "coldtok.quantize.calibration_tokens", info->calibration_tokens);
-    kv_remove(q, "general.alignment");
-    for (int i = 0; i < q->n_kv; i++) gw_kv_raw(w, q->kv[i].key, q->kv[i].type, q->kv[i].val.data, q->kv[i].val.len);
+    gm_u32(q->meta, "general.quantization_version", GGML_QNT_VERSION);
+    gm_u32(q->meta, "general.file_type", r->ftype);
+    gm_str(q->meta, "coldtok.quantize.method", info->method);
+    gm_str(q->meta, "coldtok.quantize.type", r->name);
+    gm_str(q->meta, "coldtok.quantize.calibration", info->calibration);
+    gm_u64(q->meta, "coldtok.quantize.calibration_tokens", info->calibration_tokens);
+    gm_remove(q->meta, "general.alignment");
+    gm_write(q->meta, w);
     for (int i = 0; i < q->n_t; i++) {
         QmTensor *p = &q->t[i].pub;
         int64_t b = gw_add_tensor(w, p->name, p->type, p->n_dims, p->ne, err);

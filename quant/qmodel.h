@@ -74,7 +74,6 @@ QModel *qm_open(const char *path, Err *err);
 void qm_close(QModel *q);
 
 const char *qm_arch(const QModel *q);   /* general.architecture */
-const char *qm_format(const QModel *q); /* "gguf" or "safetensors" */
 /* A remark about the source the user should see (e.g. "no tokenizer.json: ..."), or NULL. */
 const char *qm_note(const QModel *q);
 

@@ -7,10 +7,13 @@
  * float -> small int casts of the legacy types truncate like x86 cvttss2si followed by taking the
  * low byte. No FMA contraction (-std=c11 turns it off for gcc; the pragma below does for clang).
  *
- * Block layouts: see quant.c. "Candidates": the k-quants (and, with importance weights, every
- * type but Q8_0) are quantized twice per block (and a third candidate is the all-zero block) and
- * the block with the lowest (weighted) squared reconstruction error is kept; the error is measured
- * with qdequant_row, i.e. exactly what a reader will see. */
+ * Block layouts: see formats/qtype.c. "Candidates": the k-quants (and, with importance weights,
+ * every type but Q8_0) are quantized twice per block (and a third candidate is the all-zero block)
+ * and the block with the lowest (weighted) squared reconstruction error is kept; the error is
+ * measured with qdequant_row, i.e. exactly what a reader will see.
+ *
+ * The k-quants and the scale searches live in kquants.c; the block helpers both files share in
+ * qblock.h (private). */
 #include "quant/quantize.h"
 
 #include <float.h>
@@ -18,32 +21,15 @@
 #include <string.h>
 
 #include "formats/qtype.h"
-#include "formats/kquant.h"
+#include "quant/qblock.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-#define QK 32         /* legacy block */
-#define QKK 256       /* k-quant super-block */
-#define GROUP_MAX_EPS 1e-15f
 #define F16_MAX 65504.0f
 
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-
 /* ---- small helpers ---- */
-
-/* ggml's nearest_int: round half to even through the float adder. Defined (unlike ggml's assert)
- * for every input: huge values saturate, NaN gives 0 as the bit trick does. Branch-free. */
-static inline int nearest_int(float f) {
-    f = f > 4194303.f ? 4194303.f : f;
-    f = f < -4194303.f ? -4194303.f : f;
-    float v = f + 12582912.f;
-    int32_t i;
-    memcpy(&i, &v, 4);
-    return (i & 0x007fffff) - 0x00400000;
-}
 
 /* The low byte of (int32)f, as gcc's (int8_t)f / (uint8_t)f compile on x86-64 (cvttss2si gives
  * INT32_MIN when f is out of range or NaN). Only degenerate blocks (zero scale) go out of range. */
@@ -53,29 +39,11 @@ static int low_byte(float f) {
 }
 static int as_i8(int byte) { return byte >= 128 ? byte - 256 : byte; }
 
-static void put_half(uint8_t *p, float f) {
-    uint16_t h = f32_to_fp16(f);
-    p[0] = (uint8_t)(h & 0xFF);
-    p[1] = (uint8_t)(h >> 8);
-}
-static float get_half(const uint8_t *p) { return fp16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 static void put_le32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* ================= legacy 32-element blocks: reference quantizers ================= */
-
-/* the value of largest magnitude (the first one on ties), and that magnitude */
-static float signed_absmax(const float *x, int n, float *amax_out) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < n; j++)
-        if (amax < fabsf(x[j])) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
-    if (amax_out) *amax_out = amax;
-    return max;
-}
 
 static void min_max(const float *x, int n, float *mn, float *mx) {
     float min = FLT_MAX, max = -FLT_MAX;
@@ -155,306 +123,6 @@ static void q8_0_ref(const float *x, uint8_t *y) {
     for (int j = 0; j < QK; j++) y[2 + j] = (uint8_t)(int8_t)roundf(x[j] * id);
 }
 
-/* ================= the scale searches (ggml's make_*_quants) ================= */
-
-/* Symmetric: L[i] = l + nmax with l in [-nmax, nmax-1], x ~ scale*l. ggml's make_qx_quants with
- * rmse_type 1 (the only one llama.cpp's quantizers use): weights qw, or x^2 when qw is NULL; tries
- * 19 scales around nmax/max and keeps the weighted least-squares best. */
-static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw) {
-    float max = signed_absmax(x, n, NULL);
-    if (fabsf(max) < GROUP_MAX_EPS) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        return 0.f;
-    }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * x[i]);
-        l = MAX(-nmax, MIN(nmax - 1, l));
-        L[i] = (int8_t)(l + nmax);
-        float w = qw ? qw[i] : x[i] * x[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    float scale = suml2 ? sumlx / suml2 : 0.0f;
-    float best = scale * sumlx;
-    for (int is = -9; is <= 9; ++is) {
-        if (is == 0) continue;
-        iscale = -(nmax + 0.1f * is) / max;
-        sumlx = suml2 = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * x[i]);
-            l = MAX(-nmax, MIN(nmax - 1, l));
-            float w = qw ? qw[i] : x[i] * x[i];
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
-        }
-        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; ++i) {
-                int l = nearest_int(iscale * x[i]);
-                L[i] = (int8_t)(nmax + MAX(-nmax, MIN(nmax - 1, l)));
-            }
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    return scale;
-}
-
-/* Q3_K's search: start from nmax/max, then up to 5 rounds of moving single quants to the level
- * that improves the x^2-weighted fit (ggml's make_q3_quants with do_rmse). L[i] in [0, 2*nmax). */
-static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
-    float max = signed_absmax(x, n, NULL);
-    if (fabsf(max) < GROUP_MAX_EPS) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        return 0.f;
-    }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * x[i]);
-        l = MAX(-nmax, MIN(nmax - 1, l));
-        L[i] = (int8_t)l;
-        float w = x[i] * x[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    for (int itry = 0; itry < 5; ++itry) {
-        int n_changed = 0;
-        for (int i = 0; i < n; ++i) {
-            float w = x[i] * x[i];
-            float slx = sumlx - w * x[i] * L[i];
-            if (slx > 0) {
-                float sl2 = suml2 - w * L[i] * L[i];
-                int new_l = nearest_int(x[i] * sl2 / slx);
-                new_l = MAX(-nmax, MIN(nmax - 1, new_l));
-                if (new_l != L[i]) {
-                    slx += w * x[i] * new_l;
-                    sl2 += w * new_l * new_l;
-                    if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
-                        L[i] = (int8_t)new_l;
-                        sumlx = slx;
-                        suml2 = sl2;
-                        ++n_changed;
-                    }
-                }
-            }
-        }
-        if (!n_changed) break;
-    }
-    for (int i = 0; i < n; ++i) L[i] = (int8_t)(L[i] + nmax);
-    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
-/* Asymmetric: x ~ scale*L - min, L in [0, nmax], min >= 0 returned in *the_min. Starts from the
- * min/max grid, then tries nstep+1 grid stretches (rmin + rdelta*is) each refit by weighted least
- * squares for scale and min; keeps the lowest weighted error (|err| if use_mad, else err^2).
- * This is ggml's make_qkx2_quants, which the reference Q2_K, Q4_K and Q5_K use. */
-static float make_qkx_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L,
-                             float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep,
-                             int use_mad) {
-#define W(i) (weights[i])
-    float min = x[0], max = x[0];
-    float sum_w = W(0);
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; ++i) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = W(i);
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        float w = W(i);
-        best_error += w * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * (x[i] - min));
-            l = MAX(0, MIN(nmax, l));
-            Laux[i] = (uint8_t)l;
-            float w = W(i);
-            sum_l += w * l;
-            sum_l2 += w * l * l;
-            sum_xl += w * l * x[i];
-        }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float cur_error = 0;
-            for (int i = 0; i < n; ++i) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff * diff;
-                float w = W(i);
-                cur_error += w * diff;
-            }
-            if (cur_error < best_error) {
-                for (int i = 0; i < n; ++i) L[i] = Laux[i];
-                best_error = cur_error;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
-#undef W
-}
-
-/* ggml's make_qkx3_quants (the search of make_qkx_quants, squared error, max <= min degenerate)
- * for the candidates
- * that need not match llama.cpp bit for bit: sums in double, and each grid's error from the sums
- * in closed form, sum w (s*l + m - x)^2 = s^2 Sll + 2sm Sl + m^2 Sw - 2s Sxl - 2m Sx + Sxx, instead
- * of a second pass over the block. n <= 32. */
-static float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L,
-                            float *the_min, float rmin, float rdelta, int nstep) {
-    float min = x[0], max = x[0];
-    double sw = 0, sx = 0, sxx = 0;
-    for (int i = 0; i < n; ++i) {
-        min = x[i] < min ? x[i] : min;
-        max = x[i] > max ? x[i] : max;
-        sw += w[i];
-        sx += (double)w[i] * x[i];
-        sxx += (double)w[i] * x[i] * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max <= min) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min), scale = 1 / iscale;
-    double best = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
-        double d = (double)scale * L[i] + min - x[i];
-        best += w[i] * d * d;
-    }
-    uint8_t Laux[32];
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        double sl = 0, sl2 = 0, sxl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * (x[i] - min));
-            l = MAX(0, MIN(nmax, l));
-            Laux[i] = (uint8_t)l;
-            sl += (double)w[i] * l;
-            sl2 += (double)w[i] * l * l;
-            sxl += (double)w[i] * l * x[i];
-        }
-        double D = sw * sl2 - sl * sl;
-        if (D > 0) {
-            double s = (sw * sxl - sx * sl) / D, m = (sl2 * sx - sl * sxl) / D;
-            if (m > 0) {
-                m = 0;
-                s = sxl / sl2;
-            }
-            double e = s * s * sl2 + 2 * s * m * sl + m * m * sw - 2 * s * sxl - 2 * m * sx + sxx;
-            if (e < best) {
-                memcpy(L, Laux, (size_t)n);
-                best = e;
-                scale = (float)s;
-                min = (float)m;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
-}
-
-/* Non-negative values x ~ scale*L, L in [0, nmax], weighted (ggml's make_qp_quants): used to
- * quantize the sub-block scales and mins themselves with the sub-blocks' total weights. */
-static float make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *qw) {
-    float max = 0;
-    for (int i = 0; i < n; ++i) max = MAX(max, x[i]);
-    if (max < GROUP_MAX_EPS) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        return 0.f;
-    }
-    float iscale = nmax / max;
-    for (int i = 0; i < n; ++i) L[i] = (uint8_t)nearest_int(iscale * x[i]);
-    float scale = 1 / iscale;
-    float best_mse = 0;
-    for (int i = 0; i < n; ++i) {
-        float diff = x[i] - scale * L[i];
-        best_mse += qw[i] * diff * diff;
-    }
-    for (int is = -4; is <= 4; ++is) {
-        if (is == 0) continue;
-        float iscale_is = (0.1f * is + nmax) / max;
-        float scale_is = 1 / iscale_is;
-        float mse = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale_is * x[i]);
-            l = MIN(nmax, l);
-            float diff = x[i] - scale_is * l;
-            mse += qw[i] * diff * diff;
-        }
-        if (mse < best_mse) {
-            best_mse = mse;
-            iscale = iscale_is;
-        }
-    }
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * x[i]);
-        l = MIN(nmax, l);
-        L[i] = (uint8_t)l;
-        float w = qw[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    for (int itry = 0; itry < 5; ++itry) {
-        int n_changed = 0;
-        for (int i = 0; i < n; ++i) {
-            float w = qw[i];
-            float slx = sumlx - w * x[i] * L[i];
-            float sl2 = suml2 - w * L[i] * L[i];
-            if (slx > 0 && sl2 > 0) {
-                int new_l = nearest_int(x[i] * sl2 / slx);
-                new_l = MIN(nmax, new_l);
-                if (new_l != L[i]) {
-                    slx += w * x[i] * new_l;
-                    sl2 += w * new_l * new_l;
-                    if (slx * slx * suml2 > sumlx * sumlx * sl2) {
-                        L[i] = (uint8_t)new_l;
-                        sumlx = slx;
-                        suml2 = sl2;
-                        ++n_changed;
-                    }
-                }
-            }
-        }
-        if (!n_changed) break;
-    }
-    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
 /* ================= legacy blocks with importance weights (llama.cpp's *_impl) =================
  * sigma2 is the row's mean square (ggml computes it over the whole row). */
 
@@ -502,380 +170,53 @@ static void q5_1_imp(const float *x, uint8_t *y, const float *qw, float sigma2) 
     pack5(q, y + 4, y + 8);
 }
 
-/* Stores a super-block scale d as fp16 at `at` and returns the stored value. *refit is set when
- * fp16 moved it by more than 0.1% (its subnormal range, which blocks of small weights reach) or
- * flushed it to zero (then the smallest subnormal is stored instead): the sub-block codes, chosen
- * against d, must then be recomputed against what a reader will multiply by. */
-static float put_scale(uint8_t *at, float d, int *refit) {
-    put_half(at, d);
-    float s = get_half(at);
-    if (d != 0 && s == 0) {
-        s = copysignf(0x1p-24f, d);
-        put_half(at, s);
-    }
-    *refit = d != 0 && fabsf(s - d) > 1e-3f * fabsf(d);
-    return s;
-}
-
-/* ================= k-quants ================= */
-
-/* L[256] (values 0..3) four to a byte, as Q2_K and Q3_K store them */
-static void pack2(const uint8_t *L, uint8_t *qs) {
-    for (int j = 0; j < QKK; j += 128)
-        for (int l = 0; l < 32; ++l)
-            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) |
-                                      (L[j + l + 96] << 6));
-}
-
-/* Q2_K: 16 sub-blocks of 16, 2-bit quants, 4-bit scale and min per sub-block.
- * y: scales[16] @0, qs[64] @16, d @80, dmin @82. Given sub-block scales/mins and their 4-bit
- * codes already in y, requantizes x against the stored (fp16-rounded) values and packs. */
-static void q2k_finish(const float *x, uint8_t *y, uint8_t *L) {
-    for (int j = 0; j < QKK / 16; ++j) {
-        const float d = get_half(y + 80) * (y[j] & 0xF);
-        if (!d) continue;
-        const float dm = get_half(y + 82) * (y[j] >> 4);
-        for (int ii = 0; ii < 16; ++ii) {
-            int l = nearest_int((x[16 * j + ii] + dm) / d);
-            L[16 * j + ii] = (uint8_t)MAX(0, MIN(3, l));
-        }
-    }
-    pack2(L, y + 16);
-}
-
-static void q2k_ref(const float *x, uint8_t *y) {
-    uint8_t L[QKK], Laux[16];
-    float weights[16], mins[QKK / 16], scales[QKK / 16];
-    const float q4scale = 15.f;
-    float max_scale = 0, max_min = 0;
-    for (int j = 0; j < QKK / 16; ++j) {
-        for (int l = 0; l < 16; ++l) weights[l] = fabsf(x[16 * j + l]);
-        scales[j] = make_qkx_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f,
-                                    0.1f, 15, 1);
-        if (scales[j] > max_scale) max_scale = scales[j];
-        if (mins[j] > max_min) max_min = mins[j];
-    }
-    if (max_scale > 0) {
-        float iscale = q4scale / max_scale;
-        for (int j = 0; j < QKK / 16; ++j) y[j] = (uint8_t)nearest_int(iscale * scales[j]);
-        put_half(y + 80, max_scale / q4scale);
-    } else {
-        for (int j = 0; j < QKK / 16; ++j) y[j] = 0;
-        put_half(y + 80, 0.f);
-    }
-    if (max_min > 0) {
-        float iscale = q4scale / max_min;
-        for (int j = 0; j < QKK / 16; ++j) y[j] |= (uint8_t)(nearest_int(iscale * mins[j]) << 4);
-        put_half(y + 82, max_min / q4scale);
-    } else {
-        put_half(y + 82, 0.f);
-    }
-    q2k_finish(x, y, L);
-}
-
-/* qw: 256 importance weights, NULL for uniform ones (llama.cpp requires them for Q2_K) */
-static void q2k_imp(const float *x, uint8_t *y, const float *qw) {
-    uint8_t L[QKK], Ls[QKK / 16], Lm[QKK / 16];
-    float mins[QKK / 16], scales[QKK / 16], sw[QKK / 16], weight[16];
-    float sumx2 = 0;
-    for (int j = 0; j < QKK; ++j) sumx2 += x[j] * x[j];
-    float sigma2 = sumx2 / QKK;
-    for (int j = 0; j < QKK / 16; ++j) {
-        sw[j] = 0;
-        for (int l = 0; l < 16; ++l)
-            weight[l] = (qw ? qw[16 * j + l] : 1.0f) * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
-        for (int l = 0; l < 16; ++l) sw[j] += weight[l];
-        scales[j] = make_qkx3_fast(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], -0.9f, 0.05f, 36);
-    }
-    float dm = make_qp_quants(QKK / 16, 15, scales, Ls, sw);
-    float mm = make_qp_quants(QKK / 16, 15, mins, Lm, sw);
-    int refit;
-    const float d16 = put_scale(y + 80, dm, &refit);
-    if (refit)
-        for (int j = 0; j < QKK / 16; ++j) Ls[j] = (uint8_t)MAX(0, MIN(15, nearest_int(scales[j] / d16)));
-    const float m16 = put_scale(y + 82, mm, &refit);
-    if (refit)
-        for (int j = 0; j < QKK / 16; ++j) Lm[j] = (uint8_t)MAX(0, MIN(15, nearest_int(mins[j] / m16)));
-    for (int j = 0; j < QKK / 16; ++j) y[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
-    q2k_finish(x, y, L);
-}
-
-/* Q3_K: 16 sub-blocks of 16, 3-bit quants (2 low bits in qs, high bit in hmask), signed 6-bit
- * scales. y: hmask[32] @0, qs[64] @32, scales[12] @96, d @108. */
-static void q3k_put_scale(uint8_t *s, int j, int l) { /* l: 0..63 */
-    if (j < 8) s[j] = (uint8_t)(l & 0xF);
-    else s[j - 8] |= (uint8_t)((l & 0xF) << 4);
-    l >>= 4;
-    s[j % 4 + 8] |= (uint8_t)(l << (2 * (j / 4)));
-}
-
-static void q3k_finish(const float *x, uint8_t *y, int8_t *L) {
-    const uint8_t *s = y + 96;
-    for (int j = 0; j < QKK / 16; ++j) {
-        int sc = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;
-        sc = (sc | (((s[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
-        float d = get_half(y + 108) * (int8_t)sc;
-        if (!d) continue;
-        for (int ii = 0; ii < 16; ++ii) {
-            int l = nearest_int(x[16 * j + ii] / d);
-            L[16 * j + ii] = (int8_t)(MAX(-4, MIN(3, l)) + 4);
-        }
-    }
-    uint8_t *hmask = y;
-    memset(hmask, 0, QKK / 8);
-    int m = 0;
-    uint8_t hm = 1;
-    for (int j = 0; j < QKK; ++j) {
-        if (L[j] > 3) {
-            hmask[m] |= hm;
-            L[j] -= 4;
-        }
-        if (++m == QKK / 8) {
-            m = 0;
-            hm = (uint8_t)(hm << 1);
-        }
-    }
-    pack2((const uint8_t *)L, y + 32);
-}
-
-static void q3k_ref(const float *x, uint8_t *y) {
-    int8_t L[QKK];
-    float scales[QKK / 16];
-    float max_scale = 0, amax = 0;
-    for (int j = 0; j < QKK / 16; ++j) {
-        scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
-        float scale = fabsf(scales[j]);
-        if (scale > amax) {
-            amax = scale;
-            max_scale = scales[j];
-        }
-    }
-    memset(y + 96, 0, 12);
-    if (max_scale) {
-        float iscale = -32.f / max_scale;
-        for (int j = 0; j < QKK / 16; ++j) {
-            int8_t l = (int8_t)nearest_int(iscale * scales[j]);
-            l = (int8_t)(MAX(-32, MIN(31, l)) + 32);
-            q3k_put_scale(y + 96, j, l);
-        }
-        put_half(y + 108, 1 / iscale);
-    } else {
-        put_half(y + 108, 0.f);
-    }
-    q3k_finish(x, y, L);
-}
-
-/* qw NULL: llama.cpp's x^2 weighting */
-static void q3k_imp(const float *x, uint8_t *y, const float *qw) {
-    int8_t L[QKK], Ls[QKK / 16];
-    float scales[QKK / 16], weight[16], sw[QKK / 16];
-    float sumx2 = 0;
-    for (int j = 0; j < QKK; ++j) sumx2 += x[j] * x[j];
-    float sigma2 = 2 * sumx2 / QKK;
-    for (int j = 0; j < QKK / 16; ++j) {
-        if (qw) {
-            for (int l = 0; l < 16; ++l)
-                weight[l] = qw[16 * j + l] * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
-        } else {
-            for (int l = 0; l < 16; ++l) weight[l] = x[16 * j + l] * x[16 * j + l];
-        }
-        float sumw = 0;
-        for (int l = 0; l < 16; ++l) sumw += weight[l];
-        sw[j] = sumw;
-        scales[j] = make_qx_quants(16, 4, x + 16 * j, L + 16 * j, weight);
-    }
-    memset(y + 96, 0, 12);
-    float d_block = make_qx_quants(QKK / 16, 32, scales, Ls, sw);
-    int refit;
-    const float d16 = put_scale(y + 108, d_block, &refit);
-    if (refit)
-        for (int j = 0; j < QKK / 16; ++j)
-            Ls[j] = (int8_t)(MAX(-32, MIN(31, nearest_int(scales[j] / d16))) + 32);
-    for (int j = 0; j < QKK / 16; ++j) q3k_put_scale(y + 96, j, Ls[j]);
-    q3k_finish(x, y, L);
-}
-
-/* requantizes x against the stored scales/mins; nmax 15 (Q4_K) or 31 (Q5_K), then packs */
-static void k45_finish(const float *x, uint8_t *y, uint8_t *L, int nmax) {
-    uint8_t sc, m;
-    for (int j = 0; j < QKK / 32; ++j) {
-        k4_scale_min(j, y + 4, &sc, &m);
-        const float d = get_half(y) * sc;
-        if (!d) continue;
-        const float dm = get_half(y + 2) * m;
-        for (int ii = 0; ii < 32; ++ii) {
-            int l = nearest_int((x[32 * j + ii] + dm) / d);
-            L[32 * j + ii] = (uint8_t)MAX(0, MIN(nmax, l));
-        }
-    }
-    if (nmax == 15) {
-        uint8_t *q = y + 16;
-        for (int j = 0; j < QKK; j += 64) {
-            for (int l = 0; l < 32; ++l) q[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
-            q += 32;
-        }
-        return;
-    }
-    uint8_t *qh = y + 16, *ql = y + 48;
-    memset(qh, 0, QKK / 8);
-    uint8_t m1 = 1, m2 = 2;
-    for (int n = 0; n < QKK; n += 64) {
-        for (int j = 0; j < 32; ++j) {
-            int l1 = L[n + j];
-            if (l1 > 15) {
-                l1 -= 16;
-                qh[j] |= m1;
-            }
-            int l2 = L[n + j + 32];
-            if (l2 > 15) {
-                l2 -= 16;
-                qh[j] |= m2;
-            }
-            ql[j] = (uint8_t)(l1 | (l2 << 4));
-        }
-        m1 = (uint8_t)(m1 << 2);
-        m2 = (uint8_t)(m2 << 2);
-        ql += 32;
-    }
-}
-
-/* reference Q4_K (nmax 15: rmin -1, 20 steps) and Q5_K (nmax 31: rmin -0.5, 15 steps) */
-static void k45_ref(const float *x, uint8_t *y, int nmax) {
-    uint8_t L[QKK], Laux[32];
-    float weights[32], mins[QKK / 32], scales[QKK / 32];
-    float max_scale = 0, max_min = 0;
-    for (int j = 0; j < QKK / 32; ++j) {
-        float sum_x2 = 0;
-        for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
-        float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = nmax == 15
-                        ? make_qkx_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -1.f,
-                                          0.1f, 20, 0)
-                        : make_qkx_quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
-                                          -0.5f, 0.1f, 15, 0);
-        if (scales[j] > max_scale) max_scale = scales[j];
-        if (mins[j] > max_min) max_min = mins[j];
-    }
-    float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
-    float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
-    memset(y + 4, 0, 12);
-    for (int j = 0; j < QKK / 32; ++j) {
-        uint8_t ls = (uint8_t)nearest_int(inv_scale * scales[j]);
-        uint8_t lm = (uint8_t)nearest_int(inv_min * mins[j]);
-        k4_put_scale_min(y + 4, j, MIN(63, ls), MIN(63, lm));
-    }
-    put_half(y, max_scale / 63.f);
-    put_half(y + 2, max_min / 63.f);
-    k45_finish(x, y, L, nmax);
-}
-
-/* qw NULL: llama.cpp's default weights sqrt(2*mean(x^2)) + |x| */
-static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax) {
-    uint8_t L[QKK], Ls[QKK / 32], Lm[QKK / 32];
-    float weights[32], sw[QKK / 32], mins[QKK / 32], scales[QKK / 32];
-    float sum_x2 = 0;
-    for (int l = 0; l < QKK; ++l) sum_x2 += x[l] * x[l];
-    float sigma2 = 2 * sum_x2 / QKK;
-    float av_x = sqrtf(sigma2);
-    for (int j = 0; j < QKK / 32; ++j) {
-        if (qw) {
-            for (int l = 0; l < 32; ++l)
-                weights[l] = qw[32 * j + l] * sqrtf(sigma2 + x[32 * j + l] * x[32 * j + l]);
-        } else {
-            for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(x[32 * j + l]);
-        }
-        float sumw = 0;
-        for (int l = 0; l < 32; ++l) sumw += weights[l];
-        sw[j] = sumw;
-        scales[j] = make_qkx3_fast(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], -0.9f, 0.05f, 36);
-    }
-    float d_block = make_qp_quants(QKK / 32, 63, scales, Ls, sw);
-    float m_block = make_qp_quants(QKK / 32, 63, mins, Lm, sw);
-    memset(y + 4, 0, 12);
-    int refit;
-    const float d16 = put_scale(y, d_block, &refit);
-    if (refit)
-        for (int j = 0; j < QKK / 32; ++j) Ls[j] = (uint8_t)MAX(0, MIN(63, nearest_int(scales[j] / d16)));
-    const float m16 = put_scale(y + 2, m_block, &refit);
-    if (refit)
-        for (int j = 0; j < QKK / 32; ++j) Lm[j] = (uint8_t)MAX(0, MIN(63, nearest_int(mins[j] / m16)));
-    for (int j = 0; j < QKK / 32; ++j) k4_put_scale_min(y + 4, j, MIN(63, Ls[j]), MIN(63, Lm[j]));
-    k45_finish(x, y, L, nmax);
-}
-
-/* Q6_K: 16 sub-blocks of 16, 6-bit quants (4 low bits in ql, 2 high in qh), int8 scales.
- * y: ql[128] @0, qh[64] @128, scales[16] @192, d @208. qw NULL: x^2 weights (the reference);
- * uniform: weights 1 (qw ignored). */
-static void q6k(const float *x, uint8_t *y, const float *qw, int uniform, int fit) {
-    int8_t L[QKK];
-    float ones[QKK];
-    if (uniform) {
-        for (int i = 0; i < QKK; i++) ones[i] = 1.0f;
-        qw = ones;
-    }
-    float scales[QKK / 16];
-    float max_scale = 0, max_abs_scale = 0;
-    for (int ib = 0; ib < QKK / 16; ++ib) {
-        const float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, qw ? qw + 16 * ib : NULL);
-        scales[ib] = scale;
-        const float abs_scale = fabsf(scale);
-        if (abs_scale > max_abs_scale) {
-            max_abs_scale = abs_scale;
-            max_scale = scale;
-        }
-    }
-    if (max_abs_scale < GROUP_MAX_EPS) {
-        memset(y, 0, 210);
-        return;
-    }
-    float iscale = -128.f / max_scale;
-    put_half(y + 208, 1 / iscale);
-    int8_t *sc = (int8_t *)(y + 192);
-    for (int ib = 0; ib < QKK / 16; ++ib) sc[ib] = (int8_t)MIN(127, nearest_int(iscale * scales[ib]));
-    if (fit) {
-        /* codes against the stored fp16 scale, which for blocks below ~0.25 in magnitude is an
-         * fp16 subnormal far from 1/iscale (or 0): the smallest subnormal rather than 0 */
-        if (!get_half(y + 208)) put_half(y + 208, max_scale < 0 ? 0x1p-24f : -0x1p-24f);
-        const float d16 = get_half(y + 208);
-        for (int ib = 0; ib < QKK / 16; ++ib)
-            sc[ib] = (int8_t)MAX(-128, MIN(127, nearest_int(scales[ib] / d16)));
-    }
-    for (int j = 0; j < QKK / 16; ++j) {
-        float d = get_half(y + 208) * sc[j];
-        if (!d) continue;
-        for (int ii = 0; ii < 16; ++ii) {
-            int l = nearest_int(x[16 * j + ii] / d);
-            L[16 * j + ii] = (int8_t)(MAX(-32, MIN(31, l)) + 32);
-        }
-    }
-    uint8_t *ql = y, *qh = y + 128;
-    const uint8_t *U = (const uint8_t *)L;
-    for (int j = 0; j < QKK; j += 128) {
-        for (int l = 0; l < 32; ++l) {
-            const uint8_t q1 = U[j + l + 0] & 0xF, q2 = U[j + l + 32] & 0xF;
-            const uint8_t q3 = U[j + l + 64] & 0xF, q4 = U[j + l + 96] & 0xF;
-            ql[l + 0] = (uint8_t)(q1 | (q3 << 4));
-            ql[l + 32] = (uint8_t)(q2 | (q4 << 4));
-            qh[l] = (uint8_t)((U[j + l] >> 4) | ((U[j + l + 32] >> 4) << 2) |
-                              ((U[j + l + 64] >> 4) << 4) | ((U[j + l + 96] >> 4) << 6));
-        }
-        ql += 64;
-        qh += 32;
-    }
-}
-
 /* ================= dispatch ================= */
 
-int qtype_can_quant(uint32_t type) {
-    switch (type) {
-    case Q_F32: case Q_F16: case Q_BF16: case Q_Q8_0: case Q_Q4_0: case Q_Q4_1: case Q_Q5_0:
-    case Q_Q5_1: case Q_Q2_K: case Q_Q3_K: case Q_Q4_K: case Q_Q5_K: case Q_Q6_K:
-        return 1;
-    default:
-        return 0;
+static void plain_f32(const float *x, uint8_t *y, int64_t n) { memcpy(y, x, (size_t)n * 4); }
+static void plain_half(const float *x, uint8_t *y, int64_t n, int bf16) {
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h = !bf16 ? f32_to_fp16(x[i]) : f32_to_bf16(x[i]);
+        y[2 * i] = (uint8_t)(h & 0xFF);
+        y[2 * i + 1] = (uint8_t)(h >> 8);
     }
 }
+static void plain_f16(const float *x, uint8_t *y, int64_t n) { plain_half(x, y, n, 0); }
+static void plain_bf16(const float *x, uint8_t *y, int64_t n) { plain_half(x, y, n, 1); }
+
+/* A type is producible when it has an entry here. plain: converted a whole row at once. ref:
+ * llama.cpp's reference quantizer of one block. The importance-aware second candidate, if any:
+ * imp (the k-quants) also runs without importance weights (qw NULL: neutral weights); imp_weighted
+ * (the legacy types) only with them, and weighs by the row's mean square sigma2 as well. */
+typedef struct {
+    void (*plain)(const float *x, uint8_t *y, int64_t n);
+    void (*ref)(const float *x, uint8_t *y);
+    void (*imp)(const float *x, uint8_t *y, const float *qw);
+    void (*imp_weighted)(const float *x, uint8_t *y, const float *qw, float sigma2);
+} Quantizer;
+
+static const Quantizer QUANT[] = {
+    [Q_F32] = {.plain = plain_f32},
+    [Q_F16] = {.plain = plain_f16},
+    [Q_BF16] = {.plain = plain_bf16},
+    [Q_Q4_0] = {.ref = q4_0_ref, .imp_weighted = q4_0_imp},
+    [Q_Q4_1] = {.ref = q4_1_ref, .imp_weighted = q4_1_imp},
+    [Q_Q5_0] = {.ref = q5_0_ref, .imp_weighted = q5_0_imp},
+    [Q_Q5_1] = {.ref = q5_1_ref, .imp_weighted = q5_1_imp},
+    [Q_Q8_0] = {.ref = q8_0_ref}, /* importance is ignored, as llama.cpp does */
+    [Q_Q2_K] = {.ref = q2k_ref, .imp = q2k_imp},
+    [Q_Q3_K] = {.ref = q3k_ref, .imp = q3k_imp},
+    [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp},
+    [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp},
+    [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp},
+};
+
+static const Quantizer *quantizer(uint32_t type) {
+    if (type >= sizeof QUANT / sizeof QUANT[0]) return NULL;
+    const Quantizer *q = &QUANT[type];
+    return q->plain || q->ref ? q : NULL;
+}
+
+int qtype_can_quant(uint32_t type) { return quantizer(type) != NULL; }
 
 /* 0 when every value is finite and, for the block types, within the fp16 range */
 static int check_row(uint32_t type, const float *x, int64_t n) {
@@ -885,55 +226,18 @@ static int check_row(uint32_t type, const float *x, int64_t n) {
     return 0;
 }
 
-static int plain_types(uint32_t type, const float *x, uint8_t *y, int64_t n) {
-    switch (type) {
-    case Q_F32:
-        memcpy(y, x, (size_t)n * 4);
+/* The importance-aware candidate of one block into y (qw: the block's weights, or NULL); 0 when
+ * the type has none for these weights. */
+static int imp_block(const Quantizer *q, const float *x, uint8_t *y, const float *qw, float sigma2) {
+    if (q->imp) {
+        q->imp(x, y, qw);
         return 1;
-    case Q_F16:
-    case Q_BF16:
-        for (int64_t i = 0; i < n; i++) {
-            uint16_t h = type == Q_F16 ? f32_to_fp16(x[i]) : f32_to_bf16(x[i]);
-            y[2 * i] = (uint8_t)(h & 0xFF);
-            y[2 * i + 1] = (uint8_t)(h >> 8);
-        }
+    }
+    if (q->imp_weighted && qw) {
+        q->imp_weighted(x, y, qw, sigma2);
         return 1;
-    default:
-        return 0;
     }
-}
-
-/* The reference quantizer of one block of `type` at x into y. */
-static void ref_block(uint32_t type, const float *x, uint8_t *y) {
-    switch (type) {
-    case Q_Q4_0: q4_0_ref(x, y); break;
-    case Q_Q4_1: q4_1_ref(x, y); break;
-    case Q_Q5_0: q5_0_ref(x, y); break;
-    case Q_Q5_1: q5_1_ref(x, y); break;
-    case Q_Q8_0: q8_0_ref(x, y); break;
-    case Q_Q2_K: q2k_ref(x, y); break;
-    case Q_Q3_K: q3k_ref(x, y); break;
-    case Q_Q4_K: k45_ref(x, y, 15); break;
-    case Q_Q5_K: k45_ref(x, y, 31); break;
-    default: q6k(x, y, NULL, 0, 0); break;
-    }
-}
-
-/* The importance-aware quantizer of one block (qw: the block's weights, or NULL for the neutral
- * choice described in quantize.h); 0 when the type has none. */
-static int imp_block(uint32_t type, const float *x, uint8_t *y, const float *qw, float sigma2) {
-    switch (type) {
-    case Q_Q4_0: if (!qw) return 0; q4_0_imp(x, y, qw, sigma2); return 1;
-    case Q_Q4_1: if (!qw) return 0; q4_1_imp(x, y, qw, sigma2); return 1;
-    case Q_Q5_0: if (!qw) return 0; q5_0_imp(x, y, qw, sigma2); return 1;
-    case Q_Q5_1: if (!qw) return 0; q5_1_imp(x, y, qw, sigma2); return 1;
-    case Q_Q2_K: q2k_imp(x, y, qw); return 1;
-    case Q_Q3_K: q3k_imp(x, y, qw); return 1;
-    case Q_Q4_K: k45_imp(x, y, qw, 15); return 1;
-    case Q_Q5_K: k45_imp(x, y, qw, 31); return 1;
-    case Q_Q6_K: q6k(x, y, qw, qw == NULL, 1); return 1;
-    default: return 0;
-    }
+    return 0;
 }
 
 /* sum_j w_j (x_j - dequant(block)_j)^2, w = 1 when qw is NULL */
@@ -949,22 +253,30 @@ static double block_error(uint32_t type, const uint8_t *blk, const float *x, con
 }
 
 int qquantize_row_ref(uint32_t type, const float *src, void *dst, int64_t n) {
-    if (!qtype_can_quant(type) || qtype_row_bytes(type, n) == 0 || check_row(type, src, n)) return -1;
+    const Quantizer *q = quantizer(type);
+    if (!q || qtype_row_bytes(type, n) == 0 || check_row(type, src, n)) return -1;
     uint8_t *y = dst;
-    if (plain_types(type, src, y, n)) return 0;
+    if (q->plain) {
+        q->plain(src, y, n);
+        return 0;
+    }
     const int be = qtype_block_elems(type);
     const size_t bb = qtype_block_bytes(type);
-    for (int64_t b = 0; b < n / be; b++) ref_block(type, src + b * be, y + b * bb);
+    for (int64_t b = 0; b < n / be; b++) q->ref(src + b * be, y + b * bb);
     return 0;
 }
 
 int qquantize_row(uint32_t type, const float *src, void *dst, int64_t n, const float *imp) {
-    if (!qtype_can_quant(type) || qtype_row_bytes(type, n) == 0 || check_row(type, src, n)) return -1;
+    const Quantizer *q = quantizer(type);
+    if (!q || qtype_row_bytes(type, n) == 0 || check_row(type, src, n)) return -1;
     if (imp)
         for (int64_t i = 0; i < n; i++)
             if (!(imp[i] >= 0 && imp[i] <= FLT_MAX)) return -1;
     uint8_t *y = dst;
-    if (plain_types(type, src, y, n)) return 0;
+    if (q->plain) {
+        q->plain(src, y, n);
+        return 0;
+    }
     const int be = qtype_block_elems(type);
     const size_t bb = qtype_block_bytes(type);
     float sigma2 = 0; /* legacy types weight by the row's mean square */
@@ -977,8 +289,8 @@ int qquantize_row(uint32_t type, const float *src, void *dst, int64_t n, const f
     for (int64_t b = 0; b < n / be; b++) {
         const float *x = src + b * be, *qw = imp ? imp + b * be : NULL;
         uint8_t *blk = y + b * bb;
-        ref_block(type, x, blk);
-        if (!imp_block(type, x, alt, qw, sigma2)) continue; /* the exact llama.cpp reference */
+        q->ref(x, blk);
+        if (!imp_block(q, x, alt, qw, sigma2)) continue; /* the exact llama.cpp reference */
         double best = block_error(type, blk, x, qw, be), e = block_error(type, alt, x, qw, be);
         if (e < best) {
             memcpy(blk, alt, bb);

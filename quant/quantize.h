@@ -1,4 +1,4 @@
-/* quantize: float rows to ggml block types (the inverse of quant.h's qdequant_row).
+/* quantize: float rows to ggml block types (the inverse of formats/qtype.h's qdequant_row).
  *
  * Round to nearest with llama.cpp's per-block scale searches:
  *   - Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 without importance: llama.cpp's reference quantizers
@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 when qquantize_row can produce this type. */
+/* 1 when qquantize_row can produce this type (it has an entry in quantize.c's dispatch table). */
 int qtype_can_quant(uint32_t type);
 
 /* Quantizes one row of n floats (n a multiple of the type's block size) into dst

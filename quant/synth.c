@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/gguf_meta.h"
 #include "formats/gguf_write.h"
+#include "formats/hfnames.h"
 #include "formats/qtype.h"
+#include "model/config_gguf.h"
 #include "quant/quantize.h"
 
 typedef struct {
@@ -148,62 +151,56 @@ static int check_spec(const SynthSpec *s, const char *path, Err *err) {
 
 int synth_write(const SynthSpec *s, const char *path, Err *err) {
     if (check_spec(s, path, err)) return -1;
-    const char *arch = arch_name(s->arch);
+    const ArchInfo *a = arch_info(s->arch);
     int64_t E = s->n_embd, Q = (int64_t)s->n_head * s->head_dim,
             KV = (int64_t)s->n_head_kv * s->head_dim, F = s->n_ff;
     GgufWriter *w = gw_new();
-    char k[128];
-#define KEY(suffix) (snprintf(k, sizeof k, "%s.%s", arch, suffix), k)
-    gw_kv_str(w, "general.architecture", arch);
-    gw_kv_str(w, "general.name", "coldtok synth");
-    gw_kv_u32(w, KEY("context_length"), s->arch == ARCH_LLAMA ? 131072 : 32768);
-    gw_kv_u32(w, KEY("embedding_length"), (uint32_t)E);
-    gw_kv_u32(w, KEY("block_count"), (uint32_t)s->n_layer);
-    gw_kv_u32(w, KEY("feed_forward_length"), (uint32_t)F);
-    gw_kv_u32(w, KEY("attention.head_count"), (uint32_t)s->n_head);
-    gw_kv_u32(w, KEY("attention.head_count_kv"), (uint32_t)s->n_head_kv);
-    gw_kv_u32(w, KEY("attention.key_length"), (uint32_t)s->head_dim);
-    gw_kv_u32(w, KEY("attention.value_length"), (uint32_t)s->head_dim);
-    gw_kv_u32(w, KEY("rope.dimension_count"), (uint32_t)s->head_dim);
-    gw_kv_f32(w, KEY("rope.freq_base"), s->rope_theta);
-    gw_kv_f32(w, KEY("attention.layer_norm_rms_epsilon"), s->rms_eps);
-    gw_kv_u32(w, KEY("vocab_size"), (uint32_t)s->n_vocab);
-#undef KEY
+    /* the presets' published contexts: Llama 3.2 131072, Qwen 32768 */
+    const Config c = {.arch = s->arch, .n_vocab = s->n_vocab, .n_embd = s->n_embd,
+                      .n_layer = s->n_layer, .n_ff = s->n_ff, .n_head = s->n_head,
+                      .n_head_kv = s->n_head_kv, .head_dim = s->head_dim, .n_rot = s->head_dim,
+                      .n_ctx = s->arch == ARCH_LLAMA ? 131072 : 32768, .rms_eps = s->rms_eps,
+                      .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
+                      .tied = s->tied};
+    GgufMeta *meta = gm_new();
+    config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
+    gm_write(meta, w);
+    gm_free(meta);
     write_vocab(w, s->n_vocab, s->arch == ARCH_LLAMA ? "llama-bpe" : "qwen2");
 
-    /* tensors in llama.cpp's order */
+    /* tensors in llama.cpp's order; the optional ones a family requires (model/arch.h) */
     int cap = 4 + 16 * s->n_layer, n = 0;
     Plan *p = xcalloc((size_t)cap, sizeof *p);
     float mstd = s->std;
-#define ADD(type_, cols_, rows_, mean_, std_, ...)                                            \
+#define ADD(type_, cols_, rows_, mean_, std_, role, layer)                                    \
     do {                                                                                      \
-        snprintf(p[n].name, sizeof p[n].name, __VA_ARGS__);                                   \
+        tensor_name_in(role, 1, layer, p[n].name, sizeof p[n].name);                          \
         p[n].type = type_, p[n].cols = cols_, p[n].rows = rows_, p[n].mean = mean_, p[n].std = std_; \
         n++;                                                                                  \
     } while (0)
-    ADD(s->type, E, s->n_vocab, 0, mstd, "token_embd.weight");
+    ADD(s->type, E, s->n_vocab, 0, mstd, TN_TOKEN_EMBD, 0);
     for (int l = 0; l < s->n_layer; l++) {
-        ADD(Q_F32, E, 1, 1, 0.1f, "blk.%d.attn_norm.weight", l);
-        ADD(s->type, E, Q, 0, mstd, "blk.%d.attn_q.weight", l);
-        ADD(s->type, E, KV, 0, mstd, "blk.%d.attn_k.weight", l);
-        ADD(s->type, E, KV, 0, mstd, "blk.%d.attn_v.weight", l);
-        if (s->arch == ARCH_QWEN2) {
-            ADD(Q_F32, Q, 1, 0, 0.1f, "blk.%d.attn_q.bias", l);
-            ADD(Q_F32, KV, 1, 0, 0.1f, "blk.%d.attn_k.bias", l);
-            ADD(Q_F32, KV, 1, 0, 0.1f, "blk.%d.attn_v.bias", l);
+        ADD(Q_F32, E, 1, 1, 0.1f, TN_ATTN_NORM, l);
+        ADD(s->type, E, Q, 0, mstd, TN_ATTN_Q, l);
+        ADD(s->type, E, KV, 0, mstd, TN_ATTN_K, l);
+        ADD(s->type, E, KV, 0, mstd, TN_ATTN_V, l);
+        if (a->qkv_bias == TENSORS_REQUIRED) {
+            ADD(Q_F32, Q, 1, 0, 0.1f, TN_ATTN_Q_BIAS, l);
+            ADD(Q_F32, KV, 1, 0, 0.1f, TN_ATTN_K_BIAS, l);
+            ADD(Q_F32, KV, 1, 0, 0.1f, TN_ATTN_V_BIAS, l);
         }
-        if (s->arch == ARCH_QWEN3) {
-            ADD(Q_F32, s->head_dim, 1, 1, 0.1f, "blk.%d.attn_q_norm.weight", l);
-            ADD(Q_F32, s->head_dim, 1, 1, 0.1f, "blk.%d.attn_k_norm.weight", l);
+        if (a->qk_norm == TENSORS_REQUIRED) {
+            ADD(Q_F32, s->head_dim, 1, 1, 0.1f, TN_ATTN_Q_NORM, l);
+            ADD(Q_F32, s->head_dim, 1, 1, 0.1f, TN_ATTN_K_NORM, l);
         }
-        ADD(s->type, Q, E, 0, mstd, "blk.%d.attn_output.weight", l);
-        ADD(Q_F32, E, 1, 1, 0.1f, "blk.%d.ffn_norm.weight", l);
-        ADD(s->type, E, F, 0, mstd, "blk.%d.ffn_gate.weight", l);
-        ADD(s->type, E, F, 0, mstd, "blk.%d.ffn_up.weight", l);
-        ADD(s->type, F, E, 0, mstd, "blk.%d.ffn_down.weight", l);
+        ADD(s->type, Q, E, 0, mstd, TN_ATTN_OUT, l);
+        ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_NORM, l);
+        ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
+        ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
+        ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
     }
-    ADD(Q_F32, E, 1, 1, 0.1f, "output_norm.weight");
-    if (!s->tied) ADD(s->type, E, s->n_vocab, 0, mstd, "output.weight");
+    ADD(Q_F32, E, 1, 1, 0.1f, TN_OUTPUT_NORM, 0);
+    if (!s->tied) ADD(s->type, E, s->n_vocab, 0, mstd, TN_OUTPUT, 0);
 #undef ADD
     int r = 0;
     for (int i = 0; i < n && r == 0; i++) {

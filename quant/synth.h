@@ -1,7 +1,8 @@
 /* synth: random-weight GGUF models of real shapes (seeded, reproducible), for tests and benchmarks.
  *
- * The file is a complete llama.cpp-style GGUF: architecture metadata (ARCH.* keys), every tensor
- * the architecture needs (qwen2: q/k/v biases; qwen3: q/k norms; tied models: no output.weight),
+ * The file is a complete llama.cpp-style GGUF: architecture metadata (ARCH.* keys, from
+ * model/config_gguf.h), every tensor the architecture needs (the optional ones model/arch.h says
+ * it requires: qwen2: q/k/v biases; qwen3: q/k norms; tied models: no output.weight),
  * and a minimal byte-level BPE vocabulary ("gpt2" model: the 256 byte tokens, a few merges,
  * <|endoftext|> as BOS/EOS, the rest of n_vocab filled with unused placeholder tokens) so the model
  * and its tokenizer load like a real one.

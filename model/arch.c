@@ -1,0 +1,71 @@
+/* arch: see arch.h. */
+#include "model/arch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Indexed by Arch. */
+static const ArchInfo ARCHS[] = {
+    [ARCH_LLAMA] = {
+        .arch = ARCH_LLAMA, .name = "llama",
+        .gguf_names = {"llama", "mistral"}, .hf_types = {"llama", "mistral"},
+        .qkv_bias = TENSORS_ALLOWED, /* config.json attention_bias */
+        .qk_norm = TENSORS_REFUSED,
+        .rope_gguf = ROPE_NORMAL, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* LlamaConfig, MistralConfig */
+    },
+    [ARCH_QWEN2] = {
+        .arch = ARCH_QWEN2, .name = "qwen2",
+        .gguf_names = {"qwen2"}, .hf_types = {"qwen2"},
+        .qkv_bias = TENSORS_REQUIRED, .qk_norm = TENSORS_REFUSED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* Qwen2Config */
+    },
+    [ARCH_QWEN3] = {
+        .arch = ARCH_QWEN3, .name = "qwen3",
+        .gguf_names = {"qwen3"}, .hf_types = {"qwen3"},
+        .qkv_bias = TENSORS_ALLOWED, .qk_norm = TENSORS_REQUIRED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* Qwen3Config */
+    },
+};
+#define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])
+
+const ArchInfo *arch_info(Arch a) { return (unsigned)a < N_ARCHS ? &ARCHS[a] : NULL; }
+
+const char *arch_name(Arch a) {
+    const ArchInfo *i = arch_info(a);
+    return i ? i->name : "?";
+}
+
+static int listed(const char *const *names, const char *s) {
+    for (int i = 0; i < ARCH_MAX_NAMES && names[i]; i++)
+        if (!strcmp(names[i], s)) return 1;
+    return 0;
+}
+
+const ArchInfo *arch_by_gguf_name(const char *name) {
+    for (size_t a = 0; a < N_ARCHS; a++)
+        if (listed(ARCHS[a].gguf_names, name)) return &ARCHS[a];
+    return NULL;
+}
+
+const ArchInfo *arch_by_hf_type(const char *model_type) {
+    for (size_t a = 0; a < N_ARCHS; a++)
+        if (listed(ARCHS[a].hf_types, model_type)) return &ARCHS[a];
+    return NULL;
+}
+
+void arch_list(int hf, char *out, size_t size) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t a = 0; a < N_ARCHS; a++)
+        for (int i = 0; i < (hf ? ARCH_MAX_NAMES : 1); i++) {
+            const char *n = hf ? ARCHS[a].hf_types[i] : ARCHS[a].name;
+            if (!n || used >= size) continue;
+            used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ", " : "", n);
+        }
+}

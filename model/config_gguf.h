@@ -1,0 +1,25 @@
+/* config_gguf: a Config as GGUF metadata, the one place that turns hyper-parameters into keys for
+ * the GGUF files coldtok writes (quant/qmodel.c from an HF checkpoint, quant/synth.c): the
+ * general.architecture and general.name keys, then llama.cpp's ARCH.* keys (names from
+ * formats/hfnames.h), with their values and value types.
+ *
+ * The keys come in one of two layouts, each the order of files coldtok has always written, so
+ * that those stay byte-identical:
+ *   CONFIG_KEYS_CONVERT  llama.cpp's convert_hf_to_gguf.py: vocab_size first; key_length and
+ *                        value_length only when head_dim is not n_embd / n_head;
+ *   CONFIG_KEYS_SYNTH    synth's: key_length and value_length always, vocab_size last.
+ * Both: context_length is n_ctx (2048 when unknown); rope.scaling.type "linear" and
+ * rope.scaling.factor when rope_scale is not 1. A new key is a row in each layout of
+ * config_gguf.c.
+ * Keys already in out are replaced where they stand (formats/gguf_meta.h). No errors. */
+#ifndef COLDTOK_CONFIG_GGUF_H
+#define COLDTOK_CONFIG_GGUF_H
+
+#include "formats/gguf_meta.h"
+#include "model/model.h"
+
+typedef enum { CONFIG_KEYS_CONVERT, CONFIG_KEYS_SYNTH } ConfigKeyLayout;
+
+void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, GgufMeta *out);
+
+#endif

@@ -1,0 +1,72 @@
+/* qblock: private to quant/quantize.c and quant/kquants.c (not part of quantize.h's contract):
+ * block sizes, the fp16 and rounding helpers both sides use, the scale searches the legacy
+ * importance-aware quantizers borrow, and the k-quant block quantizers the dispatch table of
+ * quantize.c points at.
+ *
+ * Every block function quantizes one block of x (32 values for the legacy types, 256 for the
+ * k-quants) into y (qtype_block_bytes of the type). */
+#ifndef COLDTOK_QBLOCK_H
+#define COLDTOK_QBLOCK_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "formats/qtype.h"
+
+#define QK 32         /* legacy block */
+#define QKK 256       /* k-quant super-block */
+#define GROUP_MAX_EPS 1e-15f
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* ggml's nearest_int: round half to even through the float adder. Defined (unlike ggml's assert)
+ * for every input: huge values saturate, NaN gives 0 as the bit trick does. Branch-free. */
+static inline int nearest_int(float f) {
+    f = f > 4194303.f ? 4194303.f : f;
+    f = f < -4194303.f ? -4194303.f : f;
+    float v = f + 12582912.f;
+    int32_t i;
+    memcpy(&i, &v, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+static inline void put_half(uint8_t *p, float f) {
+    uint16_t h = f32_to_fp16(f);
+    p[0] = (uint8_t)(h & 0xFF);
+    p[1] = (uint8_t)(h >> 8);
+}
+static inline float get_half(const uint8_t *p) { return fp16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
+
+/* the value of largest magnitude (the first one on ties), and that magnitude */
+static inline float signed_absmax(const float *x, int n, float *amax_out) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; j++)
+        if (amax < fabsf(x[j])) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    if (amax_out) *amax_out = amax;
+    return max;
+}
+
+/* The scale searches (kquants.c) that the legacy types' importance-aware quantizers also use. */
+float make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw);
+float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L, float *the_min,
+                     float rmin, float rdelta, int nstep);
+
+/* The k-quants: llama.cpp's reference (ref) and the importance-aware candidate (imp; qw NULL:
+ * neutral weights, see quantize.h). */
+void q2k_ref(const float *x, uint8_t *y);
+void q2k_imp(const float *x, uint8_t *y, const float *qw);
+void q3k_ref(const float *x, uint8_t *y);
+void q3k_imp(const float *x, uint8_t *y, const float *qw);
+void q4k_ref(const float *x, uint8_t *y);
+void q4k_imp(const float *x, uint8_t *y, const float *qw);
+void q5k_ref(const float *x, uint8_t *y);
+void q5k_imp(const float *x, uint8_t *y, const float *qw);
+void q6k_ref(const float *x, uint8_t *y);
+void q6k_imp(const float *x, uint8_t *y, const float *qw);
+
+#endif
