@@ -8,14 +8,14 @@
  * Steps: up to 512 positions run as one internal step (a 512-token window is one), so each weight
  * matrix is converted once per step; activation scratch grows to the largest step seen.
  *
- * Matmuls: each weight matrix is converted (dequantized) to f32 — or to bf16 in COMPUTE_BF16 —
- * in panels of rows just before use, and each panel is multiplied with a oneDNN matmul primitive
- * (created once per shape, reused): 256 KiB panels and M = 1 primitives for one position (a
- * memory-bound GEMV), 512 KiB panels and primitives that take M at run time for more. Threads
- * (OpenMP, OMP_NUM_THREADS) share each matrix's panels (a dynamic schedule); each thread converts
- * its own panels and runs oneDNN on them single-threaded; small matrices stay on the calling
- * thread. F32 weights (and BF16 weights in bf16 mode) are used in place, straight from the file
- * mapping. No whole-matrix copy is ever made.
+ * Matmuls (model/matmul.h): each weight matrix is converted (dequantized, formats/convert.h) to
+ * f32 — or to bf16 in COMPUTE_BF16 — in panels of rows just before use, and each panel is
+ * multiplied with a oneDNN matmul primitive (created once per shape, reused): 256 KiB panels and
+ * M = 1 primitives for one position (a memory-bound GEMV), 512 KiB panels and primitives that
+ * take M at run time for more. Threads (OpenMP, OMP_NUM_THREADS) share each matrix's panels (a
+ * dynamic schedule); each thread converts its own panels and runs oneDNN on them
+ * single-threaded; small matrices stay on the calling thread. F32 weights (and BF16 weights in
+ * bf16 mode) are used in place, straight from the file mapping. No whole-matrix copy is ever made.
  *
  * Attention: one position at a time is a scalar loop per head; several positions go through
  * oneDNN matmuls per (head, block of 64 query rows), S = Q K^T over the keys the block sees

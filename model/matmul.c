@@ -1,0 +1,612 @@
+/* matmul: see matmul.h. Top to bottom: the state (Matmul, its per-thread Workers, the cached
+ * primitives), mm_run and the panel machinery under it, the oneDNN primitives, the batched
+ * attention, then creation and freeing. */
+#include "model/matmul.h"
+
+#include <dnnl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "formats/convert.h"
+#include "formats/qtype.h"
+
+/* Matmul panels. One position (a cold start) is a GEMV, memory-bound: panels of PANEL_BYTES that
+ * stay in L2 while oneDNN reads them, primitives made for M = 1. Two positions or more use
+ * oneDNN's gemm with M given at run time (one primitive per panel shape whatever the step size)
+ * and panels of GEMM_PANEL_BYTES. Measured on this machine (one core, Qwen2.5-0.5B Q4_K and F16):
+ * the gemm path is as fast as M-specific primitives for 2-8 positions and 1.6-1.7x faster for 16-32;
+ * panel sizes from 512 KiB to 8 MiB are within 10% of each other at M = 512, 512 KiB the best (it
+ * and oneDNN's packed activations share the 1 MiB L2), 256 KiB 7% slower; small panels also keep
+ * the threads even when one loses its core for a while. */
+#define PANEL_BYTES (256u << 10)
+#define GEMM_PANEL_BYTES (512u << 10)
+/* Batched attention in blocks of ATT_BLOCK query rows (a block only multiplies the keys its last
+ * row sees). */
+#define ATT_BLOCK 64 /* attention time at 512 positions: 64 and 128 equal, 32 8% and 256 19% slower */
+#define MAX_THREADS 256
+
+#define RT DNNL_RUNTIME_DIM_VAL
+
+/* A matmul primitive y[M, R] (row stride ldc) = x[M, K] . P[R, K]^T, with per-thread memory
+ * objects and scratchpads. */
+typedef struct {
+    int M, K, R, ldc, bf16; /* M == 0: M given at run time */
+    dnnl_primitive_t prim;
+    dnnl_memory_desc_t src_md, wei_md, dst_md, pad_md;
+    size_t pad_bytes;
+    dnnl_memory_t (*mem)[4]; /* [n_threads]: src, weights, dst, scratchpad, re-pointed per call */
+    void **pad;              /* [n_threads] scratchpad buffers (pad_bytes each) */
+} Prim;
+
+/* What one thread owns. */
+typedef struct {
+    dnnl_stream_t stream;
+    void *panel;       /* PANEL_BYTES (+ slack) of converted weights */
+    void *big;         /* big_bytes of converted weights for M > 1 (allocated on first use) */
+    size_t big_bytes;
+    float *row;        /* [widest] one dequantized row, for bf16 mode's two-step conversion */
+    float *s;          /* [ATT_BLOCK, keys] attention scores of one block of rows (s_cap floats, on first use) */
+    size_t s_cap;
+} Worker;
+
+struct Matmul {
+    const Model *m;
+    int bf16;        /* 1: weights and inputs rounded to bf16 */
+    int n_threads;
+    Convert cv;      /* the CPU's conversion kernels, picked once */
+    dnnl_engine_t engine;
+    Prim **prims;    /* [n_prims] created once per shape, kept until mm_free */
+    int n_prims;
+    dnnl_primitive_t att_qk, att_pv; /* attention matmuls with run-time dims (on first use) */
+    uint16_t *xbf;   /* [xbf_cap] the input of a group rounded to bf16 (bf16 mode, on first use) */
+    size_t xbf_cap;
+    char kernel[128];
+    Worker w[MAX_THREADS];
+};
+
+/* How a matrix is cut: n_panels panels of R rows (the last one `last` rows), on T threads. */
+typedef struct {
+    int R, last, n_panels, T;
+    const Prim *full, *tail;
+} Plan;
+
+/* One matmul of a group that shares its input: y[M, N] = x . W[N, K]^T. */
+typedef struct {
+    float *y;
+    const Tensor *W;
+    Plan pl;
+} Job;
+
+static int plan(Matmul *mm, int M, const Tensor *W, Plan *pl, Err *err);
+static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err);
+static const void *convert_panel(Matmul *mm, Worker *w, void *buf, const Tensor *W, int64_t r0, int n);
+static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, int total, const void *src,
+                                int M);
+static dnnl_status_t run_prim(Matmul *mm, int t, const Prim *p, int M, const void *src, const void *wei,
+                              float *dst);
+static int dnnl_fail(Err *err, const char *what, dnnl_status_t s);
+
+/* ---- the weight matmuls ---- */
+
+/* The matmul input x [M, K] in the compute type: x itself (f32), or rounded to bf16 in mm->xbf.
+ * Matmuls that share an input convert it once. */
+static const void *mm_input(Matmul *mm, const float *x, int M, int K) {
+    if (!mm->bf16) return x;
+    size_t n = (size_t)M * K;
+    if (n > mm->xbf_cap) {
+        mm->xbf = xrealloc(mm->xbf, n * sizeof *mm->xbf);
+        mm->xbf_cap = n;
+    }
+    mm->cv.f32_to_bf16(x, mm->xbf, (int64_t)M * K);
+    return mm->xbf;
+}
+
+int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err) {
+    if (n < 1 || n > MM_MAX_GROUP) return err_set(err, "mm_run: %d matmuls in a group (1..%d)", n, MM_MAX_GROUP);
+    const void *src = mm_input(mm, x, M, (int)out[0].W->cols);
+    Job jobs[MM_MAX_GROUP];
+    int total = 0, T = 1;
+    for (int j = 0; j < n; j++) {
+        jobs[j] = (Job){.y = out[j].y, .W = out[j].W};
+        if (plan(mm, M, jobs[j].W, &jobs[j].pl, err)) return -1;
+        total += jobs[j].pl.n_panels;
+        if (jobs[j].pl.T > T) T = jobs[j].pl.T;
+    }
+    dnnl_status_t status = dnnl_success;
+    if (T == 1) {
+        /* on this thread alone, and oneDNN too: left to itself it would open a parallel region
+         * of its own for every call (and, inside an inactive region of ours, new threads) */
+#ifdef _OPENMP
+        int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+#endif
+        status = run_panels(mm, 0, jobs, n, total, src, M);
+#ifdef _OPENMP
+        omp_set_num_threads(saved);
+#endif
+    } else {
+        /* Each thread converts and multiplies whole panels; oneDNN, called inside this active
+         * region, runs single-threaded. Dynamic schedule: a thread that loses its core to
+         * another process does not hold up the matrix. */
+#ifdef _OPENMP
+#pragma omp parallel num_threads(T)
+        {
+            dnnl_status_t s = run_panels(mm, omp_get_thread_num(), jobs, n, total, src, M);
+            if (s != dnnl_success) {
+#pragma omp critical
+                status = s;
+            }
+        }
+#endif
+    }
+    if (status != dnnl_success) return dnnl_fail(err, "matmul execution", status);
+    return 0;
+}
+
+/* The panels of W [N, K] for an M-row matmul. */
+static int plan(Matmul *mm, int M, const Tensor *W, Plan *pl, Err *err) {
+    int K = (int)W->cols, N = (int)W->rows;
+    int esize = mm->bf16 ? 2 : 4;
+    int T = mm->n_threads, R = 1;
+    if (M == 1) {
+        /* Memory-bound. A matrix under 64 kB converted is not worth waking another thread for; a
+         * larger one gets at least one panel per thread. Rows per panel: the largest power of two
+         * whose panel fits PANEL_BYTES (and leaves a panel for every thread), so real models'
+         * dims (multiples of 64) split into equal panels and few primitive shapes exist. */
+        if ((size_t)N * K * esize < (64u << 10)) T = 1;
+        while ((size_t)2 * R * K * esize <= PANEL_BYTES && 2 * R * T <= N) R *= 2;
+    } else {
+        /* A multiple of T panels of about GEMM_PANEL_BYTES, rows a multiple of 16 (equal panels
+         * keep the threads even); under ~0.5 MFLOP one thread. */
+        if ((double)M * N * K < (1 << 18)) T = 1;
+        size_t bytes = (size_t)N * K * esize, per = (size_t)T * GEMM_PANEL_BYTES;
+        int np = T * (int)((bytes + per - 1) / per);
+        R = (N + np - 1) / np;
+        R = (R + 15) / 16 * 16;
+        if (R > N) R = N;
+    }
+    pl->R = R;
+    pl->n_panels = (N + R - 1) / R;
+    pl->last = N - (pl->n_panels - 1) * R;
+    pl->T = T > pl->n_panels ? pl->n_panels : T;
+    /* one row: the output stride does not matter, so every matrix with this K shares a shape;
+     * more rows: M is given at run time (primitive 0) */
+    int pm = M == 1 ? 1 : 0;
+    pl->full = get_prim(mm, pm, K, R, M == 1 ? R : N, err);
+    pl->tail = pl->full && pl->last != R ? get_prim(mm, pm, K, pl->last, M == 1 ? pl->last : N, err) : pl->full;
+    return pl->full && pl->tail ? 0 : -1;
+}
+
+/* Converts and multiplies the panels of a group of matmuls on thread t's worker: the panels of
+ * all jobs, in order, shared out by an omp for (one parallel region and one barrier per group). */
+static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, int total, const void *src,
+                                int M) {
+    dnnl_status_t status = dnnl_success;
+    Worker *w = &mm->w[t];
+    void *buf = w->panel;
+    if (M > 1) {
+        size_t need = 0, es = mm->bf16 ? 2 : 4;
+        for (int j = 0; j < n_jobs; j++) {
+            size_t bytes = (size_t)jobs[j].pl.R * jobs[j].W->cols * es;
+            if (bytes > need) need = bytes;
+        }
+        if (need > w->big_bytes) {
+            free(w->big);
+            w->big = aligned_alloc(64, (need + 63) & ~(size_t)63);
+            w->big_bytes = w->big ? need : 0;
+            if (!w->big) status = dnnl_out_of_memory;
+        }
+        buf = w->big;
+    }
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+    for (int g = 0; g < total; g++) {
+        if (status != dnnl_success) continue;
+        int j = 0, p = g;
+        while (p >= jobs[j].pl.n_panels) p -= jobs[j].pl.n_panels, j++;
+        const Plan *pl = &jobs[j].pl;
+        int rows = p == pl->n_panels - 1 ? pl->last : pl->R;
+        const void *wei = convert_panel(mm, w, buf, jobs[j].W, (int64_t)p * pl->R, rows);
+        dnnl_status_t s = run_prim(mm, t, rows == pl->R ? pl->full : pl->tail, M, src, wei,
+                                   jobs[j].y + (size_t)p * pl->R);
+        if (s != dnnl_success) status = s;
+    }
+    return status;
+}
+
+/* Rows r0..r0+n of W converted for the matmul into buf. Returns a pointer to [n, K] values in the
+ * compute type: the mapping itself when no conversion is needed, else buf. */
+static const void *convert_panel(Matmul *mm, Worker *w, void *buf, const Tensor *W, int64_t r0, int n) {
+    int64_t K = W->cols;
+    size_t rb = qtype_row_bytes(W->type, K);
+    const uint8_t *src = (const uint8_t *)W->data + (size_t)r0 * rb;
+    if (!mm->bf16) {
+        if (W->type == Q_F32) return src;
+        convert_rows_f32(&mm->cv, W->type, src, n, K, buf);
+        return buf;
+    }
+    /* bf16: through f32 one row at a time (the row stays in L1) */
+    uint16_t *d = buf;
+    if (W->type == Q_BF16) return src;
+    if (W->type == Q_F16 && mm->cv.f16_to_bf16) {
+        mm->cv.f16_to_bf16((const uint16_t *)src, d, (int64_t)n * K);
+        return d;
+    }
+    for (int i = 0; i < n; i++) {
+        const uint8_t *s = src + (size_t)i * rb;
+        const float *row = (const float *)s;
+        if (W->type != Q_F32) convert_rows_f32(&mm->cv, W->type, s, 1, K, w->row), row = w->row;
+        mm->cv.f32_to_bf16(row, d + (size_t)i * K, K);
+    }
+    return d;
+}
+
+/* ---- oneDNN matmul primitives: y[M, R] (row stride ldc) = x[M, K] . P[R, K]^T ---- */
+
+static int dnnl_fail(Err *err, const char *what, dnnl_status_t s) {
+    return err_set(err, "oneDNN: %s failed (status %d)", what, (int)s);
+}
+
+/* A 2-D memory descriptor [rows, cols] with the given strides (RT: given at run time). */
+static dnnl_status_t md2(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
+                         dnnl_data_type_t t) {
+    dnnl_dims_t d = {rows, cols}, s = {rs, cs};
+    return dnnl_memory_desc_init_by_strides(md, 2, d, t, s);
+}
+
+/* The primitive descriptor of a matmul: oneDNN's gemm-based implementation when it offers one
+ * (see get_prim), else its first choice; NULL with *err set when there is none. */
+static dnnl_primitive_desc_t pick_matmul(Matmul *mm, const dnnl_memory_desc_t *src,
+                                         const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst,
+                                         int user_pad, Err *err) {
+    dnnl_matmul_desc_t md;
+    dnnl_status_t s = dnnl_matmul_desc_init(&md, src, wei, NULL, dst);
+    if (s) {
+        dnnl_fail(err, "matmul descriptor", s);
+        return NULL;
+    }
+    dnnl_primitive_attr_t attr;
+    dnnl_primitive_attr_create(&attr);
+    if (user_pad) dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    dnnl_primitive_desc_iterator_t it;
+    s = dnnl_primitive_desc_iterator_create(&it, &md, attr, mm->engine, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (s) {
+        dnnl_fail(err, "matmul implementation search", s);
+        return NULL;
+    }
+    dnnl_primitive_desc_t pd = NULL;
+    int gemm_chosen = 0;
+    do {
+        dnnl_primitive_desc_t cand = dnnl_primitive_desc_iterator_fetch(it);
+        const char *name = NULL;
+        if (!cand) continue;
+        dnnl_primitive_desc_query(cand, dnnl_query_impl_info_str, 0, &name);
+        int gemm = name && !strncmp(name, "gemm:", 5);
+        if (!pd || (gemm && !gemm_chosen)) {
+            if (pd) dnnl_primitive_desc_destroy(pd);
+            pd = cand;
+            gemm_chosen = gemm;
+        } else {
+            dnnl_primitive_desc_destroy(cand);
+        }
+    } while (!gemm_chosen && dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    dnnl_primitive_desc_iterator_destroy(it);
+    if (!pd) err_set(err, "oneDNN: no matmul implementation");
+    return pd;
+}
+
+/* The primitive for y[M, R] (row stride ldc) = x[M, K] . P[R, K]^T; M 0 means any M (given at
+ * run time). */
+static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err) {
+    int bf16 = mm->bf16;
+    for (int i = 0; i < mm->n_prims; i++) {
+        const Prim *p = mm->prims[i];
+        if (p->M == M && p->K == K && p->R == R && p->ldc == ldc && p->bf16 == bf16) return p;
+    }
+    Prim p = {.M = M, .K = K, .R = R, .ldc = ldc, .bf16 = bf16};
+    dnnl_data_type_t in = bf16 ? dnnl_bf16 : dnnl_f32;
+    int64_t rows = M ? M : RT;
+    dnnl_status_t s;
+    if ((s = md2(&p.src_md, rows, K, K, 1, in)) || (s = md2(&p.wei_md, K, R, 1, K, in)) ||
+        (s = md2(&p.dst_md, rows, R, ldc, 1, dnnl_f32))) {
+        dnnl_fail(err, "memory descriptor", s);
+        return NULL;
+    }
+    /* Implementation: oneDNN's own first choice for one row (brgemm) repacks the transposed
+     * weights on every call and reads an L2-resident panel at ~30 GB/s (f32) / ~25 GB/s (bf16);
+     * its gemm-based matmul reads it 3x faster. With many rows, gemm on a panel runs as fast as
+     * brgemm on the whole matrix (and brgemm offers no run-time M). So take "gemm:*". */
+    dnnl_primitive_desc_t pd = pick_matmul(mm, &p.src_md, &p.wei_md, &p.dst_md, 1, err);
+    if (!pd) {
+        err_set(err, "oneDNN: no %s matmul for M=%d K=%d N=%d", bf16 ? "bf16" : "f32", M, K, R);
+        return NULL;
+    }
+    const dnnl_memory_desc_t *pad = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if (pad) p.pad_md = *pad;
+    p.pad_bytes = pad ? dnnl_memory_desc_get_size(pad) : 0;
+    const char *impl = NULL;
+    if (!mm->kernel[0] && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success)
+        snprintf(mm->kernel, sizeof mm->kernel, "oneDNN %s (%s)", bf16 ? "bf16" : "f32", impl);
+    s = dnnl_primitive_create(&p.prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (s) {
+        dnnl_fail(err, "primitive creation", s);
+        return NULL;
+    }
+    Prim *np = xmalloc(sizeof *np);
+    *np = p;
+    np->mem = xcalloc((size_t)mm->n_threads, sizeof *np->mem);
+    np->pad = xcalloc((size_t)mm->n_threads, sizeof *np->pad);
+    mm->prims = xrealloc(mm->prims, (size_t)(mm->n_prims + 1) * sizeof *mm->prims);
+    mm->prims[mm->n_prims++] = np;
+    return np;
+}
+
+static void free_prim(Prim *p, int n_threads) {
+    for (int t = 0; t < n_threads; t++) {
+        for (int i = 0; i < 4; i++)
+            if (p->mem[t][i]) dnnl_memory_destroy(p->mem[t][i]);
+        free(p->pad[t]);
+    }
+    free(p->mem);
+    free(p->pad);
+    dnnl_primitive_destroy(p->prim);
+    free(p);
+}
+
+/* Runs a primitive with src, weights, dst (and scratchpad) on thread t's stream. */
+static dnnl_status_t exec(Matmul *mm, int t, dnnl_primitive_t prim, dnnl_memory_t src,
+                          dnnl_memory_t wei, dnnl_memory_t dst, dnnl_memory_t pad) {
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst},
+                               {DNNL_ARG_SCRATCHPAD, pad}};
+    dnnl_status_t s = dnnl_primitive_execute(prim, mm->w[t].stream, pad ? 4 : 3, args);
+    return s == dnnl_success ? dnnl_stream_wait(mm->w[t].stream) : s;
+}
+
+/* Runs primitive p for M rows on thread t's memory objects (made on first use), pointed at this
+ * call's buffers. A run-time-M primitive gets src and dst objects of this M, made per call (a
+ * memory object costs ~0.2 us, nothing next to a big-M panel). */
+static dnnl_status_t run_prim(Matmul *mm, int t, const Prim *p, int M, const void *src, const void *wei,
+                              float *dst) {
+    dnnl_status_t s;
+    dnnl_memory_t *mem = p->mem[t];
+    if (!mem[1]) {
+        if ((s = dnnl_memory_create(&mem[1], &p->wei_md, mm->engine, DNNL_MEMORY_NONE))) return s;
+        if (p->M && ((s = dnnl_memory_create(&mem[0], &p->src_md, mm->engine, DNNL_MEMORY_NONE)) ||
+                     (s = dnnl_memory_create(&mem[2], &p->dst_md, mm->engine, DNNL_MEMORY_NONE))))
+            return s;
+        if (p->pad_bytes) {
+            p->pad[t] = aligned_alloc(64, (p->pad_bytes + 63) & ~(size_t)63);
+            if (!p->pad[t]) return dnnl_out_of_memory;
+            if ((s = dnnl_memory_create(&mem[3], &p->pad_md, mm->engine, p->pad[t]))) return s;
+        }
+    }
+    dnnl_memory_set_data_handle(mem[1], (void *)wei);
+    if (p->M) {
+        dnnl_memory_set_data_handle(mem[0], (void *)src);
+        dnnl_memory_set_data_handle(mem[2], dst);
+        return exec(mm, t, p->prim, mem[0], mem[1], mem[2], mem[3]);
+    }
+    dnnl_memory_desc_t smd, dmd;
+    dnnl_memory_t sm = NULL, dm = NULL;
+    if (!(s = md2(&smd, M, p->K, p->K, 1, p->bf16 ? dnnl_bf16 : dnnl_f32)) &&
+        !(s = md2(&dmd, M, p->R, p->ldc, 1, dnnl_f32)) &&
+        !(s = dnnl_memory_create(&sm, &smd, mm->engine, (void *)src)) &&
+        !(s = dnnl_memory_create(&dm, &dmd, mm->engine, dst)))
+        s = exec(mm, t, p->prim, sm, mem[1], dm, mem[3]);
+    if (sm) dnnl_memory_destroy(sm);
+    if (dm) dnnl_memory_destroy(dm);
+    return s;
+}
+
+/* ---- batched attention ---- */
+
+/* The two attention matmuls, with run-time dims (rows, keys), made on first use:
+ *   qk: S[mb, nb] (row stride nb) = Q_h[mb, hd] (row stride qd) . K_h[nb, hd]^T (row stride kv_dim)
+ *   pv: O_h[mb, hd] (row stride qd) = S[mb, nb] . V_h[nb, hd] (row stride kv_dim)
+ * K_h and V_h are read in place from the cache. */
+static int attention_prims(Matmul *mm, Err *err) {
+    if (mm->att_pv) return 0;
+    const Config *c = &mm->m->cfg;
+    int64_t hd = c->head_dim, qd = (int64_t)c->n_head * hd, kv_dim = (int64_t)c->n_head_kv * hd;
+    dnnl_memory_desc_t q, k, s, v, o;
+    dnnl_dims_t sd = {RT, RT};
+    dnnl_status_t st;
+    if ((st = md2(&q, RT, hd, qd, 1, dnnl_f32)) || (st = md2(&k, hd, RT, 1, kv_dim, dnnl_f32)) ||
+        (st = dnnl_memory_desc_init_by_tag(&s, 2, sd, dnnl_f32, dnnl_ab)) ||
+        (st = md2(&v, RT, hd, kv_dim, 1, dnnl_f32)) || (st = md2(&o, RT, hd, qd, 1, dnnl_f32)))
+        return dnnl_fail(err, "attention memory descriptor", st);
+    dnnl_primitive_desc_t pd = pick_matmul(mm, &q, &k, &s, 0, err);
+    if (!pd) return -1;
+    st = dnnl_primitive_create(&mm->att_qk, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (st) return dnnl_fail(err, "attention primitive creation", st);
+    if (!(pd = pick_matmul(mm, &s, &v, &o, 0, err))) return -1;
+    st = dnnl_primitive_create(&mm->att_pv, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (st) return dnnl_fail(err, "attention primitive creation", st);
+    return 0;
+}
+
+/* Runs y[rows, cols] = a[rows, inner] . b[inner, cols] with primitive prim on thread t, each
+ * operand given by pointer and row stride (b of qk by column stride: it is K_h transposed). */
+static dnnl_status_t att_exec(Matmul *mm, int t, dnnl_primitive_t prim, int64_t rows, int64_t inner,
+                              int64_t cols, const float *a, int64_t lda, const float *b, int64_t bs0,
+                              int64_t bs1, float *y, int64_t ldy) {
+    dnnl_memory_desc_t am, bm, ym;
+    dnnl_memory_t ao = NULL, bo = NULL, yo = NULL;
+    dnnl_status_t s;
+    if (!(s = md2(&am, rows, inner, lda, 1, dnnl_f32)) && !(s = md2(&bm, inner, cols, bs0, bs1, dnnl_f32)) &&
+        !(s = md2(&ym, rows, cols, ldy, 1, dnnl_f32)) &&
+        !(s = dnnl_memory_create(&ao, &am, mm->engine, (void *)a)) &&
+        !(s = dnnl_memory_create(&bo, &bm, mm->engine, (void *)b)) &&
+        !(s = dnnl_memory_create(&yo, &ym, mm->engine, y)))
+        s = exec(mm, t, prim, ao, bo, yo, NULL);
+    if (ao) dnnl_memory_destroy(ao);
+    if (bo) dnnl_memory_destroy(bo);
+    if (yo) dnnl_memory_destroy(yo);
+    return s;
+}
+
+/* The arguments of one mm_attention call (see matmul.h). */
+typedef struct {
+    const float *q, *k, *v;
+    float *out;
+    int pos0;
+    void (*softmax)(float *x, int n);
+} Att;
+
+/* One (head h, block of mb query rows from row i0) of mm_attention on thread t. */
+static dnnl_status_t attend_block(Matmul *mm, int t, const Att *a, int h, int i0, int mb) {
+    const Config *c = &mm->m->cfg;
+    int hd = c->head_dim, kv_dim = c->n_head_kv * hd, group = c->n_head / c->n_head_kv;
+    int pos0 = a->pos0, qd = c->n_head * hd, nb = pos0 + i0 + mb; /* keys the block's last row sees */
+    const float *k = a->k + (size_t)(h / group) * hd, *v = a->v + (size_t)(h / group) * hd;
+    float *S = mm->w[t].s, scale = 1.0f / sqrtf((float)hd);
+    dnnl_status_t s = att_exec(mm, t, mm->att_qk, mb, hd, nb, a->q + (size_t)i0 * qd + (size_t)h * hd, qd,
+                               k, 1, kv_dim, S, nb);
+    if (s != dnnl_success) return s;
+    for (int r = 0; r < mb; r++) {
+        float *row = S + (size_t)r * nb;
+        int n = pos0 + i0 + r + 1; /* keys row r sees; the rest of the row weighs 0 */
+        for (int p = 0; p < n; p++) row[p] *= scale;
+        a->softmax(row, n);
+        memset(row + n, 0, (size_t)(nb - n) * sizeof(float));
+    }
+    return att_exec(mm, t, mm->att_pv, mb, nb, hd, S, nb, v, kv_dim, 1,
+                    a->out + (size_t)i0 * qd + (size_t)h * hd, qd);
+}
+
+/* The (head, block) items are shared by the threads, oneDNN single-threaded inside. */
+int mm_attention(Matmul *mm, const float *q, const float *k, const float *v, int pos0, int M,
+                 void (*softmax)(float *x, int n), float *out, Err *err) {
+    const Config *c = &mm->m->cfg;
+    Att a = {.q = q, .k = k, .v = v, .out = out, .pos0 = pos0, .softmax = softmax};
+    if (attention_prims(mm, err)) return -1;
+    size_t need = (size_t)ATT_BLOCK * (size_t)(pos0 + M);
+    for (int t = 0; t < mm->n_threads; t++)
+        if (mm->w[t].s_cap < need) {
+            free(mm->w[t].s);
+            mm->w[t].s = xmalloc(need * sizeof(float));
+            mm->w[t].s_cap = need;
+        }
+    int n_blocks = (M + ATT_BLOCK - 1) / ATT_BLOCK, work = n_blocks * c->n_head;
+    dnnl_status_t status = dnnl_success;
+#ifdef _OPENMP
+    int T = (double)M * (pos0 + M) * c->n_head * c->head_dim < (1 << 19) ? 1 : mm->n_threads;
+    int saved = omp_get_max_threads();
+    if (T == 1) omp_set_num_threads(1); /* see mm_run */
+#pragma omp parallel for num_threads(T) schedule(dynamic, 1)
+#endif
+    for (int wi = 0; wi < work; wi++) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        /* the last blocks (the most keys) first, so the threads end together */
+        int b = n_blocks - 1 - wi / c->n_head, i0 = b * ATT_BLOCK;
+        int mb = M - i0 < ATT_BLOCK ? M - i0 : ATT_BLOCK;
+        dnnl_status_t s = attend_block(mm, t, &a, wi % c->n_head, i0, mb);
+        if (s != dnnl_success) {
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+            status = s;
+        }
+    }
+#ifdef _OPENMP
+    if (T == 1) omp_set_num_threads(saved);
+#endif
+    if (status != dnnl_success) return dnnl_fail(err, "attention matmul execution", status);
+    return 0;
+}
+
+/* ---- creation ---- */
+
+int mm_threads(void) {
+#ifdef _OPENMP
+    int n = omp_get_max_threads();
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
+#else
+    return 1;
+#endif
+}
+
+const char *mm_kernel(const Matmul *mm) { return mm->kernel[0] ? mm->kernel : "oneDNN (not run yet)"; }
+
+/* The widest activation row: max(n_embd, n_ff, n_head * head_dim). */
+static int64_t widest(const Config *c) {
+    int64_t w = c->n_embd > c->n_ff ? c->n_embd : c->n_ff;
+    return (int64_t)c->n_head * c->head_dim > w ? (int64_t)c->n_head * c->head_dim : w;
+}
+
+Matmul *mm_new(const Model *m, int bf16, Err *err) {
+    Matmul *mm = xcalloc(1, sizeof *mm);
+    mm->m = m;
+    mm->bf16 = bf16;
+    convert_init(&mm->cv);
+    mm->n_threads = mm_threads();
+#ifdef _OPENMP
+    omp_set_max_active_levels(1); /* oneDNN inside our regions: never a nested team */
+#endif
+#ifdef __GLIBC__
+    /* oneDNN's bf16 gemm mallocs and frees a packing buffer (a few hundred kB) on every call.
+     * With glibc's defaults that is an mmap/munmap (or a heap trim) each time: page faults and,
+     * with two threads, TLB shootdowns — 3x slower on this machine. Keep such blocks in the heap. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
+    dnnl_status_t s = dnnl_engine_create(&mm->engine, dnnl_cpu, 0);
+    if (s) {
+        dnnl_fail(err, "engine creation", s);
+        free(mm);
+        return NULL;
+    }
+    int64_t wide = widest(&m->cfg);
+    for (int t = 0; t < mm->n_threads; t++) {
+        Worker *w = &mm->w[t];
+        if ((s = dnnl_stream_create(&w->stream, mm->engine, dnnl_stream_default_flags))) {
+            dnnl_fail(err, "stream creation", s);
+            mm_free(mm);
+            return NULL;
+        }
+        /* a panel holds at least one row, however wide */
+        size_t bytes = PANEL_BYTES > (size_t)wide * 4 ? PANEL_BYTES : (size_t)wide * 4;
+        w->panel = aligned_alloc(64, bytes + 64);
+        w->row = xmalloc((size_t)wide * sizeof(float));
+        if (!w->panel) {
+            err_set(err, "out of memory for matmul panels");
+            mm_free(mm);
+            return NULL;
+        }
+    }
+    return mm;
+}
+
+void mm_free(Matmul *mm) {
+    if (!mm) return;
+    for (int t = 0; t < mm->n_threads; t++) {
+        Worker *w = &mm->w[t];
+        if (w->stream) dnnl_stream_destroy(w->stream);
+        free(w->panel);
+        free(w->big);
+        free(w->row);
+        free(w->s);
+    }
+    for (int i = 0; i < mm->n_prims; i++) free_prim(mm->prims[i], mm->n_threads);
+    free(mm->prims);
+    if (mm->att_qk) dnnl_primitive_destroy(mm->att_qk);
+    if (mm->att_pv) dnnl_primitive_destroy(mm->att_pv);
+    free(mm->xbf);
+    if (mm->engine) dnnl_engine_destroy(mm->engine);
+    free(mm);
+}
