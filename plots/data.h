@@ -19,7 +19,7 @@
 #include "common/csvtable.h"
 #include "common/util.h"
 #include "plots/names.h"
-#include "plots/plot.h"
+#include "plots/plot_types.h"
 
 /* A bound on figure grids (groups x series, variants x keywords), far above anything readable,
  * so that a hostile file cannot ask for gigabytes. */

@@ -13,7 +13,7 @@
 
 #include "common/util.h"
 #include "plots/names.h"
-#include "plots/plot.h"
+#include "plots/plot_types.h"
 
 typedef struct {
     PlotFormat format;

@@ -22,25 +22,7 @@
 #define COLDTOK_PLOT_H
 
 #include "common/util.h"
-
-typedef enum { PLOT_PNG, PLOT_SVG, PLOT_PDF } PlotFormat;
-
-typedef struct {
-    const char *dir;    /* folder with the CSV files */
-    const char *figdir; /* folder for the figures, created when missing */
-    PlotFormat format;
-    int width, height;  /* pixels (PNG, SVG); a PDF is width/100 x height/100 inches */
-    int top_keywords;   /* keyword_heatmap: the N keywords that moved most */
-} PlotOptions;
-
-#define PLOT_NFIGURES 6
-
-typedef struct {
-    const char *name;   /* "pkp_by_language", ... */
-    int drawn;
-    char path[4096];    /* the figure, when drawn */
-    char note[512];     /* what it shows, or why it was skipped */
-} PlotFigure;
+#include "plots/plot_types.h"
 
 /* Draws what the data allows. warnings (may be NULL) receives gnuplot's warnings and notes about
  * values left out, one per line. Returns 0 (even when every figure was skipped), or -1. */
