@@ -12,7 +12,8 @@
 #include <string.h>
 
 #include "formats/gguf.h"
-#include "tokenizer/tok_internal.h"
+#include "tokenizer/tok_build.h"
+#include "tokenizer/tok_load.h"
 
 #define MAX_VOCAB (1 << 24)
 

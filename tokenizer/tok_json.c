@@ -6,7 +6,8 @@
 
 #include <jansson.h>
 
-#include "tokenizer/tok_internal.h"
+#include "tokenizer/tok_build.h"
+#include "tokenizer/tok_load.h"
 
 #define MAX_VOCAB (1 << 24)
 
@@ -518,7 +519,7 @@ static int config_token(Tokenizer *t, const json_t *cfg, const char *key) {
     json_t *v = json_object_get(cfg, key);
     if (json_is_object(v)) v = json_object_get(v, "content");
     if (!json_is_string(v)) return -1;
-    return tok_id_of_piece(t, json_string_value(v), json_string_length(v));
+    return tok_find_piece(t, json_string_value(v), json_string_length(v));
 }
 
 static int config_specials(Tokenizer *t) {
@@ -542,9 +543,13 @@ static int config_specials(Tokenizer *t) {
     return 1;
 }
 
-int tok_load_json(Tokenizer *t, const char *json, size_t len, Err *err) {
+int tok_load_json(Tokenizer *t, Err *err) {
+    size_t len;
+    char *json = read_file(t->path, &len, err);
+    if (!json) return -1;
     json_error_t je;
     json_t *root = json_loadb(json, len, JSON_ALLOW_NUL, &je);
+    free(json);
     if (!root)
         return err_set(err, "%s: invalid JSON at line %d column %d: %s", t->path, je.line,
                        je.column, je.text);
