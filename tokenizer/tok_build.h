@@ -18,7 +18,8 @@ Tokenizer *tok_new(char *path);
 uint32_t tok_arena_put(Tokenizer *t, const char *s, size_t len);
 /* The token table for ids 0 .. n_vocab-1, every id unused and empty until the loader fills it. */
 void tok_alloc_table(Tokenizer *t, int n_vocab);
-/* The id of the added token or vocabulary entry stored exactly as piece, or -1 (tok_id_of_piece). */
+/* The id of the added token or vocabulary entry stored exactly as piece, or -1 (what
+ * tok_id_of_piece answers). */
 int tok_find_piece(const Tokenizer *t, const char *piece, size_t len);
 
 /* After the loader filled pieces/flags/added tokens and steps: computes bytes, the bytes map,

@@ -11,6 +11,7 @@
  *   tok_table.c     hash maps, trie, GPT-2 byte table, quoting for messages    tok_table.h
  *   tok_model.c     BPE / SentencePiece merging of one pre-token                this header
  *   tok_pipeline.c  patterns, normalizers, pre-tokenizers                       this header
+ *   tok_decode.c    decoders; what one piece stands for in text                 this header
  *   tok_build.c     a Tokenizer from pieces: table, arena, finishing, freeing   tok_build.h
  *   tok_json.c      loader: a Tokenizer from a tokenizer.json                   tok_load.h
  *   tok_gguf.c      loader: a Tokenizer from the tokenizer.ggml.* keys of a GGUF  tok_load.h
@@ -28,7 +29,7 @@
 #include "tokenizer/tok_table.h"
 #include "tokenizer/tokenizer.h"
 
-/* ---- regexes and patterns (tok_pipeline.c) ---- */
+/* ---- patterns ---- */
 
 /* A Hugging Face pattern: {"String": s} (literal) or {"Regex": r} (Oniguruma, run verbatim). */
 typedef struct {
@@ -37,12 +38,6 @@ typedef struct {
     char *lit;
     size_t lit_len;
 } Pattern;
-
-/* Compiles; on failure leaves "problem" (no path) in err. */
-int pattern_init(Pattern *p, int is_regex, const char *s, size_t len, Err *err);
-void pattern_free(Pattern *p);
-/* The GPT-2 regex that ByteLevel(use_regex=true) splits with. */
-const char *tok_gpt2_regex(void);
 
 /* One match or gap of a pattern over a subject (the Hugging Face find_matches list). */
 typedef struct {
@@ -157,7 +152,7 @@ struct Tokenizer {
                        each such "▁" and merged piecewise with the same result */
 };
 
-/* ---- encoding (tok_pipeline.c, tok_model.c) ---- */
+/* ---- per-call state ---- */
 
 /* A candidate merge in the BPE/SPM priority queue. */
 typedef struct HeapEnt {
@@ -186,7 +181,24 @@ typedef struct {
     Buf word;
 } EncCtx;
 
-void encctx_free(EncCtx *c);
+/* ---- the model (tok_model.c) ---- */
+
+/* The model over one pre-token. */
+int tok_model_word(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntVec *out, Err *err);
+
+/* ---- patterns, normalizers, pre-tokenizers (tok_pipeline.c) ---- */
+
+/* Compiles; on failure leaves "problem" (no path) in err. */
+int pattern_init(Pattern *p, int is_regex, const char *s, size_t len, Err *err);
+void pattern_free(Pattern *p);
+/* Matches of p in s[0..len) as Hugging Face lists them (gaps and matches, in order). */
+int pattern_matches(const Pattern *p, EncCtx *c, const char *s, size_t len, MatchVec *out,
+                    Err *err);
+/* Appends in[0..len) to out with every match of p replaced by with[0..wlen). */
+int pattern_replace(const Pattern *p, EncCtx *c, const char *in, size_t len, const char *with,
+                    size_t wlen, Buf *out, Err *err);
+/* The GPT-2 regex that ByteLevel(use_regex=true) splits with. */
+const char *tok_gpt2_regex(void);
 
 /* Applies the normalizers to in, writing to out. */
 int tok_normalize(const Tokenizer *t, EncCtx *c, const char *in, size_t len, unsigned flags,
@@ -194,8 +206,9 @@ int tok_normalize(const Tokenizer *t, EncCtx *c, const char *in, size_t len, uns
 /* Pre-tokenizes and runs the model over one segment of text (no added tokens in it). */
 int tok_encode_segment(const Tokenizer *t, EncCtx *c, const char *s, size_t len, int first,
                        unsigned flags, IntVec *out, Err *err);
-/* The model over one pre-token. */
-int tok_model_word(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntVec *out, Err *err);
+void encctx_free(EncCtx *c);
+
+/* ---- decoders (tok_decode.c) ---- */
 
 /* Decoding: the token strings through the decoder steps. */
 int tok_run_decoders(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err *err);
@@ -203,11 +216,5 @@ int tok_run_decoders(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err
  * raw bytes" mode. */
 void tok_piece_bytes(const Tokenizer *t, const char *piece, size_t len, int is_byte_token,
                      Buf *out);
-/* Rust's String::from_utf8_lossy: invalid sequences become U+FFFD. */
-void tok_utf8_lossy(const char *s, size_t len, Buf *out);
-
-/* Matches of p in s[0..len) as Hugging Face lists them (gaps and matches, in order). */
-int pattern_matches(const Pattern *p, EncCtx *c, const char *s, size_t len, MatchVec *out,
-                    Err *err);
 
 #endif
