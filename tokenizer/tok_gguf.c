@@ -15,8 +15,6 @@
 #include "tokenizer/tok_build.h"
 #include "tokenizer/tok_load.h"
 
-#define MAX_VOCAB (1 << 24)
-
 /* ---- the pre-tokenizer regexes by tokenizer.ggml.pre name ---- */
 /* clang-format off */
 
@@ -128,7 +126,7 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
     if (gguf_arr_info(g, kv, &et, &n) || et != GGUF_STRING)
         return err_set(err, "%s: tokenizer.ggml.tokens is not a string array", t->path);
     unsigned long long nn = (unsigned long long)n;
-    if (n == 0 || n > MAX_VOCAB)
+    if (n == 0 || n > TOK_MAX_VOCAB)
         return err_set(err, "%s: tokenizer.ggml.tokens has %llu entries", t->path, nn);
     int tkv = numeric_array(g, "tokenizer.ggml.token_type", n);
     int skv = numeric_array(g, "tokenizer.ggml.scores", n);

@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Token ids are below this in every loader (and in tokconv). */
+#define TOK_MAX_VOCAB (1 << 24)
+
 /* ---- hash maps ---- */
 
 uint64_t tok_hash(const void *p, size_t n);
