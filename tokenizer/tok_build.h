@@ -3,9 +3,9 @@
  * tok_finish, which derives everything else once the loader is done. tok_free (tokenizer.h) lives
  * here too: it frees what these build.
  *
- * A loader's part, between tok_new and tok_finish: the kind and pre-tokenizer description, the model
- * (t->model, piece_map, merges or scores, options), the table (tok_alloc_table, then pieces and
- * flags per id), the added tokens (t->added, added_map; their bytes = their content), the
+ * A loader's part, between tok_new and tok_finish: the kind and pre-tokenizer description, the
+ * model (t->model, piece_map, merges or scores, options), the table (tok_alloc_table, then pieces
+ * and flags per id), the added tokens (t->added, added_map; their bytes = their content), the
  * normalizer/pre-tokenizer/decoder steps, bos/eos/unk. */
 #ifndef COLDTOK_TOK_BUILD_H
 #define COLDTOK_TOK_BUILD_H

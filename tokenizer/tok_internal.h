@@ -8,15 +8,17 @@
  * lives in an EncCtx on the caller's stack.
  *
  * The files of tokenizer/, bottom up; each calls only files listed before it (no cycles):
- *   tok_table.c     hash maps, trie, GPT-2 byte table, quoting for messages    tok_table.h
- *   tok_model.c     BPE / SentencePiece merging of one pre-token                this header
- *   tok_pipeline.c  patterns, normalizers, pre-tokenizers                       this header
- *   tok_decode.c    decoders; what one piece stands for in text                 this header
- *   tok_build.c     a Tokenizer from pieces: table, arena, finishing, freeing   tok_build.h
- *   tok_json.c      loader: a Tokenizer from a tokenizer.json                   tok_load.h
- *   tok_gguf.c      loader: a Tokenizer from the tokenizer.ggml.* keys of a GGUF  tok_load.h
- *   tokenizer.c     the API (tokenizer.h): tok_load picks a loader by path; encode, decode, queries
- *   tokconv.c       tokenizer.json as GGUF tokenizer.ggml.* metadata            tokconv.h */
+ *   tok_table.c      hash maps, trie, GPT-2 byte table, quoting            tok_table.h
+ *   tok_model.c      BPE / SentencePiece merging of one pre-token          this header
+ *   tok_pipeline.c   patterns, normalizers, pre-tokenizers                 this header
+ *   tok_decode.c     decoders; what one piece stands for in text           this header
+ *   tok_build.c      a Tokenizer from pieces: table, arena, finish, free   tok_build.h
+ *   tok_json_read.c  tokenizer.json read once: model, tables, steps        tok_json_read.h
+ *   tok_json.c       loader: a Tokenizer from a tokenizer.json             tok_load.h
+ *   tok_gguf.c       loader: a Tokenizer from GGUF tokenizer.ggml.* keys   tok_load.h
+ *   tokenizer.c      the API: tok_load picks a loader; encode, decode      tokenizer.h
+ *   tokconv.c        tokenizer.json as GGUF tokenizer.ggml.* metadata      tokconv.h
+ * (tokconv.c reads through tok_json_read.c only: it needs no Tokenizer.) */
 #ifndef COLDTOK_TOK_INTERNAL_H
 #define COLDTOK_TOK_INTERNAL_H
 

@@ -73,8 +73,10 @@ typedef struct {
     TjMerge *merges; /* "#version" header lines left out */
     size_t n_merges;
     int n_ids;                            /* the largest id (vocabulary or added) + 1 */
-    const char *cont_prefix, *eow_suffix; /* continuing_subword_prefix, end_of_word_suffix, or NULL */
-    size_t cont_prefix_len, eow_suffix_len;
+    const char *cont_prefix; /* continuing_subword_prefix, or NULL */
+    size_t cont_prefix_len;
+    const char *eow_suffix; /* end_of_word_suffix, or NULL */
+    size_t eow_suffix_len;
 } TokJson;
 
 /* Reads and parses path (a JSON object); the model's type and options. */
