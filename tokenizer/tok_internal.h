@@ -18,7 +18,8 @@
  *   tok_gguf.c       loader: a Tokenizer from GGUF tokenizer.ggml.* keys   tok_load.h
  *   tokenizer.c      the API: tok_load picks a loader; encode, decode      tokenizer.h
  *   tokconv.c        tokenizer.json as GGUF tokenizer.ggml.* metadata      tokconv.h
- * (tokconv.c reads through tok_json_read.c only: it needs no Tokenizer.) */
+ * tokconv.c reads through tok_json_read.c only: it needs no Tokenizer. tok_regex.h (header only):
+ * the pre-tokenizer regexes of well-known models, for tok_json.c, tok_gguf.c and tokconv.c. */
 #ifndef COLDTOK_TOK_INTERNAL_H
 #define COLDTOK_TOK_INTERNAL_H
 
@@ -199,8 +200,6 @@ int pattern_matches(const Pattern *p, EncCtx *c, const char *s, size_t len, Matc
 /* Appends in[0..len) to out with every match of p replaced by with[0..wlen). */
 int pattern_replace(const Pattern *p, EncCtx *c, const char *in, size_t len, const char *with,
                     size_t wlen, Buf *out, Err *err);
-/* The GPT-2 regex that ByteLevel(use_regex=true) splits with. */
-const char *tok_gpt2_regex(void);
 
 /* Applies the normalizers to in, writing to out. */
 int tok_normalize(const Tokenizer *t, EncCtx *c, const char *in, size_t len, unsigned flags,

@@ -8,6 +8,7 @@
 #include "tokenizer/tok_build.h"
 #include "tokenizer/tok_json_read.h"
 #include "tokenizer/tok_load.h"
+#include "tokenizer/tok_regex.h"
 
 /* A NUL-terminated string from the file, made printable for an error message. */
 #define SHOWN(str) tok_shown((str), strlen(str), sh, sizeof sh)
@@ -147,7 +148,7 @@ static int parse_pretokenizer(Tokenizer *t, const TjStep *step, Err *err) {
         st->use_regex = tokjson_bool(n, "use_regex", 1);
         if (st->use_regex) {
             Err e;
-            const char *re = tok_gpt2_regex();
+            const char *re = TOK_RE_GPT2;
             if (pattern_init(&st->pat, 1, re, strlen(re), &e))
                 return err_set(err, "%s: %s", t->path, e.msg);
         }

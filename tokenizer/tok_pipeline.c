@@ -268,12 +268,6 @@ fail:
 
 #define MEMO_MAX 64 /* longest span (bytes) worth remembering */
 
-/* The GPT-2 regex that ByteLevel(use_regex=true) splits with. */
-static const char GPT2_REGEX[] =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-
-const char *tok_gpt2_regex(void) { return GPT2_REGEX; }
-
 /* Folds the match list of a span into pieces [start, end) as SplitDelimiterBehavior does, in
  * place; returns the number of pieces (empty ones included, the caller skips them). */
 static size_t fold_behavior(Match *m, size_t n, int behavior, int invert) {

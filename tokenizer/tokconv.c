@@ -24,6 +24,7 @@
 
 #include "formats/gguf.h"
 #include "tokenizer/tok_json_read.h"
+#include "tokenizer/tok_regex.h"
 
 enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_USER = 4, TT_UNUSED = 5, TT_BYTE = 6 };
 
@@ -71,8 +72,8 @@ static const TjStep *find_step(const TjSteps *s, const char *type) {
  * regex), or one of the known Split regexes followed by a regex-less ByteLevel; NULL otherwise. */
 static const char *pre_name(const TjSteps *pre) {
     static const struct { const char *name, *regex; } known[] = {
-        {"qwen2", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
-        {"llama-bpe", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
+        {"qwen2", TOK_RE_QWEN2},
+        {"llama-bpe", TOK_RE_LLAMA3},
     };
     if (pre->n == 1 && !strcmp(pre->v[0].type, "ByteLevel"))
         return json_is_true(json_object_get(pre->v[0].node, "use_regex")) ? "gpt2" : NULL;
