@@ -12,22 +12,12 @@
 #include <string.h>
 
 #include "formats/gguf.h"
-#include "tokenizer/tok_internal.h"
-
-#define MAX_VOCAB (1 << 24)
+#include "tokenizer/tok_build.h"
+#include "tokenizer/tok_load.h"
+#include "tokenizer/tok_regex.h"
 
 /* ---- the pre-tokenizer regexes by tokenizer.ggml.pre name ---- */
 /* clang-format off */
-
-/* GPT-2's regex as ByteLevel(use_regex) has it (llama.cpp drops the final |\s+; the splits are
- * the same because unmatched text becomes its own piece either way). */
-#define RE_GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
-#define RE_LLAMA3                                                                              \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" \
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define RE_QWEN2                                                                               \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"     \
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 typedef struct {
     const char *names[9];
@@ -36,9 +26,9 @@ typedef struct {
 } PreDef;
 
 static const PreDef PRE_DEFS[] = {
-    {{"llama3", "llama-v3", "llama-bpe", "falcon3", NULL}, {RE_LLAMA3}, 1},
-    {{"dbrx", "smaug-bpe", "chatglm-bpe", "glm4", NULL}, {RE_LLAMA3}, 0},
-    {{"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", NULL}, {RE_QWEN2}, 0},
+    {{"llama3", "llama-v3", "llama-bpe", "falcon3", NULL}, {TOK_RE_LLAMA3}, 1},
+    {{"dbrx", "smaug-bpe", "chatglm-bpe", "glm4", NULL}, {TOK_RE_LLAMA3}, 0},
+    {{"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", NULL}, {TOK_RE_QWEN2}, 0},
     {{"deepseek-coder", NULL},
      {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+",
       "[\xE4\xB8\x80-\xE9\xBE\xA5\xE0\xA0\x80-\xE4\xB8\x80\xEA\xB0\x80-\xED\x9F\xBF]+", "\\p{N}"},
@@ -72,19 +62,19 @@ static const PreDef PRE_DEFS[] = {
       " ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"},
      0},
     {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b", NULL},
-     {"\\p{N}", RE_GPT2},
+     {"\\p{N}", TOK_RE_GPT2},
      0},
-    {{"gpt-2", "phi-2", "mpt", "olmo", "jais", "roberta-bpe", "gigachat", "exaone4", NULL}, {RE_GPT2}, 0},
-    {{"jina-es", "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code", NULL}, {RE_GPT2}, 0},
+    {{"gpt-2", "phi-2", "mpt", "olmo", "jais", "roberta-bpe", "gigachat", "exaone4", NULL}, {TOK_RE_GPT2}, 0},
+    {{"jina-es", "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code", NULL}, {TOK_RE_GPT2}, 0},
     {{"falcon", NULL},
-     {"[\\p{P}\\$\\+<=>\\^~\\|`]+", RE_GPT2, "[0-9][0-9][0-9]"},
+     {"[\\p{P}\\$\\+<=>\\^~\\|`]+", TOK_RE_GPT2, "[0-9][0-9][0-9]"},
      0},
     {{"poro-chat", "bloom", "gpt3-finnish", NULL},
      {" ?[^(\\s|.,!?\xE2\x80\xA6\xE3\x80\x82\xEF\xBC\x8C\xE3\x80\x81\xE0\xA5\xA4\xDB\x94\xD8\x8C)]+"},
      0},
     /* llama.cpp's fallback for "default" (and missing) pre names */
     {{"default", NULL},
-     {"[\\p{P}\\$\\+<=>\\^~\\|]+", RE_GPT2, "\\p{N}+", "[0-9][0-9][0-9]"},
+     {"[\\p{P}\\$\\+<=>\\^~\\|]+", TOK_RE_GPT2, "\\p{N}+", "[0-9][0-9][0-9]"},
      0},
 };
 
@@ -127,7 +117,7 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
     if (gguf_arr_info(g, kv, &et, &n) || et != GGUF_STRING)
         return err_set(err, "%s: tokenizer.ggml.tokens is not a string array", t->path);
     unsigned long long nn = (unsigned long long)n;
-    if (n == 0 || n > MAX_VOCAB)
+    if (n == 0 || n > TOK_MAX_VOCAB)
         return err_set(err, "%s: tokenizer.ggml.tokens has %llu entries", t->path, nn);
     int tkv = numeric_array(g, "tokenizer.ggml.token_type", n);
     int skv = numeric_array(g, "tokenizer.ggml.scores", n);

@@ -1,10 +1,25 @@
-/* tok_internal: what the tokenizer's .c files share and nobody else sees.
+/* tok_internal: the Tokenizer's representation and the engine that encodes and decodes with it,
+ * shared by the tokenizer's .c files and seen by nobody else.
  *
  * A Tokenizer is a token table (pieces, bytes, flags in one string arena), hash maps over it, the
  * model (BPE merges or SentencePiece scores), the added-token matchers, and three flat step lists:
  * normalizers, pre-tokenizers, decoders (Hugging Face "Sequence"s are flattened at load time).
  * Everything is built by a loader (tok_json.c, tok_gguf.c) and read-only afterwards; per-call state
- * lives in an EncCtx on the caller's stack. */
+ * lives in an EncCtx on the caller's stack.
+ *
+ * The files of tokenizer/, bottom up; each calls only files listed before it (no cycles):
+ *   tok_table.c      hash maps, trie, GPT-2 byte table, quoting            tok_table.h
+ *   tok_model.c      BPE / SentencePiece merging of one pre-token          this header
+ *   tok_pipeline.c   patterns, normalizers, pre-tokenizers                 this header
+ *   tok_decode.c     decoders; what one piece stands for in text           this header
+ *   tok_build.c      a Tokenizer from pieces: table, arena, finish, free   tok_build.h
+ *   tok_json_read.c  tokenizer.json read once: model, tables, steps        tok_json_read.h
+ *   tok_json.c       loader: a Tokenizer from a tokenizer.json             tok_load.h
+ *   tok_gguf.c       loader: a Tokenizer from GGUF tokenizer.ggml.* keys   tok_load.h
+ *   tokenizer.c      the API: tok_load picks a loader; encode, decode      tokenizer.h
+ *   tokconv.c        tokenizer.json as GGUF tokenizer.ggml.* metadata      tokconv.h
+ * tokconv.c reads through tok_json_read.c only: it needs no Tokenizer. tok_regex.h (header only):
+ * the pre-tokenizer regexes of well-known models, for tok_json.c, tok_gguf.c and tokconv.c. */
 #ifndef COLDTOK_TOK_INTERNAL_H
 #define COLDTOK_TOK_INTERNAL_H
 
@@ -14,97 +29,10 @@
 #include <oniguruma.h>
 
 #include "common/util.h"
+#include "tokenizer/tok_table.h"
 #include "tokenizer/tokenizer.h"
 
-/* ---- hash maps (tok_table.c) ---- */
-
-uint64_t tok_hash(const void *p, size_t n);
-
-/* String -> int map. Keys are (offset, length) into an arena Buf that the caller passes to every
- * call, so the arena may grow (move) while the map is built. Open addressing, linear probing; a
- * slot holds the key's reference, its value and upper hash bits, so a probe touches the arena
- * only when the key is likely there (these maps are far bigger than the caches). */
-typedef struct {
-    uint32_t tag;      /* upper hash bits */
-    uint32_t off, len; /* len == UINT32_MAX: empty */
-    int32_t val;
-} StrEnt;
-typedef struct {
-    StrEnt *slots;
-    size_t n, mask;
-} StrMap;
-
-void strmap_init(StrMap *m, size_t expect);
-void strmap_free(StrMap *m);
-/* Slot of the entry with this key, or -1. */
-long strmap_find(const StrMap *m, const char *arena, const char *key, size_t len);
-/* The same with the key's tok_hash already known; strmap_prefetch starts loading its first slot,
- * so a batch of lookups overlaps its cache misses. */
-long strmap_find_hashed(const StrMap *m, const char *arena, const char *key, size_t len,
-                        uint64_t h);
-static inline void strmap_prefetch(const StrMap *m, uint64_t h) {
-    __builtin_prefetch(&m->slots[(size_t)h & m->mask]);
-}
-/* Adds key -> val; the key must already be in the arena at off. Returns the entry's slot; when the
- * key exists, its slot is returned unchanged (the caller decides whether to overwrite). Slots stay
- * valid until the next strmap_add. */
-long strmap_add(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val);
-long strmap_add_hashed(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val,
-                       uint64_t h);
-static inline int strmap_get(const StrMap *m, const char *arena, const char *key, size_t len) {
-    long e = strmap_find(m, arena, key, len);
-    return e < 0 ? -1 : m->slots[e].val;
-}
-#define STRMAP_EMPTY(m, i) ((m)->slots[i].len == UINT32_MAX)
-
-/* (a, b) id pair -> (rank, new id), for BPE merges. */
-typedef struct {
-    uint64_t *keys; /* UINT64_MAX = empty */
-    uint32_t *rank, *new_id;
-    size_t n, mask;
-} PairMap;
-
-void pairmap_init(PairMap *m, size_t expect);
-void pairmap_free(PairMap *m);
-/* Inserts or overwrites (a later duplicate merge wins, as in a Rust HashMap collect). */
-void pairmap_put(PairMap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t new_id);
-static inline void pairmap_prefetch(const PairMap *m, uint32_t a, uint32_t b) {
-    uint64_t k = ((uint64_t)a << 32) | b;
-    __builtin_prefetch(&m->keys[(size_t)tok_hash(&k, 8) & m->mask]);
-}
-static inline long pairmap_find(const PairMap *m, uint32_t a, uint32_t b) {
-    uint64_t k = ((uint64_t)a << 32) | b;
-    size_t i = (size_t)tok_hash(&k, 8) & m->mask;
-    for (;;) {
-        if (m->keys[i] == k) return (long)i;
-        if (m->keys[i] == UINT64_MAX) return -1;
-        i = (i + 1) & m->mask;
-    }
-}
-
-/* A byte trie over a set of strings, for leftmost-longest matching of added tokens. */
-typedef struct {
-    uint64_t *keys; /* (node << 8 | byte) + 1; 0 = empty */
-    uint32_t *child;
-    size_t mask, n_edges;
-    int32_t *term; /* per node: pattern value or -1 */
-    size_t n_nodes, cap_nodes;
-    uint8_t first[32]; /* bitmap of bytes that start a pattern */
-    int empty;         /* no patterns */
-} Trie;
-
-void trie_init(Trie *t);
-void trie_free(Trie *t);
-void trie_add(Trie *t, const char *s, size_t len, int32_t val);
-/* Longest pattern starting at s[0..len): its length (and *val), or 0. */
-size_t trie_longest(const Trie *t, const char *s, size_t len, int32_t *val);
-
-/* GPT-2's byte <-> printable code point table. */
-extern const uint16_t tok_byte_to_cp[256];
-/* Byte for code point cp in that table, or -1. */
-int tok_cp_to_byte(uint32_t cp);
-
-/* ---- regexes and patterns (tok_pipeline.c) ---- */
+/* ---- patterns ---- */
 
 /* A Hugging Face pattern: {"String": s} (literal) or {"Regex": r} (Oniguruma, run verbatim). */
 typedef struct {
@@ -113,12 +41,6 @@ typedef struct {
     char *lit;
     size_t lit_len;
 } Pattern;
-
-/* Compiles; on failure leaves "problem" (no path) in err. */
-int pattern_init(Pattern *p, int is_regex, const char *s, size_t len, Err *err);
-void pattern_free(Pattern *p);
-/* The GPT-2 regex that ByteLevel(use_regex=true) splits with. */
-const char *tok_gpt2_regex(void);
 
 /* One match or gap of a pattern over a subject (the Hugging Face find_matches list). */
 typedef struct {
@@ -233,22 +155,7 @@ struct Tokenizer {
                        each such "▁" and merged piecewise with the same result */
 };
 
-/* Loaders: fill a zeroed Tokenizer (t->path set); on error return -1 with "PATH: problem". */
-int tok_load_json(Tokenizer *t, const char *json, size_t len, Err *err);
-int tok_load_gguf(Tokenizer *t, Err *err);
-
-/* After the loader filled pieces/flags/added tokens and steps: computes bytes, the bytes map,
- * byte ids, flags of holes, and the normalized added-token trie. */
-int tok_finish(Tokenizer *t, Err *err);
-
-/* Loader helpers (tokenizer.c). */
-/* File content made fit for a one-line error message: at most ~60 characters, control and
- * non-UTF-8 bytes as \xNN, "..." when cut. Returns buf (cap >= 256). */
-const char *tok_shown(const char *s, size_t n, char *buf, size_t cap);
-uint32_t tok_arena_put(Tokenizer *t, const char *s, size_t len); /* returns the offset */
-void tok_alloc_table(Tokenizer *t, int n_vocab);
-
-/* ---- encoding (tok_pipeline.c, tok_model.c) ---- */
+/* ---- per-call state ---- */
 
 /* A candidate merge in the BPE/SPM priority queue. */
 typedef struct HeapEnt {
@@ -277,7 +184,22 @@ typedef struct {
     Buf word;
 } EncCtx;
 
-void encctx_free(EncCtx *c);
+/* ---- the model (tok_model.c) ---- */
+
+/* The model over one pre-token. */
+int tok_model_word(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntVec *out, Err *err);
+
+/* ---- patterns, normalizers, pre-tokenizers (tok_pipeline.c) ---- */
+
+/* Compiles; on failure leaves "problem" (no path) in err. */
+int pattern_init(Pattern *p, int is_regex, const char *s, size_t len, Err *err);
+void pattern_free(Pattern *p);
+/* Matches of p in s[0..len) as Hugging Face lists them (gaps and matches, in order). */
+int pattern_matches(const Pattern *p, EncCtx *c, const char *s, size_t len, MatchVec *out,
+                    Err *err);
+/* Appends in[0..len) to out with every match of p replaced by with[0..wlen). */
+int pattern_replace(const Pattern *p, EncCtx *c, const char *in, size_t len, const char *with,
+                    size_t wlen, Buf *out, Err *err);
 
 /* Applies the normalizers to in, writing to out. */
 int tok_normalize(const Tokenizer *t, EncCtx *c, const char *in, size_t len, unsigned flags,
@@ -285,8 +207,9 @@ int tok_normalize(const Tokenizer *t, EncCtx *c, const char *in, size_t len, uns
 /* Pre-tokenizes and runs the model over one segment of text (no added tokens in it). */
 int tok_encode_segment(const Tokenizer *t, EncCtx *c, const char *s, size_t len, int first,
                        unsigned flags, IntVec *out, Err *err);
-/* The model over one pre-token. */
-int tok_model_word(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntVec *out, Err *err);
+void encctx_free(EncCtx *c);
+
+/* ---- decoders (tok_decode.c) ---- */
 
 /* Decoding: the token strings through the decoder steps. */
 int tok_run_decoders(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err *err);
@@ -294,11 +217,5 @@ int tok_run_decoders(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err
  * raw bytes" mode. */
 void tok_piece_bytes(const Tokenizer *t, const char *piece, size_t len, int is_byte_token,
                      Buf *out);
-/* Rust's String::from_utf8_lossy: invalid sequences become U+FFFD. */
-void tok_utf8_lossy(const char *s, size_t len, Buf *out);
-
-/* Matches of p in s[0..len) as Hugging Face lists them (gaps and matches, in order). */
-int pattern_matches(const Pattern *p, EncCtx *c, const char *s, size_t len, MatchVec *out,
-                    Err *err);
 
 #endif

@@ -1,30 +1,17 @@
-/* tok_json: loads a Hugging Face tokenizer.json (model BPE) with jansson.
- * Sequences of normalizers, pre-tokenizers and decoders are flattened into step lists; anything
- * this code does not implement is an error naming the file and the type, never a silent skip. */
+/* tok_json: loads a Hugging Face tokenizer.json (model BPE), as tok_json_read.c reads it: the
+ * vocabulary, merges and added tokens into the token table, each normalizer, pre-tokenizer and
+ * decoder step into its step list; anything this code does not implement is an error naming the
+ * file and the type, never a silent skip. */
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-#include "tokenizer/tok_internal.h"
-
-#define MAX_VOCAB (1 << 24)
+#include "tokenizer/tok_build.h"
+#include "tokenizer/tok_json_read.h"
+#include "tokenizer/tok_load.h"
+#include "tokenizer/tok_regex.h"
 
 /* A NUL-terminated string from the file, made printable for an error message. */
 #define SHOWN(str) tok_shown((str), strlen(str), sh, sizeof sh)
-
-/* A string member: its bytes and length (strings may hold NUL bytes), or NULL. */
-static const char *jstr(const json_t *obj, const char *key, size_t *len) {
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_string(v)) return NULL;
-    if (len) *len = json_string_length(v);
-    return json_string_value(v);
-}
-
-static int jbool(const json_t *obj, const char *key, int def) {
-    json_t *v = json_object_get(obj, key);
-    return json_is_boolean(v) ? json_is_true(v) : def;
-}
 
 /* A {"String": s} or {"Regex": r} pattern. */
 static int jpattern(Tokenizer *t, const json_t *obj, const char *what, Pattern *p, Err *err) {
@@ -32,9 +19,9 @@ static int jpattern(Tokenizer *t, const json_t *obj, const char *what, Pattern *
     size_t len;
     const char *s;
     int is_regex;
-    if ((s = jstr(pat, "String", &len)))
+    if ((s = tokjson_str(pat, "String", &len)))
         is_regex = 0;
-    else if ((s = jstr(pat, "Regex", &len)))
+    else if ((s = tokjson_str(pat, "Regex", &len)))
         is_regex = 1;
     else
         return err_set(err, "%s: %s without a String or Regex pattern", t->path, what);
@@ -59,23 +46,13 @@ static NormStep *norm_new(Tokenizer *t, int kind) {
     return s;
 }
 
-static int parse_normalizer(Tokenizer *t, const json_t *n, int depth, Err *err) {
+static int parse_normalizer(Tokenizer *t, const TjStep *step, Err *err) {
     char sh[256];
-    if (!n || json_is_null(n)) return 0;
-    const char *type = jstr(n, "type", NULL);
-    if (!json_is_object(n) || !type)
-        return err_set(err, "%s: a normalizer without a type", t->path);
-    if (depth > 32) return err_set(err, "%s: normalizers nested too deeply", t->path);
+    const json_t *n = step->node;
+    const char *type = step->type;
     size_t len;
     const char *s;
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(n, "normalizers");
-        if (!json_is_array(arr))
-            return err_set(err, "%s: normalizer Sequence without a list", t->path);
-        size_t i;
-        json_t *v;
-        json_array_foreach(arr, i, v) if (parse_normalizer(t, v, depth + 1, err)) return -1;
-    } else if (!strcmp(type, "NFC"))
+    if (!strcmp(type, "NFC"))
         norm_new(t, NORM_NFC);
     else if (!strcmp(type, "NFKC"))
         norm_new(t, NORM_NFKC);
@@ -86,13 +63,13 @@ static int parse_normalizer(Tokenizer *t, const json_t *n, int depth, Err *err) 
     else if (!strcmp(type, "Lowercase"))
         norm_new(t, NORM_LOWER);
     else if (!strcmp(type, "Prepend")) {
-        if (!(s = jstr(n, "prepend", &len)))
+        if (!(s = tokjson_str(n, "prepend", &len)))
             return err_set(err, "%s: Prepend normalizer without a prepend string", t->path);
         NormStep *st = norm_new(t, NORM_PREPEND);
         st->str = xstrndup(s, len);
         st->len = len;
     } else if (!strcmp(type, "Replace")) {
-        if (!(s = jstr(n, "content", &len)))
+        if (!(s = tokjson_str(n, "content", &len)))
             return err_set(err, "%s: Replace normalizer without content", t->path);
         NormStep *st = norm_new(t, NORM_REPLACE);
         st->str = xstrndup(s, len);
@@ -100,8 +77,8 @@ static int parse_normalizer(Tokenizer *t, const json_t *n, int depth, Err *err) 
         if (jpattern(t, n, "Replace normalizer", &st->pat, err)) return -1;
     } else if (!strcmp(type, "Strip")) {
         NormStep *st = norm_new(t, NORM_STRIP);
-        st->left = jbool(n, "strip_left", 1);
-        st->right = jbool(n, "strip_right", 1);
+        st->left = tokjson_bool(n, "strip_left", 1);
+        st->right = tokjson_bool(n, "strip_right", 1);
     } else {
         return err_set(err, "%s: unsupported normalizer type '%s'", t->path, SHOWN(type));
     }
@@ -120,7 +97,7 @@ static PreStep *pre_new(Tokenizer *t, int kind) {
 
 static int parse_prepend_scheme(Tokenizer *t, const json_t *n, int *out, Err *err) {
     char sh[256];
-    const char *ps = jstr(n, "prepend_scheme", NULL);
+    const char *ps = tokjson_str(n, "prepend_scheme", NULL);
     if (ps) {
         if (!strcmp(ps, "always"))
             *out = PREPEND_ALWAYS;
@@ -131,7 +108,7 @@ static int parse_prepend_scheme(Tokenizer *t, const json_t *n, int *out, Err *er
         else
             return err_set(err, "%s: unknown Metaspace prepend_scheme '%s'", t->path, SHOWN(ps));
     } else { /* older files: add_prefix_space */
-        *out = jbool(n, "add_prefix_space", 1) ? PREPEND_ALWAYS : PREPEND_NEVER;
+        *out = tokjson_bool(n, "add_prefix_space", 1) ? PREPEND_ALWAYS : PREPEND_NEVER;
     }
     return 0;
 }
@@ -140,7 +117,7 @@ static int parse_prepend_scheme(Tokenizer *t, const json_t *n, int *out, Err *er
 static int parse_replacement(Tokenizer *t, const json_t *n, char *out, int *out_len, uint32_t *cp,
                              Err *err) {
     size_t len;
-    const char *r = jstr(n, "replacement", &len);
+    const char *r = tokjson_str(n, "replacement", &len);
     if (!r) r = "\xE2\x96\x81", len = 3; /* ▁ */
     uint32_t c;
     if (len == 0 || len > 4 || utf8_decode((const uint8_t *)r, len, &c) != (int)len)
@@ -161,34 +138,24 @@ static int split_step(Tokenizer *t, const char *regex, int behavior, int invert,
     return 0;
 }
 
-static int parse_pretokenizer(Tokenizer *t, const json_t *n, int depth, Err *err) {
+static int parse_pretokenizer(Tokenizer *t, const TjStep *step, Err *err) {
     char sh[256];
-    if (!n || json_is_null(n)) return 0;
-    const char *type = jstr(n, "type", NULL);
-    if (!json_is_object(n) || !type)
-        return err_set(err, "%s: a pre-tokenizer without a type", t->path);
-    if (depth > 32) return err_set(err, "%s: pre-tokenizers nested too deeply", t->path);
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(n, "pretokenizers");
-        if (!json_is_array(arr))
-            return err_set(err, "%s: pre-tokenizer Sequence without a list", t->path);
-        size_t i;
-        json_t *v;
-        json_array_foreach(arr, i, v) if (parse_pretokenizer(t, v, depth + 1, err)) return -1;
-    } else if (!strcmp(type, "ByteLevel")) {
+    const json_t *n = step->node;
+    const char *type = step->type;
+    if (!strcmp(type, "ByteLevel")) {
         PreStep *st = pre_new(t, PRE_BYTELEVEL);
-        st->add_prefix_space = jbool(n, "add_prefix_space", 1);
-        st->use_regex = jbool(n, "use_regex", 1);
+        st->add_prefix_space = tokjson_bool(n, "add_prefix_space", 1);
+        st->use_regex = tokjson_bool(n, "use_regex", 1);
         if (st->use_regex) {
             Err e;
-            const char *re = tok_gpt2_regex();
+            const char *re = TOK_RE_GPT2;
             if (pattern_init(&st->pat, 1, re, strlen(re), &e))
                 return err_set(err, "%s: %s", t->path, e.msg);
         }
         t->byte_level = 1;
         desc_add(t, st->use_regex ? "ByteLevel(regex)" : "ByteLevel");
     } else if (!strcmp(type, "Split")) {
-        const char *b = jstr(n, "behavior", NULL);
+        const char *b = tokjson_str(n, "behavior", NULL);
         int behavior;
         if (!b) return err_set(err, "%s: Split pre-tokenizer without a behavior", t->path);
         if (!strcmp(b, "Removed"))
@@ -205,19 +172,19 @@ static int parse_pretokenizer(Tokenizer *t, const json_t *n, int depth, Err *err
             return err_set(err, "%s: unknown Split behavior '%s'", t->path, SHOWN(b));
         PreStep *st = pre_new(t, PRE_SPLIT);
         st->behavior = behavior;
-        st->invert = jbool(n, "invert", 0);
+        st->invert = tokjson_bool(n, "invert", 0);
         if (jpattern(t, n, "Split pre-tokenizer", &st->pat, err)) return -1;
         desc_add(t, st->pat.is_regex ? "Split(regex)" : "Split(string)");
     } else if (!strcmp(type, "Digits")) {
         /* char::is_numeric is \p{N}; each digit is a match, Contiguous glues runs */
-        int individual = jbool(n, "individual_digits", 0);
+        int individual = tokjson_bool(n, "individual_digits", 0);
         if (split_step(t, "\\p{N}", individual ? B_ISOLATED : B_CONTIGUOUS, 0, err)) return -1;
         desc_add(t, individual ? "Digits(individual)" : "Digits");
     } else if (!strcmp(type, "Metaspace")) {
         PreStep *st = pre_new(t, PRE_METASPACE);
         if (parse_replacement(t, n, st->repl, &st->repl_len, NULL, err)) return -1;
         if (parse_prepend_scheme(t, n, &st->prepend, err)) return -1;
-        st->split = jbool(n, "split", 1);
+        st->split = tokjson_bool(n, "split", 1);
         Err e;
         if (pattern_init(&st->pat, 0, st->repl, (size_t)st->repl_len, &e))
             return err_set(err, "%s: %s", t->path, e.msg);
@@ -244,21 +211,11 @@ static DecStep *dec_new(Tokenizer *t, int kind) {
     return s;
 }
 
-static int parse_decoder(Tokenizer *t, const json_t *n, int depth, Err *err) {
+static int parse_decoder(Tokenizer *t, const TjStep *step, Err *err) {
     char sh[256];
-    if (!n || json_is_null(n)) return 0;
-    const char *type = jstr(n, "type", NULL);
-    if (!json_is_object(n) || !type) return err_set(err, "%s: a decoder without a type", t->path);
-    if (depth > 32) return err_set(err, "%s: decoders nested too deeply", t->path);
-    t->has_decoder = 1;
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(n, "decoders");
-        if (!json_is_array(arr))
-            return err_set(err, "%s: decoder Sequence without a list", t->path);
-        size_t i;
-        json_t *v;
-        json_array_foreach(arr, i, v) if (parse_decoder(t, v, depth + 1, err)) return -1;
-    } else if (!strcmp(type, "ByteLevel")) {
+    const json_t *n = step->node;
+    const char *type = step->type;
+    if (!strcmp(type, "ByteLevel")) {
         dec_new(t, DEC_BYTELEVEL);
         t->byte_level = 1;
     } else if (!strcmp(type, "Metaspace")) {
@@ -269,7 +226,7 @@ static int parse_decoder(Tokenizer *t, const json_t *n, int depth, Err *err) {
         if (parse_prepend_scheme(t, n, &st->prepend, err)) return -1;
     } else if (!strcmp(type, "Replace")) {
         size_t len;
-        const char *s = jstr(n, "content", &len);
+        const char *s = tokjson_str(n, "content", &len);
         if (!s) return err_set(err, "%s: Replace decoder without content", t->path);
         DecStep *st = dec_new(t, DEC_REPLACE);
         st->content = xstrndup(s, len);
@@ -281,7 +238,7 @@ static int parse_decoder(Tokenizer *t, const json_t *n, int depth, Err *err) {
         dec_new(t, DEC_FUSE);
     } else if (!strcmp(type, "Strip")) {
         size_t len;
-        const char *s = jstr(n, "content", &len);
+        const char *s = tokjson_str(n, "content", &len);
         uint32_t cp;
         if (!s || !len || utf8_decode((const uint8_t *)s, len, &cp) != (int)len)
             return err_set(err, "%s: Strip decoder content must be one character", t->path);
@@ -303,100 +260,35 @@ static int parse_decoder(Tokenizer *t, const json_t *n, int depth, Err *err) {
 
 /* ---- the model ---- */
 
-/* Splits a merge entry into its two pieces: "a b" (exactly one space) or ["a", "b"]. */
-static int merge_parts(const json_t *m, const char **a, size_t *al, const char **b, size_t *bl) {
-    if (json_is_string(m)) {
-        const char *s = json_string_value(m);
-        size_t n = json_string_length(m);
-        const char *sp = memchr(s, ' ', n);
-        if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - s))) return -1;
-        *a = s, *al = (size_t)(sp - s), *b = sp + 1, *bl = n - *al - 1;
-        return 0;
-    }
-    if (json_is_array(m) && json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) &&
-        json_is_string(json_array_get(m, 1))) {
-        *a = json_string_value(json_array_get(m, 0));
-        *al = json_string_length(json_array_get(m, 0));
-        *b = json_string_value(json_array_get(m, 1));
-        *bl = json_string_length(json_array_get(m, 1));
-        return 0;
-    }
-    return -1;
-}
-
-static int opt_string(Tokenizer *t, const json_t *model, const char *key, char **out,
-                      size_t *out_len, Err *err) {
-    json_t *v = json_object_get(model, key);
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_string(v)) return err_set(err, "%s: model.%s is not a string", t->path, key);
-    *out_len = json_string_length(v);
-    *out = xstrndup(json_string_value(v), *out_len);
-    return 0;
-}
-
-static int load_model(Tokenizer *t, const json_t *root, Err *err) {
+static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
     char sh[256];
-    json_t *model = json_object_get(root, "model");
-    if (!json_is_object(model))
-        return err_set(err, "%s: no \"model\" object (not a tokenizer.json?)", t->path);
-    const char *type = jstr(model, "type", NULL);
-    json_t *vocab = json_object_get(model, "vocab");
-    json_t *merges = json_object_get(model, "merges");
-    if (!type && json_is_array(merges)) type = "BPE"; /* tokenizers infers the untagged type */
-    if (!type) return err_set(err, "%s: model without a type", t->path);
-    if (strcmp(type, "BPE"))
+    if (!tj->model) return err_set(err, "%s: no \"model\" object (not a tokenizer.json?)", t->path);
+    if (!tj->type) return err_set(err, "%s: model without a type", t->path);
+    if (strcmp(tj->type, "BPE"))
         return err_set(err, "%s: unsupported model type '%s' (only BPE is supported)", t->path,
-                       SHOWN(type));
-    if (!json_is_object(vocab))
-        return err_set(err, "%s: BPE model without a vocab object", t->path);
-    if (!json_is_array(merges)) return err_set(err, "%s: BPE model without a merges list", t->path);
-    json_t *drop = json_object_get(model, "dropout");
+                       SHOWN(tj->type));
+    json_t *drop = json_object_get(tj->model, "dropout");
     if (drop && !json_is_null(drop) && !(json_is_number(drop) && json_number_value(drop) == 0.0))
         return err_set(err, "%s: BPE dropout is not supported (deterministic encoding only)",
                        t->path);
+    if (tokjson_read_bpe(tj, err)) return -1;
 
-    /* the id range: vocab and added tokens */
-    json_t *added = json_object_get(root, "added_tokens");
-    if (added && !json_is_null(added) && !json_is_array(added))
-        return err_set(err, "%s: added_tokens is not a list", t->path);
-    size_t n_entries = json_object_size(vocab) + json_array_size(added);
-    long long max_id = -1;
-    const char *key;
-    size_t klen;
-    json_t *v;
-    json_object_keylen_foreach((json_t *)vocab, key, klen, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0)
-            return err_set(err, "%s: vocab entry \"%s\" has no valid id", t->path,
-                           tok_shown(key, klen, sh, sizeof sh));
-        if (json_integer_value(v) > max_id) max_id = json_integer_value(v);
-    }
-    size_t i;
-    json_array_foreach(added, i, v) {
-        json_t *id = json_object_get(v, "id");
-        if (!json_is_integer(id) || json_integer_value(id) < 0 || !jstr(v, "content", NULL))
-            return err_set(err, "%s: added_tokens[%zu] needs an id and a content", t->path, i);
-        if (json_integer_value(id) > max_id) max_id = json_integer_value(id);
-    }
-    if (max_id < 0) return err_set(err, "%s: empty vocabulary", t->path);
-    if (max_id >= MAX_VOCAB || (size_t)max_id > 2 * n_entries + 65536)
-        return err_set(err, "%s: token id %lld out of range for %zu vocabulary entries", t->path,
-                       max_id, n_entries);
-    tok_alloc_table(t, (int)max_id + 1);
+    tok_alloc_table(t, tj->n_ids);
     /* The pieces go to the arena and their hashes are taken first; the inserts then prefetch the
      * slot a few entries ahead (the table is far bigger than the caches). */
-    size_t nv = json_object_size(vocab), k = 0;
+    size_t nv = tj->n_vocab;
     strmap_init(&t->piece_map, nv);
     struct VocabEnt {
         uint64_t h;
         uint32_t off, len;
         int id;
     } *ve = xmalloc((nv + 1) * sizeof *ve);
-    json_object_keylen_foreach((json_t *)vocab, key, klen, v) {
-        uint32_t off = tok_arena_put(t, key, klen);
-        ve[k++] =
-            (struct VocabEnt){tok_hash(key, klen), off, (uint32_t)klen, (int)json_integer_value(v)};
+    for (size_t k = 0; k < nv; k++) {
+        const TjPiece *p = &tj->vocab[k];
+        uint32_t off = tok_arena_put(t, p->s, p->len);
+        ve[k] = (struct VocabEnt){tok_hash(p->s, p->len), off, (uint32_t)p->len, p->id};
     }
-    for (k = 0; k < nv; k++) {
+    for (size_t k = 0; k < nv; k++) {
         if (k + 8 < nv) strmap_prefetch(&t->piece_map, ve[k + 8].h);
         int id = ve[k].id;
         strmap_add_hashed(&t->piece_map, t->arena.data, ve[k].off, ve[k].len, id, ve[k].h);
@@ -409,66 +301,62 @@ static int load_model(Tokenizer *t, const json_t *root, Err *err) {
     free(ve);
 
     /* options */
-    t->byte_fallback = jbool(model, "byte_fallback", 0);
-    t->ignore_merges = jbool(model, "ignore_merges", 0);
-    t->fuse_unk = jbool(model, "fuse_unk", 0);
-    if (opt_string(t, model, "continuing_subword_prefix", &t->cont_prefix, &t->cont_prefix_len,
-                   err) ||
-        opt_string(t, model, "end_of_word_suffix", &t->eow_suffix, &t->eow_suffix_len, err))
-        return -1;
-    size_t ulen;
-    const char *unk = jstr(model, "unk_token", &ulen);
-    if (unk) {
-        t->unk = strmap_get(&t->piece_map, t->arena.data, unk, ulen);
+    t->byte_fallback = tj->byte_fallback;
+    t->ignore_merges = tj->ignore_merges;
+    t->fuse_unk = tj->fuse_unk;
+    if (tj->cont_prefix) {
+        t->cont_prefix = xstrndup(tj->cont_prefix, tj->cont_prefix_len);
+        t->cont_prefix_len = tj->cont_prefix_len;
+    }
+    if (tj->eow_suffix) {
+        t->eow_suffix = xstrndup(tj->eow_suffix, tj->eow_suffix_len);
+        t->eow_suffix_len = tj->eow_suffix_len;
+    }
+    if (tj->unk) {
+        t->unk = strmap_get(&t->piece_map, t->arena.data, tj->unk, tj->unk_len);
         if (t->unk < 0) t->unk_missing = 1;
     }
 
     /* merges: (a, b) -> (rank, id of a + b without b's continuing prefix). Three lookups each in
      * a table far bigger than the caches: done in batches whose slots are prefetched first. */
-    pairmap_init(&t->merges, json_array_size(merges));
+    pairmap_init(&t->merges, tj->n_merges);
     enum { BATCH = 16 };
     struct {
-        const char *a, *b;
-        size_t al, bl, joff, jlen, index;
+        const TjMerge *m;
+        size_t joff, jlen;
         uint64_t h[3];
     } q[BATCH];
-    size_t nq = 0, rank = 0, n_merges = json_array_size(merges);
+    size_t nq = 0, rank = 0;
     Buf joined = {0};
-    for (i = 0; i <= n_merges; i++) {
-        v = i < n_merges ? json_array_get(merges, i) : NULL;
-        if (v && json_is_string(v) && json_string_length(v) >= 8 &&
-            !memcmp(json_string_value(v), "#version", 8))
-            continue; /* tokenizers skips a merges.txt header line */
-        if (v) {
-            if (merge_parts(v, &q[nq].a, &q[nq].al, &q[nq].b, &q[nq].bl)) {
-                buf_free(&joined);
-                return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", t->path, i);
-            }
-            size_t skip = t->cont_prefix_len <= q[nq].bl ? t->cont_prefix_len : q[nq].bl;
+    for (size_t i = 0; i <= tj->n_merges; i++) {
+        const TjMerge *m = i < tj->n_merges ? &tj->merges[i] : NULL;
+        if (m) {
+            size_t skip = t->cont_prefix_len <= m->bl ? t->cont_prefix_len : m->bl;
+            q[nq].m = m;
             q[nq].joff = joined.len;
-            buf_append(&joined, q[nq].a, q[nq].al);
-            buf_append(&joined, q[nq].b + skip, q[nq].bl - skip);
+            buf_append(&joined, m->a, m->al);
+            buf_append(&joined, m->b + skip, m->bl - skip);
             q[nq].jlen = joined.len - q[nq].joff;
-            q[nq].index = i;
-            q[nq].h[0] = tok_hash(q[nq].a, q[nq].al);
-            q[nq].h[1] = tok_hash(q[nq].b, q[nq].bl);
+            q[nq].h[0] = tok_hash(m->a, m->al);
+            q[nq].h[1] = tok_hash(m->b, m->bl);
             q[nq].h[2] = tok_hash(joined.data + q[nq].joff, q[nq].jlen);
             for (int k = 0; k < 3; k++) strmap_prefetch(&t->piece_map, q[nq].h[k]);
             nq++;
         }
-        if (nq == BATCH || (!v && nq)) {
+        if (nq == BATCH || (!m && nq)) {
             uint32_t ids[BATCH][3];
             for (size_t j = 0; j < nq; j++) {
                 const StrMap *pm = &t->piece_map;
                 const char *ar = t->arena.data;
-                long ea = strmap_find_hashed(pm, ar, q[j].a, q[j].al, q[j].h[0]);
-                long eb = strmap_find_hashed(pm, ar, q[j].b, q[j].bl, q[j].h[1]);
+                const TjMerge *mj = q[j].m;
+                long ea = strmap_find_hashed(pm, ar, mj->a, mj->al, q[j].h[0]);
+                long eb = strmap_find_hashed(pm, ar, mj->b, mj->bl, q[j].h[1]);
                 long en = strmap_find_hashed(pm, ar, joined.data + q[j].joff, q[j].jlen, q[j].h[2]);
                 if (ea < 0 || eb < 0 || en < 0) {
                     buf_free(&joined);
                     return err_set(err,
                                    "%s: merges[%zu] uses a token that is not in the vocabulary",
-                                   t->path, q[j].index);
+                                   t->path, mj->index);
                 }
                 ids[j][0] = (uint32_t)pm->slots[ea].val;
                 ids[j][1] = (uint32_t)pm->slots[eb].val;
@@ -484,21 +372,20 @@ static int load_model(Tokenizer *t, const json_t *root, Err *err) {
     buf_free(&joined);
 
     /* added tokens */
-    t->n_added = (int)json_array_size(added);
+    t->n_added = (int)tj->n_added;
     t->added = xcalloc((size_t)t->n_added + 1, sizeof *t->added);
     strmap_init(&t->added_map, (size_t)t->n_added);
-    json_array_foreach(added, i, v) {
+    for (int i = 0; i < t->n_added; i++) {
+        const TjAdded *src = &tj->added[i];
         AddedTok *a = &t->added[i];
-        size_t clen = 0;
-        const char *content = jstr(v, "content", &clen);
-        a->id = (int)json_integer_value(json_object_get(v, "id"));
-        a->special = (uint8_t)jbool(v, "special", 0);
-        a->single_word = (uint8_t)jbool(v, "single_word", 0);
-        a->lstrip = (uint8_t)jbool(v, "lstrip", 0);
-        a->rstrip = (uint8_t)jbool(v, "rstrip", 0);
-        a->normalized = (uint8_t)jbool(v, "normalized", !a->special);
-        a->off = tok_arena_put(t, content, clen);
-        a->len = (uint32_t)clen;
+        a->id = src->id;
+        a->special = (uint8_t)src->special;
+        a->single_word = (uint8_t)src->single_word;
+        a->lstrip = (uint8_t)src->lstrip;
+        a->rstrip = (uint8_t)src->rstrip;
+        a->normalized = (uint8_t)src->normalized;
+        a->off = tok_arena_put(t, src->content, src->len);
+        a->len = (uint32_t)src->len;
         strmap_add(&t->added_map, t->arena.data, a->off, a->len, a->id);
         int id = a->id;
         if ((t->flags[id] & TOK_UNUSED) || !t->piece_len[id]) {
@@ -513,12 +400,33 @@ static int load_model(Tokenizer *t, const json_t *root, Err *err) {
     return 0;
 }
 
+/* ---- the steps ---- */
+
+/* Each step of each list, in the order of the file. */
+static int load_steps(Tokenizer *t, const TokJson *tj, Err *err) {
+    static int (*const parse[])(Tokenizer *, const TjStep *, Err *) = {
+        [TJ_NORMALIZER] = parse_normalizer,
+        [TJ_PRE_TOKENIZER] = parse_pretokenizer,
+        [TJ_DECODER] = parse_decoder,
+    };
+    for (int which = TJ_NORMALIZER; which <= TJ_DECODER; which++) {
+        TjSteps steps;
+        if (tokjson_steps(tj, (enum TjList)which, &steps, err)) return -1;
+        if (which == TJ_DECODER) t->has_decoder = steps.present;
+        int rc = 0;
+        for (int k = 0; k < steps.n && !rc; k++) rc = parse[which](t, &steps.v[k], err);
+        free(steps.v);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 /* "bos_token": "<s>" or {"content": "<s>", ...}: the id of that added token or vocab entry. */
 static int config_token(Tokenizer *t, const json_t *cfg, const char *key) {
     json_t *v = json_object_get(cfg, key);
     if (json_is_object(v)) v = json_object_get(v, "content");
     if (!json_is_string(v)) return -1;
-    return tok_id_of_piece(t, json_string_value(v), json_string_length(v));
+    return tok_find_piece(t, json_string_value(v), json_string_length(v));
 }
 
 static int config_specials(Tokenizer *t) {
@@ -542,22 +450,12 @@ static int config_specials(Tokenizer *t) {
     return 1;
 }
 
-int tok_load_json(Tokenizer *t, const char *json, size_t len, Err *err) {
-    json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_ALLOW_NUL, &je);
-    if (!root)
-        return err_set(err, "%s: invalid JSON at line %d column %d: %s", t->path, je.line,
-                       je.column, je.text);
+int tok_load_json(Tokenizer *t, Err *err) {
+    TokJson tj;
+    if (tokjson_open(&tj, t->path, err)) return -1;
     int rc = -1;
-    if (!json_is_object(root)) {
-        err_set(err, "%s: not a tokenizer.json (the top level is not an object)", t->path);
-        goto done;
-    }
     t->model = MODEL_BPE;
-    if (load_model(t, root, err)) goto done;
-    if (parse_normalizer(t, json_object_get(root, "normalizer"), 0, err)) goto done;
-    if (parse_pretokenizer(t, json_object_get(root, "pre_tokenizer"), 0, err)) goto done;
-    if (parse_decoder(t, json_object_get(root, "decoder"), 0, err)) goto done;
+    if (load_model(t, &tj, err) || load_steps(t, &tj, err)) goto done;
     if (!t->pre_desc[0]) snprintf(t->pre_desc, sizeof t->pre_desc, "none");
     snprintf(t->kind, sizeof t->kind, "%s",
              t->byte_level          ? "BPE (byte-level)"
@@ -585,6 +483,6 @@ int tok_load_json(Tokenizer *t, const char *json, size_t len, Err *err) {
         t->eos = strmap_get(&t->added_map, t->arena.data, eos_names[k], strlen(eos_names[k]));
     rc = 0;
 done:
-    json_decref(root);
+    tokjson_close(&tj);
     return rc;
 }

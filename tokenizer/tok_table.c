@@ -1,10 +1,13 @@
 /* tok_table: the hash maps and the trie behind the tokenizer, and GPT-2's byte table.
  * All open addressing with linear probing over power-of-two tables, so a 151k-entry vocabulary
  * costs a few allocations, not one per token. */
+#include "tokenizer/tok_table.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokenizer/tok_internal.h"
+#include "common/util.h"
 
 /* ---- hashing: 64-bit multiply-fold over 8-byte words (wyhash-like; quality enough for
  * vocabularies, fast for the short keys we hash per pre-token) ---- */
@@ -275,4 +278,30 @@ int tok_cp_to_byte(uint32_t cp) {
     if (cp >= 0x121 && cp <= 0x142) return (int)(cp - 0x121 + 0x7F);
     if (cp == 0x143) return 0xAD;
     return -1;
+}
+
+/* ---- quoting file content in a message ---- */
+
+const char *tok_shown(const char *s, size_t n, char *buf, size_t cap) {
+    size_t o = 0, i = 0, chars = 0;
+    while (i < n && o + 8 < cap) {
+        if (chars == 60) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        uint32_t cp;
+        int m = utf8_decode((const uint8_t *)s + i, n - i, &cp);
+        if (!m || cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02X", (uint8_t)s[i]);
+            i++;
+        } else {
+            memcpy(buf + o, s + i, (size_t)m);
+            o += (size_t)m;
+            i += (size_t)m;
+        }
+        chars++;
+    }
+    buf[o] = '\0';
+    return buf;
 }

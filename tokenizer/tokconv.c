@@ -1,6 +1,7 @@
 /* tokconv: see tokconv.h.
  *
- * What llama.cpp's convert_hf_to_gguf.py writes, from tokenizer.json alone:
+ * What llama.cpp's convert_hf_to_gguf.py writes, from tokenizer.json alone (read by
+ * tok_json_read.c, as the loader reads it):
  *   byte-level BPE (a ByteLevel pre-tokenizer or decoder): model "gpt2"; tokens by id (holes
  *     "[PAD<id>]", type UNUSED); token types NORMAL, CONTROL (special added tokens),
  *     USER_DEFINED (other added tokens); merges as "a b"; pre = llama.cpp's name of the
@@ -17,16 +18,15 @@
  * key meant for it), so nothing is lost even where llama.cpp's keys cannot say it all. */
 #include "tokenizer/tokconv.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "formats/gguf.h"
+#include "tokenizer/tok_json_read.h"
+#include "tokenizer/tok_regex.h"
 
 enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_USER = 4, TT_UNUSED = 5, TT_BYTE = 6 };
-
-#define MAX_VOCAB (1 << 24)
 
 typedef struct {
     TokConvKv *kv;
@@ -59,42 +59,100 @@ static void set_note(char **note, const char *fmt, const char *a, const char *b)
     *note = nb.data;
 }
 
-/* "type" of a pre-tokenizer/decoder node, or of any node in its Sequence, equals t */
-static int has_type(json_t *node, const char *t) {
-    if (!json_is_object(node)) return 0;
-    const char *ty = json_string_value(json_object_get(node, "type"));
-    if (ty && !strcmp(ty, t)) return 1;
-    json_t *seq = json_object_get(node, "pretokenizers");
-    if (!seq) seq = json_object_get(node, "decoders");
-    if (!seq) seq = json_object_get(node, "normalizers");
-    size_t i;
-    json_t *v;
-    json_array_foreach(seq, i, v) if (has_type(v, t)) return 1;
+/* ---- what the pipeline says ---- */
+
+/* The first step of that type, or NULL. */
+static const TjStep *find_step(const TjSteps *s, const char *type) {
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i].type, type)) return &s->v[i];
+    return NULL;
+}
+
+/* llama.cpp's name for a byte-level tokenizer's pre-tokenizer: GPT-2's (ByteLevel with its own
+ * regex), or one of the known Split regexes followed by a regex-less ByteLevel; NULL otherwise. */
+static const char *pre_name(const TjSteps *pre) {
+    static const struct { const char *name, *regex; } known[] = {
+        {"qwen2", TOK_RE_QWEN2},
+        {"llama-bpe", TOK_RE_LLAMA3},
+    };
+    if (pre->n == 1 && !strcmp(pre->v[0].type, "ByteLevel"))
+        return json_is_true(json_object_get(pre->v[0].node, "use_regex")) ? "gpt2" : NULL;
+    if (pre->n != 2 || strcmp(pre->v[0].type, "Split") || strcmp(pre->v[1].type, "ByteLevel") ||
+        json_is_true(json_object_get(pre->v[1].node, "use_regex")))
+        return NULL;
+    size_t len;
+    const char *rx = tokjson_str(json_object_get(pre->v[0].node, "pattern"), "Regex", &len);
+    for (size_t i = 0; rx && i < sizeof known / sizeof known[0]; i++)
+        if (strlen(known[i].regex) == len && !memcmp(rx, known[i].regex, len)) return known[i].name;
+    return NULL;
+}
+
+/* ---- the token list ---- */
+
+/* Every id's text and GGUF token type, holes padded. */
+typedef struct {
+    char **tok; /* NUL-terminated copies */
+    size_t *len;
+    int32_t *type;
+    int n;
+} Table;
+
+static int build_table(Table *tb, const TokJson *tj, int n_vocab, Err *err) {
+    int n = tj->n_ids;
+    if (n_vocab > n && n_vocab <= TOK_MAX_VOCAB) n = n_vocab; /* the embedding's rows: holes */
+    tb->n = n;
+    tb->tok = xcalloc((size_t)n, sizeof *tb->tok);
+    tb->len = xcalloc((size_t)n, sizeof *tb->len);
+    tb->type = xcalloc((size_t)n, sizeof *tb->type);
+    for (size_t i = 0; i < tj->n_vocab; i++) {
+        const TjPiece *p = &tj->vocab[i];
+        if (tb->tok[p->id])
+            return err_set(err, "%s: id %d is used by two vocabulary entries", tj->path, p->id);
+        tb->tok[p->id] = xstrndup(p->s, p->len);
+        tb->len[p->id] = p->len;
+        tb->type[p->id] = TT_NORMAL;
+        if (tj->byte_fallback && p->len == 6 && !memcmp(p->s, "<0x", 3) && p->s[5] == '>')
+            tb->type[p->id] = TT_BYTE;
+    }
+    for (size_t i = 0; i < tj->n_added; i++) {
+        const TjAdded *a = &tj->added[i];
+        char *have = tb->tok[a->id];
+        if (have && (tb->len[a->id] != a->len || memcmp(have, a->content, a->len)))
+            return err_set(err, "%s: added token '%s' has the id %d of '%s'", tj->path,
+                           a->content, a->id, have);
+        if (!have) {
+            tb->tok[a->id] = xstrndup(a->content, a->len);
+            tb->len[a->id] = a->len;
+        }
+        tb->type[a->id] = a->special ? TT_CONTROL : TT_USER;
+    }
+    for (int t = 0; t < n; t++)
+        if (!tb->tok[t]) {
+            char pad[32];
+            tb->len[t] = (size_t)snprintf(pad, sizeof pad, "[PAD%d]", t);
+            tb->tok[t] = xstrdup(pad);
+            tb->type[t] = TT_UNUSED;
+        } else if (tj->byte_fallback && tj->unk && tb->len[t] == tj->unk_len &&
+                   !memcmp(tb->tok[t], tj->unk, tj->unk_len)) {
+            tb->type[t] = TT_UNKNOWN;
+        }
     return 0;
 }
 
-/* llama.cpp's pre-tokenizer name for the Split regexes of a byte-level tokenizer */
-static const char *pre_name(json_t *pre) {
-    static const struct { const char *name, *regex; } known[] = {
-        {"qwen2", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
-        {"llama-bpe", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
-    };
-    if (!json_is_object(pre)) return NULL;
-    const char *ty = json_string_value(json_object_get(pre, "type"));
-    if (ty && !strcmp(ty, "ByteLevel")) /* GPT-2: the ByteLevel pre-tokenizer's own regex */
-        return json_is_true(json_object_get(pre, "use_regex")) ? "gpt2" : NULL;
-    json_t *seq = json_object_get(pre, "pretokenizers");
-    if (!ty || strcmp(ty, "Sequence") || json_array_size(seq) != 2) return NULL;
-    json_t *split = json_array_get(seq, 0), *bl = json_array_get(seq, 1);
-    const char *st = json_string_value(json_object_get(split, "type"));
-    const char *rx = json_string_value(json_object_get(json_object_get(split, "pattern"), "Regex"));
-    if (!st || strcmp(st, "Split") || !rx || !has_type(bl, "ByteLevel") ||
-        json_is_true(json_object_get(bl, "use_regex")))
-        return NULL;
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (!strcmp(rx, known[i].regex)) return known[i].name;
-    return NULL;
+static void free_table(Table *tb) {
+    for (int t = 0; tb->tok && t < tb->n; t++) free(tb->tok[t]);
+    free(tb->tok);
+    free(tb->len);
+    free(tb->type);
 }
+
+static int find_token(const Table *tb, const char *s, size_t len) {
+    for (int i = 0; i < tb->n; i++)
+        if (tb->len[i] == len && !memcmp(tb->tok[i], s, len)) return i;
+    return -1;
+}
+
+/* ---- special tokens, from the files beside tokenizer.json ---- */
 
 /* a special-token entry of tokenizer_config.json: "text" or {"content": "text"} */
 static const char *token_text(json_t *v) {
@@ -108,14 +166,9 @@ static void dir_of(const char *path, Buf *out) {
     if (s) buf_append(out, path, (size_t)(s - path) + 1);
 }
 
-static int find_token(char **tokens, int n, const char *s) {
-    for (int i = 0; i < n; i++)
-        if (tokens[i] && !strcmp(tokens[i], s)) return i;
-    return -1;
-}
-
 /* special ids and flags from tokenizer_config.json, else config.json */
-static void special_ids(Out *o, const char *path, char **tokens, int n, const char *unk) {
+static void special_ids(Out *o, const char *path, const Table *tb, const char *unk,
+                        size_t unk_len) {
     Buf p = {0};
     dir_of(path, &p);
     size_t base = p.len;
@@ -134,13 +187,13 @@ static void special_ids(Out *o, const char *path, char **tokens, int n, const ch
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         int id = -1;
         const char *t = token_text(json_object_get(tc, ids[i].tc));
-        if (t) id = find_token(tokens, n, t);
+        if (t) id = find_token(tb, t, strlen(t));
         if (id < 0 && ids[i].cfg) {
             json_t *v = json_object_get(cf, ids[i].cfg);
-            if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < n)
+            if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < tb->n)
                 id = (int)json_integer_value(v);
         }
-        if (id < 0 && i == 2 && unk) id = find_token(tokens, n, unk);
+        if (id < 0 && i == 2 && unk) id = find_token(tb, unk, unk_len);
         if (id >= 0) add_u32(o, ids[i].key, (uint32_t)id);
     }
     json_t *ab = json_object_get(tc, "add_bos_token"), *ae = json_object_get(tc, "add_eos_token");
@@ -152,187 +205,112 @@ static void special_ids(Out *o, const char *path, char **tokens, int n, const ch
     json_decref(cf);
 }
 
-/* merges as "a b" strings (either form of tokenizer.json); NULL entries are malformed */
-static char *merge_text(json_t *m) {
-    if (json_is_string(m)) return xstrdup(json_string_value(m));
-    if (json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) && json_is_string(json_array_get(m, 1))) {
-        Buf b = {0};
-        buf_printf(&b, "%s %s", json_string_value(json_array_get(m, 0)), json_string_value(json_array_get(m, 1)));
-        return b.data;
+/* ---- the keys ---- */
+
+/* SentencePiece-style scores: the token a merge makes scores -rank (the first merge making it
+ * wins), every other token -(n_merges + id). */
+static void add_scores(Out *o, const TokJson *tj, int n) {
+    float *sc = xmalloc((size_t)n * sizeof(float));
+    for (int t = 0; t < n; t++) sc[t] = -(float)(tj->n_merges + (size_t)t);
+    Buf joined = {0};
+    for (size_t i = 0; i < tj->n_merges; i++) {
+        const TjMerge *m = &tj->merges[i];
+        buf_clear(&joined);
+        buf_append(&joined, m->a, m->al);
+        buf_append(&joined, m->b, m->bl);
+        int id = tokjson_vocab_id(tj, joined.data ? joined.data : "", joined.len);
+        if (id >= 0 && sc[id] < -(float)i) sc[id] = -(float)i;
     }
-    return NULL;
+    buf_free(&joined);
+    Buf *b = add(o, "tokenizer.ggml.scores", GGUF_ARRAY);
+    put_u32(b, GGUF_FLOAT32);
+    put_u64(b, (uint64_t)n);
+    buf_append(b, sc, (size_t)n * sizeof(float));
+    free(sc);
 }
 
 int tokconv_from_json(const char *path, int n_vocab, TokConvKv **kvs, char **note, Err *err) {
     *kvs = NULL;
-    size_t len;
-    char *text = read_file(path, &len, err);
-    if (!text) return -1;
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    TokJson tj;
+    if (tokjson_open(&tj, path, err)) return -1;
     Out o = {0};
-    char **tokens = NULL;
-    int32_t *types = NULL;
-    int n = 0, rc = -1;
-    json_t *model = json_object_get(root, "model"), *vocab = json_object_get(model, "vocab");
-    if (!root) {
-        err_set(err, "%s: not valid JSON: %s (line %d)", path, je.text, je.line);
-        goto done;
-    }
-    const char *mtype = json_string_value(json_object_get(model, "type"));
-    if (!mtype || strcmp(mtype, "BPE") || !json_is_object(vocab)) {
-        set_note(note, "%s: a %s tokenizer is not converted: the output has no tokenizer keys", path,
-                 mtype ? mtype : "model-less");
+    TjSteps norm = {0}, pre = {0}, dec = {0};
+    Table tb = {0};
+    int rc = -1;
+    if (!tj.type || strcmp(tj.type, "BPE")) {
+        set_note(note, "%s: a %s tokenizer is not converted: the output has no tokenizer keys",
+                 path, tj.type ? tj.type : "model-less");
         rc = 0;
         goto done;
     }
-    const int byte_fallback = json_is_true(json_object_get(model, "byte_fallback"));
-    json_t *pre = json_object_get(root, "pre_tokenizer");
-    const int byte_level = has_type(pre, "ByteLevel") || has_type(json_object_get(root, "decoder"), "ByteLevel");
+    if (tokjson_steps(&tj, TJ_NORMALIZER, &norm, err) ||
+        tokjson_steps(&tj, TJ_PRE_TOKENIZER, &pre, err) ||
+        tokjson_steps(&tj, TJ_DECODER, &dec, err))
+        goto done;
+    const int byte_fallback = tj.byte_fallback;
+    const int byte_level = find_step(&pre, "ByteLevel") || find_step(&dec, "ByteLevel");
     if (!byte_fallback && !byte_level) {
         set_note(note, "%s: a BPE tokenizer that is neither byte-level nor byte-fallback is not %s"
                        "converted: the output has no tokenizer keys", path, "");
         rc = 0;
         goto done;
     }
-    /* ids: the vocabulary and the added tokens */
-    json_t *added = json_object_get(root, "added_tokens");
-    const char *key;
-    json_t *v;
-    size_t i;
-    json_object_foreach(vocab, key, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= MAX_VOCAB) {
-            err_set(err, "%s: vocabulary entry '%s' has a bad id", path, key);
-            goto done;
-        }
-        if (json_integer_value(v) >= n) n = (int)json_integer_value(v) + 1;
-    }
-    json_array_foreach(added, i, v) {
-        json_t *id = json_object_get(v, "id");
-        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= MAX_VOCAB ||
-            !json_is_string(json_object_get(v, "content"))) {
-            err_set(err, "%s: added_tokens[%zu] needs an id and a content", path, i);
-            goto done;
-        }
-        if (json_integer_value(id) >= n) n = (int)json_integer_value(id) + 1;
-    }
-    if (n_vocab > n && n_vocab <= MAX_VOCAB) n = n_vocab; /* the embedding's rows: [PAD] holes */
-    tokens = xcalloc((size_t)n, sizeof *tokens);
-    types = xcalloc((size_t)n, sizeof *types);
-    json_object_foreach(vocab, key, v) {
-        int id = (int)json_integer_value(v);
-        if (tokens[id]) {
-            err_set(err, "%s: id %d is used by two vocabulary entries", path, id);
-            goto done;
-        }
-        tokens[id] = xstrdup(key);
-        types[id] = TT_NORMAL;
-        if (byte_fallback && strlen(key) == 6 && !strncmp(key, "<0x", 3) && key[5] == '>') types[id] = TT_BYTE;
-    }
-    json_array_foreach(added, i, v) {
-        int id = (int)json_integer_value(json_object_get(v, "id"));
-        const char *c = json_string_value(json_object_get(v, "content"));
-        if (tokens[id] && strcmp(tokens[id], c)) {
-            err_set(err, "%s: added token '%s' has the id %d of '%s'", path, c, id, tokens[id]);
-            goto done;
-        }
-        if (!tokens[id]) tokens[id] = xstrdup(c);
-        types[id] = json_is_true(json_object_get(v, "special")) ? TT_CONTROL : TT_USER;
-    }
-    const char *unk = json_string_value(json_object_get(model, "unk_token"));
-    for (int t = 0; t < n; t++)
-        if (!tokens[t]) {
-            char pad[32];
-            snprintf(pad, sizeof pad, "[PAD%d]", t);
-            tokens[t] = xstrdup(pad);
-            types[t] = TT_UNUSED;
-        } else if (byte_fallback && unk && !strcmp(tokens[t], unk)) {
-            types[t] = TT_UNKNOWN;
-        }
-    json_t *merges = json_object_get(model, "merges");
-    const size_t n_merges = json_array_size(merges);
+    if (tokjson_read_bpe(&tj, err) || build_table(&tb, &tj, n_vocab, err)) goto done;
 
     add_str(&o, "tokenizer.ggml.model", byte_fallback ? "llama" : "gpt2");
     if (!byte_fallback) {
-        const char *pn = pre_name(pre);
+        const char *pn = pre_name(&pre);
         if (!pn)
-            set_note(note, "%s: pre-tokenizer not one llama.cpp names here (gpt2, qwen2, llama-bpe): "
-                           "tokenizer.ggml.pre = \"gpt2\"%s; the exact tokenizer is kept in "
-                           "tokenizer.huggingface.json", path, "");
+            set_note(note,
+                     "%s: pre-tokenizer not one llama.cpp names here (gpt2, qwen2, llama-bpe): "
+                     "tokenizer.ggml.pre = \"gpt2\"%s; the exact tokenizer is kept in "
+                     "tokenizer.huggingface.json",
+                     path, "");
         add_str(&o, "tokenizer.ggml.pre", pn ? pn : "gpt2");
     }
     Buf *b = add(&o, "tokenizer.ggml.tokens", GGUF_ARRAY);
     put_u32(b, GGUF_STRING);
-    put_u64(b, (uint64_t)n);
-    for (int t = 0; t < n; t++) put_str(b, tokens[t], strlen(tokens[t]));
-    if (byte_fallback) {
-        float *sc = xmalloc((size_t)n * sizeof(float));
-        for (int t = 0; t < n; t++) sc[t] = -(float)(n_merges + (size_t)t);
-        json_array_foreach(merges, i, v) { /* the token a merge makes scores -rank (first wins) */
-            char *m = merge_text(v);
-            if (!m) {
-                free(sc);
-                err_set(err, "%s: merges[%zu] is malformed", path, i);
-                goto done;
-            }
-            if (json_is_string(v)) { /* "a b" -> "ab"; the pair form was joined with one space */
-                char *sp = strchr(m, ' ');
-                if (sp) memmove(sp, sp + 1, strlen(sp));
-            } else {
-                size_t la = strlen(json_string_value(json_array_get(v, 0)));
-                memmove(m + la, m + la + 1, strlen(m + la + 1) + 1);
-            }
-            json_t *id = json_object_get(vocab, m);
-            if (json_is_integer(id) && sc[json_integer_value(id)] < -(float)i) sc[json_integer_value(id)] = -(float)i;
-            free(m);
-        }
-        b = add(&o, "tokenizer.ggml.scores", GGUF_ARRAY);
-        put_u32(b, GGUF_FLOAT32);
-        put_u64(b, (uint64_t)n);
-        buf_append(b, sc, (size_t)n * sizeof(float));
-        free(sc);
-    }
+    put_u64(b, (uint64_t)tb.n);
+    for (int t = 0; t < tb.n; t++) put_str(b, tb.tok[t], tb.len[t]);
+    if (byte_fallback) add_scores(&o, &tj, tb.n);
     b = add(&o, "tokenizer.ggml.token_type", GGUF_ARRAY);
     put_u32(b, GGUF_INT32);
-    put_u64(b, (uint64_t)n);
-    buf_append(b, types, (size_t)n * sizeof(int32_t));
+    put_u64(b, (uint64_t)tb.n);
+    buf_append(b, tb.type, (size_t)tb.n * sizeof(int32_t));
     if (!byte_fallback) {
         b = add(&o, "tokenizer.ggml.merges", GGUF_ARRAY);
         put_u32(b, GGUF_STRING);
-        put_u64(b, n_merges);
-        json_array_foreach(merges, i, v) {
-            char *m = merge_text(v);
-            if (!m) {
-                err_set(err, "%s: merges[%zu] is malformed", path, i);
-                goto done;
-            }
-            put_str(b, m, strlen(m));
-            free(m);
+        put_u64(b, tj.n_merges);
+        for (size_t i = 0; i < tj.n_merges; i++) { /* "a b" */
+            const TjMerge *m = &tj.merges[i];
+            put_u64(b, m->al + 1 + m->bl);
+            buf_append(b, m->a, m->al);
+            buf_putc(b, ' ');
+            buf_append(b, m->b, m->bl);
         }
     } else {
-        json_t *norm = json_object_get(root, "normalizer");
-        int prepend = 0;
-        if (has_type(norm, "Prepend")) prepend = 1;
-        if (has_type(pre, "Metaspace")) {
-            const char *scheme = json_string_value(json_object_get(pre, "prepend_scheme"));
+        int prepend = find_step(&norm, "Prepend") != NULL;
+        const TjStep *meta = find_step(&pre, "Metaspace");
+        if (meta) {
+            const char *scheme = tokjson_str(meta->node, "prepend_scheme", NULL);
             prepend = !scheme || strcmp(scheme, "never");
         }
         add_bool(&o, "tokenizer.ggml.add_space_prefix", prepend);
     }
-    special_ids(&o, path, tokens, n, unk);
-    put_str(add(&o, "tokenizer.huggingface.json", GGUF_STRING), text, len);
+    special_ids(&o, path, &tb, tj.unk, tj.unk_len);
+    put_str(add(&o, "tokenizer.huggingface.json", GGUF_STRING), tj.text, tj.len);
     rc = o.n;
 done:
-    if (rc < 0 || rc == 0) {
+    if (rc <= 0) {
         tokconv_free(o.kv, o.n);
         o.kv = NULL;
     }
     *kvs = o.kv;
-    for (int t = 0; tokens && t < n; t++) free(tokens[t]);
-    free(tokens);
-    free(types);
-    json_decref(root);
-    free(text);
+    free_table(&tb);
+    free(norm.v);
+    free(pre.v);
+    free(dec.v);
+    tokjson_close(&tj);
     return rc;
 }
 

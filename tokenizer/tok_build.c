@@ -1,0 +1,170 @@
+/* tok_build: see tok_build.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer/tok_build.h"
+
+Tokenizer *tok_new(char *path) {
+    Tokenizer *t = xcalloc(1, sizeof *t);
+    t->path = path;
+    t->bos = t->eos = t->unk = -1;
+    for (int i = 0; i < 256; i++) t->byte_id[i] = -1;
+    return t;
+}
+
+uint32_t tok_arena_put(Tokenizer *t, const char *s, size_t len) {
+    uint32_t off = (uint32_t)t->arena.len;
+    buf_append(&t->arena, s, len);
+    buf_putc(&t->arena, '\0'); /* so tok_piece/tok_bytes are NUL-terminated */
+    return off;
+}
+
+void tok_alloc_table(Tokenizer *t, int n_vocab) {
+    t->n_vocab = n_vocab;
+    size_t n = (size_t)n_vocab;
+    t->piece_off = xcalloc(n, sizeof *t->piece_off);
+    t->piece_len = xcalloc(n, sizeof *t->piece_len);
+    t->bytes_off = xcalloc(n, sizeof *t->bytes_off);
+    t->bytes_len = xcalloc(n, sizeof *t->bytes_len);
+    t->flags = xcalloc(n, 1);
+    uint32_t empty = tok_arena_put(t, "", 0);
+    for (size_t i = 0; i < n; i++) {
+        t->piece_off[i] = t->bytes_off[i] = empty;
+        t->flags[i] = TOK_UNUSED; /* until a loader fills the id */
+    }
+}
+
+int tok_find_piece(const Tokenizer *t, const char *piece, size_t len) {
+    int id = strmap_get(&t->added_map, t->arena.data, piece, len);
+    return id >= 0 ? id : strmap_get(&t->piece_map, t->arena.data, piece, len);
+}
+
+/* ---- finishing a load ---- */
+
+/* Lower is better for tok_id_of_bytes: a normal token, then a non-special added one, then a byte
+ * token; special, unknown and unused tokens are never returned. */
+static int bytes_rank(unsigned f) {
+    if (f & (TOK_SPECIAL | TOK_UNKNOWN | TOK_UNUSED)) return -1;
+    if (f & TOK_BYTE) return 2;
+    if (f & TOK_ADDED) return 1;
+    return 0;
+}
+
+int tok_finish(Tokenizer *t, Err *err) {
+    /* byte tokens */
+    for (int b = 0; b < 256; b++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        int id = strmap_get(&t->piece_map, t->arena.data, name, 6);
+        if (id >= 0 && (t->model == MODEL_SPM || t->byte_fallback)) {
+            t->byte_id[b] = id;
+            t->flags[id] |= TOK_BYTE;
+        }
+    }
+    if (t->unk >= 0 && t->unk < t->n_vocab) t->flags[t->unk] |= TOK_UNKNOWN;
+    /* bytes of every token */
+    Buf b = {0};
+    for (int id = 0; id < t->n_vocab; id++) {
+        if (t->flags[id] & TOK_UNUSED && !t->piece_len[id]) continue;
+        if (t->flags[id] & TOK_ADDED) continue; /* the loader set bytes = content */
+        buf_clear(&b);
+        tok_piece_bytes(t, t->arena.data + t->piece_off[id], t->piece_len[id],
+                        (t->flags[id] & TOK_BYTE) != 0, &b);
+        t->bytes_off[id] = tok_arena_put(t, b.data ? b.data : "", b.len);
+        t->bytes_len[id] = (uint32_t)b.len;
+    }
+    buf_free(&b);
+    strmap_init(&t->bytes_map, (size_t)t->n_vocab);
+    uint64_t *h =
+        xmalloc(((size_t)t->n_vocab + 1) * sizeof *h); /* hashes first, then prefetching inserts */
+    for (int id = 0; id < t->n_vocab; id++)
+        h[id] = tok_hash(t->arena.data + t->bytes_off[id], t->bytes_len[id]);
+    for (int id = 0; id < t->n_vocab; id++) {
+        if (id + 8 < t->n_vocab) strmap_prefetch(&t->bytes_map, h[id + 8]);
+        int r = bytes_rank(t->flags[id]);
+        if (r < 0 || !t->bytes_len[id]) continue;
+        long e = strmap_add_hashed(&t->bytes_map, t->arena.data, t->bytes_off[id], t->bytes_len[id],
+                                   id, h[id]);
+        int cur = t->bytes_map.slots[e].val;
+        if (cur != id && bytes_rank(t->flags[cur]) > r) t->bytes_map.slots[e].val = id;
+    }
+    free(h);
+    /* Merges only ever build vocabulary tokens, so when no token has "▁" right after another
+     * character, no merge crosses the boundary before such a "▁" in a word: an unsplit
+     * SentencePiece-style text (Llama 2) can be merged word by word, and memoized. */
+    t->meta_split = !t->cont_prefix_len && !t->eow_suffix_len && /* and "▁" is a token, so it */
+        strmap_get(&t->piece_map, t->arena.data, "\xE2\x96\x81", 3) >= 0; /* ends an unk run */
+    for (size_t e = 0; e <= t->piece_map.mask && t->meta_split; e++) {
+        if (STRMAP_EMPTY(&t->piece_map, e)) continue;
+        const char *p = t->arena.data + t->piece_map.slots[e].off;
+        uint32_t n = t->piece_map.slots[e].len;
+        for (uint32_t k = 1; k + 3 <= n; k++)
+            if (!memcmp(p + k, "\xE2\x96\x81", 3) &&
+                (k < 3 || memcmp(p + k - 3, "\xE2\x96\x81", 3))) {
+                t->meta_split = 0;
+                break;
+            }
+    }
+    /* added tokens: the raw trie, and the normalized one over normalized contents */
+    trie_init(&t->raw_trie);
+    trie_init(&t->norm_trie);
+    EncCtx c = {0};
+    Buf nb = {0};
+    for (int i = 0; i < t->n_added; i++) {
+        AddedTok *a = &t->added[i];
+        const char *content = t->arena.data + a->off;
+        if (!a->normalized) {
+            trie_add(&t->raw_trie, content, a->len, i);
+            continue;
+        }
+        buf_clear(&nb);
+        if (tok_normalize(t, &c, content, a->len, 0, &nb, err)) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            err_set(err, "%s: added token %d: %s", t->path, a->id, msg);
+            buf_free(&nb);
+            encctx_free(&c);
+            return -1;
+        }
+        a->noff = tok_arena_put(t, nb.data ? nb.data : "", nb.len);
+        a->nlen = (uint32_t)nb.len;
+        trie_add(&t->norm_trie, t->arena.data + a->noff, a->nlen, i);
+    }
+    buf_free(&nb);
+    encctx_free(&c);
+    return 0;
+}
+
+void tok_free(Tokenizer *t) {
+    if (!t) return;
+    free(t->path);
+    buf_free(&t->arena);
+    free(t->piece_off);
+    free(t->piece_len);
+    free(t->bytes_off);
+    free(t->bytes_len);
+    free(t->flags);
+    free(t->scores);
+    strmap_free(&t->piece_map);
+    strmap_free(&t->added_map);
+    strmap_free(&t->bytes_map);
+    pairmap_free(&t->merges);
+    free(t->cont_prefix);
+    free(t->eow_suffix);
+    free(t->added);
+    trie_free(&t->raw_trie);
+    trie_free(&t->norm_trie);
+    for (int i = 0; i < t->n_norm; i++) {
+        pattern_free(&t->norm[i].pat);
+        free(t->norm[i].str);
+    }
+    free(t->norm);
+    for (int i = 0; i < t->n_pre; i++) pattern_free(&t->pre[i].pat);
+    free(t->pre);
+    for (int i = 0; i < t->n_dec; i++) {
+        pattern_free(&t->dec[i].pat);
+        free(t->dec[i].content);
+    }
+    free(t->dec);
+    free(t);
+}

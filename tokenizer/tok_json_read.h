@@ -1,0 +1,97 @@
+/* tok_json_read: a Hugging Face tokenizer.json, read in one place for the two that use it: the
+ * loader (tok_json.c builds a Tokenizer) and the converter (tokconv.c writes GGUF metadata).
+ *
+ * tokjson_open parses the file and finds the model; tokjson_read_bpe reads a BPE model's
+ * vocabulary, added tokens and merges into plain arrays, checking what every user of them relies
+ * on (ids in range, an id and a content per added token, merges as "a b" or ["a", "b"]);
+ * tokjson_steps flattens the normalizer, the pre-tokenizer or the decoder (their "Sequence"s) into
+ * a list of typed steps. What a model type or a step means is the caller's business: nothing here
+ * refuses a model or a step type.
+ *
+ * Ownership: a TokJson owns the file's text and its parsed tree; every string and node it hands
+ * out lives until tokjson_close. Strings are (pointer, length): tokenizer.json may hold NUL bytes.
+ * Errors: -1 with one line "PATH: problem". */
+#ifndef COLDTOK_TOK_JSON_READ_H
+#define COLDTOK_TOK_JSON_READ_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "common/util.h"
+#include "tokenizer/tok_table.h"
+
+typedef struct {
+    const char *s;
+    size_t len;
+    int id;
+} TjPiece; /* a vocabulary entry */
+
+typedef struct {
+    const char *content;
+    size_t len;
+    int id;
+    int special, single_word, lstrip, rstrip, normalized; /* tokenizers' defaults when absent */
+} TjAdded;
+
+typedef struct {
+    const char *a, *b;
+    size_t al, bl;
+    size_t index; /* in the file's merges list */
+} TjMerge;
+
+typedef struct {
+    const json_t *node; /* the step's object, for its own fields */
+    const char *type;
+} TjStep;
+
+typedef struct {
+    TjStep *v; /* the caller frees v (NULL after an error) */
+    int n;
+    int present; /* the file has one (not absent or null), even if it flattens to no steps */
+} TjSteps;
+
+enum TjList { TJ_NORMALIZER, TJ_PRE_TOKENIZER, TJ_DECODER };
+
+typedef struct {
+    const char *path; /* the caller's, for messages */
+    char *text;       /* the whole file */
+    size_t len;
+    json_t *root;
+    /* tokjson_open */
+    json_t *model;    /* the "model" object, or NULL */
+    const char *type; /* its type ("BPE" when untagged but with a merges list, as tokenizers
+                         infers), or NULL */
+    int byte_fallback, ignore_merges, fuse_unk;
+    const char *unk; /* unk_token, or NULL */
+    size_t unk_len;
+    /* tokjson_read_bpe */
+    TjPiece *vocab; /* in file order */
+    size_t n_vocab;
+    TjAdded *added;
+    size_t n_added;
+    TjMerge *merges; /* "#version" header lines left out */
+    size_t n_merges;
+    int n_ids;                            /* the largest id (vocabulary or added) + 1 */
+    const char *cont_prefix; /* continuing_subword_prefix, or NULL */
+    size_t cont_prefix_len;
+    const char *eow_suffix; /* end_of_word_suffix, or NULL */
+    size_t eow_suffix_len;
+} TokJson;
+
+/* Reads and parses path (a JSON object); the model's type and options. */
+int tokjson_open(TokJson *tj, const char *path, Err *err);
+/* The vocabulary, added tokens, options and merges of a BPE model (tj->model set). */
+int tokjson_read_bpe(TokJson *tj, Err *err);
+/* The id of the vocabulary entry piece (after tokjson_read_bpe), or -1. */
+int tokjson_vocab_id(const TokJson *tj, const char *piece, size_t len);
+/* One of the three step lists, Sequences flattened in order. */
+int tokjson_steps(const TokJson *tj, enum TjList which, TjSteps *out, Err *err);
+void tokjson_close(TokJson *tj);
+
+/* A step's fields: a string member (and its length; len may be NULL), or NULL; a boolean member,
+ * or def when absent or not a boolean. */
+const char *tokjson_str(const json_t *obj, const char *key, size_t *len);
+int tokjson_bool(const json_t *obj, const char *key, int def);
+
+#endif

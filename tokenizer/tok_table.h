@@ -1,0 +1,106 @@
+/* tok_table: the data structures under a Tokenizer (hash maps over a string arena, the pair map of
+ * BPE merges, the added-token trie), GPT-2's byte table, and how text from a file is quoted in an
+ * error message. The bottom of tokenizer/: it knows nothing of a Tokenizer (see tok_internal.h for
+ * the order of the folder's files). */
+#ifndef COLDTOK_TOK_TABLE_H
+#define COLDTOK_TOK_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Token ids are below this in every loader (and in tokconv). */
+#define TOK_MAX_VOCAB (1 << 24)
+
+/* ---- hash maps ---- */
+
+uint64_t tok_hash(const void *p, size_t n);
+
+/* String -> int map. Keys are (offset, length) into an arena Buf that the caller passes to every
+ * call, so the arena may grow (move) while the map is built. Open addressing, linear probing; a
+ * slot holds the key's reference, its value and upper hash bits, so a probe touches the arena
+ * only when the key is likely there (these maps are far bigger than the caches). */
+typedef struct {
+    uint32_t tag;      /* upper hash bits */
+    uint32_t off, len; /* len == UINT32_MAX: empty */
+    int32_t val;
+} StrEnt;
+typedef struct {
+    StrEnt *slots;
+    size_t n, mask;
+} StrMap;
+
+void strmap_init(StrMap *m, size_t expect);
+void strmap_free(StrMap *m);
+/* Slot of the entry with this key, or -1. */
+long strmap_find(const StrMap *m, const char *arena, const char *key, size_t len);
+/* The same with the key's tok_hash already known; strmap_prefetch starts loading its first slot,
+ * so a batch of lookups overlaps its cache misses. */
+long strmap_find_hashed(const StrMap *m, const char *arena, const char *key, size_t len,
+                        uint64_t h);
+static inline void strmap_prefetch(const StrMap *m, uint64_t h) {
+    __builtin_prefetch(&m->slots[(size_t)h & m->mask]);
+}
+/* Adds key -> val; the key must already be in the arena at off. Returns the entry's slot; when the
+ * key exists, its slot is returned unchanged (the caller decides whether to overwrite). Slots stay
+ * valid until the next strmap_add. */
+long strmap_add(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val);
+long strmap_add_hashed(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val,
+                       uint64_t h);
+static inline int strmap_get(const StrMap *m, const char *arena, const char *key, size_t len) {
+    long e = strmap_find(m, arena, key, len);
+    return e < 0 ? -1 : m->slots[e].val;
+}
+#define STRMAP_EMPTY(m, i) ((m)->slots[i].len == UINT32_MAX)
+
+/* (a, b) id pair -> (rank, new id), for BPE merges. */
+typedef struct {
+    uint64_t *keys; /* UINT64_MAX = empty */
+    uint32_t *rank, *new_id;
+    size_t n, mask;
+} PairMap;
+
+void pairmap_init(PairMap *m, size_t expect);
+void pairmap_free(PairMap *m);
+/* Inserts or overwrites (a later duplicate merge wins, as in a Rust HashMap collect). */
+void pairmap_put(PairMap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t new_id);
+static inline void pairmap_prefetch(const PairMap *m, uint32_t a, uint32_t b) {
+    uint64_t k = ((uint64_t)a << 32) | b;
+    __builtin_prefetch(&m->keys[(size_t)tok_hash(&k, 8) & m->mask]);
+}
+static inline long pairmap_find(const PairMap *m, uint32_t a, uint32_t b) {
+    uint64_t k = ((uint64_t)a << 32) | b;
+    size_t i = (size_t)tok_hash(&k, 8) & m->mask;
+    for (;;) {
+        if (m->keys[i] == k) return (long)i;
+        if (m->keys[i] == UINT64_MAX) return -1;
+        i = (i + 1) & m->mask;
+    }
+}
+
+/* A byte trie over a set of strings, for leftmost-longest matching of added tokens. */
+typedef struct {
+    uint64_t *keys; /* (node << 8 | byte) + 1; 0 = empty */
+    uint32_t *child;
+    size_t mask, n_edges;
+    int32_t *term; /* per node: pattern value or -1 */
+    size_t n_nodes, cap_nodes;
+    uint8_t first[32]; /* bitmap of bytes that start a pattern */
+    int empty;         /* no patterns */
+} Trie;
+
+void trie_init(Trie *t);
+void trie_free(Trie *t);
+void trie_add(Trie *t, const char *s, size_t len, int32_t val);
+/* Longest pattern starting at s[0..len): its length (and *val), or 0. */
+size_t trie_longest(const Trie *t, const char *s, size_t len, int32_t *val);
+
+/* GPT-2's byte <-> printable code point table. */
+extern const uint16_t tok_byte_to_cp[256];
+/* Byte for code point cp in that table, or -1. */
+int tok_cp_to_byte(uint32_t cp);
+
+/* File content made fit for a one-line error message: at most ~60 characters, control and
+ * non-UTF-8 bytes as \xNN, "..." when cut. Returns buf (cap >= 256). */
+const char *tok_shown(const char *s, size_t n, char *buf, size_t cap);
+
+#endif
