@@ -341,7 +341,7 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         tm->bytes = xcalloc((size_t)(run->nlangs + 1) * TF_CLASSES, sizeof *tm->bytes);
         if (rc == 0 && i > 0)
             tm->same_vocab = !o->bytes_only && tm->n_vocab == run->models[0].n_vocab &&
-                             same_vocabulary(x.r[0].tok, x.r[i].tok) && x.r[i].start == x.r[0].start;
+                             tok_same_vocab(x.r[0].tok, x.r[i].tok) && x.r[i].start == x.r[0].start;
     }
     if (rc == 0 && o->positions_csv) {
         x.pc.path = o->positions_csv;
