@@ -11,7 +11,7 @@
  * The keywords are the built-in lists or a --keywords file (then with the built-in English control
  * set added), restricted to --lang. A variant is compared with its base over the full distribution
  * when both have the same output size and vocabulary (tok_same_vocab), else on keyword strings
- * (analysis/colddiff.h). Bases keep their tokenizer until the end of the run for that check.
+ * (analysis/colddiff.h). A base keeps its tokenizer for that check while a variant of it is to come.
  *
  * Ownership: a Study owns its results and the KwSet their names point into; the entries are
  * borrowed from the manifest, which must outlive the Study. Errors: -1 with one line in *err. */
