@@ -1,22 +1,10 @@
-/* drift: see drift.h. */
+/* colddiff: see colddiff.h. */
 #include "analysis/colddiff.h"
 
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "analysis/metrics.h"
-
-int same_vocabulary(const Tokenizer *a, const Tokenizer *b) {
-    int n = tok_vocab_size(a);
-    if (n != tok_vocab_size(b)) return 0;
-    for (int id = 0; id < n; id++) {
-        size_t la, lb;
-        const char *pa = tok_piece(a, id, &la), *pb = tok_piece(b, id, &lb);
-        if (la != lb || memcmp(pa, pb, la) != 0) return 0;
-    }
-    return 1;
-}
 
 /* The keyword token ids of every selected language, each once. */
 static int *keyword_ids(const ColdStart *cs, size_t *n) {

@@ -5,7 +5,8 @@
  * agreement, top-k overlap, and KL restricted to the keyword tokens. When the vocabularies differ
  * (a distilled model on another tokenizer), only keyword strings are comparable, through p_seq:
  * the full-distribution fields are NAN and `same_vocab` is 0. Both cases fill the keyword-string
- * fields. Definitions: docs/metrics.md. No state; nothing to free. */
+ * fields. tok_same_vocab (tokenizer.h) tells which case holds. Definitions: docs/metrics.md.
+ * No state; nothing to free. */
 #ifndef COLDTOK_COLDDIFF_H
 #define COLDTOK_COLDDIFF_H
 
@@ -22,9 +23,6 @@ typedef struct {
     double spearman_kw;          /* Spearman correlation of p_seq over every selected keyword */
     double kl_keywords_seq;      /* KL of the p_seq vectors renormalized over the keywords */
 } ColdDiff;
-
-/* 1 when the two tokenizers have the same vocabulary (size and every piece). */
-int same_vocabulary(const Tokenizer *a, const Tokenizer *b);
 
 /* Compares P (base) and Q (variant), which must have been run on the same KwSet. */
 void colddiff_compare(const ColdStart *p, const ColdStart *q, int same_vocab, ColdDiff *d);

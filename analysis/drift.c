@@ -1,7 +1,6 @@
-/* tfdrift: see tfdrift.h. */
+/* drift: see drift.h. */
 #include "analysis/drift.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +9,7 @@
 #include <omp.h>
 #endif
 
-#include "analysis/colddiff.h"
-#include "analysis/study.h"
-#include "report/table.h"
+#include "analysis/manifest.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -121,26 +118,6 @@ static void fill_window(int *win, int start, const IntVec *ids, size_t w, int ct
     memcpy(win + 1, ids->v + w * (size_t)(ctx - 1), (size_t)(ctx - 1) * sizeof(int));
 }
 
-typedef struct {
-    FILE *f;
-    const char *path;
-} PosCsv;
-
-static void write_positions(PosCsv *pc, const char *variant, const char *file, long window, int first,
-                            const Tokenizer *tok, const int *win, const TfPos *p, const uint8_t *cls, int n) {
-    for (int i = 0; i < n; i++) {
-        size_t len;
-        const char *b = tok_piece(tok, win[first + i + 1], &len); /* "Ċ", "<0x0A>": one line */
-        table_csv_field(pc->f, variant, strlen(variant));
-        fputc(',', pc->f);
-        table_csv_field(pc->f, file, strlen(file));
-        fprintf(pc->f, ",%ld,%d,%d,", window, first + i, win[first + i + 1]);
-        table_csv_field(pc->f, b, len);
-        fprintf(pc->f, ",%s,%.9g,%.9g,%.9g,%d\n", cls[i] == TF_ALL ? "unaligned" : MARK_NAME[cls[i]],
-                (double)p[i].kl, (double)p[i].lp_base, (double)p[i].lp_var, p[i].same_top1);
-    }
-}
-
 static void fmt_duration(char *out, size_t n, double s) {
     if (!(s >= 0) || s > 1e7) snprintf(out, n, "?");
     else if (s < 60) snprintf(out, n, "%.0fs", s);
@@ -181,7 +158,7 @@ typedef struct {
     uint8_t *cls;      /* [n_out] class of each scored position */
     float **scratch;   /* [threads] 2 * n_vocab floats of scratch for tf_position */
     int threads;
-    PosCsv pc;
+    const TfPositionSink *sink; /* NULL, or opened */
     long total_windows;
     double t0;
 } Ctx;
@@ -215,7 +192,10 @@ static void compare_window(Ctx *x, int v, int lang, const char *file, long windo
         tm->pos_lang[k] = (uint16_t)lang;
         tm->pos_class[k] = x->cls[i];
     }
-    if (x->pc.f) write_positions(&x->pc, tm->name, file, window, first, base->tok, x->win, x->pos, x->cls, n);
+    if (x->sink) {
+        TfWindow w = {tm->name, file, window, first, base->tok, x->win, x->pos, x->cls, n};
+        x->sink->window(x->sink->arg, &w);
+    }
 }
 
 static void add_bytes(TfRun *run, int v, int lang, const uint8_t *marks, const double *nb, const double *nv,
@@ -324,6 +304,7 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
     memset(run, 0, sizeof *run);
     if (o->ctx < 4) return err_set(err, "--ctx %d: a window needs at least 4 tokens", o->ctx);
     run->nmodels = o->nmodels;
+    run->ctx = o->ctx;
     run->models = xcalloc((size_t)o->nmodels, sizeof *run->models);
     run->nlangs = (int)kw->nlangs;
     run->langs = xcalloc(kw->nlangs + 1, sizeof *run->langs);
@@ -341,13 +322,9 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         tm->bytes = xcalloc((size_t)(run->nlangs + 1) * TF_CLASSES, sizeof *tm->bytes);
         if (rc == 0 && i > 0)
             tm->same_vocab = !o->bytes_only && tm->n_vocab == run->models[0].n_vocab &&
-                             same_vocabulary(x.r[0].tok, x.r[i].tok) && x.r[i].start == x.r[0].start;
+                             tok_same_vocab(x.r[0].tok, x.r[i].tok) && x.r[i].start == x.r[0].start;
     }
-    if (rc == 0 && o->positions_csv) {
-        x.pc.path = o->positions_csv;
-        if (!(x.pc.f = fopen(o->positions_csv, "w"))) rc = err_set(err, "%s: %s", o->positions_csv, strerror(errno));
-        else fputs("variant,file,window,position,next_id,next_piece,class,kl,lp_base,lp_variant,same_top1\n", x.pc.f);
-    }
+    if (rc == 0 && o->positions && (rc = o->positions->open(o->positions->arg, err)) == 0) x.sink = o->positions;
     if (rc == 0) {
 #ifdef _OPENMP
         x.threads = omp_get_max_threads();
@@ -380,7 +357,7 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         for (int t = 0; t < x.threads; t++) free(x.scratch[t]);
         free(x.scratch), free(x.win), free(x.pos), free(x.cls);
     }
-    if (x.pc.f && fclose(x.pc.f) != 0 && rc == 0) rc = err_set(err, "%s: %s", x.pc.path, strerror(errno));
+    if (x.sink && x.sink->close(x.sink->arg, rc == 0 ? err : NULL) != 0 && rc == 0) rc = -1;
     for (int i = 0; i < o->nmodels; i++) runner_close(&x.r[i]);
     free(x.r);
     return rc;

@@ -18,6 +18,9 @@
  * model's log-likelihood of a scored token is spread evenly over the token's bytes, and the bytes
  * both models scored are summed per language and byte class (TfBytes).
  *
+ * Nothing is printed but the progress line: report/drift_report.h shows and writes the results,
+ * and can take every scored position as the run goes (TfPositionSink: --positions).
+ *
  * Ownership: a TfRun owns everything in it and is released with tfrun_free.
  * Errors: -1 and one line in *err; files that cannot be scored are counted, not errors. */
 #ifndef COLDTOK_DRIFT_H
@@ -29,6 +32,32 @@
 #include "analysis/corpus.h"
 #include "analysis/tfstats.h"
 #include "model/forward.h"
+#include "tokenizer/tokenizer.h"
+
+/* The scored positions of one window, compared for one variant on the base's vocabulary:
+ * position first + i (i < n) predicts token win[first + i + 1]. */
+typedef struct {
+    const char *variant;       /* the variant's name */
+    const char *file;          /* the corpus file */
+    long window;               /* the window's index in the file */
+    int first;                 /* the first scored position (ctx / 2) */
+    const Tokenizer *tok;      /* the base's, for the tokens' pieces */
+    const int *win;            /* [ctx] the window's tokens */
+    const TfPos *pos;          /* [n] */
+    const uint8_t *cls;        /* [n] MARK_* of the true next token; TF_ALL when unaligned */
+    int n;
+} TfWindow;
+
+/* A receiver of every scored position as the run goes (they are not kept in order otherwise).
+ * open is called once every model is loaded, before the first window (-1: the run stops with
+ * its error); window for every window of every variant on the base's vocabulary; close at the
+ * end whenever open succeeded (-1 fails a run that had not failed; err is NULL after a failure). */
+typedef struct {
+    int (*open)(void *arg, Err *err);
+    void (*window)(void *arg, const TfWindow *w);
+    int (*close)(void *arg, Err *err);
+    void *arg;
+} TfPositionSink;
 
 typedef struct {
     const char *const *models; /* [0] the base, then the variants */
@@ -39,7 +68,7 @@ typedef struct {
     long max_tokens;           /* stop before a window would pass this many base tokens; 0: no limit */
     Compute compute;
     int bytes_only;            /* compare every variant per byte, even on the base's vocabulary */
-    const char *positions_csv; /* NULL, or a file for one row per scored position and variant */
+    const TfPositionSink *positions; /* NULL, or the receiver of every scored position */
 } TfOptions;
 
 #define TF_CLASSES (MARK_COUNT + 1) /* the byte classes, then TF_ALL */
@@ -61,6 +90,7 @@ typedef struct {
 typedef struct {
     TfModel *models;     /* [0] the base */
     int nmodels;
+    int ctx;             /* the window length it ran with */
     const char **langs;  /* the KwSet's languages, in its order (names borrowed from it); a
                             language no scored file had has no positions and no bytes */
     int nlangs;

@@ -1,66 +1,79 @@
-/* study: runs the cold-start analysis over a list of models — each model loaded, measured and
- * freed before the next, so memory holds one model at a time — compares every variant with its
- * base, and reports: tables on stdout, tidy CSV files in a folder (docs/output.md).
+/* study: the cold-start analysis over a list of models (analysis/manifest.h) — each model loaded,
+ * measured and freed before the next, so memory holds one model at a time — with every variant
+ * compared with its base. It returns the results and prints nothing: report/study_report.h shows
+ * and writes them.
  *
- * The list comes from `-m` options (probe: every model on its own; diff: the first is the base of
- * the others) or from a manifest CSV with the columns name,path,kind,bits_per_weight,base
- * (bits_per_weight and base may be blank; paths are relative to the manifest's folder).
- * manifest_load checks everything — files exist, kinds known, bases listed, no cycles — before any
- * model is loaded, and orders the entries so that every base comes before its variants.
+ *   Study s;
+ *   study_run(&manifest, &options, &s, &err);   // keywords, then every model in the list's order
+ *   ... s.models[i].ctx[c].cs.entropy, s.models[i].ctx[c].diff.kl_pq ...
+ *   study_free(&s);
  *
- * Ownership: a Manifest owns its strings. Errors: -1 with one line in *err. */
+ * The keywords are the built-in lists or a --keywords file (then with the built-in English control
+ * set added), restricted to --lang. A variant is compared with its base over the full distribution
+ * when both have the same output size and vocabulary (tok_same_vocab), else on keyword strings
+ * (analysis/colddiff.h). A base keeps its tokenizer for that check while a variant of it is to come.
+ *
+ * Ownership: a Study owns its results and the KwSet their names point into; the entries are
+ * borrowed from the manifest, which must outlive the Study. Errors: -1 with one line in *err. */
 #ifndef COLDTOK_STUDY_H
 #define COLDTOK_STUDY_H
 
 #include <stddef.h>
 
+#include "analysis/colddiff.h"
+#include "analysis/coldstart.h"
+#include "analysis/keywords.h"
+#include "analysis/manifest.h"
 #include "common/util.h"
-#include "report/table.h"
 #include "model/forward.h"
 
 typedef struct {
-    char *name;
-    char *path;
-    char *kind;      /* base, fp16, quant, distill, finetune, scale, or "" */
-    char *base;      /* name of the base entry, NULL for a model compared with nothing */
-    char *tokenizer; /* NULL: the model's own (GGUF, or tokenizer.json beside it) */
-    double bpw;      /* NAN: computed from the file */
-} Entry;
+    int id;
+    char *piece;      /* as the vocabulary stores it (tok_piece); "" past the tokenizer's end */
+    size_t piece_len;
+    char *text;       /* the bytes the token stands for (tok_bytes); may hold NUL bytes */
+    size_t text_len;
+    double p;
+} StudyToken;
 
 typedef struct {
-    Entry *e;
-    size_t n;
-} Manifest;
-
-int manifest_load(Manifest *m, const char *path, Err *err);
-/* Appends an entry (strings copied; base and tokenizer may be NULL). */
-void manifest_add(Manifest *m, const char *name, const char *path, const char *kind,
-                  const char *base, const char *tokenizer);
-/* Checks bases (listed, no cycles) and orders bases first. MANIFEST names the source in errors. */
-int manifest_check(Manifest *m, const char *source, Err *err);
-void manifest_free(Manifest *m);
-
-/* A short name for a model path: the file name without .gguf/.safetensors, or the folder name. */
-char *model_short_name(const char *path);
-/* The short names of n model paths, made unique: a name met before gets "#i" (i = its 1-based
- * place), so the same file given twice still has two names. Free each and the array. */
-char **model_short_names(const char *const *paths, int n);
-/* The tokenizer to load for a model (malloc'd): GIVEN when not NULL, else the GGUF file itself,
- * the folder, or the folder of a .safetensors file. */
-char *model_tokenizer_path(const char *model, const char *given);
+    ColdStart cs;
+    ColdDiff diff;    /* from the base's cold start in the same context, when there is a base */
+    StudyToken *top;  /* [ntop] the likeliest next tokens, likeliest first */
+    size_t ntop;
+} StudyContext;
 
 typedef struct {
-    const char *cmd;            /* "probe" or "diff", for messages */
+    const Entry *entry;   /* borrowed from the manifest */
+    int base;             /* index of the base in Study.models, -1 for a model compared with nothing */
+    double bpw;           /* the manifest's bits per weight, else the file's */
+    int vocab;            /* the model's output size */
+    char *tokenizer_path;
+    StudyContext *ctx;    /* [ncontexts], in the order of StudyOptions.contexts */
+} StudyModel;
+
+typedef struct {
+    KwSet kw;             /* the keyword lists measured; the results borrow their names */
+    int ncontexts;
+    size_t n;             /* models measured so far: every entry once study_run has returned 0 */
+    StudyModel *models;   /* [the manifest's n], in its order (every base before its variants) */
+} Study;
+
+typedef struct {
     const char *langs;          /* --lang list, NULL = all */
     const char *keywords_file;  /* --keywords FILE, or NULL for the built-in lists */
     const char **contexts;      /* --context values (at least one) */
     int ncontexts;
     Compute compute;
-    int top_n;                  /* top tokens shown per model */
-    const char *outdir;         /* -o DIR, or NULL */
-    TableFormat format;
+    int top_n;                  /* top tokens kept per model and context */
+    /* Called once model i is measured and compared with its base (models[0..i] are complete), so
+     * that a caller can show it while the next model runs; NULL: nothing is called. */
+    void (*model_done)(const Study *s, size_t i, void *arg);
+    void *model_done_arg;
 } StudyOptions;
 
-int study_run(const Manifest *m, const StudyOptions *o, Err *err);
+/* Runs the study over M. On error s is left empty (nothing to free). */
+int study_run(const Manifest *m, const StudyOptions *o, Study *s, Err *err);
+void study_free(Study *s);
 
 #endif

@@ -1,11 +1,14 @@
-/* coldtok probe / coldtok diff: the command lines of the cold-start study (analysis/study.h). */
+/* coldtok probe / coldtok diff: the command lines of the cold-start study (analysis/study.h), shown
+ * by report/study_report.h. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "analysis/manifest.h"
 #include "analysis/study.h"
+#include "report/study_report.h"
 
 static const char PROBE_HELP[] =
     "usage: coldtok probe -m MODEL [-m MODEL ...] [options]\n"
@@ -53,7 +56,8 @@ static int run(int argc, char **argv, int is_diff) {
         {"compute", required_argument, 0, 'C'},   {"out", required_argument, 0, 'o'},
         {"format", required_argument, 0, 'f'},    {"manifest", required_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
-    StudyOptions o = {.cmd = cmd, .compute = COMPUTE_F32, .top_n = 10, .format = TABLE_TEXT};
+    StudyOptions o = {.compute = COMPUTE_F32, .top_n = 10};
+    StudyReportOptions ro = {.per_model = !is_diff, .format = TABLE_TEXT};
     const char **models = xcalloc((size_t)argc, sizeof *models);
     o.contexts = xcalloc((size_t)argc + 1, sizeof *o.contexts);
     int nmodels = 0, rc = 0;
@@ -67,7 +71,7 @@ static int run(int argc, char **argv, int is_diff) {
         case 'c': o.contexts[o.ncontexts++] = optarg; break;
         case 'l': o.langs = optarg; break;
         case 'k': o.keywords_file = optarg; break;
-        case 'o': o.outdir = optarg; break;
+        case 'o': ro.outdir = optarg; break;
         case 'M':
             if (!is_diff) rc = cli_usage_error(cmd, "--manifest belongs to coldtok diff");
             manifest = optarg;
@@ -82,7 +86,7 @@ static int run(int argc, char **argv, int is_diff) {
             else rc = cli_usage_error(cmd, "--compute takes f32 or bf16, not '%s'", optarg);
             break;
         case 'f':
-            if (table_format_parse(optarg, &o.format))
+            if (table_format_parse(optarg, &ro.format))
                 rc = cli_usage_error(cmd, "--format takes text, md or tex, not '%s'", optarg);
             break;
         case 'h':
@@ -121,8 +125,16 @@ static int run(int argc, char **argv, int is_diff) {
         free(names);
         rc = manifest_check(&m, "command line", &err);
     }
-    if (rc == 0) rc = study_run(&m, &o, &err);
+    StudyReport *rp = study_report_new(&ro);
+    o.model_done = study_report_model, o.model_done_arg = rp;
+    Study s;
+    if (rc == 0) rc = study_run(&m, &o, &s, &err);
+    if (rc == 0) {
+        rc = study_report_finish(rp, &s, &err);
+        study_free(&s);
+    }
     if (rc != 0) cli_fail(cmd, "%s", err.msg);
+    study_report_free(rp);
     manifest_free(&m);
     free(models);
     free(o.contexts);

@@ -21,6 +21,7 @@ typedef struct {
     int lineno;        /* line being fed to the parser */
     int row_start;     /* line on which the record being read began */
     int failed;
+    int flags;         /* CSV_TABLE_* */
     Err *err;
 } Reader;
 
@@ -45,9 +46,19 @@ static void drop_row(Reader *r) {
     r->nrow = 0;
 }
 
+/* Pads the record being read with "" up to n fields, or drops the fields past n. */
+static void fit_row(Reader *r, size_t n) {
+    while (r->nrow > n) free(r->row[--r->nrow]);
+    if (r->caprow < n) {
+        r->caprow = n;
+        r->row = xrealloc(r->row, r->caprow * sizeof *r->row);
+    }
+    while (r->nrow < n) r->row[r->nrow++] = xstrdup("");
+}
+
 static void take_header(Reader *r) {
     CsvTable *t = r->t;
-    for (size_t i = 0; i < r->nrow; i++)
+    for (size_t i = 0; !(r->flags & CSV_TABLE_LOOSE) && i < r->nrow; i++)
         for (size_t j = 0; j < i; j++)
             if (!strcmp(r->row[i], r->row[j])) {
                 r->failed = 1;
@@ -76,6 +87,8 @@ static void on_row(int c, void *data) {
         take_header(r);
         return;
     }
+    size_t had = r->nrow;
+    if (r->flags & CSV_TABLE_LOOSE) fit_row(r, t->ncols);
     if (r->nrow != t->ncols) {
         r->failed = 1;
         err_set(r->err, "%s: line %d: %zu fields, the header has %zu", t->path, r->lineno, r->nrow,
@@ -87,8 +100,10 @@ static void on_row(int c, void *data) {
         r->caprows = r->caprows ? 2 * r->caprows : 64;
         t->cells = xrealloc(t->cells, r->caprows * t->ncols * sizeof *t->cells);
         t->line = xrealloc(t->line, r->caprows * sizeof *t->line);
+        if (r->flags & CSV_TABLE_LOOSE) t->nfields = xrealloc(t->nfields, r->caprows * sizeof *t->nfields);
     }
     memcpy(t->cells + t->nrows * t->ncols, r->row, t->ncols * sizeof *t->cells);
+    if (t->nfields) t->nfields[t->nrows] = had;
     t->line[t->nrows++] = r->lineno;
     r->nrow = 0;
 }
@@ -138,23 +153,29 @@ static int parse_text(Reader *r, struct csv_parser *p, const char *s, size_t n) 
 
 int csv_table_parse(CsvTable *t, const char *name, const char *text, size_t n, const char *const *required,
                     Err *err) {
+    return csv_table_parse_flags(t, name, text, n, required, 0, err);
+}
+
+int csv_table_parse_flags(CsvTable *t, const char *name, const char *text, size_t n, const char *const *required,
+                          int flags, Err *err) {
     memset(t, 0, sizeof *t);
     t->path = xstrdup(name);
     int rc = -1;
     if (n >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) text += 3, n -= 3; /* a byte-order mark */
+    int loose = flags & CSV_TABLE_LOOSE;
     struct csv_parser p;
-    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
+    if (csv_init(&p, loose ? CSV_APPEND_NULL : CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
         err_set(err, "%s: cannot start the CSV parser", name);
         goto out;
     }
-    csv_set_space_func(&p, no_space);
-    Reader r = {.t = t, .err = err};
+    if (!loose) csv_set_space_func(&p, no_space); /* else libcsv's default: space and tab */
+    Reader r = {.t = t, .flags = flags, .err = err};
     int parsed = parse_text(&r, &p, text, n);
     csv_free(&p);
     drop_row(&r);
     free(r.row);
     if (parsed < 0) goto out;
-    if (!t->header) {
+    if (!t->header && !(flags & CSV_TABLE_EMPTY_OK)) {
         err_set(err, "%s: empty file, expected a header line", name);
         goto out;
     }
@@ -194,6 +215,7 @@ void csv_table_free(CsvTable *t) {
     free(t->cells);
     free(t->header);
     free(t->line);
+    free(t->nfields);
     free(t->path);
     memset(t, 0, sizeof *t);
 }

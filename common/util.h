@@ -27,7 +27,9 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
-/* A growable byte string; data is always NUL-terminated (the NUL is not counted in len). */
+/* A growable byte string. A Buf starts as {0} with data == NULL; the first append (buf_puts of ""
+ * included) allocates, and from then on data is NUL-terminated (the NUL is not counted in len).
+ * buf_free returns it to {0}. So `b.data ? b.data : ""` reads a Buf that may never have grown. */
 typedef struct {
     char *data;
     size_t len, cap;

@@ -234,7 +234,7 @@ static void drift_between_bigrams(void **state) {
     ColdStart ca, cv;
     assert_int_equal(coldstart_run(a.f, N_VOCAB, a.tok, &kw, T_EOT, &ca, &err), 0);
     assert_int_equal(coldstart_run(v.f, N_VOCAB, v.tok, &kw, T_EOT, &cv, &err), 0);
-    assert_true(same_vocabulary(a.tok, v.tok));
+    assert_true(tok_same_vocab(a.tok, v.tok));
     ColdDiff d;
     colddiff_compare(&ca, &ca, 1, &d);
     assert_true(fabs(d.kl_pq) < 1e-12 && fabs(d.js) < 1e-12 && d.top1_agree == 1);

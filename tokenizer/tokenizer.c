@@ -260,3 +260,14 @@ int tok_id_of_piece(const Tokenizer *t, const char *piece, size_t len) {
 int tok_id_of_bytes(const Tokenizer *t, const char *bytes, size_t len) {
     return strmap_get(&t->bytes_map, t->arena.data, bytes, len);
 }
+
+int tok_same_vocab(const Tokenizer *a, const Tokenizer *b) {
+    int n = tok_vocab_size(a);
+    if (n != tok_vocab_size(b)) return 0;
+    for (int id = 0; id < n; id++) {
+        size_t la, lb;
+        const char *pa = tok_piece(a, id, &la), *pb = tok_piece(b, id, &lb);
+        if (la != lb || memcmp(pa, pb, la) != 0) return 0;
+    }
+    return 1;
+}

@@ -88,4 +88,8 @@ int tok_encode(const Tokenizer *t, const char *text, size_t len, unsigned flags,
  * Ids out of range are an error. */
 int tok_decode(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err *err);
 
+/* 1 when A and B have the same vocabulary: as many ids, and every id stored as the same piece
+ * (so the same next-token distribution means the same thing under both). */
+int tok_same_vocab(const Tokenizer *a, const Tokenizer *b);
+
 #endif
