@@ -288,9 +288,11 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
         const int64_t nr = rows - r0 < per ? rows - r0 : per;
         progress("quantize: tensor %d/%d %s  %.0f%%", idx + 1, q->n_t, p->name, 100.0 * r0 / rows);
 #pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < nr; r++)
-            qdequant_row(p->src_type, t->data + (size_t)src_row(t, r0 + r, rows) * t->src_row_bytes,
-                         f + r * n, n);
+        for (int64_t r = 0; r < nr; r++) {
+            /* a permuted matrix moves whole rows; a permuted bias is one row whose elements move */
+            const int64_t sr = tmp ? r0 + r : src_row(t, r0 + r, rows);
+            qdequant_row(p->src_type, t->data + (size_t)sr * t->src_row_bytes, f + r * n, n);
+        }
         if (tmp) { /* a permuted bias: one row, its elements reordered */
             for (int64_t e = 0; e < n; e++) tmp[e] = f[src_row(t, e, n)];
             memcpy(f, tmp, (size_t)n * sizeof(float));
