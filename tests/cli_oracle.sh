@@ -88,6 +88,20 @@ else
     skip "tokenize on synth-qwen2" "$Q absent"
 fi
 
+# (b2) a GGUF that coldtok quantize writes from an HF folder with a GPT-2-style tokenizer.json
+# (ByteLevel with its own regex) loads in llama.cpp, which knows that pre-tokenizer as "gpt-2"
+# (coldtok wrote "gpt2" before, which llama.cpp refuses), and both tokenize alike.
+mkdir -p "$tmp/hf-gpt2"
+cp tests/data/hf-llama-f32/* "$tmp/hf-gpt2/" && cp tests/data/cov-tiny-tokenizer.json "$tmp/hf-gpt2/tokenizer.json"
+"$BIN" quantize -m "$tmp/hf-gpt2" --type f32 -o "$tmp/gpt2.gguf" > /dev/null 2> "$tmp/err"
+check "quantize an HF folder with a GPT-2-style tokenizer" $? "$(cat "$tmp/err")"
+text='def add(a, b): return a + b'
+want=$("$ORACLE" tokenize "$tmp/gpt2.gguf" "$text" 2> "$tmp/err")
+got=$(printf '%s' "$text" | "$BIN" encode -t "$tmp/gpt2.gguf" --no-special 2>> "$tmp/err")
+[ -n "$want" ] && [ "$want" = "$got" ]
+check "llama.cpp loads its vocabulary and tokenizes like coldtok" $? \
+    "llama.cpp: $want; coldtok: $got $(cat "$tmp/err")"
+
 # (c) ggml's own dequantizers (to_float) on the raw blocks of blk.0.ffn_down.weight of every
 # synth-llama type equal the fixtures' dequantized tensor (made with gguf-py) byte for byte.
 L=$FX/models/synth-llama

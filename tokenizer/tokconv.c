@@ -76,7 +76,7 @@ static const char *pre_name(const TjSteps *pre) {
         {"llama-bpe", TOK_RE_LLAMA3},
     };
     if (pre->n == 1 && !strcmp(pre->v[0].type, "ByteLevel"))
-        return json_is_true(json_object_get(pre->v[0].node, "use_regex")) ? "gpt2" : NULL;
+        return json_is_true(json_object_get(pre->v[0].node, "use_regex")) ? "gpt-2" : NULL;
     if (pre->n != 2 || strcmp(pre->v[0].type, "Split") || strcmp(pre->v[1].type, "ByteLevel") ||
         json_is_true(json_object_get(pre->v[1].node, "use_regex")))
         return NULL;
@@ -173,7 +173,8 @@ static void special_ids(Out *o, const char *path, const Table *tb, const char *u
     dir_of(path, &p);
     size_t base = p.len;
     buf_puts(&p, "tokenizer_config.json");
-    json_t *tc = is_file(p.data) ? json_load_file(p.data, 0, NULL) : NULL;
+    /* as reals: Llama configs hold a 31-digit model_max_length, which as an integer fails the load */
+    json_t *tc = is_file(p.data) ? json_load_file(p.data, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
     p.len = base;
     buf_puts(&p, "config.json");
     json_t *cf = is_file(p.data) ? json_load_file(p.data, 0, NULL) : NULL;
@@ -262,11 +263,11 @@ int tokconv_from_json(const char *path, int n_vocab, TokConvKv **kvs, char **not
         const char *pn = pre_name(&pre);
         if (!pn)
             set_note(note,
-                     "%s: pre-tokenizer not one llama.cpp names here (gpt2, qwen2, llama-bpe): "
-                     "tokenizer.ggml.pre = \"gpt2\"%s; the exact tokenizer is kept in "
+                     "%s: pre-tokenizer not one llama.cpp names here (gpt-2, qwen2, llama-bpe): "
+                     "tokenizer.ggml.pre = \"default\"%s; the exact tokenizer is kept in "
                      "tokenizer.huggingface.json",
                      path, "");
-        add_str(&o, "tokenizer.ggml.pre", pn ? pn : "gpt2");
+        add_str(&o, "tokenizer.ggml.pre", pn ? pn : "default");
     }
     Buf *b = add(&o, "tokenizer.ggml.tokens", GGUF_ARRAY);
     put_u32(b, GGUF_STRING);
