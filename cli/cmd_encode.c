@@ -115,7 +115,8 @@ int cmd_encode(int argc, char **argv) {
         default: return cli_usage_error("encode", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) return cli_usage_error("encode", "unexpected argument '%s'", argv[optind]);
+    int bad = cli_no_operands("encode", argc, argv);
+    if (bad) return bad;
     if (!path) return cli_usage_error("encode", "no tokenizer: give -t TOKENIZER");
     Err err;
     Tokenizer *t = tok_load(path, &err);
@@ -166,7 +167,8 @@ int cmd_decode(int argc, char **argv) {
         default: return cli_usage_error("decode", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) return cli_usage_error("decode", "unexpected argument '%s'", argv[optind]);
+    int bad = cli_no_operands("decode", argc, argv);
+    if (bad) return bad;
     if (!path) return cli_usage_error("decode", "no tokenizer: give -t TOKENIZER");
     Err err;
     Tokenizer *t = tok_load(path, &err);
