@@ -7,23 +7,27 @@
 #include "cli/cli.h"
 #include "analysis/coverage.h"
 
+/* "coldtok CMD: MESSAGE" on stderr, without the newline. */
+static void say(const char *cmd, const char *fmt, va_list ap) {
+    fprintf(stderr, "coldtok %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+}
+
 int cli_fail(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "coldtok %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say(cmd, fmt, ap);
     va_end(ap);
+    fputc('\n', stderr);
     return 1;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "coldtok %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\ntry 'coldtok %s --help'\n", cmd);
+    say(cmd, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "\ntry 'coldtok %s --help'\n", cmd);
     return 2;
 }
 
