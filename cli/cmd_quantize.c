@@ -144,9 +144,10 @@ int cmd_quantize(int argc, char **argv) {
             return cli_usage_error("quantize", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) {
+    int usage = cli_no_operands("quantize", argc, argv);
+    if (usage) {
         free(calib);
-        return cli_no_operands("quantize", argc, argv);
+        return usage;
     }
     const char *bad = !model ? "missing -m MODEL" : !type ? "missing --type TYPE" : !out ? "missing -o OUT.gguf" : NULL;
     const int calibrated = !strcmp(method, "imatrix") || !strcmp(method, "gptq");
