@@ -148,7 +148,6 @@ static Table *detail_table(const Source *s, size_t ns, int with_label) {
     return t;
 }
 
-/* "NAME=PATH" names a column, unless the whole argument is itself a file or folder. */
 /* One row per tokenizer x language (coverage_summary.csv, docs/output.md). */
 static Table *summary_table(const Source *s, size_t ns) {
     Table *t = table_new();
@@ -190,17 +189,6 @@ static int save_dir(const Source *s, size_t ns, const char *dir, Err *err) {
         table_free(tables[i]);
     }
     return rc;
-}
-
-static void split_source(const char *arg, char **label, char **path) {
-    const char *eq = strchr(arg, '=');
-    if (eq && eq > arg && !memchr(arg, '/', (size_t)(eq - arg)) && !is_file(arg) && !is_dir(arg)) {
-        *label = xstrndup(arg, (size_t)(eq - arg));
-        *path = xstrdup(eq + 1);
-    } else {
-        *label = source_label(arg);
-        *path = xstrdup(arg);
-    }
 }
 
 /* Makes every label unique by appending #2, #3, ... to repeats. */
@@ -252,19 +240,13 @@ int cmd_coverage(int argc, char **argv) {
             }
             break;
         case 'f':
-            if (table_format_parse(optarg, &fmt)) {
-                rc = cli_usage_error(cmd, "--format must be text, md or tex, not '%s'", optarg);
-                goto done_args;
-            }
+            if ((rc = cli_parse_format(cmd, optarg, &fmt))) goto done_args;
             break;
         case 'h': help(); goto done_args;
         default: rc = cli_usage_error(cmd, "bad option"); goto done_args;
         }
     }
-    if (optind < argc) {
-        rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-        goto done_args;
-    }
+    if ((rc = cli_no_operands(cmd, argc, argv))) goto done_args;
     if (!ntok) {
         rc = cli_usage_error(cmd, "no tokenizer: give one with -t PATH");
         goto done_args;
@@ -283,11 +265,9 @@ int cmd_coverage(int argc, char **argv) {
         goto fail;
     }
     for (size_t i = 0; i < ntok; i++) {
-        char *path;
-        split_source(tok_args[i], &src[i].label, &path);
+        const char *path = cli_labelled_path(tok_args[i], &src[i].label);
         progress("loading %s", path);
         src[i].tok = tok_load(path, &err);
-        free(path);
         loaded = i + 1;
         if (!src[i].tok) goto fail;
         progress("measuring %s", src[i].label);

@@ -85,14 +85,8 @@ int cmd_drift(int argc, char **argv) {
             o.max_tokens = parse_count(optarg, 1, (long)1 << 50);
             if (o.max_tokens < 0) rc = cli_usage_error(cmd, "--max-tokens takes a positive number");
             break;
-        case 'C':
-            if (!strcmp(optarg, "f32")) o.compute = COMPUTE_F32;
-            else if (!strcmp(optarg, "bf16")) o.compute = COMPUTE_BF16;
-            else rc = cli_usage_error(cmd, "--compute takes f32 or bf16, not '%s'", optarg);
-            break;
-        case 'f':
-            if (table_format_parse(optarg, &fmt)) rc = cli_usage_error(cmd, "--format takes text, md or tex, not '%s'", optarg);
-            break;
+        case 'C': rc = cli_parse_compute(cmd, optarg, &o.compute); break;
+        case 'f': rc = cli_parse_format(cmd, optarg, &fmt); break;
         case 'h':
             fputs(HELP, stdout);
             free(models), free(corpus);
@@ -100,7 +94,7 @@ int cmd_drift(int argc, char **argv) {
         default: rc = 2; break;
         }
     }
-    if (rc == 0 && optind < argc) rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (rc == 0) rc = cli_no_operands(cmd, argc, argv);
     if (rc == 0 && nmodels < 2) rc = cli_usage_error(cmd, "drift needs a base and at least one variant (-m BASE -m VARIANT)");
     if (rc == 0 && ncorpus == 0) rc = cli_usage_error(cmd, "no corpus: give --corpus DIR or FILE");
     if (rc == 0 && o.max_tokens > 0 && o.max_tokens < o.ctx)

@@ -84,6 +84,24 @@ static void put_visible(Buf *out, const char *s, size_t n) {
     }
 }
 
+/* After the options of encode and decode: no operand left, the tokenizer at PATH in *t and all of
+ * stdin in *text (*len bytes), both the caller's to free. 0, or the exit code of the error it
+ * reported. */
+static int open_input(const char *cmd, int argc, char **argv, const char *path, Tokenizer **t, char **text,
+                      size_t *len) {
+    int bad = cli_no_operands(cmd, argc, argv);
+    if (bad) return bad;
+    if (!path) return cli_usage_error(cmd, "no tokenizer: give -t TOKENIZER");
+    Err err;
+    if (!(*t = tok_load(path, &err))) return cli_fail(cmd, "%s", err.msg);
+    if (!(*text = read_stdin(len))) {
+        int e = errno;
+        tok_free(*t);
+        return cli_fail(cmd, "<stdin>: %s", strerror(e));
+    }
+    return 0;
+}
+
 static int write_all(const char *cmd, const Buf *b) {
     if (b->len && fwrite(b->data, 1, b->len, stdout) != b->len)
         return cli_fail(cmd, "<stdout>: %s", strerror(errno));
@@ -115,19 +133,13 @@ int cmd_encode(int argc, char **argv) {
         default: return cli_usage_error("encode", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) return cli_usage_error("encode", "unexpected argument '%s'", argv[optind]);
-    if (!path) return cli_usage_error("encode", "no tokenizer: give -t TOKENIZER");
-    Err err;
-    Tokenizer *t = tok_load(path, &err);
-    if (!t) return cli_fail("encode", "%s", err.msg);
+    Tokenizer *t;
+    char *text;
     size_t len;
-    char *text = read_stdin(&len);
-    if (!text) {
-        tok_free(t);
-        return cli_fail("encode", "<stdin>: %s", strerror(errno));
-    }
+    int rc = open_input("encode", argc, argv, path, &t, &text, &len);
+    if (rc) return rc;
+    Err err;
     IntVec ids = {0};
-    int rc = 0;
     if (tok_encode(t, text, len, flags, &ids, &err)) {
         rc = cli_fail("encode", "<stdin>: %s", err.msg);
     } else {
@@ -166,19 +178,13 @@ int cmd_decode(int argc, char **argv) {
         default: return cli_usage_error("decode", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) return cli_usage_error("decode", "unexpected argument '%s'", argv[optind]);
-    if (!path) return cli_usage_error("decode", "no tokenizer: give -t TOKENIZER");
-    Err err;
-    Tokenizer *t = tok_load(path, &err);
-    if (!t) return cli_fail("decode", "%s", err.msg);
+    Tokenizer *t;
+    char *text;
     size_t len;
-    char *text = read_stdin(&len);
-    if (!text) {
-        tok_free(t);
-        return cli_fail("decode", "<stdin>: %s", strerror(errno));
-    }
+    int rc = open_input("decode", argc, argv, path, &t, &text, &len);
+    if (rc) return rc;
+    Err err;
     IntVec ids = {0};
-    int rc = 0;
     char *p = text, *end = text + len;
     while (p < end && !rc) {
         while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',')) p++;

@@ -131,14 +131,14 @@ int cmd_logits(int argc, char **argv) {
         }
         case RAW: raw = optarg; break;
         case RAW_ALL: raw_all = optarg; break;
-        case COMPUTE:
-            if (!strcmp(optarg, "f32")) compute = COMPUTE_F32;
-            else if (!strcmp(optarg, "bf16")) compute = COMPUTE_BF16;
-            else {
+        case COMPUTE: {
+            int bad = cli_parse_compute("logits", optarg, &compute);
+            if (bad) {
                 free(ctx);
-                return cli_usage_error("logits", "--compute is f32 or bf16, not '%s'", optarg);
+                return bad;
             }
             break;
+        }
         case 't': tok_path_arg = optarg; break;
         case 'h':
             fputs(USAGE, stdout);
@@ -149,10 +149,11 @@ int cmd_logits(int argc, char **argv) {
             return cli_usage_error("logits", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
     }
-    if (!model_path || optind < argc) {
+    int bad = cli_no_operands("logits", argc, argv);
+    if (!bad && !model_path) bad = cli_usage_error("logits", "missing -m MODEL");
+    if (bad) {
         free(ctx);
-        return cli_usage_error("logits", optind < argc ? "unexpected argument '%s'" : "missing -m MODEL",
-                               optind < argc ? argv[optind] : "");
+        return bad;
     }
     if (!n_ctx) ctx[n_ctx++] = "bos";
 

@@ -144,15 +144,18 @@ int cmd_quantize(int argc, char **argv) {
             return cli_usage_error("quantize", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
     }
-    const char *bad = optind < argc ? "unexpected argument" : !model ? "missing -m MODEL"
-                    : !type ? "missing --type TYPE" : !out ? "missing -o OUT.gguf" : NULL;
+    int usage = cli_no_operands("quantize", argc, argv);
+    if (usage) {
+        free(calib);
+        return usage;
+    }
+    const char *bad = !model ? "missing -m MODEL" : !type ? "missing --type TYPE" : !out ? "missing -o OUT.gguf" : NULL;
     const int calibrated = !strcmp(method, "imatrix") || !strcmp(method, "gptq");
     if (!bad && !calibrated && strcmp(method, "rtn")) bad = "unknown --method (rtn, imatrix, gptq)";
     if (!bad && calibrated && !n_calib) bad = "--method imatrix and gptq need --calib FILE|DIR";
     if (!bad && !calibrated && n_calib) bad = "--calib needs --method imatrix or gptq; rtn uses none";
     if (bad) {
         free(calib);
-        if (optind < argc) return cli_usage_error("quantize", "%s '%s'", bad, argv[optind]);
         if (!strncmp(bad, "unknown --method", 16)) return cli_usage_error("quantize", "unknown --method '%s' (rtn, imatrix, gptq)", method);
         return cli_usage_error("quantize", "%s", bad);
     }

@@ -80,15 +80,8 @@ static int run(int argc, char **argv, int is_diff) {
             o.top_n = atoi(optarg);
             if (o.top_n < 1 || o.top_n > 100000) rc = cli_usage_error(cmd, "--top takes a number from 1 to 100000");
             break;
-        case 'C':
-            if (!strcmp(optarg, "f32")) o.compute = COMPUTE_F32;
-            else if (!strcmp(optarg, "bf16")) o.compute = COMPUTE_BF16;
-            else rc = cli_usage_error(cmd, "--compute takes f32 or bf16, not '%s'", optarg);
-            break;
-        case 'f':
-            if (table_format_parse(optarg, &ro.format))
-                rc = cli_usage_error(cmd, "--format takes text, md or tex, not '%s'", optarg);
-            break;
+        case 'C': rc = cli_parse_compute(cmd, optarg, &o.compute); break;
+        case 'f': rc = cli_parse_format(cmd, optarg, &ro.format); break;
         case 'h':
             fputs(is_diff ? DIFF_HELP : PROBE_HELP, stdout);
             free(models);
@@ -97,7 +90,7 @@ static int run(int argc, char **argv, int is_diff) {
         default: rc = 2; break;
         }
     }
-    if (rc == 0 && optind < argc) rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (rc == 0) rc = cli_no_operands(cmd, argc, argv);
     if (rc == 0 && manifest && nmodels) rc = cli_usage_error(cmd, "give either --manifest or -m, not both");
     if (rc == 0 && !manifest && nmodels == 0) rc = cli_usage_error(cmd, "no model: give -m MODEL%s", is_diff ? " twice or --manifest FILE" : "");
     if (rc == 0 && is_diff && !manifest && nmodels < 2) rc = cli_usage_error(cmd, "diff needs a base and at least one variant (-m BASE -m VARIANT)");

@@ -75,7 +75,8 @@ int cmd_synth(int argc, char **argv) {
         default: return cli_usage_error("synth", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
+    int bad = cli_no_operands("synth", argc, argv);
+    if (bad) return bad;
     if (!out) return cli_usage_error("synth", "missing -o FILE.gguf");
     if (!preset && !arch) return cli_usage_error("synth", "give --preset NAME or --arch ARCH");
     SynthSpec s;

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "analysis/coverage.h"
 #include "report/table.h"
 #include "analysis/vocab.h"
 #include "tokenizer/tokenizer.h"
@@ -167,19 +166,13 @@ int cmd_vocab(int argc, char **argv) {
         case 't': args[ns++] = optarg; break;
         case 'c': csv = optarg; break;
         case 'f':
-            if (table_format_parse(optarg, &fmt)) {
-                rc = cli_usage_error(cmd, "--format must be text, md or tex, not '%s'", optarg);
-                goto done_args;
-            }
+            if ((rc = cli_parse_format(cmd, optarg, &fmt))) goto done_args;
             break;
         case 'h': help(); goto done_args;
         default: rc = cli_usage_error(cmd, "bad option"); goto done_args;
         }
     }
-    if (optind < argc) {
-        rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-        goto done_args;
-    }
+    if ((rc = cli_no_operands(cmd, argc, argv))) goto done_args;
     if (!ns) {
         rc = cli_usage_error(cmd, "no tokenizer: give one with -t PATH");
         goto done_args;
@@ -188,14 +181,7 @@ int cmd_vocab(int argc, char **argv) {
     Source *src = xcalloc(ns, sizeof *src);
     size_t loaded = 0;
     for (size_t i = 0; i < ns; i++) {
-        const char *a = args[i], *eq = strchr(a, '=');
-        const char *path = a;
-        if (eq && eq > a && !memchr(a, '/', (size_t)(eq - a)) && !is_file(a) && !is_dir(a)) {
-            src[i].label = xstrndup(a, (size_t)(eq - a));
-            path = eq + 1;
-        } else {
-            src[i].label = source_label(a);
-        }
+        const char *path = cli_labelled_path(args[i], &src[i].label);
         loaded = i + 1;
         progress("loading %s", path);
         src[i].tok = tok_load(path, &err);
@@ -219,13 +205,13 @@ int cmd_vocab(int argc, char **argv) {
     }
     Buf out = {0};
     for (size_t k = 0; k < ns; k++)
-        buf_printf(&out, "%s%s: %s, %s, %s\n", fmt == 2 ? "% " : "", src[k].label,
+        buf_printf(&out, "%s%s: %s, %s, %s\n", fmt == TABLE_TEX ? "% " : "", src[k].label,
                    tok_path(src[k].tok), tok_kind(src[k].tok), tok_pretokenizer(src[k].tok));
     buf_putc(&out, '\n');
     table_render(t, fmt, &out);
     table_free(t);
-    buf_puts(&out, fmt == 2 ? "\n% indentation tokens by width\n" : "\nindentation tokens by width\n");
-    if (fmt == 1) buf_putc(&out, '\n');
+    buf_puts(&out, fmt == TABLE_TEX ? "\n% indentation tokens by width\n" : "\nindentation tokens by width\n");
+    if (fmt == TABLE_MD) buf_putc(&out, '\n');
     t = width_table(src, ns);
     table_render(t, fmt, &out);
     table_free(t);

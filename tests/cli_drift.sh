@@ -3,13 +3,9 @@
 # stories260K variants on the committed English samples: tables, tidy CSV whose overall rows
 # agree with the per-position file, skip counts, Markdown, and the two figures.
 set -u
+. "$(dirname "$0")/tap.sh"
 : "${COLDTOK:?set COLDTOK to the binary under test}"
 FIX=${COLDTOK_FIXTURES:-../shared/fixtures}/models/stories260K
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); echo "not ok $n - $1"; shift; printf '# %s\n' "$@"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-check() { if eval "$2"; then ok "$1"; else no "$1" "$3"; fi; }
 tmp=$(mktemp -d /tmp/coldtok-drift.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -40,8 +36,8 @@ fails "empty model file" "$tmp/a.gguf" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpu
 fails "unknown --lang" "--lang cobol" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp/code" --lang cobol
 
 if [ ! -f "$FIX/stories260K-F32.gguf" ]; then
-    skip "stories260K fixtures absent (set COLDTOK_FIXTURES)"
-    echo "1..$n"
+    skip "stories260K runs" "fixtures absent (set COLDTOK_FIXTURES)"
+    done_testing
     exit 0
 fi
 M=(-m "$FIX/stories260K-F32.gguf" -m "$FIX/stories260K-F16.gguf" -m "$FIX/stories260K-Q4_0mix.gguf")
@@ -87,7 +83,7 @@ if [ -f "$S/synth-qwen2/synth-qwen2-F32.gguf" ] && [ -f "$S/synth-llama/synth-ll
     kwb=$(awk -F, '$1 == "synth-llama-F32" && $2 == "all" && $3 == "keyword" && $4 == "bytes" { print $5 }' "$tmp/xv/drift.csv")
     check "samples: keyword bytes aligned by offsets ($kwb)" '[ -n "$kwb" ] && [ "$kwb" -gt 100 ]' "keyword bytes $kwb"
 else
-    skip "synth-qwen2 / synth-llama fixtures absent"
+    skip "samples" "synth-qwen2 / synth-llama fixtures absent"
 fi
 
 # ---- figures ----
@@ -95,6 +91,6 @@ if command -v gnuplot > /dev/null; then
     out=$("$COLDTOK" plot "$tmp/out" -o "$tmp/fig" 2>&1); rc=$?
     check "plot draws the drift figures" '[ $rc -eq 0 ] && [ -s "$tmp/fig/drift_kl_distribution.png" ] && [ -s "$tmp/fig/drift_keyword_vs_other.png" ]' "rc=$rc out=$out; $(ls "$tmp/fig" 2>&1)"
 else
-    skip "gnuplot absent"
+    skip "plot draws the drift figures" "gnuplot absent"
 fi
-echo "1..$n"
+done_testing

@@ -2,25 +2,11 @@
 # coldtok info: output facts on the fixture GGUFs (values from the fixture READMEs and the GGUF
 # format's block sizes), and one-line errors with the right exit codes on bad input. Prints TAP.
 set -u
+. "$(dirname "$0")/tap.sh"
 BIN=${COLDTOK:-./coldtok}
 FX=${COLDTOK_FIXTURES:-../shared/fixtures}
 tmp=$(mktemp -d /tmp/coldtok-cli-info.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && printf '#   %s\n' "$2"; }
-skip() { n=$((n + 1)); echo "not ok $n - $1 # SKIP $2"; }
-
-# has NAME FILE REGEX...: every extended regex matches some line of FILE
-has() {
-    local name=$1 file=$2 re
-    shift 2
-    for re in "$@"; do
-        if ! grep -Eq -- "$re" "$file"; then notok "$name" "no line matches: $re"; return; fi
-    done
-    ok "$name"
-}
 
 # info_of FILE: runs coldtok info on a fixture into $tmp/out, exit code into $rc; 1 if absent
 info_of() {
@@ -152,4 +138,4 @@ expect_fail "two arguments" 2 "^coldtok info: give exactly one MODEL$" a b
 expect_fail "unknown option" 2 "^coldtok info: unknown option '--frobnicate'$" --frobnicate x
 "$BIN" info --help > "$tmp/out" 2>&1 && grep -q '^usage: coldtok info MODEL.gguf' "$tmp/out" && ok "--help" || notok "--help"
 
-echo "1..$n"
+done_testing

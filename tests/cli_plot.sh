@@ -9,18 +9,11 @@
 # and no PNG has ink in its outer pixels (nothing cut at the canvas's edge). Prints TAP;
 # gnuplot-dependent tests skip when it is absent.
 set -u
+. "$(dirname "$0")/tap.sh"
 BIN=${COLDTOK:-./coldtok}
 DATA=tests/data/plot
 tmp=$(mktemp -d /tmp/coldtok-cli-plot.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && printf '#   %s\n' "$2"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1: $2"; }
-check() { # check NAME DETAIL CONDITION: ok when the shell condition (a string, run by eval) holds
-    if eval "$3"; then ok "$1"; else notok "$1" "$2"; fi
-}
 
 if gp=$(command -v "${COLDTOK_GNUPLOT:-gnuplot}") && "$gp" -e 'exit' > /dev/null 2>&1; then have_gp=1; else have_gp=0; fi
 FIGS="pkp_by_language kl_vs_bits keyword_heatmap coverage_by_language drift_kl_distribution drift_keyword_vs_other"
@@ -73,11 +66,12 @@ drew    $tmp/png/coverage_by_language.png (5 languages x 3 tokenizers)
 drew    $tmp/png/drift_kl_distribution.png (3 variants, up to 16 bins)
 drew    $tmp/png/drift_keyword_vs_other.png (3 languages x 3 variants)
 EOF
-    check "png: what was drawn" "$(diff "$tmp/want.out" "$tmp/png.out" | head -5 | tr '\n' ' ')" \
-        'cmp -s "$tmp/want.out" "$tmp/png.out"'
+    check "png: what was drawn" 'cmp -s "$tmp/want.out" "$tmp/png.out"' \
+        "$(diff "$tmp/want.out" "$tmp/png.out" | head -5 | tr '\n' ' ')"
     want_err="coldtok plot: warning: kl_vs_bits: 1 variant(s) left out: no bits_per_weight in $DATA/models.csv"
-    check "png: stderr is only the note on the variant without bits" "$(head -3 "$tmp/png.err" | tr '\n' '|')" \
-        '[ "$(cat "$tmp/png.err")" = "$want_err" ]'
+    check "png: stderr is only the note on the variant without bits" \
+        '[ "$(cat "$tmp/png.err")" = "$want_err" ]' \
+        "$(head -3 "$tmp/png.err" | tr '\n' '|')"
     bad=""
     for f in $FIGS; do
         p="$tmp/png/$f.png"
@@ -86,19 +80,20 @@ EOF
         elif [ "$(png_size "$p")" != 1200x700 ]; then bad="$bad $f:$(png_size "$p")"
         elif [ "$(stat -c %s "$p")" -lt 15000 ]; then bad="$bad $f:only-$(stat -c %s "$p")-bytes"; fi
     done
-    check "png: six 1200x700 PNG files" "$bad" '[ -z "$bad" ]'
-    check "png: nothing else in the figure folder" "$(ls -A "$tmp/png" | tr '\n' ' ')" \
-        '[ "$(ls -A "$tmp/png" | sort | tr "\n" " ")" = "coverage_by_language.png drift_keyword_vs_other.png drift_kl_distribution.png keyword_heatmap.png kl_vs_bits.png pkp_by_language.png " ]'
-    check "png: nothing left in TMPDIR" "$(ls -A "$tmp/tmpdir")" '[ -z "$(ls -A "$tmp/tmpdir")" ]'
+    check "png: six 1200x700 PNG files" '[ -z "$bad" ]' "$bad"
+    check "png: nothing else in the figure folder" \
+        '[ "$(ls -A "$tmp/png" | sort | tr "\n" " ")" = "coverage_by_language.png drift_keyword_vs_other.png drift_kl_distribution.png keyword_heatmap.png kl_vs_bits.png pkp_by_language.png " ]' \
+        "$(ls -A "$tmp/png" | tr '\n' ' ')"
+    check "png: nothing left in TMPDIR" '[ -z "$(ls -A "$tmp/tmpdir")" ]' "$(ls -A "$tmp/tmpdir")"
     after=$(cd "$DATA" && ls -la --time-style=+%s . && sha256sum ./*)
-    check "png: the data folder is untouched" "listing or checksums changed" '[ "$before" = "$after" ]'
+    check "png: the data folder is untouched" '[ "$before" = "$after" ]' "listing or checksums changed"
     if [ $strace_ok = 1 ]; then
         # every file or folder created, by coldtok or gnuplot, must be the figure folder or in it
         # (what a font cache may write under $HOME is not this command's business)
         created=$(grep -E 'O_CREAT|mkdir|rename|link\(|linkat|symlink|creat\(' "$tmp/trace" | grep -v ' = -1 ' |
             grep -oE '"[^"]*"' | tr -d '"' | grep -E "^(/tmp/|$PWD/|[^/])" | grep -vxF "$tmp/png" | grep -v "^$tmp/png/" || true)
-        check "png: nothing created outside the figure folder (strace)" "$(echo "$created" | head -3 | tr '\n' ' ')" \
-            '[ -z "$created" ]'
+        check "png: nothing created outside the figure folder (strace)" '[ -z "$created" ]' \
+            "$(echo "$created" | head -3 | tr '\n' ' ')"
     else
         skip "png: nothing created outside the figure folder" "strace not usable here"
     fi
@@ -114,14 +109,14 @@ if [ $have_gp = 1 ]; then
         is_svg "$tmp/svg/$f.svg" && python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$tmp/svg/$f.svg" 2> /dev/null ||
             bad="$bad $f"
     done
-    check "svg: exit 0, six well-formed SVG files" "rc=$rc, bad:$bad $(head -1 "$tmp/svg.err")" '[ $rc -eq 0 ] && [ -z "$bad" ]'
+    check "svg: exit 0, six well-formed SVG files" '[ $rc -eq 0 ] && [ -z "$bad" ]' "rc=$rc, bad:$bad $(head -1 "$tmp/svg.err")"
     s=$tmp/svg/pkp_by_language.svg
     bad=""
     for m in tiny-f32 tiny-f16 tiny-q8_0 tiny-q4_0 coder_1.5B coder_1.5B-Q4_K_M "coder 'q2' #k" "modèle-distillé_ß" \
         python c rust sql bash "no value" model; do
         svg_text "$s" "$m" || bad="$bad [$m]"
     done
-    check "svg pkp: every model and language verbatim (_ ' hash UTF-8), a 'no value' mark" "missing:$bad" '[ -z "$bad" ]'
+    check "svg pkp: every model and language verbatim (_ ' hash UTF-8), a 'no value' mark" '[ -z "$bad" ]' "missing:$bad"
     s=$tmp/svg/kl_vs_bits.svg
     bad=""
     for m in tiny-f16 tiny-q8_0 tiny-q4_0 coder_1.5B-Q4_K_M "coder 'q2' #k" tiny-f32 coder_1.5B 1e-08 1e-01 \
@@ -129,26 +124,26 @@ if [ $have_gp = 1 ]; then
         svg_text "$s" "$m" || bad="$bad [$m]"
     done
     grep -qF "modèle-distillé_ß" "$s" && bad="$bad [distilled model shown without bits]"
-    check "svg kl: a label per variant, families in the legend, log y axis (1e-08..1e-01)" "$bad" '[ -z "$bad" ]'
+    check "svg kl: a label per variant, families in the legend, log y axis (1e-08..1e-01)" '[ -z "$bad" ]' "$bad"
     s=$tmp/svg/coverage_by_language.svg
     bad=""
     for m in coder/tokenizer.json "tiny_bpe 512 (ours)" "deepseek-coder_6.7…truct.Q4_K_M.gguf" tokenizer; do
         svg_text "$s" "$m" || bad="$bad [$m]"
     done
-    check "svg coverage: tokenizer names, the long one shortened in the middle" "missing:$bad" '[ -z "$bad" ]'
+    check "svg coverage: tokenizer names, the long one shortened in the middle" '[ -z "$bad" ]' "missing:$bad"
     s=$tmp/svg/keyword_heatmap.svg
     bad=""
     for m in "'static" __init__ "#include" "x^2" '"quoted"' naïve "\$@" "&amp;mut" "coder 'q2' #k" "grey: no value"; do
         svg_text "$s" "$m" || bad="$bad [$m]"
     done
-    check "svg heatmap: keywords with quotes, underscore, hash, caret, dollar, ampersand, UTF-8 verbatim" "missing:$bad" '[ -z "$bad" ]'
+    check "svg heatmap: keywords with quotes, underscore, hash, caret, dollar, ampersand, UTF-8 verbatim" '[ -z "$bad" ]' "missing:$bad"
     s=$tmp/svg/drift_kl_distribution.svg
     bad=""
     for m in tiny-q8_0 tiny-q4_0 "coder 'q2' #k" variant 1e-7 1e-5 1e-3 0.1 1 10 "KL(P||Q) at a position, nats (log scale)"; do
         svg_text "$s" "$m" || bad="$bad [$m]"
     done
     grep -qF "modèle-distillé_ß" "$s" && bad="$bad [a variant without KL shown]"
-    check "svg drift_kl_distribution: the variants in the legend, decades of KL on the x axis" "missing:$bad" '[ -z "$bad" ]'
+    check "svg drift_kl_distribution: the variants in the legend, decades of KL on the x axis" '[ -z "$bad" ]' "missing:$bad"
     s=$tmp/svg/drift_keyword_vs_other.svg
     bad=""
     for m in tiny-q8_0 tiny-q4_0 "coder 'q2' #k" python c rust "no value" ">1: compression hurts keyword positions more"; do
@@ -156,7 +151,7 @@ if [ $have_gp = 1 ]; then
     done
     for m in "modèle-distillé_ß" sql; do grep -qF "$m" "$s" && bad="$bad [$m shown: it has no kl_mean]"; done
     check "svg drift_keyword_vs_other: languages, variants, a 'no value' mark (no keyword row), the y label" \
-        "$bad" '[ -z "$bad" ]'
+        '[ -z "$bad" ]' "$bad"
 
     # --top 5: the five keywords with the largest |log_ratio| over all variants, counted here
     python3 - "$DATA/keywords.csv" 5 > "$tmp/top5" <<'EOF'
@@ -182,13 +177,13 @@ EOF
         esac
     done < "$tmp/top5"
     grep -q '5 keywords (of 14) x 6 variants' "$tmp/top5.out" || bad="$bad [stdout: $(grep heatmap "$tmp/top5.out")]"
-    check "--top 5: exactly the 5 keywords that moved most, as counted here" "$bad (want: $(tr '\n' ' ' < "$tmp/top5"))" \
-        '[ $rc -eq 0 ] && [ -z "$bad" ]'
+    check "--top 5: exactly the 5 keywords that moved most, as counted here" '[ $rc -eq 0 ] && [ -z "$bad" ]' \
+        "$bad (want: $(tr '\n' ' ' < "$tmp/top5"))"
 
     run pdf "$DATA" -o "$tmp/pdf" --format pdf
     bad=""
     for f in $FIGS; do is_pdf "$tmp/pdf/$f.pdf" || bad="$bad $f"; done
-    check "pdf: exit 0, six PDF files" "rc=$rc, bad:$bad $(head -1 "$tmp/pdf.err")" '[ $rc -eq 0 ] && [ -z "$bad" ]'
+    check "pdf: exit 0, six PDF files" '[ $rc -eq 0 ] && [ -z "$bad" ]' "rc=$rc, bad:$bad $(head -1 "$tmp/pdf.err")"
 else
     skip "svg and pdf figures" "gnuplot not installed"
 fi
@@ -206,19 +201,20 @@ skipped drift_kl_distribution: $tmp/only-cov/drift_kl_hist.csv absent
 skipped drift_keyword_vs_other: $tmp/only-cov/drift.csv absent
 EOF
     check "only coverage_summary.csv: one figure, five skipped with the reason" \
-        "rc=$rc $(diff "$tmp/want" "$tmp/onlycov.out" | tr '\n' ' ')" \
-        '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/onlycov.out" && [ ! -s "$tmp/onlycov.err" ]'
+        '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/onlycov.out" && [ ! -s "$tmp/onlycov.err" ]' \
+        "rc=$rc $(diff "$tmp/want" "$tmp/onlycov.out" | tr '\n' ' ')"
     # a probe-only folder: pkp rows but no kl_pq, no log_ratio
     mkdir -p "$tmp/probe"
     awk -F, 'NR == 1 || $4 != "kl_pq"' "$DATA/metrics.csv" > "$tmp/probe/metrics.csv"
     cp "$DATA/models.csv" "$tmp/probe/"
     awk -F, 'NR == 1 || $1 == "tiny-f32" || $1 == "coder_1.5B"' "$DATA/keywords.csv" > "$tmp/probe/keywords.csv"
     run probe "$tmp/probe" -o "$tmp/f2"
-    check "probe-only folder: kl_vs_bits and keyword_heatmap skipped, saying why" "rc=$rc $(tr '\n' '|' < "$tmp/probe.out")" \
+    check "probe-only folder: kl_vs_bits and keyword_heatmap skipped, saying why" \
         '[ $rc -eq 0 ] &&
          grep -qxF "skipped kl_vs_bits: no variant with both a kl_pq value (scope all) in metrics.csv and bits_per_weight in models.csv" "$tmp/probe.out" &&
          grep -qxF "skipped keyword_heatmap: no log_ratio value in $tmp/probe/keywords.csv (no variant)" "$tmp/probe.out" &&
-         grep -q "^drew    $tmp/f2/pkp_by_language.png " "$tmp/probe.out"'
+         grep -q "^drew    $tmp/f2/pkp_by_language.png " "$tmp/probe.out"' \
+        "rc=$rc $(tr '\n' '|' < "$tmp/probe.out")"
 else
     skip "skipped figures" "gnuplot not installed"
 fi
@@ -270,7 +266,7 @@ if not re.search(r"^set arrow from graph 0, first 1 to graph 1, first 1 nohead",
 print("\n".join(bad) if bad else "same")
 EOF
     check "drift: the lines and bars hold the CSV values (fractions of each variant's positions; keyword/other ratios)" \
-        "rc=$rc $(head -3 "$tmp/drift.check" | tr '\n' '|')" '[ $rc -eq 0 ] && [ "$(cat "$tmp/drift.check")" = same ]'
+        '[ $rc -eq 0 ] && [ "$(cat "$tmp/drift.check")" = same ]' "rc=$rc $(head -3 "$tmp/drift.check" | tr '\n' '|')"
 
     # a drift of other-vocabulary variants only (no kl_mean), and a histogram with nothing counted
     mkdir -p "$tmp/drift0"
@@ -281,15 +277,15 @@ EOF
 coldtok plot: $tmp/drift0: nothing to draw (no metrics.csv, keywords.csv, coverage_summary.csv, drift.csv or drift_kl_hist.csv with data)
 EOF
     check "drift: bits-per-byte rows only and zero counts: nothing to draw, one line" \
-        "rc=$rc $(tr '\n' '|' < "$tmp/drift0.err")" '[ $rc -eq 1 ] && cmp -s "$tmp/want" "$tmp/drift0.err" && [ ! -s "$tmp/drift0.out" ]'
+        '[ $rc -eq 1 ] && cmp -s "$tmp/want" "$tmp/drift0.err" && [ ! -s "$tmp/drift0.out" ]' "rc=$rc $(tr '\n' '|' < "$tmp/drift0.err")"
     cp "$DATA/coverage_summary.csv" "$tmp/drift0/"
     run drift0b "$tmp/drift0" -o "$tmp/drift0fig"
     check "drift: both figures skipped, saying why; the variants with nothing counted named in a warning" \
-        "rc=$rc $(tr '\n' '|' < "$tmp/drift0b.out") $(tr '\n' '|' < "$tmp/drift0b.err")" \
         '[ $rc -eq 0 ] &&
          grep -qxF "skipped drift_kl_distribution: no variant with a position counted in $tmp/drift0/drift_kl_hist.csv" "$tmp/drift0b.out" &&
          grep -qxF "skipped drift_keyword_vs_other: no language with kl_mean at both keyword and other positions in $tmp/drift0/drift.csv" "$tmp/drift0b.out" &&
-         grep -qxF "coldtok plot: warning: drift_kl_distribution: 3 variant(s) left out: no position counted in $tmp/drift0/drift_kl_hist.csv" "$tmp/drift0b.err"'
+         grep -qxF "coldtok plot: warning: drift_kl_distribution: 3 variant(s) left out: no position counted in $tmp/drift0/drift_kl_hist.csv" "$tmp/drift0b.err"' \
+        "rc=$rc $(tr '\n' '|' < "$tmp/drift0b.out") $(tr '\n' '|' < "$tmp/drift0b.err")"
 
     # a kl_mean of inf and one of 0 at other positions: 'no value', each with a warning
     mkdir -p "$tmp/drift1"
@@ -301,9 +297,9 @@ coldtok plot: warning: drift_keyword_vs_other: 1 non-finite kl_mean value(s) sho
 coldtok plot: warning: drift_keyword_vs_other: 1 ratio(s) shown as 'no value': kl_mean 0 at other positions
 EOF
     check "drift: a non-finite kl_mean and a zero one at other positions: warnings, still 3 languages x 3 variants" \
-        "rc=$rc $(tr '\n' '|' < "$tmp/drift1.err")" \
         '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/drift1.err" &&
-         grep -qxF "drew    $tmp/drift1fig/drift_keyword_vs_other.png (3 languages x 3 variants)" "$tmp/drift1.out"'
+         grep -qxF "drew    $tmp/drift1fig/drift_keyword_vs_other.png (3 languages x 3 variants)" "$tmp/drift1.out"' \
+        "rc=$rc $(tr '\n' '|' < "$tmp/drift1.err")"
 else
     skip "drift figures" "gnuplot not installed"
 fi
@@ -328,8 +324,8 @@ skipped drift_kl_distribution: $CTX/drift_kl_hist.csv absent
 skipped drift_keyword_vs_other: $CTX/drift.csv absent
 EOF
     check "contexts: rows that differ only in context are drawn, one series per model and context" \
-        "rc=$rc $(diff "$tmp/want" "$tmp/ctx.out" | tr '\n' ' ') $(grep -v '^\(set\|plot\|unset\|[0-9$ E]\)' "$tmp/ctx.script" | head -2)" \
-        '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/ctx.out"'
+        '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/ctx.out"' \
+        "rc=$rc $(diff "$tmp/want" "$tmp/ctx.out" | tr '\n' ' ') $(grep -v '^\(set\|plot\|unset\|[0-9$ E]\)' "$tmp/ctx.script" | head -2)"
     bad=""
     for c in "&lt;|endoftext|> (151643)" "&lt;|fim_prefix|> (151659)"; do
         for m in qwen2.5-coder-1.5b-instruct-f16 qwen2.5-coder-1.5b-instruct-q8_0 qwen2.5-coder-1.5b-instruct-q4_k_m \
@@ -343,8 +339,8 @@ EOF
     done
     # (gnuplot's SVG escapes < and &, not >)
     check "contexts: legends name each series 'model @ context' (a long model name cut in its middle), keywords whole" \
-        "missing:$bad" \
-        '[ -z "$bad" ]'
+        '[ -z "$bad" ]' \
+        "missing:$bad"
     python3 - "$CTX" "$tmp/ctx.script" > "$tmp/ctx.check" 2>&1 <<'EOF'
 import csv, re, sys
 d, script = sys.argv[1], open(sys.argv[2], encoding="utf-8").read()
@@ -402,17 +398,18 @@ if len(cells) != nv * len(ranked):
 print("\n".join(bad) if bad else "same")
 EOF
     check "contexts: bars, KL lines and heat map cells hold the CSV values of their (model, context)" \
-        "$(head -3 "$tmp/ctx.check" | tr '\n' '|')" '[ "$(cat "$tmp/ctx.check")" = same ]'
+        '[ "$(cat "$tmp/ctx.check")" = same ]' "$(head -3 "$tmp/ctx.check" | tr '\n' '|')"
 
     # the same files with only the first context: a context column, but one context per model
     mkdir -p "$tmp/ctx1"
     for f in metrics models keywords; do grep -v 'fim_prefix' "$CTX/$f.csv" > "$tmp/ctx1/$f.csv"; done
     run ctx1 "$tmp/ctx1" -o "$tmp/ctx1fig" --format svg
-    check "contexts: one context per model, plain model names" "rc=$rc $(tr '\n' '|' < "$tmp/ctx1.out")" \
+    check "contexts: one context per model, plain model names" \
         '[ $rc -eq 0 ] && grep -qxF "drew    $tmp/ctx1fig/pkp_by_language.svg (4 languages x 4 models)" "$tmp/ctx1.out" &&
          grep -qxF "drew    $tmp/ctx1fig/kl_vs_bits.svg (3 variants in 1 family)" "$tmp/ctx1.out" &&
          svg_text "$tmp/ctx1fig/pkp_by_language.svg" qwen2.5-coder-1.5b-instruct-q8_0 &&
-         ! grep -q " @ " "$tmp/ctx1fig/pkp_by_language.svg"'
+         ! grep -q " @ " "$tmp/ctx1fig/pkp_by_language.svg"' \
+        "rc=$rc $(tr '\n' '|' < "$tmp/ctx1.out")"
 else
     skip "several contexts" "gnuplot not installed"
 fi
@@ -465,10 +462,11 @@ if [ $have_gp = 1 ] && [ -s "$tmp/png/kl_vs_bits.png" ]; then
     run ctxpng "$CTX" -o "$tmp/ctxpng"
     "$gp" -d -e "set terminal pngcairo size 400,200 font 'DejaVu Sans,13' background rgb 'white'; set output '$tmp/cut.png'; unset border; unset tics; set label 'cut at the edge' at screen 0.9, screen 0.5; plot [0:1][0:1] NaN notitle" 2> /dev/null
     cut=$(python3 "$tmp/edge.py" "$tmp/cut.png" 2>&1)
-    check "edge check: flags a label running off the right edge" "$cut" '[ -n "$cut" ] && [ "${cut#cut.png: }" != "$cut" ]'
+    check "edge check: flags a label running off the right edge" '[ -n "$cut" ] && [ "${cut#cut.png: }" != "$cut" ]' "$cut"
     inked=$(python3 "$tmp/edge.py" "$tmp"/png/*.png "$tmp"/ctxpng/*.png 2>&1)
-    check "no text cut at the edges of the PNGs (long names, two contexts, rotated labels)" "$inked" \
-        '[ $rc -eq 0 ] && [ -z "$inked" ] && [ "$(ls "$tmp"/ctxpng/*.png | wc -l)" -eq 3 ]'
+    check "no text cut at the edges of the PNGs (long names, two contexts, rotated labels)" \
+        '[ $rc -eq 0 ] && [ -z "$inked" ] && [ "$(ls "$tmp"/ctxpng/*.png | wc -l)" -eq 3 ]' \
+        "$inked"
 else
     skip "edge checks" "gnuplot not installed"
 fi
@@ -576,4 +574,4 @@ expect_fail "bad --format" 2 "^coldtok plot: --format: 'gif' is not png, svg or 
 expect_fail "bad --top" 2 "^coldtok plot: --top: '0' is not a number from 1 to 10000$" "$DATA" -o "$tmp/fig" --top 0
 expect_fail "unknown option" 2 "^coldtok plot: unknown option '--frobnicate'$" "$DATA" -o "$tmp/fig" --frobnicate
 
-echo "1..$n"
+done_testing

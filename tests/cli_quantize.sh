@@ -3,26 +3,11 @@
 # the written file against the fixtures' references when `coldtok logits` is there) and the
 # failures: one line, the right exit code, nothing left at OUT or OUT.tmp. Prints TAP.
 set -u
+. "$(dirname "$0")/tap.sh"
 BIN=${COLDTOK:-./coldtok}
 FX=${COLDTOK_FIXTURES:-../shared/fixtures}
 tmp=$(mktemp -d /tmp/coldtok-cli-quantize.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && printf '#   %s\n' "$2"; }
-skip() { n=$((n + 1)); echo "not ok $n - $1 # SKIP $2"; }
-check() { if eval "$2"; then ok "$1"; else notok "$1" "${3:-failed: $2}"; fi; }
-
-# has NAME FILE REGEX...: every extended regex matches some line of FILE
-has() {
-    local name=$1 file=$2 re
-    shift 2
-    for re in "$@"; do
-        if ! grep -Eq -- "$re" "$file"; then notok "$name" "no line matches: $re"; return; fi
-    done
-    ok "$name"
-}
 
 # fails NAME CODE REGEX ARGS...: coldtok quantize ARGS exits CODE, says REGEX on stderr's first
 # line ("coldtok quantize: ..."), prints nothing else but an optional "try" line, writes no OUT
@@ -207,4 +192,4 @@ else
     skip "interrupted run" "coldtok synth failed"
 fi
 
-echo "1..$n"
+done_testing

@@ -4,14 +4,10 @@
 # (tests/data/stories260K-drift.csv, made by tests/reference/stories_drift.py), in the expected
 # order; manifests are checked before any model loads; CSV, Markdown and LaTeX outputs.
 set -u
+. "$(dirname "$0")/tap.sh"
 : "${COLDTOK:?set COLDTOK to the binary under test}"
 FIX=${COLDTOK_FIXTURES:-../shared/fixtures}/models/stories260K
 [ -d "$FIX" ] && FIX=$(cd "$FIX" && pwd)
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); echo "not ok $n - $1"; shift; printf '# %s\n' "$@"; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-check() { if eval "$2"; then ok "$1"; else no "$1" "$3"; fi; }
 tmp=$(mktemp -d /tmp/coldtok-study.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -36,8 +32,8 @@ out=$("$COLDTOK" probe -m "$tmp/a.gguf" --context none 2>&1); rc=$?
 check "context none is refused" '[ $rc -eq 1 ]' "rc=$rc out=$out"
 
 if [ ! -f "$FIX/stories260K-F32.gguf" ]; then
-    skip "stories260K fixtures absent (set COLDTOK_FIXTURES)"
-    echo "1..$n"
+    skip "stories260K runs" "fixtures absent (set COLDTOK_FIXTURES)"
+    done_testing
     exit 0
 fi
 
@@ -85,7 +81,7 @@ if [ -f "$QWEN" ]; then
     check "cross-vocabulary: keyword-string Spearman and KL present" \
         'awk -v r="$rho" -v k="$klseq" "BEGIN { exit !(r != \"\" && r >= -1 && r <= 1 && k > 0) }"' "rho=$rho kl_seq=$klseq"
 else
-    skip "synth-qwen2 fixture absent"
+    skip "cross-vocabulary diff" "synth-qwen2 fixture absent"
 fi
 
 # ---- probe: tables, formats, several contexts ----
@@ -99,4 +95,4 @@ out=$("$COLDTOK" probe -m "$FIX/stories260K-F32.gguf" --lang python --format md 
 check "probe --format md" '[[ $out == *"| lang"* ]] && [[ $out == *"|:"* || $out == *":|"* ]]' "$out"
 out=$("$COLDTOK" probe -m "$FIX/stories260K-F32.gguf" --lang python --format tex 2>&1)
 check "probe --format tex" '[[ $out == *"\\toprule"* ]]' "$out"
-echo "1..$n"
+done_testing

@@ -3,18 +3,11 @@
 # written here, fixture ids on a GGUF vocabulary, and the one-line errors (exit 1) for bad files and bad
 # input. Prints TAP; gets the binary in $COLDTOK.
 set -u
+. "$(dirname "$0")/tap.sh"
 COLDTOK=${COLDTOK:-./coldtok}
 FIX=${COLDTOK_FIXTURES:-../shared/fixtures}
 tmp=$(mktemp -d /tmp/coldtok-cli-tok.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; [ $# -gt 1 ] && printf '#   %s\n' "${@:2}"; }
-skip() { n=$((n + 1)); echo "not ok $n - $1 # SKIP $2"; }
-
-# check NAME EXPECTED ACTUAL
-check() { if [ "$2" == "$3" ]; then ok "$1"; else notok "$1" "want: $2" "got:  $3"; fi; }
 
 # expect_error NAME WANT_RC WANT_STDERR_LINE CMD... (stdin from the caller): exactly that one line on
 # stderr, nothing on stdout. A WANT ending in '*' is a prefix.
@@ -52,30 +45,30 @@ out=$("$COLDTOK" decode --help); rc=$?
 if [ $rc -eq 0 ] && grep -q '^usage: coldtok decode -t TOKENIZER' <<< "$out"; then ok "decode --help"; else notok "decode --help" "rc $rc"; fi
 
 # ids, pieces, special tokens, decode
-check "encode ids (hand-computed merges)" "11 12 3 6 2 7" "$(printf 'hello world' | "$COLDTOK" encode -t "$T")"
-check "encode --ids is the default" "11 12 3 6 2 7" "$(printf 'hello world' | "$COLDTOK" encode --ids -t "$T")"
-check "encode --pieces" 'hello Ġw o r l d' "$(printf 'hello world' | "$COLDTOK" encode --pieces -t "$T")"
-check "special token matched in text" "11 13" "$(printf 'hello<|end|>' | "$COLDTOK" encode -t "$T")"
-check "--no-special: special token text is text" "11 1 7" "$(printf 'hello<|end|>' | "$COLDTOK" encode --no-special -t "$T")"
-check "empty input: an empty line" "" "$(printf '' | "$COLDTOK" encode -t "$T")"
-check "decode" "hello world<|end|>" "$(echo '11 12 3 6 2 7 13' | "$COLDTOK" decode -t "$T")"
-check "decode adds nothing (no newline)" "11" "$(printf 'hello world' | "$COLDTOK" encode -t "$T" | "$COLDTOK" decode -t "$T" | wc -c)"
+is "encode ids (hand-computed merges)" "11 12 3 6 2 7" "$(printf 'hello world' | "$COLDTOK" encode -t "$T")"
+is "encode --ids is the default" "11 12 3 6 2 7" "$(printf 'hello world' | "$COLDTOK" encode --ids -t "$T")"
+is "encode --pieces" 'hello Ġw o r l d' "$(printf 'hello world' | "$COLDTOK" encode --pieces -t "$T")"
+is "special token matched in text" "11 13" "$(printf 'hello<|end|>' | "$COLDTOK" encode -t "$T")"
+is "--no-special: special token text is text" "11 1 7" "$(printf 'hello<|end|>' | "$COLDTOK" encode --no-special -t "$T")"
+is "empty input: an empty line" "" "$(printf '' | "$COLDTOK" encode -t "$T")"
+is "decode" "hello world<|end|>" "$(echo '11 12 3 6 2 7 13' | "$COLDTOK" decode -t "$T")"
+is "decode adds nothing (no newline)" "11" "$(printf 'hello world' | "$COLDTOK" encode -t "$T" | "$COLDTOK" decode -t "$T" | wc -c)"
 
 # pieces are printed visibly: a vocabulary whose tokens are a space, tab, newline, backslash, \x01
 mkdir -p "$tmp/raw"
 printf '%s' '{"model": {"type": "BPE", "vocab": {" ": 0, "\t": 1, "\n": 2, "\\": 3, "\u0001": 4, "a": 5}, "merges": []}}' \
     > "$tmp/raw/tokenizer.json"
-check "pieces escape whitespace, backslash and control bytes" 'a \s \t \n \\ \x01' \
+is "pieces escape whitespace, backslash and control bytes" 'a \s \t \n \\ \x01' \
     "$(printf 'a \t\n\\\x01' | "$COLDTOK" encode --pieces -t "$tmp/raw")"
-check "a model folder is a tokenizer" "5 0 5" "$(printf 'a a' | "$COLDTOK" encode -t "$tmp/raw")"
+is "a model folder is a tokenizer" "5 0 5" "$(printf 'a a' | "$COLDTOK" encode -t "$tmp/raw")"
 
 # a real vocabulary: GPT-2 in GGUF (ids from the llama.cpp test vectors)
 G=$FIX/vocab/ggml-vocab-gpt-2.gguf
 if [ -f "$G" ]; then
-    check "gguf gpt-2 ids" "15496 11 995 0" "$(printf 'Hello, world!' | "$COLDTOK" encode -t "$G")"
-    check "gguf gpt-2 pieces" 'Hello Ġworld' "$(printf 'Hello world' | "$COLDTOK" encode --pieces -t "$G")"
+    is "gguf gpt-2 ids" "15496 11 995 0" "$(printf 'Hello, world!' | "$COLDTOK" encode -t "$G")"
+    is "gguf gpt-2 pieces" 'Hello Ġworld' "$(printf 'Hello world' | "$COLDTOK" encode --pieces -t "$G")"
     text=$'def f(x):\r\n\treturn x  # caf\xc3\xa9 \xf0\x9f\xa6\x99\n'
-    check "gguf gpt-2 round trip" "${text}END" "$(printf '%s' "$text" | "$COLDTOK" encode -t "$G" | "$COLDTOK" decode -t "$G"; echo END)"
+    is "gguf gpt-2 round trip" "${text}END" "$(printf '%s' "$text" | "$COLDTOK" encode -t "$G" | "$COLDTOK" decode -t "$G"; echo END)"
 else
     skip "gguf gpt-2 ids" "fixture $G absent"
     skip "gguf gpt-2 pieces" "fixture $G absent"
@@ -137,4 +130,4 @@ if [ $rc -eq 2 ] && grep -q "^coldtok encode: no tokenizer" "$tmp/err"; then ok 
 "$COLDTOK" decode -t "$T" --frobnicate < /dev/null > /dev/null 2> "$tmp/err"; rc=$?
 if [ $rc -eq 2 ] && grep -q "^coldtok decode: unknown option '--frobnicate'" "$tmp/err"; then ok "unknown option: usage error"; else notok "unknown option: usage error" "rc $rc"; fi
 
-echo "1..$n"
+done_testing
