@@ -1,7 +1,5 @@
 /* coldtok coverage: keyword coverage of one or more tokenizers (see coverage.h for the measures). */
-#include <errno.h>
 #include <getopt.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,17 +175,11 @@ static Table *summary_table(const Source *s, size_t ns) {
 
 /* DIR/coverage.csv and DIR/coverage_summary.csv, for `coldtok plot`. */
 static int save_dir(const Source *s, size_t ns, const char *dir, Err *err) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return err_set(err, "%s: %s", dir, strerror(errno));
-    Table *tables[2] = {detail_table(s, ns, 1), summary_table(s, ns)};
-    const char *names[2] = {"coverage.csv", "coverage_summary.csv"};
-    int rc = 0;
-    for (int i = 0; i < 2; i++) {
-        Buf path = {0};
-        buf_printf(&path, "%s/%s", dir, names[i]);
-        if (rc == 0) rc = table_save_csv(tables[i], path.data, err);
-        buf_free(&path);
-        table_free(tables[i]);
-    }
+    Table *detail = detail_table(s, ns, 1), *summary = summary_table(s, ns);
+    const TableFile files[] = {{"coverage.csv", detail}, {"coverage_summary.csv", summary}};
+    int rc = table_save_dir(dir, files, 2, err);
+    table_free(detail);
+    table_free(summary);
     return rc;
 }
 

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* ---- numbers into cells ---- */
 
@@ -300,20 +299,9 @@ static void report(const TfRun *r, TableFormat fmt, Csvs *csv) {
 }
 
 static int save(const Csvs *c, const char *dir, Err *err) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return err_set(err, "%s: %s", dir, strerror(errno));
-    const struct {
-        const char *file;
-        const Table *t;
-    } files[] = {{"drift.csv", c->tidy}, {"drift_kl_hist.csv", c->hist}, {"drift_models.csv", c->models},
-                 {"drift_corpus.csv", c->corpus}};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        Buf path = {0};
-        buf_printf(&path, "%s/%s", dir, files[i].file);
-        int rc = table_save_csv(files[i].t, path.data, err);
-        buf_free(&path);
-        if (rc) return -1;
-    }
-    return 0;
+    const TableFile files[] = {{"drift.csv", c->tidy}, {"drift_kl_hist.csv", c->hist},
+                               {"drift_models.csv", c->models}, {"drift_corpus.csv", c->corpus}};
+    return table_save_dir(dir, files, sizeof files / sizeof files[0], err);
 }
 
 int drift_report(const TfRun *run, const DriftReportOptions *o, Err *err) {

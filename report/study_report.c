@@ -1,12 +1,10 @@
 /* study_report: see study_report.h. */
 #include "report/study_report.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "analysis/metrics.h"
 
@@ -214,21 +212,10 @@ static void add_top_rows(StudyReport *rp, const StudyModel *r, int c) {
 }
 
 static int save_csv(const StudyReport *rp, const char *dir, Err *err) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return err_set(err, "%s: %s", dir, strerror(errno));
-    const struct {
-        const char *file;
-        const Table *t;
-    } files[] = {{"models.csv", rp->models}, {"metrics.csv", rp->metrics},
-                 {"keywords.csv", rp->keywords}, {"indent.csv", rp->indent},
-                 {"top_tokens.csv", rp->top}};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        Buf path = {0};
-        buf_printf(&path, "%s/%s", dir, files[i].file);
-        int rc = table_save_csv(files[i].t, path.data, err);
-        buf_free(&path);
-        if (rc != 0) return -1;
-    }
-    return 0;
+    const TableFile files[] = {{"models.csv", rp->models}, {"metrics.csv", rp->metrics},
+                               {"keywords.csv", rp->keywords}, {"indent.csv", rp->indent},
+                               {"top_tokens.csv", rp->top}};
+    return table_save_dir(dir, files, sizeof files / sizeof files[0], err);
 }
 
 /* ---- terminal tables ---- */

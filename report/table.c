@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <utf8proc.h>
 
 typedef struct {
@@ -325,6 +326,18 @@ int table_save_csv(const Table *t, const char *path, Err *err) {
     int rc = table_csv(t, f, path, err);
     if (fclose(f) != 0 && rc == 0) rc = err_set(err, "%s: cannot write: %s", path, strerror(errno));
     return rc;
+}
+
+int table_save_dir(const char *dir, const TableFile *files, size_t n, Err *err) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return err_set(err, "%s: %s", dir, strerror(errno));
+    for (size_t i = 0; i < n; i++) {
+        Buf path = {0};
+        buf_printf(&path, "%s/%s", dir, files[i].file);
+        int rc = table_save_csv(files[i].t, path.data, err);
+        buf_free(&path);
+        if (rc) return -1;
+    }
+    return 0;
 }
 
 /* ---- formats ---- */

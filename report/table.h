@@ -43,6 +43,13 @@ void table_latex(const Table *t, Buf *out);    /* tabular with \toprule \midrule
 /* The tidy CSV: header line then one line per row, every field through csv_fwrite. */
 int table_csv(const Table *t, FILE *f, const char *path, Err *err);
 int table_save_csv(const Table *t, const char *path, Err *err);
+/* A result folder: makes DIR (when missing) and writes each table as DIR/file. Stops at the first
+ * error (-1, one line in err); returns 0. */
+typedef struct {
+    const char *file;
+    const Table *t;
+} TableFile;
+int table_save_dir(const char *dir, const TableFile *files, size_t n, Err *err);
 /* One CSV field as the tables write it: bare, or quoted by libcsv when it holds a comma, a quote,
  * CR, LF or edge blanks (for files streamed row by row). Returns 0, or -1 on a write error. */
 int table_csv_field(FILE *f, const char *s, size_t len);

@@ -10,12 +10,7 @@ FX=${COLDTOK_FIXTURES:-../shared/fixtures}
 ORACLE=${LLAMA_ORACLE:-$(dirname "$BIN")/oracle/llama_oracle}
 tmp=$(mktemp -d /tmp/coldtok-cli-oracle.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && printf '#   %s\n' "$2"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-check() { if [ "$2" = 0 ]; then ok "$1"; else notok "$1" "${3:-}"; fi; }
+. "$(dirname "$0")/tap.sh"
 
 # close A.f32 B.f32 TOL: same number of floats and max |a - b| <= TOL * max |b| (od + awk)
 close() {
@@ -36,12 +31,12 @@ if [ ! -x "$ORACLE" ]; then
         why="node-llama-cpp is not installed: make oracle (needs npm and the network)"
     fi
     skip "llama.cpp oracle" "$why"
-    echo "1..$n"
+    done_testing
     exit 0
 fi
 if [ ! -d "$FX/models" ]; then
     skip "llama.cpp oracle" "fixtures absent (set COLDTOK_FIXTURES)"
-    echo "1..$n"
+    done_testing
     exit 0
 fi
 
@@ -52,14 +47,14 @@ for m in stories260K synth-llama synth-qwen2; do
     [ -f "$gguf" ] || { skip "logits of $m-F32" "$gguf absent"; continue; }
     ids=$(grep -o '"ids": *\[[^]]*\]' "$FX/models/$m/prompt.json" | sed 's/.*\[//; s/\]//; s/ //g')
     "$ORACLE" logits "$gguf" "$ids" "$tmp/oracle.f32" 2> "$tmp/err"
-    check "oracle: logits of $m-F32 over the prompt ($ids)" $? "$(cat "$tmp/err")"
+    check_status "oracle: logits of $m-F32 over the prompt ($ids)" $? "$(cat "$tmp/err")"
     close "$tmp/oracle.f32" "$FX/models/$m/$m-F32.prompt.llamacpp.logits.f32" 1e-5 > "$tmp/cmp"; rc=$?
-    check "oracle: $m-F32 equals the fixtures' llama.cpp logits ($(cat "$tmp/cmp"))" $rc
+    check_status "oracle: $m-F32 equals the fixtures' llama.cpp logits ($(cat "$tmp/cmp"))" $rc
     : > "$tmp/cmp"
     # shellcheck disable=SC2086 # one -c per id: split on purpose
     "$BIN" logits -m "$gguf" -c ${ids//,/ -c } --raw-all "$tmp/coldtok.f32" --top 0 > /dev/null 2> "$tmp/err" &&
         close "$tmp/coldtok.f32" "$tmp/oracle.f32" 1e-4 > "$tmp/cmp"; rc=$?
-    check "coldtok logits of $m-F32 equal the oracle's ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
+    check_status "coldtok logits of $m-F32 equal the oracle's ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
 done
 
 # (b) tokenization: llama_tokenize(add_special=false, parse_special=false) on the synth-qwen2
@@ -81,7 +76,7 @@ if [ -f "$Q" ]; then
         got=$(printf '%s' "$text" | "$BIN" encode -t "$Q" --no-special 2>> "$tmp/err")
         [ -n "$want" ] && [ "$want" = "$got" ]; rc=$?
         shown=${text//$'\n'/\\n}; shown=${shown//$'\t'/\\t}
-        check "tokenize '${shown:0:36}': coldtok encode = llama_tokenize" $rc \
+        check_status "tokenize '${shown:0:36}': coldtok encode = llama_tokenize" $rc \
             "llama.cpp: $want; coldtok: $got $(cat "$tmp/err")"
     done
 else
@@ -94,12 +89,12 @@ fi
 mkdir -p "$tmp/hf-gpt2"
 cp tests/data/hf-llama-f32/* "$tmp/hf-gpt2/" && cp tests/data/cov-tiny-tokenizer.json "$tmp/hf-gpt2/tokenizer.json"
 "$BIN" quantize -m "$tmp/hf-gpt2" --type f32 -o "$tmp/gpt2.gguf" > /dev/null 2> "$tmp/err"
-check "quantize an HF folder with a GPT-2-style tokenizer" $? "$(cat "$tmp/err")"
+check_status "quantize an HF folder with a GPT-2-style tokenizer" $? "$(cat "$tmp/err")"
 text='def add(a, b): return a + b'
 want=$("$ORACLE" tokenize "$tmp/gpt2.gguf" "$text" 2> "$tmp/err")
 got=$(printf '%s' "$text" | "$BIN" encode -t "$tmp/gpt2.gguf" --no-special 2>> "$tmp/err")
 [ -n "$want" ] && [ "$want" = "$got" ]
-check "llama.cpp loads its vocabulary and tokenizes like coldtok" $? \
+check_status "llama.cpp loads its vocabulary and tokenizes like coldtok" $? \
     "llama.cpp: $want; coldtok: $got $(cat "$tmp/err")"
 
 # (c) ggml's own dequantizers (to_float) on the raw blocks of blk.0.ffn_down.weight of every
@@ -113,7 +108,7 @@ for ref in "$L"/*.blk0_ffn_down.dequant.f32; do
     got=$("$ORACLE" tensor "$L/synth-llama-$t.gguf" blk.0.ffn_down.weight "$tmp/blocks" 2> "$tmp/err") &&
         [ "$got" = "$t" ] && "$ORACLE" dequant "$t" "$tmp/blocks" "$tmp/deq.f32" 2>> "$tmp/err" &&
         cmp -s "$tmp/deq.f32" "$ref"
-    check "oracle: dequant $t of blk.0.ffn_down.weight equals the fixture (memcmp)" $? "type $got $(cat "$tmp/err")"
+    check_status "oracle: dequant $t of blk.0.ffn_down.weight equals the fixture (memcmp)" $? "type $got $(cat "$tmp/err")"
 done
 [ $found = 1 ] || skip "dequant of synth-llama" "no dequantized tensors in $L"
 
@@ -123,14 +118,14 @@ if [ -f "$L/synth-llama-F32.gguf" ] && [ -f "$L/synth-llama-Q4_K.gguf" ]; then
     "$ORACLE" tensor "$L/synth-llama-F32.gguf" blk.0.ffn_down.weight "$tmp/w.f32" > /dev/null 2> "$tmp/err" &&
         "$ORACLE" tensor "$L/synth-llama-Q4_K.gguf" blk.0.ffn_down.weight "$tmp/fx.bin" > /dev/null 2>> "$tmp/err" &&
         "$ORACLE" quant Q4_K 512 "$tmp/w.f32" "$tmp/q.bin" 2>> "$tmp/err" && cmp -s "$tmp/q.bin" "$tmp/fx.bin"
-    check "oracle: quant Q4_K of blk.0.ffn_down.weight equals synth-llama-Q4_K's blocks" $? "$(cat "$tmp/err")"
+    check_status "oracle: quant Q4_K of blk.0.ffn_down.weight equals synth-llama-Q4_K's blocks" $? "$(cat "$tmp/err")"
     "$ORACLE" -t 2 quantize --pure "$L/synth-llama-F32.gguf" "$tmp/q8.gguf" Q8_0 2> "$tmp/err" &&
         for w in token_embd.weight blk.1.attn_k.weight blk.0.ffn_down.weight output.weight; do
             "$ORACLE" tensor "$tmp/q8.gguf" "$w" "$tmp/a.bin" > /dev/null &&
                 "$ORACLE" tensor "$L/synth-llama-Q8_0.gguf" "$w" "$tmp/b.bin" > /dev/null &&
                 cmp -s "$tmp/a.bin" "$tmp/b.bin" || { echo "$w differs" >> "$tmp/err"; false; } || break
         done
-    check "oracle: quantize --pure Q8_0 of synth-llama-F32 gives synth-llama-Q8_0's tensors" $? "$(cat "$tmp/err")"
+    check_status "oracle: quantize --pure Q8_0 of synth-llama-F32 gives synth-llama-Q8_0's tensors" $? "$(cat "$tmp/err")"
 
     mkdir -p "$tmp/imatrix" # one positive importance per input column, deterministic
     for l in 0 1; do
@@ -144,12 +139,12 @@ if [ -f "$L/synth-llama-F32.gguf" ] && [ -f "$L/synth-llama-Q4_K.gguf" ]; then
         "$ORACLE" tensor "$tmp/qi.gguf" blk.0.ffn_down.weight "$tmp/a.bin" > /dev/null 2>> "$tmp/err" &&
         "$ORACLE" quant Q4_K 512 "$tmp/w.f32" "$tmp/b.bin" "$tmp/imatrix/blk.0.ffn_down.weight.f32" 2>> "$tmp/err" &&
         cmp -s "$tmp/a.bin" "$tmp/b.bin" && ! cmp -s "$tmp/a.bin" "$tmp/fx.bin"
-    check "oracle: an importance folder changes Q4_K, the same way in quantize and quant" $? "$(cat "$tmp/err")"
+    check_status "oracle: an importance folder changes Q4_K, the same way in quantize and quant" $? "$(cat "$tmp/err")"
     "$ORACLE" quantize "$L/synth-llama-F32.gguf" "$tmp/x.gguf" IQ2_XS 2> "$tmp/err"; rc=$?
     [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q 'requires an importance matrix' "$tmp/err"
-    check "oracle: IQ2_XS without importance data fails in one line that says why" $? "rc=$rc $(cat "$tmp/err")"
+    check_status "oracle: IQ2_XS without importance data fails in one line that says why" $? "rc=$rc $(cat "$tmp/err")"
 fi
 "$ORACLE" logits "$tmp/missing.gguf" 1 "$tmp/x.f32" 2> "$tmp/err"; rc=$?
 [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q "missing.gguf" "$tmp/err"
-check "oracle: a missing model is one line, exit 1" $? "rc=$rc $(cat "$tmp/err")"
-echo "1..$n"
+check_status "oracle: a missing model is one line, exit 1" $? "rc=$rc $(cat "$tmp/err")"
+done_testing
