@@ -4,6 +4,7 @@
 #   make test     the normal build's tests only (quick)
 #   make bench    the benchmarks, which print measured figures and ratios
 #   make demo     the study on whatever tokenizers and models are at hand
+#   make oracle   llama.cpp from npm, pinned, as a test oracle (make check installs it)
 
 CC      ?= cc
 OPT     ?= -O2 -g
