@@ -8,12 +8,10 @@
 # The layer order is read from docs/architecture.md's line "layers, lowest first: ...".
 set -u
 cd "$(dirname "$0")/.."
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
+. "$(dirname "$0")/tap.sh"
 
 layers=$(sed -n 's/^layers, lowest first: *//p' docs/architecture.md)
-[ -n "$layers" ] || { echo "not ok 1 - docs/architecture.md has no 'layers, lowest first:' line"; exit 1; }
+[ -n "$layers" ] || { notok "docs/architecture.md has no 'layers, lowest first:' line"; done_testing; exit 1; }
 declare -A rank
 i=0
 for l in $layers; do rank[$l]=$i; i=$((i + 1)); done
@@ -34,7 +32,7 @@ for f in $sources; do
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
 done
 if [ -z "$bad" ]; then ok "every include goes to the same or a lower layer ($layers)"
-else not_ok "includes that go up a layer"; printf '%s' "$bad" | sed 's/^/# /'; fi
+else notok "includes that go up a layer" "${bad%$'\n'}"; fi
 
 # 2. no include cycle between files (a header including itself through others)
 edges=$(for f in $sources; do
@@ -43,7 +41,7 @@ done)
 if out=$(printf '%s\n' "$edges" | tsort 2>&1 >/dev/null) && [ -z "$out" ]; then
     ok "no include cycle between files"
 else
-    not_ok "include cycle between files"; printf '%s\n' "$out" | sed 's/^/# /'
+    notok "include cycle between files" "$out"
 fi
 
 # 3. no call cycle between .c files, and no call into a higher layer: from the symbols each object
@@ -52,7 +50,7 @@ fi
 build=${1:-build}
 objs=$(for l in $layers; do ls "$build/$l"/*.o 2>/dev/null; done)
 if [ -z "$objs" ]; then
-    n=$((n + 1)); echo "ok $n - calls between .c files # SKIP no objects in $build (run make first)"
+    skip "calls between .c files" "no objects in $build (run make first)"
 else
     declare -A owner
     while read -r o sym; do owner[$sym]=$o; done < <(for o in $objs; do
@@ -72,7 +70,7 @@ else
     if out=$(printf '%s\n' "$calls" | tsort 2>&1 >/dev/null) && [ -z "$out" ] && [ -z "$up" ]; then
         ok "no call cycle between .c files and no call into a higher layer"
     else
-        not_ok "calls between .c files"; printf '%s%s\n' "$up" "$out" | sed 's/^/# /'
+        notok "calls between .c files" "$up$out"
     fi
 fi
 
@@ -81,7 +79,6 @@ long=$(for f in $sources; do
     case $f in *.c) lines=$(wc -l < "$f"); [ "$lines" -gt 850 ] && echo "  $f: $lines lines";; esac
 done)
 if [ -z "$long" ]; then ok "no source file over 850 lines"
-else not_ok "source files over 850 lines"; printf '%s\n' "$long" | sed 's/^/# /'; fi
+else notok "source files over 850 lines" "$long"; fi
 
-echo "1..$n"
-exit $failed
+done_testing
