@@ -511,14 +511,25 @@ static uint64_t tensor_bytes(const Tensor *t) {
 }
 
 double model_bits_per_weight(const Model *m) {
-    uint64_t elems = (uint64_t)m->tok_embd.rows * (uint64_t)m->tok_embd.cols;
-    if (!m->cfg.tied) elems += (uint64_t)m->output.rows * (uint64_t)m->output.cols;
-    for (int l = 0; l < m->cfg.n_layer; l++) {
-        const Layer *L = &m->layers[l];
-        const Tensor *t[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7; i++) elems += (uint64_t)t[i]->rows * (uint64_t)t[i]->cols;
+    uint64_t elems = 0, bytes = 0;
+    if (m->gguf) {
+        const Gguf *g = m->gguf;
+        for (int i = 0; i < gguf_n_tensors(g); i++) {
+            const GgufTensor *t = gguf_tensor(g, i);
+            elems += (uint64_t)t->ne[0] * (uint64_t)t->ne[1] * (uint64_t)t->ne[2] * (uint64_t)t->ne[3];
+            bytes += t->nbytes;
+        }
+    } else if (m->st) {
+        const SafeTensors *st = m->st;
+        for (int i = 0; i < st_n_tensors(st); i++) {
+            const StTensor *t = st_tensor(st, i);
+            uint64_t e = 1;
+            for (int d = 0; d < t->n_dims; d++) e *= (uint64_t)t->shape[d];
+            elems += e;
+            bytes += t->nbytes;
+        }
     }
-    return elems ? 8.0 * (double)model_weight_bytes(m) / (double)elems : NAN;
+    return elems ? 8.0 * (double)bytes / (double)elems : NAN;
 }
 
 uint64_t model_weight_bytes(const Model *m) {
