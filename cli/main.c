@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/version.h"
 
 static const Command commands[] = {
     {"info", cmd_info, "describe a GGUF model: hyper-parameters, metadata, tensors, bytes"},
@@ -23,7 +24,8 @@ static const Command commands[] = {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: coldtok COMMAND [options]   (coldtok COMMAND --help for details)\n\n"
+            "usage: coldtok COMMAND [options]   (coldtok COMMAND --help for details)\n"
+            "       coldtok --version\n\n"
             "commands:\n");
     for (const Command *c = commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
@@ -36,6 +38,10 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("coldtok %s\n", coldtok_version());
         return 0;
     }
     for (const Command *c = commands; c->name; c++)
