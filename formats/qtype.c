@@ -15,6 +15,7 @@
  * dequantize_row_* so the results are bit-identical (no FMA contraction: see the pragma). */
 #include "formats/qtype.h"
 #include "formats/kquant.h"
+#include "formats/lowbit.h"
 
 #include <string.h>
 #include <strings.h>
@@ -43,6 +44,8 @@ static const TypeInfo types[] = {
     [26] = {"I32", 1, 4},        [27] = {"I64", 1, 8},       [28] = {"F64", 1, 8},
     [29] = {"IQ1_M", 256, 56},   [30] = {"BF16", 1, 2},      [34] = {"TQ1_0", 256, 54},
     [35] = {"TQ2_0", 256, 66},
+    [39] = {"MXFP4", 32, 17},    [40] = {"NVFP4", 64, 36},   [41] = {"Q1_0", 128, 18},
+    [42] = {"Q2_0", 64, 18},
 };
 #define N_TYPES (sizeof types / sizeof types[0])
 
@@ -332,6 +335,9 @@ static const Dequantizer DEQUANT[] = {
     [Q_Q5_1] = {.block = dq_q5_1}, [Q_Q8_0] = {.block = dq_q8_0}, [Q_Q2_K] = {.block = dq_q2_k},
     [Q_Q3_K] = {.block = dq_q3_k}, [Q_Q4_K] = {.block = dq_q4_k}, [Q_Q5_K] = {.block = dq_q5_k},
     [Q_Q6_K] = {.block = dq_q6_k},
+    [Q_IQ4_NL] = {.block = dq_iq4_nl}, [Q_IQ4_XS] = {.block = dq_iq4_xs},
+    [Q_TQ1_0] = {.block = dq_tq1_0},   [Q_TQ2_0] = {.block = dq_tq2_0},
+    [Q_MXFP4] = {.block = dq_mxfp4},
 };
 
 static const Dequantizer *dequantizer(uint32_t type) {
