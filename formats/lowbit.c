@@ -19,14 +19,12 @@
 
 #include <string.h>
 
+#include "formats/half.h"
 #include "formats/lowbit_tables.h"
-#include "formats/qtype.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
-
-static float half_at(const uint8_t *p) { return fp16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 
 /* 16 bytes of nibbles into 32 floats: low nibbles first, then high nibbles. */
 static void iq4_nibbles(const uint8_t *qs, float d, float *y) {
