@@ -18,7 +18,8 @@ static const char *USAGE =
     "heads, kv heads, head dim, ffn width, rope type/theta/dims, rms eps, vocab size); a tokenizer\n"
     "summary from the tokenizer.ggml.* keys; every metadata key with its value (long arrays\n"
     "abbreviated); the tensor table (name, type, shape in ggml ne order, bytes); totals per type,\n"
-    "total weight bytes and bits per weight.\n"
+    "total weight bytes and bits per weight; then the tensor types coldtok cannot convert to float\n"
+    "(known to ggml, e.g. NVFP4 or I32), one line each with its ggml type number.\n"
     "\n"
     "  -h, --help   this text\n"
     "\n"
@@ -153,6 +154,24 @@ static void print_shape(const GgufTensor *t, char *out, size_t cap) {
     snprintf(out + o, cap - o, "]");
 }
 
+/* The types of this file that coldtok cannot convert to float (ggml types it knows only by name
+ * and block size): one line each, with the first tensor of that type, since logits, probe and
+ * quantize stop at such a tensor. */
+static void print_unreadable(const Gguf *g, const uint64_t count[64]) {
+    int n_types = 0;
+    for (uint32_t t = 0; t < 64; t++) n_types += count[t] && !qtype_can_dequant(t);
+    if (!n_types) return;
+    printf("\ntypes coldtok cannot read (%d; it lists them but cannot run a model with them)\n", n_types);
+    for (uint32_t t = 0; t < 64; t++) {
+        if (!count[t] || qtype_can_dequant(t)) continue;
+        const char *first = "";
+        for (int i = 0; i < gguf_n_tensors(g) && !*first; i++)
+            if (gguf_tensor(g, i)->type == t) first = gguf_tensor(g, i)->name;
+        printf("  %-7s  ggml type %2u  %4" PRIu64 " tensor%s, first %s\n", qtype_name(t), t, count[t],
+               count[t] == 1 ? " " : "s", first);
+    }
+}
+
 static void print_tensors(const Gguf *g) {
     int n = gguf_n_tensors(g);
     printf("\ntensors (%d; shape in ggml ne order, ne[0] contiguous)\n", n);
@@ -185,6 +204,7 @@ static void print_tensors(const Gguf *g) {
            (double)tot_b / 1048576.0);
     if (tot_e) printf(", %.4f bits per weight", 8.0 * (double)tot_b / (double)tot_e);
     putchar('\n');
+    print_unreadable(g, count);
 }
 
 int cmd_info(int argc, char **argv) {

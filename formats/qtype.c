@@ -14,7 +14,9 @@
  * Every dequantizer below performs the same float32 operations in the same order as ggml's
  * dequantize_row_* so the results are bit-identical (no FMA contraction: see the pragma). */
 #include "formats/qtype.h"
+#include "formats/half.h"
 #include "formats/kquant.h"
+#include "formats/lowbit.h"
 
 #include <string.h>
 #include <strings.h>
@@ -43,6 +45,8 @@ static const TypeInfo types[] = {
     [26] = {"I32", 1, 4},        [27] = {"I64", 1, 8},       [28] = {"F64", 1, 8},
     [29] = {"IQ1_M", 256, 56},   [30] = {"BF16", 1, 2},      [34] = {"TQ1_0", 256, 54},
     [35] = {"TQ2_0", 256, 66},
+    [39] = {"MXFP4", 32, 17},    [40] = {"NVFP4", 64, 36},   [41] = {"Q1_0", 128, 18},
+    [42] = {"Q2_0", 64, 18},
 };
 #define N_TYPES (sizeof types / sizeof types[0])
 
@@ -93,22 +97,7 @@ static float bits_f32(uint32_t u) {
     return f;
 }
 
-float fp16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
-    if (exp == 0x1F) return bits_f32(sign | 0x7F800000u | (mant << 13)); /* inf, NaN (payload kept) */
-    if (exp == 0) {
-        if (!mant) return bits_f32(sign);
-        /* subnormal: mant * 2^-24, exact in float32 */
-        int e = -1;
-        do {
-            mant <<= 1;
-            e++;
-        } while (!(mant & 0x400));
-        return bits_f32(sign | ((uint32_t)(112 - e) << 23) | ((mant & 0x3FF) << 13));
-    }
-    return bits_f32(sign | ((exp + 112) << 23) | (mant << 13));
-}
+float fp16_to_f32(uint16_t h) { return half_to_f32(h); }
 
 uint16_t f32_to_fp16(float f) {
     uint32_t x = f32_bits(f);
@@ -139,8 +128,6 @@ uint16_t f32_to_bf16(float f) {
 }
 
 /* ---- dequantizers: one block each; src points at the block ---- */
-
-static float half_at(const uint8_t *p) { return fp16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 
 static void dq_q4_0(const uint8_t *b, float *y) {
     const float d = half_at(b);
@@ -332,6 +319,9 @@ static const Dequantizer DEQUANT[] = {
     [Q_Q5_1] = {.block = dq_q5_1}, [Q_Q8_0] = {.block = dq_q8_0}, [Q_Q2_K] = {.block = dq_q2_k},
     [Q_Q3_K] = {.block = dq_q3_k}, [Q_Q4_K] = {.block = dq_q4_k}, [Q_Q5_K] = {.block = dq_q5_k},
     [Q_Q6_K] = {.block = dq_q6_k},
+    [Q_IQ4_NL] = {.block = dq_iq4_nl}, [Q_IQ4_XS] = {.block = dq_iq4_xs},
+    [Q_TQ1_0] = {.block = dq_tq1_0},   [Q_TQ2_0] = {.block = dq_tq2_0},
+    [Q_MXFP4] = {.block = dq_mxfp4},
 };
 
 static const Dequantizer *dequantizer(uint32_t type) {

@@ -14,6 +14,7 @@ enum QType {
     Q_F32 = 0, Q_F16 = 1, Q_Q4_0 = 2, Q_Q4_1 = 3, Q_Q5_0 = 6, Q_Q5_1 = 7, Q_Q8_0 = 8,
     Q_Q8_1 = 9, Q_Q2_K = 10, Q_Q3_K = 11, Q_Q4_K = 12, Q_Q5_K = 13, Q_Q6_K = 14, Q_Q8_K = 15,
     Q_BF16 = 30,
+    Q_IQ4_NL = 20, Q_IQ4_XS = 23, Q_TQ1_0 = 34, Q_TQ2_0 = 35, Q_MXFP4 = 39, /* formats/lowbit.c */
     Q_COUNT_MAX = 64 /* type numbers at or above this are rejected outright */
 };
 
@@ -23,7 +24,7 @@ const char *qtype_name(uint32_t type);
 /* Looks a type up by name, case-insensitively ("q4_k", "F16"); -1 when unknown. */
 int qtype_from_name(const char *name);
 /* Elements per block and bytes per block; 0 for types ggml does not define. Known-but-unsupported
- * types (IQ*, TQ*) still report their geometry so files containing them can be listed. */
+ * types (Q8_K, I8, NVFP4, ...) still report their geometry so files containing them can be listed. */
 int qtype_block_elems(uint32_t type);
 size_t qtype_block_bytes(uint32_t type);
 /* 1 when qdequant_row can convert this type (it has an entry in qtype.c's dequantizer table). */

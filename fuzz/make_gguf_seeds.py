@@ -10,7 +10,8 @@ SCALAR = {U8: '<B', I8: '<b', U16: '<H', I16: '<h', U32: '<I', I32: '<i', F32: '
           BOOL: '<?', U64: '<Q', I64: '<q', F64: '<d'}
 # ggml type: (block elements, block bytes)
 GEOM = {0: (1, 4), 1: (1, 2), 30: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24),
-        8: (32, 34), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210)}
+        8: (32, 34), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
+        20: (32, 18), 23: (256, 136), 34: (256, 54), 35: (256, 66), 39: (32, 17), 40: (64, 36)}
 
 
 def s(x):
@@ -75,6 +76,10 @@ def main():
     tensors = [('w.%d' % t, t, [256]) for t in (0, 1, 30, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14)]
     with open('fuzz/corpus/gguf/all_quants.gguf', 'wb') as f:
         f.write(gguf(model, tensors, seed=2))
+    # the low-bit types of formats/lowbit.c, and NVFP4 (listed, not read); 2 rows each
+    lowbit = [('w.%d' % t, t, [256, 2]) for t in (20, 23, 34, 35, 39, 40)]
+    with open('fuzz/corpus/gguf/lowbit_quants.gguf', 'wb') as f:
+        f.write(gguf(model, lowbit, seed=3))
     with open('fuzz/corpus/gguf/vocab_v2.gguf', 'wb') as f:
         f.write(gguf(model[6:10], [], version=2))
 

@@ -69,8 +69,8 @@ static int get_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64
                        (long long)cols);
     if (!qtype_can_dequant(t->type)) {
         const char *tn = qtype_name(t->type);
-        return err_set(L->err, "%s: tensor %s has type %s, which coldtok cannot convert", L->m->path,
-                       name, tn ? tn : "unknown");
+        return err_set(L->err, "%s: tensor %s has type %s (ggml type %u), which coldtok cannot convert",
+                       L->m->path, name, tn ? tn : "unknown", t->type);
     }
     if (qtype_row_bytes(t->type, cols) == 0)
         return err_set(L->err, "%s: tensor %s: %lld columns is not a multiple of the %s block size",

@@ -558,14 +558,14 @@ static const char *load_flawed(Flaw flaw, char *msg, size_t size) {
     for (int i = 0; i < n; i++) {
         if (flaw == NO_WK && !strcmp(t[i].name, "blk.0.attn_k.weight")) continue;
         int64_t ne[2] = {t[i].cols, t[i].rows};
-        uint32_t type = t[i].rows == 1 ? Q_F32 : flaw == IQ_MATRIX && i == 3 ? 20 /* IQ4_NL */ : Q_F16;
+        uint32_t type = t[i].rows == 1 ? Q_F32 : flaw == IQ_MATRIX && i == 3 ? 40 /* NVFP4 */ : Q_F16;
         assert_true(gw_add_tensor(w, t[i].name, type, t[i].rows > 1 ? 2 : 1, ne, &err) > 0);
     }
     assert_int_equal(gw_begin(w, path, &err), 0);
     static uint8_t zeros[1 << 16];
     for (int i = 0; i < n; i++) {
         if (flaw == NO_WK && !strcmp(t[i].name, "blk.0.attn_k.weight")) continue;
-        uint32_t type = t[i].rows == 1 ? Q_F32 : flaw == IQ_MATRIX && i == 3 ? 20 /* IQ4_NL */ : Q_F16;
+        uint32_t type = t[i].rows == 1 ? Q_F32 : flaw == IQ_MATRIX && i == 3 ? 40 /* NVFP4 */ : Q_F16;
         size_t nb = qtype_row_bytes(type, t[i].cols) * (size_t)t[i].rows;
         assert_int_equal(gw_data(w, zeros, nb, &err), 0);
     }
@@ -590,7 +590,7 @@ static void hostile_models_are_one_clear_error(void **state) {
         {NO_WK, "missing tensor blk.0.attn_k.weight"},
         {WRONG_SHAPE, "blk.0.attn_k.weight has shape [33, 64], expected [32, 64]"},
         {BAD_HEADS, "n_head 3 is not a multiple of n_head_kv 2"},
-        {IQ_MATRIX, "blk.0.attn_q.weight has type IQ4_NL, which coldtok cannot convert"},
+        {IQ_MATRIX, "blk.0.attn_q.weight has type NVFP4 (ggml type 40), which coldtok cannot convert"},
         {HUGE_EMBD, "out of range"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -22,6 +22,7 @@ static void type_table(void **state) {
         {22, "IQ2_S", 256, 82},  {23, "IQ4_XS", 256, 136}, {24, "I8", 1, 1},        {25, "I16", 1, 2},
         {26, "I32", 1, 4},       {27, "I64", 1, 8},        {28, "F64", 1, 8},       {29, "IQ1_M", 256, 56},
         {30, "BF16", 1, 2},      {34, "TQ1_0", 256, 54},   {35, "TQ2_0", 256, 66},
+        {39, "MXFP4", 32, 17},   {40, "NVFP4", 64, 36},    {41, "Q1_0", 128, 18},   {42, "Q2_0", 64, 18},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         assert_string_equal(qtype_name(known[i].t), known[i].name);
@@ -34,7 +35,7 @@ static void type_table(void **state) {
     assert_int_equal(qtype_from_name("Q4_2"), -1);
     assert_int_equal(qtype_from_name(""), -1);
     /* removed or never defined numbers */
-    static const uint32_t holes[] = {4, 5, 31, 32, 33, 36, 37, 38, 39, 63, 64, 1000, 0xFFFFFFFFu};
+    static const uint32_t holes[] = {4, 5, 31, 32, 33, 36, 37, 38, 43, 63, 64, 1000, 0xFFFFFFFFu};
     for (size_t i = 0; i < sizeof holes / sizeof holes[0]; i++) {
         assert_null(qtype_name(holes[i]));
         assert_int_equal(qtype_block_elems(holes[i]), 0);
@@ -42,13 +43,15 @@ static void type_table(void **state) {
         assert_int_equal(qtype_row_bytes(holes[i], 256), 0);
         assert_int_equal(qtype_can_dequant(holes[i]), 0);
     }
-    /* exactly the 13 types of the issue can be dequantized */
+    /* exactly these types can be dequantized */
+    static const uint32_t yes[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q4_1, Q_Q5_0,
+                                   Q_Q5_1, Q_Q2_K, Q_Q3_K, Q_Q4_K, Q_Q5_K, Q_Q6_K,
+                                   Q_IQ4_NL, Q_IQ4_XS, Q_TQ1_0, Q_TQ2_0, Q_MXFP4};
+    const int n_yes = (int)(sizeof yes / sizeof yes[0]);
     int n = 0;
     for (uint32_t t = 0; t < 64; t++) n += qtype_can_dequant(t);
-    assert_int_equal(n, 13);
-    static const uint32_t yes[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q4_1, Q_Q5_0,
-                                   Q_Q5_1, Q_Q2_K, Q_Q3_K, Q_Q4_K, Q_Q5_K, Q_Q6_K};
-    for (size_t i = 0; i < 13; i++) assert_true(qtype_can_dequant(yes[i]));
+    assert_int_equal(n, n_yes);
+    for (int i = 0; i < n_yes; i++) assert_true(qtype_can_dequant(yes[i]));
     /* row bytes: 4096 Q4_K elements = 16 blocks of 144 bytes; not a multiple -> 0 */
     assert_int_equal(qtype_row_bytes(Q_Q4_K, 4096), 16 * 144);
     assert_int_equal(qtype_row_bytes(Q_Q4_K, 4000), 0);
@@ -277,7 +280,7 @@ static void unsupported_types_fail(void **state) {
     (void)state;
     uint8_t b[512] = {0};
     float y[256];
-    static const uint32_t bad[] = {Q_Q8_1, Q_Q8_K, 16, 20, 23, 24, 28, 29, 34, 35, 4, 99};
+    static const uint32_t bad[] = {Q_Q8_1, Q_Q8_K, 16, 24, 28, 29, 40, 41, 42, 4, 99};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         y[0] = 42.0f;
         assert_int_equal(qdequant_row(bad[i], b, y, 256), -1);

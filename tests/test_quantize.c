@@ -245,7 +245,7 @@ static void bad_arguments(void **state) {
     imp[3] = -1;
     assert_int_equal(qquantize_row(Q_Q4_K, x, q, 256, imp), -1); /* negative importance */
     for (uint32_t t = 0; t < 64; t++)
-        assert_int_equal(qtype_can_quant(t), qtype_can_dequant(t)); /* the same 13 types */
+        if (qtype_can_quant(t)) assert_true(qtype_can_dequant(t)); /* writes only what it reads */
 }
 
 /* ---- importance ---- */

@@ -13,6 +13,10 @@
  *                                            the ids on one line, space-separated
  *     tensor MODEL.gguf NAME OUT             the tensor's raw bytes as stored (read by ggml's gguf
  *                                            reader); prints its type (Q4_K)
+ *     traits [TYPE]                          ggml's type traits, one line per type (every type
+ *                                            ggml defines when TYPE is absent): number, name as
+ *                                            GGUF tools print it (upper case), blck_size,
+ *                                            type_size, 1/0 for whether it has a to_float
  *     dequant TYPE IN OUT.f32                ggml's to_float of the raw blocks in IN
  *     quant TYPE N_PER_ROW IN.f32 OUT [IMPORTANCE.f32]
  *                                            ggml_quantize_chunk of rows of N_PER_ROW floats, with
@@ -21,7 +25,9 @@
  *                                            llama_model_quantize to FTYPE as llama-quantize spells
  *                                            it (Q8_0, Q4_K_M, IQ4_XS, ...); IMATRIX_DIR holds one
  *                                            file NAME.f32 per weight (e.g. blk.0.ffn_down.weight.f32):
- *                                            its importance per input column, float32
+ *                                            its importance per input column, float32;
+ *                                            a quantized IN is dequantized by ggml first (so
+ *                                            FTYPE F32 gives ggml's dequantized model)
  *
  * Exit status: 0 ok, 1 failure (one line on stderr, with llama.cpp's first error where it gave
  * one), 2 usage error. llama.cpp's own log is silenced.
@@ -295,6 +301,31 @@ static int cmd_tensor(Log *log, const char *model_path, const char *name, const 
     return rc;
 }
 
+static void print_traits(int type) {
+    const struct ggml_type_traits *tr = ggml_get_type_traits((enum ggml_type)type);
+    printf("%d ", type);
+    for (const char *c = tr->type_name; *c; c++)
+        putchar(toupper((unsigned char)*c));
+    printf(" %lld %zu %d\n", (long long)tr->blck_size, tr->type_size, tr->to_float != NULL);
+}
+
+/* Removed type numbers keep a traits entry with blck_size 0 (or no name): they are skipped. */
+static int cmd_traits(const char *type_name) {
+    if (type_name) {
+        int type = type_by_name(type_name);
+        if (type < 0)
+            return fail(NULL, "traits: ggml has no type %s", type_name);
+        print_traits(type);
+        return 0;
+    }
+    for (int t = 0; t < GGML_TYPE_COUNT; t++) {
+        const struct ggml_type_traits *tr = ggml_get_type_traits((enum ggml_type)t);
+        if (tr->type_name && tr->blck_size > 0)
+            print_traits(t);
+    }
+    return 0;
+}
+
 static int cmd_dequant(const char *type_name, const char *in_path, const char *out_path) {
     int type = type_by_name(type_name);
     if (type < 0)
@@ -426,6 +457,9 @@ static int cmd_quantize(Log *log, int threads, bool pure, const char *in_path,
     qp.ftype = FTYPES[i].ftype;
     qp.nthread = threads;
     qp.pure = pure;
+    /* a quantized input is dequantized by ggml's to_float first: F32 of an IQ4_XS file is the
+     * oracle's dequantized model */
+    qp.allow_requantize = true;
     struct llama_model_imatrix_data *imatrix = NULL;
     if (imatrix_dir) {
         const char *error = NULL;
@@ -449,6 +483,7 @@ static int usage(void) {
           "  logits MODEL.gguf ID,ID,... OUT.f32\n"
           "  tokenize MODEL.gguf TEXT\n"
           "  tensor MODEL.gguf NAME OUT\n"
+          "  traits [TYPE]\n"
           "  dequant TYPE IN OUT.f32\n"
           "  quant TYPE N_PER_ROW IN.f32 OUT [IMPORTANCE.f32]\n"
           "  quantize [--pure] IN.gguf OUT.gguf FTYPE [IMATRIX_DIR]\n"
@@ -484,6 +519,8 @@ int main(int argc, char **argv) {
         llama_backend_free();
     } else if (strcmp(cmd, "tensor") == 0 && argc == 3) {
         rc = cmd_tensor(&log, argv[0], argv[1], argv[2]);
+    } else if (strcmp(cmd, "traits") == 0 && argc <= 1) {
+        rc = cmd_traits(argc == 1 ? argv[0] : NULL);
     } else if (strcmp(cmd, "dequant") == 0 && argc == 3) {
         rc = cmd_dequant(argv[0], argv[1], argv[2]);
     } else if (strcmp(cmd, "quant") == 0 && (argc == 4 || argc == 5)) {
