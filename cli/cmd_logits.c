@@ -115,7 +115,7 @@ int cmd_logits(int argc, char **argv) {
     Compute compute = COMPUTE_F32;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "m:c:n:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:c:n:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'c': ctx[n_ctx++] = optarg; break;
@@ -146,7 +146,7 @@ int cmd_logits(int argc, char **argv) {
             return 0;
         default:
             free(ctx);
-            return cli_usage_error("logits", "unknown option or missing value: '%s'", argv[optind - 1]);
+            return cli_option_error("logits", c, argv, opts);
         }
     }
     int bad = cli_no_operands("logits", argc, argv);
