@@ -28,11 +28,12 @@ static int runner_open(Runner *r, TfModel *tm, const char *path, const char *nam
     tm->name = xstrdup(name);
     tm->path = xstrdup(path);
     tm->tokenizer_path = model_tokenizer_path(path, o->tokenizer);
+    /* the model first, so that a bad file is named as such, not as a tokenizer that is missing */
+    if (!(r->m = model_load(path, err))) return -1;
     if (!(r->tok = tok_load(tm->tokenizer_path, err))) return -1;
     r->start = tok_bos(r->tok) >= 0 ? tok_bos(r->tok) : tok_eos(r->tok);
     if (r->start < 0)
         return err_set(err, "%s: the tokenizer has neither BOS nor EOS to start a window with", tm->tokenizer_path);
-    if (!(r->m = model_load(path, err))) return -1;
     if (tok_vocab_size(r->tok) > r->m->cfg.n_vocab)
         return err_set(err, "%s: the tokenizer has %d ids but the model only %d outputs", tm->tokenizer_path,
                        tok_vocab_size(r->tok), r->m->cfg.n_vocab);

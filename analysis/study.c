@@ -62,13 +62,14 @@ static void keep_top(StudyContext *sc, const Tokenizer *tok, int top_n) {
 static int run_model(const Entry *e, const char *tag, const StudyOptions *o, const KwSet *kw,
                      StudyModel *r, Tokenizer **tok_out, Err *err) {
     r->tokenizer_path = model_tokenizer_path(e->path, e->tokenizer);
-    progress("%s: loading tokenizer", tag);
-    Tokenizer *tok = tok_load(r->tokenizer_path, err);
-    if (!tok) return -1;
+    /* the model first, so that a bad file is named as such, not as a tokenizer that is missing */
     progress("%s: loading model", tag);
     Model *m = model_load(e->path, err);
-    if (!m) {
-        tok_free(tok);
+    if (!m) return -1;
+    progress("%s: loading tokenizer", tag);
+    Tokenizer *tok = tok_load(r->tokenizer_path, err);
+    if (!tok) {
+        model_free(m);
         return -1;
     }
     r->bpw = isnan(e->bpw) ? model_bits_per_weight(m) : e->bpw;

@@ -6,6 +6,8 @@
 #ifndef COLDTOK_CLI_H
 #define COLDTOK_CLI_H
 
+#include <getopt.h>
+
 #include "model/forward.h"
 #include "report/table.h"
 
@@ -33,6 +35,20 @@ int cmd_drift(int argc, char **argv);    /* cmd_drift.c */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* For a usage error: prints the message and "try 'coldtok CMD --help'", returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Every command parses with opterr = 0 and an optstring that starts with ':' (so that getopt_long
+ * prints nothing and returns ':' for a missing value); on '?' or ':' it returns this: the usage
+ * error naming the option at fault ("unknown option '--modle' (did you mean '--model'?)",
+ * "option '--model' needs a value", "option '--help' takes no value", "ambiguous option '--co'
+ * (--context, --compute)"), exit code 2. C is what getopt_long returned; LONGOPTS its table. */
+int cli_option_error(const char *cmd, int c, char **argv, const struct option *longopts);
+
+/* Output folders: -o DIR is made (with the folders above it, like mkdir -p) before the command
+ * writes anything, so that other outputs (--csv, --positions) may go inside it; for -o FILE the
+ * folder that holds FILE. Each returns 0, or prints "coldtok CMD: PATH: cannot create: reason"
+ * and returns 1. */
+int cli_make_dir(const char *cmd, const char *dir);
+int cli_make_parent(const char *cmd, const char *file);
 
 /* The shared option parsers. Each reads one option's value into *out and returns 0, or reports
  * the usage error for CMD and returns 2 (the exit code), leaving *out as it was. */

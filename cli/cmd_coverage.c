@@ -215,8 +215,9 @@ int cmd_coverage(int argc, char **argv) {
     MatchRule rule = MATCH_EITHER;
     TableFormat fmt = TABLE_TEXT;
     optind = 1;
+    opterr = 0;
     int o;
-    while ((o = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, ":t:o:h", opts, NULL)) != -1) {
         switch (o) {
         case 't': tok_args[ntok++] = optarg; break;
         case 'l': langs = optarg; break;
@@ -235,7 +236,7 @@ int cmd_coverage(int argc, char **argv) {
             if ((rc = cli_parse_format(cmd, optarg, &fmt))) goto done_args;
             break;
         case 'h': help(); goto done_args;
-        default: rc = cli_usage_error(cmd, "bad option"); goto done_args;
+        default: rc = cli_option_error(cmd, o, argv, opts); goto done_args;
         }
     }
     if ((rc = cli_no_operands(cmd, argc, argv))) goto done_args;
@@ -243,6 +244,8 @@ int cmd_coverage(int argc, char **argv) {
         rc = cli_usage_error(cmd, "no tokenizer: give one with -t PATH");
         goto done_args;
     }
+    /* the -o folder first: --csv may name a file inside it */
+    if (outdir && (rc = cli_make_dir(cmd, outdir))) goto done_args;
 
     Err err = {{0}};
     KwSet kw = {0};

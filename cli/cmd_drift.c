@@ -67,7 +67,8 @@ int cmd_drift(int argc, char **argv) {
     TableFormat fmt = TABLE_TEXT;
     const char *positions = NULL;
     optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "m:t:o:h", longopts, NULL)) != -1) {
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":m:t:o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': models[nmodels++] = optarg; break;
         case 'c': corpus[ncorpus++] = optarg; break;
@@ -91,7 +92,7 @@ int cmd_drift(int argc, char **argv) {
             fputs(HELP, stdout);
             free(models), free(corpus);
             return 0;
-        default: rc = 2; break;
+        default: rc = cli_option_error(cmd, c, argv, longopts); break;
         }
     }
     if (rc == 0) rc = cli_no_operands(cmd, argc, argv);
@@ -99,6 +100,8 @@ int cmd_drift(int argc, char **argv) {
     if (rc == 0 && ncorpus == 0) rc = cli_usage_error(cmd, "no corpus: give --corpus DIR or FILE");
     if (rc == 0 && o.max_tokens > 0 && o.max_tokens < o.ctx)
         rc = cli_usage_error(cmd, "--max-tokens %ld is less than one window (--ctx %d)", o.max_tokens, o.ctx);
+    /* the -o folder first: --positions may name a file inside it */
+    if (rc == 0 && outdir) rc = cli_make_dir(cmd, outdir);
     if (rc) {
         free(models), free(corpus);
         return rc;

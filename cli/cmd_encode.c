@@ -122,7 +122,7 @@ int cmd_encode(int argc, char **argv) {
     unsigned flags = 0;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":t:h", opts, NULL)) != -1) {
         switch (c) {
         case 't': path = optarg; break;
         case 'i': pieces = 0; break;
@@ -130,7 +130,7 @@ int cmd_encode(int argc, char **argv) {
         case 's': flags |= TOK_ENC_NO_SPECIAL; break;
         case 'x': flags |= TOK_ENC_NO_PREFIX; break;
         case 'h': encode_usage(stdout); return 0;
-        default: return cli_usage_error("encode", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error("encode", c, argv, opts);
         }
     }
     Tokenizer *t;
@@ -171,11 +171,11 @@ int cmd_decode(int argc, char **argv) {
     const char *path = NULL;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":t:h", opts, NULL)) != -1) {
         switch (c) {
         case 't': path = optarg; break;
         case 'h': decode_usage(stdout); return 0;
-        default: return cli_usage_error("decode", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_option_error("decode", c, argv, opts);
         }
     }
     Tokenizer *t;

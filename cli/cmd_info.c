@@ -212,12 +212,12 @@ int cmd_info(int argc, char **argv) {
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(USAGE, stdout);
             return 0;
         }
-        return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
+        return cli_option_error("info", c, argv, opts);
     }
     if (argc - optind != 1)
         return cli_usage_error("info", argc - optind ? "give exactly one MODEL" : "missing MODEL");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "analysis/manifest.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "formats/qtype.h"
@@ -115,7 +116,7 @@ int cmd_logits(int argc, char **argv) {
     Compute compute = COMPUTE_F32;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "m:c:n:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:c:n:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'c': ctx[n_ctx++] = optarg; break;
@@ -146,7 +147,7 @@ int cmd_logits(int argc, char **argv) {
             return 0;
         default:
             free(ctx);
-            return cli_usage_error("logits", "unknown option or missing value: '%s'", argv[optind - 1]);
+            return cli_option_error("logits", c, argv, opts);
         }
     }
     int bad = cli_no_operands("logits", argc, argv);
@@ -171,19 +172,10 @@ int cmd_logits(int argc, char **argv) {
     }
     int V = m->cfg.n_vocab;
     /* the model's own tokenizer: the GGUF file, or the folder of a safetensors model */
-    Buf tp = {0};
-    if (tok_path_arg) {
-        buf_puts(&tp, tok_path_arg);
-    } else if (is_file(model_path) && ends_with(model_path, ".safetensors")) {
-        const char *slash = strrchr(model_path, '/');
-        if (slash) buf_printf(&tp, "%.*s", (int)(slash - model_path), model_path);
-        else buf_puts(&tp, ".");
-    } else {
-        buf_puts(&tp, model_path);
-    }
+    char *tp = model_tokenizer_path(model_path, tok_path_arg);
     Err terr;
-    tok = tok_load(tp.data, &terr);
-    buf_free(&tp);
+    tok = tok_load(tp, &terr);
+    free(tp);
     if (!tok && tok_path_arg) {
         cli_fail("logits", "%s", terr.msg);
         goto out;

@@ -86,10 +86,8 @@ int cmd_plot(int argc, char **argv) {
         case 'h':
             plot_help(stdout);
             return 0;
-        case ':':
-            return cli_usage_error("plot", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("plot", "unknown option '%s'", argv[optind - 1]);
+            return cli_option_error("plot", c, argv, longopts);
         }
     }
     if (optind != argc - 1)

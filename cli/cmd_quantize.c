@@ -116,7 +116,7 @@ int cmd_quantize(int argc, char **argv) {
     char *end;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "m:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case TYPE: type = optarg; break;
@@ -141,7 +141,7 @@ int cmd_quantize(int argc, char **argv) {
         case 'h': free(calib); fputs(USAGE, stdout); return 0;
         default:
             free(calib);
-            return cli_usage_error("quantize", "unknown option or missing value: '%s'", argv[optind - 1]);
+            return cli_option_error("quantize", c, argv, opts);
         }
     }
     int usage = cli_no_operands("quantize", argc, argv);
@@ -187,6 +187,7 @@ int cmd_quantize(int argc, char **argv) {
         cli_fail("quantize", "%s: the output would replace the model being read", out);
         goto done;
     }
+    if (cli_make_parent("quantize", out)) goto done;
     if (probe_writable(out, why, sizeof why)) {
         cli_fail("quantize", "%s: %s", out, why);
         goto done;

@@ -64,7 +64,8 @@ static int run(int argc, char **argv, int is_diff) {
     const char *tokenizer = NULL, *manifest = NULL;
     int c;
     optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "m:t:o:h", longopts, NULL)) != -1) {
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":m:t:o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': models[nmodels++] = optarg; break;
         case 't': tokenizer = optarg; break;
@@ -87,13 +88,14 @@ static int run(int argc, char **argv, int is_diff) {
             free(models);
             free(o.contexts);
             return 0;
-        default: rc = 2; break;
+        default: rc = cli_option_error(cmd, c, argv, longopts); break;
         }
     }
     if (rc == 0) rc = cli_no_operands(cmd, argc, argv);
     if (rc == 0 && manifest && nmodels) rc = cli_usage_error(cmd, "give either --manifest or -m, not both");
     if (rc == 0 && !manifest && nmodels == 0) rc = cli_usage_error(cmd, "no model: give -m MODEL%s", is_diff ? " twice or --manifest FILE" : "");
     if (rc == 0 && is_diff && !manifest && nmodels < 2) rc = cli_usage_error(cmd, "diff needs a base and at least one variant (-m BASE -m VARIANT)");
+    if (rc == 0 && ro.outdir) rc = cli_make_dir(cmd, ro.outdir);
     if (rc != 0) {
         free(models);
         free(o.contexts);

@@ -62,7 +62,7 @@ int cmd_synth(int argc, char **argv) {
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
         switch (c) {
         case PRESET: preset = optarg; break;
         case ARCH: arch = optarg; break;
@@ -72,7 +72,7 @@ int cmd_synth(int argc, char **argv) {
         case STD: std = optarg; break;
         case 'o': out = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
-        default: return cli_usage_error("synth", "unknown option or missing value: '%s'", argv[optind - 1]);
+        default: return cli_option_error("synth", c, argv, opts);
         }
     }
     int bad = cli_no_operands("synth", argc, argv);
@@ -116,6 +116,7 @@ int cmd_synth(int argc, char **argv) {
         s.std = strtof(std, &end);
         if (*end || !(s.std > 0 && s.std < 10)) return cli_usage_error("synth", "--std wants 0 < S < 10");
     }
+    if (cli_make_parent("synth", out)) return 1;
     Err err;
     double t0 = now_seconds();
     if (synth_write(&s, out, &err) != 0) return cli_fail("synth", "%s", err.msg);

@@ -161,7 +161,8 @@ int cmd_vocab(int argc, char **argv) {
     TableFormat fmt = TABLE_TEXT;
     int rc = 0, o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, ":t:h", opts, NULL)) != -1) {
         switch (o) {
         case 't': args[ns++] = optarg; break;
         case 'c': csv = optarg; break;
@@ -169,7 +170,7 @@ int cmd_vocab(int argc, char **argv) {
             if ((rc = cli_parse_format(cmd, optarg, &fmt))) goto done_args;
             break;
         case 'h': help(); goto done_args;
-        default: rc = cli_usage_error(cmd, "bad option"); goto done_args;
+        default: rc = cli_option_error(cmd, o, argv, opts); goto done_args;
         }
     }
     if ((rc = cli_no_operands(cmd, argc, argv))) goto done_args;

@@ -186,6 +186,25 @@ int is_file(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+int make_dirs(const char *path, Err *err) {
+    if (!*path) return err_set(err, "an empty folder name");
+    char *p = xstrdup(path);
+    int rc = 0;
+    /* each prefix that ends at a '/' (or the end) in turn, like mkdir -p */
+    for (char *q = p + 1;; q++) {
+        if (*q != '/' && *q != '\0') continue;
+        char c = *q;
+        *q = '\0';
+        if (!is_dir(p) && mkdir(p, 0777) != 0 && errno != EEXIST)
+            rc = err_set(err, "%s: cannot create: %s", p, strerror(errno));
+        *q = c;
+        if (rc || !c) break;
+    }
+    free(p);
+    if (rc == 0 && !is_dir(path)) rc = err_set(err, "%s: exists but is not a folder", path);
+    return rc;
+}
+
 int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && memcmp(s + a - b, suffix, b) == 0;

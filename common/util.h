@@ -66,6 +66,10 @@ char *read_file(const char *path, size_t *len, Err *err);
 
 int is_dir(const char *path);
 int is_file(const char *path);
+/* Makes the folder PATH and every missing folder above it, like mkdir -p; an existing folder is
+ * fine. Errors: "PREFIX: cannot create: reason" for the first folder that could not be made, or
+ * "PATH: exists but is not a folder". */
+int make_dirs(const char *path, Err *err);
 /* True when the name ends with suffix (case-sensitive). */
 int ends_with(const char *s, const char *suffix);
 

@@ -450,6 +450,9 @@ Model *model_load(const char *path, Err *err) {
         if (config_from_gguf(m, L.g, err) || check_config(m, err)) goto out;
     } else {
         m->format = xstrdup("safetensors");
+        /* the weights' own header before config.json: a junk file is named as such */
+        if (!(L.st = st_open(path, err))) goto out;
+        m->st = L.st;
         if (is_dir(path)) {
             buf_printf(&cfg, "%s/config.json", path);
         } else {
@@ -470,8 +473,6 @@ Model *model_load(const char *path, Err *err) {
             m->rope_freqs = m->vectors;
             L.vec_used = (size_t)m->cfg.n_rot / 2;
         }
-        if (!(L.st = st_open(path, err))) goto out;
-        m->st = L.st;
         const char *embd = tensor_name(TN_TOKEN_EMBD)->hf;
         const StTensor *e = st_find(L.st, embd);
         if (e && e->n_dims == 2 && e->shape[0] != m->cfg.n_vocab) {

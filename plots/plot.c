@@ -4,11 +4,9 @@
  * gp_quote, and the data blocks hold numbers only, so no CSV content can break or steer a script. */
 #include "plots/plot.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "plots/data.h"
@@ -26,26 +24,6 @@ int plot_format_parse(const char *s) {
     for (int i = PLOT_PNG; i <= PLOT_PDF; i++)
         if (!strcmp(s, format_ext((PlotFormat)i))) return i;
     return -1;
-}
-
-static int make_dirs(const char *path, Err *err) {
-    char *p = xstrdup(path);
-    for (char *q = p + 1;; q++) {
-        if (*q == '/' || !*q) {
-            char c = *q;
-            *q = '\0';
-            if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-                err_set(err, "%s: cannot create: %s", p, strerror(errno));
-                free(p);
-                return -1;
-            }
-            *q = c;
-            if (!c) break;
-        }
-    }
-    free(p);
-    if (!is_dir(path)) return err_set(err, "%s: not a directory", path);
-    return 0;
 }
 
 /* Lines of gnuplot's stderr that are not empty, as warnings. */

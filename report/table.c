@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <utf8proc.h>
 
 typedef struct {
@@ -329,7 +328,7 @@ int table_save_csv(const Table *t, const char *path, Err *err) {
 }
 
 int table_save_dir(const char *dir, const TableFile *files, size_t n, Err *err) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return err_set(err, "%s: %s", dir, strerror(errno));
+    if (make_dirs(dir, err)) return -1;
     for (size_t i = 0; i < n; i++) {
         Buf path = {0};
         buf_printf(&path, "%s/%s", dir, files[i].file);

@@ -43,8 +43,8 @@ void table_latex(const Table *t, Buf *out);    /* tabular with \toprule \midrule
 /* The tidy CSV: header line then one line per row, every field through csv_fwrite. */
 int table_csv(const Table *t, FILE *f, const char *path, Err *err);
 int table_save_csv(const Table *t, const char *path, Err *err);
-/* A result folder: makes DIR (when missing) and writes each table as DIR/file. Stops at the first
- * error (-1, one line in err); returns 0. */
+/* A result folder: makes DIR (and missing folders above it, like mkdir -p) and writes each table as
+ * DIR/file. Stops at the first error (-1, one line in err); returns 0. */
 typedef struct {
     const char *file;
     const Table *t;

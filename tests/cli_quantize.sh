@@ -130,7 +130,9 @@ fails "unknown type" 2 "unknown type 'Q7_K'" -m "$M" --type Q7_K -o "$tmp/o.gguf
 fails "missing model" 1 "$tmp/none.gguf: no such file" -m "$tmp/none.gguf" --type Q4_0 -o "$tmp/o.gguf"
 printf 'GGUF\003\000\000\000garbage' > "$tmp/junk.gguf"
 fails "unreadable model" 1 "$tmp/junk.gguf" -m "$tmp/junk.gguf" --type Q4_0 -o "$tmp/o.gguf"
-fails "output folder missing" 1 "$tmp/nodir/o.gguf: cannot write" -m "$M" --type Q4_0 -o "$tmp/nodir/o.gguf"
+# a missing output folder is made (tests/cli_usage.sh); one that cannot be is an error
+echo "a file" > "$tmp/afile"
+fails "output folder cannot be made" 1 "$tmp/afile: exists but is not a folder" -m "$M" --type Q4_0 -o "$tmp/afile/o.gguf"
 mkdir -p "$tmp/adir"
 fails "output is a folder" 1 "is a folder" -m "$M" --type Q4_0 -o "$tmp/adir"
 fails "bad --keep" 2 "expected PATTERN=TYPE" -m "$M" --type Q4_0 --keep 'ffn_down' -o "$tmp/o.gguf"

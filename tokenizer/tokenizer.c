@@ -43,7 +43,16 @@ Tokenizer *tok_load(const char *path, Err *err) {
         file = xstrdup(path);
     }
     Tokenizer *t = tok_new(file);
-    int rc = looks_like_gguf(t->path) ? tok_load_gguf(t, err) : tok_load_json(t, err);
+    /* by content, then by name: a file named .gguf that is not one gets the GGUF reader's word for
+     * it (bad magic), not a JSON parser's complaint */
+    int rc;
+    if (looks_like_gguf(t->path) || ends_with(t->path, ".gguf"))
+        rc = tok_load_gguf(t, err);
+    else if (ends_with(t->path, ".safetensors"))
+        rc = err_set(err, "%s: a safetensors file holds weights, not a tokenizer (give its folder or its tokenizer.json)",
+                     t->path);
+    else
+        rc = tok_load_json(t, err);
     if (rc || tok_finish(t, err)) {
         one_line(err);
         tok_free(t);
