@@ -36,4 +36,48 @@ refused gptq-group0 '{"quant_method": "gptq", "bits": 4, "group_size": 0}' 'grou
 refused awq-gemv '{"quant_method": "awq", "bits": 4, "group_size": 32, "version": "gemv"}' "version 'gemv' is not supported \\(gemm is\\)"
 # a supported scheme over a plain checkpoint: not ignored either
 refused gptq-plain '{"quant_method": "gptq", "bits": 4, "group_size": 32}' 'says gptq but no linear layer is packed'
+
+# close A.f32 B.f32 TOL: same number of floats, max |a - b| <= TOL * max |b| (od + awk)
+close() {
+    od -An -v -f "$1" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/a.txt"
+    od -An -v -f "$2" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/b.txt"
+    paste "$tmp/a.txt" "$tmp/b.txt" | awk -v tol="$3" -v na="$(wc -l < "$tmp/a.txt")" -v nb="$(wc -l < "$tmp/b.txt")" '
+        { d = $1 - $2; if (d < 0) d = -d; if (d > md) md = d; b = $2 < 0 ? -$2 : $2; if (b > mb) mb = b }
+        END { if (na != nb || na == 0) { print "# sizes " na " vs " nb; exit 1 }
+              print "# max |diff| " md " (max |ref| " mb ")"; exit !(md <= tol * mb) }'
+}
+
+# the committed packed folders compute like their dequantized F32 twins (all prompt positions),
+# and unlike the unquantized source (the packed weights are really read)
+ctx="-c 1 -c 17 -c 42 -c 99 -c 5 -c 63 -c 120 -c 7 -c 33 -c 64"
+"$BIN" logits -m "$D/hf-llama-f32" --raw-all "$tmp/src.f32" --top 0 $ctx > /dev/null 2> "$tmp/err"
+for c in gptq4 gptq3 gptq8 gptq2 awq4; do
+    if [ ! -d "$D/hf-llama-$c" ]; then skip "$c folder" "tests/data/hf-llama-$c absent (make references)"; continue; fi
+    "$BIN" logits -m "$D/hf-llama-$c" --raw-all "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&
+        "$BIN" logits -m "$D/hf-llama-$c-deq" --raw-all "$tmp/d.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
+        close "$tmp/q.f32" "$tmp/d.f32" 1e-5 > "$tmp/cmp"
+    check_status "$c: logits equal the dequantized F32 folder's within 1e-5 of max |logit|" $? "$(cat "$tmp/err" "$tmp/cmp")"
+    ! close "$tmp/q.f32" "$tmp/src.f32" 1e-5 > /dev/null
+    check_status "$c: logits differ from the unquantized source's" $?
+done
+"$BIN" logits -m "$D/hf-llama-gptq4" --compute bf16 --raw "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&
+    "$BIN" logits -m "$D/hf-llama-gptq4-deq" --compute bf16 --raw "$tmp/d.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
+    cmp -s "$tmp/q.f32" "$tmp/d.f32"
+check_status "gptq4: bf16 compute gives the twin's logits" $? "$(cat "$tmp/err")"
+
+# bad packed tensors: one line each
+bad() { # NAME PYTHON-EDIT-OF-CONFIG REGEX
+    mkdir -p "$tmp/$1"
+    ln -sf "$(cd "$D/hf-llama-gptq4" && pwd)/model.safetensors" "$tmp/$1/model.safetensors"
+    python3 -c "import json,sys; c=json.load(open(sys.argv[1])); q=c['quantization_config']; $2; json.dump(c, open(sys.argv[2], 'w'))" \
+        "$D/hf-llama-gptq4/config.json" "$tmp/$1/config.json"
+    "$BIN" logits -m "$tmp/$1" --top 1 > /dev/null 2> "$tmp/err"; rc=$?
+    [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -Eq "$3" "$tmp/err"
+    check_status "gptq4 with $1: one line, exit 1" $? "rc=$rc $(cat "$tmp/err")"
+}
+if [ -d "$D/hf-llama-gptq4" ]; then
+    bad bits8 "q['bits'] = 8" 'q_proj.qweight has the wrong shape \(expected \[16, 64\]\)'
+    bad group64 "q['group_size'] = 64" 'q_proj.qzeros has the wrong shape \(expected \[1, 8\]\)'
+    bad as-awq "q['quant_method'] = 'awq'; q.pop('checkpoint_format')" 'q_proj.qweight has the wrong shape'
+fi
 done_testing
