@@ -209,47 +209,113 @@ static float zero_at(const HqTensor *t, int64_t g, int64_t o) {
     return (float)(stream_get(row, 4, o, t->bits) + (uint32_t)t->zero_plus_one);
 }
 
-/* The stored integers of output row o into y [cols] (as floats). */
-static void unpack_row(const HqTensor *t, int64_t o, float *y) {
-    int bits = t->bits;
+/* Output rows are unpacked RC at a time: GPTQ stores the words of adjacent outputs side by side
+ * (one 64-byte line holds the same input block of 16 outputs), so reading a row alone would
+ * stride through qweight (rows * 4 bytes apart, a distance that maps onto few cache sets) and
+ * reread every line for every row. Measured (CPU time, [4864, 896] 4-bit, group 128, on this shared
+ * 2-core machine): 1.9-2.4 ns per weight row by row, 1.2-1.3 ns by chunks with the word unrolled. */
+#define RC 16
+#define TABLE 4096 /* groups whose scale and zero one row keeps on the stack (g_idx path) */
+
+/* y[e] = s * (code e of w - z) for the 32 / bits codes of one word */
+static inline void decode_word(float *y, uint32_t w, int bits, float s, float z) {
+    for (int e = 0; e < 32 / bits; e++) y[e] = s * ((float)((w >> (e * bits)) & ((1u << bits) - 1)) - z);
+}
+
+/* GPTQ, bits 2 / 4 / 8, no g_idx, groups whole words: codes, scale and zero in one pass. */
+static void gptq_chunk_fused(const HqTensor *t, int64_t o0, int nr, float *out) {
+    int bits = t->bits, per = 32 / bits;
+    float s[RC], z[RC];
+    int64_t gcur = -1, cols = t->cols;
+    for (int64_t k = 0; k < cols / per; k++) {
+        int64_t i0 = k * per, g = i0 / t->group_size;
+        if (g != gcur) {
+            for (int r = 0; r < nr; r++) s[r] = scale_at(t, g, o0 + r), z[r] = zero_at(t, g, o0 + r);
+            gcur = g;
+        }
+        const uint8_t *src = t->qweight + (size_t)(k * t->rows + o0) * 4;
+        for (int r = 0; r < nr; r++) {
+            uint32_t w = rd32(src + 4 * r);
+            float *y = out + (size_t)r * cols + i0, sr = s[r], zr = z[r];
+            /* constant widths, so that the compiler unrolls the word */
+            if (bits == 4) decode_word(y, w, 4, sr, zr);
+            else if (bits == 8) decode_word(y, w, 8, sr, zr);
+            else decode_word(y, w, 2, sr, zr);
+        }
+    }
+}
+
+/* The stored integers of output rows o0 .. o0+nr-1 into out [nr, cols] (as floats), input-major
+ * so that adjacent outputs' words are read together. */
+static void unpack_chunk(const HqTensor *t, int64_t o0, int nr, float *out) {
+    int64_t cols = t->cols;
     if (t->method == HQ_AWQ) {
-        const uint8_t *p = t->qweight + (size_t)(o / 8) * 4;
         size_t stride = (size_t)(t->rows / 8) * 4;
-        int sh = 4 * AWQ_NIBBLE[o % 8];
-        for (int64_t i = 0; i < t->cols; i++) y[i] = (float)((rd32(p + (size_t)i * stride) >> sh) & 15);
+        for (int64_t i = 0; i < cols; i++) {
+            const uint8_t *p = t->qweight + (size_t)i * stride;
+            for (int r = 0; r < nr; r++) {
+                int64_t o = o0 + r;
+                out[(size_t)r * cols + i] = (float)((rd32(p + (size_t)(o / 8) * 4) >> (4 * AWQ_NIBBLE[o % 8])) & 15);
+            }
+        }
         return;
     }
-    const uint8_t *col = t->qweight + (size_t)o * 4;
+    int bits = t->bits;
     size_t stride = (size_t)t->rows * 4;
     if (bits == 3) {
-        for (int64_t i = 0; i < t->cols; i++) y[i] = (float)stream_get(col, stride, i, 3);
+        for (int64_t i = 0; i < cols; i++)
+            for (int r = 0; r < nr; r++)
+                out[(size_t)r * cols + i] = (float)stream_get(t->qweight + (size_t)(o0 + r) * 4, stride, i, 3);
         return;
     }
     int per = 32 / bits;
     uint32_t mask = (1u << bits) - 1;
-    for (int64_t k = 0; k < t->cols / per; k++) {
-        uint32_t w = rd32(col + (size_t)k * stride);
-        for (int e = 0; e < per; e++) y[k * per + e] = (float)((w >> (e * bits)) & mask);
+    for (int64_t k = 0; k < cols / per; k++) {
+        const uint8_t *src = t->qweight + (size_t)k * stride + (size_t)o0 * 4;
+        for (int r = 0; r < nr; r++) {
+            uint32_t w = rd32(src + 4 * r);
+            float *y = out + (size_t)r * cols + k * per;
+            for (int e = 0; e < per; e++) y[e] = (float)((w >> (e * bits)) & mask);
+        }
     }
 }
 
-void hq_rows_f32(const HqTensor *t, int64_t r0, int n, float *out) {
-    for (int r = 0; r < n; r++) {
-        int64_t o = r0 + r;
-        float *y = out + (size_t)r * t->cols;
-        unpack_row(t, o, y);
-        /* w = scale * (q - zero); q - zero is a small integer, the product exact in f32 */
-        if (t->g_idx) {
-            for (int64_t i = 0; i < t->cols; i++) {
-                int64_t g = (int32_t)rd32(t->g_idx + 4 * i);
-                y[i] = scale_at(t, g, o) * (y[i] - zero_at(t, g, o));
-            }
-            continue;
-        }
+/* y [cols] = scale * (y - zero) for output o, by group (or by g_idx). */
+static void apply_groups(const HqTensor *t, int64_t o, float *y) {
+    if (!t->g_idx) {
         for (int64_t g = 0; g < t->n_groups; g++) {
             float s = scale_at(t, g, o), z = zero_at(t, g, o);
             int64_t end = (g + 1) * t->group_size < t->cols ? (g + 1) * t->group_size : t->cols;
             for (int64_t i = g * t->group_size; i < end; i++) y[i] = s * (y[i] - z);
         }
+        return;
+    }
+    if (t->n_groups <= TABLE) {
+        float s[TABLE], z[TABLE];
+        for (int64_t g = 0; g < t->n_groups; g++) s[g] = scale_at(t, g, o), z[g] = zero_at(t, g, o);
+        for (int64_t i = 0; i < t->cols; i++) {
+            int32_t g = (int32_t)rd32(t->g_idx + 4 * i);
+            y[i] = s[g] * (y[i] - z[g]);
+        }
+        return;
+    }
+    for (int64_t i = 0; i < t->cols; i++) {
+        int64_t g = (int32_t)rd32(t->g_idx + 4 * i);
+        y[i] = scale_at(t, g, o) * (y[i] - zero_at(t, g, o));
+    }
+}
+
+void hq_rows_f32(const HqTensor *t, int64_t r0, int n, float *out) {
+    /* w = scale * (q - zero); q - zero is a small integer, the product exact in f32 */
+    int fused = t->method == HQ_GPTQ && t->bits != 3 && !t->g_idx && t->group_size % (32 / t->bits) == 0;
+    for (int rc = 0; rc < n; rc += RC) {
+        int nr = n - rc < RC ? n - rc : RC;
+        float *y = out + (size_t)rc * t->cols;
+        if (fused) {
+            gptq_chunk_fused(t, r0 + rc, nr, y);
+            continue;
+        }
+        unpack_chunk(t, r0 + rc, nr, y);
+        for (int r = 0; r < nr; r++) apply_groups(t, r0 + rc + r, y + (size_t)r * t->cols);
     }
 }

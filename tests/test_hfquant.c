@@ -125,6 +125,17 @@ static void gptq_all_widths(void **state) {
                 float want = fp16_to_f32(scales[g][o]) * (float)((int)q[o][i] - (int)z[g][o]);
                 if (out[o][i] != want) fail_msg("bits %d row %d col %d: %g, want %g", bits, o, i, out[o][i], want);
             }
+        /* without g_idx (groups of GS consecutive inputs): the one-pass path where it applies */
+        HqConfig plain = {.method = HQ_GPTQ, .bits = bits, .group_size = GS};
+        HqPart none = {0};
+        assert_int_equal(hq_tensor_init(&t, &plain, &qw, &qz, &sc, &none, OUT, IN, "mem", "w", &err), 0);
+        hq_rows_f32(&t, 3, OUT - 3, &out[0][0]); /* from row 3: chunks not aligned to 16 */
+        for (int o = 3; o < OUT; o++)
+            for (int i = 0; i < IN; i++) {
+                int g = i / GS;
+                float want = fp16_to_f32(scales[g][o]) * (float)((int)q[o][i] - (int)z[g][o]);
+                if (out[o - 3][i] != want) fail_msg("bits %d row %d col %d (no g_idx): %g, want %g", bits, o, i, out[o - 3][i], want);
+            }
         /* a g_idx outside the groups is refused */
         g_idx[3] = G;
         assert_int_equal(hq_tensor_init(&t, &c, &qw, &qz, &sc, &gi, OUT, IN, "mem", "w", &err), -1);
