@@ -80,4 +80,18 @@ if [ -d "$D/hf-llama-gptq4" ]; then
     bad group64 "q['group_size'] = 64" 'q_proj.qzeros has the wrong shape \(expected \[1, 8\]\)'
     bad as-awq "q['quant_method'] = 'awq'; q.pop('checkpoint_format')" 'q_proj.qweight has the wrong shape'
 fi
+
+# drift: a packed folder against its twin drifts by exactly 0, and models.csv's bits per weight
+# counts the packed storage (well under the twin's)
+if [ -d "$D/hf-llama-gptq4" ]; then
+    mkdir -p "$tmp/corpus"
+    printf 'def main():\n    for i in range(10):\n        print(i)\n    return 0\n' > "$tmp/corpus/a.py"
+    "$BIN" drift -m "$D/hf-llama-gptq4-deq" -m "$D/hf-llama-gptq4" -t "$D/cov-tiny-tokenizer.json" \
+        --corpus "$tmp/corpus" --ctx 16 -o "$tmp/drift" > "$tmp/out" 2> "$tmp/err"
+    check_status "drift runs on a GPTQ folder" $? "$(cat "$tmp/err")"
+    has "drift: gptq4 vs its twin: KL 0, same top-1 everywhere" "$tmp/out" '^hf-llama-gptq4 +[0-9]+ +0 +0 +0 +0 +100.00%'
+    awk -F, '$1 == "hf-llama-gptq4-deq" { b = $7 } $1 == "hf-llama-gptq4" { v = $7 }
+             END { print "# bpw " b " vs " v; exit !(v > 0 && v < b / 2) }' "$tmp/drift/drift_models.csv"
+    check_status "drift_models.csv: the GPTQ folder's bits per weight count its packed storage" $?
+fi
 done_testing
