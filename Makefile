@@ -93,8 +93,11 @@ $(BUILD)/reference/.done: tests/data/code-snippets.jsonl tests/data/tiny-bytelev
 
 # ---- small Hugging Face model folders and their plain-PyTorch logits (tests/data/hf-*) ----
 # Committed, so `check` does not need PyTorch; `make references` regenerates them (python3-torch).
+# hfquant_ref.py (standard library only) then packs hf-llama-f32 into the GPTQ / AWQ folders
+# hf-llama-{gptq4,gptq3,gptq8,gptq2,awq4} and their dequantized F32 twins (*-deq).
 references:
 	/usr/bin/python3 tests/reference/torch_ref.py tests/data
+	/usr/bin/python3 tests/reference/hfquant_ref.py tests/data
 
 tests: $(BUILD)/coldtok $(TESTS) $(if $(wildcard $(REFMOD)),$(BUILD)/reference/.done)
 

@@ -440,6 +440,10 @@ int fwd_eval(Forward *f, const int *tokens, int n, float *logits, int all, Err *
 }
 
 void fwd_dequant_rows(const Tensor *W, int64_t r0, int n, float *out) {
+    if (W->hq.method != HQ_NONE) {
+        hq_rows_f32(&W->hq, r0, n, out);
+        return;
+    }
     Convert cv;
     convert_init(&cv);
     const uint8_t *src = (const uint8_t *)W->data + (size_t)r0 * qtype_row_bytes(W->type, W->cols);

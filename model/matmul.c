@@ -226,6 +226,18 @@ static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, 
  * compute type: the mapping itself when no conversion is needed, else buf. */
 static const void *convert_panel(Matmul *mm, Worker *w, void *buf, const Tensor *W, int64_t r0, int n) {
     int64_t K = W->cols;
+    if (W->hq.method != HQ_NONE) {
+        /* a GPTQ / AWQ packed layer: its own unpacker, by rows (bf16: one row at a time) */
+        if (!mm->bf16) {
+            hq_rows_f32(&W->hq, r0, n, buf);
+            return buf;
+        }
+        for (int i = 0; i < n; i++) {
+            hq_rows_f32(&W->hq, r0 + i, 1, w->row);
+            mm->cv.f32_to_bf16(w->row, (uint16_t *)buf + (size_t)i * K, K);
+        }
+        return buf;
+    }
     size_t rb = qtype_row_bytes(W->type, K);
     const uint8_t *src = (const uint8_t *)W->data + (size_t)r0 * rb;
     if (!mm->bf16) {

@@ -22,6 +22,8 @@ typedef struct {
     SafeTensors *st;
     size_t vec_used, vec_cap;
     double llama3[4]; /* config.json llama3 rope scaling: factor, low, high, original context */
+    HqConfig hq;      /* config.json quantization_config (method HQ_NONE: none) */
+    int n_packed;     /* linears read packed under it */
     Err *err;
 } Loader;
 
@@ -38,7 +40,8 @@ static int lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
             if (gt->ne[d] != 1)
                 return err_set(L->err, "%s: tensor %s has %d dimensions, expected at most 2",
                                L->m->path, name, gt->n_dims);
-        *t = (Tensor){gt->data, gt->type, gt->ne[1], gt->ne[0], gt->name};
+        *t = (Tensor){.data = gt->data, .type = gt->type, .rows = gt->ne[1], .cols = gt->ne[0],
+                      .name = gt->name};
         *nd = gt->n_dims;
     } else {
         const StTensor *s = st_find(L->st, name);
@@ -50,18 +53,62 @@ static int lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
             return err_set(L->err, "%s: tensor %s has dtype %s (F32, F16 or BF16 expected)",
                            L->m->path, name, s->dtype);
         int64_t rows = s->n_dims == 2 ? s->shape[0] : 1, cols = s->shape[s->n_dims - 1];
-        *t = (Tensor){s->data, s->type, rows, cols, s->name};
+        *t = (Tensor){.data = s->data, .type = s->type, .rows = rows, .cols = cols, .name = s->name};
         *nd = s->n_dims;
     }
     return 1;
 }
 
+/* One stored part ("qweight", ...) of the packed layer PREFIX, or an absent part. */
+static HqPart hq_part(Loader *L, const char *prefix, const char *part) {
+    char name[300];
+    snprintf(name, sizeof name, "%s.%s", prefix, part);
+    const StTensor *s = st_find(L->st, name);
+    HqPart p = {0};
+    if (!s) return p;
+    p = (HqPart){.data = s->data, .dtype = s->dtype, .n_dims = s->n_dims, .nbytes = s->nbytes};
+    for (int d = 0; d < s->n_dims && d < 2; d++) p.shape[d] = s->shape[d]; /* more dims: refused by n_dims */
+    return p;
+}
+
+/* The packed form of a layer's linear (PREFIX.qweight, .qzeros, .scales, .g_idx) under the
+ * config's quantization_config: 1 when found (and *t filled), 0 when the checkpoint stores this
+ * one plain (an exempt module), -1 on error. */
+static int get_packed(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols, Tensor *t) {
+    char name[256];
+    if (L->hq.method == HQ_NONE || L->g || layer < 0 || role == TN_TOKEN_EMBD ||
+        !tensor_name_in(role, 0, layer, name, sizeof name))
+        return 0;
+    size_t n = strlen(name);
+    if (n > 7 && !strcmp(name + n - 7, ".weight")) name[n - 7] = '\0';
+    HqPart qw = hq_part(L, name, "qweight");
+    if (!qw.data) return 0;
+    HqPart qz = hq_part(L, name, "qzeros"), sc = hq_part(L, name, "scales"), gi = hq_part(L, name, "g_idx");
+    memset(t, 0, sizeof *t);
+    if (hq_tensor_init(&t->hq, &L->hq, &qw, &qz, &sc, &gi, rows, cols, L->m->path, name, L->err)) return -1;
+    t->data = qw.data;
+    t->type = Q_F32;
+    t->rows = rows, t->cols = cols;
+    char qn[300];
+    snprintf(qn, sizeof qn, "%s.qweight", name);
+    t->name = st_find(L->st, qn)->name; /* the reader's copy outlives this buffer */
+    L->n_packed++;
+    return 1;
+}
+
 /* A matrix of exactly [rows, cols] whose type the forward pass can convert. */
 static int get_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols, Tensor *t) {
+    int packed = get_packed(L, role, layer, rows, cols, t);
+    if (packed) return packed < 0 ? -1 : 0;
     int nd, r = lookup(L, role, layer, t, &nd);
     if (r < 0) return -1;
     char name[256];
     tensor_name_in(role, L->g != NULL, layer, name, sizeof name);
+    if (r == 0 && L->hq.method != HQ_NONE && layer >= 0 && role != TN_TOKEN_EMBD && !L->g) {
+        size_t n = strlen(name);
+        return err_set(L->err, "%s: missing tensor %s (nor its %s form %.*s.qweight)", L->m->path, name,
+                       hq_method_name(L->hq.method), (int)(n > 7 ? n - 7 : n), name);
+    }
     if (r == 0) return err_set(L->err, "%s: missing tensor %s", L->m->path, name);
     if (t->rows != rows || t->cols != cols)
         return err_set(L->err, "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld] (rows, cols)",
@@ -331,6 +378,11 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
         goto done;
     }
     c->tied = tie ? json_is_true(tie) : a->tied_default;
+    /* never ignored: a scheme coldtok does not read is one line naming it (older
+     * compressed-tensors releases call the object compression_config) */
+    json_t *qc = json_object_get(root, "quantization_config");
+    if (!qc || json_is_null(qc)) qc = json_object_get(root, "compression_config");
+    if (qc && !json_is_null(qc) && hq_config_parse(qc, cfg_path, &L->hq, err)) goto done;
     json_t *rs = json_object_get(root, "rope_scaling");
     if (rs && !json_is_null(rs)) {
         json_t *ty = json_object_get(rs, "rope_type");
@@ -429,6 +481,9 @@ static int load_weights(Loader *L) {
             return err_set(L->err, "%s: layer %d has only one of the q/k norms", m->path, l);
     }
     progress_done();
+    if (L->hq.method != HQ_NONE && L->n_packed == 0)
+        return err_set(L->err, "%s: quantization_config says %s but no linear layer is packed (no "
+                       "*.qweight tensor)", m->path, hq_method_name(L->hq.method));
     return 0;
 }
 
@@ -508,6 +563,7 @@ void model_free(Model *m) {
 }
 
 static uint64_t tensor_bytes(const Tensor *t) {
+    if (t->hq.method != HQ_NONE) return t->hq.bytes; /* qweight + qzeros + scales (+ g_idx) */
     return t->data ? (uint64_t)qtype_row_bytes(t->type, t->cols) * (uint64_t)t->rows : 0;
 }
 

@@ -8,6 +8,11 @@
  * panel by panel. Only the small vectors (norm weights, biases, rope factors) are converted to f32
  * at load time.
  *
+ * Hugging Face quantized checkpoints (config.json quantization_config: GPTQ, AWQ; formats/hfquant.h):
+ * the packed linear layers are read in place too and dequantized panel by panel like GGUF blocks;
+ * a linear left plain (an exempt module, lm_head) is read as the plain tensor it is; any other
+ * quant_method is refused with one line naming it.
+ *
  * Supported architectures: those of model/arch.h: llama (also Mistral-style checkpoints, tied or
  * untied output), qwen2 (q/k/v biases) and qwen3 (per-head q/k RMSNorm); tensor names are
  * formats/hfnames.h's. RoPE: llama.cpp permutes the Q/K rows of llama models when it converts
@@ -26,6 +31,7 @@
 #include <stdint.h>
 
 #include "common/util.h"
+#include "formats/hfquant.h" /* HqTensor: a GPTQ / AWQ packed linear layer */
 #include "model/arch.h" /* Arch, RopeStyle, arch_name: what each family has */
 
 typedef struct {
@@ -47,12 +53,16 @@ typedef struct {
 } Config;
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
- * ne = [cols, rows]); vectors have rows == 1. */
+ * ne = [cols, rows]); vectors have rows == 1.
+ * A linear layer of a GPTQ / AWQ checkpoint (hq.method != HQ_NONE) is packed: its rows are
+ * hq_rows_f32's (fwd_dequant_rows and the matmuls call it), data points at its qweight and type
+ * is meaningless (Q_F32 by convention); only the matrices of layers can be packed. */
 typedef struct {
     const void *data; /* NULL when the (optional) tensor is absent */
     uint32_t type;    /* formats/qtype.h QType */
     int64_t rows, cols;
     const char *name; /* the name in the file, for messages */
+    HqTensor hq;      /* hq.method HQ_NONE: a plain tensor of type `type` */
 } Tensor;
 
 typedef struct {

@@ -1,0 +1,70 @@
+/* libFuzzer harness for formats/hfquant: a quantization_config and the packed tensors of one
+ * linear must either be refused with one line or unpack every row without reading outside them.
+ * Input: the config as JSON, a NUL byte, then a .safetensors file holding w.qweight, w.qzeros,
+ * w.scales and optionally w.g_idx; [rows, cols] are taken from qweight's shape as the method packs
+ * it (so that shape checks pass often), capped to keep each run small.
+ * Seeds: fuzz/corpus/hfquant/ (layer 0's q_proj of each tests/data/hf-llama-* packed folder). */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/hfquant.h"
+#include "formats/safetensors.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static HqPart part(const SafeTensors *st, const char *name) {
+    const StTensor *s = st_find(st, name);
+    HqPart p = {0};
+    if (!s) return p;
+    p = (HqPart){.data = s->data, .dtype = s->dtype, .n_dims = s->n_dims, .nbytes = s->nbytes};
+    for (int d = 0; d < s->n_dims && d < 2; d++) p.shape[d] = s->shape[d];
+    return p;
+}
+
+static int one_line(const Err *err, const char *prefix) {
+    return !strncmp(err->msg, prefix, strlen(prefix)) && !strchr(err->msg, '\n');
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const uint8_t *nul = memchr(data, 0, size);
+    if (!nul) return 0;
+    json_t *cfg = json_loadb((const char *)data, (size_t)(nul - data), 0, NULL);
+    if (!cfg) return 0;
+    Err err;
+    HqConfig c;
+    if (hq_config_parse(cfg, "fuzz.json", &c, &err)) {
+        if (!one_line(&err, "fuzz.json: ")) abort();
+        json_decref(cfg);
+        return 0;
+    }
+    json_decref(cfg);
+    size_t n = size - (size_t)(nul + 1 - data);
+    uint8_t *copy = malloc(n ? n : 1); /* exact size, so ASan flags any read past the end */
+    if (!copy) return 0;
+    memcpy(copy, nul + 1, n);
+    SafeTensors *st = st_open_memory(copy, n, "fuzz.safetensors", &err);
+    if (st) {
+        HqPart qw = part(st, "w.qweight"), qz = part(st, "w.qzeros"), sc = part(st, "w.scales"),
+               gi = part(st, "w.g_idx");
+        int64_t rows = 0, cols = 0;
+        if (qw.data && qw.n_dims == 2) {
+            rows = c.method == HQ_GPTQ ? qw.shape[1] : qw.shape[1] * 8;
+            cols = c.method == HQ_GPTQ ? qw.shape[0] * 32 / c.bits : qw.shape[0];
+        }
+        HqTensor t;
+        if (rows > 0 && cols > 0 && rows <= (1 << 20) && cols <= (1 << 20) && rows * cols <= (1 << 20)) {
+            if (hq_tensor_init(&t, &c, &qw, &qz, &sc, &gi, rows, cols, "fuzz.safetensors", "w", &err)) {
+                if (!one_line(&err, "fuzz.safetensors: ")) abort();
+            } else {
+                float *out = malloc((size_t)cols * 16 * sizeof(float));
+                for (int64_t r = 0; r < rows; r += 16) hq_rows_f32(&t, r, rows - r < 16 ? (int)(rows - r) : 16, out);
+                free(out);
+            }
+        }
+        st_close(st);
+    }
+    free(copy);
+    return 0;
+}
