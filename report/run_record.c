@@ -124,8 +124,9 @@ void run_record_input(RunRecord *r, const char *kind, const char *path) {
     }
     size_t n;
     char **files = folder_files(path, kind, &n);
-    for (size_t i = 0; i < n; i++) {
-        add_one(r, kind, files[i], path);
+    for (size_t i = 0; i < n; i++) { /* a model folder's tokenizer files are its tokenizer */
+        const char *base = strrchr(files[i], '/') + 1;
+        add_one(r, is_tokenizer_file(base) ? "tokenizer" : kind, files[i], path);
         free(files[i]);
     }
     free(files);
