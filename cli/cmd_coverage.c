@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "analysis/coverage.h"
 #include "analysis/keywords.h"
+#include "report/run_record.h"
 #include "report/table.h"
 #include "tokenizer/tokenizer.h"
 
@@ -247,6 +248,7 @@ int cmd_coverage(int argc, char **argv) {
     /* the -o folder first: --csv may name a file inside it */
     if (outdir && (rc = cli_make_dir(cmd, outdir))) goto done_args;
 
+    RunRecord *rec = run_record_start(argc, argv);
     Err err = {{0}};
     KwSet kw = {0};
     Source *src = xcalloc(ntok, sizeof *src);
@@ -310,6 +312,11 @@ int cmd_coverage(int argc, char **argv) {
         if (bad) goto fail;
     }
     if (outdir && save_dir(src, ntok, outdir, &err)) goto fail;
+    if (outdir) { /* what the folder was made from (report/run_record.h) */
+        for (size_t i = 0; i < ntok; i++) run_record_input(rec, "tokenizer", tok_path(src[i].tok));
+        run_record_keywords(rec, kw_files, nkw, !nkw || builtin);
+        if (run_record_write(rec, outdir, &err)) goto fail;
+    }
     goto cleanup;
 fail:
     progress_done();
@@ -322,6 +329,7 @@ cleanup:
     }
     free(src);
     kw_free(&kw);
+    run_record_free(rec);
 done_args:
     free(tok_args);
     free(kw_files);

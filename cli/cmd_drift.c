@@ -10,6 +10,7 @@
 #include "analysis/drift.h"
 #include "analysis/manifest.h"
 #include "report/drift_report.h"
+#include "report/run_record.h"
 #include "report/table.h"
 
 static const char HELP[] =
@@ -116,6 +117,7 @@ int cmd_drift(int argc, char **argv) {
     TfPositionSink sink = drift_positions_csv(&poscsv, positions);
     if (positions) o.positions = &sink;
 
+    RunRecord *rec = run_record_start(argc, argv);
     Err err;
     KwSet kw = {0};
     Corpus cp = {0};
@@ -128,6 +130,18 @@ int cmd_drift(int argc, char **argv) {
         rc = err_set(&err, "no file is long enough for one window of %d tokens (%zu files shorter, %zu empty, %zu not UTF-8)",
                      o.ctx, run.too_short, run.empty, run.not_utf8);
     if (rc == 0) rc = drift_report(&run, &(DriftReportOptions){fmt, outdir}, &err);
+    if (rc == 0 && outdir) { /* what the folder was made from (report/run_record.h) */
+        run_record_threads(rec, fwd_threads());
+        run_record_compute(rec, o.compute == COMPUTE_BF16 ? "bf16" : "f32");
+        Manifest m = {0};
+        for (int i = 0; i < nmodels; i++) manifest_add(&m, names[i], models[i], "", NULL, o.tokenizer);
+        run_record_models(rec, &m);
+        manifest_free(&m);
+        run_record_keywords(rec, &keywords, keywords ? 1 : 0, !keywords);
+        for (size_t i = 0; i < cp.n; i++) run_record_input(rec, "corpus", cp.files[i].path);
+        rc = run_record_write(rec, outdir, &err);
+    }
+    run_record_free(rec);
     if (rc) cli_fail(cmd, "%s", err.msg);
     tfrun_free(&run);
     corpus_free(&cp);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "report/run_record.h"
 #include "report/table.h"
 #include "quant/calib.h"
 #include "quant/qmodel.h"
@@ -177,6 +178,9 @@ int cmd_quantize(int argc, char **argv) {
     int rc = 1;
     QModel *q = NULL;
     Calib *cb = NULL;
+    char src_sha[SHA256_HEX_LEN], (*cf_sha)[SHA256_HEX_LEN] = NULL;
+    const char **cf_path = NULL, **cf_shap = NULL;
+    uint64_t *cf_bytes = NULL;
     Table *tb = NULL, *cs = NULL;
     if (n_calib && !(cb = calib_new(calib, n_calib, calib_max, &err))) {
         cli_fail("quantize", "%s", err.msg);
@@ -225,6 +229,26 @@ int cmd_quantize(int argc, char **argv) {
         fprintf(stderr, "coldtok quantize: calibration: %lld tokens from %s\n", (long long)calib_tokens(cb),
                 calib_sources(cb));
     }
+
+    /* provenance (docs/quantize.md): the source's and each calibration file's SHA-256 */
+    if (model_digest(model, &info.source_bytes, src_sha, &err)) {
+        cli_fail("quantize", "%s", err.msg);
+        goto done;
+    }
+    info.source_path = model, info.source_sha256 = src_sha;
+    info.n_calib_files = cb ? calib_n_files(cb) : 0;
+    cf_path = xcalloc((size_t)info.n_calib_files + 1, sizeof *cf_path);
+    cf_shap = xcalloc((size_t)info.n_calib_files + 1, sizeof *cf_shap);
+    cf_sha = xcalloc((size_t)info.n_calib_files + 1, sizeof *cf_sha);
+    cf_bytes = xcalloc((size_t)info.n_calib_files + 1, sizeof *cf_bytes);
+    for (int i = 0; i < info.n_calib_files; i++) {
+        cf_path[i] = calib_file(cb, i), cf_shap[i] = cf_sha[i];
+        if (sha256_file(cf_path[i], cf_sha[i], &cf_bytes[i], &err)) {
+            cli_fail("quantize", "%s", err.msg);
+            goto done;
+        }
+    }
+    info.calib_paths = cf_path, info.calib_sha256 = cf_shap, info.calib_bytes = cf_bytes;
 
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp", out);
     signal(SIGINT, on_signal);
@@ -294,6 +318,7 @@ int cmd_quantize(int argc, char **argv) {
     }
     rc = 0;
 done:
+    free(cf_path), free(cf_shap), free(cf_sha), free(cf_bytes);
     calib_free(cb);
     free(calib);
     table_free(tb);

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "analysis/manifest.h"
 #include "analysis/study.h"
+#include "report/run_record.h"
 #include "report/study_report.h"
 
 static const char PROBE_HELP[] =
@@ -103,6 +104,7 @@ static int run(int argc, char **argv, int is_diff) {
     }
     if (o.ncontexts == 0) o.contexts[o.ncontexts++] = "bos";
 
+    RunRecord *rec = run_record_start(argc, argv);
     Manifest m = {0};
     Err err;
     if (manifest) {
@@ -128,6 +130,15 @@ static int run(int argc, char **argv, int is_diff) {
         rc = study_report_finish(rp, &s, &err);
         study_free(&s);
     }
+    if (rc == 0 && ro.outdir) { /* what the folder was made from (report/run_record.h) */
+        run_record_threads(rec, fwd_threads());
+        run_record_compute(rec, o.compute == COMPUTE_BF16 ? "bf16" : "f32");
+        if (manifest) run_record_input(rec, "manifest", manifest);
+        run_record_models(rec, &m);
+        run_record_keywords(rec, &o.keywords_file, o.keywords_file ? 1 : 0, !o.keywords_file);
+        rc = run_record_write(rec, ro.outdir, &err);
+    }
+    run_record_free(rec);
     if (rc != 0) cli_fail(cmd, "%s", err.msg);
     study_report_free(rp);
     manifest_free(&m);

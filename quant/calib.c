@@ -123,6 +123,8 @@ void calib_free(Calib *c) {
 }
 
 const char *calib_sources(const Calib *c) { return c->sources.data ? c->sources.data : ""; }
+int calib_n_files(const Calib *c) { return c->n_files; }
+const char *calib_file(const Calib *c, int i) { return c->files[i]; }
 int64_t calib_tokens(const Calib *c) { return (int64_t)c->ids.n; }
 
 int calib_load(Calib *c, const char *model_path, Err *err) {

@@ -49,6 +49,9 @@ int calib_load(Calib *c, const char *model_path, Err *err);
 
 /* The file names, comma-separated (for coldtok.quantize.calibration). */
 const char *calib_sources(const Calib *c);
+/* The calibration files, in the order they are read (a folder's files sorted): n and each path. */
+int calib_n_files(const Calib *c);
+const char *calib_file(const Calib *c, int i);
 /* Tokens run through the model (BOS included), after calib_load. */
 int64_t calib_tokens(const Calib *c);
 

@@ -98,7 +98,8 @@ static int open_gguf(QModel *q, Err *err) {
                                  "general.alignment"};
     for (int i = 0; i < gguf_n_kv(q->g); i++) {
         const char *key = gguf_kv_key(q->g, i);
-        int skip = !strncmp(key, "split.", 6) || !strncmp(key, "coldtok.quantize.", 17);
+        int skip = !strncmp(key, "split.", 6) || !strncmp(key, "coldtok.quantize.", 17) ||
+                   !strncmp(key, "coldtok.source.", 15) || !strncmp(key, "coldtok.calib.", 14);
         for (size_t d = 0; d < sizeof drop / sizeof drop[0]; d++) skip |= !strcmp(key, drop[d]);
         if (skip) continue;
         if (gm_copy(q->meta, q->g, i) != 0) {
@@ -350,6 +351,26 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
     return rc;
 }
 
+/* coldtok.source.* and coldtok.calib.* (the keys the source's copies of which were dropped). */
+static void write_provenance(GgufMeta *meta, const QmInfo *info) {
+    if (info->source_path) {
+        gm_str(meta, "coldtok.source.path", info->source_path);
+        gm_u64(meta, "coldtok.source.bytes", info->source_bytes);
+        gm_str(meta, "coldtok.source.sha256", info->source_sha256);
+    }
+    if (!info->n_calib_files) return;
+    gm_u32(meta, "coldtok.calib.count", (uint32_t)info->n_calib_files);
+    for (int i = 0; i < info->n_calib_files; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "coldtok.calib.%d.path", i);
+        gm_str(meta, key, info->calib_paths[i]);
+        snprintf(key, sizeof key, "coldtok.calib.%d.bytes", i);
+        gm_u64(meta, key, info->calib_bytes[i]);
+        snprintf(key, sizeof key, "coldtok.calib.%d.sha256", i);
+        gm_str(meta, key, info->calib_sha256[i]);
+    }
+}
+
 static int write_all(QModel *q, GgufWriter *w, const char *tmp, const QmInfo *info,
                      const Recipe *r, Err *err) {
     gm_u32(q->meta, "general.quantization_version", GGML_QNT_VERSION);
@@ -358,6 +379,7 @@ static int write_all(QModel *q, GgufWriter *w, const char *tmp, const QmInfo *in
     gm_str(q->meta, "coldtok.quantize.type", r->name);
     gm_str(q->meta, "coldtok.quantize.calibration", info->calibration);
     gm_u64(q->meta, "coldtok.quantize.calibration_tokens", info->calibration_tokens);
+    write_provenance(q->meta, info);
     gm_remove(q->meta, "general.alignment");
     gm_write(q->meta, w);
     for (int i = 0; i < q->n_t; i++) {

@@ -63,6 +63,14 @@ typedef struct {
      * must live until the tensor is written. Returns 0, or -1 with a message (the run fails). */
     int (*hessian)(void *ctx, const QmTensor *t, const float **H, Err *err);
     void *ctx;
+    /* Provenance, optional (NULL / 0: not written): the source model's path, bytes and SHA-256
+     * (coldtok.source.*), and each calibration file's (coldtok.calib.count, coldtok.calib.N.*,
+     * N from 0). docs/quantize.md lists the keys. */
+    const char *source_path, *source_sha256;
+    uint64_t source_bytes;
+    int n_calib_files;
+    const char *const *calib_paths, *const *calib_sha256;
+    const uint64_t *calib_bytes;
 } QmInfo;
 
 typedef struct QModel QModel;

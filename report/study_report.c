@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/metrics.h"
+#include "report/run_record.h"
 
 struct StudyReport {
     StudyReportOptions o;
@@ -23,7 +24,7 @@ StudyReport *study_report_new(const StudyReportOptions *o) {
     StudyReport *rp = xcalloc(1, sizeof *rp);
     rp->o = *o;
     static const char *const models[] = {"model", "path", "kind", "bits_per_weight", "base",
-                                         "vocab", "tokenizer", "context", NULL};
+                                         "vocab", "tokenizer", "context", "bytes", "sha256", NULL};
     static const char *const metrics[] = {"model", "base", "context", "scope", "metric", "value", NULL};
     static const char *const keywords[] = {"model", "context", "lang", "keyword", "bare_id",
                                            "space_id", "p_bare", "p_space", "p_sum", "p_seq",
@@ -96,7 +97,23 @@ static void control_bytes(const char *s, Buf *out) {
 
 /* ---- the CSV rows of one model in context c (base: the model it is compared with, or NULL) ---- */
 
-static void add_model_row(StudyReport *rp, const StudyModel *r, const StudyModel *base, int c) {
+/* The model file's (or folder's) bytes and SHA-256 (run_record.h's model_digest), or two empty
+ * strings when it cannot be read any more: a hash is provenance, not a reason to lose the run. */
+typedef struct {
+    char bytes[24], sha256[SHA256_HEX_LEN];
+} ModelDigest;
+
+static ModelDigest digest_of(const char *path) {
+    ModelDigest d = {{0}, {0}};
+    uint64_t bytes;
+    Err err;
+    if (model_digest(path, &bytes, d.sha256, &err) == 0) snprintf(d.bytes, sizeof d.bytes, "%llu", (unsigned long long)bytes);
+    else d.sha256[0] = '\0';
+    return d;
+}
+
+static void add_model_row(StudyReport *rp, const StudyModel *r, const StudyModel *base, int c,
+                          const ModelDigest *d) {
     const Entry *e = r->entry;
     table_row(rp->models);
     table_put(rp->models, 0, e->name);
@@ -107,6 +124,8 @@ static void add_model_row(StudyReport *rp, const StudyModel *r, const StudyModel
     table_putf(rp->models, 5, "%d", r->vocab);
     table_put(rp->models, 6, r->tokenizer_path);
     table_put(rp->models, 7, r->ctx[c].cs.context_label);
+    table_put(rp->models, 8, d->bytes);
+    table_put(rp->models, 9, d->sha256);
 }
 
 static void add_metric_rows(StudyReport *rp, const StudyModel *r, const StudyModel *base, int c) {
@@ -342,8 +361,10 @@ static void print_diff(const StudyReport *rp, const StudyModel *res, size_t n) {
 void study_report_model(const Study *s, size_t i, void *report) {
     StudyReport *rp = report;
     const StudyModel *r = &s->models[i], *base = r->base >= 0 ? &s->models[r->base] : NULL;
+    /* hashed once per model, and only when models.csv will be written */
+    ModelDigest d = rp->o.outdir ? digest_of(r->entry->path) : (ModelDigest){{0}, {0}};
     for (int c = 0; c < s->ncontexts; c++) {
-        add_model_row(rp, r, base, c);
+        add_model_row(rp, r, base, c, &d);
         add_metric_rows(rp, r, base, c);
         add_keyword_rows(rp, r, base, c);
         add_indent_rows(rp, r, c);

@@ -164,10 +164,22 @@ if [ -f "$F32" ]; then
         "$BIN" info "$tmp/$meth.gguf" > "$tmp/info" 2>&1
         has "$meth Q4_K: metadata" "$tmp/info" "^  coldtok.quantize.method = \"$meth\"\$" \
             '^  coldtok.quantize.calibration = "calib-code.c"$' '^  coldtok.quantize.calibration_tokens = 600$'
+        # provenance: the full digests are in the file (info abbreviates long strings)
+        src_sha=$(sha256sum "$F32" | cut -c1-64) cal_sha=$(sha256sum tests/data/calib/calib-code.c | cut -c1-64)
+        has "$meth Q4_K: provenance keys" "$tmp/info" "^  coldtok.source.sha256 = \"${src_sha:0:48}\.\.\.\"\$" \
+            "^  coldtok.source.bytes = $(stat -c %s "$F32")\$" '^  coldtok.calib.count = 1$' \
+            '^  coldtok.calib.0.path = "tests/data/calib/calib-code.c"$' '^  coldtok.calib.0.bytes = 4096$' \
+            "^  coldtok.calib.0.sha256 = \"${cal_sha:0:48}\.\.\.\"\$"
+        check "$meth Q4_K: full SHA-256 of source and calibration file and the source path stored" \
+            'grep -aFq "$src_sha" "$tmp/$meth.gguf" && grep -aFq "$cal_sha" "$tmp/$meth.gguf" && grep -aFq "$F32" "$tmp/$meth.gguf"'
         check "$meth Q4_K: CSV has w_rel, h_rel" \
             '[ "$(head -1 "$tmp/$meth.csv" | tr -d \")" = "tensor,shape,from,type,rmse,rel_rmse,bytes,note,w_rel,h_rel" ]' \
             "$(head -2 "$tmp/$meth.csv")"
     done
+    "$BIN" quantize -m "$tmp/imatrix.gguf" --type Q8_0 -o "$tmp/again.gguf" > /dev/null 2>&1
+    "$BIN" info "$tmp/again.gguf" > "$tmp/info" 2>&1
+    check "quantizing a coldtok output: new source keys, the old calibration keys dropped" \
+        'grep -Fq "coldtok.source.path = \"$tmp/imatrix.gguf\"" "$tmp/info" && ! grep -q "coldtok.calib\." "$tmp/info"' "$(grep coldtok "$tmp/info")"
     has "gptq: h_rel reported for ffn_down, none for token_embd" "$tmp/out" \
         '^blk\.0\.ffn_down\.weight +512 x 256 +F32 +Q4_K( +[0-9.e+-]+){3} +0\.[0-9]+ +0\.[0-9]+ *$' \
         '^token_embd\.weight +256 x 512 +F32 +Q4_K( +[0-9.e+-]+){3} *$'
