@@ -567,6 +567,26 @@ static uint64_t tensor_bytes(const Tensor *t) {
     return t->data ? (uint64_t)qtype_row_bytes(t->type, t->cols) * (uint64_t)t->rows : 0;
 }
 
+/* The model's matrices, i in 0 .. n_matrices(m) - 1: token_embd, output, then each layer's seven. */
+static int n_matrices(const Model *m) { return 2 + 7 * m->cfg.n_layer; }
+static const Tensor *matrix_at(const Model *m, int i) {
+    if (i < 2) return i == 0 ? &m->tok_embd : &m->output;
+    const Layer *L = &m->layers[(i - 2) / 7];
+    const Tensor *t[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    return t[(i - 2) % 7];
+}
+
+/* 1 when p is one of the stored parts (qweight, qzeros, scales, g_idx) of a packed matrix. */
+static int packed_part(const Model *m, const void *p) {
+    for (int i = 0; i < n_matrices(m); i++) {
+        const HqTensor *h = &matrix_at(m, i)->hq;
+        if (h->method != HQ_NONE &&
+            (p == h->qweight || p == h->qzeros || p == h->scales || (h->g_idx && p == h->g_idx)))
+            return 1;
+    }
+    return 0;
+}
+
 double model_bits_per_weight(const Model *m) {
     uint64_t elems = 0, bytes = 0;
     if (m->gguf) {
@@ -577,13 +597,19 @@ double model_bits_per_weight(const Model *m) {
             bytes += t->nbytes;
         }
     } else if (m->st) {
+        /* every stored byte counts; a packed matrix's parts count its rows x cols weights once */
         const SafeTensors *st = m->st;
         for (int i = 0; i < st_n_tensors(st); i++) {
             const StTensor *t = st_tensor(st, i);
+            bytes += t->nbytes;
+            if (packed_part(m, t->data)) continue;
             uint64_t e = 1;
             for (int d = 0; d < t->n_dims; d++) e *= (uint64_t)t->shape[d];
             elems += e;
-            bytes += t->nbytes;
+        }
+        for (int i = 0; i < n_matrices(m); i++) {
+            const HqTensor *h = &matrix_at(m, i)->hq;
+            if (h->method != HQ_NONE && !(i == 1 && m->cfg.tied)) elems += (uint64_t)h->rows * (uint64_t)h->cols;
         }
     }
     return elems ? 8.0 * (double)bytes / (double)elems : NAN;

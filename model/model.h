@@ -104,8 +104,8 @@ void model_free(Model *m);
 /* Bytes of all weight matrices a forward pass reads (each matrix once; a tied output counts once). */
 uint64_t model_weight_bytes(const Model *m);
 /* Bits per weight as stored: the bytes of every tensor in the model's file(s) over their element
- * count, vectors and both embedding and output included (what `coldtok info` prints); NAN for
- * none. */
+ * count, vectors and both embedding and output included (what `coldtok info` prints); a packed
+ * GPTQ/AWQ matrix counts all its parts' bytes over its rows x cols weights. NAN for none. */
 double model_bits_per_weight(const Model *m);
 
 #endif
