@@ -14,6 +14,7 @@
  * Every dequantizer below performs the same float32 operations in the same order as ggml's
  * dequantize_row_* so the results are bit-identical (no FMA contraction: see the pragma). */
 #include "formats/qtype.h"
+#include "formats/iquants.h"
 #include "formats/kquant.h"
 
 #include <string.h>
@@ -332,6 +333,11 @@ static const Dequantizer DEQUANT[] = {
     [Q_Q5_1] = {.block = dq_q5_1}, [Q_Q8_0] = {.block = dq_q8_0}, [Q_Q2_K] = {.block = dq_q2_k},
     [Q_Q3_K] = {.block = dq_q3_k}, [Q_Q4_K] = {.block = dq_q4_k}, [Q_Q5_K] = {.block = dq_q5_k},
     [Q_Q6_K] = {.block = dq_q6_k},
+    /* the grid-based i-quants (formats/iquants.c) */
+    [Q_IQ2_XXS] = {.block = dq_iq2_xxs}, [Q_IQ2_XS] = {.block = dq_iq2_xs},
+    [Q_IQ2_S] = {.block = dq_iq2_s},     [Q_IQ3_XXS] = {.block = dq_iq3_xxs},
+    [Q_IQ3_S] = {.block = dq_iq3_s},     [Q_IQ1_S] = {.block = dq_iq1_s},
+    [Q_IQ1_M] = {.block = dq_iq1_m},
 };
 
 static const Dequantizer *dequantizer(uint32_t type) {
