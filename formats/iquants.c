@@ -22,13 +22,13 @@
 #include "formats/iquants.h"
 
 #include "formats/iq_tables.h"
-#include "formats/qtype.h"
+#include "formats/half.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-static float half_at(const uint8_t *p) { return fp16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
+static float half_at(const uint8_t *p) { return half_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -139,7 +139,7 @@ void dq_iq1_m(const uint8_t *b, float *y) {
     for (int i = 0; i < 4; i++) sc[i] = le16(b + 48 + 2 * i);
     const uint16_t d16 = (uint16_t)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) |
                                     ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
-    const float d = fp16_to_f32(d16);
+    const float d = half_to_f32(d16);
     for (int ib = 0; ib < 8; ib++, qs += 4, qh += 2) {
         const int shift = 6 * (ib % 2);
         const float dl[2] = {d * (2 * ((sc[ib / 2] >> (shift + 0)) & 7) + 1),

@@ -14,6 +14,7 @@
  * Every dequantizer below performs the same float32 operations in the same order as ggml's
  * dequantize_row_* so the results are bit-identical (no FMA contraction: see the pragma). */
 #include "formats/qtype.h"
+#include "formats/half.h"
 #include "formats/iquants.h"
 #include "formats/kquant.h"
 
@@ -94,22 +95,7 @@ static float bits_f32(uint32_t u) {
     return f;
 }
 
-float fp16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
-    if (exp == 0x1F) return bits_f32(sign | 0x7F800000u | (mant << 13)); /* inf, NaN (payload kept) */
-    if (exp == 0) {
-        if (!mant) return bits_f32(sign);
-        /* subnormal: mant * 2^-24, exact in float32 */
-        int e = -1;
-        do {
-            mant <<= 1;
-            e++;
-        } while (!(mant & 0x400));
-        return bits_f32(sign | ((uint32_t)(112 - e) << 23) | ((mant & 0x3FF) << 13));
-    }
-    return bits_f32(sign | ((exp + 112) << 23) | (mant << 13));
-}
+float fp16_to_f32(uint16_t h) { return half_to_f32(h); }
 
 uint16_t f32_to_fp16(float f) {
     uint32_t x = f32_bits(f);
