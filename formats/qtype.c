@@ -15,6 +15,7 @@
  * dequantize_row_* so the results are bit-identical (no FMA contraction: see the pragma). */
 #include "formats/qtype.h"
 #include "formats/half.h"
+#include "formats/iquants.h"
 #include "formats/kquant.h"
 #include "formats/lowbit.h"
 
@@ -322,6 +323,11 @@ static const Dequantizer DEQUANT[] = {
     [Q_IQ4_NL] = {.block = dq_iq4_nl}, [Q_IQ4_XS] = {.block = dq_iq4_xs},
     [Q_TQ1_0] = {.block = dq_tq1_0},   [Q_TQ2_0] = {.block = dq_tq2_0},
     [Q_MXFP4] = {.block = dq_mxfp4},
+    /* the grid-based i-quants (formats/iquants.c) */
+    [Q_IQ2_XXS] = {.block = dq_iq2_xxs}, [Q_IQ2_XS] = {.block = dq_iq2_xs},
+    [Q_IQ2_S] = {.block = dq_iq2_s},     [Q_IQ3_XXS] = {.block = dq_iq3_xxs},
+    [Q_IQ3_S] = {.block = dq_iq3_s},     [Q_IQ1_S] = {.block = dq_iq1_s},
+    [Q_IQ1_M] = {.block = dq_iq1_m},
 };
 
 static const Dequantizer *dequantizer(uint32_t type) {

@@ -15,6 +15,8 @@ enum QType {
     Q_Q8_1 = 9, Q_Q2_K = 10, Q_Q3_K = 11, Q_Q4_K = 12, Q_Q5_K = 13, Q_Q6_K = 14, Q_Q8_K = 15,
     Q_BF16 = 30,
     Q_IQ4_NL = 20, Q_IQ4_XS = 23, Q_TQ1_0 = 34, Q_TQ2_0 = 35, Q_MXFP4 = 39, /* formats/lowbit.c */
+    Q_IQ2_XXS = 16, Q_IQ2_XS = 17, Q_IQ3_XXS = 18, Q_IQ1_S = 19, Q_IQ3_S = 21, Q_IQ2_S = 22,
+    Q_IQ1_M = 29, /* formats/iquants.c */
     Q_COUNT_MAX = 64 /* type numbers at or above this are rejected outright */
 };
 
