@@ -28,7 +28,6 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-static float half_at(const uint8_t *p) { return half_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
