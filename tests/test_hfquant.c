@@ -53,7 +53,7 @@ static void gptq3_straddles(void **state) {
         uint64_t v = (uint64_t)(i % 8);
         int b = 3 * i;
         if (b < 64) lo |= v << b;
-        if (b + 3 > 64) hi |= v >> (64 - b);
+        if (b < 64 && b + 3 > 64) hi |= v >> (64 - b); /* the straddling value's top bits */
         if (b >= 64) hi |= v << (b - 64);
     }
     int32_t qweight[3][32] = {{0}}; /* out = 32 so the 3-bit zeros fill 3 words */
