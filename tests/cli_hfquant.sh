@@ -37,16 +37,6 @@ refused awq-gemv '{"quant_method": "awq", "bits": 4, "group_size": 32, "version"
 # a supported scheme over a plain checkpoint: not ignored either
 refused gptq-plain '{"quant_method": "gptq", "bits": 4, "group_size": 32}' 'says gptq but no linear layer is packed'
 
-# close A.f32 B.f32 TOL: same number of floats, max |a - b| <= TOL * max |b| (od + awk)
-close() {
-    od -An -v -f "$1" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/a.txt"
-    od -An -v -f "$2" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/b.txt"
-    paste "$tmp/a.txt" "$tmp/b.txt" | awk -v tol="$3" -v na="$(wc -l < "$tmp/a.txt")" -v nb="$(wc -l < "$tmp/b.txt")" '
-        { d = $1 - $2; if (d < 0) d = -d; if (d > md) md = d; b = $2 < 0 ? -$2 : $2; if (b > mb) mb = b }
-        END { if (na != nb || na == 0) { print "# sizes " na " vs " nb; exit 1 }
-              print "# max |diff| " md " (max |ref| " mb ")"; exit !(md <= tol * mb) }'
-}
-
 # the committed packed folders compute like their dequantized F32 twins (all prompt positions),
 # and unlike the unquantized source (the packed weights are really read)
 ctx="-c 1 -c 17 -c 42 -c 99 -c 5 -c 63 -c 120 -c 7 -c 33 -c 64"
@@ -55,9 +45,9 @@ for c in gptq4 gptq3 gptq8 gptq2 awq4; do
     if [ ! -d "$D/hf-llama-$c" ]; then skip "$c folder" "tests/data/hf-llama-$c absent (make references)"; continue; fi
     "$BIN" logits -m "$D/hf-llama-$c" --raw-all "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&
         "$BIN" logits -m "$D/hf-llama-$c-deq" --raw-all "$tmp/d.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
-        close "$tmp/q.f32" "$tmp/d.f32" 1e-5 > "$tmp/cmp"
+        close_f32 "$tmp/q.f32" "$tmp/d.f32" 1e-5 > "$tmp/cmp"
     check_status "$c: logits equal the dequantized F32 folder's within 1e-5 of max |logit|" $? "$(cat "$tmp/err" "$tmp/cmp")"
-    ! close "$tmp/q.f32" "$tmp/src.f32" 1e-5 > /dev/null
+    ! close_f32 "$tmp/q.f32" "$tmp/src.f32" 1e-5 > /dev/null
     check_status "$c: logits differ from the unquantized source's" $?
 done
 "$BIN" logits -m "$D/hf-llama-gptq4" --compute bf16 --raw "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&

@@ -15,18 +15,6 @@ tmp=$(mktemp -d /tmp/coldtok-cli-iquants.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/tap.sh"
 
-# close A.f32 B.f32 TOL: same number of floats and max |a - b| <= TOL * max |b| (od + awk)
-close() {
-    od -An -v -f "$1" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/a.txt"
-    od -An -v -f "$2" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/b.txt"
-    paste "$tmp/a.txt" "$tmp/b.txt" | awk -v tol="$3" -v na="$(wc -l < "$tmp/a.txt")" \
-        -v nb="$(wc -l < "$tmp/b.txt")" '
-        { d = $1 - $2; if (d < 0) d = -d; if (d > md) md = d; b = $2 < 0 ? -$2 : $2; if (b > mb) mb = b }
-        END { if (na != nb || na == 0) { print "sizes " na " vs " nb; exit 1 }
-              printf "max |diff| %.3g = %.3g of max |ref| %.4g (allowed %g)\n", md, md / mb, mb, tol
-              exit !(md <= tol * mb) }'
-}
-
 if [ ! -x "$ORACLE" ]; then
     skip "i-quants against llama.cpp" "the oracle $ORACLE is not built (make oracle, then make tests)"
     done_testing
@@ -77,7 +65,7 @@ for tf in IQ2_XXS:IQ2_XXS IQ2_XS:IQ2_XS IQ2_S:IQ2_M IQ3_XXS:IQ3_XXS IQ3_S:IQ3_S 
     # shellcheck disable=SC2086 # one -c per id: split on purpose
     "$BIN" logits -m "$f" -c ${ids//,/ -c } --raw-all "$tmp/ref.f32" --top 0 > /dev/null 2> "$tmp/err" &&
         "$BIN" logits -m "$q" -c ${ids//,/ -c } --raw-all "$tmp/got.f32" --top 0 > /dev/null 2>> "$tmp/err" &&
-        close "$tmp/got.f32" "$tmp/ref.f32" 1e-4 > "$tmp/cmp"
+        close_f32 "$tmp/got.f32" "$tmp/ref.f32" 1e-4 > "$tmp/cmp"
     check_status "$t: logits of the $t model equal the f32 forward over its dequantized weights ($(cat "$tmp/cmp"))" \
         $? "$(cat "$tmp/err")"
     : > "$tmp/cmp"

@@ -14,18 +14,6 @@ tmp=$(mktemp -d /tmp/coldtok-cli-lowbit.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/tap.sh"
 
-# close A.f32 B.f32 TOL: same number of floats and max |a - b| <= TOL * max |b| (od + awk)
-close() {
-    od -An -v -f "$1" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/a.txt"
-    od -An -v -f "$2" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/b.txt"
-    paste "$tmp/a.txt" "$tmp/b.txt" | awk -v tol="$3" -v na="$(wc -l < "$tmp/a.txt")" \
-        -v nb="$(wc -l < "$tmp/b.txt")" '
-        { d = $1 - $2; if (d < 0) d = -d; if (d > md) md = d; b = $2 < 0 ? -$2 : $2; if (b > mb) mb = b }
-        END { if (na != nb || na == 0) { print "sizes " na " vs " nb; exit 1 }
-              printf "max |diff| %.3g = %.3g of max |ref| %.4g (allowed %g)\n", md, md / mb, mb, tol
-              exit !(md <= tol * mb) }'
-}
-
 F32=$FX/models/synth-llama/synth-llama-F32.gguf
 if [ ! -x "$ORACLE" ]; then
     skip "low-bit types at model level" "the llama.cpp oracle is not built (make oracle; make tests)"
@@ -53,12 +41,12 @@ for ftype in IQ4_NL IQ4_XS TQ1_0 TQ2_0 MXFP4_MOE; do
     # shellcheck disable=SC2086 # one -c per id: split on purpose
     "$BIN" logits -m "$q" -c ${ids//,/ -c } --raw-all "$tmp/q.f32" --top 0 > /dev/null 2> "$tmp/err" &&
         "$BIN" logits -m "$deq" -c ${ids//,/ -c } --raw-all "$tmp/deq.f32" --top 0 > /dev/null 2>> "$tmp/err" &&
-        close "$tmp/q.f32" "$tmp/deq.f32" 1e-4 > "$tmp/cmp"; rc=$?
+        close_f32 "$tmp/q.f32" "$tmp/deq.f32" 1e-4 > "$tmp/cmp"; rc=$?
     check_status "logits of synth-llama-$type = f32 forward on ggml's dequantized weights ($(cat "$tmp/cmp"))" $rc \
         "$(cat "$tmp/err")"
     : > "$tmp/cmp"
     "$ORACLE" logits "$q" "$ids" "$tmp/llama.f32" 2> "$tmp/err" &&
-        close "$tmp/q.f32" "$tmp/llama.f32" 5e-2 > "$tmp/cmp"; rc=$?
+        close_f32 "$tmp/q.f32" "$tmp/llama.f32" 5e-2 > "$tmp/cmp"; rc=$?
     check_status "logits of synth-llama-$type near llama.cpp's own ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
 done
 done_testing

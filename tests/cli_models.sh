@@ -9,16 +9,6 @@ FX=${COLDTOK_FIXTURES:-../shared/fixtures}
 tmp=$(mktemp -d /tmp/coldtok-cli-models.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# close A.f32 B.f32: same number of floats and max |a - b| <= 1e-4 * max |b| (od + awk, no python)
-close() {
-    od -An -v -f "$1" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/a.txt"
-    od -An -v -f "$2" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/b.txt"
-    paste "$tmp/a.txt" "$tmp/b.txt" | awk -v na="$(wc -l < "$tmp/a.txt")" -v nb="$(wc -l < "$tmp/b.txt")" '
-        { d = $1 - $2; if (d < 0) d = -d; if (d > md) md = d; b = $2 < 0 ? -$2 : $2; if (b > mb) mb = b }
-        END { if (na != nb || na == 0) { print "# sizes " na " vs " nb; exit 1 }
-              print "# max |diff| " md " (max |ref| " mb ")"; exit !(md <= 1e-4 * mb) }'
-}
-
 if ! "$BIN" --help | grep -q '^  logits'; then
     skip "coldtok logits" "the logits command is not registered in this build"
     done_testing
@@ -29,14 +19,14 @@ S=$FX/models/stories260K
 if [ -f "$S/stories260K-F32.gguf" ]; then
     "$BIN" logits -m "$S/stories260K-F32.gguf" --raw "$tmp/bos.f32" --top 3 > "$tmp/out" 2> "$tmp/err"
     check_status "logits: stories260K BOS exits 0" $? "$(cat "$tmp/err")"
-    close "$tmp/bos.f32" "$S/stories260K-F32.dequant.logits.f32" > "$tmp/cmp"
+    close_f32 "$tmp/bos.f32" "$S/stories260K-F32.dequant.logits.f32" 1e-4 > "$tmp/cmp"
     check_status "logits: --raw (context bos = id 1) equals the dequant reference" $? "$(cat "$tmp/cmp")"
     grep -Eq '^ +1 +403 +0\.78' "$tmp/out"
     check_status "logits: top-1 is 403 (' Once') with p = 0.78" $? "$(head -12 "$tmp/out")"
     "$BIN" logits -m "$S/stories260K-Q8_0mix.gguf" -c 1 -c 403 -c 407 -c 261 -c 378 \
         --raw-all "$tmp/all.f32" --top 0 > /dev/null 2> "$tmp/err"
     check_status "logits: a 5-token context exits 0" $? "$(cat "$tmp/err")"
-    close "$tmp/all.f32" "$S/stories260K-Q8_0mix.prompt.dequant.logits.f32" > "$tmp/cmp"
+    close_f32 "$tmp/all.f32" "$S/stories260K-Q8_0mix.prompt.dequant.logits.f32" 1e-4 > "$tmp/cmp"
     check_status "logits: --raw-all over the prompt equals the dequant reference (Q8_0mix)" $? "$(cat "$tmp/cmp")"
     "$BIN" logits -m "$S/stories260K-F32.gguf" -c bos -c '▁Once' -c ' upon' --top 1 > "$tmp/out" 2> "$tmp/err"
     grep -Eq '^context +1 .* 403 .* 407 ' "$tmp/out"
@@ -49,7 +39,7 @@ Q=$FX/models/synth-qwen2
 if [ -f "$Q/synth-qwen2-Q4_K.gguf" ]; then
     "$BIN" logits -m "$Q/synth-qwen2-Q4_K.gguf" --raw "$tmp/q.f32" --top 2 > "$tmp/out" 2> "$tmp/err"
     check_status "logits: synth-qwen2 Q4_K exits 0" $? "$(cat "$tmp/err")"
-    close "$tmp/q.f32" "$Q/synth-qwen2-Q4_K.dequant.logits.f32" > "$tmp/cmp"
+    close_f32 "$tmp/q.f32" "$Q/synth-qwen2-Q4_K.dequant.logits.f32" 1e-4 > "$tmp/cmp"
     check_status "logits: --context bos is <|endoftext|> (509) for qwen2 and equals the reference" $? "$(cat "$tmp/cmp")"
 fi
 

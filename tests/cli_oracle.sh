@@ -12,18 +12,6 @@ tmp=$(mktemp -d /tmp/coldtok-cli-oracle.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/tap.sh"
 
-# close A.f32 B.f32 TOL: same number of floats and max |a - b| <= TOL * max |b| (od + awk)
-close() {
-    od -An -v -f "$1" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/a.txt"
-    od -An -v -f "$2" | tr -s ' ' '\n' | grep -v '^$' > "$tmp/b.txt"
-    paste "$tmp/a.txt" "$tmp/b.txt" | awk -v tol="$3" -v na="$(wc -l < "$tmp/a.txt")" \
-        -v nb="$(wc -l < "$tmp/b.txt")" '
-        { d = $1 - $2; if (d < 0) d = -d; if (d > md) md = d; b = $2 < 0 ? -$2 : $2; if (b > mb) mb = b }
-        END { if (na != nb || na == 0) { print "sizes " na " vs " nb; exit 1 }
-              printf "max |diff| %.3g = %.3g of max |ref| %.4g (allowed %g)\n", md, md / mb, mb, tol
-              exit !(md <= tol * mb) }'
-}
-
 if [ ! -x "$ORACLE" ]; then
     if [ -f tests/oracle/node_modules/.installed ]; then
         why="the helper is not built: make BUILD=$(dirname "$BIN") tests"
@@ -48,12 +36,12 @@ for m in stories260K synth-llama synth-qwen2; do
     ids=$(grep -o '"ids": *\[[^]]*\]' "$FX/models/$m/prompt.json" | sed 's/.*\[//; s/\]//; s/ //g')
     "$ORACLE" logits "$gguf" "$ids" "$tmp/oracle.f32" 2> "$tmp/err"
     check_status "oracle: logits of $m-F32 over the prompt ($ids)" $? "$(cat "$tmp/err")"
-    close "$tmp/oracle.f32" "$FX/models/$m/$m-F32.prompt.llamacpp.logits.f32" 1e-5 > "$tmp/cmp"; rc=$?
+    close_f32 "$tmp/oracle.f32" "$FX/models/$m/$m-F32.prompt.llamacpp.logits.f32" 1e-5 > "$tmp/cmp"; rc=$?
     check_status "oracle: $m-F32 equals the fixtures' llama.cpp logits ($(cat "$tmp/cmp"))" $rc
     : > "$tmp/cmp"
     # shellcheck disable=SC2086 # one -c per id: split on purpose
     "$BIN" logits -m "$gguf" -c ${ids//,/ -c } --raw-all "$tmp/coldtok.f32" --top 0 > /dev/null 2> "$tmp/err" &&
-        close "$tmp/coldtok.f32" "$tmp/oracle.f32" 1e-4 > "$tmp/cmp"; rc=$?
+        close_f32 "$tmp/coldtok.f32" "$tmp/oracle.f32" 1e-4 > "$tmp/cmp"; rc=$?
     check_status "coldtok logits of $m-F32 equal the oracle's ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
 done
 

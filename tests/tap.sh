@@ -50,5 +50,18 @@ grep_each() {
     ok "$name"
 }
 
+# close_f32 A.f32 B.f32 TOL: ok (status 0) when the two raw little-endian float32 files hold the
+# same number of values and max |a - b| <= TOL * max |b|; prints one line saying how close they are
+# (for a test's name or detail). The logits comparisons of several scripts.
+close_f32() {
+    paste <(od -An -v -f "$1" | tr -s ' ' '\n' | grep -v '^$') \
+          <(od -An -v -f "$2" | tr -s ' ' '\n' | grep -v '^$') | awk -F'\t' -v tol="$3" '
+        $1 == "" || $2 == "" { uneven = 1; next }
+        { n++; d = $1 - $2; if (d < 0) d = -d; if (d > md) md = d; b = $2 < 0 ? -$2 : $2; if (b > mb) mb = b }
+        END { if (uneven || n == 0) { print "the files hold different numbers of values, or none"; exit 1 }
+              printf "max |diff| %.3g = %.3g of max |ref| %.4g (allowed %g)\n", md, mb ? md / mb : 0, mb, tol
+              exit !(md <= tol * mb) }'
+}
+
 # done_testing: the plan line, after the last test
 done_testing() { echo "1..$n"; }
