@@ -16,7 +16,11 @@
 typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3 } Arch;
 typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
 typedef enum { NORM_RMS } NormKind;                /* the forward pass implements these today */
-typedef enum { ACT_SILU_GATED } Activation;        /* FFN: down(silu(gate(x)) * up(x)) */
+typedef enum {
+    ACT_SILU_GATED, /* FFN: down(silu(gate(x)) * up(x)) (SwiGLU) */
+    ACT_GELU_GATED, /* FFN: down(gelu(gate(x)) * up(x)) (GeGLU, tanh-approximated GELU) */
+    ACT_GELU,       /* FFN: down(gelu(up(x))), no gate matrix (tanh-approximated GELU) */
+} Activation;
 
 #define ARCH_MAX_NAMES 3
 

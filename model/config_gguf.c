@@ -44,7 +44,7 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_HEAD_COUNT: gm_u32(out, key, (uint32_t)c->n_head); break;
     case HP_HEAD_COUNT_KV: gm_u32(out, key, (uint32_t)c->n_head_kv); break;
     case HP_KEY_LENGTH:
-    case HP_VALUE_LENGTH: gm_u32(out, key, (uint32_t)c->head_dim); break;
+    case HP_VALUE_LENGTH: gm_u32(out, key, (uint32_t)c->head_dim_v); break;
     case HP_ROPE_DIMENSION_COUNT: gm_u32(out, key, (uint32_t)c->n_rot); break;
     case HP_ROPE_FREQ_BASE: gm_f32(out, key, c->rope_theta); break;
     case HP_RMS_EPS: gm_f32(out, key, c->rms_eps); break;
@@ -63,7 +63,9 @@ void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, G
     const size_t n = layout == CONFIG_KEYS_SYNTH ? sizeof SYNTH / sizeof SYNTH[0]
                                                  : sizeof CONVERT / sizeof CONVERT[0];
     for (size_t i = 0; i < n; i++) {
-        if (rows[i].when == IF_HEAD_DIM_OWN && c->head_dim * c->n_head == c->n_embd) continue;
+        if (rows[i].when == IF_HEAD_DIM_OWN && c->head_dim * c->n_head == c->n_embd &&
+            c->head_dim_v == c->head_dim)
+            continue;
         if (rows[i].when == IF_ROPE_SCALED && c->rope_scale == 1) continue;
         char key[160];
         snprintf(key, sizeof key, "%s.%s", arch, hparam_name(rows[i].key)->gguf);

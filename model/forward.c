@@ -30,14 +30,15 @@
                      * independent path the tests compare the oneDNN one with */
 
 /* Shapes in the comments: M positions in the step (M <= rows), E = n_embd, F = n_ff,
- * hd = head_dim, qd = n_head * hd, kv_dim = n_head_kv * hd, half = n_rot / 2. */
+ * hd = head_dim, qd = n_head * hd, kv_dim = n_head_kv * hd (keys), hv = head_dim_v (hd but in MLA),
+ * od = n_head * hv (attention output), vd = n_head_kv * hv (values), half = n_rot / 2. */
 struct Forward {
     const Model *m;     /* borrowed: weights and Config */
     Matmul *mm;         /* the matmuls (oneDNN), owned */
     int n_threads;
     /* KV cache: positions 0 .. pos-1 filled, room for cap */
     float **k_cache;    /* [n_layer] of [cap, kv_dim] keys, after RoPE */
-    float **v_cache;    /* [n_layer] of [cap, kv_dim] values */
+    float **v_cache;    /* [n_layer] of [cap, vd] values */
     int pos, cap;
     /* activations of one step, room for `rows` positions (the largest step so far) */
     int rows;
@@ -45,13 +46,14 @@ struct Forward {
     float *xb;          /* [M, E] RMSNorm of x: the input of a block */
     float *xb2;         /* [M, E] output of a block, before the residual add */
     float *q;           /* [M, qd] queries, heads side by side */
-    float *att;         /* [M, qd] attention output, heads side by side */
-    float *hb;          /* [M, F] gate, then silu(gate) * up */
+    float *att;         /* [M, od] attention output, heads side by side */
+    float *hb;          /* [M, F] gate, then act(gate) * up (or act(up) when not gated) */
     float *hb2;         /* [M, F] up */
     float *rcos, *rsin; /* [M, half] RoPE rotation of each position of the step */
     float *scores;      /* [n_threads, cap] attention weights of one (position, head), scalar path */
     void (*softmax)(float *x, int n);                   /* AVX-512 or scalar, picked once */
     void (*swiglu)(float *g, const float *u, size_t n); /* likewise */
+    void (*geglu)(float *g, const float *u, size_t n);  /* likewise; u NULL: g = gelu(g) */
     FwdObserver obs;    /* NULL: none */
     void *obs_ctx;
 };
@@ -65,7 +67,8 @@ static void rmsnorm(float *o, const float *x, const float *w, int n, float eps);
 static void rmsnorm_rows(Forward *f, float *o, const float *x, const float *w, int M, int E);
 static void rope_table(Forward *f, int pos0, int M);
 static void rope(const Config *c, const float *cs, const float *sn, float *vec, int n_heads);
-static void attention_scalar(Forward *f, int l, int pos0, int M);
+static void attention_scalar(Forward *f, int l, int pos0, int M, const AttnParams *ap);
+static void softcap(float *x, size_t n, float cap);
 
 /* ---- the forward pass ---- */
 
@@ -76,6 +79,7 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
     const Config *c = &m->cfg;
     int E = c->n_embd, hd = c->head_dim, F = c->n_ff, half = c->n_rot / 2;
     int qd = c->n_head * hd, kv_dim = c->n_head_kv * hd, pos0 = f->pos;
+    int od = c->n_head * c->head_dim_v, vd = c->n_head_kv * c->head_dim_v;
     reserve(f, pos0 + M);
     grow_rows(f, M);
     rope_table(f, pos0, M); /* rcos, rsin [M, half], for every layer */
@@ -89,19 +93,20 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
     for (int l = 0; l < c->n_layer; l++) {
         const Layer *L = &m->layers[l];
         float *kc = f->k_cache[l] + (size_t)pos0 * kv_dim; /* [M, kv_dim]: this step's rows of the cache */
-        float *vc = f->v_cache[l] + (size_t)pos0 * kv_dim;
+        float *vc = f->v_cache[l] + (size_t)pos0 * vd;
 
         /* ---- attention block ---- */
         rmsnorm_rows(f, f->xb, f->x, L->attn_norm, M, E); /* xb [M, E] */
-        /* q [M, qd] = xb Wq^T; k, v [M, kv_dim] = xb Wk^T, xb Wv^T, straight into the cache */
+        /* q [M, qd] = xb Wq^T; k [M, kv_dim], v [M, vd] = xb Wk^T, xb Wv^T, straight into the cache */
         OBSERVE(f, l, FWD_IN_QKV, f->xb, M, E);
         MmOut qkv[3] = {{.y = f->q, .W = &L->wq}, {.y = kc, .W = &L->wk}, {.y = vc, .W = &L->wv}};
         if (mm_run(f->mm, f->xb, M, qkv, 3, err)) return -1;
         for (int i = 0; i < M; i++) {
-            float *q = f->q + (size_t)i * qd, *k = kc + (size_t)i * kv_dim, *v = vc + (size_t)i * kv_dim;
+            float *q = f->q + (size_t)i * qd, *k = kc + (size_t)i * kv_dim, *v = vc + (size_t)i * vd;
             if (L->bq) { /* qwen2: biases of q, k, v */
                 for (int j = 0; j < qd; j++) q[j] += L->bq[j];
-                for (int j = 0; j < kv_dim; j++) k[j] += L->bk[j], v[j] += L->bv[j];
+                for (int j = 0; j < kv_dim; j++) k[j] += L->bk[j];
+                for (int j = 0; j < vd; j++) v[j] += L->bv[j];
             }
             if (L->q_norm) { /* qwen3: RMSNorm over each head before RoPE */
                 for (int h = 0; h < c->n_head; h++) rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, c->rms_eps);
@@ -112,26 +117,34 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
             rope(c, cs, sn, q, c->n_head);
             rope(c, cs, sn, k, c->n_head_kv);
         }
-        /* att [M, qd]: per head, softmax(q k^T / sqrt(hd)) v, query i over positions 0 .. pos0+i */
+        /* att [M, od]: per head, softmax(q k^T * scale) v, query i over positions 0 .. pos0+i
+         * (the last `window` of them in a sliding-window layer) */
+        AttnParams ap = {.scale = c->attn_scale > 0 ? c->attn_scale : 1 / sqrtf((float)hd),
+                         .softcap = c->attn_softcap, .window = L->window, .softmax = f->softmax};
         if (M >= ATT_MIN_M) {
-            if (mm_attention(f->mm, f->q, f->k_cache[l], f->v_cache[l], pos0, M, f->softmax, f->att, err))
+            if (mm_attention(f->mm, f->q, f->k_cache[l], f->v_cache[l], pos0, M, &ap, f->att, err))
                 return -1;
         } else {
-            attention_scalar(f, l, pos0, M);
+            attention_scalar(f, l, pos0, M, &ap);
         }
         /* output projection xb2 [M, E] = att Wo^T, then the residual x += xb2 */
-        OBSERVE(f, l, FWD_IN_WO, f->att, M, qd);
+        OBSERVE(f, l, FWD_IN_WO, f->att, M, od);
         MmOut wo = {.y = f->xb2, .W = &L->wo};
         if (mm_run(f->mm, f->att, M, &wo, 1, err)) return -1;
         for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
 
-        /* ---- FFN block: down(silu(gate(xb)) * up(xb)) ---- */
+        /* ---- FFN block: down(act(gate(xb)) * up(xb)), or down(act(up(xb))) ---- */
         rmsnorm_rows(f, f->xb, f->x, L->ffn_norm, M, E); /* xb [M, E] */
-        /* hb, hb2 [M, F] = xb W_gate^T, xb W_up^T */
         OBSERVE(f, l, FWD_IN_GATEUP, f->xb, M, E);
-        MmOut gate_up[2] = {{.y = f->hb, .W = &L->w_gate}, {.y = f->hb2, .W = &L->w_up}};
-        if (mm_run(f->mm, f->xb, M, gate_up, 2, err)) return -1;
-        f->swiglu(f->hb, f->hb2, (size_t)M * F); /* hb = silu(hb) * hb2 */
+        if (c->act == ACT_GELU) { /* hb [M, F] = gelu(xb W_up^T) */
+            MmOut up = {.y = f->hb, .W = &L->w_up};
+            if (mm_run(f->mm, f->xb, M, &up, 1, err)) return -1;
+            f->geglu(f->hb, NULL, (size_t)M * F);
+        } else { /* hb, hb2 [M, F] = xb W_gate^T, xb W_up^T; hb = act(hb) * hb2 */
+            MmOut gate_up[2] = {{.y = f->hb, .W = &L->w_gate}, {.y = f->hb2, .W = &L->w_up}};
+            if (mm_run(f->mm, f->xb, M, gate_up, 2, err)) return -1;
+            (c->act == ACT_GELU_GATED ? f->geglu : f->swiglu)(f->hb, f->hb2, (size_t)M * F);
+        }
         /* xb2 [M, E] = hb W_down^T, then the residual x += xb2 */
         OBSERVE(f, l, FWD_IN_DOWN, f->hb, M, F);
         MmOut down = {.y = f->xb2, .W = &L->w_down};
@@ -149,7 +162,9 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
     int rows = M - first;
     rmsnorm_rows(f, f->xb, f->x + (size_t)first * E, m->output_norm, rows, E);
     MmOut logits = {.y = out, .W = &m->output};
-    return mm_run(f->mm, f->xb, rows, &logits, 1, err);
+    if (mm_run(f->mm, f->xb, rows, &logits, 1, err)) return -1;
+    if (c->final_softcap > 0) softcap(out, (size_t)rows * c->n_vocab, c->final_softcap);
+    return 0;
 }
 
 /* ---- the small ops ---- */
@@ -279,16 +294,32 @@ static void swiglu_scalar(float *g, const float *u, size_t n) {
     for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
+/* GELU in its tanh form (transformers' gelu_pytorch_tanh, llama.cpp's ggml_gelu):
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); g[i] = gelu(g[i]) * u[i], or gelu(g[i]) when u
+ * is NULL. */
+static void geglu_scalar(float *g, const float *u, size_t n) {
+    const float k = 0.79788456080286535588f; /* sqrt(2 / pi) */
+    for (size_t i = 0; i < n; i++) {
+        float x = g[i], y = 0.5f * x * (1.0f + tanhf(k * x * (1.0f + 0.044715f * x * x)));
+        g[i] = u ? y * u[i] : y;
+    }
+}
+
+/* x = cap * tanh(x / cap): Gemma 2's soft-capping of the logits. */
+static void softcap(float *x, size_t n, float cap) {
+    for (size_t i = 0; i < n; i++) x[i] = cap * tanhf(x[i] / cap);
+}
+
 /* ---- attention of one position (the batched one is mm_attention) ---- */
 
 /* Causal attention of M queries (positions pos0..pos0+M-1) over the cache of layer l, a scalar
  * loop per (position, head): the cold start's path (one position, a few hundred flops a head). */
-static void attention_scalar(Forward *f, int l, int pos0, int M) {
+static void attention_scalar(Forward *f, int l, int pos0, int M, const AttnParams *ap) {
     const Config *c = &f->m->cfg;
-    int hd = c->head_dim, kv_dim = c->n_head_kv * hd, group = c->n_head / c->n_head_kv;
-    size_t qd = (size_t)c->n_head * hd;
+    int hd = c->head_dim, hv = c->head_dim_v, kv_dim = c->n_head_kv * hd, vd = c->n_head_kv * hv;
+    int group = c->n_head / c->n_head_kv;
+    size_t qd = (size_t)c->n_head * hd, od = (size_t)c->n_head * hv;
     const float *kc = f->k_cache[l], *vc = f->v_cache[l];
-    float scale = 1.0f / sqrtf((float)hd);
     int work = M * c->n_head;
     /* threads only for more than ~64k multiply-adds (a parallel region costs microseconds, and a
      * scheduler slice when the machine is busy) */
@@ -301,22 +332,22 @@ static void attention_scalar(Forward *f, int l, int pos0, int M) {
 #ifdef _OPENMP
         t = omp_get_thread_num();
 #endif
-        int n = pos0 + i + 1; /* positions this query sees */
+        int lo = attn_first_key(ap, pos0 + i), n = pos0 + i + 1 - lo; /* positions lo .. lo+n-1 */
         const float *q = f->q + (size_t)i * qd + (size_t)h * hd;
         float *sc = f->scores + (size_t)t * f->cap;
-        const float *k = kc + (size_t)(h / group) * hd;
+        const float *k = kc + (size_t)lo * kv_dim + (size_t)(h / group) * hd;
         for (int p = 0; p < n; p++) {
             float s = 0;
             for (int d = 0; d < hd; d++) s += q[d] * k[(size_t)p * kv_dim + d];
-            sc[p] = s * scale;
+            sc[p] = attn_score(ap, s);
         }
         f->softmax(sc, n);
-        float *o = f->att + (size_t)i * qd + (size_t)h * hd;
-        memset(o, 0, (size_t)hd * sizeof(float));
-        const float *v = vc + (size_t)(h / group) * hd;
+        float *o = f->att + (size_t)i * od + (size_t)h * hv;
+        memset(o, 0, (size_t)hv * sizeof(float));
+        const float *v = vc + (size_t)lo * vd + (size_t)(h / group) * hv;
         for (int p = 0; p < n; p++) {
             float a = sc[p];
-            for (int d = 0; d < hd; d++) o[d] += a * v[(size_t)p * kv_dim + d];
+            for (int d = 0; d < hv; d++) o[d] += a * v[(size_t)p * vd + d];
         }
     }
 }
@@ -353,6 +384,7 @@ Forward *fwd_new(const Model *m, Compute compute, Err *err) {
     f->m = m;
     f->softmax = softmax_scalar;
     f->swiglu = swiglu_scalar;
+    f->geglu = geglu_scalar;
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) f->softmax = softmax_avx512, f->swiglu = swiglu_avx512;
@@ -385,10 +417,10 @@ static void reserve(Forward *f, int need) {
     int cap = f->cap ? f->cap : 64;
     while (cap < need) cap *= 2;
     const Config *c = &f->m->cfg;
-    size_t kv = (size_t)c->n_head_kv * c->head_dim;
+    size_t kv = (size_t)c->n_head_kv * c->head_dim, vd = (size_t)c->n_head_kv * c->head_dim_v;
     for (int l = 0; l < c->n_layer; l++) {
         f->k_cache[l] = xrealloc(f->k_cache[l], (size_t)cap * kv * sizeof(float));
-        f->v_cache[l] = xrealloc(f->v_cache[l], (size_t)cap * kv * sizeof(float));
+        f->v_cache[l] = xrealloc(f->v_cache[l], (size_t)cap * vd * sizeof(float));
     }
     f->scores = xrealloc(f->scores, (size_t)f->n_threads * cap * sizeof(float));
     f->cap = cap;
@@ -399,13 +431,14 @@ static void grow_rows(Forward *f, int M) {
     if (M <= f->rows) return;
     const Config *c = &f->m->cfg;
     size_t B = (size_t)M, qd = (size_t)c->n_head * c->head_dim, half = (size_t)(c->n_rot / 2);
+    size_t od = (size_t)c->n_head * c->head_dim_v;
     free(f->x), free(f->xb), free(f->xb2), free(f->q), free(f->att), free(f->hb), free(f->hb2);
     free(f->rcos), free(f->rsin);
     f->x = xmalloc(B * c->n_embd * sizeof(float));
     f->xb = xmalloc(B * c->n_embd * sizeof(float));
     f->xb2 = xmalloc(B * c->n_embd * sizeof(float));
     f->q = xmalloc(B * qd * sizeof(float));
-    f->att = xmalloc(B * qd * sizeof(float));
+    f->att = xmalloc(B * od * sizeof(float));
     f->hb = xmalloc(B * c->n_ff * sizeof(float));
     f->hb2 = xmalloc(B * c->n_ff * sizeof(float));
     f->rcos = xmalloc((B * half + 1) * sizeof(float));

@@ -422,20 +422,22 @@ static dnnl_status_t run_prim(Matmul *mm, int t, const Prim *p, int M, const voi
 
 /* ---- batched attention ---- */
 
-/* The two attention matmuls, with run-time dims (rows, keys), made on first use:
- *   qk: S[mb, nb] (row stride nb) = Q_h[mb, hd] (row stride qd) . K_h[nb, hd]^T (row stride kv_dim)
- *   pv: O_h[mb, hd] (row stride qd) = S[mb, nb] . V_h[nb, hd] (row stride kv_dim)
+/* The two attention matmuls, with run-time dims (rows, keys), made on first use (hd = head_dim,
+ * hv = head_dim_v; qd, kd, od, vd: the row strides of q, the K cache, out and the V cache):
+ *   qk: S[mb, nb] (row stride nb) = Q_h[mb, hd] (row stride qd) . K_h[nb, hd]^T (row stride kd)
+ *   pv: O_h[mb, hv] (row stride od) = S[mb, nb] . V_h[nb, hv] (row stride vd)
  * K_h and V_h are read in place from the cache. */
 static int attention_prims(Matmul *mm, Err *err) {
     if (mm->att_pv) return 0;
     const Config *c = &mm->m->cfg;
-    int64_t hd = c->head_dim, qd = (int64_t)c->n_head * hd, kv_dim = (int64_t)c->n_head_kv * hd;
+    int64_t hd = c->head_dim, qd = (int64_t)c->n_head * hd, kd = (int64_t)c->n_head_kv * hd;
+    int64_t hv = c->head_dim_v, od = (int64_t)c->n_head * hv, vd = (int64_t)c->n_head_kv * hv;
     dnnl_memory_desc_t q, k, s, v, o;
     dnnl_dims_t sd = {RT, RT};
     dnnl_status_t st;
-    if ((st = md2(&q, RT, hd, qd, 1, dnnl_f32)) || (st = md2(&k, hd, RT, 1, kv_dim, dnnl_f32)) ||
+    if ((st = md2(&q, RT, hd, qd, 1, dnnl_f32)) || (st = md2(&k, hd, RT, 1, kd, dnnl_f32)) ||
         (st = dnnl_memory_desc_init_by_tag(&s, 2, sd, dnnl_f32, dnnl_ab)) ||
-        (st = md2(&v, RT, hd, kv_dim, 1, dnnl_f32)) || (st = md2(&o, RT, hd, qd, 1, dnnl_f32)))
+        (st = md2(&v, RT, hv, vd, 1, dnnl_f32)) || (st = md2(&o, RT, hv, od, 1, dnnl_f32)))
         return dnnl_fail(err, "attention memory descriptor", st);
     dnnl_primitive_desc_t pd = pick_matmul(mm, &q, &k, &s, 0, err);
     if (!pd) return -1;
@@ -474,35 +476,44 @@ typedef struct {
     const float *q, *k, *v;
     float *out;
     int pos0;
-    void (*softmax)(float *x, int n);
+    const AttnParams *ap;
 } Att;
 
-/* One (head h, block of mb query rows from row i0) of mm_attention on thread t. */
+float attn_score(const AttnParams *a, float dot) {
+    float s = dot * a->scale;
+    return a->softcap > 0 ? a->softcap * tanhf(s / a->softcap) : s;
+}
+
+/* One (head h, block of mb query rows from row i0) of mm_attention on thread t. The block's
+ * keys are lo .. nb-1: from the first key its first row sees to its last row's own position. */
 static dnnl_status_t attend_block(Matmul *mm, int t, const Att *a, int h, int i0, int mb) {
     const Config *c = &mm->m->cfg;
-    int hd = c->head_dim, kv_dim = c->n_head_kv * hd, group = c->n_head / c->n_head_kv;
-    int pos0 = a->pos0, qd = c->n_head * hd, nb = pos0 + i0 + mb; /* keys the block's last row sees */
-    const float *k = a->k + (size_t)(h / group) * hd, *v = a->v + (size_t)(h / group) * hd;
-    float *S = mm->w[t].s, scale = 1.0f / sqrtf((float)hd);
+    int hd = c->head_dim, hv = c->head_dim_v, group = c->n_head / c->n_head_kv;
+    int kd = c->n_head_kv * hd, vd = c->n_head_kv * hv, qd = c->n_head * hd, od = c->n_head * hv;
+    int pos0 = a->pos0, lo = attn_first_key(a->ap, pos0 + i0), nb = pos0 + i0 + mb - lo;
+    const float *k = a->k + (size_t)lo * kd + (size_t)(h / group) * hd;
+    const float *v = a->v + (size_t)lo * vd + (size_t)(h / group) * hv;
+    float *S = mm->w[t].s;
     dnnl_status_t s = att_exec(mm, t, mm->att_qk, mb, hd, nb, a->q + (size_t)i0 * qd + (size_t)h * hd, qd,
-                               k, 1, kv_dim, S, nb);
+                               k, 1, kd, S, nb);
     if (s != dnnl_success) return s;
     for (int r = 0; r < mb; r++) {
         float *row = S + (size_t)r * nb;
-        int n = pos0 + i0 + r + 1; /* keys row r sees; the rest of the row weighs 0 */
-        for (int p = 0; p < n; p++) row[p] *= scale;
-        a->softmax(row, n);
-        memset(row + n, 0, (size_t)(nb - n) * sizeof(float));
+        int p = pos0 + i0 + r, from = attn_first_key(a->ap, p) - lo, to = p + 1 - lo; /* keys row r sees */
+        for (int j = from; j < to; j++) row[j] = attn_score(a->ap, row[j]);
+        a->ap->softmax(row + from, to - from);
+        memset(row, 0, (size_t)from * sizeof(float)); /* the rest of the row weighs 0 */
+        memset(row + to, 0, (size_t)(nb - to) * sizeof(float));
     }
-    return att_exec(mm, t, mm->att_pv, mb, nb, hd, S, nb, v, kv_dim, 1,
-                    a->out + (size_t)i0 * qd + (size_t)h * hd, qd);
+    return att_exec(mm, t, mm->att_pv, mb, nb, hv, S, nb, v, vd, 1,
+                    a->out + (size_t)i0 * od + (size_t)h * hv, od);
 }
 
 /* The (head, block) items are shared by the threads, oneDNN single-threaded inside. */
 int mm_attention(Matmul *mm, const float *q, const float *k, const float *v, int pos0, int M,
-                 void (*softmax)(float *x, int n), float *out, Err *err) {
+                 const AttnParams *ap, float *out, Err *err) {
     const Config *c = &mm->m->cfg;
-    Att a = {.q = q, .k = k, .v = v, .out = out, .pos0 = pos0, .softmax = softmax};
+    Att a = {.q = q, .k = k, .v = v, .out = out, .pos0 = pos0, .ap = ap};
     if (attention_prims(mm, err)) return -1;
     size_t need = (size_t)ATT_BLOCK * (size_t)(pos0 + M);
     for (int t = 0; t < mm->n_threads; t++)
@@ -555,10 +566,11 @@ int mm_threads(void) {
 
 const char *mm_kernel(const Matmul *mm) { return mm->kernel[0] ? mm->kernel : "oneDNN (not run yet)"; }
 
-/* The widest activation row: max(n_embd, n_ff, n_head * head_dim). */
+/* The widest activation row: max(n_embd, n_ff, n_head * head_dim, n_head * head_dim_v). */
 static int64_t widest(const Config *c) {
     int64_t w = c->n_embd > c->n_ff ? c->n_embd : c->n_ff;
-    return (int64_t)c->n_head * c->head_dim > w ? (int64_t)c->n_head * c->head_dim : w;
+    int64_t hd = c->head_dim > c->head_dim_v ? c->head_dim : c->head_dim_v;
+    return (int64_t)c->n_head * hd > w ? (int64_t)c->n_head * hd : w;
 }
 
 Matmul *mm_new(const Model *m, int bf16, Err *err) {

@@ -58,13 +58,30 @@ typedef struct {
  * (f32, row-major; K = W->cols of every W). */
 int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err);
 
+/* How one layer attends; model/forward.c fills it from the Config and the Layer. */
+typedef struct {
+    float scale;   /* multiplies q . k (1/sqrt(head_dim) unless the family says otherwise) */
+    float softcap; /* > 0: a score s becomes softcap * tanh(s / softcap) after scaling (Gemma 2) */
+    int window;    /* > 0: the query at position p sees keys p - window + 1 .. p only (sliding
+                    * window, as llama.cpp's and transformers' masks); 0: all keys 0 .. p */
+    void (*softmax)(float *x, int n); /* the row softmax (AVX-512 or scalar) */
+} AttnParams;
+
+/* The first key position the query at position p sees under a: 0, or p - window + 1. */
+static inline int attn_first_key(const AttnParams *a, int p) {
+    return a->window > 0 && p >= a->window ? p - a->window + 1 : 0;
+}
+/* A raw score q . k under a: scaled, then soft-capped. */
+float attn_score(const AttnParams *a, float dot);
+
 /* Causal attention of the M queries q of positions pos0 .. pos0+M-1 over one layer's cache:
- * q, out [M, n_head * head_dim] (heads side by side), k, v [pos0 + M, n_head_kv * head_dim]
- * (this step's rows included). Query i sees positions 0 .. pos0+i; query head h reads KV head
+ * q [M, n_head * head_dim], out [M, n_head * head_dim_v] (heads side by side), k [pos0 + M,
+ * n_head_kv * head_dim], v [pos0 + M, n_head_kv * head_dim_v] (this step's rows included). Query i
+ * sees positions attn_first_key(pos0+i) .. pos0+i; query head h reads KV head
  * h / (n_head / n_head_kv). Per head and block of 64 query rows: S = Q K^T over the keys the
- * block's last row sees, times 1/sqrt(head_dim), softmax (the given function) of each row over the
- * keys it sees, the rest of the row 0, out = S V. */
+ * block's rows see, scores as attn_score, softmax of each row over the keys it sees, the rest of
+ * the row 0, out = S V. */
 int mm_attention(Matmul *mm, const float *q, const float *k, const float *v, int pos0, int M,
-                 void (*softmax)(float *x, int n), float *out, Err *err);
+                 const AttnParams *ap, float *out, Err *err);
 
 #endif

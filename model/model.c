@@ -163,7 +163,8 @@ static int check_config(const Model *m, Err *err) {
         {"n_vocab", c->n_vocab, 1, 1 << 22},   {"n_embd", c->n_embd, 1, 1 << 16},
         {"n_layer", c->n_layer, 1, 1024},      {"n_ff", c->n_ff, 1, 1 << 20},
         {"n_head", c->n_head, 1, 1024},        {"n_head_kv", c->n_head_kv, 1, 1024},
-        {"head_dim", c->head_dim, 2, 1024},    {"n_rot", c->n_rot, 2, 1024},
+        {"head_dim", c->head_dim, 2, 1024},    {"head_dim_v", c->head_dim_v, 1, 1024},
+        {"n_rot", c->n_rot, 2, 1024},
     };
     for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
         if (lim[i].v < lim[i].lo || lim[i].v > lim[i].hi)
@@ -181,11 +182,13 @@ static int check_config(const Model *m, Err *err) {
         return err_set(err, "%s: rope theta %g is out of range", m->path, c->rope_theta);
     if (!(c->rope_scale >= 1 && c->rope_scale < 1e6))
         return err_set(err, "%s: rope scaling factor %g is out of range", m->path, c->rope_scale);
+    if (!(c->attn_scale >= 0 && c->attn_scale < 1e3) || !(c->attn_softcap >= 0 && c->attn_softcap < 1e6) ||
+        !(c->final_softcap >= 0 && c->final_softcap < 1e6))
+        return err_set(err, "%s: attention scale or soft-cap out of range", m->path);
     /* what model/forward.c implements today; a family described with more loads once it does */
     const ArchInfo *a = arch_info(c->arch);
-    if (a->norm != NORM_RMS || a->act != ACT_SILU_GATED)
-        return err_set(err, "%s: %s needs a norm or an activation the forward pass lacks", m->path,
-                       a->name);
+    if (a->norm != NORM_RMS)
+        return err_set(err, "%s: %s needs a norm the forward pass lacks", m->path, a->name);
     return 0;
 }
 
@@ -255,12 +258,10 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     r = gguf_int_key(g, arch, GGUF_KEY(HP_KEY_LENGTH), &v, 0, m->path, err);
     if (r < 0) return -1;
     if (r == 1) c->head_dim = (int)v;
-    int64_t vl;
-    r = gguf_int_key(g, arch, GGUF_KEY(HP_VALUE_LENGTH), &vl, 0, m->path, err);
+    c->head_dim_v = c->head_dim;
+    r = gguf_int_key(g, arch, GGUF_KEY(HP_VALUE_LENGTH), &v, 0, m->path, err);
     if (r < 0) return -1;
-    if (r == 1 && vl != c->head_dim)
-        return err_set(err, "%s: key_length %d != value_length %lld is not supported", m->path,
-                       c->head_dim, (long long)vl);
+    if (r == 1) c->head_dim_v = (int)v;
     c->n_rot = c->head_dim;
     r = gguf_int_key(g, arch, GGUF_KEY(HP_ROPE_DIMENSION_COUNT), &v, 0, m->path, err);
     if (r < 0) return -1;
@@ -287,6 +288,7 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
         if (gguf_get_float(g, k, &f) == 0 && f > 0) c->rope_scale = (float)f;
     }
     c->rope = a->rope_gguf; /* llama.cpp permuted llama's Q/K rows for adjacent pairs */
+    c->act = a->act;
     const char *embd = tensor_name(TN_TOKEN_EMBD)->gguf;
     const GgufTensor *e = gguf_find_tensor(g, embd);
     if (!e) return err_set(err, "%s: missing tensor %s", m->path, embd);
@@ -364,6 +366,8 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
         json_int(root, HF_KEY(HP_CONTEXT_LENGTH), &c->n_ctx, cfg_path, err))
         goto done;
     c->n_rot = c->head_dim;
+    c->head_dim_v = c->head_dim;
+    c->act = a->act;
     double eps = 1e-6, theta = 10000;
     if (json_num(root, HF_KEY(HP_RMS_EPS), &eps, cfg_path, err) ||
         json_num(root, HF_KEY(HP_ROPE_FREQ_BASE), &theta, cfg_path, err))
@@ -421,8 +425,9 @@ done:
 
 /* Room for every f32 vector: norms, biases, q/k norms, rope factors. */
 static size_t vector_room(const Config *c) {
-    size_t q = (size_t)c->n_head * c->head_dim, kv = (size_t)c->n_head_kv * c->head_dim;
-    return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + 2 * kv + 2 * (size_t)c->head_dim) +
+    size_t q = (size_t)c->n_head * c->head_dim, kv = (size_t)c->n_head_kv * c->head_dim,
+           vd = (size_t)c->n_head_kv * c->head_dim_v;
+    return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim) +
            (size_t)c->n_embd + 1024;
 }
 
@@ -432,6 +437,7 @@ static int load_weights(Loader *L) {
     const ArchInfo *a = arch_info(c->arch);
     int64_t E = c->n_embd, Q = (int64_t)c->n_head * c->head_dim,
             KV = (int64_t)c->n_head_kv * c->head_dim, F = c->n_ff, V = c->n_vocab;
+    int64_t VD = (int64_t)c->n_head_kv * c->head_dim_v, OD = (int64_t)c->n_head * c->head_dim_v;
     if (get_matrix(L, TN_TOKEN_EMBD, 0, V, E, &m->tok_embd) ||
         get_vector(L, TN_OUTPUT_NORM, 0, E, 0, &m->output_norm))
         return -1;
@@ -450,16 +456,16 @@ static int load_weights(Loader *L) {
         progress("loading layer %d/%d", l + 1, c->n_layer);
         if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
             get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) || get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
-            get_matrix(L, TN_ATTN_V, l, KV, E, &y->wv) || get_matrix(L, TN_ATTN_OUT, l, E, Q, &y->wo) ||
+            get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv) || get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
             get_vector(L, TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
-            get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate) ||
+            (c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
             get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up) ||
             get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down))
             return -1;
         /* the q/k/v biases: all three or none */
         if (get_vector(L, TN_ATTN_Q_BIAS, l, Q, !need_bias, &y->bq) ||
             get_vector(L, TN_ATTN_K_BIAS, l, KV, !need_bias, &y->bk) ||
-            get_vector(L, TN_ATTN_V_BIAS, l, KV, !need_bias, &y->bv))
+            get_vector(L, TN_ATTN_V_BIAS, l, VD, !need_bias, &y->bv))
             return -1;
         if ((y->bq != NULL) != (y->bk != NULL) || (y->bq != NULL) != (y->bv != NULL))
             return err_set(L->err, "%s: layer %d has only some of the q/k/v biases", m->path, l);

@@ -42,7 +42,8 @@ typedef struct {
     int n_ff;        /* FFN hidden width */
     int n_head;      /* query heads */
     int n_head_kv;   /* key/value heads (GQA: n_head is a multiple of it) */
-    int head_dim;    /* per-head width of q, k and v */
+    int head_dim;    /* per-head width of q and k */
+    int head_dim_v;  /* per-head width of v and of the attention output (head_dim but in MLA) */
     int n_rot;       /* dims of each head that RoPE rotates (<= head_dim, even) */
     int n_ctx;       /* trained context length (informational; 0 when unknown) */
     float rms_eps;
@@ -50,6 +51,10 @@ typedef struct {
     float rope_scale; /* linear position scaling: angle uses pos / rope_scale (1 = none) */
     RopeStyle rope;
     int tied;        /* 1 when the output matrix is the token embedding */
+    Activation act;  /* the FFN's (model/arch.h): the family's, or what config.json names */
+    float attn_scale;    /* multiplies q . k; 0 means 1/sqrt(head_dim) */
+    float attn_softcap;  /* > 0: attention scores soft-capped to (-cap, cap) by cap * tanh(s / cap) */
+    float final_softcap; /* > 0: logits soft-capped likewise */
 } Config;
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
@@ -77,9 +82,11 @@ typedef struct {
     const float *k_norm;    /* [head_dim] qwen3 */
     Tensor wo;              /* [n_embd, n_head * head_dim] */
     const float *ffn_norm;  /* [n_embd] */
-    Tensor w_gate;          /* [n_ff, n_embd] */
+    Tensor w_gate;          /* [n_ff, n_embd]; absent (data NULL) for a non-gated FFN (ACT_GELU) */
     Tensor w_up;            /* [n_ff, n_embd] */
     Tensor w_down;          /* [n_embd, n_ff] */
+    int window;             /* > 0: sliding-window attention over this many positions (the query's
+                             * own included); 0: the layer attends to every earlier position */
 } Layer;
 
 typedef struct Model Model;

@@ -158,10 +158,11 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     /* the presets' published contexts: Llama 3.2 131072, Qwen 32768 */
     const Config c = {.arch = s->arch, .n_vocab = s->n_vocab, .n_embd = s->n_embd,
                       .n_layer = s->n_layer, .n_ff = s->n_ff, .n_head = s->n_head,
-                      .n_head_kv = s->n_head_kv, .head_dim = s->head_dim, .n_rot = s->head_dim,
+                      .n_head_kv = s->n_head_kv, .head_dim = s->head_dim, .head_dim_v = s->head_dim,
+                      .n_rot = s->head_dim,
                       .n_ctx = s->arch == ARCH_LLAMA ? 131072 : 32768, .rms_eps = s->rms_eps,
                       .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
-                      .tied = s->tied};
+                      .tied = s->tied, .act = a->act};
     GgufMeta *meta = gm_new();
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
     gm_write(meta, w);
