@@ -162,6 +162,7 @@ typedef struct {
     const TfPositionSink *sink; /* NULL, or opened */
     long total_windows;
     double t0;
+    uint32_t file_index; /* of the file being scored, in the corpus's order */
 } Ctx;
 
 /* Compares the base's and variant v's logits of the current window. */
@@ -183,7 +184,7 @@ static void compare_window(Ctx *x, int v, int lang, const char *file, long windo
     }
     TfModel *tm = &x->run->models[v];
     for (int i = 0; i < n; i++) {
-        tf_push(&tm->pos, x->pos[i]);
+        tf_push_in(&tm->pos, x->pos[i], x->file_index); /* the file: the bootstrap's cluster */
         size_t k = tm->pos.n - 1;
         if (k >= tm->tags_cap) { /* the tags grow with the sample (geometrically) */
             tm->tags_cap = tm->pos.cap;
@@ -349,7 +350,7 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             if ((rc = corpus_read(c->files[i].path, &text, &len, &st, err))) break;
             if (st == READ_EMPTY) run->empty++;
             else if (st == READ_NOT_UTF8) run->not_utf8++;
-            else rc = run_file(&x, kw, &c->files[i], text, len, &ids, &vids, err);
+            else x.file_index = (uint32_t)i, rc = run_file(&x, kw, &c->files[i], text, len, &ids, &vids, err);
             free(text);
         }
         progress_done();
@@ -384,6 +385,8 @@ void tfrun_select(const TfRun *run, int m, int l, int c, TfSample *out) {
     const TfModel *tm = &run->models[m];
     out->n = 0;
     for (size_t i = 0; i < tm->pos.n; i++)
-        if ((l == run->nlangs || tm->pos_lang[i] == l) && (c == TF_ALL || tm->pos_class[i] == c))
-            tf_push(out, tm->pos.v[i]);
+        if ((l == run->nlangs || tm->pos_lang[i] == l) && (c == TF_ALL || tm->pos_class[i] == c)) {
+            if (tm->pos.cluster) tf_push_in(out, tm->pos.v[i], tm->pos.cluster[i]);
+            else tf_push(out, tm->pos.v[i]);
+        }
 }

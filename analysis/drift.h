@@ -9,8 +9,8 @@
  * Memory: no file of logits. The base and its variants run window by window in one process: the
  * base's logits of one window's scored positions ([ctx-1-ctx/2][n_vocab] floats) are kept while
  * each variant runs the same window, compared position by position, then dropped. What is kept
- * per scored position is one TfPos per variant (16 bytes) with its language and class (3), for
- * exact percentiles.
+ * per scored position is one TfPos per variant (16 bytes) with its language and class (3) and its
+ * file (4: the cluster of the bootstrap), for exact percentiles and intervals.
  *
  * A variant on the base's vocabulary gets the full comparison (TfPos at every scored position,
  * tagged with the file's language and the class of the true next token: corpus_span_class). A
@@ -79,7 +79,7 @@ typedef struct {
     int n_vocab;
     double bpw;          /* bits per weight of the matrices the forward pass reads */
     int same_vocab;      /* 1: compared per position; 0: per byte (also when bytes_only) */
-    TfSample pos;        /* same_vocab: the scored positions, in corpus order */
+    TfSample pos;        /* same_vocab: the scored positions, in corpus order; cluster = file index */
     uint16_t *pos_lang;  /* [pos.n] language index of each position */
     uint8_t *pos_class;  /* [pos.n] MARK_* of the true next token; TF_ALL when unaligned */
     size_t tags_cap;     /* room in pos_lang and pos_class */
@@ -107,7 +107,9 @@ void tfrun_free(TfRun *run);
 const TfBytes *tfrun_bytes(const TfRun *run, int m, int l, int c);
 
 /* Copies the positions of model m with language l (nlangs: all) and class c (TF_ALL: all) into
- * out (cleared first). */
+ * out (cleared first), each with its file's index in the corpus as its cluster (analysis/tfboot.h).
+ * The same-vocabulary models hold the same positions in the same order, so two selections with
+ * the same l and c pair up position by position. */
 void tfrun_select(const TfRun *run, int m, int l, int c, TfSample *out);
 
 #endif

@@ -201,6 +201,8 @@ __attribute__((target("avx2,fma"))) static int position_avx2(const float *zp, co
     double lse_p = a.max + log(sp), lse_q = b.max + log(sq);
     out->kl = (float)kl_row(zp, zq, ep, eq, n, sp, sq, lse_p, lse_q);
     out->same_top1 = a.arg == b.arg;
+    out->top1_base = true_id == a.arg;
+    out->top1_var = true_id == b.arg;
     if (true_id >= 0 && (size_t)true_id < n) {
         out->lp_base = (float)((double)zp[true_id] - lse_p);
         out->lp_var = (float)((double)zq[true_id] - lse_q);
@@ -227,7 +229,7 @@ int tf_position_avx2(void) { return 0; }
  * token with p = 0 contributes q). The reference, the path of CPUs without AVX2, and that of rows
  * with a −inf logit. A NaN or +inf anywhere: every field NAN. */
 static void position_double(const float *zp, const float *zq, size_t n, int true_id, TfPos *out) {
-    *out = (TfPos){NAN, NAN, NAN, 0};
+    *out = (TfPos){NAN, NAN, NAN, 0, 0, 0};
     for (size_t i = 0; i < n; i++)
         if (isnan(zp[i]) || isnan(zq[i]) || zp[i] == INFINITY || zq[i] == INFINITY) return;
     double *lp = xmalloc(n * sizeof *lp), *lq = xmalloc(n * sizeof *lq), kl = 0;
@@ -238,7 +240,10 @@ static void position_double(const float *zp, const float *zq, size_t n, int true
         kl += lp[i] > -INFINITY ? exp(lp[i]) * (d + expm1(-d)) : exp(lq[i]);
     }
     out->kl = (float)kl;
-    out->same_top1 = metric_argmax(lp, n) == metric_argmax(lq, n);
+    size_t ap = metric_argmax(lp, n), aq = metric_argmax(lq, n);
+    out->same_top1 = ap == aq;
+    out->top1_base = true_id >= 0 && (size_t)true_id == ap;
+    out->top1_var = true_id >= 0 && (size_t)true_id == aq;
     if (true_id >= 0 && (size_t)true_id < n) out->lp_base = (float)lp[true_id], out->lp_var = (float)lq[true_id];
     free(lp);
     free(lq);
@@ -247,7 +252,7 @@ static void position_double(const float *zp, const float *zq, size_t n, int true
 void tf_position_path(int path, const float *zp, const float *zq, int n_vocab, int true_id, TfPos *out,
                       float *scratch) {
     if (n_vocab < 1) {
-        *out = (TfPos){NAN, NAN, NAN, 0};
+        *out = (TfPos){NAN, NAN, NAN, 0, 0, 0};
         return;
     }
     size_t n = (size_t)n_vocab;
@@ -270,12 +275,20 @@ void tf_push(TfSample *s, TfPos p) {
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 1024;
         s->v = xrealloc(s->v, s->cap * sizeof *s->v);
+        if (s->cluster) s->cluster = xrealloc(s->cluster, s->cap * sizeof *s->cluster);
     }
     s->v[s->n++] = p;
 }
 
+void tf_push_in(TfSample *s, TfPos p, uint32_t cluster) {
+    if (!s->cluster) s->cluster = xmalloc((s->cap ? s->cap : 1) * sizeof *s->cluster);
+    tf_push(s, p);
+    s->cluster[s->n - 1] = cluster;
+}
+
 void tf_sample_free(TfSample *s) {
     free(s->v);
+    free(s->cluster);
     memset(s, 0, sizeof *s);
 }
 
@@ -288,8 +301,8 @@ static int cmp_double(const void *pa, const void *pb) {
     return (a > b) - (a < b);
 }
 
-/* NumPy's 'linear' percentile of sorted x[n], n >= 1; its lerp, which is exact at both ends. */
-static double percentile(const double *x, size_t n, double p) {
+/* NumPy's lerp, which is exact at both ends. */
+double tf_percentile(const double *x, size_t n, double p) {
     double h = p / 100 * (double)(n - 1);
     size_t lo = (size_t)floor(h);
     if (lo >= n - 1) return x[n - 1];
@@ -362,8 +375,8 @@ void tf_summarize(const TfSample *s, TfSummary *out) {
         qsort(kl, n, sizeof *kl, cmp_double);
         qsort(dp, n, sizeof *dp, cmp_double);
         for (int k = 0; k < TF_NPCT; k++) {
-            out->kl_pct[k] = percentile(kl, n, TF_PCT[k]);
-            out->dp_pct[k] = percentile(dp, n, TF_PCT[k]);
+            out->kl_pct[k] = tf_percentile(kl, n, TF_PCT[k]);
+            out->dp_pct[k] = tf_percentile(dp, n, TF_PCT[k]);
         }
     }
     free(kl), free(dp), free(lb), free(lv), free(dl);

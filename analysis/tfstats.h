@@ -18,6 +18,8 @@ typedef struct {
     float lp_base;     /* ln P(true next token) */
     float lp_var;      /* ln Q(true next token) */
     uint8_t same_top1; /* 1 when argmax P == argmax Q (first index on ties) */
+    uint8_t top1_base; /* 1 when argmax P is the true next token */
+    uint8_t top1_var;  /* 1 when argmax Q is the true next token */
 } TfPos;
 
 /* ---- one position ---- */
@@ -48,10 +50,13 @@ int tf_position_avx2(void);
 
 typedef struct {
     TfPos *v;
+    uint32_t *cluster; /* [n] the cluster (file) of each position, or NULL (analysis/tfboot.h) */
     size_t n, cap;
 } TfSample;
 
+/* Appends p; tf_push_in also records its cluster. A sample is filled by one of the two only. */
 void tf_push(TfSample *s, TfPos p);
+void tf_push_in(TfSample *s, TfPos p, uint32_t cluster);
 void tf_sample_free(TfSample *s);
 
 /* Percentiles reported, highest first, and their names in drift.csv (kl_NAME, dp_NAME). */
@@ -79,6 +84,9 @@ typedef struct {
  * n == 0: every double field NAN. n == 1: the SEs and pearson_ll NAN; pearson_ll also NAN when
  * either side has zero variance. */
 void tf_summarize(const TfSample *s, TfSummary *out);
+
+/* NumPy's default ('linear') percentile p (0..100) of sorted x[n], n >= 1, as described above. */
+double tf_percentile(const double *sorted, size_t n, double p);
 
 /* Counts log10(kl) of every position into nbins bins of width `width` (> 0) starting at lo:
  * bin k holds lo + k·width <= log10 kl < lo + (k+1)·width; KL <= 10^lo (0 included) is counted in

@@ -2,6 +2,7 @@
  * the command line; the tables and CSV files are report/drift_report.h's. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cli/cli.h"
 #include "analysis/drift.h"
 #include "analysis/manifest.h"
+#include "analysis/tfboot.h"
 #include "report/drift_report.h"
 #include "report/run_record.h"
 #include "report/table.h"
@@ -38,6 +40,12 @@ static const char HELP[] =
     "      --compute MODE    f32 (default, exact) or bf16\n"
     "      --bytes           compare every variant per byte, even on the base's vocabulary\n"
     "      --positions FILE  write one CSV row per scored position and variant\n"
+    "      --compare         paired comparisons of every two models on the same positions: ΔKL and\n"
+    "                        Δ log-likelihood with paired bootstrap intervals, McNemar's exact test on\n"
+    "                        top-1 correctness with the odds ratio, Benjamini–Hochberg over the pairs\n"
+    "      --bootstrap N     replicates of the 95% intervals, which resample whole files (default\n"
+    "                        1000; 0: none)\n"
+    "      --seed N          seed of the bootstrap (default 1)\n"
     "  -o, --out DIR         write tidy CSV files there (docs/output.md)\n"
     "      --format FMT      text (default), md or tex for the tables on stdout\n";
 
@@ -58,7 +66,9 @@ int cmd_drift(int argc, char **argv) {
         {"keywords", required_argument, 0, 'k'},   {"compute", required_argument, 0, 'C'},
         {"bytes", no_argument, 0, 'b'},            {"positions", required_argument, 0, 'p'},
         {"out", required_argument, 0, 'o'},        {"format", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+        {"compare", no_argument, 0, 'P'},          {"bootstrap", required_argument, 0, 'B'},
+        {"seed", required_argument, 0, 'S'},       {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *cmd = "drift";
     TfOptions o = {.ctx = 512, .compute = COMPUTE_F32};
     const char **models = xcalloc((size_t)argc, sizeof *models);
@@ -66,6 +76,7 @@ int cmd_drift(int argc, char **argv) {
     int nmodels = 0, ncorpus = 0, rc = 0, c;
     const char *lang = NULL, *keywords = NULL, *outdir = NULL;
     TableFormat fmt = TABLE_TEXT;
+    DriftReportOptions ro = {.boot_reps = TF_BOOT_REPS, .seed = 1};
     const char *positions = NULL;
     optind = 1;
     opterr = 0;
@@ -87,6 +98,17 @@ int cmd_drift(int argc, char **argv) {
             o.max_tokens = parse_count(optarg, 1, (long)1 << 50);
             if (o.max_tokens < 0) rc = cli_usage_error(cmd, "--max-tokens takes a positive number");
             break;
+        case 'P': ro.compare = 1; break;
+        case 'B':
+            ro.boot_reps = (int)parse_count(optarg, 0, 1000000);
+            if (ro.boot_reps < 0) rc = cli_usage_error(cmd, "--bootstrap takes a number of replicates from 0 to 1000000");
+            break;
+        case 'S': {
+            long seed = parse_count(optarg, 0, LONG_MAX);
+            if (seed < 0) rc = cli_usage_error(cmd, "--seed takes a non-negative integer");
+            ro.seed = (uint64_t)seed;
+            break;
+        }
         case 'C': rc = cli_parse_compute(cmd, optarg, &o.compute); break;
         case 'f': rc = cli_parse_format(cmd, optarg, &fmt); break;
         case 'h':
@@ -129,7 +151,8 @@ int cmd_drift(int argc, char **argv) {
     if (rc == 0 && run.windows == 0)
         rc = err_set(&err, "no file is long enough for one window of %d tokens (%zu files shorter, %zu empty, %zu not UTF-8)",
                      o.ctx, run.too_short, run.empty, run.not_utf8);
-    if (rc == 0) rc = drift_report(&run, &(DriftReportOptions){fmt, outdir}, &err);
+    ro.format = fmt, ro.outdir = outdir;
+    if (rc == 0) rc = drift_report(&run, &ro, &err);
     if (rc == 0 && outdir) { /* what the folder was made from (report/run_record.h) */
         run_record_threads(rec, fwd_threads());
         run_record_compute(rec, o.compute == COMPUTE_BF16 ? "bf16" : "f32");

@@ -21,6 +21,8 @@ usage "no corpus" "no corpus" -m "$tmp/a.gguf" -m "$tmp/b.gguf"
 usage "bad ctx" "--ctx takes" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp" --ctx 2
 usage "max-tokens under a window" "less than one window" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp" --max-tokens 10
 usage "bad compute" "--compute takes" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp" --compute f8
+usage "bad bootstrap" "--bootstrap takes" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp" --bootstrap -3
+usage "bad seed" "--seed takes" -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp" --seed x
 
 # ---- input errors: exit 1, one line naming the file ----
 fails() { # NAME EXPECTED ARGS...
@@ -48,7 +50,7 @@ cp -r data/samples/english "$tmp/english"
 : > "$tmp/english/empty.txt"
 printf 'caf\xe9\n' > "$tmp/english/latin1.txt"
 out=$("$COLDTOK" drift "${M[@]}" --corpus "$tmp/english" --ctx 64 -o "$tmp/out" \
-      --positions "$tmp/positions.csv" 2>&1); rc=$?
+      --positions "$tmp/positions.csv" --compare 2>&1); rc=$?
 check "drift runs" '[ $rc -eq 0 ]' "rc=$rc out=$out"
 check "tables name every section" '[[ $out == *"Drift from stories260K-F32 over"* && $out == *"Where the drift happens"* && $out == *"Per language"* ]]' "$out"
 check "skips counted" 'printf "%s\n" "$out" | grep -Eq "^5 +[0-9]+ +1 +1 "' "$(printf '%s\n' "$out" | tail -4)"
@@ -59,7 +61,7 @@ check "drift.csv header" '[ "$(head -1 "$tmp/out/drift.csv")" = "variant,lang,po
 # the overall mean KL in drift.csv is the mean of the per-position rows of the same variant
 for v in stories260K-F16 stories260K-Q4_0mix; do
     want=$(awk -F, -v v="$v" '$1 == v && $2 == "all" && $3 == "all" && $4 == "kl_mean" { print $5 }' "$tmp/out/drift.csv")
-    got=$(awk -F, -v v="$v" 'NR > 1 && $1 == v { s += $(NF-3); k++ } END { printf "%.9g", s / k }' "$tmp/positions.csv")
+    got=$(awk -F, -v v="$v" 'NR > 1 && $1 == v { s += $(NF-5); k++ } END { printf "%.9g", s / k }' "$tmp/positions.csv")
     check "$v: kl_mean = mean of the positions file" "awk -v a=$want -v b=$got 'BEGIN { exit !(a > 0 && (a - b) / a < 1e-6 && (b - a) / a < 1e-6) }'" "drift.csv $want, positions $got"
 done
 kl16=$(awk -F, '$1 == "stories260K-F16" && $2 == "all" && $3 == "all" && $4 == "kl_mean" { print $5 }' "$tmp/out/drift.csv")
@@ -68,6 +70,36 @@ check "F16 drifts far less than Q4_0" "awk -v a=$kl16 -v b=$kl4 'BEGIN { exit !(
 hist=$(awk -F, '$1 == "stories260K-Q4_0mix" { s += $4 } END { print s }' "$tmp/out/drift_kl_hist.csv")
 pos=$(awk -F, '$1 == "stories260K-Q4_0mix" && $2 == "all" && $3 == "all" && $4 == "n" { print $5 }' "$tmp/out/drift.csv")
 check "histogram counts every position" '[ "$hist" = "$pos" ] && [ "$pos" -gt 0 ]' "hist $hist n $pos"
+# ---- intervals over files and the paired comparisons (docs/drift.md "Uncertainty") ----
+stat() { awk -F, -v v="$1" -v s="$2" '$1 == v && $2 == "all" && $3 == "all" && $4 == s { print $5 }' "$3"; }
+for v in stories260K-F16 stories260K-Q4_0mix; do
+    lo=$(stat $v kl_mean_lo "$tmp/out/drift.csv"); m=$(stat $v kl_mean "$tmp/out/drift.csv")
+    hi=$(stat $v kl_mean_hi "$tmp/out/drift.csv"); files=$(stat $v files "$tmp/out/drift.csv")
+    check "$v: the 95% CI over files holds the mean ($lo <= $m <= $hi) and counts the 3 scored files" \
+        "awk -v l=$lo -v m=$m -v h=$hi 'BEGIN { exit !(l <= m && m <= h && l < h) }' && [ \"$files\" = 3 ]" "files $files"
+done
+check "the overall table prints the interval" '[[ $out == *"95% CI"*"["*"]"* ]]' "$out"
+check "drift_compare.csv: a row per pair of the three models" \
+    '[ "$(head -1 "$tmp/out/drift_compare.csv" | cut -d, -f1-5)" = "model_a,model_b,positions,files,dkl" ] && [ "$(wc -l < "$tmp/out/drift_compare.csv")" = 4 ]' \
+    "$(cat "$tmp/out/drift_compare.csv" 2>&1)"
+pair() { awk -F, -v a="$1" -v b="$2" -v c="$3" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+                                          $1 == a && $2 == b { print $col[c] }' "$tmp/out/drift_compare.csv"; }
+B=stories260K-F32 Q4=stories260K-Q4_0mix
+dkl=$(pair $B $Q4 dkl); kl4=$(stat $Q4 kl_mean "$tmp/out/drift.csv")
+check "ΔKL from the base to Q4_0 is Q4_0's mean KL ($dkl, $kl4)" "awk -v a=$dkl -v b=$kl4 'BEGIN { exit !((a - b) / b < 1e-6 && (b - a) / b < 1e-6) }'"
+# McNemar's discordant counts, recounted from the positions file (top1_base, top1_variant)
+want=$(awk -F, -v v=$Q4 'NR > 1 && $1 == v { a += $(NF-1) && !$NF; b += $NF && !$(NF-1) } END { print a + 0, b + 0 }' "$tmp/positions.csv")
+got="$(pair $B $Q4 only_a) $(pair $B $Q4 only_b)"
+is "McNemar's discordant positions base vs Q4_0 = the positions file's" "$want" "$got"
+dll=$(pair $B $Q4 dll); lo=$(pair $B $Q4 dll_lo); hi=$(pair $B $Q4 dll_hi)
+lnr=$(stat $Q4 ln_ppl_ratio "$tmp/out/drift.csv")
+check "Δll base→Q4_0 = −ln PPL ratio, inside its interval ($lo <= $dll <= $hi)" \
+    "awk -v d=$dll -v r=$lnr -v l=$lo -v h=$hi 'BEGIN { exit !(d + r < 1e-6 && d + r > -1e-6 && l <= d && d <= h) }'"
+check "BH-adjusted p >= raw p, both in [0, 1]" \
+    "awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[\$i] = i; next } { p = \$col[\"p_mcnemar\"]; q = \$col[\"p_bh\"]; if (!(p >= 0 && q >= p && q <= 1)) exit 1 }' \"$tmp/out/drift_compare.csv\""
+out0=$("$COLDTOK" drift "${M[@]}" --corpus "$tmp/english" --ctx 64 -o "$tmp/out0" --bootstrap 0 2>&1); rc=$?
+check "--bootstrap 0: no intervals, the same means" \
+    '[ $rc -eq 0 ] && [ -z "$(stat $Q4 kl_mean_lo "$tmp/out0/drift.csv")" ] && [ "$(stat $Q4 kl_mean "$tmp/out0/drift.csv")" = "$kl4" ]' "$out0"
 out=$("$COLDTOK" drift "${M[@]:0:4}" --corpus "$tmp/english/pts.4.txt" --ctx 64 --max-tokens 1024 --format md 2>&1); rc=$?
 check "markdown tables" '[ $rc -eq 0 ] && [[ $out == *"|:---"* || $out == *"| ---"* || $out == *"|---"* ]]' "$out"
 

@@ -13,7 +13,7 @@
 #define REL(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol) * fabs((double)(b)))
 
 static TfPos pos(double kl, double lp_base, double lp_var, int same) {
-    return (TfPos){(float)kl, (float)lp_base, (float)lp_var, (uint8_t)same};
+    return (TfPos){(float)kl, (float)lp_base, (float)lp_var, (uint8_t)same, 0, 0};
 }
 
 /* Five positions. KL 0.5, 2, 1, 8, 4; P(true) = 1/2, 1/4, 1, 1/8, 1/2; Q(true) = 1/4, 1/2, 1/2,
