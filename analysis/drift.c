@@ -23,11 +23,11 @@ typedef struct {
     float *logits; /* [n_out][n_vocab] of the current window */
 } Runner;
 
-static int runner_open(Runner *r, TfModel *tm, const char *path, const char *name, const TfOptions *o,
-                       int n_out, Err *err) {
+static int runner_open(Runner *r, TfModel *tm, const char *path, const char *name, const char *tokenizer,
+                       const TfOptions *o, int n_out, Err *err) {
     tm->name = xstrdup(name);
     tm->path = xstrdup(path);
-    tm->tokenizer_path = model_tokenizer_path(path, o->tokenizer);
+    tm->tokenizer_path = model_tokenizer_path(path, tokenizer);
     /* the model first, so that a bad file is named as such, not as a tokenizer that is missing */
     if (!(r->m = model_load(path, err))) return -1;
     if (!(r->tok = tok_load(tm->tokenizer_path, err))) return -1;
@@ -126,9 +126,93 @@ static void fmt_duration(char *out, size_t n, double s) {
     else snprintf(out, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
 }
 
-/* Counts the windows the base will run (for the progress line's ETA), within max_tokens. */
-static long count_windows(const TfOptions *o, const Corpus *c, const Tokenizer *tok) {
-    long total = 0;
+static int kw_index(const KwSet *kw, const char *lang) {
+    for (size_t i = 0; i < kw->nlangs; i++)
+        if (!strcmp(kw->langs[i].name, lang)) return (int)i;
+    return -1;
+}
+
+/* ---- which windows are scored ---- */
+
+/* Every window of every file, or under max_tokens a fair sample: the budget of max_tokens / ctx
+ * windows is shared equally by the languages that have windows (a language with fewer takes all
+ * of its own and leaves the rest to the others), and each language's share is drawn uniformly
+ * without replacement from all windows of all its files (seeded), so a small budget still sees
+ * every language and many files rather than the first files in byte order. */
+typedef struct {
+    long *nw;       /* [files] windows of each file (0 for a file that has none or cannot be read) */
+    uint8_t **pick; /* [files] NULL: every window of the file; else [nw] 1 for a window to score */
+    long total;     /* windows to run */
+} Plan;
+
+static uint64_t plan_rand(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Draws take of the language's n windows (file index, window index) in place: the first take
+ * entries of a partial Fisher–Yates shuffle. */
+static void draw_windows(long (*w)[2], long n, long take, uint64_t *rng) {
+    for (long i = 0; i < take; i++) {
+        long j = i + (long)(((unsigned __int128)plan_rand(rng) * (uint64_t)(n - i)) >> 64);
+        long t0 = w[i][0], t1 = w[i][1];
+        w[i][0] = w[j][0], w[i][1] = w[j][1], w[j][0] = t0, w[j][1] = t1;
+    }
+}
+
+static void plan_sample(Plan *p, const Corpus *c, const KwSet *kw, const TfOptions *o, long *lang_windows) {
+    size_t L = kw->nlangs;
+    long *have = xcalloc(L + 1, sizeof *have), *share = xcalloc(L + 1, sizeof *share);
+    for (size_t i = 0; i < c->n; i++) {
+        int l = kw_index(kw, c->files[i].lang);
+        if (l >= 0) have[l] += p->nw[i];
+    }
+    /* water-filling: equal shares of what is left, languages with less than a share take all */
+    long left = o->max_tokens / o->ctx;
+    for (int changed = 1; changed && left > 0;) {
+        changed = 0;
+        long open = 0;
+        for (size_t l = 0; l < L; l++) open += have[l] > share[l];
+        if (open == 0) break;
+        long each = left / open, extra = left % open;
+        for (size_t l = 0; l < L && left > 0; l++) {
+            if (have[l] <= share[l]) continue;
+            long want = each + (extra > 0), got = want < have[l] - share[l] ? want : have[l] - share[l];
+            if (extra > 0) extra--;
+            if (got > 0) share[l] += got, left -= got, changed = 1;
+        }
+    }
+    uint64_t rng = o->seed;
+    for (size_t l = 0; l < L; l++) {
+        lang_windows[l] = share[l];
+        if (have[l] == 0) continue;
+        long(*w)[2] = xmalloc((size_t)have[l] * sizeof *w), n = 0;
+        for (size_t i = 0; i < c->n; i++)
+            if (kw_index(kw, c->files[i].lang) == (int)l)
+                for (long k = 0; k < p->nw[i]; k++) w[n][0] = (long)i, w[n][1] = k, n++;
+        draw_windows(w, n, share[l], &rng);
+        for (long k = 0; k < share[l]; k++) {
+            long f = w[k][0];
+            if (!p->pick[f]) p->pick[f] = xcalloc((size_t)p->nw[f], 1);
+            p->pick[f][w[k][1]] = 1;
+        }
+        p->total += share[l];
+        free(w);
+    }
+    /* a file none of whose windows was drawn is not scored */
+    for (size_t i = 0; i < c->n; i++)
+        if (p->nw[i] > 0 && !p->pick[i]) p->pick[i] = xcalloc((size_t)p->nw[i], 1);
+    free(have), free(share);
+}
+
+/* Tokenizes every file once with the base tokenizer to count its windows, then picks them. */
+static void plan_windows(Plan *p, const TfOptions *o, const Corpus *c, const KwSet *kw, const Tokenizer *tok,
+                         long *lang_windows) {
+    p->nw = xcalloc(c->n + 1, sizeof *p->nw);
+    p->pick = xcalloc(c->n + 1, sizeof *p->pick);
+    p->total = 0;
     IntVec ids = {0};
     Err err;
     for (size_t i = 0; i < c->n; i++) {
@@ -137,16 +221,19 @@ static long count_windows(const TfOptions *o, const Corpus *c, const Tokenizer *
         ReadStatus st;
         progress("drift: counting windows, file %zu/%zu", i + 1, c->n);
         if (corpus_read(c->files[i].path, &text, &len, &st, &err) || st != READ_OK) continue;
-        if (encode(tok, text, len, &ids, &err) == 0) {
-            long w = windows_of(ids.n, o->ctx);
-            if (o->max_tokens > 0 && (total + w) * o->ctx > o->max_tokens) w = o->max_tokens / o->ctx - total;
-            total += w > 0 ? w : 0;
-        }
+        if (encode(tok, text, len, &ids, &err) == 0) p->nw[i] = windows_of(ids.n, o->ctx);
         free(text);
-        if (o->max_tokens > 0 && (total + 1) * o->ctx > o->max_tokens) break;
+        int l = kw_index(kw, c->files[i].lang);
+        if (l >= 0 && o->max_tokens <= 0) lang_windows[l] += p->nw[i];
+        if (o->max_tokens <= 0) p->total += p->nw[i];
     }
     intvec_free(&ids);
-    return total;
+    if (o->max_tokens > 0) plan_sample(p, c, kw, o, lang_windows);
+}
+
+static void plan_free(Plan *p, size_t nfiles) {
+    for (size_t i = 0; i < nfiles; i++) free(p->pick[i]);
+    free(p->pick), free(p->nw);
 }
 
 typedef struct {
@@ -160,7 +247,7 @@ typedef struct {
     float **scratch;   /* [threads] 2 * n_vocab floats of scratch for tf_position */
     int threads;
     const TfPositionSink *sink; /* NULL, or opened */
-    long total_windows;
+    Plan plan;           /* the windows to score */
     double t0;
     uint32_t file_index; /* of the file being scored, in the corpus's order */
 } Ctx;
@@ -215,12 +302,6 @@ static void add_bytes(TfRun *run, int v, int lang, const uint8_t *marks, const d
     }
 }
 
-static int kw_index(const KwSet *kw, const char *lang) {
-    for (size_t i = 0; i < kw->nlangs; i++)
-        if (!strcmp(kw->langs[i].name, lang)) return (int)i;
-    return -1;
-}
-
 /* Scores one file (already read, valid UTF-8) with every model. */
 static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *text, size_t len, IntVec *ids,
                     IntVec *vids, Err *err) {
@@ -236,9 +317,18 @@ static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *t
         return -1;
     }
     long nw = windows_of(ids->n, ctx);
-    if (o->max_tokens > 0 && (run->windows + nw) * ctx > o->max_tokens) nw = o->max_tokens / ctx - run->windows;
+    const uint8_t *pick = x->plan.pick[x->file_index];
     if (nw <= 0) {
         run->too_short++;
+        return 0;
+    }
+    if (nw != x->plan.nw[x->file_index])
+        return err_set(err, "%s: the file changed while drift ran (%ld windows, %ld before)", cf->path, nw,
+                       x->plan.nw[x->file_index]);
+    long npick = 0;
+    for (long w = 0; w < nw; w++) npick += !pick || pick[w];
+    if (npick == 0) {
+        run->unsampled++;
         return 0;
     }
     run->scored++;
@@ -255,6 +345,7 @@ static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *t
 
     int rc = 0;
     for (long w = 0; w < nw && rc == 0; w++) {
+        if (pick && !pick[w]) continue;
         size_t w0 = (size_t)w * (size_t)(ctx - 1);
         fill_window(x->win, base->start, ids, (size_t)w, ctx);
         for (int i = 0; i < x->n_out; i++)
@@ -272,8 +363,8 @@ static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *t
         run->positions += x->n_out;
         double dt = now_seconds() - x->t0;
         char eta[32];
-        fmt_duration(eta, sizeof eta, dt / (double)run->windows * (double)(x->total_windows - run->windows));
-        progress("drift: window %ld/%ld, %.0f tokens/s per model, ETA %s", run->windows, x->total_windows,
+        fmt_duration(eta, sizeof eta, dt / (double)run->windows * (double)(x->plan.total - run->windows));
+        progress("drift: window %ld/%ld, %.0f tokens/s per model, ETA %s", run->windows, x->plan.total,
                  (double)run->windows * (ctx - 1) / dt, eta);
     }
     /* variants on other vocabularies: their own tokens and windows over the same bytes */
@@ -311,6 +402,8 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
     run->nlangs = (int)kw->nlangs;
     run->langs = xcalloc(kw->nlangs + 1, sizeof *run->langs);
     for (size_t i = 0; i < kw->nlangs; i++) run->langs[i] = kw->langs[i].name;
+    run->lang_windows = xcalloc(kw->nlangs + 1, sizeof *run->lang_windows);
+    run->max_tokens = o->max_tokens, run->seed = o->seed;
     run->files = c->n;
     run->unknown = c->unknown;
 
@@ -319,7 +412,8 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
     int rc = 0;
     for (int i = 0; i < o->nmodels && rc == 0; i++) {
         progress("drift: loading model %d/%d: %s", i + 1, o->nmodels, o->names[i]);
-        rc = runner_open(&x.r[i], &run->models[i], o->models[i], o->names[i], o, x.n_out, err);
+        const char *tok = o->tokenizers && o->tokenizers[i] ? o->tokenizers[i] : o->tokenizer;
+        rc = runner_open(&x.r[i], &run->models[i], o->models[i], o->names[i], tok, o, x.n_out, err);
         TfModel *tm = &run->models[i];
         tm->bytes = xcalloc((size_t)(run->nlangs + 1) * TF_CLASSES, sizeof *tm->bytes);
         if (rc == 0 && i > 0)
@@ -339,11 +433,10 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         x.win = xmalloc((size_t)o->ctx * sizeof *x.win);
         x.pos = xmalloc((size_t)x.n_out * sizeof *x.pos);
         x.cls = xmalloc((size_t)x.n_out);
-        x.total_windows = count_windows(o, c, x.r[0].tok);
+        plan_windows(&x.plan, o, c, kw, x.r[0].tok, run->lang_windows);
         x.t0 = now_seconds();
         IntVec ids = {0}, vids = {0};
         for (size_t i = 0; i < c->n && rc == 0; i++) {
-            if (o->max_tokens > 0 && (run->windows + 1) * o->ctx > o->max_tokens) break;
             char *text;
             size_t len;
             ReadStatus st;
@@ -358,6 +451,7 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         intvec_free(&ids), intvec_free(&vids);
         for (int t = 0; t < x.threads; t++) free(x.scratch[t]);
         free(x.scratch), free(x.win), free(x.pos), free(x.cls);
+        plan_free(&x.plan, c->n);
     }
     if (x.sink && x.sink->close(x.sink->arg, rc == 0 ? err : NULL) != 0 && rc == 0) rc = -1;
     for (int i = 0; i < o->nmodels; i++) runner_close(&x.r[i]);
@@ -374,6 +468,7 @@ void tfrun_free(TfRun *run) {
     }
     free(run->models);
     free(run->langs);
+    free(run->lang_windows);
     memset(run, 0, sizeof *run);
 }
 

@@ -64,8 +64,11 @@ typedef struct {
     const char *const *names;  /* short names, same order */
     int nmodels;
     const char *tokenizer;     /* NULL: each model's own */
+    const char *const *tokenizers; /* NULL, or per model: its tokenizer (NULL entry: `tokenizer`) */
     int ctx;                   /* window length in tokens, >= 4 */
-    long max_tokens;           /* stop before a window would pass this many base tokens; 0: no limit */
+    long max_tokens;           /* > 0: score max_tokens / ctx windows, shared equally by the languages
+                                * and drawn at random from all their files' windows (drift.c's Plan) */
+    uint64_t seed;             /* of that draw */
     Compute compute;
     int bytes_only;            /* compare every variant per byte, even on the base's vocabulary */
     const TfPositionSink *positions; /* NULL, or the receiver of every scored position */
@@ -95,6 +98,10 @@ typedef struct {
                             language no scored file had has no positions and no bytes */
     int nlangs;
     size_t files, scored, empty, not_utf8, too_short, unknown, unaligned;
+    size_t unsampled;        /* files with windows of which --max-tokens drew none */
+    long *lang_windows;      /* [nlangs] windows scored per language */
+    long max_tokens;         /* the options' budget (0: none) and the seed of its draw */
+    uint64_t seed;
     long windows, positions; /* windows run and positions scored per same-vocabulary model */
     double seconds;          /* wall time of the model passes */
 } TfRun;

@@ -17,6 +17,7 @@
 
 static const char HELP[] =
     "usage: coldtok drift -m BASE -m VARIANT [-m VARIANT ...] --corpus DIR|FILE [options]\n"
+    "       coldtok drift --manifest FILE --corpus DIR|FILE [options]\n"
     "\n"
     "How far each variant's next-token distributions drift from the base's while both read real\n"
     "code: every file is cut into windows of --ctx tokens (the start token, then the file's tokens),\n"
@@ -34,7 +35,11 @@ static const char HELP[] =
     "      --lang NAME       the language of every file (default: a folder named after a language,\n"
     "                        else the extension)\n"
     "      --ctx N           window length in tokens (default 512)\n"
-    "      --max-tokens N    stop before the base has read more than N tokens (default: all)\n"
+    "      --max-tokens N    score N / ctx windows (N tokens), shared equally by the languages and\n"
+    "                        drawn at random from all their files (--seed; default: every window)\n"
+    "      --manifest FILE   the models as a CSV (name,path,kind,bits_per_weight,base[,tokenizer], as\n"
+    "                        for coldtok diff): the one entry without a base is the base, every other\n"
+    "                        entry a variant compared with it\n"
     "  -t, --tokenizer PATH  tokenizer for every model (default: each model's own)\n"
     "      --keywords FILE   keyword file (LANG<TAB>KEYWORD lines) instead of the built-in lists\n"
     "      --compute MODE    f32 (default, exact) or bf16\n"
@@ -45,11 +50,37 @@ static const char HELP[] =
     "                        top-1 correctness with the odds ratio, Benjamini–Hochberg over the pairs\n"
     "      --bootstrap N     replicates of the 95% intervals, which resample whole files (default\n"
     "                        1000; 0: none)\n"
-    "      --seed N          seed of the bootstrap (default 1)\n"
+    "      --seed N          seed of the bootstrap and of the --max-tokens draw (default 1)\n"
     "  -o, --out DIR         write tidy CSV files there (docs/output.md)\n"
     "      --format FMT      text (default), md or tex for the tables on stdout\n";
 
 /* ---- the command ---- */
+
+/* The models in m, the base first: the -m paths (named by model_short_names), or the manifest's
+ * entries with its one entry without a base first. */
+static int load_models(Manifest *m, const char *manifest, const char **paths, int n, const char *tokenizer,
+                       Err *err) {
+    if (!manifest) {
+        char **names = model_short_names(paths, n);
+        for (int i = 0; i < n; i++) manifest_add(m, names[i], paths[i], i ? "" : "base", NULL, tokenizer), free(names[i]);
+        free(names);
+        return 0;
+    }
+    if (manifest_load(m, manifest, err)) return -1;
+    size_t roots = 0, root = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (!m->e[i].base) roots++, root = roots == 1 ? i : root;
+    if (roots != 1 || m->n < 2)
+        return err_set(err, "%s: drift compares one base with its variants: the manifest needs exactly one entry "
+                       "without a base and at least one other (it has %zu entries, %zu without a base)",
+                       manifest, m->n, roots);
+    Entry e = m->e[root]; /* the base first, the rest in their order */
+    memmove(m->e + 1, m->e, root * sizeof *m->e);
+    m->e[0] = e;
+    for (size_t i = 0; i < m->n; i++)
+        if (tokenizer && !m->e[i].tokenizer) m->e[i].tokenizer = xstrdup(tokenizer);
+    return 0;
+}
 
 static long parse_count(const char *s, long min, long max) {
     char *end;
@@ -67,14 +98,15 @@ int cmd_drift(int argc, char **argv) {
         {"bytes", no_argument, 0, 'b'},            {"positions", required_argument, 0, 'p'},
         {"out", required_argument, 0, 'o'},        {"format", required_argument, 0, 'f'},
         {"compare", no_argument, 0, 'P'},          {"bootstrap", required_argument, 0, 'B'},
-        {"seed", required_argument, 0, 'S'},       {"help", no_argument, 0, 'h'},
+        {"seed", required_argument, 0, 'S'},       {"manifest", required_argument, 0, 'M'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *cmd = "drift";
-    TfOptions o = {.ctx = 512, .compute = COMPUTE_F32};
+    TfOptions o = {.ctx = 512, .compute = COMPUTE_F32, .seed = 1};
     const char **models = xcalloc((size_t)argc, sizeof *models);
     const char **corpus = xcalloc((size_t)argc, sizeof *corpus);
     int nmodels = 0, ncorpus = 0, rc = 0, c;
-    const char *lang = NULL, *keywords = NULL, *outdir = NULL;
+    const char *lang = NULL, *keywords = NULL, *outdir = NULL, *manifest = NULL;
     TableFormat fmt = TABLE_TEXT;
     DriftReportOptions ro = {.boot_reps = TF_BOOT_REPS, .seed = 1};
     const char *positions = NULL;
@@ -89,6 +121,7 @@ int cmd_drift(int argc, char **argv) {
         case 'k': keywords = optarg; break;
         case 'b': o.bytes_only = 1; break;
         case 'p': positions = optarg; break;
+        case 'M': manifest = optarg; break;
         case 'o': outdir = optarg; break;
         case 'x':
             o.ctx = (int)parse_count(optarg, 4, 1 << 20);
@@ -106,7 +139,7 @@ int cmd_drift(int argc, char **argv) {
         case 'S': {
             long seed = parse_count(optarg, 0, LONG_MAX);
             if (seed < 0) rc = cli_usage_error(cmd, "--seed takes a non-negative integer");
-            ro.seed = (uint64_t)seed;
+            ro.seed = o.seed = (uint64_t)seed;
             break;
         }
         case 'C': rc = cli_parse_compute(cmd, optarg, &o.compute); break;
@@ -119,7 +152,9 @@ int cmd_drift(int argc, char **argv) {
         }
     }
     if (rc == 0) rc = cli_no_operands(cmd, argc, argv);
-    if (rc == 0 && nmodels < 2) rc = cli_usage_error(cmd, "drift needs a base and at least one variant (-m BASE -m VARIANT)");
+    if (rc == 0 && manifest && nmodels) rc = cli_usage_error(cmd, "give either --manifest or -m, not both");
+    if (rc == 0 && !manifest && nmodels < 2)
+        rc = cli_usage_error(cmd, "drift needs a base and at least one variant (-m BASE -m VARIANT, or --manifest FILE)");
     if (rc == 0 && ncorpus == 0) rc = cli_usage_error(cmd, "no corpus: give --corpus DIR or FILE");
     if (rc == 0 && o.max_tokens > 0 && o.max_tokens < o.ctx)
         rc = cli_usage_error(cmd, "--max-tokens %ld is less than one window (--ctx %d)", o.max_tokens, o.ctx);
@@ -130,11 +165,6 @@ int cmd_drift(int argc, char **argv) {
         return rc;
     }
 
-    char **names = model_short_names(models, nmodels);
-    o.models = models;
-    o.names = (const char *const *)names;
-    o.nmodels = nmodels;
-
     DriftPositionsCsv poscsv;
     TfPositionSink sink = drift_positions_csv(&poscsv, positions);
     if (positions) o.positions = &sink;
@@ -144,7 +174,17 @@ int cmd_drift(int argc, char **argv) {
     KwSet kw = {0};
     Corpus cp = {0};
     TfRun run = {0};
-    rc = keywords ? kw_load_file(&kw, keywords, &err) : kw_load_builtin(&kw, &err);
+    Manifest m = {0};
+    rc = load_models(&m, manifest, models, nmodels, o.tokenizer, &err);
+    nmodels = (int)m.n;
+    models = xrealloc(models, (m.n + 1) * sizeof *models);
+    const char **names = xcalloc(m.n + 1, sizeof *names), **toks = xcalloc(m.n + 1, sizeof *toks);
+    for (size_t i = 0; i < m.n; i++) models[i] = m.e[i].path, names[i] = m.e[i].name, toks[i] = m.e[i].tokenizer;
+    o.models = models;
+    o.names = names;
+    o.tokenizers = toks;
+    o.nmodels = nmodels;
+    if (rc == 0) rc = keywords ? kw_load_file(&kw, keywords, &err) : kw_load_builtin(&kw, &err);
     if (rc == 0) rc = corpus_gather(&cp, corpus, ncorpus, lang, &kw, &err);
     if (rc == 0 && cp.n == 0) rc = err_set(&err, "%s: no file of a known language (%zu files skipped)", corpus[0], cp.unknown);
     if (rc == 0) rc = tfrun(&o, &cp, &kw, &run, &err);
@@ -156,10 +196,8 @@ int cmd_drift(int argc, char **argv) {
     if (rc == 0 && outdir) { /* what the folder was made from (report/run_record.h) */
         run_record_threads(rec, fwd_threads());
         run_record_compute(rec, o.compute == COMPUTE_BF16 ? "bf16" : "f32");
-        Manifest m = {0};
-        for (int i = 0; i < nmodels; i++) manifest_add(&m, names[i], models[i], "", NULL, o.tokenizer);
         run_record_models(rec, &m);
-        manifest_free(&m);
+        if (manifest) run_record_input(rec, "manifest", manifest);
         run_record_keywords(rec, &keywords, keywords ? 1 : 0, !keywords);
         for (size_t i = 0; i < cp.n; i++) run_record_input(rec, "corpus", cp.files[i].path);
         rc = run_record_write(rec, outdir, &err);
@@ -169,7 +207,7 @@ int cmd_drift(int argc, char **argv) {
     tfrun_free(&run);
     corpus_free(&cp);
     kw_free(&kw);
-    for (int i = 0; i < nmodels; i++) free(names[i]);
-    free(names), free(models), free(corpus);
+    manifest_free(&m);
+    free(names), free(toks), free(models), free(corpus);
     return rc ? 1 : 0;
 }

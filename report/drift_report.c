@@ -304,7 +304,8 @@ static void compare_pairs(const TfRun *r, TableFormat fmt, Boot *b, Table *csv) 
 /* The corpus: files scored and skipped, windows, time. */
 static void print_corpus(const TfRun *r, TableFormat fmt) {
     static const char *const CORPUS[] = {"files", "#scored", "#empty", "#not UTF-8", "#shorter than a window",
-                                         "#no language", "#unaligned", "#windows", "#seconds", "#tokens/s", NULL};
+                                         "#no language", "#unaligned", "#windows", "#seconds", "#tokens/s",
+                                         "#not drawn", NULL};
     Table *t = table_with(CORPUS);
     table_row(t);
     table_putf(t, 0, "%zu", r->files + r->unknown);
@@ -319,8 +320,16 @@ static void print_corpus(const TfRun *r, TableFormat fmt) {
     long tokens = 0;
     for (int m = 0; m < r->nmodels; m++) tokens += r->models[m].tokens;
     cell(t, 9, "%.0f", r->seconds > 0 ? (double)tokens / r->seconds : NAN);
+    table_putf(t, 10, "%zu", r->unsampled);
     table_print(t, fmt, "Corpus (tokens/s: every model's tokens)");
     table_free(t);
+    if (r->max_tokens > 0) { /* the draw of --max-tokens, per language */
+        printf("\nwindows drawn per language (--max-tokens %ld, seed %llu):", r->max_tokens,
+               (unsigned long long)r->seed);
+        for (int l = 0; l < r->nlangs; l++)
+            if (r->lang_windows[l]) printf(" %s %ld", r->langs[l], r->lang_windows[l]);
+        printf("\n");
+    }
 }
 
 /* drift.csv: every (variant, language, class) with positions; bpb rows for byte comparisons;
@@ -384,11 +393,18 @@ static void add_corpus_rows(const TfRun *r, Csvs *csv) {
                   {"not_utf8", (double)r->not_utf8}, {"shorter_than_window", (double)r->too_short},
                   {"no_language", (double)r->unknown}, {"unaligned", (double)r->unaligned},
                   {"windows", (double)r->windows}, {"positions", (double)r->positions},
-                  {"seconds", r->seconds}};
+                  {"seconds", r->seconds}, {"not_drawn", (double)r->unsampled},
+                  {"max_tokens", (double)r->max_tokens}, {"seed", (double)r->seed}};
     for (size_t i = 0; i < sizeof corpus / sizeof corpus[0]; i++) {
         table_row(csv->corpus);
         table_put(csv->corpus, 0, corpus[i].name);
         table_putf(csv->corpus, 1, "%.10g", corpus[i].v);
+    }
+    for (int l = 0; l < r->nlangs; l++) { /* windows_LANG: the windows scored per language */
+        if (!r->lang_windows[l]) continue;
+        table_row(csv->corpus);
+        table_putf(csv->corpus, 0, "windows_%s", r->langs[l]);
+        table_putf(csv->corpus, 1, "%ld", r->lang_windows[l]);
     }
 }
 

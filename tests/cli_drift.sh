@@ -100,6 +100,18 @@ check "BH-adjusted p >= raw p, both in [0, 1]" \
 out0=$("$COLDTOK" drift "${M[@]}" --corpus "$tmp/english" --ctx 64 -o "$tmp/out0" --bootstrap 0 2>&1); rc=$?
 check "--bootstrap 0: no intervals, the same means" \
     '[ $rc -eq 0 ] && [ -z "$(stat $Q4 kl_mean_lo "$tmp/out0/drift.csv")" ] && [ "$(stat $Q4 kl_mean "$tmp/out0/drift.csv")" = "$kl4" ]' "$out0"
+# ---- --manifest: names, base and variants from a CSV, as coldtok diff reads it ----
+AFIX=$(cd "$FIX" && pwd) # a manifest's paths are relative to its own folder
+printf 'name,path,kind,bits_per_weight,base\nq4,%s,quant,,fp32\nfp32,%s,base,,\nhalf,%s,fp16,,fp32\n' \
+    "$AFIX/stories260K-Q4_0mix.gguf" "$AFIX/stories260K-F32.gguf" "$AFIX/stories260K-F16.gguf" > "$tmp/manifest.csv"
+out=$("$COLDTOK" drift --manifest "$tmp/manifest.csv" --corpus "$tmp/english/pts.4.txt" --ctx 64 -o "$tmp/man" --bootstrap 0 2>&1); rc=$?
+check "--manifest: runs with the manifest's names, the entry without a base as the base" \
+    '[ $rc -eq 0 ] && [ "$(cut -d, -f1,2 "$tmp/man/drift_models.csv" | tr "\n" " ")" = "model,role fp32,base q4,variant half,variant " ]' \
+    "rc=$rc $out $(cat "$tmp/man/drift_models.csv" 2>&1)"
+grep -q '"manifest"' "$tmp/man/run.json"; check_status "--manifest: the manifest is an input of run.json" $?
+printf 'name,path,kind,bits_per_weight,base\na,%s,base,,\nb,%s,base,,\n' "$AFIX/stories260K-F32.gguf" "$AFIX/stories260K-F16.gguf" > "$tmp/two.csv"
+fails "--manifest with two bases" "needs exactly one entry without a base" --manifest "$tmp/two.csv" --corpus "$tmp/english"
+usage "--manifest and -m" "either --manifest or -m" --manifest "$tmp/two.csv" -m "$FIX/stories260K-F32.gguf" --corpus "$tmp/english"
 out=$("$COLDTOK" drift "${M[@]:0:4}" --corpus "$tmp/english/pts.4.txt" --ctx 64 --max-tokens 1024 --format md 2>&1); rc=$?
 check "markdown tables" '[ $rc -eq 0 ] && [[ $out == *"|:---"* || $out == *"| ---"* || $out == *"|---"* ]]' "$out"
 
@@ -114,6 +126,21 @@ if [ -f "$S/synth-qwen2/synth-qwen2-F32.gguf" ] && [ -f "$S/synth-llama/synth-ll
     check "samples: the other vocabulary is compared per byte" 'grep -q "^synth-llama-F32,variant,.*,0,512," "$tmp/xv/drift_models.csv" && grep -q "^synth-llama-F32,all,all,bpb_variant," "$tmp/xv/drift.csv" && ! grep -q "^synth-llama-F32,.*,kl_mean," "$tmp/xv/drift.csv"' "$(cat "$tmp/xv/drift_models.csv")"
     kwb=$(awk -F, '$1 == "synth-llama-F32" && $2 == "all" && $3 == "keyword" && $4 == "bytes" { print $5 }' "$tmp/xv/drift.csv")
     check "samples: keyword bytes aligned by offsets ($kwb)" '[ -n "$kwb" ] && [ "$kwb" -gt 100 ]' "keyword bytes $kwb"
+    # --max-tokens: 26 windows of 64 tokens, 2 per language, drawn across files with the seed
+    Q=(-m "$S/synth-qwen2/synth-qwen2-F32.gguf" -m "$S/synth-qwen2/synth-qwen2-Q4_K.gguf" --corpus data/samples --ctx 64)
+    out=$("$COLDTOK" drift "${Q[@]}" --max-tokens 1664 -o "$tmp/mt1" --positions "$tmp/mt1.csv" --bootstrap 0 2>&1); rc=$?
+    check "--max-tokens: runs" '[ $rc -eq 0 ]' "rc=$rc $out"
+    per=$(awk -F, '$1 == "synth-qwen2-Q4_K" && $2 != "all" && $3 == "all" && $4 == "n" { print $5 }' "$tmp/mt1/drift.csv" | sort -u | tr '\n' ' ')
+    nl=$(awk -F, '$1 ~ /^windows_/ && $2 == 2' "$tmp/mt1/drift_corpus.csv" | wc -l)
+    check "--max-tokens: the same 2 windows (62 positions) in each of the 13 languages ($per, $nl)" \
+        '[ "$per" = "62 " ] && [ "$nl" = 13 ]' "$(cat "$tmp/mt1/drift_corpus.csv")"
+    check "--max-tokens: the draw is printed" '[[ $out == *"windows drawn per language (--max-tokens 1664, seed 1): bash 2 c 2"* ]]' "$out"
+    nfiles=$(cut -d, -f2 "$tmp/mt1.csv" | sort -u | wc -l)
+    check "--max-tokens: windows come from many files, not the first in byte order ($((nfiles - 1)) files)" '[ "$nfiles" -gt 14 ]'
+    "$COLDTOK" drift "${Q[@]}" --max-tokens 1664 --positions "$tmp/mt2.csv" --bootstrap 0 > /dev/null 2>&1
+    "$COLDTOK" drift "${Q[@]}" --max-tokens 1664 --positions "$tmp/mt3.csv" --bootstrap 0 --seed 7 > /dev/null 2>&1
+    check "--max-tokens: the same seed draws the same windows, another seed others" \
+        'cmp -s "$tmp/mt1.csv" "$tmp/mt2.csv" && ! cmp -s "$tmp/mt1.csv" "$tmp/mt3.csv" && [ "$(wc -l < "$tmp/mt3.csv")" = "$(wc -l < "$tmp/mt1.csv")" ]'
 else
     skip "samples" "synth-qwen2 / synth-llama fixtures absent"
 fi

@@ -7,7 +7,8 @@
 #      to Q8_0 Q6_K Q4_K Q3_K Q2_K (rtn) and to Q3_K/Q2_K with GPTQ calibrated on code, on English
 #      text and on both (data/demo/calib), plus the distilled student; every model probed, diffed
 #      against the F16 teacher (cold start), figures;
-#   3. teacher-forced drift of every variant on the committed held-out samples (data/samples).
+#   3. teacher-forced drift of every variant on the committed held-out samples (data/samples),
+#      with the paired comparisons of every two models (--compare: docs/demo.md reads them).
 #      Without the teacher (a checkout without data/demo), steps 2-3 run on the real TinyStories
 #      model stories260K from the fixtures against llama.cpp's own quantizations.
 # Usage: data/demo/demo.sh COLDTOK OUTDIR
@@ -100,7 +101,7 @@ if [ -n "$base" ]; then
     grep drew "$out/figures/plot-cold-start.log" || true
     if [ "$name" = teacher ] && "$bin" drift --help > /dev/null 2>&1; then
         say "teacher-forced drift of $(( ${#variants[@]} )) variants on the held-out code samples"
-        "$bin" drift -m "$base" "${variants[@]/#/-m}" --corpus data/samples --ctx 512 \
+        "$bin" drift -m "$base" "${variants[@]/#/-m}" --corpus data/samples --ctx 512 --compare \
             -o "$out/corpus-drift" --format md > "$out/corpus-drift/drift.md"
         "$bin" plot "$out/corpus-drift" -o "$out/figures" | grep drew || true
     fi
