@@ -55,6 +55,12 @@ typedef struct {
     float attn_scale;    /* multiplies q . k; 0 means 1/sqrt(head_dim) */
     float attn_softcap;  /* > 0: attention scores soft-capped to (-cap, cap) by cap * tanh(s / cap) */
     float final_softcap; /* > 0: logits soft-capped likewise */
+    /* Gemma (model/config_gemma.h); 0 in the other families */
+    float embd_scale;    /* > 0: token embeddings multiplied by it (Gemma: sqrtf(n_embd)) */
+    int n_swa;           /* > 0: the window of the sliding-window layers (each Layer.window) */
+    int swa_period;      /* which layers slide: l % swa_period < swa_period - 1; 0: all of them */
+    float rope_theta_swa; /* > 0: the sliding-window layers rotate with this base, unscaled and
+                          * without rope_freqs (Gemma 3's rope_local_base_freq); 0: as the others */
 } Config;
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
@@ -87,6 +93,9 @@ typedef struct {
     Tensor w_down;          /* [n_embd, n_ff] */
     int window;             /* > 0: sliding-window attention over this many positions (the query's
                              * own included); 0: the layer attends to every earlier position */
+    const float *attn_post_norm; /* [n_embd] Gemma 2/3: RMSNorm of the attention output before the
+                                  * residual add (NULL otherwise) */
+    const float *ffn_post_norm;  /* [n_embd] Gemma 2/3: likewise of the FFN output */
 } Layer;
 
 typedef struct Model Model;
