@@ -149,6 +149,11 @@ int gemma_config_json(Config *c, json_t *root, const char *path, Err *err) {
     if (json_object_get(root, "rope_parameters"))
         return err_set(err, "%s: \"rope_parameters\" is not supported (rope_theta, rope_local_base_freq "
                        "and rope_scaling are)", path);
+    /* the config classes' defaults where they differ from the common ones (head_dim 256 rather
+     * than hidden_size / heads; Gemma 3's rope_theta 1e6) */
+    if (!json_object_get(root, HF_KEY(HP_KEY_LENGTH)) || json_is_null(json_object_get(root, HF_KEY(HP_KEY_LENGTH))))
+        c->head_dim = c->head_dim_v = c->n_rot = 256;
+    if (c->arch == ARCH_GEMMA3 && !json_object_get(root, HF_KEY(HP_ROPE_FREQ_BASE))) c->rope_theta = 1e6f;
     if (c->arch == ARCH_GEMMA) return 0; /* Gemma 1: no windows, caps or query scalar */
 
     int isnull;

@@ -507,7 +507,14 @@ static int load_weights(Loader *L) {
                          get_vector(L, TN_FFN_POST_NORM, l, E, a->post_norms != TENSORS_REQUIRED,
                                     &y->ffn_post_norm)))
             return -1;
-        y->window = gemma_layer_window(c, l);
+        if (!sandwich) { /* a post-norm the forward pass would not apply */
+            Tensor pn;
+            int pnd, pr = lookup(L, TN_FFN_POST_NORM, l, &pn, &pnd);
+            if (pr < 0) return -1;
+            if (pr == 1)
+                return err_set(L->err, "%s: %s: post-norms are not part of %s", m->path, pn.name, a->name);
+        }
+        if (a->embd_scale) y->window = gemma_layer_window(c, l); /* Gemma's sliding-window layers */
         if (!L->g && a->hf_norm_plus_one) { /* transformers' Gemma RMSNorm: x * (1 + w) */
             const float *norms[] = {y->attn_norm, y->ffn_norm, y->attn_post_norm, y->ffn_post_norm,
                                     y->q_norm, y->k_norm};

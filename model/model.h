@@ -14,7 +14,9 @@
  * quant_method is refused with one line naming it.
  *
  * Supported architectures: those of model/arch.h: llama (also Mistral-style checkpoints, tied or
- * untied output), qwen2 (q/k/v biases) and qwen3 (per-head q/k RMSNorm); tensor names are
+ * untied output), qwen2 (q/k/v biases) and qwen3 (per-head q/k RMSNorm), gemma, gemma2 and
+ * gemma3 (model/config_gemma.h: embedding scale, sandwich norms, sliding windows, soft-caps, a
+ * local RoPE base; the (1 + w) of their HF norms is added at load time); tensor names are
  * formats/hfnames.h's. RoPE: llama.cpp permutes the Q/K rows of llama models when it converts
  * them to GGUF and then rotates adjacent pairs (2i, 2i+1); the Hugging Face checkpoint rotates
  * halves (i, i + n_rot/2). Rather than permuting rows, the loader records which style matches the

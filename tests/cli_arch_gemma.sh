@@ -176,6 +176,9 @@ fails "gemma3: attention soft-capping is refused by name" '"attn_logit_softcappi
 cfg_edit $D/gemma-hf-gemma3 "$tmp/c5" 'c["model_type"] = "gemma3"; c["text_config"] = {"model_type": "gemma3_text"}'
 fails "gemma3 multimodal checkpoint: one line saying gemma3_text is supported" 'multimodal.*gemma3_text' \
     "$BIN" logits -m "$tmp/c5" -c 1
+cfg_edit $D/gemma-hf-gemma "$tmp/c7" 'del c["head_dim"]'
+fails "gemma without head_dim: GemmaConfig's 256, not hidden / heads (q_proj then has the wrong shape)" \
+    "self_attn\.q_proj\.weight has shape \[128, 64\], expected \[1024, 64\]" "$BIN" logits -m "$tmp/c7" -c 1
 cfg_edit $D/gemma-hf-gemma3 "$tmp/c6" 'c["rope_scaling"] = {"rope_type": "yarn", "factor": 2.0}'
 fails "gemma3: an unknown rope_scaling type is refused by name" "rope_scaling type 'yarn' is not supported" \
     "$BIN" logits -m "$tmp/c6" -c 1
