@@ -15,11 +15,14 @@ static const char USAGE[] =
     "Writes a model with seeded random weights and a minimal byte-level vocabulary, loadable by\n"
     "coldtok and llama.cpp-style readers.\n"
     "\n"
-    "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b;\n"
-    "                  small ones: tiny-llama, tiny-qwen2, tiny-qwen3\n"
-    "  --arch ARCH     llama, qwen2 or qwen3 (with --preset: overrides the preset's)\n"
+    "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b,\n"
+    "                  codegemma-7b, gemma-2-2b, gemma-3-1b; small ones: tiny-llama, tiny-qwen2,\n"
+    "                  tiny-qwen3, tiny-gemma, tiny-gemma2, tiny-gemma3\n"
+    "  --arch ARCH     llama, qwen2, qwen3, gemma, gemma2 or gemma3 (with --preset: overrides the\n"
+    "                  preset's)\n"
     "  --dims LIST     comma-separated key=value over the preset (or over tiny-ARCH): vocab, embd,\n"
-    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1)\n"
+    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1); gemma2/3:\n"
+    "                  window, swa_period, attn_softcap, final_softcap, theta_swa\n"
     "  --type T        matrix type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,\n"
     "                  Q2_K .. Q6_K (a k-quant that does not fit a matrix falls back like\n"
     "                  llama.cpp: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0)\n"
@@ -37,7 +40,7 @@ static int set_dim(SynthSpec *s, const char *kv) {
     struct { const char *name; int *field; } ints[] = {
         {"vocab", &s->n_vocab}, {"embd", &s->n_embd}, {"layers", &s->n_layer}, {"ff", &s->n_ff},
         {"heads", &s->n_head}, {"kv_heads", &s->n_head_kv}, {"head_dim", &s->head_dim},
-        {"tied", &s->tied}};
+        {"tied", &s->tied}, {"window", &s->n_swa}, {"swa_period", &s->swa_period}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (strlen(ints[i].name) == k && !strncmp(kv, ints[i].name, k)) {
             if (v < 0 || v > (1 << 24) || v != (int)v) return -1;
@@ -46,6 +49,9 @@ static int set_dim(SynthSpec *s, const char *kv) {
         }
     if (k == 5 && !strncmp(kv, "theta", 5)) return s->rope_theta = (float)v, 0;
     if (k == 3 && !strncmp(kv, "eps", 3)) return s->rms_eps = (float)v, 0;
+    if (k == 12 && !strncmp(kv, "attn_softcap", 12) && v >= 0) return s->attn_softcap = (float)v, 0;
+    if (k == 13 && !strncmp(kv, "final_softcap", 13) && v >= 0) return s->final_softcap = (float)v, 0;
+    if (k == 9 && !strncmp(kv, "theta_swa", 9) && v >= 0) return s->rope_theta_swa = (float)v, 0;
     return -1;
 }
 
@@ -83,13 +89,15 @@ int cmd_synth(int argc, char **argv) {
     char base[32];
     if (!preset) snprintf(base, sizeof base, "tiny-%s", arch);
     if (synth_preset(preset ? preset : base, &s) != 0)
-        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3)%s",
+        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3, gemma, gemma2, gemma3)%s",
                                preset ? preset : arch, preset ? synth_preset_names() : "");
     if (arch) {
         if (!strcmp(arch, "llama")) s.arch = ARCH_LLAMA;
         else if (!strcmp(arch, "qwen2")) s.arch = ARCH_QWEN2;
         else if (!strcmp(arch, "qwen3")) s.arch = ARCH_QWEN3;
-        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3)", arch);
+        else if (arch_by_gguf_name(arch) && !strcmp(arch_by_gguf_name(arch)->name, arch))
+            s.arch = arch_by_gguf_name(arch)->arch; /* gemma, gemma2, gemma3 */
+        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3, gemma, gemma2, gemma3)", arch);
     }
     if (dims) {
         char *d = xstrdup(dims), *save = NULL;

@@ -25,6 +25,11 @@ static const TensorName TENSORS[TN_COUNT] = {
     [TN_FFN_UP] = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.up_proj.weight"},
     [TN_FFN_DOWN] = {"blk.%d.ffn_down.weight", "model.layers.%d.mlp.down_proj.weight"},
     [TN_HF_ROTARY_INV_FREQ] = {NULL, "model.layers.%d.self_attn.rotary_emb.inv_freq"},
+    [TN_ATTN_POST_NORM] = {"blk.%d.post_attention_norm.weight",
+                           "model.layers.%d.post_attention_layernorm.weight"},
+    [TN_FFN_PRE_NORM] = {"blk.%d.ffn_norm.weight", "model.layers.%d.pre_feedforward_layernorm.weight"},
+    [TN_FFN_POST_NORM] = {"blk.%d.post_ffw_norm.weight",
+                          "model.layers.%d.post_feedforward_layernorm.weight"},
 };
 
 static const HparamName HPARAMS[HP_COUNT] = {
@@ -43,6 +48,11 @@ static const HparamName HPARAMS[HP_COUNT] = {
     [HP_ROPE_SCALING_TYPE] = {"rope.scaling.type", NULL},
     [HP_ROPE_SCALING_FACTOR] = {"rope.scaling.factor", NULL},
     [HP_ROPE_SCALE_LINEAR] = {"rope.scale_linear", NULL}, /* older GGUF files' linear factor */
+    [HP_SLIDING_WINDOW] = {"attention.sliding_window", "sliding_window"},
+    [HP_SLIDING_WINDOW_PATTERN] = {"attention.sliding_window_pattern", "sliding_window_pattern"},
+    [HP_ATTN_SOFTCAP] = {"attn_logit_softcapping", "attn_logit_softcapping"},
+    [HP_FINAL_SOFTCAP] = {"final_logit_softcapping", "final_logit_softcapping"},
+    [HP_ROPE_FREQ_BASE_SWA] = {"rope.freq_base_swa", "rope_local_base_freq"},
 };
 
 const TensorName *tensor_name(TensorRole role) { return &TENSORS[role]; }
@@ -73,6 +83,14 @@ static int matches(const char *pattern, const char *name, int *layer) {
 int hf_tensor_role(const char *hf, int *layer) {
     for (int r = 0; r < TN_COUNT; r++)
         if (TENSORS[r].hf && matches(TENSORS[r].hf, hf, layer)) return r;
+    return -1;
+}
+
+int hf_tensor_role_for(const char *hf, int sandwich, int *layer) {
+    for (int r = 0; r < TN_COUNT; r++) {
+        if (sandwich ? r == TN_FFN_NORM : r == TN_ATTN_POST_NORM) continue; /* same HF name */
+        if (TENSORS[r].hf && matches(TENSORS[r].hf, hf, layer)) return r;
+    }
     return -1;
 }
 

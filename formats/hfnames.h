@@ -20,6 +20,11 @@ typedef enum {
     TN_ATTN_Q_NORM, TN_ATTN_K_NORM, TN_ATTN_OUT, TN_ATTN_OUT_BIAS,
     TN_FFN_NORM, TN_FFN_GATE, TN_FFN_UP, TN_FFN_DOWN,
     TN_HF_ROTARY_INV_FREQ,
+    /* Gemma 2/3's sandwich norms. Their HF names clash with llama's: there post_attention_layernorm
+     * is the norm after attention (the FFN's input norm is pre_feedforward_layernorm), so a family
+     * with post-norms (model/arch.h post_norms) loads its FFN input norm as TN_FFN_PRE_NORM (GGUF
+     * name the same as TN_FFN_NORM's) and maps HF names with hf_tensor_role_for(.., 1, ..). */
+    TN_ATTN_POST_NORM, TN_FFN_PRE_NORM, TN_FFN_POST_NORM,
     TN_COUNT
 } TensorRole;
 
@@ -36,12 +41,18 @@ const char *tensor_name_in(TensorRole role, int gguf, int layer, char *out, size
 /* The role of a transformers tensor name, and its layer (-1 for a tensor of the whole model);
  * -1 when the name is none of the table's. */
 int hf_tensor_role(const char *hf, int *layer);
+/* The same for a family with sandwich norms (sandwich 1: post_attention_layernorm is
+ * TN_ATTN_POST_NORM) or without (0: as hf_tensor_role). */
+int hf_tensor_role_for(const char *hf, int sandwich, int *layer);
 
 typedef enum {
     HP_VOCAB_SIZE, HP_CONTEXT_LENGTH, HP_EMBEDDING_LENGTH, HP_BLOCK_COUNT, HP_FEED_FORWARD_LENGTH,
     HP_HEAD_COUNT, HP_HEAD_COUNT_KV, HP_KEY_LENGTH, HP_VALUE_LENGTH, HP_ROPE_DIMENSION_COUNT,
     HP_ROPE_FREQ_BASE, HP_RMS_EPS, HP_ROPE_SCALING_TYPE, HP_ROPE_SCALING_FACTOR,
     HP_ROPE_SCALE_LINEAR,
+    /* sliding windows, soft-caps, local RoPE base (Gemma 2/3) */
+    HP_SLIDING_WINDOW, HP_SLIDING_WINDOW_PATTERN, HP_ATTN_SOFTCAP, HP_FINAL_SOFTCAP,
+    HP_ROPE_FREQ_BASE_SWA,
     HP_COUNT
 } Hparam;
 

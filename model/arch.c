@@ -31,6 +31,35 @@ static const ArchInfo ARCHS[] = {
         .norm = NORM_RMS, .act = ACT_SILU_GATED,
         .tied_default = 0, /* Qwen3Config */
     },
+    [ARCH_GEMMA] = {
+        .arch = ARCH_GEMMA, .name = "gemma",
+        .gguf_names = {"gemma"}, .hf_types = {"gemma"},
+        .qkv_bias = TENSORS_REFUSED, .qk_norm = TENSORS_REFUSED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_GELU_GATED,
+        .tied_default = 1, /* GemmaConfig */
+        .embd_scale = 1, .hf_norm_plus_one = 1, .post_norms = TENSORS_REFUSED, .tied_always = 1,
+    },
+    [ARCH_GEMMA2] = {
+        .arch = ARCH_GEMMA2, .name = "gemma2",
+        .gguf_names = {"gemma2"}, .hf_types = {"gemma2"},
+        .qkv_bias = TENSORS_REFUSED, .qk_norm = TENSORS_REFUSED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_GELU_GATED,
+        .tied_default = 1, /* Gemma2Config */
+        .embd_scale = 1, .hf_norm_plus_one = 1, .post_norms = TENSORS_REQUIRED, .tied_always = 1,
+        .swa_period = 2, .scale_by_embd_layers = 46,
+    },
+    [ARCH_GEMMA3] = {
+        .arch = ARCH_GEMMA3, .name = "gemma3",
+        .gguf_names = {"gemma3"}, .hf_types = {"gemma3_text"},
+        .qkv_bias = TENSORS_REFUSED, .qk_norm = TENSORS_REQUIRED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_GELU_GATED,
+        .tied_default = 1, /* Gemma3TextConfig */
+        .embd_scale = 1, .hf_norm_plus_one = 1, .post_norms = TENSORS_REQUIRED, .tied_always = 0,
+        .swa_period = 6, .scale_by_embd_layers = 62,
+    },
 };
 #define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])
 

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3 } Arch;
+typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_GEMMA, ARCH_GEMMA2, ARCH_GEMMA3 } Arch;
 typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
 typedef enum { NORM_RMS } NormKind;                /* the forward pass implements these today */
 typedef enum {
@@ -45,6 +45,17 @@ typedef struct {
     NormKind norm;
     Activation act;
     int tied_default;          /* tie_word_embeddings when config.json does not say */
+    /* Gemma's (model/config_gemma.h reads their keys); all 0 for the other families. */
+    int embd_scale;            /* token embeddings multiplied by sqrt(n_embd) (in f32) */
+    int hf_norm_plus_one;      /* transformers applies every RMSNorm weight w as (1 + w); llama.cpp's
+                                * converter adds the 1 when it writes the GGUF file */
+    Presence post_norms;       /* attn_post_norm and ffn_post_norm: RMSNorm of the attention and FFN
+                                * outputs before each residual add (Gemma 2/3's sandwich norms) */
+    int tied_always;           /* the output matrix is the token embedding whatever the file holds */
+    int swa_period;            /* sliding-window layers by default: l % period < period - 1 (llama.cpp's
+                                * set_swa_pattern, transformers' is_sliding); 0: none */
+    int scale_by_embd_layers;  /* llama.cpp scales the queries of a GGUF model with this many layers (the
+                                * 27B) by 1/sqrt(n_embd / n_head) rather than 1/sqrt(head_dim); 0: never */
 } ArchInfo;
 
 const ArchInfo *arch_info(Arch a); /* NULL for a value outside the enum */

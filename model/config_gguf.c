@@ -6,7 +6,8 @@
 #include "formats/hfnames.h"
 
 /* When a key of a layout is written. */
-typedef enum { ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED } When;
+typedef enum { ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED,
+               IF_SWA, IF_SWA_PATTERN, IF_ATTN_SOFTCAP, IF_FINAL_SOFTCAP, IF_ROPE_SWA } When;
 
 typedef struct {
     Hparam key;
@@ -21,6 +22,9 @@ static const Row CONVERT[] = {
     {HP_RMS_EPS, ALWAYS},           {HP_ROPE_DIMENSION_COUNT, ALWAYS},
     {HP_KEY_LENGTH, IF_HEAD_DIM_OWN}, {HP_VALUE_LENGTH, IF_HEAD_DIM_OWN},
     {HP_ROPE_SCALING_TYPE, IF_ROPE_SCALED}, {HP_ROPE_SCALING_FACTOR, IF_ROPE_SCALED},
+    {HP_SLIDING_WINDOW, IF_SWA}, {HP_SLIDING_WINDOW_PATTERN, IF_SWA_PATTERN},
+    {HP_ATTN_SOFTCAP, IF_ATTN_SOFTCAP}, {HP_FINAL_SOFTCAP, IF_FINAL_SOFTCAP},
+    {HP_ROPE_FREQ_BASE_SWA, IF_ROPE_SWA},
 };
 
 static const Row SYNTH[] = {
@@ -31,6 +35,9 @@ static const Row SYNTH[] = {
     {HP_ROPE_DIMENSION_COUNT, ALWAYS}, {HP_ROPE_FREQ_BASE, ALWAYS},
     {HP_RMS_EPS, ALWAYS},           {HP_VOCAB_SIZE, ALWAYS},
     {HP_ROPE_SCALING_TYPE, IF_ROPE_SCALED}, {HP_ROPE_SCALING_FACTOR, IF_ROPE_SCALED},
+    {HP_SLIDING_WINDOW, IF_SWA}, {HP_SLIDING_WINDOW_PATTERN, IF_SWA_PATTERN},
+    {HP_ATTN_SOFTCAP, IF_ATTN_SOFTCAP}, {HP_FINAL_SOFTCAP, IF_FINAL_SOFTCAP},
+    {HP_ROPE_FREQ_BASE_SWA, IF_ROPE_SWA},
 };
 
 /* The value of one key, in its GGUF type. */
@@ -50,8 +57,26 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_RMS_EPS: gm_f32(out, key, c->rms_eps); break;
     case HP_ROPE_SCALING_TYPE: gm_str(out, key, "linear"); break;
     case HP_ROPE_SCALING_FACTOR: gm_f32(out, key, c->rope_scale); break;
+    case HP_SLIDING_WINDOW: gm_u32(out, key, (uint32_t)c->n_swa); break;
+    case HP_SLIDING_WINDOW_PATTERN: gm_u32(out, key, (uint32_t)c->swa_period); break;
+    case HP_ATTN_SOFTCAP: gm_f32(out, key, c->attn_softcap); break;
+    case HP_FINAL_SOFTCAP: gm_f32(out, key, c->final_softcap); break;
+    case HP_ROPE_FREQ_BASE_SWA: gm_f32(out, key, c->rope_theta_swa); break;
     case HP_ROPE_SCALE_LINEAR: /* older files' spelling: read, never written */
     case HP_COUNT: break;
+    }
+}
+
+/* Whether a key of the sliding-window / soft-cap kinds is written for c (the others: 1). */
+static int written(const Config *c, When when) {
+    const ArchInfo *a = arch_info(c->arch);
+    switch (when) {
+    case IF_SWA: return c->n_swa > 0;
+    case IF_SWA_PATTERN: return c->n_swa > 0 && a && c->swa_period != a->swa_period;
+    case IF_ATTN_SOFTCAP: return c->attn_softcap > 0;
+    case IF_FINAL_SOFTCAP: return c->final_softcap > 0;
+    case IF_ROPE_SWA: return c->n_swa > 0 && c->rope_theta_swa > 0;
+    default: return 1;
     }
 }
 
@@ -67,6 +92,7 @@ void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, G
             c->head_dim_v == c->head_dim)
             continue;
         if (rows[i].when == IF_ROPE_SCALED && c->rope_scale == 1) continue;
+        if (!written(c, rows[i].when)) continue;
         char key[160];
         snprintf(key, sizeof key, "%s.%s", arch, hparam_name(rows[i].key)->gguf);
         put(c, rows[i].key, key, out);

@@ -9,7 +9,9 @@
  *                        value_length only when head_dim is not n_embd / n_head;
  *   CONFIG_KEYS_SYNTH    synth's: key_length and value_length always, vocab_size last.
  * Both: context_length is n_ctx (2048 when unknown); rope.scaling.type "linear" and
- * rope.scaling.factor when rope_scale is not 1. A new key is a row in each layout of
+ * rope.scaling.factor when rope_scale is not 1; attention.sliding_window when n_swa > 0 (with
+ * attention.sliding_window_pattern when swa_period is not the family's default, rope.freq_base_swa
+ * when rope_theta_swa > 0); attn_logit_softcapping / final_logit_softcapping when set. A new key is a row in each layout of
  * config_gguf.c.
  * Keys already in out are replaced where they stand (formats/gguf_meta.h). No errors. */
 #ifndef COLDTOK_CONFIG_GGUF_H

@@ -50,6 +50,8 @@ struct Forward {
     float *hb;          /* [M, F] gate, then act(gate) * up (or act(up) when not gated) */
     float *hb2;         /* [M, F] up */
     float *rcos, *rsin; /* [M, half] RoPE rotation of each position of the step */
+    float *rcos_swa, *rsin_swa; /* [M, half] the same with Config.rope_theta_swa (sliding-window
+                                 * layers of Gemma 3), or NULL */
     float *scores;      /* [n_threads, cap] attention weights of one (position, head), scalar path */
     void (*softmax)(float *x, int n);                   /* AVX-512 or scalar, picked once */
     void (*swiglu)(float *g, const float *u, size_t n); /* likewise */
@@ -66,6 +68,7 @@ static void grow_rows(Forward *f, int M);
 static void rmsnorm(float *o, const float *x, const float *w, int n, float eps);
 static void rmsnorm_rows(Forward *f, float *o, const float *x, const float *w, int M, int E);
 static void rope_table(Forward *f, int pos0, int M);
+static void rope_table_swa(Forward *f, int pos0, int M);
 static void rope(const Config *c, const float *cs, const float *sn, float *vec, int n_heads);
 static void attention_scalar(Forward *f, int l, int pos0, int M, const AttnParams *ap);
 static void softcap(float *x, size_t n, float cap);
@@ -83,12 +86,15 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
     reserve(f, pos0 + M);
     grow_rows(f, M);
     rope_table(f, pos0, M); /* rcos, rsin [M, half], for every layer */
+    rope_table_swa(f, pos0, M); /* rcos_swa, rsin_swa [M, half], when the windowed layers have their own */
 
     /* embed: x [M, E], row i = row tok[i] of tok_embd, dequantized */
     size_t rb = qtype_row_bytes(m->tok_embd.type, E);
     for (int i = 0; i < M; i++)
         qdequant_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)tok[i] * rb,
                      f->x + (size_t)i * E, E);
+    if (c->embd_scale > 0) /* Gemma: x *= sqrt(E) */
+        for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] *= c->embd_scale;
 
     for (int l = 0; l < c->n_layer; l++) {
         const Layer *L = &m->layers[l];
@@ -114,6 +120,8 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
             }
             /* RoPE: position pos0+i rotates the first n_rot dims of each head of q and k */
             const float *cs = f->rcos + (size_t)i * half, *sn = f->rsin + (size_t)i * half;
+            if (L->window > 0 && f->rcos_swa) /* Gemma 3's local base */
+                cs = f->rcos_swa + (size_t)i * half, sn = f->rsin_swa + (size_t)i * half;
             rope(c, cs, sn, q, c->n_head);
             rope(c, cs, sn, k, c->n_head_kv);
         }
@@ -131,6 +139,7 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
         OBSERVE(f, l, FWD_IN_WO, f->att, M, od);
         MmOut wo = {.y = f->xb2, .W = &L->wo};
         if (mm_run(f->mm, f->att, M, &wo, 1, err)) return -1;
+        if (L->attn_post_norm) rmsnorm_rows(f, f->xb2, f->xb2, L->attn_post_norm, M, E); /* Gemma 2/3 */
         for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
 
         /* ---- FFN block: down(act(gate(xb)) * up(xb)), or down(act(up(xb))) ---- */
@@ -149,6 +158,7 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
         OBSERVE(f, l, FWD_IN_DOWN, f->hb, M, F);
         MmOut down = {.y = f->xb2, .W = &L->w_down};
         if (mm_run(f->mm, f->hb, M, &down, 1, err)) return -1;
+        if (L->ffn_post_norm) rmsnorm_rows(f, f->xb2, f->xb2, L->ffn_post_norm, M, E); /* Gemma 2/3 */
         for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
     }
     f->pos = pos0 + M;
@@ -194,6 +204,23 @@ static void rope_table(Forward *f, int pos0, int M) {
             double a = (double)(pos0 + p) / c->rope_scale * freq;
             f->rcos[(size_t)p * half + i] = (float)cos(a);
             f->rsin[(size_t)p * half + i] = (float)sin(a);
+        }
+    }
+}
+
+/* rope_table for the sliding-window layers of a model whose windowed layers have their own RoPE
+ * base (Config.rope_theta_swa > 0: Gemma 3's rope_local_base_freq, which llama.cpp and
+ * transformers apply without the global layers' scaling); nothing otherwise. */
+static void rope_table_swa(Forward *f, int pos0, int M) {
+    const Config *c = &f->m->cfg;
+    if (!(c->rope_theta_swa > 0) || !f->rcos_swa) return;
+    int half = c->n_rot / 2;
+    for (int i = 0; i < half; i++) {
+        double freq = pow(c->rope_theta_swa, -2.0 * i / c->n_rot);
+        for (int p = 0; p < M; p++) {
+            double a = (double)(pos0 + p) * freq;
+            f->rcos_swa[(size_t)p * half + i] = (float)cos(a);
+            f->rsin_swa[(size_t)p * half + i] = (float)sin(a);
         }
     }
 }
@@ -408,6 +435,7 @@ void fwd_free(Forward *f) {
     free(f->v_cache);
     free(f->x), free(f->xb), free(f->xb2), free(f->q), free(f->att), free(f->hb), free(f->hb2);
     free(f->rcos), free(f->rsin), free(f->scores);
+    free(f->rcos_swa), free(f->rsin_swa);
     free(f);
 }
 
@@ -443,6 +471,12 @@ static void grow_rows(Forward *f, int M) {
     f->hb2 = xmalloc(B * c->n_ff * sizeof(float));
     f->rcos = xmalloc((B * half + 1) * sizeof(float));
     f->rsin = xmalloc((B * half + 1) * sizeof(float));
+    free(f->rcos_swa), free(f->rsin_swa);
+    f->rcos_swa = f->rsin_swa = NULL;
+    if (c->rope_theta_swa > 0) {
+        f->rcos_swa = xmalloc((B * half + 1) * sizeof(float));
+        f->rsin_swa = xmalloc((B * half + 1) * sizeof(float));
+    }
     f->rows = M;
 }
 

@@ -12,6 +12,7 @@
 #include "formats/hfnames.h"
 #include "formats/safetensors.h"
 #include "formats/qtype.h"
+#include "model/config_gemma.h"
 
 /* ---- tensor lookup, either format ---- */
 
@@ -296,7 +297,7 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
         return err_set(err, "%s: %s has %lld rows", m->path, embd, (long long)e->ne[1]);
     c->n_vocab = (int)e->ne[1];
     c->tied = gguf_find_tensor(g, tensor_name(TN_OUTPUT)->gguf) == NULL;
-    return 0;
+    return gemma_config_gguf(c, g, arch, m->path, err); /* Gemma's keys; nothing for the others */
 }
 
 /* Integer field of config.json; *out keeps its default when absent. */
@@ -341,6 +342,11 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     json_t *mt = json_object_get(root, "model_type");
     if (!json_is_string(mt)) {
         err_set(err, "%s: no model_type", cfg_path);
+        goto done;
+    }
+    if (!strcmp(json_string_value(mt), "gemma3") && json_object_get(root, "text_config")) {
+        err_set(err, "%s: model_type gemma3 is Gemma 3's multimodal checkpoint (text_config, a vision "
+                "tower, language_model.* tensors): not supported; the text-only gemma3_text one is", cfg_path);
         goto done;
     }
     const ArchInfo *a = find_arch(json_string_value(mt), 1, cfg_path, err);
@@ -415,6 +421,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
             goto done;
         }
     }
+    if (gemma_config_json(c, root, cfg_path, err)) goto done; /* Gemma's keys; nothing for the others */
     r = 0;
 done:
     json_decref(root);
@@ -428,7 +435,15 @@ static size_t vector_room(const Config *c) {
     size_t q = (size_t)c->n_head * c->head_dim, kv = (size_t)c->n_head_kv * c->head_dim,
            vd = (size_t)c->n_head_kv * c->head_dim_v;
     return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim) +
+           (size_t)c->n_layer * 2 * (size_t)c->n_embd /* Gemma 2/3's post-norms */ +
            (size_t)c->n_embd + 1024;
+}
+
+/* w += 1 for a norm vector of the model's vector storage (NULL: absent). */
+static void plus_one(Model *m, const float *w, int64_t n) {
+    if (!w) return;
+    float *v = m->vectors + (w - m->vectors);
+    for (int64_t i = 0; i < n; i++) v[i] += 1;
 }
 
 static int load_weights(Loader *L) {
@@ -451,13 +466,15 @@ static int load_weights(Loader *L) {
     if (rf) m->rope_freqs = rf;
     m->layers = xcalloc((size_t)c->n_layer, sizeof *m->layers);
     const int need_bias = a->qkv_bias == TENSORS_REQUIRED, need_norm = a->qk_norm == TENSORS_REQUIRED;
+    /* Gemma 2/3: the FFN's input norm has its own HF name, and norms after attention and FFN */
+    const int sandwich = a->post_norms != TENSORS_REFUSED;
     for (int l = 0; l < c->n_layer; l++) {
         Layer *y = &m->layers[l];
         progress("loading layer %d/%d", l + 1, c->n_layer);
         if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
             get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) || get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
             get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv) || get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
-            get_vector(L, TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
+            get_vector(L, sandwich ? TN_FFN_PRE_NORM : TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
             (c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
             get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up) ||
             get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down))
@@ -485,7 +502,27 @@ static int load_weights(Loader *L) {
                            a->name);
         if ((y->q_norm != NULL) != (y->k_norm != NULL))
             return err_set(L->err, "%s: layer %d has only one of the q/k norms", m->path, l);
+        if (sandwich && (get_vector(L, TN_ATTN_POST_NORM, l, E, a->post_norms != TENSORS_REQUIRED,
+                                    &y->attn_post_norm) ||
+                         get_vector(L, TN_FFN_POST_NORM, l, E, a->post_norms != TENSORS_REQUIRED,
+                                    &y->ffn_post_norm)))
+            return -1;
+        if (!sandwich) { /* a post-norm the forward pass would not apply */
+            Tensor pn;
+            int pnd, pr = lookup(L, TN_FFN_POST_NORM, l, &pn, &pnd);
+            if (pr < 0) return -1;
+            if (pr == 1)
+                return err_set(L->err, "%s: %s: post-norms are not part of %s", m->path, pn.name, a->name);
+        }
+        if (a->embd_scale) y->window = gemma_layer_window(c, l); /* Gemma's sliding-window layers */
+        if (!L->g && a->hf_norm_plus_one) { /* transformers' Gemma RMSNorm: x * (1 + w) */
+            const float *norms[] = {y->attn_norm, y->ffn_norm, y->attn_post_norm, y->ffn_post_norm,
+                                    y->q_norm, y->k_norm};
+            const int64_t len[] = {E, E, E, E, c->head_dim, c->head_dim};
+            for (int i = 0; i < 6; i++) plus_one(m, norms[i], len[i]);
+        }
     }
+    if (!L->g && a->hf_norm_plus_one) plus_one(m, m->output_norm, E);
     progress_done();
     if (L->hq.method != HQ_NONE && L->n_packed == 0)
         return err_set(L->err, "%s: quantization_config says %s but no linear layer is packed (no "

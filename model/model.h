@@ -14,7 +14,9 @@
  * quant_method is refused with one line naming it.
  *
  * Supported architectures: those of model/arch.h: llama (also Mistral-style checkpoints, tied or
- * untied output), qwen2 (q/k/v biases) and qwen3 (per-head q/k RMSNorm); tensor names are
+ * untied output), qwen2 (q/k/v biases) and qwen3 (per-head q/k RMSNorm), gemma, gemma2 and
+ * gemma3 (model/config_gemma.h: embedding scale, sandwich norms, sliding windows, soft-caps, a
+ * local RoPE base; the (1 + w) of their HF norms is added at load time); tensor names are
  * formats/hfnames.h's. RoPE: llama.cpp permutes the Q/K rows of llama models when it converts
  * them to GGUF and then rotates adjacent pairs (2i, 2i+1); the Hugging Face checkpoint rotates
  * halves (i, i + n_rot/2). Rather than permuting rows, the loader records which style matches the
@@ -55,6 +57,12 @@ typedef struct {
     float attn_scale;    /* multiplies q . k; 0 means 1/sqrt(head_dim) */
     float attn_softcap;  /* > 0: attention scores soft-capped to (-cap, cap) by cap * tanh(s / cap) */
     float final_softcap; /* > 0: logits soft-capped likewise */
+    /* Gemma (model/config_gemma.h); 0 in the other families */
+    float embd_scale;    /* > 0: token embeddings multiplied by it (Gemma: sqrtf(n_embd)) */
+    int n_swa;           /* > 0: the window of the sliding-window layers (each Layer.window) */
+    int swa_period;      /* which layers slide: l % swa_period < swa_period - 1; 0: all of them */
+    float rope_theta_swa; /* > 0: the sliding-window layers rotate with this base, unscaled and
+                          * without rope_freqs (Gemma 3's rope_local_base_freq); 0: as the others */
 } Config;
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
@@ -87,6 +95,9 @@ typedef struct {
     Tensor w_down;          /* [n_embd, n_ff] */
     int window;             /* > 0: sliding-window attention over this many positions (the query's
                              * own included); 0: the layer attends to every earlier position */
+    const float *attn_post_norm; /* [n_embd] Gemma 2/3: RMSNorm of the attention output before the
+                                  * residual add (NULL otherwise) */
+    const float *ffn_post_norm;  /* [n_embd] Gemma 2/3: likewise of the FFN output */
 } Layer;
 
 typedef struct Model Model;

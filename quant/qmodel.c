@@ -22,6 +22,7 @@
 #include "formats/hfnames.h"
 #include "formats/qtype.h"
 #include "formats/safetensors.h"
+#include "model/config_gemma.h"
 #include "model/config_gguf.h"
 #include "model/model.h"
 #include "quant/gptq.h"
@@ -40,6 +41,8 @@ typedef struct {
     int perm_heads;        /* > 0: Q/K from HF, permuted (arch.h rope_hf != rope_gguf): output
                               row r is source row perm(r) */
     int force;             /* 1: always converted (HF vectors -> F32) */
+    float shift;           /* added to every value (Gemma's HF norms: w -> 1 + w, as llama.cpp's
+                              converter writes them) */
 } Tn;
 
 struct QModel {
@@ -137,6 +140,13 @@ static void model_name(const char *path, char *out, size_t size) {
     out[len] = '\0';
 }
 
+/* 1 for the roles of RMSNorm weights. */
+static int is_norm(int role) {
+    return role == TN_ATTN_NORM || role == TN_FFN_NORM || role == TN_OUTPUT_NORM ||
+           role == TN_ATTN_Q_NORM || role == TN_ATTN_K_NORM || role == TN_ATTN_POST_NORM ||
+           role == TN_FFN_PRE_NORM || role == TN_FFN_POST_NORM;
+}
+
 static int open_hf(QModel *q, Err *err) {
     if (!(q->m = model_load(q->path, err))) return -1;
     const Config *c = &q->m->cfg;
@@ -151,10 +161,16 @@ static int open_hf(QModel *q, Err *err) {
     /* llama.cpp permutes the Q/K rows (weights and biases) of a family whose checkpoints rotate
      * halves into its GGUF convention of adjacent pairs; so does the converter */
     const int permute = a->rope_hf == ROPE_NEOX && a->rope_gguf == ROPE_NORMAL;
+    /* Gemma 2/3: llama.cpp derives the query scale from the shape, not from query_pre_attn_scalar */
+    if (a->embd_scale && c->attn_scale > 0 &&
+        fabsf(c->attn_scale - gemma_gguf_attn_scale(c)) > 1e-6f * gemma_gguf_attn_scale(c))
+        return err_set(err, "%s: query_pre_attn_scalar gives queries a scale of %g, but llama.cpp "
+                       "scales a %s GGUF of this shape by %g: a GGUF file cannot carry it", q->path,
+                       c->attn_scale, a->name, gemma_gguf_attn_scale(c));
     const SafeTensors *st = q->m->st;
     for (int i = 0; i < st_n_tensors(st); i++) {
         const StTensor *s = st_tensor(st, i);
-        int layer, role = hf_tensor_role(s->name, &layer);
+        int layer, role = hf_tensor_role_for(s->name, a->post_norms != TENSORS_REFUSED, &layer);
         if (role < 0) return err_set(err, "%s: tensor %s has no llama.cpp equivalent", q->path, s->name);
         if (!tensor_name_in(role, 1, layer, name, sizeof name)) continue; /* dropped by converters */
         if (role == TN_OUTPUT && c->tied) continue;
@@ -164,6 +180,7 @@ static int open_hf(QModel *q, Err *err) {
         int64_t ne[2] = {s->shape[s->n_dims - 1], s->n_dims == 2 ? s->shape[0] : 1};
         Tn *t = add_tensor(q, name, s->type, s->n_dims, ne, s->data);
         t->force = s->n_dims == 1; /* llama.cpp stores vectors as F32 */
+        if (a->hf_norm_plus_one && is_norm(role)) t->shift = 1;
         const int is_q = role == TN_ATTN_Q || role == TN_ATTN_Q_BIAS;
         if (permute && (is_q || role == TN_ATTN_K || role == TN_ATTN_K_BIAS)) {
             t->perm_heads = is_q ? c->n_head : c->n_head_kv;
@@ -240,7 +257,7 @@ int qm_plan(QModel *q, const Recipe *r, Err *err) {
             p->type = recipe_type(r, &q->rm, p->name, p->ne[0], p->why, sizeof p->why);
         else
             p->type = t->force ? Q_F32 : p->src_type;
-        p->quantize = p->type != p->src_type || t->force || t->perm_heads;
+        p->quantize = p->type != p->src_type || t->force || t->perm_heads || t->shift != 0;
         if (p->quantize && !qtype_can_dequant(p->src_type)) {
             const char *tn = qtype_name(p->src_type);
             return err_set(err, "%s: tensor %s has type %s, which coldtok cannot convert to %s", q->path,
@@ -298,6 +315,8 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
             for (int64_t e = 0; e < n; e++) tmp[e] = f[src_row(t, e, n)];
             memcpy(f, tmp, (size_t)n * sizeof(float));
         }
+        if (t->shift != 0) /* Gemma's HF norm weights: 1 + w */
+            for (int64_t e = 0; e < nr * n; e++) f[e] += t->shift;
         int64_t bad = -1;
         if (H) memcpy(gw, f, (size_t)nr * (size_t)n * sizeof(float));
         if (H ? !gptq_quantize_rows(&g, p->type, gw, o, nr, &bad) : !qquantize_rows(p->type, f, o, nr, n, imp, &bad)) {

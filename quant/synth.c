@@ -18,7 +18,11 @@ typedef struct {
     SynthSpec s;
 } Preset;
 
-/* Shapes from the models' published config.json files. */
+/* Shapes from the models' published config.json files. The fields a row leaves out (a family's
+ * extras at the end of SynthSpec, such as Gemma's windows) are 0, as C says: the warning about
+ * them is off for this table only. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const Preset PRESETS[] = {
     {"qwen2.5-0.5b", {ARCH_QWEN2, 151936, 896, 24, 4864, 14, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
     {"qwen2.5-1.5b", {ARCH_QWEN2, 151936, 1536, 28, 8960, 12, 2, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
@@ -28,7 +32,20 @@ static const Preset PRESETS[] = {
     {"tiny-llama", {ARCH_LLAMA, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-5f, 0, Q_F16, 1, 0.05f}},
     {"tiny-qwen2", {ARCH_QWEN2, 512, 128, 2, 256, 4, 2, 32, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f}},
     {"tiny-qwen3", {ARCH_QWEN3, 512, 128, 2, 256, 4, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f}},
+    /* CodeGemma 7B; Gemma 2 2B (window 4096 on even layers, soft-caps 50 / 30); Gemma 3 1B (window
+     * 512 on five layers of six, local RoPE base 10000, global 1e6) */
+    {"codegemma-7b", {ARCH_GEMMA, 256000, 3072, 28, 24576, 16, 16, 256, 1e4f, 1e-6f, 1, Q_F16, 1, 0.02f}},
+    {"gemma-2-2b", {ARCH_GEMMA2, 256000, 2304, 26, 9216, 8, 4, 256, 1e4f, 1e-6f, 1, Q_F16, 1, 0.02f,
+                    4096, 2, 50, 30, 0}},
+    {"gemma-3-1b", {ARCH_GEMMA3, 262144, 1152, 26, 6912, 4, 1, 256, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f,
+                    512, 6, 0, 0, 1e4f}},
+    {"tiny-gemma", {ARCH_GEMMA, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-6f, 1, Q_F16, 1, 0.05f}},
+    {"tiny-gemma2", {ARCH_GEMMA2, 512, 128, 4, 256, 4, 2, 32, 1e4f, 1e-6f, 1, Q_F16, 1, 0.05f,
+                     6, 2, 50, 30, 0}},
+    {"tiny-gemma3", {ARCH_GEMMA3, 512, 128, 6, 256, 4, 2, 32, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f,
+                     6, 6, 0, 0, 1e4f}},
 };
+#pragma GCC diagnostic pop
 
 int synth_preset(const char *name, SynthSpec *s) {
     for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
@@ -40,8 +57,9 @@ int synth_preset(const char *name, SynthSpec *s) {
 }
 
 const char *synth_preset_names(void) {
-    return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, tiny-llama, "
-           "tiny-qwen2, tiny-qwen3";
+    return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, codegemma-7b, "
+           "gemma-2-2b, gemma-3-1b, tiny-llama, tiny-qwen2, tiny-qwen3, tiny-gemma, tiny-gemma2, "
+           "tiny-gemma3";
 }
 
 int synth_type_ok(uint32_t t) { return qtype_can_quant(t) && qtype_can_dequant(t); }
@@ -162,7 +180,11 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
                       .n_rot = s->head_dim,
                       .n_ctx = s->arch == ARCH_LLAMA ? 131072 : 32768, .rms_eps = s->rms_eps,
                       .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
-                      .tied = s->tied, .act = a->act};
+                      .tied = s->tied || a->tied_always, .act = a->act,
+                      /* Gemma 2/3: windows, caps and local base as the spec says */
+                      .n_swa = s->n_swa, .swa_period = s->swa_period ? s->swa_period : a->swa_period,
+                      .attn_softcap = s->attn_softcap, .final_softcap = s->final_softcap,
+                      .rope_theta_swa = s->rope_theta_swa};
     GgufMeta *meta = gm_new();
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
     gm_write(meta, w);
@@ -170,7 +192,7 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     write_vocab(w, s->n_vocab, s->arch == ARCH_LLAMA ? "llama-bpe" : "qwen2");
 
     /* tensors in llama.cpp's order; the optional ones a family requires (model/arch.h) */
-    int cap = 4 + 16 * s->n_layer, n = 0;
+    int cap = 4 + 18 * s->n_layer, n = 0;
     Plan *p = xcalloc((size_t)cap, sizeof *p);
     float mstd = s->std;
 #define ADD(type_, cols_, rows_, mean_, std_, role, layer)                                    \
@@ -195,13 +217,15 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
             ADD(Q_F32, s->head_dim, 1, 1, 0.1f, TN_ATTN_K_NORM, l);
         }
         ADD(s->type, Q, E, 0, mstd, TN_ATTN_OUT, l);
+        if (a->post_norms == TENSORS_REQUIRED) ADD(Q_F32, E, 1, 1, 0.1f, TN_ATTN_POST_NORM, l);
         ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_NORM, l);
         ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
         ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
         ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
+        if (a->post_norms == TENSORS_REQUIRED) ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_POST_NORM, l);
     }
     ADD(Q_F32, E, 1, 1, 0.1f, TN_OUTPUT_NORM, 0);
-    if (!s->tied) ADD(s->type, E, s->n_vocab, 0, mstd, TN_OUTPUT, 0);
+    if (!c.tied) ADD(s->type, E, s->n_vocab, 0, mstd, TN_OUTPUT, 0);
 #undef ADD
     int r = 0;
     for (int i = 0; i < n && r == 0; i++) {

@@ -2,7 +2,9 @@
  *
  * The file is a complete llama.cpp-style GGUF: architecture metadata (ARCH.* keys, from
  * model/config_gguf.h), every tensor the architecture needs (the optional ones model/arch.h says
- * it requires: qwen2: q/k/v biases; qwen3: q/k norms; tied models: no output.weight),
+ * it requires: qwen2: q/k/v biases; qwen3 and gemma3: q/k norms; gemma2 and gemma3: the post-norms
+ * of attention and FFN; tied models and gemma, gemma2: no output.weight), the sliding-window,
+ * soft-cap and local RoPE keys of gemma2/gemma3 (llama.cpp's names),
  * and a minimal byte-level BPE vocabulary ("gpt2" model: the 256 byte tokens, a few merges,
  * <|endoftext|> as BOS/EOS, the rest of n_vocab filled with unused placeholder tokens) so the model
  * and its tokenizer load like a real one.
@@ -31,10 +33,17 @@ typedef struct {
     uint32_t type;  /* QType of the matrices */
     uint64_t seed;
     float std;      /* of the matrix entries */
+    /* Gemma 2/3 (model/config_gemma.h); 0 for the other families */
+    int n_swa;           /* > 0: the sliding window (attention.sliding_window) */
+    int swa_period;      /* which layers slide (attention.sliding_window_pattern); 0: the family's */
+    float attn_softcap;  /* > 0: attn_logit_softcapping */
+    float final_softcap; /* > 0: final_logit_softcapping */
+    float rope_theta_swa; /* > 0: rope.freq_base_swa (Gemma 3's local base) */
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",
- * "qwen3-0.6b", "tiny-llama", "tiny-qwen2", "tiny-qwen3"); type F16, seed 1. -1 when unknown. */
+ * "qwen3-0.6b", "codegemma-7b", "gemma-2-2b", "gemma-3-1b", "tiny-llama", "tiny-qwen2",
+ * "tiny-qwen3", "tiny-gemma", "tiny-gemma2", "tiny-gemma3"); type F16, seed 1. -1 when unknown. */
 int synth_preset(const char *name, SynthSpec *s);
 /* The preset names, comma separated (for --help). */
 const char *synth_preset_names(void);
