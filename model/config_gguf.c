@@ -50,7 +50,7 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->n_ff); break;
     case HP_HEAD_COUNT: gm_u32(out, key, (uint32_t)c->n_head); break;
     case HP_HEAD_COUNT_KV: gm_u32(out, key, (uint32_t)c->n_head_kv); break;
-    case HP_KEY_LENGTH:
+    case HP_KEY_LENGTH: gm_u32(out, key, (uint32_t)c->head_dim); break;
     case HP_VALUE_LENGTH: gm_u32(out, key, (uint32_t)c->head_dim_v); break;
     case HP_ROPE_DIMENSION_COUNT: gm_u32(out, key, (uint32_t)c->n_rot); break;
     case HP_ROPE_FREQ_BASE: gm_f32(out, key, c->rope_theta); break;
