@@ -16,10 +16,13 @@ static const char USAGE[] =
     "coldtok and llama.cpp-style readers.\n"
     "\n"
     "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b;\n"
-    "                  small ones: tiny-llama, tiny-qwen2, tiny-qwen3\n"
-    "  --arch ARCH     llama, qwen2 or qwen3 (with --preset: overrides the preset's)\n"
+    "                  deepseek-coder-v2-lite; small ones: tiny-llama, tiny-qwen2, tiny-qwen3,\n"
+    "                  tiny-deepseek2\n"
+    "  --arch ARCH     llama, qwen2, qwen3 or deepseek2 (with --preset: overrides the preset's)\n"
     "  --dims LIST     comma-separated key=value over the preset (or over tiny-ARCH): vocab, embd,\n"
-    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1)\n"
+    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1); deepseek2 also\n"
+    "                  kv_lora, q_lora (0: a direct attn_q), rope_dims, v_head_dim (head_dim is\n"
+    "                  the q/k head width, qk_nope + rope_dims)\n"
     "  --type T        matrix type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,\n"
     "                  Q2_K .. Q6_K (a k-quant that does not fit a matrix falls back like\n"
     "                  llama.cpp: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0)\n"
@@ -37,7 +40,8 @@ static int set_dim(SynthSpec *s, const char *kv) {
     struct { const char *name; int *field; } ints[] = {
         {"vocab", &s->n_vocab}, {"embd", &s->n_embd}, {"layers", &s->n_layer}, {"ff", &s->n_ff},
         {"heads", &s->n_head}, {"kv_heads", &s->n_head_kv}, {"head_dim", &s->head_dim},
-        {"tied", &s->tied}};
+        {"tied", &s->tied}, {"kv_lora", &s->kv_lora_rank}, {"q_lora", &s->q_lora_rank},
+        {"rope_dims", &s->n_rot}, {"v_head_dim", &s->head_dim_v}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (strlen(ints[i].name) == k && !strncmp(kv, ints[i].name, k)) {
             if (v < 0 || v > (1 << 24) || v != (int)v) return -1;
@@ -83,13 +87,14 @@ int cmd_synth(int argc, char **argv) {
     char base[32];
     if (!preset) snprintf(base, sizeof base, "tiny-%s", arch);
     if (synth_preset(preset ? preset : base, &s) != 0)
-        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3)%s",
+        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3, deepseek2)%s",
                                preset ? preset : arch, preset ? synth_preset_names() : "");
     if (arch) {
         if (!strcmp(arch, "llama")) s.arch = ARCH_LLAMA;
         else if (!strcmp(arch, "qwen2")) s.arch = ARCH_QWEN2;
         else if (!strcmp(arch, "qwen3")) s.arch = ARCH_QWEN3;
-        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3)", arch);
+        else if (!strcmp(arch, "deepseek2")) s.arch = ARCH_DEEPSEEK2;
+        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3, deepseek2)", arch);
     }
     if (dims) {
         char *d = xstrdup(dims), *save = NULL;

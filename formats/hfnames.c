@@ -25,6 +25,14 @@ static const TensorName TENSORS[TN_COUNT] = {
     [TN_FFN_UP] = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.up_proj.weight"},
     [TN_FFN_DOWN] = {"blk.%d.ffn_down.weight", "model.layers.%d.mlp.down_proj.weight"},
     [TN_HF_ROTARY_INV_FREQ] = {NULL, "model.layers.%d.self_attn.rotary_emb.inv_freq"},
+    [TN_ATTN_Q_A] = {"blk.%d.attn_q_a.weight", "model.layers.%d.self_attn.q_a_proj.weight"},
+    [TN_ATTN_Q_A_NORM] = {"blk.%d.attn_q_a_norm.weight", "model.layers.%d.self_attn.q_a_layernorm.weight"},
+    [TN_ATTN_Q_B] = {"blk.%d.attn_q_b.weight", "model.layers.%d.self_attn.q_b_proj.weight"},
+    [TN_ATTN_KV_A_MQA] = {"blk.%d.attn_kv_a_mqa.weight", "model.layers.%d.self_attn.kv_a_proj_with_mqa.weight"},
+    [TN_ATTN_KV_A_NORM] = {"blk.%d.attn_kv_a_norm.weight", "model.layers.%d.self_attn.kv_a_layernorm.weight"},
+    [TN_ATTN_KV_B] = {"blk.%d.attn_kv_b.weight", "model.layers.%d.self_attn.kv_b_proj.weight"},
+    [TN_ATTN_K_B] = {"blk.%d.attn_k_b.weight", NULL},
+    [TN_ATTN_V_B] = {"blk.%d.attn_v_b.weight", NULL},
 };
 
 static const HparamName HPARAMS[HP_COUNT] = {
@@ -43,6 +51,14 @@ static const HparamName HPARAMS[HP_COUNT] = {
     [HP_ROPE_SCALING_TYPE] = {"rope.scaling.type", NULL},
     [HP_ROPE_SCALING_FACTOR] = {"rope.scaling.factor", NULL},
     [HP_ROPE_SCALE_LINEAR] = {"rope.scale_linear", NULL}, /* older GGUF files' linear factor */
+    [HP_Q_LORA_RANK] = {"attention.q_lora_rank", "q_lora_rank"},
+    [HP_KV_LORA_RANK] = {"attention.kv_lora_rank", "kv_lora_rank"},
+    [HP_KEY_LENGTH_MLA] = {"attention.key_length_mla", NULL},
+    [HP_VALUE_LENGTH_MLA] = {"attention.value_length_mla", "v_head_dim"},
+    [HP_QK_NOPE_HEAD_DIM] = {NULL, "qk_nope_head_dim"}, /* GGUF: key_length(_mla) - rope dims */
+    [HP_LEADING_DENSE_BLOCK_COUNT] = {"leading_dense_block_count", "first_k_dense_replace"},
+    [HP_EXPERT_FEED_FORWARD_LENGTH] = {"expert_feed_forward_length", "moe_intermediate_size"},
+    [HP_EXPERT_SHARED_COUNT] = {"expert_shared_count", "n_shared_experts"},
 };
 
 const TensorName *tensor_name(TensorRole role) { return &TENSORS[role]; }

@@ -20,6 +20,10 @@ typedef enum {
     TN_ATTN_Q_NORM, TN_ATTN_K_NORM, TN_ATTN_OUT, TN_ATTN_OUT_BIAS,
     TN_FFN_NORM, TN_FFN_GATE, TN_FFN_UP, TN_FFN_DOWN,
     TN_HF_ROTARY_INV_FREQ,
+    /* multi-head latent attention (deepseek2); attn_k_b / attn_v_b are the per-head 3-D halves of
+     * attn_kv_b that newer llama.cpp converters write (k_b transposed) */
+    TN_ATTN_Q_A, TN_ATTN_Q_A_NORM, TN_ATTN_Q_B, TN_ATTN_KV_A_MQA, TN_ATTN_KV_A_NORM, TN_ATTN_KV_B,
+    TN_ATTN_K_B, TN_ATTN_V_B,
     TN_COUNT
 } TensorRole;
 
@@ -42,6 +46,10 @@ typedef enum {
     HP_HEAD_COUNT, HP_HEAD_COUNT_KV, HP_KEY_LENGTH, HP_VALUE_LENGTH, HP_ROPE_DIMENSION_COUNT,
     HP_ROPE_FREQ_BASE, HP_RMS_EPS, HP_ROPE_SCALING_TYPE, HP_ROPE_SCALING_FACTOR,
     HP_ROPE_SCALE_LINEAR,
+    /* multi-head latent attention (deepseek2) and the MoE keys llama.cpp requires of it */
+    HP_Q_LORA_RANK, HP_KV_LORA_RANK, HP_KEY_LENGTH_MLA, HP_VALUE_LENGTH_MLA,
+    HP_QK_NOPE_HEAD_DIM, HP_LEADING_DENSE_BLOCK_COUNT, HP_EXPERT_FEED_FORWARD_LENGTH,
+    HP_EXPERT_SHARED_COUNT,
     HP_COUNT
 } Hparam;
 

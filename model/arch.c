@@ -31,6 +31,17 @@ static const ArchInfo ARCHS[] = {
         .norm = NORM_RMS, .act = ACT_SILU_GATED,
         .tied_default = 0, /* Qwen3Config */
     },
+    [ARCH_DEEPSEEK2] = {
+        .arch = ARCH_DEEPSEEK2, .name = "deepseek2",
+        .gguf_names = {"deepseek2"}, .hf_types = {"deepseek_v2"},
+        .qkv_bias = TENSORS_REFUSED, .qk_norm = TENSORS_REFUSED,
+        /* both rotate adjacent pairs of the RoPE dims: DeepSeek's checkpoint de-interleaves before
+         * rotate_half, llama.cpp uses LLAMA_ROPE_TYPE_NORM and its converter does not permute */
+        .rope_gguf = ROPE_NORMAL, .rope_hf = ROPE_NORMAL,
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* DeepseekV2Config */
+        .mla = 1,
+    },
 };
 #define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])
 

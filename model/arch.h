@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3 } Arch;
+typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_DEEPSEEK2 } Arch;
 typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
 typedef enum { NORM_RMS } NormKind;                /* the forward pass implements these today */
 typedef enum {
@@ -45,6 +45,9 @@ typedef struct {
     NormKind norm;
     Activation act;
     int tied_default;          /* tie_word_embeddings when config.json does not say */
+    int mla;                   /* 1: multi-head latent attention (DeepSeek-V2): q (direct or low-rank),
+                                * a compressed KV latent with its own norm, decoupled RoPE dims;
+                                * model/mla.h. Its tensors replace attn_q/k/v. */
 } ArchInfo;
 
 const ArchInfo *arch_info(Arch a); /* NULL for a value outside the enum */

@@ -43,16 +43,58 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->n_ff); break;
     case HP_HEAD_COUNT: gm_u32(out, key, (uint32_t)c->n_head); break;
     case HP_HEAD_COUNT_KV: gm_u32(out, key, (uint32_t)c->n_head_kv); break;
-    case HP_KEY_LENGTH:
+    case HP_KEY_LENGTH: gm_u32(out, key, (uint32_t)c->head_dim); break;
     case HP_VALUE_LENGTH: gm_u32(out, key, (uint32_t)c->head_dim_v); break;
     case HP_ROPE_DIMENSION_COUNT: gm_u32(out, key, (uint32_t)c->n_rot); break;
     case HP_ROPE_FREQ_BASE: gm_f32(out, key, c->rope_theta); break;
     case HP_RMS_EPS: gm_f32(out, key, c->rms_eps); break;
     case HP_ROPE_SCALING_TYPE: gm_str(out, key, "linear"); break;
     case HP_ROPE_SCALING_FACTOR: gm_f32(out, key, c->rope_scale); break;
+    case HP_Q_LORA_RANK: gm_u32(out, key, (uint32_t)c->q_lora_rank); break;
+    case HP_KV_LORA_RANK: gm_u32(out, key, (uint32_t)c->kv_lora_rank); break;
+    case HP_KEY_LENGTH_MLA: gm_u32(out, key, (uint32_t)c->head_dim); break;
+    case HP_VALUE_LENGTH_MLA: gm_u32(out, key, (uint32_t)c->head_dim_v); break;
+    case HP_LEADING_DENSE_BLOCK_COUNT: gm_u32(out, key, (uint32_t)c->n_dense_lead); break;
+    case HP_EXPERT_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->n_ff); break; /* all dense */
+    case HP_EXPERT_SHARED_COUNT: gm_u32(out, key, 0); break;
+    case HP_QK_NOPE_HEAD_DIM: /* config.json only */
     case HP_ROPE_SCALE_LINEAR: /* older files' spelling: read, never written */
     case HP_COUNT: break;
     }
+}
+
+/* One key ARCH.KEY of hyper-parameter hp. */
+static void put_key(const Config *c, Hparam hp, GgufMeta *out) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", arch_name(c->arch), hparam_name(hp)->gguf);
+    put(c, hp, key, out);
+}
+
+/* deepseek2's multi-head latent attention. llama.cpp's loader wants q_lora_rank unless the model
+ * has DeepSeek-V2-Lite's 27 layers (0: a direct attn_q), and the expert keys even when every
+ * layer is dense. CONVERT (attn_kv_b kept whole): key/value_length are the per-head widths and
+ * head_count_kv n_head, as older converters wrote. SYNTH (attn_k_b / attn_v_b, as newer
+ * converters write): key_length = kv_lora_rank + rope dims, value_length = kv_lora_rank,
+ * head_count_kv 1 (llama.cpp's absorbed form), the per-head widths in *_mla. */
+static void mla_keys(const Config *c, ConfigKeyLayout layout, GgufMeta *out) {
+    static const Hparam common[] = {HP_Q_LORA_RANK, HP_KV_LORA_RANK, HP_LEADING_DENSE_BLOCK_COUNT,
+                                    HP_EXPERT_FEED_FORWARD_LENGTH, HP_EXPERT_SHARED_COUNT};
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) put_key(c, common[i], out);
+    if (layout == CONFIG_KEYS_CONVERT) {
+        put_key(c, HP_KEY_LENGTH, out);
+        put_key(c, HP_VALUE_LENGTH, out);
+        put_key(c, HP_HEAD_COUNT_KV, out);
+        return;
+    }
+    put_key(c, HP_KEY_LENGTH_MLA, out);
+    put_key(c, HP_VALUE_LENGTH_MLA, out);
+    Config absorbed = *c;
+    absorbed.head_dim = c->kv_lora_rank + c->n_rot;
+    absorbed.head_dim_v = c->kv_lora_rank;
+    absorbed.n_head_kv = 1;
+    put_key(&absorbed, HP_KEY_LENGTH, out);
+    put_key(&absorbed, HP_VALUE_LENGTH, out);
+    put_key(&absorbed, HP_HEAD_COUNT_KV, out);
 }
 
 void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, GgufMeta *out) {
@@ -71,4 +113,5 @@ void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, G
         snprintf(key, sizeof key, "%s.%s", arch, hparam_name(rows[i].key)->gguf);
         put(c, rows[i].key, key, out);
     }
+    if (c->kv_lora_rank > 0) mla_keys(c, layout, out);
 }

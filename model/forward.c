@@ -19,6 +19,7 @@
 #include "formats/convert.h"
 #include "formats/qtype.h"
 #include "model/matmul.h"
+#include "model/mla.h"
 
 /* Positions per internal step: a whole 512-token window is one step, so each weight matrix is
  * converted once per window. Activation buffers grow to the largest step seen (a cold start of
@@ -35,6 +36,7 @@
 struct Forward {
     const Model *m;     /* borrowed: weights and Config */
     Matmul *mm;         /* the matmuls (oneDNN), owned */
+    Mla *mla;           /* multi-head latent attention's inputs (model/mla.h), owned; NULL if none */
     int n_threads;
     /* KV cache: positions 0 .. pos-1 filled, room for cap */
     float **k_cache;    /* [n_layer] of [cap, kv_dim] keys, after RoPE */
@@ -99,8 +101,12 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
         rmsnorm_rows(f, f->xb, f->x, L->attn_norm, M, E); /* xb [M, E] */
         /* q [M, qd] = xb Wq^T; k [M, kv_dim], v [M, vd] = xb Wk^T, xb Wv^T, straight into the cache */
         OBSERVE(f, l, FWD_IN_QKV, f->xb, M, E);
-        MmOut qkv[3] = {{.y = f->q, .W = &L->wq}, {.y = kc, .W = &L->wk}, {.y = vc, .W = &L->wv}};
-        if (mm_run(f->mm, f->xb, M, qkv, 3, err)) return -1;
+        if (f->mla) { /* deepseek2: q, k, v per head from the compressed latent, [pe | nope] */
+            if (mla_qkv(f->mla, f->mm, L, f->xb, M, f->q, kc, vc, err)) return -1;
+        } else {
+            MmOut qkv[3] = {{.y = f->q, .W = &L->wq}, {.y = kc, .W = &L->wk}, {.y = vc, .W = &L->wv}};
+            if (mm_run(f->mm, f->xb, M, qkv, 3, err)) return -1;
+        }
         for (int i = 0; i < M; i++) {
             float *q = f->q + (size_t)i * qd, *k = kc + (size_t)i * kv_dim, *v = vc + (size_t)i * vd;
             if (L->bq) { /* qwen2: biases of q, k, v */
@@ -394,6 +400,7 @@ Forward *fwd_new(const Model *m, Compute compute, Err *err) {
         free(f);
         return NULL;
     }
+    f->mla = mla_new(m);
     f->k_cache = xcalloc((size_t)c->n_layer, sizeof *f->k_cache);
     f->v_cache = xcalloc((size_t)c->n_layer, sizeof *f->v_cache);
     return f;
@@ -402,6 +409,7 @@ Forward *fwd_new(const Model *m, Compute compute, Err *err) {
 void fwd_free(Forward *f) {
     if (!f) return;
     mm_free(f->mm);
+    mla_free(f->mla);
     if (f->k_cache)
         for (int l = 0; l < f->m->cfg.n_layer; l++) free(f->k_cache[l]), free(f->v_cache[l]);
     free(f->k_cache);

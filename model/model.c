@@ -36,12 +36,14 @@ static int lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
     if (L->g) {
         const GgufTensor *gt = gguf_find_tensor(L->g, name);
         if (!gt) return 0;
-        for (int d = 2; d < GGUF_MAX_DIMS; d++)
+        /* MLA's attn_k_b / attn_v_b are [n_head] matrices, read as one of their rows stacked */
+        const int heads3 = role == TN_ATTN_K_B || role == TN_ATTN_V_B;
+        for (int d = 2 + heads3; d < GGUF_MAX_DIMS; d++)
             if (gt->ne[d] != 1)
-                return err_set(L->err, "%s: tensor %s has %d dimensions, expected at most 2",
-                               L->m->path, name, gt->n_dims);
-        *t = (Tensor){.data = gt->data, .type = gt->type, .rows = gt->ne[1], .cols = gt->ne[0],
-                      .name = gt->name};
+                return err_set(L->err, "%s: tensor %s has %d dimensions, expected at most %d",
+                               L->m->path, name, gt->n_dims, 2 + heads3);
+        *t = (Tensor){.data = gt->data, .type = gt->type, .rows = gt->ne[1] * (heads3 ? gt->ne[2] : 1),
+                      .cols = gt->ne[0], .name = gt->name};
         *nd = gt->n_dims;
     } else {
         const StTensor *s = st_find(L->st, name);
@@ -231,6 +233,39 @@ static int gguf_int_key(Gguf *g, const char *arch, const char *key, int64_t *v, 
     return 0;
 }
 
+/* deepseek2's keys: the latent ranks; with key_length_mla / value_length_mla (newer converters,
+ * which write key_length = kv_lora_rank + rope dims and head_count_kv 1 for llama.cpp's absorbed
+ * form) the real per-head q/k and v widths; older files have them in key_length / value_length.
+ * Keys and values are decompressed per head here (model/mla.h), so n_head_kv = n_head. */
+static int mla_config_gguf(Model *m, Gguf *g, const char *arch, Err *err) {
+    Config *c = &m->cfg;
+    int64_t v;
+    if (gguf_int_key(g, arch, GGUF_KEY(HP_KV_LORA_RANK), &v, 1, m->path, err) < 0) return -1;
+    c->kv_lora_rank = (int)v;
+    int r = gguf_int_key(g, arch, GGUF_KEY(HP_Q_LORA_RANK), &v, 0, m->path, err);
+    if (r < 0) return -1;
+    c->q_lora_rank = r == 1 ? (int)v : 0;
+    r = gguf_int_key(g, arch, GGUF_KEY(HP_KEY_LENGTH_MLA), &v, 0, m->path, err);
+    if (r < 0) return -1;
+    if (r == 1) {
+        c->head_dim = (int)v;
+        if (gguf_int_key(g, arch, GGUF_KEY(HP_VALUE_LENGTH_MLA), &v, 1, m->path, err) < 0) return -1;
+        c->head_dim_v = (int)v;
+    }
+    c->n_head_kv = c->n_head;
+    r = gguf_int_key(g, arch, GGUF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), &v, 0, m->path, err);
+    if (r < 0) return -1;
+    c->n_dense_lead = r == 1 ? (int)(v < c->n_layer ? v : c->n_layer) : 0; /* llama.cpp's default 0 */
+    if (c->n_dense_lead < c->n_layer)
+        return err_set(err, "%s: %s.%s = %d of %d layers: deepseek2's MoE layers are not supported yet",
+                       m->path, arch, GGUF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), c->n_dense_lead, c->n_layer);
+    if (c->kv_lora_rank < 1 || c->kv_lora_rank > 65536 || c->q_lora_rank > 65536 || c->n_rot >= c->head_dim)
+        return err_set(err, "%s: deepseek2: kv_lora_rank %d, q_lora_rank %d or rope dims %d (of key "
+                       "length %d) out of range", m->path, c->kv_lora_rank, c->q_lora_rank, c->n_rot,
+                       c->head_dim);
+    return 0;
+}
+
 static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     Config *c = &m->cfg;
     char arch_buf[64], st_buf[64];
@@ -289,6 +324,7 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     }
     c->rope = a->rope_gguf; /* llama.cpp permuted llama's Q/K rows for adjacent pairs */
     c->act = a->act;
+    if (a->mla && mla_config_gguf(m, g, arch, err)) return -1;
     const char *embd = tensor_name(TN_TOKEN_EMBD)->gguf;
     const GgufTensor *e = gguf_find_tensor(g, embd);
     if (!e) return err_set(err, "%s: missing tensor %s", m->path, embd);
@@ -330,6 +366,38 @@ static void llama3_factors(float *out, int n_rot, double theta, double factor, d
             out[i] = (float)(1 / ((1 - smooth) / factor + smooth));
         }
     }
+}
+
+/* DeepseekV2Config's attention and FFN layout (model_type deepseek_v2): the latent ranks, the
+ * q/k and v head widths; keys that change the computation in ways coldtok does not implement
+ * are refused by name. */
+static int mla_config_json(json_t *root, Config *c, const char *path, Err *err) {
+    int nope = -1, rope = -1, vdim = -1, R = -1, Rq = 0;
+    const char *need[] = {"kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"};
+    int *val[] = {&R, &nope, &rope, &vdim};
+    for (int i = 0; i < 4; i++) {
+        if (json_int(root, need[i], val[i], path, err)) return -1;
+        if (*val[i] < 1) return err_set(err, "%s: missing \"%s\"", path, need[i]);
+    }
+    if (json_int(root, HF_KEY(HP_Q_LORA_RANK), &Rq, path, err)) return -1; /* null: a direct q_proj */
+    c->kv_lora_rank = R, c->q_lora_rank = Rq;
+    c->head_dim = nope + rope, c->n_rot = rope, c->head_dim_v = vdim;
+    c->n_head_kv = c->n_head; /* decompressed per head (model/mla.h) */
+    json_t *bias = json_object_get(root, "attention_bias");
+    if (json_is_true(bias))
+        return err_set(err, "%s: \"attention_bias\": true is not supported for deepseek_v2", path);
+    /* DeepseekV2DecoderLayer: an MoE FFN where n_routed_experts is set, from layer
+     * first_k_dense_replace on (every moe_layer_freq-th) */
+    json_t *ne = json_object_get(root, "n_routed_experts");
+    c->n_dense_lead = c->n_layer;
+    if (ne && !json_is_null(ne)) {
+        int dense = 0;
+        if (json_int(root, HF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), &dense, path, err)) return -1;
+        if (dense < c->n_layer)
+            return err_set(err, "%s: \"n_routed_experts\": deepseek_v2's MoE layers are not supported "
+                           "yet (first_k_dense_replace %d of %d layers dense)", path, dense, c->n_layer);
+    }
+    return 0;
 }
 
 static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err) {
@@ -415,6 +483,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
             goto done;
         }
     }
+    if (a->mla && mla_config_json(root, c, cfg_path, err)) goto done;
     r = 0;
 done:
     json_decref(root);
@@ -428,7 +497,30 @@ static size_t vector_room(const Config *c) {
     size_t q = (size_t)c->n_head * c->head_dim, kv = (size_t)c->n_head_kv * c->head_dim,
            vd = (size_t)c->n_head_kv * c->head_dim_v;
     return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim) +
+           (size_t)c->n_layer * ((size_t)c->q_lora_rank + (size_t)c->kv_lora_rank) + /* MLA norms */
            (size_t)c->n_embd + 1024;
+}
+
+/* A layer's multi-head latent attention (model/mla.h): q direct or low-rank, the latent
+ * projection and norm, and attn_kv_b or its split form attn_k_b / attn_v_b (GGUF only). */
+static int load_mla(Loader *L, int l, Layer *y) {
+    const Config *c = &L->m->cfg;
+    int64_t E = c->n_embd, H = c->n_head, hd = c->head_dim, hv = c->head_dim_v, rot = c->n_rot;
+    int64_t R = c->kv_lora_rank, Rq = c->q_lora_rank, nope = hd - rot;
+    if (Rq > 0 ? get_matrix(L, TN_ATTN_Q_A, l, Rq, E, &y->wq_a) ||
+                     get_vector(L, TN_ATTN_Q_A_NORM, l, Rq, 0, &y->q_a_norm) ||
+                     get_matrix(L, TN_ATTN_Q_B, l, H * hd, Rq, &y->wq_b)
+               : get_matrix(L, TN_ATTN_Q, l, H * hd, E, &y->wq))
+        return -1;
+    if (get_matrix(L, TN_ATTN_KV_A_MQA, l, R + rot, E, &y->wkv_a) ||
+        get_vector(L, TN_ATTN_KV_A_NORM, l, R, 0, &y->kv_a_norm))
+        return -1;
+    Tensor t;
+    int nd, r = L->g ? lookup(L, TN_ATTN_KV_B, l, &t, &nd) : 1;
+    if (r < 0) return -1;
+    if (r == 1) return get_matrix(L, TN_ATTN_KV_B, l, H * (nope + hv), R, &y->wkv_b);
+    return get_matrix(L, TN_ATTN_K_B, l, H * R, nope, &y->wk_b) ||
+                   get_matrix(L, TN_ATTN_V_B, l, H * hv, R, &y->wv_b) ? -1 : 0;
 }
 
 static int load_weights(Loader *L) {
@@ -455,8 +547,10 @@ static int load_weights(Loader *L) {
         Layer *y = &m->layers[l];
         progress("loading layer %d/%d", l + 1, c->n_layer);
         if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
-            get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) || get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
-            get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv) || get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
+            (a->mla ? load_mla(L, l, y)
+                    : get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) || get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
+                          get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv)) ||
+            get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
             get_vector(L, TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
             (c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
             get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up) ||
@@ -628,6 +722,8 @@ uint64_t model_weight_bytes(const Model *m) {
         s += tensor_bytes(&y->wq) + tensor_bytes(&y->wk) + tensor_bytes(&y->wv) +
              tensor_bytes(&y->wo) + tensor_bytes(&y->w_gate) + tensor_bytes(&y->w_up) +
              tensor_bytes(&y->w_down);
+        s += tensor_bytes(&y->wq_a) + tensor_bytes(&y->wq_b) + tensor_bytes(&y->wkv_a) + /* MLA */
+             tensor_bytes(&y->wkv_b) + tensor_bytes(&y->wk_b) + tensor_bytes(&y->wv_b);
     }
     return s;
 }

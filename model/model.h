@@ -55,6 +55,12 @@ typedef struct {
     float attn_scale;    /* multiplies q . k; 0 means 1/sqrt(head_dim) */
     float attn_softcap;  /* > 0: attention scores soft-capped to (-cap, cap) by cap * tanh(s / cap) */
     float final_softcap; /* > 0: logits soft-capped likewise */
+    /* multi-head latent attention (deepseek2; model/mla.h), 0 otherwise. head_dim is then
+     * qk_nope + n_rot (the per-head q/k width, RoPE on the last n_rot dims as stored), head_dim_v
+     * v_head_dim, n_head_kv = n_head: keys and values are decompressed per head into the cache. */
+    int kv_lora_rank;    /* width of the compressed KV latent (> 0: MLA) */
+    int q_lora_rank;     /* width of the low-rank q (attn_q_a / attn_q_b); 0: a direct attn_q */
+    int n_dense_lead;    /* leading layers with a dense FFN (all of them until MoE is wired) */
 } Config;
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
@@ -87,6 +93,17 @@ typedef struct {
     Tensor w_down;          /* [n_embd, n_ff] */
     int window;             /* > 0: sliding-window attention over this many positions (the query's
                              * own included); 0: the layer attends to every earlier position */
+    /* multi-head latent attention (Config.kv_lora_rank > 0; wq is then [n_head * head_dim, n_embd]
+     * when q_lora_rank is 0, absent otherwise; wk, wv absent). nope = head_dim - n_rot. */
+    Tensor wq_a;            /* [q_lora_rank, n_embd] */
+    const float *q_a_norm;  /* [q_lora_rank] */
+    Tensor wq_b;            /* [n_head * head_dim, q_lora_rank] */
+    Tensor wkv_a;           /* [kv_lora_rank + n_rot, n_embd]: the latent, then the shared k_pe */
+    const float *kv_a_norm; /* [kv_lora_rank] */
+    Tensor wkv_b;           /* [n_head * (nope + head_dim_v), kv_lora_rank], per head k_nope rows
+                             * then v rows (HF, older GGUF); or absent and the split form: */
+    Tensor wk_b;            /* [n_head * kv_lora_rank, nope]: per head k_nope's rows transposed */
+    Tensor wv_b;            /* [n_head * head_dim_v, kv_lora_rank] */
 } Layer;
 
 typedef struct Model Model;

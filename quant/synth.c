@@ -20,14 +20,20 @@ typedef struct {
 
 /* Shapes from the models' published config.json files. */
 static const Preset PRESETS[] = {
-    {"qwen2.5-0.5b", {ARCH_QWEN2, 151936, 896, 24, 4864, 14, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
-    {"qwen2.5-1.5b", {ARCH_QWEN2, 151936, 1536, 28, 8960, 12, 2, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
-    {"qwen2.5-7b", {ARCH_QWEN2, 152064, 3584, 28, 18944, 28, 4, 128, 1e6f, 1e-6f, 0, Q_F16, 1, 0.02f}},
-    {"llama-3.2-1b", {ARCH_LLAMA, 128256, 2048, 16, 8192, 32, 8, 64, 5e5f, 1e-5f, 1, Q_F16, 1, 0.02f}},
-    {"qwen3-0.6b", {ARCH_QWEN3, 151936, 1024, 28, 3072, 16, 8, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
-    {"tiny-llama", {ARCH_LLAMA, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-5f, 0, Q_F16, 1, 0.05f}},
-    {"tiny-qwen2", {ARCH_QWEN2, 512, 128, 2, 256, 4, 2, 32, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f}},
-    {"tiny-qwen3", {ARCH_QWEN3, 512, 128, 2, 256, 4, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f}},
+    {"qwen2.5-0.5b", {ARCH_QWEN2, 151936, 896, 24, 4864, 14, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
+    {"qwen2.5-1.5b", {ARCH_QWEN2, 151936, 1536, 28, 8960, 12, 2, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
+    {"qwen2.5-7b", {ARCH_QWEN2, 152064, 3584, 28, 18944, 28, 4, 128, 1e6f, 1e-6f, 0, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
+    {"llama-3.2-1b", {ARCH_LLAMA, 128256, 2048, 16, 8192, 32, 8, 64, 5e5f, 1e-5f, 1, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
+    {"qwen3-0.6b", {ARCH_QWEN3, 151936, 1024, 28, 3072, 16, 8, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
+    {"tiny-llama", {ARCH_LLAMA, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-5f, 0, Q_F16, 1, 0.05f, 0, 0, 0, 0}},
+    {"tiny-qwen2", {ARCH_QWEN2, 512, 128, 2, 256, 4, 2, 32, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f, 0, 0, 0, 0}},
+    {"tiny-qwen3", {ARCH_QWEN3, 512, 128, 2, 256, 4, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f, 0, 0, 0, 0}},
+    /* DeepSeek-Coder-V2-Lite-Base's attention (kv_lora_rank 512, q direct, qk 128 + 64 rope,
+     * v 128); every FFN dense with its intermediate_size 10944 (its MoE layers are not wired yet) */
+    {"deepseek-coder-v2-lite", {ARCH_DEEPSEEK2, 102400, 2048, 27, 10944, 16, 16, 192, 1e4f, 1e-6f, 0,
+                                Q_F16, 1, 0.02f, 512, 0, 64, 128}},
+    {"tiny-deepseek2", {ARCH_DEEPSEEK2, 512, 128, 2, 256, 4, 4, 48, 1e4f, 1e-6f, 0, Q_F16, 1, 0.05f,
+                        64, 0, 16, 32}},
 };
 
 int synth_preset(const char *name, SynthSpec *s) {
@@ -41,7 +47,7 @@ int synth_preset(const char *name, SynthSpec *s) {
 
 const char *synth_preset_names(void) {
     return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, tiny-llama, "
-           "tiny-qwen2, tiny-qwen3";
+           "tiny-qwen2, tiny-qwen3, deepseek-coder-v2-lite, tiny-deepseek2";
 }
 
 int synth_type_ok(uint32_t t) { return qtype_can_quant(t) && qtype_can_dequant(t); }
@@ -90,6 +96,7 @@ typedef struct {
     uint32_t type;
     int64_t cols, rows; /* rows 1 for vectors */
     float mean, std;
+    int64_t heads;      /* > 1: a 3-D tensor of `heads` matrices [rows / heads, cols] (MLA's k_b, v_b) */
 } Plan;
 
 /* The GPT-2 byte-to-unicode mapping: printable bytes stand for themselves, the others are mapped
@@ -146,7 +153,47 @@ static int check_spec(const SynthSpec *s, const char *path, Err *err) {
     if (s->n_embd % be || s->n_ff % be || (s->n_head * s->head_dim) % be)
         return err_set(err, "%s: n_embd %d, n_ff %d and n_head*head_dim %d must be multiples of %d for %s",
                        path, s->n_embd, s->n_ff, s->n_head * s->head_dim, be, qtype_name(s->type));
+    if (arch_info(s->arch)->mla) {
+        int nope = s->head_dim - s->n_rot;
+        if (s->kv_lora_rank < 1 || s->kv_lora_rank > 65536 || s->q_lora_rank < 0 || s->q_lora_rank > 65536 ||
+            s->n_rot < 2 || s->n_rot % 2 || nope < 1 || s->head_dim_v < 1 || s->head_dim_v > 1024 ||
+            s->n_head_kv != s->n_head)
+            return err_set(err, "%s: synth deepseek2 dimensions out of range (kv_lora >= 1, even rope dims "
+                           "below head_dim, v_head_dim >= 1, kv heads = heads)", path);
+        if (s->kv_lora_rank % be || s->q_lora_rank % be || nope % be)
+            return err_set(err, "%s: kv_lora %d, q_lora %d and head_dim - rope dims %d must be multiples "
+                           "of %d for %s", path, s->kv_lora_rank, s->q_lora_rank, nope, be, qtype_name(s->type));
+    }
     return 0;
+}
+
+/* One tensor of the plan. */
+static void plan(Plan *p, int *n, TensorRole role, int layer, uint32_t type, int64_t cols,
+                 int64_t rows, float mean, float std, int64_t heads) {
+    tensor_name_in(role, 1, layer, p[*n].name, sizeof p[*n].name);
+    p[*n].type = type, p[*n].cols = cols, p[*n].rows = rows, p[*n].mean = mean, p[*n].std = std;
+    p[*n].heads = heads;
+    (*n)++;
+}
+
+/* A layer's multi-head latent attention tensors, as llama.cpp's converter writes them today:
+ * q (direct or low-rank), the latent projection and its norm, attn_k_b [n_head][kv_lora, nope],
+ * attn_v_b [n_head][v, kv_lora], the output projection. */
+static void add_mla(Plan *p, int *n, const SynthSpec *s, int l) {
+    int64_t E = s->n_embd, H = s->n_head, hd = s->head_dim, hv = s->head_dim_v, R = s->kv_lora_rank;
+    int64_t Rq = s->q_lora_rank, rot = s->n_rot, nope = hd - rot;
+    if (Rq > 0) {
+        plan(p, n, TN_ATTN_Q_A, l, s->type, E, Rq, 0, s->std, 1);
+        plan(p, n, TN_ATTN_Q_A_NORM, l, Q_F32, Rq, 1, 1, 0.1f, 1);
+        plan(p, n, TN_ATTN_Q_B, l, s->type, Rq, H * hd, 0, s->std, 1);
+    } else {
+        plan(p, n, TN_ATTN_Q, l, s->type, E, H * hd, 0, s->std, 1);
+    }
+    plan(p, n, TN_ATTN_KV_A_MQA, l, s->type, E, R + rot, 0, s->std, 1);
+    plan(p, n, TN_ATTN_KV_A_NORM, l, Q_F32, R, 1, 1, 0.1f, 1);
+    plan(p, n, TN_ATTN_K_B, l, s->type, nope, H * R, 0, s->std, H);
+    plan(p, n, TN_ATTN_V_B, l, s->type, R, H * hv, 0, s->std, H);
+    plan(p, n, TN_ATTN_OUT, l, s->type, H * hv, E, 0, s->std, 1);
 }
 
 int synth_write(const SynthSpec *s, const char *path, Err *err) {
@@ -158,9 +205,13 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     /* the presets' published contexts: Llama 3.2 131072, Qwen 32768 */
     const Config c = {.arch = s->arch, .n_vocab = s->n_vocab, .n_embd = s->n_embd,
                       .n_layer = s->n_layer, .n_ff = s->n_ff, .n_head = s->n_head,
-                      .n_head_kv = s->n_head_kv, .head_dim = s->head_dim, .head_dim_v = s->head_dim,
-                      .n_rot = s->head_dim,
-                      .n_ctx = s->arch == ARCH_LLAMA ? 131072 : 32768, .rms_eps = s->rms_eps,
+                      .n_head_kv = s->n_head_kv, .head_dim = s->head_dim,
+                      .head_dim_v = a->mla ? s->head_dim_v : s->head_dim,
+                      .n_rot = a->mla ? s->n_rot : s->head_dim,
+                      .kv_lora_rank = a->mla ? s->kv_lora_rank : 0, .q_lora_rank = a->mla ? s->q_lora_rank : 0,
+                      .n_dense_lead = a->mla ? s->n_layer : 0,
+                      .n_ctx = s->arch == ARCH_LLAMA ? 131072 : s->arch == ARCH_DEEPSEEK2 ? 163840 : 32768,
+                      .rms_eps = s->rms_eps,
                       .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
                       .tied = s->tied, .act = a->act};
     GgufMeta *meta = gm_new();
@@ -182,6 +233,14 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     ADD(s->type, E, s->n_vocab, 0, mstd, TN_TOKEN_EMBD, 0);
     for (int l = 0; l < s->n_layer; l++) {
         ADD(Q_F32, E, 1, 1, 0.1f, TN_ATTN_NORM, l);
+        if (a->mla) { /* deepseek2: latent attention in the split form; the dense FFN below */
+            add_mla(p, &n, s, l);
+            ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_NORM, l);
+            ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
+            ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
+            ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
+            continue;
+        }
         ADD(s->type, E, Q, 0, mstd, TN_ATTN_Q, l);
         ADD(s->type, E, KV, 0, mstd, TN_ATTN_K, l);
         ADD(s->type, E, KV, 0, mstd, TN_ATTN_V, l);
@@ -205,9 +264,9 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
 #undef ADD
     int r = 0;
     for (int i = 0; i < n && r == 0; i++) {
-        int64_t ne[2] = {p[i].cols, p[i].rows};
+        int64_t h = p[i].heads > 1 ? p[i].heads : 1, ne[3] = {p[i].cols, p[i].rows / h, h};
         p[i].type = fit_type(p[i].type, p[i].cols);
-        if (gw_add_tensor(w, p[i].name, p[i].type, p[i].rows > 1 ? 2 : 1, ne, err) < 0) r = -1;
+        if (gw_add_tensor(w, p[i].name, p[i].type, h > 1 ? 3 : p[i].rows > 1 ? 2 : 1, ne, err) < 0) r = -1;
     }
     if (r == 0) r = gw_begin(w, path, err);
     /* data, in chunks of whole rows of about 4 MiB */

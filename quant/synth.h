@@ -31,10 +31,14 @@ typedef struct {
     uint32_t type;  /* QType of the matrices */
     uint64_t seed;
     float std;      /* of the matrix entries */
+    /* deepseek2's multi-head latent attention (arch.h mla; 0 elsewhere): head_dim is then the q/k
+     * head width qk_nope + n_rot; written in llama.cpp's split form (attn_k_b / attn_v_b) */
+    int kv_lora_rank, q_lora_rank, n_rot, head_dim_v;
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",
- * "qwen3-0.6b", "tiny-llama", "tiny-qwen2", "tiny-qwen3"); type F16, seed 1. -1 when unknown. */
+ * "qwen3-0.6b", "tiny-llama", "tiny-qwen2", "tiny-qwen3", "deepseek-coder-v2-lite",
+ * "tiny-deepseek2"); type F16, seed 1. -1 when unknown. */
 int synth_preset(const char *name, SynthSpec *s);
 /* The preset names, comma separated (for --help). */
 const char *synth_preset_names(void);
