@@ -15,11 +15,14 @@ static const char USAGE[] =
     "Writes a model with seeded random weights and a minimal byte-level vocabulary, loadable by\n"
     "coldtok and llama.cpp-style readers.\n"
     "\n"
-    "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b;\n"
-    "                  small ones: tiny-llama, tiny-qwen2, tiny-qwen3\n"
-    "  --arch ARCH     llama, qwen2 or qwen3 (with --preset: overrides the preset's)\n"
+    "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b,\n"
+    "                  qwen3-coder-30b-a3b; small ones: tiny-llama, tiny-qwen2, tiny-qwen3,\n"
+    "                  tiny-qwen2moe, tiny-qwen3moe\n"
+    "  --arch ARCH     llama, qwen2, qwen3, qwen2moe or qwen3moe (with --preset: overrides the\n"
+    "                  preset's)\n"
     "  --dims LIST     comma-separated key=value over the preset (or over tiny-ARCH): vocab, embd,\n"
-    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1)\n"
+    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1); experts,\n"
+    "                  experts_used, ff_exp, ff_shexp (mixtures of experts)\n"
     "  --type T        matrix type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,\n"
     "                  Q2_K .. Q6_K (a k-quant that does not fit a matrix falls back like\n"
     "                  llama.cpp: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0)\n"
@@ -37,7 +40,8 @@ static int set_dim(SynthSpec *s, const char *kv) {
     struct { const char *name; int *field; } ints[] = {
         {"vocab", &s->n_vocab}, {"embd", &s->n_embd}, {"layers", &s->n_layer}, {"ff", &s->n_ff},
         {"heads", &s->n_head}, {"kv_heads", &s->n_head_kv}, {"head_dim", &s->head_dim},
-        {"tied", &s->tied}};
+        {"tied", &s->tied}, {"experts", &s->n_expert}, {"experts_used", &s->n_expert_used},
+        {"ff_exp", &s->n_ff_exp}, {"ff_shexp", &s->n_ff_shexp}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (strlen(ints[i].name) == k && !strncmp(kv, ints[i].name, k)) {
             if (v < 0 || v > (1 << 24) || v != (int)v) return -1;
@@ -83,13 +87,15 @@ int cmd_synth(int argc, char **argv) {
     char base[32];
     if (!preset) snprintf(base, sizeof base, "tiny-%s", arch);
     if (synth_preset(preset ? preset : base, &s) != 0)
-        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3)%s",
+        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3, qwen2moe, qwen3moe)%s",
                                preset ? preset : arch, preset ? synth_preset_names() : "");
     if (arch) {
         if (!strcmp(arch, "llama")) s.arch = ARCH_LLAMA;
         else if (!strcmp(arch, "qwen2")) s.arch = ARCH_QWEN2;
         else if (!strcmp(arch, "qwen3")) s.arch = ARCH_QWEN3;
-        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3)", arch);
+        else if (!strcmp(arch, "qwen2moe")) s.arch = ARCH_QWEN2MOE;
+        else if (!strcmp(arch, "qwen3moe")) s.arch = ARCH_QWEN3MOE;
+        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3, qwen2moe, qwen3moe)", arch);
     }
     if (dims) {
         char *d = xstrdup(dims), *save = NULL;

@@ -25,6 +25,22 @@ static const TensorName TENSORS[TN_COUNT] = {
     [TN_FFN_UP] = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.up_proj.weight"},
     [TN_FFN_DOWN] = {"blk.%d.ffn_down.weight", "model.layers.%d.mlp.down_proj.weight"},
     [TN_HF_ROTARY_INV_FREQ] = {NULL, "model.layers.%d.self_attn.rotary_emb.inv_freq"},
+    [TN_FFN_GATE_INP] = {"blk.%d.ffn_gate_inp.weight", "model.layers.%d.mlp.gate.weight"},
+    [TN_FFN_GATE_EXPS] = {"blk.%d.ffn_gate_exps.weight", NULL}, /* HF: one per expert, below */
+    [TN_FFN_UP_EXPS] = {"blk.%d.ffn_up_exps.weight", NULL},
+    [TN_FFN_DOWN_EXPS] = {"blk.%d.ffn_down_exps.weight", NULL},
+    [TN_FFN_GATE_SHEXP] = {"blk.%d.ffn_gate_shexp.weight", "model.layers.%d.mlp.shared_expert.gate_proj.weight"},
+    [TN_FFN_UP_SHEXP] = {"blk.%d.ffn_up_shexp.weight", "model.layers.%d.mlp.shared_expert.up_proj.weight"},
+    [TN_FFN_DOWN_SHEXP] = {"blk.%d.ffn_down_shexp.weight", "model.layers.%d.mlp.shared_expert.down_proj.weight"},
+    [TN_FFN_GATE_INP_SHEXP] = {"blk.%d.ffn_gate_inp_shexp.weight", "model.layers.%d.mlp.shared_expert_gate.weight"},
+};
+
+/* The per-expert transformers names of the routed experts' roles. */
+static const struct {
+    TensorRole role;
+    const char *proj;
+} EXPERT_PROJ[] = {
+    {TN_FFN_GATE_EXPS, "gate_proj"}, {TN_FFN_UP_EXPS, "up_proj"}, {TN_FFN_DOWN_EXPS, "down_proj"},
 };
 
 static const HparamName HPARAMS[HP_COUNT] = {
@@ -43,6 +59,11 @@ static const HparamName HPARAMS[HP_COUNT] = {
     [HP_ROPE_SCALING_TYPE] = {"rope.scaling.type", NULL},
     [HP_ROPE_SCALING_FACTOR] = {"rope.scaling.factor", NULL},
     [HP_ROPE_SCALE_LINEAR] = {"rope.scale_linear", NULL}, /* older GGUF files' linear factor */
+    [HP_EXPERT_COUNT] = {"expert_count", "num_experts"},
+    [HP_EXPERT_USED_COUNT] = {"expert_used_count", "num_experts_per_tok"},
+    [HP_EXPERT_FEED_FORWARD_LENGTH] = {"expert_feed_forward_length", "moe_intermediate_size"},
+    [HP_EXPERT_SHARED_FEED_FORWARD_LENGTH] = {"expert_shared_feed_forward_length",
+                                              "shared_expert_intermediate_size"},
 };
 
 const TensorName *tensor_name(TensorRole role) { return &TENSORS[role]; }
@@ -77,3 +98,27 @@ int hf_tensor_role(const char *hf, int *layer) {
 }
 
 const HparamName *hparam_name(Hparam hp) { return &HPARAMS[hp]; }
+
+const char *tensor_name_expert(TensorRole role, int layer, int expert, char *out, size_t size) {
+    if (size) out[0] = '\0';
+    for (size_t i = 0; i < sizeof EXPERT_PROJ / sizeof EXPERT_PROJ[0]; i++)
+        if (EXPERT_PROJ[i].role == role) {
+            snprintf(out, size, "model.layers.%d.mlp.experts.%d.%s.weight", layer, expert, EXPERT_PROJ[i].proj);
+            return out;
+        }
+    return NULL;
+}
+
+int hf_expert_role(const char *hf, int *layer, int *expert) {
+    int l, x, n = 0;
+    char proj[32];
+    if (sscanf(hf, "model.layers.%d.mlp.experts.%d.%31[a-z_].weight%n", &l, &x, proj, &n) != 3 ||
+        hf[n] != '\0' || l < 0 || x < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof EXPERT_PROJ / sizeof EXPERT_PROJ[0]; i++)
+        if (!strcmp(EXPERT_PROJ[i].proj, proj)) {
+            *layer = l, *expert = x;
+            return (int)EXPERT_PROJ[i].role;
+        }
+    return -1;
+}

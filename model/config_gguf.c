@@ -6,7 +6,7 @@
 #include "formats/hfnames.h"
 
 /* When a key of a layout is written. */
-typedef enum { ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED } When;
+typedef enum { ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED, IF_EXPERTS, IF_SHARED_EXPERT } When;
 
 typedef struct {
     Hparam key;
@@ -21,6 +21,9 @@ static const Row CONVERT[] = {
     {HP_RMS_EPS, ALWAYS},           {HP_ROPE_DIMENSION_COUNT, ALWAYS},
     {HP_KEY_LENGTH, IF_HEAD_DIM_OWN}, {HP_VALUE_LENGTH, IF_HEAD_DIM_OWN},
     {HP_ROPE_SCALING_TYPE, IF_ROPE_SCALED}, {HP_ROPE_SCALING_FACTOR, IF_ROPE_SCALED},
+    {HP_EXPERT_COUNT, IF_EXPERTS},  {HP_EXPERT_USED_COUNT, IF_EXPERTS},
+    {HP_EXPERT_FEED_FORWARD_LENGTH, IF_EXPERTS},
+    {HP_EXPERT_SHARED_FEED_FORWARD_LENGTH, IF_SHARED_EXPERT},
 };
 
 static const Row SYNTH[] = {
@@ -31,6 +34,9 @@ static const Row SYNTH[] = {
     {HP_ROPE_DIMENSION_COUNT, ALWAYS}, {HP_ROPE_FREQ_BASE, ALWAYS},
     {HP_RMS_EPS, ALWAYS},           {HP_VOCAB_SIZE, ALWAYS},
     {HP_ROPE_SCALING_TYPE, IF_ROPE_SCALED}, {HP_ROPE_SCALING_FACTOR, IF_ROPE_SCALED},
+    {HP_EXPERT_COUNT, IF_EXPERTS},  {HP_EXPERT_USED_COUNT, IF_EXPERTS},
+    {HP_EXPERT_FEED_FORWARD_LENGTH, IF_EXPERTS},
+    {HP_EXPERT_SHARED_FEED_FORWARD_LENGTH, IF_SHARED_EXPERT},
 };
 
 /* The value of one key, in its GGUF type. */
@@ -50,6 +56,10 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_RMS_EPS: gm_f32(out, key, c->rms_eps); break;
     case HP_ROPE_SCALING_TYPE: gm_str(out, key, "linear"); break;
     case HP_ROPE_SCALING_FACTOR: gm_f32(out, key, c->rope_scale); break;
+    case HP_EXPERT_COUNT: gm_u32(out, key, (uint32_t)c->moe.n_expert); break;
+    case HP_EXPERT_USED_COUNT: gm_u32(out, key, (uint32_t)c->moe.n_expert_used); break;
+    case HP_EXPERT_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->moe.n_ff_exp); break;
+    case HP_EXPERT_SHARED_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->moe.n_ff_shexp); break;
     case HP_ROPE_SCALE_LINEAR: /* older files' spelling: read, never written */
     case HP_COUNT: break;
     }
@@ -67,6 +77,8 @@ void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, G
             c->head_dim_v == c->head_dim)
             continue;
         if (rows[i].when == IF_ROPE_SCALED && c->rope_scale == 1) continue;
+        if (rows[i].when == IF_EXPERTS && c->moe.n_expert == 0) continue;
+        if (rows[i].when == IF_SHARED_EXPERT && c->moe.n_ff_shexp == 0) continue;
         char key[160];
         snprintf(key, sizeof key, "%s.%s", arch, hparam_name(rows[i].key)->gguf);
         put(c, rows[i].key, key, out);

@@ -12,6 +12,7 @@
 #include "formats/hfnames.h"
 #include "formats/safetensors.h"
 #include "formats/qtype.h"
+#include "model/moe_load.h"
 
 /* ---- tensor lookup, either format ---- */
 
@@ -296,7 +297,7 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
         return err_set(err, "%s: %s has %lld rows", m->path, embd, (long long)e->ne[1]);
     c->n_vocab = (int)e->ne[1];
     c->tied = gguf_find_tensor(g, tensor_name(TN_OUTPUT)->gguf) == NULL;
-    return 0;
+    return moe_config_gguf(g, arch, a, c, m->path, err); /* expert counts and widths, if any */
 }
 
 /* Integer field of config.json; *out keeps its default when absent. */
@@ -382,6 +383,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
         goto done;
     }
     c->tied = tie ? json_is_true(tie) : a->tied_default;
+    if (moe_config_json(root, a, c, cfg_path, err)) goto done; /* the experts, if any */
     /* never ignored: a scheme coldtok does not read is one line naming it (older
      * compressed-tensors releases call the object compression_config) */
     json_t *qc = json_object_get(root, "quantization_config");
@@ -453,14 +455,16 @@ static int load_weights(Loader *L) {
     const int need_bias = a->qkv_bias == TENSORS_REQUIRED, need_norm = a->qk_norm == TENSORS_REQUIRED;
     for (int l = 0; l < c->n_layer; l++) {
         Layer *y = &m->layers[l];
+        const int experts = moe_is_expert_layer(c, l); /* an expert FFN instead of a dense one */
         progress("loading layer %d/%d", l + 1, c->n_layer);
         if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
             get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) || get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
             get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv) || get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
             get_vector(L, TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
-            (c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
-            get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up) ||
-            get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down))
+            (!experts && c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
+            (!experts && get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up)) ||
+            (!experts && get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down)) ||
+            (experts && moe_load_layer(L->g, L->st, c, a, l, y, m->path, L->err)))
             return -1;
         /* the q/k/v biases: all three or none */
         if (get_vector(L, TN_ATTN_Q_BIAS, l, Q, !need_bias, &y->bq) ||
@@ -561,6 +565,8 @@ void model_free(Model *m) {
     if (!m) return;
     if (m->gguf) gguf_close(m->gguf);
     if (m->st) st_close(m->st);
+    if (m->layers)
+        for (int l = 0; l < m->cfg.n_layer; l++) free(m->layers[l].moe);
     free(m->layers);
     free(m->vectors);
     free(m->path);
@@ -627,7 +633,7 @@ uint64_t model_weight_bytes(const Model *m) {
         const Layer *y = &m->layers[l];
         s += tensor_bytes(&y->wq) + tensor_bytes(&y->wk) + tensor_bytes(&y->wv) +
              tensor_bytes(&y->wo) + tensor_bytes(&y->w_gate) + tensor_bytes(&y->w_up) +
-             tensor_bytes(&y->w_down);
+             tensor_bytes(&y->w_down) + moe_layer_bytes(y->moe, m->cfg.moe.n_expert);
     }
     return s;
 }
