@@ -15,12 +15,14 @@ static const char USAGE[] =
     "Writes a model with seeded random weights and a minimal byte-level vocabulary, loadable by\n"
     "coldtok and llama.cpp-style readers.\n"
     "\n"
-    "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b;\n"
-    "                  deepseek-coder-v2-lite; small ones: tiny-llama, tiny-qwen2, tiny-qwen3,\n"
-    "                  tiny-deepseek2\n"
-    "  --arch ARCH     llama, qwen2, qwen3 or deepseek2 (with --preset: overrides the preset's)\n"
+    "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b,\n"
+    "                  qwen3-coder-30b-a3b, deepseek-coder-v2-lite; small ones: tiny-llama,\n"
+    "                  tiny-qwen2, tiny-qwen3, tiny-qwen2moe, tiny-qwen3moe, tiny-deepseek2\n"
+    "  --arch ARCH     llama, qwen2, qwen3, qwen2moe, qwen3moe or deepseek2 (with --preset:\n"
+    "                  overrides the preset's)\n"
     "  --dims LIST     comma-separated key=value over the preset (or over tiny-ARCH): vocab, embd,\n"
-    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1); deepseek2 also\n"
+    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1); experts,\n"
+    "                  experts_used, ff_exp, ff_shexp (mixtures of experts); deepseek2 also\n"
     "                  kv_lora, q_lora (0: a direct attn_q), rope_dims, v_head_dim (head_dim is\n"
     "                  the q/k head width, qk_nope + rope_dims)\n"
     "  --type T        matrix type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,\n"
@@ -40,8 +42,9 @@ static int set_dim(SynthSpec *s, const char *kv) {
     struct { const char *name; int *field; } ints[] = {
         {"vocab", &s->n_vocab}, {"embd", &s->n_embd}, {"layers", &s->n_layer}, {"ff", &s->n_ff},
         {"heads", &s->n_head}, {"kv_heads", &s->n_head_kv}, {"head_dim", &s->head_dim},
-        {"tied", &s->tied}, {"kv_lora", &s->kv_lora_rank}, {"q_lora", &s->q_lora_rank},
-        {"rope_dims", &s->n_rot}, {"v_head_dim", &s->head_dim_v}};
+        {"tied", &s->tied}, {"experts", &s->n_expert}, {"experts_used", &s->n_expert_used},
+        {"ff_exp", &s->n_ff_exp}, {"ff_shexp", &s->n_ff_shexp}, {"kv_lora", &s->kv_lora_rank},
+        {"q_lora", &s->q_lora_rank}, {"rope_dims", &s->n_rot}, {"v_head_dim", &s->head_dim_v}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (strlen(ints[i].name) == k && !strncmp(kv, ints[i].name, k)) {
             if (v < 0 || v > (1 << 24) || v != (int)v) return -1;
@@ -87,14 +90,16 @@ int cmd_synth(int argc, char **argv) {
     char base[32];
     if (!preset) snprintf(base, sizeof base, "tiny-%s", arch);
     if (synth_preset(preset ? preset : base, &s) != 0)
-        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3, deepseek2)%s",
+        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3, qwen2moe, qwen3moe, deepseek2)%s",
                                preset ? preset : arch, preset ? synth_preset_names() : "");
     if (arch) {
         if (!strcmp(arch, "llama")) s.arch = ARCH_LLAMA;
         else if (!strcmp(arch, "qwen2")) s.arch = ARCH_QWEN2;
         else if (!strcmp(arch, "qwen3")) s.arch = ARCH_QWEN3;
+        else if (!strcmp(arch, "qwen2moe")) s.arch = ARCH_QWEN2MOE;
+        else if (!strcmp(arch, "qwen3moe")) s.arch = ARCH_QWEN3MOE;
         else if (!strcmp(arch, "deepseek2")) s.arch = ARCH_DEEPSEEK2;
-        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3, deepseek2)", arch);
+        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3, qwen2moe, qwen3moe, deepseek2)", arch);
     }
     if (dims) {
         char *d = xstrdup(dims), *save = NULL;

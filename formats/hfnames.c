@@ -33,6 +33,22 @@ static const TensorName TENSORS[TN_COUNT] = {
     [TN_ATTN_KV_B] = {"blk.%d.attn_kv_b.weight", "model.layers.%d.self_attn.kv_b_proj.weight"},
     [TN_ATTN_K_B] = {"blk.%d.attn_k_b.weight", NULL},
     [TN_ATTN_V_B] = {"blk.%d.attn_v_b.weight", NULL},
+    [TN_FFN_GATE_INP] = {"blk.%d.ffn_gate_inp.weight", "model.layers.%d.mlp.gate.weight"},
+    [TN_FFN_GATE_EXPS] = {"blk.%d.ffn_gate_exps.weight", NULL}, /* HF: one per expert, below */
+    [TN_FFN_UP_EXPS] = {"blk.%d.ffn_up_exps.weight", NULL},
+    [TN_FFN_DOWN_EXPS] = {"blk.%d.ffn_down_exps.weight", NULL},
+    [TN_FFN_GATE_SHEXP] = {"blk.%d.ffn_gate_shexp.weight", "model.layers.%d.mlp.shared_expert.gate_proj.weight"},
+    [TN_FFN_UP_SHEXP] = {"blk.%d.ffn_up_shexp.weight", "model.layers.%d.mlp.shared_expert.up_proj.weight"},
+    [TN_FFN_DOWN_SHEXP] = {"blk.%d.ffn_down_shexp.weight", "model.layers.%d.mlp.shared_expert.down_proj.weight"},
+    [TN_FFN_GATE_INP_SHEXP] = {"blk.%d.ffn_gate_inp_shexp.weight", "model.layers.%d.mlp.shared_expert_gate.weight"},
+};
+
+/* The per-expert transformers names of the routed experts' roles. */
+static const struct {
+    TensorRole role;
+    const char *proj;
+} EXPERT_PROJ[] = {
+    {TN_FFN_GATE_EXPS, "gate_proj"}, {TN_FFN_UP_EXPS, "up_proj"}, {TN_FFN_DOWN_EXPS, "down_proj"},
 };
 
 static const HparamName HPARAMS[HP_COUNT] = {
@@ -51,13 +67,17 @@ static const HparamName HPARAMS[HP_COUNT] = {
     [HP_ROPE_SCALING_TYPE] = {"rope.scaling.type", NULL},
     [HP_ROPE_SCALING_FACTOR] = {"rope.scaling.factor", NULL},
     [HP_ROPE_SCALE_LINEAR] = {"rope.scale_linear", NULL}, /* older GGUF files' linear factor */
+    [HP_EXPERT_COUNT] = {"expert_count", "num_experts"},
+    [HP_EXPERT_USED_COUNT] = {"expert_used_count", "num_experts_per_tok"},
+    [HP_EXPERT_FEED_FORWARD_LENGTH] = {"expert_feed_forward_length", "moe_intermediate_size"},
+    [HP_EXPERT_SHARED_FEED_FORWARD_LENGTH] = {"expert_shared_feed_forward_length",
+                                              "shared_expert_intermediate_size"},
     [HP_Q_LORA_RANK] = {"attention.q_lora_rank", "q_lora_rank"},
     [HP_KV_LORA_RANK] = {"attention.kv_lora_rank", "kv_lora_rank"},
     [HP_KEY_LENGTH_MLA] = {"attention.key_length_mla", NULL},
     [HP_VALUE_LENGTH_MLA] = {"attention.value_length_mla", "v_head_dim"},
     [HP_QK_NOPE_HEAD_DIM] = {NULL, "qk_nope_head_dim"}, /* GGUF: key_length(_mla) - rope dims */
     [HP_LEADING_DENSE_BLOCK_COUNT] = {"leading_dense_block_count", "first_k_dense_replace"},
-    [HP_EXPERT_FEED_FORWARD_LENGTH] = {"expert_feed_forward_length", "moe_intermediate_size"},
     [HP_EXPERT_SHARED_COUNT] = {"expert_shared_count", "n_shared_experts"},
 };
 
@@ -93,3 +113,27 @@ int hf_tensor_role(const char *hf, int *layer) {
 }
 
 const HparamName *hparam_name(Hparam hp) { return &HPARAMS[hp]; }
+
+const char *tensor_name_expert(TensorRole role, int layer, int expert, char *out, size_t size) {
+    if (size) out[0] = '\0';
+    for (size_t i = 0; i < sizeof EXPERT_PROJ / sizeof EXPERT_PROJ[0]; i++)
+        if (EXPERT_PROJ[i].role == role) {
+            snprintf(out, size, "model.layers.%d.mlp.experts.%d.%s.weight", layer, expert, EXPERT_PROJ[i].proj);
+            return out;
+        }
+    return NULL;
+}
+
+int hf_expert_role(const char *hf, int *layer, int *expert) {
+    int l, x, n = 0;
+    char proj[32];
+    if (sscanf(hf, "model.layers.%d.mlp.experts.%d.%31[a-z_].weight%n", &l, &x, proj, &n) != 3 ||
+        hf[n] != '\0' || l < 0 || x < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof EXPERT_PROJ / sizeof EXPERT_PROJ[0]; i++)
+        if (!strcmp(EXPERT_PROJ[i].proj, proj)) {
+            *layer = l, *expert = x;
+            return (int)EXPERT_PROJ[i].role;
+        }
+    return -1;
+}

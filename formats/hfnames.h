@@ -20,6 +20,11 @@ typedef enum {
     TN_ATTN_Q_NORM, TN_ATTN_K_NORM, TN_ATTN_OUT, TN_ATTN_OUT_BIAS,
     TN_FFN_NORM, TN_FFN_GATE, TN_FFN_UP, TN_FFN_DOWN,
     TN_HF_ROTARY_INV_FREQ,
+    /* mixture of experts (model/moe.h): the router, the routed experts (in GGUF one 3-D tensor
+     * [n_expert, rows, cols] per kind; in HF one tensor per expert: tensor_name_expert), the
+     * shared expert and its gate */
+    TN_FFN_GATE_INP, TN_FFN_GATE_EXPS, TN_FFN_UP_EXPS, TN_FFN_DOWN_EXPS,
+    TN_FFN_GATE_SHEXP, TN_FFN_UP_SHEXP, TN_FFN_DOWN_SHEXP, TN_FFN_GATE_INP_SHEXP,
     /* multi-head latent attention (deepseek2); attn_k_b / attn_v_b are the per-head 3-D halves of
      * attn_kv_b that newer llama.cpp converters write (k_b transposed) */
     TN_ATTN_Q_A, TN_ATTN_Q_A_NORM, TN_ATTN_Q_B, TN_ATTN_KV_A_MQA, TN_ATTN_KV_A_NORM, TN_ATTN_KV_B,
@@ -40,16 +45,23 @@ const char *tensor_name_in(TensorRole role, int gguf, int layer, char *out, size
 /* The role of a transformers tensor name, and its layer (-1 for a tensor of the whole model);
  * -1 when the name is none of the table's. */
 int hf_tensor_role(const char *hf, int *layer);
+/* The transformers name of one routed expert's matrix (role TN_FFN_{GATE,UP,DOWN}_EXPS) of a
+ * layer, e.g. model.layers.3.mlp.experts.7.up_proj.weight, into out; NULL for another role. */
+const char *tensor_name_expert(TensorRole role, int layer, int expert, char *out, size_t size);
+/* The role (TN_FFN_*_EXPS), layer and expert of such a name; -1 when it is none. */
+int hf_expert_role(const char *hf, int *layer, int *expert);
 
 typedef enum {
     HP_VOCAB_SIZE, HP_CONTEXT_LENGTH, HP_EMBEDDING_LENGTH, HP_BLOCK_COUNT, HP_FEED_FORWARD_LENGTH,
     HP_HEAD_COUNT, HP_HEAD_COUNT_KV, HP_KEY_LENGTH, HP_VALUE_LENGTH, HP_ROPE_DIMENSION_COUNT,
     HP_ROPE_FREQ_BASE, HP_RMS_EPS, HP_ROPE_SCALING_TYPE, HP_ROPE_SCALING_FACTOR,
     HP_ROPE_SCALE_LINEAR,
+    /* mixture of experts */
+    HP_EXPERT_COUNT, HP_EXPERT_USED_COUNT, HP_EXPERT_FEED_FORWARD_LENGTH,
+    HP_EXPERT_SHARED_FEED_FORWARD_LENGTH,
     /* multi-head latent attention (deepseek2) and the MoE keys llama.cpp requires of it */
     HP_Q_LORA_RANK, HP_KV_LORA_RANK, HP_KEY_LENGTH_MLA, HP_VALUE_LENGTH_MLA,
-    HP_QK_NOPE_HEAD_DIM, HP_LEADING_DENSE_BLOCK_COUNT, HP_EXPERT_FEED_FORWARD_LENGTH,
-    HP_EXPERT_SHARED_COUNT,
+    HP_QK_NOPE_HEAD_DIM, HP_LEADING_DENSE_BLOCK_COUNT, HP_EXPERT_SHARED_COUNT,
     HP_COUNT
 } Hparam;
 

@@ -31,6 +31,26 @@ static const ArchInfo ARCHS[] = {
         .norm = NORM_RMS, .act = ACT_SILU_GATED,
         .tied_default = 0, /* Qwen3Config */
     },
+    [ARCH_QWEN2MOE] = {
+        .arch = ARCH_QWEN2MOE, .name = "qwen2moe",
+        .gguf_names = {"qwen2moe"}, .hf_types = {"qwen2_moe"},
+        .qkv_bias = TENSORS_REQUIRED, .qk_norm = TENSORS_REFUSED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* Qwen2MoeConfig */
+        .moe = 1, .moe_norm_topk = 0, /* llama.cpp's qwen2moe graph: norm_w false */
+        .moe_shexp = TENSORS_REQUIRED, .moe_shexp_gate = 1,
+    },
+    [ARCH_QWEN3MOE] = {
+        .arch = ARCH_QWEN3MOE, .name = "qwen3moe",
+        .gguf_names = {"qwen3moe"}, .hf_types = {"qwen3_moe"},
+        .qkv_bias = TENSORS_ALLOWED, .qk_norm = TENSORS_REQUIRED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* Qwen3MoeConfig */
+        .moe = 1, .moe_norm_topk = 1, /* llama.cpp's qwen3moe graph: norm_w true */
+        .moe_shexp = TENSORS_REFUSED, .moe_shexp_gate = 0,
+    },
     [ARCH_DEEPSEEK2] = {
         .arch = ARCH_DEEPSEEK2, .name = "deepseek2",
         .gguf_names = {"deepseek2"}, .hf_types = {"deepseek_v2"},

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_DEEPSEEK2 } Arch;
+typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_QWEN2MOE, ARCH_QWEN3MOE, ARCH_DEEPSEEK2 } Arch;
 typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
 typedef enum { NORM_RMS } NormKind;                /* the forward pass implements these today */
 typedef enum {
@@ -21,6 +21,12 @@ typedef enum {
     ACT_GELU_GATED, /* FFN: down(gelu(gate(x)) * up(x)) (GeGLU, tanh-approximated GELU) */
     ACT_GELU,       /* FFN: down(gelu(up(x))), no gate matrix (tanh-approximated GELU) */
 } Activation;
+
+/* How a mixture-of-experts router turns its logits into expert weights (model/moe.h). */
+typedef enum {
+    MOE_GATING_SOFTMAX, /* softmax over all experts, then the top k */
+    MOE_GATING_SIGMOID, /* an independent sigmoid per expert (DeepSeek-V3 style) */
+} MoeGating;
 
 #define ARCH_MAX_NAMES 3
 
@@ -45,6 +51,12 @@ typedef struct {
     NormKind norm;
     Activation act;
     int tied_default;          /* tie_word_embeddings when config.json does not say */
+    /* Mixture of experts (model/moe.h); all 0 for a dense family. */
+    int moe;                   /* 1: the FFN of (some) layers is routed experts */
+    int moe_norm_topk;         /* llama.cpp's norm_w: top-k weights renormalised to sum 1 (a GGUF
+                                * file of the family carries no key for it) */
+    Presence moe_shexp;        /* a shared expert beside the routed ones */
+    int moe_shexp_gate;        /* the shared expert's output scaled by sigmoid(x . gate_inp_shexp) */
     int mla;                   /* 1: multi-head latent attention (DeepSeek-V2): q (direct or low-rank),
                                 * a compressed KV latent with its own norm, decoupled RoPE dims;
                                 * model/mla.h. Its tensors replace attn_q/k/v. */

@@ -6,7 +6,7 @@
 #include "formats/hfnames.h"
 
 /* When a key of a layout is written. */
-typedef enum { ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED } When;
+typedef enum { ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED, IF_EXPERTS, IF_SHARED_EXPERT } When;
 
 typedef struct {
     Hparam key;
@@ -21,6 +21,9 @@ static const Row CONVERT[] = {
     {HP_RMS_EPS, ALWAYS},           {HP_ROPE_DIMENSION_COUNT, ALWAYS},
     {HP_KEY_LENGTH, IF_HEAD_DIM_OWN}, {HP_VALUE_LENGTH, IF_HEAD_DIM_OWN},
     {HP_ROPE_SCALING_TYPE, IF_ROPE_SCALED}, {HP_ROPE_SCALING_FACTOR, IF_ROPE_SCALED},
+    {HP_EXPERT_COUNT, IF_EXPERTS},  {HP_EXPERT_USED_COUNT, IF_EXPERTS},
+    {HP_EXPERT_FEED_FORWARD_LENGTH, IF_EXPERTS},
+    {HP_EXPERT_SHARED_FEED_FORWARD_LENGTH, IF_SHARED_EXPERT},
 };
 
 static const Row SYNTH[] = {
@@ -31,6 +34,9 @@ static const Row SYNTH[] = {
     {HP_ROPE_DIMENSION_COUNT, ALWAYS}, {HP_ROPE_FREQ_BASE, ALWAYS},
     {HP_RMS_EPS, ALWAYS},           {HP_VOCAB_SIZE, ALWAYS},
     {HP_ROPE_SCALING_TYPE, IF_ROPE_SCALED}, {HP_ROPE_SCALING_FACTOR, IF_ROPE_SCALED},
+    {HP_EXPERT_COUNT, IF_EXPERTS},  {HP_EXPERT_USED_COUNT, IF_EXPERTS},
+    {HP_EXPERT_FEED_FORWARD_LENGTH, IF_EXPERTS},
+    {HP_EXPERT_SHARED_FEED_FORWARD_LENGTH, IF_SHARED_EXPERT},
 };
 
 /* The value of one key, in its GGUF type. */
@@ -50,13 +56,18 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_RMS_EPS: gm_f32(out, key, c->rms_eps); break;
     case HP_ROPE_SCALING_TYPE: gm_str(out, key, "linear"); break;
     case HP_ROPE_SCALING_FACTOR: gm_f32(out, key, c->rope_scale); break;
+    case HP_EXPERT_COUNT: gm_u32(out, key, (uint32_t)c->moe.n_expert); break;
+    case HP_EXPERT_USED_COUNT: gm_u32(out, key, (uint32_t)c->moe.n_expert_used); break;
+    case HP_EXPERT_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->moe.n_ff_exp); break;
+    case HP_EXPERT_SHARED_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->moe.n_ff_shexp); break;
     case HP_Q_LORA_RANK: gm_u32(out, key, (uint32_t)c->q_lora_rank); break;
     case HP_KV_LORA_RANK: gm_u32(out, key, (uint32_t)c->kv_lora_rank); break;
     case HP_KEY_LENGTH_MLA: gm_u32(out, key, (uint32_t)c->head_dim); break;
     case HP_VALUE_LENGTH_MLA: gm_u32(out, key, (uint32_t)c->head_dim_v); break;
-    case HP_LEADING_DENSE_BLOCK_COUNT: gm_u32(out, key, (uint32_t)c->n_dense_lead); break;
-    case HP_EXPERT_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->n_ff); break; /* all dense */
-    case HP_EXPERT_SHARED_COUNT: gm_u32(out, key, 0); break;
+    case HP_LEADING_DENSE_BLOCK_COUNT: gm_u32(out, key, (uint32_t)c->moe.n_dense_lead); break;
+    case HP_EXPERT_SHARED_COUNT: /* deepseek2: the shared experts, each n_ff_exp wide */
+        gm_u32(out, key, (uint32_t)(c->moe.n_ff_exp > 0 ? c->moe.n_ff_shexp / c->moe.n_ff_exp : 0));
+        break;
     case HP_QK_NOPE_HEAD_DIM: /* config.json only */
     case HP_ROPE_SCALE_LINEAR: /* older files' spelling: read, never written */
     case HP_COUNT: break;
@@ -79,7 +90,9 @@ static void put_key(const Config *c, Hparam hp, GgufMeta *out) {
 static void mla_keys(const Config *c, ConfigKeyLayout layout, GgufMeta *out) {
     static const Hparam common[] = {HP_Q_LORA_RANK, HP_KV_LORA_RANK, HP_LEADING_DENSE_BLOCK_COUNT,
                                     HP_EXPERT_FEED_FORWARD_LENGTH, HP_EXPERT_SHARED_COUNT};
-    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) put_key(c, common[i], out);
+    Config k = *c; /* every layer dense: the converter writes intermediate_size as the expert width */
+    if (k.moe.n_expert == 0) k.moe.n_ff_exp = c->n_ff, k.moe.n_ff_shexp = 0, k.moe.n_dense_lead = c->n_layer;
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) put_key(&k, common[i], out);
     if (layout == CONFIG_KEYS_CONVERT) {
         put_key(c, HP_KEY_LENGTH, out);
         put_key(c, HP_VALUE_LENGTH, out);
@@ -109,6 +122,8 @@ void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, G
             c->head_dim_v == c->head_dim)
             continue;
         if (rows[i].when == IF_ROPE_SCALED && c->rope_scale == 1) continue;
+        if (rows[i].when == IF_EXPERTS && c->moe.n_expert == 0) continue;
+        if (rows[i].when == IF_SHARED_EXPERT && c->moe.n_ff_shexp == 0) continue;
         char key[160];
         snprintf(key, sizeof key, "%s.%s", arch, hparam_name(rows[i].key)->gguf);
         put(c, rows[i].key, key, out);

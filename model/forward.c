@@ -20,6 +20,7 @@
 #include "formats/qtype.h"
 #include "model/matmul.h"
 #include "model/mla.h"
+#include "model/moe.h"
 
 /* Positions per internal step: a whole 512-token window is one step, so each weight matrix is
  * converted once per window. Activation buffers grow to the largest step seen (a cold start of
@@ -37,6 +38,7 @@ struct Forward {
     const Model *m;     /* borrowed: weights and Config */
     Matmul *mm;         /* the matmuls (oneDNN), owned */
     Mla *mla;           /* multi-head latent attention's inputs (model/mla.h), owned; NULL if none */
+    Moe *moe;           /* the expert layers' FFN (model/moe.h), owned; NULL for a dense model */
     int n_threads;
     /* KV cache: positions 0 .. pos-1 filled, room for cap */
     float **k_cache;    /* [n_layer] of [cap, kv_dim] keys, after RoPE */
@@ -142,6 +144,11 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
         /* ---- FFN block: down(act(gate(xb)) * up(xb)), or down(act(up(xb))) ---- */
         rmsnorm_rows(f, f->xb, f->x, L->ffn_norm, M, E); /* xb [M, E] */
         OBSERVE(f, l, FWD_IN_GATEUP, f->xb, M, E);
+        if (L->moe) { /* an expert layer: xb2 [M, E] = the routed experts' mix (model/moe.h) */
+            if (moe_ffn(f->moe, f->mm, L->moe, f->xb, M, f->xb2, f->swiglu, err)) return -1;
+            for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
+            continue;
+        }
         if (c->act == ACT_GELU) { /* hb [M, F] = gelu(xb W_up^T) */
             MmOut up = {.y = f->hb, .W = &L->w_up};
             if (mm_run(f->mm, f->xb, M, &up, 1, err)) return -1;
@@ -379,6 +386,9 @@ void fwd_rewind(Forward *f, int pos) {
     if (pos >= 0 && pos < f->pos) f->pos = pos;
 }
 
+const MoeStats *fwd_moe_stats(const Forward *f) { return f->moe ? moe_stats(f->moe) : NULL; }
+int fwd_moe_picked(const Forward *f, int expert) { return f->moe && moe_last_picked(f->moe, expert); }
+
 void fwd_set_observer(Forward *f, FwdObserver fn, void *ctx) {
     f->obs = fn;
     f->obs_ctx = ctx;
@@ -401,6 +411,7 @@ Forward *fwd_new(const Model *m, Compute compute, Err *err) {
         return NULL;
     }
     f->mla = mla_new(m);
+    if (c->moe.n_expert > 0) f->moe = moe_new(m);
     f->k_cache = xcalloc((size_t)c->n_layer, sizeof *f->k_cache);
     f->v_cache = xcalloc((size_t)c->n_layer, sizeof *f->v_cache);
     return f;
@@ -410,6 +421,7 @@ void fwd_free(Forward *f) {
     if (!f) return;
     mm_free(f->mm);
     mla_free(f->mla);
+    moe_free(f->moe);
     if (f->k_cache)
         for (int l = 0; l < f->m->cfg.n_layer; l++) free(f->k_cache[l]), free(f->v_cache[l]);
     free(f->k_cache);

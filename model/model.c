@@ -12,6 +12,7 @@
 #include "formats/hfnames.h"
 #include "formats/safetensors.h"
 #include "formats/qtype.h"
+#include "model/moe_load.h"
 
 /* ---- tensor lookup, either format ---- */
 
@@ -255,10 +256,10 @@ static int mla_config_gguf(Model *m, Gguf *g, const char *arch, Err *err) {
     c->n_head_kv = c->n_head;
     r = gguf_int_key(g, arch, GGUF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), &v, 0, m->path, err);
     if (r < 0) return -1;
-    c->n_dense_lead = r == 1 ? (int)(v < c->n_layer ? v : c->n_layer) : 0; /* llama.cpp's default 0 */
-    if (c->n_dense_lead < c->n_layer)
+    c->moe.n_dense_lead = r == 1 ? (int)(v < c->n_layer ? v : c->n_layer) : 0; /* llama.cpp's default 0 */
+    if (c->moe.n_dense_lead < c->n_layer)
         return err_set(err, "%s: %s.%s = %d of %d layers: deepseek2's MoE layers are not supported yet",
-                       m->path, arch, GGUF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), c->n_dense_lead, c->n_layer);
+                       m->path, arch, GGUF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), c->moe.n_dense_lead, c->n_layer);
     if (c->kv_lora_rank < 1 || c->kv_lora_rank > 65536 || c->q_lora_rank > 65536 || c->n_rot >= c->head_dim)
         return err_set(err, "%s: deepseek2: kv_lora_rank %d, q_lora_rank %d or rope dims %d (of key "
                        "length %d) out of range", m->path, c->kv_lora_rank, c->q_lora_rank, c->n_rot,
@@ -324,7 +325,6 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     }
     c->rope = a->rope_gguf; /* llama.cpp permuted llama's Q/K rows for adjacent pairs */
     c->act = a->act;
-    if (a->mla && mla_config_gguf(m, g, arch, err)) return -1;
     const char *embd = tensor_name(TN_TOKEN_EMBD)->gguf;
     const GgufTensor *e = gguf_find_tensor(g, embd);
     if (!e) return err_set(err, "%s: missing tensor %s", m->path, embd);
@@ -332,7 +332,8 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
         return err_set(err, "%s: %s has %lld rows", m->path, embd, (long long)e->ne[1]);
     c->n_vocab = (int)e->ne[1];
     c->tied = gguf_find_tensor(g, tensor_name(TN_OUTPUT)->gguf) == NULL;
-    return 0;
+    if (moe_config_gguf(g, arch, a, c, m->path, err)) return -1; /* expert counts and widths, if any */
+    return a->mla ? mla_config_gguf(m, g, arch, err) : 0;
 }
 
 /* Integer field of config.json; *out keeps its default when absent. */
@@ -389,7 +390,7 @@ static int mla_config_json(json_t *root, Config *c, const char *path, Err *err) 
     /* DeepseekV2DecoderLayer: an MoE FFN where n_routed_experts is set, from layer
      * first_k_dense_replace on (every moe_layer_freq-th) */
     json_t *ne = json_object_get(root, "n_routed_experts");
-    c->n_dense_lead = c->n_layer;
+    c->moe.n_dense_lead = c->n_layer;
     if (ne && !json_is_null(ne)) {
         int dense = 0;
         if (json_int(root, HF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), &dense, path, err)) return -1;
@@ -450,6 +451,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
         goto done;
     }
     c->tied = tie ? json_is_true(tie) : a->tied_default;
+    if (moe_config_json(root, a, c, cfg_path, err)) goto done; /* the experts, if any */
     /* never ignored: a scheme coldtok does not read is one line naming it (older
      * compressed-tensors releases call the object compression_config) */
     json_t *qc = json_object_get(root, "quantization_config");
@@ -545,6 +547,7 @@ static int load_weights(Loader *L) {
     const int need_bias = a->qkv_bias == TENSORS_REQUIRED, need_norm = a->qk_norm == TENSORS_REQUIRED;
     for (int l = 0; l < c->n_layer; l++) {
         Layer *y = &m->layers[l];
+        const int experts = moe_is_expert_layer(c, l); /* an expert FFN instead of a dense one */
         progress("loading layer %d/%d", l + 1, c->n_layer);
         if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
             (a->mla ? load_mla(L, l, y)
@@ -552,9 +555,10 @@ static int load_weights(Loader *L) {
                           get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv)) ||
             get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
             get_vector(L, TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
-            (c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
-            get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up) ||
-            get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down))
+            (!experts && c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
+            (!experts && get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up)) ||
+            (!experts && get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down)) ||
+            (experts && moe_load_layer(L->g, L->st, c, a, l, y, m->path, L->err)))
             return -1;
         /* the q/k/v biases: all three or none */
         if (get_vector(L, TN_ATTN_Q_BIAS, l, Q, !need_bias, &y->bq) ||
@@ -655,6 +659,8 @@ void model_free(Model *m) {
     if (!m) return;
     if (m->gguf) gguf_close(m->gguf);
     if (m->st) st_close(m->st);
+    if (m->layers)
+        for (int l = 0; l < m->cfg.n_layer; l++) free(m->layers[l].moe);
     free(m->layers);
     free(m->vectors);
     free(m->path);
@@ -721,7 +727,7 @@ uint64_t model_weight_bytes(const Model *m) {
         const Layer *y = &m->layers[l];
         s += tensor_bytes(&y->wq) + tensor_bytes(&y->wk) + tensor_bytes(&y->wv) +
              tensor_bytes(&y->wo) + tensor_bytes(&y->w_gate) + tensor_bytes(&y->w_up) +
-             tensor_bytes(&y->w_down);
+             tensor_bytes(&y->w_down) + moe_layer_bytes(y->moe, m->cfg.moe.n_expert);
         s += tensor_bytes(&y->wq_a) + tensor_bytes(&y->wq_b) + tensor_bytes(&y->wkv_a) + /* MLA */
              tensor_bytes(&y->wkv_b) + tensor_bytes(&y->wk_b) + tensor_bytes(&y->wv_b);
     }

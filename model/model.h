@@ -34,6 +34,19 @@
 #include "formats/hfquant.h" /* HqTensor: a GPTQ / AWQ packed linear layer */
 #include "model/arch.h" /* Arch, RopeStyle, arch_name: what each family has */
 
+/* Mixture of experts (model/moe.h): how the FFN of an expert layer routes and mixes. */
+typedef struct {
+    int n_expert;       /* routed experts per expert layer; 0: a dense model */
+    int n_expert_used;  /* experts each position is routed to (top k) */
+    int n_ff_exp;       /* hidden width of one routed expert */
+    int n_ff_shexp;     /* hidden width of the shared expert (all shared experts side by side); 0: none */
+    int n_dense_lead;   /* the first layers keep a dense FFN (n_ff wide) instead of experts */
+    MoeGating gating;   /* softmax or sigmoid of the router logits (model/arch.h) */
+    int norm_topk;      /* 1: the k picked weights are divided by their sum */
+    float scale;        /* routed scaling factor multiplying the picked weights (1: none) */
+    int shexp_gate;     /* 1: the shared expert's output times sigmoid(x . gate_inp_shexp) */
+} MoeConfig;
+
 typedef struct {
     Arch arch;
     int n_vocab;     /* rows of the embedding matrix */
@@ -55,12 +68,12 @@ typedef struct {
     float attn_scale;    /* multiplies q . k; 0 means 1/sqrt(head_dim) */
     float attn_softcap;  /* > 0: attention scores soft-capped to (-cap, cap) by cap * tanh(s / cap) */
     float final_softcap; /* > 0: logits soft-capped likewise */
+    MoeConfig moe;       /* moe.n_expert 0: every FFN is dense */
     /* multi-head latent attention (deepseek2; model/mla.h), 0 otherwise. head_dim is then
      * qk_nope + n_rot (the per-head q/k width, RoPE on the last n_rot dims as stored), head_dim_v
      * v_head_dim, n_head_kv = n_head: keys and values are decompressed per head into the cache. */
     int kv_lora_rank;    /* width of the compressed KV latent (> 0: MLA) */
     int q_lora_rank;     /* width of the low-rank q (attn_q_a / attn_q_b); 0: a direct attn_q */
-    int n_dense_lead;    /* leading layers with a dense FFN (all of them until MoE is wired) */
 } Config;
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
@@ -75,6 +88,18 @@ typedef struct {
     const char *name; /* the name in the file, for messages */
     HqTensor hq;      /* hq.method HQ_NONE: a plain tensor of type `type` */
 } Tensor;
+
+/* The FFN of an expert layer (model/moe.h). Each routed expert is its own three matrices: in a
+ * GGUF file slices of the 3-D ffn_{gate,up,down}_exps tensors (no copy), in an HF checkpoint the
+ * per-expert tensors. */
+typedef struct {
+    Tensor router;          /* [n_expert, n_embd] ffn_gate_inp: router logits = x . router^T */
+    Tensor *gate, *up;      /* [n_expert] of [n_ff_exp, n_embd] */
+    Tensor *down;           /* [n_expert] of [n_embd, n_ff_exp] */
+    Tensor sh_gate, sh_up;  /* [n_ff_shexp, n_embd] the shared expert; data NULL: none */
+    Tensor sh_down;         /* [n_embd, n_ff_shexp] */
+    Tensor sh_gate_inp;     /* [1, n_embd] the shared expert's sigmoid gate; data NULL: none */
+} MoeLayer;
 
 typedef struct {
     const float *attn_norm; /* [n_embd] */
@@ -93,6 +118,7 @@ typedef struct {
     Tensor w_down;          /* [n_embd, n_ff] */
     int window;             /* > 0: sliding-window attention over this many positions (the query's
                              * own included); 0: the layer attends to every earlier position */
+    MoeLayer *moe;          /* the layer's experts (w_gate/up/down then absent); NULL: a dense FFN */
     /* multi-head latent attention (Config.kv_lora_rank > 0; wq is then [n_head * head_dim, n_embd]
      * when q_lora_rank is 0, absent otherwise; wk, wv absent). nope = head_dim - n_rot. */
     Tensor wq_a;            /* [q_lora_rank, n_embd] */

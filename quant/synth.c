@@ -18,23 +18,34 @@ typedef struct {
     SynthSpec s;
 } Preset;
 
-/* Shapes from the models' published config.json files. */
+/* Shapes from the models' published config.json files. Rows give the fields positionally; the
+ * fields added after a row was written (the experts of a mixture) are 0 there, on purpose. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const Preset PRESETS[] = {
-    {"qwen2.5-0.5b", {ARCH_QWEN2, 151936, 896, 24, 4864, 14, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
-    {"qwen2.5-1.5b", {ARCH_QWEN2, 151936, 1536, 28, 8960, 12, 2, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
-    {"qwen2.5-7b", {ARCH_QWEN2, 152064, 3584, 28, 18944, 28, 4, 128, 1e6f, 1e-6f, 0, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
-    {"llama-3.2-1b", {ARCH_LLAMA, 128256, 2048, 16, 8192, 32, 8, 64, 5e5f, 1e-5f, 1, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
-    {"qwen3-0.6b", {ARCH_QWEN3, 151936, 1024, 28, 3072, 16, 8, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f, 0, 0, 0, 0}},
-    {"tiny-llama", {ARCH_LLAMA, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-5f, 0, Q_F16, 1, 0.05f, 0, 0, 0, 0}},
-    {"tiny-qwen2", {ARCH_QWEN2, 512, 128, 2, 256, 4, 2, 32, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f, 0, 0, 0, 0}},
-    {"tiny-qwen3", {ARCH_QWEN3, 512, 128, 2, 256, 4, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f, 0, 0, 0, 0}},
+    {"qwen2.5-0.5b", {ARCH_QWEN2, 151936, 896, 24, 4864, 14, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
+    {"qwen2.5-1.5b", {ARCH_QWEN2, 151936, 1536, 28, 8960, 12, 2, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
+    {"qwen2.5-7b", {ARCH_QWEN2, 152064, 3584, 28, 18944, 28, 4, 128, 1e6f, 1e-6f, 0, Q_F16, 1, 0.02f}},
+    {"llama-3.2-1b", {ARCH_LLAMA, 128256, 2048, 16, 8192, 32, 8, 64, 5e5f, 1e-5f, 1, Q_F16, 1, 0.02f}},
+    {"qwen3-0.6b", {ARCH_QWEN3, 151936, 1024, 28, 3072, 16, 8, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
+    {"tiny-llama", {ARCH_LLAMA, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-5f, 0, Q_F16, 1, 0.05f}},
+    {"tiny-qwen2", {ARCH_QWEN2, 512, 128, 2, 256, 4, 2, 32, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f}},
+    {"tiny-qwen3", {ARCH_QWEN3, 512, 128, 2, 256, 4, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f}},
+    /* Qwen/Qwen3-Coder-30B-A3B-Instruct: 128 experts of 768, 8 used, no shared expert */
+    {"qwen3-coder-30b-a3b", {ARCH_QWEN3MOE, 151936, 2048, 48, 6144, 32, 4, 128, 1e7f, 1e-6f, 0, Q_F16,
+                             1, 0.02f, 128, 8, 768, 0}},
+    {"tiny-qwen2moe", {ARCH_QWEN2MOE, 512, 128, 2, 256, 4, 2, 32, 1e6f, 1e-6f, 0, Q_F16, 1, 0.05f, 8,
+                       2, 64, 128}},
+    {"tiny-qwen3moe", {ARCH_QWEN3MOE, 512, 128, 2, 256, 4, 2, 64, 1e6f, 1e-6f, 0, Q_F16, 1, 0.05f, 8,
+                       4, 64, 0}},
     /* DeepSeek-Coder-V2-Lite-Base's attention (kv_lora_rank 512, q direct, qk 128 + 64 rope,
      * v 128); every FFN dense with its intermediate_size 10944 (its MoE layers are not wired yet) */
     {"deepseek-coder-v2-lite", {ARCH_DEEPSEEK2, 102400, 2048, 27, 10944, 16, 16, 192, 1e4f, 1e-6f, 0,
-                                Q_F16, 1, 0.02f, 512, 0, 64, 128}},
+                                Q_F16, 1, 0.02f, 0, 0, 0, 0, 512, 0, 64, 128}},
     {"tiny-deepseek2", {ARCH_DEEPSEEK2, 512, 128, 2, 256, 4, 4, 48, 1e4f, 1e-6f, 0, Q_F16, 1, 0.05f,
-                        64, 0, 16, 32}},
+                        0, 0, 0, 0, 64, 0, 16, 32}},
 };
+#pragma GCC diagnostic pop
 
 int synth_preset(const char *name, SynthSpec *s) {
     for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
@@ -47,7 +58,8 @@ int synth_preset(const char *name, SynthSpec *s) {
 
 const char *synth_preset_names(void) {
     return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, tiny-llama, "
-           "tiny-qwen2, tiny-qwen3, deepseek-coder-v2-lite, tiny-deepseek2";
+           "tiny-qwen2, tiny-qwen3, qwen3-coder-30b-a3b, tiny-qwen2moe, tiny-qwen3moe, "
+           "deepseek-coder-v2-lite, tiny-deepseek2";
 }
 
 int synth_type_ok(uint32_t t) { return qtype_can_quant(t) && qtype_can_dequant(t); }
@@ -96,7 +108,7 @@ typedef struct {
     uint32_t type;
     int64_t cols, rows; /* rows 1 for vectors */
     float mean, std;
-    int64_t heads;      /* > 1: a 3-D tensor of `heads` matrices [rows / heads, cols] (MLA's k_b, v_b) */
+    int64_t experts;    /* > 1: a 3-D tensor of this many [rows, cols] matrices; else 0 or 1 */
 } Plan;
 
 /* The GPT-2 byte-to-unicode mapping: printable bytes stand for themselves, the others are mapped
@@ -153,7 +165,16 @@ static int check_spec(const SynthSpec *s, const char *path, Err *err) {
     if (s->n_embd % be || s->n_ff % be || (s->n_head * s->head_dim) % be)
         return err_set(err, "%s: n_embd %d, n_ff %d and n_head*head_dim %d must be multiples of %d for %s",
                        path, s->n_embd, s->n_ff, s->n_head * s->head_dim, be, qtype_name(s->type));
-    if (arch_info(s->arch)->mla) {
+    const ArchInfo *a = arch_info(s->arch);
+    if (a->moe && (s->n_expert < 1 || s->n_expert > 4096 || s->n_expert_used < 1 ||
+                   s->n_expert_used > s->n_expert || s->n_ff_exp < 1 || s->n_ff_exp % be ||
+                   s->n_ff_exp > (1 << 20) || s->n_ff_shexp < 0 || s->n_ff_shexp % be ||
+                   s->n_ff_shexp > (1 << 20) ||
+                   (a->moe_shexp == TENSORS_REQUIRED) != (s->n_ff_shexp > 0)))
+        return err_set(err, "%s: synth %s experts: 1 <= experts_used <= experts, ff_exp (and ff_shexp, "
+                       "which %s %s) multiples of %d", path, a->name, a->name,
+                       a->moe_shexp == TENSORS_REQUIRED ? "needs" : "does not have", be);
+    if (a->mla) {
         int nope = s->head_dim - s->n_rot;
         if (s->kv_lora_rank < 1 || s->kv_lora_rank > 65536 || s->q_lora_rank < 0 || s->q_lora_rank > 65536 ||
             s->n_rot < 2 || s->n_rot % 2 || nope < 1 || s->head_dim_v < 1 || s->head_dim_v > 1024 ||
@@ -172,7 +193,7 @@ static void plan(Plan *p, int *n, TensorRole role, int layer, uint32_t type, int
                  int64_t rows, float mean, float std, int64_t heads) {
     tensor_name_in(role, 1, layer, p[*n].name, sizeof p[*n].name);
     p[*n].type = type, p[*n].cols = cols, p[*n].rows = rows, p[*n].mean = mean, p[*n].std = std;
-    p[*n].heads = heads;
+    p[*n].experts = heads; /* a 3-D tensor of `heads` matrices [rows, cols], as the experts' */
     (*n)++;
 }
 
@@ -191,8 +212,8 @@ static void add_mla(Plan *p, int *n, const SynthSpec *s, int l) {
     }
     plan(p, n, TN_ATTN_KV_A_MQA, l, s->type, E, R + rot, 0, s->std, 1);
     plan(p, n, TN_ATTN_KV_A_NORM, l, Q_F32, R, 1, 1, 0.1f, 1);
-    plan(p, n, TN_ATTN_K_B, l, s->type, nope, H * R, 0, s->std, H);
-    plan(p, n, TN_ATTN_V_B, l, s->type, R, H * hv, 0, s->std, H);
+    plan(p, n, TN_ATTN_K_B, l, s->type, nope, R, 0, s->std, H);
+    plan(p, n, TN_ATTN_V_B, l, s->type, R, hv, 0, s->std, H);
     plan(p, n, TN_ATTN_OUT, l, s->type, H * hv, E, 0, s->std, 1);
 }
 
@@ -209,19 +230,21 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
                       .head_dim_v = a->mla ? s->head_dim_v : s->head_dim,
                       .n_rot = a->mla ? s->n_rot : s->head_dim,
                       .kv_lora_rank = a->mla ? s->kv_lora_rank : 0, .q_lora_rank = a->mla ? s->q_lora_rank : 0,
-                      .n_dense_lead = a->mla ? s->n_layer : 0,
                       .n_ctx = s->arch == ARCH_LLAMA ? 131072 : s->arch == ARCH_DEEPSEEK2 ? 163840 : 32768,
                       .rms_eps = s->rms_eps,
                       .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
-                      .tied = s->tied, .act = a->act};
+                      .tied = s->tied, .act = a->act,
+                      .moe = {.n_expert = a->moe ? s->n_expert : 0, .n_expert_used = s->n_expert_used,
+                              .n_ff_exp = s->n_ff_exp, .n_ff_shexp = s->n_ff_shexp}};
     GgufMeta *meta = gm_new();
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
     gm_write(meta, w);
     gm_free(meta);
     write_vocab(w, s->n_vocab, s->arch == ARCH_LLAMA ? "llama-bpe" : "qwen2");
+    const int64_t X = a->moe ? s->n_expert : 0, FE = s->n_ff_exp, FS = s->n_ff_shexp;
 
     /* tensors in llama.cpp's order; the optional ones a family requires (model/arch.h) */
-    int cap = 4 + 16 * s->n_layer, n = 0;
+    int cap = 4 + 24 * s->n_layer, n = 0;
     Plan *p = xcalloc((size_t)cap, sizeof *p);
     float mstd = s->std;
 #define ADD(type_, cols_, rows_, mean_, std_, role, layer)                                    \
@@ -229,6 +252,11 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         tensor_name_in(role, 1, layer, p[n].name, sizeof p[n].name);                          \
         p[n].type = type_, p[n].cols = cols_, p[n].rows = rows_, p[n].mean = mean_, p[n].std = std_; \
         n++;                                                                                  \
+    } while (0)
+#define ADD_EXPERTS(cols_, rows_, role, layer)                                                \
+    do {                                                                                      \
+        ADD(s->type, cols_, rows_, 0, mstd, role, layer);                                     \
+        p[n - 1].experts = X;                                                                 \
     } while (0)
     ADD(s->type, E, s->n_vocab, 0, mstd, TN_TOKEN_EMBD, 0);
     for (int l = 0; l < s->n_layer; l++) {
@@ -255,18 +283,34 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         }
         ADD(s->type, Q, E, 0, mstd, TN_ATTN_OUT, l);
         ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_NORM, l);
+        if (X > 0) { /* routed experts (router F32, as llama.cpp's quantizer keeps it), shared one */
+            ADD(Q_F32, E, X, 0, mstd, TN_FFN_GATE_INP, l);
+            ADD_EXPERTS(E, FE, TN_FFN_GATE_EXPS, l);
+            ADD_EXPERTS(E, FE, TN_FFN_UP_EXPS, l);
+            ADD_EXPERTS(FE, E, TN_FFN_DOWN_EXPS, l);
+            if (FS > 0) {
+                ADD(Q_F32, E, 1, 0, mstd, TN_FFN_GATE_INP_SHEXP, l);
+                ADD(s->type, E, FS, 0, mstd, TN_FFN_GATE_SHEXP, l);
+                ADD(s->type, E, FS, 0, mstd, TN_FFN_UP_SHEXP, l);
+                ADD(s->type, FS, E, 0, mstd, TN_FFN_DOWN_SHEXP, l);
+            }
+            continue;
+        }
         ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
         ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
         ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
     }
     ADD(Q_F32, E, 1, 1, 0.1f, TN_OUTPUT_NORM, 0);
     if (!s->tied) ADD(s->type, E, s->n_vocab, 0, mstd, TN_OUTPUT, 0);
+#undef ADD_EXPERTS
 #undef ADD
     int r = 0;
     for (int i = 0; i < n && r == 0; i++) {
-        int64_t h = p[i].heads > 1 ? p[i].heads : 1, ne[3] = {p[i].cols, p[i].rows / h, h};
+        int64_t ne[3] = {p[i].cols, p[i].rows, p[i].experts};
+        int nd = p[i].experts > 1 ? 3 : p[i].rows > 1 ? 2 : 1;
         p[i].type = fit_type(p[i].type, p[i].cols);
-        if (gw_add_tensor(w, p[i].name, p[i].type, h > 1 ? 3 : p[i].rows > 1 ? 2 : 1, ne, err) < 0) r = -1;
+        if (gw_add_tensor(w, p[i].name, p[i].type, nd, ne, err) < 0) r = -1;
+        if (p[i].experts > 1) p[i].rows *= p[i].experts; /* the data: all experts' rows in a row */
     }
     if (r == 0) r = gw_begin(w, path, err);
     /* data, in chunks of whole rows of about 4 MiB */

@@ -13,6 +13,11 @@
  * Q5_1, Q2_K..Q6_K), quantized by qquantize_rows; a k-quant that does not fit a matrix
  * (columns not a multiple of 256) falls back as llama.cpp's does (Q4_K -> Q5_0, Q5_K -> Q5_1,
  * Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0). Norms and biases stay F32.
+ * Mixture-of-experts families (model/arch.h moe): every layer's FFN is n_expert routed experts as
+ * llama.cpp's 3-D ffn_{gate,up,down}_exps tensors (in `type`), the router ffn_gate_inp in F32 (as
+ * llama.cpp's quantizer leaves it) and, for a family with one, the shared expert (`type`) and its
+ * F32 gate; the expert keys (model/config_gguf.h) say n_expert, n_expert_used, n_ff_exp and
+ * n_ff_shexp. n_ff is then only the expert_feed_forward default llama.cpp files carry.
  *
  * Errors: synth_write returns -1 with one line in *err (bad dims, unsupported type, I/O). */
 #ifndef COLDTOK_SYNTH_H
@@ -31,14 +36,16 @@ typedef struct {
     uint32_t type;  /* QType of the matrices */
     uint64_t seed;
     float std;      /* of the matrix entries */
+    /* mixture of experts (qwen2moe, qwen3moe): 0 for a dense family */
+    int n_expert, n_expert_used, n_ff_exp, n_ff_shexp;
     /* deepseek2's multi-head latent attention (arch.h mla; 0 elsewhere): head_dim is then the q/k
      * head width qk_nope + n_rot; written in llama.cpp's split form (attn_k_b / attn_v_b) */
     int kv_lora_rank, q_lora_rank, n_rot, head_dim_v;
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",
- * "qwen3-0.6b", "tiny-llama", "tiny-qwen2", "tiny-qwen3", "deepseek-coder-v2-lite",
- * "tiny-deepseek2"); type F16, seed 1. -1 when unknown. */
+ * "qwen3-0.6b", "qwen3-coder-30b-a3b", "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-qwen2moe",
+ * "tiny-qwen3moe", "deepseek-coder-v2-lite", "tiny-deepseek2"); type F16, seed 1. -1 when unknown. */
 int synth_preset(const char *name, SynthSpec *s);
 /* The preset names, comma separated (for --help). */
 const char *synth_preset_names(void);
