@@ -24,7 +24,8 @@ static const char USAGE[] =
     "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1); experts,\n"
     "                  experts_used, ff_exp, ff_shexp (mixtures of experts); deepseek2 also\n"
     "                  kv_lora, q_lora (0: a direct attn_q), rope_dims, v_head_dim (head_dim is\n"
-    "                  the q/k head width, qk_nope + rope_dims)\n"
+    "                  the q/k head width, qk_nope + rope_dims), dense_lead (leading dense layers;\n"
+    "                  experts 0: all dense; ff_shexp: all shared experts, a multiple of ff_exp)\n"
     "  --type T        matrix type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,\n"
     "                  Q2_K .. Q6_K (a k-quant that does not fit a matrix falls back like\n"
     "                  llama.cpp: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0)\n"
@@ -44,7 +45,8 @@ static int set_dim(SynthSpec *s, const char *kv) {
         {"heads", &s->n_head}, {"kv_heads", &s->n_head_kv}, {"head_dim", &s->head_dim},
         {"tied", &s->tied}, {"experts", &s->n_expert}, {"experts_used", &s->n_expert_used},
         {"ff_exp", &s->n_ff_exp}, {"ff_shexp", &s->n_ff_shexp}, {"kv_lora", &s->kv_lora_rank},
-        {"q_lora", &s->q_lora_rank}, {"rope_dims", &s->n_rot}, {"v_head_dim", &s->head_dim_v}};
+        {"q_lora", &s->q_lora_rank}, {"rope_dims", &s->n_rot}, {"v_head_dim", &s->head_dim_v},
+        {"dense_lead", &s->n_dense_lead}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (strlen(ints[i].name) == k && !strncmp(kv, ints[i].name, k)) {
             if (v < 0 || v > (1 << 24) || v != (int)v) return -1;

@@ -33,6 +33,9 @@ static const TensorName TENSORS[TN_COUNT] = {
     [TN_ATTN_KV_B] = {"blk.%d.attn_kv_b.weight", "model.layers.%d.self_attn.kv_b_proj.weight"},
     [TN_ATTN_K_B] = {"blk.%d.attn_k_b.weight", NULL},
     [TN_ATTN_V_B] = {"blk.%d.attn_v_b.weight", NULL},
+    [TN_FFN_GATE_SHEXPS] = {"blk.%d.ffn_gate_shexp.weight", "model.layers.%d.mlp.shared_experts.gate_proj.weight"},
+    [TN_FFN_UP_SHEXPS] = {"blk.%d.ffn_up_shexp.weight", "model.layers.%d.mlp.shared_experts.up_proj.weight"},
+    [TN_FFN_DOWN_SHEXPS] = {"blk.%d.ffn_down_shexp.weight", "model.layers.%d.mlp.shared_experts.down_proj.weight"},
     [TN_FFN_GATE_INP] = {"blk.%d.ffn_gate_inp.weight", "model.layers.%d.mlp.gate.weight"},
     [TN_FFN_GATE_EXPS] = {"blk.%d.ffn_gate_exps.weight", NULL}, /* HF: one per expert, below */
     [TN_FFN_UP_EXPS] = {"blk.%d.ffn_up_exps.weight", NULL},
@@ -79,6 +82,9 @@ static const HparamName HPARAMS[HP_COUNT] = {
     [HP_QK_NOPE_HEAD_DIM] = {NULL, "qk_nope_head_dim"}, /* GGUF: key_length(_mla) - rope dims */
     [HP_LEADING_DENSE_BLOCK_COUNT] = {"leading_dense_block_count", "first_k_dense_replace"},
     [HP_EXPERT_SHARED_COUNT] = {"expert_shared_count", "n_shared_experts"},
+    [HP_EXPERT_WEIGHTS_SCALE] = {"expert_weights_scale", "routed_scaling_factor"},
+    [HP_EXPERT_WEIGHTS_NORM] = {"expert_weights_norm", "norm_topk_prob"},
+    [HP_EXPERT_GATING_FUNC] = {"expert_gating_func", "scoring_func"}, /* GGUF 1 softmax, 2 sigmoid */
 };
 
 const TensorName *tensor_name(TensorRole role) { return &TENSORS[role]; }

@@ -29,6 +29,8 @@ typedef enum {
      * attn_kv_b that newer llama.cpp converters write (k_b transposed) */
     TN_ATTN_Q_A, TN_ATTN_Q_A_NORM, TN_ATTN_Q_B, TN_ATTN_KV_A_MQA, TN_ATTN_KV_A_NORM, TN_ATTN_KV_B,
     TN_ATTN_K_B, TN_ATTN_V_B,
+    /* deepseek2's shared experts: llama.cpp's *_shexp names, transformers' mlp.shared_experts.* */
+    TN_FFN_GATE_SHEXPS, TN_FFN_UP_SHEXPS, TN_FFN_DOWN_SHEXPS,
     TN_COUNT
 } TensorRole;
 
@@ -62,6 +64,7 @@ typedef enum {
     /* multi-head latent attention (deepseek2) and the MoE keys llama.cpp requires of it */
     HP_Q_LORA_RANK, HP_KV_LORA_RANK, HP_KEY_LENGTH_MLA, HP_VALUE_LENGTH_MLA,
     HP_QK_NOPE_HEAD_DIM, HP_LEADING_DENSE_BLOCK_COUNT, HP_EXPERT_SHARED_COUNT,
+    HP_EXPERT_WEIGHTS_SCALE, HP_EXPERT_WEIGHTS_NORM, HP_EXPERT_GATING_FUNC,
     HP_COUNT
 } Hparam;
 

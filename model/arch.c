@@ -61,6 +61,9 @@ static const ArchInfo ARCHS[] = {
         .norm = NORM_RMS, .act = ACT_SILU_GATED,
         .tied_default = 0, /* DeepseekV2Config */
         .mla = 1,
+        /* experts from layer leading_dense_block_count on when the file has them (expert_count /
+         * n_routed_experts); norm and scale from keys; shared experts without a gate */
+        .moe = 1, .moe_norm_topk = 0, .moe_shexp = TENSORS_ALLOWED, .moe_shexp_gate = 0,
     },
 };
 #define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "formats/gguf.h" /* GGUF_BOOL */
 #include "formats/hfnames.h"
 
 /* When a key of a layout is written. */
@@ -68,6 +69,15 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_EXPERT_SHARED_COUNT: /* deepseek2: the shared experts, each n_ff_exp wide */
         gm_u32(out, key, (uint32_t)(c->moe.n_ff_exp > 0 ? c->moe.n_ff_shexp / c->moe.n_ff_exp : 0));
         break;
+    case HP_EXPERT_WEIGHTS_SCALE: gm_f32(out, key, c->moe.scale); break;
+    case HP_EXPERT_WEIGHTS_NORM: { /* a GGUF bool: one byte */
+        Buf b = {0};
+        buf_putc(&b, (char)(c->moe.norm_topk != 0));
+        gm_take(out, key, GGUF_BOOL, &b);
+        buf_free(&b);
+        break;
+    }
+    case HP_EXPERT_GATING_FUNC: gm_u32(out, key, c->moe.gating == MOE_GATING_SOFTMAX ? 1 : 2); break;
     case HP_QK_NOPE_HEAD_DIM: /* config.json only */
     case HP_ROPE_SCALE_LINEAR: /* older files' spelling: read, never written */
     case HP_COUNT: break;
@@ -93,6 +103,10 @@ static void mla_keys(const Config *c, ConfigKeyLayout layout, GgufMeta *out) {
     Config k = *c; /* every layer dense: the converter writes intermediate_size as the expert width */
     if (k.moe.n_expert == 0) k.moe.n_ff_exp = c->n_ff, k.moe.n_ff_shexp = 0, k.moe.n_dense_lead = c->n_layer;
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) put_key(&k, common[i], out);
+    if (c->moe.n_expert > 0) { /* as the converter: the scale always, the norm when true */
+        put_key(c, HP_EXPERT_WEIGHTS_SCALE, out);
+        if (c->moe.norm_topk) put_key(c, HP_EXPERT_WEIGHTS_NORM, out);
+    }
     if (layout == CONFIG_KEYS_CONVERT) {
         put_key(c, HP_KEY_LENGTH, out);
         put_key(c, HP_VALUE_LENGTH, out);

@@ -12,6 +12,7 @@
 #include "formats/hfnames.h"
 #include "formats/safetensors.h"
 #include "formats/qtype.h"
+#include "model/mla_load.h"
 #include "model/moe_load.h"
 
 /* ---- tensor lookup, either format ---- */
@@ -234,39 +235,6 @@ static int gguf_int_key(Gguf *g, const char *arch, const char *key, int64_t *v, 
     return 0;
 }
 
-/* deepseek2's keys: the latent ranks; with key_length_mla / value_length_mla (newer converters,
- * which write key_length = kv_lora_rank + rope dims and head_count_kv 1 for llama.cpp's absorbed
- * form) the real per-head q/k and v widths; older files have them in key_length / value_length.
- * Keys and values are decompressed per head here (model/mla.h), so n_head_kv = n_head. */
-static int mla_config_gguf(Model *m, Gguf *g, const char *arch, Err *err) {
-    Config *c = &m->cfg;
-    int64_t v;
-    if (gguf_int_key(g, arch, GGUF_KEY(HP_KV_LORA_RANK), &v, 1, m->path, err) < 0) return -1;
-    c->kv_lora_rank = (int)v;
-    int r = gguf_int_key(g, arch, GGUF_KEY(HP_Q_LORA_RANK), &v, 0, m->path, err);
-    if (r < 0) return -1;
-    c->q_lora_rank = r == 1 ? (int)v : 0;
-    r = gguf_int_key(g, arch, GGUF_KEY(HP_KEY_LENGTH_MLA), &v, 0, m->path, err);
-    if (r < 0) return -1;
-    if (r == 1) {
-        c->head_dim = (int)v;
-        if (gguf_int_key(g, arch, GGUF_KEY(HP_VALUE_LENGTH_MLA), &v, 1, m->path, err) < 0) return -1;
-        c->head_dim_v = (int)v;
-    }
-    c->n_head_kv = c->n_head;
-    r = gguf_int_key(g, arch, GGUF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), &v, 0, m->path, err);
-    if (r < 0) return -1;
-    c->moe.n_dense_lead = r == 1 ? (int)(v < c->n_layer ? v : c->n_layer) : 0; /* llama.cpp's default 0 */
-    if (c->moe.n_dense_lead < c->n_layer)
-        return err_set(err, "%s: %s.%s = %d of %d layers: deepseek2's MoE layers are not supported yet",
-                       m->path, arch, GGUF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), c->moe.n_dense_lead, c->n_layer);
-    if (c->kv_lora_rank < 1 || c->kv_lora_rank > 65536 || c->q_lora_rank > 65536 || c->n_rot >= c->head_dim)
-        return err_set(err, "%s: deepseek2: kv_lora_rank %d, q_lora_rank %d or rope dims %d (of key "
-                       "length %d) out of range", m->path, c->kv_lora_rank, c->q_lora_rank, c->n_rot,
-                       c->head_dim);
-    return 0;
-}
-
 static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     Config *c = &m->cfg;
     char arch_buf[64], st_buf[64];
@@ -332,8 +300,8 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
         return err_set(err, "%s: %s has %lld rows", m->path, embd, (long long)e->ne[1]);
     c->n_vocab = (int)e->ne[1];
     c->tied = gguf_find_tensor(g, tensor_name(TN_OUTPUT)->gguf) == NULL;
-    if (moe_config_gguf(g, arch, a, c, m->path, err)) return -1; /* expert counts and widths, if any */
-    return a->mla ? mla_config_gguf(m, g, arch, err) : 0;
+    if (a->mla) return mla_config_gguf(g, arch, c, m->path, err); /* deepseek2's own keys */
+    return moe_config_gguf(g, arch, a, c, m->path, err); /* expert counts and widths, if any */
 }
 
 /* Integer field of config.json; *out keeps its default when absent. */
@@ -367,38 +335,6 @@ static void llama3_factors(float *out, int n_rot, double theta, double factor, d
             out[i] = (float)(1 / ((1 - smooth) / factor + smooth));
         }
     }
-}
-
-/* DeepseekV2Config's attention and FFN layout (model_type deepseek_v2): the latent ranks, the
- * q/k and v head widths; keys that change the computation in ways coldtok does not implement
- * are refused by name. */
-static int mla_config_json(json_t *root, Config *c, const char *path, Err *err) {
-    int nope = -1, rope = -1, vdim = -1, R = -1, Rq = 0;
-    const char *need[] = {"kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"};
-    int *val[] = {&R, &nope, &rope, &vdim};
-    for (int i = 0; i < 4; i++) {
-        if (json_int(root, need[i], val[i], path, err)) return -1;
-        if (*val[i] < 1) return err_set(err, "%s: missing \"%s\"", path, need[i]);
-    }
-    if (json_int(root, HF_KEY(HP_Q_LORA_RANK), &Rq, path, err)) return -1; /* null: a direct q_proj */
-    c->kv_lora_rank = R, c->q_lora_rank = Rq;
-    c->head_dim = nope + rope, c->n_rot = rope, c->head_dim_v = vdim;
-    c->n_head_kv = c->n_head; /* decompressed per head (model/mla.h) */
-    json_t *bias = json_object_get(root, "attention_bias");
-    if (json_is_true(bias))
-        return err_set(err, "%s: \"attention_bias\": true is not supported for deepseek_v2", path);
-    /* DeepseekV2DecoderLayer: an MoE FFN where n_routed_experts is set, from layer
-     * first_k_dense_replace on (every moe_layer_freq-th) */
-    json_t *ne = json_object_get(root, "n_routed_experts");
-    c->moe.n_dense_lead = c->n_layer;
-    if (ne && !json_is_null(ne)) {
-        int dense = 0;
-        if (json_int(root, HF_KEY(HP_LEADING_DENSE_BLOCK_COUNT), &dense, path, err)) return -1;
-        if (dense < c->n_layer)
-            return err_set(err, "%s: \"n_routed_experts\": deepseek_v2's MoE layers are not supported "
-                           "yet (first_k_dense_replace %d of %d layers dense)", path, dense, c->n_layer);
-    }
-    return 0;
 }
 
 static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err) {
@@ -451,7 +387,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
         goto done;
     }
     c->tied = tie ? json_is_true(tie) : a->tied_default;
-    if (moe_config_json(root, a, c, cfg_path, err)) goto done; /* the experts, if any */
+    if (!a->mla && moe_config_json(root, a, c, cfg_path, err)) goto done; /* the experts, if any */
     /* never ignored: a scheme coldtok does not read is one line naming it (older
      * compressed-tensors releases call the object compression_config) */
     json_t *qc = json_object_get(root, "quantization_config");
@@ -485,7 +421,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
             goto done;
         }
     }
-    if (a->mla && mla_config_json(root, c, cfg_path, err)) goto done;
+    if (a->mla && mla_config_json(root, c, cfg_path, err)) goto done; /* deepseek2's own keys */
     r = 0;
 done:
     json_decref(root);
@@ -525,6 +461,23 @@ static int load_mla(Loader *L, int l, Layer *y) {
                    get_matrix(L, TN_ATTN_V_B, l, H * hv, R, &y->wv_b) ? -1 : 0;
 }
 
+/* deepseek2's shared experts in an HF checkpoint (mlp.shared_experts.*; model/moe_load.c reads
+ * the GGUF ones, whose names are the other families'), all n_ff_shexp wide side by side. */
+static int load_shared_experts(Loader *L, int l, Layer *y) {
+    const Config *c = &L->m->cfg;
+    int64_t E = c->n_embd, S = c->moe.n_ff_shexp;
+    MoeLayer *e = y->moe;
+    if (S == 0) {
+        Tensor t;
+        int nd, r = lookup(L, TN_FFN_GATE_SHEXPS, l, &t, &nd);
+        return r < 0 ? -1 : r ? err_set(L->err, "%s: tensor %s: shared experts, but n_shared_experts is 0",
+                                         L->m->path, t.name) : 0;
+    }
+    return get_matrix(L, TN_FFN_GATE_SHEXPS, l, S, E, &e->sh_gate) ||
+                   get_matrix(L, TN_FFN_UP_SHEXPS, l, S, E, &e->sh_up) ||
+                   get_matrix(L, TN_FFN_DOWN_SHEXPS, l, E, S, &e->sh_down) ? -1 : 0;
+}
+
 static int load_weights(Loader *L) {
     Model *m = L->m;
     const Config *c = &m->cfg;
@@ -558,7 +511,8 @@ static int load_weights(Loader *L) {
             (!experts && c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
             (!experts && get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up)) ||
             (!experts && get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down)) ||
-            (experts && moe_load_layer(L->g, L->st, c, a, l, y, m->path, L->err)))
+            (experts && moe_load_layer(L->g, L->st, c, a, l, y, m->path, L->err)) ||
+            (experts && a->mla && !L->g && load_shared_experts(L, l, y)))
             return -1;
         /* the q/k/v biases: all three or none */
         if (get_vector(L, TN_ATTN_Q_BIAS, l, Q, !need_bias, &y->bq) ||

@@ -186,7 +186,8 @@ static int open_hf(QModel *q, Err *err) {
      * halves into its GGUF convention of adjacent pairs; so does the converter */
     const int permute = a->rope_hf == ROPE_NEOX && a->rope_gguf == ROPE_NORMAL;
     const SafeTensors *st = q->m->st;
-    if (a->moe && c->moe.norm_topk != a->moe_norm_topk) /* a GGUF file cannot say otherwise */
+    /* a GGUF file cannot say otherwise (deepseek2's can: expert_weights_norm, model/config_gguf.c) */
+    if (a->moe && !a->mla && c->moe.norm_topk != a->moe_norm_topk)
         return err_set(err, "%s: norm_topk_prob %s: llama.cpp's %s graph %s the top-k weights", q->path,
                        c->moe.norm_topk ? "true" : "false", a->name,
                        a->moe_norm_topk ? "always normalises" : "never normalises");

@@ -38,12 +38,12 @@ static const Preset PRESETS[] = {
                        2, 64, 128}},
     {"tiny-qwen3moe", {ARCH_QWEN3MOE, 512, 128, 2, 256, 4, 2, 64, 1e6f, 1e-6f, 0, Q_F16, 1, 0.05f, 8,
                        4, 64, 0}},
-    /* DeepSeek-Coder-V2-Lite-Base's attention (kv_lora_rank 512, q direct, qk 128 + 64 rope,
-     * v 128); every FFN dense with its intermediate_size 10944 (its MoE layers are not wired yet) */
+    /* deepseek-ai/DeepSeek-Coder-V2-Lite-Base: MLA (kv_lora_rank 512, q direct, qk 128 + 64 rope,
+     * v 128), layer 0 dense (10944), then 64 experts of 1408, 6 used, 2 shared */
     {"deepseek-coder-v2-lite", {ARCH_DEEPSEEK2, 102400, 2048, 27, 10944, 16, 16, 192, 1e4f, 1e-6f, 0,
-                                Q_F16, 1, 0.02f, 0, 0, 0, 0, 512, 0, 64, 128}},
+                                Q_F16, 1, 0.02f, 64, 6, 1408, 2816, 512, 0, 64, 128, 1}},
     {"tiny-deepseek2", {ARCH_DEEPSEEK2, 512, 128, 2, 256, 4, 4, 48, 1e4f, 1e-6f, 0, Q_F16, 1, 0.05f,
-                        0, 0, 0, 0, 64, 0, 16, 32}},
+                        8, 2, 64, 128, 64, 0, 16, 32, 1}},
 };
 #pragma GCC diagnostic pop
 
@@ -166,11 +166,13 @@ static int check_spec(const SynthSpec *s, const char *path, Err *err) {
         return err_set(err, "%s: n_embd %d, n_ff %d and n_head*head_dim %d must be multiples of %d for %s",
                        path, s->n_embd, s->n_ff, s->n_head * s->head_dim, be, qtype_name(s->type));
     const ArchInfo *a = arch_info(s->arch);
-    if (a->moe && (s->n_expert < 1 || s->n_expert > 4096 || s->n_expert_used < 1 ||
+    if (a->moe && !(a->mla && s->n_expert == 0) && (s->n_expert < 1 || s->n_expert > 4096 || s->n_expert_used < 1 ||
                    s->n_expert_used > s->n_expert || s->n_ff_exp < 1 || s->n_ff_exp % be ||
                    s->n_ff_exp > (1 << 20) || s->n_ff_shexp < 0 || s->n_ff_shexp % be ||
                    s->n_ff_shexp > (1 << 20) ||
-                   (a->moe_shexp == TENSORS_REQUIRED) != (s->n_ff_shexp > 0)))
+                   (a->moe_shexp != TENSORS_ALLOWED &&
+                    (a->moe_shexp == TENSORS_REQUIRED) != (s->n_ff_shexp > 0)) ||
+                   (a->mla && (s->n_ff_shexp % s->n_ff_exp || s->n_dense_lead < 0)))) /* deepseek2 */
         return err_set(err, "%s: synth %s experts: 1 <= experts_used <= experts, ff_exp (and ff_shexp, "
                        "which %s %s) multiples of %d", path, a->name, a->name,
                        a->moe_shexp == TENSORS_REQUIRED ? "needs" : "does not have", be);
@@ -235,7 +237,8 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
                       .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
                       .tied = s->tied, .act = a->act,
                       .moe = {.n_expert = a->moe ? s->n_expert : 0, .n_expert_used = s->n_expert_used,
-                              .n_ff_exp = s->n_ff_exp, .n_ff_shexp = s->n_ff_shexp}};
+                              .n_ff_exp = s->n_ff_exp, .n_ff_shexp = s->n_ff_shexp,
+                              .n_dense_lead = a->mla ? s->n_dense_lead : 0, .scale = 1}};
     GgufMeta *meta = gm_new();
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
     gm_write(meta, w);
@@ -264,6 +267,18 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         if (a->mla) { /* deepseek2: latent attention in the split form; the dense FFN below */
             add_mla(p, &n, s, l);
             ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_NORM, l);
+            if (X > 0 && l >= s->n_dense_lead) { /* routed experts and the shared ones (no gate) */
+                ADD(Q_F32, E, X, 0, mstd, TN_FFN_GATE_INP, l);
+                ADD_EXPERTS(E, FE, TN_FFN_GATE_EXPS, l);
+                ADD_EXPERTS(E, FE, TN_FFN_UP_EXPS, l);
+                ADD_EXPERTS(FE, E, TN_FFN_DOWN_EXPS, l);
+                if (FS > 0) {
+                    ADD(s->type, E, FS, 0, mstd, TN_FFN_GATE_SHEXP, l);
+                    ADD(s->type, E, FS, 0, mstd, TN_FFN_UP_SHEXP, l);
+                    ADD(s->type, FS, E, 0, mstd, TN_FFN_DOWN_SHEXP, l);
+                }
+                continue;
+            }
             ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
             ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
             ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);

@@ -41,6 +41,8 @@ typedef struct {
     /* deepseek2's multi-head latent attention (arch.h mla; 0 elsewhere): head_dim is then the q/k
      * head width qk_nope + n_rot; written in llama.cpp's split form (attn_k_b / attn_v_b) */
     int kv_lora_rank, q_lora_rank, n_rot, head_dim_v;
+    int n_dense_lead; /* deepseek2 with experts: the first layers keep a dense FFN (n_ff wide); its
+                       * shared experts are n_ff_shexp wide, a multiple of n_ff_exp */
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# deepseek2 (DeepSeek-V2 / DeepSeek-Coder-V2-Lite): multi-head latent attention with dense FFNs,
-# end to end (docs/models.md "DeepSeek-V2", docs/testing.md).
-#  - synth models (q direct and low-rank; llama.cpp's split attn_k_b/attn_v_b form) against the
-#    llama.cpp oracle at every position of a 24-token prompt: llama.cpp runs its absorbed MLA
-#    (the latent in the cache), coldtok decompresses per head; both within 1e-4 of max |logit|;
+# deepseek2 (DeepSeek-V2 / DeepSeek-Coder-V2-Lite): multi-head latent attention, leading dense
+# layers and experts with shared experts (model/moe.h), end to end (docs/models.md "DeepSeek-V2",
+# docs/testing.md).
+#  - synth models (q direct and low-rank; experts after a dense layer, from layer 0, or none;
+#    llama.cpp's split attn_k_b/attn_v_b form) against the llama.cpp oracle at every position of a
+#    24-token prompt and at a cold start: llama.cpp runs its absorbed MLA (the latent in the cache),
+#    coldtok decompresses per head; within 1e-4 of max |logit|;
 #  - the Hugging Face folders of tests/reference/mla_ref.py against its float64 forward pass;
 #  - coldtok quantize of those folders (--type f32, attn_kv_b kept whole) loads in llama.cpp
 #    (its non-absorbed path) with the torch logits, and in coldtok with llama.cpp's;
@@ -24,9 +26,10 @@ have_oracle=0
 [ -x "$ORACLE" ] && have_oracle=1
 
 # ---- synth models against llama.cpp ----
-for v in "direct q:" "low-rank q:q_lora=32,layers=3"; do
+for v in "direct q, experts after a dense layer:" "low-rank q:q_lora=32,layers=3" \
+         "every layer dense:experts=0" "experts from layer 0:dense_lead=0"; do
     name=${v%%:*} dims=${v#*:}
-    f="$tmp/synth-${name// /-}.gguf"
+    f="$tmp/synth-$(echo "$name" | tr -c 'a-z0-9\n' -).gguf"
     "$BIN" synth --arch deepseek2 --type F32 --std 0.08 ${dims:+--dims $dims} -o "$f" 2> "$tmp/err"
     check_status "synth --arch deepseek2 ($name) writes an F32 model" $? "$(cat "$tmp/err")"
     "$BIN" logits -m "$f" $(ctx_args $IDS) --raw-all "$tmp/c.f32" --top 0 > /dev/null 2> "$tmp/err"
@@ -46,13 +49,13 @@ for v in "direct q:" "low-rank q:q_lora=32,layers=3"; do
     check_status "deepseek2 ($name): cold start = llama.cpp ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
 done
 # the comparison can fail: another RoPE base gives other logits
-"$BIN" synth --arch deepseek2 --type F32 --std 0.08 --dims theta=100 -o "$tmp/theta.gguf" 2> /dev/null &&
+"$BIN" synth --arch deepseek2 --type F32 --std 0.08 --dims theta=100,dense_lead=0 -o "$tmp/theta.gguf" 2> /dev/null &&
     "$BIN" logits -m "$tmp/theta.gguf" $(ctx_args $IDS) --raw-all "$tmp/t.f32" --top 0 > /dev/null 2>&1
 ! close_f32 "$tmp/t.f32" "$tmp/c.f32" 1e-4 > "$tmp/cmp"
 check_status "a deepseek2 with another rope base is told apart ($(cat "$tmp/cmp"))" $?
 
 # ---- Hugging Face folders against the float64 torch forward pass, and through quantize ----
-for c in mla-hf-f32 mla-hf-qlora-f32; do
+for c in mla-hf-f32 mla-hf-qlora-f32 mla-hf-moe-f32 mla-hf-moe-norm-f32; do
     [ -d "$D/$c" ] || { skip "$c" "$D/$c absent (tests/reference/mla_ref.py)"; continue; }
     ids=$(grep -o '\[[^]]*\]' "$D/$c/prompt.json" | tr -d '[] ')
     "$BIN" logits -m "$D/$c" $(ctx_args "$ids") --raw-all "$tmp/hf.f32" --top 0 > /dev/null 2> "$tmp/err"
@@ -92,9 +95,9 @@ awk -F, 'NR > 1 && $1 == "b" { found = 1 } END { exit !found }' "$tmp/drift/drif
 check_status "drift_models.csv has the Q8_0 model" $? "$(cat "$tmp/drift/drift_models.csv" 2> /dev/null)"
 
 # ---- bad input: named tensors and keys ----
-bad() { # NAME EDIT-OF-config.json (sed) PATTERN: the folder mla-hf-f32 with the edit is refused
+bad() { # NAME EDIT-OF-config.json (sed) PATTERN [FOLDER]: the folder (mla-hf-f32) with the edit is refused
     mkdir -p "$tmp/bad-$1"
-    cp "$D/mla-hf-f32"/* "$tmp/bad-$1/" && sed -i "$2" "$tmp/bad-$1/config.json"
+    cp "$D/${4:-mla-hf-f32}"/* "$tmp/bad-$1/" && sed -i "$2" "$tmp/bad-$1/config.json"
     "$BIN" logits -m "$tmp/bad-$1" -c 1 --top 1 > /dev/null 2> "$tmp/err"; rc=$?
     [ $rc -ne 0 ] && grep -Eq "$3" "$tmp/err"
     check_status "refused: $1" $? "rc $rc: $(cat "$tmp/err")"
@@ -102,8 +105,18 @@ bad() { # NAME EDIT-OF-config.json (sed) PATTERN: the folder mla-hf-f32 with the
 if [ -d "$D/mla-hf-f32" ]; then
     bad missing-q_a 's/"q_lora_rank": null/"q_lora_rank": 24/' 'missing tensor model\.layers\.0\.self_attn\.q_a_proj\.weight'
     bad kv-shape 's/"kv_lora_rank": 32/"kv_lora_rank": 16/' 'kv_a_proj_with_mqa\.weight has shape \[40, 64\], expected \[24, 64\]'
-    bad moe 's/"n_routed_experts": null/"n_routed_experts": 8/' '"n_routed_experts": deepseek_v2.s MoE layers are not supported'
     bad yarn 's/"rope_scaling": null/"rope_scaling": {"type": "yarn", "factor": 40}/' "rope_scaling type 'yarn' is not supported"
     bad bias 's/"attention_bias": false/"attention_bias": true/' '"attention_bias": true is not supported'
+fi
+if [ -d "$D/mla-hf-moe-f32" ]; then
+    bad topk 's/"topk_method": "greedy"/"topk_method": "group_limited_greedy"/' '"topk_method" group_limited_greedy is not supported' mla-hf-moe-f32
+    bad sigmoid 's/"scoring_func": "softmax"/"scoring_func": "sigmoid"/' '"scoring_func" sigmoid is not supported' mla-hf-moe-f32
+    bad freq 's/"moe_layer_freq": 1/"moe_layer_freq": 2/' '"moe_layer_freq" 2 is not supported' mla-hf-moe-f32
+    bad norm-scale 's/"norm_topk_prob": false/"norm_topk_prob": true/' '"routed_scaling_factor" 1.5 with "norm_topk_prob": true' mla-hf-moe-f32
+    mkdir -p "$tmp/bad-expert" && cp "$D/mla-hf-moe-f32"/* "$tmp/bad-expert/" &&
+        sed -i 's/"n_routed_experts": 8/"n_routed_experts": 9/' "$tmp/bad-expert/config.json"
+    "$BIN" logits -m "$tmp/bad-expert" -c 1 --top 1 > /dev/null 2> "$tmp/err"; rc=$?
+    [ $rc -ne 0 ] && grep -q 'mlp.gate.weight has shape \[8, 64\].*expected \[9, 64\]' "$tmp/err"
+    check_status "refused: a router of the wrong shape, named" $? "rc $rc: $(cat "$tmp/err")"
 fi
 done_testing

@@ -5,6 +5,9 @@ PyTorch forward pass of multi-head latent attention (MLA) with dense FFNs.
 Writes, under OUT (default tests/data), one folder per case:
   mla-hf-f32        q_proj direct (q_lora_rank null, as DeepSeek-V2-Lite / DeepSeek-Coder-V2-Lite)
   mla-hf-qlora-f32  low-rank q: q_a_proj, q_a_layernorm, q_b_proj (as DeepSeek-V2)
+  mla-hf-moe-f32    3 layers: layer 0 dense, then DeepseekV2MoE (8 routed experts, 3 used, 2 shared),
+                    routed_scaling_factor 1.5 (norm_topk_prob false, as DeepSeek-Coder-V2-Lite)
+  mla-hf-moe-norm-f32  the same with low-rank q and norm_topk_prob true (scale 1)
 each holding config.json, model.safetensors, prompt.json ({"ids": [...]}) and torch.logits.f32
 (float32 little-endian [n_pos][vocab]: the logits at every prompt position).
 
@@ -18,7 +21,12 @@ transformers' modeling_deepseek_v2.py follows; transformers itself is not used:
   dims (view(d/2, 2).transpose) and then rotates halves, i.e. it rotates adjacent pairs
   q = cat(q_nope, q_pe), k = cat(k_nope, k_pe); softmax(q k^T * q_head_dim^-0.5 + causal mask) v
   o_proj, residual; post_attention_layernorm, down(silu(gate) * up), residual.
-Every layer is dense (n_routed_experts null: DeepseekV2DecoderLayer then builds DeepseekV2MLP).
+Layers from first_k_dense_replace on are DeepseekV2MoE when n_routed_experts is set (else every
+layer is DeepseekV2MLP): MoEGate's logits x . gate^T, softmax over the experts, the top
+num_experts_per_tok ("greedy"), their weights divided by their sum (+1e-20) when norm_topk_prob,
+else multiplied by routed_scaling_factor; out = sum of weight * expert(x) (each a DeepseekV2MLP of
+moe_intermediate_size) plus shared_experts(x) (one DeepseekV2MLP moe_intermediate_size *
+n_shared_experts wide).
 q_a_layernorm and kv_a_layernorm are DeepseekV2RMSNorm(rank) with its default eps 1e-6; the
 configs here set rms_norm_eps 1e-6 too, the value llama.cpp uses for all of its norms.
 No rope_scaling (YaRN is not implemented for deepseek2 yet). The safetensors file is written by
@@ -37,10 +45,15 @@ import torch
 VOCAB, HIDDEN, INTER, LAYERS = 128, 64, 96, 2
 H, NOPE, ROPE, VDIM, KV_LORA = 4, 16, 8, 12, 32
 PROMPT = [1, 17, 42, 99, 5, 63, 120, 7, 33, 64, 2, 88, 101, 9, 45, 77, 13, 127, 0, 56]
-CASES = [("mla-hf-f32", None), ("mla-hf-qlora-f32", 24)]
+CASES = [  # name, q_lora_rank, MoE (None: dense): (experts, used, width, shared, dense lead, norm, scale)
+    ("mla-hf-f32", None, None),
+    ("mla-hf-qlora-f32", 24, None),
+    ("mla-hf-moe-f32", None, (8, 3, 16, 2, 1, False, 1.5)),
+    ("mla-hf-moe-norm-f32", 24, (8, 3, 16, 2, 1, True, 1.0)),
+]
 
 
-def make_weights(q_lora, gen):
+def make_weights(q_lora, moe, layers, gen):
     qhd = NOPE + ROPE
     w = {}
 
@@ -51,7 +64,7 @@ def make_weights(q_lora, gen):
         return mean + torch.randn(n, generator=gen, dtype=torch.float32) * std
 
     w["model.embed_tokens.weight"] = mat(VOCAB, HIDDEN, 0.5)
-    for l in range(LAYERS):
+    for l in range(layers):
         p = f"model.layers.{l}."
         w[p + "input_layernorm.weight"] = vec(HIDDEN)
         if q_lora:
@@ -65,6 +78,17 @@ def make_weights(q_lora, gen):
         w[p + "self_attn.kv_b_proj.weight"] = mat(H * (NOPE + VDIM), KV_LORA, 0.2)
         w[p + "self_attn.o_proj.weight"] = mat(HIDDEN, H * VDIM)
         w[p + "post_attention_layernorm.weight"] = vec(HIDDEN)
+        if moe and l >= moe[4]:
+            X, _, F, S = moe[:4]
+            w[p + "mlp.gate.weight"] = mat(X, HIDDEN, 0.5)
+            for e in range(X):
+                w[p + f"mlp.experts.{e}.gate_proj.weight"] = mat(F, HIDDEN, 0.2)
+                w[p + f"mlp.experts.{e}.up_proj.weight"] = mat(F, HIDDEN, 0.2)
+                w[p + f"mlp.experts.{e}.down_proj.weight"] = mat(HIDDEN, F, 0.2)
+            w[p + "mlp.shared_experts.gate_proj.weight"] = mat(F * S, HIDDEN)
+            w[p + "mlp.shared_experts.up_proj.weight"] = mat(F * S, HIDDEN)
+            w[p + "mlp.shared_experts.down_proj.weight"] = mat(HIDDEN, F * S)
+            continue
         w[p + "mlp.gate_proj.weight"] = mat(INTER, HIDDEN)
         w[p + "mlp.up_proj.weight"] = mat(INTER, HIDDEN)
         w[p + "mlp.down_proj.weight"] = mat(HIDDEN, INTER)
@@ -89,6 +113,28 @@ def apply_rope(x, cos, sin):
     T, n, d = x.shape
     x = x.view(T, n, d // 2, 2).transpose(3, 2).reshape(T, n, d)
     return x * cos + rotate_half(x) * sin
+
+
+def mlp(W, p, h):
+    """DeepseekV2MLP: down(silu(gate h) * up h)."""
+    g, u = h @ W[p + "gate_proj.weight"].T, h @ W[p + "up_proj.weight"].T
+    return (torch.nn.functional.silu(g) * u) @ W[p + "down_proj.weight"].T
+
+
+def moe(cfg, W, m, h):
+    """DeepseekV2MoE with MoEGate (softmax scoring, greedy top-k) and the shared experts."""
+    scores = (h @ W[m + "gate.weight"].T).softmax(-1)
+    k = cfg["num_experts_per_tok"]
+    weight, idx = torch.topk(scores, k=k, dim=-1, sorted=False)
+    if k > 1 and cfg["norm_topk_prob"]:
+        weight = weight / (weight.sum(-1, keepdim=True) + 1e-20)
+    else:
+        weight = weight * cfg["routed_scaling_factor"]
+    out = torch.zeros_like(h)
+    for t in range(h.shape[0]):
+        for j in range(k):
+            out[t] += weight[t, j] * mlp(W, m + f"experts.{int(idx[t, j])}.", h[t:t + 1])[0]
+    return out + mlp(W, m + "shared_experts.", h)
 
 
 def forward(cfg, w, ids):
@@ -126,8 +172,10 @@ def forward(cfg, w, ids):
         x = x + o @ W[p + "o_proj.weight"].T
         m = f"model.layers.{l}.mlp."
         h = rms_norm(x, W[f"model.layers.{l}.post_attention_layernorm.weight"], eps)
-        g, u = h @ W[m + "gate_proj.weight"].T, h @ W[m + "up_proj.weight"].T
-        x = x + (torch.nn.functional.silu(g) * u) @ W[m + "down_proj.weight"].T
+        if m + "gate.weight" in W:
+            x = x + moe(cfg, W, m, h)
+            continue
+        x = x + mlp(W, m, h)
     x = rms_norm(x, W["model.norm.weight"], eps)
     return (x @ W["lm_head.weight"].T).to(torch.float32)
 
@@ -153,22 +201,26 @@ def write_safetensors(path, tensors):
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data"
-    for seed, (name, q_lora) in enumerate(CASES):
+    for seed, (name, q_lora, moe) in enumerate(CASES):
+        layers = LAYERS + (1 if moe else 0)
         gen = torch.Generator().manual_seed(4321 + seed)
         cfg = {
             "architectures": ["DeepseekV2ForCausalLM"], "model_type": "deepseek_v2",
             "vocab_size": VOCAB, "hidden_size": HIDDEN, "intermediate_size": INTER,
-            "moe_intermediate_size": INTER, "num_hidden_layers": LAYERS,
+            "moe_intermediate_size": moe[2] if moe else INTER, "num_hidden_layers": layers,
             "num_attention_heads": H, "num_key_value_heads": H,
             "q_lora_rank": q_lora, "kv_lora_rank": KV_LORA, "qk_nope_head_dim": NOPE,
             "qk_rope_head_dim": ROPE, "v_head_dim": VDIM,
-            "n_routed_experts": None, "n_shared_experts": None, "first_k_dense_replace": 0,
+            "n_routed_experts": moe[0] if moe else None, "num_experts_per_tok": moe[1] if moe else None,
+            "n_shared_experts": moe[3] if moe else None, "first_k_dense_replace": moe[4] if moe else 0,
+            "norm_topk_prob": moe[5] if moe else False, "routed_scaling_factor": moe[6] if moe else 1.0,
             "moe_layer_freq": 1, "topk_method": "greedy", "scoring_func": "softmax",
+            "n_group": 1, "topk_group": 1,
             "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_scaling": None,
             "attention_bias": False, "max_position_embeddings": 2048, "hidden_act": "silu",
             "tie_word_embeddings": False, "torch_dtype": "float32",
         }
-        w = make_weights(q_lora, gen)
+        w = make_weights(q_lora, moe, layers, gen)
         folder = os.path.join(out, name)
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, "config.json"), "w") as f:
