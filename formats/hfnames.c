@@ -25,6 +25,11 @@ static const TensorName TENSORS[TN_COUNT] = {
     [TN_FFN_UP] = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.up_proj.weight"},
     [TN_FFN_DOWN] = {"blk.%d.ffn_down.weight", "model.layers.%d.mlp.down_proj.weight"},
     [TN_HF_ROTARY_INV_FREQ] = {NULL, "model.layers.%d.self_attn.rotary_emb.inv_freq"},
+    [TN_ATTN_QKV] = {"blk.%d.attn_qkv.weight", "model.layers.%d.self_attn.qkv_proj.weight"},
+    [TN_ATTN_QKV_BIAS] = {"blk.%d.attn_qkv.bias", "model.layers.%d.self_attn.qkv_proj.bias"},
+    [TN_FFN_GATE_UP] = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.gate_up_proj.weight"},
+    [TN_ROPE_FACTORS_SHORT] = {"rope_factors_short.weight", NULL},
+    [TN_ROPE_FACTORS_LONG] = {"rope_factors_long.weight", NULL},
 };
 
 static const HparamName HPARAMS[HP_COUNT] = {
@@ -43,6 +48,10 @@ static const HparamName HPARAMS[HP_COUNT] = {
     [HP_ROPE_SCALING_TYPE] = {"rope.scaling.type", NULL},
     [HP_ROPE_SCALING_FACTOR] = {"rope.scaling.factor", NULL},
     [HP_ROPE_SCALE_LINEAR] = {"rope.scale_linear", NULL}, /* older GGUF files' linear factor */
+    [HP_ROPE_SCALING_ORIG_CTX] = {"rope.scaling.original_context_length", NULL},
+    [HP_ROPE_SCALING_ATTN_FACTOR] = {"rope.scaling.attn_factor", NULL},
+    [HP_ROPE_SCALING_YARN_BETA_FAST] = {"rope.scaling.yarn_beta_fast", NULL},
+    [HP_ROPE_SCALING_YARN_BETA_SLOW] = {"rope.scaling.yarn_beta_slow", NULL},
 };
 
 const TensorName *tensor_name(TensorRole role) { return &TENSORS[role]; }

@@ -20,6 +20,10 @@ typedef enum {
     TN_ATTN_Q_NORM, TN_ATTN_K_NORM, TN_ATTN_OUT, TN_ATTN_OUT_BIAS,
     TN_FFN_NORM, TN_FFN_GATE, TN_FFN_UP, TN_FFN_DOWN,
     TN_HF_ROTARY_INV_FREQ,
+    /* phi3: q, k and v stacked in one matrix (rows q, then k, then v), gate and up likewise (rows
+     * gate, then up: llama.cpp keeps the name ffn_up for the stacked pair); LongRoPE's divisors
+     * of the RoPE frequencies (GGUF only: an HF config.json lists them under rope_scaling) */
+    TN_ATTN_QKV, TN_ATTN_QKV_BIAS, TN_FFN_GATE_UP, TN_ROPE_FACTORS_SHORT, TN_ROPE_FACTORS_LONG,
     TN_COUNT
 } TensorRole;
 
@@ -42,6 +46,9 @@ typedef enum {
     HP_HEAD_COUNT, HP_HEAD_COUNT_KV, HP_KEY_LENGTH, HP_VALUE_LENGTH, HP_ROPE_DIMENSION_COUNT,
     HP_ROPE_FREQ_BASE, HP_RMS_EPS, HP_ROPE_SCALING_TYPE, HP_ROPE_SCALING_FACTOR,
     HP_ROPE_SCALE_LINEAR,
+    /* YaRN and LongRoPE (model/rope_scaling.h) */
+    HP_ROPE_SCALING_ORIG_CTX, HP_ROPE_SCALING_ATTN_FACTOR, HP_ROPE_SCALING_YARN_BETA_FAST,
+    HP_ROPE_SCALING_YARN_BETA_SLOW,
     HP_COUNT
 } Hparam;
 

@@ -31,6 +31,15 @@ static const ArchInfo ARCHS[] = {
         .norm = NORM_RMS, .act = ACT_SILU_GATED,
         .tied_default = 0, /* Qwen3Config */
     },
+    [ARCH_PHI3] = {
+        .arch = ARCH_PHI3, .name = "phi3",
+        .gguf_names = {"phi3"}, .hf_types = {"phi3"},
+        .qkv_bias = TENSORS_REFUSED, .qk_norm = TENSORS_REFUSED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX, /* rotate_half; the converter keeps the rows */
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* Phi3Config (Phi-4-mini's config.json says true) */
+        .fused_qkv = 1, .fused_gate_up = 1, .window_hf_only = 1,
+    },
 };
 #define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])
 

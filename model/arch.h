@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3 } Arch;
+typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_PHI3 } Arch;
 typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
 typedef enum { NORM_RMS } NormKind;                /* the forward pass implements these today */
 typedef enum {
@@ -45,6 +45,15 @@ typedef struct {
     NormKind norm;
     Activation act;
     int tied_default;          /* tie_word_embeddings when config.json does not say */
+    /* Fused matrices (phi3), read as row ranges of the one stored tensor, never copied:
+     * fused_qkv: q, k, v stacked (attn_qkv / qkv_proj) in the files this family's converters
+     * write (the loader takes a stacked attn_qkv in any family, as llama.cpp does);
+     * fused_gate_up: gate and up stacked, gate rows first (GGUF ffn_up with 2 n_ff rows, HF
+     * gate_up_proj): required. */
+    int fused_qkv, fused_gate_up;
+    /* 1: config.json's sliding_window windows every layer (transformers), while the GGUF
+     * attention.sliding_window key is ignored (llama.cpp disables phi3's SWA). */
+    int window_hf_only;
 } ArchInfo;
 
 const ArchInfo *arch_info(Arch a); /* NULL for a value outside the enum */

@@ -1,6 +1,7 @@
 /* config_gguf: see config_gguf.h. */
 #include "model/config_gguf.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include "formats/hfnames.h"
@@ -50,8 +51,42 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_RMS_EPS: gm_f32(out, key, c->rms_eps); break;
     case HP_ROPE_SCALING_TYPE: gm_str(out, key, "linear"); break;
     case HP_ROPE_SCALING_FACTOR: gm_f32(out, key, c->rope_scale); break;
+    case HP_ROPE_SCALING_ORIG_CTX: gm_u32(out, key, (uint32_t)c->rope_orig_ctx); break;
+    case HP_ROPE_SCALING_YARN_BETA_FAST: gm_f32(out, key, c->yarn_beta_fast); break;
+    case HP_ROPE_SCALING_YARN_BETA_SLOW: gm_f32(out, key, c->yarn_beta_slow); break;
+    case HP_ROPE_SCALING_ATTN_FACTOR: /* written by rope_extension */
     case HP_ROPE_SCALE_LINEAR: /* older files' spelling: read, never written */
     case HP_COUNT: break;
+    }
+}
+
+static void put_key(const Config *c, const char *arch, Hparam hp, GgufMeta *out) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", arch, hparam_name(hp)->gguf);
+    put(c, hp, key, out);
+}
+
+/* YaRN and LongRoPE as llama.cpp reads them (model/model.c's gguf_rope_extension): the type, the
+ * factor (YaRN), the original context, the beta keys when not the defaults, and
+ * rope.scaling.attn_factor, the part of the attention factor llama.cpp does not derive itself
+ * (for YaRN it multiplies 0.1 ln(factor) + 1). LongRoPE's factors are tensors (the writers'). */
+static void rope_extension(const Config *c, const char *arch, GgufMeta *out) {
+    if (c->rope_scaling == ROPE_SCALING_NONE) return;
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_TYPE)->gguf);
+    gm_str(out, key, rope_scaling_name(c->rope_scaling));
+    double attn = c->rope_attn_factor > 0 ? c->rope_attn_factor : 1;
+    if (c->rope_scaling == ROPE_SCALING_YARN) {
+        snprintf(key, sizeof key, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_FACTOR)->gguf);
+        gm_f32(out, key, c->rope_factor);
+        attn /= rope_yarn_mscale(c->rope_factor, 1);
+        if (c->yarn_beta_fast != YARN_BETA_FAST_DEFAULT) put_key(c, arch, HP_ROPE_SCALING_YARN_BETA_FAST, out);
+        if (c->yarn_beta_slow != YARN_BETA_SLOW_DEFAULT) put_key(c, arch, HP_ROPE_SCALING_YARN_BETA_SLOW, out);
+    }
+    if (c->rope_orig_ctx > 0) put_key(c, arch, HP_ROPE_SCALING_ORIG_CTX, out);
+    if (fabs(attn - 1) > 1e-7) {
+        snprintf(key, sizeof key, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_ATTN_FACTOR)->gguf);
+        gm_f32(out, key, (float)attn);
     }
 }
 
@@ -71,4 +106,5 @@ void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, G
         snprintf(key, sizeof key, "%s.%s", arch, hparam_name(rows[i].key)->gguf);
         put(c, rows[i].key, key, out);
     }
+    rope_extension(c, arch, out);
 }

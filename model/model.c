@@ -22,6 +22,8 @@ typedef struct {
     SafeTensors *st;
     size_t vec_used, vec_cap;
     double llama3[4]; /* config.json llama3 rope scaling: factor, low, high, original context */
+    float *longrope;  /* config.json LongRoPE factors: [n_rot/2] short, then [n_rot/2] long; owned */
+    int hf_window;    /* config.json sliding_window of a window_hf_only family (0: none) */
     HqConfig hq;      /* config.json quantization_config (method HQ_NONE: none) */
     int n_packed;     /* linears read packed under it */
     Err *err;
@@ -231,6 +233,46 @@ static int gguf_int_key(Gguf *g, const char *arch, const char *key, int64_t *v, 
     return 0;
 }
 
+/* A float ARCH.KEY of the GGUF file, or dflt when absent. */
+static double gguf_float_key(Gguf *g, const char *arch, Hparam hp, double dflt) {
+    char k[128];
+    double f;
+    snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(hp));
+    return gguf_get_float(g, k, &f) == 0 ? f : dflt;
+}
+
+/* rope.scaling.type yarn or longrope, as llama.cpp reads them (llama_model::load_hparams and
+ * llama_context's YaRN attention factor): the factor (YaRN: of the ramp; LongRoPE: a linear
+ * position scale, as llama.cpp applies it), the original context (default the trained one), the
+ * explicit attention factor rope.scaling.attn_factor, and for YaRN the default mscale
+ * 0.1 ln(factor) + 1 on top of it. The yarn_beta_* keys are read too (llama.cpp reads them only
+ * for some families; converters write them only when a config names them). LongRoPE's factors
+ * are tensors (rope_factors_short / _long), loaded with the weights. */
+static int gguf_rope_extension(Config *c, Gguf *g, const char *arch, const char *type,
+                               const char *path, Err *err) {
+    double factor = gguf_float_key(g, arch, HP_ROPE_SCALING_FACTOR, 0);
+    double orig = gguf_float_key(g, arch, HP_ROPE_SCALING_ORIG_CTX, c->n_ctx);
+    double attn = gguf_float_key(g, arch, HP_ROPE_SCALING_ATTN_FACTOR, 1);
+    if (!(factor >= 0 && factor < 1e6) || !(orig >= 0 && orig < 1e9) || !(attn > 0 && attn < 1e3))
+        return err_set(err, "%s: %s rope scaling: factor %g, original context %g or attn_factor %g is "
+                       "out of range", path, type, factor, orig, attn);
+    c->rope_orig_ctx = (int)orig;
+    if (!strcmp(type, "longrope")) {
+        c->rope_scaling = ROPE_SCALING_LONGROPE;
+        if (factor > 0) c->rope_scale = (float)factor;
+        c->rope_attn_factor = (float)attn;
+        return 0;
+    }
+    c->rope_scaling = ROPE_SCALING_YARN;
+    c->rope_factor = factor > 0 ? (float)factor : 1;
+    c->yarn_beta_fast = (float)gguf_float_key(g, arch, HP_ROPE_SCALING_YARN_BETA_FAST, YARN_BETA_FAST_DEFAULT);
+    c->yarn_beta_slow = (float)gguf_float_key(g, arch, HP_ROPE_SCALING_YARN_BETA_SLOW, YARN_BETA_SLOW_DEFAULT);
+    if (c->rope_orig_ctx < 1)
+        return err_set(err, "%s: yarn rope scaling without an original context length", path);
+    c->rope_attn_factor = (float)(rope_yarn_mscale(c->rope_factor, 1) * attn);
+    return 0;
+}
+
 static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     Config *c = &m->cfg;
     char arch_buf[64], st_buf[64];
@@ -278,9 +320,12 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     c->rope_scale = 1;
     snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALING_TYPE));
     const char *st = gguf_str(g, k, st_buf, sizeof st_buf);
-    if (st && strcmp(st, "none") != 0) {
+    if (st && (!strcmp(st, "yarn") || !strcmp(st, "longrope"))) {
+        if (gguf_rope_extension(c, g, arch, st, m->path, err)) return -1;
+    } else if (st && strcmp(st, "none") != 0) {
         if (strcmp(st, "linear") != 0)
-            return err_set(err, "%s: rope scaling '%s' is not supported (none, linear are)", m->path, st);
+            return err_set(err, "%s: rope scaling '%s' is not supported (none, linear, yarn, longrope are)",
+                           m->path, st);
         snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALING_FACTOR));
         if (gguf_get_float(g, k, &f) == 0 && f > 0) c->rope_scale = (float)f;
     } else {
@@ -332,6 +377,118 @@ static void llama3_factors(float *out, int n_rot, double theta, double factor, d
     }
 }
 
+/* partial_rotary_factor (Phi-4-mini: 0.75 of each head rotates) and, for a window_hf_only family,
+ * sliding_window (transformers windows every layer: the query at p sees p-window+1 .. p). */
+static int json_rotary_and_window(json_t *root, const ArchInfo *a, Config *c, Loader *L,
+                                  const char *path, Err *err) {
+    double prf = 1;
+    if (json_num(root, "partial_rotary_factor", &prf, path, err)) return -1;
+    if (!(prf > 0 && prf <= 1)) return err_set(err, "%s: \"partial_rotary_factor\" %g is not in (0, 1]", path, prf);
+    c->n_rot = (int)(c->head_dim * prf);
+    if (!a->window_hf_only) return 0;
+    if (json_int(root, "sliding_window", &L->hf_window, path, err)) return -1;
+    return 0;
+}
+
+/* 0 when every key of rope_scaling is one of the NULL-ended list, else one line naming the first
+ * that is not: a knob coldtok would ignore is refused. */
+static int rope_keys_known(json_t *rs, const char *type, const char *const *known, const char *path, Err *err) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(rs, key, v) {
+        int ok = !strcmp(key, "type") || !strcmp(key, "rope_type");
+        for (int i = 0; !ok && known[i]; i++) ok = !strcmp(key, known[i]);
+        if (!ok) return err_set(err, "%s: rope_scaling key \"%s\" (%s) is not supported", path, key, type);
+    }
+    return 0;
+}
+
+/* The original context of a rope_scaling object: its original_max_position_embeddings, else the
+ * config's (phi3 keeps it at the top), else max_position_embeddings. *top: found at the top. */
+static int json_orig_ctx(json_t *root, json_t *rs, const Config *c, int *orig, int *top, const char *path, Err *err) {
+    int in_rs = -1, at_top = -1;
+    if (json_int(rs, "original_max_position_embeddings", &in_rs, path, err) ||
+        json_int(root, "original_max_position_embeddings", &at_top, path, err))
+        return -1;
+    *top = at_top > 0;
+    *orig = in_rs > 0 ? in_rs : at_top > 0 ? at_top : c->n_ctx;
+    if (*orig < 1) return err_set(err, "%s: rope_scaling needs original_max_position_embeddings", path);
+    return 0;
+}
+
+/* YaRN as transformers' _compute_yarn_parameters reads it. The ramp uses rope_scaling.factor
+ * (what llama.cpp's converter writes as rope.scaling.factor); some transformers releases derive it
+ * from max_position_embeddings / original_max_position_embeddings instead, which is the same
+ * number in a consistent config (docs/models.md). */
+static int json_yarn(json_t *root, json_t *rs, Config *c, double factor, const char *path, Err *err) {
+    static const char *const known[] = {"factor", "original_max_position_embeddings", "beta_fast", "beta_slow",
+                                        "attention_factor", "mscale", "mscale_all_dim", "truncate", NULL};
+    if (rope_keys_known(rs, "yarn", known, path, err)) return -1;
+    int orig, top;
+    double fast = YARN_BETA_FAST_DEFAULT, slow = YARN_BETA_SLOW_DEFAULT, af = 0, ms = 0, ms_all = 0;
+    if (json_orig_ctx(root, rs, c, &orig, &top, path, err) || json_num(rs, "beta_fast", &fast, path, err) ||
+        json_num(rs, "beta_slow", &slow, path, err) || json_num(rs, "attention_factor", &af, path, err) ||
+        json_num(rs, "mscale", &ms, path, err) || json_num(rs, "mscale_all_dim", &ms_all, path, err))
+        return -1;
+    json_t *tr = json_object_get(rs, "truncate");
+    if (tr && !json_is_true(tr))
+        return err_set(err, "%s: rope_scaling \"truncate\" other than true is not supported", path);
+    if (!(fast > slow && slow > 0) || !(af >= 0 && af < 1e3))
+        return err_set(err, "%s: bad yarn rope_scaling (beta_fast %g, beta_slow %g, attention_factor %g)", path,
+                       fast, slow, af);
+    if (af == 0) /* the paper's default, or DeepSeek's ratio of two */
+        af = ms != 0 && ms_all != 0 ? rope_yarn_mscale(factor, ms) / rope_yarn_mscale(factor, ms_all)
+                                    : rope_yarn_mscale(factor, 1);
+    c->rope_scaling = ROPE_SCALING_YARN;
+    c->rope_factor = (float)factor;
+    c->rope_orig_ctx = orig;
+    c->yarn_beta_fast = (float)fast, c->yarn_beta_slow = (float)slow;
+    c->rope_attn_factor = (float)af;
+    return 0;
+}
+
+/* n numbers of a JSON array into out. */
+static int json_floats(json_t *rs, const char *key, float *out, int n, const char *path, Err *err) {
+    json_t *arr = json_object_get(rs, key);
+    if (!json_is_array(arr) || (int)json_array_size(arr) != n)
+        return err_set(err, "%s: rope_scaling \"%s\" must be a list of %d numbers (rotated dims / 2)", path,
+                       key, n);
+    for (int i = 0; i < n; i++) {
+        json_t *v = json_array_get(arr, (size_t)i);
+        double d = json_is_number(v) ? json_number_value(v) : -1;
+        if (!(d > 0 && d < 1e9)) return err_set(err, "%s: rope_scaling \"%s\"[%d] is not a positive number", path, key, i);
+        out[i] = (float)d;
+    }
+    return 0;
+}
+
+/* LongRoPE (Phi-3 "longrope", once "su") as transformers' _compute_longrope_parameters reads it:
+ * the short and long factors and the attention factor, computed from
+ * scale = max_position_embeddings / original context when the config knows the original (else
+ * rope_scaling.factor) unless attention_factor names it. */
+static int json_longrope(json_t *root, json_t *rs, Config *c, double factor, Loader *L, const char *path,
+                         Err *err) {
+    static const char *const known[] = {"short_factor", "long_factor", "factor", "original_max_position_embeddings",
+                                        "attention_factor", NULL};
+    if (rope_keys_known(rs, "longrope", known, path, err)) return -1;
+    int orig, top, have = json_object_get(rs, "original_max_position_embeddings") != NULL;
+    double af = 0;
+    if (json_orig_ctx(root, rs, c, &orig, &top, path, err) || json_num(rs, "attention_factor", &af, path, err))
+        return -1;
+    double scale = (top || have) && c->n_ctx > 0 ? (double)c->n_ctx / orig : factor;
+    if (!(af >= 0 && af < 1e3)) return err_set(err, "%s: bad longrope attention_factor %g", path, af);
+    int half = c->n_rot / 2;
+    free(L->longrope);
+    L->longrope = xmalloc(2 * (size_t)(half > 0 ? half : 1) * sizeof(float));
+    if (json_floats(rs, "short_factor", L->longrope, half, path, err) ||
+        json_floats(rs, "long_factor", L->longrope + half, half, path, err))
+        return -1;
+    c->rope_scaling = ROPE_SCALING_LONGROPE;
+    c->rope_orig_ctx = orig;
+    c->rope_attn_factor = (float)(af > 0 ? af : rope_longrope_attn_factor(scale, orig));
+    return 0;
+}
+
 static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err) {
     Config *c = &m->cfg;
     json_error_t je;
@@ -368,6 +525,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     c->n_rot = c->head_dim;
     c->head_dim_v = c->head_dim;
     c->act = a->act;
+    if (json_rotary_and_window(root, a, c, L, cfg_path, err)) goto done;
     double eps = 1e-6, theta = 10000;
     if (json_num(root, HF_KEY(HP_RMS_EPS), &eps, cfg_path, err) ||
         json_num(root, HF_KEY(HP_ROPE_FREQ_BASE), &theta, cfg_path, err))
@@ -410,8 +568,13 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
                 goto done;
             }
             L->llama3[0] = factor, L->llama3[1] = lo, L->llama3[2] = hi, L->llama3[3] = old;
+        } else if (!strcmp(type, "yarn")) {
+            if (json_yarn(root, rs, c, factor, cfg_path, err)) goto done;
+        } else if (!strcmp(type, "longrope") || !strcmp(type, "su")) {
+            if (json_longrope(root, rs, c, factor, L, cfg_path, err)) goto done;
         } else if (strcmp(type, "default") != 0) {
-            err_set(err, "%s: rope_scaling type '%s' is not supported (linear, llama3 are)", cfg_path, type);
+            err_set(err, "%s: rope_scaling type '%s' is not supported (linear, llama3, yarn, longrope are)",
+                    cfg_path, type);
             goto done;
         }
     }
@@ -428,7 +591,81 @@ static size_t vector_room(const Config *c) {
     size_t q = (size_t)c->n_head * c->head_dim, kv = (size_t)c->n_head_kv * c->head_dim,
            vd = (size_t)c->n_head_kv * c->head_dim_v;
     return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim) +
-           (size_t)c->n_embd + 1024;
+           (size_t)c->n_embd + 1024 + 2 * (size_t)c->n_rot; /* + rope factors: short, long, YaRN's */
+}
+
+/* Rows r0 .. r0+n-1 of a matrix as a matrix of its own: the same stored bytes, from row r0 on
+ * (every block type keeps its rows whole, so a row boundary is a byte offset). */
+static Tensor row_range(const Tensor *t, int64_t r0, int64_t n) {
+    Tensor r = *t;
+    r.data = (const uint8_t *)t->data + (size_t)r0 * qtype_row_bytes(t->type, t->cols);
+    r.rows = n;
+    return r;
+}
+
+/* The fused matrices of layer l: a stacked attn_qkv (any family, as llama.cpp accepts it; rows q,
+ * k, v) becomes wq, wk, wv; a fused_gate_up family's stacked ffn_up / gate_up_proj (rows gate,
+ * then up) becomes w_gate and w_up. Returns a mask (1: qkv, 2: gate/up taken from fused
+ * tensors), -1 on error. A packed (GPTQ/AWQ) fused matrix is refused: its rows are not stored
+ * whole. */
+static int get_fused(Loader *L, int l, Layer *y) {
+    const Config *c = &L->m->cfg;
+    const ArchInfo *a = arch_info(c->arch);
+    int64_t E = c->n_embd, Q = (int64_t)c->n_head * c->head_dim, KV = (int64_t)c->n_head_kv * c->head_dim,
+            VD = (int64_t)c->n_head_kv * c->head_dim_v, F = c->n_ff;
+    int mask = 0, nd;
+    Tensor t;
+    int r = lookup(L, TN_ATTN_QKV_BIAS, l, &t, &nd);
+    if (r < 0) return -1;
+    if (r == 1) return err_set(L->err, "%s: %s: a fused q/k/v bias is not supported", L->m->path, t.name);
+    r = lookup(L, TN_ATTN_QKV, l, &t, &nd);
+    if (r < 0) return -1;
+    if (r == 1) {
+        if (get_matrix(L, TN_ATTN_QKV, l, Q + KV + VD, E, &t)) return -1;
+        if (t.hq.method != HQ_NONE)
+            return err_set(L->err, "%s: %s: a packed fused matrix is not supported", L->m->path, t.name);
+        y->wq = row_range(&t, 0, Q), y->wk = row_range(&t, Q, KV), y->wv = row_range(&t, Q + KV, VD);
+        mask |= 1;
+    }
+    if (a->fused_gate_up) {
+        if (get_matrix(L, TN_FFN_GATE_UP, l, 2 * F, E, &t)) return -1;
+        if (t.hq.method != HQ_NONE)
+            return err_set(L->err, "%s: %s: a packed fused matrix is not supported", L->m->path, t.name);
+        y->w_gate = row_range(&t, 0, F), y->w_up = row_range(&t, F, F);
+        mask |= 2;
+    }
+    return mask;
+}
+
+/* The RoPE frequency divisors of YaRN and LongRoPE (model/rope_scaling.h) into Model.rope_freqs:
+ * LongRoPE's short factors (GGUF rope_factors_short, or config.json's short_factor; the long ones
+ * are kept for the GGUF writer only), YaRN's ramp times any divisors already there. */
+static int rope_extension(Loader *L) {
+    Model *m = L->m;
+    Config *c = &m->cfg;
+    const int half = c->n_rot / 2;
+    const float *sh = NULL, *lo = NULL;
+    if (L->longrope) { /* config.json's lists */
+        float *dst = m->vectors + L->vec_used;
+        memcpy(dst, L->longrope, 2 * (size_t)half * sizeof(float));
+        L->vec_used += 2 * (size_t)half;
+        sh = dst, lo = dst + half;
+    } else if (get_vector(L, TN_ROPE_FACTORS_SHORT, 0, half, 1, &sh) ||
+               get_vector(L, TN_ROPE_FACTORS_LONG, 0, half, 1, &lo)) {
+        return -1;
+    }
+    if (sh && m->rope_freqs)
+        return err_set(L->err, "%s: both rope_freqs and LongRoPE short factors: which divides is unclear", m->path);
+    if (sh) m->rope_freqs = sh; /* llama.cpp: the short factors while the context fits the original */
+    m->rope_long = lo;
+    if (c->rope_scaling != ROPE_SCALING_YARN) return 0;
+    float *dst = m->vectors + L->vec_used;
+    for (int i = 0; i < half; i++) dst[i] = m->rope_freqs ? m->rope_freqs[i] : 1;
+    L->vec_used += (size_t)half;
+    rope_yarn_divisors(dst, c->n_rot, c->rope_theta, c->rope_factor, c->rope_orig_ctx, c->yarn_beta_fast,
+                       c->yarn_beta_slow);
+    m->rope_freqs = dst;
+    return 0;
 }
 
 static int load_weights(Loader *L) {
@@ -449,17 +686,23 @@ static int load_weights(Loader *L) {
     const float *rf = NULL;
     if (get_vector(L, TN_ROPE_FREQS, 0, c->n_rot / 2, 1, &rf)) return -1;
     if (rf) m->rope_freqs = rf;
+    if (rope_extension(L)) return -1;
     m->layers = xcalloc((size_t)c->n_layer, sizeof *m->layers);
     const int need_bias = a->qkv_bias == TENSORS_REQUIRED, need_norm = a->qk_norm == TENSORS_REQUIRED;
     for (int l = 0; l < c->n_layer; l++) {
         Layer *y = &m->layers[l];
         progress("loading layer %d/%d", l + 1, c->n_layer);
+        y->window = L->hf_window;
+        int fused = get_fused(L, l, y);
+        if (fused < 0) return -1;
         if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
-            get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) || get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
-            get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv) || get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
+            (!(fused & 1) && (get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) ||
+                              get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
+                              get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv))) ||
+            get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
             get_vector(L, TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
-            (c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
-            get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up) ||
+            (!(fused & 2) && c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
+            (!(fused & 2) && get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up)) ||
             get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down))
             return -1;
         /* the q/k/v biases: all three or none */
@@ -550,6 +793,7 @@ Model *model_load(const char *path, Err *err) {
 out:
     progress_done();
     buf_free(&cfg);
+    free(L.longrope);
     if (r != 0) {
         model_free(m);
         return NULL;

@@ -33,6 +33,7 @@
 #include "common/util.h"
 #include "formats/hfquant.h" /* HqTensor: a GPTQ / AWQ packed linear layer */
 #include "model/arch.h" /* Arch, RopeStyle, arch_name: what each family has */
+#include "model/rope_scaling.h" /* RopeScalingType: YaRN, LongRoPE */
 
 typedef struct {
     Arch arch;
@@ -55,6 +56,15 @@ typedef struct {
     float attn_scale;    /* multiplies q . k; 0 means 1/sqrt(head_dim) */
     float attn_softcap;  /* > 0: attention scores soft-capped to (-cap, cap) by cap * tanh(s / cap) */
     float final_softcap; /* > 0: logits soft-capped likewise */
+    /* RoPE scaling beyond linear and llama3 (model/rope_scaling.h). The forward pass reads only
+     * rope_attn_factor and Model.rope_freqs (YaRN's ramp and LongRoPE's short factors are folded
+     * into it at load time); the other fields say what the file said, for the GGUF writers. */
+    RopeScalingType rope_scaling;
+    float rope_factor;      /* YaRN: the context extension factor */
+    int rope_orig_ctx;      /* YaRN, LongRoPE: the pre-training context (0: unknown) */
+    float yarn_beta_fast, yarn_beta_slow; /* YaRN: the ramp's ends, in rotations */
+    float rope_attn_factor; /* multiplies RoPE's cos and sin (YaRN's mscale, LongRoPE's attention
+                             * factor); 0 means 1 */
 } Config;
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
@@ -95,7 +105,10 @@ struct Model {
     Tensor tok_embd;           /* [n_vocab, n_embd] */
     const float *output_norm;  /* [n_embd] */
     Tensor output;             /* [n_vocab, n_embd]; a copy of tok_embd's descriptor when tied */
-    const float *rope_freqs;   /* [n_rot / 2] divisors of the RoPE frequencies (Llama 3), or NULL */
+    const float *rope_freqs;   /* [n_rot / 2] divisors of the RoPE frequencies (Llama 3, YaRN,
+                                * LongRoPE's short factors), or NULL */
+    const float *rope_long;    /* [n_rot / 2] LongRoPE's long-context factors (not used by the
+                                * forward pass; kept for the GGUF writer), or NULL */
     Layer *layers;             /* [n_layer] */
     /* the sources, for model_free */
     void *gguf;                /* Gguf *, or NULL */

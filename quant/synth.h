@@ -31,10 +31,22 @@ typedef struct {
     uint32_t type;  /* QType of the matrices */
     uint64_t seed;
     float std;      /* of the matrix entries */
+    /* Optional (0: the default); RoPE scaling (model/rope_scaling.h) as llama.cpp reads it */
+    int n_ctx;      /* context_length (0: the family's published one) */
+    int n_rot;      /* rotated dims of a head (0: head_dim) */
+    RopeScalingType rope_scaling; /* YARN: rope.scaling.* keys; LONGROPE: the keys and seeded
+                                   * rope_factors_short / _long tensors (short ~ 1..3, long ~ 5..15) */
+    float rope_factor;            /* YaRN's factor */
+    int rope_orig_ctx;            /* original_context_length (0: 4096) */
+    float yarn_beta_fast, yarn_beta_slow; /* 0: 32 and 1 */
+    float rope_attn_factor;       /* rope.scaling.attn_factor (0: YaRN 1; LongRoPE its default
+                                   * sqrt(1 + ln(n_ctx / orig) / ln(orig))) */
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",
- * "qwen3-0.6b", "tiny-llama", "tiny-qwen2", "tiny-qwen3"); type F16, seed 1. -1 when unknown. */
+ * "qwen3-0.6b", "phi-3.5-mini" (LongRoPE, seeded factors), "tiny-llama", "tiny-qwen2",
+ * "tiny-qwen3", "tiny-phi3"); type F16, seed 1. -1 when unknown.
+ * phi3 files store q/k/v as one attn_qkv matrix and gate/up as one ffn_up of 2 n_ff rows. */
 int synth_preset(const char *name, SynthSpec *s);
 /* The preset names, comma separated (for --help). */
 const char *synth_preset_names(void);
