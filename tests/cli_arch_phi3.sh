@@ -114,6 +114,10 @@ check "diff of phi3 F16 and Q8_0" '[ $rc -eq 0 ] && [ -s "$tmp/diff/metrics.csv"
 out=$("$BIN" drift -m "$tmp/p16.gguf" -m "$tmp/p8.gguf" --corpus data/samples --ctx 64 --max-tokens 512 -o "$tmp/drift" 2>&1); rc=$?
 kl=$(awk -F, '$1 == "p8" && $2 == "all" && $3 == "all" && $4 == "kl_mean" { print $5 }' "$tmp/drift/drift.csv" 2> /dev/null)
 check "drift of phi3 Q8_0 from F16 (KL $kl)" '[ $rc -eq 0 ] && [ -n "$kl" ] && awk -v k="$kl" "BEGIN { exit !(k > 0 && k < 1) }"' "rc=$rc $out"
+"$BIN" quantize -m "$tmp/phi3.gguf" --type Q4_0 --method imatrix --calib data/samples --calib-tokens 512 \
+    -o "$tmp/pi.gguf" --csv "$tmp/pi.csv" > /dev/null 2> "$tmp/err"; rc=$?
+wrel=$(awk -F, '$1 == "blk.0.attn_qkv.weight" { print $9 }' "$tmp/pi.csv" 2> /dev/null)
+check "imatrix quantize of phi3 weighs the fused attn_qkv by its input (w_rel $wrel)" '[ $rc -eq 0 ] && [ -n "$wrel" ]' "rc=$rc $(cat "$tmp/err")"
 out=$("$BIN" probe -m "$tmp/hf2" --lang python 2>&1); rc=$?
 check "probe on the phi3 LongRoPE HF folder" '[ $rc -eq 0 ]' "rc=$rc $out"
 
