@@ -9,7 +9,8 @@
  *                        value_length only when head_dim is not n_embd / n_head;
  *   CONFIG_KEYS_SYNTH    synth's: key_length and value_length always, vocab_size last.
  * Both: context_length is n_ctx (2048 when unknown); rope.scaling.type "linear" and
- * rope.scaling.factor when rope_scale is not 1. A new key is a row in each layout of
+ * rope.scaling.factor when rope_scale is not 1; YaRN's and LongRoPE's rope.scaling.* keys after
+ * them (model/rope_scaling.h; LongRoPE's factor tensors are the writer's). A new key is a row in each layout of
  * config_gguf.c.
  * Keys already in out are replaced where they stand (formats/gguf_meta.h). No errors. */
 #ifndef COLDTOK_CONFIG_GGUF_H
