@@ -16,16 +16,21 @@ static const char USAGE[] =
     "coldtok and llama.cpp-style readers.\n"
     "\n"
     "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b,\n"
-    "                  qwen3-coder-30b-a3b, deepseek-coder-v2-lite; small ones: tiny-llama,\n"
-    "                  tiny-qwen2, tiny-qwen3, tiny-qwen2moe, tiny-qwen3moe, tiny-deepseek2\n"
-    "  --arch ARCH     llama, qwen2, qwen3, qwen2moe, qwen3moe or deepseek2 (with --preset:\n"
+    "                  qwen3-coder-30b-a3b, deepseek-coder-v2-lite, phi-3.5-mini; small ones:\n"
+    "                  tiny-llama, tiny-qwen2, tiny-qwen3, tiny-qwen2moe, tiny-qwen3moe,\n"
+    "                  tiny-deepseek2, tiny-phi3\n"
+    "  --arch ARCH     llama, qwen2, qwen3, qwen2moe, qwen3moe, deepseek2 or phi3 (with --preset:\n"
     "                  overrides the preset's)\n"
     "  --dims LIST     comma-separated key=value over the preset (or over tiny-ARCH): vocab, embd,\n"
-    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1); experts,\n"
-    "                  experts_used, ff_exp, ff_shexp (mixtures of experts); deepseek2 also\n"
-    "                  kv_lora, q_lora (0: a direct attn_q), rope_dims, v_head_dim (head_dim is\n"
-    "                  the q/k head width, qk_nope + rope_dims), dense_lead (leading dense layers;\n"
-    "                  experts 0: all dense; ff_shexp: all shared experts, a multiple of ff_exp)\n"
+    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1), ctx (context\n"
+    "                  length), rot (rotated dims of a head); RoPE scaling: yarn=FACTOR or\n"
+    "                  longrope=1 (seeded short/long factors), orig_ctx (default 4096), beta_fast,\n"
+    "                  beta_slow, attn_factor (rope.scaling.attn_factor); experts, experts_used,\n"
+    "                  ff_exp, ff_shexp (mixtures of experts); deepseek2 also kv_lora, q_lora (0: a\n"
+    "                  direct attn_q), rope_dims (= rot), v_head_dim (head_dim is the q/k head width,\n"
+    "                  qk_nope + rope_dims), dense_lead (leading dense layers; experts 0: all dense;\n"
+    "                  ff_shexp: all shared experts, a multiple of ff_exp), yarn_mscale (YaRN's\n"
+    "                  mscale = mscale_all_dim)\n"
     "  --type T        matrix type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,\n"
     "                  Q2_K .. Q6_K (a k-quant that does not fit a matrix falls back like\n"
     "                  llama.cpp: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0)\n"
@@ -43,7 +48,8 @@ static int set_dim(SynthSpec *s, const char *kv) {
     struct { const char *name; int *field; } ints[] = {
         {"vocab", &s->n_vocab}, {"embd", &s->n_embd}, {"layers", &s->n_layer}, {"ff", &s->n_ff},
         {"heads", &s->n_head}, {"kv_heads", &s->n_head_kv}, {"head_dim", &s->head_dim},
-        {"tied", &s->tied}, {"experts", &s->n_expert}, {"experts_used", &s->n_expert_used},
+        {"tied", &s->tied}, {"ctx", &s->n_ctx}, {"rot", &s->n_rot}, {"orig_ctx", &s->rope_orig_ctx},
+        {"experts", &s->n_expert}, {"experts_used", &s->n_expert_used},
         {"ff_exp", &s->n_ff_exp}, {"ff_shexp", &s->n_ff_shexp}, {"kv_lora", &s->kv_lora_rank},
         {"q_lora", &s->q_lora_rank}, {"rope_dims", &s->n_rot}, {"v_head_dim", &s->head_dim_v},
         {"dense_lead", &s->n_dense_lead}};
@@ -55,6 +61,16 @@ static int set_dim(SynthSpec *s, const char *kv) {
         }
     if (k == 5 && !strncmp(kv, "theta", 5)) return s->rope_theta = (float)v, 0;
     if (k == 3 && !strncmp(kv, "eps", 3)) return s->rms_eps = (float)v, 0;
+    /* RoPE scaling: yarn=FACTOR, longrope=1 (0: none), and their knobs */
+    if (k == 4 && !strncmp(kv, "yarn", 4)) return s->rope_scaling = ROPE_SCALING_YARN, s->rope_factor = (float)v, 0;
+    if (k == 8 && !strncmp(kv, "longrope", 8)) {
+        if (v != 0 && v != 1) return -1;
+        return s->rope_scaling = v ? ROPE_SCALING_LONGROPE : ROPE_SCALING_NONE, 0;
+    }
+    if (k == 9 && !strncmp(kv, "beta_fast", 9)) return s->yarn_beta_fast = (float)v, 0;
+    if (k == 9 && !strncmp(kv, "beta_slow", 9)) return s->yarn_beta_slow = (float)v, 0;
+    if (k == 11 && !strncmp(kv, "attn_factor", 11)) return s->rope_attn_factor = (float)v, 0;
+    if (k == 11 && !strncmp(kv, "yarn_mscale", 11)) return s->yarn_mscale = (float)v, 0;
     return -1;
 }
 
@@ -92,7 +108,7 @@ int cmd_synth(int argc, char **argv) {
     char base[32];
     if (!preset) snprintf(base, sizeof base, "tiny-%s", arch);
     if (synth_preset(preset ? preset : base, &s) != 0)
-        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3, qwen2moe, qwen3moe, deepseek2)%s",
+        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3, qwen2moe, qwen3moe, deepseek2, phi3)%s",
                                preset ? preset : arch, preset ? synth_preset_names() : "");
     if (arch) {
         if (!strcmp(arch, "llama")) s.arch = ARCH_LLAMA;
@@ -101,7 +117,8 @@ int cmd_synth(int argc, char **argv) {
         else if (!strcmp(arch, "qwen2moe")) s.arch = ARCH_QWEN2MOE;
         else if (!strcmp(arch, "qwen3moe")) s.arch = ARCH_QWEN3MOE;
         else if (!strcmp(arch, "deepseek2")) s.arch = ARCH_DEEPSEEK2;
-        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3, qwen2moe, qwen3moe, deepseek2)", arch);
+        else if (!strcmp(arch, "phi3")) s.arch = ARCH_PHI3;
+        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3, qwen2moe, qwen3moe, deepseek2, phi3)", arch);
     }
     if (dims) {
         char *d = xstrdup(dims), *save = NULL;

@@ -44,6 +44,11 @@ static const TensorName TENSORS[TN_COUNT] = {
     [TN_FFN_UP_SHEXP] = {"blk.%d.ffn_up_shexp.weight", "model.layers.%d.mlp.shared_expert.up_proj.weight"},
     [TN_FFN_DOWN_SHEXP] = {"blk.%d.ffn_down_shexp.weight", "model.layers.%d.mlp.shared_expert.down_proj.weight"},
     [TN_FFN_GATE_INP_SHEXP] = {"blk.%d.ffn_gate_inp_shexp.weight", "model.layers.%d.mlp.shared_expert_gate.weight"},
+    [TN_ATTN_QKV] = {"blk.%d.attn_qkv.weight", "model.layers.%d.self_attn.qkv_proj.weight"},
+    [TN_ATTN_QKV_BIAS] = {"blk.%d.attn_qkv.bias", "model.layers.%d.self_attn.qkv_proj.bias"},
+    [TN_FFN_GATE_UP] = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.gate_up_proj.weight"},
+    [TN_ROPE_FACTORS_SHORT] = {"rope_factors_short.weight", NULL},
+    [TN_ROPE_FACTORS_LONG] = {"rope_factors_long.weight", NULL},
 };
 
 /* The per-expert transformers names of the routed experts' roles. */
@@ -85,6 +90,11 @@ static const HparamName HPARAMS[HP_COUNT] = {
     [HP_EXPERT_WEIGHTS_SCALE] = {"expert_weights_scale", "routed_scaling_factor"},
     [HP_EXPERT_WEIGHTS_NORM] = {"expert_weights_norm", "norm_topk_prob"},
     [HP_EXPERT_GATING_FUNC] = {"expert_gating_func", "scoring_func"}, /* GGUF 1 softmax, 2 sigmoid */
+    [HP_ROPE_SCALING_YARN_LOG_MUL] = {"rope.scaling.yarn_log_multiplier", NULL}, /* 0.1 mscale_all_dim */
+    [HP_ROPE_SCALING_ORIG_CTX] = {"rope.scaling.original_context_length", NULL},
+    [HP_ROPE_SCALING_ATTN_FACTOR] = {"rope.scaling.attn_factor", NULL},
+    [HP_ROPE_SCALING_YARN_BETA_FAST] = {"rope.scaling.yarn_beta_fast", NULL},
+    [HP_ROPE_SCALING_YARN_BETA_SLOW] = {"rope.scaling.yarn_beta_slow", NULL},
 };
 
 const TensorName *tensor_name(TensorRole role) { return &TENSORS[role]; }

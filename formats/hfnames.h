@@ -31,6 +31,10 @@ typedef enum {
     TN_ATTN_K_B, TN_ATTN_V_B,
     /* deepseek2's shared experts: llama.cpp's *_shexp names, transformers' mlp.shared_experts.* */
     TN_FFN_GATE_SHEXPS, TN_FFN_UP_SHEXPS, TN_FFN_DOWN_SHEXPS,
+    /* phi3: q, k and v stacked in one matrix (rows q, then k, then v), gate and up likewise (rows
+     * gate, then up: llama.cpp keeps the name ffn_up for the stacked pair); LongRoPE's divisors
+     * of the RoPE frequencies (GGUF only: an HF config.json lists them under rope_scaling) */
+    TN_ATTN_QKV, TN_ATTN_QKV_BIAS, TN_FFN_GATE_UP, TN_ROPE_FACTORS_SHORT, TN_ROPE_FACTORS_LONG,
     TN_COUNT
 } TensorRole;
 
@@ -64,7 +68,10 @@ typedef enum {
     /* multi-head latent attention (deepseek2) and the MoE keys llama.cpp requires of it */
     HP_Q_LORA_RANK, HP_KV_LORA_RANK, HP_KEY_LENGTH_MLA, HP_VALUE_LENGTH_MLA,
     HP_QK_NOPE_HEAD_DIM, HP_LEADING_DENSE_BLOCK_COUNT, HP_EXPERT_SHARED_COUNT,
-    HP_EXPERT_WEIGHTS_SCALE, HP_EXPERT_WEIGHTS_NORM, HP_EXPERT_GATING_FUNC,
+    HP_EXPERT_WEIGHTS_SCALE, HP_EXPERT_WEIGHTS_NORM, HP_EXPERT_GATING_FUNC, HP_ROPE_SCALING_YARN_LOG_MUL,
+    /* YaRN and LongRoPE (model/rope_scaling.h) */
+    HP_ROPE_SCALING_ORIG_CTX, HP_ROPE_SCALING_ATTN_FACTOR, HP_ROPE_SCALING_YARN_BETA_FAST,
+    HP_ROPE_SCALING_YARN_BETA_SLOW,
     HP_COUNT
 } Hparam;
 

@@ -65,6 +65,15 @@ static const ArchInfo ARCHS[] = {
          * n_routed_experts); norm and scale from keys; shared experts without a gate */
         .moe = 1, .moe_norm_topk = 0, .moe_shexp = TENSORS_ALLOWED, .moe_shexp_gate = 0,
     },
+    [ARCH_PHI3] = {
+        .arch = ARCH_PHI3, .name = "phi3",
+        .gguf_names = {"phi3"}, .hf_types = {"phi3"},
+        .qkv_bias = TENSORS_REFUSED, .qk_norm = TENSORS_REFUSED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX, /* rotate_half; the converter keeps the rows */
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* Phi3Config (Phi-4-mini's config.json says true) */
+        .fused_qkv = 1, .fused_gate_up = 1, .window_hf_only = 1,
+    },
 };
 #define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])
 

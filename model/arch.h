@@ -13,7 +13,8 @@
 
 #include <stddef.h>
 
-typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_QWEN2MOE, ARCH_QWEN3MOE, ARCH_DEEPSEEK2 } Arch;
+typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_QWEN2MOE, ARCH_QWEN3MOE, ARCH_DEEPSEEK2,
+               ARCH_PHI3 } Arch;
 typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
 typedef enum { NORM_RMS } NormKind;                /* the forward pass implements these today */
 typedef enum {
@@ -60,6 +61,15 @@ typedef struct {
     int mla;                   /* 1: multi-head latent attention (DeepSeek-V2): q (direct or low-rank),
                                 * a compressed KV latent with its own norm, decoupled RoPE dims;
                                 * model/mla.h. Its tensors replace attn_q/k/v. */
+    /* Fused matrices (phi3), read as row ranges of the one stored tensor, never copied:
+     * fused_qkv: q, k, v stacked (attn_qkv / qkv_proj) in the files this family's converters
+     * write (the loader takes a stacked attn_qkv in any family, as llama.cpp does);
+     * fused_gate_up: gate and up stacked, gate rows first (GGUF ffn_up with 2 n_ff rows, HF
+     * gate_up_proj): required. */
+    int fused_qkv, fused_gate_up;
+    /* 1: config.json's sliding_window windows every layer (transformers), while the GGUF
+     * attention.sliding_window key is ignored (llama.cpp disables phi3's SWA). */
+    int window_hf_only;
 } ArchInfo;
 
 const ArchInfo *arch_info(Arch a); /* NULL for a value outside the enum */

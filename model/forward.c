@@ -196,17 +196,19 @@ static void rmsnorm_rows(Forward *f, float *o, const float *x, const float *w, i
 }
 
 /* The RoPE rotation (cos, sin of each pair i < n_rot/2) of positions pos0 .. pos0+M-1, once per
- * step for all layers. */
+ * step for all layers. YaRN and LongRoPE (model/rope_scaling.h) are in rope_freqs and in the
+ * attention factor, which scales cos and sin (so the rotated dims of q and k). */
 static void rope_table(Forward *f, int pos0, int M) {
     const Config *c = &f->m->cfg;
     int half = c->n_rot / 2;
+    double mscale = c->rope_attn_factor > 0 ? c->rope_attn_factor : 1;
     for (int i = 0; i < half; i++) {
         double freq = pow(c->rope_theta, -2.0 * i / c->n_rot);
         if (f->m->rope_freqs) freq /= f->m->rope_freqs[i];
         for (int p = 0; p < M; p++) {
             double a = (double)(pos0 + p) / c->rope_scale * freq;
-            f->rcos[(size_t)p * half + i] = (float)cos(a);
-            f->rsin[(size_t)p * half + i] = (float)sin(a);
+            f->rcos[(size_t)p * half + i] = (float)(cos(a) * mscale);
+            f->rsin[(size_t)p * half + i] = (float)(sin(a) * mscale);
         }
     }
 }

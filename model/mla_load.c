@@ -1,10 +1,12 @@
 /* mla_load: see mla_load.h. */
 #include "model/mla_load.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "formats/hfnames.h"
+#include "model/rope_scaling.h"
 
 /* ---- GGUF ---- */
 
@@ -37,6 +39,18 @@ static int check(const Config *c, const char *path, Err *err) {
     return 0;
 }
 
+/* DeepSeek-V2's YaRN (rope_scaling already read: model/config_rope.h): with mscale_all_dim m
+ * (GGUF: rope.scaling.yarn_log_multiplier = 0.1 m) the scores are scaled by
+ * (a (0.1 m ln factor + 1))^2 / sqrt(head_dim) and cos and sin by a alone, a being
+ * rope.scaling.attn_factor (1 in HF's case mscale = mscale_all_dim); without it llama.cpp's
+ * deepseek2 graph scales the scores by (a (0.1 ln factor + 1))^2 and cos and sin by the same
+ * a (0.1 ln factor + 1), which config_rope already set. */
+static void yarn_scale(Config *c, double a) {
+    if (c->yarn_log_mul > 0) c->rope_attn_factor = (float)a;
+    double m = a * rope_yarn_mscale(c->rope_factor, c->yarn_log_mul > 0 ? c->yarn_log_mul : 1);
+    c->attn_scale = (float)(m * m / sqrt((double)c->head_dim));
+}
+
 int mla_config_gguf(const Gguf *g, const char *arch, Config *c, const char *path, Err *err) {
     MoeConfig *e = &c->moe;
     memset(e, 0, sizeof *e);
@@ -50,6 +64,18 @@ int mla_config_gguf(const Gguf *g, const char *arch, Config *c, const char *path
         if (gguf_key(g, arch, HP_VALUE_LENGTH_MLA, &c->head_dim_v, 1, path, err) < 0) return -1;
     }
     c->n_head_kv = c->n_head;
+    if (c->rope_scaling == ROPE_SCALING_YARN) {
+        char k[160];
+        double lm = 0, a = 1;
+        snprintf(k, sizeof k, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_YARN_LOG_MUL)->gguf);
+        if (gguf_get_float(g, k, &lm) == 0) c->yarn_log_mul = (float)(lm / 0.1); /* as llama.cpp undoes it */
+        snprintf(k, sizeof k, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_ATTN_FACTOR)->gguf);
+        if (gguf_get_float(g, k, &a) != 0) a = 1;
+        if (!(c->yarn_log_mul >= 0 && c->yarn_log_mul < 100) || !(a > 0 && a < 1e3))
+            return err_set(err, "%s: deepseek2 yarn: %s %g or attn_factor %g out of range", path,
+                           hparam_name(HP_ROPE_SCALING_YARN_LOG_MUL)->gguf, lm, a);
+        yarn_scale(c, a);
+    }
     e->n_dense_lead = c->n_layer;
     if ((r = gguf_key(g, arch, HP_EXPERT_COUNT, &e->n_expert, 0, path, err)) < 0) return -1;
     if (r == 0 || e->n_expert == 0) return check(c, path, err); /* every layer dense */
@@ -112,6 +138,18 @@ int mla_config_json(json_t *root, Config *c, const char *path, Err *err) {
     c->n_head_kv = c->n_head; /* decompressed per head (model/mla.h) */
     if (json_is_true(json_object_get(root, "attention_bias")))
         return err_set(err, "%s: \"attention_bias\": true is not supported for deepseek_v2", path);
+    if (c->rope_scaling == ROPE_SCALING_YARN) { /* DeepseekV2YarnRotaryEmbedding */
+        json_t *rs = json_object_get(root, "rope_scaling");
+        json_t *ms = json_object_get(rs, "mscale"), *all = json_object_get(rs, "mscale_all_dim");
+        double m = json_is_number(all) ? json_number_value(all) : 0;
+        /* llama.cpp's deepseek2 assumes mscale = mscale_all_dim (DeepSeek-V2's configs): cos and sin
+         * unscaled, the scores by mscale^2; another pair would give other logits there */
+        if (!(m > 0 && m < 100) || !json_is_number(ms) || json_number_value(ms) != m)
+            return err_set(err, "%s: rope_scaling \"mscale\" and \"mscale_all_dim\" must be equal and "
+                           "positive for deepseek_v2 (as llama.cpp assumes)", path);
+        c->yarn_log_mul = (float)m;
+        yarn_scale(c, 1);
+    }
     /* DeepseekV2DecoderLayer: experts where n_routed_experts is set, from first_k_dense_replace on,
      * every moe_layer_freq-th layer */
     e->n_dense_lead = c->n_layer;

@@ -12,6 +12,7 @@
 #include "formats/hfnames.h"
 #include "formats/safetensors.h"
 #include "formats/qtype.h"
+#include "model/config_rope.h"
 #include "model/mla_load.h"
 #include "model/moe_load.h"
 
@@ -24,6 +25,8 @@ typedef struct {
     SafeTensors *st;
     size_t vec_used, vec_cap;
     double llama3[4]; /* config.json llama3 rope scaling: factor, low, high, original context */
+    float *longrope;  /* config.json LongRoPE factors: [n_rot/2] short, then [n_rot/2] long; owned */
+    int hf_window;    /* config.json sliding_window of a window_hf_only family (0: none) */
     HqConfig hq;      /* config.json quantization_config (method HQ_NONE: none) */
     int n_packed;     /* linears read packed under it */
     Err *err;
@@ -282,9 +285,12 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     c->rope_scale = 1;
     snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALING_TYPE));
     const char *st = gguf_str(g, k, st_buf, sizeof st_buf);
-    if (st && strcmp(st, "none") != 0) {
+    if (st && (!strcmp(st, "yarn") || !strcmp(st, "longrope"))) {
+        if (config_rope_gguf(c, g, arch, st, m->path, err)) return -1;
+    } else if (st && strcmp(st, "none") != 0) {
         if (strcmp(st, "linear") != 0)
-            return err_set(err, "%s: rope scaling '%s' is not supported (none, linear are)", m->path, st);
+            return err_set(err, "%s: rope scaling '%s' is not supported (none, linear, yarn, longrope are)",
+                           m->path, st);
         snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALING_FACTOR));
         if (gguf_get_float(g, k, &f) == 0 && f > 0) c->rope_scale = (float)f;
     } else {
@@ -337,6 +343,19 @@ static void llama3_factors(float *out, int n_rot, double theta, double factor, d
     }
 }
 
+/* partial_rotary_factor (Phi-4-mini: 0.75 of each head rotates) and, for a window_hf_only family,
+ * sliding_window (transformers windows every layer: the query at p sees p-window+1 .. p). */
+static int json_rotary_and_window(json_t *root, const ArchInfo *a, Config *c, Loader *L,
+                                  const char *path, Err *err) {
+    double prf = 1;
+    if (json_num(root, "partial_rotary_factor", &prf, path, err)) return -1;
+    if (!(prf > 0 && prf <= 1)) return err_set(err, "%s: \"partial_rotary_factor\" %g is not in (0, 1]", path, prf);
+    c->n_rot = (int)(c->head_dim * prf);
+    if (!a->window_hf_only) return 0;
+    if (json_int(root, "sliding_window", &L->hf_window, path, err)) return -1;
+    return 0;
+}
+
 static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err) {
     Config *c = &m->cfg;
     json_error_t je;
@@ -373,6 +392,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     c->n_rot = c->head_dim;
     c->head_dim_v = c->head_dim;
     c->act = a->act;
+    if (json_rotary_and_window(root, a, c, L, cfg_path, err)) goto done;
     double eps = 1e-6, theta = 10000;
     if (json_num(root, HF_KEY(HP_RMS_EPS), &eps, cfg_path, err) ||
         json_num(root, HF_KEY(HP_ROPE_FREQ_BASE), &theta, cfg_path, err))
@@ -416,8 +436,11 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
                 goto done;
             }
             L->llama3[0] = factor, L->llama3[1] = lo, L->llama3[2] = hi, L->llama3[3] = old;
+        } else if (!strcmp(type, "yarn") || !strcmp(type, "longrope") || !strcmp(type, "su")) {
+            if (config_rope_json(root, rs, type, c, factor, &L->longrope, cfg_path, err)) goto done;
         } else if (strcmp(type, "default") != 0) {
-            err_set(err, "%s: rope_scaling type '%s' is not supported (linear, llama3 are)", cfg_path, type);
+            err_set(err, "%s: rope_scaling type '%s' is not supported (linear, llama3, yarn, longrope are)",
+                    cfg_path, type);
             goto done;
         }
     }
@@ -436,7 +459,81 @@ static size_t vector_room(const Config *c) {
            vd = (size_t)c->n_head_kv * c->head_dim_v;
     return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim) +
            (size_t)c->n_layer * ((size_t)c->q_lora_rank + (size_t)c->kv_lora_rank) + /* MLA norms */
-           (size_t)c->n_embd + 1024;
+           (size_t)c->n_embd + 1024 + 2 * (size_t)c->n_rot; /* + rope factors: short, long, YaRN's */
+}
+
+/* Rows r0 .. r0+n-1 of a matrix as a matrix of its own: the same stored bytes, from row r0 on
+ * (every block type keeps its rows whole, so a row boundary is a byte offset). */
+static Tensor row_range(const Tensor *t, int64_t r0, int64_t n) {
+    Tensor r = *t;
+    r.data = (const uint8_t *)t->data + (size_t)r0 * qtype_row_bytes(t->type, t->cols);
+    r.rows = n;
+    return r;
+}
+
+/* The fused matrices of layer l: a stacked attn_qkv (any family, as llama.cpp accepts it; rows q,
+ * k, v) becomes wq, wk, wv; a fused_gate_up family's stacked ffn_up / gate_up_proj (rows gate,
+ * then up) becomes w_gate and w_up. Returns a mask (1: qkv, 2: gate/up taken from fused
+ * tensors), -1 on error. A packed (GPTQ/AWQ) fused matrix is refused: its rows are not stored
+ * whole. */
+static int get_fused(Loader *L, int l, Layer *y) {
+    const Config *c = &L->m->cfg;
+    const ArchInfo *a = arch_info(c->arch);
+    int64_t E = c->n_embd, Q = (int64_t)c->n_head * c->head_dim, KV = (int64_t)c->n_head_kv * c->head_dim,
+            VD = (int64_t)c->n_head_kv * c->head_dim_v, F = c->n_ff;
+    int mask = 0, nd;
+    Tensor t;
+    int r = lookup(L, TN_ATTN_QKV_BIAS, l, &t, &nd);
+    if (r < 0) return -1;
+    if (r == 1) return err_set(L->err, "%s: %s: a fused q/k/v bias is not supported", L->m->path, t.name);
+    r = lookup(L, TN_ATTN_QKV, l, &t, &nd);
+    if (r < 0) return -1;
+    if (r == 1) {
+        if (get_matrix(L, TN_ATTN_QKV, l, Q + KV + VD, E, &t)) return -1;
+        if (t.hq.method != HQ_NONE)
+            return err_set(L->err, "%s: %s: a packed fused matrix is not supported", L->m->path, t.name);
+        y->wq = row_range(&t, 0, Q), y->wk = row_range(&t, Q, KV), y->wv = row_range(&t, Q + KV, VD);
+        mask |= 1;
+    }
+    if (a->fused_gate_up) {
+        if (get_matrix(L, TN_FFN_GATE_UP, l, 2 * F, E, &t)) return -1;
+        if (t.hq.method != HQ_NONE)
+            return err_set(L->err, "%s: %s: a packed fused matrix is not supported", L->m->path, t.name);
+        y->w_gate = row_range(&t, 0, F), y->w_up = row_range(&t, F, F);
+        mask |= 2;
+    }
+    return mask;
+}
+
+/* The RoPE frequency divisors of YaRN and LongRoPE (model/rope_scaling.h) into Model.rope_freqs:
+ * LongRoPE's short factors (GGUF rope_factors_short, or config.json's short_factor; the long ones
+ * are kept for the GGUF writer only), YaRN's ramp times any divisors already there. */
+static int rope_extension(Loader *L) {
+    Model *m = L->m;
+    Config *c = &m->cfg;
+    const int half = c->n_rot / 2;
+    const float *sh = NULL, *lo = NULL;
+    if (L->longrope) { /* config.json's lists */
+        float *dst = m->vectors + L->vec_used;
+        memcpy(dst, L->longrope, 2 * (size_t)half * sizeof(float));
+        L->vec_used += 2 * (size_t)half;
+        sh = dst, lo = dst + half;
+    } else if (get_vector(L, TN_ROPE_FACTORS_SHORT, 0, half, 1, &sh) ||
+               get_vector(L, TN_ROPE_FACTORS_LONG, 0, half, 1, &lo)) {
+        return -1;
+    }
+    if (sh && m->rope_freqs)
+        return err_set(L->err, "%s: both rope_freqs and LongRoPE short factors: which divides is unclear", m->path);
+    if (sh) m->rope_freqs = sh; /* llama.cpp: the short factors while the context fits the original */
+    m->rope_long = lo;
+    if (c->rope_scaling != ROPE_SCALING_YARN) return 0;
+    float *dst = m->vectors + L->vec_used;
+    for (int i = 0; i < half; i++) dst[i] = m->rope_freqs ? m->rope_freqs[i] : 1;
+    L->vec_used += (size_t)half;
+    rope_yarn_divisors(dst, c->n_rot, c->rope_theta, c->rope_factor, c->rope_orig_ctx, c->yarn_beta_fast,
+                       c->yarn_beta_slow);
+    m->rope_freqs = dst;
+    return 0;
 }
 
 /* A layer's multi-head latent attention (model/mla.h): q direct or low-rank, the latent
@@ -496,20 +593,25 @@ static int load_weights(Loader *L) {
     const float *rf = NULL;
     if (get_vector(L, TN_ROPE_FREQS, 0, c->n_rot / 2, 1, &rf)) return -1;
     if (rf) m->rope_freqs = rf;
+    if (rope_extension(L)) return -1;
     m->layers = xcalloc((size_t)c->n_layer, sizeof *m->layers);
     const int need_bias = a->qkv_bias == TENSORS_REQUIRED, need_norm = a->qk_norm == TENSORS_REQUIRED;
     for (int l = 0; l < c->n_layer; l++) {
         Layer *y = &m->layers[l];
         const int experts = moe_is_expert_layer(c, l); /* an expert FFN instead of a dense one */
         progress("loading layer %d/%d", l + 1, c->n_layer);
+        y->window = L->hf_window;
+        int fused = get_fused(L, l, y);
+        if (fused < 0) return -1;
         if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
             (a->mla ? load_mla(L, l, y)
-                    : get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) || get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
-                          get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv)) ||
+                    : !(fused & 1) && (get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) ||
+                                       get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
+                                       get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv))) ||
             get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
             get_vector(L, TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
-            (!experts && c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
-            (!experts && get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up)) ||
+            (!experts && !(fused & 2) && c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
+            (!experts && !(fused & 2) && get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up)) ||
             (!experts && get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down)) ||
             (experts && moe_load_layer(L->g, L->st, c, a, l, y, m->path, L->err)) ||
             (experts && a->mla && !L->g && load_shared_experts(L, l, y)))
@@ -602,6 +704,7 @@ Model *model_load(const char *path, Err *err) {
 out:
     progress_done();
     buf_free(&cfg);
+    free(L.longrope);
     if (r != 0) {
         model_free(m);
         return NULL;

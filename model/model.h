@@ -14,7 +14,8 @@
  * quant_method is refused with one line naming it.
  *
  * Supported architectures: those of model/arch.h: llama (also Mistral-style checkpoints, tied or
- * untied output), qwen2 (q/k/v biases) and qwen3 (per-head q/k RMSNorm); tensor names are
+ * untied output), qwen2 (q/k/v biases), qwen3 (per-head q/k RMSNorm) and phi3 (fused qkv and
+ * gate_up matrices, read as row ranges of the stored tensor; LongRoPE); tensor names are
  * formats/hfnames.h's. RoPE: llama.cpp permutes the Q/K rows of llama models when it converts
  * them to GGUF and then rotates adjacent pairs (2i, 2i+1); the Hugging Face checkpoint rotates
  * halves (i, i + n_rot/2). Rather than permuting rows, the loader records which style matches the
@@ -33,6 +34,7 @@
 #include "common/util.h"
 #include "formats/hfquant.h" /* HqTensor: a GPTQ / AWQ packed linear layer */
 #include "model/arch.h" /* Arch, RopeStyle, arch_name: what each family has */
+#include "model/rope_scaling.h" /* RopeScalingType: YaRN, LongRoPE */
 
 /* Mixture of experts (model/moe.h): how the FFN of an expert layer routes and mixes. */
 typedef struct {
@@ -74,6 +76,17 @@ typedef struct {
      * v_head_dim, n_head_kv = n_head: keys and values are decompressed per head into the cache. */
     int kv_lora_rank;    /* width of the compressed KV latent (> 0: MLA) */
     int q_lora_rank;     /* width of the low-rank q (attn_q_a / attn_q_b); 0: a direct attn_q */
+    float yarn_log_mul;  /* deepseek2 YaRN: mscale_all_dim (GGUF rope.scaling.yarn_log_multiplier
+                          * / 0.1); the attention scale is then (0.1 m ln factor + 1)^2 / sqrt(hd) */
+    /* RoPE scaling beyond linear and llama3 (model/rope_scaling.h). The forward pass reads only
+     * rope_attn_factor and Model.rope_freqs (YaRN's ramp and LongRoPE's short factors are folded
+     * into it at load time); the other fields say what the file said, for the GGUF writers. */
+    RopeScalingType rope_scaling;
+    float rope_factor;      /* YaRN: the context extension factor */
+    int rope_orig_ctx;      /* YaRN, LongRoPE: the pre-training context (0: unknown) */
+    float yarn_beta_fast, yarn_beta_slow; /* YaRN: the ramp's ends, in rotations */
+    float rope_attn_factor; /* multiplies RoPE's cos and sin (YaRN's mscale, LongRoPE's attention
+                             * factor); 0 means 1 */
 } Config;
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
@@ -138,7 +151,10 @@ struct Model {
     Tensor tok_embd;           /* [n_vocab, n_embd] */
     const float *output_norm;  /* [n_embd] */
     Tensor output;             /* [n_vocab, n_embd]; a copy of tok_embd's descriptor when tied */
-    const float *rope_freqs;   /* [n_rot / 2] divisors of the RoPE frequencies (Llama 3), or NULL */
+    const float *rope_freqs;   /* [n_rot / 2] divisors of the RoPE frequencies (Llama 3, YaRN,
+                                * LongRoPE's short factors), or NULL */
+    const float *rope_long;    /* [n_rot / 2] LongRoPE's long-context factors (not used by the
+                                * forward pass; kept for the GGUF writer), or NULL */
     Layer *layers;             /* [n_layer] */
     /* the sources, for model_free */
     void *gguf;                /* Gguf *, or NULL */

@@ -217,9 +217,15 @@ static int open_hf(QModel *q, Err *err) {
                                s->name, (long long)len, t->perm_heads);
         }
     }
-    if (q->m->rope_freqs) { /* Llama 3 rope scaling: llama.cpp stores the factors as a tensor */
-        int64_t ne[1] = {c->n_rot / 2};
-        add_tensor(q, tensor_name(TN_ROPE_FREQS)->gguf, Q_F32, 1, ne, q->m->rope_freqs);
+    int64_t half[1] = {c->n_rot / 2};
+    if (c->rope_scaling == ROPE_SCALING_LONGROPE && q->m->rope_freqs && q->m->rope_long) {
+        /* LongRoPE: config.json's factor lists become llama.cpp's two tensors (the loader keeps
+         * the short ones in rope_freqs); YaRN's divisors are derived from the keys again */
+        add_tensor(q, tensor_name(TN_ROPE_FACTORS_LONG)->gguf, Q_F32, 1, half, q->m->rope_long);
+        add_tensor(q, tensor_name(TN_ROPE_FACTORS_SHORT)->gguf, Q_F32, 1, half, q->m->rope_freqs);
+    } else if (q->m->rope_freqs && c->rope_scaling == ROPE_SCALING_NONE) {
+        /* Llama 3 rope scaling: llama.cpp stores the factors as a tensor */
+        add_tensor(q, tensor_name(TN_ROPE_FREQS)->gguf, Q_F32, 1, half, q->m->rope_freqs);
     }
     /* the tokenizer, when tokenizer.json sits beside the weights */
     Buf tj = {0};

@@ -11,6 +11,7 @@
 #include "formats/hfnames.h"
 #include "formats/qtype.h"
 #include "model/config_gguf.h"
+#include "model/rope_scaling.h"
 #include "quant/quantize.h"
 
 typedef struct {
@@ -18,8 +19,8 @@ typedef struct {
     SynthSpec s;
 } Preset;
 
-/* Shapes from the models' published config.json files. Rows give the fields positionally; the
- * fields added after a row was written (the experts of a mixture) are 0 there, on purpose. */
+/* Shapes from the models' published config.json files. Rows give the first fields positionally
+ * (the experts of a mixture after std); the other optional ones by name; fields left out are 0. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const Preset PRESETS[] = {
@@ -41,9 +42,15 @@ static const Preset PRESETS[] = {
     /* deepseek-ai/DeepSeek-Coder-V2-Lite-Base: MLA (kv_lora_rank 512, q direct, qk 128 + 64 rope,
      * v 128), layer 0 dense (10944), then 64 experts of 1408, 6 used, 2 shared */
     {"deepseek-coder-v2-lite", {ARCH_DEEPSEEK2, 102400, 2048, 27, 10944, 16, 16, 192, 1e4f, 1e-6f, 0,
-                                Q_F16, 1, 0.02f, 64, 6, 1408, 2816, 512, 0, 64, 128, 1}},
+                                Q_F16, 1, 0.02f, 64, 6, 1408, 2816, .kv_lora_rank = 512,
+                                .head_dim_v = 128, .n_dense_lead = 1, .n_rot = 64}},
     {"tiny-deepseek2", {ARCH_DEEPSEEK2, 512, 128, 2, 256, 4, 4, 48, 1e4f, 1e-6f, 0, Q_F16, 1, 0.05f,
-                        8, 2, 64, 128, 64, 0, 16, 32, 1}},
+                        8, 2, 64, 128, .kv_lora_rank = 64, .head_dim_v = 32, .n_dense_lead = 1,
+                        .n_rot = 16}},
+    /* Phi-3.5-mini-instruct: 131072 context, LongRoPE over the original 4096 */
+    {"phi-3.5-mini", {ARCH_PHI3, 32064, 3072, 32, 8192, 32, 32, 96, 1e4f, 1e-5f, 0, Q_F16, 1, 0.02f,
+                      .n_ctx = 131072, .rope_scaling = ROPE_SCALING_LONGROPE, .rope_orig_ctx = 4096}},
+    {"tiny-phi3", {ARCH_PHI3, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-5f, 0, Q_F16, 1, 0.05f}},
 };
 #pragma GCC diagnostic pop
 
@@ -57,8 +64,8 @@ int synth_preset(const char *name, SynthSpec *s) {
 }
 
 const char *synth_preset_names(void) {
-    return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, tiny-llama, "
-           "tiny-qwen2, tiny-qwen3, qwen3-coder-30b-a3b, tiny-qwen2moe, tiny-qwen3moe, "
+    return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, phi-3.5-mini, tiny-llama, "
+           "tiny-qwen2, tiny-qwen3, tiny-phi3, qwen3-coder-30b-a3b, tiny-qwen2moe, tiny-qwen3moe, "
            "deepseek-coder-v2-lite, tiny-deepseek2";
 }
 
@@ -162,6 +169,12 @@ static int check_spec(const SynthSpec *s, const char *path, Err *err) {
         s->head_dim > 1024 || (int64_t)s->n_head * s->head_dim > (1 << 20))
         return err_set(err, "%s: synth dimensions out of range (n_vocab >= 266, heads a multiple of "
                        "kv heads, even head_dim)", path);
+    if (s->n_rot < 0 || s->n_rot % 2 || s->n_rot > s->head_dim || s->n_ctx < 0 || s->rope_orig_ctx < 0 ||
+        (s->rope_scaling == ROPE_SCALING_YARN && !(s->rope_factor >= 1)))
+        return err_set(err, "%s: synth rope dims out of range (even rot <= head_dim; yarn factor >= 1)", path);
+    if (s->arch == ARCH_PHI3 && s->n_head * s->head_dim != s->n_embd) /* llama.cpp's phi3 wo is square */
+        return err_set(err, "%s: phi3 needs n_head*head_dim (%d) = n_embd (%d)", path, s->n_head * s->head_dim,
+                       s->n_embd);
     if (s->n_embd % be || s->n_ff % be || (s->n_head * s->head_dim) % be)
         return err_set(err, "%s: n_embd %d, n_ff %d and n_head*head_dim %d must be multiples of %d for %s",
                        path, s->n_embd, s->n_ff, s->n_head * s->head_dim, be, qtype_name(s->type));
@@ -225,20 +238,37 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     int64_t E = s->n_embd, Q = (int64_t)s->n_head * s->head_dim,
             KV = (int64_t)s->n_head_kv * s->head_dim, F = s->n_ff;
     GgufWriter *w = gw_new();
-    /* the presets' published contexts: Llama 3.2 131072, Qwen 32768 */
-    const Config c = {.arch = s->arch, .n_vocab = s->n_vocab, .n_embd = s->n_embd,
+    /* the presets' published contexts: Llama 3.2 and Phi-3.5 131072, Qwen 32768 */
+    const int n_ctx = s->n_ctx                                         ? s->n_ctx
+                      : s->arch == ARCH_LLAMA || s->arch == ARCH_PHI3 ? 131072
+                      : s->arch == ARCH_DEEPSEEK2                     ? 163840 /* DeepSeek-Coder-V2-Lite */
+                                                                      : 32768;
+    const int n_rot = s->n_rot ? s->n_rot : s->head_dim, orig = s->rope_orig_ctx ? s->rope_orig_ctx : 4096;
+    Config c = {.arch = s->arch, .n_vocab = s->n_vocab, .n_embd = s->n_embd,
                       .n_layer = s->n_layer, .n_ff = s->n_ff, .n_head = s->n_head,
                       .n_head_kv = s->n_head_kv, .head_dim = s->head_dim,
                       .head_dim_v = a->mla ? s->head_dim_v : s->head_dim,
-                      .n_rot = a->mla ? s->n_rot : s->head_dim,
+                      .n_rot = n_rot,
                       .kv_lora_rank = a->mla ? s->kv_lora_rank : 0, .q_lora_rank = a->mla ? s->q_lora_rank : 0,
-                      .n_ctx = s->arch == ARCH_LLAMA ? 131072 : s->arch == ARCH_DEEPSEEK2 ? 163840 : 32768,
-                      .rms_eps = s->rms_eps,
+                      .n_ctx = n_ctx, .rms_eps = s->rms_eps,
                       .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
                       .tied = s->tied, .act = a->act,
                       .moe = {.n_expert = a->moe ? s->n_expert : 0, .n_expert_used = s->n_expert_used,
                               .n_ff_exp = s->n_ff_exp, .n_ff_shexp = s->n_ff_shexp,
                               .n_dense_lead = a->mla ? s->n_dense_lead : 0, .scale = 1}};
+    if (s->rope_scaling != ROPE_SCALING_NONE) { /* config_gguf.h writes what llama.cpp reads */
+        c.rope_scaling = s->rope_scaling, c.rope_orig_ctx = orig, c.rope_factor = s->rope_factor;
+        c.yarn_beta_fast = s->yarn_beta_fast ? s->yarn_beta_fast : (float)YARN_BETA_FAST_DEFAULT;
+        c.yarn_beta_slow = s->yarn_beta_slow ? s->yarn_beta_slow : (float)YARN_BETA_SLOW_DEFAULT;
+        double attn = s->rope_attn_factor ? s->rope_attn_factor
+                      : s->rope_scaling == ROPE_SCALING_YARN ? 1 : rope_longrope_attn_factor((double)n_ctx / orig, orig);
+        c.rope_attn_factor = (float)(s->rope_scaling == ROPE_SCALING_YARN ? attn * rope_yarn_mscale(s->rope_factor, 1) : attn);
+        if (a->mla && s->rope_scaling == ROPE_SCALING_YARN && s->yarn_mscale > 0) {
+            /* deepseek2: yarn_log_multiplier; cos and sin by attn_factor alone (model/mla_load.h) */
+            c.yarn_log_mul = s->yarn_mscale;
+            c.rope_attn_factor = (float)attn;
+        }
+    }
     GgufMeta *meta = gm_new();
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
     gm_write(meta, w);
@@ -247,7 +277,7 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     const int64_t X = a->moe ? s->n_expert : 0, FE = s->n_ff_exp, FS = s->n_ff_shexp;
 
     /* tensors in llama.cpp's order; the optional ones a family requires (model/arch.h) */
-    int cap = 4 + 24 * s->n_layer, n = 0;
+    int cap = 6 + 24 * s->n_layer, n = 0;
     Plan *p = xcalloc((size_t)cap, sizeof *p);
     float mstd = s->std;
 #define ADD(type_, cols_, rows_, mean_, std_, role, layer)                                    \
@@ -262,6 +292,10 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         p[n - 1].experts = X;                                                                 \
     } while (0)
     ADD(s->type, E, s->n_vocab, 0, mstd, TN_TOKEN_EMBD, 0);
+    if (s->rope_scaling == ROPE_SCALING_LONGROPE) { /* positive divisors, uniform */
+        ADD(Q_F32, n_rot / 2, 1, 10, 3, TN_ROPE_FACTORS_LONG, 0);
+        ADD(Q_F32, n_rot / 2, 1, 2, 0.5f, TN_ROPE_FACTORS_SHORT, 0);
+    }
     for (int l = 0; l < s->n_layer; l++) {
         ADD(Q_F32, E, 1, 1, 0.1f, TN_ATTN_NORM, l);
         if (a->mla) { /* deepseek2: latent attention in the split form; the dense FFN below */
@@ -284,9 +318,13 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
             ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
             continue;
         }
-        ADD(s->type, E, Q, 0, mstd, TN_ATTN_Q, l);
-        ADD(s->type, E, KV, 0, mstd, TN_ATTN_K, l);
-        ADD(s->type, E, KV, 0, mstd, TN_ATTN_V, l);
+        if (a->fused_qkv) {
+            ADD(s->type, E, Q + 2 * KV, 0, mstd, TN_ATTN_QKV, l);
+        } else {
+            ADD(s->type, E, Q, 0, mstd, TN_ATTN_Q, l);
+            ADD(s->type, E, KV, 0, mstd, TN_ATTN_K, l);
+            ADD(s->type, E, KV, 0, mstd, TN_ATTN_V, l);
+        }
         if (a->qkv_bias == TENSORS_REQUIRED) {
             ADD(Q_F32, Q, 1, 0, 0.1f, TN_ATTN_Q_BIAS, l);
             ADD(Q_F32, KV, 1, 0, 0.1f, TN_ATTN_K_BIAS, l);
@@ -311,8 +349,12 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
             }
             continue;
         }
-        ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
-        ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
+        if (a->fused_gate_up) {
+            ADD(s->type, E, 2 * F, 0, mstd, TN_FFN_GATE_UP, l);
+        } else {
+            ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
+            ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
+        }
         ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
     }
     ADD(Q_F32, E, 1, 1, 0.1f, TN_OUTPUT_NORM, 0);

@@ -10,7 +10,10 @@
 #  - coldtok quantize of those folders (--type f32, attn_kv_b kept whole) loads in llama.cpp
 #    (its non-absorbed path) with the torch logits, and in coldtok with llama.cpp's;
 #  - probe, diff and drift run on a deepseek2 model; a missing or wrongly shaped tensor and the
-#    config keys coldtok does not implement (MoE layers, YaRN) are refused naming them.
+#    config keys coldtok does not implement (group-limited top-k, sigmoid scoring, YaRN with
+#    mscale != mscale_all_dim, ...) are refused naming them;
+#  - YaRN (DeepseekV2YarnRotaryEmbedding, mscale = mscale_all_dim; llama.cpp's yarn_log_multiplier)
+#    in synth models against llama.cpp and in an HF folder against torch.
 # Without the oracle the llama.cpp parts skip with the reason. Prints TAP.
 set -u
 BIN=${COLDTOK:-./coldtok}
@@ -27,7 +30,9 @@ have_oracle=0
 
 # ---- synth models against llama.cpp ----
 for v in "direct q, experts after a dense layer:" "low-rank q:q_lora=32,layers=3" \
-         "every layer dense:experts=0" "experts from layer 0:dense_lead=0"; do
+         "every layer dense:experts=0" "experts from layer 0:dense_lead=0" \
+         "YaRN as DeepSeek-Coder-V2-Lite's:yarn=4,orig_ctx=8,yarn_mscale=0.707" \
+         "YaRN without yarn_log_multiplier:yarn=4,orig_ctx=8,beta_fast=16"; do
     name=${v%%:*} dims=${v#*:}
     f="$tmp/synth-$(echo "$name" | tr -c 'a-z0-9\n' -).gguf"
     "$BIN" synth --arch deepseek2 --type F32 --std 0.08 ${dims:+--dims $dims} -o "$f" 2> "$tmp/err"
@@ -55,7 +60,7 @@ done
 check_status "a deepseek2 with another rope base is told apart ($(cat "$tmp/cmp"))" $?
 
 # ---- Hugging Face folders against the float64 torch forward pass, and through quantize ----
-for c in mla-hf-f32 mla-hf-qlora-f32 mla-hf-moe-f32 mla-hf-moe-norm-f32; do
+for c in mla-hf-f32 mla-hf-qlora-f32 mla-hf-moe-f32 mla-hf-moe-norm-f32 mla-hf-yarn-f32; do
     [ -d "$D/$c" ] || { skip "$c" "$D/$c absent (tests/reference/mla_ref.py)"; continue; }
     ids=$(grep -o '\[[^]]*\]' "$D/$c/prompt.json" | tr -d '[] ')
     "$BIN" logits -m "$D/$c" $(ctx_args "$ids") --raw-all "$tmp/hf.f32" --top 0 > /dev/null 2> "$tmp/err"
@@ -105,7 +110,8 @@ bad() { # NAME EDIT-OF-config.json (sed) PATTERN [FOLDER]: the folder (mla-hf-f3
 if [ -d "$D/mla-hf-f32" ]; then
     bad missing-q_a 's/"q_lora_rank": null/"q_lora_rank": 24/' 'missing tensor model\.layers\.0\.self_attn\.q_a_proj\.weight'
     bad kv-shape 's/"kv_lora_rank": 32/"kv_lora_rank": 16/' 'kv_a_proj_with_mqa\.weight has shape \[40, 64\], expected \[24, 64\]'
-    bad yarn 's/"rope_scaling": null/"rope_scaling": {"type": "yarn", "factor": 40}/' "rope_scaling type 'yarn' is not supported"
+    bad yarn-mscale 's/"rope_scaling": null/"rope_scaling": {"type": "yarn", "factor": 40}/' '"mscale" and "mscale_all_dim" must be equal'
+    bad rope-type 's/"rope_scaling": null/"rope_scaling": {"type": "dynamic", "factor": 4}/' "rope_scaling type 'dynamic' is not supported"
     bad bias 's/"attention_bias": false/"attention_bias": true/' '"attention_bias": true is not supported'
 fi
 if [ -d "$D/mla-hf-moe-f32" ]; then

@@ -8,6 +8,8 @@ Writes, under OUT (default tests/data), one folder per case:
   mla-hf-moe-f32    3 layers: layer 0 dense, then DeepseekV2MoE (8 routed experts, 3 used, 2 shared),
                     routed_scaling_factor 1.5 (norm_topk_prob false, as DeepSeek-Coder-V2-Lite)
   mla-hf-moe-norm-f32  the same with low-rank q and norm_topk_prob true (scale 1)
+  mla-hf-yarn-f32   dense, rope_scaling yarn as DeepSeek-Coder-V2-Lite's (mscale = mscale_all_dim
+                    0.707) with factor 4 over an original context of 64
 each holding config.json, model.safetensors, prompt.json ({"ids": [...]}) and torch.logits.f32
 (float32 little-endian [n_pos][vocab]: the logits at every prompt position).
 
@@ -29,8 +31,11 @@ moe_intermediate_size) plus shared_experts(x) (one DeepseekV2MLP moe_intermediat
 n_shared_experts wide).
 q_a_layernorm and kv_a_layernorm are DeepseekV2RMSNorm(rank) with its default eps 1e-6; the
 configs here set rms_norm_eps 1e-6 too, the value llama.cpp uses for all of its norms.
-No rope_scaling (YaRN is not implemented for deepseek2 yet). The safetensors file is written by
-hand as in torch_ref.py.
+YaRN (DeepseekV2YarnRotaryEmbedding): the inverse frequencies blend freq / factor and freq by a
+linear ramp between the correction dims of beta_fast and beta_slow rotations over the original
+context (floor / ceil, clamped), cos and sin times yarn_get_mscale(factor, mscale) /
+yarn_get_mscale(factor, mscale_all_dim), and softmax_scale times yarn_get_mscale(factor,
+mscale_all_dim)^2. The safetensors file is written by hand as in torch_ref.py.
 
 Run with Debian's python3-torch:  /usr/bin/python3 tests/reference/mla_ref.py [OUT]
 """
@@ -50,7 +55,10 @@ CASES = [  # name, q_lora_rank, MoE (None: dense): (experts, used, width, shared
     ("mla-hf-qlora-f32", 24, None),
     ("mla-hf-moe-f32", None, (8, 3, 16, 2, 1, False, 1.5)),
     ("mla-hf-moe-norm-f32", 24, (8, 3, 16, 2, 1, True, 1.0)),
+    ("mla-hf-yarn-f32", None, None),
 ]
+YARN = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64, "beta_fast": 32,
+        "beta_slow": 1, "mscale": 0.707, "mscale_all_dim": 0.707}
 
 
 def make_weights(q_lora, moe, layers, gen):
@@ -137,6 +145,25 @@ def moe(cfg, W, m, h):
     return out + mlp(W, m + "shared_experts.", h)
 
 
+def yarn_get_mscale(scale, mscale):
+    return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+
+def yarn_inv_freq(rs, dim, base):
+    """DeepseekV2YarnRotaryEmbedding's inverse frequencies."""
+    def corr_dim(rot):
+        return dim * math.log(rs["original_max_position_embeddings"] / (rot * 2 * math.pi)) / (2 * math.log(base))
+    low = max(math.floor(corr_dim(rs.get("beta_fast", 32))), 0)
+    high = min(math.ceil(corr_dim(rs.get("beta_slow", 1))), dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = ((torch.arange(dim // 2, dtype=torch.float64) - low) / (high - low)).clamp(0, 1)
+    mask = 1.0 - ramp
+    pw = base ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+    extra, inter = 1.0 / pw, 1.0 / (rs["factor"] * pw)
+    return inter * (1 - mask) + extra * mask
+
+
 def forward(cfg, w, ids):
     eps = cfg["rms_norm_eps"]
     nope, rope, vdim, R = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"]
@@ -145,12 +172,19 @@ def forward(cfg, w, ids):
     T = len(ids)
     x = W["model.embed_tokens.weight"][torch.tensor(ids)]
     # DeepseekV2RotaryEmbedding(qk_rope_head_dim, base=rope_theta)
-    inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, rope, 2, dtype=torch.float64) / rope))
+    rs = cfg.get("rope_scaling")
+    scale, mag = qhd ** -0.5, 1.0  # softmax_scale; the magnitude of cos and sin
+    if rs:  # DeepseekV2YarnRotaryEmbedding
+        inv = yarn_inv_freq(rs, rope, cfg["rope_theta"])
+        mag = yarn_get_mscale(rs["factor"], rs.get("mscale", 1)) / yarn_get_mscale(rs["factor"], rs.get("mscale_all_dim", 0))
+        if rs.get("mscale_all_dim"):
+            scale *= yarn_get_mscale(rs["factor"], rs["mscale_all_dim"]) ** 2
+    else:
+        inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, rope, 2, dtype=torch.float64) / rope))
     freqs = torch.outer(torch.arange(T, dtype=torch.float64), inv)
     emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos()[:, None, :], emb.sin()[:, None, :]  # [T, 1, rope]
+    cos, sin = emb.cos()[:, None, :] * mag, emb.sin()[:, None, :] * mag  # [T, 1, rope]
     mask = torch.full((T, T), float("-inf"), dtype=torch.float64).triu(1)
-    scale = qhd ** -0.5  # softmax_scale without rope_scaling
     for l in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{l}.self_attn."
         h = rms_norm(x, W[f"model.layers.{l}.input_layernorm.weight"], eps)
@@ -216,7 +250,8 @@ def main():
             "norm_topk_prob": moe[5] if moe else False, "routed_scaling_factor": moe[6] if moe else 1.0,
             "moe_layer_freq": 1, "topk_method": "greedy", "scoring_func": "softmax",
             "n_group": 1, "topk_group": 1,
-            "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_scaling": None,
+            "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+            "rope_scaling": YARN if name.endswith("yarn-f32") else None,
             "attention_bias": False, "max_position_embeddings": 2048, "hidden_act": "silu",
             "tie_word_embeddings": False, "torch_dtype": "float32",
         }
