@@ -15,7 +15,9 @@
  *
  * Supported architectures: those of model/arch.h: llama (also Mistral-style checkpoints, tied or
  * untied output), qwen2 (q/k/v biases), qwen3 (per-head q/k RMSNorm) and phi3 (fused qkv and
- * gate_up matrices, read as row ranges of the stored tensor; LongRoPE); tensor names are
+ * gate_up matrices, read as row ranges of the stored tensor; LongRoPE), qwen2moe / qwen3moe
+ * (experts: model/moe_load.h) and deepseek2 (multi-head latent attention and experts with shared
+ * ones: model/mla_load.h, model/mla.h); tensor names are
  * formats/hfnames.h's. RoPE: llama.cpp permutes the Q/K rows of llama models when it converts
  * them to GGUF and then rotates adjacent pairs (2i, 2i+1); the Hugging Face checkpoint rotates
  * halves (i, i + n_rot/2). Rather than permuting rows, the loader records which style matches the
