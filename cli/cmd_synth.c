@@ -16,13 +16,23 @@ static const char USAGE[] =
     "coldtok and llama.cpp-style readers.\n"
     "\n"
     "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b,\n"
-    "                  codegemma-7b, gemma-2-2b, gemma-3-1b; small ones: tiny-llama, tiny-qwen2,\n"
-    "                  tiny-qwen3, tiny-gemma, tiny-gemma2, tiny-gemma3\n"
-    "  --arch ARCH     llama, qwen2, qwen3, gemma, gemma2 or gemma3 (with --preset: overrides the\n"
-    "                  preset's)\n"
+    "                  codegemma-7b, gemma-2-2b, gemma-3-1b, qwen3-coder-30b-a3b,\n"
+    "                  deepseek-coder-v2-lite, phi-3.5-mini; small ones: tiny-llama, tiny-qwen2,\n"
+    "                  tiny-qwen3, tiny-gemma, tiny-gemma2, tiny-gemma3, tiny-qwen2moe,\n"
+    "                  tiny-qwen3moe, tiny-deepseek2, tiny-phi3\n"
+    "  --arch ARCH     llama, qwen2, qwen3, gemma, gemma2, gemma3, qwen2moe, qwen3moe, deepseek2 or\n"
+    "                  phi3 (with --preset: overrides the preset's)\n"
     "  --dims LIST     comma-separated key=value over the preset (or over tiny-ARCH): vocab, embd,\n"
-    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1); gemma2/3:\n"
-    "                  window, swa_period, attn_softcap, final_softcap, theta_swa\n"
+    "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1), ctx (context\n"
+    "                  length), rot (rotated dims of a head); gemma2/3: window, swa_period,\n"
+    "                  attn_softcap, final_softcap, theta_swa; RoPE scaling: yarn=FACTOR or\n"
+    "                  longrope=1 (seeded short/long factors), orig_ctx (default 4096), beta_fast,\n"
+    "                  beta_slow, attn_factor (rope.scaling.attn_factor); experts, experts_used,\n"
+    "                  ff_exp, ff_shexp (mixtures of experts); deepseek2 also kv_lora, q_lora (0: a\n"
+    "                  direct attn_q), rope_dims (= rot), v_head_dim (head_dim is the q/k head width,\n"
+    "                  qk_nope + rope_dims), dense_lead (leading dense layers; experts 0: all dense;\n"
+    "                  ff_shexp: all shared experts, a multiple of ff_exp), yarn_mscale (YaRN's\n"
+    "                  mscale = mscale_all_dim)\n"
     "  --type T        matrix type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,\n"
     "                  Q2_K .. Q6_K (a k-quant that does not fit a matrix falls back like\n"
     "                  llama.cpp: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0)\n"
@@ -40,7 +50,12 @@ static int set_dim(SynthSpec *s, const char *kv) {
     struct { const char *name; int *field; } ints[] = {
         {"vocab", &s->n_vocab}, {"embd", &s->n_embd}, {"layers", &s->n_layer}, {"ff", &s->n_ff},
         {"heads", &s->n_head}, {"kv_heads", &s->n_head_kv}, {"head_dim", &s->head_dim},
-        {"tied", &s->tied}, {"window", &s->n_swa}, {"swa_period", &s->swa_period}};
+        {"tied", &s->tied}, {"window", &s->n_swa}, {"swa_period", &s->swa_period},
+        {"ctx", &s->n_ctx}, {"rot", &s->n_rot}, {"orig_ctx", &s->rope_orig_ctx},
+        {"experts", &s->n_expert}, {"experts_used", &s->n_expert_used},
+        {"ff_exp", &s->n_ff_exp}, {"ff_shexp", &s->n_ff_shexp}, {"kv_lora", &s->kv_lora_rank},
+        {"q_lora", &s->q_lora_rank}, {"rope_dims", &s->n_rot}, {"v_head_dim", &s->head_dim_v},
+        {"dense_lead", &s->n_dense_lead}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (strlen(ints[i].name) == k && !strncmp(kv, ints[i].name, k)) {
             if (v < 0 || v > (1 << 24) || v != (int)v) return -1;
@@ -52,6 +67,16 @@ static int set_dim(SynthSpec *s, const char *kv) {
     if (k == 12 && !strncmp(kv, "attn_softcap", 12) && v >= 0) return s->attn_softcap = (float)v, 0;
     if (k == 13 && !strncmp(kv, "final_softcap", 13) && v >= 0) return s->final_softcap = (float)v, 0;
     if (k == 9 && !strncmp(kv, "theta_swa", 9) && v >= 0) return s->rope_theta_swa = (float)v, 0;
+    /* RoPE scaling: yarn=FACTOR, longrope=1 (0: none), and their knobs */
+    if (k == 4 && !strncmp(kv, "yarn", 4)) return s->rope_scaling = ROPE_SCALING_YARN, s->rope_factor = (float)v, 0;
+    if (k == 8 && !strncmp(kv, "longrope", 8)) {
+        if (v != 0 && v != 1) return -1;
+        return s->rope_scaling = v ? ROPE_SCALING_LONGROPE : ROPE_SCALING_NONE, 0;
+    }
+    if (k == 9 && !strncmp(kv, "beta_fast", 9)) return s->yarn_beta_fast = (float)v, 0;
+    if (k == 9 && !strncmp(kv, "beta_slow", 9)) return s->yarn_beta_slow = (float)v, 0;
+    if (k == 11 && !strncmp(kv, "attn_factor", 11)) return s->rope_attn_factor = (float)v, 0;
+    if (k == 11 && !strncmp(kv, "yarn_mscale", 11)) return s->yarn_mscale = (float)v, 0;
     return -1;
 }
 
@@ -88,16 +113,15 @@ int cmd_synth(int argc, char **argv) {
     SynthSpec s;
     char base[32];
     if (!preset) snprintf(base, sizeof base, "tiny-%s", arch);
+    char archs[256]; /* every family synth writes has a tiny-ARCH preset */
+    arch_list(0, archs, sizeof archs);
     if (synth_preset(preset ? preset : base, &s) != 0)
-        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3, gemma, gemma2, gemma3)%s",
-                               preset ? preset : arch, preset ? synth_preset_names() : "");
+        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (%s)",
+                               preset ? preset : arch, preset ? synth_preset_names() : archs);
     if (arch) {
-        if (!strcmp(arch, "llama")) s.arch = ARCH_LLAMA;
-        else if (!strcmp(arch, "qwen2")) s.arch = ARCH_QWEN2;
-        else if (!strcmp(arch, "qwen3")) s.arch = ARCH_QWEN3;
-        else if (arch_by_gguf_name(arch) && !strcmp(arch_by_gguf_name(arch)->name, arch))
-            s.arch = arch_by_gguf_name(arch)->arch; /* gemma, gemma2, gemma3 */
-        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3, gemma, gemma2, gemma3)", arch);
+        const ArchInfo *a = arch_by_gguf_name(arch);
+        if (!a || strcmp(a->name, arch) != 0) return cli_usage_error("synth", "unknown arch '%s' (%s)", arch, archs);
+        s.arch = a->arch;
     }
     if (dims) {
         char *d = xstrdup(dims), *save = NULL;

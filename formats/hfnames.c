@@ -30,6 +30,38 @@ static const TensorName TENSORS[TN_COUNT] = {
     [TN_FFN_PRE_NORM] = {"blk.%d.ffn_norm.weight", "model.layers.%d.pre_feedforward_layernorm.weight"},
     [TN_FFN_POST_NORM] = {"blk.%d.post_ffw_norm.weight",
                           "model.layers.%d.post_feedforward_layernorm.weight"},
+    [TN_ATTN_Q_A] = {"blk.%d.attn_q_a.weight", "model.layers.%d.self_attn.q_a_proj.weight"},
+    [TN_ATTN_Q_A_NORM] = {"blk.%d.attn_q_a_norm.weight", "model.layers.%d.self_attn.q_a_layernorm.weight"},
+    [TN_ATTN_Q_B] = {"blk.%d.attn_q_b.weight", "model.layers.%d.self_attn.q_b_proj.weight"},
+    [TN_ATTN_KV_A_MQA] = {"blk.%d.attn_kv_a_mqa.weight", "model.layers.%d.self_attn.kv_a_proj_with_mqa.weight"},
+    [TN_ATTN_KV_A_NORM] = {"blk.%d.attn_kv_a_norm.weight", "model.layers.%d.self_attn.kv_a_layernorm.weight"},
+    [TN_ATTN_KV_B] = {"blk.%d.attn_kv_b.weight", "model.layers.%d.self_attn.kv_b_proj.weight"},
+    [TN_ATTN_K_B] = {"blk.%d.attn_k_b.weight", NULL},
+    [TN_ATTN_V_B] = {"blk.%d.attn_v_b.weight", NULL},
+    [TN_FFN_GATE_SHEXPS] = {"blk.%d.ffn_gate_shexp.weight", "model.layers.%d.mlp.shared_experts.gate_proj.weight"},
+    [TN_FFN_UP_SHEXPS] = {"blk.%d.ffn_up_shexp.weight", "model.layers.%d.mlp.shared_experts.up_proj.weight"},
+    [TN_FFN_DOWN_SHEXPS] = {"blk.%d.ffn_down_shexp.weight", "model.layers.%d.mlp.shared_experts.down_proj.weight"},
+    [TN_FFN_GATE_INP] = {"blk.%d.ffn_gate_inp.weight", "model.layers.%d.mlp.gate.weight"},
+    [TN_FFN_GATE_EXPS] = {"blk.%d.ffn_gate_exps.weight", NULL}, /* HF: one per expert, below */
+    [TN_FFN_UP_EXPS] = {"blk.%d.ffn_up_exps.weight", NULL},
+    [TN_FFN_DOWN_EXPS] = {"blk.%d.ffn_down_exps.weight", NULL},
+    [TN_FFN_GATE_SHEXP] = {"blk.%d.ffn_gate_shexp.weight", "model.layers.%d.mlp.shared_expert.gate_proj.weight"},
+    [TN_FFN_UP_SHEXP] = {"blk.%d.ffn_up_shexp.weight", "model.layers.%d.mlp.shared_expert.up_proj.weight"},
+    [TN_FFN_DOWN_SHEXP] = {"blk.%d.ffn_down_shexp.weight", "model.layers.%d.mlp.shared_expert.down_proj.weight"},
+    [TN_FFN_GATE_INP_SHEXP] = {"blk.%d.ffn_gate_inp_shexp.weight", "model.layers.%d.mlp.shared_expert_gate.weight"},
+    [TN_ATTN_QKV] = {"blk.%d.attn_qkv.weight", "model.layers.%d.self_attn.qkv_proj.weight"},
+    [TN_ATTN_QKV_BIAS] = {"blk.%d.attn_qkv.bias", "model.layers.%d.self_attn.qkv_proj.bias"},
+    [TN_FFN_GATE_UP] = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.gate_up_proj.weight"},
+    [TN_ROPE_FACTORS_SHORT] = {"rope_factors_short.weight", NULL},
+    [TN_ROPE_FACTORS_LONG] = {"rope_factors_long.weight", NULL},
+};
+
+/* The per-expert transformers names of the routed experts' roles. */
+static const struct {
+    TensorRole role;
+    const char *proj;
+} EXPERT_PROJ[] = {
+    {TN_FFN_GATE_EXPS, "gate_proj"}, {TN_FFN_UP_EXPS, "up_proj"}, {TN_FFN_DOWN_EXPS, "down_proj"},
 };
 
 static const HparamName HPARAMS[HP_COUNT] = {
@@ -53,6 +85,26 @@ static const HparamName HPARAMS[HP_COUNT] = {
     [HP_ATTN_SOFTCAP] = {"attn_logit_softcapping", "attn_logit_softcapping"},
     [HP_FINAL_SOFTCAP] = {"final_logit_softcapping", "final_logit_softcapping"},
     [HP_ROPE_FREQ_BASE_SWA] = {"rope.freq_base_swa", "rope_local_base_freq"},
+    [HP_EXPERT_COUNT] = {"expert_count", "num_experts"},
+    [HP_EXPERT_USED_COUNT] = {"expert_used_count", "num_experts_per_tok"},
+    [HP_EXPERT_FEED_FORWARD_LENGTH] = {"expert_feed_forward_length", "moe_intermediate_size"},
+    [HP_EXPERT_SHARED_FEED_FORWARD_LENGTH] = {"expert_shared_feed_forward_length",
+                                              "shared_expert_intermediate_size"},
+    [HP_Q_LORA_RANK] = {"attention.q_lora_rank", "q_lora_rank"},
+    [HP_KV_LORA_RANK] = {"attention.kv_lora_rank", "kv_lora_rank"},
+    [HP_KEY_LENGTH_MLA] = {"attention.key_length_mla", NULL},
+    [HP_VALUE_LENGTH_MLA] = {"attention.value_length_mla", "v_head_dim"},
+    [HP_QK_NOPE_HEAD_DIM] = {NULL, "qk_nope_head_dim"}, /* GGUF: key_length(_mla) - rope dims */
+    [HP_LEADING_DENSE_BLOCK_COUNT] = {"leading_dense_block_count", "first_k_dense_replace"},
+    [HP_EXPERT_SHARED_COUNT] = {"expert_shared_count", "n_shared_experts"},
+    [HP_EXPERT_WEIGHTS_SCALE] = {"expert_weights_scale", "routed_scaling_factor"},
+    [HP_EXPERT_WEIGHTS_NORM] = {"expert_weights_norm", "norm_topk_prob"},
+    [HP_EXPERT_GATING_FUNC] = {"expert_gating_func", "scoring_func"}, /* GGUF 1 softmax, 2 sigmoid */
+    [HP_ROPE_SCALING_YARN_LOG_MUL] = {"rope.scaling.yarn_log_multiplier", NULL}, /* 0.1 mscale_all_dim */
+    [HP_ROPE_SCALING_ORIG_CTX] = {"rope.scaling.original_context_length", NULL},
+    [HP_ROPE_SCALING_ATTN_FACTOR] = {"rope.scaling.attn_factor", NULL},
+    [HP_ROPE_SCALING_YARN_BETA_FAST] = {"rope.scaling.yarn_beta_fast", NULL},
+    [HP_ROPE_SCALING_YARN_BETA_SLOW] = {"rope.scaling.yarn_beta_slow", NULL},
 };
 
 const TensorName *tensor_name(TensorRole role) { return &TENSORS[role]; }
@@ -95,3 +147,27 @@ int hf_tensor_role_for(const char *hf, int sandwich, int *layer) {
 }
 
 const HparamName *hparam_name(Hparam hp) { return &HPARAMS[hp]; }
+
+const char *tensor_name_expert(TensorRole role, int layer, int expert, char *out, size_t size) {
+    if (size) out[0] = '\0';
+    for (size_t i = 0; i < sizeof EXPERT_PROJ / sizeof EXPERT_PROJ[0]; i++)
+        if (EXPERT_PROJ[i].role == role) {
+            snprintf(out, size, "model.layers.%d.mlp.experts.%d.%s.weight", layer, expert, EXPERT_PROJ[i].proj);
+            return out;
+        }
+    return NULL;
+}
+
+int hf_expert_role(const char *hf, int *layer, int *expert) {
+    int l, x, n = 0;
+    char proj[32];
+    if (sscanf(hf, "model.layers.%d.mlp.experts.%d.%31[a-z_].weight%n", &l, &x, proj, &n) != 3 ||
+        hf[n] != '\0' || l < 0 || x < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof EXPERT_PROJ / sizeof EXPERT_PROJ[0]; i++)
+        if (!strcmp(EXPERT_PROJ[i].proj, proj)) {
+            *layer = l, *expert = x;
+            return (int)EXPERT_PROJ[i].role;
+        }
+    return -1;
+}

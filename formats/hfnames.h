@@ -25,6 +25,21 @@ typedef enum {
      * with post-norms (model/arch.h post_norms) loads its FFN input norm as TN_FFN_PRE_NORM (GGUF
      * name the same as TN_FFN_NORM's) and maps HF names with hf_tensor_role_for(.., 1, ..). */
     TN_ATTN_POST_NORM, TN_FFN_PRE_NORM, TN_FFN_POST_NORM,
+    /* mixture of experts (model/moe.h): the router, the routed experts (in GGUF one 3-D tensor
+     * [n_expert, rows, cols] per kind; in HF one tensor per expert: tensor_name_expert), the
+     * shared expert and its gate */
+    TN_FFN_GATE_INP, TN_FFN_GATE_EXPS, TN_FFN_UP_EXPS, TN_FFN_DOWN_EXPS,
+    TN_FFN_GATE_SHEXP, TN_FFN_UP_SHEXP, TN_FFN_DOWN_SHEXP, TN_FFN_GATE_INP_SHEXP,
+    /* multi-head latent attention (deepseek2); attn_k_b / attn_v_b are the per-head 3-D halves of
+     * attn_kv_b that newer llama.cpp converters write (k_b transposed) */
+    TN_ATTN_Q_A, TN_ATTN_Q_A_NORM, TN_ATTN_Q_B, TN_ATTN_KV_A_MQA, TN_ATTN_KV_A_NORM, TN_ATTN_KV_B,
+    TN_ATTN_K_B, TN_ATTN_V_B,
+    /* deepseek2's shared experts: llama.cpp's *_shexp names, transformers' mlp.shared_experts.* */
+    TN_FFN_GATE_SHEXPS, TN_FFN_UP_SHEXPS, TN_FFN_DOWN_SHEXPS,
+    /* phi3: q, k and v stacked in one matrix (rows q, then k, then v), gate and up likewise (rows
+     * gate, then up: llama.cpp keeps the name ffn_up for the stacked pair); LongRoPE's divisors
+     * of the RoPE frequencies (GGUF only: an HF config.json lists them under rope_scaling) */
+    TN_ATTN_QKV, TN_ATTN_QKV_BIAS, TN_FFN_GATE_UP, TN_ROPE_FACTORS_SHORT, TN_ROPE_FACTORS_LONG,
     TN_COUNT
 } TensorRole;
 
@@ -44,6 +59,11 @@ int hf_tensor_role(const char *hf, int *layer);
 /* The same for a family with sandwich norms (sandwich 1: post_attention_layernorm is
  * TN_ATTN_POST_NORM) or without (0: as hf_tensor_role). */
 int hf_tensor_role_for(const char *hf, int sandwich, int *layer);
+/* The transformers name of one routed expert's matrix (role TN_FFN_{GATE,UP,DOWN}_EXPS) of a
+ * layer, e.g. model.layers.3.mlp.experts.7.up_proj.weight, into out; NULL for another role. */
+const char *tensor_name_expert(TensorRole role, int layer, int expert, char *out, size_t size);
+/* The role (TN_FFN_*_EXPS), layer and expert of such a name; -1 when it is none. */
+int hf_expert_role(const char *hf, int *layer, int *expert);
 
 typedef enum {
     HP_VOCAB_SIZE, HP_CONTEXT_LENGTH, HP_EMBEDDING_LENGTH, HP_BLOCK_COUNT, HP_FEED_FORWARD_LENGTH,
@@ -53,6 +73,16 @@ typedef enum {
     /* sliding windows, soft-caps, local RoPE base (Gemma 2/3) */
     HP_SLIDING_WINDOW, HP_SLIDING_WINDOW_PATTERN, HP_ATTN_SOFTCAP, HP_FINAL_SOFTCAP,
     HP_ROPE_FREQ_BASE_SWA,
+    /* mixture of experts */
+    HP_EXPERT_COUNT, HP_EXPERT_USED_COUNT, HP_EXPERT_FEED_FORWARD_LENGTH,
+    HP_EXPERT_SHARED_FEED_FORWARD_LENGTH,
+    /* multi-head latent attention (deepseek2) and the MoE keys llama.cpp requires of it */
+    HP_Q_LORA_RANK, HP_KV_LORA_RANK, HP_KEY_LENGTH_MLA, HP_VALUE_LENGTH_MLA,
+    HP_QK_NOPE_HEAD_DIM, HP_LEADING_DENSE_BLOCK_COUNT, HP_EXPERT_SHARED_COUNT,
+    HP_EXPERT_WEIGHTS_SCALE, HP_EXPERT_WEIGHTS_NORM, HP_EXPERT_GATING_FUNC, HP_ROPE_SCALING_YARN_LOG_MUL,
+    /* YaRN and LongRoPE (model/rope_scaling.h) */
+    HP_ROPE_SCALING_ORIG_CTX, HP_ROPE_SCALING_ATTN_FACTOR, HP_ROPE_SCALING_YARN_BETA_FAST,
+    HP_ROPE_SCALING_YARN_BETA_SLOW,
     HP_COUNT
 } Hparam;
 

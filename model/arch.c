@@ -60,6 +60,49 @@ static const ArchInfo ARCHS[] = {
         .embd_scale = 1, .hf_norm_plus_one = 1, .post_norms = TENSORS_REQUIRED, .tied_always = 0,
         .swa_period = 6, .scale_by_embd_layers = 62,
     },
+    [ARCH_QWEN2MOE] = {
+        .arch = ARCH_QWEN2MOE, .name = "qwen2moe",
+        .gguf_names = {"qwen2moe"}, .hf_types = {"qwen2_moe"},
+        .qkv_bias = TENSORS_REQUIRED, .qk_norm = TENSORS_REFUSED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* Qwen2MoeConfig */
+        .moe = 1, .moe_norm_topk = 0, /* llama.cpp's qwen2moe graph: norm_w false */
+        .moe_shexp = TENSORS_REQUIRED, .moe_shexp_gate = 1,
+    },
+    [ARCH_QWEN3MOE] = {
+        .arch = ARCH_QWEN3MOE, .name = "qwen3moe",
+        .gguf_names = {"qwen3moe"}, .hf_types = {"qwen3_moe"},
+        .qkv_bias = TENSORS_ALLOWED, .qk_norm = TENSORS_REQUIRED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* Qwen3MoeConfig */
+        .moe = 1, .moe_norm_topk = 1, /* llama.cpp's qwen3moe graph: norm_w true */
+        .moe_shexp = TENSORS_REFUSED, .moe_shexp_gate = 0,
+    },
+    [ARCH_DEEPSEEK2] = {
+        .arch = ARCH_DEEPSEEK2, .name = "deepseek2",
+        .gguf_names = {"deepseek2"}, .hf_types = {"deepseek_v2"},
+        .qkv_bias = TENSORS_REFUSED, .qk_norm = TENSORS_REFUSED,
+        /* both rotate adjacent pairs of the RoPE dims: DeepSeek's checkpoint de-interleaves before
+         * rotate_half, llama.cpp uses LLAMA_ROPE_TYPE_NORM and its converter does not permute */
+        .rope_gguf = ROPE_NORMAL, .rope_hf = ROPE_NORMAL,
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* DeepseekV2Config */
+        .mla = 1,
+        /* experts from layer leading_dense_block_count on when the file has them (expert_count /
+         * n_routed_experts); norm and scale from keys; shared experts without a gate */
+        .moe = 1, .moe_norm_topk = 0, .moe_shexp = TENSORS_ALLOWED, .moe_shexp_gate = 0,
+    },
+    [ARCH_PHI3] = {
+        .arch = ARCH_PHI3, .name = "phi3",
+        .gguf_names = {"phi3"}, .hf_types = {"phi3"},
+        .qkv_bias = TENSORS_REFUSED, .qk_norm = TENSORS_REFUSED,
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX, /* rotate_half; the converter keeps the rows */
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* Phi3Config (Phi-4-mini's config.json says true) */
+        .fused_qkv = 1, .fused_gate_up = 1, .window_hf_only = 1,
+    },
 };
 #define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])
 

@@ -13,7 +13,8 @@
 
 #include <stddef.h>
 
-typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_GEMMA, ARCH_GEMMA2, ARCH_GEMMA3 } Arch;
+typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_GEMMA, ARCH_GEMMA2, ARCH_GEMMA3, ARCH_QWEN2MOE,
+               ARCH_QWEN3MOE, ARCH_DEEPSEEK2, ARCH_PHI3 } Arch;
 typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
 typedef enum { NORM_RMS } NormKind;                /* the forward pass implements these today */
 typedef enum {
@@ -21,6 +22,12 @@ typedef enum {
     ACT_GELU_GATED, /* FFN: down(gelu(gate(x)) * up(x)) (GeGLU, tanh-approximated GELU) */
     ACT_GELU,       /* FFN: down(gelu(up(x))), no gate matrix (tanh-approximated GELU) */
 } Activation;
+
+/* How a mixture-of-experts router turns its logits into expert weights (model/moe.h). */
+typedef enum {
+    MOE_GATING_SOFTMAX, /* softmax over all experts, then the top k */
+    MOE_GATING_SIGMOID, /* an independent sigmoid per expert (DeepSeek-V3 style) */
+} MoeGating;
 
 #define ARCH_MAX_NAMES 3
 
@@ -56,6 +63,24 @@ typedef struct {
                                 * set_swa_pattern, transformers' is_sliding); 0: none */
     int scale_by_embd_layers;  /* llama.cpp scales the queries of a GGUF model with this many layers (the
                                 * 27B) by 1/sqrt(n_embd / n_head) rather than 1/sqrt(head_dim); 0: never */
+    /* Mixture of experts (model/moe.h); all 0 for a dense family. */
+    int moe;                   /* 1: the FFN of (some) layers is routed experts */
+    int moe_norm_topk;         /* llama.cpp's norm_w: top-k weights renormalised to sum 1 (a GGUF
+                                * file of the family carries no key for it) */
+    Presence moe_shexp;        /* a shared expert beside the routed ones */
+    int moe_shexp_gate;        /* the shared expert's output scaled by sigmoid(x . gate_inp_shexp) */
+    int mla;                   /* 1: multi-head latent attention (DeepSeek-V2): q (direct or low-rank),
+                                * a compressed KV latent with its own norm, decoupled RoPE dims;
+                                * model/mla.h. Its tensors replace attn_q/k/v. */
+    /* Fused matrices (phi3), read as row ranges of the one stored tensor, never copied:
+     * fused_qkv: q, k, v stacked (attn_qkv / qkv_proj) in the files this family's converters
+     * write (the loader takes a stacked attn_qkv in any family, as llama.cpp does);
+     * fused_gate_up: gate and up stacked, gate rows first (GGUF ffn_up with 2 n_ff rows, HF
+     * gate_up_proj): required. */
+    int fused_qkv, fused_gate_up;
+    /* 1: config.json's sliding_window windows every layer (transformers), while the GGUF
+     * attention.sliding_window key is ignored (llama.cpp disables phi3's SWA). */
+    int window_hf_only;
 } ArchInfo;
 
 const ArchInfo *arch_info(Arch a); /* NULL for a value outside the enum */

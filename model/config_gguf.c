@@ -1,13 +1,15 @@
 /* config_gguf: see config_gguf.h. */
 #include "model/config_gguf.h"
 
+#include <math.h>
 #include <stdio.h>
 
+#include "formats/gguf.h" /* GGUF_BOOL */
 #include "formats/hfnames.h"
 
 /* When a key of a layout is written. */
-typedef enum { ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED,
-               IF_SWA, IF_SWA_PATTERN, IF_ATTN_SOFTCAP, IF_FINAL_SOFTCAP, IF_ROPE_SWA } When;
+typedef enum { ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED, IF_SWA, IF_SWA_PATTERN, IF_ATTN_SOFTCAP, IF_FINAL_SOFTCAP,
+               IF_ROPE_SWA, IF_EXPERTS, IF_SHARED_EXPERT } When;
 
 typedef struct {
     Hparam key;
@@ -25,6 +27,9 @@ static const Row CONVERT[] = {
     {HP_SLIDING_WINDOW, IF_SWA}, {HP_SLIDING_WINDOW_PATTERN, IF_SWA_PATTERN},
     {HP_ATTN_SOFTCAP, IF_ATTN_SOFTCAP}, {HP_FINAL_SOFTCAP, IF_FINAL_SOFTCAP},
     {HP_ROPE_FREQ_BASE_SWA, IF_ROPE_SWA},
+    {HP_EXPERT_COUNT, IF_EXPERTS},  {HP_EXPERT_USED_COUNT, IF_EXPERTS},
+    {HP_EXPERT_FEED_FORWARD_LENGTH, IF_EXPERTS},
+    {HP_EXPERT_SHARED_FEED_FORWARD_LENGTH, IF_SHARED_EXPERT},
 };
 
 static const Row SYNTH[] = {
@@ -38,6 +43,9 @@ static const Row SYNTH[] = {
     {HP_SLIDING_WINDOW, IF_SWA}, {HP_SLIDING_WINDOW_PATTERN, IF_SWA_PATTERN},
     {HP_ATTN_SOFTCAP, IF_ATTN_SOFTCAP}, {HP_FINAL_SOFTCAP, IF_FINAL_SOFTCAP},
     {HP_ROPE_FREQ_BASE_SWA, IF_ROPE_SWA},
+    {HP_EXPERT_COUNT, IF_EXPERTS},  {HP_EXPERT_USED_COUNT, IF_EXPERTS},
+    {HP_EXPERT_FEED_FORWARD_LENGTH, IF_EXPERTS},
+    {HP_EXPERT_SHARED_FEED_FORWARD_LENGTH, IF_SHARED_EXPERT},
 };
 
 /* The value of one key, in its GGUF type. */
@@ -62,12 +70,39 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_ATTN_SOFTCAP: gm_f32(out, key, c->attn_softcap); break;
     case HP_FINAL_SOFTCAP: gm_f32(out, key, c->final_softcap); break;
     case HP_ROPE_FREQ_BASE_SWA: gm_f32(out, key, c->rope_theta_swa); break;
+    case HP_EXPERT_COUNT: gm_u32(out, key, (uint32_t)c->moe.n_expert); break;
+    case HP_EXPERT_USED_COUNT: gm_u32(out, key, (uint32_t)c->moe.n_expert_used); break;
+    case HP_EXPERT_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->moe.n_ff_exp); break;
+    case HP_EXPERT_SHARED_FEED_FORWARD_LENGTH: gm_u32(out, key, (uint32_t)c->moe.n_ff_shexp); break;
+    case HP_Q_LORA_RANK: gm_u32(out, key, (uint32_t)c->q_lora_rank); break;
+    case HP_KV_LORA_RANK: gm_u32(out, key, (uint32_t)c->kv_lora_rank); break;
+    case HP_KEY_LENGTH_MLA: gm_u32(out, key, (uint32_t)c->head_dim); break;
+    case HP_VALUE_LENGTH_MLA: gm_u32(out, key, (uint32_t)c->head_dim_v); break;
+    case HP_LEADING_DENSE_BLOCK_COUNT: gm_u32(out, key, (uint32_t)c->moe.n_dense_lead); break;
+    case HP_EXPERT_SHARED_COUNT: /* deepseek2: the shared experts, each n_ff_exp wide */
+        gm_u32(out, key, (uint32_t)(c->moe.n_ff_exp > 0 ? c->moe.n_ff_shexp / c->moe.n_ff_exp : 0));
+        break;
+    case HP_EXPERT_WEIGHTS_SCALE: gm_f32(out, key, c->moe.scale); break;
+    case HP_EXPERT_WEIGHTS_NORM: { /* a GGUF bool: one byte */
+        Buf b = {0};
+        buf_putc(&b, (char)(c->moe.norm_topk != 0));
+        gm_take(out, key, GGUF_BOOL, &b);
+        buf_free(&b);
+        break;
+    }
+    case HP_EXPERT_GATING_FUNC: gm_u32(out, key, c->moe.gating == MOE_GATING_SOFTMAX ? 1 : 2); break;
+    case HP_ROPE_SCALING_YARN_LOG_MUL: gm_f32(out, key, 0.1f * c->yarn_log_mul); break;
+    case HP_QK_NOPE_HEAD_DIM: /* config.json only */
+    case HP_ROPE_SCALING_ORIG_CTX: gm_u32(out, key, (uint32_t)c->rope_orig_ctx); break;
+    case HP_ROPE_SCALING_YARN_BETA_FAST: gm_f32(out, key, c->yarn_beta_fast); break;
+    case HP_ROPE_SCALING_YARN_BETA_SLOW: gm_f32(out, key, c->yarn_beta_slow); break;
+    case HP_ROPE_SCALING_ATTN_FACTOR: /* written by rope_extension */
     case HP_ROPE_SCALE_LINEAR: /* older files' spelling: read, never written */
     case HP_COUNT: break;
     }
 }
 
-/* Whether a key of the sliding-window / soft-cap kinds is written for c (the others: 1). */
+/* Whether a key of the sliding-window, soft-cap or expert kinds is written for c (the others: 1). */
 static int written(const Config *c, When when) {
     const ArchInfo *a = arch_info(c->arch);
     switch (when) {
@@ -76,8 +111,86 @@ static int written(const Config *c, When when) {
     case IF_ATTN_SOFTCAP: return c->attn_softcap > 0;
     case IF_FINAL_SOFTCAP: return c->final_softcap > 0;
     case IF_ROPE_SWA: return c->n_swa > 0 && c->rope_theta_swa > 0;
+    case IF_EXPERTS: return c->moe.n_expert > 0;
+    case IF_SHARED_EXPERT: return c->moe.n_ff_shexp > 0;
     default: return 1;
     }
+}
+
+static void put_key(const Config *c, const char *arch, Hparam hp, GgufMeta *out) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", arch, hparam_name(hp)->gguf);
+    put(c, hp, key, out);
+}
+
+/* YaRN and LongRoPE as llama.cpp reads them (model/model.c's gguf_rope_extension): the type, the
+ * factor (YaRN), the original context, the beta keys when not the defaults, and
+ * rope.scaling.attn_factor, the part of the attention factor llama.cpp does not derive itself
+ * (for YaRN it multiplies 0.1 ln(factor) + 1). LongRoPE's factors are tensors (the writers'). */
+static void rope_extension(const Config *c, const char *arch, GgufMeta *out) {
+    if (c->rope_scaling == ROPE_SCALING_NONE) return;
+    char key[160];
+    snprintf(key, sizeof key, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_TYPE)->gguf);
+    gm_str(out, key, rope_scaling_name(c->rope_scaling));
+    double attn = c->rope_attn_factor > 0 ? c->rope_attn_factor : 1;
+    if (c->rope_scaling == ROPE_SCALING_YARN) {
+        snprintf(key, sizeof key, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_FACTOR)->gguf);
+        gm_f32(out, key, c->rope_factor);
+        attn /= rope_yarn_mscale(c->rope_factor, 1);
+        if (c->yarn_beta_fast != YARN_BETA_FAST_DEFAULT) put_key(c, arch, HP_ROPE_SCALING_YARN_BETA_FAST, out);
+        if (c->yarn_beta_slow != YARN_BETA_SLOW_DEFAULT) put_key(c, arch, HP_ROPE_SCALING_YARN_BETA_SLOW, out);
+    }
+    if (c->rope_orig_ctx > 0) put_key(c, arch, HP_ROPE_SCALING_ORIG_CTX, out);
+    if (fabs(attn - 1) > 1e-7) {
+        snprintf(key, sizeof key, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_ATTN_FACTOR)->gguf);
+        gm_f32(out, key, (float)attn);
+    }
+}
+
+/* One key ARCH.KEY of hyper-parameter hp. */
+static void mla_put(const Config *c, Hparam hp, GgufMeta *out) { put_key(c, arch_name(c->arch), hp, out); }
+
+/* deepseek2's multi-head latent attention. llama.cpp's loader wants q_lora_rank unless the model
+ * has DeepSeek-V2-Lite's 27 layers (0: a direct attn_q), and the expert keys even when every
+ * layer is dense. CONVERT (attn_kv_b kept whole): key/value_length are the per-head widths and
+ * head_count_kv n_head, as older converters wrote. SYNTH (attn_k_b / attn_v_b, as newer
+ * converters write): key_length = kv_lora_rank + rope dims, value_length = kv_lora_rank,
+ * head_count_kv 1 (llama.cpp's absorbed form), the per-head widths in *_mla. */
+static void mla_keys(const Config *c, ConfigKeyLayout layout, GgufMeta *out) {
+    static const Hparam common[] = {HP_Q_LORA_RANK, HP_KV_LORA_RANK, HP_LEADING_DENSE_BLOCK_COUNT,
+                                    HP_EXPERT_FEED_FORWARD_LENGTH, HP_EXPERT_SHARED_COUNT};
+    Config k = *c; /* every layer dense: the converter writes intermediate_size as the expert width */
+    if (k.moe.n_expert == 0) k.moe.n_ff_exp = c->n_ff, k.moe.n_ff_shexp = 0, k.moe.n_dense_lead = c->n_layer;
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) mla_put(&k, common[i], out);
+    if (c->rope_scaling == ROPE_SCALING_YARN && c->yarn_log_mul > 0) {
+        /* llama.cpp's deepseek2 with yarn_log_multiplier (0.1 mscale_all_dim, as its converter
+         * writes it) scales cos and sin by rope.scaling.attn_factor alone, not by the
+         * 0.1 ln(factor) + 1 that rope_extension divided out */
+        mla_put(c, HP_ROPE_SCALING_YARN_LOG_MUL, out);
+        char key[160];
+        snprintf(key, sizeof key, "%s.%s", arch_name(c->arch), hparam_name(HP_ROPE_SCALING_ATTN_FACTOR)->gguf);
+        if (fabs(c->rope_attn_factor - 1) > 1e-7) gm_f32(out, key, c->rope_attn_factor);
+        else gm_remove(out, key);
+    }
+    if (c->moe.n_expert > 0) { /* as the converter: the scale always, the norm when true */
+        mla_put(c, HP_EXPERT_WEIGHTS_SCALE, out);
+        if (c->moe.norm_topk) mla_put(c, HP_EXPERT_WEIGHTS_NORM, out);
+    }
+    if (layout == CONFIG_KEYS_CONVERT) {
+        mla_put(c, HP_KEY_LENGTH, out);
+        mla_put(c, HP_VALUE_LENGTH, out);
+        mla_put(c, HP_HEAD_COUNT_KV, out);
+        return;
+    }
+    mla_put(c, HP_KEY_LENGTH_MLA, out);
+    mla_put(c, HP_VALUE_LENGTH_MLA, out);
+    Config absorbed = *c;
+    absorbed.head_dim = c->kv_lora_rank + c->n_rot;
+    absorbed.head_dim_v = c->kv_lora_rank;
+    absorbed.n_head_kv = 1;
+    mla_put(&absorbed, HP_KEY_LENGTH, out);
+    mla_put(&absorbed, HP_VALUE_LENGTH, out);
+    mla_put(&absorbed, HP_HEAD_COUNT_KV, out);
 }
 
 void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, GgufMeta *out) {
@@ -97,4 +210,6 @@ void config_to_gguf(const Config *c, const char *name, ConfigKeyLayout layout, G
         snprintf(key, sizeof key, "%s.%s", arch, hparam_name(rows[i].key)->gguf);
         put(c, rows[i].key, key, out);
     }
+    rope_extension(c, arch, out);
+    if (c->kv_lora_rank > 0) mla_keys(c, layout, out);
 }

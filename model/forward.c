@@ -19,6 +19,8 @@
 #include "formats/convert.h"
 #include "formats/qtype.h"
 #include "model/matmul.h"
+#include "model/mla.h"
+#include "model/moe.h"
 
 /* Positions per internal step: a whole 512-token window is one step, so each weight matrix is
  * converted once per window. Activation buffers grow to the largest step seen (a cold start of
@@ -35,6 +37,8 @@
 struct Forward {
     const Model *m;     /* borrowed: weights and Config */
     Matmul *mm;         /* the matmuls (oneDNN), owned */
+    Mla *mla;           /* multi-head latent attention's inputs (model/mla.h), owned; NULL if none */
+    Moe *moe;           /* the expert layers' FFN (model/moe.h), owned; NULL for a dense model */
     int n_threads;
     /* KV cache: positions 0 .. pos-1 filled, room for cap */
     float **k_cache;    /* [n_layer] of [cap, kv_dim] keys, after RoPE */
@@ -105,8 +109,12 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
         rmsnorm_rows(f, f->xb, f->x, L->attn_norm, M, E); /* xb [M, E] */
         /* q [M, qd] = xb Wq^T; k [M, kv_dim], v [M, vd] = xb Wk^T, xb Wv^T, straight into the cache */
         OBSERVE(f, l, FWD_IN_QKV, f->xb, M, E);
-        MmOut qkv[3] = {{.y = f->q, .W = &L->wq}, {.y = kc, .W = &L->wk}, {.y = vc, .W = &L->wv}};
-        if (mm_run(f->mm, f->xb, M, qkv, 3, err)) return -1;
+        if (f->mla) { /* deepseek2: q, k, v per head from the compressed latent, [pe | nope] */
+            if (mla_qkv(f->mla, f->mm, L, f->xb, M, f->q, kc, vc, err)) return -1;
+        } else {
+            MmOut qkv[3] = {{.y = f->q, .W = &L->wq}, {.y = kc, .W = &L->wk}, {.y = vc, .W = &L->wv}};
+            if (mm_run(f->mm, f->xb, M, qkv, 3, err)) return -1;
+        }
         for (int i = 0; i < M; i++) {
             float *q = f->q + (size_t)i * qd, *k = kc + (size_t)i * kv_dim, *v = vc + (size_t)i * vd;
             if (L->bq) { /* qwen2: biases of q, k, v */
@@ -145,6 +153,11 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
         /* ---- FFN block: down(act(gate(xb)) * up(xb)), or down(act(up(xb))) ---- */
         rmsnorm_rows(f, f->xb, f->x, L->ffn_norm, M, E); /* xb [M, E] */
         OBSERVE(f, l, FWD_IN_GATEUP, f->xb, M, E);
+        if (L->moe) { /* an expert layer: xb2 [M, E] = the routed experts' mix (model/moe.h) */
+            if (moe_ffn(f->moe, f->mm, L->moe, f->xb, M, f->xb2, f->swiglu, err)) return -1;
+            for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
+            continue;
+        }
         if (c->act == ACT_GELU) { /* hb [M, F] = gelu(xb W_up^T) */
             MmOut up = {.y = f->hb, .W = &L->w_up};
             if (mm_run(f->mm, f->xb, M, &up, 1, err)) return -1;
@@ -193,17 +206,19 @@ static void rmsnorm_rows(Forward *f, float *o, const float *x, const float *w, i
 }
 
 /* The RoPE rotation (cos, sin of each pair i < n_rot/2) of positions pos0 .. pos0+M-1, once per
- * step for all layers. */
+ * step for all layers. YaRN and LongRoPE (model/rope_scaling.h) are in rope_freqs and in the
+ * attention factor, which scales cos and sin (so the rotated dims of q and k). */
 static void rope_table(Forward *f, int pos0, int M) {
     const Config *c = &f->m->cfg;
     int half = c->n_rot / 2;
+    double mscale = c->rope_attn_factor > 0 ? c->rope_attn_factor : 1;
     for (int i = 0; i < half; i++) {
         double freq = pow(c->rope_theta, -2.0 * i / c->n_rot);
         if (f->m->rope_freqs) freq /= f->m->rope_freqs[i];
         for (int p = 0; p < M; p++) {
             double a = (double)(pos0 + p) / c->rope_scale * freq;
-            f->rcos[(size_t)p * half + i] = (float)cos(a);
-            f->rsin[(size_t)p * half + i] = (float)sin(a);
+            f->rcos[(size_t)p * half + i] = (float)(cos(a) * mscale);
+            f->rsin[(size_t)p * half + i] = (float)(sin(a) * mscale);
         }
     }
 }
@@ -400,6 +415,9 @@ void fwd_rewind(Forward *f, int pos) {
     if (pos >= 0 && pos < f->pos) f->pos = pos;
 }
 
+const MoeStats *fwd_moe_stats(const Forward *f) { return f->moe ? moe_stats(f->moe) : NULL; }
+int fwd_moe_picked(const Forward *f, int expert) { return f->moe && moe_last_picked(f->moe, expert); }
+
 void fwd_set_observer(Forward *f, FwdObserver fn, void *ctx) {
     f->obs = fn;
     f->obs_ctx = ctx;
@@ -421,6 +439,8 @@ Forward *fwd_new(const Model *m, Compute compute, Err *err) {
         free(f);
         return NULL;
     }
+    f->mla = mla_new(m);
+    if (c->moe.n_expert > 0) f->moe = moe_new(m);
     f->k_cache = xcalloc((size_t)c->n_layer, sizeof *f->k_cache);
     f->v_cache = xcalloc((size_t)c->n_layer, sizeof *f->v_cache);
     return f;
@@ -429,6 +449,8 @@ Forward *fwd_new(const Model *m, Compute compute, Err *err) {
 void fwd_free(Forward *f) {
     if (!f) return;
     mm_free(f->mm);
+    mla_free(f->mla);
+    moe_free(f->moe);
     if (f->k_cache)
         for (int l = 0; l < f->m->cfg.n_layer; l++) free(f->k_cache[l]), free(f->v_cache[l]);
     free(f->k_cache);

@@ -39,6 +39,7 @@
 
 #include "common/util.h"
 #include "model/model.h"
+#include "model/moe.h" /* MoeStats */
 
 typedef enum { COMPUTE_F32, COMPUTE_BF16 } Compute;
 
@@ -78,6 +79,12 @@ void fwd_dequant_rows(const Tensor *W, int64_t r0, int n, float *out);
 enum { FWD_IN_QKV, FWD_IN_WO, FWD_IN_GATEUP, FWD_IN_DOWN, FWD_IN_OUTPUT };
 typedef void (*FwdObserver)(void *ctx, int layer, int input, const float *x, int M, int K);
 void fwd_set_observer(Forward *f, FwdObserver fn, void *ctx);
+
+/* What the expert layers have read since fwd_new (model/moe.h: experts loaded, their bytes), or
+ * NULL for a dense model; and whether expert `expert` was picked by the last expert layer of the
+ * last step (for tests). */
+const MoeStats *fwd_moe_stats(const Forward *f);
+int fwd_moe_picked(const Forward *f, int expert);
 
 /* Threads the matmuls use (OMP_NUM_THREADS, or 1 without OpenMP). */
 int fwd_threads(void);

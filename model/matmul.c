@@ -569,7 +569,11 @@ const char *mm_kernel(const Matmul *mm) { return mm->kernel[0] ? mm->kernel : "o
 /* The widest activation row: max(n_embd, n_ff, n_head * head_dim, n_head * head_dim_v). */
 static int64_t widest(const Config *c) {
     int64_t w = c->n_embd > c->n_ff ? c->n_embd : c->n_ff;
+    if (c->moe.n_ff_exp > w) w = c->moe.n_ff_exp; /* the experts' hidden rows (model/moe.h) */
+    if (c->moe.n_ff_shexp > w) w = c->moe.n_ff_shexp;
     int64_t hd = c->head_dim > c->head_dim_v ? c->head_dim : c->head_dim_v;
+    if (c->kv_lora_rank + c->n_rot > w) w = c->kv_lora_rank + c->n_rot; /* MLA's latent */
+    if (c->q_lora_rank > w) w = c->q_lora_rank;
     return (int64_t)c->n_head * hd > w ? (int64_t)c->n_head * hd : w;
 }
 

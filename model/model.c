@@ -13,6 +13,9 @@
 #include "formats/safetensors.h"
 #include "formats/qtype.h"
 #include "model/config_gemma.h"
+#include "model/config_rope.h"
+#include "model/mla_load.h"
+#include "model/moe_load.h"
 
 /* ---- tensor lookup, either format ---- */
 
@@ -23,6 +26,8 @@ typedef struct {
     SafeTensors *st;
     size_t vec_used, vec_cap;
     double llama3[4]; /* config.json llama3 rope scaling: factor, low, high, original context */
+    float *longrope;  /* config.json LongRoPE factors: [n_rot/2] short, then [n_rot/2] long; owned */
+    int hf_window;    /* config.json sliding_window of a window_hf_only family (0: none) */
     HqConfig hq;      /* config.json quantization_config (method HQ_NONE: none) */
     int n_packed;     /* linears read packed under it */
     Err *err;
@@ -37,12 +42,14 @@ static int lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
     if (L->g) {
         const GgufTensor *gt = gguf_find_tensor(L->g, name);
         if (!gt) return 0;
-        for (int d = 2; d < GGUF_MAX_DIMS; d++)
+        /* MLA's attn_k_b / attn_v_b are [n_head] matrices, read as one of their rows stacked */
+        const int heads3 = role == TN_ATTN_K_B || role == TN_ATTN_V_B;
+        for (int d = 2 + heads3; d < GGUF_MAX_DIMS; d++)
             if (gt->ne[d] != 1)
-                return err_set(L->err, "%s: tensor %s has %d dimensions, expected at most 2",
-                               L->m->path, name, gt->n_dims);
-        *t = (Tensor){.data = gt->data, .type = gt->type, .rows = gt->ne[1], .cols = gt->ne[0],
-                      .name = gt->name};
+                return err_set(L->err, "%s: tensor %s has %d dimensions, expected at most %d",
+                               L->m->path, name, gt->n_dims, 2 + heads3);
+        *t = (Tensor){.data = gt->data, .type = gt->type, .rows = gt->ne[1] * (heads3 ? gt->ne[2] : 1),
+                      .cols = gt->ne[0], .name = gt->name};
         *nd = gt->n_dims;
     } else {
         const StTensor *s = st_find(L->st, name);
@@ -190,6 +197,11 @@ static int check_config(const Model *m, Err *err) {
     const ArchInfo *a = arch_info(c->arch);
     if (a->norm != NORM_RMS)
         return err_set(err, "%s: %s needs a norm the forward pass lacks", m->path, a->name);
+    /* Gemma 2/3 rotate their sliding layers with their own unscaled base; YaRN or LongRoPE on the
+     * global layers is not checked against a reference, so it is refused rather than guessed */
+    if (a->swa_period && c->rope_scaling != ROPE_SCALING_NONE)
+        return err_set(err, "%s: rope scaling '%s' is not supported for %s (linear is)", m->path,
+                       rope_scaling_name(c->rope_scaling), a->name);
     return 0;
 }
 
@@ -279,9 +291,12 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     c->rope_scale = 1;
     snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALING_TYPE));
     const char *st = gguf_str(g, k, st_buf, sizeof st_buf);
-    if (st && strcmp(st, "none") != 0) {
+    if (st && (!strcmp(st, "yarn") || !strcmp(st, "longrope"))) {
+        if (config_rope_gguf(c, g, arch, st, m->path, err)) return -1;
+    } else if (st && strcmp(st, "none") != 0) {
         if (strcmp(st, "linear") != 0)
-            return err_set(err, "%s: rope scaling '%s' is not supported (none, linear are)", m->path, st);
+            return err_set(err, "%s: rope scaling '%s' is not supported (none, linear, yarn, longrope are)",
+                           m->path, st);
         snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALING_FACTOR));
         if (gguf_get_float(g, k, &f) == 0 && f > 0) c->rope_scale = (float)f;
     } else {
@@ -297,7 +312,9 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
         return err_set(err, "%s: %s has %lld rows", m->path, embd, (long long)e->ne[1]);
     c->n_vocab = (int)e->ne[1];
     c->tied = gguf_find_tensor(g, tensor_name(TN_OUTPUT)->gguf) == NULL;
-    return gemma_config_gguf(c, g, arch, m->path, err); /* Gemma's keys; nothing for the others */
+    if (gemma_config_gguf(c, g, arch, m->path, err)) return -1; /* Gemma's keys; nothing for the others */
+    if (a->mla) return mla_config_gguf(g, arch, c, m->path, err); /* deepseek2's own keys */
+    return moe_config_gguf(g, arch, a, c, m->path, err); /* expert counts and widths, if any */
 }
 
 /* Integer field of config.json; *out keeps its default when absent. */
@@ -331,6 +348,19 @@ static void llama3_factors(float *out, int n_rot, double theta, double factor, d
             out[i] = (float)(1 / ((1 - smooth) / factor + smooth));
         }
     }
+}
+
+/* partial_rotary_factor (Phi-4-mini: 0.75 of each head rotates) and, for a window_hf_only family,
+ * sliding_window (transformers windows every layer: the query at p sees p-window+1 .. p). */
+static int json_rotary_and_window(json_t *root, const ArchInfo *a, Config *c, Loader *L,
+                                  const char *path, Err *err) {
+    double prf = 1;
+    if (json_num(root, "partial_rotary_factor", &prf, path, err)) return -1;
+    if (!(prf > 0 && prf <= 1)) return err_set(err, "%s: \"partial_rotary_factor\" %g is not in (0, 1]", path, prf);
+    c->n_rot = (int)(c->head_dim * prf);
+    if (!a->window_hf_only) return 0;
+    if (json_int(root, "sliding_window", &L->hf_window, path, err)) return -1;
+    return 0;
 }
 
 static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err) {
@@ -374,6 +404,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     c->n_rot = c->head_dim;
     c->head_dim_v = c->head_dim;
     c->act = a->act;
+    if (json_rotary_and_window(root, a, c, L, cfg_path, err)) goto done;
     double eps = 1e-6, theta = 10000;
     if (json_num(root, HF_KEY(HP_RMS_EPS), &eps, cfg_path, err) ||
         json_num(root, HF_KEY(HP_ROPE_FREQ_BASE), &theta, cfg_path, err))
@@ -388,6 +419,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
         goto done;
     }
     c->tied = tie ? json_is_true(tie) : a->tied_default;
+    if (!a->mla && moe_config_json(root, a, c, cfg_path, err)) goto done; /* the experts, if any */
     /* never ignored: a scheme coldtok does not read is one line naming it (older
      * compressed-tensors releases call the object compression_config) */
     json_t *qc = json_object_get(root, "quantization_config");
@@ -416,12 +448,16 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
                 goto done;
             }
             L->llama3[0] = factor, L->llama3[1] = lo, L->llama3[2] = hi, L->llama3[3] = old;
+        } else if (!strcmp(type, "yarn") || !strcmp(type, "longrope") || !strcmp(type, "su")) {
+            if (config_rope_json(root, rs, type, c, factor, &L->longrope, cfg_path, err)) goto done;
         } else if (strcmp(type, "default") != 0) {
-            err_set(err, "%s: rope_scaling type '%s' is not supported (linear, llama3 are)", cfg_path, type);
+            err_set(err, "%s: rope_scaling type '%s' is not supported (linear, llama3, yarn, longrope are)",
+                    cfg_path, type);
             goto done;
         }
     }
     if (gemma_config_json(c, root, cfg_path, err)) goto done; /* Gemma's keys; nothing for the others */
+    if (a->mla && mla_config_json(root, c, cfg_path, err)) goto done; /* deepseek2's own keys */
     r = 0;
 done:
     json_decref(root);
@@ -436,7 +472,121 @@ static size_t vector_room(const Config *c) {
            vd = (size_t)c->n_head_kv * c->head_dim_v;
     return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim) +
            (size_t)c->n_layer * 2 * (size_t)c->n_embd /* Gemma 2/3's post-norms */ +
-           (size_t)c->n_embd + 1024;
+           (size_t)c->n_layer * ((size_t)c->q_lora_rank + (size_t)c->kv_lora_rank) + /* MLA norms */
+           (size_t)c->n_embd + 1024 + 2 * (size_t)c->n_rot; /* + rope factors: short, long, YaRN's */
+}
+
+/* Rows r0 .. r0+n-1 of a matrix as a matrix of its own: the same stored bytes, from row r0 on
+ * (every block type keeps its rows whole, so a row boundary is a byte offset). */
+static Tensor row_range(const Tensor *t, int64_t r0, int64_t n) {
+    Tensor r = *t;
+    r.data = (const uint8_t *)t->data + (size_t)r0 * qtype_row_bytes(t->type, t->cols);
+    r.rows = n;
+    return r;
+}
+
+/* The fused matrices of layer l: a stacked attn_qkv (any family, as llama.cpp accepts it; rows q,
+ * k, v) becomes wq, wk, wv; a fused_gate_up family's stacked ffn_up / gate_up_proj (rows gate,
+ * then up) becomes w_gate and w_up. Returns a mask (1: qkv, 2: gate/up taken from fused
+ * tensors), -1 on error. A packed (GPTQ/AWQ) fused matrix is refused: its rows are not stored
+ * whole. */
+static int get_fused(Loader *L, int l, Layer *y) {
+    const Config *c = &L->m->cfg;
+    const ArchInfo *a = arch_info(c->arch);
+    int64_t E = c->n_embd, Q = (int64_t)c->n_head * c->head_dim, KV = (int64_t)c->n_head_kv * c->head_dim,
+            VD = (int64_t)c->n_head_kv * c->head_dim_v, F = c->n_ff;
+    int mask = 0, nd;
+    Tensor t;
+    int r = lookup(L, TN_ATTN_QKV_BIAS, l, &t, &nd);
+    if (r < 0) return -1;
+    if (r == 1) return err_set(L->err, "%s: %s: a fused q/k/v bias is not supported", L->m->path, t.name);
+    r = lookup(L, TN_ATTN_QKV, l, &t, &nd);
+    if (r < 0) return -1;
+    if (r == 1) {
+        if (get_matrix(L, TN_ATTN_QKV, l, Q + KV + VD, E, &t)) return -1;
+        if (t.hq.method != HQ_NONE)
+            return err_set(L->err, "%s: %s: a packed fused matrix is not supported", L->m->path, t.name);
+        y->wq = row_range(&t, 0, Q), y->wk = row_range(&t, Q, KV), y->wv = row_range(&t, Q + KV, VD);
+        mask |= 1;
+    }
+    if (a->fused_gate_up) {
+        if (get_matrix(L, TN_FFN_GATE_UP, l, 2 * F, E, &t)) return -1;
+        if (t.hq.method != HQ_NONE)
+            return err_set(L->err, "%s: %s: a packed fused matrix is not supported", L->m->path, t.name);
+        y->w_gate = row_range(&t, 0, F), y->w_up = row_range(&t, F, F);
+        mask |= 2;
+    }
+    return mask;
+}
+
+/* The RoPE frequency divisors of YaRN and LongRoPE (model/rope_scaling.h) into Model.rope_freqs:
+ * LongRoPE's short factors (GGUF rope_factors_short, or config.json's short_factor; the long ones
+ * are kept for the GGUF writer only), YaRN's ramp times any divisors already there. */
+static int rope_extension(Loader *L) {
+    Model *m = L->m;
+    Config *c = &m->cfg;
+    const int half = c->n_rot / 2;
+    const float *sh = NULL, *lo = NULL;
+    if (L->longrope) { /* config.json's lists */
+        float *dst = m->vectors + L->vec_used;
+        memcpy(dst, L->longrope, 2 * (size_t)half * sizeof(float));
+        L->vec_used += 2 * (size_t)half;
+        sh = dst, lo = dst + half;
+    } else if (get_vector(L, TN_ROPE_FACTORS_SHORT, 0, half, 1, &sh) ||
+               get_vector(L, TN_ROPE_FACTORS_LONG, 0, half, 1, &lo)) {
+        return -1;
+    }
+    if (sh && m->rope_freqs)
+        return err_set(L->err, "%s: both rope_freqs and LongRoPE short factors: which divides is unclear", m->path);
+    if (sh) m->rope_freqs = sh; /* llama.cpp: the short factors while the context fits the original */
+    m->rope_long = lo;
+    if (c->rope_scaling != ROPE_SCALING_YARN) return 0;
+    float *dst = m->vectors + L->vec_used;
+    for (int i = 0; i < half; i++) dst[i] = m->rope_freqs ? m->rope_freqs[i] : 1;
+    L->vec_used += (size_t)half;
+    rope_yarn_divisors(dst, c->n_rot, c->rope_theta, c->rope_factor, c->rope_orig_ctx, c->yarn_beta_fast,
+                       c->yarn_beta_slow);
+    m->rope_freqs = dst;
+    return 0;
+}
+
+/* A layer's multi-head latent attention (model/mla.h): q direct or low-rank, the latent
+ * projection and norm, and attn_kv_b or its split form attn_k_b / attn_v_b (GGUF only). */
+static int load_mla(Loader *L, int l, Layer *y) {
+    const Config *c = &L->m->cfg;
+    int64_t E = c->n_embd, H = c->n_head, hd = c->head_dim, hv = c->head_dim_v, rot = c->n_rot;
+    int64_t R = c->kv_lora_rank, Rq = c->q_lora_rank, nope = hd - rot;
+    if (Rq > 0 ? get_matrix(L, TN_ATTN_Q_A, l, Rq, E, &y->wq_a) ||
+                     get_vector(L, TN_ATTN_Q_A_NORM, l, Rq, 0, &y->q_a_norm) ||
+                     get_matrix(L, TN_ATTN_Q_B, l, H * hd, Rq, &y->wq_b)
+               : get_matrix(L, TN_ATTN_Q, l, H * hd, E, &y->wq))
+        return -1;
+    if (get_matrix(L, TN_ATTN_KV_A_MQA, l, R + rot, E, &y->wkv_a) ||
+        get_vector(L, TN_ATTN_KV_A_NORM, l, R, 0, &y->kv_a_norm))
+        return -1;
+    Tensor t;
+    int nd, r = L->g ? lookup(L, TN_ATTN_KV_B, l, &t, &nd) : 1;
+    if (r < 0) return -1;
+    if (r == 1) return get_matrix(L, TN_ATTN_KV_B, l, H * (nope + hv), R, &y->wkv_b);
+    return get_matrix(L, TN_ATTN_K_B, l, H * R, nope, &y->wk_b) ||
+                   get_matrix(L, TN_ATTN_V_B, l, H * hv, R, &y->wv_b) ? -1 : 0;
+}
+
+/* deepseek2's shared experts in an HF checkpoint (mlp.shared_experts.*; model/moe_load.c reads
+ * the GGUF ones, whose names are the other families'), all n_ff_shexp wide side by side. */
+static int load_shared_experts(Loader *L, int l, Layer *y) {
+    const Config *c = &L->m->cfg;
+    int64_t E = c->n_embd, S = c->moe.n_ff_shexp;
+    MoeLayer *e = y->moe;
+    if (S == 0) {
+        Tensor t;
+        int nd, r = lookup(L, TN_FFN_GATE_SHEXPS, l, &t, &nd);
+        return r < 0 ? -1 : r ? err_set(L->err, "%s: tensor %s: shared experts, but n_shared_experts is 0",
+                                         L->m->path, t.name) : 0;
+    }
+    return get_matrix(L, TN_FFN_GATE_SHEXPS, l, S, E, &e->sh_gate) ||
+                   get_matrix(L, TN_FFN_UP_SHEXPS, l, S, E, &e->sh_up) ||
+                   get_matrix(L, TN_FFN_DOWN_SHEXPS, l, E, S, &e->sh_down) ? -1 : 0;
 }
 
 /* w += 1 for a norm vector of the model's vector storage (NULL: absent). */
@@ -464,20 +614,30 @@ static int load_weights(Loader *L) {
     const float *rf = NULL;
     if (get_vector(L, TN_ROPE_FREQS, 0, c->n_rot / 2, 1, &rf)) return -1;
     if (rf) m->rope_freqs = rf;
+    if (rope_extension(L)) return -1;
     m->layers = xcalloc((size_t)c->n_layer, sizeof *m->layers);
     const int need_bias = a->qkv_bias == TENSORS_REQUIRED, need_norm = a->qk_norm == TENSORS_REQUIRED;
     /* Gemma 2/3: the FFN's input norm has its own HF name, and norms after attention and FFN */
     const int sandwich = a->post_norms != TENSORS_REFUSED;
     for (int l = 0; l < c->n_layer; l++) {
         Layer *y = &m->layers[l];
+        const int experts = moe_is_expert_layer(c, l); /* an expert FFN instead of a dense one */
         progress("loading layer %d/%d", l + 1, c->n_layer);
+        y->window = L->hf_window;
+        int fused = get_fused(L, l, y);
+        if (fused < 0) return -1;
         if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
-            get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) || get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
-            get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv) || get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
+            (a->mla ? load_mla(L, l, y)
+                    : !(fused & 1) && (get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) ||
+                                       get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
+                                       get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv))) ||
+            get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
             get_vector(L, sandwich ? TN_FFN_PRE_NORM : TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
-            (c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
-            get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up) ||
-            get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down))
+            (!experts && !(fused & 2) && c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
+            (!experts && !(fused & 2) && get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up)) ||
+            (!experts && get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down)) ||
+            (experts && moe_load_layer(L->g, L->st, c, a, l, y, m->path, L->err)) ||
+            (experts && a->mla && !L->g && load_shared_experts(L, l, y)))
             return -1;
         /* the q/k/v biases: all three or none */
         if (get_vector(L, TN_ATTN_Q_BIAS, l, Q, !need_bias, &y->bq) ||
@@ -587,6 +747,7 @@ Model *model_load(const char *path, Err *err) {
 out:
     progress_done();
     buf_free(&cfg);
+    free(L.longrope);
     if (r != 0) {
         model_free(m);
         return NULL;
@@ -598,6 +759,8 @@ void model_free(Model *m) {
     if (!m) return;
     if (m->gguf) gguf_close(m->gguf);
     if (m->st) st_close(m->st);
+    if (m->layers)
+        for (int l = 0; l < m->cfg.n_layer; l++) free(m->layers[l].moe);
     free(m->layers);
     free(m->vectors);
     free(m->path);
@@ -664,7 +827,9 @@ uint64_t model_weight_bytes(const Model *m) {
         const Layer *y = &m->layers[l];
         s += tensor_bytes(&y->wq) + tensor_bytes(&y->wk) + tensor_bytes(&y->wv) +
              tensor_bytes(&y->wo) + tensor_bytes(&y->w_gate) + tensor_bytes(&y->w_up) +
-             tensor_bytes(&y->w_down);
+             tensor_bytes(&y->w_down) + moe_layer_bytes(y->moe, m->cfg.moe.n_expert);
+        s += tensor_bytes(&y->wq_a) + tensor_bytes(&y->wq_b) + tensor_bytes(&y->wkv_a) + /* MLA */
+             tensor_bytes(&y->wkv_b) + tensor_bytes(&y->wk_b) + tensor_bytes(&y->wv_b);
     }
     return s;
 }

@@ -14,9 +14,12 @@
  * quant_method is refused with one line naming it.
  *
  * Supported architectures: those of model/arch.h: llama (also Mistral-style checkpoints, tied or
- * untied output), qwen2 (q/k/v biases) and qwen3 (per-head q/k RMSNorm), gemma, gemma2 and
+ * untied output), qwen2 (q/k/v biases), qwen3 (per-head q/k RMSNorm), gemma, gemma2 and
  * gemma3 (model/config_gemma.h: embedding scale, sandwich norms, sliding windows, soft-caps, a
- * local RoPE base; the (1 + w) of their HF norms is added at load time); tensor names are
+ * local RoPE base; the (1 + w) of their HF norms is added at load time), phi3 (fused qkv and
+ * gate_up matrices, read as row ranges of the stored tensor; LongRoPE), qwen2moe / qwen3moe
+ * (experts: model/moe_load.h) and deepseek2 (multi-head latent attention and experts with shared
+ * ones: model/mla_load.h, model/mla.h); tensor names are
  * formats/hfnames.h's. RoPE: llama.cpp permutes the Q/K rows of llama models when it converts
  * them to GGUF and then rotates adjacent pairs (2i, 2i+1); the Hugging Face checkpoint rotates
  * halves (i, i + n_rot/2). Rather than permuting rows, the loader records which style matches the
@@ -35,6 +38,20 @@
 #include "common/util.h"
 #include "formats/hfquant.h" /* HqTensor: a GPTQ / AWQ packed linear layer */
 #include "model/arch.h" /* Arch, RopeStyle, arch_name: what each family has */
+#include "model/rope_scaling.h" /* RopeScalingType: YaRN, LongRoPE */
+
+/* Mixture of experts (model/moe.h): how the FFN of an expert layer routes and mixes. */
+typedef struct {
+    int n_expert;       /* routed experts per expert layer; 0: a dense model */
+    int n_expert_used;  /* experts each position is routed to (top k) */
+    int n_ff_exp;       /* hidden width of one routed expert */
+    int n_ff_shexp;     /* hidden width of the shared expert (all shared experts side by side); 0: none */
+    int n_dense_lead;   /* the first layers keep a dense FFN (n_ff wide) instead of experts */
+    MoeGating gating;   /* softmax or sigmoid of the router logits (model/arch.h) */
+    int norm_topk;      /* 1: the k picked weights are divided by their sum */
+    float scale;        /* routed scaling factor multiplying the picked weights (1: none) */
+    int shexp_gate;     /* 1: the shared expert's output times sigmoid(x . gate_inp_shexp) */
+} MoeConfig;
 
 typedef struct {
     Arch arch;
@@ -63,6 +80,23 @@ typedef struct {
     int swa_period;      /* which layers slide: l % swa_period < swa_period - 1; 0: all of them */
     float rope_theta_swa; /* > 0: the sliding-window layers rotate with this base, unscaled and
                           * without rope_freqs (Gemma 3's rope_local_base_freq); 0: as the others */
+    MoeConfig moe;       /* moe.n_expert 0: every FFN is dense */
+    /* multi-head latent attention (deepseek2; model/mla.h), 0 otherwise. head_dim is then
+     * qk_nope + n_rot (the per-head q/k width, RoPE on the last n_rot dims as stored), head_dim_v
+     * v_head_dim, n_head_kv = n_head: keys and values are decompressed per head into the cache. */
+    int kv_lora_rank;    /* width of the compressed KV latent (> 0: MLA) */
+    int q_lora_rank;     /* width of the low-rank q (attn_q_a / attn_q_b); 0: a direct attn_q */
+    float yarn_log_mul;  /* deepseek2 YaRN: mscale_all_dim (GGUF rope.scaling.yarn_log_multiplier
+                          * / 0.1); the attention scale is then (0.1 m ln factor + 1)^2 / sqrt(hd) */
+    /* RoPE scaling beyond linear and llama3 (model/rope_scaling.h). The forward pass reads only
+     * rope_attn_factor and Model.rope_freqs (YaRN's ramp and LongRoPE's short factors are folded
+     * into it at load time); the other fields say what the file said, for the GGUF writers. */
+    RopeScalingType rope_scaling;
+    float rope_factor;      /* YaRN: the context extension factor */
+    int rope_orig_ctx;      /* YaRN, LongRoPE: the pre-training context (0: unknown) */
+    float yarn_beta_fast, yarn_beta_slow; /* YaRN: the ramp's ends, in rotations */
+    float rope_attn_factor; /* multiplies RoPE's cos and sin (YaRN's mscale, LongRoPE's attention
+                             * factor); 0 means 1 */
 } Config;
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
@@ -77,6 +111,18 @@ typedef struct {
     const char *name; /* the name in the file, for messages */
     HqTensor hq;      /* hq.method HQ_NONE: a plain tensor of type `type` */
 } Tensor;
+
+/* The FFN of an expert layer (model/moe.h). Each routed expert is its own three matrices: in a
+ * GGUF file slices of the 3-D ffn_{gate,up,down}_exps tensors (no copy), in an HF checkpoint the
+ * per-expert tensors. */
+typedef struct {
+    Tensor router;          /* [n_expert, n_embd] ffn_gate_inp: router logits = x . router^T */
+    Tensor *gate, *up;      /* [n_expert] of [n_ff_exp, n_embd] */
+    Tensor *down;           /* [n_expert] of [n_embd, n_ff_exp] */
+    Tensor sh_gate, sh_up;  /* [n_ff_shexp, n_embd] the shared expert; data NULL: none */
+    Tensor sh_down;         /* [n_embd, n_ff_shexp] */
+    Tensor sh_gate_inp;     /* [1, n_embd] the shared expert's sigmoid gate; data NULL: none */
+} MoeLayer;
 
 typedef struct {
     const float *attn_norm; /* [n_embd] */
@@ -98,6 +144,18 @@ typedef struct {
     const float *attn_post_norm; /* [n_embd] Gemma 2/3: RMSNorm of the attention output before the
                                   * residual add (NULL otherwise) */
     const float *ffn_post_norm;  /* [n_embd] Gemma 2/3: likewise of the FFN output */
+    MoeLayer *moe;          /* the layer's experts (w_gate/up/down then absent); NULL: a dense FFN */
+    /* multi-head latent attention (Config.kv_lora_rank > 0; wq is then [n_head * head_dim, n_embd]
+     * when q_lora_rank is 0, absent otherwise; wk, wv absent). nope = head_dim - n_rot. */
+    Tensor wq_a;            /* [q_lora_rank, n_embd] */
+    const float *q_a_norm;  /* [q_lora_rank] */
+    Tensor wq_b;            /* [n_head * head_dim, q_lora_rank] */
+    Tensor wkv_a;           /* [kv_lora_rank + n_rot, n_embd]: the latent, then the shared k_pe */
+    const float *kv_a_norm; /* [kv_lora_rank] */
+    Tensor wkv_b;           /* [n_head * (nope + head_dim_v), kv_lora_rank], per head k_nope rows
+                             * then v rows (HF, older GGUF); or absent and the split form: */
+    Tensor wk_b;            /* [n_head * kv_lora_rank, nope]: per head k_nope's rows transposed */
+    Tensor wv_b;            /* [n_head * head_dim_v, kv_lora_rank] */
 } Layer;
 
 typedef struct Model Model;
@@ -106,7 +164,10 @@ struct Model {
     Tensor tok_embd;           /* [n_vocab, n_embd] */
     const float *output_norm;  /* [n_embd] */
     Tensor output;             /* [n_vocab, n_embd]; a copy of tok_embd's descriptor when tied */
-    const float *rope_freqs;   /* [n_rot / 2] divisors of the RoPE frequencies (Llama 3), or NULL */
+    const float *rope_freqs;   /* [n_rot / 2] divisors of the RoPE frequencies (Llama 3, YaRN,
+                                * LongRoPE's short factors), or NULL */
+    const float *rope_long;    /* [n_rot / 2] LongRoPE's long-context factors (not used by the
+                                * forward pass; kept for the GGUF writer), or NULL */
     Layer *layers;             /* [n_layer] */
     /* the sources, for model_free */
     void *gguf;                /* Gguf *, or NULL */

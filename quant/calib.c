@@ -228,9 +228,12 @@ static int slot_of(const Calib *c, const char *name) {
     int l, k = 0;
     char what[64];
     if (sscanf(name, "blk.%d.%63[^.].weight%n", &l, what, &k) != 2 || name[k] || l < 0 || l >= L) return -1;
-    static const char *const names[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
-    static const int inputs[] = {FWD_IN_QKV, FWD_IN_QKV, FWD_IN_QKV, FWD_IN_WO, FWD_IN_GATEUP, FWD_IN_GATEUP, FWD_IN_DOWN};
-    for (int i = 0; i < 7; i++)
+    /* attn_qkv: phi3's fused q/k/v, one input with them (its ffn_up, gate | up, is ffn_up's) */
+    static const char *const names[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down",
+                                        "attn_qkv"};
+    static const int inputs[] = {FWD_IN_QKV, FWD_IN_QKV, FWD_IN_QKV, FWD_IN_WO, FWD_IN_GATEUP, FWD_IN_GATEUP, FWD_IN_DOWN,
+                                 FWD_IN_QKV};
+    for (int i = 0; i < 8; i++)
         if (!strcmp(what, names[i])) return l * 4 + inputs[i];
     return -1;
 }

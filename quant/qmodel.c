@@ -43,6 +43,9 @@ typedef struct {
     int force;             /* 1: always converted (HF vectors -> F32) */
     float shift;           /* added to every value (Gemma's HF norms: w -> 1 + w, as llama.cpp's
                               converter writes them) */
+    const uint8_t **parts; /* HF routed experts stacked into one 3-D tensor: [ne[2]] sources of
+                              part_rows rows each (owned array); NULL: data holds every row */
+    int64_t part_rows;
 } Tn;
 
 struct QModel {
@@ -120,6 +123,37 @@ static int open_gguf(QModel *q, Err *err) {
     return 0;
 }
 
+/* The source bytes of row r of t. */
+static const uint8_t *src_at(const Tn *t, int64_t r) {
+    if (!t->parts) return t->data + (size_t)r * t->src_row_bytes;
+    return t->parts[r / t->part_rows] + (size_t)(r % t->part_rows) * t->src_row_bytes;
+}
+
+/* An HF routed expert's matrix (mlp.experts.E.*_proj.weight): expert 0 of each (layer, kind)
+ * becomes llama.cpp's 3-D tensor blk.N.ffn_*_exps.weight [n_expert, rows, cols] reading every
+ * expert's tensor in place (the others are then skipped); 1 when handled, -1 on error. */
+static int add_experts(QModel *q, const StTensor *s, Err *err) {
+    const Config *c = &q->m->cfg;
+    int layer, x, role = hf_expert_role(s->name, &layer, &x);
+    if (role < 0 || c->moe.n_expert == 0) return 0;
+    if (x > 0) return 1;
+    char name[256];
+    tensor_name_in((TensorRole)role, 1, layer, name, sizeof name);
+    int64_t ne[3] = {s->shape[s->n_dims - 1], s->shape[0], c->moe.n_expert};
+    Tn *t = add_tensor(q, name, s->type, 3, ne, s->data);
+    t->parts = xmalloc((size_t)c->moe.n_expert * sizeof *t->parts);
+    t->part_rows = ne[1];
+    for (int e = 0; e < c->moe.n_expert; e++) {
+        char hn[256];
+        tensor_name_expert((TensorRole)role, layer, e, hn, sizeof hn);
+        const StTensor *p = st_find(q->m->st, hn);
+        if (!p || p->type != s->type || p->n_dims != 2 || p->shape[0] != s->shape[0] || p->shape[1] != s->shape[1])
+            return err_set(err, "%s: %s is missing or unlike %s (dtype and shape)", q->path, hn, s->name);
+        t->parts[e] = p->data;
+    }
+    return 1;
+}
+
 /* general.name of an HF source: the folder's name (the folder holding the .safetensors file) */
 static void model_name(const char *path, char *out, size_t size) {
     char buf[4096];
@@ -168,8 +202,16 @@ static int open_hf(QModel *q, Err *err) {
                        "scales a %s GGUF of this shape by %g: a GGUF file cannot carry it", q->path,
                        c->attn_scale, a->name, gemma_gguf_attn_scale(c));
     const SafeTensors *st = q->m->st;
+    /* a GGUF file cannot say otherwise (deepseek2's can: expert_weights_norm, model/config_gguf.c) */
+    if (a->moe && !a->mla && c->moe.norm_topk != a->moe_norm_topk)
+        return err_set(err, "%s: norm_topk_prob %s: llama.cpp's %s graph %s the top-k weights", q->path,
+                       c->moe.norm_topk ? "true" : "false", a->name,
+                       a->moe_norm_topk ? "always normalises" : "never normalises");
     for (int i = 0; i < st_n_tensors(st); i++) {
         const StTensor *s = st_tensor(st, i);
+        int ex = s->n_dims == 2 ? add_experts(q, s, err) : 0;
+        if (ex < 0) return -1;
+        if (ex) continue;
         int layer, role = hf_tensor_role_for(s->name, a->post_norms != TENSORS_REFUSED, &layer);
         if (role < 0) return err_set(err, "%s: tensor %s has no llama.cpp equivalent", q->path, s->name);
         if (!tensor_name_in(role, 1, layer, name, sizeof name)) continue; /* dropped by converters */
@@ -178,8 +220,10 @@ static int open_hf(QModel *q, Err *err) {
             return err_set(err, "%s: tensor %s: dtype %s with %d dimensions is not supported", q->path,
                            s->name, s->dtype, s->n_dims);
         int64_t ne[2] = {s->shape[s->n_dims - 1], s->n_dims == 2 ? s->shape[0] : 1};
-        Tn *t = add_tensor(q, name, s->type, s->n_dims, ne, s->data);
-        t->force = s->n_dims == 1; /* llama.cpp stores vectors as F32 */
+        int nd = s->n_dims;
+        if (role == TN_FFN_GATE_INP_SHEXP && nd == 2 && ne[1] == 1) nd = 1; /* [1, n_embd]: a vector */
+        Tn *t = add_tensor(q, name, s->type, nd, ne, s->data);
+        t->force = nd == 1; /* llama.cpp stores vectors as F32 */
         if (a->hf_norm_plus_one && is_norm(role)) t->shift = 1;
         const int is_q = role == TN_ATTN_Q || role == TN_ATTN_Q_BIAS;
         if (permute && (is_q || role == TN_ATTN_K || role == TN_ATTN_K_BIAS)) {
@@ -190,9 +234,15 @@ static int open_hf(QModel *q, Err *err) {
                                s->name, (long long)len, t->perm_heads);
         }
     }
-    if (q->m->rope_freqs) { /* Llama 3 rope scaling: llama.cpp stores the factors as a tensor */
-        int64_t ne[1] = {c->n_rot / 2};
-        add_tensor(q, tensor_name(TN_ROPE_FREQS)->gguf, Q_F32, 1, ne, q->m->rope_freqs);
+    int64_t half[1] = {c->n_rot / 2};
+    if (c->rope_scaling == ROPE_SCALING_LONGROPE && q->m->rope_freqs && q->m->rope_long) {
+        /* LongRoPE: config.json's factor lists become llama.cpp's two tensors (the loader keeps
+         * the short ones in rope_freqs); YaRN's divisors are derived from the keys again */
+        add_tensor(q, tensor_name(TN_ROPE_FACTORS_LONG)->gguf, Q_F32, 1, half, q->m->rope_long);
+        add_tensor(q, tensor_name(TN_ROPE_FACTORS_SHORT)->gguf, Q_F32, 1, half, q->m->rope_freqs);
+    } else if (q->m->rope_freqs && c->rope_scaling == ROPE_SCALING_NONE) {
+        /* Llama 3 rope scaling: llama.cpp stores the factors as a tensor */
+        add_tensor(q, tensor_name(TN_ROPE_FREQS)->gguf, Q_F32, 1, half, q->m->rope_freqs);
     }
     /* the tokenizer, when tokenizer.json sits beside the weights */
     Buf tj = {0};
@@ -231,7 +281,7 @@ QModel *qm_open(const char *path, Err *err) {
 
 void qm_close(QModel *q) {
     if (!q) return;
-    for (int i = 0; i < q->n_t; i++) free(q->t[i].name);
+    for (int i = 0; i < q->n_t; i++) free(q->t[i].name), free(q->t[i].parts);
     gm_free(q->meta);
     free(q->t);
     if (q->g) gguf_close(q->g);
@@ -309,7 +359,7 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
         for (int64_t r = 0; r < nr; r++) {
             /* a permuted matrix moves whole rows; a permuted bias is one row whose elements move */
             const int64_t sr = tmp ? r0 + r : src_row(t, r0 + r, rows);
-            qdequant_row(p->src_type, t->data + (size_t)sr * t->src_row_bytes, f + r * n, n);
+            qdequant_row(p->src_type, src_at(t, sr), f + r * n, n);
         }
         if (tmp) { /* a permuted bias: one row, its elements reordered */
             for (int64_t e = 0; e < n; e++) tmp[e] = f[src_row(t, e, n)];
@@ -416,7 +466,12 @@ static int write_all(QModel *q, GgufWriter *w, const char *tmp, const QmInfo *in
             if (convert(q, t, i, w, info, err)) return -1;
         } else {
             progress("quantize: tensor %d/%d %s (copied)", i + 1, q->n_t, t->pub.name);
-            if (gw_data(w, t->data, (size_t)t->pub.bytes, err)) return -1;
+            if (!t->parts) {
+                if (gw_data(w, t->data, (size_t)t->pub.bytes, err)) return -1;
+            } else { /* stacked experts: each one's rows in turn */
+                for (int64_t e = 0; e < t->pub.ne[2]; e++)
+                    if (gw_data(w, t->parts[e], (size_t)t->part_rows * t->src_row_bytes, err)) return -1;
+            }
         }
     }
     return gw_end(w, err);

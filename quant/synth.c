@@ -11,6 +11,7 @@
 #include "formats/hfnames.h"
 #include "formats/qtype.h"
 #include "model/config_gguf.h"
+#include "model/rope_scaling.h"
 #include "quant/quantize.h"
 
 typedef struct {
@@ -18,9 +19,10 @@ typedef struct {
     SynthSpec s;
 } Preset;
 
-/* Shapes from the models' published config.json files. The fields a row leaves out (a family's
- * extras at the end of SynthSpec, such as Gemma's windows) are 0, as C says: the warning about
- * them is off for this table only. */
+/* Shapes from the models' published config.json files. Rows give the first fields positionally
+ * (the experts of a mixture after std); the other optional ones (Gemma's windows and caps, MLA,
+ * RoPE scaling) by name; fields left out are 0, as C says: the warning about them is off for this
+ * table only. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const Preset PRESETS[] = {
@@ -36,14 +38,33 @@ static const Preset PRESETS[] = {
      * 512 on five layers of six, local RoPE base 10000, global 1e6) */
     {"codegemma-7b", {ARCH_GEMMA, 256000, 3072, 28, 24576, 16, 16, 256, 1e4f, 1e-6f, 1, Q_F16, 1, 0.02f}},
     {"gemma-2-2b", {ARCH_GEMMA2, 256000, 2304, 26, 9216, 8, 4, 256, 1e4f, 1e-6f, 1, Q_F16, 1, 0.02f,
-                    4096, 2, 50, 30, 0}},
+                    .n_swa = 4096, .swa_period = 2, .attn_softcap = 50, .final_softcap = 30}},
     {"gemma-3-1b", {ARCH_GEMMA3, 262144, 1152, 26, 6912, 4, 1, 256, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f,
-                    512, 6, 0, 0, 1e4f}},
+                    .n_swa = 512, .swa_period = 6, .rope_theta_swa = 1e4f}},
     {"tiny-gemma", {ARCH_GEMMA, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-6f, 1, Q_F16, 1, 0.05f}},
     {"tiny-gemma2", {ARCH_GEMMA2, 512, 128, 4, 256, 4, 2, 32, 1e4f, 1e-6f, 1, Q_F16, 1, 0.05f,
-                     6, 2, 50, 30, 0}},
+                     .n_swa = 6, .swa_period = 2, .attn_softcap = 50, .final_softcap = 30}},
     {"tiny-gemma3", {ARCH_GEMMA3, 512, 128, 6, 256, 4, 2, 32, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f,
-                     6, 6, 0, 0, 1e4f}},
+                     .n_swa = 6, .swa_period = 6, .rope_theta_swa = 1e4f}},
+    /* Qwen/Qwen3-Coder-30B-A3B-Instruct: 128 experts of 768, 8 used, no shared expert */
+    {"qwen3-coder-30b-a3b", {ARCH_QWEN3MOE, 151936, 2048, 48, 6144, 32, 4, 128, 1e7f, 1e-6f, 0, Q_F16,
+                             1, 0.02f, 128, 8, 768, 0}},
+    {"tiny-qwen2moe", {ARCH_QWEN2MOE, 512, 128, 2, 256, 4, 2, 32, 1e6f, 1e-6f, 0, Q_F16, 1, 0.05f, 8,
+                       2, 64, 128}},
+    {"tiny-qwen3moe", {ARCH_QWEN3MOE, 512, 128, 2, 256, 4, 2, 64, 1e6f, 1e-6f, 0, Q_F16, 1, 0.05f, 8,
+                       4, 64, 0}},
+    /* deepseek-ai/DeepSeek-Coder-V2-Lite-Base: MLA (kv_lora_rank 512, q direct, qk 128 + 64 rope,
+     * v 128), layer 0 dense (10944), then 64 experts of 1408, 6 used, 2 shared */
+    {"deepseek-coder-v2-lite", {ARCH_DEEPSEEK2, 102400, 2048, 27, 10944, 16, 16, 192, 1e4f, 1e-6f, 0,
+                                Q_F16, 1, 0.02f, 64, 6, 1408, 2816, .kv_lora_rank = 512,
+                                .head_dim_v = 128, .n_dense_lead = 1, .n_rot = 64}},
+    {"tiny-deepseek2", {ARCH_DEEPSEEK2, 512, 128, 2, 256, 4, 4, 48, 1e4f, 1e-6f, 0, Q_F16, 1, 0.05f,
+                        8, 2, 64, 128, .kv_lora_rank = 64, .head_dim_v = 32, .n_dense_lead = 1,
+                        .n_rot = 16}},
+    /* Phi-3.5-mini-instruct: 131072 context, LongRoPE over the original 4096 */
+    {"phi-3.5-mini", {ARCH_PHI3, 32064, 3072, 32, 8192, 32, 32, 96, 1e4f, 1e-5f, 0, Q_F16, 1, 0.02f,
+                      .n_ctx = 131072, .rope_scaling = ROPE_SCALING_LONGROPE, .rope_orig_ctx = 4096}},
+    {"tiny-phi3", {ARCH_PHI3, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-5f, 0, Q_F16, 1, 0.05f}},
 };
 #pragma GCC diagnostic pop
 
@@ -57,9 +78,10 @@ int synth_preset(const char *name, SynthSpec *s) {
 }
 
 const char *synth_preset_names(void) {
-    return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, codegemma-7b, "
-           "gemma-2-2b, gemma-3-1b, tiny-llama, tiny-qwen2, tiny-qwen3, tiny-gemma, tiny-gemma2, "
-           "tiny-gemma3";
+    return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, codegemma-7b, gemma-2-2b, "
+           "gemma-3-1b, phi-3.5-mini, qwen3-coder-30b-a3b, deepseek-coder-v2-lite, tiny-llama, tiny-qwen2, "
+           "tiny-qwen3, tiny-gemma, tiny-gemma2, tiny-gemma3, tiny-phi3, tiny-qwen2moe, tiny-qwen3moe, "
+           "tiny-deepseek2";
 }
 
 int synth_type_ok(uint32_t t) { return qtype_can_quant(t) && qtype_can_dequant(t); }
@@ -108,6 +130,7 @@ typedef struct {
     uint32_t type;
     int64_t cols, rows; /* rows 1 for vectors */
     float mean, std;
+    int64_t experts;    /* > 1: a 3-D tensor of this many [rows, cols] matrices; else 0 or 1 */
 } Plan;
 
 /* The GPT-2 byte-to-unicode mapping: printable bytes stand for themselves, the others are mapped
@@ -161,10 +184,67 @@ static int check_spec(const SynthSpec *s, const char *path, Err *err) {
         s->head_dim > 1024 || (int64_t)s->n_head * s->head_dim > (1 << 20))
         return err_set(err, "%s: synth dimensions out of range (n_vocab >= 266, heads a multiple of "
                        "kv heads, even head_dim)", path);
+    if (s->n_rot < 0 || s->n_rot % 2 || s->n_rot > s->head_dim || s->n_ctx < 0 || s->rope_orig_ctx < 0 ||
+        (s->rope_scaling == ROPE_SCALING_YARN && !(s->rope_factor >= 1)))
+        return err_set(err, "%s: synth rope dims out of range (even rot <= head_dim; yarn factor >= 1)", path);
+    if (s->arch == ARCH_PHI3 && s->n_head * s->head_dim != s->n_embd) /* llama.cpp's phi3 wo is square */
+        return err_set(err, "%s: phi3 needs n_head*head_dim (%d) = n_embd (%d)", path, s->n_head * s->head_dim,
+                       s->n_embd);
     if (s->n_embd % be || s->n_ff % be || (s->n_head * s->head_dim) % be)
         return err_set(err, "%s: n_embd %d, n_ff %d and n_head*head_dim %d must be multiples of %d for %s",
                        path, s->n_embd, s->n_ff, s->n_head * s->head_dim, be, qtype_name(s->type));
+    const ArchInfo *a = arch_info(s->arch);
+    if (a->moe && !(a->mla && s->n_expert == 0) && (s->n_expert < 1 || s->n_expert > 4096 || s->n_expert_used < 1 ||
+                   s->n_expert_used > s->n_expert || s->n_ff_exp < 1 || s->n_ff_exp % be ||
+                   s->n_ff_exp > (1 << 20) || s->n_ff_shexp < 0 || s->n_ff_shexp % be ||
+                   s->n_ff_shexp > (1 << 20) ||
+                   (a->moe_shexp != TENSORS_ALLOWED &&
+                    (a->moe_shexp == TENSORS_REQUIRED) != (s->n_ff_shexp > 0)) ||
+                   (a->mla && (s->n_ff_shexp % s->n_ff_exp || s->n_dense_lead < 0)))) /* deepseek2 */
+        return err_set(err, "%s: synth %s experts: 1 <= experts_used <= experts, ff_exp (and ff_shexp, "
+                       "which %s %s) multiples of %d", path, a->name, a->name,
+                       a->moe_shexp == TENSORS_REQUIRED ? "needs" : "does not have", be);
+    if (a->mla) {
+        int nope = s->head_dim - s->n_rot;
+        if (s->kv_lora_rank < 1 || s->kv_lora_rank > 65536 || s->q_lora_rank < 0 || s->q_lora_rank > 65536 ||
+            s->n_rot < 2 || s->n_rot % 2 || nope < 1 || s->head_dim_v < 1 || s->head_dim_v > 1024 ||
+            s->n_head_kv != s->n_head)
+            return err_set(err, "%s: synth deepseek2 dimensions out of range (kv_lora >= 1, even rope dims "
+                           "below head_dim, v_head_dim >= 1, kv heads = heads)", path);
+        if (s->kv_lora_rank % be || s->q_lora_rank % be || nope % be)
+            return err_set(err, "%s: kv_lora %d, q_lora %d and head_dim - rope dims %d must be multiples "
+                           "of %d for %s", path, s->kv_lora_rank, s->q_lora_rank, nope, be, qtype_name(s->type));
+    }
     return 0;
+}
+
+/* One tensor of the plan. */
+static void plan(Plan *p, int *n, TensorRole role, int layer, uint32_t type, int64_t cols,
+                 int64_t rows, float mean, float std, int64_t heads) {
+    tensor_name_in(role, 1, layer, p[*n].name, sizeof p[*n].name);
+    p[*n].type = type, p[*n].cols = cols, p[*n].rows = rows, p[*n].mean = mean, p[*n].std = std;
+    p[*n].experts = heads; /* a 3-D tensor of `heads` matrices [rows, cols], as the experts' */
+    (*n)++;
+}
+
+/* A layer's multi-head latent attention tensors, as llama.cpp's converter writes them today:
+ * q (direct or low-rank), the latent projection and its norm, attn_k_b [n_head][kv_lora, nope],
+ * attn_v_b [n_head][v, kv_lora], the output projection. */
+static void add_mla(Plan *p, int *n, const SynthSpec *s, int l) {
+    int64_t E = s->n_embd, H = s->n_head, hd = s->head_dim, hv = s->head_dim_v, R = s->kv_lora_rank;
+    int64_t Rq = s->q_lora_rank, rot = s->n_rot, nope = hd - rot;
+    if (Rq > 0) {
+        plan(p, n, TN_ATTN_Q_A, l, s->type, E, Rq, 0, s->std, 1);
+        plan(p, n, TN_ATTN_Q_A_NORM, l, Q_F32, Rq, 1, 1, 0.1f, 1);
+        plan(p, n, TN_ATTN_Q_B, l, s->type, Rq, H * hd, 0, s->std, 1);
+    } else {
+        plan(p, n, TN_ATTN_Q, l, s->type, E, H * hd, 0, s->std, 1);
+    }
+    plan(p, n, TN_ATTN_KV_A_MQA, l, s->type, E, R + rot, 0, s->std, 1);
+    plan(p, n, TN_ATTN_KV_A_NORM, l, Q_F32, R, 1, 1, 0.1f, 1);
+    plan(p, n, TN_ATTN_K_B, l, s->type, nope, R, 0, s->std, H);
+    plan(p, n, TN_ATTN_V_B, l, s->type, R, hv, 0, s->std, H);
+    plan(p, n, TN_ATTN_OUT, l, s->type, H * hv, E, 0, s->std, 1);
 }
 
 int synth_write(const SynthSpec *s, const char *path, Err *err) {
@@ -173,26 +253,50 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     int64_t E = s->n_embd, Q = (int64_t)s->n_head * s->head_dim,
             KV = (int64_t)s->n_head_kv * s->head_dim, F = s->n_ff;
     GgufWriter *w = gw_new();
-    /* the presets' published contexts: Llama 3.2 131072, Qwen 32768 */
-    const Config c = {.arch = s->arch, .n_vocab = s->n_vocab, .n_embd = s->n_embd,
+    /* the presets' published contexts: Llama 3.2 and Phi-3.5 131072, Qwen 32768 */
+    const int n_ctx = s->n_ctx                                         ? s->n_ctx
+                      : s->arch == ARCH_LLAMA || s->arch == ARCH_PHI3 ? 131072
+                      : s->arch == ARCH_DEEPSEEK2                     ? 163840 /* DeepSeek-Coder-V2-Lite */
+                                                                      : 32768;
+    const int n_rot = s->n_rot ? s->n_rot : s->head_dim, orig = s->rope_orig_ctx ? s->rope_orig_ctx : 4096;
+    Config c = {.arch = s->arch, .n_vocab = s->n_vocab, .n_embd = s->n_embd,
                       .n_layer = s->n_layer, .n_ff = s->n_ff, .n_head = s->n_head,
-                      .n_head_kv = s->n_head_kv, .head_dim = s->head_dim, .head_dim_v = s->head_dim,
-                      .n_rot = s->head_dim,
-                      .n_ctx = s->arch == ARCH_LLAMA ? 131072 : 32768, .rms_eps = s->rms_eps,
+                      .n_head_kv = s->n_head_kv, .head_dim = s->head_dim,
+                      .head_dim_v = a->mla ? s->head_dim_v : s->head_dim,
+                      .n_rot = n_rot,
+                      .kv_lora_rank = a->mla ? s->kv_lora_rank : 0, .q_lora_rank = a->mla ? s->q_lora_rank : 0,
+                      .n_ctx = n_ctx, .rms_eps = s->rms_eps,
                       .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
                       .tied = s->tied || a->tied_always, .act = a->act,
                       /* Gemma 2/3: windows, caps and local base as the spec says */
                       .n_swa = s->n_swa, .swa_period = s->swa_period ? s->swa_period : a->swa_period,
                       .attn_softcap = s->attn_softcap, .final_softcap = s->final_softcap,
-                      .rope_theta_swa = s->rope_theta_swa};
+                      .rope_theta_swa = s->rope_theta_swa,
+                      .moe = {.n_expert = a->moe ? s->n_expert : 0, .n_expert_used = s->n_expert_used,
+                              .n_ff_exp = s->n_ff_exp, .n_ff_shexp = s->n_ff_shexp,
+                              .n_dense_lead = a->mla ? s->n_dense_lead : 0, .scale = 1}};
+    if (s->rope_scaling != ROPE_SCALING_NONE) { /* config_gguf.h writes what llama.cpp reads */
+        c.rope_scaling = s->rope_scaling, c.rope_orig_ctx = orig, c.rope_factor = s->rope_factor;
+        c.yarn_beta_fast = s->yarn_beta_fast ? s->yarn_beta_fast : (float)YARN_BETA_FAST_DEFAULT;
+        c.yarn_beta_slow = s->yarn_beta_slow ? s->yarn_beta_slow : (float)YARN_BETA_SLOW_DEFAULT;
+        double attn = s->rope_attn_factor ? s->rope_attn_factor
+                      : s->rope_scaling == ROPE_SCALING_YARN ? 1 : rope_longrope_attn_factor((double)n_ctx / orig, orig);
+        c.rope_attn_factor = (float)(s->rope_scaling == ROPE_SCALING_YARN ? attn * rope_yarn_mscale(s->rope_factor, 1) : attn);
+        if (a->mla && s->rope_scaling == ROPE_SCALING_YARN && s->yarn_mscale > 0) {
+            /* deepseek2: yarn_log_multiplier; cos and sin by attn_factor alone (model/mla_load.h) */
+            c.yarn_log_mul = s->yarn_mscale;
+            c.rope_attn_factor = (float)attn;
+        }
+    }
     GgufMeta *meta = gm_new();
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
     gm_write(meta, w);
     gm_free(meta);
     write_vocab(w, s->n_vocab, s->arch == ARCH_LLAMA ? "llama-bpe" : "qwen2");
+    const int64_t X = a->moe ? s->n_expert : 0, FE = s->n_ff_exp, FS = s->n_ff_shexp;
 
     /* tensors in llama.cpp's order; the optional ones a family requires (model/arch.h) */
-    int cap = 4 + 18 * s->n_layer, n = 0;
+    int cap = 8 + 26 * s->n_layer, n = 0;
     Plan *p = xcalloc((size_t)cap, sizeof *p);
     float mstd = s->std;
 #define ADD(type_, cols_, rows_, mean_, std_, role, layer)                                    \
@@ -201,12 +305,45 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         p[n].type = type_, p[n].cols = cols_, p[n].rows = rows_, p[n].mean = mean_, p[n].std = std_; \
         n++;                                                                                  \
     } while (0)
+#define ADD_EXPERTS(cols_, rows_, role, layer)                                                \
+    do {                                                                                      \
+        ADD(s->type, cols_, rows_, 0, mstd, role, layer);                                     \
+        p[n - 1].experts = X;                                                                 \
+    } while (0)
     ADD(s->type, E, s->n_vocab, 0, mstd, TN_TOKEN_EMBD, 0);
+    if (s->rope_scaling == ROPE_SCALING_LONGROPE) { /* positive divisors, uniform */
+        ADD(Q_F32, n_rot / 2, 1, 10, 3, TN_ROPE_FACTORS_LONG, 0);
+        ADD(Q_F32, n_rot / 2, 1, 2, 0.5f, TN_ROPE_FACTORS_SHORT, 0);
+    }
     for (int l = 0; l < s->n_layer; l++) {
         ADD(Q_F32, E, 1, 1, 0.1f, TN_ATTN_NORM, l);
-        ADD(s->type, E, Q, 0, mstd, TN_ATTN_Q, l);
-        ADD(s->type, E, KV, 0, mstd, TN_ATTN_K, l);
-        ADD(s->type, E, KV, 0, mstd, TN_ATTN_V, l);
+        if (a->mla) { /* deepseek2: latent attention in the split form; the dense FFN below */
+            add_mla(p, &n, s, l);
+            ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_NORM, l);
+            if (X > 0 && l >= s->n_dense_lead) { /* routed experts and the shared ones (no gate) */
+                ADD(Q_F32, E, X, 0, mstd, TN_FFN_GATE_INP, l);
+                ADD_EXPERTS(E, FE, TN_FFN_GATE_EXPS, l);
+                ADD_EXPERTS(E, FE, TN_FFN_UP_EXPS, l);
+                ADD_EXPERTS(FE, E, TN_FFN_DOWN_EXPS, l);
+                if (FS > 0) {
+                    ADD(s->type, E, FS, 0, mstd, TN_FFN_GATE_SHEXP, l);
+                    ADD(s->type, E, FS, 0, mstd, TN_FFN_UP_SHEXP, l);
+                    ADD(s->type, FS, E, 0, mstd, TN_FFN_DOWN_SHEXP, l);
+                }
+                continue;
+            }
+            ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
+            ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
+            ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
+            continue;
+        }
+        if (a->fused_qkv) {
+            ADD(s->type, E, Q + 2 * KV, 0, mstd, TN_ATTN_QKV, l);
+        } else {
+            ADD(s->type, E, Q, 0, mstd, TN_ATTN_Q, l);
+            ADD(s->type, E, KV, 0, mstd, TN_ATTN_K, l);
+            ADD(s->type, E, KV, 0, mstd, TN_ATTN_V, l);
+        }
         if (a->qkv_bias == TENSORS_REQUIRED) {
             ADD(Q_F32, Q, 1, 0, 0.1f, TN_ATTN_Q_BIAS, l);
             ADD(Q_F32, KV, 1, 0, 0.1f, TN_ATTN_K_BIAS, l);
@@ -219,19 +356,39 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         ADD(s->type, Q, E, 0, mstd, TN_ATTN_OUT, l);
         if (a->post_norms == TENSORS_REQUIRED) ADD(Q_F32, E, 1, 1, 0.1f, TN_ATTN_POST_NORM, l);
         ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_NORM, l);
-        ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
-        ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
+        if (X > 0) { /* routed experts (router F32, as llama.cpp's quantizer keeps it), shared one */
+            ADD(Q_F32, E, X, 0, mstd, TN_FFN_GATE_INP, l);
+            ADD_EXPERTS(E, FE, TN_FFN_GATE_EXPS, l);
+            ADD_EXPERTS(E, FE, TN_FFN_UP_EXPS, l);
+            ADD_EXPERTS(FE, E, TN_FFN_DOWN_EXPS, l);
+            if (FS > 0) {
+                ADD(Q_F32, E, 1, 0, mstd, TN_FFN_GATE_INP_SHEXP, l);
+                ADD(s->type, E, FS, 0, mstd, TN_FFN_GATE_SHEXP, l);
+                ADD(s->type, E, FS, 0, mstd, TN_FFN_UP_SHEXP, l);
+                ADD(s->type, FS, E, 0, mstd, TN_FFN_DOWN_SHEXP, l);
+            }
+            continue;
+        }
+        if (a->fused_gate_up) {
+            ADD(s->type, E, 2 * F, 0, mstd, TN_FFN_GATE_UP, l);
+        } else {
+            ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
+            ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
+        }
         ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
         if (a->post_norms == TENSORS_REQUIRED) ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_POST_NORM, l);
     }
     ADD(Q_F32, E, 1, 1, 0.1f, TN_OUTPUT_NORM, 0);
     if (!c.tied) ADD(s->type, E, s->n_vocab, 0, mstd, TN_OUTPUT, 0);
+#undef ADD_EXPERTS
 #undef ADD
     int r = 0;
     for (int i = 0; i < n && r == 0; i++) {
-        int64_t ne[2] = {p[i].cols, p[i].rows};
+        int64_t ne[3] = {p[i].cols, p[i].rows, p[i].experts};
+        int nd = p[i].experts > 1 ? 3 : p[i].rows > 1 ? 2 : 1;
         p[i].type = fit_type(p[i].type, p[i].cols);
-        if (gw_add_tensor(w, p[i].name, p[i].type, p[i].rows > 1 ? 2 : 1, ne, err) < 0) r = -1;
+        if (gw_add_tensor(w, p[i].name, p[i].type, nd, ne, err) < 0) r = -1;
+        if (p[i].experts > 1) p[i].rows *= p[i].experts; /* the data: all experts' rows in a row */
     }
     if (r == 0) r = gw_begin(w, path, err);
     /* data, in chunks of whole rows of about 4 MiB */

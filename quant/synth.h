@@ -15,6 +15,11 @@
  * Q5_1, Q2_K..Q6_K), quantized by qquantize_rows; a k-quant that does not fit a matrix
  * (columns not a multiple of 256) falls back as llama.cpp's does (Q4_K -> Q5_0, Q5_K -> Q5_1,
  * Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0). Norms and biases stay F32.
+ * Mixture-of-experts families (model/arch.h moe): every layer's FFN is n_expert routed experts as
+ * llama.cpp's 3-D ffn_{gate,up,down}_exps tensors (in `type`), the router ffn_gate_inp in F32 (as
+ * llama.cpp's quantizer leaves it) and, for a family with one, the shared expert (`type`) and its
+ * F32 gate; the expert keys (model/config_gguf.h) say n_expert, n_expert_used, n_ff_exp and
+ * n_ff_shexp. n_ff is then only the expert_feed_forward default llama.cpp files carry.
  *
  * Errors: synth_write returns -1 with one line in *err (bad dims, unsupported type, I/O). */
 #ifndef COLDTOK_SYNTH_H
@@ -33,6 +38,25 @@ typedef struct {
     uint32_t type;  /* QType of the matrices */
     uint64_t seed;
     float std;      /* of the matrix entries */
+    /* mixture of experts (qwen2moe, qwen3moe, deepseek2): 0 for a dense family */
+    int n_expert, n_expert_used, n_ff_exp, n_ff_shexp;
+    /* deepseek2's multi-head latent attention (arch.h mla; 0 elsewhere): head_dim is then the q/k
+     * head width qk_nope + n_rot (n_rot below: the rope dims); written in llama.cpp's split form
+     * (attn_k_b / attn_v_b) */
+    int kv_lora_rank, q_lora_rank, head_dim_v;
+    int n_dense_lead;  /* deepseek2 with experts: the first layers keep a dense FFN (n_ff wide); its
+                        * shared experts are n_ff_shexp wide, a multiple of n_ff_exp */
+    float yarn_mscale; /* deepseek2 with YaRN: mscale = mscale_all_dim (yarn_log_multiplier / 0.1) */
+    /* Optional (0: the default); RoPE scaling (model/rope_scaling.h) as llama.cpp reads it */
+    int n_ctx;      /* context_length (0: the family's published one) */
+    int n_rot;      /* rotated dims of a head (0: head_dim) */
+    RopeScalingType rope_scaling; /* YARN: rope.scaling.* keys; LONGROPE: the keys and seeded
+                                   * rope_factors_short / _long tensors (short ~ 1..3, long ~ 5..15) */
+    float rope_factor;            /* YaRN's factor */
+    int rope_orig_ctx;            /* original_context_length (0: 4096) */
+    float yarn_beta_fast, yarn_beta_slow; /* 0: 32 and 1 */
+    float rope_attn_factor;       /* rope.scaling.attn_factor (0: YaRN 1; LongRoPE its default
+                                   * sqrt(1 + ln(n_ctx / orig) / ln(orig))) */
     /* Gemma 2/3 (model/config_gemma.h); 0 for the other families */
     int n_swa;           /* > 0: the sliding window (attention.sliding_window) */
     int swa_period;      /* which layers slide (attention.sliding_window_pattern); 0: the family's */
@@ -42,8 +66,11 @@ typedef struct {
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",
- * "qwen3-0.6b", "codegemma-7b", "gemma-2-2b", "gemma-3-1b", "tiny-llama", "tiny-qwen2",
- * "tiny-qwen3", "tiny-gemma", "tiny-gemma2", "tiny-gemma3"); type F16, seed 1. -1 when unknown. */
+ * "qwen3-0.6b", "codegemma-7b", "gemma-2-2b", "gemma-3-1b", "qwen3-coder-30b-a3b",
+ * "deepseek-coder-v2-lite", "phi-3.5-mini" (LongRoPE, seeded factors), "tiny-llama", "tiny-qwen2",
+ * "tiny-qwen3", "tiny-gemma", "tiny-gemma2", "tiny-gemma3", "tiny-qwen2moe", "tiny-qwen3moe",
+ * "tiny-deepseek2", "tiny-phi3"); type F16, seed 1. -1 when unknown.
+ * phi3 files store q/k/v as one attn_qkv matrix and gate/up as one ffn_up of 2 n_ff rows. */
 int synth_preset(const char *name, SynthSpec *s);
 /* The preset names, comma separated (for --help). */
 const char *synth_preset_names(void);

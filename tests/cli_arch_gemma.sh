@@ -180,7 +180,7 @@ cfg_edit $D/gemma-hf-gemma "$tmp/c7" 'del c["head_dim"]'
 fails "gemma without head_dim: GemmaConfig's 256, not hidden / heads (q_proj then has the wrong shape)" \
     "self_attn\.q_proj\.weight has shape \[128, 64\], expected \[1024, 64\]" "$BIN" logits -m "$tmp/c7" -c 1
 cfg_edit $D/gemma-hf-gemma3 "$tmp/c6" 'c["rope_scaling"] = {"rope_type": "yarn", "factor": 2.0}'
-fails "gemma3: an unknown rope_scaling type is refused by name" "rope_scaling type 'yarn' is not supported" \
+fails "gemma3: a rope_scaling type not checked for gemma3 is refused by name" "rope scaling 'yarn' is not supported for gemma3" \
     "$BIN" logits -m "$tmp/c6" -c 1
 
 # ---- the real-shape presets: one layer of the published widths (vocabulary cut to 1024) ----
