@@ -142,7 +142,7 @@ int calib_load(Calib *c, const char *model_path, Err *err) {
             if (l == cf->n_layer && in) break;
             Slot *s = &c->slots[l * 4 + in];
             s->K = l == cf->n_layer || in == FWD_IN_QKV || in == FWD_IN_GATEUP ? cf->n_embd
-                 : in == FWD_IN_WO ? cf->n_head * cf->head_dim : cf->n_ff;
+                 : in == FWD_IN_WO ? cf->n_head * cf->head_dim_v : cf->n_ff; /* wo reads values */
             s->sq = xcalloc((size_t)s->K, sizeof(double));
         }
     const int bos = tok_bos(c->tok), room = CALIB_WINDOW - (bos >= 0);
@@ -228,12 +228,13 @@ static int slot_of(const Calib *c, const char *name) {
     int l, k = 0;
     char what[64];
     if (sscanf(name, "blk.%d.%63[^.].weight%n", &l, what, &k) != 2 || name[k] || l < 0 || l >= L) return -1;
-    /* attn_qkv: phi3's fused q/k/v, one input with them (its ffn_up, gate | up, is ffn_up's) */
+    /* attn_qkv: phi3's fused q/k/v, one input with them (its ffn_up, gate | up, is ffn_up's);
+     * attn_q_a, attn_kv_a_mqa: deepseek2's projections of the normed input (model/mla.h) */
     static const char *const names[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down",
-                                        "attn_qkv"};
+                                        "attn_qkv", "attn_q_a", "attn_kv_a_mqa"};
     static const int inputs[] = {FWD_IN_QKV, FWD_IN_QKV, FWD_IN_QKV, FWD_IN_WO, FWD_IN_GATEUP, FWD_IN_GATEUP, FWD_IN_DOWN,
-                                 FWD_IN_QKV};
-    for (int i = 0; i < 8; i++)
+                                 FWD_IN_QKV, FWD_IN_QKV, FWD_IN_QKV};
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (!strcmp(what, names[i])) return l * 4 + inputs[i];
     return -1;
 }

@@ -99,6 +99,15 @@ check_status "drift runs on deepseek2 (F32 vs Q8_0)" $? "$(cat "$tmp/err")"
 awk -F, 'NR > 1 && $1 == "b" { found = 1 } END { exit !found }' "$tmp/drift/drift_models.csv" 2> /dev/null
 check_status "drift_models.csv has the Q8_0 model" $? "$(cat "$tmp/drift/drift_models.csv" 2> /dev/null)"
 
+# importance-weighted quantization reaches the latent projections and attn_output (its input is
+# n_head * v_head_dim wide): a weighted error (w_rel) for each
+"$BIN" quantize -m "$tmp/a.gguf" --type Q4_0 --method imatrix --calib "$tmp/corpus" -o "$tmp/qi.gguf" > "$tmp/out" 2> "$tmp/err"
+check_status "quantize --method imatrix on deepseek2" $? "$(cat "$tmp/err")"
+for t in attn_q attn_kv_a_mqa attn_output; do
+    awk -v t="blk.0.$t.weight" '$1 == t && NF == 10 { ok = 1 } END { exit !ok }' "$tmp/out" # name, 3 of shape, ..., w_rel
+    check_status "imatrix weights blk.0.$t" $? "$(grep "blk.0.$t.weight" "$tmp/out")"
+done
+
 # ---- bad input: named tensors and keys ----
 bad() { # NAME EDIT-OF-config.json (sed) PATTERN [FOLDER]: the folder (mla-hf-f32) with the edit is refused
     mkdir -p "$tmp/bad-$1"
