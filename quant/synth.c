@@ -187,6 +187,8 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         double attn = s->rope_attn_factor ? s->rope_attn_factor
                       : s->rope_scaling == ROPE_SCALING_YARN ? 1 : rope_longrope_attn_factor((double)n_ctx / orig, orig);
         c.rope_attn_factor = (float)(s->rope_scaling == ROPE_SCALING_YARN ? attn * rope_yarn_mscale(s->rope_factor, 1) : attn);
+    } else {
+        c.rope_attn_factor = s->rope_attn_factor; /* rope.scaling.attn_factor alone, when given */
     }
     GgufMeta *meta = gm_new();
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
