@@ -174,12 +174,12 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     const int n_ctx = s->n_ctx ? s->n_ctx : s->arch == ARCH_LLAMA || s->arch == ARCH_PHI3 ? 131072 : 32768;
     const int n_rot = s->n_rot ? s->n_rot : s->head_dim, orig = s->rope_orig_ctx ? s->rope_orig_ctx : 4096;
     Config c = {.arch = s->arch, .n_vocab = s->n_vocab, .n_embd = s->n_embd,
-                      .n_layer = s->n_layer, .n_ff = s->n_ff, .n_head = s->n_head,
-                      .n_head_kv = s->n_head_kv, .head_dim = s->head_dim, .head_dim_v = s->head_dim,
-                      .n_rot = n_rot,
-                      .n_ctx = n_ctx, .rms_eps = s->rms_eps,
-                      .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
-                      .tied = s->tied, .act = a->act};
+                .n_layer = s->n_layer, .n_ff = s->n_ff, .n_head = s->n_head,
+                .n_head_kv = s->n_head_kv, .head_dim = s->head_dim, .head_dim_v = s->head_dim,
+                .n_rot = n_rot,
+                .n_ctx = n_ctx, .rms_eps = s->rms_eps,
+                .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
+                .tied = s->tied, .act = a->act};
     if (s->rope_scaling != ROPE_SCALING_NONE) { /* config_gguf.h writes what llama.cpp reads */
         c.rope_scaling = s->rope_scaling, c.rope_orig_ctx = orig, c.rope_factor = s->rope_factor;
         c.yarn_beta_fast = s->yarn_beta_fast ? s->yarn_beta_fast : (float)YARN_BETA_FAST_DEFAULT;
