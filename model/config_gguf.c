@@ -128,8 +128,14 @@ static void put_key(const Config *c, const char *arch, Hparam hp, GgufMeta *out)
  * rope.scaling.attn_factor, the part of the attention factor llama.cpp does not derive itself
  * (for YaRN it multiplies 0.1 ln(factor) + 1). LongRoPE's factors are tensors (the writers'). */
 static void rope_extension(const Config *c, const char *arch, GgufMeta *out) {
-    if (c->rope_scaling == ROPE_SCALING_NONE) return;
     char key[160];
+    if (c->rope_scaling == ROPE_SCALING_NONE) { /* an attention factor alone (llama.cpp applies it) */
+        if (c->rope_attn_factor > 0 && c->rope_attn_factor != 1) {
+            snprintf(key, sizeof key, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_ATTN_FACTOR)->gguf);
+            gm_f32(out, key, c->rope_attn_factor);
+        }
+        return;
+    }
     snprintf(key, sizeof key, "%s.%s", arch, hparam_name(HP_ROPE_SCALING_TYPE)->gguf);
     gm_str(out, key, rope_scaling_name(c->rope_scaling));
     double attn = c->rope_attn_factor > 0 ? c->rope_attn_factor : 1;

@@ -32,6 +32,10 @@ int config_rope_gguf(Config *c, Gguf *g, const char *arch, const char *type, con
     if (!(factor >= 0 && factor < 1e6) || !(orig >= 0 && orig < 1e9) || !(attn > 0 && attn < 1e3))
         return err_set(err, "%s: %s rope scaling: factor %g, original context %g or attn_factor %g is "
                        "out of range", path, type, factor, orig, attn);
+    if (strcmp(type, "yarn") != 0 && strcmp(type, "longrope") != 0) {
+        c->rope_attn_factor = (float)attn; /* llama.cpp applies it whatever the type */
+        return 0;
+    }
     c->rope_orig_ctx = (int)orig;
     if (!strcmp(type, "longrope")) {
         c->rope_scaling = ROPE_SCALING_LONGROPE;

@@ -5,7 +5,9 @@
  *
  * config_rope_gguf: rope.scaling.type TYPE ("yarn" or "longrope") of the GGUF file: factor,
  *   original_context_length, attn_factor, yarn_beta_fast / _slow; c->n_ctx (the trained context)
- *   must be set. LongRoPE's factor lists are tensors the loader reads.
+ *   must be set. LongRoPE's factor lists are tensors the loader reads. Any other TYPE ("none",
+ *   "linear"): only rope.scaling.attn_factor, which llama.cpp applies to cos and sin whatever the
+ *   type.
  * config_rope_json: rope_scaling of type TYPE ("yarn", "longrope" or "su") with its factor already
  *   read; root is the whole config.json (max_position_embeddings, and phi3's top-level
  *   original_max_position_embeddings); c->n_rot and c->n_ctx must be set. A LongRoPE object's

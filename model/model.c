@@ -303,6 +303,8 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
         snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_SCALE_LINEAR));
         if (gguf_get_float(g, k, &f) == 0 && f > 0) c->rope_scale = (float)f;
     }
+    if (c->rope_scaling == ROPE_SCALING_NONE && config_rope_gguf(c, g, arch, st ? st : "none", m->path, err))
+        return -1;
     c->rope = a->rope_gguf; /* llama.cpp permuted llama's Q/K rows for adjacent pairs */
     c->act = a->act;
     const char *embd = tensor_name(TN_TOKEN_EMBD)->gguf;

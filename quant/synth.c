@@ -287,6 +287,8 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
             c.yarn_log_mul = s->yarn_mscale;
             c.rope_attn_factor = (float)attn;
         }
+    } else {
+        c.rope_attn_factor = s->rope_attn_factor; /* rope.scaling.attn_factor alone, when given */
     }
     GgufMeta *meta = gm_new();
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);

@@ -47,6 +47,7 @@ vs_oracle phi3-gqa1 --arch phi3 --dims kv_heads=1,layers=3
 vs_oracle qwen2-plain --arch qwen2 --dims theta=10000
 vs_oracle qwen2-yarn --arch qwen2 --dims theta=10000,yarn=4,orig_ctx=32
 vs_oracle qwen3-yarn --arch qwen3 --dims yarn=8,orig_ctx=16,attn_factor=1.3
+vs_oracle qwen2-attn-factor --arch qwen2 --dims theta=10000,attn_factor=1.3 # llama.cpp applies it unscaled too
 vs_oracle phi3-longrope --arch phi3 --dims longrope=1
 vs_oracle phi3-longrope-rot16 --arch phi3 --dims longrope=1,rot=16,kv_heads=4
 
