@@ -25,7 +25,7 @@ struct Moe {
     float *yo;         /* [M, E] one expert's output rows (and the shared expert's) */
     float *slots;      /* [M, k, E] weight * output of each (position, slot) */
     float *shg;        /* [M] the shared expert's gate logit */
-    unsigned char *picked; /* [X] 1 when picked in the last call */
+    unsigned char *picked; /* [n_layer, X] 1 when picked in the layer's last call */
     MoeStats st;
 };
 
@@ -255,7 +255,7 @@ int moe_ffn(Moe *e, Matmul *mm, const MoeLayer *L, const float *x, int M, float 
     e->st.routed_slots += (uint64_t)M * (uint64_t)k;
     for (int t = 0; t < X; t++) {
         int n = e->count[t];
-        e->picked[t] = n > 0;
+        e->picked[(size_t)L->layer * X + t] = n > 0;
         if (!n) continue;
         const int *pr = e->pairs + e->start[t];
         for (int j = 0; j < n; j++)
@@ -301,7 +301,7 @@ Moe *moe_new(const Model *m) {
     int X = m->cfg.moe.n_expert > 0 ? m->cfg.moe.n_expert : 1;
     e->count = xcalloc((size_t)X, sizeof *e->count);
     e->start = xcalloc((size_t)X + 1, sizeof *e->start);
-    e->picked = xcalloc((size_t)X, 1);
+    e->picked = xcalloc((size_t)m->cfg.n_layer * X, 1);
     return e;
 }
 
@@ -315,6 +315,8 @@ void moe_free(Moe *e) {
 
 const MoeStats *moe_stats(const Moe *e) { return &e->st; }
 void moe_stats_reset(Moe *e) { memset(&e->st, 0, sizeof e->st); }
-int moe_last_picked(const Moe *e, int expert) {
-    return expert >= 0 && expert < e->m->cfg.moe.n_expert && e->picked[expert];
+int moe_last_picked(const Moe *e, int layer, int expert) {
+    int X = e->m->cfg.moe.n_expert;
+    return layer >= 0 && layer < e->m->cfg.n_layer && expert >= 0 && expert < X &&
+           e->picked[(size_t)layer * X + expert];
 }

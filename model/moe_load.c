@@ -185,6 +185,7 @@ int moe_load_layer(const Gguf *g, const SafeTensors *st, const Config *c, const 
     int64_t E = c->n_embd, F = e->n_ff_exp, S = e->n_ff_shexp;
     MoeLayer *L = xcalloc(1, sizeof *L + 3 * (size_t)X * sizeof(Tensor));
     y->moe = L;
+    L->layer = l;
     L->gate = (Tensor *)(L + 1), L->up = L->gate + X, L->down = L->up + X;
     char name[256];
     tensor_name_in(TN_FFN_GATE_INP, gguf, l, name, sizeof name);
