@@ -38,6 +38,11 @@ typedef struct {
     float std;      /* of the matrix entries */
     /* mixture of experts (qwen2moe, qwen3moe): 0 for a dense family */
     int n_expert, n_expert_used, n_ff_exp, n_ff_shexp;
+    /* 1: the blocks of quantized matrices are drawn at random from a pool of 65536 blocks
+     * quantized from the same uniform distribution, instead of quantizing every value: the same
+     * statistics per block, hundreds of times faster (for multi-GB benchmark models such as
+     * qwen3-coder-30b-a3b in Q4_K); 0: every value drawn and quantized */
+    int block_pool;
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",
