@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "formats/hfnames.h"
 #include "formats/qtype.h"
@@ -146,6 +148,17 @@ static int matrix(const Gguf *g, const SafeTensors *st, const char *name, int64_
     return 0;
 }
 
+/* No read-around for the bytes of the experts: a page fault there reads that page, not the
+ * read_ahead_kb around it (8 MiB on some disks: a dozen neighbouring experts no position picked).
+ * The forward pass asks for each picked expert's pages itself (model/moe.c). Advice only. */
+static void no_read_around(const void *data, size_t bytes) {
+    long pg = sysconf(_SC_PAGESIZE);
+    if (!data || pg <= 0) return;
+    uintptr_t a = (uintptr_t)data, b = a + bytes;
+    a = (a + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1); /* whole pages inside the tensor only */
+    if (b > a) madvise((void *)a, b - a, MADV_RANDOM);
+}
+
 /* The n_expert slices [rows, cols] of the 3-D GGUF tensor of role into out[]. */
 static int gguf_experts(const Gguf *g, TensorRole role, int l, int X, int64_t rows, int64_t cols,
                         Tensor *out, const char *path, Err *err) {
@@ -164,6 +177,7 @@ static int gguf_experts(const Gguf *g, TensorRole role, int l, int X, int64_t ro
     for (int x = 0; x < X; x++)
         out[x] = (Tensor){.data = (const uint8_t *)gt->data + (size_t)x * rb * (size_t)rows,
                           .type = gt->type, .rows = rows, .cols = cols, .name = gt->name};
+    no_read_around(gt->data, rb * (size_t)rows * (size_t)X);
     return 0;
 }
 
@@ -174,6 +188,7 @@ static int hf_experts(const SafeTensors *st, TensorRole role, int l, int X, int6
     for (int x = 0; x < X; x++) {
         tensor_name_expert(role, l, x, name, sizeof name);
         if (matrix(NULL, st, name, rows, cols, 0, &out[x], path, err)) return -1;
+        no_read_around(out[x].data, qtype_row_bytes(out[x].type, cols) * (size_t)rows);
     }
     return 0;
 }
