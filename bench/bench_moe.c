@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "formats/gguf.h"
 #include "formats/qtype.h"
 #include "model/forward.h"
 #include "model/model.h"
@@ -169,6 +170,12 @@ int main(int argc, char **argv) {
     double t_fwd = now_seconds() - t0;
     const MoeStats *st = fwd_moe_stats(f);
     double bound = dense + per_expert * c->moe.n_expert_used * c->n_layer;
+    /* what the file read adds to that: the header (metadata, tokenizer) and the pages of the
+     * vectors (norms) and of one embedding row */
+    const Gguf *g = m->gguf;
+    double extra = (double)gguf_data_offset(g) + 2 * 4096.0;
+    for (int i = 0; i < gguf_n_tensors(g); i++)
+        if (gguf_tensor(g, i)->n_dims == 1) extra += 4096.0 * (double)((gguf_tensor(g, i)->nbytes + 4095) / 4096 + 1);
     double reads = dense + (double)st->expert_bytes;
     printf("qwen3-coder-30b-a3b Q4_K: file %.2f GiB; dense part %.2f GiB, one expert %.2f MiB, %d of %d "
            "experts per layer x %d layers\n", file / GiB, dense / GiB, per_expert / (1 << 20),
@@ -185,6 +192,22 @@ int main(int argc, char **argv) {
     char *cargv[] = {coldtok, "logits", "-m", path, "-c", "256", "--top", "5", NULL};
     char *oargv[] = {oracle, "-t", "2", "logits", path, "256", out, NULL};
     int have_oracle = access(oracle, X_OK) == 0;
+    /* llama.cpp's CPU backend repacks Q4_K weights into its own buffers: the whole file in
+     * anonymous memory (22.4 GiB peak RSS measured for this 16 GiB file), so it runs only where
+     * that fits, or when asked (COLDTOK_BENCH_MOE_ORACLE=1) */
+    double avail = 0;
+    FILE *mi = fopen("/proc/meminfo", "r");
+    char line[256];
+    while (mi && fgets(line, sizeof line, mi))
+        if (sscanf(line, "MemAvailable: %lf kB", &avail) == 1) avail *= 1024;
+    if (mi) fclose(mi);
+    const char *force = getenv("COLDTOK_BENCH_MOE_ORACLE");
+    if (have_oracle && avail < 1.4 * file + 2 * GiB && !(force && !strcmp(force, "1"))) {
+        printf("bench_moe: llama.cpp half skipped: it needs about 1.4x the file in memory (%.1f GiB), "
+               "%.1f GiB available (COLDTOK_BENCH_MOE_ORACLE=1 runs it anyway)\n", 1.4 * file / GiB,
+               avail / GiB);
+        have_oracle = 0;
+    }
     Run cc, cw, oc = {0}, ow = {0};
     if (run(cargv, path, 1, &cc) || run(cargv, path, 0, &cw)) {
         fprintf(stderr, "bench_moe: %s logits failed\n", coldtok);
@@ -193,9 +216,16 @@ int main(int argc, char **argv) {
     printf("coldtok logits, cold: %.2f s, %.2f GiB of the file read, peak RSS %.2f GiB; warm: %.2f s\n",
            cc.wall, cc.read_bytes / GiB, cc.rss_kb / 1048576.0, cw.wall);
     miss += !verdict("coldtok peak RSS / file size", cc.rss_kb * 1024.0 / file, 1.0, "");
-    miss += !verdict("coldtok cold read / (routed experts + dense)", cc.read_bytes / bound, 1.0, "");
+    /* the header is parsed before the loader turns read-around off: one window (up to the disk's
+     * read_ahead_kb, 8 MiB here) around it is allowed too */
+    extra += 16.0 * (1 << 20);
+    printf("coldtok cold read %.1f MiB; routed experts + dense %.1f MiB; header, vectors, an embedding row "
+           "and the header's read-around allowed %.1f MiB more\n", cc.read_bytes / (1 << 20), bound / (1 << 20),
+           extra / (1 << 20));
+    miss += !verdict("coldtok cold read / (routed experts + dense + header)", cc.read_bytes / (bound + extra), 1.0, "");
     if (!have_oracle) {
-        printf("bench_moe: llama.cpp half skipped: %s is not built (make tests; needs make oracle)\n", oracle);
+        if (access(oracle, X_OK) != 0)
+            printf("bench_moe: llama.cpp half skipped: %s is not built (make tests; needs make oracle)\n", oracle);
     } else if (run(oargv, path, 1, &oc) || run(oargv, path, 0, &ow)) {
         printf("bench_moe: llama.cpp half skipped: %s failed on the model\n", oracle);
     } else {
