@@ -416,7 +416,9 @@ void fwd_rewind(Forward *f, int pos) {
 }
 
 const MoeStats *fwd_moe_stats(const Forward *f) { return f->moe ? moe_stats(f->moe) : NULL; }
-int fwd_moe_picked(const Forward *f, int expert) { return f->moe && moe_last_picked(f->moe, expert); }
+int fwd_moe_picked(const Forward *f, int layer, int expert) {
+    return f->moe && moe_last_picked(f->moe, layer, expert);
+}
 
 void fwd_set_observer(Forward *f, FwdObserver fn, void *ctx) {
     f->obs = fn;

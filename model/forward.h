@@ -81,10 +81,10 @@ typedef void (*FwdObserver)(void *ctx, int layer, int input, const float *x, int
 void fwd_set_observer(Forward *f, FwdObserver fn, void *ctx);
 
 /* What the expert layers have read since fwd_new (model/moe.h: experts loaded, their bytes), or
- * NULL for a dense model; and whether expert `expert` was picked by the last expert layer of the
- * last step (for tests). */
+ * NULL for a dense model; and whether expert `expert` of layer `layer` was picked for some
+ * position of the last step (for tests). */
 const MoeStats *fwd_moe_stats(const Forward *f);
-int fwd_moe_picked(const Forward *f, int expert);
+int fwd_moe_picked(const Forward *f, int layer, int expert);
 
 /* Threads the matmuls use (OMP_NUM_THREADS, or 1 without OpenMP). */
 int fwd_threads(void);

@@ -82,6 +82,7 @@ typedef struct {
     float *y;
     const Tensor *W;
     Plan pl;
+    const void *src; /* its own input (mm_run_each); NULL: the group's */
 } Job;
 
 static int plan(Matmul *mm, int M, const Tensor *W, Plan *pl, Err *err);
@@ -139,6 +140,53 @@ int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err)
 #pragma omp parallel num_threads(T)
         {
             dnnl_status_t s = run_panels(mm, omp_get_thread_num(), jobs, n, total, src, M);
+            if (s != dnnl_success) {
+#pragma omp critical
+                status = s;
+            }
+        }
+#endif
+    }
+    if (status != dnnl_success) return dnnl_fail(err, "matmul execution", status);
+    return 0;
+}
+
+int mm_run_each(Matmul *mm, int M, const MmOutX *out, int n, Err *err) {
+    if (n < 1 || n > MM_MAX_EACH) return err_set(err, "mm_run_each: %d matmuls (1..%d)", n, MM_MAX_EACH);
+    int K = (int)out[0].W->cols;
+    if (mm->bf16) { /* every input rounded once, side by side in xbf */
+        size_t need = (size_t)n * M * K;
+        if (need > mm->xbf_cap) {
+            mm->xbf = xrealloc(mm->xbf, need * sizeof *mm->xbf);
+            mm->xbf_cap = need;
+        }
+        for (int j = 0; j < n; j++) mm->cv.f32_to_bf16(out[j].x, mm->xbf + (size_t)j * M * K, (int64_t)M * K);
+    }
+    Job jobs[MM_MAX_EACH];
+    int total = 0, T = 1;
+    for (int j = 0; j < n; j++) {
+        if (out[j].W->cols != K) return err_set(err, "mm_run_each: inputs of different widths");
+        jobs[j] = (Job){.y = out[j].y, .W = out[j].W,
+                        .src = mm->bf16 ? (const void *)(mm->xbf + (size_t)j * M * K) : (const void *)out[j].x};
+        if (plan(mm, M, jobs[j].W, &jobs[j].pl, err)) return -1;
+        total += jobs[j].pl.n_panels;
+        if (jobs[j].pl.T > T) T = jobs[j].pl.T;
+    }
+    dnnl_status_t status = dnnl_success;
+    if (T == 1) { /* see mm_run */
+#ifdef _OPENMP
+        int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+#endif
+        status = run_panels(mm, 0, jobs, n, total, NULL, M);
+#ifdef _OPENMP
+        omp_set_num_threads(saved);
+#endif
+    } else {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(T)
+        {
+            dnnl_status_t s = run_panels(mm, omp_get_thread_num(), jobs, n, total, NULL, M);
             if (s != dnnl_success) {
 #pragma omp critical
                 status = s;
@@ -215,8 +263,8 @@ static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, 
         const Plan *pl = &jobs[j].pl;
         int rows = p == pl->n_panels - 1 ? pl->last : pl->R;
         const void *wei = convert_panel(mm, w, buf, jobs[j].W, (int64_t)p * pl->R, rows);
-        dnnl_status_t s = run_prim(mm, t, rows == pl->R ? pl->full : pl->tail, M, src, wei,
-                                   jobs[j].y + (size_t)p * pl->R);
+        dnnl_status_t s = run_prim(mm, t, rows == pl->R ? pl->full : pl->tail, M,
+                                   jobs[j].src ? jobs[j].src : src, wei, jobs[j].y + (size_t)p * pl->R);
         if (s != dnnl_success) status = s;
     }
     return status;

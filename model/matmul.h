@@ -58,6 +58,21 @@ typedef struct {
  * (f32, row-major; K = W->cols of every W). */
 int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err);
 
+/* One output with an input of its own: y [M, W->rows] = x . W^T, x [M, W->cols]. */
+typedef struct {
+    float *y;
+    const Tensor *W;
+    const float *x;
+} MmOutX;
+
+#define MM_MAX_EACH 64 /* outputs of mm_run_each at most */
+
+/* out[j].y = out[j].x . out[j].W^T for j < n (n <= MM_MAX_EACH), all with M rows and the same K:
+ * like mm_run, one parallel region over the panels of all of them, but each with its own input
+ * (the experts of a mixture-of-experts layer, model/moe.h: one region for all the picked experts
+ * instead of one per expert, which on a busy machine costs a scheduler slice each). */
+int mm_run_each(Matmul *mm, int M, const MmOutX *out, int n, Err *err);
+
 /* How one layer attends; model/forward.c fills it from the Config and the Layer. */
 typedef struct {
     float scale;   /* multiplies q . k (1/sqrt(head_dim) unless the family says otherwise) */

@@ -745,6 +745,7 @@ Model *model_load(const char *path, Err *err) {
         L.vec_cap = vector_room(&m->cfg);
         m->vectors = xmalloc(L.vec_cap * sizeof(float));
     }
+    if (m->cfg.moe.n_expert > 0) moe_advise_reads(L.g, L.st, m->cfg.tied); /* read only what a pass needs */
     r = load_weights(&L);
 out:
     progress_done();

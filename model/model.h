@@ -122,6 +122,7 @@ typedef struct {
     Tensor sh_gate, sh_up;  /* [n_ff_shexp, n_embd] the shared expert; data NULL: none */
     Tensor sh_down;         /* [n_embd, n_ff_shexp] */
     Tensor sh_gate_inp;     /* [1, n_embd] the shared expert's sigmoid gate; data NULL: none */
+    int layer;              /* the layer it belongs to */
 } MoeLayer;
 
 typedef struct {

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "formats/qtype.h"
 
@@ -20,12 +22,12 @@ struct Moe {
     int *count;        /* [X] positions routed to each expert in this step */
     int *start;        /* [X + 1] where each expert's (position, slot) pairs begin in pairs */
     int *pairs;        /* [M * k] position * k + slot, grouped by expert */
-    float *xg;         /* [M, E] the rows of x routed to one expert, gathered */
-    float *hg, *hu;    /* [M, Fe] gate, up of those rows */
-    float *yo;         /* [M, E] one expert's output rows (and the shared expert's) */
-    float *slots;      /* [M, k, E] weight * output of each (position, slot) */
+    int *row_of;       /* [M * k] the row of pair position * k + slot in xg, hg, yo */
+    float *xg;         /* [M * k, E] the input row of each pair, grouped by expert */
+    float *hg, *hu;    /* [M * k, Fe] gate, up of those rows (the shared expert's: [M, Fs]) */
+    float *yo;         /* [M * k, E] the experts' output rows (the shared expert's: [M, E]) */
     float *shg;        /* [M] the shared expert's gate logit */
-    unsigned char *picked; /* [X] 1 when picked in the last call */
+    unsigned char *picked; /* [n_layer, X] 1 when picked in the layer's last call */
     MoeStats st;
 };
 
@@ -195,37 +197,56 @@ static uint64_t matrix_bytes(const Tensor *t) {
     return t->data ? (uint64_t)qtype_row_bytes(t->type, t->cols) * (uint64_t)t->rows : 0;
 }
 
+/* Asks the kernel to read a matrix's pages now (the picked experts of a layer all at once, so a
+ * cold start's reads overlap; the loader turned read-around off for the experts, model/moe_load.c). */
+static void prefetch(const Tensor *t) {
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)t->data, b = a + (uintptr_t)matrix_bytes(t);
+    a &= ~(uintptr_t)(pg - 1);
+    if (t->data && pg > 0) madvise((void *)a, b - a, MADV_WILLNEED); /* advice: failure is harmless */
+}
+
 static void grow(Moe *e, int M) {
     if (M <= e->rows) return;
     const Config *c = &e->m->cfg;
     size_t B = (size_t)M, E = (size_t)c->n_embd, X = (size_t)c->moe.n_expert,
            k = (size_t)c->moe.n_expert_used;
     size_t F = (size_t)(c->moe.n_ff_exp > c->moe.n_ff_shexp ? c->moe.n_ff_exp : c->moe.n_ff_shexp);
-    free(e->logits), free(e->probs), free(e->ids), free(e->weights), free(e->pairs);
-    free(e->xg), free(e->hg), free(e->hu), free(e->yo), free(e->slots), free(e->shg);
+    free(e->logits), free(e->probs), free(e->ids), free(e->weights), free(e->pairs), free(e->row_of);
+    free(e->xg), free(e->hg), free(e->hu), free(e->yo), free(e->shg);
     e->logits = xmalloc(B * X * sizeof(float));
     e->probs = xmalloc(B * X * sizeof(float));
     e->ids = xmalloc(B * k * sizeof(int));
     e->weights = xmalloc(B * k * sizeof(float));
     e->pairs = xmalloc(B * k * sizeof(int));
-    e->xg = xmalloc(B * E * sizeof(float));
-    e->hg = xmalloc(B * F * sizeof(float));
-    e->hu = xmalloc(B * F * sizeof(float));
-    e->yo = xmalloc(B * E * sizeof(float));
-    e->slots = xmalloc(B * k * E * sizeof(float));
+    e->row_of = xmalloc(B * k * sizeof(int));
+    e->xg = xmalloc(B * k * E * sizeof(float));
+    e->hg = xmalloc(B * (k > 1 ? k : 1) * F * sizeof(float));
+    e->hu = xmalloc(B * (k > 1 ? k : 1) * F * sizeof(float));
+    e->yo = xmalloc(B * k * E * sizeof(float));
     e->shg = xmalloc(B * sizeof(float));
     e->rows = M;
 }
 
-/* y [n, E] = down(silu(gate(x)) * up(x)) for x [n, E], the matrices of one expert. */
-static int expert(Moe *e, Matmul *mm, const Tensor *gate, const Tensor *up, const Tensor *down,
-                  const float *x, int n, float *y, void (*swiglu)(float *, const float *, size_t),
-                  Err *err) {
-    MmOut gu[2] = {{.y = e->hg, .W = gate}, {.y = e->hu, .W = up}};
-    if (mm_run(mm, x, n, gu, 2, err)) return -1;
-    swiglu(e->hg, e->hu, (size_t)n * (size_t)gate->rows);
-    MmOut d = {.y = y, .W = down};
-    return mm_run(mm, e->hg, n, &d, 1, err);
+/* The routed experts first .. last-1 of the picked list, all with n rows: gate and up of all of
+ * them in one parallel region, then down in another (mm_run_each). Their rows are contiguous in
+ * xg, hg, hu, yo (grouped by expert from start[]). */
+static int run_batch(Moe *e, Matmul *mm, const MoeLayer *L, const int *list, int n_list, int n,
+                     void (*swiglu)(float *, const float *, size_t), Err *err) {
+    const Config *c = &e->m->cfg;
+    size_t E = (size_t)c->n_embd, F = (size_t)c->moe.n_ff_exp;
+    MmOutX gu[MM_MAX_EACH], dn[MM_MAX_EACH / 2];
+    for (int i = 0; i < n_list; i++) {
+        int t = list[i];
+        size_t r0 = (size_t)e->start[t];
+        gu[2 * i] = (MmOutX){.y = e->hg + r0 * F, .W = &L->gate[t], .x = e->xg + r0 * E};
+        gu[2 * i + 1] = (MmOutX){.y = e->hu + r0 * F, .W = &L->up[t], .x = e->xg + r0 * E};
+        dn[i] = (MmOutX){.y = e->yo + r0 * E, .W = &L->down[t], .x = e->hg + r0 * F};
+    }
+    if (mm_run_each(mm, n, gu, 2 * n_list, err)) return -1;
+    size_t r0 = (size_t)e->start[list[0]];
+    swiglu(e->hg + r0 * F, e->hu + r0 * F, (size_t)n_list * n * F); /* the batch's rows are contiguous */
+    return mm_run_each(mm, n, dn, n_list, err);
 }
 
 int moe_ffn(Moe *e, Matmul *mm, const MoeLayer *L, const float *x, int M, float *out,
@@ -242,53 +263,67 @@ int moe_ffn(Moe *e, Matmul *mm, const MoeLayer *L, const float *x, int M, float 
                   e->weights + (size_t)i * k);
         for (int j = 0; j < k; j++) e->count[e->ids[(size_t)i * k + j]]++;
     }
-    /* pairs grouped by expert (counting sort): expert x's (position, slot) pairs from start[x] */
+    /* pairs grouped by expert (counting sort): expert t's (position, slot) pairs are rows
+     * start[t] .. start[t]+count[t]-1 of xg / hg / yo; row_of[pair] is the pair's row */
     e->start[0] = 0;
     for (int t = 0; t < X; t++) e->start[t + 1] = e->start[t] + e->count[t];
     memset(e->count, 0, (size_t)X * sizeof *e->count);
     for (int p = 0; p < M * k; p++) {
-        int t = e->ids[p];
-        e->pairs[e->start[t] + e->count[t]++] = p;
+        int t = e->ids[p], row = e->start[t] + e->count[t]++;
+        e->pairs[row] = p;
+        e->row_of[p] = row;
     }
-    /* each picked expert once: gather its rows, run it, scatter weight * output to the slots */
+    for (int p = 0; p < M * k; p++) /* xg [M*k, E]: each pair's input row */
+        memcpy(e->xg + (size_t)p * E, x + (size_t)(e->pairs[p] / k) * E, (size_t)E * sizeof(float));
+    /* the picked experts (the union over the positions): read ahead together, then run in
+     * batches of consecutive experts with the same number of rows (one batch at one position) */
     e->st.steps++;
     e->st.routed_slots += (uint64_t)M * (uint64_t)k;
+    int list[MM_MAX_EACH / 2], n_list = 0, batch_n = 0;
     for (int t = 0; t < X; t++) {
-        int n = e->count[t];
-        e->picked[t] = n > 0;
-        if (!n) continue;
-        const int *pr = e->pairs + e->start[t];
-        for (int j = 0; j < n; j++)
-            memcpy(e->xg + (size_t)j * E, x + (size_t)(pr[j] / k) * E, (size_t)E * sizeof(float));
-        if (expert(e, mm, &L->gate[t], &L->up[t], &L->down[t], e->xg, n, e->yo, swiglu, err)) return -1;
+        e->picked[(size_t)L->layer * X + t] = e->count[t] > 0;
+        if (!e->count[t]) continue;
+        prefetch(&L->gate[t]), prefetch(&L->up[t]), prefetch(&L->down[t]);
         e->st.expert_loads++;
         e->st.expert_bytes += matrix_bytes(&L->gate[t]) + matrix_bytes(&L->up[t]) + matrix_bytes(&L->down[t]);
-        for (int j = 0; j < n; j++) {
-            float w = e->weights[pr[j]], *s = e->slots + (size_t)pr[j] * E;
-            const float *y = e->yo + (size_t)j * E;
-            for (int d = 0; d < E; d++) s[d] = y[d] * w;
-        }
     }
-    /* out [M, E]: the slots of each position summed in order (llama.cpp adds them so) */
+    for (int t = 0; t <= X; t++) {
+        int n = t < X ? e->count[t] : 0;
+        if (t < X && !n) continue;
+        if (n_list && (t == X || n != batch_n || n_list == MM_MAX_EACH / 2)) {
+            if (run_batch(e, mm, L, list, n_list, batch_n, swiglu, err)) return -1;
+            n_list = 0;
+        }
+        if (t < X) list[n_list++] = t, batch_n = n;
+    }
+    /* out [M, E]: weight * output of each slot, summed in slot order (llama.cpp multiplies, then
+     * adds the slots one after the other) */
     for (int i = 0; i < M; i++) {
         float *o = out + (size_t)i * E;
-        const float *s = e->slots + (size_t)i * k * E;
-        memcpy(o, s, (size_t)E * sizeof(float));
-        for (int j = 1; j < k; j++)
-            for (int d = 0; d < E; d++) o[d] += s[(size_t)j * E + d];
+        for (int j = 0; j < k; j++) {
+            size_t p = (size_t)i * k + j;
+            float w = e->weights[p];
+            const float *y = e->yo + (size_t)e->row_of[p] * E;
+            if (j == 0)
+                for (int d = 0; d < E; d++) o[d] = y[d] * w;
+            else
+                for (int d = 0; d < E; d++) o[d] += y[d] * w;
+        }
     }
     if (!L->sh_up.data) return 0;
     /* the shared expert: out += down(silu(gate x) * up x) [* sigmoid(x . gate_inp_shexp)] */
-    if (expert(e, mm, &L->sh_gate, &L->sh_up, &L->sh_down, x, M, e->yo, swiglu, err)) return -1;
-    if (L->sh_gate_inp.data) {
-        MmOut g = {.y = e->shg, .W = &L->sh_gate_inp};
-        if (mm_run(mm, x, M, &g, 1, err)) return -1;
-    }
+    size_t F = (size_t)c->n_ff_shexp;
+    MmOutX gu[3] = {{.y = e->hg, .W = &L->sh_gate, .x = x}, {.y = e->hu, .W = &L->sh_up, .x = x},
+                    {.y = e->shg, .W = &L->sh_gate_inp, .x = x}};
+    if (mm_run_each(mm, M, gu, L->sh_gate_inp.data ? 3 : 2, err)) return -1;
+    swiglu(e->hg, e->hu, (size_t)M * F);
+    MmOut d = {.y = e->yo, .W = &L->sh_down};
+    if (mm_run(mm, e->hg, M, &d, 1, err)) return -1;
     for (int i = 0; i < M; i++) {
         float gw = L->sh_gate_inp.data ? 1.0f / (1.0f + expf(-e->shg[i])) : 1.0f;
         float *o = out + (size_t)i * E;
         const float *y = e->yo + (size_t)i * E;
-        for (int d = 0; d < E; d++) o[d] += y[d] * gw;
+        for (int dd = 0; dd < E; dd++) o[dd] += y[dd] * gw;
     }
     return 0;
 }
@@ -301,20 +336,22 @@ Moe *moe_new(const Model *m) {
     int X = m->cfg.moe.n_expert > 0 ? m->cfg.moe.n_expert : 1;
     e->count = xcalloc((size_t)X, sizeof *e->count);
     e->start = xcalloc((size_t)X + 1, sizeof *e->start);
-    e->picked = xcalloc((size_t)X, 1);
+    e->picked = xcalloc((size_t)m->cfg.n_layer * X, 1);
     return e;
 }
 
 void moe_free(Moe *e) {
     if (!e) return;
-    free(e->logits), free(e->probs), free(e->ids), free(e->weights), free(e->pairs);
-    free(e->xg), free(e->hg), free(e->hu), free(e->yo), free(e->slots), free(e->shg);
+    free(e->logits), free(e->probs), free(e->ids), free(e->weights), free(e->pairs), free(e->row_of);
+    free(e->xg), free(e->hg), free(e->hu), free(e->yo), free(e->shg);
     free(e->count), free(e->start), free(e->picked);
     free(e);
 }
 
 const MoeStats *moe_stats(const Moe *e) { return &e->st; }
 void moe_stats_reset(Moe *e) { memset(&e->st, 0, sizeof e->st); }
-int moe_last_picked(const Moe *e, int expert) {
-    return expert >= 0 && expert < e->m->cfg.moe.n_expert && e->picked[expert];
+int moe_last_picked(const Moe *e, int layer, int expert) {
+    int X = e->m->cfg.moe.n_expert;
+    return layer >= 0 && layer < e->m->cfg.n_layer && expert >= 0 && expert < X &&
+           e->picked[(size_t)layer * X + expert];
 }

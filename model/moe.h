@@ -54,9 +54,9 @@ int moe_ffn(Moe *e, Matmul *mm, const MoeLayer *L, const float *x, int M, float 
 
 const MoeStats *moe_stats(const Moe *e);
 void moe_stats_reset(Moe *e);
-/* 1 when expert `expert` of the layer called last was picked for some position of that call
+/* 1 when expert `expert` of layer `layer` was picked for some position of that layer's last call
  * (for tests: which experts a step read). */
-int moe_last_picked(const Moe *e, int expert);
+int moe_last_picked(const Moe *e, int layer, int expert);
 
 /* The router of one position: probs [n_expert] becomes the gating of logits; ids [k] and
  * weights [k] the picked experts and their weights, in llama.cpp's order. */

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "formats/hfnames.h"
 #include "formats/qtype.h"
@@ -146,6 +148,50 @@ static int matrix(const Gguf *g, const SafeTensors *st, const char *name, int64_
     return 0;
 }
 
+/* No read-around for the bytes of the experts: a page fault there reads that page, not the
+ * read_ahead_kb around it (8 MiB on some disks: a dozen neighbouring experts no position picked).
+ * The forward pass asks for each picked expert's pages itself (model/moe.c). Advice only. */
+static void no_read_around(const void *data, size_t bytes) {
+    long pg = sysconf(_SC_PAGESIZE);
+    if (!data || pg <= 0) return;
+    uintptr_t a = (uintptr_t)data, b = a + bytes;
+    a = (a + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1); /* whole pages inside the tensor only */
+    if (b > a) madvise((void *)a, b - a, MADV_RANDOM);
+}
+
+/* The pages of a matrix every pass reads in full: asked for now, read in the background while the
+ * model loads (exactly these bytes: no read-around spilling into the experts next to them). */
+static void read_soon(const Tensor *t) {
+    long pg = sysconf(_SC_PAGESIZE);
+    if (!t->data || pg <= 0 || t->hq.method != HQ_NONE) return;
+    size_t bytes = qtype_row_bytes(t->type, t->cols) * (size_t)t->rows;
+    no_read_around(t->data, bytes);
+    uintptr_t a = (uintptr_t)t->data & ~(uintptr_t)(pg - 1), b = (uintptr_t)t->data + bytes;
+    madvise((void *)a, b - a, MADV_WILLNEED);
+}
+
+void moe_advise_reads(const Gguf *g, const SafeTensors *st, int tied) {
+    /* no read-around anywhere in the tensor data (the loader's reads of norm vectors would
+     * otherwise pull in megabytes of experts around each), then the output matrix asked for */
+    int n = g ? gguf_n_tensors(g) : st_n_tensors(st);
+    for (int i = 0; i < n; i++) {
+        const void *d = g ? gguf_tensor(g, i)->data : st_tensor(st, i)->data;
+        uint64_t b = g ? gguf_tensor(g, i)->nbytes : st_tensor(st, i)->nbytes;
+        no_read_around(d, (size_t)b);
+    }
+    const char *out = tensor_name(tied ? TN_TOKEN_EMBD : TN_OUTPUT)->gguf;
+    if (!g) out = tensor_name(tied ? TN_TOKEN_EMBD : TN_OUTPUT)->hf;
+    const void *d = NULL;
+    uint64_t b = 0;
+    if (g && gguf_find_tensor(g, out)) d = gguf_find_tensor(g, out)->data, b = gguf_find_tensor(g, out)->nbytes;
+    if (!g && st_find(st, out)) d = st_find(st, out)->data, b = st_find(st, out)->nbytes;
+    long pg = sysconf(_SC_PAGESIZE);
+    if (d && pg > 0) {
+        uintptr_t a = (uintptr_t)d & ~(uintptr_t)(pg - 1), e = (uintptr_t)d + b;
+        madvise((void *)a, e - a, MADV_WILLNEED);
+    }
+}
+
 /* The n_expert slices [rows, cols] of the 3-D GGUF tensor of role into out[]. */
 static int gguf_experts(const Gguf *g, TensorRole role, int l, int X, int64_t rows, int64_t cols,
                         Tensor *out, const char *path, Err *err) {
@@ -164,6 +210,7 @@ static int gguf_experts(const Gguf *g, TensorRole role, int l, int X, int64_t ro
     for (int x = 0; x < X; x++)
         out[x] = (Tensor){.data = (const uint8_t *)gt->data + (size_t)x * rb * (size_t)rows,
                           .type = gt->type, .rows = rows, .cols = cols, .name = gt->name};
+    no_read_around(gt->data, rb * (size_t)rows * (size_t)X);
     return 0;
 }
 
@@ -174,6 +221,7 @@ static int hf_experts(const SafeTensors *st, TensorRole role, int l, int X, int6
     for (int x = 0; x < X; x++) {
         tensor_name_expert(role, l, x, name, sizeof name);
         if (matrix(NULL, st, name, rows, cols, 0, &out[x], path, err)) return -1;
+        no_read_around(out[x].data, qtype_row_bytes(out[x].type, cols) * (size_t)rows);
     }
     return 0;
 }
@@ -185,6 +233,7 @@ int moe_load_layer(const Gguf *g, const SafeTensors *st, const Config *c, const 
     int64_t E = c->n_embd, F = e->n_ff_exp, S = e->n_ff_shexp;
     MoeLayer *L = xcalloc(1, sizeof *L + 3 * (size_t)X * sizeof(Tensor));
     y->moe = L;
+    L->layer = l;
     L->gate = (Tensor *)(L + 1), L->up = L->gate + X, L->down = L->up + X;
     char name[256];
     tensor_name_in(TN_FFN_GATE_INP, gguf, l, name, sizeof name);
@@ -220,6 +269,10 @@ int moe_load_layer(const Gguf *g, const SafeTensors *st, const Config *c, const 
         tensor_name_in(TN_FFN_GATE_INP_SHEXP, gguf, l, name, sizeof name);
         return err_set(err, "%s: missing tensor %s", path, name);
     }
+    /* the layer's dense matrices (loaded before its experts) and router: read in full by every
+     * pass, so asked for now; the experts only when picked (model/moe.c) */
+    const Tensor *dense[8] = {&y->wq, &y->wk, &y->wv, &y->wo, &L->router, &L->sh_gate, &L->sh_up, &L->sh_down};
+    for (int i = 0; i < 8; i++) read_soon(dense[i]);
     return 0;
 }
 

@@ -18,6 +18,11 @@
  * in model/arch.h (GGUF) or from config.json (norm_topk_prob); dense lead layers (n_dense_lead)
  * are 0 for the Qwen families.
  *
+ * Reading: the expert tensors' pages get no read-around (MADV_RANDOM: a fault reads its page, not
+ * the disk's read_ahead_kb around it), and the layer's dense matrices and router are asked for at
+ * load (MADV_WILLNEED, exactly their bytes), so a cold start reads the dense part plus the picked
+ * experts (model/moe.c asks for those) rather than their neighbours. Advice only: no error.
+ *
  * Ownership: moe_load_layer allocates the layer's MoeLayer and its expert arrays as one block,
  * freed with free(layer->moe). Errors: -1 with one line "PATH: problem" in *err (a missing key or
  * tensor, a wrongly shaped tensor naming expected and actual shape, an unsupported key). */
@@ -42,6 +47,10 @@ int moe_is_expert_layer(const Config *c, int l);
 /* The expert tensors of layer l into y->moe, from the GGUF file g or else the safetensors st. */
 int moe_load_layer(const Gguf *g, const SafeTensors *st, const Config *c, const ArchInfo *a, int l,
                    Layer *y, const char *path, Err *err);
+
+/* Before the tensors of an expert model are read: read-around off for all tensor data, the output
+ * matrix asked for (see Reading above). */
+void moe_advise_reads(const Gguf *g, const SafeTensors *st, int tied);
 
 /* Stored bytes of the layer's experts, router and shared expert (0 for NULL). */
 uint64_t moe_layer_bytes(const MoeLayer *L, int n_expert);

@@ -123,6 +123,47 @@ static int convert(uint32_t type, const float *x, uint8_t *out, int64_t rows, in
     return qquantize_rows(type, x, out, rows, cols, NULL, NULL) ? 0 : -1;
 }
 
+/* ---- block pools (SynthSpec.block_pool) ---- */
+
+#define POOL_BLOCKS 65536
+
+typedef struct {
+    uint32_t type;
+    float std;
+    uint8_t *b;   /* POOL_BLOCKS blocks */
+    size_t bb;    /* bytes per block */
+} Pool;
+
+/* The pool of (type, std), made on first use in one of the n slots of pools. */
+static const Pool *pool_for(Pool *pools, int n, uint32_t type, float std, uint64_t seed) {
+    for (int i = 0; i < n; i++)
+        if (pools[i].b && pools[i].type == type && pools[i].std == std) return &pools[i];
+    for (int i = 0; i < n; i++) {
+        if (pools[i].b) continue;
+        int64_t be = qtype_block_elems(type);
+        float *x = xmalloc((size_t)(POOL_BLOCKS * be) * sizeof(float));
+        uint64_t rng = seed ^ 0x5bd1e995ull;
+        fill_uniform(&rng, x, POOL_BLOCKS * be, 0, std);
+        Pool *p = &pools[i];
+        p->bb = qtype_row_bytes(type, be);
+        p->b = xmalloc(p->bb * POOL_BLOCKS);
+        if (convert(type, x, p->b, POOL_BLOCKS, be) != 0) {
+            free(p->b), p->b = NULL;
+            free(x);
+            return NULL;
+        }
+        free(x);
+        p->type = type, p->std = std;
+        return p;
+    }
+    return NULL;
+}
+
+static void fill_from_pool(const Pool *p, uint64_t *rng, uint8_t *out, size_t n_blocks) {
+    for (size_t i = 0; i < n_blocks; i++)
+        memcpy(out + i * p->bb, p->b + (size_t)(splitmix(rng) % POOL_BLOCKS) * p->bb, p->bb);
+}
+
 /* ---- the file ---- */
 
 typedef struct {
@@ -396,8 +437,11 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     /* data, in chunks of whole rows of about 4 MiB */
     float *x = NULL;
     uint8_t *q = NULL;
+    Pool pools[4] = {{0}};
     for (int i = 0; i < n && r == 0; i++) {
         uint64_t rng = s->seed * 0x2545f4914f6cdd1dull + (uint64_t)i;
+        const Pool *pool = s->block_pool && qtype_block_elems(p[i].type) > 1 && p[i].mean == 0
+                               ? pool_for(pools, 4, p[i].type, p[i].std, s->seed) : NULL;
         int64_t chunk = ((int64_t)1 << 20) / p[i].cols;
         if (chunk < 1) chunk = 1;
         if (chunk > p[i].rows) chunk = p[i].rows;
@@ -405,6 +449,11 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         q = xrealloc(q, qtype_row_bytes(p[i].type, p[i].cols) * (size_t)chunk);
         for (int64_t r0 = 0; r0 < p[i].rows && r == 0; r0 += chunk) {
             int64_t nr = p[i].rows - r0 < chunk ? p[i].rows - r0 : chunk;
+            if (pool) {
+                fill_from_pool(pool, &rng, q, (size_t)(nr * p[i].cols / qtype_block_elems(p[i].type)));
+                r = gw_data(w, q, qtype_row_bytes(p[i].type, p[i].cols) * (size_t)nr, err);
+                continue;
+            }
             fill_uniform(&rng, x, nr * p[i].cols, p[i].mean, p[i].std);
             if (convert(p[i].type, x, q, nr, p[i].cols) != 0)
                 r = err_set(err, "%s: cannot quantize %s to %s", path, p[i].name, qtype_name(p[i].type));
@@ -415,6 +464,7 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     }
     progress_done();
     if (r == 0) r = gw_end(w, err);
+    for (int i = 0; i < 4; i++) free(pools[i].b);
     free(x);
     free(q);
     free(p);

@@ -63,6 +63,11 @@ typedef struct {
     float attn_softcap;  /* > 0: attn_logit_softcapping */
     float final_softcap; /* > 0: final_logit_softcapping */
     float rope_theta_swa; /* > 0: rope.freq_base_swa (Gemma 3's local base) */
+    /* 1: the blocks of quantized matrices are drawn at random from a pool of 65536 blocks
+     * quantized from the same uniform distribution, instead of quantizing every value: the same
+     * statistics per block, hundreds of times faster (for multi-GB benchmark models such as
+     * qwen3-coder-30b-a3b in Q4_K); 0: every value drawn and quantized */
+    int block_pool;
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",

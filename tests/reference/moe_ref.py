@@ -7,7 +7,13 @@ Writes, under OUT (default tests/data), one folder per case:
                      llama.cpp's qwen2moe graph), a shared expert with its sigmoid gate
   moe-qwen3moe-f32   Qwen3-MoE: per-head q/k RMSNorm, 8 routed experts, top 4, norm_topk_prob true
 each holding config.json, model.safetensors, prompt.json ({"ids": [...]}, 20 tokens) and
-torch.logits.f32 (float32 little-endian [n_pos][vocab], the logits at every prompt position).
+torch.logits.f32 (float32 little-endian [n_pos][vocab], the logits at every prompt position);
+and one folder without logits:
+  moe-qwen3moe-ties-f32  32 experts, top 6, whose router rows are 4 distinct rows each repeated 8
+                     times (row e = row e mod 4): every position's probabilities come in 4 groups of
+                     8 exactly equal values, so the top 6 is decided by how the sort orders ties.
+                     transformers' torch.topk and llama.cpp's std::sort order them differently;
+                     the test compares coldtok with llama.cpp itself on it (no torch logits).
 
 The forward pass is written from transformers' modeling_qwen2_moe.py / modeling_qwen3_moe.py
 (transformers itself is not used): the attention of modeling_qwen2 / qwen3 (torch_ref.py's pieces:
@@ -147,8 +153,26 @@ def forward(cfg, w, ids, margins):
     return (x @ W["lm_head.weight"].T).to(torch.float32)
 
 
+def ties_case(out):
+    X, k, FE = 32, 6, 32
+    gen = torch.Generator().manual_seed(777)
+    w = make_weights("qwen3_moe", 4, 2, 32, X, FE, 0, gen)
+    for l in range(LAYERS):
+        g = w[f"model.layers.{l}.mlp.gate.weight"]
+        w[f"model.layers.{l}.mlp.gate.weight"] = g[torch.arange(X) % 4].clone()
+    folder = os.path.join(out, "moe-qwen3moe-ties-f32")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(cfg_of("qwen3_moe", 4, 2, 32, X, k, FE, 0, True), f, indent=2)
+    write_safetensors(os.path.join(folder, "model.safetensors"), w, "F32")
+    with open(os.path.join(folder, "prompt.json"), "w") as f:
+        json.dump({"ids": PROMPT}, f)
+    print(f"{folder}: qwen3_moe, {X} experts in 4 tied groups, top {k}")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data"
+    ties_case(out)
     for seed, (name, mt, H, KV, hd, X, k, FE, FS, norm) in enumerate(CASES):
         for attempt in range(100):  # the first seed whose routing is decisive everywhere
             gen = torch.Generator().manual_seed(4321 + 1000 * seed + attempt)
