@@ -96,6 +96,95 @@ static int get_id(const Gguf *g, const char *key, int n_vocab) {
     return (int)v;
 }
 
+/* ---- llama.cpp's guesses at token types from their texts ----
+ *
+ * llama.cpp's vocabulary loader (llama-vocab.cpp) changes some token types by their text, whatever
+ * the GGUF says, and tokenizes with the changed types: end-of-generation texts become control
+ * tokens (so "</s>", an HTML tag and a user-defined token in Gemma 2/3, is no longer matched with
+ * parse_special off), so do fill-in-the-middle texts when the GGUF names no id of that kind, and a
+ * few gpt-oss texts become user-defined. Applied here the same way, so that a GGUF encodes as
+ * llama.cpp encodes it. (Where several texts of one FIM kind are present llama.cpp marks only the
+ * first its hash map yields; all are marked here.) */
+
+enum { TT_NORMAL = 1, TT_CONTROL = 3, TT_USER = 4 };
+
+static const char *const EOG_TEXTS[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", "[e~[", NULL};
+
+/* fill-in-the-middle kinds: the GGUF keys that name the id (then no guess), and the texts */
+static const struct {
+    const char *keys[2];
+    const char *texts[9];
+} FIM_KINDS[] = {
+    {{"tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id"},
+     {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>",
+      "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>", NULL}},
+    {{"tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id"},
+     {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>",
+      "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>", NULL}},
+    {{"tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id"},
+     {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>",
+      "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", NULL}},
+    {{"tokenizer.ggml.fim_pad_token_id", NULL}, {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", NULL}},
+    {{"tokenizer.ggml.fim_rep_token_id", NULL},
+     {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", NULL}},
+    {{"tokenizer.ggml.fim_sep_token_id", NULL}, {"<|file_sep|>", NULL}},
+};
+
+static const char *const ALWAYS_USER_TEXTS[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>", NULL};
+
+static int is_text(const char *s, size_t len, const char *t) { return strlen(t) == len && !memcmp(s, t, len); }
+
+static int in_list(const char *s, size_t len, const char *const *list) {
+    for (int i = 0; list[i]; i++)
+        if (is_text(s, len, list[i])) return 1;
+    return 0;
+}
+
+/* What the whole vocabulary decides: which FIM kinds are guessed, and the two exceptions to the
+ * end-of-generation rule ("<|end|>" stays user-defined next to "<|return|>"/"<|call|>" or
+ * "<|calls|>"/"<|flush|>"; "</s>" stays normal next to "<|tool_response>"). */
+typedef struct {
+    int guess_fim[sizeof FIM_KINDS / sizeof FIM_KINDS[0]];
+    int end_is_user, s_is_normal;
+} TypeGuess;
+
+static void plan_guesses(const Gguf *g, int kv, uint64_t n, TypeGuess *q) {
+    memset(q, 0, sizeof *q);
+    for (size_t k = 0; k < sizeof FIM_KINDS / sizeof FIM_KINDS[0]; k++) {
+        int named = 0;
+        for (int j = 0; j < 2 && FIM_KINDS[k].keys[j]; j++) named |= get_id(g, FIM_KINDS[k].keys[j], (int)n) >= 0;
+        q->guess_fim[k] = !named;
+    }
+    int ret = 0, call = 0, flush = 0, tool = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        size_t len;
+        const char *s = gguf_arr_str(g, kv, i, &len);
+        if (!s || len < 6 || len > 16) continue;
+        ret |= is_text(s, len, "<|return|>");
+        call |= is_text(s, len, "<|call|>") || is_text(s, len, "<|calls|>");
+        flush |= is_text(s, len, "<|flush|>");
+        tool |= is_text(s, len, "<|tool_response>");
+    }
+    q->end_is_user = (ret && call) || (call && flush);
+    q->s_is_normal = tool;
+}
+
+static int64_t guessed_type(const TypeGuess *q, const char *s, size_t len, int64_t type) {
+    if (in_list(s, len, EOG_TEXTS)) {
+        if (q->end_is_user && is_text(s, len, "<|end|>")) return TT_USER;
+        if (q->s_is_normal && is_text(s, len, "</s>")) return TT_NORMAL;
+        return TT_CONTROL;
+    }
+    for (size_t k = 0; k < sizeof FIM_KINDS / sizeof FIM_KINDS[0]; k++)
+        if (q->guess_fim[k] && in_list(s, len, FIM_KINDS[k].texts)) return TT_CONTROL;
+    if (in_list(s, len, ALWAYS_USER_TEXTS)) return TT_USER;
+    return type;
+}
+
 /* An int/float array kv of exactly n elements, or -1 (absent) / -2 (wrong shape). */
 static int numeric_array(const Gguf *g, const char *key, uint64_t n) {
     int kv = gguf_find_kv(g, key);
@@ -133,6 +222,8 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
     if (is_spm) t->scores = xcalloc((size_t)n, sizeof *t->scores);
     t->added = xcalloc(1, sizeof *t->added);
     int cap_added = 1;
+    TypeGuess guess;
+    plan_guesses(g, kv, n, &guess);
     for (uint64_t i = 0; i < n; i++) {
         size_t len;
         const char *s = gguf_arr_str(g, kv, i, &len);
@@ -146,6 +237,7 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
         }
         int64_t type = 1;
         if (tkv >= 0 && gguf_arr_int(g, tkv, i, &type)) type = 1;
+        type = guessed_type(&guess, s, len, type);
         if (is_spm && skv >= 0) {
             double sc = 0;
             gguf_arr_float(g, skv, i, &sc);
