@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "formats/gguf.h"
 #include "tests/testutil.h"
@@ -304,16 +305,18 @@ static void matches_reference(void **state) {
  * GGUF (TOK_ENC_NO_SPECIAL). Also checked: the keys written (model, pre name, add_space_prefix),
  * coldtok's decoding of llama.cpp's ids against llama_detokenize of them, and that the GGUF
  * encodes every snippet as the tokenizer.json it came from does, except snippets that hold a text
- * llama.cpp re-types (GgufCase.retyped). */
+ * llama.cpp re-types (GgufCase.retyped) or that NFC changes (GgufCase.nfc), both counted. */
 typedef struct {
     const char *name;
     const char *path;      /* tokenizer.json; a tokenizer_config.json beside it is used too */
     const char *model;     /* the tokenizer.ggml.model tokconv must write */
     const char *pre;       /* its tokenizer.ggml.pre ("" for none) */
     int space_prefix;      /* add_space_prefix of a "llama" vocabulary */
-    const char *retyped;   /* a text llama.cpp makes a control token (llama-vocab.cpp guesses by
-                              text), so snippets holding it encode differently from the
-                              tokenizer.json; NULL when there is none */
+    const char *retyped[4]; /* texts llama.cpp makes control tokens (llama-vocab.cpp guesses by
+                               text): snippets holding one encode differently from the
+                               tokenizer.json, which matches them as plain added tokens */
+    int nfc;               /* the tokenizer.json NFC-normalizes and llama.cpp does not: snippets
+                              that NFC changes encode differently too */
     int detok;             /* compare decoding with llama_detokenize (not where llama.cpp cleans up
                               spaces before punctuation, as it does for gpt-2 and llama-bpe) */
     const char *coldtok;   /* the coldtok binary */
@@ -332,6 +335,16 @@ static int add_text(json_t *obj, int lineno, void *ctx) {
     memset(r, 0, sizeof *r);
     take_string(obj, "text", &r->text, &r->len);
     return 0;
+}
+
+/* 1 when NFC changes text (0 too when utf8proc refuses it). */
+static int nfc_changes(const char *text, size_t len) {
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len, &out,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    int changed = n >= 0 && ((size_t)n != len || memcmp(out, text, len) != 0);
+    free(out);
+    return changed;
 }
 
 /* system() of a command line; 0 when it exited 0. */
@@ -480,7 +493,9 @@ static void gguf_matches_llamacpp(void **state) {
             Ref shown = {.text = r->text, .len = r->len, .ids = want[i]};
             if (bad_ids++ < MAX_REPORTS) report_mismatch(tg, c->name, i, &shown, &got);
         }
-        int holds = c->retyped && memmem(r->text, r->len, c->retyped, strlen(c->retyped));
+        int holds = c->nfc && nfc_changes(r->text, r->len);
+        for (int k = 0; k < 4 && c->retyped[k]; k++)
+            holds |= memmem(r->text, r->len, c->retyped[k], strlen(c->retyped[k])) != NULL;
         if (jids.n != got.n || (got.n && memcmp(got.v, jids.v, got.n * sizeof *got.v))) {
             if (holds) {
                 retyped++;
@@ -501,8 +516,9 @@ static void gguf_matches_llamacpp(void **state) {
                               r->decoded, r->dlen, &dec);
     }
     printf("# %s GGUF: %zu snippets, %zu llama.cpp tokens: %zu encodings differ from llama.cpp, %zu "
-           "from the tokenizer.json (and %zu holding '%s'), %zu decodings differ from llama_detokenize%s\n",
-           c->name, snip.n, tokens, bad_ids, bad_json, retyped, c->retyped ? c->retyped : "",
+           "from the tokenizer.json (and %zu that hold a re-typed text or change under NFC), %zu "
+           "decodings differ from llama_detokenize%s\n",
+           c->name, snip.n, tokens, bad_ids, bad_json, retyped,
            bad_dec, c->detok ? "" : " (not compared)");
     if (!quantized || !oracle_ok || !read_ok) {
         snprintf(cmd, sizeof cmd, "cat '%s/quantize.log' '%s/oracle.err' 2>/dev/null | sed 's/^/# /'",
@@ -613,10 +629,14 @@ int main(int argc, char **argv) {
     snprintf(oracle, sizeof oracle, "%.*s/../oracle/llama_oracle", blen, bin);
     if (oenv && *oenv) snprintf(oracle, sizeof oracle, "%s", oenv);
     GgufCase ggufs[] = {
-        {"gemma-gguf", PACKAGES "/tokenizer-gemma/models/tokenizer.json", "llama", "", 0, NULL, 1, coldtok, oracle},
-        {"gemma2-gguf", PACKAGES "/tokenizer-gemma2/models/tokenizer.json", "llama", "", 0, "</s>", 1, coldtok, oracle},
-        {"gemma3-gguf", PACKAGES "/tokenizer-gemma3/models/tokenizer.json", "llama", "", 0, "</s>", 1, coldtok, oracle},
-        {"llama2-gguf", PACKAGES "/tokenizer-llama2/models/tokenizer.json", "llama", "", 1, NULL, 1, coldtok, oracle},
+        {"gemma-gguf", PACKAGES "/tokenizer-gemma/models/tokenizer.json", "llama", "", 0, {NULL}, 0, 1, coldtok, oracle},
+        {"gemma2-gguf", PACKAGES "/tokenizer-gemma2/models/tokenizer.json", "llama", "", 0, {"</s>"}, 0, 1, coldtok, oracle},
+        {"gemma3-gguf", PACKAGES "/tokenizer-gemma3/models/tokenizer.json", "llama", "", 0, {"</s>"}, 0, 1, coldtok, oracle},
+        {"llama2-gguf", PACKAGES "/tokenizer-llama2/models/tokenizer.json", "llama", "", 1, {NULL}, 0, 1, coldtok, oracle},
+        {"qwen3-gguf", PACKAGES "/tokenizer-qwen3/models/tokenizer.json", "gpt2", "qwen2", 0,
+         {"<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_pad|>"}, 1, 1, coldtok, oracle},
+        {"llama3_1-gguf", PACKAGES "/tokenizer-llama3_1/models/tokenizer.json", "gpt2", "llama-bpe", 0, {NULL}, 0, 0, coldtok, oracle},
+        {"deepseek_v3-gguf", PACKAGES "/tokenizer-deepseek_v3/models/tokenizer.json", "gpt2", "deepseek-v3", 0, {NULL}, 0, 1, coldtok, oracle},
     };
     /* One test per tokenizer, named after it. */
     enum { N_CASES = sizeof cases / sizeof cases[0], N_GGUF = sizeof ggufs / sizeof ggufs[0] };
