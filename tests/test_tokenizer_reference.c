@@ -34,6 +34,9 @@ typedef struct {
     const char *name;   /* reference file NAME.jsonl */
     const char *path;   /* the tokenizer.json */
     const char *refdir; /* folder of the reference ids */
+    int digits;         /* a Digits pre-tokenizer: snippets with a non-ASCII number (① ½ ２) may
+                           encode differently, as Rust's char::is_numeric (which coldtok follows)
+                           and JavaScript's \d differ (docs/tokenizers.md); counted */
 } Case;
 
 typedef struct {
@@ -215,6 +218,19 @@ static void report_decode(const char *name, size_t idx, const char *what, const 
 
 /* ---- the test ---- */
 
+/* 1 when text holds a number character outside ASCII (Unicode Nd, Nl or No). */
+static int has_nonascii_number(const char *text, size_t len) {
+    utf8proc_int32_t cp;
+    for (utf8proc_ssize_t i = 0, n; (size_t)i < len; i += n > 0 ? n : 1) {
+        n = utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)len - i, &cp);
+        if (n <= 0 || cp < 0x80) continue;
+        utf8proc_category_t cat = utf8proc_category(cp);
+        if (cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO)
+            return 1;
+    }
+    return 0;
+}
+
 static int same_bytes(const char *a, size_t alen, const Buf *b) {
     return alen == b->len && (alen == 0 || memcmp(a, b->data, alen) == 0);
 }
@@ -250,7 +266,7 @@ static void matches_reference(void **state) {
     }
     double t_load = now_seconds() - t0;
 
-    size_t bad_ids = 0, bad_dec = 0, bad_trip = 0, trips = 0, tokens = 0;
+    size_t bad_ids = 0, bad_dec = 0, bad_trip = 0, trips = 0, tokens = 0, known = 0;
     IntVec got = {0};
     Buf dec = {0};
     for (size_t i = 0; i < refs.n; i++) {
@@ -262,7 +278,10 @@ static void matches_reference(void **state) {
         }
         tokens += r->ids.n;
         if (got.n != r->ids.n || (got.n && memcmp(got.v, r->ids.v, got.n * sizeof *got.v) != 0)) {
-            if (bad_ids++ < MAX_REPORTS) report_mismatch(t, c->name, i, r, &got);
+            if (c->digits && has_nonascii_number(r->text, r->len))
+                known++;
+            else if (bad_ids++ < MAX_REPORTS)
+                report_mismatch(t, c->name, i, r, &got);
         }
         /* The decoder on the reference ids, so a decoding bug shows even when encoding is wrong. */
         buf_clear(&dec);
@@ -284,8 +303,11 @@ static void matches_reference(void **state) {
         }
     }
     printf("# %s: %zu snippets, %zu reference tokens, load %.2f s: %zu encodings differ, %zu decodings "
-           "differ, %zu of %zu round trips fail\n",
-           c->name, refs.n, tokens, t_load, bad_ids, bad_dec, bad_trip, trips);
+           "differ, %zu of %zu round trips fail%s\n",
+           c->name, refs.n, tokens, t_load, bad_ids, bad_dec, bad_trip, trips, "");
+    if (c->digits)
+        printf("# %s: %zu more encodings differ in snippets with non-ASCII numbers (JavaScript's \\d "
+               "is not Rust's is_numeric)\n", c->name, known);
     intvec_free(&got);
     buf_free(&dec);
     tok_free(t);
@@ -607,16 +629,22 @@ int main(int argc, char **argv) {
         else
             snprintf(refdir, sizeof refdir, "../reference");
     }
+    /* the family variants encode.js writes next to the reference ids */
+    char sc2[4200], dsv2[4200];
+    snprintf(sc2, sizeof sc2, "%s/starcoder2-pre-tokenizer.json", refdir);
+    snprintf(dsv2, sizeof dsv2, "%s/deepseek_v2-pre-tokenizer.json", refdir);
     Case cases[] = {
-        {"qwen3", PACKAGES "/tokenizer-qwen3/models/tokenizer.json", refdir},
-        {"llama3_1", PACKAGES "/tokenizer-llama3_1/models/tokenizer.json", refdir},
-        {"deepseek_v3", PACKAGES "/tokenizer-deepseek_v3/models/tokenizer.json", refdir},
-        {"llama2", PACKAGES "/tokenizer-llama2/models/tokenizer.json", refdir},
-        {"gemma", PACKAGES "/tokenizer-gemma/models/tokenizer.json", refdir},
-        {"gemma2", PACKAGES "/tokenizer-gemma2/models/tokenizer.json", refdir},
-        {"gemma3", PACKAGES "/tokenizer-gemma3/models/tokenizer.json", refdir},
-        {"tiny-bytelevel", "tests/data/tiny-bytelevel-tokenizer.json", refdir},
-        {"tiny-spm", "tests/data/tiny-spm-tokenizer.json", refdir},
+        {"qwen3", PACKAGES "/tokenizer-qwen3/models/tokenizer.json", refdir, 0},
+        {"llama3_1", PACKAGES "/tokenizer-llama3_1/models/tokenizer.json", refdir, 0},
+        {"deepseek_v3", PACKAGES "/tokenizer-deepseek_v3/models/tokenizer.json", refdir, 0},
+        {"llama2", PACKAGES "/tokenizer-llama2/models/tokenizer.json", refdir, 0},
+        {"gemma", PACKAGES "/tokenizer-gemma/models/tokenizer.json", refdir, 0},
+        {"gemma2", PACKAGES "/tokenizer-gemma2/models/tokenizer.json", refdir, 0},
+        {"gemma3", PACKAGES "/tokenizer-gemma3/models/tokenizer.json", refdir, 0},
+        {"tiny-bytelevel", "tests/data/tiny-bytelevel-tokenizer.json", refdir, 0},
+        {"tiny-spm", "tests/data/tiny-spm-tokenizer.json", refdir, 0},
+        {"starcoder2-pre", sc2, refdir, 1},
+        {"deepseek_v2-pre", dsv2, refdir, 1},
     };
     /* BUILD/tests/test_tokenizer_reference -> BUILD/coldtok, BUILD/oracle/llama_oracle */
     char coldtok[4160], oracle[4160];
@@ -636,6 +664,9 @@ int main(int argc, char **argv) {
         {"qwen3-gguf", PACKAGES "/tokenizer-qwen3/models/tokenizer.json", "gpt2", "qwen2", 0,
          {"<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_pad|>"}, 1, 1, coldtok, oracle},
         {"llama3_1-gguf", PACKAGES "/tokenizer-llama3_1/models/tokenizer.json", "gpt2", "llama-bpe", 0, {NULL}, 0, 0, coldtok, oracle},
+        {"starcoder2-pre-gguf", sc2, "gpt2", "starcoder", 0,
+         {"<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_pad|>"}, 0, 0, coldtok, oracle},
+        {"deepseek_v2-pre-gguf", dsv2, "gpt2", "deepseek-llm", 0, {NULL}, 0, 1, coldtok, oracle},
         {"deepseek_v3-gguf", PACKAGES "/tokenizer-deepseek_v3/models/tokenizer.json", "gpt2", "deepseek-v3", 0, {NULL}, 0, 1, coldtok, oracle},
     };
     /* One test per tokenizer, named after it. */
