@@ -29,38 +29,12 @@ static const PreDef PRE_DEFS[] = {
     {{"llama3", "llama-v3", "llama-bpe", "falcon3", NULL}, {TOK_RE_LLAMA3}, 1},
     {{"dbrx", "smaug-bpe", "chatglm-bpe", "glm4", NULL}, {TOK_RE_LLAMA3}, 0},
     {{"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", NULL}, {TOK_RE_QWEN2}, 0},
-    {{"deepseek-coder", NULL},
-     {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+",
-      "[\xE4\xB8\x80-\xE9\xBE\xA5\xE0\xA0\x80-\xE4\xB8\x80\xEA\xB0\x80-\xED\x9F\xBF]+", "\\p{N}"},
-     0},
+    {{"deepseek-coder", NULL}, {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", TOK_RE_CJK, "\\p{N}"}, 0},
+    /* its tokenizer.json splits digits one by one (Digits); llama.cpp takes runs */
     {{"deepseek-llm", NULL},
-     {"[\r\n]",
-      "\\s?[A-Za-z\xC2\xB5\xC3\x80-\xC3\x96\xC3\x98-\xC3\xB6\xC3\xB8-\xC6\xBA\xC6\xBC-\xC6\xBF\xC7\x84-\xCA\x93"
-      "\xCA\x95-\xCA\xAF\xCD\xB0-\xCD\xB3\xCD\xB6\xCD\xB7\xCD\xBB-\xCD\xBD\xCD\xBF\xCE\x86\xCE\x88-\xCE\x8A"
-      "\xCE\x8C\xCE\x8E-\xCE\xA1\xCE\xA3-\xCF\xB5\xCF\xB7-\xD2\x81\xD2\x8A-\xD4\xAF\xD4\xB1-\xD5\x96"
-      "\xE1\x82\xA0-\xE1\x83\x85\xE1\x8E\xA0-\xE1\x8F\xB5\xE1\x8F\xB8-\xE1\x8F\xBD\xE1\xB2\x90-\xE1\xB2\xBA"
-      "\xE1\xB2\xBD-\xE1\xB2\xBF\xE1\xB4\x80-\xE1\xB4\xAB\xE1\xB5\xAB-\xE1\xB5\xB7\xE1\xB5\xB9-\xE1\xB6\x9A"
-      "\xE1\xB8\x80-\xE1\xBC\x95\xE1\xBC\x98-\xE1\xBC\x9D\xE1\xBC\xA0-\xE1\xBD\x85\xE1\xBD\x88-\xE1\xBD\x8D"
-      "\xE1\xBD\x90-\xE1\xBD\x97\xE1\xBD\x99\xE1\xBD\x9B\xE1\xBD\x9D\xE1\xBD\x9F-\xE1\xBD\xBD\xE1\xBE\x80-\xE1\xBE\xB4"
-      "\xE1\xBE\xB6-\xE1\xBE\xBC\xE1\xBE\xBE\xE1\xBF\x82-\xE1\xBF\x84\xE1\xBF\x86-\xE1\xBF\x8C\xE1\xBF\x90-\xE1\xBF\x93"
-      "\xE1\xBF\x96-\xE1\xBF\x9B\xE1\xBF\xA0-\xE1\xBF\xAC\xE1\xBF\xB2-\xE1\xBF\xB4\xE1\xBF\xB6-\xE1\xBF\xBC"
-      "\xE2\x84\x82\xE2\x84\x87\xE2\x84\x8A-\xE2\x84\x93\xE2\x84\x95\xE2\x84\x99-\xE2\x84\x9D\xE2\x84\xA4"
-      "\xE2\x84\xA6\xE2\x84\xA8\xE2\x84\xAA-\xE2\x84\xAD\xE2\x84\xAF-\xE2\x84\xB4\xE2\x84\xB9\xE2\x84\xBC-\xE2\x84\xBF"
-      "\xE2\x85\x85-\xE2\x85\x89\xE2\x85\x8E\xE2\x86\x83\xE2\x86\x84\xE2\xB0\x80-\xE2\xB1\xBB\xE2\xB1\xBE-\xE2\xB3\xA4"
-      "\xE2\xB3\xAB-\xE2\xB3\xAE\xE2\xB3\xB2\xE2\xB3\xB3\xEA\x99\x80-\xEA\x99\xAD\xEA\x9A\x80-\xEA\x9A\x9B"
-      "\xEA\x9C\xA2-\xEA\x9D\xAF\xEA\x9D\xB1-\xEA\x9E\x87\xEA\x9E\x8B-\xEA\x9E\x8E\xEA\xAD\xB0-\xEA\xAE\xBF"
-      "\xEF\xAC\x80-\xEF\xAC\x86\xEF\xAC\x93-\xEF\xAC\x97\xEF\xBC\xA1-\xEF\xBC\xBA\xEF\xBD\x81-\xEF\xBD\x9A"
-      "\xF0\x90\x90\x80-\xF0\x90\x91\x8F\xF0\x90\x92\xB0-\xF0\x90\x93\x93\xF0\x90\x93\x98-\xF0\x90\x93\xBB"
-      "\xF0\x90\xB2\x80-\xF0\x90\xB2\xB2\xF0\x90\xB3\x80-\xF0\x90\xB3\xB2\xF0\x91\xA2\xA0-\xF0\x91\xA3\x9F"
-      "\xF0\x9E\xA4\x80-\xF0\x9E\xA5\x83]+",
-      "\\s?[!-/:-~\xEF\xBC\x81-\xEF\xBC\x8F\xEF\xBC\x9A-\xEF\xBD\x9E\xE2\x80\x98-\xE2\x80\x9F\xE3\x80\x80-\xE3\x80\x82]+",
-      "\\s+$", "[\xE4\xB8\x80-\xE9\xBE\xA5\xE0\xA0\x80-\xE4\xB8\x80\xEA\xB0\x80-\xED\x9F\xBF]+", "\\p{N}+"},
+     {"[\r\n]", TOK_RE_DEEPSEEK_LLM_LETTERS, TOK_RE_DEEPSEEK_LLM_PUNCT, "\\s+$", TOK_RE_CJK, "\\p{N}+"},
      0},
-    {{"deepseek-v3", NULL},
-     {"\\p{N}{1,3}", "[\xE4\xB8\x80-\xE9\xBE\xA5\xE3\x81\x80-\xE3\x82\x9F\xE3\x82\xA0-\xE3\x83\xBF]+",
-      "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+|"
-      " ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"},
-     0},
+    {{"deepseek-v3", NULL}, {"\\p{N}{1,3}", TOK_RE_DEEPSEEK_V3_CJK, TOK_RE_DEEPSEEK_V3}, 0},
     {{"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b", NULL},
      {"\\p{N}", TOK_RE_GPT2},
      0},
@@ -94,6 +68,95 @@ static int get_id(const Gguf *g, const char *key, int n_vocab) {
     int64_t v;
     if (gguf_get_int(g, key, &v) || v < 0 || v >= n_vocab) return -1;
     return (int)v;
+}
+
+/* ---- llama.cpp's guesses at token types from their texts ----
+ *
+ * llama.cpp's vocabulary loader (llama-vocab.cpp) changes some token types by their text, whatever
+ * the GGUF says, and tokenizes with the changed types: end-of-generation texts become control
+ * tokens (so "</s>", an HTML tag and a user-defined token in Gemma 2/3, is no longer matched with
+ * parse_special off), so do fill-in-the-middle texts when the GGUF names no id of that kind, and a
+ * few gpt-oss texts become user-defined. Applied here the same way, so that a GGUF encodes as
+ * llama.cpp encodes it. (Where several texts of one FIM kind are present llama.cpp marks only the
+ * first its hash map yields; all are marked here.) */
+
+enum { TT_NORMAL = 1, TT_CONTROL = 3, TT_USER = 4 };
+
+static const char *const EOG_TEXTS[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>", "[e~[", NULL};
+
+/* fill-in-the-middle kinds: the GGUF keys that name the id (then no guess), and the texts */
+static const struct {
+    const char *keys[2];
+    const char *texts[9];
+} FIM_KINDS[] = {
+    {{"tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id"},
+     {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "begin\xEF\xBD\x9C>",
+      "<PRE>", "\xE2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>", NULL}},
+    {{"tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id"},
+     {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81hole\xEF\xBD\x9C>",
+      "<SUF>", "\xE2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>", NULL}},
+    {{"tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id"},
+     {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xEF\xBD\x9C" "fim\xE2\x96\x81" "end\xEF\xBD\x9C>",
+      "<MID>", "\xE2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", NULL}},
+    {{"tokenizer.ggml.fim_pad_token_id", NULL}, {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", NULL}},
+    {{"tokenizer.ggml.fim_rep_token_id", NULL},
+     {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", NULL}},
+    {{"tokenizer.ggml.fim_sep_token_id", NULL}, {"<|file_sep|>", NULL}},
+};
+
+static const char *const ALWAYS_USER_TEXTS[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>", NULL};
+
+static int is_text(const char *s, size_t len, const char *t) { return strlen(t) == len && !memcmp(s, t, len); }
+
+static int in_list(const char *s, size_t len, const char *const *list) {
+    for (int i = 0; list[i]; i++)
+        if (is_text(s, len, list[i])) return 1;
+    return 0;
+}
+
+/* What the whole vocabulary decides: which FIM kinds are guessed, and the two exceptions to the
+ * end-of-generation rule ("<|end|>" stays user-defined next to "<|return|>"/"<|call|>" or
+ * "<|calls|>"/"<|flush|>"; "</s>" stays normal next to "<|tool_response>"). */
+typedef struct {
+    int guess_fim[sizeof FIM_KINDS / sizeof FIM_KINDS[0]];
+    int end_is_user, s_is_normal;
+} TypeGuess;
+
+static void plan_guesses(const Gguf *g, int kv, uint64_t n, TypeGuess *q) {
+    memset(q, 0, sizeof *q);
+    for (size_t k = 0; k < sizeof FIM_KINDS / sizeof FIM_KINDS[0]; k++) {
+        int named = 0;
+        for (int j = 0; j < 2 && FIM_KINDS[k].keys[j]; j++) named |= get_id(g, FIM_KINDS[k].keys[j], (int)n) >= 0;
+        q->guess_fim[k] = !named;
+    }
+    int ret = 0, call = 0, flush = 0, tool = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        size_t len;
+        const char *s = gguf_arr_str(g, kv, i, &len);
+        if (!s || len < 6 || len > 16) continue;
+        ret |= is_text(s, len, "<|return|>");
+        call |= is_text(s, len, "<|call|>") || is_text(s, len, "<|calls|>");
+        flush |= is_text(s, len, "<|flush|>");
+        tool |= is_text(s, len, "<|tool_response>");
+    }
+    q->end_is_user = (ret && call) || (call && flush);
+    q->s_is_normal = tool;
+}
+
+static int64_t guessed_type(const TypeGuess *q, const char *s, size_t len, int64_t type) {
+    if (in_list(s, len, EOG_TEXTS)) {
+        if (q->end_is_user && is_text(s, len, "<|end|>")) return TT_USER;
+        if (q->s_is_normal && is_text(s, len, "</s>")) return TT_NORMAL;
+        return TT_CONTROL;
+    }
+    for (size_t k = 0; k < sizeof FIM_KINDS / sizeof FIM_KINDS[0]; k++)
+        if (q->guess_fim[k] && in_list(s, len, FIM_KINDS[k].texts)) return TT_CONTROL;
+    if (in_list(s, len, ALWAYS_USER_TEXTS)) return TT_USER;
+    return type;
 }
 
 /* An int/float array kv of exactly n elements, or -1 (absent) / -2 (wrong shape). */
@@ -133,6 +196,8 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
     if (is_spm) t->scores = xcalloc((size_t)n, sizeof *t->scores);
     t->added = xcalloc(1, sizeof *t->added);
     int cap_added = 1;
+    TypeGuess guess;
+    plan_guesses(g, kv, n, &guess);
     for (uint64_t i = 0; i < n; i++) {
         size_t len;
         const char *s = gguf_arr_str(g, kv, i, &len);
@@ -146,6 +211,7 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
         }
         int64_t type = 1;
         if (tkv >= 0 && gguf_arr_int(g, tkv, i, &type)) type = 1;
+        type = guessed_type(&guess, s, len, type);
         if (is_spm && skv >= 0) {
             double sc = 0;
             gguf_arr_float(g, skv, i, &sc);

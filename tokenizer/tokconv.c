@@ -68,22 +68,95 @@ static const TjStep *find_step(const TjSteps *s, const char *type) {
     return NULL;
 }
 
-/* llama.cpp's name for a byte-level tokenizer's pre-tokenizer: GPT-2's (ByteLevel with its own
- * regex), or one of the known Split regexes followed by a regex-less ByteLevel; NULL otherwise. */
-static const char *pre_name(const TjSteps *pre) {
-    static const struct { const char *name, *regex; } known[] = {
-        {"qwen2", TOK_RE_QWEN2},
-        {"llama-bpe", TOK_RE_LLAMA3},
-    };
-    if (pre->n == 1 && !strcmp(pre->v[0].type, "ByteLevel"))
-        return json_is_true(json_object_get(pre->v[0].node, "use_regex")) ? "gpt-2" : NULL;
-    if (pre->n != 2 || strcmp(pre->v[0].type, "Split") || strcmp(pre->v[1].type, "ByteLevel") ||
-        json_is_true(json_object_get(pre->v[1].node, "use_regex")))
-        return NULL;
-    size_t len;
-    const char *rx = tokjson_str(json_object_get(pre->v[0].node, "pattern"), "Regex", &len);
-    for (size_t i = 0; rx && i < sizeof known / sizeof known[0]; i++)
-        if (strlen(known[i].regex) == len && !memcmp(rx, known[i].regex, len)) return known[i].name;
+/* llama.cpp's name for a byte-level tokenizer's pre-tokenizer, told by the steps of the
+ * tokenizer.json, each written as the regex it splits with: Split(Regex, Isolated) as its pattern,
+ * Digits(individual_digits) as \p{N} (runs: \p{N}+), a final ByteLevel with use_regex as GPT-2's
+ * regex (without: nothing more); add_prefix_space must be off (llama.cpp adds no space).
+ * The names are the ones llama.cpp's convert_hf_to_gguf.py gives these tokenizers; each loads in
+ * llama.cpp with the same regexes (tok_gguf.c), except that llama.cpp's deepseek-llm takes digit
+ * runs where the tokenizer.json splits digits one by one (the same tokens when the vocabulary has
+ * no multi-digit token, as DeepSeek LLM's and DeepSeek-V2's have not). */
+#define MAX_PRE_STEPS 8
+typedef struct {
+    const char *name;
+    int ignore_merges; /* -1: either; else as llama.cpp sets it for the name */
+    const char *steps[MAX_PRE_STEPS];
+} KnownPre;
+
+static const KnownPre KNOWN_PRE[] = {
+    {"gpt-2", -1, {TOK_RE_GPT2}},
+    {"qwen2", -1, {TOK_RE_QWEN2}},
+    {"llama-bpe", 1, {TOK_RE_LLAMA3}},
+    {"dbrx", 0, {TOK_RE_LLAMA3}},
+    {"starcoder", -1, {"\\p{N}", TOK_RE_GPT2}},                      /* StarCoder2 */
+    {"deepseek-coder", -1, {"[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", TOK_RE_CJK, "\\p{N}"}},
+    {"deepseek-llm", -1, /* DeepSeek LLM, DeepSeek-V2, DeepSeek-Coder-V2 */
+     {"[\r\n]", TOK_RE_DEEPSEEK_LLM_LETTERS, TOK_RE_DEEPSEEK_LLM_PUNCT, "\\s+$", TOK_RE_CJK, "\\p{N}"}},
+    {"deepseek-v3", -1, {"\\p{N}{1,3}", TOK_RE_DEEPSEEK_V3_CJK, TOK_RE_DEEPSEEK_V3}},
+};
+
+/* Regexes are equal when their bytes are, reading a control character CR/LF/TAB the same as its
+ * escape (\r \n \t), which tokenizer.json files write either way. */
+static int esc_char(const char *s, size_t n, size_t *i) {
+    static const char ctl[] = "\r\n\t", esc[] = "rnt";
+    if (s[*i] == '\\' && *i + 1 < n) {
+        const char *e = strchr(esc, s[*i + 1]);
+        if (e && *e) {
+            *i += 2;
+            return ctl[e - esc];
+        }
+        *i += 2;
+        return 256 + (unsigned char)s[*i - 1]; /* another escape: itself */
+    }
+    return (unsigned char)s[(*i)++];
+}
+
+static int same_regex(const char *a, size_t an, const char *b) {
+    size_t bn = strlen(b), i = 0, j = 0;
+    while (i < an && j < bn)
+        if (esc_char(a, an, &i) != esc_char(b, bn, &j)) return 0;
+    return i == an && j == bn;
+}
+
+/* The steps as regexes (pointers into the JSON, lengths in len); -1 when one is not expressible. */
+static int pre_regexes(const TjSteps *pre, const char **rx, size_t *len) {
+    int n = 0;
+    for (int i = 0; i < pre->n; i++) {
+        const json_t *node = pre->v[i].node;
+        const char *type = pre->v[i].type;
+        if (n == MAX_PRE_STEPS) return -1;
+        if (!strcmp(type, "ByteLevel")) {
+            if (i != pre->n - 1 || tokjson_bool(node, "add_prefix_space", 1)) return -1;
+            if (tokjson_bool(node, "use_regex", 1)) rx[n] = TOK_RE_GPT2, len[n++] = strlen(TOK_RE_GPT2);
+        } else if (!strcmp(type, "Digits")) {
+            rx[n] = tokjson_bool(node, "individual_digits", 0) ? "\\p{N}" : "\\p{N}+";
+            len[n] = strlen(rx[n]);
+            n++;
+        } else if (!strcmp(type, "Split")) {
+            const char *b = tokjson_str(node, "behavior", NULL);
+            if (!b || strcmp(b, "Isolated") || tokjson_bool(node, "invert", 0)) return -1;
+            rx[n] = tokjson_str(json_object_get(node, "pattern"), "Regex", &len[n]);
+            if (!rx[n++]) return -1;
+        } else {
+            return -1;
+        }
+    }
+    return pre->n && !strcmp(pre->v[pre->n - 1].type, "ByteLevel") ? n : -1;
+}
+
+static const char *pre_name(const TjSteps *pre, int ignore_merges) {
+    const char *rx[MAX_PRE_STEPS];
+    size_t len[MAX_PRE_STEPS];
+    int n = pre_regexes(pre, rx, len);
+    for (size_t k = 0; n > 0 && k < sizeof KNOWN_PRE / sizeof KNOWN_PRE[0]; k++) {
+        const KnownPre *kp = &KNOWN_PRE[k];
+        int m = 0;
+        while (m < MAX_PRE_STEPS && kp->steps[m]) m++;
+        if (m != n || (kp->ignore_merges >= 0 && kp->ignore_merges != ignore_merges)) continue;
+        int same = 1;
+        for (int i = 0; i < n && same; i++) same = same_regex(rx[i], len[i], kp->steps[i]);
+        if (same) return kp->name;
+    }
     return NULL;
 }
 
@@ -260,10 +333,11 @@ int tokconv_from_json(const char *path, int n_vocab, TokConvKv **kvs, char **not
 
     add_str(&o, "tokenizer.ggml.model", byte_fallback ? "llama" : "gpt2");
     if (!byte_fallback) {
-        const char *pn = pre_name(&pre);
+        const char *pn = pre_name(&pre, tj.ignore_merges);
         if (!pn)
             set_note(note,
-                     "%s: pre-tokenizer not one llama.cpp names here (gpt-2, qwen2, llama-bpe): "
+                     "%s: pre-tokenizer not one llama.cpp names here (gpt-2, qwen2, llama-bpe, "
+                     "dbrx, starcoder, deepseek-coder, deepseek-llm, deepseek-v3): "
                      "tokenizer.ggml.pre = \"default\"%s; the exact tokenizer is kept in "
                      "tokenizer.huggingface.json",
                      path, "");

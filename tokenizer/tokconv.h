@@ -2,7 +2,8 @@
  * model quantized from an HF folder carries its tokenizer.
  *
  * Supported: BPE models, byte-level (GGUF model "gpt2": tokens, token types, merges, and the
- * llama.cpp name of the pre-tokenizer when it is recognized: gpt-2, qwen2, llama-bpe, else "default") and
+ * llama.cpp name of the pre-tokenizer when it is recognized: gpt-2, qwen2, llama-bpe, dbrx,
+ * starcoder, deepseek-coder, deepseek-llm, deepseek-v3, else "default") and
  * SentencePiece-style with byte fallback (GGUF model "llama": tokens, scores, token types). Special
  * token ids (bos, eos, unk, pad) from tokenizer_config.json / config.json beside it when present.
  * The whole tokenizer.json is also stored, as tokenizer.huggingface.json.

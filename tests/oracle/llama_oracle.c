@@ -11,6 +11,11 @@
  *                                            every position: [n][n_vocab] little-endian float32
  *     tokenize MODEL.gguf TEXT               llama_tokenize(add_special=false, parse_special=false):
  *                                            the ids on one line, space-separated
+ *     tokenize-file MODEL.gguf FILE [DETOK]  the same for each text of FILE (each text: its length
+ *                                            in bytes in decimal, a newline, the bytes): one line
+ *                                            of ids per text, in order, from one vocabulary load;
+ *                                            DETOK gets llama_detokenize(remove_special=false,
+ *                                            unparse_special=true) of each text's ids, in FILE's format
  *     tensor MODEL.gguf NAME OUT             the tensor's raw bytes as stored (read by ggml's gguf
  *                                            reader); prints its type (Q4_K)
  *     traits [TYPE]                          ggml's type traits, one line per type (every type
@@ -271,6 +276,85 @@ static int cmd_tokenize(Log *log, const char *model_path, const char *text) {
     return rc;
 }
 
+/* Prints the ids of text[0..len) as one line; with detok, appends to it llama_detokenize of those
+ * ids (special tokens kept and written as their text) as its length, a newline and the bytes.
+ * -1 when llama.cpp fails. */
+static int tokenize_one(const struct llama_vocab *vocab, const char *text, int len, FILE *detok) {
+    int cap = len + 16;
+    llama_token *ids = malloc(sizeof *ids * (size_t)cap);
+    int n = llama_tokenize(vocab, text, len, ids, cap, false, false);
+    if (n < 0 && n != INT32_MIN) { /* -n is the count it needs */
+        cap = -n;
+        ids = realloc(ids, sizeof *ids * (size_t)cap);
+        n = llama_tokenize(vocab, text, len, ids, cap, false, false);
+    }
+    for (int i = 0; i < n; i++)
+        printf(i ? " %d" : "%d", (int)ids[i]);
+    if (n >= 0)
+        putchar('\n');
+    int rc = n < 0 ? -1 : 0;
+    if (rc == 0 && detok) {
+        int tcap = 4 * len + 64;
+        char *t = malloc((size_t)tcap);
+        int m = llama_detokenize(vocab, ids, n, t, tcap, false, true);
+        if (m < 0) {
+            tcap = -m;
+            t = realloc(t, (size_t)tcap);
+            m = llama_detokenize(vocab, ids, n, t, tcap, false, true);
+        }
+        if (m < 0)
+            rc = -1;
+        else
+            fprintf(detok, "%d\n", m), fwrite(t, 1, (size_t)m, detok);
+        free(t);
+    }
+    free(ids);
+    return rc;
+}
+
+static int cmd_tokenize_file(Log *log, const char *model_path, const char *file, const char *detok_path) {
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return fail(log, "%s: %s", file, strerror(errno));
+    size_t cap = 1 << 16, len = 0, n;
+    char *data = malloc(cap);
+    while ((n = fread(data + len, 1, cap - len, f)) > 0)
+        if ((len += n) == cap)
+            data = realloc(data, cap *= 2);
+    fclose(f);
+    FILE *detok = detok_path ? fopen(detok_path, "wb") : NULL;
+    if (detok_path && !detok) {
+        free(data);
+        return fail(log, "%s: %s", detok_path, strerror(errno));
+    }
+    struct llama_model *model = load_model(model_path, true);
+    if (!model) {
+        free(data);
+        if (detok)
+            fclose(detok);
+        return fail(log, "cannot load the vocabulary of %s", model_path);
+    }
+    const struct llama_vocab *vocab = llama_model_get_vocab(model);
+    int rc = 0, k = 0;
+    for (size_t at = 0; at < len && rc == 0; k++) {
+        const char *nl = memchr(data + at, '\n', len - at);
+        char *end;
+        unsigned long n_text = nl ? strtoul(data + at, &end, 10) : 0;
+        if (!nl || end != nl || n_text > len - (size_t)(nl + 1 - data) || n_text > INT32_MAX / 8) {
+            rc = fail(log, "%s: text %d: not LENGTH, a newline and that many bytes", file, k);
+            break;
+        }
+        if (tokenize_one(vocab, nl + 1, (int)n_text, detok))
+            rc = fail(log, "llama_tokenize or llama_detokenize failed on text %d of %s", k, file);
+        at = (size_t)(nl + 1 - data) + n_text;
+    }
+    free(data);
+    if (detok && fclose(detok) != 0 && rc == 0)
+        rc = fail(log, "%s: write error", detok_path);
+    llama_model_free(model);
+    return rc;
+}
+
 static int cmd_tensor(Log *log, const char *model_path, const char *name, const char *out_path) {
     struct gguf_init_params gp = {.no_alloc = true, .ctx = NULL};
     struct gguf_context *gguf = gguf_init_from_file(model_path, gp);
@@ -482,6 +566,7 @@ static int usage(void) {
     fputs("usage: llama_oracle [-t THREADS] COMMAND ARGS\n"
           "  logits MODEL.gguf ID,ID,... OUT.f32\n"
           "  tokenize MODEL.gguf TEXT\n"
+          "  tokenize-file MODEL.gguf FILE [DETOK]\n"
           "  tensor MODEL.gguf NAME OUT\n"
           "  traits [TYPE]\n"
           "  dequant TYPE IN OUT.f32\n"
@@ -516,6 +601,10 @@ int main(int argc, char **argv) {
     } else if (strcmp(cmd, "tokenize") == 0 && argc == 2) {
         llama_backend_init();
         rc = cmd_tokenize(&log, argv[0], argv[1]);
+        llama_backend_free();
+    } else if (strcmp(cmd, "tokenize-file") == 0 && (argc == 2 || argc == 3)) {
+        llama_backend_init();
+        rc = cmd_tokenize_file(&log, argv[0], argv[1], argc == 3 ? argv[2] : NULL);
         llama_backend_free();
     } else if (strcmp(cmd, "tensor") == 0 && argc == 3) {
         rc = cmd_tensor(&log, argv[0], argv[1], argv[2]);
