@@ -15,9 +15,11 @@ static const char USAGE[] =
     "Writes a model with seeded random weights and a minimal byte-level vocabulary, loadable by\n"
     "coldtok and llama.cpp-style readers.\n"
     "\n"
-    "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b;\n"
-    "                  small ones: tiny-llama, tiny-qwen2, tiny-qwen3\n"
-    "  --arch ARCH     llama, qwen2 or qwen3 (with --preset: overrides the preset's)\n"
+    "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b,\n"
+    "                  starcoder2-3b, granite-3b-code, mistral-7b;\n"
+    "                  small ones: tiny-llama, tiny-qwen2, tiny-qwen3, tiny-starcoder2, tiny-granite\n"
+    "  --arch ARCH     llama, qwen2, qwen3, starcoder2 or granite (with --preset: overrides the\n"
+    "                  preset's)\n"
     "  --dims LIST     comma-separated key=value over the preset (or over tiny-ARCH): vocab, embd,\n"
     "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1)\n"
     "  --type T        matrix type: F32, F16 (default), BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,\n"
@@ -80,17 +82,18 @@ int cmd_synth(int argc, char **argv) {
     if (!out) return cli_usage_error("synth", "missing -o FILE.gguf");
     if (!preset && !arch) return cli_usage_error("synth", "give --preset NAME or --arch ARCH");
     SynthSpec s;
-    char base[32];
-    if (!preset) snprintf(base, sizeof base, "tiny-%s", arch);
-    if (synth_preset(preset ? preset : base, &s) != 0)
-        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (llama, qwen2, qwen3)%s",
-                               preset ? preset : arch, preset ? synth_preset_names() : "");
-    if (arch) {
-        if (!strcmp(arch, "llama")) s.arch = ARCH_LLAMA;
-        else if (!strcmp(arch, "qwen2")) s.arch = ARCH_QWEN2;
-        else if (!strcmp(arch, "qwen3")) s.arch = ARCH_QWEN3;
-        else return cli_usage_error("synth", "unknown arch '%s' (llama, qwen2, qwen3)", arch);
+    const ArchInfo *ai = arch ? arch_by_gguf_name(arch) : NULL; /* mistral: llama */
+    if (arch && !ai) {
+        char names[256];
+        arch_list(0, names, sizeof names);
+        return cli_usage_error("synth", "unknown arch '%s' (%s)", arch, names);
     }
+    char base[32];
+    if (!preset) snprintf(base, sizeof base, "tiny-%s", ai->name);
+    if (synth_preset(preset ? preset : base, &s) != 0)
+        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "no small preset for arch '%s'%s",
+                               preset ? preset : arch, preset ? synth_preset_names() : "");
+    if (ai) s.arch = ai->arch;
     if (dims) {
         char *d = xstrdup(dims), *save = NULL;
         for (char *kv = strtok_r(d, ",", &save); kv; kv = strtok_r(NULL, ",", &save))

@@ -25,6 +25,16 @@ static const TensorName TENSORS[TN_COUNT] = {
     [TN_FFN_UP] = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.up_proj.weight"},
     [TN_FFN_DOWN] = {"blk.%d.ffn_down.weight", "model.layers.%d.mlp.down_proj.weight"},
     [TN_HF_ROTARY_INV_FREQ] = {NULL, "model.layers.%d.self_attn.rotary_emb.inv_freq"},
+    [TN_ATTN_NORM_BIAS] = {"blk.%d.attn_norm.bias", "model.layers.%d.input_layernorm.bias"},
+    [TN_FFN_NORM_BIAS] = {"blk.%d.ffn_norm.bias", "model.layers.%d.post_attention_layernorm.bias"},
+    [TN_OUTPUT_NORM_BIAS] = {"output_norm.bias", "model.norm.bias"},
+    [TN_FFN_GATE_BIAS] = {"blk.%d.ffn_gate.bias", "model.layers.%d.mlp.gate_proj.bias"},
+    [TN_FFN_UP_BIAS] = {"blk.%d.ffn_up.bias", "model.layers.%d.mlp.up_proj.bias"},
+    [TN_FFN_DOWN_BIAS] = {"blk.%d.ffn_down.bias", "model.layers.%d.mlp.down_proj.bias"},
+    [TN_FFN_C_FC] = {"blk.%d.ffn_up.weight", "model.layers.%d.mlp.c_fc.weight"},
+    [TN_FFN_C_FC_BIAS] = {"blk.%d.ffn_up.bias", "model.layers.%d.mlp.c_fc.bias"},
+    [TN_FFN_C_PROJ] = {"blk.%d.ffn_down.weight", "model.layers.%d.mlp.c_proj.weight"},
+    [TN_FFN_C_PROJ_BIAS] = {"blk.%d.ffn_down.bias", "model.layers.%d.mlp.c_proj.bias"},
 };
 
 static const HparamName HPARAMS[HP_COUNT] = {
@@ -43,6 +53,13 @@ static const HparamName HPARAMS[HP_COUNT] = {
     [HP_ROPE_SCALING_TYPE] = {"rope.scaling.type", NULL},
     [HP_ROPE_SCALING_FACTOR] = {"rope.scaling.factor", NULL},
     [HP_ROPE_SCALE_LINEAR] = {"rope.scale_linear", NULL}, /* older GGUF files' linear factor */
+    [HP_LAYERNORM_EPS] = {"attention.layer_norm_epsilon", "norm_epsilon"}, /* starcoder2 */
+    /* llama.cpp reads no window for llama (mistral) or starcoder2: never written for them */
+    [HP_SLIDING_WINDOW] = {"attention.sliding_window", "sliding_window"},
+    [HP_EMBEDDING_SCALE] = {"embedding_scale", "embedding_multiplier"},
+    [HP_ATTENTION_SCALE] = {"attention.scale", "attention_multiplier"},
+    [HP_RESIDUAL_SCALE] = {"residual_scale", "residual_multiplier"},
+    [HP_LOGIT_SCALE] = {"logit_scale", "logits_scaling"},
 };
 
 const TensorName *tensor_name(TensorRole role) { return &TENSORS[role]; }

@@ -9,7 +9,10 @@
  *                        value_length only when head_dim is not n_embd / n_head;
  *   CONFIG_KEYS_SYNTH    synth's: key_length and value_length always, vocab_size last.
  * Both: context_length is n_ctx (2048 when unknown); rope.scaling.type "linear" and
- * rope.scaling.factor when rope_scale is not 1. A new key is a row in each layout of
+ * rope.scaling.factor when rope_scale is not 1; the norm's epsilon as layer_norm_rms_epsilon or
+ * (LayerNorm families: starcoder2) layer_norm_epsilon; granite's embedding_scale,
+ * attention.scale, residual_scale and logit_scale (model/arch.h multipliers). No sliding window:
+ * llama.cpp reads none for llama (mistral) or starcoder2. A new key is a row in each layout of
  * config_gguf.c.
  * Keys already in out are replaced where they stand (formats/gguf_meta.h). No errors. */
 #ifndef COLDTOK_CONFIG_GGUF_H

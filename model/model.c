@@ -22,6 +22,7 @@ typedef struct {
     SafeTensors *st;
     size_t vec_used, vec_cap;
     double llama3[4]; /* config.json llama3 rope scaling: factor, low, high, original context */
+    int window;       /* config.json sliding_window where the family applies it (0: none) */
     HqConfig hq;      /* config.json quantization_config (method HQ_NONE: none) */
     int n_packed;     /* linears read packed under it */
     Err *err;
@@ -185,9 +186,12 @@ static int check_config(const Model *m, Err *err) {
     if (!(c->attn_scale >= 0 && c->attn_scale < 1e3) || !(c->attn_softcap >= 0 && c->attn_softcap < 1e6) ||
         !(c->final_softcap >= 0 && c->final_softcap < 1e6))
         return err_set(err, "%s: attention scale or soft-cap out of range", m->path);
+    if (!(c->embd_scale >= 0 && c->embd_scale < 1e6) || !(c->residual_scale >= 0 && c->residual_scale < 1e6) ||
+        !(c->logit_scale >= 0 && c->logit_scale < 1e6))
+        return err_set(err, "%s: embedding, residual or logit scale out of range", m->path);
     /* what model/forward.c implements today; a family described with more loads once it does */
     const ArchInfo *a = arch_info(c->arch);
-    if (a->norm != NORM_RMS)
+    if (a->norm != NORM_RMS && a->norm != NORM_LAYER)
         return err_set(err, "%s: %s needs a norm the forward pass lacks", m->path, a->name);
     return 0;
 }
@@ -231,6 +235,20 @@ static int gguf_int_key(Gguf *g, const char *arch, const char *key, int64_t *v, 
     return 0;
 }
 
+/* granite's scales as llama.cpp reads them: logit_scale required, the others optional. */
+static int gguf_multipliers(Gguf *g, const char *arch, Config *c, const char *path, Err *err) {
+    const Hparam hp[] = {HP_LOGIT_SCALE, HP_EMBEDDING_SCALE, HP_ATTENTION_SCALE, HP_RESIDUAL_SCALE};
+    float *field[] = {&c->logit_scale, &c->embd_scale, &c->attn_scale, &c->residual_scale};
+    for (int i = 0; i < 4; i++) {
+        char k[128];
+        double f;
+        snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(hp[i]));
+        if (gguf_get_float(g, k, &f) == 0) *field[i] = (float)f;
+        else if (i == 0) return err_set(err, "%s: missing metadata key %s", path, k);
+    }
+    return 0;
+}
+
 static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     Config *c = &m->cfg;
     char arch_buf[64], st_buf[64];
@@ -270,9 +288,10 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
         c->n_ctx = (int)v;
     char k[128];
     double f;
-    snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_RMS_EPS));
+    snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(a->norm == NORM_LAYER ? HP_LAYERNORM_EPS : HP_RMS_EPS));
     if (gguf_get_float(g, k, &f) != 0) return err_set(err, "%s: missing metadata key %s", m->path, k);
     c->rms_eps = (float)f;
+    if (a->multipliers && gguf_multipliers(g, arch, c, m->path, err)) return -1;
     snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_FREQ_BASE));
     c->rope_theta = gguf_get_float(g, k, &f) == 0 ? (float)f : 10000.0f;
     c->rope_scale = 1;
@@ -332,6 +351,42 @@ static void llama3_factors(float *out, int n_rot, double theta, double factor, d
     }
 }
 
+/* The keys of the families that have them: granite's multipliers (GraniteConfig defaults 1),
+ * sliding_window where transformers applies it (null: none), StarCoder2's use_bias (coldtok and
+ * llama.cpp need the biases) and hidden_act (the tanh GELU is what both compute). */
+static int json_family_keys(json_t *root, const ArchInfo *a, const char *model_type, Config *c,
+                            Loader *L, const char *cfg_path, Err *err) {
+    if (a->multipliers) {
+        const Hparam hp[] = {HP_EMBEDDING_SCALE, HP_ATTENTION_SCALE, HP_RESIDUAL_SCALE, HP_LOGIT_SCALE};
+        float *field[] = {&c->embd_scale, &c->attn_scale, &c->residual_scale, &c->logit_scale};
+        for (int i = 0; i < 4; i++) {
+            double v = 1;
+            if (json_num(root, HF_KEY(hp[i]), &v, cfg_path, err)) return -1;
+            if (!(v > 0 && v < 1e6))
+                return err_set(err, "%s: \"%s\" = %g is out of range", cfg_path, HF_KEY(hp[i]), v);
+            *field[i] = (float)v;
+        }
+    }
+    L->window = 0;
+    for (int i = 0; i < ARCH_MAX_NAMES && a->window_hf_types[i]; i++)
+        if (!strcmp(a->window_hf_types[i], model_type) &&
+            json_int(root, HF_KEY(HP_SLIDING_WINDOW), &L->window, cfg_path, err))
+            return -1;
+    if (a->norm_bias == TENSORS_REQUIRED) {
+        json_t *ub = json_object_get(root, "use_bias");
+        if (ub && !json_is_true(ub))
+            return err_set(err, "%s: \"use_bias\": false is not supported (%s without biases)", cfg_path,
+                           a->name);
+    }
+    json_t *act = json_object_get(root, "hidden_act");
+    const char *an = json_string_value(act);
+    if (a->act == ACT_GELU && act &&
+        (!an || (strcmp(an, "gelu_pytorch_tanh") && strcmp(an, "gelu_new") && strcmp(an, "gelu_fast"))))
+        return err_set(err, "%s: \"hidden_act\" %s is not supported (the tanh GELU is: "
+                       "gelu_pytorch_tanh, gelu_new, gelu_fast)", cfg_path, an ? an : "(not a string)");
+    return 0;
+}
+
 static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err) {
     Config *c = &m->cfg;
     json_error_t je;
@@ -369,7 +424,8 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     c->head_dim_v = c->head_dim;
     c->act = a->act;
     double eps = 1e-6, theta = 10000;
-    if (json_num(root, HF_KEY(HP_RMS_EPS), &eps, cfg_path, err) ||
+    if (a->norm == NORM_LAYER) eps = 1e-5; /* Starcoder2Config norm_epsilon */
+    if (json_num(root, HF_KEY(a->norm == NORM_LAYER ? HP_LAYERNORM_EPS : HP_RMS_EPS), &eps, cfg_path, err) ||
         json_num(root, HF_KEY(HP_ROPE_FREQ_BASE), &theta, cfg_path, err))
         goto done;
     c->rms_eps = (float)eps;
@@ -382,6 +438,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
         goto done;
     }
     c->tied = tie ? json_is_true(tie) : a->tied_default;
+    if (json_family_keys(root, a, json_string_value(mt), c, L, cfg_path, err)) goto done;
     /* never ignored: a scheme coldtok does not read is one line naming it (older
      * compressed-tensors releases call the object compression_config) */
     json_t *qc = json_object_get(root, "quantization_config");
@@ -427,8 +484,36 @@ done:
 static size_t vector_room(const Config *c) {
     size_t q = (size_t)c->n_head * c->head_dim, kv = (size_t)c->n_head_kv * c->head_dim,
            vd = (size_t)c->n_head_kv * c->head_dim_v;
-    return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim) +
-           (size_t)c->n_embd + 1024;
+    /* per layer: norms and their biases, q/k/v biases, q/k norms, o bias, FFN biases */
+    return (size_t)c->n_layer * (4 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim +
+                                 2 * (size_t)c->n_embd + 2 * (size_t)c->n_ff) +
+           2 * (size_t)c->n_embd + 1024;
+}
+
+/* A layer's optional biases: its norms', the output projection's and the FFN's, each as the
+ * family's Presence says (a present tensor of a REFUSED kind is an error naming it). */
+static int load_biases(Loader *L, const ArchInfo *a, int l, Layer *y) {
+    const Config *c = &L->m->cfg;
+    int64_t E = c->n_embd, F = c->n_ff;
+    struct { TensorRole role; int64_t n; Presence p; const float **out; } b[] = {
+        {TN_ATTN_NORM_BIAS, E, a->norm_bias, &y->attn_norm_b},
+        {TN_FFN_NORM_BIAS, E, a->norm_bias, &y->ffn_norm_b},
+        {TN_ATTN_OUT_BIAS, E, a->out_bias, &y->bo},
+        {TN_FFN_GATE_BIAS, F, c->act == ACT_GELU ? TENSORS_REFUSED : a->ffn_bias, &y->b_gate},
+        {a->mlp_c_fc ? TN_FFN_C_FC_BIAS : TN_FFN_UP_BIAS, F, a->ffn_bias, &y->b_up},
+        {a->mlp_c_fc ? TN_FFN_C_PROJ_BIAS : TN_FFN_DOWN_BIAS, E, a->ffn_bias, &y->b_down},
+    };
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        if (b[i].p == TENSORS_REFUSED) {
+            Tensor t;
+            int nd, r = lookup(L, b[i].role, l, &t, &nd);
+            if (r < 0) return -1;
+            if (r == 1) return err_set(L->err, "%s: %s: a bias that %s does not use", L->m->path, t.name, a->name);
+            continue;
+        }
+        if (get_vector(L, b[i].role, l, b[i].n, b[i].p != TENSORS_REQUIRED, b[i].out)) return -1;
+    }
+    return 0;
 }
 
 static int load_weights(Loader *L) {
@@ -439,8 +524,11 @@ static int load_weights(Loader *L) {
             KV = (int64_t)c->n_head_kv * c->head_dim, F = c->n_ff, V = c->n_vocab;
     int64_t VD = (int64_t)c->n_head_kv * c->head_dim_v, OD = (int64_t)c->n_head * c->head_dim_v;
     if (get_matrix(L, TN_TOKEN_EMBD, 0, V, E, &m->tok_embd) ||
-        get_vector(L, TN_OUTPUT_NORM, 0, E, 0, &m->output_norm))
+        get_vector(L, TN_OUTPUT_NORM, 0, E, 0, &m->output_norm) ||
+        get_vector(L, TN_OUTPUT_NORM_BIAS, 0, E, a->norm_bias != TENSORS_REQUIRED, &m->output_norm_b))
         return -1;
+    if (m->output_norm_b && a->norm_bias == TENSORS_REFUSED)
+        return err_set(L->err, "%s: a norm bias, which %s does not use", m->path, a->name);
     if (c->tied) {
         m->output = m->tok_embd;
     } else if (get_matrix(L, TN_OUTPUT, 0, V, E, &m->output)) {
@@ -451,6 +539,7 @@ static int load_weights(Loader *L) {
     if (rf) m->rope_freqs = rf;
     m->layers = xcalloc((size_t)c->n_layer, sizeof *m->layers);
     const int need_bias = a->qkv_bias == TENSORS_REQUIRED, need_norm = a->qk_norm == TENSORS_REQUIRED;
+    const TensorRole up = a->mlp_c_fc ? TN_FFN_C_FC : TN_FFN_UP, down = a->mlp_c_fc ? TN_FFN_C_PROJ : TN_FFN_DOWN;
     for (int l = 0; l < c->n_layer; l++) {
         Layer *y = &m->layers[l];
         progress("loading layer %d/%d", l + 1, c->n_layer);
@@ -459,9 +548,9 @@ static int load_weights(Loader *L) {
             get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv) || get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
             get_vector(L, TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
             (c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
-            get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up) ||
-            get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down))
+            get_matrix(L, up, l, F, E, &y->w_up) || get_matrix(L, down, l, E, F, &y->w_down))
             return -1;
+        y->window = L->window;
         /* the q/k/v biases: all three or none */
         if (get_vector(L, TN_ATTN_Q_BIAS, l, Q, !need_bias, &y->bq) ||
             get_vector(L, TN_ATTN_K_BIAS, l, KV, !need_bias, &y->bk) ||
@@ -472,11 +561,16 @@ static int load_weights(Loader *L) {
         if (a->qkv_bias == TENSORS_REFUSED && y->bq)
             return err_set(L->err, "%s: layer %d has q/k/v biases, which %s does not use", m->path, l,
                            a->name);
-        Tensor t;
-        int nd;
-        int r = lookup(L, TN_ATTN_OUT_BIAS, l, &t, &nd);
-        if (r < 0) return -1;
-        if (r == 1) return err_set(L->err, "%s: %s: an output-projection bias is not supported", m->path, t.name);
+        if (a->out_bias == TENSORS_REFUSED) {
+            Tensor t;
+            int nd;
+            int r = lookup(L, TN_ATTN_OUT_BIAS, l, &t, &nd);
+            if (r < 0) return -1;
+            if (r == 1)
+                return err_set(L->err, "%s: %s: an output-projection bias, which %s does not use", m->path,
+                               t.name, a->name);
+        }
+        if (load_biases(L, a, l, y)) return -1;
         if (get_vector(L, TN_ATTN_Q_NORM, l, c->head_dim, !need_norm, &y->q_norm) ||
             get_vector(L, TN_ATTN_K_NORM, l, c->head_dim, !need_norm, &y->k_norm))
             return -1;

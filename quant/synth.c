@@ -18,7 +18,10 @@ typedef struct {
     SynthSpec s;
 } Preset;
 
-/* Shapes from the models' published config.json files. */
+/* Shapes from the models' published config.json files. The rows give the shape fields in order;
+ * the fields after std (bias, granite's scales) are named where a row has them, 0 elsewhere. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const Preset PRESETS[] = {
     {"qwen2.5-0.5b", {ARCH_QWEN2, 151936, 896, 24, 4864, 14, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
     {"qwen2.5-1.5b", {ARCH_QWEN2, 151936, 1536, 28, 8960, 12, 2, 128, 1e6f, 1e-6f, 1, Q_F16, 1, 0.02f}},
@@ -28,7 +31,19 @@ static const Preset PRESETS[] = {
     {"tiny-llama", {ARCH_LLAMA, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-5f, 0, Q_F16, 1, 0.05f}},
     {"tiny-qwen2", {ARCH_QWEN2, 512, 128, 2, 256, 4, 2, 32, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f}},
     {"tiny-qwen3", {ARCH_QWEN3, 512, 128, 2, 256, 4, 2, 64, 1e6f, 1e-6f, 1, Q_F16, 1, 0.05f}},
+    {"starcoder2-3b", {ARCH_STARCODER2, 49152, 3072, 30, 12288, 24, 2, 128, 999999.4420358813f, 1e-5f, 1,
+                       Q_F16, 1, 0.02f}},
+    /* ibm-granite/granite-3b-code-base: model_type llama, attention_bias and mlp_bias */
+    {"granite-3b-code", {ARCH_LLAMA, 49152, 2560, 32, 10240, 32, 32, 80, 1e7f, 1e-5f, 1, Q_F16, 1, 0.02f,
+                         .bias = 1}},
+    /* mistralai/Mistral-7B-v0.1 (its sliding_window 4096 has no GGUF key: llama.cpp reads none) */
+    {"mistral-7b", {ARCH_LLAMA, 32000, 4096, 32, 14336, 32, 8, 128, 1e4f, 1e-5f, 0, Q_F16, 1, 0.02f}},
+    {"tiny-starcoder2", {ARCH_STARCODER2, 512, 128, 2, 256, 4, 2, 32, 1e5f, 1e-5f, 1, Q_F16, 1, 0.05f}},
+    /* granite-3.0's multipliers (embedding 12, attention 1/64, residual 0.22, logits 8) */
+    {"tiny-granite", {ARCH_GRANITE, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-6f, 1, Q_F16, 1, 0.05f,
+                      .embd_scale = 12, .attn_scale = 0.015625f, .residual_scale = 0.22f, .logit_scale = 8}},
 };
+#pragma GCC diagnostic pop
 
 int synth_preset(const char *name, SynthSpec *s) {
     for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
@@ -40,8 +55,8 @@ int synth_preset(const char *name, SynthSpec *s) {
 }
 
 const char *synth_preset_names(void) {
-    return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, tiny-llama, "
-           "tiny-qwen2, tiny-qwen3";
+    return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, starcoder2-3b, "
+           "granite-3b-code, mistral-7b, tiny-llama, tiny-qwen2, tiny-qwen3, tiny-starcoder2, tiny-granite";
 }
 
 int synth_type_ok(uint32_t t) { return qtype_can_quant(t) && qtype_can_dequant(t); }
@@ -162,7 +177,9 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
                       .n_rot = s->head_dim,
                       .n_ctx = s->arch == ARCH_LLAMA ? 131072 : 32768, .rms_eps = s->rms_eps,
                       .rope_theta = s->rope_theta, .rope_scale = 1, .rope = a->rope_gguf,
-                      .tied = s->tied, .act = a->act};
+                      .tied = s->tied, .act = a->act, .embd_scale = s->embd_scale,
+                      .attn_scale = s->attn_scale, .residual_scale = s->residual_scale,
+                      .logit_scale = s->logit_scale};
     GgufMeta *meta = gm_new();
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
     gm_write(meta, w);
@@ -170,7 +187,10 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     write_vocab(w, s->n_vocab, s->arch == ARCH_LLAMA ? "llama-bpe" : "qwen2");
 
     /* tensors in llama.cpp's order; the optional ones a family requires (model/arch.h) */
-    int cap = 4 + 16 * s->n_layer, n = 0;
+    int cap = 8 + 24 * s->n_layer, n = 0;
+    /* an optional kind of tensor is written when the family requires it, or allows it and the
+     * spec asks for biases */
+#define WRITES(presence) ((presence) == TENSORS_REQUIRED || ((presence) == TENSORS_ALLOWED && s->bias))
     Plan *p = xcalloc((size_t)cap, sizeof *p);
     float mstd = s->std;
 #define ADD(type_, cols_, rows_, mean_, std_, role, layer)                                    \
@@ -182,10 +202,11 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     ADD(s->type, E, s->n_vocab, 0, mstd, TN_TOKEN_EMBD, 0);
     for (int l = 0; l < s->n_layer; l++) {
         ADD(Q_F32, E, 1, 1, 0.1f, TN_ATTN_NORM, l);
+        if (WRITES(a->norm_bias)) ADD(Q_F32, E, 1, 0, 0.1f, TN_ATTN_NORM_BIAS, l);
         ADD(s->type, E, Q, 0, mstd, TN_ATTN_Q, l);
         ADD(s->type, E, KV, 0, mstd, TN_ATTN_K, l);
         ADD(s->type, E, KV, 0, mstd, TN_ATTN_V, l);
-        if (a->qkv_bias == TENSORS_REQUIRED) {
+        if (WRITES(a->qkv_bias)) {
             ADD(Q_F32, Q, 1, 0, 0.1f, TN_ATTN_Q_BIAS, l);
             ADD(Q_F32, KV, 1, 0, 0.1f, TN_ATTN_K_BIAS, l);
             ADD(Q_F32, KV, 1, 0, 0.1f, TN_ATTN_V_BIAS, l);
@@ -195,12 +216,21 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
             ADD(Q_F32, s->head_dim, 1, 1, 0.1f, TN_ATTN_K_NORM, l);
         }
         ADD(s->type, Q, E, 0, mstd, TN_ATTN_OUT, l);
+        if (WRITES(a->out_bias)) ADD(Q_F32, E, 1, 0, 0.1f, TN_ATTN_OUT_BIAS, l);
         ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_NORM, l);
-        ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
+        if (WRITES(a->norm_bias)) ADD(Q_F32, E, 1, 0, 0.1f, TN_FFN_NORM_BIAS, l);
+        if (a->act != ACT_GELU) ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l); /* ACT_GELU: no gate */
         ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
         ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
+        if (WRITES(a->ffn_bias)) {
+            if (a->act != ACT_GELU) ADD(Q_F32, F, 1, 0, 0.1f, TN_FFN_GATE_BIAS, l);
+            ADD(Q_F32, F, 1, 0, 0.1f, TN_FFN_UP_BIAS, l);
+            ADD(Q_F32, E, 1, 0, 0.1f, TN_FFN_DOWN_BIAS, l);
+        }
     }
     ADD(Q_F32, E, 1, 1, 0.1f, TN_OUTPUT_NORM, 0);
+    if (WRITES(a->norm_bias)) ADD(Q_F32, E, 1, 0, 0.1f, TN_OUTPUT_NORM_BIAS, 0);
+#undef WRITES
     if (!s->tied) ADD(s->type, E, s->n_vocab, 0, mstd, TN_OUTPUT, 0);
 #undef ADD
     int r = 0;

@@ -2,7 +2,8 @@
  *
  * The file is a complete llama.cpp-style GGUF: architecture metadata (ARCH.* keys, from
  * model/config_gguf.h), every tensor the architecture needs (the optional ones model/arch.h says
- * it requires: qwen2: q/k/v biases; qwen3: q/k norms; tied models: no output.weight),
+ * it requires: qwen2: q/k/v biases; qwen3: q/k norms; starcoder2: norm, attention and MLP biases
+ * and no gate; the ones it allows when bias is set; tied models: no output.weight),
  * and a minimal byte-level BPE vocabulary ("gpt2" model: the 256 byte tokens, a few merges,
  * <|endoftext|> as BOS/EOS, the rest of n_vocab filled with unused placeholder tokens) so the model
  * and its tokenizer load like a real one.
@@ -31,10 +32,16 @@ typedef struct {
     uint32_t type;  /* QType of the matrices */
     uint64_t seed;
     float std;      /* of the matrix entries */
+    int bias;       /* 1: also the biases the family allows (llama: attention_bias and mlp_bias, as
+                     * Granite-Code); the ones it requires are always written */
+    /* granite's multipliers (0: 1); written as its GGUF keys */
+    float embd_scale, attn_scale, residual_scale, logit_scale;
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",
- * "qwen3-0.6b", "tiny-llama", "tiny-qwen2", "tiny-qwen3"); type F16, seed 1. -1 when unknown. */
+ * "qwen3-0.6b", "starcoder2-3b", "granite-3b-code" (model_type llama with attention and MLP
+ * biases), "mistral-7b" (llama), "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-starcoder2",
+ * "tiny-granite"); type F16, seed 1. -1 when unknown. */
 int synth_preset(const char *name, SynthSpec *s);
 /* The preset names, comma separated (for --help). */
 const char *synth_preset_names(void);
