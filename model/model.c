@@ -561,16 +561,7 @@ static int load_weights(Loader *L) {
         if (a->qkv_bias == TENSORS_REFUSED && y->bq)
             return err_set(L->err, "%s: layer %d has q/k/v biases, which %s does not use", m->path, l,
                            a->name);
-        if (a->out_bias == TENSORS_REFUSED) {
-            Tensor t;
-            int nd;
-            int r = lookup(L, TN_ATTN_OUT_BIAS, l, &t, &nd);
-            if (r < 0) return -1;
-            if (r == 1)
-                return err_set(L->err, "%s: %s: an output-projection bias, which %s does not use", m->path,
-                               t.name, a->name);
-        }
-        if (load_biases(L, a, l, y)) return -1;
+        if (load_biases(L, a, l, y)) return -1; /* norms', o_proj's, FFN's; refused ones named */
         if (get_vector(L, TN_ATTN_Q_NORM, l, c->head_dim, !need_norm, &y->q_norm) ||
             get_vector(L, TN_ATTN_K_NORM, l, c->head_dim, !need_norm, &y->k_norm))
             return -1;
