@@ -17,11 +17,12 @@ static const char USAGE[] =
     "\n"
     "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b,\n"
     "                  codegemma-7b, gemma-2-2b, gemma-3-1b, qwen3-coder-30b-a3b,\n"
-    "                  deepseek-coder-v2-lite, phi-3.5-mini; small ones: tiny-llama, tiny-qwen2,\n"
-    "                  tiny-qwen3, tiny-gemma, tiny-gemma2, tiny-gemma3, tiny-qwen2moe,\n"
-    "                  tiny-qwen3moe, tiny-deepseek2, tiny-phi3\n"
-    "  --arch ARCH     llama, qwen2, qwen3, gemma, gemma2, gemma3, qwen2moe, qwen3moe, deepseek2 or\n"
-    "                  phi3 (with --preset: overrides the preset's)\n"
+    "                  deepseek-coder-v2-lite, phi-3.5-mini, starcoder2-3b, granite-3b-code,\n"
+    "                  mistral-7b; small ones: tiny-llama, tiny-qwen2, tiny-qwen3, tiny-gemma,\n"
+    "                  tiny-gemma2, tiny-gemma3, tiny-qwen2moe, tiny-qwen3moe, tiny-deepseek2,\n"
+    "                  tiny-phi3, tiny-starcoder2, tiny-granite\n"
+    "  --arch ARCH     llama, qwen2, qwen3, gemma, gemma2, gemma3, qwen2moe, qwen3moe, deepseek2, phi3,\n"
+    "                  starcoder2 or granite (mistral: llama; with --preset: overrides the preset's)\n"
     "  --dims LIST     comma-separated key=value over the preset (or over tiny-ARCH): vocab, embd,\n"
     "                  layers, ff, heads, kv_heads, head_dim, theta, eps, tied (0/1), ctx (context\n"
     "                  length), rot (rotated dims of a head); gemma2/3: window, swa_period,\n"
@@ -111,18 +112,18 @@ int cmd_synth(int argc, char **argv) {
     if (!out) return cli_usage_error("synth", "missing -o FILE.gguf");
     if (!preset && !arch) return cli_usage_error("synth", "give --preset NAME or --arch ARCH");
     SynthSpec s;
-    char base[32];
-    if (!preset) snprintf(base, sizeof base, "tiny-%s", arch);
-    char archs[256]; /* every family synth writes has a tiny-ARCH preset */
-    arch_list(0, archs, sizeof archs);
-    if (synth_preset(preset ? preset : base, &s) != 0)
-        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "unknown arch '%s' (%s)",
-                               preset ? preset : arch, preset ? synth_preset_names() : archs);
-    if (arch) {
-        const ArchInfo *a = arch_by_gguf_name(arch);
-        if (!a || strcmp(a->name, arch) != 0) return cli_usage_error("synth", "unknown arch '%s' (%s)", arch, archs);
-        s.arch = a->arch;
+    const ArchInfo *ai = arch ? arch_by_gguf_name(arch) : NULL; /* mistral: llama */
+    if (arch && !ai) {
+        char names[256];
+        arch_list(0, names, sizeof names);
+        return cli_usage_error("synth", "unknown arch '%s' (%s)", arch, names);
     }
+    char base[32];
+    if (!preset) snprintf(base, sizeof base, "tiny-%s", ai->name);
+    if (synth_preset(preset ? preset : base, &s) != 0)
+        return cli_usage_error("synth", preset ? "unknown preset '%s' (%s)" : "no small preset for arch '%s'%s",
+                               preset ? preset : arch, preset ? synth_preset_names() : "");
+    if (ai) s.arch = ai->arch;
     if (dims) {
         char *d = xstrdup(dims), *save = NULL;
         for (char *kv = strtok_r(d, ",", &save); kv; kv = strtok_r(NULL, ",", &save))

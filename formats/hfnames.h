@@ -3,7 +3,8 @@
  * Tensors: every tensor role a model may have, with its GGUF (llama.cpp) name and its HF
  * (transformers) name; "%d" stands for the layer. A role one convention lacks is NULL there:
  * rope_freqs is GGUF-only (an HF checkpoint derives it from config.json), rotary_emb.inv_freq an
- * HF buffer that converters drop.
+ * HF buffer that converters drop. Two roles may share a GGUF name when the HF checkpoints of
+ * different families name the tensor differently (ffn_up: mlp.up_proj, StarCoder2's mlp.c_fc).
  * Hyper-parameters: the GGUF metadata key of each (after "ARCH.") and the config.json key that
  * holds the same value, where there is a flat one.
  *
@@ -20,6 +21,12 @@ typedef enum {
     TN_ATTN_Q_NORM, TN_ATTN_K_NORM, TN_ATTN_OUT, TN_ATTN_OUT_BIAS,
     TN_FFN_NORM, TN_FFN_GATE, TN_FFN_UP, TN_FFN_DOWN,
     TN_HF_ROTARY_INV_FREQ,
+    /* LayerNorm biases (starcoder2), the attention output's and the MLP's biases (starcoder2;
+     * llama and granite when attention_bias / mlp_bias) */
+    TN_ATTN_NORM_BIAS, TN_FFN_NORM_BIAS, TN_OUTPUT_NORM_BIAS,
+    TN_FFN_GATE_BIAS, TN_FFN_UP_BIAS, TN_FFN_DOWN_BIAS,
+    /* StarCoder2's MLP in its HF names (mlp.c_fc, mlp.c_proj), llama.cpp's ffn_up / ffn_down */
+    TN_FFN_C_FC, TN_FFN_C_FC_BIAS, TN_FFN_C_PROJ, TN_FFN_C_PROJ_BIAS,
     /* Gemma 2/3's sandwich norms. Their HF names clash with llama's: there post_attention_layernorm
      * is the norm after attention (the FFN's input norm is pre_feedforward_layernorm), so a family
      * with post-norms (model/arch.h post_norms) loads its FFN input norm as TN_FFN_PRE_NORM (GGUF
@@ -70,6 +77,9 @@ typedef enum {
     HP_HEAD_COUNT, HP_HEAD_COUNT_KV, HP_KEY_LENGTH, HP_VALUE_LENGTH, HP_ROPE_DIMENSION_COUNT,
     HP_ROPE_FREQ_BASE, HP_RMS_EPS, HP_ROPE_SCALING_TYPE, HP_ROPE_SCALING_FACTOR,
     HP_ROPE_SCALE_LINEAR,
+    HP_LAYERNORM_EPS, /* starcoder2 (HP_SLIDING_WINDOW: with Gemma's keys below) */
+    /* granite's multipliers */
+    HP_EMBEDDING_SCALE, HP_ATTENTION_SCALE, HP_RESIDUAL_SCALE, HP_LOGIT_SCALE,
     /* sliding windows, soft-caps, local RoPE base (Gemma 2/3) */
     HP_SLIDING_WINDOW, HP_SLIDING_WINDOW_PATTERN, HP_ATTN_SOFTCAP, HP_FINAL_SOFTCAP,
     HP_ROPE_FREQ_BASE_SWA,

@@ -14,6 +14,9 @@ static const ArchInfo ARCHS[] = {
         .rope_gguf = ROPE_NORMAL, .rope_hf = ROPE_NEOX,
         .norm = NORM_RMS, .act = ACT_SILU_GATED,
         .tied_default = 0, /* LlamaConfig, MistralConfig */
+        /* attention_bias / mlp_bias (Granite-Code is model_type llama with both) */
+        .out_bias = TENSORS_ALLOWED, .ffn_bias = TENSORS_ALLOWED,
+        .window_hf_types = {"mistral"}, /* MistralConfig sliding_window (4096 in 7B v0.1) */
     },
     [ARCH_QWEN2] = {
         .arch = ARCH_QWEN2, .name = "qwen2",
@@ -101,7 +104,31 @@ static const ArchInfo ARCHS[] = {
         .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX, /* rotate_half; the converter keeps the rows */
         .norm = NORM_RMS, .act = ACT_SILU_GATED,
         .tied_default = 0, /* Phi3Config (Phi-4-mini's config.json says true) */
-        .fused_qkv = 1, .fused_gate_up = 1, .window_hf_only = 1,
+        .fused_qkv = 1, .fused_gate_up = 1,
+        /* config.json's sliding_window windows every layer (transformers); llama.cpp disables
+         * phi3's SWA, so a GGUF file's attention.sliding_window is not read */
+        .window_hf_types = {"phi3"},
+    },
+    [ARCH_STARCODER2] = {
+        .arch = ARCH_STARCODER2, .name = "starcoder2",
+        .gguf_names = {"starcoder2"}, .hf_types = {"starcoder2"},
+        .qkv_bias = TENSORS_REQUIRED, .qk_norm = TENSORS_REFUSED, /* config.json use_bias */
+        .rope_gguf = ROPE_NEOX, .rope_hf = ROPE_NEOX,
+        .norm = NORM_LAYER, .act = ACT_GELU,
+        .tied_default = 1, /* Starcoder2Config leaves tie_word_embeddings at its default, true */
+        .norm_bias = TENSORS_REQUIRED, .out_bias = TENSORS_REQUIRED, .ffn_bias = TENSORS_REQUIRED,
+        .mlp_c_fc = 1,
+        .window_hf_types = {"starcoder2"},
+    },
+    [ARCH_GRANITE] = {
+        .arch = ARCH_GRANITE, .name = "granite",
+        .gguf_names = {"granite"}, .hf_types = {"granite"},
+        .qkv_bias = TENSORS_ALLOWED, .qk_norm = TENSORS_REFUSED, /* attention_bias */
+        .rope_gguf = ROPE_NORMAL, .rope_hf = ROPE_NEOX, /* converted like llama: Q/K permuted */
+        .norm = NORM_RMS, .act = ACT_SILU_GATED,
+        .tied_default = 0, /* GraniteConfig */
+        .out_bias = TENSORS_ALLOWED, .ffn_bias = TENSORS_ALLOWED, /* attention_bias, mlp_bias */
+        .multipliers = 1,
     },
 };
 #define N_ARCHS (sizeof ARCHS / sizeof ARCHS[0])

@@ -13,10 +13,18 @@
 
 #include <stddef.h>
 
-typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_GEMMA, ARCH_GEMMA2, ARCH_GEMMA3, ARCH_QWEN2MOE,
-               ARCH_QWEN3MOE, ARCH_DEEPSEEK2, ARCH_PHI3 } Arch;
+typedef enum {
+    ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3,
+    ARCH_GEMMA, ARCH_GEMMA2, ARCH_GEMMA3,
+    ARCH_QWEN2MOE, ARCH_QWEN3MOE, ARCH_DEEPSEEK2,
+    ARCH_PHI3,
+    ARCH_STARCODER2, ARCH_GRANITE,
+} Arch;
 typedef enum { ROPE_NORMAL, ROPE_NEOX } RopeStyle; /* adjacent pairs / halves */
-typedef enum { NORM_RMS } NormKind;                /* the forward pass implements these today */
+typedef enum {
+    NORM_RMS,   /* x / rms(x) * w */
+    NORM_LAYER, /* (x - mean) / std(x) * w + b: LayerNorm with bias (starcoder2) */
+} NormKind;
 typedef enum {
     ACT_SILU_GATED, /* FFN: down(silu(gate(x)) * up(x)) (SwiGLU) */
     ACT_GELU_GATED, /* FFN: down(gelu(gate(x)) * up(x)) (GeGLU, tanh-approximated GELU) */
@@ -78,9 +86,16 @@ typedef struct {
      * fused_gate_up: gate and up stacked, gate rows first (GGUF ffn_up with 2 n_ff rows, HF
      * gate_up_proj): required. */
     int fused_qkv, fused_gate_up;
-    /* 1: config.json's sliding_window windows every layer (transformers), while the GGUF
-     * attention.sliding_window key is ignored (llama.cpp disables phi3's SWA). */
-    int window_hf_only;
+    Presence norm_bias;        /* biases of the attention, FFN and output norms (LayerNorm) */
+    Presence out_bias;         /* the attention output projection's bias (o_proj) */
+    Presence ffn_bias;         /* the FFN matrices' biases (gate, up, down) */
+    int mlp_c_fc;              /* 1: the HF MLP is mlp.c_fc / mlp.c_proj (StarCoder2), not
+                                * up_proj / down_proj (the GGUF names are the same) */
+    int multipliers;           /* 1: granite's embedding, attention, residual and logit scales
+                                * (config.json *_multiplier, logits_scaling; GGUF *_scale) */
+    /* config.json model_type values whose sliding_window transformers applies (NULL-ended);
+     * llama.cpp reads no window for these families, so a GGUF file never has one */
+    const char *window_hf_types[ARCH_MAX_NAMES];
 } ArchInfo;
 
 const ArchInfo *arch_info(Arch a); /* NULL for a value outside the enum */

@@ -8,8 +8,13 @@
 #include "formats/hfnames.h"
 
 /* When a key of a layout is written. */
-typedef enum { ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED, IF_SWA, IF_SWA_PATTERN, IF_ATTN_SOFTCAP, IF_FINAL_SOFTCAP,
-               IF_ROPE_SWA, IF_EXPERTS, IF_SHARED_EXPERT } When;
+typedef enum {
+    ALWAYS, IF_HEAD_DIM_OWN, IF_ROPE_SCALED,
+    IF_SWA, IF_SWA_PATTERN, IF_ATTN_SOFTCAP, IF_FINAL_SOFTCAP, IF_ROPE_SWA, /* Gemma 2/3 */
+    IF_EXPERTS, IF_SHARED_EXPERT, /* mixtures of experts */
+    IF_NORM_RMS, IF_NORM_LAYER,   /* the family's norm (model/arch.h) */
+    IF_MULTIPLIERS,               /* granite's scales */
+} When;
 
 typedef struct {
     Hparam key;
@@ -21,7 +26,8 @@ static const Row CONVERT[] = {
     {HP_EMBEDDING_LENGTH, ALWAYS},  {HP_BLOCK_COUNT, ALWAYS},
     {HP_FEED_FORWARD_LENGTH, ALWAYS}, {HP_HEAD_COUNT, ALWAYS},
     {HP_HEAD_COUNT_KV, ALWAYS},     {HP_ROPE_FREQ_BASE, ALWAYS},
-    {HP_RMS_EPS, ALWAYS},           {HP_ROPE_DIMENSION_COUNT, ALWAYS},
+    {HP_RMS_EPS, IF_NORM_RMS},      {HP_LAYERNORM_EPS, IF_NORM_LAYER},
+    {HP_ROPE_DIMENSION_COUNT, ALWAYS},
     {HP_KEY_LENGTH, IF_HEAD_DIM_OWN}, {HP_VALUE_LENGTH, IF_HEAD_DIM_OWN},
     {HP_ROPE_SCALING_TYPE, IF_ROPE_SCALED}, {HP_ROPE_SCALING_FACTOR, IF_ROPE_SCALED},
     {HP_SLIDING_WINDOW, IF_SWA}, {HP_SLIDING_WINDOW_PATTERN, IF_SWA_PATTERN},
@@ -30,6 +36,8 @@ static const Row CONVERT[] = {
     {HP_EXPERT_COUNT, IF_EXPERTS},  {HP_EXPERT_USED_COUNT, IF_EXPERTS},
     {HP_EXPERT_FEED_FORWARD_LENGTH, IF_EXPERTS},
     {HP_EXPERT_SHARED_FEED_FORWARD_LENGTH, IF_SHARED_EXPERT},
+    {HP_EMBEDDING_SCALE, IF_MULTIPLIERS}, {HP_ATTENTION_SCALE, IF_MULTIPLIERS},
+    {HP_RESIDUAL_SCALE, IF_MULTIPLIERS}, {HP_LOGIT_SCALE, IF_MULTIPLIERS},
 };
 
 static const Row SYNTH[] = {
@@ -38,7 +46,8 @@ static const Row SYNTH[] = {
     {HP_HEAD_COUNT, ALWAYS},        {HP_HEAD_COUNT_KV, ALWAYS},
     {HP_KEY_LENGTH, ALWAYS},        {HP_VALUE_LENGTH, ALWAYS},
     {HP_ROPE_DIMENSION_COUNT, ALWAYS}, {HP_ROPE_FREQ_BASE, ALWAYS},
-    {HP_RMS_EPS, ALWAYS},           {HP_VOCAB_SIZE, ALWAYS},
+    {HP_RMS_EPS, IF_NORM_RMS},      {HP_LAYERNORM_EPS, IF_NORM_LAYER},
+    {HP_VOCAB_SIZE, ALWAYS},
     {HP_ROPE_SCALING_TYPE, IF_ROPE_SCALED}, {HP_ROPE_SCALING_FACTOR, IF_ROPE_SCALED},
     {HP_SLIDING_WINDOW, IF_SWA}, {HP_SLIDING_WINDOW_PATTERN, IF_SWA_PATTERN},
     {HP_ATTN_SOFTCAP, IF_ATTN_SOFTCAP}, {HP_FINAL_SOFTCAP, IF_FINAL_SOFTCAP},
@@ -46,6 +55,8 @@ static const Row SYNTH[] = {
     {HP_EXPERT_COUNT, IF_EXPERTS},  {HP_EXPERT_USED_COUNT, IF_EXPERTS},
     {HP_EXPERT_FEED_FORWARD_LENGTH, IF_EXPERTS},
     {HP_EXPERT_SHARED_FEED_FORWARD_LENGTH, IF_SHARED_EXPERT},
+    {HP_EMBEDDING_SCALE, IF_MULTIPLIERS}, {HP_ATTENTION_SCALE, IF_MULTIPLIERS},
+    {HP_RESIDUAL_SCALE, IF_MULTIPLIERS}, {HP_LOGIT_SCALE, IF_MULTIPLIERS},
 };
 
 /* The value of one key, in its GGUF type. */
@@ -62,7 +73,15 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     case HP_VALUE_LENGTH: gm_u32(out, key, (uint32_t)c->head_dim_v); break;
     case HP_ROPE_DIMENSION_COUNT: gm_u32(out, key, (uint32_t)c->n_rot); break;
     case HP_ROPE_FREQ_BASE: gm_f32(out, key, c->rope_theta); break;
-    case HP_RMS_EPS: gm_f32(out, key, c->rms_eps); break;
+    case HP_RMS_EPS:
+    case HP_LAYERNORM_EPS: gm_f32(out, key, c->rms_eps); break;
+    /* granite: 0 (none) is 1; the attention scale's 0 (1/sqrt(head_dim)) is written as that */
+    case HP_EMBEDDING_SCALE: gm_f32(out, key, c->embd_scale > 0 ? c->embd_scale : 1); break;
+    case HP_ATTENTION_SCALE:
+        gm_f32(out, key, c->attn_scale > 0 ? c->attn_scale : 1 / sqrtf((float)c->head_dim));
+        break;
+    case HP_RESIDUAL_SCALE: gm_f32(out, key, c->residual_scale > 0 ? c->residual_scale : 1); break;
+    case HP_LOGIT_SCALE: gm_f32(out, key, c->logit_scale > 0 ? c->logit_scale : 1); break;
     case HP_ROPE_SCALING_TYPE: gm_str(out, key, "linear"); break;
     case HP_ROPE_SCALING_FACTOR: gm_f32(out, key, c->rope_scale); break;
     case HP_SLIDING_WINDOW: gm_u32(out, key, (uint32_t)c->n_swa); break;
@@ -102,7 +121,8 @@ static void put(const Config *c, Hparam hp, const char *key, GgufMeta *out) {
     }
 }
 
-/* Whether a key of the sliding-window, soft-cap or expert kinds is written for c (the others: 1). */
+/* Whether a key of the sliding-window, soft-cap, expert, norm or multiplier kinds is written for c
+ * (the others: 1). */
 static int written(const Config *c, When when) {
     const ArchInfo *a = arch_info(c->arch);
     switch (when) {
@@ -113,6 +133,9 @@ static int written(const Config *c, When when) {
     case IF_ROPE_SWA: return c->n_swa > 0 && c->rope_theta_swa > 0;
     case IF_EXPERTS: return c->moe.n_expert > 0;
     case IF_SHARED_EXPERT: return c->moe.n_ff_shexp > 0;
+    case IF_NORM_RMS: return a && a->norm == NORM_RMS;
+    case IF_NORM_LAYER: return a && a->norm == NORM_LAYER;
+    case IF_MULTIPLIERS: return a && a->multipliers;
     default: return 1;
     }
 }

@@ -9,13 +9,17 @@
  *                        value_length only when head_dim is not n_embd / n_head;
  *   CONFIG_KEYS_SYNTH    synth's: key_length and value_length always, vocab_size last.
  * Both: context_length is n_ctx (2048 when unknown); rope.scaling.type "linear" and
- * rope.scaling.factor when rope_scale is not 1; attention.sliding_window when n_swa > 0 (with
- * attention.sliding_window_pattern when swa_period is not the family's default, rope.freq_base_swa
- * when rope_theta_swa > 0); attn_logit_softcapping / final_logit_softcapping when set; the expert
- * keys (expert_count, expert_used_count, expert_feed_forward_length,
- * expert_shared_feed_forward_length) for a mixture of experts; YaRN's and LongRoPE's rope.scaling.*
- * keys after them (model/rope_scaling.h; LongRoPE's factor tensors are the writer's); deepseek2's
- * latent-attention and expert keys last. A new key is a row in each layout of
+ * rope.scaling.factor when rope_scale is not 1; the norm's epsilon as layer_norm_rms_epsilon or
+ * (LayerNorm families: starcoder2) layer_norm_epsilon; granite's embedding_scale,
+ * attention.scale, residual_scale and logit_scale (model/arch.h multipliers);
+ * attention.sliding_window when n_swa > 0 (Gemma 2/3; llama.cpp reads none for llama (mistral),
+ * starcoder2 or phi3), with attention.sliding_window_pattern when swa_period is not the family's
+ * default, rope.freq_base_swa when rope_theta_swa > 0; attn_logit_softcapping /
+ * final_logit_softcapping when set; the expert keys (expert_count, expert_used_count,
+ * expert_feed_forward_length, expert_shared_feed_forward_length) for a mixture of experts; YaRN's
+ * and LongRoPE's rope.scaling.* keys after them (model/rope_scaling.h; LongRoPE's factor tensors
+ * are the writer's); deepseek2's latent-attention and expert keys last. A new key is a row in each
+ * layout of
  * config_gguf.c.
  * Keys already in out are replaced where they stand (formats/gguf_meta.h). No errors. */
 #ifndef COLDTOK_CONFIG_GGUF_H

@@ -60,6 +60,7 @@ struct Forward {
     void (*softmax)(float *x, int n);                   /* AVX-512 or scalar, picked once */
     void (*swiglu)(float *g, const float *u, size_t n); /* likewise */
     void (*geglu)(float *g, const float *u, size_t n);  /* likewise; u NULL: g = gelu(g) */
+    NormKind norm;      /* the family's (model/arch.h): RMSNorm or LayerNorm */
     FwdObserver obs;    /* NULL: none */
     void *obs_ctx;
 };
@@ -70,7 +71,9 @@ struct Forward {
 static void reserve(Forward *f, int need);
 static void grow_rows(Forward *f, int M);
 static void rmsnorm(float *o, const float *x, const float *w, int n, float eps);
-static void rmsnorm_rows(Forward *f, float *o, const float *x, const float *w, int M, int E);
+static void norm_rows(Forward *f, float *o, const float *x, const float *w, const float *b, int M, int E);
+static void add_bias(float *y, const float *b, int M, int n);
+static void residual_add(const Config *c, float *x, const float *y, size_t n);
 static void rope_table(Forward *f, int pos0, int M);
 static void rope_table_swa(Forward *f, int pos0, int M);
 static void rope(const Config *c, const float *cs, const float *sn, float *vec, int n_heads);
@@ -97,7 +100,7 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
     for (int i = 0; i < M; i++)
         qdequant_row(m->tok_embd.type, (const uint8_t *)m->tok_embd.data + (size_t)tok[i] * rb,
                      f->x + (size_t)i * E, E);
-    if (c->embd_scale > 0) /* Gemma: x *= sqrt(E) */
+    if (c->embd_scale > 0) /* Gemma: x *= sqrt(E); granite: embeddings times embedding_multiplier */
         for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] *= c->embd_scale;
 
     for (int l = 0; l < c->n_layer; l++) {
@@ -106,7 +109,7 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
         float *vc = f->v_cache[l] + (size_t)pos0 * vd;
 
         /* ---- attention block ---- */
-        rmsnorm_rows(f, f->xb, f->x, L->attn_norm, M, E); /* xb [M, E] */
+        norm_rows(f, f->xb, f->x, L->attn_norm, L->attn_norm_b, M, E); /* xb [M, E] */
         /* q [M, qd] = xb Wq^T; k [M, kv_dim], v [M, vd] = xb Wk^T, xb Wv^T, straight into the cache */
         OBSERVE(f, l, FWD_IN_QKV, f->xb, M, E);
         if (f->mla) { /* deepseek2: q, k, v per head from the compressed latent, [pe | nope] */
@@ -143,49 +146,57 @@ static int step(Forward *f, const int *tok, int M, float *out, int first, Err *e
         } else {
             attention_scalar(f, l, pos0, M, &ap);
         }
-        /* output projection xb2 [M, E] = att Wo^T, then the residual x += xb2 */
+        /* output projection xb2 [M, E] = att Wo^T (+ bo), then the residual x += xb2 (times
+         * granite's residual_multiplier) */
         OBSERVE(f, l, FWD_IN_WO, f->att, M, od);
         MmOut wo = {.y = f->xb2, .W = &L->wo};
         if (mm_run(f->mm, f->att, M, &wo, 1, err)) return -1;
-        if (L->attn_post_norm) rmsnorm_rows(f, f->xb2, f->xb2, L->attn_post_norm, M, E); /* Gemma 2/3 */
-        for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
+        if (L->bo) add_bias(f->xb2, L->bo, M, E);
+        if (L->attn_post_norm) norm_rows(f, f->xb2, f->xb2, L->attn_post_norm, NULL, M, E); /* Gemma 2/3 */
+        residual_add(c, f->x, f->xb2, (size_t)M * E);
 
         /* ---- FFN block: down(act(gate(xb)) * up(xb)), or down(act(up(xb))) ---- */
-        rmsnorm_rows(f, f->xb, f->x, L->ffn_norm, M, E); /* xb [M, E] */
+        norm_rows(f, f->xb, f->x, L->ffn_norm, L->ffn_norm_b, M, E); /* xb [M, E] */
         OBSERVE(f, l, FWD_IN_GATEUP, f->xb, M, E);
         if (L->moe) { /* an expert layer: xb2 [M, E] = the routed experts' mix (model/moe.h) */
             if (moe_ffn(f->moe, f->mm, L->moe, f->xb, M, f->xb2, f->swiglu, err)) return -1;
-            for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
+            residual_add(c, f->x, f->xb2, (size_t)M * E);
             continue;
         }
         if (c->act == ACT_GELU) { /* hb [M, F] = gelu(xb W_up^T) */
             MmOut up = {.y = f->hb, .W = &L->w_up};
             if (mm_run(f->mm, f->xb, M, &up, 1, err)) return -1;
+            if (L->b_up) add_bias(f->hb, L->b_up, M, F); /* starcoder2's c_fc bias */
             f->geglu(f->hb, NULL, (size_t)M * F);
         } else { /* hb, hb2 [M, F] = xb W_gate^T, xb W_up^T; hb = act(hb) * hb2 */
             MmOut gate_up[2] = {{.y = f->hb, .W = &L->w_gate}, {.y = f->hb2, .W = &L->w_up}};
             if (mm_run(f->mm, f->xb, M, gate_up, 2, err)) return -1;
+            if (L->b_gate) add_bias(f->hb, L->b_gate, M, F); /* mlp_bias */
+            if (L->b_up) add_bias(f->hb2, L->b_up, M, F);
             (c->act == ACT_GELU_GATED ? f->geglu : f->swiglu)(f->hb, f->hb2, (size_t)M * F);
         }
-        /* xb2 [M, E] = hb W_down^T, then the residual x += xb2 */
+        /* xb2 [M, E] = hb W_down^T (+ b_down), then the residual x += xb2 (scaled likewise) */
         OBSERVE(f, l, FWD_IN_DOWN, f->hb, M, F);
         MmOut down = {.y = f->xb2, .W = &L->w_down};
         if (mm_run(f->mm, f->hb, M, &down, 1, err)) return -1;
-        if (L->ffn_post_norm) rmsnorm_rows(f, f->xb2, f->xb2, L->ffn_post_norm, M, E); /* Gemma 2/3 */
-        for (size_t j = 0; j < (size_t)M * E; j++) f->x[j] += f->xb2[j];
+        if (L->b_down) add_bias(f->xb2, L->b_down, M, E);
+        if (L->ffn_post_norm) norm_rows(f, f->xb2, f->xb2, L->ffn_post_norm, NULL, M, E); /* Gemma 2/3 */
+        residual_add(c, f->x, f->xb2, (size_t)M * E);
     }
     f->pos = pos0 + M;
     if (f->obs) { /* the output matrix's input at every position */
-        rmsnorm_rows(f, f->xb, f->x, m->output_norm, M, E);
+        norm_rows(f, f->xb, f->x, m->output_norm, m->output_norm_b, M, E);
         OBSERVE(f, -1, FWD_IN_OUTPUT, f->xb, M, E);
     }
     if (!out || first >= M) return 0;
 
-    /* final RMSNorm and the classifier, on the wanted rows only: out [M - first, n_vocab] */
+    /* final norm and the classifier, on the wanted rows only: out [M - first, n_vocab] */
     int rows = M - first;
-    rmsnorm_rows(f, f->xb, f->x + (size_t)first * E, m->output_norm, rows, E);
+    norm_rows(f, f->xb, f->x + (size_t)first * E, m->output_norm, m->output_norm_b, rows, E);
     MmOut logits = {.y = out, .W = &m->output};
     if (mm_run(f->mm, f->xb, rows, &logits, 1, err)) return -1;
+    if (c->logit_scale > 0) /* granite: logits divided by logits_scaling */
+        for (size_t j = 0; j < (size_t)rows * c->n_vocab; j++) out[j] /= c->logit_scale;
     if (c->final_softcap > 0) softcap(out, (size_t)rows * c->n_vocab, c->final_softcap);
     return 0;
 }
@@ -199,10 +210,37 @@ static void rmsnorm(float *o, const float *x, const float *w, int n, float eps) 
     for (int i = 0; i < n; i++) o[i] = x[i] * s * w[i];
 }
 
-/* RMSNorm of M rows of width E. */
-static void rmsnorm_rows(Forward *f, float *o, const float *x, const float *w, int M, int E) {
+/* LayerNorm: (x - mean) / sqrt(var + eps) * w + b, the variance over n (torch's, ggml_norm's). */
+static void layernorm(float *o, const float *x, const float *w, const float *b, int n, float eps) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < n; i++) mean += x[i];
+    mean /= n;
+    for (int i = 0; i < n; i++) var += ((double)x[i] - mean) * ((double)x[i] - mean);
+    float s = (float)(1.0 / sqrt(var / n + eps)), mu = (float)mean;
+    for (int i = 0; i < n; i++) o[i] = (x[i] - mu) * s * w[i] + (b ? b[i] : 0);
+}
+
+/* The family's norm of M rows of width E: RMSNorm (b must be NULL) or LayerNorm with bias b. */
+static void norm_rows(Forward *f, float *o, const float *x, const float *w, const float *b, int M, int E) {
     float eps = f->m->cfg.rms_eps;
-    for (int i = 0; i < M; i++) rmsnorm(o + (size_t)i * E, x + (size_t)i * E, w, E, eps);
+    for (int i = 0; i < M; i++) {
+        if (f->norm == NORM_LAYER) layernorm(o + (size_t)i * E, x + (size_t)i * E, w, b, E, eps);
+        else rmsnorm(o + (size_t)i * E, x + (size_t)i * E, w, E, eps);
+    }
+}
+
+/* y [M, n] += b to every row. */
+static void add_bias(float *y, const float *b, int M, int n) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < n; j++) y[(size_t)i * n + j] += b[j];
+}
+
+/* The residual add x += y, y times granite's residual_multiplier where the family has one. */
+static void residual_add(const Config *c, float *x, const float *y, size_t n) {
+    if (c->residual_scale > 0)
+        for (size_t j = 0; j < n; j++) x[j] += c->residual_scale * y[j];
+    else
+        for (size_t j = 0; j < n; j++) x[j] += y[j];
 }
 
 /* The RoPE rotation (cos, sin of each pair i < n_rot/2) of positions pos0 .. pos0+M-1, once per
@@ -429,6 +467,7 @@ Forward *fwd_new(const Model *m, Compute compute, Err *err) {
     const Config *c = &m->cfg;
     Forward *f = xcalloc(1, sizeof *f);
     f->m = m;
+    f->norm = arch_info(c->arch)->norm;
     f->softmax = softmax_scalar;
     f->swiglu = swiglu_scalar;
     f->geglu = geglu_scalar;

@@ -13,153 +13,10 @@
 #include "formats/safetensors.h"
 #include "formats/qtype.h"
 #include "model/config_gemma.h"
+#include "model/loader.h"
 #include "model/config_rope.h"
 #include "model/mla_load.h"
 #include "model/moe_load.h"
-
-/* ---- tensor lookup, either format ---- */
-
-/* Loader state: the model being built and the f32 vector storage being filled. */
-typedef struct {
-    Model *m;
-    Gguf *g;
-    SafeTensors *st;
-    size_t vec_used, vec_cap;
-    double llama3[4]; /* config.json llama3 rope scaling: factor, low, high, original context */
-    float *longrope;  /* config.json LongRoPE factors: [n_rot/2] short, then [n_rot/2] long; owned */
-    int hf_window;    /* config.json sliding_window of a window_hf_only family (0: none) */
-    HqConfig hq;      /* config.json quantization_config (method HQ_NONE: none) */
-    int n_packed;     /* linears read packed under it */
-    Err *err;
-} Loader;
-
-/* Finds a tensor by role. Returns 1 and fills *t (shape as [rows, cols], n_dims in *nd) when
- * present, 0 when absent, -1 on error. */
-static int lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
-    char name[256];
-    memset(t, 0, sizeof *t);
-    if (!tensor_name_in(role, L->g != NULL, layer, name, sizeof name)) return 0;
-    if (L->g) {
-        const GgufTensor *gt = gguf_find_tensor(L->g, name);
-        if (!gt) return 0;
-        /* MLA's attn_k_b / attn_v_b are [n_head] matrices, read as one of their rows stacked */
-        const int heads3 = role == TN_ATTN_K_B || role == TN_ATTN_V_B;
-        for (int d = 2 + heads3; d < GGUF_MAX_DIMS; d++)
-            if (gt->ne[d] != 1)
-                return err_set(L->err, "%s: tensor %s has %d dimensions, expected at most %d",
-                               L->m->path, name, gt->n_dims, 2 + heads3);
-        *t = (Tensor){.data = gt->data, .type = gt->type, .rows = gt->ne[1] * (heads3 ? gt->ne[2] : 1),
-                      .cols = gt->ne[0], .name = gt->name};
-        *nd = gt->n_dims;
-    } else {
-        const StTensor *s = st_find(L->st, name);
-        if (!s) return 0;
-        if (s->n_dims < 1 || s->n_dims > 2)
-            return err_set(L->err, "%s: tensor %s has %d dimensions, expected 1 or 2", L->m->path,
-                           name, s->n_dims);
-        if (s->type == ST_UNSUPPORTED)
-            return err_set(L->err, "%s: tensor %s has dtype %s (F32, F16 or BF16 expected)",
-                           L->m->path, name, s->dtype);
-        int64_t rows = s->n_dims == 2 ? s->shape[0] : 1, cols = s->shape[s->n_dims - 1];
-        *t = (Tensor){.data = s->data, .type = s->type, .rows = rows, .cols = cols, .name = s->name};
-        *nd = s->n_dims;
-    }
-    return 1;
-}
-
-/* One stored part ("qweight", ...) of the packed layer PREFIX, or an absent part. */
-static HqPart hq_part(Loader *L, const char *prefix, const char *part) {
-    char name[300];
-    snprintf(name, sizeof name, "%s.%s", prefix, part);
-    const StTensor *s = st_find(L->st, name);
-    HqPart p = {0};
-    if (!s) return p;
-    p = (HqPart){.data = s->data, .dtype = s->dtype, .n_dims = s->n_dims, .nbytes = s->nbytes};
-    for (int d = 0; d < s->n_dims && d < 2; d++) p.shape[d] = s->shape[d]; /* more dims: refused by n_dims */
-    return p;
-}
-
-/* The packed form of a layer's linear (PREFIX.qweight, .qzeros, .scales, .g_idx) under the
- * config's quantization_config: 1 when found (and *t filled), 0 when the checkpoint stores this
- * one plain (an exempt module), -1 on error. */
-static int get_packed(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols, Tensor *t) {
-    char name[256];
-    if (L->hq.method == HQ_NONE || L->g || layer < 0 || role == TN_TOKEN_EMBD ||
-        !tensor_name_in(role, 0, layer, name, sizeof name))
-        return 0;
-    size_t n = strlen(name);
-    if (n > 7 && !strcmp(name + n - 7, ".weight")) name[n - 7] = '\0';
-    HqPart qw = hq_part(L, name, "qweight");
-    if (!qw.data) return 0;
-    HqPart qz = hq_part(L, name, "qzeros"), sc = hq_part(L, name, "scales"), gi = hq_part(L, name, "g_idx");
-    memset(t, 0, sizeof *t);
-    if (hq_tensor_init(&t->hq, &L->hq, &qw, &qz, &sc, &gi, rows, cols, L->m->path, name, L->err)) return -1;
-    t->data = qw.data;
-    t->type = Q_F32;
-    t->rows = rows, t->cols = cols;
-    char qn[300];
-    snprintf(qn, sizeof qn, "%s.qweight", name);
-    t->name = st_find(L->st, qn)->name; /* the reader's copy outlives this buffer */
-    L->n_packed++;
-    return 1;
-}
-
-/* A matrix of exactly [rows, cols] whose type the forward pass can convert. */
-static int get_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols, Tensor *t) {
-    int packed = get_packed(L, role, layer, rows, cols, t);
-    if (packed) return packed < 0 ? -1 : 0;
-    int nd, r = lookup(L, role, layer, t, &nd);
-    if (r < 0) return -1;
-    char name[256];
-    tensor_name_in(role, L->g != NULL, layer, name, sizeof name);
-    if (r == 0 && L->hq.method != HQ_NONE && layer >= 0 && role != TN_TOKEN_EMBD && !L->g) {
-        size_t n = strlen(name);
-        return err_set(L->err, "%s: missing tensor %s (nor its %s form %.*s.qweight)", L->m->path, name,
-                       hq_method_name(L->hq.method), (int)(n > 7 ? n - 7 : n), name);
-    }
-    if (r == 0) return err_set(L->err, "%s: missing tensor %s", L->m->path, name);
-    if (t->rows != rows || t->cols != cols)
-        return err_set(L->err, "%s: tensor %s has shape [%lld, %lld], expected [%lld, %lld] (rows, cols)",
-                       L->m->path, name, (long long)t->rows, (long long)t->cols, (long long)rows,
-                       (long long)cols);
-    if (!qtype_can_dequant(t->type)) {
-        const char *tn = qtype_name(t->type);
-        return err_set(L->err, "%s: tensor %s has type %s (ggml type %u), which coldtok cannot convert",
-                       L->m->path, name, tn ? tn : "unknown", t->type);
-    }
-    if (qtype_row_bytes(t->type, cols) == 0)
-        return err_set(L->err, "%s: tensor %s: %lld columns is not a multiple of the %s block size",
-                       L->m->path, name, (long long)cols, qtype_name(t->type));
-    return 0;
-}
-
-/* A vector of n values converted to f32 into the model's vector storage. *out stays NULL when the
- * tensor is absent and optional. */
-static int get_vector(Loader *L, TensorRole role, int layer, int64_t n, int optional,
-                      const float **out) {
-    Tensor t;
-    int nd, r = lookup(L, role, layer, &t, &nd);
-    *out = NULL;
-    if (r < 0) return -1;
-    char name[256];
-    if (!tensor_name_in(role, L->g != NULL, layer, name, sizeof name))
-        return 0; /* a role this format does not have */
-    if (r == 0) return optional ? 0 : err_set(L->err, "%s: missing tensor %s", L->m->path, name);
-    if (nd != 1 || t.cols != n)
-        return err_set(L->err, "%s: tensor %s has %d dimensions / %lld values, expected a vector of %lld",
-                       L->m->path, name, nd, (long long)(t.rows * t.cols), (long long)n);
-    if (!qtype_can_dequant(t.type) || qtype_row_bytes(t.type, n) == 0)
-        return err_set(L->err, "%s: tensor %s: type %s cannot hold a vector of %lld", L->m->path,
-                       name, qtype_name(t.type) ? qtype_name(t.type) : "unknown", (long long)n);
-    if (L->vec_used + (size_t)n > L->vec_cap)
-        return err_set(L->err, "%s: internal: vector storage too small", L->m->path);
-    float *dst = L->m->vectors + L->vec_used;
-    if (qdequant_row(t.type, t.data, dst, n) != 0)
-        return err_set(L->err, "%s: tensor %s: cannot convert", L->m->path, name);
-    L->vec_used += (size_t)n;
-    *out = dst;
-    return 0;
-}
 
 /* ---- hyper-parameters ---- */
 
@@ -193,9 +50,12 @@ static int check_config(const Model *m, Err *err) {
     if (!(c->attn_scale >= 0 && c->attn_scale < 1e3) || !(c->attn_softcap >= 0 && c->attn_softcap < 1e6) ||
         !(c->final_softcap >= 0 && c->final_softcap < 1e6))
         return err_set(err, "%s: attention scale or soft-cap out of range", m->path);
+    if (!(c->embd_scale >= 0 && c->embd_scale < 1e6) || !(c->residual_scale >= 0 && c->residual_scale < 1e6) ||
+        !(c->logit_scale >= 0 && c->logit_scale < 1e6))
+        return err_set(err, "%s: embedding, residual or logit scale out of range", m->path);
     /* what model/forward.c implements today; a family described with more loads once it does */
     const ArchInfo *a = arch_info(c->arch);
-    if (a->norm != NORM_RMS)
+    if (a->norm != NORM_RMS && a->norm != NORM_LAYER)
         return err_set(err, "%s: %s needs a norm the forward pass lacks", m->path, a->name);
     /* Gemma 2/3 rotate their sliding layers with their own unscaled base; YaRN or LongRoPE on the
      * global layers is not checked against a reference, so it is refused rather than guessed */
@@ -244,6 +104,20 @@ static int gguf_int_key(Gguf *g, const char *arch, const char *key, int64_t *v, 
     return 0;
 }
 
+/* granite's scales as llama.cpp reads them: logit_scale required, the others optional. */
+static int gguf_multipliers(Gguf *g, const char *arch, Config *c, const char *path, Err *err) {
+    const Hparam hp[] = {HP_LOGIT_SCALE, HP_EMBEDDING_SCALE, HP_ATTENTION_SCALE, HP_RESIDUAL_SCALE};
+    float *field[] = {&c->logit_scale, &c->embd_scale, &c->attn_scale, &c->residual_scale};
+    for (int i = 0; i < 4; i++) {
+        char k[128];
+        double f;
+        snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(hp[i]));
+        if (gguf_get_float(g, k, &f) == 0) *field[i] = (float)f;
+        else if (i == 0) return err_set(err, "%s: missing metadata key %s", path, k);
+    }
+    return 0;
+}
+
 static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     Config *c = &m->cfg;
     char arch_buf[64], st_buf[64];
@@ -283,9 +157,10 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
         c->n_ctx = (int)v;
     char k[128];
     double f;
-    snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_RMS_EPS));
+    snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(a->norm == NORM_LAYER ? HP_LAYERNORM_EPS : HP_RMS_EPS));
     if (gguf_get_float(g, k, &f) != 0) return err_set(err, "%s: missing metadata key %s", m->path, k);
     c->rms_eps = (float)f;
+    if (a->multipliers && gguf_multipliers(g, arch, c, m->path, err)) return -1;
     snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(HP_ROPE_FREQ_BASE));
     c->rope_theta = gguf_get_float(g, k, &f) == 0 ? (float)f : 10000.0f;
     c->rope_scale = 1;
@@ -352,16 +227,48 @@ static void llama3_factors(float *out, int n_rot, double theta, double factor, d
     }
 }
 
-/* partial_rotary_factor (Phi-4-mini: 0.75 of each head rotates) and, for a window_hf_only family,
- * sliding_window (transformers windows every layer: the query at p sees p-window+1 .. p). */
-static int json_rotary_and_window(json_t *root, const ArchInfo *a, Config *c, Loader *L,
-                                  const char *path, Err *err) {
+/* partial_rotary_factor (Phi-4-mini: 0.75 of each head rotates). */
+static int json_rotary(json_t *root, Config *c, const char *path, Err *err) {
     double prf = 1;
     if (json_num(root, "partial_rotary_factor", &prf, path, err)) return -1;
     if (!(prf > 0 && prf <= 1)) return err_set(err, "%s: \"partial_rotary_factor\" %g is not in (0, 1]", path, prf);
     c->n_rot = (int)(c->head_dim * prf);
-    if (!a->window_hf_only) return 0;
-    if (json_int(root, "sliding_window", &L->hf_window, path, err)) return -1;
+    return 0;
+}
+
+/* The keys of the families that have them: granite's multipliers (GraniteConfig defaults 1),
+ * sliding_window where transformers applies it (null: none), StarCoder2's use_bias (coldtok and
+ * llama.cpp need the biases) and hidden_act (the tanh GELU is what both compute). */
+static int json_family_keys(json_t *root, const ArchInfo *a, const char *model_type, Config *c,
+                            Loader *L, const char *cfg_path, Err *err) {
+    if (a->multipliers) {
+        const Hparam hp[] = {HP_EMBEDDING_SCALE, HP_ATTENTION_SCALE, HP_RESIDUAL_SCALE, HP_LOGIT_SCALE};
+        float *field[] = {&c->embd_scale, &c->attn_scale, &c->residual_scale, &c->logit_scale};
+        for (int i = 0; i < 4; i++) {
+            double v = 1;
+            if (json_num(root, HF_KEY(hp[i]), &v, cfg_path, err)) return -1;
+            if (!(v > 0 && v < 1e6))
+                return err_set(err, "%s: \"%s\" = %g is out of range", cfg_path, HF_KEY(hp[i]), v);
+            *field[i] = (float)v;
+        }
+    }
+    L->window = 0;
+    for (int i = 0; i < ARCH_MAX_NAMES && a->window_hf_types[i]; i++)
+        if (!strcmp(a->window_hf_types[i], model_type) &&
+            json_int(root, HF_KEY(HP_SLIDING_WINDOW), &L->window, cfg_path, err))
+            return -1;
+    if (a->norm_bias == TENSORS_REQUIRED) {
+        json_t *ub = json_object_get(root, "use_bias");
+        if (ub && !json_is_true(ub))
+            return err_set(err, "%s: \"use_bias\": false is not supported (%s without biases)", cfg_path,
+                           a->name);
+    }
+    json_t *act = json_object_get(root, "hidden_act");
+    const char *an = json_string_value(act);
+    if (a->act == ACT_GELU && act &&
+        (!an || (strcmp(an, "gelu_pytorch_tanh") && strcmp(an, "gelu_new") && strcmp(an, "gelu_fast"))))
+        return err_set(err, "%s: \"hidden_act\" %s is not supported (the tanh GELU is: "
+                       "gelu_pytorch_tanh, gelu_new, gelu_fast)", cfg_path, an ? an : "(not a string)");
     return 0;
 }
 
@@ -406,9 +313,10 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     c->n_rot = c->head_dim;
     c->head_dim_v = c->head_dim;
     c->act = a->act;
-    if (json_rotary_and_window(root, a, c, L, cfg_path, err)) goto done;
+    if (json_rotary(root, c, cfg_path, err)) goto done;
     double eps = 1e-6, theta = 10000;
-    if (json_num(root, HF_KEY(HP_RMS_EPS), &eps, cfg_path, err) ||
+    if (a->norm == NORM_LAYER) eps = 1e-5; /* Starcoder2Config norm_epsilon */
+    if (json_num(root, HF_KEY(a->norm == NORM_LAYER ? HP_LAYERNORM_EPS : HP_RMS_EPS), &eps, cfg_path, err) ||
         json_num(root, HF_KEY(HP_ROPE_FREQ_BASE), &theta, cfg_path, err))
         goto done;
     c->rms_eps = (float)eps;
@@ -422,6 +330,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     }
     c->tied = tie ? json_is_true(tie) : a->tied_default;
     if (!a->mla && moe_config_json(root, a, c, cfg_path, err)) goto done; /* the experts, if any */
+    if (json_family_keys(root, a, json_string_value(mt), c, L, cfg_path, err)) goto done;
     /* never ignored: a scheme coldtok does not read is one line naming it (older
      * compressed-tensors releases call the object compression_config) */
     json_t *qc = json_object_get(root, "quantization_config");
@@ -472,10 +381,13 @@ done:
 static size_t vector_room(const Config *c) {
     size_t q = (size_t)c->n_head * c->head_dim, kv = (size_t)c->n_head_kv * c->head_dim,
            vd = (size_t)c->n_head_kv * c->head_dim_v;
-    return (size_t)c->n_layer * (2 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim) +
-           (size_t)c->n_layer * 2 * (size_t)c->n_embd /* Gemma 2/3's post-norms */ +
-           (size_t)c->n_layer * ((size_t)c->q_lora_rank + (size_t)c->kv_lora_rank) + /* MLA norms */
-           (size_t)c->n_embd + 1024 + 2 * (size_t)c->n_rot; /* + rope factors: short, long, YaRN's */
+    /* per layer: norms and their biases, q/k/v biases, q/k norms, the output projection's and the
+     * FFN's biases, Gemma 2/3's post-norms, MLA's latent norms; then the output norm and its bias
+     * and the rope factors (LongRoPE's short and long, YaRN's, llama3's) */
+    return (size_t)c->n_layer * (4 * (size_t)c->n_embd + q + kv + vd + 2 * (size_t)c->head_dim +
+                                 2 * (size_t)c->n_embd + 2 * (size_t)c->n_ff + 2 * (size_t)c->n_embd +
+                                 (size_t)c->q_lora_rank + (size_t)c->kv_lora_rank) +
+           2 * (size_t)c->n_embd + 1024 + 2 * (size_t)c->n_rot;
 }
 
 /* Rows r0 .. r0+n-1 of a matrix as a matrix of its own: the same stored bytes, from row r0 on
@@ -499,20 +411,20 @@ static int get_fused(Loader *L, int l, Layer *y) {
             VD = (int64_t)c->n_head_kv * c->head_dim_v, F = c->n_ff;
     int mask = 0, nd;
     Tensor t;
-    int r = lookup(L, TN_ATTN_QKV_BIAS, l, &t, &nd);
+    int r = ld_lookup(L, TN_ATTN_QKV_BIAS, l, &t, &nd);
     if (r < 0) return -1;
     if (r == 1) return err_set(L->err, "%s: %s: a fused q/k/v bias is not supported", L->m->path, t.name);
-    r = lookup(L, TN_ATTN_QKV, l, &t, &nd);
+    r = ld_lookup(L, TN_ATTN_QKV, l, &t, &nd);
     if (r < 0) return -1;
     if (r == 1) {
-        if (get_matrix(L, TN_ATTN_QKV, l, Q + KV + VD, E, &t)) return -1;
+        if (ld_matrix(L, TN_ATTN_QKV, l, Q + KV + VD, E, &t)) return -1;
         if (t.hq.method != HQ_NONE)
             return err_set(L->err, "%s: %s: a packed fused matrix is not supported", L->m->path, t.name);
         y->wq = row_range(&t, 0, Q), y->wk = row_range(&t, Q, KV), y->wv = row_range(&t, Q + KV, VD);
         mask |= 1;
     }
     if (a->fused_gate_up) {
-        if (get_matrix(L, TN_FFN_GATE_UP, l, 2 * F, E, &t)) return -1;
+        if (ld_matrix(L, TN_FFN_GATE_UP, l, 2 * F, E, &t)) return -1;
         if (t.hq.method != HQ_NONE)
             return err_set(L->err, "%s: %s: a packed fused matrix is not supported", L->m->path, t.name);
         y->w_gate = row_range(&t, 0, F), y->w_up = row_range(&t, F, F);
@@ -534,8 +446,8 @@ static int rope_extension(Loader *L) {
         memcpy(dst, L->longrope, 2 * (size_t)half * sizeof(float));
         L->vec_used += 2 * (size_t)half;
         sh = dst, lo = dst + half;
-    } else if (get_vector(L, TN_ROPE_FACTORS_SHORT, 0, half, 1, &sh) ||
-               get_vector(L, TN_ROPE_FACTORS_LONG, 0, half, 1, &lo)) {
+    } else if (ld_vector(L, TN_ROPE_FACTORS_SHORT, 0, half, 1, &sh) ||
+               ld_vector(L, TN_ROPE_FACTORS_LONG, 0, half, 1, &lo)) {
         return -1;
     }
     if (sh && m->rope_freqs)
@@ -558,20 +470,20 @@ static int load_mla(Loader *L, int l, Layer *y) {
     const Config *c = &L->m->cfg;
     int64_t E = c->n_embd, H = c->n_head, hd = c->head_dim, hv = c->head_dim_v, rot = c->n_rot;
     int64_t R = c->kv_lora_rank, Rq = c->q_lora_rank, nope = hd - rot;
-    if (Rq > 0 ? get_matrix(L, TN_ATTN_Q_A, l, Rq, E, &y->wq_a) ||
-                     get_vector(L, TN_ATTN_Q_A_NORM, l, Rq, 0, &y->q_a_norm) ||
-                     get_matrix(L, TN_ATTN_Q_B, l, H * hd, Rq, &y->wq_b)
-               : get_matrix(L, TN_ATTN_Q, l, H * hd, E, &y->wq))
+    if (Rq > 0 ? ld_matrix(L, TN_ATTN_Q_A, l, Rq, E, &y->wq_a) ||
+                     ld_vector(L, TN_ATTN_Q_A_NORM, l, Rq, 0, &y->q_a_norm) ||
+                     ld_matrix(L, TN_ATTN_Q_B, l, H * hd, Rq, &y->wq_b)
+               : ld_matrix(L, TN_ATTN_Q, l, H * hd, E, &y->wq))
         return -1;
-    if (get_matrix(L, TN_ATTN_KV_A_MQA, l, R + rot, E, &y->wkv_a) ||
-        get_vector(L, TN_ATTN_KV_A_NORM, l, R, 0, &y->kv_a_norm))
+    if (ld_matrix(L, TN_ATTN_KV_A_MQA, l, R + rot, E, &y->wkv_a) ||
+        ld_vector(L, TN_ATTN_KV_A_NORM, l, R, 0, &y->kv_a_norm))
         return -1;
     Tensor t;
-    int nd, r = L->g ? lookup(L, TN_ATTN_KV_B, l, &t, &nd) : 1;
+    int nd, r = L->g ? ld_lookup(L, TN_ATTN_KV_B, l, &t, &nd) : 1;
     if (r < 0) return -1;
-    if (r == 1) return get_matrix(L, TN_ATTN_KV_B, l, H * (nope + hv), R, &y->wkv_b);
-    return get_matrix(L, TN_ATTN_K_B, l, H * R, nope, &y->wk_b) ||
-                   get_matrix(L, TN_ATTN_V_B, l, H * hv, R, &y->wv_b) ? -1 : 0;
+    if (r == 1) return ld_matrix(L, TN_ATTN_KV_B, l, H * (nope + hv), R, &y->wkv_b);
+    return ld_matrix(L, TN_ATTN_K_B, l, H * R, nope, &y->wk_b) ||
+                   ld_matrix(L, TN_ATTN_V_B, l, H * hv, R, &y->wv_b) ? -1 : 0;
 }
 
 /* deepseek2's shared experts in an HF checkpoint (mlp.shared_experts.*; model/moe_load.c reads
@@ -582,13 +494,13 @@ static int load_shared_experts(Loader *L, int l, Layer *y) {
     MoeLayer *e = y->moe;
     if (S == 0) {
         Tensor t;
-        int nd, r = lookup(L, TN_FFN_GATE_SHEXPS, l, &t, &nd);
+        int nd, r = ld_lookup(L, TN_FFN_GATE_SHEXPS, l, &t, &nd);
         return r < 0 ? -1 : r ? err_set(L->err, "%s: tensor %s: shared experts, but n_shared_experts is 0",
                                          L->m->path, t.name) : 0;
     }
-    return get_matrix(L, TN_FFN_GATE_SHEXPS, l, S, E, &e->sh_gate) ||
-                   get_matrix(L, TN_FFN_UP_SHEXPS, l, S, E, &e->sh_up) ||
-                   get_matrix(L, TN_FFN_DOWN_SHEXPS, l, E, S, &e->sh_down) ? -1 : 0;
+    return ld_matrix(L, TN_FFN_GATE_SHEXPS, l, S, E, &e->sh_gate) ||
+                   ld_matrix(L, TN_FFN_UP_SHEXPS, l, S, E, &e->sh_up) ||
+                   ld_matrix(L, TN_FFN_DOWN_SHEXPS, l, E, S, &e->sh_down) ? -1 : 0;
 }
 
 /* w += 1 for a norm vector of the model's vector storage (NULL: absent). */
@@ -598,6 +510,32 @@ static void plus_one(Model *m, const float *w, int64_t n) {
     for (int64_t i = 0; i < n; i++) v[i] += 1;
 }
 
+/* A layer's optional biases: its norms', the output projection's and the FFN's, each as the
+ * family's Presence says (a present tensor of a REFUSED kind is an error naming it). */
+static int load_biases(Loader *L, const ArchInfo *a, int l, Layer *y) {
+    const Config *c = &L->m->cfg;
+    int64_t E = c->n_embd, F = c->n_ff;
+    struct { TensorRole role; int64_t n; Presence p; const float **out; } b[] = {
+        {TN_ATTN_NORM_BIAS, E, a->norm_bias, &y->attn_norm_b},
+        {TN_FFN_NORM_BIAS, E, a->norm_bias, &y->ffn_norm_b},
+        {TN_ATTN_OUT_BIAS, E, a->out_bias, &y->bo},
+        {TN_FFN_GATE_BIAS, F, c->act == ACT_GELU ? TENSORS_REFUSED : a->ffn_bias, &y->b_gate},
+        {a->mlp_c_fc ? TN_FFN_C_FC_BIAS : TN_FFN_UP_BIAS, F, a->ffn_bias, &y->b_up},
+        {a->mlp_c_fc ? TN_FFN_C_PROJ_BIAS : TN_FFN_DOWN_BIAS, E, a->ffn_bias, &y->b_down},
+    };
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        if (b[i].p == TENSORS_REFUSED) {
+            Tensor t;
+            int nd, r = ld_lookup(L, b[i].role, l, &t, &nd);
+            if (r < 0) return -1;
+            if (r == 1) return err_set(L->err, "%s: %s: a bias that %s does not use", L->m->path, t.name, a->name);
+            continue;
+        }
+        if (ld_vector(L, b[i].role, l, b[i].n, b[i].p != TENSORS_REQUIRED, b[i].out)) return -1;
+    }
+    return 0;
+}
+
 static int load_weights(Loader *L) {
     Model *m = L->m;
     const Config *c = &m->cfg;
@@ -605,73 +543,73 @@ static int load_weights(Loader *L) {
     int64_t E = c->n_embd, Q = (int64_t)c->n_head * c->head_dim,
             KV = (int64_t)c->n_head_kv * c->head_dim, F = c->n_ff, V = c->n_vocab;
     int64_t VD = (int64_t)c->n_head_kv * c->head_dim_v, OD = (int64_t)c->n_head * c->head_dim_v;
-    if (get_matrix(L, TN_TOKEN_EMBD, 0, V, E, &m->tok_embd) ||
-        get_vector(L, TN_OUTPUT_NORM, 0, E, 0, &m->output_norm))
+    if (ld_matrix(L, TN_TOKEN_EMBD, 0, V, E, &m->tok_embd) ||
+        ld_vector(L, TN_OUTPUT_NORM, 0, E, 0, &m->output_norm) ||
+        ld_vector(L, TN_OUTPUT_NORM_BIAS, 0, E, a->norm_bias != TENSORS_REQUIRED, &m->output_norm_b))
         return -1;
+    if (m->output_norm_b && a->norm_bias == TENSORS_REFUSED)
+        return err_set(L->err, "%s: a norm bias, which %s does not use", m->path, a->name);
     if (c->tied) {
         m->output = m->tok_embd;
-    } else if (get_matrix(L, TN_OUTPUT, 0, V, E, &m->output)) {
+    } else if (ld_matrix(L, TN_OUTPUT, 0, V, E, &m->output)) {
         return -1;
     }
     const float *rf = NULL;
-    if (get_vector(L, TN_ROPE_FREQS, 0, c->n_rot / 2, 1, &rf)) return -1;
+    if (ld_vector(L, TN_ROPE_FREQS, 0, c->n_rot / 2, 1, &rf)) return -1;
     if (rf) m->rope_freqs = rf;
     if (rope_extension(L)) return -1;
     m->layers = xcalloc((size_t)c->n_layer, sizeof *m->layers);
     const int need_bias = a->qkv_bias == TENSORS_REQUIRED, need_norm = a->qk_norm == TENSORS_REQUIRED;
     /* Gemma 2/3: the FFN's input norm has its own HF name, and norms after attention and FFN */
     const int sandwich = a->post_norms != TENSORS_REFUSED;
+    const TensorRole up = a->mlp_c_fc ? TN_FFN_C_FC : TN_FFN_UP, down = a->mlp_c_fc ? TN_FFN_C_PROJ : TN_FFN_DOWN;
     for (int l = 0; l < c->n_layer; l++) {
         Layer *y = &m->layers[l];
         const int experts = moe_is_expert_layer(c, l); /* an expert FFN instead of a dense one */
         progress("loading layer %d/%d", l + 1, c->n_layer);
-        y->window = L->hf_window;
         int fused = get_fused(L, l, y);
         if (fused < 0) return -1;
-        if (get_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
+        if (ld_vector(L, TN_ATTN_NORM, l, E, 0, &y->attn_norm) ||
             (a->mla ? load_mla(L, l, y)
-                    : !(fused & 1) && (get_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) ||
-                                       get_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
-                                       get_matrix(L, TN_ATTN_V, l, VD, E, &y->wv))) ||
-            get_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
-            get_vector(L, sandwich ? TN_FFN_PRE_NORM : TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
-            (!experts && !(fused & 2) && c->act != ACT_GELU && get_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
-            (!experts && !(fused & 2) && get_matrix(L, TN_FFN_UP, l, F, E, &y->w_up)) ||
-            (!experts && get_matrix(L, TN_FFN_DOWN, l, E, F, &y->w_down)) ||
+                    : !(fused & 1) && (ld_matrix(L, TN_ATTN_Q, l, Q, E, &y->wq) ||
+                                       ld_matrix(L, TN_ATTN_K, l, KV, E, &y->wk) ||
+                                       ld_matrix(L, TN_ATTN_V, l, VD, E, &y->wv))) ||
+            ld_matrix(L, TN_ATTN_OUT, l, E, OD, &y->wo) ||
+            ld_vector(L, sandwich ? TN_FFN_PRE_NORM : TN_FFN_NORM, l, E, 0, &y->ffn_norm) ||
+            (!experts && !(fused & 2) && c->act != ACT_GELU && ld_matrix(L, TN_FFN_GATE, l, F, E, &y->w_gate)) ||
+            (!experts && !(fused & 2) && ld_matrix(L, up, l, F, E, &y->w_up)) ||
+            (!experts && ld_matrix(L, down, l, E, F, &y->w_down)) ||
             (experts && moe_load_layer(L->g, L->st, c, a, l, y, m->path, L->err)) ||
             (experts && a->mla && !L->g && load_shared_experts(L, l, y)))
             return -1;
+        y->window = L->window;
         /* the q/k/v biases: all three or none */
-        if (get_vector(L, TN_ATTN_Q_BIAS, l, Q, !need_bias, &y->bq) ||
-            get_vector(L, TN_ATTN_K_BIAS, l, KV, !need_bias, &y->bk) ||
-            get_vector(L, TN_ATTN_V_BIAS, l, VD, !need_bias, &y->bv))
+        if (ld_vector(L, TN_ATTN_Q_BIAS, l, Q, !need_bias, &y->bq) ||
+            ld_vector(L, TN_ATTN_K_BIAS, l, KV, !need_bias, &y->bk) ||
+            ld_vector(L, TN_ATTN_V_BIAS, l, VD, !need_bias, &y->bv))
             return -1;
         if ((y->bq != NULL) != (y->bk != NULL) || (y->bq != NULL) != (y->bv != NULL))
             return err_set(L->err, "%s: layer %d has only some of the q/k/v biases", m->path, l);
         if (a->qkv_bias == TENSORS_REFUSED && y->bq)
             return err_set(L->err, "%s: layer %d has q/k/v biases, which %s does not use", m->path, l,
                            a->name);
-        Tensor t;
-        int nd;
-        int r = lookup(L, TN_ATTN_OUT_BIAS, l, &t, &nd);
-        if (r < 0) return -1;
-        if (r == 1) return err_set(L->err, "%s: %s: an output-projection bias is not supported", m->path, t.name);
-        if (get_vector(L, TN_ATTN_Q_NORM, l, c->head_dim, !need_norm, &y->q_norm) ||
-            get_vector(L, TN_ATTN_K_NORM, l, c->head_dim, !need_norm, &y->k_norm))
+        if (load_biases(L, a, l, y)) return -1; /* norms', o_proj's, FFN's; refused ones named */
+        if (ld_vector(L, TN_ATTN_Q_NORM, l, c->head_dim, !need_norm, &y->q_norm) ||
+            ld_vector(L, TN_ATTN_K_NORM, l, c->head_dim, !need_norm, &y->k_norm))
             return -1;
         if (a->qk_norm == TENSORS_REFUSED && (y->q_norm || y->k_norm))
             return err_set(L->err, "%s: layer %d has q/k norms, which %s does not use", m->path, l,
                            a->name);
         if ((y->q_norm != NULL) != (y->k_norm != NULL))
             return err_set(L->err, "%s: layer %d has only one of the q/k norms", m->path, l);
-        if (sandwich && (get_vector(L, TN_ATTN_POST_NORM, l, E, a->post_norms != TENSORS_REQUIRED,
+        if (sandwich && (ld_vector(L, TN_ATTN_POST_NORM, l, E, a->post_norms != TENSORS_REQUIRED,
                                     &y->attn_post_norm) ||
-                         get_vector(L, TN_FFN_POST_NORM, l, E, a->post_norms != TENSORS_REQUIRED,
+                         ld_vector(L, TN_FFN_POST_NORM, l, E, a->post_norms != TENSORS_REQUIRED,
                                     &y->ffn_post_norm)))
             return -1;
         if (!sandwich) { /* a post-norm the forward pass would not apply */
             Tensor pn;
-            int pnd, pr = lookup(L, TN_FFN_POST_NORM, l, &pn, &pnd);
+            int pnd, pr = ld_lookup(L, TN_FFN_POST_NORM, l, &pn, &pnd);
             if (pr < 0) return -1;
             if (pr == 1)
                 return err_set(L->err, "%s: %s: post-norms are not part of %s", m->path, pn.name, a->name);

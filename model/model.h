@@ -14,12 +14,15 @@
  * quant_method is refused with one line naming it.
  *
  * Supported architectures: those of model/arch.h: llama (also Mistral-style checkpoints, tied or
- * untied output), qwen2 (q/k/v biases), qwen3 (per-head q/k RMSNorm), gemma, gemma2 and
+ * untied output; an HF mistral config's sliding_window is applied, a GGUF llama file has none, as
+ * in llama.cpp), qwen2 (q/k/v biases), qwen3 (per-head q/k RMSNorm), gemma, gemma2 and
  * gemma3 (model/config_gemma.h: embedding scale, sandwich norms, sliding windows, soft-caps, a
  * local RoPE base; the (1 + w) of their HF norms is added at load time), phi3 (fused qkv and
  * gate_up matrices, read as row ranges of the stored tensor; LongRoPE), qwen2moe / qwen3moe
- * (experts: model/moe_load.h) and deepseek2 (multi-head latent attention and experts with shared
- * ones: model/mla_load.h, model/mla.h); tensor names are
+ * (experts: model/moe_load.h), deepseek2 (multi-head latent attention and experts with shared
+ * ones: model/mla_load.h, model/mla.h), starcoder2 (LayerNorm with bias, biases everywhere, GELU
+ * MLP; HF sliding_window) and granite (llama with embedding, attention, residual and logit
+ * multipliers); tensor names are
  * formats/hfnames.h's. RoPE: llama.cpp permutes the Q/K rows of llama models when it converts
  * them to GGUF and then rotates adjacent pairs (2i, 2i+1); the Hugging Face checkpoint rotates
  * halves (i, i + n_rot/2). Rather than permuting rows, the loader records which style matches the
@@ -65,7 +68,7 @@ typedef struct {
     int head_dim_v;  /* per-head width of v and of the attention output (head_dim but in MLA) */
     int n_rot;       /* dims of each head that RoPE rotates (<= head_dim, even) */
     int n_ctx;       /* trained context length (informational; 0 when unknown) */
-    float rms_eps;
+    float rms_eps;   /* the norms' epsilon (RMSNorm, or LayerNorm when the family has it) */
     float rope_theta;
     float rope_scale; /* linear position scaling: angle uses pos / rope_scale (1 = none) */
     RopeStyle rope;
@@ -74,8 +77,12 @@ typedef struct {
     float attn_scale;    /* multiplies q . k; 0 means 1/sqrt(head_dim) */
     float attn_softcap;  /* > 0: attention scores soft-capped to (-cap, cap) by cap * tanh(s / cap) */
     float final_softcap; /* > 0: logits soft-capped likewise */
+    /* Gemma's and granite's multipliers; 0 means none (1) */
+    float embd_scale;     /* multiplies the token embeddings (Gemma: sqrtf(n_embd); granite's
+                           * embedding_multiplier) */
+    float residual_scale; /* multiplies each block's output before the residual add */
+    float logit_scale;    /* divides the logits */
     /* Gemma (model/config_gemma.h); 0 in the other families */
-    float embd_scale;    /* > 0: token embeddings multiplied by it (Gemma: sqrtf(n_embd)) */
     int n_swa;           /* > 0: the window of the sliding-window layers (each Layer.window) */
     int swa_period;      /* which layers slide: l % swa_period < swa_period - 1; 0: all of them */
     float rope_theta_swa; /* > 0: the sliding-window layers rotate with this base, unscaled and
@@ -140,6 +147,14 @@ typedef struct {
     Tensor w_gate;          /* [n_ff, n_embd]; absent (data NULL) for a non-gated FFN (ACT_GELU) */
     Tensor w_up;            /* [n_ff, n_embd] */
     Tensor w_down;          /* [n_embd, n_ff] */
+    /* optional biases (NULL when absent): LayerNorm's (starcoder2), the output projection's and
+     * the FFN's (starcoder2; llama / granite with attention_bias, mlp_bias) */
+    const float *attn_norm_b; /* [n_embd] */
+    const float *ffn_norm_b;  /* [n_embd] */
+    const float *bo;          /* [n_embd] */
+    const float *b_gate;      /* [n_ff] */
+    const float *b_up;        /* [n_ff] */
+    const float *b_down;      /* [n_embd] */
     int window;             /* > 0: sliding-window attention over this many positions (the query's
                              * own included); 0: the layer attends to every earlier position */
     const float *attn_post_norm; /* [n_embd] Gemma 2/3: RMSNorm of the attention output before the
@@ -164,6 +179,7 @@ struct Model {
     Config cfg;
     Tensor tok_embd;           /* [n_vocab, n_embd] */
     const float *output_norm;  /* [n_embd] */
+    const float *output_norm_b; /* [n_embd] LayerNorm bias (starcoder2), or NULL */
     Tensor output;             /* [n_vocab, n_embd]; a copy of tok_embd's descriptor when tied */
     const float *rope_freqs;   /* [n_rot / 2] divisors of the RoPE frequencies (Llama 3, YaRN,
                                 * LongRoPE's short factors), or NULL */

@@ -261,6 +261,14 @@ static int open_hf(QModel *q, Err *err) {
         tokconv_free(kvs, n);
     }
     buf_free(&tj);
+    if (rc == 0 && c->n_layer > 0 && q->m->layers[0].window > 0) { /* said, not silently dropped */
+        Buf nb = {0};
+        buf_printf(&nb, "%s%ssliding_window %d is not written: llama.cpp reads no window for %s, so "
+                   "the output attends to every position (as llama.cpp's converter's output does)",
+                   q->note ? q->note : "", q->note ? "; " : "", q->m->layers[0].window, a->name);
+        free(q->note);
+        q->note = nb.data;
+    }
     return rc;
 }
 

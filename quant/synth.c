@@ -21,8 +21,8 @@ typedef struct {
 
 /* Shapes from the models' published config.json files. Rows give the first fields positionally
  * (the experts of a mixture after std); the other optional ones (Gemma's windows and caps, MLA,
- * RoPE scaling) by name; fields left out are 0, as C says: the warning about them is off for this
- * table only. */
+ * RoPE scaling, biases, granite's scales) by name; fields left out are 0, as C says: the warning
+ * about them is off for this table only. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const Preset PRESETS[] = {
@@ -65,6 +65,17 @@ static const Preset PRESETS[] = {
     {"phi-3.5-mini", {ARCH_PHI3, 32064, 3072, 32, 8192, 32, 32, 96, 1e4f, 1e-5f, 0, Q_F16, 1, 0.02f,
                       .n_ctx = 131072, .rope_scaling = ROPE_SCALING_LONGROPE, .rope_orig_ctx = 4096}},
     {"tiny-phi3", {ARCH_PHI3, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-5f, 0, Q_F16, 1, 0.05f}},
+    {"starcoder2-3b", {ARCH_STARCODER2, 49152, 3072, 30, 12288, 24, 2, 128, 999999.4420358813f, 1e-5f, 1,
+                       Q_F16, 1, 0.02f}},
+    /* ibm-granite/granite-3b-code-base: model_type llama, attention_bias and mlp_bias */
+    {"granite-3b-code", {ARCH_LLAMA, 49152, 2560, 32, 10240, 32, 32, 80, 1e7f, 1e-5f, 1, Q_F16, 1, 0.02f,
+                         .bias = 1}},
+    /* mistralai/Mistral-7B-v0.1 (its sliding_window 4096 has no GGUF key: llama.cpp reads none) */
+    {"mistral-7b", {ARCH_LLAMA, 32000, 4096, 32, 14336, 32, 8, 128, 1e4f, 1e-5f, 0, Q_F16, 1, 0.02f}},
+    {"tiny-starcoder2", {ARCH_STARCODER2, 512, 128, 2, 256, 4, 2, 32, 1e5f, 1e-5f, 1, Q_F16, 1, 0.05f}},
+    /* granite-3.0's multipliers (embedding 12, attention 1/64, residual 0.22, logits 8) */
+    {"tiny-granite", {ARCH_GRANITE, 512, 128, 2, 256, 4, 2, 32, 1e4f, 1e-6f, 1, Q_F16, 1, 0.05f,
+                      .embd_scale = 12, .attn_scale = 0.015625f, .residual_scale = 0.22f, .logit_scale = 8}},
 };
 #pragma GCC diagnostic pop
 
@@ -79,9 +90,10 @@ int synth_preset(const char *name, SynthSpec *s) {
 
 const char *synth_preset_names(void) {
     return "qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b, codegemma-7b, gemma-2-2b, "
-           "gemma-3-1b, phi-3.5-mini, qwen3-coder-30b-a3b, deepseek-coder-v2-lite, tiny-llama, tiny-qwen2, "
-           "tiny-qwen3, tiny-gemma, tiny-gemma2, tiny-gemma3, tiny-phi3, tiny-qwen2moe, tiny-qwen3moe, "
-           "tiny-deepseek2";
+           "gemma-3-1b, phi-3.5-mini, qwen3-coder-30b-a3b, deepseek-coder-v2-lite, starcoder2-3b, "
+           "granite-3b-code, mistral-7b, tiny-llama, tiny-qwen2, tiny-qwen3, tiny-gemma, tiny-gemma2, "
+           "tiny-gemma3, tiny-phi3, tiny-qwen2moe, tiny-qwen3moe, tiny-deepseek2, tiny-starcoder2, "
+           "tiny-granite";
 }
 
 int synth_type_ok(uint32_t t) { return qtype_can_quant(t) && qtype_can_dequant(t); }
@@ -313,6 +325,9 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
                       .n_swa = s->n_swa, .swa_period = s->swa_period ? s->swa_period : a->swa_period,
                       .attn_softcap = s->attn_softcap, .final_softcap = s->final_softcap,
                       .rope_theta_swa = s->rope_theta_swa,
+                      /* granite's multipliers */
+                      .embd_scale = s->embd_scale, .attn_scale = s->attn_scale,
+                      .residual_scale = s->residual_scale, .logit_scale = s->logit_scale,
                       .moe = {.n_expert = a->moe ? s->n_expert : 0, .n_expert_used = s->n_expert_used,
                               .n_ff_exp = s->n_ff_exp, .n_ff_shexp = s->n_ff_shexp,
                               .n_dense_lead = a->mla ? s->n_dense_lead : 0, .scale = 1}};
@@ -339,7 +354,10 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     const int64_t X = a->moe ? s->n_expert : 0, FE = s->n_ff_exp, FS = s->n_ff_shexp;
 
     /* tensors in llama.cpp's order; the optional ones a family requires (model/arch.h) */
-    int cap = 8 + 26 * s->n_layer, n = 0;
+    int cap = 8 + 32 * s->n_layer, n = 0;
+    /* an optional kind of tensor is written when the family requires it, or allows it and the
+     * spec asks for biases */
+#define WRITES(presence) ((presence) == TENSORS_REQUIRED || ((presence) == TENSORS_ALLOWED && s->bias))
     Plan *p = xcalloc((size_t)cap, sizeof *p);
     float mstd = s->std;
 #define ADD(type_, cols_, rows_, mean_, std_, role, layer)                                    \
@@ -380,6 +398,7 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
             ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
             continue;
         }
+        if (WRITES(a->norm_bias)) ADD(Q_F32, E, 1, 0, 0.1f, TN_ATTN_NORM_BIAS, l);
         if (a->fused_qkv) {
             ADD(s->type, E, Q + 2 * KV, 0, mstd, TN_ATTN_QKV, l);
         } else {
@@ -387,7 +406,7 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
             ADD(s->type, E, KV, 0, mstd, TN_ATTN_K, l);
             ADD(s->type, E, KV, 0, mstd, TN_ATTN_V, l);
         }
-        if (a->qkv_bias == TENSORS_REQUIRED) {
+        if (WRITES(a->qkv_bias)) {
             ADD(Q_F32, Q, 1, 0, 0.1f, TN_ATTN_Q_BIAS, l);
             ADD(Q_F32, KV, 1, 0, 0.1f, TN_ATTN_K_BIAS, l);
             ADD(Q_F32, KV, 1, 0, 0.1f, TN_ATTN_V_BIAS, l);
@@ -397,8 +416,10 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
             ADD(Q_F32, s->head_dim, 1, 1, 0.1f, TN_ATTN_K_NORM, l);
         }
         ADD(s->type, Q, E, 0, mstd, TN_ATTN_OUT, l);
+        if (WRITES(a->out_bias)) ADD(Q_F32, E, 1, 0, 0.1f, TN_ATTN_OUT_BIAS, l);
         if (a->post_norms == TENSORS_REQUIRED) ADD(Q_F32, E, 1, 1, 0.1f, TN_ATTN_POST_NORM, l);
         ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_NORM, l);
+        if (WRITES(a->norm_bias)) ADD(Q_F32, E, 1, 0, 0.1f, TN_FFN_NORM_BIAS, l);
         if (X > 0) { /* routed experts (router F32, as llama.cpp's quantizer keeps it), shared one */
             ADD(Q_F32, E, X, 0, mstd, TN_FFN_GATE_INP, l);
             ADD_EXPERTS(E, FE, TN_FFN_GATE_EXPS, l);
@@ -415,13 +436,20 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         if (a->fused_gate_up) {
             ADD(s->type, E, 2 * F, 0, mstd, TN_FFN_GATE_UP, l);
         } else {
-            ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l);
+            if (a->act != ACT_GELU) ADD(s->type, E, F, 0, mstd, TN_FFN_GATE, l); /* ACT_GELU: no gate */
             ADD(s->type, E, F, 0, mstd, TN_FFN_UP, l);
         }
         ADD(s->type, F, E, 0, mstd, TN_FFN_DOWN, l);
+        if (WRITES(a->ffn_bias)) {
+            if (a->act != ACT_GELU) ADD(Q_F32, F, 1, 0, 0.1f, TN_FFN_GATE_BIAS, l);
+            ADD(Q_F32, F, 1, 0, 0.1f, TN_FFN_UP_BIAS, l);
+            ADD(Q_F32, E, 1, 0, 0.1f, TN_FFN_DOWN_BIAS, l);
+        }
         if (a->post_norms == TENSORS_REQUIRED) ADD(Q_F32, E, 1, 1, 0.1f, TN_FFN_POST_NORM, l);
     }
     ADD(Q_F32, E, 1, 1, 0.1f, TN_OUTPUT_NORM, 0);
+    if (WRITES(a->norm_bias)) ADD(Q_F32, E, 1, 0, 0.1f, TN_OUTPUT_NORM_BIAS, 0);
+#undef WRITES
     if (!c.tied) ADD(s->type, E, s->n_vocab, 0, mstd, TN_OUTPUT, 0);
 #undef ADD_EXPERTS
 #undef ADD

@@ -3,7 +3,8 @@
  * The file is a complete llama.cpp-style GGUF: architecture metadata (ARCH.* keys, from
  * model/config_gguf.h), every tensor the architecture needs (the optional ones model/arch.h says
  * it requires: qwen2: q/k/v biases; qwen3 and gemma3: q/k norms; gemma2 and gemma3: the post-norms
- * of attention and FFN; tied models and gemma, gemma2: no output.weight), the sliding-window,
+ * of attention and FFN; starcoder2: norm, attention and MLP biases and no gate; the ones it allows
+ * when bias is set; tied models and gemma, gemma2: no output.weight), the sliding-window,
  * soft-cap and local RoPE keys of gemma2/gemma3 (llama.cpp's names),
  * and a minimal byte-level BPE vocabulary ("gpt2" model: the 256 byte tokens, a few merges,
  * <|endoftext|> as BOS/EOS, the rest of n_vocab filled with unused placeholder tokens) so the model
@@ -68,13 +69,19 @@ typedef struct {
      * statistics per block, hundreds of times faster (for multi-GB benchmark models such as
      * qwen3-coder-30b-a3b in Q4_K); 0: every value drawn and quantized */
     int block_pool;
+    int bias;       /* 1: also the biases the family allows (llama: attention_bias and mlp_bias, as
+                     * Granite-Code); the ones it requires are always written */
+    /* granite's multipliers (0: 1); written as its GGUF keys */
+    float embd_scale, attn_scale, residual_scale, logit_scale;
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",
  * "qwen3-0.6b", "codegemma-7b", "gemma-2-2b", "gemma-3-1b", "qwen3-coder-30b-a3b",
- * "deepseek-coder-v2-lite", "phi-3.5-mini" (LongRoPE, seeded factors), "tiny-llama", "tiny-qwen2",
- * "tiny-qwen3", "tiny-gemma", "tiny-gemma2", "tiny-gemma3", "tiny-qwen2moe", "tiny-qwen3moe",
- * "tiny-deepseek2", "tiny-phi3"); type F16, seed 1. -1 when unknown.
+ * "deepseek-coder-v2-lite", "phi-3.5-mini" (LongRoPE, seeded factors), "starcoder2-3b",
+ * "granite-3b-code" (model_type llama with attention and MLP biases), "mistral-7b" (llama),
+ * "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-gemma", "tiny-gemma2", "tiny-gemma3",
+ * "tiny-qwen2moe", "tiny-qwen3moe", "tiny-deepseek2", "tiny-phi3", "tiny-starcoder2",
+ * "tiny-granite"); type F16, seed 1. -1 when unknown.
  * phi3 files store q/k/v as one attn_qkv matrix and gate/up as one ffn_up of 2 n_ff rows. */
 int synth_preset(const char *name, SynthSpec *s);
 /* The preset names, comma separated (for --help). */
