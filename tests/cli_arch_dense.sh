@@ -152,7 +152,7 @@ sed -i 's/"logits_scaling": 8.0/"logits_scaling": 0/' "$tmp/gr-bad/config.json"
 fails "HF granite logits_scaling 0 is refused naming the key" '"logits_scaling" = 0 is out of range' "$tmp/gr-bad"
 cp -r "$D/dense-granite-f32" "$tmp/gr-qwen"
 sed -i 's/"model_type": "granite"/"model_type": "granite2"/' "$tmp/gr-qwen/config.json"
-fails "an unknown model_type lists the supported ones" "unsupported model_type 'granite2' (llama, mistral, qwen2, qwen3, starcoder2, granite are)" "$tmp/gr-qwen"
+fails "an unknown model_type lists the supported ones" "unsupported model_type 'granite2' (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, qwen2_moe, qwen3_moe, deepseek_v2, phi3, starcoder2, granite are)" "$tmp/gr-qwen"
 
 # ---- the real-shape presets: shapes as published (one layer, a small vocabulary) ----
 for p in "starcoder2-3b starcoder2 3072 12288 24 2" "granite-3b-code llama 2560 10240 32 32" \

@@ -90,7 +90,7 @@ out=$("$BIN" diff -m "$tmp/base.gguf" -m "$tmp/q8.gguf" --lang python 2>&1); rc=
 check "diff of two qwen3moe variants" '[ $rc -eq 0 ] && [[ $out == *"relative to the base"* ]] && [[ $out == *q8* ]]' "rc=$rc $out"
 out=$("$BIN" drift -m "$tmp/base.gguf" -m "$tmp/q8.gguf" --corpus data/samples/python --ctx 64 \
       --max-tokens 640 2>&1); rc=$?
-kl=$(printf '%s\n' "$out" | awk '$1 == "q8" && $2 == "python" { print $4 }')
+kl=$(printf '%s\n' "$out" | awk '$1 == "q8" && $2 == "python" { print $5 }')
 check "drift of qwen3moe Q8_0 from F16: a small positive KL ($kl)" \
     '[ $rc -eq 0 ] && awk -v k="$kl" "BEGIN { exit !(k > 0 && k < 0.01) }"' "rc=$rc $out"
 for t in Q4_K Q6_K; do

@@ -79,7 +79,7 @@ if [ -d "$D/hf-llama-gptq4" ]; then
     "$BIN" drift -m "$D/hf-llama-gptq4-deq" -m "$D/hf-llama-gptq4" -t "$D/cov-tiny-tokenizer.json" \
         --corpus "$tmp/corpus" --ctx 16 -o "$tmp/drift" > "$tmp/out" 2> "$tmp/err"
     check_status "drift runs on a GPTQ folder" $? "$(cat "$tmp/err")"
-    has "drift: gptq4 vs its twin: KL 0, same top-1 everywhere" "$tmp/out" '^hf-llama-gptq4 +[0-9]+ +0 +0 +0 +0 +100.00%'
+    has "drift: gptq4 vs its twin: KL 0, same top-1 everywhere" "$tmp/out" '^hf-llama-gptq4 +[0-9]+ +[0-9]+ +0 +0 +\[0, 0\] +0 +0 +100.00% '
     awk -F, '$1 == "hf-llama-gptq4-deq" { b = $7 } $1 == "hf-llama-gptq4" { v = $7 }
              END { print "# bpw " b " vs " v; exit !(v > 0 && v < b / 2) }' "$tmp/drift/drift_models.csv"
     check_status "drift_models.csv: the GPTQ folder's bits per weight count its packed storage" $?
