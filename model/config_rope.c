@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "formats/hfnames.h"
+#include "model/loader.h"
 
 #define GGUF_KEY(hp) (hparam_name(hp)->gguf)
 
@@ -56,24 +57,6 @@ int config_rope_gguf(Config *c, Gguf *g, const char *arch, const char *type, con
 
 /* ---- config.json ---- */
 
-/* Integer / number fields of a JSON object; *out keeps its default when absent. */
-static int json_int(json_t *o, const char *key, int *out, const char *path, Err *err) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (1 << 30))
-        return err_set(err, "%s: \"%s\" is not a sensible integer", path, key);
-    *out = (int)json_integer_value(v);
-    return 0;
-}
-
-static int json_num(json_t *o, const char *key, double *out, const char *path, Err *err) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_number(v)) return err_set(err, "%s: \"%s\" is not a number", path, key);
-    *out = json_number_value(v);
-    return 0;
-}
-
 /* 0 when every key of rope_scaling is one of the NULL-ended list, else one line naming the first
  * that is not: a knob coldtok would ignore is refused. */
 static int rope_keys_known(json_t *rs, const char *type, const char *const *known, const char *path, Err *err) {
@@ -91,8 +74,8 @@ static int rope_keys_known(json_t *rs, const char *type, const char *const *know
  * config's (phi3 keeps it at the top), else max_position_embeddings. *top: found at the top. */
 static int json_orig_ctx(json_t *root, json_t *rs, const Config *c, int *orig, int *top, const char *path, Err *err) {
     int in_rs = -1, at_top = -1;
-    if (json_int(rs, "original_max_position_embeddings", &in_rs, path, err) ||
-        json_int(root, "original_max_position_embeddings", &at_top, path, err))
+    if (ld_json_int(rs, "original_max_position_embeddings", &in_rs, 1 << 30, 0, path, err) < 0 ||
+        ld_json_int(root, "original_max_position_embeddings", &at_top, 1 << 30, 0, path, err) < 0)
         return -1;
     *top = at_top > 0;
     *orig = in_rs > 0 ? in_rs : at_top > 0 ? at_top : c->n_ctx;
@@ -110,9 +93,9 @@ static int json_yarn(json_t *root, json_t *rs, Config *c, double factor, const c
     if (rope_keys_known(rs, "yarn", known, path, err)) return -1;
     int orig, top;
     double fast = YARN_BETA_FAST_DEFAULT, slow = YARN_BETA_SLOW_DEFAULT, af = 0, ms = 0, ms_all = 0;
-    if (json_orig_ctx(root, rs, c, &orig, &top, path, err) || json_num(rs, "beta_fast", &fast, path, err) ||
-        json_num(rs, "beta_slow", &slow, path, err) || json_num(rs, "attention_factor", &af, path, err) ||
-        json_num(rs, "mscale", &ms, path, err) || json_num(rs, "mscale_all_dim", &ms_all, path, err))
+    if (json_orig_ctx(root, rs, c, &orig, &top, path, err) || ld_json_num(rs, "beta_fast", &fast, path, err) ||
+        ld_json_num(rs, "beta_slow", &slow, path, err) || ld_json_num(rs, "attention_factor", &af, path, err) ||
+        ld_json_num(rs, "mscale", &ms, path, err) || ld_json_num(rs, "mscale_all_dim", &ms_all, path, err))
         return -1;
     json_t *tr = json_object_get(rs, "truncate");
     if (tr && !json_is_true(tr))
@@ -157,7 +140,7 @@ static int json_longrope(json_t *root, json_t *rs, Config *c, double factor, flo
     if (rope_keys_known(rs, "longrope", known, path, err)) return -1;
     int orig, top, have = json_object_get(rs, "original_max_position_embeddings") != NULL;
     double af = 0;
-    if (json_orig_ctx(root, rs, c, &orig, &top, path, err) || json_num(rs, "attention_factor", &af, path, err))
+    if (json_orig_ctx(root, rs, c, &orig, &top, path, err) || ld_json_num(rs, "attention_factor", &af, path, err))
         return -1;
     double scale = (top || have) && c->n_ctx > 0 ? (double)c->n_ctx / orig : factor;
     if (!(af >= 0 && af < 1e3)) return err_set(err, "%s: bad longrope attention_factor %g", path, af);

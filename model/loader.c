@@ -134,3 +134,22 @@ int ld_vector(Loader *L, TensorRole role, int layer, int64_t n, int optional,
     return 0;
 }
 
+
+/* ---- config.json fields ---- */
+
+int ld_json_int(json_t *o, const char *key, int *out, int max, int required, const char *path, Err *err) {
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return required ? err_set(err, "%s: missing \"%s\"", path, key) : 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+        return err_set(err, "%s: \"%s\" is not a sensible integer", path, key);
+    *out = (int)json_integer_value(v);
+    return 1;
+}
+
+int ld_json_num(json_t *o, const char *key, double *out, const char *path, Err *err) {
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_number(v)) return err_set(err, "%s: \"%s\" is not a number", path, key);
+    *out = json_number_value(v);
+    return 0;
+}

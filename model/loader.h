@@ -4,12 +4,14 @@
  * A Loader is the state of one model_load: the model being filled, its open GGUF or safetensors
  * file, the f32 vector storage and what config.json said that the weights still need. Tensors are
  * found by role (formats/hfnames.h) in whichever format is open; every function names the file and
- * the tensor in its one-line error and returns -1.
+ * the tensor in its one-line error and returns -1. The config.json field readers at the end are the
+ * families' config readers' one way of reading a number.
  *
  * Ownership: a Loader borrows everything it points at (model_load owns them). */
 #ifndef COLDTOK_LOADER_H
 #define COLDTOK_LOADER_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "common/util.h"
@@ -42,5 +44,12 @@ int ld_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols,
 /* A vector of n values converted to f32 into the model's vector storage; *out stays NULL when the
  * tensor is absent and optional. */
 int ld_vector(Loader *L, TensorRole role, int layer, int64_t n, int optional, const float **out);
+
+/* config.json fields of every family's reader (model.c, config_rope.c, config_gemma.c,
+ * mla_load.c, moe_load.c): an integer in [0, max] into *out: 1 found, 0 absent or null (*out
+ * unchanged; with required, -1 "missing"), -1 naming the file and key when it is something else. */
+int ld_json_int(json_t *o, const char *key, int *out, int max, int required, const char *path, Err *err);
+/* A number into *out (unchanged when absent or null): 0, or -1 naming the key. */
+int ld_json_num(json_t *o, const char *key, double *out, const char *path, Err *err);
 
 #endif

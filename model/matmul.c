@@ -109,17 +109,9 @@ static const void *mm_input(Matmul *mm, const float *x, int M, int K) {
     return mm->xbf;
 }
 
-int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err) {
-    if (n < 1 || n > MM_MAX_GROUP) return err_set(err, "mm_run: %d matmuls in a group (1..%d)", n, MM_MAX_GROUP);
-    const void *src = mm_input(mm, x, M, (int)out[0].W->cols);
-    Job jobs[MM_MAX_GROUP];
-    int total = 0, T = 1;
-    for (int j = 0; j < n; j++) {
-        jobs[j] = (Job){.y = out[j].y, .W = out[j].W};
-        if (plan(mm, M, jobs[j].W, &jobs[j].pl, err)) return -1;
-        total += jobs[j].pl.n_panels;
-        if (jobs[j].pl.T > T) T = jobs[j].pl.T;
-    }
+/* Runs the panels of jobs[0..n) (total panels, at most T threads wanting them): on this thread
+ * alone when T is 1, else in one parallel region. src: the shared input (NULL: each job's own). */
+static dnnl_status_t run_jobs(Matmul *mm, const Job *jobs, int n, int total, int T, const void *src, int M) {
     dnnl_status_t status = dnnl_success;
     if (T == 1) {
         /* on this thread alone, and oneDNN too: left to itself it would open a parallel region
@@ -147,6 +139,21 @@ int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err)
         }
 #endif
     }
+    return status;
+}
+
+int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err) {
+    if (n < 1 || n > MM_MAX_GROUP) return err_set(err, "mm_run: %d matmuls in a group (1..%d)", n, MM_MAX_GROUP);
+    const void *src = mm_input(mm, x, M, (int)out[0].W->cols);
+    Job jobs[MM_MAX_GROUP];
+    int total = 0, T = 1;
+    for (int j = 0; j < n; j++) {
+        jobs[j] = (Job){.y = out[j].y, .W = out[j].W};
+        if (plan(mm, M, jobs[j].W, &jobs[j].pl, err)) return -1;
+        total += jobs[j].pl.n_panels;
+        if (jobs[j].pl.T > T) T = jobs[j].pl.T;
+    }
+    dnnl_status_t status = run_jobs(mm, jobs, n, total, T, src, M);
     if (status != dnnl_success) return dnnl_fail(err, "matmul execution", status);
     return 0;
 }
@@ -172,28 +179,7 @@ int mm_run_each(Matmul *mm, int M, const MmOutX *out, int n, Err *err) {
         total += jobs[j].pl.n_panels;
         if (jobs[j].pl.T > T) T = jobs[j].pl.T;
     }
-    dnnl_status_t status = dnnl_success;
-    if (T == 1) { /* see mm_run */
-#ifdef _OPENMP
-        int saved = omp_get_max_threads();
-        omp_set_num_threads(1);
-#endif
-        status = run_panels(mm, 0, jobs, n, total, NULL, M);
-#ifdef _OPENMP
-        omp_set_num_threads(saved);
-#endif
-    } else {
-#ifdef _OPENMP
-#pragma omp parallel num_threads(T)
-        {
-            dnnl_status_t s = run_panels(mm, omp_get_thread_num(), jobs, n, total, NULL, M);
-            if (s != dnnl_success) {
-#pragma omp critical
-                status = s;
-            }
-        }
-#endif
-    }
+    dnnl_status_t status = run_jobs(mm, jobs, n, total, T, NULL, M);
     if (status != dnnl_success) return dnnl_fail(err, "matmul execution", status);
     return 0;
 }

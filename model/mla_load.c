@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "formats/hfnames.h"
+#include "model/loader.h"
 #include "model/rope_scaling.h"
 
 /* ---- GGUF ---- */
@@ -105,16 +106,6 @@ int mla_config_gguf(const Gguf *g, const char *arch, Config *c, const char *path
 
 /* ---- config.json ---- */
 
-/* Integer key into *out (kept when absent or null): 1 found, 0 absent, -1 error. */
-static int json_key(json_t *o, const char *key, int *out, int required, const char *path, Err *err) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return required ? err_set(err, "%s: missing \"%s\"", path, key) : 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (1 << 20))
-        return err_set(err, "%s: \"%s\" is not a sensible integer", path, key);
-    *out = (int)json_integer_value(v);
-    return 1;
-}
-
 /* A string key that, when present, must be `want`. */
 static int json_only(json_t *o, const char *key, const char *want, const char *path, Err *err) {
     json_t *v = json_object_get(o, key);
@@ -127,13 +118,13 @@ int mla_config_json(json_t *root, Config *c, const char *path, Err *err) {
     MoeConfig *e = &c->moe;
     memset(e, 0, sizeof *e);
     int nope = 0, rope = 0;
-    if (json_key(root, hparam_name(HP_KV_LORA_RANK)->hf, &c->kv_lora_rank, 1, path, err) < 0 ||
-        json_key(root, hparam_name(HP_QK_NOPE_HEAD_DIM)->hf, &nope, 1, path, err) < 0 ||
-        json_key(root, "qk_rope_head_dim", &rope, 1, path, err) < 0 ||
-        json_key(root, hparam_name(HP_VALUE_LENGTH_MLA)->hf, &c->head_dim_v, 1, path, err) < 0)
+    if (ld_json_int(root, hparam_name(HP_KV_LORA_RANK)->hf, &c->kv_lora_rank, 1 << 20, 1, path, err) < 0 ||
+        ld_json_int(root, hparam_name(HP_QK_NOPE_HEAD_DIM)->hf, &nope, 1 << 20, 1, path, err) < 0 ||
+        ld_json_int(root, "qk_rope_head_dim", &rope, 1 << 20, 1, path, err) < 0 ||
+        ld_json_int(root, hparam_name(HP_VALUE_LENGTH_MLA)->hf, &c->head_dim_v, 1 << 20, 1, path, err) < 0)
         return -1;
     c->q_lora_rank = 0; /* null: a direct q_proj */
-    if (json_key(root, hparam_name(HP_Q_LORA_RANK)->hf, &c->q_lora_rank, 0, path, err) < 0) return -1;
+    if (ld_json_int(root, hparam_name(HP_Q_LORA_RANK)->hf, &c->q_lora_rank, 1 << 20, 0, path, err) < 0) return -1;
     c->head_dim = nope + rope, c->n_rot = rope;
     c->n_head_kv = c->n_head; /* decompressed per head (model/mla.h) */
     if (json_is_true(json_object_get(root, "attention_bias")))
@@ -153,16 +144,16 @@ int mla_config_json(json_t *root, Config *c, const char *path, Err *err) {
     /* DeepseekV2DecoderLayer: experts where n_routed_experts is set, from first_k_dense_replace on,
      * every moe_layer_freq-th layer */
     e->n_dense_lead = c->n_layer;
-    int r = json_key(root, "n_routed_experts", &e->n_expert, 0, path, err);
+    int r = ld_json_int(root, "n_routed_experts", &e->n_expert, 1 << 20, 0, path, err);
     if (r < 0) return -1;
     if (r == 0 || e->n_expert == 0) return check(c, path, err);
     int shared = 0, freq = 1;
     e->n_dense_lead = 0;
-    if (json_key(root, hparam_name(HP_EXPERT_USED_COUNT)->hf, &e->n_expert_used, 1, path, err) < 0 ||
-        json_key(root, hparam_name(HP_EXPERT_FEED_FORWARD_LENGTH)->hf, &e->n_ff_exp, 1, path, err) < 0 ||
-        json_key(root, hparam_name(HP_EXPERT_SHARED_COUNT)->hf, &shared, 0, path, err) < 0 ||
-        json_key(root, hparam_name(HP_LEADING_DENSE_BLOCK_COUNT)->hf, &e->n_dense_lead, 0, path, err) < 0 ||
-        json_key(root, "moe_layer_freq", &freq, 0, path, err) < 0)
+    if (ld_json_int(root, hparam_name(HP_EXPERT_USED_COUNT)->hf, &e->n_expert_used, 1 << 20, 1, path, err) < 0 ||
+        ld_json_int(root, hparam_name(HP_EXPERT_FEED_FORWARD_LENGTH)->hf, &e->n_ff_exp, 1 << 20, 1, path, err) < 0 ||
+        ld_json_int(root, hparam_name(HP_EXPERT_SHARED_COUNT)->hf, &shared, 1 << 20, 0, path, err) < 0 ||
+        ld_json_int(root, hparam_name(HP_LEADING_DENSE_BLOCK_COUNT)->hf, &e->n_dense_lead, 1 << 20, 0, path, err) < 0 ||
+        ld_json_int(root, "moe_layer_freq", &freq, 1 << 20, 0, path, err) < 0)
         return -1;
     if (freq != 1)
         return err_set(err, "%s: \"moe_layer_freq\" %d is not supported (only 1: every layer from "

@@ -194,24 +194,6 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     return moe_config_gguf(g, arch, a, c, m->path, err); /* expert counts and widths, if any */
 }
 
-/* Integer field of config.json; *out keeps its default when absent. */
-static int json_int(json_t *o, const char *key, int *out, const char *path, Err *err) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (1 << 30))
-        return err_set(err, "%s: \"%s\" is not a sensible integer", path, key);
-    *out = (int)json_integer_value(v);
-    return 0;
-}
-
-static int json_num(json_t *o, const char *key, double *out, const char *path, Err *err) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_number(v)) return err_set(err, "%s: \"%s\" is not a number", path, key);
-    *out = json_number_value(v);
-    return 0;
-}
-
 /* Llama 3 frequency scaling, as divisors of the base frequencies (llama.cpp's rope_freqs). */
 static void llama3_factors(float *out, int n_rot, double theta, double factor, double lo,
                            double hi, double old_ctx) {
@@ -230,7 +212,7 @@ static void llama3_factors(float *out, int n_rot, double theta, double factor, d
 /* partial_rotary_factor (Phi-4-mini: 0.75 of each head rotates). */
 static int json_rotary(json_t *root, Config *c, const char *path, Err *err) {
     double prf = 1;
-    if (json_num(root, "partial_rotary_factor", &prf, path, err)) return -1;
+    if (ld_json_num(root, "partial_rotary_factor", &prf, path, err)) return -1;
     if (!(prf > 0 && prf <= 1)) return err_set(err, "%s: \"partial_rotary_factor\" %g is not in (0, 1]", path, prf);
     c->n_rot = (int)(c->head_dim * prf);
     return 0;
@@ -246,7 +228,7 @@ static int json_family_keys(json_t *root, const ArchInfo *a, const char *model_t
         float *field[] = {&c->embd_scale, &c->attn_scale, &c->residual_scale, &c->logit_scale};
         for (int i = 0; i < 4; i++) {
             double v = 1;
-            if (json_num(root, HF_KEY(hp[i]), &v, cfg_path, err)) return -1;
+            if (ld_json_num(root, HF_KEY(hp[i]), &v, cfg_path, err)) return -1;
             if (!(v > 0 && v < 1e6))
                 return err_set(err, "%s: \"%s\" = %g is out of range", cfg_path, HF_KEY(hp[i]), v);
             *field[i] = (float)v;
@@ -255,7 +237,7 @@ static int json_family_keys(json_t *root, const ArchInfo *a, const char *model_t
     L->window = 0;
     for (int i = 0; i < ARCH_MAX_NAMES && a->window_hf_types[i]; i++)
         if (!strcmp(a->window_hf_types[i], model_type) &&
-            json_int(root, HF_KEY(HP_SLIDING_WINDOW), &L->window, cfg_path, err))
+            ld_json_int(root, HF_KEY(HP_SLIDING_WINDOW), &L->window, 1 << 30, 0, cfg_path, err) < 0)
             return -1;
     if (a->norm_bias == TENSORS_REQUIRED) {
         json_t *ub = json_object_get(root, "use_bias");
@@ -297,7 +279,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
                            HP_FEED_FORWARD_LENGTH, HP_HEAD_COUNT};
     int *val[] = {&c->n_vocab, &c->n_embd, &c->n_layer, &c->n_ff, &c->n_head};
     for (int i = 0; i < 5; i++)
-        if (json_int(root, HF_KEY(need[i]), val[i], cfg_path, err)) goto done;
+        if (ld_json_int(root, HF_KEY(need[i]), val[i], 1 << 30, 0, cfg_path, err) < 0) goto done;
     for (int i = 0; i < 5; i++)
         if (*val[i] < 0) {
             err_set(err, "%s: missing \"%s\"", cfg_path, HF_KEY(need[i]));
@@ -306,9 +288,9 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     c->n_head_kv = c->n_head;
     c->head_dim = c->n_head ? c->n_embd / c->n_head : 0;
     c->n_ctx = 0;
-    if (json_int(root, HF_KEY(HP_HEAD_COUNT_KV), &c->n_head_kv, cfg_path, err) ||
-        json_int(root, HF_KEY(HP_KEY_LENGTH), &c->head_dim, cfg_path, err) ||
-        json_int(root, HF_KEY(HP_CONTEXT_LENGTH), &c->n_ctx, cfg_path, err))
+    if (ld_json_int(root, HF_KEY(HP_HEAD_COUNT_KV), &c->n_head_kv, 1 << 30, 0, cfg_path, err) < 0 ||
+        ld_json_int(root, HF_KEY(HP_KEY_LENGTH), &c->head_dim, 1 << 30, 0, cfg_path, err) < 0 ||
+        ld_json_int(root, HF_KEY(HP_CONTEXT_LENGTH), &c->n_ctx, 1 << 30, 0, cfg_path, err) < 0)
         goto done;
     c->n_rot = c->head_dim;
     c->head_dim_v = c->head_dim;
@@ -316,8 +298,8 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     if (json_rotary(root, c, cfg_path, err)) goto done;
     double eps = 1e-6, theta = 10000;
     if (a->norm == NORM_LAYER) eps = 1e-5; /* Starcoder2Config norm_epsilon */
-    if (json_num(root, HF_KEY(a->norm == NORM_LAYER ? HP_LAYERNORM_EPS : HP_RMS_EPS), &eps, cfg_path, err) ||
-        json_num(root, HF_KEY(HP_ROPE_FREQ_BASE), &theta, cfg_path, err))
+    if (ld_json_num(root, HF_KEY(a->norm == NORM_LAYER ? HP_LAYERNORM_EPS : HP_RMS_EPS), &eps, cfg_path, err) ||
+        ld_json_num(root, HF_KEY(HP_ROPE_FREQ_BASE), &theta, cfg_path, err))
         goto done;
     c->rms_eps = (float)eps;
     c->rope_theta = (float)theta;
@@ -342,7 +324,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
         if (!ty) ty = json_object_get(rs, "type");
         const char *type = json_string_value(ty);
         double factor = 1;
-        if (!type || json_num(rs, "factor", &factor, cfg_path, err) || !(factor >= 1)) {
+        if (!type || ld_json_num(rs, "factor", &factor, cfg_path, err) || !(factor >= 1)) {
             err_set(err, "%s: rope_scaling needs a type and a factor >= 1", cfg_path);
             goto done;
         }
@@ -350,9 +332,9 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
             c->rope_scale = (float)factor;
         } else if (!strcmp(type, "llama3")) {
             double lo = 1, hi = 4, old = 8192;
-            if (json_num(rs, "low_freq_factor", &lo, cfg_path, err) ||
-                json_num(rs, "high_freq_factor", &hi, cfg_path, err) ||
-                json_num(rs, "original_max_position_embeddings", &old, cfg_path, err))
+            if (ld_json_num(rs, "low_freq_factor", &lo, cfg_path, err) ||
+                ld_json_num(rs, "high_freq_factor", &hi, cfg_path, err) ||
+                ld_json_num(rs, "original_max_position_embeddings", &old, cfg_path, err))
                 goto done;
             if (!(hi > lo && lo > 0 && old > 0) || c->n_rot < 2 || c->n_rot > 1024 || c->n_rot % 2) {
                 err_set(err, "%s: bad llama3 rope_scaling", cfg_path);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "formats/hfnames.h"
+#include "model/loader.h"
 #include "formats/qtype.h"
 
 /* ---- hyper-parameters ---- */
@@ -66,26 +67,17 @@ int moe_config_gguf(const Gguf *g, const char *arch, const ArchInfo *a, Config *
     return check_moe(c, path, err);
 }
 
-static int json_count(json_t *o, const char *key, int *out, int required, const char *path, Err *err) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return required ? err_set(err, "%s: missing \"%s\"", path, key) : 0;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > (1 << 20))
-        return err_set(err, "%s: \"%s\" is not a sensible integer", path, key);
-    *out = (int)json_integer_value(v);
-    return 0;
-}
-
 int moe_config_json(json_t *root, const ArchInfo *a, Config *c, const char *path, Err *err) {
     MoeConfig *e = &c->moe;
     memset(e, 0, sizeof *e);
     if (!a->moe) return 0;
     family_defaults(a, e);
-    if (json_count(root, hparam_name(HP_EXPERT_COUNT)->hf, &e->n_expert, 1, path, err) ||
-        json_count(root, hparam_name(HP_EXPERT_USED_COUNT)->hf, &e->n_expert_used, 1, path, err) ||
-        json_count(root, hparam_name(HP_EXPERT_FEED_FORWARD_LENGTH)->hf, &e->n_ff_exp, 1, path, err))
+    if (ld_json_int(root, hparam_name(HP_EXPERT_COUNT)->hf, &e->n_expert, 1 << 20, 1, path, err) < 0 ||
+        ld_json_int(root, hparam_name(HP_EXPERT_USED_COUNT)->hf, &e->n_expert_used, 1 << 20, 1, path, err) < 0 ||
+        ld_json_int(root, hparam_name(HP_EXPERT_FEED_FORWARD_LENGTH)->hf, &e->n_ff_exp, 1 << 20, 1, path, err) < 0)
         return -1;
     if (a->moe_shexp == TENSORS_REQUIRED &&
-        json_count(root, hparam_name(HP_EXPERT_SHARED_FEED_FORWARD_LENGTH)->hf, &e->n_ff_shexp, 1, path, err))
+        ld_json_int(root, hparam_name(HP_EXPERT_SHARED_FEED_FORWARD_LENGTH)->hf, &e->n_ff_shexp, 1 << 20, 1, path, err) < 0)
         return -1;
     json_t *norm = json_object_get(root, "norm_topk_prob");
     e->norm_topk = 0; /* Qwen2MoeConfig and Qwen3MoeConfig default */
@@ -95,7 +87,7 @@ int moe_config_json(json_t *root, const ArchInfo *a, Config *c, const char *path
     }
     /* dense MLP layers between the expert ones: not implemented, never ignored */
     int step = 1;
-    if (json_count(root, "decoder_sparse_step", &step, 0, path, err)) return -1;
+    if (ld_json_int(root, "decoder_sparse_step", &step, 1 << 20, 0, path, err) < 0) return -1;
     if (step != 1)
         return err_set(err, "%s: \"decoder_sparse_step\" %d is not supported (only 1: every layer has "
                        "experts)", path, step);
