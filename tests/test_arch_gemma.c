@@ -17,18 +17,6 @@
 #include "formats/qtype.h"
 #include "tests/testutil.h"
 
-static double max_abs(const float *x, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
-    return m;
-}
-
-static double max_diff(const float *a, const float *b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
-
 static const char *const FOLDERS[] = {"gemma-hf-gemma", "gemma-hf-gemma2", "gemma-hf-gemma3",
                                       "gemma-hf-gemma2-qscale"};
 

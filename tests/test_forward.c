@@ -28,18 +28,6 @@
 
 /* ---- helpers ---- */
 
-static double max_abs(const float *x, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
-    return m;
-}
-
-static double max_diff(const float *a, const float *b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
-
 static int argmax(const float *x, int n, double *gap) {
     int best = 0, second = -1;
     for (int i = 1; i < n; i++)

@@ -4,6 +4,7 @@
 #ifndef COLDTOK_TESTUTIL_H
 #define COLDTOK_TESTUTIL_H
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,19 @@ static inline const char *fixture(const char *rel) {
         }                                                                           \
         p_;                                                                         \
     })
+
+/* max |x[i]| and max |a[i] - b[i]| over n floats (the logit comparisons' scale and gap). */
+static inline double max_abs(const float *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+static inline double max_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
 
 /* A raw little-endian float32 file (fixture logits, dequantized tensors) as a heap array of *n
  * floats (free it), or NULL when it cannot be read. */
