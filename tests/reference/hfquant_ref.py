@@ -23,7 +23,7 @@ computed in float64 from the f16 scale (exact in float32 as well: an 11-bit scal
 integer) and stored as float32.
 
 Standard library only (struct, json, random): Debian's python3-torch / python3-numpy are not
-needed, and safetensors files are written by hand as in torch_ref.py.
+needed, and safetensors files are written by hand (safetensors_io.py, as torch_ref.py does).
 Run:  /usr/bin/python3 tests/reference/hfquant_ref.py [OUT]   (make references)
 """
 import json
@@ -31,6 +31,9 @@ import os
 import random
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import write_safetensors  # noqa: E402
 
 SRC = "hf-llama-f32"
 LINEARS = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
@@ -66,23 +69,6 @@ def read_safetensors(path):
         out[name] = (e["shape"], vals)
     return out
 
-
-def write_safetensors(path, tensors):
-    """tensors: name -> (dtype, shape, bytes)"""
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        dtype, shape, b = tensors[name]
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def f16(x):

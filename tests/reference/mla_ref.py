@@ -35,17 +35,19 @@ YaRN (DeepseekV2YarnRotaryEmbedding): the inverse frequencies blend freq / facto
 linear ramp between the correction dims of beta_fast and beta_slow rotations over the original
 context (floor / ceil, clamped), cos and sin times yarn_get_mscale(factor, mscale) /
 yarn_get_mscale(factor, mscale_all_dim), and softmax_scale times yarn_get_mscale(factor,
-mscale_all_dim)^2. The safetensors file is written by hand as in torch_ref.py.
+mscale_all_dim)^2. The safetensors file is written by torch_ref.py's writer.
 
 Run with Debian's python3-torch:  /usr/bin/python3 tests/reference/mla_ref.py [OUT]
 """
 import json
 import math
 import os
-import struct
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_ref import write_safetensors  # noqa: E402
 
 VOCAB, HIDDEN, INTER, LAYERS = 128, 64, 96, 2
 H, NOPE, ROPE, VDIM, KV_LORA = 4, 16, 8, 12, 32
@@ -214,24 +216,6 @@ def forward(cfg, w, ids):
     return (x @ W["lm_head.weight"].T).to(torch.float32)
 
 
-# ---- files ----
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        b = tensors[name].contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data"
@@ -260,7 +244,7 @@ def main():
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, "config.json"), "w") as f:
             json.dump(cfg, f, indent=2)
-        write_safetensors(os.path.join(folder, "model.safetensors"), w)
+        write_safetensors(os.path.join(folder, "model.safetensors"), w, "F32")
         with open(os.path.join(folder, "prompt.json"), "w") as f:
             json.dump({"ids": PROMPT}, f)
         logits = forward(cfg, w, PROMPT)

@@ -13,18 +13,20 @@ modeling_llama.py / modeling_qwen2.py / modeling_qwen3.py: RMSNorm, rotate_half 
 default / linear / llama3 frequency rules, GQA by repeating KV heads, SwiGLU MLP, tied or untied
 head); transformers itself is not used. It runs in float64 on the weights exactly as stored
 (F16/BF16 weights rounded first), so the reference is the exact answer for those weights.
-The safetensors files are written by hand (the format is 8 bytes of header length, a JSON header,
-the raw data), since Debian has no python3-safetensors.
+The safetensors files are written by hand (safetensors_io.py: 8 bytes of header length, a JSON
+header, the raw data), since Debian has no python3-safetensors.
 
 Run with Debian's python3-torch:  /usr/bin/python3 tests/reference/torch_ref.py [OUT]   (make references)
 """
 import json
 import math
 import os
-import struct
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_io  # noqa: E402
 
 DT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
@@ -161,20 +163,9 @@ def raw_bytes(t):
 
 
 def write_safetensors(path, tensors, dtype):
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        b = raw_bytes(tensors[name].contiguous())
-        header[name] = {"dtype": dtype, "shape": list(tensors[name].shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+    """tensors: name -> torch tensor, all stored as dtype (F32, F16, BF16)."""
+    safetensors_io.write_safetensors(
+        path, {n: (dtype, list(t.shape), raw_bytes(t.contiguous())) for n, t in tensors.items()})
 
 
 def main():
