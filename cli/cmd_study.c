@@ -119,6 +119,10 @@ static int run(int argc, char **argv, int is_diff) {
     if (o.ncontexts == 0) o.contexts[o.ncontexts++] = "bos";
 
     RunRecord *rec = run_record_start(argc, argv);
+    if (ro.outdir) { /* models.csv and run.json share one digest per file, through DIR's hash cache */
+        run_record_cache(rec, ro.outdir);
+        ro.record = rec;
+    }
     Manifest m = {0};
     Err err;
     if (manifest) {

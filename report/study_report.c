@@ -114,11 +114,11 @@ typedef struct {
     char bytes[24], sha256[SHA256_HEX_LEN];
 } ModelDigest;
 
-static ModelDigest digest_of(const char *path) {
+static ModelDigest digest_of(RunRecord *record, const char *path) {
     ModelDigest d = {{0}, {0}};
     uint64_t bytes;
     Err err;
-    if (model_digest(path, &bytes, d.sha256, &err) == 0) snprintf(d.bytes, sizeof d.bytes, "%llu", (unsigned long long)bytes);
+    if (run_record_model_digest(record, path, &bytes, d.sha256, &err) == 0) snprintf(d.bytes, sizeof d.bytes, "%llu", (unsigned long long)bytes);
     else d.sha256[0] = '\0';
     return d;
 }
@@ -378,7 +378,7 @@ void study_report_model(const Study *s, size_t i, void *report) {
     StudyReport *rp = report;
     const StudyModel *r = &s->models[i], *base = r->base >= 0 ? &s->models[r->base] : NULL;
     /* hashed once per model, and only when models.csv will be written */
-    ModelDigest d = rp->o.outdir ? digest_of(r->entry->path) : (ModelDigest){{0}, {0}};
+    ModelDigest d = rp->o.outdir ? digest_of(rp->o.record, r->entry->path) : (ModelDigest){{0}, {0}};
     for (int c = 0; c < s->ncontexts; c++) {
         add_model_row(rp, r, base, c, &d);
         add_metric_rows(rp, r, base, c);
