@@ -27,8 +27,8 @@ static const char USAGE[] =
     "                        as the vocabulary stores it ('Ġdef', '▁def') or as text (' def')\n"
     "  -x, --context-text T  text, encoded by the tokenizer (as `coldtok encode`, no BOS) and\n"
     "                        appended to the context in order with --context; when no --context\n"
-    "                        is given the context starts with bos, so --context-text 'Once upon'\n"
-    "                        is -c bos -c ▁Once -c ▁upon\n"
+    "                        is given the context starts with bos (when the tokenizer has a BOS\n"
+    "                        or EOS), so --context-text 'Once upon' is -c bos -c ▁Once -c ▁upon\n"
     "  -n, --top N           how many tokens to list (default 10; 0 for none)\n"
     "  --raw FILE            write the logits of the last position: n_vocab little-endian float32\n"
     "  --raw-all FILE        write the logits of every position: [n_pos][n_vocab] float32\n"
@@ -217,6 +217,8 @@ int cmd_logits(int argc, char **argv) {
             }
             continue;
         }
+        /* the implicit start token before a text is left out when the tokenizer has none */
+        if (i == 0 && !any_id && n_ctx > 1 && tok && tok_bos(tok) < 0 && tok_eos(tok) < 0) continue;
         int id = resolve(ctx[i], tok, V, &err);
         if (id < 0) {
             cli_fail("logits", "%s", err.msg);
