@@ -195,7 +195,9 @@ def main(argv):
                 continue
             def run(cmd):
                 script = f'coldtok() {{ "{binary}" "$@"; }}\n{cmd}\n'
-                return subprocess.run(["bash", "-c", script], cwd=scratch, capture_output=True, text=True)
+                env = dict(os.environ)
+                env.setdefault("COLDTOK_DATA", os.path.join(REPO, "data"))  # the commands run elsewhere
+                return subprocess.run(["bash", "-c", script], cwd=scratch, capture_output=True, text=True, env=env)
             bad = None
             for cmd in setups:
                 p = run(cmd)
