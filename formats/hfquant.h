@@ -3,9 +3,11 @@
  *
  * hq_config_parse reads quantization_config (or an AutoGPTQ quantize_config.json object): GPTQ
  * (AutoGPTQ / GPTQModel: bits 2, 3, 4, 8; group_size, -1 for one group; desc_act; sym;
- * checkpoint_format gptq or gptq_v2) and AWQ (AutoAWQ GEMM: 4 bits, zero_point). Any other
- * quant_method (bitsandbytes, aqlm, fp8, compressed-tensors, exl2, hqq, ...), a layout coldtok
- * does not read (marlin, GEMV) or a bad field is one error line naming it and what is supported.
+ * checkpoint_format gptq or gptq_v2), AWQ (AutoAWQ GEMM: 4 bits, zero_point), AQLM (the aqlm
+ * package: 1x16, 2x8, 1x8 codebooks of 8 inputs) and FP8 (float8_e4m3fn weights, block /
+ * per-tensor / per-channel scales; formats/hfquant_codes.c). Any other quant_method (bitsandbytes,
+ * compressed-tensors, exl2, hqq, ...), a layout coldtok does not read (marlin, GEMV) or a bad field
+ * is one error line naming it and what is supported.
  *
  * An HqTensor describes one packed linear layer W [rows = out_features, cols = in_features]
  * pointing straight into the file mapping (nothing is copied; pointers may be unaligned);
@@ -21,7 +23,7 @@
 
 #include "common/util.h"
 
-typedef enum { HQ_NONE = 0, HQ_GPTQ, HQ_AWQ } HqMethod;
+typedef enum { HQ_NONE = 0, HQ_GPTQ, HQ_AWQ, HQ_AQLM, HQ_FP8 } HqMethod;
 
 typedef struct {
     HqMethod method;    /* HQ_NONE: no quantization_config */
@@ -30,6 +32,9 @@ typedef struct {
     int desc_act;       /* GPTQ: g_idx maps inputs to groups in activation order */
     int sym;            /* informational: the zero points are stored either way */
     int zero_plus_one;  /* GPTQ checkpoint_format gptq (v1): zero = stored + 1 */
+    /* AQLM: num_codebooks x nbits_per_codebook (1x16, 2x8, 1x8), in_group_size 8, out_group_size 1 */
+    int n_codebooks, codebook_bits, in_group, out_group;
+    int block[2];       /* FP8: weight_block_size [out, in]; 0, 0: per-tensor or per-channel scales */
 } HqConfig;
 
 /* Fills *c from a quantization_config JSON object (a jansson json_t *, passed as void * so that
@@ -44,7 +49,7 @@ typedef struct {
     const void *data;   /* NULL: absent */
     const char *dtype;  /* "I32", "F16", ... */
     int n_dims;
-    int64_t shape[2];
+    int64_t shape[4];   /* AQLM's codes are 3-D, its codebooks and scales 4-D */
     uint64_t nbytes;
 } HqPart;
 
@@ -59,6 +64,13 @@ typedef struct {
     const uint8_t *scales;      /* [n_groups, rows] */
     const uint8_t *g_idx;       /* [cols] int32, or NULL when it is the plain i / group_size */
     uint64_t bytes;             /* stored bytes of all its tensors (g_idx included) */
+    /* AQLM: qweight = codes [rows, cols/8, n_codebooks] (I16 or I8, read modulo 2^codebook_bits),
+     * qzeros = codebooks [n_codebooks, 2^codebook_bits, 1, 8], scales [rows, 1, 1, 1].
+     * FP8: qweight = the F8_E4M3 weight [rows, cols], scales [ceil(rows/block_r),
+     * ceil(cols/block_c)] (per-tensor: block = the whole matrix; per-channel: block_r 1). */
+    int n_codebooks, codebook_bits, code_bytes;
+    uint32_t codebook_type;     /* QType of the codebooks */
+    int64_t block_r, block_c;
 } HqTensor;
 
 /* Checks the parts of the layer NAME (its prefix, for messages) against config c and the
@@ -67,6 +79,20 @@ typedef struct {
 int hq_tensor_init(HqTensor *t, const HqConfig *c, const HqPart *qweight, const HqPart *qzeros,
                    const HqPart *scales, const HqPart *g_idx, int64_t rows, int64_t cols,
                    const char *where, const char *name, Err *err);
+
+/* AQLM (c->method HQ_AQLM): the parts codes, codebooks, scales of the layer NAME, checked against
+ * the config and [rows, cols] (codes' values are read modulo the codebook size, so any stored
+ * integer is in range). Returns 0, or -1 with one line "WHERE: NAME.part ..." in *err. */
+int hq_tensor_init_aqlm(HqTensor *t, const HqConfig *c, const HqPart *codes, const HqPart *codebooks,
+                        const HqPart *scales, int64_t rows, int64_t cols, const char *where, const char *name,
+                        Err *err);
+/* FP8 (c->method HQ_FP8): the F8_E4M3 weight and its scale (weight_scale_inv or weight_scale):
+ * blocks of c->block when set, else a per-tensor ([] or [1]) or per-channel ([rows] or [rows, 1])
+ * scale. Same contract as above. */
+int hq_tensor_init_fp8(HqTensor *t, const HqConfig *c, const HqPart *weight, const HqPart *scale, int64_t rows,
+                       int64_t cols, const char *where, const char *name, Err *err);
+/* float8_e4m3fn (1 sign, 4 exponent bits biased by 7, 3 mantissa bits; 0x7f / 0xff NaN, no inf). */
+float hq_e4m3_to_f32(uint8_t v);
 
 /* Output rows r0 .. r0+n-1 of W dequantized into out [n, t->cols]. */
 void hq_rows_f32(const HqTensor *t, int64_t r0, int n, float *out);

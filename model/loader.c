@@ -40,6 +40,10 @@ int ld_lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
     return 1;
 }
 
+const char *ld_packed_part(HqMethod m) {
+    return m == HQ_AQLM ? "codes" : m == HQ_FP8 ? "weight" : "qweight";
+}
+
 /* One stored part ("qweight", ...) of the packed layer PREFIX, or an absent part. */
 static HqPart hq_part(Loader *L, const char *prefix, const char *part) {
     char name[300];
@@ -48,7 +52,7 @@ static HqPart hq_part(Loader *L, const char *prefix, const char *part) {
     HqPart p = {0};
     if (!s) return p;
     p = (HqPart){.data = s->data, .dtype = s->dtype, .n_dims = s->n_dims, .nbytes = s->nbytes};
-    for (int d = 0; d < s->n_dims && d < 2; d++) p.shape[d] = s->shape[d]; /* more dims: refused by n_dims */
+    for (int d = 0; d < s->n_dims && d < 4; d++) p.shape[d] = s->shape[d]; /* more dims: refused by n_dims */
     return p;
 }
 
@@ -62,16 +66,26 @@ static int get_packed(Loader *L, TensorRole role, int layer, int64_t rows, int64
         return 0;
     size_t n = strlen(name);
     if (n > 7 && !strcmp(name + n - 7, ".weight")) name[n - 7] = '\0';
-    HqPart qw = hq_part(L, name, "qweight");
-    if (!qw.data) return 0;
-    HqPart qz = hq_part(L, name, "qzeros"), sc = hq_part(L, name, "scales"), gi = hq_part(L, name, "g_idx");
+    const char *main_part = ld_packed_part(L->hq.method);
+    HqPart qw = hq_part(L, name, main_part);
+    if (!qw.data || (L->hq.method == HQ_FP8 && strcmp(qw.dtype, "F8_E4M3") != 0)) return 0; /* stored plain */
     memset(t, 0, sizeof *t);
-    if (hq_tensor_init(&t->hq, &L->hq, &qw, &qz, &sc, &gi, rows, cols, L->m->path, name, L->err)) return -1;
+    if (L->hq.method == HQ_AQLM) {
+        HqPart cb = hq_part(L, name, "codebooks"), sc = hq_part(L, name, "scales");
+        if (hq_tensor_init_aqlm(&t->hq, &L->hq, &qw, &cb, &sc, rows, cols, L->m->path, name, L->err)) return -1;
+    } else if (L->hq.method == HQ_FP8) {
+        HqPart sc = hq_part(L, name, "weight_scale_inv");
+        if (!sc.data) sc = hq_part(L, name, "weight_scale");
+        if (hq_tensor_init_fp8(&t->hq, &L->hq, &qw, &sc, rows, cols, L->m->path, name, L->err)) return -1;
+    } else {
+        HqPart qz = hq_part(L, name, "qzeros"), sc = hq_part(L, name, "scales"), gi = hq_part(L, name, "g_idx");
+        if (hq_tensor_init(&t->hq, &L->hq, &qw, &qz, &sc, &gi, rows, cols, L->m->path, name, L->err)) return -1;
+    }
     t->data = qw.data;
     t->type = Q_F32;
     t->rows = rows, t->cols = cols;
     char qn[300];
-    snprintf(qn, sizeof qn, "%s.qweight", name);
+    snprintf(qn, sizeof qn, "%s.%s", name, main_part);
     t->name = st_find(L->st, qn)->name; /* the reader's copy outlives this buffer */
     L->n_packed++;
     return 1;
@@ -87,8 +101,8 @@ int ld_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols,
     tensor_name_in(role, L->g != NULL, layer, name, sizeof name);
     if (r == 0 && L->hq.method != HQ_NONE && layer >= 0 && role != TN_TOKEN_EMBD && !L->g) {
         size_t n = strlen(name);
-        return err_set(L->err, "%s: missing tensor %s (nor its %s form %.*s.qweight)", L->m->path, name,
-                       hq_method_name(L->hq.method), (int)(n > 7 ? n - 7 : n), name);
+        return err_set(L->err, "%s: missing tensor %s (nor its %s form %.*s.%s)", L->m->path, name,
+                       hq_method_name(L->hq.method), (int)(n > 7 ? n - 7 : n), name, ld_packed_part(L->hq.method));
     }
     if (r == 0) return err_set(L->err, "%s: missing tensor %s", L->m->path, name);
     if (t->rows != rows || t->cols != cols)

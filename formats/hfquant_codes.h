@@ -1,0 +1,15 @@
+/* hfquant_codes: the codebook and float schemes of formats/hfquant.h — AQLM and FP8 — kept apart
+ * from the integer packings (GPTQ, AWQ) of hfquant.c. Private to formats/hfquant*.c: hfquant.c's
+ * config parser and row dispatcher call these; the public entry points are in hfquant.h. */
+#ifndef COLDTOK_HFQUANT_CODES_H
+#define COLDTOK_HFQUANT_CODES_H
+
+#include "formats/hfquant.h"
+
+/* quantization_config fields of quant_method aqlm / fp8 into *c (method already set). */
+int hq_parse_aqlm(const void *json, const char *where, HqConfig *c, Err *err);
+int hq_parse_fp8(const void *json, const char *where, HqConfig *c, Err *err);
+/* hq_rows_f32 for t->method HQ_AQLM or HQ_FP8. */
+void hq_rows_codes(const HqTensor *t, int64_t r0, int n, float *out);
+
+#endif

@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+"""Tiny AQLM and FP8 checkpoints packed from tests/data/hf-llama-f32, each with its dequantized twin.
+
+Like hfquant_ref.py (GPTQ / AWQ), for each case writes under OUT (default tests/data):
+  hf-llama-CASE/       config.json with the case's quantization_config; model.safetensors with the
+                       layers' linears packed, every other tensor (and the exempt linears) as in
+                       the source
+  hf-llama-CASE-deq/   the same model with each packed linear dequantized to F32 (.weight)
+
+Our packer, written from the format definitions (docs/formats.md "Hugging Face quantized
+checkpoints"); the values only have to be representable, not good:
+  AQLM (the aqlm package, QuantizedLinear / _dequantize_weight): per output row a scale s (f16,
+    [out, 1, 1, 1]) = max |w| of the row; the row cut into groups of 8 inputs; codes
+    [out, in/8, num_codebooks] (int16 for 16-bit codebooks, int8 for 8-bit, the code c stored as
+    the signed integer with the same low bits, as aqlm's pack_int_data does); codebooks f16
+    [num_codebooks, 2^nbits, 1, 8].
+      1x16: each group of w/s is its own codebook entry, from the top of the codebook down (so the
+            stored int16 codes are negative); the unused entries are filler.
+      1x8, 2x8: codebook 0 = 256 groups drawn at random, each group coded by its nearest entry;
+            2x8's codebook 1 likewise on the residuals.
+    w[o][8j+k] = s[o] * sum_c codebooks[c][code[o][j][c]][0][k], summed in f32 codebook by codebook
+    (the first as is), then times s in f32.
+  FP8 (quant_method fp8): weight float8_e4m3fn [out, in]; scale F32 (or BF16) either per block of
+    weight_block_size (weight_scale_inv [ceil(out/b0), ceil(in/b1)], DeepSeek-V3's layout), per
+    tensor (weight_scale, shape []) or per channel (weight_scale [out, 1]): s = max |w| / 448 over
+    the block, q = the e4m3 value nearest w / s; w = f32(e4m3(q) * s).
+f32 rounding is emulated with struct (a sum of two f16 or a product of an f32 and an 11- or 4-bit
+value is exact in float64, so rounding it once to f32 is what f32 arithmetic gives).
+
+Standard library only. Run:  /usr/bin/python3 tests/reference/hfquant2_ref.py [OUT [CASE ...]]
+(make references writes every committed case; aqlm1x16, 1 MiB of codebook per linear, is not
+committed: tests/cli_hfquant2.sh writes it into a scratch folder.)
+"""
+import bisect
+import json
+import os
+import random
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import write_safetensors  # noqa: E402
+from hfquant_ref import read_safetensors, f16, f32_bytes, LINEARS, SRC  # noqa: E402
+
+NOT_AQLM = ["model.embed_tokens.weight", "lm_head.weight"]
+# name, quantization_config, exempt linears (plain; listed where the scheme has a list)
+CASES = {
+    "aqlm2x8": ({"quant_method": "aqlm", "num_codebooks": 2, "nbits_per_codebook": 8, "in_group_size": 8,
+                 "out_group_size": 1}, ["model.layers.1.mlp.down_proj"]),
+    "aqlm1x8": ({"quant_method": "aqlm", "num_codebooks": 1, "nbits_per_codebook": 8, "in_group_size": 8,
+                 "out_group_size": 1}, []),
+    # every linear but layer 0's q_proj and down_proj exempt: 1 MiB of codebook each
+    "aqlm1x16": ({"quant_method": "aqlm", "num_codebooks": 1, "nbits_per_codebook": 16, "in_group_size": 8,
+                  "out_group_size": 1},
+                 ["model.layers.%d.%s" % (l, n) for l in range(2) for n in LINEARS
+                  if (l, n) not in ((0, "self_attn.q_proj"), (0, "mlp.down_proj"))]),
+    "fp8block": ({"quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic",
+                  "weight_block_size": [32, 48]}, ["model.layers.0.mlp.up_proj"]),
+    "fp8tensor": ({"quant_method": "fp8", "activation_scheme": "static"}, []),
+    "fp8channel": ({"quant_method": "fp8"}, []),
+}
+COMMITTED = ["aqlm2x8", "aqlm1x8", "fp8block", "fp8tensor", "fp8channel"]
+
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def bf16(x):  # round to nearest even, via f32's bits
+    b = struct.unpack("<I", struct.pack("<f", x))[0]
+    b = (b + 0x7FFF + ((b >> 16) & 1)) >> 16
+    return struct.unpack("<f", struct.pack("<I", b << 16))[0], b
+
+
+def e4m3(v):
+    """float8_e4m3fn by its bit definition: 1 sign, 4 exponent (bias 7), 3 mantissa; 0x7f NaN."""
+    e, m = (v >> 3) & 15, v & 7
+    if e == 15 and m == 7:
+        return float("nan")
+    x = m * 2.0 ** -9 if e == 0 else (8 + m) * 2.0 ** (e - 10)
+    return -x if v & 0x80 else x
+
+
+E4M3_POS = sorted((e4m3(v), v) for v in range(0x7F))  # 0 .. 448, codes 0x00 .. 0x7e
+
+
+def to_e4m3(x):
+    a = abs(x)
+    k = bisect.bisect_left(E4M3_POS, (a, -1))
+    cands = [E4M3_POS[j] for j in (k - 1, k) if 0 <= j < len(E4M3_POS)]
+    val, code = min(cands, key=lambda c: abs(c[0] - a))
+    return code | (0x80 if x < 0 and code else 0)
+
+
+def pack_aqlm(name, W, out_f, in_f, cfg, rng):
+    nc, nb = cfg["num_codebooks"], cfg["nbits_per_codebook"]
+    size, J = 1 << nb, in_f // 8
+    scales = [f16(max(max(abs(x) for x in W[o]), 1e-3)) for o in range(out_f)]
+    groups = [[W[o][8 * j + k] / scales[o] for k in range(8)] for o in range(out_f) for j in range(J)]
+    books, codes = [], [[0] * nc for _ in groups]
+    if nb == 16:
+        book = [[f16(rng.uniform(-1, 1)) for _ in range(8)] for _ in range(size)]
+        for n, g in enumerate(groups):
+            book[size - 1 - n] = [f16(x) for x in g]
+            codes[n][0] = size - 1 - n
+        books.append(book)
+    else:
+        resid = groups
+        for c in range(nc):
+            book = [[f16(x) for x in g] for g in rng.sample(resid, size)] if len(resid) >= size else \
+                [[f16(x) for x in rng.choice(resid)] for _ in range(size)]
+            nxt = []
+            for n, g in enumerate(resid):
+                best = min(range(size), key=lambda e: sum((g[k] - book[e][k]) ** 2 for k in range(8)))
+                codes[n][c] = best
+                nxt.append([g[k] - book[best][k] for k in range(8)])
+            books.append(book)
+            resid = nxt
+    deq = []
+    for o in range(out_f):
+        for j in range(J):
+            cs = codes[o * J + j]
+            for k in range(8):
+                v = books[0][cs[0]][k]
+                for c in range(1, nc):
+                    v = f32(v + books[c][cs[c]][k])
+                deq.append(f32(v * scales[o]))
+    flat = [c for n in range(len(groups)) for c in codes[n]]
+    signed = [c - size if c >= size // 2 else c for c in flat]
+    t = {
+        name + ".codes": ("I16" if nb == 16 else "I8", [out_f, J, nc],
+                          struct.pack("<%d%s" % (len(signed), "h" if nb == 16 else "b"), *signed)),
+        name + ".codebooks": ("F16", [nc, size, 1, 8],
+                              struct.pack("<%de" % (nc * size * 8), *[x for b in books for e in b for x in e])),
+        name + ".scales": ("F16", [out_f, 1, 1, 1], struct.pack("<%de" % out_f, *scales)),
+    }
+    return t, deq
+
+
+def pack_fp8(name, W, out_f, in_f, cfg, case):
+    if cfg.get("weight_block_size"):
+        br, bc = cfg["weight_block_size"]
+    elif case == "fp8channel":
+        br, bc = 1, in_f
+    else:
+        br, bc = out_f, in_f
+    SR, SC = (out_f + br - 1) // br, (in_f + bc - 1) // bc
+    s = [[0.0] * SC for _ in range(SR)]
+    sbits = []
+    for a in range(SR):
+        for b in range(SC):
+            m = max(abs(W[o][i]) for o in range(a * br, min(out_f, (a + 1) * br))
+                    for i in range(b * bc, min(in_f, (b + 1) * bc)))
+            v = max(m, 1e-6) / 448
+            if case == "fp8channel":
+                s[a][b], bits = bf16(v)
+                sbits.append(bits)
+            else:
+                s[a][b] = f32(v)
+    q = [to_e4m3(W[o][i] / s[o // br][i // bc]) for o in range(out_f) for i in range(in_f)]
+    deq = [f32(e4m3(q[o * in_f + i]) * s[o // br][i // bc]) for o in range(out_f) for i in range(in_f)]
+    t = {name + ".weight": ("F8_E4M3", [out_f, in_f], bytes(q))}
+    flat = [x for r in s for x in r]
+    if cfg.get("weight_block_size"):
+        t[name + ".weight_scale_inv"] = ("F32", [SR, SC], f32_bytes(flat))
+    elif case == "fp8channel":
+        t[name + ".weight_scale"] = ("BF16", [out_f, 1], struct.pack("<%dH" % len(sbits), *sbits))
+    else:
+        t[name + ".weight_scale"] = ("F32", [], f32_bytes(flat))
+    return t, deq
+
+
+def write_case(out, case, tensors, config):
+    qcfg, exempt = CASES[case]
+    rng = random.Random(case)
+    packed, plain = {}, {}
+    for name, (shape, vals) in tensors.items():
+        prefix = name[: -len(".weight")] if name.endswith(".weight") else None
+        is_linear = prefix and any(prefix.endswith(n) for n in LINEARS) and ".layers." in prefix
+        if not is_linear or prefix in exempt:
+            packed[name] = plain[name] = ("F32", shape, f32_bytes(vals))
+            continue
+        out_f, in_f = shape
+        W = [vals[o * in_f:(o + 1) * in_f] for o in range(out_f)]
+        if qcfg["quant_method"] == "aqlm":
+            t, deq = pack_aqlm(prefix, W, out_f, in_f, qcfg, rng)
+        else:
+            t, deq = pack_fp8(prefix, W, out_f, in_f, qcfg, case)
+        packed.update(t)
+        plain[name] = ("F32", shape, f32_bytes(deq))
+    q = dict(qcfg)
+    if q["quant_method"] == "aqlm":
+        q["linear_weights_not_to_quantize"] = NOT_AQLM + [e + ".weight" for e in exempt]
+    elif exempt:
+        q["modules_to_not_convert"] = exempt
+    for folder, ts, qc in ((f"hf-llama-{case}", packed, q), (f"hf-llama-{case}-deq", plain, None)):
+        d = os.path.join(out, folder)
+        os.makedirs(d, exist_ok=True)
+        c = dict(config)
+        if qc:
+            c["quantization_config"] = qc
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(c, f, indent=2)
+            f.write("\n")
+        write_safetensors(os.path.join(d, "model.safetensors"), ts)
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "tests/data"
+    cases = sys.argv[2:] or COMMITTED
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", SRC)
+    if not os.path.isdir(src):
+        src = os.path.join(out, SRC)
+    tensors = read_safetensors(os.path.join(src, "model.safetensors"))
+    with open(os.path.join(src, "config.json")) as f:
+        config = json.load(f)
+    for case in cases:
+        write_case(out, case, tensors, config)
+        print("wrote", case)
+
+
+if __name__ == "__main__":
+    main()
