@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Hugging Face AQLM and FP8 checkpoints (tests/reference/hfquant2_ref.py): each packed folder gives
+# its dequantized F32 twin's logits byte for byte (both dequantizations are exact in f32) and not the
+# unquantized source's; AQLM 1x16 (not committed: 1 MiB of codebook per linear) is packed into a
+# scratch folder; probe and diff run on them and count their real storage; bad configs and tensors
+# are one line each. Prints TAP.
+set -u
+. "$(dirname "$0")/tap.sh"
+BIN=${COLDTOK:-./coldtok}
+D=$(dirname "$0")/data
+tmp=$(mktemp -d /tmp/coldtok-cli-hfquant2.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+ctx="-c 1 -c 17 -c 42 -c 99 -c 5 -c 63 -c 120 -c 7 -c 33 -c 64"
+"$BIN" logits -m "$D/hf-llama-f32" --raw-all "$tmp/src.f32" --top 0 $ctx > /dev/null 2> "$tmp/err"
+/usr/bin/python3 "$(dirname "$0")/reference/hfquant2_ref.py" "$tmp" aqlm1x16 > /dev/null 2> "$tmp/err"
+check_status "hfquant2_ref.py packs aqlm1x16 into a scratch folder" $? "$(cat "$tmp/err")"
+for c in aqlm2x8 aqlm1x8 aqlm1x16 fp8block fp8tensor fp8channel; do
+    dir=$D; [ $c = aqlm1x16 ] && dir=$tmp
+    if [ ! -d "$dir/hf-llama-$c" ]; then skip "$c folder" "$dir/hf-llama-$c absent (make references)"; continue; fi
+    "$BIN" logits -m "$dir/hf-llama-$c" --raw-all "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&
+        "$BIN" logits -m "$dir/hf-llama-$c-deq" --raw-all "$tmp/d.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
+        cmp "$tmp/q.f32" "$tmp/d.f32" > "$tmp/cmp" 2>&1
+    check_status "$c: logits byte-identical to the dequantized F32 folder's" $? "$(cat "$tmp/err" "$tmp/cmp")"
+    ! close_f32 "$tmp/q.f32" "$tmp/src.f32" 1e-5 > /dev/null
+    check_status "$c: logits differ from the unquantized source's" $?
+done
+"$BIN" logits -m "$D/hf-llama-fp8block" --compute bf16 --raw "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&
+    "$BIN" logits -m "$D/hf-llama-fp8block-deq" --compute bf16 --raw "$tmp/d.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
+    cmp -s "$tmp/q.f32" "$tmp/d.f32"
+check_status "fp8block: bf16 compute gives the twin's logits" $? "$(cat "$tmp/err")"
+
+# probe and diff: the packed folder against its twin (no drift at all), bits per weight from the
+# stored codes + codebooks + scales (AQLM) and weights + scales (FP8)
+"$BIN" probe -m "$D/hf-llama-aqlm2x8" -t "$D/cov-tiny-tokenizer.json" --lang python --top 3 > "$tmp/out" 2> "$tmp/err"
+check_status "probe runs on an AQLM folder" $? "$(cat "$tmp/err")"
+has "probe: keyword mass" "$tmp/out" 'keyword mass per language'
+for c in aqlm2x8 fp8block; do
+    "$BIN" diff -m "$D/hf-llama-$c-deq" -m "$D/hf-llama-$c" -t "$D/cov-tiny-tokenizer.json" --lang python \
+        -o "$tmp/diff-$c" > "$tmp/out" 2> "$tmp/err"
+    check_status "diff runs on the $c folder" $? "$(cat "$tmp/err")"
+    has "diff $c vs its twin: KL 0, top-1 agreement 1" "$tmp/out" "^hf-llama-$c +hf-llama-$c-deq +[0-9.]+ +vocab +0\\.000e\\+00 +0\\.000e\\+00 .* 1 +1\\.00 +1\\.00 +1\\.0000 "
+done
+# expected bits per weight, from the tensors the packer wrote (python: the stored bytes over the
+# weights, a packed linear counting rows x cols)
+bpw() { /usr/bin/python3 - "$1" <<'PY'
+import json, struct, sys
+f = open(sys.argv[1] + "/model.safetensors", "rb"); n = struct.unpack("<Q", f.read(8))[0]
+h = json.loads(f.read(n)); h.pop("__metadata__", None)
+size = {"F32": 4, "F16": 2, "BF16": 2, "I16": 2, "I8": 1, "F8_E4M3": 1}
+nbytes = elems = 0
+for k, e in h.items():
+    cnt = 1
+    for d in e["shape"]: cnt *= d
+    nbytes += cnt * size[e["dtype"]]
+    if k.endswith(".codes"): elems += e["shape"][0] * e["shape"][1] * 8
+    elif k.endswith((".codebooks", ".scales", ".weight_scale_inv", ".weight_scale")): pass
+    else: elems += cnt
+print("%.6f" % (8.0 * nbytes / elems))
+PY
+}
+for c in aqlm2x8 fp8block; do
+    want=$(bpw "$D/hf-llama-$c")
+    got=$(awk -F, -v m="hf-llama-$c" '$1 == m { print $4 }' "$tmp/diff-$c/models.csv")
+    awk -v a="$got" -v b="$want" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-5 && d > -1e-5) }'
+    check_status "models.csv: $c bits per weight $got = the stored bytes' $want" $?
+done
+
+# bad configs and tensors: one line each, exit 1
+bad() { # NAME FOLDER PYTHON-EDIT-OF-CONFIG REGEX
+    mkdir -p "$tmp/$1"
+    ln -sf "$(cd "$D/$2" && pwd)/model.safetensors" "$tmp/$1/model.safetensors"
+    python3 -c "import json,sys; c=json.load(open(sys.argv[1])); q=c.setdefault('quantization_config', {}); $3; json.dump(c, open(sys.argv[2], 'w'))" \
+        "$D/$2/config.json" "$tmp/$1/config.json"
+    "$BIN" logits -m "$tmp/$1" --top 1 > /dev/null 2> "$tmp/err"; rc=$?
+    [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -Eq "$4" "$tmp/err"
+    check_status "$2 with $1: one line, exit 1" $? "rc=$rc $(cat "$tmp/err")"
+}
+if [ -d "$D/hf-llama-aqlm2x8" ] && [ -d "$D/hf-llama-fp8block" ]; then
+    bad aqlm-3x8 hf-llama-aqlm2x8 "q['num_codebooks'] = 3" '3x8 codebooks are not supported \(1x16, 2x8, 1x8 are\)'
+    bad aqlm-group16 hf-llama-aqlm2x8 "q['in_group_size'] = 16" 'in_group_size 16, out_group_size 1 are not supported'
+    bad aqlm-as-1x16 hf-llama-aqlm2x8 "q['num_codebooks'] = 1; q['nbits_per_codebook'] = 16" 'q_proj.codes has dtype I8, expected I16,U16'
+    bad aqlm-as-1x8 hf-llama-aqlm2x8 "q['num_codebooks'] = 1" 'q_proj.codes has the wrong shape \(expected \[64, 8, 1\]\)'
+    bad aqlm-list hf-llama-aqlm2x8 "q['linear_weights_not_to_quantize'] = 'lm_head'" 'linear_weights_not_to_quantize has the wrong type'
+    bad aqlm-ffn hf-llama-aqlm2x8 "c['intermediate_size'] = 128" 'gate_proj.codes has the wrong shape \(expected \[128, 8, 2\]\)'
+    bad fp8-e5m2 hf-llama-fp8block "q['fmt'] = 'e5m2'" "fmt 'e5m2' is not supported \\(e4m3 is\\)"
+    bad fp8-block hf-llama-fp8block "q['weight_block_size'] = [64, 64]" 'q_proj.weight_scale_inv has the wrong shape \(expected \[1, 1\]\)'
+    bad fp8-block3 hf-llama-fp8block "q['weight_block_size'] = [1, 2, 3]" 'weight_block_size must be two positive integers'
+    bad fp8-noblock hf-llama-fp8block "q.pop('weight_block_size')" 'q_proj.weight_scale has the wrong shape \(expected \[\], \[1\], \[64\] or \[64, 1\]'
+    bad fp8-ffn hf-llama-fp8block "c['intermediate_size'] = 128" 'gate_proj.weight has the wrong shape \(expected \[128, 64\]\)'
+    bad fp8-plain hf-llama-fp8block-deq "q['quant_method'] = 'fp8'" 'says fp8 but no linear layer is packed \(no \*.weight tensor of dtype F8_E4M3\)'
+fi
+done_testing
