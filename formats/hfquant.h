@@ -5,8 +5,9 @@
  * (AutoGPTQ / GPTQModel: bits 2, 3, 4, 8; group_size, -1 for one group; desc_act; sym;
  * checkpoint_format gptq or gptq_v2), AWQ (AutoAWQ GEMM: 4 bits, zero_point), AQLM (the aqlm
  * package: 1x16, 2x8, 1x8 codebooks of 8 inputs) and FP8 (float8_e4m3fn weights, block /
- * per-tensor / per-channel scales; formats/hfquant_codes.c). Any other quant_method (bitsandbytes,
- * compressed-tensors, exl2, hqq, ...), a layout coldtok does not read (marlin, GEMV) or a bad field
+ * per-tensor / per-channel scales) and compressed-tensors (pack-quantized int4 / int8, symmetric,
+ * group or channel; float-quantized FP8) — the last three in formats/hfquant_codes.c. Any other
+ * quant_method (bitsandbytes, exl2, hqq, ...), a layout coldtok does not read (marlin, GEMV) or a bad field
  * is one error line naming it and what is supported.
  *
  * An HqTensor describes one packed linear layer W [rows = out_features, cols = in_features]
@@ -23,7 +24,9 @@
 
 #include "common/util.h"
 
-typedef enum { HQ_NONE = 0, HQ_GPTQ, HQ_AWQ, HQ_AQLM, HQ_FP8 } HqMethod;
+/* HQ_CT_INT / HQ_CT_FP8: compressed-tensors (llm-compressor) pack-quantized int and float-quantized
+ * FP8 configs; their tensors are HQ_CT_INT and HQ_FP8 layers. */
+typedef enum { HQ_NONE = 0, HQ_GPTQ, HQ_AWQ, HQ_AQLM, HQ_FP8, HQ_CT_INT, HQ_CT_FP8 } HqMethod;
 
 typedef struct {
     HqMethod method;    /* HQ_NONE: no quantization_config */
@@ -35,6 +38,7 @@ typedef struct {
     /* AQLM: num_codebooks x nbits_per_codebook (1x16, 2x8, 1x8), in_group_size 8, out_group_size 1 */
     int n_codebooks, codebook_bits, in_group, out_group;
     int block[2];       /* FP8: weight_block_size [out, in]; 0, 0: per-tensor or per-channel scales */
+    int strategy;       /* compressed-tensors: 'c' channel, 'g' group, 't' tensor, 'b' block */
 } HqConfig;
 
 /* Fills *c from a quantization_config JSON object (a jansson json_t *, passed as void * so that
@@ -67,7 +71,10 @@ typedef struct {
     /* AQLM: qweight = codes [rows, cols/8, n_codebooks] (I16 or I8, read modulo 2^codebook_bits),
      * qzeros = codebooks [n_codebooks, 2^codebook_bits, 1, 8], scales [rows, 1, 1, 1].
      * FP8: qweight = the F8_E4M3 weight [rows, cols], scales [ceil(rows/block_r),
-     * ceil(cols/block_c)] (per-tensor: block = the whole matrix; per-channel: block_r 1). */
+     * ceil(cols/block_c)] (per-tensor: block = the whole matrix; per-channel: block_r 1).
+     * compressed-tensors int: qweight = weight_packed [rows, ceil(cols*bits/32)] I32 (input i of a
+     * row at bits (i % (32/bits))*bits of word i / (32/bits), stored + 2^(bits-1)), scales =
+     * weight_scale [rows, n_groups], g_idx = weight_shape (storage only, never read). */
     int n_codebooks, codebook_bits, code_bytes;
     uint32_t codebook_type;     /* QType of the codebooks */
     int64_t block_r, block_c;
@@ -91,6 +98,11 @@ int hq_tensor_init_aqlm(HqTensor *t, const HqConfig *c, const HqPart *codes, con
  * scale. Same contract as above. */
 int hq_tensor_init_fp8(HqTensor *t, const HqConfig *c, const HqPart *weight, const HqPart *scale, int64_t rows,
                        int64_t cols, const char *where, const char *name, Err *err);
+/* compressed-tensors pack-quantized (c->method HQ_CT_INT): weight_packed, weight_scale and the
+ * optional weight_shape ([rows, cols], I32 or I64). Same contract as above. */
+int hq_tensor_init_ct(HqTensor *t, const HqConfig *c, const HqPart *packed, const HqPart *scale,
+                      const HqPart *shape, int64_t rows, int64_t cols, const char *where, const char *name,
+                      Err *err);
 /* float8_e4m3fn (1 sign, 4 exponent bits biased by 7, 3 mantissa bits; 0x7f / 0xff NaN, no inf). */
 float hq_e4m3_to_f32(uint8_t v);
 

@@ -69,6 +69,82 @@ int hq_parse_fp8(const void *json, const char *where, HqConfig *c, Err *err) {
     return 0;
 }
 
+/* compressed-tensors: config_groups' weights (all groups alike), the top-level format. */
+int hq_parse_ct(const void *json, const char *where, HqConfig *c, Err *err) {
+    const json_t *q = json;
+    const char *fmt = json_string_value(json_object_get(q, "format"));
+    json_t *groups = json_object_get(q, "config_groups"), *g, *w = NULL;
+    const char *key;
+    if (!json_is_object(groups) || json_object_size(groups) == 0)
+        return err_set(err, "%s: quantization_config (compressed-tensors): no config_groups object", where);
+    json_object_foreach(groups, key, g) {
+        json_t *gw = json_object_get(g, "weights");
+        if (!json_is_object(gw))
+            return err_set(err, "%s: quantization_config (compressed-tensors): config group '%s' has no weights "
+                           "scheme", where, key);
+        if (w && !json_equal(w, gw))
+            return err_set(err, "%s: quantization_config (compressed-tensors): config groups with different weight "
+                           "schemes are not supported", where);
+        w = gw;
+        if (!fmt) fmt = json_string_value(json_object_get(g, "format"));
+    }
+    json_t *sp = json_object_get(q, "sparsity_config");
+    const char *spf = sp && json_is_object(sp) ? json_string_value(json_object_get(sp, "format")) : NULL;
+    if (spf && strcasecmp(spf, "dense") != 0)
+        return err_set(err, "%s: quantization_config (compressed-tensors): sparsity format '%s' is not supported",
+                       where, spf);
+    if (string_list(q, "ignore"))
+        return err_set(err, "%s: quantization_config (compressed-tensors): ignore is not a list of names", where);
+    int bits = 0, gs = 0, sym = 1;
+    json_t *js = json_object_get(w, "symmetric");
+    const char *type = json_string_value(json_object_get(w, "type")),
+               *strat = json_string_value(json_object_get(w, "strategy"));
+    if (get_int(w, "num_bits", 0, &bits) || get_int(w, "group_size", 0, &gs) || (js && !json_is_null(js) && !json_is_boolean(js)) ||
+        !type || !strat)
+        return err_set(err, "%s: quantization_config (compressed-tensors): weights need num_bits, type, strategy "
+                       "(and group_size, symmetric of the right types)", where);
+    if (js && json_is_false(js)) sym = 0;
+    c->strategy = !strcasecmp(strat, "group") ? 'g' : !strcasecmp(strat, "channel") ? 'c'
+                  : !strcasecmp(strat, "tensor") ? 't' : !strcasecmp(strat, "block") ? 'b' : 0;
+    if (!fmt) fmt = "?";
+    if (!strcasecmp(fmt, "pack-quantized") && !strcasecmp(type, "int")) {
+        if (bits != 4 && bits != 8)
+            return err_set(err, "%s: quantization_config (compressed-tensors): int num_bits %d is not supported "
+                           "(4, 8 are)", where, bits);
+        if (!sym)
+            return err_set(err, "%s: quantization_config (compressed-tensors): asymmetric int weights are not "
+                           "supported (symmetric are)", where);
+        if (c->strategy != 'g' && c->strategy != 'c')
+            return err_set(err, "%s: quantization_config (compressed-tensors): int strategy '%s' is not supported "
+                           "(group, channel are)", where, strat);
+        if (c->strategy == 'g' && gs < 1)
+            return err_set(err, "%s: quantization_config (compressed-tensors): strategy group needs a positive "
+                           "group_size", where);
+        c->method = HQ_CT_INT, c->bits = bits, c->sym = 1, c->group_size = c->strategy == 'g' ? gs : -1;
+        return 0;
+    }
+    if (!strcasecmp(fmt, "float-quantized") && !strcasecmp(type, "float")) {
+        if (bits != 8)
+            return err_set(err, "%s: quantization_config (compressed-tensors): float num_bits %d is not supported "
+                           "(8, float8_e4m3fn, is)", where, bits);
+        if (c->strategy == 'b') {
+            json_t *b = json_object_get(w, "block_structure"), *b0 = json_array_get(b, 0), *b1 = json_array_get(b, 1);
+            if (json_array_size(b) != 2 || !json_is_integer(b0) || !json_is_integer(b1) || json_integer_value(b0) < 1 ||
+                json_integer_value(b1) < 1 || json_integer_value(b0) > (1 << 20) || json_integer_value(b1) > (1 << 20))
+                return err_set(err, "%s: quantization_config (compressed-tensors): block_structure must be two "
+                               "positive integers", where);
+            c->block[0] = (int)json_integer_value(b0), c->block[1] = (int)json_integer_value(b1);
+        } else if (c->strategy != 't' && c->strategy != 'c') {
+            return err_set(err, "%s: quantization_config (compressed-tensors): float strategy '%s' is not supported "
+                           "(tensor, channel, block are)", where, strat);
+        }
+        c->method = HQ_CT_FP8, c->bits = 8;
+        return 0;
+    }
+    return err_set(err, "%s: quantization_config (compressed-tensors): format '%s' with %s weights is not supported "
+                   "(pack-quantized int, float-quantized float are)", where, fmt, type);
+}
+
 /* ---- shapes ---- */
 
 static uint32_t float_type(const char *d) {
@@ -130,14 +206,17 @@ int hq_tensor_init_fp8(HqTensor *t, const HqConfig *c, const HqPart *weight, con
     memset(t, 0, sizeof *t);
     int64_t ww[2] = {rows, cols};
     if (check(weight, "F8_E4M3", ww, 2, where, name, "weight", err)) return -1;
-    if (!scale->data) return err_set(err, "%s: missing tensor %s.weight_scale_inv (or .weight_scale)", where, name);
+    const char *sname = c->method == HQ_CT_FP8 ? "weight_scale" : "weight_scale_inv";
+    if (!scale->data)
+        return err_set(err, "%s: missing tensor %s.%s%s", where, name, sname,
+                       c->method == HQ_CT_FP8 ? "" : " (or .weight_scale)");
     int64_t br, bc;
     const int64_t *s = scale->shape;
     int nd = scale->n_dims;
     if (c->block[0] > 0) {
         br = c->block[0], bc = c->block[1];
         int64_t sw[2] = {(rows + br - 1) / br, (cols + bc - 1) / bc};
-        if (check(scale, "F32,BF16,F16", sw, 2, where, name, "weight_scale_inv", err)) return -1;
+        if (check(scale, "F32,BF16,F16", sw, 2, where, name, sname, err)) return -1;
     } else if (nd == 0 || (nd == 1 && s[0] == 1) || (nd == 2 && s[0] == 1 && s[1] == 1)) {
         br = rows, bc = cols; /* per-tensor */
     } else if ((nd == 1 && s[0] == rows) || (nd == 2 && s[0] == rows && s[1] == 1)) {
@@ -155,6 +234,43 @@ int hq_tensor_init_fp8(HqTensor *t, const HqConfig *c, const HqPart *weight, con
     t->n_groups = (cols + bc - 1) / bc, t->group_size = bc;
     t->qweight = weight->data, t->scales = scale->data;
     t->bytes = weight->nbytes + scale->nbytes;
+    return 0;
+}
+
+static int64_t int_at(const HqPart *p, int i) {
+    if (!strcmp(p->dtype, "I64")) {
+        int64_t v;
+        memcpy(&v, (const uint8_t *)p->data + 8 * i, 8);
+        return v;
+    }
+    int32_t v;
+    memcpy(&v, (const uint8_t *)p->data + 4 * i, 4);
+    return v;
+}
+
+int hq_tensor_init_ct(HqTensor *t, const HqConfig *c, const HqPart *packed, const HqPart *scale,
+                      const HqPart *shape, int64_t rows, int64_t cols, const char *where, const char *name,
+                      Err *err) {
+    memset(t, 0, sizeof *t);
+    int per = 32 / c->bits;
+    int64_t gs = c->group_size < 0 ? cols : c->group_size, G = (cols + gs - 1) / gs;
+    int64_t pw[2] = {rows, (cols + per - 1) / per}, sw[2] = {rows, G}, two[1] = {2};
+    if (check(packed, "I32", pw, 2, where, name, "weight_packed", err) ||
+        check(scale, "F16,BF16,F32", sw, 2, where, name, "weight_scale", err))
+        return -1;
+    if (shape->data) {
+        if (check(shape, "I32,I64", two, 1, where, name, "weight_shape", err)) return -1;
+        if (int_at(shape, 0) != rows || int_at(shape, 1) != cols)
+            return err_set(err, "%s: tensor %s.weight_shape is [%lld, %lld], expected [%lld, %lld]", where, name,
+                           (long long)int_at(shape, 0), (long long)int_at(shape, 1), (long long)rows, (long long)cols);
+    }
+    t->method = HQ_CT_INT;
+    t->bits = c->bits;
+    t->rows = rows, t->cols = cols, t->group_size = gs, t->n_groups = G;
+    t->scale_type = float_type(scale->dtype);
+    t->qweight = packed->data, t->scales = scale->data;
+    t->bytes = packed->nbytes + scale->nbytes + (shape->data ? shape->nbytes : 0);
+    t->g_idx = shape->data; /* never read by the rows: kept so that bits per weight count it as storage */
     return 0;
 }
 
@@ -213,10 +329,29 @@ static void fp8_row(const HqTensor *t, int64_t o, float *y) {
     }
 }
 
+/* w[o][i] = (code - 2^(bits-1)) * scale[o][i / group_size], the code of input i at bits
+ * (i % per) * bits of word i / per of row o (compressed-tensors' unpack_from_int32 and dequantize). */
+static void ct_row(const HqTensor *t, int64_t o, float *y) {
+    int bits = t->bits, per = 32 / bits;
+    uint32_t mask = (1u << bits) - 1;
+    float off = (float)(1 << (bits - 1));
+    const uint8_t *row = t->qweight + (size_t)o * (size_t)((t->cols + per - 1) / per) * 4;
+    for (int64_t g = 0; g < t->n_groups; g++) {
+        float s = float_at(t->scales, t->scale_type, (size_t)(o * t->n_groups + g));
+        int64_t end = (g + 1) * t->group_size < t->cols ? (g + 1) * t->group_size : t->cols;
+        for (int64_t i = g * t->group_size; i < end; i++) {
+            uint32_t w;
+            memcpy(&w, row + (size_t)(i / per) * 4, 4);
+            y[i] = ((float)((w >> ((i % per) * bits)) & mask) - off) * s;
+        }
+    }
+}
+
 void hq_rows_codes(const HqTensor *t, int64_t r0, int n, float *out) {
     for (int r = 0; r < n; r++) {
         float *y = out + (size_t)r * (size_t)t->cols;
         if (t->method == HQ_AQLM) aqlm_row(t, r0 + r, y);
+        else if (t->method == HQ_CT_INT) ct_row(t, r0 + r, y);
         else fp8_row(t, r0 + r, y);
     }
 }

@@ -9,7 +9,9 @@
 /* quantization_config fields of quant_method aqlm / fp8 into *c (method already set). */
 int hq_parse_aqlm(const void *json, const char *where, HqConfig *c, Err *err);
 int hq_parse_fp8(const void *json, const char *where, HqConfig *c, Err *err);
-/* hq_rows_f32 for t->method HQ_AQLM or HQ_FP8. */
+/* quant_method compressed-tensors: sets c->method to HQ_CT_INT or HQ_CT_FP8. */
+int hq_parse_ct(const void *json, const char *where, HqConfig *c, Err *err);
+/* hq_rows_f32 for t->method HQ_AQLM, HQ_FP8 or HQ_CT_INT. */
 void hq_rows_codes(const HqTensor *t, int64_t r0, int n, float *out);
 
 #endif

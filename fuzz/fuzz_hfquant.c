@@ -2,7 +2,8 @@
  * linear must either be refused with one line or unpack every row without reading outside them.
  * Input: the config as JSON, a NUL byte, then a .safetensors file holding w.qweight, w.qzeros,
  * w.scales and optionally w.g_idx (GPTQ, AWQ), w.codes, w.codebooks, w.scales (AQLM) or w.weight
- * and w.weight_scale_inv / w.weight_scale (FP8); [rows, cols] are taken from qweight's (codes',
+ * and w.weight_scale_inv / w.weight_scale (FP8, compressed-tensors float), w.weight_packed,
+ * w.weight_scale, w.weight_shape (compressed-tensors int); [rows, cols] are taken from qweight's (codes',
  * weight's) shape as the method packs it (so that shape checks pass often), capped to keep each run
  * small.
  * Seeds: fuzz/corpus/hfquant/ (layer 0's q_proj of each tests/data/hf-llama-* packed folder). */
@@ -48,12 +49,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(copy, nul + 1, n);
     SafeTensors *st = st_open_memory(copy, n, "fuzz.safetensors", &err);
     if (st) {
-        HqPart qw = part(st, c.method == HQ_AQLM ? "w.codes" : c.method == HQ_FP8 ? "w.weight" : "w.qweight"),
+        int fp8 = c.method == HQ_FP8 || c.method == HQ_CT_FP8;
+        HqPart qw = part(st, c.method == HQ_AQLM ? "w.codes" : fp8 ? "w.weight"
+                             : c.method == HQ_CT_INT ? "w.weight_packed" : "w.qweight"),
                qz = part(st, c.method == HQ_AQLM ? "w.codebooks" : "w.qzeros"), sc = part(st, "w.scales"),
                gi = part(st, "w.g_idx");
-        if (c.method == HQ_FP8) {
-            sc = part(st, "w.weight_scale_inv");
+        if (fp8 || c.method == HQ_CT_INT) {
+            sc = part(st, c.method == HQ_FP8 ? "w.weight_scale_inv" : "w.weight_scale");
             if (!sc.data) sc = part(st, "w.weight_scale");
+            gi = part(st, "w.weight_shape");
         }
         int64_t rows = 0, cols = 0;
         if (qw.data && qw.n_dims == 2 && (c.method == HQ_GPTQ || c.method == HQ_AWQ)) {
@@ -61,12 +65,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             cols = c.method == HQ_GPTQ ? qw.shape[0] * 32 / c.bits : qw.shape[0];
         } else if (qw.data && qw.n_dims >= 2) {
             rows = qw.shape[0];
-            cols = c.method == HQ_AQLM ? qw.shape[1] * 8 : qw.shape[1];
+            cols = c.method == HQ_AQLM ? qw.shape[1] * 8 : c.method == HQ_CT_INT ? qw.shape[1] * (32 / c.bits) : qw.shape[1];
         }
         HqTensor t;
         if (rows > 0 && cols > 0 && rows <= (1 << 20) && cols <= (1 << 20) && rows * cols <= (1 << 20)) {
             int bad = c.method == HQ_AQLM ? hq_tensor_init_aqlm(&t, &c, &qw, &qz, &sc, rows, cols, "fuzz.safetensors", "w", &err)
-                      : c.method == HQ_FP8 ? hq_tensor_init_fp8(&t, &c, &qw, &sc, rows, cols, "fuzz.safetensors", "w", &err)
+                      : fp8 ? hq_tensor_init_fp8(&t, &c, &qw, &sc, rows, cols, "fuzz.safetensors", "w", &err)
+                      : c.method == HQ_CT_INT ? hq_tensor_init_ct(&t, &c, &qw, &sc, &gi, rows, cols, "fuzz.safetensors", "w", &err)
                       : hq_tensor_init(&t, &c, &qw, &qz, &sc, &gi, rows, cols, "fuzz.safetensors", "w", &err);
             if (bad) {
                 if (!one_line(&err, "fuzz.safetensors: ")) abort();

@@ -41,7 +41,7 @@ int ld_lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
 }
 
 const char *ld_packed_part(HqMethod m) {
-    return m == HQ_AQLM ? "codes" : m == HQ_FP8 ? "weight" : "qweight";
+    return m == HQ_AQLM ? "codes" : m == HQ_FP8 || m == HQ_CT_FP8 ? "weight" : m == HQ_CT_INT ? "weight_packed" : "qweight";
 }
 
 /* One stored part ("qweight", ...) of the packed layer PREFIX, or an absent part. */
@@ -68,14 +68,21 @@ static int get_packed(Loader *L, TensorRole role, int layer, int64_t rows, int64
     if (n > 7 && !strcmp(name + n - 7, ".weight")) name[n - 7] = '\0';
     const char *main_part = ld_packed_part(L->hq.method);
     HqPart qw = hq_part(L, name, main_part);
-    if (!qw.data || (L->hq.method == HQ_FP8 && strcmp(qw.dtype, "F8_E4M3") != 0)) return 0; /* stored plain */
+    int fp8 = L->hq.method == HQ_FP8 || L->hq.method == HQ_CT_FP8;
+    if (!qw.data || (fp8 && strcmp(qw.dtype, "F8_E4M3") != 0)) return 0; /* stored plain */
     memset(t, 0, sizeof *t);
     if (L->hq.method == HQ_AQLM) {
         HqPart cb = hq_part(L, name, "codebooks"), sc = hq_part(L, name, "scales");
         if (hq_tensor_init_aqlm(&t->hq, &L->hq, &qw, &cb, &sc, rows, cols, L->m->path, name, L->err)) return -1;
-    } else if (L->hq.method == HQ_FP8) {
-        HqPart sc = hq_part(L, name, "weight_scale_inv");
-        if (!sc.data) sc = hq_part(L, name, "weight_scale");
+    } else if (L->hq.method == HQ_CT_INT) {
+        HqPart sc = hq_part(L, name, "weight_scale"), sh = hq_part(L, name, "weight_shape");
+        if (hq_part(L, name, "weight_g_idx").data)
+            return err_set(L->err, "%s: %s.weight_g_idx: compressed-tensors activation order is not supported",
+                           L->m->path, name);
+        if (hq_tensor_init_ct(&t->hq, &L->hq, &qw, &sc, &sh, rows, cols, L->m->path, name, L->err)) return -1;
+    } else if (fp8) {
+        HqPart sc = hq_part(L, name, L->hq.method == HQ_FP8 ? "weight_scale_inv" : "weight_scale");
+        if (!sc.data && L->hq.method == HQ_FP8) sc = hq_part(L, name, "weight_scale");
         if (hq_tensor_init_fp8(&t->hq, &L->hq, &qw, &sc, rows, cols, L->m->path, name, L->err)) return -1;
     } else {
         HqPart qz = hq_part(L, name, "qzeros"), sc = hq_part(L, name, "scales"), gi = hq_part(L, name, "g_idx");

@@ -42,7 +42,8 @@ int ld_lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd);
  * packed form under the config's quantization_config): 0, or -1 naming the tensor and both shapes. */
 int ld_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols, Tensor *t);
 /* The stored part that marks a packed linear under method m: "qweight" (GPTQ, AWQ), "codes"
- * (AQLM), "weight" (FP8, when its dtype is F8_E4M3). */
+ * (AQLM), "weight" (FP8, compressed-tensors float, when its dtype is F8_E4M3), "weight_packed"
+ * (compressed-tensors int). */
 const char *ld_packed_part(HqMethod m);
 /* A vector of n values converted to f32 into the model's vector storage; *out stays NULL when the
  * tensor is absent and optional. */

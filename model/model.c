@@ -609,7 +609,7 @@ static int load_weights(Loader *L) {
     if (L->hq.method != HQ_NONE && L->n_packed == 0)
         return err_set(L->err, "%s: quantization_config says %s but no linear layer is packed (no "
                        "*.%s tensor%s)", m->path, hq_method_name(L->hq.method), ld_packed_part(L->hq.method),
-                       L->hq.method == HQ_FP8 ? " of dtype F8_E4M3" : "");
+                       L->hq.method == HQ_FP8 || L->hq.method == HQ_CT_FP8 ? " of dtype F8_E4M3" : "");
     return 0;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hugging Face AQLM and FP8 checkpoints (tests/reference/hfquant2_ref.py): each packed folder gives
+# Hugging Face AQLM, FP8 and compressed-tensors checkpoints (tests/reference/hfquant2_ref.py): each packed folder gives
 # its dequantized F32 twin's logits byte for byte (both dequantizations are exact in f32) and not the
 # unquantized source's; AQLM 1x16 (not committed: 1 MiB of codebook per linear) is packed into a
 # scratch folder; probe and diff run on them and count their real storage; bad configs and tensors
@@ -15,7 +15,7 @@ ctx="-c 1 -c 17 -c 42 -c 99 -c 5 -c 63 -c 120 -c 7 -c 33 -c 64"
 "$BIN" logits -m "$D/hf-llama-f32" --raw-all "$tmp/src.f32" --top 0 $ctx > /dev/null 2> "$tmp/err"
 /usr/bin/python3 "$(dirname "$0")/reference/hfquant2_ref.py" "$tmp" aqlm1x16 > /dev/null 2> "$tmp/err"
 check_status "hfquant2_ref.py packs aqlm1x16 into a scratch folder" $? "$(cat "$tmp/err")"
-for c in aqlm2x8 aqlm1x8 aqlm1x16 fp8block fp8tensor fp8channel; do
+for c in aqlm2x8 aqlm1x8 aqlm1x16 fp8block fp8tensor fp8channel ctw4g ctw8c ctfp8 ctfp8b; do
     dir=$D; [ $c = aqlm1x16 ] && dir=$tmp
     if [ ! -d "$dir/hf-llama-$c" ]; then skip "$c folder" "$dir/hf-llama-$c absent (make references)"; continue; fi
     "$BIN" logits -m "$dir/hf-llama-$c" --raw-all "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&
@@ -35,7 +35,7 @@ check_status "fp8block: bf16 compute gives the twin's logits" $? "$(cat "$tmp/er
 "$BIN" probe -m "$D/hf-llama-aqlm2x8" -t "$D/cov-tiny-tokenizer.json" --lang python --top 3 > "$tmp/out" 2> "$tmp/err"
 check_status "probe runs on an AQLM folder" $? "$(cat "$tmp/err")"
 has "probe: keyword mass" "$tmp/out" 'keyword mass per language'
-for c in aqlm2x8 fp8block; do
+for c in aqlm2x8 fp8block ctw4g; do
     "$BIN" diff -m "$D/hf-llama-$c-deq" -m "$D/hf-llama-$c" -t "$D/cov-tiny-tokenizer.json" --lang python \
         -o "$tmp/diff-$c" > "$tmp/out" 2> "$tmp/err"
     check_status "diff runs on the $c folder" $? "$(cat "$tmp/err")"
@@ -47,19 +47,20 @@ bpw() { /usr/bin/python3 - "$1" <<'PY'
 import json, struct, sys
 f = open(sys.argv[1] + "/model.safetensors", "rb"); n = struct.unpack("<Q", f.read(8))[0]
 h = json.loads(f.read(n)); h.pop("__metadata__", None)
-size = {"F32": 4, "F16": 2, "BF16": 2, "I16": 2, "I8": 1, "F8_E4M3": 1}
+size = {"F32": 4, "F16": 2, "BF16": 2, "I16": 2, "I8": 1, "F8_E4M3": 1, "I32": 4, "I64": 8}
 nbytes = elems = 0
 for k, e in h.items():
     cnt = 1
     for d in e["shape"]: cnt *= d
     nbytes += cnt * size[e["dtype"]]
     if k.endswith(".codes"): elems += e["shape"][0] * e["shape"][1] * 8
-    elif k.endswith((".codebooks", ".scales", ".weight_scale_inv", ".weight_scale")): pass
+    elif k.endswith(".weight_packed"): elems += e["shape"][0] * e["shape"][1] * 8  # int4: 8 per word
+    elif k.endswith((".codebooks", ".scales", ".weight_scale_inv", ".weight_scale", ".weight_shape")): pass
     else: elems += cnt
 print("%.6f" % (8.0 * nbytes / elems))
 PY
 }
-for c in aqlm2x8 fp8block; do
+for c in aqlm2x8 fp8block ctw4g; do
     want=$(bpw "$D/hf-llama-$c")
     got=$(awk -F, -v m="hf-llama-$c" '$1 == m { print $4 }' "$tmp/diff-$c/models.csv")
     awk -v a="$got" -v b="$want" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-5 && d > -1e-5) }'
@@ -89,5 +90,18 @@ if [ -d "$D/hf-llama-aqlm2x8" ] && [ -d "$D/hf-llama-fp8block" ]; then
     bad fp8-noblock hf-llama-fp8block "q.pop('weight_block_size')" 'q_proj.weight_scale has the wrong shape \(expected \[\], \[1\], \[64\] or \[64, 1\]'
     bad fp8-ffn hf-llama-fp8block "c['intermediate_size'] = 128" 'gate_proj.weight has the wrong shape \(expected \[128, 64\]\)'
     bad fp8-plain hf-llama-fp8block-deq "q['quant_method'] = 'fp8'" 'says fp8 but no linear layer is packed \(no \*.weight tensor of dtype F8_E4M3\)'
+fi
+if [ -d "$D/hf-llama-ctw4g" ]; then
+    g="q['config_groups']['group_0']['weights']"
+    bad ct-asym hf-llama-ctw4g "$g['symmetric'] = False" 'asymmetric int weights are not supported \(symmetric are\)'
+    bad ct-int3 hf-llama-ctw4g "$g['num_bits'] = 3" 'int num_bits 3 is not supported \(4, 8 are\)'
+    bad ct-tensor hf-llama-ctw4g "$g['strategy'] = 'tensor'" "int strategy 'tensor' is not supported \\(group, channel are\\)"
+    bad ct-format hf-llama-ctw4g "q['format'] = 'marlin-24'" "format 'marlin-24' with int weights is not supported"
+    bad ct-groups hf-llama-ctw4g "q['config_groups']['group_1'] = {'weights': dict($g, num_bits=8)}" 'config groups with different weight schemes are not supported'
+    bad ct-sparse hf-llama-ctw4g "q['sparsity_config'] = {'format': 'sparse-24-bitmask'}" "sparsity format 'sparse-24-bitmask' is not supported"
+    bad ct-group64 hf-llama-ctw4g "$g['group_size'] = 64" 'q_proj.weight_scale has the wrong shape \(expected \[64, 1\]\)'
+    bad ct-w8 hf-llama-ctw4g "$g['num_bits'] = 8" 'q_proj.weight_packed has the wrong shape \(expected \[64, 16\]\)'
+    bad ct-ffn hf-llama-ctw4g "c['intermediate_size'] = 128" 'gate_proj.weight_packed has the wrong shape \(expected \[128, 8\]\)'
+    bad ct-hidden hf-llama-ctw4g "c['num_attention_heads'] = 2; c['num_key_value_heads'] = 1; c['head_dim'] = 16" 'q_proj.weight_packed has the wrong shape \(expected \[32, 8\]\)'
 fi
 done_testing

@@ -1,6 +1,7 @@
-/* hfquant AQLM and FP8 on hand-built tensors with known values: float8_e4m3fn's special and
- * boundary values, an AQLM 2x8 codebook sum and a 1x16 code stored negative computed by hand, FP8
- * blocks that do not divide the matrix, the config fields, and the shapes refused in one line. */
+/* hfquant AQLM, FP8 and compressed-tensors on hand-built tensors with known values: float8_e4m3fn's
+ * special and boundary values, an AQLM 2x8 codebook sum and a 1x16 code stored negative computed by
+ * hand, FP8 blocks that do not divide the matrix, compressed-tensors words with their offset and
+ * padding, the config fields, and the shapes refused in one line. */
 #include "testutil.h"
 
 #include "formats/hfquant.h"
@@ -127,6 +128,44 @@ static void fp8_partial_blocks(void **state) {
     assert_true(out[0][0] == 0.125f && out[0][4] == -0.25f);
 }
 
+/* compressed-tensors pack-quantized: 4 bits, 10 inputs (2 words, the second padded), groups of 4
+ * (the last partial); 8 bits, channel. Codes stored + 2^(bits-1), lowest bits first. */
+static void ct_words_by_hand(void **state) {
+    (void)state;
+    HqConfig c;
+    Err err = {0};
+    assert_int_equal(parse("{\"quant_method\": \"compressed-tensors\", \"format\": \"pack-quantized\", "
+                           "\"config_groups\": {\"g\": {\"targets\": [\"Linear\"], \"weights\": {\"num_bits\": 4, "
+                           "\"type\": \"int\", \"symmetric\": true, \"strategy\": \"group\", \"group_size\": 4}}}, "
+                           "\"ignore\": [\"lm_head\"]}", &c, &err), 0);
+    assert_int_equal(c.method, HQ_CT_INT);
+    int32_t packed[1][2] = {{(int32_t)0xfedcba98u, 0x000000f0}}; /* inputs 0..7: 8..15 -> 0..7; 8: 0 -> -8; 9: 15 -> 7 */
+    uint16_t sc[1][3] = {{0x3f80 /* 1 */, 0x4000 /* 2 */, 0xbf00 /* -0.5 */}};
+    int64_t shape[2] = {1, 10};
+    HqPart pp = {.data = packed, .dtype = "I32", .n_dims = 2, .shape = {1, 2}, .nbytes = 8},
+           sp = {.data = sc, .dtype = "BF16", .n_dims = 2, .shape = {1, 3}, .nbytes = 6},
+           hp = {.data = shape, .dtype = "I64", .n_dims = 1, .shape = {2}, .nbytes = 16};
+    HqTensor t;
+    assert_int_equal(hq_tensor_init_ct(&t, &c, &pp, &sp, &hp, 1, 10, "mem", "w", &err), 0);
+    assert_int_equal((int)t.bytes, 8 + 6 + 16);
+    float out[10];
+    hq_rows_f32(&t, 0, 1, out);
+    const float want[10] = {0, 1, 2, 3, 8, 10, 12, 14, 4, -3.5f};
+    for (int i = 0; i < 10; i++) assert_true(out[i] == want[i]);
+    shape[1] = 12; /* weight_shape disagreeing with the model's */
+    assert_int_equal(hq_tensor_init_ct(&t, &c, &pp, &sp, &hp, 1, 10, "mem", "w", &err), -1);
+    assert_string_equal(err.msg, "mem: tensor w.weight_shape is [1, 12], expected [1, 10]");
+    /* 8 bits, channel: bytes 0x7f 0x80 0xff 0x01 -> -1, 0, 127, -127 */
+    c = (HqConfig){.method = HQ_CT_INT, .bits = 8, .group_size = -1};
+    int32_t p8[1][1] = {{0x01ff807f}};
+    uint16_t s8[1][1] = {{f32_to_fp16(0.5f)}};
+    HqPart p8p = {.data = p8, .dtype = "I32", .n_dims = 2, .shape = {1, 1}, .nbytes = 4},
+           s8p = {.data = s8, .dtype = "F16", .n_dims = 2, .shape = {1, 1}, .nbytes = 2}, none = {0};
+    assert_int_equal(hq_tensor_init_ct(&t, &c, &p8p, &s8p, &none, 1, 4, "mem", "w", &err), 0);
+    hq_rows_f32(&t, 0, 1, out);
+    assert_true(out[0] == -0.5f && out[1] == 0.0f && out[2] == 63.5f && out[3] == -63.5f);
+}
+
 static void refused(void **state) {
     (void)state;
     HqConfig c;
@@ -176,7 +215,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(e4m3_values),        cmocka_unit_test(aqlm_2x8_by_hand),
         cmocka_unit_test(aqlm_1x16_negative_code), cmocka_unit_test(fp8_partial_blocks),
-        cmocka_unit_test(refused),
+        cmocka_unit_test(ct_words_by_hand),   cmocka_unit_test(refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

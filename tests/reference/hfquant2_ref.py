@@ -24,6 +24,14 @@ checkpoints"); the values only have to be representable, not good:
     weight_block_size (weight_scale_inv [ceil(out/b0), ceil(in/b1)], DeepSeek-V3's layout), per
     tensor (weight_scale, shape []) or per channel (weight_scale [out, 1]): s = max |w| / 448 over
     the block, q = the e4m3 value nearest w / s; w = f32(e4m3(q) * s).
+  compressed-tensors (llm-compressor), one config group, lm_head in `ignore`:
+    pack-quantized int (ctw4g: 4 bits, group 32, BF16 scales, one ignored k_proj; ctw8c: 8 bits,
+    channel, F16 scales), symmetric: q = round(w / s) clamped to [-2^(b-1), 2^(b-1) - 1] with
+    s = max |w| / (2^(b-1) - 1) per group; weight_packed int32 [out, ceil(in * b / 32)], input i in
+    bits (i % (32/b)) * b of word i / (32/b), stored as q + 2^(b-1) (pack_to_int32);
+    weight_scale [out, groups]; weight_shape I64 [2]. w = f32(q * s).
+    float-quantized: FP8 as above, the scale always named weight_scale (ctfp8: channel, BF16
+    [out, 1]; ctfp8b: strategy block, block_structure [32, 48], F32).
 f32 rounding is emulated with struct (a sum of two f16 or a product of an f32 and an 11- or 4-bit
 value is exact in float64, so rounding it once to f32 is what f32 arithmetic gives).
 
@@ -43,6 +51,14 @@ from safetensors_io import write_safetensors  # noqa: E402
 from hfquant_ref import read_safetensors, f16, f32_bytes, LINEARS, SRC  # noqa: E402
 
 NOT_AQLM = ["model.embed_tokens.weight", "lm_head.weight"]
+
+
+def CT(fmt, weights, acts=None):
+    """A compressed-tensors (llm-compressor) quantization_config with one config group."""
+    return {"quant_method": "compressed-tensors", "format": fmt, "quantization_status": "compressed",
+            "config_groups": {"group_0": {"targets": ["Linear"], "weights": weights, "input_activations": acts,
+                                          "output_activations": None}},
+            "ignore": ["lm_head"], "kv_cache_scheme": None, "sparsity_config": {}}
 # name, quantization_config, exempt linears (plain; listed where the scheme has a list)
 CASES = {
     "aqlm2x8": ({"quant_method": "aqlm", "num_codebooks": 2, "nbits_per_codebook": 8, "in_group_size": 8,
@@ -58,8 +74,16 @@ CASES = {
                   "weight_block_size": [32, 48]}, ["model.layers.0.mlp.up_proj"]),
     "fp8tensor": ({"quant_method": "fp8", "activation_scheme": "static"}, []),
     "fp8channel": ({"quant_method": "fp8"}, []),
+    "ctw4g": (CT("pack-quantized", {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group",
+                                    "group_size": 32}), ["model.layers.0.self_attn.k_proj"]),
+    "ctw8c": (CT("pack-quantized", {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel",
+                                    "group_size": None}), []),
+    "ctfp8": (CT("float-quantized", {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "channel"},
+                 {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "token", "dynamic": True}), []),
+    "ctfp8b": (CT("float-quantized", {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "block",
+                                      "block_structure": [32, 48]}), []),
 }
-COMMITTED = ["aqlm2x8", "aqlm1x8", "fp8block", "fp8tensor", "fp8channel"]
+COMMITTED = ["aqlm2x8", "aqlm1x8", "fp8block", "fp8tensor", "fp8channel", "ctw4g", "ctw8c", "ctfp8", "ctfp8b"]
 
 
 def f32(x):
@@ -170,6 +194,44 @@ def pack_fp8(name, W, out_f, in_f, cfg, case):
     return t, deq
 
 
+def pack_ct_int(name, W, out_f, in_f, w):
+    """pack-quantized, symmetric: q in [-2^(b-1), 2^(b-1) - 1] stored + 2^(b-1), 32/b per int32 word
+    along the input dim, lowest bits first (compressed-tensors' pack_to_int32); scales per group (or
+    per row) as BF16 (int4) or F16 (int8); weight_shape I64 [out, in]."""
+    b = w["num_bits"]
+    per, off = 32 // b, 1 << (b - 1)
+    gs = w["group_size"] if w["strategy"] == "group" else in_f
+    G = (in_f + gs - 1) // gs
+    sc, sbits, q = [], [], []
+    for o in range(out_f):
+        for g in range(G):
+            m = max(abs(x) for x in W[o][g * gs:(g + 1) * gs])
+            if b == 4:
+                v, bits = bf16(max(m, 1e-4) / (off - 1))
+                sbits.append(bits)
+            else:
+                v = f16(max(m, 1e-4) / (off - 1))
+            sc.append(v)
+        q.append([min(max(round(W[o][i] / sc[o * G + i // gs]), -off), off - 1) for i in range(in_f)])
+    deq = [f32(q[o][i] * sc[o * G + i // gs]) for o in range(out_f) for i in range(in_f)]
+    words = []
+    for o in range(out_f):
+        for k in range((in_f + per - 1) // per):
+            wd = 0
+            for e in range(per):
+                i = k * per + e
+                if i < in_f:
+                    wd |= (q[o][i] + off) << (b * e)
+            words.append(wd - (1 << 32) if wd >= 1 << 31 else wd)
+    t = {name + ".weight_packed": ("I32", [out_f, len(words) // out_f], struct.pack("<%di" % len(words), *words)),
+         name + ".weight_shape": ("I64", [2], struct.pack("<2q", out_f, in_f))}
+    if b == 4:
+        t[name + ".weight_scale"] = ("BF16", [out_f, G], struct.pack("<%dH" % len(sbits), *sbits))
+    else:
+        t[name + ".weight_scale"] = ("F16", [out_f, G], struct.pack("<%de" % len(sc), *sc))
+    return t, deq
+
+
 def write_case(out, case, tensors, config):
     qcfg, exempt = CASES[case]
     rng = random.Random(case)
@@ -184,6 +246,15 @@ def write_case(out, case, tensors, config):
         W = [vals[o * in_f:(o + 1) * in_f] for o in range(out_f)]
         if qcfg["quant_method"] == "aqlm":
             t, deq = pack_aqlm(prefix, W, out_f, in_f, qcfg, rng)
+        elif qcfg["quant_method"] == "compressed-tensors":
+            w = qcfg["config_groups"]["group_0"]["weights"]
+            if w["type"] == "int":
+                t, deq = pack_ct_int(prefix, W, out_f, in_f, w)
+            else:
+                blk = w.get("block_structure")
+                t, deq = pack_fp8(prefix, W, out_f, in_f, {"weight_block_size": blk} if blk else {},
+                                  "fp8channel" if not blk else "fp8block")
+                t = {k.replace(".weight_scale_inv", ".weight_scale"): v for k, v in t.items()}
         else:
             t, deq = pack_fp8(prefix, W, out_f, in_f, qcfg, case)
         packed.update(t)
@@ -191,6 +262,8 @@ def write_case(out, case, tensors, config):
     q = dict(qcfg)
     if q["quant_method"] == "aqlm":
         q["linear_weights_not_to_quantize"] = NOT_AQLM + [e + ".weight" for e in exempt]
+    elif q["quant_method"] == "compressed-tensors":
+        q["ignore"] = q["ignore"] + exempt
     elif exempt:
         q["modules_to_not_convert"] = exempt
     for folder, ts, qc in ((f"hf-llama-{case}", packed, q), (f"hf-llama-{case}-deq", plain, None)):
