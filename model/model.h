@@ -108,9 +108,9 @@ typedef struct {
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
  * ne = [cols, rows]); vectors have rows == 1.
- * A linear layer of a GPTQ / AWQ checkpoint (hq.method != HQ_NONE) is packed: its rows are
- * hq_rows_f32's (fwd_dequant_rows and the matmuls call it), data points at its qweight and type
- * is meaningless (Q_F32 by convention); only the matrices of layers can be packed. */
+ * A linear layer of a GPTQ / AWQ / AQLM / FP8 / compressed-tensors checkpoint (hq.method != HQ_NONE)
+ * is packed: its rows are hq_rows_f32's (fwd_dequant_rows and the matmuls call it), data points at
+ * its qweight (codes, F8 weight, weight_packed) and type is meaningless (Q_F32 by convention); only the matrices of layers can be packed. */
 typedef struct {
     const void *data; /* NULL when the (optional) tensor is absent */
     uint32_t type;    /* formats/qtype.h QType */

@@ -67,6 +67,34 @@ for c in aqlm2x8 fp8block ctw4g; do
     check_status "models.csv: $c bits per weight $got = the stored bytes' $want" $?
 done
 
+# info on HF folders: the scheme, per-matrix bits (q_proj of aqlm2x8: codes 64*8*2 + codebooks
+# 2*256*8*2 + scales 64*2 = 9344 bytes over 4096 weights = 18.25 bits), and the whole checkpoint's
+# bits per weight equal to models.csv's
+info_has() { # FOLDER REGEX...
+    f=$1; shift
+    "$BIN" info "$f" > "$tmp/info" 2> "$tmp/err"; rc=$?
+    for re in "$@"; do grep -Eq "$re" "$tmp/info" || { rc=9; echo "# missing: $re"; }; done
+    check_status "info $(basename "$f")" $rc "$(cat "$tmp/err" "$tmp/info" | head -12)"
+}
+info_has "$D/hf-llama-aqlm2x8" '^quantization +aqlm 2x8$' \
+    '^  model\.layers\.0\.self_attn\.q_proj +aqlm 2x8 +\[64, 64\] +9344 +18\.250$' \
+    '^  model\.layers\.1\.mlp\.down_proj +F32 +\[64, 96\] +24576 +32\.000$' '^13 packed and 3 plain matrices'
+info_has "$D/hf-llama-gptq4" '^quantization +gptq 4-bit, group 32, act-order$'
+info_has "$D/hf-llama-fp8block" '^quantization +fp8 e4m3, blocks 32x48$' \
+    '^  model\.layers\.0\.self_attn\.q_proj +fp8 e4m3, blocks 32x48 +\[64, 64\] +4112 +8\.031$'
+info_has "$D/hf-llama-fp8tensor" '^quantization +fp8 e4m3, per tensor$'
+info_has "$D/hf-llama-ctw4g" '^quantization +compressed-tensors int4, group 32$' \
+    '^  model\.layers\.0\.self_attn\.k_proj +F32 '
+info_has "$D/hf-llama-f32" '^quantization +none \(plain tensors\)$'
+for c in aqlm2x8 fp8block ctw4g; do
+    got=$("$BIN" info "$D/hf-llama-$c" | sed -n 's/^whole checkpoint.*: \([0-9.]*\) bits per weight$/\1/p')
+    want=$(awk -F, -v m="hf-llama-$c" '$1 == m { printf "%.4f", $4 }' "$tmp/diff-$c/models.csv")
+    is "info $c: whole-checkpoint bits per weight = models.csv's" "$got" "$want"
+done
+"$BIN" info "$tmp/no-such-folder.safetensors" > /dev/null 2> "$tmp/err"; rc=$?
+[ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ]
+check_status "info on a missing .safetensors: one line, exit 1" $? "rc=$rc $(cat "$tmp/err")"
+
 # bad configs and tensors: one line each, exit 1
 bad() { # NAME FOLDER PYTHON-EDIT-OF-CONFIG REGEX
     mkdir -p "$tmp/$1"
