@@ -1,6 +1,7 @@
 /* loader: see loader.h. */
 #include "model/loader.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -173,4 +174,20 @@ int ld_json_num(json_t *o, const char *key, double *out, const char *path, Err *
     if (!json_is_number(v)) return err_set(err, "%s: \"%s\" is not a number", path, key);
     *out = json_number_value(v);
     return 0;
+}
+
+int ld_quantize_config(const char *cfg_path, HqConfig *hq, Err *err) {
+    char path[4096];
+    const char *slash = strrchr(cfg_path, '/');
+    int dir = slash ? (int)(slash - cfg_path) : 0;
+    snprintf(path, sizeof path, "%.*s%squantize_config.json", dir, cfg_path, slash ? "/" : "");
+    if (!is_file(path)) return 0;
+    json_error_t je;
+    json_t *q = json_load_file(path, 0, &je);
+    if (!q) return err_set(err, "%s: not valid JSON: %s", path, je.text);
+    /* AutoGPTQ wrote no quant_method there: the file itself says GPTQ */
+    if (json_is_object(q) && !json_object_get(q, "quant_method")) json_object_set_new(q, "quant_method", json_string("gptq"));
+    int r = hq_config_parse(q, path, hq, err);
+    json_decref(q);
+    return r;
 }

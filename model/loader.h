@@ -45,6 +45,10 @@ int ld_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols,
  * (AQLM), "weight" (FP8, compressed-tensors float, when its dtype is F8_E4M3), "weight_packed"
  * (compressed-tensors int). */
 const char *ld_packed_part(HqMethod m);
+/* An AutoGPTQ folder's quantize_config.json beside CFG_PATH (config.json without a
+ * quantization_config): parsed into *hq as quant_method gptq unless it names another. 0 when
+ * absent or read, -1 with one line in *err. */
+int ld_quantize_config(const char *cfg_path, HqConfig *hq, Err *err);
 /* A vector of n values converted to f32 into the model's vector storage; *out stays NULL when the
  * tensor is absent and optional. */
 int ld_vector(Loader *L, TensorRole role, int layer, int64_t n, int optional, const float **out);

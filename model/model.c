@@ -318,6 +318,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     json_t *qc = json_object_get(root, "quantization_config");
     if (!qc || json_is_null(qc)) qc = json_object_get(root, "compression_config");
     if (qc && !json_is_null(qc) && hq_config_parse(qc, cfg_path, &L->hq, err)) goto done;
+    if ((!qc || json_is_null(qc)) && ld_quantize_config(cfg_path, &L->hq, err)) goto done; /* older AutoGPTQ */
     json_t *rs = json_object_get(root, "rope_scaling");
     if (rs && !json_is_null(rs)) {
         json_t *ty = json_object_get(rs, "rope_type");

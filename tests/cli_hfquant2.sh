@@ -95,6 +95,25 @@ done
 [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ]
 check_status "info on a missing .safetensors: one line, exit 1" $? "rc=$rc $(cat "$tmp/err")"
 
+# an older AutoGPTQ folder: no quantization_config in config.json, a quantize_config.json (without
+# quant_method) beside it; same logits as the folder that says it in config.json
+if [ -d "$D/hf-llama-gptq4" ]; then
+    old=$tmp/old-gptq4
+    mkdir -p "$old"
+    ln -sf "$(cd "$D/hf-llama-gptq4" && pwd)/model.safetensors" "$old/model.safetensors"
+    python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); q=c.pop("quantization_config"); q.pop("quant_method"); q.pop("modules_to_not_convert", None); q["damp_percent"]=0.01; q["true_sequential"]=True; json.dump(c, open(sys.argv[2] + "/config.json", "w")); json.dump(q, open(sys.argv[2] + "/quantize_config.json", "w"))' \
+        "$D/hf-llama-gptq4/config.json" "$old"
+    "$BIN" logits -m "$old" --raw-all "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&
+        "$BIN" logits -m "$D/hf-llama-gptq4" --raw-all "$tmp/d.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
+        cmp -s "$tmp/q.f32" "$tmp/d.f32"
+    check_status "quantize_config.json folder: the logits of the quantization_config one" $? "$(cat "$tmp/err")"
+    info_has "$old" '^quantization +gptq 4-bit, group 32, act-order$'
+    python3 -c 'import json,sys; q=json.load(open(sys.argv[1])); q["bits"]=5; json.dump(q, open(sys.argv[1], "w"))' "$old/quantize_config.json"
+    "$BIN" logits -m "$old" --top 1 > /dev/null 2> "$tmp/err"; rc=$?
+    [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -Eq 'quantize_config.json: quantization_config \(gptq\): bits 5 is not supported' "$tmp/err"
+    check_status "a bad quantize_config.json: one line naming it, exit 1" $? "rc=$rc $(cat "$tmp/err")"
+fi
+
 # bad configs and tensors: one line each, exit 1
 bad() { # NAME FOLDER PYTHON-EDIT-OF-CONFIG REGEX
     mkdir -p "$tmp/$1"
