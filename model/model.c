@@ -708,7 +708,7 @@ static const Tensor *matrix_at(const Model *m, int i) {
 }
 
 /* 1 when p is one of the stored parts (qweight, qzeros, scales, g_idx) of a packed matrix. */
-static int packed_part(const Model *m, const void *p) {
+int model_packed_part(const Model *m, const void *p) {
     for (int i = 0; i < n_matrices(m); i++) {
         const HqTensor *h = &matrix_at(m, i)->hq;
         if (h->method != HQ_NONE &&
@@ -733,7 +733,7 @@ double model_bits_per_weight(const Model *m) {
         for (int i = 0; i < st_n_tensors(st); i++) {
             const StTensor *t = st_tensor(st, i);
             bytes += t->nbytes;
-            if (packed_part(m, t->data)) continue;
+            if (model_packed_part(m, t->data)) continue;
             uint64_t e = 1;
             for (int d = 0; d < t->n_dims; d++) e *= (uint64_t)t->shape[d];
             elems += e;

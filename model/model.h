@@ -203,5 +203,8 @@ uint64_t model_weight_bytes(const Model *m);
  * count, vectors and both embedding and output included (what `coldtok info` prints); a packed
  * GPTQ/AWQ matrix counts all its parts' bytes over its rows x cols weights. NAN for none. */
 double model_bits_per_weight(const Model *m);
+/* 1 when P (a safetensors tensor's data) is a stored part of one of the model's packed layers
+ * (qweight, codes, scales, codebooks, ...): read through its HqTensor, never as a tensor of its own. */
+int model_packed_part(const Model *m, const void *p);
 
 #endif

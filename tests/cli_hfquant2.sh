@@ -114,6 +114,27 @@ if [ -d "$D/hf-llama-gptq4" ]; then
     check_status "a bad quantize_config.json: one line naming it, exit 1" $? "rc=$rc $(cat "$tmp/err")"
 fi
 
+# coldtok quantize of a packed folder to F16 / Q8_0 GGUF: the packed linears are unpacked to f32 rows
+# and requantized (GPTQ with g_idx included), so the GGUF computes exactly like the twin's GGUF; and
+# llama.cpp (the oracle) runs it with the same logits within 1e-4 of max |logit|
+ORACLE=${LLAMA_ORACLE:-$(dirname "$BIN")/oracle/llama_oracle}
+ids=1,17,42,99,5,63,120,7,33,64
+for c in gptq4 awq4 aqlm2x8 fp8block ctw4g; do
+    [ -d "$D/hf-llama-$c" ] || continue
+    for ty in F16 Q8_0; do
+        "$BIN" quantize -m "$D/hf-llama-$c" --type $ty -o "$tmp/q.gguf" > /dev/null 2> "$tmp/err" &&
+            "$BIN" quantize -m "$D/hf-llama-$c-deq" --type $ty -o "$tmp/d.gguf" > /dev/null 2>> "$tmp/err" &&
+            "$BIN" logits -m "$tmp/q.gguf" --raw-all "$tmp/q.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
+            "$BIN" logits -m "$tmp/d.gguf" --raw-all "$tmp/d.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
+            cmp -s "$tmp/q.f32" "$tmp/d.f32"
+        check_status "quantize $c to $ty: the twin's GGUF logits" $? "$(cat "$tmp/err")"
+        if [ ! -x "$ORACLE" ]; then skip "quantize $c to $ty in llama.cpp" "the oracle is not built ($ORACLE)"; continue; fi
+        "$ORACLE" logits "$tmp/q.gguf" "$ids" "$tmp/o.f32" 2> "$tmp/err" &&
+            close_f32 "$tmp/q.f32" "$tmp/o.f32" 1e-4 > "$tmp/cmp"
+        check_status "quantize $c to $ty: llama.cpp loads it, same logits ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    done
+done
+
 # bad configs and tensors: one line each, exit 1
 bad() { # NAME FOLDER PYTHON-EDIT-OF-CONFIG REGEX
     mkdir -p "$tmp/$1"
