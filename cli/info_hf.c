@@ -29,6 +29,11 @@ static void scheme(const Tensor *t, char *out, size_t cap) {
         else snprintf(out, cap, "fp8 e4m3, blocks %" PRId64 "x%" PRId64, h->block_r, h->block_c);
         break;
     case HQ_CT_INT: snprintf(out, cap, "compressed-tensors int%d, %s", h->bits, g); break;
+    case HQ_BNB4:
+        snprintf(out, cap, "bitsandbytes 4-bit, blocks of %" PRId64 "%s", h->group_size,
+                 h->nested_absmax ? ", double quant" : "");
+        break;
+    case HQ_BNB8: snprintf(out, cap, "bitsandbytes int8 (LLM.int8)"); break;
     default: {
         const char *n = qtype_name(t->type);
         snprintf(out, cap, "%s", n ? n : "?");

@@ -10,11 +10,12 @@
 #include "formats/hfquant_codes.h"
 #include "formats/qtype.h"
 
-#define SUPPORTED "gptq, awq, aqlm, fp8, compressed-tensors"
+#define SUPPORTED "gptq, awq, aqlm, fp8, compressed-tensors, bitsandbytes"
 
 const char *hq_method_name(HqMethod m) {
     return m == HQ_GPTQ ? "gptq" : m == HQ_AWQ ? "awq" : m == HQ_AQLM ? "aqlm" : m == HQ_FP8 ? "fp8"
-           : m == HQ_CT_INT || m == HQ_CT_FP8 ? "compressed-tensors" : "none";
+           : m == HQ_CT_INT || m == HQ_CT_FP8 ? "compressed-tensors"
+           : m == HQ_BNB4 || m == HQ_BNB8 ? "bitsandbytes" : "none";
 }
 
 /* ---- quantization_config ---- */
@@ -99,6 +100,7 @@ int hq_config_parse(const void *json, const char *where, HqConfig *c, Err *err) 
     else if (!strcasecmp(m, "aqlm")) c->method = HQ_AQLM;
     else if (!strcasecmp(m, "fp8")) c->method = HQ_FP8;
     else if (!strcasecmp(m, "compressed-tensors")) return hq_parse_ct(q, where, c, err);
+    else if (!strcasecmp(m, "bitsandbytes")) return hq_parse_bnb(q, where, c, err);
     else return err_set(err, "%s: quant_method '%s' is not supported (coldtok reads " SUPPORTED ")", where, m);
     if (c->method == HQ_AQLM) return hq_parse_aqlm(q, where, c, err);
     if (c->method == HQ_FP8) return hq_parse_fp8(q, where, c, err);
@@ -313,6 +315,10 @@ static void apply_groups(const HqTensor *t, int64_t o, float *y) {
 }
 
 void hq_rows_f32(const HqTensor *t, int64_t r0, int n, float *out) {
+    if (t->method == HQ_BNB4 || t->method == HQ_BNB8) {
+        hq_rows_bnb(t, r0, n, out);
+        return;
+    }
     if (t->method == HQ_AQLM || t->method == HQ_FP8 || t->method == HQ_CT_INT) {
         hq_rows_codes(t, r0, n, out);
         return;

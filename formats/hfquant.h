@@ -6,8 +6,9 @@
  * checkpoint_format gptq or gptq_v2), AWQ (AutoAWQ GEMM: 4 bits, zero_point), AQLM (the aqlm
  * package: 1x16, 2x8, 1x8 codebooks of 8 inputs) and FP8 (float8_e4m3fn weights, block /
  * per-tensor / per-channel scales) and compressed-tensors (pack-quantized int4 / int8, symmetric,
- * group or channel; float-quantized FP8) — the last three in formats/hfquant_codes.c. Any other
- * quant_method (bitsandbytes, exl2, hqq, ...), a layout coldtok does not read (marlin, GEMV) or a bad field
+ * group or channel; float-quantized FP8) — the last three in formats/hfquant_codes.c — and
+ * bitsandbytes (nf4 / fp4 with the quant state in the safetensors, double quantization; LLM.int8;
+ * formats/hfquant_bnb.c). Any other quant_method (exl2, hqq, ...), a layout coldtok does not read (marlin, GEMV) or a bad field
  * is one error line naming it and what is supported.
  *
  * An HqTensor describes one packed linear layer W [rows = out_features, cols = in_features]
@@ -26,7 +27,8 @@
 
 /* HQ_CT_INT / HQ_CT_FP8: compressed-tensors (llm-compressor) pack-quantized int and float-quantized
  * FP8 configs; their tensors are HQ_CT_INT and HQ_FP8 layers. */
-typedef enum { HQ_NONE = 0, HQ_GPTQ, HQ_AWQ, HQ_AQLM, HQ_FP8, HQ_CT_INT, HQ_CT_FP8 } HqMethod;
+/* HQ_BNB4 / HQ_BNB8: bitsandbytes 4-bit (nf4, fp4) and LLM.int8 configs and layers. */
+typedef enum { HQ_NONE = 0, HQ_GPTQ, HQ_AWQ, HQ_AQLM, HQ_FP8, HQ_CT_INT, HQ_CT_FP8, HQ_BNB4, HQ_BNB8 } HqMethod;
 
 typedef struct {
     HqMethod method;    /* HQ_NONE: no quantization_config */
@@ -78,6 +80,14 @@ typedef struct {
     int n_codebooks, codebook_bits, code_bytes;
     uint32_t codebook_type;     /* QType of the codebooks */
     int64_t block_r, block_c;
+    /* bitsandbytes 4-bit: qweight = weight (U8, two codes a byte, the first in the high nibble, of
+     * the row-major flattened matrix), qzeros = quant_map [16] F32, scales = absmax [blocks] (F32,
+     * or U8 with double quantization: then nested_absmax [ceil(blocks / nested_block)] F32,
+     * nested_map [256] F32 and nested_offset), group_size = blocksize. LLM.int8: qweight = weight
+     * [rows, cols] I8, scales = SCB [rows] F32, qzeros = weight_format (storage only). */
+    const uint8_t *nested_absmax, *nested_map;
+    int64_t nested_block;
+    float nested_offset;
 } HqTensor;
 
 /* Checks the parts of the layer NAME (its prefix, for messages) against config c and the
@@ -103,6 +113,18 @@ int hq_tensor_init_fp8(HqTensor *t, const HqConfig *c, const HqPart *weight, con
 int hq_tensor_init_ct(HqTensor *t, const HqConfig *c, const HqPart *packed, const HqPart *scale,
                       const HqPart *shape, int64_t rows, int64_t cols, const char *where, const char *name,
                       Err *err);
+/* bitsandbytes 4-bit (c->method HQ_BNB4): the weight, its absmax, quant_map, nested_absmax and
+ * nested_quant_map (double quantization) and the quant_state JSON (a U8 tensor: quant_type,
+ * blocksize, shape, nested_blocksize, nested_offset). Same contract as above. */
+int hq_tensor_init_bnb4(HqTensor *t, const HqConfig *c, const HqPart *weight, const HqPart *absmax,
+                        const HqPart *quant_map, const HqPart *nested_absmax, const HqPart *nested_map,
+                        const HqPart *state, int64_t rows, int64_t cols, const char *where, const char *name,
+                        Err *err);
+/* LLM.int8 (c->method HQ_BNB8): the I8 weight, its SCB row scales and the optional weight_format
+ * (U8 0: row-major; a GPU tile layout is refused). */
+int hq_tensor_init_bnb8(HqTensor *t, const HqConfig *c, const HqPart *weight, const HqPart *scb,
+                        const HqPart *format, int64_t rows, int64_t cols, const char *where, const char *name,
+                        Err *err);
 /* float8_e4m3fn (1 sign, 4 exponent bits biased by 7, 3 mantissa bits; 0x7f / 0xff NaN, no inf). */
 float hq_e4m3_to_f32(uint8_t v);
 

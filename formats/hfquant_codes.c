@@ -147,7 +147,7 @@ int hq_parse_ct(const void *json, const char *where, HqConfig *c, Err *err) {
 
 /* ---- shapes ---- */
 
-static uint32_t float_type(const char *d) {
+uint32_t hq_float_type(const char *d) {
     return !strcmp(d, "F16") ? Q_F16 : !strcmp(d, "BF16") ? Q_BF16 : !strcmp(d, "F32") ? Q_F32 : 99;
 }
 
@@ -161,8 +161,8 @@ static const char *dims(const int64_t *d, int n, char *buf, size_t size) {
 }
 
 /* PART present with dtype in DTYPES (comma-separated) and shape WANT[0..nd-1]. */
-static int check(const HqPart *p, const char *dtypes, const int64_t *want, int nd, const char *where,
-                 const char *name, const char *part, Err *err) {
+int hq_check(const HqPart *p, const char *dtypes, const int64_t *want, int nd, const char *where,
+             const char *name, const char *part, Err *err) {
     char b1[128];
     if (!p->data) return err_set(err, "%s: missing tensor %s.%s", where, name, part);
     size_t n = strlen(p->dtype);
@@ -186,16 +186,16 @@ int hq_tensor_init_aqlm(HqTensor *t, const HqConfig *c, const HqPart *codes, con
     int64_t cw[3] = {rows, cols / c->in_group, c->n_codebooks},
             bw[4] = {c->n_codebooks, (int64_t)1 << c->codebook_bits, c->out_group, c->in_group},
             sw[4] = {rows, 1, 1, 1};
-    if (check(codes, c->codebook_bits == 16 ? "I16,U16" : "I8,U8", cw, 3, where, name, "codes", err) ||
-        check(codebooks, "F16,BF16,F32", bw, 4, where, name, "codebooks", err) ||
-        check(scales, "F16,BF16,F32", sw, 4, where, name, "scales", err))
+    if (hq_check(codes, c->codebook_bits == 16 ? "I16,U16" : "I8,U8", cw, 3, where, name, "codes", err) ||
+        hq_check(codebooks, "F16,BF16,F32", bw, 4, where, name, "codebooks", err) ||
+        hq_check(scales, "F16,BF16,F32", sw, 4, where, name, "scales", err))
         return -1;
     t->method = HQ_AQLM;
     t->rows = rows, t->cols = cols;
     t->bits = c->bits;
     t->n_codebooks = c->n_codebooks, t->codebook_bits = c->codebook_bits, t->code_bytes = c->codebook_bits / 8;
     t->group_size = c->in_group, t->n_groups = cols / c->in_group;
-    t->codebook_type = float_type(codebooks->dtype), t->scale_type = float_type(scales->dtype);
+    t->codebook_type = hq_float_type(codebooks->dtype), t->scale_type = hq_float_type(scales->dtype);
     t->qweight = codes->data, t->qzeros = codebooks->data, t->scales = scales->data;
     t->bytes = codes->nbytes + codebooks->nbytes + scales->nbytes;
     return 0;
@@ -205,7 +205,7 @@ int hq_tensor_init_fp8(HqTensor *t, const HqConfig *c, const HqPart *weight, con
                        int64_t cols, const char *where, const char *name, Err *err) {
     memset(t, 0, sizeof *t);
     int64_t ww[2] = {rows, cols};
-    if (check(weight, "F8_E4M3", ww, 2, where, name, "weight", err)) return -1;
+    if (hq_check(weight, "F8_E4M3", ww, 2, where, name, "weight", err)) return -1;
     const char *sname = c->method == HQ_CT_FP8 ? "weight_scale" : "weight_scale_inv";
     if (!scale->data)
         return err_set(err, "%s: missing tensor %s.%s%s", where, name, sname,
@@ -216,7 +216,7 @@ int hq_tensor_init_fp8(HqTensor *t, const HqConfig *c, const HqPart *weight, con
     if (c->block[0] > 0) {
         br = c->block[0], bc = c->block[1];
         int64_t sw[2] = {(rows + br - 1) / br, (cols + bc - 1) / bc};
-        if (check(scale, "F32,BF16,F16", sw, 2, where, name, sname, err)) return -1;
+        if (hq_check(scale, "F32,BF16,F16", sw, 2, where, name, sname, err)) return -1;
     } else if (nd == 0 || (nd == 1 && s[0] == 1) || (nd == 2 && s[0] == 1 && s[1] == 1)) {
         br = rows, bc = cols; /* per-tensor */
     } else if ((nd == 1 && s[0] == rows) || (nd == 2 && s[0] == rows && s[1] == 1)) {
@@ -225,7 +225,7 @@ int hq_tensor_init_fp8(HqTensor *t, const HqConfig *c, const HqPart *weight, con
         return err_set(err, "%s: tensor %s.weight_scale has the wrong shape (expected [], [1], [%lld] or [%lld, 1]; "
                        "blocks need weight_block_size)", where, name, (long long)rows, (long long)rows);
     }
-    t->scale_type = float_type(scale->dtype);
+    t->scale_type = hq_float_type(scale->dtype);
     if (t->scale_type == 99)
         return err_set(err, "%s: tensor %s's scale has dtype %s, expected F32, BF16 or F16", where, name, scale->dtype);
     t->method = HQ_FP8;
@@ -255,11 +255,11 @@ int hq_tensor_init_ct(HqTensor *t, const HqConfig *c, const HqPart *packed, cons
     int per = 32 / c->bits;
     int64_t gs = c->group_size < 0 ? cols : c->group_size, G = (cols + gs - 1) / gs;
     int64_t pw[2] = {rows, (cols + per - 1) / per}, sw[2] = {rows, G}, two[1] = {2};
-    if (check(packed, "I32", pw, 2, where, name, "weight_packed", err) ||
-        check(scale, "F16,BF16,F32", sw, 2, where, name, "weight_scale", err))
+    if (hq_check(packed, "I32", pw, 2, where, name, "weight_packed", err) ||
+        hq_check(scale, "F16,BF16,F32", sw, 2, where, name, "weight_scale", err))
         return -1;
     if (shape->data) {
-        if (check(shape, "I32,I64", two, 1, where, name, "weight_shape", err)) return -1;
+        if (hq_check(shape, "I32,I64", two, 1, where, name, "weight_shape", err)) return -1;
         if (int_at(shape, 0) != rows || int_at(shape, 1) != cols)
             return err_set(err, "%s: tensor %s.weight_shape is [%lld, %lld], expected [%lld, %lld]", where, name,
                            (long long)int_at(shape, 0), (long long)int_at(shape, 1), (long long)rows, (long long)cols);
@@ -267,7 +267,7 @@ int hq_tensor_init_ct(HqTensor *t, const HqConfig *c, const HqPart *packed, cons
     t->method = HQ_CT_INT;
     t->bits = c->bits;
     t->rows = rows, t->cols = cols, t->group_size = gs, t->n_groups = G;
-    t->scale_type = float_type(scale->dtype);
+    t->scale_type = hq_float_type(scale->dtype);
     t->qweight = packed->data, t->scales = scale->data;
     t->bytes = packed->nbytes + scale->nbytes + (shape->data ? shape->nbytes : 0);
     t->g_idx = shape->data; /* never read by the rows: kept so that bits per weight count it as storage */
@@ -285,7 +285,7 @@ float hq_e4m3_to_f32(uint8_t v) {
     return v & 0x80 ? -x : x;
 }
 
-static float float_at(const uint8_t *base, uint32_t type, size_t i) {
+float hq_float_at(const uint8_t *base, uint32_t type, size_t i) {
     if (type == Q_F32) {
         float f;
         memcpy(&f, base + 4 * i, 4);
@@ -301,7 +301,7 @@ static float float_at(const uint8_t *base, uint32_t type, size_t i) {
 static void aqlm_row(const HqTensor *t, int64_t o, float *y) {
     int nc = t->n_codebooks, cb = t->code_bytes;
     size_t size = (size_t)1 << t->codebook_bits;
-    float s = float_at(t->scales, t->scale_type, (size_t)o);
+    float s = hq_float_at(t->scales, t->scale_type, (size_t)o);
     const uint8_t *codes = t->qweight + (size_t)o * (size_t)t->n_groups * (size_t)nc * (size_t)cb;
     for (int64_t j = 0; j < t->n_groups; j++) {
         float acc[8];
@@ -310,7 +310,7 @@ static void aqlm_row(const HqTensor *t, int64_t o, float *y) {
             size_t code = cb == 2 ? (size_t)p[0] | (size_t)p[1] << 8 : p[0]; /* unsigned: unpack_int_data */
             size_t at = ((size_t)c * size + code) * 8;
             for (int k = 0; k < 8; k++) { /* the first codebook's vector as is (keeps a -0) */
-                float v = float_at(t->qzeros, t->codebook_type, at + (size_t)k);
+                float v = hq_float_at(t->qzeros, t->codebook_type, at + (size_t)k);
                 acc[k] = c ? acc[k] + v : v;
             }
         }
@@ -323,7 +323,7 @@ static void fp8_row(const HqTensor *t, int64_t o, float *y) {
     const uint8_t *w = t->qweight + (size_t)o * (size_t)t->cols;
     size_t srow = (size_t)(o / t->block_r) * (size_t)t->n_groups;
     for (int64_t g = 0; g < t->n_groups; g++) {
-        float s = float_at(t->scales, t->scale_type, srow + (size_t)g);
+        float s = hq_float_at(t->scales, t->scale_type, srow + (size_t)g);
         int64_t end = (g + 1) * t->block_c < t->cols ? (g + 1) * t->block_c : t->cols;
         for (int64_t i = g * t->block_c; i < end; i++) y[i] = hq_e4m3_to_f32(w[i]) * s;
     }
@@ -337,7 +337,7 @@ static void ct_row(const HqTensor *t, int64_t o, float *y) {
     float off = (float)(1 << (bits - 1));
     const uint8_t *row = t->qweight + (size_t)o * (size_t)((t->cols + per - 1) / per) * 4;
     for (int64_t g = 0; g < t->n_groups; g++) {
-        float s = float_at(t->scales, t->scale_type, (size_t)(o * t->n_groups + g));
+        float s = hq_float_at(t->scales, t->scale_type, (size_t)(o * t->n_groups + g));
         int64_t end = (g + 1) * t->group_size < t->cols ? (g + 1) * t->group_size : t->cols;
         for (int64_t i = g * t->group_size; i < end; i++) {
             uint32_t w;

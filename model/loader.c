@@ -42,7 +42,8 @@ int ld_lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
 }
 
 const char *ld_packed_part(HqMethod m) {
-    return m == HQ_AQLM ? "codes" : m == HQ_FP8 || m == HQ_CT_FP8 ? "weight" : m == HQ_CT_INT ? "weight_packed" : "qweight";
+    return m == HQ_AQLM ? "codes" : m == HQ_FP8 || m == HQ_CT_FP8 || m == HQ_BNB4 || m == HQ_BNB8 ? "weight"
+           : m == HQ_CT_INT ? "weight_packed" : "qweight";
 }
 
 /* One stored part ("qweight", ...) of the packed layer PREFIX, or an absent part. */
@@ -70,11 +71,22 @@ static int get_packed(Loader *L, TensorRole role, int layer, int64_t rows, int64
     const char *main_part = ld_packed_part(L->hq.method);
     HqPart qw = hq_part(L, name, main_part);
     int fp8 = L->hq.method == HQ_FP8 || L->hq.method == HQ_CT_FP8;
-    if (!qw.data || (fp8 && strcmp(qw.dtype, "F8_E4M3") != 0)) return 0; /* stored plain */
+    const char *want = fp8 ? "F8_E4M3" : L->hq.method == HQ_BNB4 ? "U8" : L->hq.method == HQ_BNB8 ? "I8" : NULL;
+    if (!qw.data || (want && strcmp(qw.dtype, want) != 0)) return 0; /* stored plain */
     memset(t, 0, sizeof *t);
     if (L->hq.method == HQ_AQLM) {
         HqPart cb = hq_part(L, name, "codebooks"), sc = hq_part(L, name, "scales");
         if (hq_tensor_init_aqlm(&t->hq, &L->hq, &qw, &cb, &sc, rows, cols, L->m->path, name, L->err)) return -1;
+    } else if (L->hq.method == HQ_BNB4) {
+        HqPart am = hq_part(L, name, "weight.absmax"), qm = hq_part(L, name, "weight.quant_map"),
+               na = hq_part(L, name, "weight.nested_absmax"), nm = hq_part(L, name, "weight.nested_quant_map"),
+               qs = hq_part(L, name, "weight.quant_state.bitsandbytes__nf4");
+        if (!qs.data) qs = hq_part(L, name, "weight.quant_state.bitsandbytes__fp4");
+        if (hq_tensor_init_bnb4(&t->hq, &L->hq, &qw, &am, &qm, &na, &nm, &qs, rows, cols, L->m->path, name, L->err))
+            return -1;
+    } else if (L->hq.method == HQ_BNB8) {
+        HqPart scb = hq_part(L, name, "SCB"), fmt = hq_part(L, name, "weight_format");
+        if (hq_tensor_init_bnb8(&t->hq, &L->hq, &qw, &scb, &fmt, rows, cols, L->m->path, name, L->err)) return -1;
     } else if (L->hq.method == HQ_CT_INT) {
         HqPart sc = hq_part(L, name, "weight_scale"), sh = hq_part(L, name, "weight_shape");
         if (hq_part(L, name, "weight_g_idx").data)

@@ -42,8 +42,8 @@ int ld_lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd);
  * packed form under the config's quantization_config): 0, or -1 naming the tensor and both shapes. */
 int ld_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols, Tensor *t);
 /* The stored part that marks a packed linear under method m: "qweight" (GPTQ, AWQ), "codes"
- * (AQLM), "weight" (FP8, compressed-tensors float, when its dtype is F8_E4M3), "weight_packed"
- * (compressed-tensors int). */
+ * (AQLM), "weight" (FP8, compressed-tensors float, when its dtype is F8_E4M3; bitsandbytes, U8
+ * for 4-bit, I8 for LLM.int8), "weight_packed" (compressed-tensors int). */
 const char *ld_packed_part(HqMethod m);
 /* An AutoGPTQ folder's quantize_config.json beside CFG_PATH (config.json without a
  * quantization_config): parsed into *hq as quant_method gptq unless it names another. 0 when

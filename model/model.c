@@ -610,7 +610,8 @@ static int load_weights(Loader *L) {
     if (L->hq.method != HQ_NONE && L->n_packed == 0)
         return err_set(L->err, "%s: quantization_config says %s but no linear layer is packed (no "
                        "*.%s tensor%s)", m->path, hq_method_name(L->hq.method), ld_packed_part(L->hq.method),
-                       L->hq.method == HQ_FP8 || L->hq.method == HQ_CT_FP8 ? " of dtype F8_E4M3" : "");
+                       L->hq.method == HQ_FP8 || L->hq.method == HQ_CT_FP8 ? " of dtype F8_E4M3"
+                       : L->hq.method == HQ_BNB4 ? " of dtype U8" : L->hq.method == HQ_BNB8 ? " of dtype I8" : "");
     return 0;
 }
 
@@ -712,7 +713,8 @@ int model_packed_part(const Model *m, const void *p) {
     for (int i = 0; i < n_matrices(m); i++) {
         const HqTensor *h = &matrix_at(m, i)->hq;
         if (h->method != HQ_NONE &&
-            (p == h->qweight || p == h->qzeros || p == h->scales || (h->g_idx && p == h->g_idx)))
+            (p == h->qweight || p == h->qzeros || p == h->scales || (h->g_idx && p == h->g_idx) ||
+             (h->nested_absmax && (p == h->nested_absmax || p == h->nested_map))))
             return 1;
     }
     return 0;

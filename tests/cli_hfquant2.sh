@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hugging Face AQLM, FP8 and compressed-tensors checkpoints (tests/reference/hfquant2_ref.py): each packed folder gives
+# Hugging Face AQLM, FP8, compressed-tensors and bitsandbytes checkpoints (tests/reference/hfquant2_ref.py): each packed folder gives
 # its dequantized F32 twin's logits byte for byte (both dequantizations are exact in f32) and not the
 # unquantized source's; AQLM 1x16 (not committed: 1 MiB of codebook per linear) is packed into a
 # scratch folder; probe and diff run on them and count their real storage; bad configs and tensors
@@ -15,7 +15,7 @@ ctx="-c 1 -c 17 -c 42 -c 99 -c 5 -c 63 -c 120 -c 7 -c 33 -c 64"
 "$BIN" logits -m "$D/hf-llama-f32" --raw-all "$tmp/src.f32" --top 0 $ctx > /dev/null 2> "$tmp/err"
 /usr/bin/python3 "$(dirname "$0")/reference/hfquant2_ref.py" "$tmp" aqlm1x16 > /dev/null 2> "$tmp/err"
 check_status "hfquant2_ref.py packs aqlm1x16 into a scratch folder" $? "$(cat "$tmp/err")"
-for c in aqlm2x8 aqlm1x8 aqlm1x16 fp8block fp8tensor fp8channel ctw4g ctw8c ctfp8 ctfp8b; do
+for c in aqlm2x8 aqlm1x8 aqlm1x16 fp8block fp8tensor fp8channel ctw4g ctw8c ctfp8 ctfp8b bnbnf4 bnbnf4dq bnbfp4 bnbint8; do
     dir=$D; [ $c = aqlm1x16 ] && dir=$tmp
     if [ ! -d "$dir/hf-llama-$c" ]; then skip "$c folder" "$dir/hf-llama-$c absent (make references)"; continue; fi
     "$BIN" logits -m "$dir/hf-llama-$c" --raw-all "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&
@@ -85,6 +85,9 @@ info_has "$D/hf-llama-fp8block" '^quantization +fp8 e4m3, blocks 32x48$' \
 info_has "$D/hf-llama-fp8tensor" '^quantization +fp8 e4m3, per tensor$'
 info_has "$D/hf-llama-ctw4g" '^quantization +compressed-tensors int4, group 32$' \
     '^  model\.layers\.0\.self_attn\.k_proj +F32 '
+info_has "$D/hf-llama-bnbnf4dq" '^quantization +bitsandbytes 4-bit, blocks of 64, double quant$' \
+    '^  model\.layers\.1\.self_attn\.o_proj +F32 '
+info_has "$D/hf-llama-bnbint8" '^quantization +bitsandbytes int8 \(LLM\.int8\)$'
 info_has "$D/hf-llama-f32" '^quantization +none \(plain tensors\)$'
 for c in aqlm2x8 fp8block ctw4g; do
     got=$("$BIN" info "$D/hf-llama-$c" | sed -n 's/^whole checkpoint.*: \([0-9.]*\) bits per weight$/\1/p')
@@ -119,7 +122,7 @@ fi
 # llama.cpp (the oracle) runs it with the same logits within 1e-4 of max |logit|
 ORACLE=${LLAMA_ORACLE:-$(dirname "$BIN")/oracle/llama_oracle}
 ids=1,17,42,99,5,63,120,7,33,64
-for c in gptq4 awq4 aqlm2x8 fp8block ctw4g; do
+for c in gptq4 awq4 aqlm2x8 fp8block ctw4g bnbnf4dq bnbint8; do
     [ -d "$D/hf-llama-$c" ] || continue
     for ty in F16 Q8_0; do
         "$BIN" quantize -m "$D/hf-llama-$c" --type $ty -o "$tmp/q.gguf" > /dev/null 2> "$tmp/err" &&
@@ -171,5 +174,28 @@ if [ -d "$D/hf-llama-ctw4g" ]; then
     bad ct-w8 hf-llama-ctw4g "$g['num_bits'] = 8" 'q_proj.weight_packed has the wrong shape \(expected \[64, 16\]\)'
     bad ct-ffn hf-llama-ctw4g "c['intermediate_size'] = 128" 'gate_proj.weight_packed has the wrong shape \(expected \[128, 8\]\)'
     bad ct-hidden hf-llama-ctw4g "c['num_attention_heads'] = 2; c['num_key_value_heads'] = 1; c['head_dim'] = 16" 'q_proj.weight_packed has the wrong shape \(expected \[32, 8\]\)'
+fi
+if [ -d "$D/hf-llama-bnbnf4" ]; then
+    bad bnb-both hf-llama-bnbnf4 "q['load_in_8bit'] = True" 'exactly one of load_in_4bit and load_in_8bit must be true'
+    bad bnb-type hf-llama-bnbnf4 "q['bnb_4bit_quant_type'] = 'int4'" "bnb_4bit_quant_type 'int4' is not supported \\(nf4, fp4 are\\)"
+    bad bnb-as8 hf-llama-bnbnf4 "q['load_in_4bit'] = False; q['load_in_8bit'] = True" 'q_proj\.weight has dtype U8 \(F32, F16 or BF16 expected\)'
+    bad bnb-ffn hf-llama-bnbnf4 "c['intermediate_size'] = 128" 'gate_proj\.weight\.quant_state: shape is not \[128, 64\]'
+    bad bnb8-ffn hf-llama-bnbint8 "c['intermediate_size'] = 128" 'gate_proj\.weight has the wrong shape \(expected \[128, 64\]\)'
+    # a 4-bit folder saved without its quant state (older transformers): one line saying why not
+    nq=$tmp/bnb-nostate
+    mkdir -p "$nq"
+    cp "$D/hf-llama-bnbnf4/config.json" "$nq/"
+    /usr/bin/python3 - "$D/hf-llama-bnbnf4/model.safetensors" "$nq/model.safetensors" <<'PY'
+import json, struct, sys
+sys.path.insert(0, "tests/reference")
+from safetensors_io import write_safetensors
+f = open(sys.argv[1], "rb"); n = struct.unpack("<Q", f.read(8))[0]; h = json.loads(f.read(n)); data = f.read()
+h.pop("__metadata__", None)
+write_safetensors(sys.argv[2], {k: (e["dtype"], e["shape"], data[e["data_offsets"][0]:e["data_offsets"][1]])
+                                for k, e in h.items() if ".quant_state." not in k})
+PY
+    "$BIN" logits -m "$nq" --top 1 > /dev/null 2> "$tmp/err"; rc=$?
+    [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q 'saved without its quantization state cannot be read' "$tmp/err"
+    check_status "bitsandbytes 4-bit without quant_state: one line saying why not" $? "rc=$rc $(cat "$tmp/err")"
 fi
 done_testing

@@ -1,7 +1,8 @@
 /* hfquant AQLM, FP8 and compressed-tensors on hand-built tensors with known values: float8_e4m3fn's
  * special and boundary values, an AQLM 2x8 codebook sum and a 1x16 code stored negative computed by
  * hand, FP8 blocks that do not divide the matrix, compressed-tensors words with their offset and
- * padding, the config fields, and the shapes refused in one line. */
+ * padding, bitsandbytes nibbles, nested absmax and LLM.int8 rows, the config fields, and the shapes
+ * refused in one line. */
 #include "testutil.h"
 
 #include "formats/hfquant.h"
@@ -166,6 +167,66 @@ static void ct_words_by_hand(void **state) {
     assert_true(out[0] == -0.5f && out[1] == 0.0f && out[2] == 63.5f && out[3] == -63.5f);
 }
 
+/* bitsandbytes 4-bit, 2 x 3 (6 values, 3 bytes), blocks of 4 (the second partial): code k of the
+ * flattened matrix in the high nibble first; double quantization: absmax = map[u8] * nested + offset. */
+static void bnb_by_hand(void **state) {
+    (void)state;
+    HqConfig c;
+    Err err = {0};
+    assert_int_equal(parse("{\"quant_method\": \"bitsandbytes\", \"load_in_4bit\": true, "
+                           "\"bnb_4bit_quant_type\": \"nf4\", \"llm_int8_skip_modules\": [\"lm_head\"]}", &c, &err), 0);
+    assert_int_equal(c.method, HQ_BNB4);
+    uint8_t w[3] = {0x01, 0x23, 0xf0};  /* codes 0 1 2 3 15 0 */
+    float qmap[16];
+    for (int k = 0; k < 16; k++) qmap[k] = (float)k - 8;
+    float absmax[2] = {0.5f, 4.0f};
+    const char *js = "{\"quant_type\": \"nf4\", \"blocksize\": 4, \"dtype\": \"bfloat16\", \"shape\": [2, 3]}";
+    HqPart wp = {.data = w, .dtype = "U8", .n_dims = 2, .shape = {3, 1}, .nbytes = 3},
+           ap = {.data = absmax, .dtype = "F32", .n_dims = 1, .shape = {2}, .nbytes = 8},
+           mp = {.data = qmap, .dtype = "F32", .n_dims = 1, .shape = {16}, .nbytes = 64}, none = {0},
+           sp = {.data = js, .dtype = "U8", .n_dims = 1, .shape = {(int64_t)strlen(js)}, .nbytes = strlen(js)};
+    HqTensor t;
+    assert_int_equal(hq_tensor_init_bnb4(&t, &c, &wp, &ap, &mp, &none, &none, &sp, 2, 3, "mem", "w", &err), 0);
+    float out[6];
+    hq_rows_f32(&t, 0, 2, out);
+    const float want[6] = {-4, -3.5f, -3, -2.5f, 28, -32};
+    for (int i = 0; i < 6; i++) assert_true(out[i] == want[i]);
+    hq_rows_f32(&t, 1, 1, out); /* a row starting inside a block */
+    assert_true(out[0] == -2.5f && out[1] == 28 && out[2] == -32);
+    /* double quantization: absmax u8 {3, 255}, nested map k/256, nested absmax 2 per 1 block, offset 0.25 */
+    uint8_t a8[2] = {3, 255};
+    float nmap[256], nabs[2] = {2, 8};
+    for (int k = 0; k < 256; k++) nmap[k] = (float)k / 256;
+    const char *jn = "{\"quant_type\": \"nf4\", \"blocksize\": 4, \"shape\": [2, 3], \"nested_blocksize\": 1, "
+                     "\"nested_offset\": 0.25}";
+    HqPart a8p = {.data = a8, .dtype = "U8", .n_dims = 1, .shape = {2}, .nbytes = 2},
+           nap = {.data = nabs, .dtype = "F32", .n_dims = 1, .shape = {2}, .nbytes = 8},
+           nmp = {.data = nmap, .dtype = "F32", .n_dims = 1, .shape = {256}, .nbytes = 1024},
+           snp = {.data = jn, .dtype = "U8", .n_dims = 1, .shape = {(int64_t)strlen(jn)}, .nbytes = strlen(jn)};
+    assert_int_equal(hq_tensor_init_bnb4(&t, &c, &wp, &a8p, &mp, &nap, &nmp, &snp, 2, 3, "mem", "w", &err), 0);
+    hq_rows_f32(&t, 0, 2, out);
+    /* block 0: 3/256 * 2 + 0.25 = 0.2734375; block 1: 255/256 * 8 + 0.25 = 8.21875 */
+    assert_true(out[0] == -8 * 0.2734375f && out[3] == -5 * 0.2734375f && out[4] == 7 * 8.21875f);
+    /* without its quant state: one line saying why not */
+    assert_int_equal(hq_tensor_init_bnb4(&t, &c, &wp, &ap, &mp, &none, &none, &none, 2, 3, "mem", "w", &err), -1);
+    assert_non_null(strstr(err.msg, "saved without its quantization state cannot be read"));
+    /* LLM.int8: (q * SCB) * 7.874015718698502e-3f */
+    int8_t q8[2][2] = {{127, -1}, {0, -127}};
+    float scb[2] = {2.54f, 1.0f};
+    uint8_t fmt = 0;
+    c = (HqConfig){.method = HQ_BNB8, .bits = 8};
+    HqPart qp = {.data = q8, .dtype = "I8", .n_dims = 2, .shape = {2, 2}, .nbytes = 4},
+           cp = {.data = scb, .dtype = "F32", .n_dims = 1, .shape = {2}, .nbytes = 8},
+           fp = {.data = &fmt, .dtype = "U8", .n_dims = 0, .nbytes = 1};
+    assert_int_equal(hq_tensor_init_bnb8(&t, &c, &qp, &cp, &fp, 2, 2, "mem", "w", &err), 0);
+    hq_rows_f32(&t, 0, 2, out);
+    const float inv = 7.874015718698502e-3f;
+    assert_true(out[0] == 127 * 2.54f * inv && out[1] == -2.54f * inv && out[2] == 0 && out[3] == -127 * inv);
+    fmt = 2; /* col_ampere */
+    assert_int_equal(hq_tensor_init_bnb8(&t, &c, &qp, &cp, &fp, 2, 2, "mem", "w", &err), -1);
+    assert_string_equal(err.msg, "mem: tensor w.weight_format 2 (a GPU tile layout) is not supported (0, row, is)");
+}
+
 static void refused(void **state) {
     (void)state;
     HqConfig c;
@@ -215,7 +276,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(e4m3_values),        cmocka_unit_test(aqlm_2x8_by_hand),
         cmocka_unit_test(aqlm_1x16_negative_code), cmocka_unit_test(fp8_partial_blocks),
-        cmocka_unit_test(ct_words_by_hand),   cmocka_unit_test(refused),
+        cmocka_unit_test(ct_words_by_hand),   cmocka_unit_test(bnb_by_hand),
+        cmocka_unit_test(refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,8 @@ checkpoints"); the values only have to be representable, not good:
     weight_scale [out, groups]; weight_shape I64 [2]. w = f32(q * s).
     float-quantized: FP8 as above, the scale always named weight_scale (ctfp8: channel, BF16
     [out, 1]; ctfp8b: strategy block, block_structure [32, 48], F32).
+  bitsandbytes: see pack_bnb4 (bnbnf4, bnbnf4dq with double quantization and one skipped o_proj,
+    bnbfp4) and pack_bnb8 (bnbint8).
 f32 rounding is emulated with struct (a sum of two f16 or a product of an f32 and an 11- or 4-bit
 value is exact in float64, so rounding it once to f32 is what f32 arithmetic gives).
 
@@ -83,7 +85,24 @@ CASES = {
     "ctfp8b": (CT("float-quantized", {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "block",
                                       "block_structure": [32, 48]}), []),
 }
-COMMITTED = ["aqlm2x8", "aqlm1x8", "fp8block", "fp8tensor", "fp8channel", "ctw4g", "ctw8c", "ctfp8", "ctfp8b"]
+BNB4 = {"quant_method": "bitsandbytes", "load_in_4bit": True, "load_in_8bit": False,
+        "bnb_4bit_compute_dtype": "float32", "bnb_4bit_quant_storage": "uint8", "llm_int8_skip_modules": None}
+CASES["bnbnf4"] = (dict(BNB4, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=False), [])
+CASES["bnbnf4dq"] = (dict(BNB4, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True),
+                     ["model.layers.1.self_attn.o_proj"])
+CASES["bnbfp4"] = (dict(BNB4, bnb_4bit_quant_type="fp4", bnb_4bit_use_double_quant=False), [])
+CASES["bnbint8"] = ({"quant_method": "bitsandbytes", "load_in_4bit": False, "load_in_8bit": True,
+                     "llm_int8_threshold": 6.0, "llm_int8_skip_modules": None}, [])
+COMMITTED = ["aqlm2x8", "aqlm1x8", "fp8block", "fp8tensor", "fp8channel", "ctw4g", "ctw8c", "ctfp8", "ctfp8b",
+             "bnbnf4", "bnbnf4dq", "bnbfp4", "bnbint8"]
+# bitsandbytes' 4-bit code books (QLoRA's NF4; its FP4 with the sign in the top bit), float32
+NF4 = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+       -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+       0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+       0.7229568362236023, 1.0]
+FP4 = [0.0, 0.005208333333, 0.66666667, 1.0, 0.33333333, 0.5, 0.16666667, 0.25,
+       -0.0, -0.005208333333, -0.66666667, -1.0, -0.33333333, -0.5, -0.16666667, -0.25]
+BNB_BLOCK, BNB_NESTED_BLOCK = 64, 16  # the releases' nested block is 256; 16 gives several here
 
 
 def f32(x):
@@ -232,6 +251,65 @@ def pack_ct_int(name, W, out_f, in_f, w):
     return t, deq
 
 
+def pack_bnb4(name, W, out_f, in_f, cfg):
+    """transformers' serialization of a bitsandbytes Params4bit: weight U8 [n/2, 1] (the flattened
+    matrix, element 2k in the high nibble of byte k), weight.absmax F32 [blocks of 64] (or U8 with
+    double quantization: then nested_absmax F32 per 16 blocks, nested_quant_map F32 [256] and the
+    mean of the absmax as nested_offset), weight.quant_map F32 [16], and the quant state's other
+    fields as JSON bytes in weight.quant_state.bitsandbytes__nf4 (or __fp4).
+    w[j] = quant_map[code j] * absmax[j // 64] (nested: nested_quant_map[u8] * nested_absmax[b // 16]
+    + offset, in f32)."""
+    qt = cfg["bnb_4bit_quant_type"]
+    code = [f32(x) for x in (NF4 if qt == "nf4" else FP4)]
+    flat = [x for row in W for x in row]
+    n = len(flat)
+    blocks = (n + BNB_BLOCK - 1) // BNB_BLOCK
+    amax = [f32(max(max(abs(x) for x in flat[b * BNB_BLOCK:(b + 1) * BNB_BLOCK]), 1e-6)) for b in range(blocks)]
+    t = {}
+    if cfg["bnb_4bit_use_double_quant"]:
+        off = f32(sum(amax) / len(amax))
+        nmap = [f32(-1 + 2 * k / 255) for k in range(256)]  # any 256 values: the file carries them
+        nb = (blocks + BNB_NESTED_BLOCK - 1) // BNB_NESTED_BLOCK
+        nabs = [f32(max(max(abs(a - off) for a in amax[i * BNB_NESTED_BLOCK:(i + 1) * BNB_NESTED_BLOCK]), 1e-9))
+                for i in range(nb)]
+        a8, used = [], []
+        for b, a in enumerate(amax):
+            s = nabs[b // BNB_NESTED_BLOCK]
+            k = min(range(256), key=lambda k: abs(nmap[k] * s + off - a))
+            a8.append(k)
+            used.append(f32(f32(nmap[k] * s) + off))
+        t[name + ".weight.absmax"] = ("U8", [blocks], bytes(a8))
+        t[name + ".weight.nested_absmax"] = ("F32", [nb], f32_bytes(nabs))
+        t[name + ".weight.nested_quant_map"] = ("F32", [256], f32_bytes(nmap))
+        state = {"quant_type": qt, "blocksize": BNB_BLOCK, "dtype": "float32", "shape": [out_f, in_f],
+                 "nested_blocksize": BNB_NESTED_BLOCK, "nested_dtype": "float32", "nested_offset": off}
+        amax = used
+    else:
+        t[name + ".weight.absmax"] = ("F32", [blocks], f32_bytes(amax))
+        state = {"quant_type": qt, "blocksize": BNB_BLOCK, "dtype": "float32", "shape": [out_f, in_f]}
+    q = [min(range(16), key=lambda k: abs(code[k] * amax[j // BNB_BLOCK] - x)) for j, x in enumerate(flat)]
+    deq = [f32(code[q[j]] * amax[j // BNB_BLOCK]) for j in range(n)]
+    packed = bytes((q[2 * k] << 4) | (q[2 * k + 1] if 2 * k + 1 < n else 0) for k in range((n + 1) // 2))
+    t[name + ".weight"] = ("U8", [(n + 1) // 2, 1], packed)
+    t[name + ".weight.quant_map"] = ("F32", [16], f32_bytes(code))
+    sj = json.dumps(state).encode()
+    t[name + ".weight.quant_state.bitsandbytes__" + qt] = ("U8", [len(sj)], sj)
+    return t, deq
+
+
+def pack_bnb8(name, W, out_f, in_f):
+    """LLM.int8: weight I8 [out, in] = round(w * 127 / SCB), SCB F32 [out] = max |w| of the row;
+    w = (q * SCB) * 7.874015718698502e-3 in f32 (bitsandbytes' int8_vectorwise_dequant)."""
+    inv = f32(7.874015718698502e-3)
+    scb = [f32(max(max(abs(x) for x in W[o]), 1e-6)) for o in range(out_f)]
+    q = [[max(-127, min(127, round(W[o][i] * 127 / scb[o]))) for i in range(in_f)] for o in range(out_f)]
+    deq = [f32(f32(q[o][i] * scb[o]) * inv) for o in range(out_f) for i in range(in_f)]
+    t = {name + ".weight": ("I8", [out_f, in_f], struct.pack("<%db" % (out_f * in_f), *[x for r in q for x in r])),
+         name + ".SCB": ("F32", [out_f], f32_bytes(scb)),
+         name + ".weight_format": ("U8", [], bytes([0]))}
+    return t, deq
+
+
 def write_case(out, case, tensors, config):
     qcfg, exempt = CASES[case]
     rng = random.Random(case)
@@ -246,6 +324,9 @@ def write_case(out, case, tensors, config):
         W = [vals[o * in_f:(o + 1) * in_f] for o in range(out_f)]
         if qcfg["quant_method"] == "aqlm":
             t, deq = pack_aqlm(prefix, W, out_f, in_f, qcfg, rng)
+        elif qcfg["quant_method"] == "bitsandbytes":
+            t, deq = pack_bnb4(prefix, W, out_f, in_f, qcfg) if qcfg["load_in_4bit"] else \
+                pack_bnb8(prefix, W, out_f, in_f)
         elif qcfg["quant_method"] == "compressed-tensors":
             w = qcfg["config_groups"]["group_0"]["weights"]
             if w["type"] == "int":
@@ -264,6 +345,8 @@ def write_case(out, case, tensors, config):
         q["linear_weights_not_to_quantize"] = NOT_AQLM + [e + ".weight" for e in exempt]
     elif q["quant_method"] == "compressed-tensors":
         q["ignore"] = q["ignore"] + exempt
+    elif q["quant_method"] == "bitsandbytes" and exempt:
+        q["llm_int8_skip_modules"] = ["lm_head"] + exempt
     elif exempt:
         q["modules_to_not_convert"] = exempt
     for folder, ts, qc in ((f"hf-llama-{case}", packed, q), (f"hf-llama-{case}-deq", plain, None)):
