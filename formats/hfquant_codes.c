@@ -309,23 +309,28 @@ static void aqlm_row(const HqTensor *t, int64_t o, float *y) {
             const uint8_t *p = codes + ((size_t)j * (size_t)nc + (size_t)c) * (size_t)cb;
             size_t code = cb == 2 ? (size_t)p[0] | (size_t)p[1] << 8 : p[0]; /* unsigned: unpack_int_data */
             size_t at = ((size_t)c * size + code) * 8;
-            for (int k = 0; k < 8; k++) { /* the first codebook's vector as is (keeps a -0) */
-                float v = hq_float_at(t->qzeros, t->codebook_type, at + (size_t)k);
-                acc[k] = c ? acc[k] + v : v;
+            float v[8];
+            if (t->codebook_type == Q_F16) {
+                uint16_t h[8];
+                memcpy(h, t->qzeros + at * 2, 16);
+                for (int k = 0; k < 8; k++) v[k] = fp16_to_f32(h[k]);
+            } else {
+                for (int k = 0; k < 8; k++) v[k] = hq_float_at(t->qzeros, t->codebook_type, at + (size_t)k);
             }
+            for (int k = 0; k < 8; k++) acc[k] = c ? acc[k] + v[k] : v[k]; /* the first vector as is */
         }
         for (int k = 0; k < 8; k++) y[j * 8 + k] = acc[k] * s;
     }
 }
 
-/* w[o][i] = e4m3(weight[o][i]) * scale[o / block_r][i / block_c] */
-static void fp8_row(const HqTensor *t, int64_t o, float *y) {
+/* w[o][i] = e4m3(weight[o][i]) * scale[o / block_r][i / block_c]; LUT: the 256 e4m3 values */
+static void fp8_row(const HqTensor *t, const float *lut, int64_t o, float *y) {
     const uint8_t *w = t->qweight + (size_t)o * (size_t)t->cols;
     size_t srow = (size_t)(o / t->block_r) * (size_t)t->n_groups;
     for (int64_t g = 0; g < t->n_groups; g++) {
         float s = hq_float_at(t->scales, t->scale_type, srow + (size_t)g);
         int64_t end = (g + 1) * t->block_c < t->cols ? (g + 1) * t->block_c : t->cols;
-        for (int64_t i = g * t->block_c; i < end; i++) y[i] = hq_e4m3_to_f32(w[i]) * s;
+        for (int64_t i = g * t->block_c; i < end; i++) y[i] = lut[w[i]] * s;
     }
 }
 
@@ -335,23 +340,31 @@ static void ct_row(const HqTensor *t, int64_t o, float *y) {
     int bits = t->bits, per = 32 / bits;
     uint32_t mask = (1u << bits) - 1;
     float off = (float)(1 << (bits - 1));
-    const uint8_t *row = t->qweight + (size_t)o * (size_t)((t->cols + per - 1) / per) * 4;
+    int64_t words = (t->cols + per - 1) / per;
+    const uint8_t *row = t->qweight + (size_t)o * (size_t)words * 4;
+    /* the codes minus the offset, word by word, then the scales group by group */
+    for (int64_t k = 0; k < words; k++) {
+        uint32_t w;
+        memcpy(&w, row + (size_t)k * 4, 4);
+        int64_t i0 = k * per;
+        int m = t->cols - i0 < per ? (int)(t->cols - i0) : per;
+        for (int e = 0; e < m; e++) y[i0 + e] = (float)((w >> (e * bits)) & mask) - off;
+    }
     for (int64_t g = 0; g < t->n_groups; g++) {
         float s = hq_float_at(t->scales, t->scale_type, (size_t)(o * t->n_groups + g));
         int64_t end = (g + 1) * t->group_size < t->cols ? (g + 1) * t->group_size : t->cols;
-        for (int64_t i = g * t->group_size; i < end; i++) {
-            uint32_t w;
-            memcpy(&w, row + (size_t)(i / per) * 4, 4);
-            y[i] = ((float)((w >> ((i % per) * bits)) & mask) - off) * s;
-        }
+        for (int64_t i = g * t->group_size; i < end; i++) y[i] *= s;
     }
 }
 
 void hq_rows_codes(const HqTensor *t, int64_t r0, int n, float *out) {
+    float lut[256];
+    if (t->method == HQ_FP8)
+        for (int v = 0; v < 256; v++) lut[v] = hq_e4m3_to_f32((uint8_t)v);
     for (int r = 0; r < n; r++) {
         float *y = out + (size_t)r * (size_t)t->cols;
         if (t->method == HQ_AQLM) aqlm_row(t, r0 + r, y);
         else if (t->method == HQ_CT_INT) ct_row(t, r0 + r, y);
-        else fp8_row(t, r0 + r, y);
+        else fp8_row(t, lut, r0 + r, y);
     }
 }
