@@ -155,12 +155,17 @@ void hq_rows_bnb(const HqTensor *t, int64_t r0, int n, float *out) {
     }
     float map[16];
     for (int k = 0; k < 16; k++) map[k] = hq_float_at(t->qzeros, Q_F32, (size_t)k);
-    int64_t j0 = r0 * t->cols, j1 = (r0 + n) * t->cols, bcur = -1;
-    float a = 0;
-    for (int64_t j = j0; j < j1; j++) { /* j: index in the flattened matrix */
-        int64_t b = j / t->group_size;
-        if (b != bcur) a = block_absmax(t, b), bcur = b;
-        uint8_t byte = t->qweight[j / 2];
-        out[j - j0] = map[j % 2 ? byte & 15 : byte >> 4] * a;
+    const uint8_t *q = t->qweight;
+    int64_t j0 = r0 * t->cols, j1 = (r0 + n) * t->cols, j = j0; /* j: index in the flattened matrix */
+    while (j < j1) { /* block by block: its 16 values map[k] * absmax first (the same f32 products) */
+        int64_t b = j / t->group_size, end = (b + 1) * t->group_size < j1 ? (b + 1) * t->group_size : j1;
+        float a = block_absmax(t, b), m[16];
+        for (int k = 0; k < 16; k++) m[k] = map[k] * a;
+        if (j & 1) out[j - j0] = m[q[j / 2] & 15], j++;
+        for (; j + 1 < end; j += 2) {
+            uint8_t byte = q[j / 2];
+            out[j - j0] = m[byte >> 4], out[j + 1 - j0] = m[byte & 15];
+        }
+        if (j < end) out[j - j0] = m[q[j / 2] >> 4], j++;
     }
 }
