@@ -67,6 +67,18 @@ for c in aqlm2x8 fp8block ctw4g; do
     check_status "models.csv: $c bits per weight $got = the stored bytes' $want" $?
 done
 
+# drift: AQLM, FP8, compressed-tensors and bitsandbytes variants against their twins, in one run per
+# pair: KL exactly 0, the same top-1 everywhere
+mkdir -p "$tmp/corpus"
+printf 'def main():\n    for i in range(10):\n        print(i)\n    return 0\n' > "$tmp/corpus/a.py"
+for c in aqlm2x8 fp8block ctw4g bnbnf4dq; do
+    [ -d "$D/hf-llama-$c" ] || continue
+    "$BIN" drift -m "$D/hf-llama-$c-deq" -m "$D/hf-llama-$c" -t "$D/cov-tiny-tokenizer.json" \
+        --corpus "$tmp/corpus" --ctx 16 -o "$tmp/drift-$c" > "$tmp/out" 2> "$tmp/err"
+    check_status "drift runs on the $c folder" $? "$(cat "$tmp/err")"
+    has "drift: $c vs its twin: KL 0, same top-1 everywhere" "$tmp/out" "^hf-llama-$c +[0-9]+ +[0-9]+ +0 +0 +\[0, 0\] +0 +0 +100.00% "
+done
+
 # info on HF folders: the scheme, per-matrix bits (q_proj of aqlm2x8: codes 64*8*2 + codebooks
 # 2*256*8*2 + scales 64*2 = 9344 bytes over 4096 weights = 18.25 bits), and the whole checkpoint's
 # bits per weight equal to models.csv's
