@@ -5,8 +5,8 @@
  * (AutoGPTQ / GPTQModel: bits 2, 3, 4, 8; group_size, -1 for one group; desc_act; sym;
  * checkpoint_format gptq or gptq_v2), AWQ (AutoAWQ GEMM: 4 bits, zero_point), AQLM (the aqlm
  * package: 1x16, 2x8, 1x8 codebooks of 8 inputs) and FP8 (float8_e4m3fn weights, block /
- * per-tensor / per-channel scales) and compressed-tensors (pack-quantized int4 / int8, symmetric,
- * group or channel; float-quantized FP8) — the last three in formats/hfquant_codes.c — and
+ * per-tensor / per-channel scales) and compressed-tensors (pack-quantized int4 / int8, symmetric or
+ * not, group or channel; float-quantized FP8) — the last three in formats/hfquant_codes.c — and
  * bitsandbytes (nf4 / fp4 with the quant state in the safetensors, double quantization; LLM.int8;
  * formats/hfquant_bnb.c). Any other quant_method (exl2, hqq, ...), a layout coldtok does not read (marlin, GEMV) or a bad field
  * is one error line naming it and what is supported.
@@ -76,7 +76,8 @@ typedef struct {
      * ceil(cols/block_c)] (per-tensor: block = the whole matrix; per-channel: block_r 1).
      * compressed-tensors int: qweight = weight_packed [rows, ceil(cols*bits/32)] I32 (input i of a
      * row at bits (i % (32/bits))*bits of word i / (32/bits), stored + 2^(bits-1)), scales =
-     * weight_scale [rows, n_groups], g_idx = weight_shape (storage only, never read). */
+     * weight_scale [rows, n_groups], qzeros = weight_zero_point [ceil(rows*bits/32), n_groups] I32
+     * (asymmetric; NULL: symmetric), g_idx = weight_shape (storage only, never read). */
     int n_codebooks, codebook_bits, code_bytes;
     uint32_t codebook_type;     /* QType of the codebooks */
     int64_t block_r, block_c;
@@ -108,11 +109,12 @@ int hq_tensor_init_aqlm(HqTensor *t, const HqConfig *c, const HqPart *codes, con
  * scale. Same contract as above. */
 int hq_tensor_init_fp8(HqTensor *t, const HqConfig *c, const HqPart *weight, const HqPart *scale, int64_t rows,
                        int64_t cols, const char *where, const char *name, Err *err);
-/* compressed-tensors pack-quantized (c->method HQ_CT_INT): weight_packed, weight_scale and the
- * optional weight_shape ([rows, cols], I32 or I64). Same contract as above. */
+/* compressed-tensors pack-quantized (c->method HQ_CT_INT): weight_packed, weight_scale, the
+ * weight_zero_point of an asymmetric scheme (c->sym 0; ignored otherwise) and the optional
+ * weight_shape ([rows, cols], I32 or I64). Same contract as above. */
 int hq_tensor_init_ct(HqTensor *t, const HqConfig *c, const HqPart *packed, const HqPart *scale,
-                      const HqPart *shape, int64_t rows, int64_t cols, const char *where, const char *name,
-                      Err *err);
+                      const HqPart *zero, const HqPart *shape, int64_t rows, int64_t cols, const char *where,
+                      const char *name, Err *err);
 /* bitsandbytes 4-bit (c->method HQ_BNB4): the weight, its absmax, quant_map, nested_absmax and
  * nested_quant_map (double quantization) and the quant_state JSON (a U8 tensor: quant_type,
  * blocksize, shape, nested_blocksize, nested_offset). Same contract as above. */

@@ -111,16 +111,13 @@ int hq_parse_ct(const void *json, const char *where, HqConfig *c, Err *err) {
         if (bits != 4 && bits != 8)
             return err_set(err, "%s: quantization_config (compressed-tensors): int num_bits %d is not supported "
                            "(4, 8 are)", where, bits);
-        if (!sym)
-            return err_set(err, "%s: quantization_config (compressed-tensors): asymmetric int weights are not "
-                           "supported (symmetric are)", where);
         if (c->strategy != 'g' && c->strategy != 'c')
             return err_set(err, "%s: quantization_config (compressed-tensors): int strategy '%s' is not supported "
                            "(group, channel are)", where, strat);
         if (c->strategy == 'g' && gs < 1)
             return err_set(err, "%s: quantization_config (compressed-tensors): strategy group needs a positive "
                            "group_size", where);
-        c->method = HQ_CT_INT, c->bits = bits, c->sym = 1, c->group_size = c->strategy == 'g' ? gs : -1;
+        c->method = HQ_CT_INT, c->bits = bits, c->sym = sym, c->group_size = c->strategy == 'g' ? gs : -1;
         return 0;
     }
     if (!strcasecmp(fmt, "float-quantized") && !strcasecmp(type, "float")) {
@@ -249,8 +246,8 @@ static int64_t int_at(const HqPart *p, int i) {
 }
 
 int hq_tensor_init_ct(HqTensor *t, const HqConfig *c, const HqPart *packed, const HqPart *scale,
-                      const HqPart *shape, int64_t rows, int64_t cols, const char *where, const char *name,
-                      Err *err) {
+                      const HqPart *zero, const HqPart *shape, int64_t rows, int64_t cols, const char *where,
+                      const char *name, Err *err) {
     memset(t, 0, sizeof *t);
     int per = 32 / c->bits;
     int64_t gs = c->group_size < 0 ? cols : c->group_size, G = (cols + gs - 1) / gs;
@@ -264,12 +261,18 @@ int hq_tensor_init_ct(HqTensor *t, const HqConfig *c, const HqPart *packed, cons
             return err_set(err, "%s: tensor %s.weight_shape is [%lld, %lld], expected [%lld, %lld]", where, name,
                            (long long)int_at(shape, 0), (long long)int_at(shape, 1), (long long)rows, (long long)cols);
     }
+    if (!c->sym) { /* zero points packed along the outputs: [ceil(rows / per), G] */
+        int64_t zw[2] = {(rows + per - 1) / per, G};
+        if (hq_check(zero, "I32", zw, 2, where, name, "weight_zero_point", err)) return -1;
+        t->qzeros = zero->data;
+        t->bytes = zero->nbytes;
+    }
     t->method = HQ_CT_INT;
     t->bits = c->bits;
     t->rows = rows, t->cols = cols, t->group_size = gs, t->n_groups = G;
     t->scale_type = hq_float_type(scale->dtype);
     t->qweight = packed->data, t->scales = scale->data;
-    t->bytes = packed->nbytes + scale->nbytes + (shape->data ? shape->nbytes : 0);
+    t->bytes += packed->nbytes + scale->nbytes + (shape->data ? shape->nbytes : 0);
     t->g_idx = shape->data; /* never read by the rows: kept so that bits per weight count it as storage */
     return 0;
 }
@@ -334,26 +337,31 @@ static void fp8_row(const HqTensor *t, const float *lut, int64_t o, float *y) {
     }
 }
 
-/* w[o][i] = (code - 2^(bits-1)) * scale[o][i / group_size], the code of input i at bits
- * (i % per) * bits of word i / per of row o (compressed-tensors' unpack_from_int32 and dequantize). */
+/* w[o][i] = (code - zero) * scale[o][i / group_size], the code of input i at bits (i % per) * bits
+ * of word i / per of row o; zero = 2^(bits-1) (symmetric: the storage offset) or the group's
+ * stored zero point, packed the same way along the outputs (compressed-tensors' unpack_from_int32,
+ * both offsets cancelling, and dequantize: (x_q - zp) * scale). */
 static void ct_row(const HqTensor *t, int64_t o, float *y) {
     int bits = t->bits, per = 32 / bits;
     uint32_t mask = (1u << bits) - 1;
-    float off = (float)(1 << (bits - 1));
     int64_t words = (t->cols + per - 1) / per;
     const uint8_t *row = t->qweight + (size_t)o * (size_t)words * 4;
-    /* the codes minus the offset, word by word, then the scales group by group */
-    for (int64_t k = 0; k < words; k++) {
+    for (int64_t k = 0; k < words; k++) { /* the stored codes, word by word */
         uint32_t w;
         memcpy(&w, row + (size_t)k * 4, 4);
         int64_t i0 = k * per;
         int m = t->cols - i0 < per ? (int)(t->cols - i0) : per;
-        for (int e = 0; e < m; e++) y[i0 + e] = (float)((w >> (e * bits)) & mask) - off;
+        for (int e = 0; e < m; e++) y[i0 + e] = (float)((w >> (e * bits)) & mask);
     }
     for (int64_t g = 0; g < t->n_groups; g++) {
-        float s = hq_float_at(t->scales, t->scale_type, (size_t)(o * t->n_groups + g));
+        float s = hq_float_at(t->scales, t->scale_type, (size_t)(o * t->n_groups + g)), z = (float)(1 << (bits - 1));
+        if (t->qzeros) {
+            uint32_t w;
+            memcpy(&w, t->qzeros + ((size_t)(o / per) * (size_t)t->n_groups + (size_t)g) * 4, 4);
+            z = (float)((w >> ((o % per) * bits)) & mask);
+        }
         int64_t end = (g + 1) * t->group_size < t->cols ? (g + 1) * t->group_size : t->cols;
-        for (int64_t i = g * t->group_size; i < end; i++) y[i] *= s;
+        for (int64_t i = g * t->group_size; i < end; i++) y[i] = (y[i] - z) * s;
     }
 }
 

@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int fp8 = c.method == HQ_FP8 || c.method == HQ_CT_FP8, bnb = c.method == HQ_BNB4 || c.method == HQ_BNB8;
         HqPart qw = part(st, c.method == HQ_AQLM ? "w.codes" : fp8 || bnb ? "w.weight"
                              : c.method == HQ_CT_INT ? "w.weight_packed" : "w.qweight"),
-               qz = part(st, c.method == HQ_AQLM ? "w.codebooks" : "w.qzeros"), sc = part(st, "w.scales"),
+               qz = part(st, c.method == HQ_AQLM ? "w.codebooks" : c.method == HQ_CT_INT ? "w.weight_zero_point" : "w.qzeros"),
+               sc = part(st, "w.scales"),
                gi = part(st, "w.g_idx");
         if (fp8 || c.method == HQ_CT_INT) {
             sc = part(st, c.method == HQ_FP8 ? "w.weight_scale_inv" : "w.weight_scale");
@@ -84,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                       : c.method == HQ_BNB8 ? hq_tensor_init_bnb8(&t, &c, &qw, &scb, &fmt, rows, cols, "fuzz.safetensors", "w", &err)
                       : c.method == HQ_AQLM ? hq_tensor_init_aqlm(&t, &c, &qw, &qz, &sc, rows, cols, "fuzz.safetensors", "w", &err)
                       : fp8 ? hq_tensor_init_fp8(&t, &c, &qw, &sc, rows, cols, "fuzz.safetensors", "w", &err)
-                      : c.method == HQ_CT_INT ? hq_tensor_init_ct(&t, &c, &qw, &sc, &gi, rows, cols, "fuzz.safetensors", "w", &err)
+                      : c.method == HQ_CT_INT ? hq_tensor_init_ct(&t, &c, &qw, &sc, &qz, &gi, rows, cols, "fuzz.safetensors", "w", &err)
                       : hq_tensor_init(&t, &c, &qw, &qz, &sc, &gi, rows, cols, "fuzz.safetensors", "w", &err);
             if (bad) {
                 if (!one_line(&err, "fuzz.safetensors: ")) abort();

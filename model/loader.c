@@ -88,11 +88,12 @@ static int get_packed(Loader *L, TensorRole role, int layer, int64_t rows, int64
         HqPart scb = hq_part(L, name, "SCB"), fmt = hq_part(L, name, "weight_format");
         if (hq_tensor_init_bnb8(&t->hq, &L->hq, &qw, &scb, &fmt, rows, cols, L->m->path, name, L->err)) return -1;
     } else if (L->hq.method == HQ_CT_INT) {
-        HqPart sc = hq_part(L, name, "weight_scale"), sh = hq_part(L, name, "weight_shape");
+        HqPart sc = hq_part(L, name, "weight_scale"), sh = hq_part(L, name, "weight_shape"),
+               zp = hq_part(L, name, "weight_zero_point");
         if (hq_part(L, name, "weight_g_idx").data)
             return err_set(L->err, "%s: %s.weight_g_idx: compressed-tensors activation order is not supported",
                            L->m->path, name);
-        if (hq_tensor_init_ct(&t->hq, &L->hq, &qw, &sc, &sh, rows, cols, L->m->path, name, L->err)) return -1;
+        if (hq_tensor_init_ct(&t->hq, &L->hq, &qw, &sc, &zp, &sh, rows, cols, L->m->path, name, L->err)) return -1;
     } else if (fp8) {
         HqPart sc = hq_part(L, name, L->hq.method == HQ_FP8 ? "weight_scale_inv" : "weight_scale");
         if (!sc.data && L->hq.method == HQ_FP8) sc = hq_part(L, name, "weight_scale");

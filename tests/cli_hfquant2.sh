@@ -15,7 +15,7 @@ ctx="-c 1 -c 17 -c 42 -c 99 -c 5 -c 63 -c 120 -c 7 -c 33 -c 64"
 "$BIN" logits -m "$D/hf-llama-f32" --raw-all "$tmp/src.f32" --top 0 $ctx > /dev/null 2> "$tmp/err"
 /usr/bin/python3 "$(dirname "$0")/reference/hfquant2_ref.py" "$tmp" aqlm1x16 > /dev/null 2> "$tmp/err"
 check_status "hfquant2_ref.py packs aqlm1x16 into a scratch folder" $? "$(cat "$tmp/err")"
-for c in aqlm2x8 aqlm1x8 aqlm1x16 fp8block fp8tensor fp8channel ctw4g ctw8c ctfp8 ctfp8b bnbnf4 bnbnf4dq bnbfp4 bnbint8; do
+for c in aqlm2x8 aqlm1x8 aqlm1x16 fp8block fp8tensor fp8channel ctw4g ctw4ga ctw8c ctfp8 ctfp8b bnbnf4 bnbnf4dq bnbfp4 bnbint8; do
     dir=$D; [ $c = aqlm1x16 ] && dir=$tmp
     if [ ! -d "$dir/hf-llama-$c" ]; then skip "$c folder" "$dir/hf-llama-$c absent (make references)"; continue; fi
     "$BIN" logits -m "$dir/hf-llama-$c" --raw-all "$tmp/q.f32" --top 0 $ctx > /dev/null 2> "$tmp/err" &&
@@ -176,7 +176,7 @@ if [ -d "$D/hf-llama-aqlm2x8" ] && [ -d "$D/hf-llama-fp8block" ]; then
 fi
 if [ -d "$D/hf-llama-ctw4g" ]; then
     g="q['config_groups']['group_0']['weights']"
-    bad ct-asym hf-llama-ctw4g "$g['symmetric'] = False" 'asymmetric int weights are not supported \(symmetric are\)'
+    bad ct-asym hf-llama-ctw4g "$g['symmetric'] = False" 'missing tensor model\.layers\.0\.self_attn\.q_proj\.weight_zero_point'
     bad ct-int3 hf-llama-ctw4g "$g['num_bits'] = 3" 'int num_bits 3 is not supported \(4, 8 are\)'
     bad ct-tensor hf-llama-ctw4g "$g['strategy'] = 'tensor'" "int strategy 'tensor' is not supported \\(group, channel are\\)"
     bad ct-format hf-llama-ctw4g "q['format'] = 'marlin-24'" "format 'marlin-24' with int weights is not supported"

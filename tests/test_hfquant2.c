@@ -143,28 +143,43 @@ static void ct_words_by_hand(void **state) {
     int32_t packed[1][2] = {{(int32_t)0xfedcba98u, 0x000000f0}}; /* inputs 0..7: 8..15 -> 0..7; 8: 0 -> -8; 9: 15 -> 7 */
     uint16_t sc[1][3] = {{0x3f80 /* 1 */, 0x4000 /* 2 */, 0xbf00 /* -0.5 */}};
     int64_t shape[2] = {1, 10};
+    HqPart none = {0};
     HqPart pp = {.data = packed, .dtype = "I32", .n_dims = 2, .shape = {1, 2}, .nbytes = 8},
            sp = {.data = sc, .dtype = "BF16", .n_dims = 2, .shape = {1, 3}, .nbytes = 6},
            hp = {.data = shape, .dtype = "I64", .n_dims = 1, .shape = {2}, .nbytes = 16};
     HqTensor t;
-    assert_int_equal(hq_tensor_init_ct(&t, &c, &pp, &sp, &hp, 1, 10, "mem", "w", &err), 0);
+    assert_int_equal(hq_tensor_init_ct(&t, &c, &pp, &sp, &none, &hp, 1, 10, "mem", "w", &err), 0);
     assert_int_equal((int)t.bytes, 8 + 6 + 16);
     float out[10];
     hq_rows_f32(&t, 0, 1, out);
     const float want[10] = {0, 1, 2, 3, 8, 10, 12, 14, 4, -3.5f};
     for (int i = 0; i < 10; i++) assert_true(out[i] == want[i]);
     shape[1] = 12; /* weight_shape disagreeing with the model's */
-    assert_int_equal(hq_tensor_init_ct(&t, &c, &pp, &sp, &hp, 1, 10, "mem", "w", &err), -1);
+    assert_int_equal(hq_tensor_init_ct(&t, &c, &pp, &sp, &none, &hp, 1, 10, "mem", "w", &err), -1);
     assert_string_equal(err.msg, "mem: tensor w.weight_shape is [1, 12], expected [1, 10]");
     /* 8 bits, channel: bytes 0x7f 0x80 0xff 0x01 -> -1, 0, 127, -127 */
-    c = (HqConfig){.method = HQ_CT_INT, .bits = 8, .group_size = -1};
+    c = (HqConfig){.method = HQ_CT_INT, .bits = 8, .group_size = -1, .sym = 1};
     int32_t p8[1][1] = {{0x01ff807f}};
     uint16_t s8[1][1] = {{f32_to_fp16(0.5f)}};
     HqPart p8p = {.data = p8, .dtype = "I32", .n_dims = 2, .shape = {1, 1}, .nbytes = 4},
-           s8p = {.data = s8, .dtype = "F16", .n_dims = 2, .shape = {1, 1}, .nbytes = 2}, none = {0};
-    assert_int_equal(hq_tensor_init_ct(&t, &c, &p8p, &s8p, &none, 1, 4, "mem", "w", &err), 0);
+           s8p = {.data = s8, .dtype = "F16", .n_dims = 2, .shape = {1, 1}, .nbytes = 2};
+    assert_int_equal(hq_tensor_init_ct(&t, &c, &p8p, &s8p, &none, &none, 1, 4, "mem", "w", &err), 0);
     hq_rows_f32(&t, 0, 1, out);
     assert_true(out[0] == -0.5f && out[1] == 0.0f && out[2] == 63.5f && out[3] == -63.5f);
+    /* asymmetric 4-bit, channel: 2 rows of 8; zero points packed along the outputs in one word
+     * (row 0 in bits 0..3: 3, row 1 in bits 4..7: 10): w = (code - zero) * scale */
+    c = (HqConfig){.method = HQ_CT_INT, .bits = 4, .group_size = -1, .sym = 0};
+    int32_t p4[2][1] = {{0x76543210}, {(int32_t)0xfedcba98u}}, zp[1][1] = {{0xa3}};
+    uint16_t s4[2][1] = {{f32_to_fp16(0.5f)}, {f32_to_fp16(2.0f)}};
+    HqPart p4p = {.data = p4, .dtype = "I32", .n_dims = 2, .shape = {2, 1}, .nbytes = 8},
+           s4p = {.data = s4, .dtype = "F16", .n_dims = 2, .shape = {2, 1}, .nbytes = 4},
+           zpp = {.data = zp, .dtype = "I32", .n_dims = 2, .shape = {1, 1}, .nbytes = 4};
+    assert_int_equal(hq_tensor_init_ct(&t, &c, &p4p, &s4p, &zpp, &none, 2, 8, "mem", "w", &err), 0);
+    float o2[16];
+    hq_rows_f32(&t, 0, 2, o2);
+    for (int i = 0; i < 8; i++) assert_true(o2[i] == 0.5f * (float)(i - 3) && o2[8 + i] == 2.0f * (float)(8 + i - 10));
+    assert_int_equal(hq_tensor_init_ct(&t, &c, &p4p, &s4p, &none, &none, 2, 8, "mem", "w", &err), -1);
+    assert_string_equal(err.msg, "mem: missing tensor w.weight_zero_point");
 }
 
 /* bitsandbytes 4-bit, 2 x 3 (6 values, 3 bytes), blocks of 4 (the second partial): code k of the

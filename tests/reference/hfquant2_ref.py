@@ -26,7 +26,8 @@ checkpoints"); the values only have to be representable, not good:
     the block, q = the e4m3 value nearest w / s; w = f32(e4m3(q) * s).
   compressed-tensors (llm-compressor), one config group, lm_head in `ignore`:
     pack-quantized int (ctw4g: 4 bits, group 32, BF16 scales, one ignored k_proj; ctw8c: 8 bits,
-    channel, F16 scales), symmetric: q = round(w / s) clamped to [-2^(b-1), 2^(b-1) - 1] with
+    channel, F16 scales; ctw4ga: asymmetric, group 32, weight_zero_point I32 [ceil(out*4/32),
+    groups] packed along the outputs, stored + 8, w = f32((q - zp) * s)), symmetric: q = round(w / s) clamped to [-2^(b-1), 2^(b-1) - 1] with
     s = max |w| / (2^(b-1) - 1) per group; weight_packed int32 [out, ceil(in * b / 32)], input i in
     bits (i % (32/b)) * b of word i / (32/b), stored as q + 2^(b-1) (pack_to_int32);
     weight_scale [out, groups]; weight_shape I64 [2]. w = f32(q * s).
@@ -80,6 +81,8 @@ CASES = {
                                     "group_size": 32}), ["model.layers.0.self_attn.k_proj"]),
     "ctw8c": (CT("pack-quantized", {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel",
                                     "group_size": None}), []),
+    "ctw4ga": (CT("pack-quantized", {"num_bits": 4, "type": "int", "symmetric": False, "strategy": "group",
+                                     "group_size": 32}), []),
     "ctfp8": (CT("float-quantized", {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "channel"},
                  {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "token", "dynamic": True}), []),
     "ctfp8b": (CT("float-quantized", {"num_bits": 8, "type": "float", "symmetric": True, "strategy": "block",
@@ -93,7 +96,7 @@ CASES["bnbnf4dq"] = (dict(BNB4, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_q
 CASES["bnbfp4"] = (dict(BNB4, bnb_4bit_quant_type="fp4", bnb_4bit_use_double_quant=False), [])
 CASES["bnbint8"] = ({"quant_method": "bitsandbytes", "load_in_4bit": False, "load_in_8bit": True,
                      "llm_int8_threshold": 6.0, "llm_int8_skip_modules": None}, [])
-COMMITTED = ["aqlm2x8", "aqlm1x8", "fp8block", "fp8tensor", "fp8channel", "ctw4g", "ctw8c", "ctfp8", "ctfp8b",
+COMMITTED = ["aqlm2x8", "aqlm1x8", "fp8block", "fp8tensor", "fp8channel", "ctw4g", "ctw4ga", "ctw8c", "ctfp8", "ctfp8b",
              "bnbnf4", "bnbnf4dq", "bnbfp4", "bnbint8"]
 # bitsandbytes' 4-bit code books (QLoRA's NF4; its FP4 with the sign in the top bit), float32
 NF4 = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
@@ -221,18 +224,26 @@ def pack_ct_int(name, W, out_f, in_f, w):
     per, off = 32 // b, 1 << (b - 1)
     gs = w["group_size"] if w["strategy"] == "group" else in_f
     G = (in_f + gs - 1) // gs
-    sc, sbits, q = [], [], []
+    sym = w.get("symmetric", True)
+    sc, sbits, q, zp = [], [], [], [[0] * G for _ in range(out_f)]
     for o in range(out_f):
         for g in range(G):
-            m = max(abs(x) for x in W[o][g * gs:(g + 1) * gs])
+            xs = W[o][g * gs:(g + 1) * gs]
+            if sym:
+                v = max(max(abs(x) for x in xs), 1e-4) / (off - 1)
+            else:  # asymmetric: [min, max] onto [-2^(b-1), 2^(b-1) - 1] with a zero point
+                lo, hi = min(min(xs), 0.0), max(max(xs), 0.0)
+                v = max(hi - lo, 1e-4) / (2 * off - 1)
             if b == 4:
-                v, bits = bf16(max(m, 1e-4) / (off - 1))
+                v, bits = bf16(v)
                 sbits.append(bits)
             else:
-                v = f16(max(m, 1e-4) / (off - 1))
+                v = f16(v)
             sc.append(v)
-        q.append([min(max(round(W[o][i] / sc[o * G + i // gs]), -off), off - 1) for i in range(in_f)])
-    deq = [f32(q[o][i] * sc[o * G + i // gs]) for o in range(out_f) for i in range(in_f)]
+            if not sym:
+                zp[o][g] = min(max(round(-lo / v) - off, -off), off - 1)
+        q.append([min(max(round(W[o][i] / sc[o * G + i // gs]) + zp[o][i // gs], -off), off - 1) for i in range(in_f)])
+    deq = [f32((q[o][i] - zp[o][i // gs]) * sc[o * G + i // gs]) for o in range(out_f) for i in range(in_f)]
     words = []
     for o in range(out_f):
         for k in range((in_f + per - 1) // per):
@@ -244,6 +255,17 @@ def pack_ct_int(name, W, out_f, in_f, w):
             words.append(wd - (1 << 32) if wd >= 1 << 31 else wd)
     t = {name + ".weight_packed": ("I32", [out_f, len(words) // out_f], struct.pack("<%di" % len(words), *words)),
          name + ".weight_shape": ("I64", [2], struct.pack("<2q", out_f, in_f))}
+    if not sym:  # zero points + 2^(b-1), packed along the outputs: [ceil(out / per), G]
+        zw = []
+        for k in range((out_f + per - 1) // per):
+            for g in range(G):
+                wd = 0
+                for e in range(per):
+                    o = k * per + e
+                    if o < out_f:
+                        wd |= (zp[o][g] + off) << (b * e)
+                zw.append(wd - (1 << 32) if wd >= 1 << 31 else wd)
+        t[name + ".weight_zero_point"] = ("I32", [(out_f + per - 1) // per, G], struct.pack("<%di" % len(zw), *zw))
     if b == 4:
         t[name + ".weight_scale"] = ("BF16", [out_f, G], struct.pack("<%dH" % len(sbits), *sbits))
     else:
