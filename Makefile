@@ -94,10 +94,13 @@ $(BUILD)/reference/.done: tests/data/code-snippets.jsonl tests/data/tiny-bytelev
 # ---- small Hugging Face model folders and their plain-PyTorch logits (tests/data/hf-*) ----
 # Committed, so `check` does not need PyTorch; `make references` regenerates them (python3-torch).
 # hfquant_ref.py (standard library only) then packs hf-llama-f32 into the GPTQ / AWQ folders
-# hf-llama-{gptq4,gptq3,gptq8,gptq2,awq4} and their dequantized F32 twins (*-deq).
+# hf-llama-{gptq4,gptq3,gptq8,gptq2,awq4} and their dequantized F32 twins (*-deq); hfquant2_ref.py
+# likewise the AQLM / FP8 / compressed-tensors folders hf-llama-{aqlm2x8,aqlm1x8,fp8block,fp8tensor,
+# fp8channel,ctw4g,ctw4ga,ctw8c,ctfp8,ctfp8b} and bitsandbytes hf-llama-{bnbnf4,bnbnf4dq,bnbfp4,bnbint8}.
 references:
 	/usr/bin/python3 tests/reference/torch_ref.py tests/data
 	/usr/bin/python3 tests/reference/hfquant_ref.py tests/data
+	/usr/bin/python3 tests/reference/hfquant2_ref.py tests/data
 
 tests: $(BUILD)/coldtok $(TESTS) $(if $(wildcard $(REFMOD)),$(BUILD)/reference/.done)
 

@@ -318,6 +318,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     json_t *qc = json_object_get(root, "quantization_config");
     if (!qc || json_is_null(qc)) qc = json_object_get(root, "compression_config");
     if (qc && !json_is_null(qc) && hq_config_parse(qc, cfg_path, &L->hq, err)) goto done;
+    if ((!qc || json_is_null(qc)) && ld_quantize_config(cfg_path, &L->hq, err)) goto done; /* older AutoGPTQ */
     json_t *rs = json_object_get(root, "rope_scaling");
     if (rs && !json_is_null(rs)) {
         json_t *ty = json_object_get(rs, "rope_type");
@@ -608,7 +609,9 @@ static int load_weights(Loader *L) {
     progress_done();
     if (L->hq.method != HQ_NONE && L->n_packed == 0)
         return err_set(L->err, "%s: quantization_config says %s but no linear layer is packed (no "
-                       "*.qweight tensor)", m->path, hq_method_name(L->hq.method));
+                       "*.%s tensor%s)", m->path, hq_method_name(L->hq.method), ld_packed_part(L->hq.method),
+                       L->hq.method == HQ_FP8 || L->hq.method == HQ_CT_FP8 ? " of dtype F8_E4M3"
+                       : L->hq.method == HQ_BNB4 ? " of dtype U8" : L->hq.method == HQ_BNB8 ? " of dtype I8" : "");
     return 0;
 }
 
@@ -706,11 +709,12 @@ static const Tensor *matrix_at(const Model *m, int i) {
 }
 
 /* 1 when p is one of the stored parts (qweight, qzeros, scales, g_idx) of a packed matrix. */
-static int packed_part(const Model *m, const void *p) {
+int model_packed_part(const Model *m, const void *p) {
     for (int i = 0; i < n_matrices(m); i++) {
         const HqTensor *h = &matrix_at(m, i)->hq;
         if (h->method != HQ_NONE &&
-            (p == h->qweight || p == h->qzeros || p == h->scales || (h->g_idx && p == h->g_idx)))
+            (p == h->qweight || p == h->qzeros || p == h->scales || (h->g_idx && p == h->g_idx) ||
+             (h->nested_absmax && (p == h->nested_absmax || p == h->nested_map))))
             return 1;
     }
     return 0;
@@ -731,7 +735,7 @@ double model_bits_per_weight(const Model *m) {
         for (int i = 0; i < st_n_tensors(st); i++) {
             const StTensor *t = st_tensor(st, i);
             bytes += t->nbytes;
-            if (packed_part(m, t->data)) continue;
+            if (model_packed_part(m, t->data)) continue;
             uint64_t e = 1;
             for (int d = 0; d < t->n_dims; d++) e *= (uint64_t)t->shape[d];
             elems += e;

@@ -46,6 +46,7 @@ typedef struct {
     const uint8_t **parts; /* HF routed experts stacked into one 3-D tensor: [ne[2]] sources of
                               part_rows rows each (owned array); NULL: data holds every row */
     int64_t part_rows;
+    const HqTensor *hq;    /* a packed HF linear (GPTQ, AWQ, ...): rows from hq_rows_f32, data NULL */
 } Tn;
 
 struct QModel {
@@ -181,6 +182,34 @@ static int is_norm(int role) {
            role == TN_FFN_PRE_NORM || role == TN_FFN_POST_NORM;
 }
 
+/* The packed linears of a GPTQ / AWQ / AQLM / FP8 / compressed-tensors checkpoint: each becomes
+ * an F32 source whose rows the layer's own unpacker gives (always converted, even to F32). */
+static int add_packed(QModel *q, int permute, Err *err) {
+    const Config *c = &q->m->cfg;
+    char name[256];
+    for (int l = 0; l < c->n_layer; l++) {
+        const Layer *y = &q->m->layers[l];
+        const Tensor *ts[] = {&y->wq, &y->wk, &y->wv, &y->wo, &y->w_gate, &y->w_up, &y->w_down};
+        const int roles[] = {TN_ATTN_Q, TN_ATTN_K, TN_ATTN_V, TN_ATTN_OUT, TN_FFN_GATE, TN_FFN_UP, TN_FFN_DOWN};
+        for (int i = 0; i < 7; i++) {
+            if (!ts[i]->data || ts[i]->hq.method == HQ_NONE) continue;
+            if (!tensor_name_in(roles[i], 1, l, name, sizeof name))
+                return err_set(err, "%s: %s: a packed matrix with no llama.cpp name", q->path, ts[i]->name);
+            int64_t ne[2] = {ts[i]->cols, ts[i]->rows};
+            Tn *t = add_tensor(q, name, Q_F32, 2, ne, NULL);
+            t->hq = &ts[i]->hq;
+            t->force = 1;
+            if (permute && (i == 0 || i == 1)) {
+                t->perm_heads = i == 0 ? c->n_head : c->n_head_kv;
+                if (ts[i]->rows % (2 * t->perm_heads))
+                    return err_set(err, "%s: %s: %lld rows do not split into %d heads of pairs", q->path,
+                                   ts[i]->name, (long long)ts[i]->rows, t->perm_heads);
+            }
+        }
+    }
+    return 0;
+}
+
 static int open_hf(QModel *q, Err *err) {
     if (!(q->m = model_load(q->path, err))) return -1;
     const Config *c = &q->m->cfg;
@@ -209,6 +238,7 @@ static int open_hf(QModel *q, Err *err) {
                        a->moe_norm_topk ? "always normalises" : "never normalises");
     for (int i = 0; i < st_n_tensors(st); i++) {
         const StTensor *s = st_tensor(st, i);
+        if (model_packed_part(q->m, s->data)) continue; /* added below, from its unpacked rows */
         int ex = s->n_dims == 2 ? add_experts(q, s, err) : 0;
         if (ex < 0) return -1;
         if (ex) continue;
@@ -234,6 +264,7 @@ static int open_hf(QModel *q, Err *err) {
                                s->name, (long long)len, t->perm_heads);
         }
     }
+    if (add_packed(q, permute, err)) return -1;
     int64_t half[1] = {c->n_rot / 2};
     if (c->rope_scaling == ROPE_SCALING_LONGROPE && q->m->rope_freqs && q->m->rope_long) {
         /* LongRoPE: config.json's factor lists become llama.cpp's two tensors (the loader keeps
@@ -367,7 +398,8 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
         for (int64_t r = 0; r < nr; r++) {
             /* a permuted matrix moves whole rows; a permuted bias is one row whose elements move */
             const int64_t sr = tmp ? r0 + r : src_row(t, r0 + r, rows);
-            qdequant_row(p->src_type, src_at(t, sr), f + r * n, n);
+            if (t->hq) hq_rows_f32(t->hq, sr, 1, f + r * n);
+            else qdequant_row(p->src_type, src_at(t, sr), f + r * n, n);
         }
         if (tmp) { /* a permuted bias: one row, its elements reordered */
             for (int64_t e = 0; e < n; e++) tmp[e] = f[src_row(t, e, n)];
