@@ -114,7 +114,8 @@ static int write_all(const char *cmd, const Buf *b) {
 /* Writes each streamed piece's ids (or pieces) as they come. */
 typedef struct {
     const Tokenizer *t;
-    int pieces, any, write_error;
+    int pieces, write_error;
+    size_t any; /* ids written */
     Buf out;
 } Printer;
 

@@ -92,6 +92,14 @@ if [ -f "$FIX/stories260K-F32.gguf" ]; then
         "peak $RSS KiB, small corpus $base KiB"
     echo "# drift with a 12 MiB file: peak $RSS KiB (small corpus $base KiB), $(echo "$t1 - $t0" | bc) s"
 
+    # characters cut by the 256 KiB read chunks are still UTF-8; a bad byte far in is still caught
+    mkdir -p "$tmp/utf"
+    python3 -c "import sys; sys.stdout.write('\u00e9\u4e2d\U0001f999 ' * 70000)" > "$tmp/utf/multi.txt"
+    { head -c 600000 "$tmp/code.txt"; printf '\xff'; } > "$tmp/utf/bad.txt"
+    "$COLDTOK" drift "${M[@]}" --corpus "$tmp/utf" --lang english --ctx 64 --max-tokens 2000 -o "$tmp/o4" --bootstrap 0 > /dev/null 2>&1
+    is "chunked reading: a multi-byte text is UTF-8, a bad byte at 600000 is not" "scored,1 not_utf8,1" \
+        "$(grep -E '^(scored|not_utf8),' "$tmp/o4/drift_corpus.csv" | tr '\n' ' ' | sed 's/ $//')"
+
     # a 64 MiB file of one line: one clear line, fast, bounded
     { printf 'x = ['; head -c $((64 * 1048576)) /dev/zero | tr '\0' 1; printf ']\n'; } > "$tmp/big/oneline.py"
     rss "$COLDTOK" drift "${M[@]}" --corpus "$tmp/big/oneline.py" --ctx 64 --max-tokens 4000 -o "$tmp/o3" > /dev/null 2> "$tmp/err"; rc=$?

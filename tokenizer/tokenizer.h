@@ -95,7 +95,7 @@ int tok_decode(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err *err)
  * after the first with TOK_ENC_CONTINUES; the ids are those of the whole text (tests/test_stream.c
  * checks it for every tokenizer at hand). A cut point is a place no added token, normalizer,
  * pre-tokenizer split or model merge of this tokenizer reaches across: after a line break, or
- * before a blank that follows a printable character, as the pipeline allows (tok_stream.c,
+ * before a blank that follows a printable character, as the pipeline allows (tok_cut.c,
  * docs/tokenizers.md). A pipeline coldtok knows no such place for has none. */
 enum {
     TOK_CUT_LINES = 1 << 0, /* tok_cut: only cut right after a line break ('\n') */
