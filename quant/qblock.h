@@ -69,4 +69,9 @@ void q5k_imp(const float *x, uint8_t *y, const float *qw);
 void q6k_ref(const float *x, uint8_t *y);
 void q6k_imp(const float *x, uint8_t *y, const float *qw);
 
+/* IQ4_NL (32 values, 18 bytes) and IQ4_XS (256 values, 136 bytes), quant/iq4quant.c: ggml's
+ * quantizer, with importance weights qw or (NULL) without, byte for byte. */
+void iq4nl_block(const float *x, uint8_t *y, const float *qw);
+void iq4xs_block(const float *x, uint8_t *y, const float *qw);
+
 #endif

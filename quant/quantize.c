@@ -192,6 +192,9 @@ typedef struct {
     void (*ref)(const float *x, uint8_t *y);
     void (*imp)(const float *x, uint8_t *y, const float *qw);
     void (*imp_weighted)(const float *x, uint8_t *y, const float *qw, float sigma2);
+    /* ggml's one quantizer (the i-quants), with qw or NULL: used alone, no other candidate, so the
+     * blocks are llama.cpp's own with and without importance weights. */
+    void (*only)(const float *x, uint8_t *y, const float *qw);
 } Quantizer;
 
 static const Quantizer QUANT[] = {
@@ -208,12 +211,14 @@ static const Quantizer QUANT[] = {
     [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp},
     [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp},
     [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp},
+    [Q_IQ4_NL] = {.only = iq4nl_block},
+    [Q_IQ4_XS] = {.only = iq4xs_block},
 };
 
 static const Quantizer *quantizer(uint32_t type) {
     if (type >= sizeof QUANT / sizeof QUANT[0]) return NULL;
     const Quantizer *q = &QUANT[type];
-    return q->plain || q->ref ? q : NULL;
+    return q->plain || q->ref || q->only ? q : NULL;
 }
 
 int qtype_can_quant(uint32_t type) { return quantizer(type) != NULL; }
@@ -262,7 +267,10 @@ int qquantize_row_ref(uint32_t type, const float *src, void *dst, int64_t n) {
     }
     const int be = qtype_block_elems(type);
     const size_t bb = qtype_block_bytes(type);
-    for (int64_t b = 0; b < n / be; b++) q->ref(src + b * be, y + b * bb);
+    for (int64_t b = 0; b < n / be; b++) {
+        if (q->only) q->only(src + b * be, y + b * bb, NULL);
+        else q->ref(src + b * be, y + b * bb);
+    }
     return 0;
 }
 
@@ -279,6 +287,10 @@ int qquantize_row(uint32_t type, const float *src, void *dst, int64_t n, const f
     }
     const int be = qtype_block_elems(type);
     const size_t bb = qtype_block_bytes(type);
+    if (q->only) {
+        for (int64_t b = 0; b < n / be; b++) q->only(src + b * be, y + b * bb, imp ? imp + b * be : NULL);
+        return 0;
+    }
     float sigma2 = 0; /* legacy types weight by the row's mean square */
     if (imp && be == QK) {
         float sum_x2 = 0;
