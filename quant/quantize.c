@@ -195,6 +195,8 @@ typedef struct {
     /* ggml's one quantizer (the i-quants), with qw or NULL: used alone, no other candidate, so the
      * blocks are llama.cpp's own with and without importance weights. */
     void (*only)(const float *x, uint8_t *y, const float *qw);
+    /* with importance weights, a third candidate: llama.cpp's own importance-aware block */
+    void (*imp_ll)(const float *x, uint8_t *y, const float *qw);
 } Quantizer;
 
 static const Quantizer QUANT[] = {
@@ -206,11 +208,11 @@ static const Quantizer QUANT[] = {
     [Q_Q5_0] = {.ref = q5_0_ref, .imp_weighted = q5_0_imp},
     [Q_Q5_1] = {.ref = q5_1_ref, .imp_weighted = q5_1_imp},
     [Q_Q8_0] = {.ref = q8_0_ref}, /* importance is ignored, as llama.cpp does */
-    [Q_Q2_K] = {.ref = q2k_ref, .imp = q2k_imp},
-    [Q_Q3_K] = {.ref = q3k_ref, .imp = q3k_imp},
-    [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp},
-    [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp},
-    [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp},
+    [Q_Q2_K] = {.ref = q2k_ref, .imp = q2k_imp, .imp_ll = q2k_imp_ll},
+    [Q_Q3_K] = {.ref = q3k_ref, .imp = q3k_imp, .imp_ll = q3k_imp_ll},
+    [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp, .imp_ll = q4k_imp_ll},
+    [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp, .imp_ll = q5k_imp_ll},
+    [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp, .imp_ll = q6k_imp_ll},
     [Q_IQ4_NL] = {.only = iq4nl_block},
     [Q_IQ4_XS] = {.only = iq4xs_block},
 };
@@ -307,6 +309,13 @@ int qquantize_row(uint32_t type, const float *src, void *dst, int64_t n, const f
         if (e < best) {
             memcpy(blk, alt, bb);
             best = e;
+        }
+        if (q->imp_ll && qw) {
+            q->imp_ll(x, alt, qw);
+            if ((e = block_error(type, alt, x, qw, be)) < best) {
+                memcpy(blk, alt, bb);
+                best = e;
+            }
         }
         /* An all-zero block (every scale 0) decodes to zeros. It wins only where the fp16 scales
          * underflow (blocks of magnitude below ~1e-4), which can leave the searches worse off. */
