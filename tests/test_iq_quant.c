@@ -6,6 +6,9 @@
  *     near-zero and all-zero sub-blocks, tiny magnitudes where fp16 scales go subnormal),
  *     importance weights random, with zeros, or absent;
  *   - every matrix of the synth-llama F32 fixture, without and with importance weights;
+ * and, for the k-quant tensors of the IQ mixtures, the candidate that keeps qquantize_row with
+ * importance weights never worse than llama.cpp per block: llama.cpp's own importance-aware block
+ * (q*k_imp_ll), byte-identical to ggml's with the same weights;
  * plus the things that follow from the format without the oracle: the decoded row is close, and
  * importance weights move the error to where they are small. Without the oracle the oracle tests
  * skip with the reason. */
@@ -17,6 +20,7 @@
 
 #include "formats/gguf.h"
 #include "formats/qtype.h"
+#include "quant/qblock.h" /* the k-quants' llama.cpp-exact importance candidate */
 #include "quant/quantize.h"
 #include "tests/testutil.h"
 
@@ -182,6 +186,35 @@ static void fixture_matrices_are_ggmls(void **state) {
     gguf_close(g);
 }
 
+/* ---- the k-quants' third candidate ---- */
+
+static void kquant_importance_candidate_is_ggmls(void **state) {
+    (void)state;
+    NEED_ORACLE();
+    static const char *const names[] = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"};
+    void (*const fn[])(const float *, uint8_t *, const float *) = {q2k_imp_ll, q3k_imp_ll, q4k_imp_ll,
+                                                                    q5k_imp_ll, q6k_imp_ll};
+    uint64_t seed = 21;
+    const int64_t rows = 16, cols = 512;
+    float *x = xmalloc((size_t)(rows * cols) * sizeof *x), imp[512];
+    for (int64_t r = 0; r < rows; r++) fill_row(x + r * cols, cols, r, &seed);
+    for (int j = 0; j < cols; j++) imp[j] = j % 13 == 5 ? 0.0f : (float)(uniform(&seed) * 3);
+    for (int k = 0; k < 5; k++) {
+        const uint32_t id = (uint32_t)qtype_from_name(names[k]);
+        const size_t rb = qtype_row_bytes(id, cols), bb = qtype_block_bytes(id);
+        uint8_t *want = oracle_quant(names[k], x, rows, cols, imp, NULL), *got = xmalloc(rb * (size_t)rows);
+        for (int64_t r = 0; r < rows; r++)
+            for (int b = 0; b < cols / 256; b++) fn[k](x + r * cols + 256 * b, got + (size_t)r * rb + b * bb, imp + 256 * b);
+        for (size_t i = 0; i < rb * (size_t)rows; i++)
+            if (got[i] != want[i])
+                fail_msg("%s with importance: byte %zu (row %zu) is %02x, ggml's %02x", names[k], i, i / rb,
+                         got[i], want[i]);
+        free(want);
+        free(got);
+    }
+    free(x);
+}
+
 /* ---- without the oracle ---- */
 
 /* sum imp (x - dequant)^2 over a row, and the plain squared error */
@@ -281,6 +314,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(random_rows_are_ggmls),
         cmocka_unit_test(fixture_matrices_are_ggmls),
+        cmocka_unit_test(kquant_importance_candidate_is_ggmls),
         cmocka_unit_test(importance_moves_the_error),
         cmocka_unit_test(bad_rows_are_refused),
         cmocka_unit_test(speed_against_ggml),
