@@ -81,5 +81,7 @@ void q6k_imp_ll(const float *x, uint8_t *y, const float *qw);
  * quantizer, with importance weights qw or (NULL) without, byte for byte. */
 void iq4nl_block(const float *x, uint8_t *y, const float *qw);
 void iq4xs_block(const float *x, uint8_t *y, const float *qw);
+/* IQ3_S (256 values, 110 bytes), quant/iq3squant.c: ggml's quantizer, likewise. */
+void iq3s_block(const float *x, uint8_t *y, const float *qw);
 
 #endif

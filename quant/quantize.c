@@ -215,6 +215,7 @@ static const Quantizer QUANT[] = {
     [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp, .imp_ll = q6k_imp_ll},
     [Q_IQ4_NL] = {.only = iq4nl_block},
     [Q_IQ4_XS] = {.only = iq4xs_block},
+    [Q_IQ3_S] = {.only = iq3s_block},
 };
 
 static const Quantizer *quantizer(uint32_t type) {
