@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# coldtok quantize --type IQ4_NL / IQ4_XS against llama_model_quantize itself (the oracle helper
+# coldtok quantize --type IQ4_NL / IQ4_XS / IQ3_S against llama_model_quantize itself (the oracle helper
 # $BUILD/oracle/llama_oracle, docs/testing.md "llama.cpp as an oracle"), on a seeded F32 llama of
 # 8 layers with grouped-query attention (8 heads, 2 kv heads: llama.cpp's n_gqa 4) and an ffn width
 # of 352 (not a multiple of 256, so ffn_down falls back):
 #   (a) every matrix in the type (--pure): every tensor byte-identical to llama.cpp's file, without
 #       and with importance data: coldtok's own (--method imatrix --calib, written out with
 #       --save-imatrix) handed to llama_model_quantize;
-#   (b) llama-quantize's IQ4_XS mixture (--llama-mix), without and with importance data: every
+#   (b) llama-quantize's IQ4_XS mixture (--llama-mix), without and with importance data, and its
+#       IQ3_M with importance data: every
 #       tensor gets llama.cpp's type, the IQ4 tensors are byte-identical, and each k-quant tensor
 #       (attn_v in Q5_K, output.weight in Q6_K, ...) reconstructs no worse than llama.cpp's
 #       (importance-weighted with importance data, as quantize.h promises);
@@ -83,7 +84,7 @@ EOF
     return $bad
 }
 
-for t in IQ4_XS IQ4_NL; do
+for t in IQ4_XS IQ4_NL IQ3_S; do
     "$BIN" quantize -m "$M" --type $t -o "$tmp/c.gguf" > /dev/null 2> "$tmp/err" &&
         "$ORACLE" quantize --pure "$M" "$tmp/o.gguf" $t 2>> "$tmp/err" &&
         compare "$tmp/c.gguf" "$tmp/o.gguf" > "$tmp/list.$t"
@@ -104,22 +105,28 @@ check "(a) IQ4_XS with coldtok's importance data: all 75 tensors byte-identical 
 check "(a) the importance data changes the quantization (57 matrices differ from rtn's)" \
     '[ "$(grep -c " differ$" "$tmp/list2")" = 57 ]' "$(grep -c " differ$" "$tmp/list2")"
 
-# (b) the mixture
-for imx in "" "$tmp/imx"; do
+# (b) the mixtures (the same importance data as above: coldtok's calibration is deterministic)
+for run in IQ4_XS: IQ4_XS:"$tmp/imx" IQ3_M:"$tmp/imx"; do
+    mix=${run%%:*} imx=${run#*:}
     what=${imx:+with importance data}
-    what=${what:-without importance data}
+    what="$mix mixture ${what:-without importance data}"
     if [ -z "$imx" ]; then
-        "$BIN" quantize -m "$M" --type IQ4_XS --llama-mix -o "$tmp/cm.gguf" > "$tmp/out" 2> "$tmp/err"
+        "$BIN" quantize -m "$M" --type $mix --llama-mix -o "$tmp/cm.gguf" > "$tmp/out" 2> "$tmp/err"
     else
-        "$BIN" quantize -m "$M" --type IQ4_XS --llama-mix --method imatrix --calib "$CALIB" \
+        "$BIN" quantize -m "$M" --type $mix --llama-mix --method imatrix --calib "$CALIB" \
             --calib-tokens 512 -o "$tmp/cm.gguf" > "$tmp/out" 2> "$tmp/err"
     fi &&
-        "$ORACLE" quantize "$M" "$tmp/om.gguf" IQ4_XS $imx 2>> "$tmp/err" &&
+        "$ORACLE" quantize "$M" "$tmp/om.gguf" $mix $imx 2>> "$tmp/err" &&
         compare "$tmp/cm.gguf" "$tmp/om.gguf" > "$tmp/list"
-    check "(b) IQ4_XS mixture $what: every tensor of llama.cpp's type, the IQ4 ones byte-identical" \
-        '[ "$(awk "\$2 == \$3" "$tmp/list" | wc -l)" = 75 ] && ! grep -q "^[^ ]* IQ4_[A-Z]* [^ ]* differ$" "$tmp/list"' \
+    check "(b) $what: every tensor of llama.cpp's type, the IQ ones byte-identical" \
+        '[ "$(awk "\$2 == \$3" "$tmp/list" | wc -l)" = 75 ] && ! grep -q "^[^ ]* IQ[0-9]_[A-Z]* [^ ]* differ$" "$tmp/list"' \
         "$(cat "$tmp/err"; grep -v " same$" "$tmp/list")"
-    if [ -z "$imx" ]; then
+    if [ $mix = IQ3_M ]; then
+        has "(b) IQ3_M: attn_v, attn_output in Q4_K, ffn_down of layer 0 Q4_K (falls back to Q5_0), output Q6_K, the rest IQ3_S" \
+            "$tmp/list" '^blk\.5\.attn_v\.weight Q4_K Q4_K' '^blk\.5\.attn_output\.weight Q4_K Q4_K' \
+            '^blk\.0\.ffn_down\.weight Q5_0 Q5_0' '^blk\.1\.ffn_down\.weight IQ4_NL IQ4_NL same$' \
+            '^output\.weight Q6_K Q6_K' '^blk\.2\.ffn_up\.weight IQ3_S IQ3_S same$'
+    elif [ -z "$imx" ]; then
         has "(b) without importance data: attn_v in Q5_K (n_gqa 4), ffn_down of layer 0 in Q5_K (falls back to Q5_1), output in Q6_K" \
             "$tmp/list" '^blk\.3\.attn_v\.weight Q5_K Q5_K' '^blk\.0\.ffn_down\.weight Q5_1 Q5_1 same$' \
             '^blk\.1\.ffn_down\.weight IQ4_NL IQ4_NL same$' '^output\.weight Q6_K Q6_K' '^blk\.2\.attn_q\.weight IQ4_XS IQ4_XS same$'
@@ -129,7 +136,7 @@ for imx in "" "$tmp/imx"; do
             "$tmp/list" '^blk\.0\.ffn_down\.weight IQ4_NL IQ4_NL same$'
     fi
     no_worse "$tmp/cm.gguf" "$tmp/om.gguf" "$tmp/list" "$imx" > "$tmp/nw"
-    check_status "(b) $what: each k-quant tensor reconstructs no worse than llama.cpp's" $? "$(cat "$tmp/nw")"
+    check_status "(b) $what: each k-quant and legacy tensor reconstructs no worse than llama.cpp's" $? "$(cat "$tmp/nw")"
     grep '^#' "$tmp/nw"
 done
 done_testing
