@@ -216,6 +216,7 @@ static const Quantizer QUANT[] = {
     [Q_IQ4_NL] = {.only = iq4nl_block},
     [Q_IQ4_XS] = {.only = iq4xs_block},
     [Q_IQ3_S] = {.only = iq3s_block},
+    [Q_IQ2_XS] = {.only = iq2xs_block},
 };
 
 static const Quantizer *quantizer(uint32_t type) {
