@@ -37,6 +37,7 @@ static const Entry TABLE[] = {
     {"Q6_K", Q_Q6_K, MIX_OUTPUT_ONLY, 0, 18},
     {"IQ4_NL", Q_IQ4_NL, MIX_IQ4_NL, 0, 25}, {"IQ4_XS", Q_IQ4_XS, MIX_IQ4_XS, 0, 30},
     {"IQ3_S", Q_IQ3_S, MIX_IQ3_S, 0, 26},    {"IQ3_M", Q_IQ3_S, MIX_IQ3_M, 1, 27},
+    {"IQ2_XS", Q_IQ2_XS, MIX_NONE, 0, 20}, /* every matrix only: no llama.cpp mixture here */
     {"Q3_K_S", Q_Q3_K, MIX_Q3_K_S, 1, 11},   {"Q3_K_M", Q_Q3_K, MIX_Q3_K_M, 1, 12},
     {"Q3_K_L", Q_Q3_K, MIX_Q3_K_L, 1, 13},   {"Q4_K_S", Q_Q4_K, MIX_Q4_K_S, 1, 14},
     {"Q4_K_M", Q_Q4_K, MIX_Q4_K_M, 1, 15},   {"Q5_K_S", Q_Q5_K, MIX_Q5_K_S, 1, 16},
@@ -45,7 +46,7 @@ static const Entry TABLE[] = {
 #define N_TABLE (sizeof TABLE / sizeof TABLE[0])
 
 const char *recipe_names(void) {
-    return "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S F16 BF16 F32 "
+    return "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS F16 BF16 F32 "
            "(every matrix in that type), Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M IQ3_M "
            "(llama.cpp mixtures)";
 }
@@ -71,7 +72,8 @@ int recipe_add_override(Recipe *r, const char *spec, Err *err) {
     int t = qtype_from_name(eq + 1);
     if (t < 0 || !qtype_can_quant((uint32_t)t))
         return err_set(err, "--keep '%s': '%s' is not a type coldtok writes (Q8_0 Q4_0 Q4_1 Q5_0 "
-                            "Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S F16 BF16 F32)", spec, eq + 1);
+                            "Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS F16 BF16 F32)",
+                       spec, eq + 1);
     if (r->n_over == RECIPE_MAX_OVERRIDES)
         return err_set(err, "--keep: at most %d overrides", RECIPE_MAX_OVERRIDES);
     r->over[r->n_over].pattern = xstrndup(spec, (size_t)(eq - spec));
@@ -162,7 +164,7 @@ static uint32_t fallback(uint32_t t) {
     case Q_Q4_K: return Q_Q5_0;
     case Q_Q5_K: return Q_Q5_1;
     case Q_Q6_K: return Q_Q8_0;
-    case Q_IQ4_XS: case Q_IQ3_S: return Q_IQ4_NL;
+    case Q_IQ4_XS: case Q_IQ3_S: case Q_IQ2_XS: return Q_IQ4_NL;
     default: return Q_F16;
     }
 }

@@ -1,8 +1,8 @@
 /* recipe: which block type each tensor of a model gets when it is quantized.
  *
  * A recipe is named like llama-quantize's file types:
- *   - a block type (Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S F16 BF16
- *     F32): every matrix in that type, like `llama-quantize --pure`;
+ *   - a block type (Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS F16
+ *     BF16 F32): every matrix in that type, like `llama-quantize --pure` (IQ2_XS: no mixture);
  *   - the same name with `mix` set: llama.cpp's default mixture for that file type (output.weight
  *     in Q6_K; for Q2_K also attn_v, attn_output, ffn_down with more bits; for IQ4_NL / IQ4_XS,
  *     llama-quantize's IQ4_NL / IQ4_XS: attn_v in Q5_K when n_head / n_head_kv >= 4, and without
@@ -14,7 +14,8 @@
  * The mixtures follow llama.cpp's llama_tensor_get_type (c392e509) for dense llama/qwen2/qwen3
  * models; docs/quantize.md lists them. Then user overrides (glob pattern = type, last match wins),
  * then the fall-back for a row length the chosen block does not divide:
- *   Q2_K, Q3_K -> Q4_0;  Q4_K -> Q5_0;  Q5_K -> Q5_1;  Q6_K -> Q8_0;  IQ4_XS, IQ3_S -> IQ4_NL;  and a
+ *   Q2_K, Q3_K -> Q4_0;  Q4_K -> Q5_0;  Q5_K -> Q5_1;  Q6_K -> Q8_0;  IQ4_XS, IQ3_S, IQ2_XS -> IQ4_NL;
+ *   and a
  *   32-block type whose block does not divide the row either -> F16 (llama.cpp's
  *   tensor_type_fallback).
  * Only matrices are quantized: 2-D tensors named *.weight, norms excepted; everything else is

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# coldtok quantize --type IQ4_NL / IQ4_XS / IQ3_S against llama_model_quantize itself (the oracle helper
+# coldtok quantize --type IQ4_NL / IQ4_XS / IQ3_S / IQ2_XS against llama_model_quantize itself (the oracle helper
 # $BUILD/oracle/llama_oracle, docs/testing.md "llama.cpp as an oracle"), on a seeded F32 llama of
 # 8 layers with grouped-query attention (8 heads, 2 kv heads: llama.cpp's n_gqa 4) and an ffn width
 # of 352 (not a multiple of 256, so ffn_down falls back):
 #   (a) every matrix in the type (--pure): every tensor byte-identical to llama.cpp's file, without
 #       and with importance data: coldtok's own (--method imatrix --calib, written out with
-#       --save-imatrix) handed to llama_model_quantize;
+#       --save-imatrix) handed to llama_model_quantize (IQ2_XS, which llama.cpp refuses without,
+#       with it only);
 #   (b) llama-quantize's IQ4_XS mixture (--llama-mix), without and with importance data, and its
 #       IQ3_M with importance data: every
 #       tensor gets llama.cpp's type, the IQ4 tensors are byte-identical, and each k-quant tensor
@@ -101,6 +102,18 @@ has "(a) IQ4_XS: ffn_down (352 columns) falls back to IQ4_NL in both, the rest i
 check "(a) IQ4_XS with coldtok's importance data: all 75 tensors byte-identical to llama.cpp's given it" \
     '[ "$(grep -c " same$" "$tmp/list")" = 75 ] && [ "$(ls "$tmp/imx" | wc -l)" = 57 ]' \
     "$(cat "$tmp/err"; grep -v " same$" "$tmp/list"; ls "$tmp/imx" | wc -l)"
+
+# IQ2_XS, which llama.cpp quantizes only with importance data for every matrix: token_embd has no
+# calibration statistics, and coldtok then uses uniform importance, i.e. a file of ones for llama.cpp
+cp -r "$tmp/imx" "$tmp/imx2"
+perl -e 'print pack("f<*", (1) x 256)' > "$tmp/imx2/token_embd.weight.f32"
+"$BIN" quantize -m "$M" --type IQ2_XS --method imatrix --calib "$CALIB" --calib-tokens 512 \
+    -o "$tmp/c2.gguf" > /dev/null 2> "$tmp/err" &&
+    "$ORACLE" quantize --pure "$M" "$tmp/o2.gguf" IQ2_XS "$tmp/imx2" 2>> "$tmp/err" &&
+    compare "$tmp/c2.gguf" "$tmp/o2.gguf" > "$tmp/list"
+check "(a) IQ2_XS with coldtok's importance data (ones for token_embd): all 75 tensors byte-identical" \
+    '[ "$(grep -c " same$" "$tmp/list")" = 75 ] && grep -q "^blk\.3\.attn_q\.weight IQ2_XS IQ2_XS same$" "$tmp/list"' \
+    "$(cat "$tmp/err"; grep -v " same$" "$tmp/list")"
 "$BIN" quantize -m "$M" --type IQ4_XS -o "$tmp/c.gguf" > /dev/null 2>&1 && compare "$tmp/ci.gguf" "$tmp/c.gguf" > "$tmp/list2"
 check "(a) the importance data changes the quantization (57 matrices differ from rtn's)" \
     '[ "$(grep -c " differ$" "$tmp/list2")" = 57 ]' "$(grep -c " differ$" "$tmp/list2")"
