@@ -22,18 +22,21 @@
 static const char USAGE[] =
     "usage: coldtok quantize -m MODEL --type TYPE -o OUT.gguf [--method rtn|imatrix|gptq]\n"
     "                        [--calib FILE|DIR ...] [--calib-tokens N] [--keep PATTERN=TYPE ...]\n"
-    "                        [--llama-mix] [--csv FILE]\n"
+    "                        [--llama-mix] [--csv FILE] [--save-imatrix DIR]\n"
     "\n"
     "Writes a quantized copy of MODEL (a GGUF file, or a Hugging Face folder / .safetensors file)\n"
     "as one llama.cpp GGUF file with the source's metadata and tokenizer, general.file_type and\n"
     "coldtok.quantize.* keys (method, type, calibration, calibration_tokens).\n"
     "\n"
     "  -m, --model MODEL     the model to quantize (quantized GGUF inputs are dequantized first)\n"
-    "      --type TYPE       Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16 F32: every\n"
-    "                        matrix in that type (llama-quantize --pure); Q3_K_S Q3_K_M Q3_K_L Q4_K_S\n"
-    "                        Q4_K_M Q5_K_S Q5_K_M: llama.cpp's mixtures (docs/quantize.md)\n"
+    "      --type TYPE       Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S\n"
+    "                        IQ2_XS F16 BF16 F32: every matrix in that type (llama-quantize --pure;\n"
+    "                        IQ2_XS wants --method imatrix, else uniform importance); Q3_K_S Q3_K_M\n"
+    "                        Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M IQ3_M: llama.cpp's mixtures\n"
+    "                        (docs/quantize.md)\n"
     "      --llama-mix       with a plain type: llama.cpp's mixture for it (output.weight in Q6_K;\n"
-    "                        Q2_K also gives attn_v, attn_output, ffn_down more bits)\n"
+    "                        Q2_K also gives attn_v, attn_output, ffn_down more bits; IQ4_NL, IQ4_XS,\n"
+    "                        IQ3_S: llama-quantize's IQ4_NL / IQ4_XS / IQ3_S)\n"
     "  -o, --output OUT      the GGUF file to write (written as OUT.tmp, renamed when complete)\n"
     "      --method M        rtn (default): round to nearest with llama.cpp's per-block scale\n"
     "                        searches, never worse than llama.cpp's; imatrix: the scale searches\n"
@@ -47,6 +50,8 @@ static const char USAGE[] =
     "      --keep PAT=TYPE   give tensors whose name matches the glob PAT that type (repeatable; the\n"
     "                        last match wins), e.g. --keep 'blk.*.ffn_down.weight=Q6_K'\n"
     "      --csv FILE        the per-tensor report as CSV\n"
+    "      --save-imatrix DIR  with --calib: each matrix's importance per input column (what\n"
+    "                        --method imatrix uses) as DIR/NAME.f32, little-endian float32\n"
     "  -h, --help            this text\n"
     "\n"
     "Norms, biases and other vectors are copied unchanged (from an HF folder: as F32). A matrix\n"
@@ -97,20 +102,33 @@ static const float *importance_of(void *ctx, const QmTensor *t) {
     return calib_importance(ctx, t->name, t->ne[0], &imp, &err) ? NULL : imp; /* computed already */
 }
 
+/* DIR/NAME.f32: the n floats of imp, as llama_oracle's `quantize` IMATRIX_DIR takes them. */
+static int save_importance(const char *dir, const char *name, const float *imp, int64_t n, Err *err) {
+    if (make_dirs(dir, err)) return -1;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.f32", dir, name);
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(imp, sizeof *imp, (size_t)n, f) == (size_t)n;
+    if (f && fclose(f)) ok = 0;
+    return ok ? 0 : err_set(err, "%s: cannot write: %s", path, strerror(errno));
+}
+
 static int hessian_of(void *ctx, const QmTensor *t, const float **H, Err *err) {
     return calib_hessian(ctx, t->name, t->ne[0], H, err);
 }
 
 int cmd_quantize(int argc, char **argv) {
-    enum { TYPE = 1000, METHOD, KEEP, CSV, MIX, CALIB, CALIB_TOKENS };
+    enum { TYPE = 1000, METHOD, KEEP, CSV, MIX, CALIB, CALIB_TOKENS, SAVE_IMATRIX };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},   {"type", required_argument, NULL, TYPE},
         {"output", required_argument, NULL, 'o'},  {"method", required_argument, NULL, METHOD},
         {"keep", required_argument, NULL, KEEP},   {"csv", required_argument, NULL, CSV},
         {"llama-mix", no_argument, NULL, MIX},     {"calib", required_argument, NULL, CALIB},
         {"calib-tokens", required_argument, NULL, CALIB_TOKENS},
+        {"save-imatrix", required_argument, NULL, SAVE_IMATRIX},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *model = NULL, *type = NULL, *out = NULL, *method = "rtn", *csv = NULL;
+    const char *save_imatrix = NULL;
     const char *keep[RECIPE_MAX_OVERRIDES + 1], **calib = xcalloc((size_t)argc + 1, sizeof *calib);
     int n_keep = 0, mix = 0, n_calib = 0, c;
     long long calib_max = 4096;
@@ -129,6 +147,7 @@ int cmd_quantize(int argc, char **argv) {
             keep[n_keep++] = optarg;
             break;
         case CSV: csv = optarg; break;
+        case SAVE_IMATRIX: save_imatrix = optarg; break;
         case MIX: mix = 1; break;
         case CALIB: calib[n_calib++] = optarg; break;
         case CALIB_TOKENS:
@@ -155,6 +174,7 @@ int cmd_quantize(int argc, char **argv) {
     if (!bad && !calibrated && strcmp(method, "rtn")) bad = "unknown --method (rtn, imatrix, gptq)";
     if (!bad && calibrated && !n_calib) bad = "--method imatrix and gptq need --calib FILE|DIR";
     if (!bad && !calibrated && n_calib) bad = "--calib needs --method imatrix or gptq; rtn uses none";
+    if (!bad && save_imatrix && !calibrated) bad = "--save-imatrix needs --method imatrix or gptq";
     if (bad) {
         free(calib);
         if (!strncmp(bad, "unknown --method", 16)) return cli_usage_error("quantize", "unknown --method '%s' (rtn, imatrix, gptq)", method);
@@ -169,6 +189,7 @@ int cmd_quantize(int argc, char **argv) {
         free(calib);
         return cli_usage_error("quantize", "%s", err.msg);
     }
+    r.has_imatrix = calibrated; /* llama.cpp's mixtures change with importance data */
     for (int i = 0; i < n_keep; i++)
         if (recipe_add_override(&r, keep[i], &err)) {
             recipe_free(&r);
@@ -217,6 +238,11 @@ int cmd_quantize(int argc, char **argv) {
             const QmTensor *t = qm_tensor(q, i);
             const float *imp;
             if (t->quantize && t->n_dims >= 2 && calib_importance(cb, t->name, t->ne[0], &imp, &err)) {
+                cli_fail("quantize", "%s", err.msg);
+                goto done;
+            }
+            if (save_imatrix && t->quantize && t->n_dims >= 2 && imp &&
+                save_importance(save_imatrix, t->name, imp, t->ne[0], &err)) {
                 cli_fail("quantize", "%s", err.msg);
                 goto done;
             }

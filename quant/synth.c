@@ -96,7 +96,12 @@ const char *synth_preset_names(void) {
            "tiny-granite";
 }
 
-int synth_type_ok(uint32_t t) { return qtype_can_quant(t) && qtype_can_dequant(t); }
+/* the legacy and k-quant types (and F32/F16/BF16): not the i-quants quantize writes, whose
+ * fall-backs fit_type does not know */
+int synth_type_ok(uint32_t t) {
+    const int iq = t == Q_IQ4_NL || t == Q_IQ4_XS || t == Q_IQ3_S || t == Q_IQ2_XS;
+    return !iq && qtype_can_quant(t) && qtype_can_dequant(t);
+}
 
 /* llama.cpp's fallback when a k-quant does not fit a matrix (columns not a multiple of 256, as
  * Qwen2.5-0.5B's 896): the type llama_tensor_get_type picks instead. */
