@@ -544,6 +544,28 @@ int gguf_get_int(const Gguf *g, const char *key, int64_t *out) {
     return scalar_int(g->kv[i].type, g->p + g->kv[i].at, out);
 }
 
+int gguf_get_int_range(const Gguf *g, const char *key, int64_t lo, int64_t hi, int64_t *out, Err *err) {
+    int i = gguf_find_kv(g, key);
+    if (i < 0) return 0;
+    int type = g->kv[i].type;
+    const uint8_t *p = g->p + g->kv[i].at;
+    if (type == GGUF_UINT64) { /* the one type whose values int64_t cannot all hold */
+        uint64_t u;
+        memcpy(&u, p, 8);
+        if (u > (uint64_t)hi)
+            return err_set(err, "%s: %s = %llu is out of range [%lld, %lld]", g->path, key, (unsigned long long)u,
+                           (long long)lo, (long long)hi);
+    }
+    int64_t v;
+    if (type == GGUF_BOOL || scalar_int(type, p, &v))
+        return err_set(err, "%s: %s has type %s, not an integer", g->path, key, type_name(type));
+    if (v < lo || v > hi)
+        return err_set(err, "%s: %s = %lld is out of range [%lld, %lld]", g->path, key, (long long)v, (long long)lo,
+                       (long long)hi);
+    *out = v;
+    return 1;
+}
+
 int gguf_get_float(const Gguf *g, const char *key, double *out) {
     int i = gguf_find_kv(g, key);
     if (i < 0) return -1;

@@ -81,13 +81,14 @@ static Tn *add_tensor(QModel *q, const char *name, uint32_t type, int n_dims, co
     return t;
 }
 
-static int arch_key_int(const Gguf *g, const char *arch, const char *suffix, int *out) {
+/* ARCH.SUFFIX into *out when present; -1 with one line when it is not an int in range. */
+static int arch_key_int(const Gguf *g, const char *arch, const char *suffix, int *out, Err *err) {
     char k[160];
     int64_t v;
     snprintf(k, sizeof k, "%s.%s", arch, suffix);
-    if (gguf_get_int(g, k, &v) || v < 0 || v > (1 << 30)) return -1;
-    *out = (int)v;
-    return 0;
+    int r = gguf_get_int_range(g, k, 0, 1 << 30, &v, err);
+    if (r == 1) *out = (int)v;
+    return r < 0 ? -1 : 0;
 }
 
 static int open_gguf(QModel *q, Err *err) {
@@ -96,10 +97,11 @@ static int open_gguf(QModel *q, Err *err) {
     const char *a = gguf_get_str(q->g, "general.architecture", &len);
     if (!a) return err_set(err, "%s: no general.architecture key", q->path);
     snprintf(q->arch, sizeof q->arch, "%.*s", (int)len, a);
-    arch_key_int(q->g, q->arch, "block_count", &q->rm.n_layer);
-    arch_key_int(q->g, q->arch, "attention.head_count", &q->rm.n_head);
+    if (arch_key_int(q->g, q->arch, "block_count", &q->rm.n_layer, err) ||
+        arch_key_int(q->g, q->arch, "attention.head_count", &q->rm.n_head, err))
+        return -1;
     q->rm.n_head_kv = q->rm.n_head;
-    arch_key_int(q->g, q->arch, "attention.head_count_kv", &q->rm.n_head_kv);
+    if (arch_key_int(q->g, q->arch, "attention.head_count_kv", &q->rm.n_head_kv, err)) return -1;
     static const char *drop[] = {"general.file_type", "general.quantization_version",
                                  "general.alignment"};
     for (int i = 0; i < gguf_n_kv(q->g); i++) {

@@ -38,3 +38,49 @@ fails "probe: no entropy of NaN" "nan.gguf: tensor blk.1.ffn_up.weight" "$COLDTO
 fails "diff: the NaN variant is named" "nan.gguf: tensor blk.1.ffn_up.weight" "$COLDTOK" diff -m "$L" -m "$tmp/nan.gguf"
 fails "drift: the NaN variant is named" "nan.gguf: tensor blk.1.ffn_up.weight" \
     "$COLDTOK" drift -m "$L" -m "$tmp/nan.gguf" --corpus "$tmp/c.py" --ctx 32 --bootstrap 0
+
+# ---- GGUF integers that do not fit their field: refused with the value the file holds ----
+$EDIT "$L" "$tmp/bc.gguf" set llama.block_count u64 4294967298
+$EDIT "$L" "$tmp/emb.gguf" set llama.embedding_length u64 1099511627776
+$EDIT "$L" "$tmp/ffn.gguf" set llama.feed_forward_length i32 -5
+$EDIT "$L" "$tmp/heads.gguf" set llama.attention.head_count u64 18446744073709551615
+$EDIT "$L" "$tmp/ctx.gguf" set llama.context_length i64 -1
+fails "block_count 2^32+2 is not 2 layers" "bc.gguf: llama.block_count = 4294967298 is out of range" \
+    "$COLDTOK" logits -m "$tmp/bc.gguf"
+fails "embedding_length 2^40 is not 0" "emb.gguf: llama.embedding_length = 1099511627776 is out of range" \
+    "$COLDTOK" logits -m "$tmp/emb.gguf"
+fails "a negative feed_forward_length" "ffn.gguf: llama.feed_forward_length = -5 is out of range" \
+    "$COLDTOK" logits -m "$tmp/ffn.gguf"
+fails "head_count 2^64-1 is not a missing key" "heads.gguf: llama.attention.head_count = 18446744073709551615 is out of range" \
+    "$COLDTOK" logits -m "$tmp/heads.gguf"
+fails "a negative context_length" "ctx.gguf: llama.context_length = -1 is out of range" "$COLDTOK" logits -m "$tmp/ctx.gguf"
+fails "quantize: block_count 2^32+2" "bc.gguf: llama.block_count = 4294967298 is out of range" \
+    "$COLDTOK" quantize -m "$tmp/bc.gguf" -o "$tmp/bc-q.gguf" --type Q8_0
+check "quantize left no output" '[ ! -e "$tmp/bc-q.gguf" ]'
+
+# ---- configs that contradict their weights or themselves ----
+H=$(dirname "$0")/data/hf-llama-f32
+mkdir -p "$tmp/h3" "$tmp/l1"
+cp "$H/model.safetensors" "$tmp/h3/"
+ln -s "$tmp/h3/model.safetensors" "$tmp/l1/model.safetensors"
+sed 's/"num_attention_heads": 4/"num_attention_heads": 3/; s/"num_key_value_heads": 2/"num_key_value_heads": 3/' \
+    "$H/config.json" > "$tmp/h3/config.json"
+sed 's/"num_hidden_layers": 2/"num_hidden_layers": 1/' "$H/config.json" > "$tmp/l1/config.json"
+$EDIT "$L" "$tmp/l1.gguf" set llama.block_count u32 1
+$EDIT "$L" "$tmp/h3.gguf" set llama.attention.head_count u32 3
+fails "3 heads do not divide hidden size 64 (config.json)" "config.json: 3 attention heads do not divide the hidden size 64" \
+    "$COLDTOK" logits -m "$tmp/h3" -c 1
+fails "3 heads do not divide n_embd 256 (GGUF)" "h3.gguf: 3 attention heads do not divide the hidden size 256" \
+    "$COLDTOK" logits -m "$tmp/h3.gguf"
+fails "num_hidden_layers 1 of 2 layers of weights" "the config says 1 layers but the weights hold more (model.layers.1." \
+    "$COLDTOK" logits -m "$tmp/l1" -c 1
+fails "block_count 1 of 2 layers of weights" "the config says 1 layers but the weights hold more (blk.1." \
+    "$COLDTOK" logits -m "$tmp/l1.gguf"
+
+# ---- GGUF vocabularies that contradict themselves ----
+$EDIT "$L" "$tmp/bos.gguf" set tokenizer.ggml.bos_token_id u32 99999
+$EDIT "$L" "$tmp/eos.gguf" set tokenizer.ggml.eos_token_id i32 -7
+fails "bos_token_id 99999 of 512 tokens" "bos.gguf: tokenizer.ggml.bos_token_id = 99999 is out of range [0, 511]" \
+    "$COLDTOK" probe -m "$tmp/bos.gguf"
+fails "a negative eos_token_id" "eos.gguf: tokenizer.ggml.eos_token_id = -7 is out of range [0, 511]" \
+    sh -c "echo hi | '$COLDTOK' encode -t '$tmp/eos.gguf'"

@@ -70,6 +70,7 @@ static int get_id(const Gguf *g, const char *key, int n_vocab) {
     return (int)v;
 }
 
+
 /* ---- llama.cpp's guesses at token types from their texts ----
  *
  * llama.cpp's vocabulary loader (llama-vocab.cpp) changes some token types by their text, whatever
@@ -125,6 +126,20 @@ typedef struct {
     int guess_fim[sizeof FIM_KINDS / sizeof FIM_KINDS[0]];
     int end_is_user, s_is_normal;
 } TypeGuess;
+
+/* The special ids coldtok reads must name tokens: an id past the vocabulary (bos 99999 of 512
+ * tokens) is refused, not silently replaced by another token (llama.cpp warns and falls back). */
+static int check_special_ids(const Gguf *g, int n_vocab, Err *err) {
+    static const char *keys[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+                                 "tokenizer.ggml.unknown_token_id"};
+    int64_t v;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (gguf_get_int_range(g, keys[i], 0, n_vocab - 1, &v, err) < 0) return -1;
+    for (size_t k = 0; k < sizeof FIM_KINDS / sizeof FIM_KINDS[0]; k++)
+        for (int j = 0; j < 2 && FIM_KINDS[k].keys[j]; j++)
+            if (gguf_get_int_range(g, FIM_KINDS[k].keys[j], 0, n_vocab - 1, &v, err) < 0) return -1;
+    return 0;
+}
 
 static void plan_guesses(const Gguf *g, int kv, uint64_t n, TypeGuess *q) {
     memset(q, 0, sizeof *q);
@@ -251,6 +266,7 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
             strmap_add(&t->added_map, t->arena.data, off, (uint32_t)len, (int)i);
         }
     }
+    if (check_special_ids(g, (int)n, err)) return -1;
     t->bos = get_id(g, "tokenizer.ggml.bos_token_id", (int)n);
     t->eos = get_id(g, "tokenizer.ggml.eos_token_id", (int)n);
     t->unk = get_id(g, "tokenizer.ggml.unknown_token_id", (int)n);
