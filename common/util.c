@@ -119,9 +119,18 @@ void intvec_free(IntVec *a) {
 
 /* ---- files ---- */
 
-int map_file(MappedFile *mf, const char *path, Err *err) {
-    memset(mf, 0, sizeof *mf);
-    int fd = open(path, O_RDONLY);
+static const char *kind_of(mode_t mode) {
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a regular file";
+}
+
+int open_regular(const char *path, Err *err) {
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return err_set(err, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -129,9 +138,49 @@ int map_file(MappedFile *mf, const char *path, Err *err) {
         close(fd);
         return err_set(err, "%s: %s", path, strerror(e));
     }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return err_set(err, "%s: %s", path, strerror(EISDIR));
+    }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return err_set(err, "%s: not a regular file", path);
+        return err_set(err, "%s: %s, not a regular file", path, kind_of(st.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+FILE *fopen_regular(const char *path, Err *err) {
+    int fd = open_regular(path, err);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        err_set(err, "%s: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+int check_input_path(const char *path, Err *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return err_set(err, "%s: no such file or folder", path);
+        return err_set(err, "%s: %s", path, strerror(errno));
+    }
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return 0;
+    return err_set(err, "%s: %s, not a regular file or a folder", path, kind_of(st.st_mode));
+}
+
+int map_file(MappedFile *mf, const char *path, Err *err) {
+    memset(mf, 0, sizeof *mf);
+    int fd = open_regular(path, err);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return err_set(err, "%s: %s", path, strerror(e));
     }
     if (st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -155,11 +204,8 @@ void unmap_file(MappedFile *mf) {
 }
 
 char *read_file(const char *path, size_t *len, Err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = fopen_regular(path, err);
+    if (!f) return NULL;
     Buf b = {0};
     char chunk[65536];
     size_t n;

@@ -64,6 +64,17 @@ void unmap_file(MappedFile *mf);
 /* Reads a whole file into a NUL-terminated heap buffer (for JSON and text inputs). */
 char *read_file(const char *path, size_t *len, Err *err);
 
+/* Every input file is opened through these (map_file and read_file included): the open does not
+ * block (O_NONBLOCK, cleared again after), and anything but a regular file is refused before a
+ * byte is read: "PATH: a FIFO, not a regular file" (a socket, a device likewise; a folder: "PATH: Is a directory"), so a
+ * FIFO given as a model or a text never hangs a command. open_regular returns a blocking fd (or -1);
+ * fopen_regular a FILE opened "rb" (or NULL). */
+int open_regular(const char *path, Err *err);
+FILE *fopen_regular(const char *path, Err *err);
+/* For an input that may be a file or a folder (a model, a corpus): 0 when PATH is either, else
+ * "PATH: no such file or folder" or "PATH: a FIFO, not a regular file or a folder". */
+int check_input_path(const char *path, Err *err);
+
 int is_dir(const char *path);
 int is_file(const char *path);
 /* Makes the folder PATH and every missing folder above it, like mkdir -p; an existing folder is

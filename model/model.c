@@ -639,10 +639,7 @@ Model *model_load(const char *path, Err *err) {
     Loader L = {.m = m, .err = err};
     int r = -1;
     Buf cfg = {0};
-    if (!is_dir(path) && !is_file(path)) {
-        err_set(err, "%s: no such file or folder", path);
-        goto out;
-    }
+    if (check_input_path(path, err)) goto out; /* a FIFO is not "no such file" */
     if (is_file(path) && !ends_with(path, ".safetensors")) {
         /* everything that is not a safetensors file is tried as GGUF: gguf_open names the problem */
         m->format = xstrdup("gguf");

@@ -279,7 +279,7 @@ QModel *qm_open(const char *path, Err *err) {
     q->meta = gm_new();
     q->path = xstrdup(path);
     int r;
-    if (!is_file(path) && !is_dir(path)) r = err_set(err, "%s: no such file or folder", path);
+    if (check_input_path(path, err)) r = -1;
     else if (is_file(path) && !ends_with(path, ".safetensors")) r = open_gguf(q, err);
     else r = open_hf(q, err);
     if (r) {

@@ -84,3 +84,23 @@ fails "bos_token_id 99999 of 512 tokens" "bos.gguf: tokenizer.ggml.bos_token_id 
     "$COLDTOK" probe -m "$tmp/bos.gguf"
 fails "a negative eos_token_id" "eos.gguf: tokenizer.ggml.eos_token_id = -7 is out of range [0, 511]" \
     sh -c "echo hi | '$COLDTOK' encode -t '$tmp/eos.gguf'"
+
+# ---- FIFOs and devices given as inputs: refused at once (a FIFO used to block forever) ----
+mkfifo "$tmp/fifo"
+fails "logits -m FIFO: not 'no such file'" "fifo: a FIFO, not a regular file or a folder" "$COLDTOK" logits -m "$tmp/fifo"
+fails "info FIFO" "fifo: a FIFO, not a regular file" "$COLDTOK" info "$tmp/fifo"
+fails "coverage -t FIFO" "fifo: a FIFO, not a regular file" "$COLDTOK" coverage -t "$tmp/fifo"
+fails "encode -t FIFO" "fifo: a FIFO, not a regular file" sh -c "echo hi | '$COLDTOK' encode -t '$tmp/fifo'"
+fails "quantize --calib FIFO" "fifo: cannot read calibration text: a FIFO, not a regular file" \
+    "$COLDTOK" quantize -m "$L" --type Q8_0 --method imatrix --calib "$tmp/fifo" -o "$tmp/calib-q.gguf"
+fails "quantize -m FIFO" "fifo: a FIFO, not a regular file or a folder" "$COLDTOK" quantize -m "$tmp/fifo" --type Q8_0 -o "$tmp/fq.gguf"
+fails "drift --corpus FIFO" "fifo: a FIFO, not a regular file or a folder" \
+    "$COLDTOK" drift -m "$L" -m "$L" --corpus "$tmp/fifo" --bootstrap 0
+fails "diff --manifest FIFO" "fifo: a FIFO, not a regular file" "$COLDTOK" diff --manifest "$tmp/fifo"
+fails "coverage --keywords FIFO" "fifo: a FIFO, not a regular file" "$COLDTOK" coverage -t "$L" --keywords "$tmp/fifo"
+fails "logits -m /dev/zero" "/dev/zero: a character device, not a regular file or a folder" "$COLDTOK" logits -m /dev/zero
+mkdir -p "$tmp/corp"
+printf 'def f():\n    return 1\n%.0s' $(seq 30) > "$tmp/corp/a.py"
+mkfifo "$tmp/corp/b.py"
+out=$(timeout 60 "$COLDTOK" drift -m "$L" -m "$L" --corpus "$tmp/corp" --ctx 32 --bootstrap 0 2>&1); rc=$?
+check "drift: a FIFO inside a corpus folder is skipped, not waited for" '[ $rc -eq 0 ]' "rc=$rc out=$out"
