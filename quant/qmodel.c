@@ -487,16 +487,20 @@ static int write_all(QModel *q, GgufWriter *w, const char *tmp, const QmInfo *in
     return gw_end(w, err);
 }
 
-int qm_write(QModel *q, const char *path, const QmInfo *info, const Recipe *r, Err *err) {
-    Buf tmp = {0};
-    buf_printf(&tmp, "%s.tmp", path);
+int qm_write_file(QModel *q, const char *file, const QmInfo *info, const Recipe *r, Err *err) {
     GgufWriter *w = gw_new();
-    int rc = write_all(q, w, tmp.data, info, r, err);
+    int rc = write_all(q, w, file, info, r, err);
     gw_free(w);
     progress_done();
-    if (rc == 0 && rename(tmp.data, path) != 0)
-        rc = err_set(err, "%s: cannot rename %s to it: %s", path, tmp.data, strerror(errno));
-    if (rc) unlink(tmp.data);
-    buf_free(&tmp);
+    return rc;
+}
+
+int qm_write(QModel *q, const char *path, const QmInfo *info, const Recipe *r, Err *err) {
+    char *tmp;
+    if (out_temp(path, &tmp, err)) return -1;
+    int rc = qm_write_file(q, tmp, info, r, err);
+    if (rc == 0) rc = out_commit(tmp, path, err);
+    else unlink(tmp); /* ours, made by out_temp: never another run's */
+    free(tmp);
     return rc;
 }

@@ -208,34 +208,13 @@ static json_t *cpu_name(void) {
     return name ? name : json_string("unknown");
 }
 
-/* Writes text to dir/name through dir/name.tmpXXXXXX, fsync and rename, so a reader never sees a
- * half-written file and a crash leaves the old one. */
+/* Writes text to dir/name through a temporary of a unique name, fsync and rename
+ * (common/util.h write_file_atomic), so a reader never sees a half-written file and a crash leaves
+ * the old one. */
 static int write_atomic(const char *dir, const char *name, const char *text, Err *err) {
-    Buf tmp = {0}, dst = {0};
-    buf_printf(&tmp, "%s/%s.tmpXXXXXX", dir, name);
+    Buf dst = {0};
     buf_printf(&dst, "%s/%s", dir, name);
-    int rc = -1, fd = mkstemp(tmp.data);
-    if (fd < 0) {
-        err_set(err, "%s: %s", dst.data, strerror(errno));
-        goto done;
-    }
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) break;
-        off += (size_t)w;
-    }
-    int ok = off == len && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-    if (close(fd) != 0) ok = 0;
-    if (!ok || rename(tmp.data, dst.data) != 0) {
-        err_set(err, "%s: %s", dst.data, strerror(errno));
-        unlink(tmp.data);
-        goto done;
-    }
-    rc = 0;
-done:
-    buf_free(&tmp);
+    int rc = write_file_atomic(dst.data, text, strlen(text), err);
     buf_free(&dst);
     return rc;
 }
