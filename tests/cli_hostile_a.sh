@@ -22,7 +22,7 @@ fi
 # fails NAME WANT CMD...: exit 1 and one line of output containing WANT
 fails() {
     local name=$1 want=$2; shift 2
-    out=$(timeout 60 "$@" 2>&1); rc=$?
+    out=$(timeout 300 "$@" 2>&1); rc=$?
     check "$name" '[ $rc -eq 1 ] && [[ $out == *"$want"* ]] && [ $(printf "%s\n" "$out" | wc -l) -eq 1 ]' "rc=$rc out=$out"
 }
 
@@ -35,7 +35,7 @@ fails "logits: a NaN weight is named" "nan.gguf: tensor blk.1.ffn_up.weight row 
 fails "logits: an Inf norm weight is named" "inf.gguf: tensor blk.0.attn_norm element 3 is not finite (inf)" \
     "$COLDTOK" logits -m "$tmp/inf.gguf"
 fails "probe: no entropy of NaN" "nan.gguf: tensor blk.1.ffn_up.weight" "$COLDTOK" probe -m "$tmp/nan.gguf"
-fails "diff: the NaN variant is named" "nan.gguf: tensor blk.1.ffn_up.weight" "$COLDTOK" diff -m "$L" -m "$tmp/nan.gguf"
+fails "diff: the NaN model is named" "nan.gguf: tensor blk.1.ffn_up.weight" "$COLDTOK" diff -m "$tmp/nan.gguf" -m "$L"
 fails "drift: the NaN variant is named" "nan.gguf: tensor blk.1.ffn_up.weight" \
     "$COLDTOK" drift -m "$L" -m "$tmp/nan.gguf" --corpus "$tmp/c.py" --ctx 32 --bootstrap 0
 
@@ -102,5 +102,68 @@ fails "logits -m /dev/zero" "/dev/zero: a character device, not a regular file o
 mkdir -p "$tmp/corp"
 printf 'def f():\n    return 1\n%.0s' $(seq 30) > "$tmp/corp/a.py"
 mkfifo "$tmp/corp/b.py"
-out=$(timeout 60 "$COLDTOK" drift -m "$L" -m "$L" --corpus "$tmp/corp" --ctx 32 --bootstrap 0 2>&1); rc=$?
+out=$(timeout 300 "$COLDTOK" drift -m "$L" -m "$L" --corpus "$tmp/corp" --ctx 32 --bootstrap 0 2>&1); rc=$?
 check "drift: a FIFO inside a corpus folder is skipped, not waited for" '[ $rc -eq 0 ]' "rc=$rc out=$out"
+
+# ---- GGUF files that do not describe themselves ----
+$EDIT "$Q" "$tmp/mu.gguf" merge-unknown
+fails "a GGUF merge naming tokens not in the vocabulary" 'mu.gguf: tokenizer.ggml.merges[253] "zzqqéé xxyy" uses a token that is not in the vocabulary' \
+    sh -c "echo hi | '$COLDTOK' encode -t '$tmp/mu.gguf'"
+$EDIT "$Q" "$tmp/nob.gguf" drop-token 'ā'
+fails "a byte-level vocabulary without byte 0x01: encoding it fails" "nob.gguf: the byte-level vocabulary has no token for byte 0x01" \
+    sh -c "printf 'a\001b' | '$COLDTOK' encode -t '$tmp/nob.gguf'"
+out=$(printf 'ab' | "$COLDTOK" encode -t "$tmp/nob.gguf" 2>&1); rc=$?
+check "... and text without that byte still encodes" '[ $rc -eq 0 ] && [ "$out" = "370" ]' "rc=$rc out=$out"
+$EDIT "$L" "$tmp/nm1.gguf" n-tensors-minus-one
+fails "n_tensors one too small (every weight would shift)" "nm1.gguf: the padding before the data section is not zero (n_tensors 20 too small?" \
+    "$COLDTOK" info "$tmp/nm1.gguf"
+cp "$L" "$tmp/trail.gguf"
+head -c 4096 /dev/zero >> "$tmp/trail.gguf"
+fails "a data section longer than its tensors" "trail.gguf: the data section holds 4096 bytes after the last tensor's data" \
+    "$COLDTOK" info "$tmp/trail.gguf"
+
+# ---- two quantize runs writing the same -o: each writes its own temporary, the winner's file is
+# ---- complete, and no run exits 0 without its output ----
+"$COLDTOK" quantize -m "$L" --type Q8_0 -o "$tmp/ref8.gguf" > /dev/null 2>&1
+"$COLDTOK" quantize -m "$L" --type Q4_0 -o "$tmp/ref4.gguf" > /dev/null 2>&1
+race_ok=1 detail=""
+for delay in 0 0.05 0.15 0.3; do
+    rm -f "$tmp/race.gguf"
+    "$COLDTOK" quantize -m "$L" --type Q8_0 -o "$tmp/race.gguf" > "$tmp/ra.out" 2>&1 & pa=$!
+    sleep "$delay"
+    "$COLDTOK" quantize -m "$L" --type Q4_0 -o "$tmp/race.gguf" > "$tmp/rb.out" 2>&1 & pb=$!
+    wait $pa; ra=$?
+    wait $pb; rb=$?
+    if [ $ra -ne 0 ] || [ $rb -ne 0 ]; then
+        race_ok=0 detail+="delay $delay: exits $ra $rb: $(cat "$tmp/ra.out" "$tmp/rb.out" | grep coldtok) "
+    elif ! cmp -s "$tmp/race.gguf" "$tmp/ref8.gguf" && ! cmp -s "$tmp/race.gguf" "$tmp/ref4.gguf"; then
+        race_ok=0 detail+="delay $delay: the file at -o is neither run's complete output "
+    fi
+    left=$(ls "$tmp" | grep -c '^race\.gguf\.tmp')
+    [ "$left" -eq 0 ] || { race_ok=0 detail+="delay $delay: $left temporaries left "; }
+done
+check "two quantize runs onto one -o: both exit 0 and the file is one run's complete output" '[ $race_ok -eq 1 ]' "$detail"
+out=$("$COLDTOK" info "$tmp/race.gguf" 2>&1); rc=$?
+check "the raced file reads back" '[ $rc -eq 0 ]' "$out"
+
+# a leftover temporary of another run (a crashed one, or one still writing) is never touched
+printf 'another run' > "$tmp/keep.gguf.tmp"
+printf 'another run' > "$tmp/keep.gguf.tmpAbC123"
+"$COLDTOK" quantize -m "$L" --type Q8_0 -o "$tmp/keep.gguf" > /dev/null 2>&1; rc=$?
+check "quantize leaves other runs' temporaries alone" \
+    '[ $rc -eq 0 ] && [ "$(cat "$tmp/keep.gguf.tmp")" = "another run" ] && [ "$(cat "$tmp/keep.gguf.tmpAbC123")" = "another run" ] && cmp -s "$tmp/keep.gguf" "$tmp/ref8.gguf"' "rc=$rc"
+
+# a run that fails leaves the previous output as it was
+cp "$tmp/ref4.gguf" "$tmp/prev.gguf"
+"$COLDTOK" quantize -m "$tmp/nan.gguf" --type Q8_0 -o "$tmp/prev.gguf" > /dev/null 2>&1; rc=$?
+check "a failed quantize leaves the previous -o untouched and no temporary" \
+    '[ $rc -ne 0 ] && cmp -s "$tmp/prev.gguf" "$tmp/ref4.gguf" && [ $(ls "$tmp" | grep -c "^prev\.gguf\.tmp") -eq 0 ]' "rc=$rc"
+
+# the other replaced outputs: raw logits, CSV tables; an unwritable folder fails without output
+"$COLDTOK" logits -m "$L" -n 0 --raw "$tmp/raw.f32" > /dev/null 2>&1; rc=$?
+check "logits --raw writes the whole file, no temporary left" \
+    '[ $rc -eq 0 ] && [ $(stat -c %s "$tmp/raw.f32") -eq 2048 ] && [ $(ls "$tmp" | grep -c "^raw\.f32\.tmp") -eq 0 ]' "rc=$rc"
+out=$("$COLDTOK" quantize -m "$L" --type Q8_0 -o "$tmp/nodir/x.gguf" --csv /proc/nope.csv 2>&1); rc=$?
+check "quantize --csv in an unwritable place: exit 1 before writing" '[ $rc -eq 1 ] && [ ! -e "$tmp/nodir/x.gguf" ]' "rc=$rc $out"
+
+done_testing

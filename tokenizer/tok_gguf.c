@@ -300,9 +300,15 @@ static int load_merges(Tokenizer *t, const Gguf *g, Err *err) {
         buf_append(&joined, s, al);
         buf_append(&joined, sp + 1, bl);
         int m = strmap_get(&t->piece_map, t->arena.data, joined.data, joined.len);
-        /* llama.cpp keeps the first of duplicate merges, and merges into unknown tokens are inert */
-        if (a < 0 || b < 0 || m < 0 || pairmap_find(&t->merges, (uint32_t)a, (uint32_t)b) >= 0)
-            continue;
+        /* a merge naming a token the vocabulary lacks is a broken file (the tokenizer.json loader
+         * and HF tokenizers refuse it too), not a merge to skip in silence */
+        if (a < 0 || b < 0 || m < 0) {
+            buf_free(&joined);
+            return err_set(err, "%s: tokenizer.ggml.merges[%llu] \"%.*s\" uses a token that is not in the vocabulary",
+                           t->path, (unsigned long long)i, (int)(len < 64 ? len : 64), s);
+        }
+        /* llama.cpp keeps the first of duplicate merges */
+        if (pairmap_find(&t->merges, (uint32_t)a, (uint32_t)b) >= 0) continue;
         pairmap_put(&t->merges, (uint32_t)a, (uint32_t)b, (uint32_t)i, (uint32_t)m);
     }
     buf_free(&joined);
