@@ -365,6 +365,7 @@ static int load_from(Tokenizer *t, const Gguf *g, Err *err) {
     if (is_bpe) {
         t->model = MODEL_BPE;
         t->byte_level = 1;
+        t->missing_byte_fails = 1;
         t->ignore_merges = pre->ignore_merges;
         if (load_merges(t, g, err)) return -1;
         for (int k = 0; k < 6 && pre->regex[k]; k++) {
