@@ -22,7 +22,7 @@ fi
 # fails NAME WANT CMD...: exit 1 and one line of output containing WANT
 fails() {
     local name=$1 want=$2; shift 2
-    out=$(timeout 300 "$@" 2>&1); rc=$?
+    out=$(timeout "${HOSTILE_TIMEOUT:-300}" "$@" 2>&1); rc=$?
     check "$name" '[ $rc -eq 1 ] && [[ $out == *"$want"* ]] && [ $(printf "%s\n" "$out" | wc -l) -eq 1 ]' "rc=$rc out=$out"
 }
 
@@ -67,7 +67,8 @@ sed 's/"num_attention_heads": 4/"num_attention_heads": 3/; s/"num_key_value_head
     "$H/config.json" > "$tmp/h3/config.json"
 sed 's/"num_hidden_layers": 2/"num_hidden_layers": 1/' "$H/config.json" > "$tmp/l1/config.json"
 $EDIT "$L" "$tmp/l1.gguf" set llama.block_count u32 1
-$EDIT "$L" "$tmp/h3.gguf" set llama.attention.head_count u32 3
+$EDIT "$L" "$tmp/h3a.gguf" set llama.attention.head_count u32 3
+$EDIT "$tmp/h3a.gguf" "$tmp/h3.gguf" set llama.attention.head_count_kv u32 3
 fails "3 heads do not divide hidden size 64 (config.json)" "config.json: 3 attention heads do not divide the hidden size 64" \
     "$COLDTOK" logits -m "$tmp/h3" -c 1
 fails "3 heads do not divide n_embd 256 (GGUF)" "h3.gguf: 3 attention heads do not divide the hidden size 256" \
@@ -102,7 +103,7 @@ fails "logits -m /dev/zero" "/dev/zero: a character device, not a regular file o
 mkdir -p "$tmp/corp"
 printf 'def f():\n    return 1\n%.0s' $(seq 30) > "$tmp/corp/a.py"
 mkfifo "$tmp/corp/b.py"
-out=$(timeout 300 "$COLDTOK" drift -m "$L" -m "$L" --corpus "$tmp/corp" --ctx 32 --bootstrap 0 2>&1); rc=$?
+out=$(timeout "${HOSTILE_TIMEOUT:-300}" "$COLDTOK" drift -m "$L" -m "$L" --corpus "$tmp/corp" --ctx 32 --bootstrap 0 2>&1); rc=$?
 check "drift: a FIFO inside a corpus folder is skipped, not waited for" '[ $rc -eq 0 ]' "rc=$rc out=$out"
 
 # ---- GGUF files that do not describe themselves ----
