@@ -3,16 +3,45 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* The largest |x[i]| bit pattern of x[0..n8) (n8 a multiple of 8): unsigned max of the bits. */
+__attribute__((target("avx2"))) static uint32_t max_abs_bits_avx2(const float *x, size_t n8) {
+    __m256i top = _mm256_setzero_si256(), abs_mask = _mm256_set1_epi32(0x7fffffff);
+    for (size_t k = 0; k < n8; k += 8)
+        top = _mm256_max_epu32(top, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(x + k)), abs_mask));
+    uint32_t lanes[8], m = 0;
+    _mm256_storeu_si256((__m256i *)lanes, top);
+    for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
+    return m;
+}
+#endif
 
 #include "formats/convert.h"
 #include "formats/hfquant.h"
 #include "formats/qtype.h"
 
 size_t first_nonfinite(const float *x, size_t n) {
-    /* one branch-free pass over the row; the position is looked for only when something is bad */
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) bad |= !isfinite(x[i]);
-    if (!bad) return n;
+    /* one branch-free pass, on the bits (an exponent of all ones is NaN or Inf) so that it
+     * vectorizes: as fast as reading the memory; the position is looked for only when something
+     * is bad */
+    uint32_t top = 0;
+    size_t k = 0;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2")) {
+        k = n / 8 * 8;
+        top = max_abs_bits_avx2(x, k);
+    }
+#endif
+    for (size_t i = k; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        u &= 0x7fffffffu;
+        top = u > top ? u : top;
+    }
+    if (top < 0x7f800000u) return n;
     size_t i = 0;
     while (isfinite(x[i])) i++;
     return i;
