@@ -138,9 +138,9 @@ int open_regular(const char *path, Err *err) {
         close(fd);
         return err_set(err, "%s: %s", path, strerror(e));
     }
-    if (S_ISDIR(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) { /* map_file's word for it since before FIFOs were checked */
         close(fd);
-        return err_set(err, "%s: %s", path, strerror(EISDIR));
+        return err_set(err, "%s: not a regular file", path);
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);

@@ -66,7 +66,7 @@ char *read_file(const char *path, size_t *len, Err *err);
 
 /* Every input file is opened through these (map_file and read_file included): the open does not
  * block (O_NONBLOCK, cleared again after), and anything but a regular file is refused before a
- * byte is read: "PATH: a FIFO, not a regular file" (a socket, a device likewise; a folder: "PATH: Is a directory"), so a
+ * byte is read: "PATH: a FIFO, not a regular file" (a socket, a device likewise; a folder: "PATH: not a regular file"), so a
  * FIFO given as a model or a text never hangs a command. open_regular returns a blocking fd (or -1);
  * fopen_regular a FILE opened "rb" (or NULL). */
 int open_regular(const char *path, Err *err);
