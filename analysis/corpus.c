@@ -80,7 +80,10 @@ static int walk(Corpus *c, const char *path, const char *force, const KwSet *kw,
         else c->unknown++;
         return 0;
     }
-    if (!S_ISDIR(st.st_mode)) return 0; /* sockets, devices: not text */
+    if (!S_ISDIR(st.st_mode) && depth == 0) /* named on the command line: say why it is not read */
+        return err_set(err, "%s: %s", path, S_ISFIFO(st.st_mode) ? "a FIFO, not a regular file or a folder"
+                                                                  : "not a regular file or a folder");
+    if (!S_ISDIR(st.st_mode)) return 0; /* sockets, devices, FIFOs inside a folder: not text */
     if (depth > 64) return err_set(err, "%s: folders nested too deep (a link loop?)", path);
     DIR *d = opendir(path);
     if (!d) return err_set(err, "%s: %s", path, strerror(errno));

@@ -67,11 +67,7 @@ static void show(const Tokenizer *tok, int id) {
 }
 
 static int write_raw(const char *path, const float *x, size_t n, Err *err) {
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return err_set(err, "%s: cannot create", path);
-    int ok = fwrite(x, sizeof(float), n, fp) == n; /* x86/ARM Linux are little-endian */
-    ok &= fclose(fp) == 0;
-    return ok ? 0 : err_set(err, "%s: write failed", path);
+    return write_file_atomic(path, x, n * sizeof(float), err); /* x86/ARM Linux are little-endian */
 }
 
 /* A --context argument as a token id. */

@@ -37,7 +37,7 @@ static const char USAGE[] =
     "      --llama-mix       with a plain type: llama.cpp's mixture for it (output.weight in Q6_K;\n"
     "                        Q2_K also gives attn_v, attn_output, ffn_down more bits; IQ4_NL, IQ4_XS,\n"
     "                        IQ3_S: llama-quantize's IQ4_NL / IQ4_XS / IQ3_S)\n"
-    "  -o, --output OUT      the GGUF file to write (written as OUT.tmp, renamed when complete)\n"
+    "  -o, --output OUT      the GGUF file to write (written as OUT.tmpXXXXXX, renamed when complete)\n"
     "      --method M        rtn (default): round to nearest with llama.cpp's per-block scale\n"
     "                        searches, never worse than llama.cpp's; imatrix: the scale searches\n"
     "                        weighted by each input column's mean square activation on --calib;\n"
@@ -64,7 +64,7 @@ static const char USAGE[] =
     "Exit status: 0 ok, 1 bad input or failure (one line on stderr), 2 usage error.\n";
 
 /* The temporary file, removed if the run is interrupted (CLI state, set once). */
-static char tmp_path[PATH_MAX + 8];
+static char tmp_path[PATH_MAX + 16];
 
 static void on_signal(int sig) {
     if (tmp_path[0]) unlink(tmp_path);
@@ -78,16 +78,19 @@ static void shape(char *out, size_t n, const QmTensor *t) {
         k += snprintf(out + k, n - (size_t)k, " x %lld", (long long)t->ne[d]);
 }
 
-/* Can we create files next to OUT? Probes by creating and removing OUT.tmp. */
+/* Can we create files next to OUT? Probes by creating and removing a temporary of a unique name
+ * (a fixed OUT.tmp would truncate and delete the one a concurrent run is writing). */
 static int probe_writable(const char *path, char *why, size_t n) {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return snprintf(why, n, "is a folder"), -1;
-    char p[PATH_MAX + 8];
-    snprintf(p, sizeof p, "%s.tmp", path);
-    FILE *f = fopen(p, "wb");
-    if (!f) return snprintf(why, n, "cannot write %s: %s", p, strerror(errno)), -1;
-    fclose(f);
+    char *p;
+    Err e;
+    if (out_temp(path, &p, &e)) {
+        const char *reason = strstr(e.msg, "temporary file: ");
+        return snprintf(why, n, "cannot write beside it: %s", reason ? reason + 16 : e.msg), -1;
+    }
     unlink(p);
+    free(p);
     return 0;
 }
 
@@ -276,15 +279,23 @@ int cmd_quantize(int argc, char **argv) {
     }
     info.calib_paths = cf_path, info.calib_sha256 = cf_shap, info.calib_bytes = cf_bytes;
 
-    snprintf(tmp_path, sizeof tmp_path, "%s.tmp", out);
+    char *tmp;
+    if (out_temp(out, &tmp, &err)) {
+        cli_fail("quantize", "%s", err.msg);
+        goto done;
+    }
+    snprintf(tmp_path, sizeof tmp_path, "%s", tmp);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
-    int wr = qm_write(q, out, &info, &r, &err);
+    int wr = qm_write_file(q, tmp, &info, &r, &err);
+    if (wr == 0) wr = out_commit(tmp, out, &err); /* fsync, then rename onto OUT */
+    else unlink(tmp); /* ours: never another run's temporary */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
     tmp_path[0] = '\0';
+    free(tmp);
     if (wr) {
         cli_fail("quantize", "%s", err.msg);
         goto done;

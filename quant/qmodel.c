@@ -82,13 +82,14 @@ static Tn *add_tensor(QModel *q, const char *name, uint32_t type, int n_dims, co
     return t;
 }
 
-static int arch_key_int(const Gguf *g, const char *arch, const char *suffix, int *out) {
+/* ARCH.SUFFIX into *out when present; -1 with one line when it is not an int in range. */
+static int arch_key_int(const Gguf *g, const char *arch, const char *suffix, int *out, Err *err) {
     char k[160];
     int64_t v;
     snprintf(k, sizeof k, "%s.%s", arch, suffix);
-    if (gguf_get_int(g, k, &v) || v < 0 || v > (1 << 30)) return -1;
-    *out = (int)v;
-    return 0;
+    int r = gguf_get_int_range(g, k, 0, 1 << 30, &v, err);
+    if (r == 1) *out = (int)v;
+    return r < 0 ? -1 : 0;
 }
 
 static int open_gguf(QModel *q, Err *err) {
@@ -97,10 +98,11 @@ static int open_gguf(QModel *q, Err *err) {
     const char *a = gguf_get_str(q->g, "general.architecture", &len);
     if (!a) return err_set(err, "%s: no general.architecture key", q->path);
     snprintf(q->arch, sizeof q->arch, "%.*s", (int)len, a);
-    arch_key_int(q->g, q->arch, "block_count", &q->rm.n_layer);
-    arch_key_int(q->g, q->arch, "attention.head_count", &q->rm.n_head);
+    if (arch_key_int(q->g, q->arch, "block_count", &q->rm.n_layer, err) ||
+        arch_key_int(q->g, q->arch, "attention.head_count", &q->rm.n_head, err))
+        return -1;
     q->rm.n_head_kv = q->rm.n_head;
-    arch_key_int(q->g, q->arch, "attention.head_count_kv", &q->rm.n_head_kv);
+    if (arch_key_int(q->g, q->arch, "attention.head_count_kv", &q->rm.n_head_kv, err)) return -1;
     static const char *drop[] = {"general.file_type", "general.quantization_version",
                                  "general.alignment"};
     for (int i = 0; i < gguf_n_kv(q->g); i++) {
@@ -308,7 +310,7 @@ QModel *qm_open(const char *path, Err *err) {
     q->meta = gm_new();
     q->path = xstrdup(path);
     int r;
-    if (!is_file(path) && !is_dir(path)) r = err_set(err, "%s: no such file or folder", path);
+    if (check_input_path(path, err)) r = -1;
     else if (is_file(path) && !ends_with(path, ".safetensors")) r = open_gguf(q, err);
     else r = open_hf(q, err);
     if (r) {
@@ -517,16 +519,20 @@ static int write_all(QModel *q, GgufWriter *w, const char *tmp, const QmInfo *in
     return gw_end(w, err);
 }
 
-int qm_write(QModel *q, const char *path, const QmInfo *info, const Recipe *r, Err *err) {
-    Buf tmp = {0};
-    buf_printf(&tmp, "%s.tmp", path);
+int qm_write_file(QModel *q, const char *file, const QmInfo *info, const Recipe *r, Err *err) {
     GgufWriter *w = gw_new();
-    int rc = write_all(q, w, tmp.data, info, r, err);
+    int rc = write_all(q, w, file, info, r, err);
     gw_free(w);
     progress_done();
-    if (rc == 0 && rename(tmp.data, path) != 0)
-        rc = err_set(err, "%s: cannot rename %s to it: %s", path, tmp.data, strerror(errno));
-    if (rc) unlink(tmp.data);
-    buf_free(&tmp);
+    return rc;
+}
+
+int qm_write(QModel *q, const char *path, const QmInfo *info, const Recipe *r, Err *err) {
+    char *tmp;
+    if (out_temp(path, &tmp, err)) return -1;
+    int rc = qm_write_file(q, tmp, info, r, err);
+    if (rc == 0) rc = out_commit(tmp, path, err);
+    else unlink(tmp); /* ours, made by out_temp: never another run's */
+    free(tmp);
     return rc;
 }

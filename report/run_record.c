@@ -248,7 +248,9 @@ static json_t *cpu_name(void) {
     return name ? name : json_string("unknown");
 }
 
-/* dir/name written atomically (write_file_atomic). */
+/* Writes text to dir/name through a temporary of a unique name, fsync and rename
+ * (common/util.h write_file_atomic), so a reader never sees a half-written file and a crash leaves
+ * the old one. */
 static int write_atomic(const char *dir, const char *name, const char *text, Err *err) {
     Buf dst = {0};
     buf_printf(&dst, "%s/%s", dir, name);

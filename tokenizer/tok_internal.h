@@ -155,6 +155,8 @@ struct Tokenizer {
     int added_raw;  /* decoding writes added tokens as they are, outside the decoder chain
                        (llama.cpp's token_to_piece for GGUF; tokenizers sends them through it) */
     int byte_level; /* pieces are GPT-2 byte-level strings */
+    int missing_byte_fails; /* byte-level: a byte without its token fails the encoding (GGUF, as
+                               llama.cpp aborts there) instead of being dropped (tokenizers) */
     int meta_split; /* no token has "▁" after another character: long words may be cut before
                        each such "▁" and merged piecewise with the same result */
 

@@ -20,7 +20,7 @@ static void one_line(Err *err) {
 }
 
 static int looks_like_gguf(const char *path) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen_regular(path, NULL); /* not a regular file: the loader names the problem */
     if (!f) return 0;
     char m[4] = {0};
     size_t n = fread(m, 1, 4, f);
