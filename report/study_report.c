@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/metrics.h"
+#include "report/method.h"
 #include "report/run_record.h"
 
 struct StudyReport {
@@ -24,7 +25,8 @@ StudyReport *study_report_new(const StudyReportOptions *o) {
     StudyReport *rp = xcalloc(1, sizeof *rp);
     rp->o = *o;
     static const char *const models[] = {"model", "path", "kind", "bits_per_weight", "base",
-                                         "vocab", "tokenizer", "context", "bytes", "sha256", NULL};
+                                         "vocab", "tokenizer", "context", "bytes", "sha256",
+                                         "method", "calibration", NULL};
     static const char *const metrics[] = {"model", "base", "context", "scope", "metric", "value", NULL};
     static const char *const keywords[] = {"model", "context", "lang", "keyword", "bare_id",
                                            "space_id", "p_bare", "p_space", "p_sum", "p_seq",
@@ -101,14 +103,16 @@ static void control_bytes(const char *s, Buf *out) {
  * strings when it cannot be read any more: a hash is provenance, not a reason to lose the run. */
 typedef struct {
     char bytes[24], sha256[SHA256_HEX_LEN];
+    VariantMethod how; /* the quantize provenance in its GGUF (report/method.h) */
 } ModelDigest;
 
 static ModelDigest digest_of(const char *path) {
-    ModelDigest d = {{0}, {0}};
+    ModelDigest d = {{0}, {0}, {{0}, {0}}};
     uint64_t bytes;
     Err err;
     if (model_digest(path, &bytes, d.sha256, &err) == 0) snprintf(d.bytes, sizeof d.bytes, "%llu", (unsigned long long)bytes);
     else d.sha256[0] = '\0';
+    d.how = variant_method(path);
     return d;
 }
 
@@ -126,6 +130,8 @@ static void add_model_row(StudyReport *rp, const StudyModel *r, const StudyModel
     table_put(rp->models, 7, r->ctx[c].cs.context_label);
     table_put(rp->models, 8, d->bytes);
     table_put(rp->models, 9, d->sha256);
+    table_put(rp->models, 10, d->how.method);
+    table_put(rp->models, 11, d->how.calibration);
 }
 
 static void add_metric_rows(StudyReport *rp, const StudyModel *r, const StudyModel *base, int c) {
@@ -362,7 +368,7 @@ void study_report_model(const Study *s, size_t i, void *report) {
     StudyReport *rp = report;
     const StudyModel *r = &s->models[i], *base = r->base >= 0 ? &s->models[r->base] : NULL;
     /* hashed once per model, and only when models.csv will be written */
-    ModelDigest d = rp->o.outdir ? digest_of(r->entry->path) : (ModelDigest){{0}, {0}};
+    ModelDigest d = rp->o.outdir ? digest_of(r->entry->path) : (ModelDigest){{0}, {0}, {{0}, {0}}};
     for (int c = 0; c < s->ncontexts; c++) {
         add_model_row(rp, r, base, c, &d);
         add_metric_rows(rp, r, base, c);
