@@ -180,24 +180,40 @@ static double put_kl_legend(Buf *s, const Term *tm, double top, const KlData *k)
 }
 
 /* Where each point is drawn: at its bits per weight, except that points with equal bits (GPTQ and
- * RTN of one type) are spread side by side, step_px pixels apart, in the order of their lines, so
- * that none hides another. *moved: some point was moved. */
-static double *dodge_bits(const KlData *k, const KlRange *r, Area a, double step_px, int *moved) {
+ * RTN of one type) that would cover one another (less than near_px apart in height) are spread
+ * side by side, step_px pixels apart, in the order of their lines. *moved: some point was moved. */
+static double *dodge_bits(const KlData *k, const KlRange *r, Area a, double step_px, double near_px, int *moved) {
     double *x = xmalloc((k->n + 1) * sizeof *x), per_px = (r->x1 - r->x0) / fmax(1, a.R - a.L);
-    char *done = xcalloc(k->n + 1, 1);
-    *moved = 0;
+    double *py = xmalloc((k->n + 1) * sizeof *py);
+    size_t *cluster = xmalloc((k->n + 1) * sizeof *cluster);
     for (size_t i = 0; i < k->n; i++) {
-        if (done[i]) continue;
-        size_t m = 0;
-        for (size_t j = i; j < k->n; j++) m += k->p[j].bits == k->p[i].bits;
-        for (size_t j = i, rank = 0; j < k->n; j++) {
-            if (k->p[j].bits != k->p[i].bits) continue;
-            x[j] = k->p[j].bits + ((double)rank++ - (double)(m - 1) / 2) * step_px * per_px;
-            done[j] = 1;
-        }
-        if (m > 1) *moved = 1;
+        double px;
+        x[i] = k->p[i].bits;
+        kl_point_px(r, a, &k->p[i], x[i], &px, &py[i]);
+        cluster[i] = i;
     }
-    free(done);
+    /* clusters: points of equal bits joined when near in height (transitively) */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < k->n; i++)
+            for (size_t j = i + 1; j < k->n; j++)
+                if (k->p[i].bits == k->p[j].bits && fabs(py[i] - py[j]) < near_px && cluster[i] != cluster[j]) {
+                    size_t c = cluster[i] < cluster[j] ? cluster[i] : cluster[j];
+                    cluster[i] = cluster[j] = c;
+                    changed = 1;
+                }
+    }
+    *moved = 0;
+    for (size_t c = 0; c < k->n; c++) {
+        size_t m = 0;
+        for (size_t j = 0; j < k->n; j++) m += cluster[j] == c;
+        if (m < 2) continue;
+        *moved = 1;
+        for (size_t j = 0, rank = 0; j < k->n; j++)
+            if (cluster[j] == c) x[j] = k->p[j].bits + ((double)rank++ - (double)(m - 1) / 2) * step_px * per_px;
+    }
+    free(py);
+    free(cluster);
     return x;
 }
 
@@ -234,7 +250,8 @@ void draw_kl(Buf *s, const Term *tm, const KlData *k, const char *title, const c
     put_ytitle(s, tm, ylabel, edge_title_mid(tm), a.B, a.T);
     put_grid(s, "xtics ytics");
     int moved;
-    double *x = dodge_bits(k, &r, a, 0.4 * em, &moved); /* about half a point's width */
+    /* moved by about half a point's width, when less than two points' height apart */
+    double *x = dodge_bits(k, &r, a, 0.4 * em, 0.9 * LINE_EM * em, &moved);
     if (moved)
         put_text(s, tm, "points with equal bits per weight are drawn side by side", 0, a.R, edge_title_mid(tm),
                  "right", 0.8, 0, "#555555");

@@ -129,8 +129,8 @@ static void draw_figure(int i, Buf *s, const Term *tm, const Loaded *d, PlotFigu
         char title[200];
         snprintf(title, sizeof title, "Keyword coverage per language and tokenizer (%s)", match_text(d->match));
         draw_bars(s, tm, &d->cov, title, "coverage (covered keywords / keywords)", "tokenizer", 1.0, 0);
-        fig_note(f, "%zu %s x %zu %s, match %s", d->cov.groups.n, plural(d->cov.groups.n, "language", "languages"),
-             d->cov.series.n, plural(d->cov.series.n, "tokenizer", "tokenizers"), *d->match ? d->match : "not recorded");
+        fig_note(f, "%zu %s x %zu %s%s%s", d->cov.groups.n, plural(d->cov.groups.n, "language", "languages"),
+             d->cov.series.n, plural(d->cov.series.n, "tokenizer", "tokenizers"), *d->match ? ", match " : "", d->match);
         break;
     }
     case FIG_DIST:
