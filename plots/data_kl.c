@@ -35,8 +35,10 @@ void method_label(const Provenance *pv, Buf *out) {
     for (int first = 1; *c; first = 0) {
         const char *e = strchr(c, ',');
         size_t n = e ? (size_t)(e - c) : strlen(c);
+        size_t mark = out->len;
         buf_putc(out, first ? '-' : '+');
         put_stem(out, c, n);
+        if (!strcmp(out->data + mark + 1, pv->method)) out->len = mark, out->data[mark] = '\0'; /* imatrix-imatrix */
         c = e ? e + 1 : c + n;
     }
     if (!out->data) buf_puts(out, "");

@@ -264,22 +264,21 @@ void draw_kl(Buf *s, const Term *tm, const KlData *k, const char *title, const c
     }
     if (k->nseparate) put_kl_block(s, "sep", k, x, 1, 0);
     free(x);
+    /* the error bars first, so that the points are drawn over them */
     buf_puts(s, "plot ");
     const char *sep = "";
-    for (size_t i = 0; i < k->series.n; i++, sep = ", \\\n     ") {
+    for (size_t i = 0; k->has_ci && i < k->series.n; i++, sep = ", \\\n     ")
+        buf_printf(s, "%s$f%zu using 1:2:3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle", sep, i, series_colour(i));
+    if (k->has_ci && k->nseparate) {
+        buf_printf(s, "%s$sep using 1:2:3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle", sep, SEPARATE_COLOUR);
+        sep = ", \\\n     ";
+    }
+    for (size_t i = 0; i < k->series.n; i++, sep = ", \\\n     ")
         buf_printf(s, "%s$f%zu using 1:2 with linespoints lw 2 pt %d ps 1.4 lc rgb '%s' notitle", sep, i,
                    line_point(i), series_colour(i));
-        if (k->has_ci)
-            buf_printf(s, ", \\\n     $f%zu using 1:2:3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle", i,
-                       series_colour(i));
-    }
-    if (k->nseparate) {
+    if (k->nseparate)
         buf_printf(s, "%s$sep using 1:2 with points pt %d ps 1.8 lw 2 lc rgb '%s' notitle", sep, SEPARATE_PT,
                    SEPARATE_COLOUR);
-        if (k->has_ci)
-            buf_printf(s, ", \\\n     $sep using 1:2:3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle",
-                       SEPARATE_COLOUR);
-    }
     buf_putc(s, '\n');
 }
 
