@@ -112,13 +112,13 @@ typedef struct {
 } Dist;
 
 /* The figures, in the order of plot_all's figs[]. */
-enum { FIG_PKP, FIG_KL, FIG_HEAT, FIG_COVERAGE, FIG_DIST, FIG_KW_RATIO, FIG_DRIFT_KL, FIG_STP, FIG_NLP, FIG_INDENT,
-       FIG_CONC };
+enum { FIG_PKP, FIG_KL, FIG_HEAT, FIG_COVERAGE, FIG_DIST, FIG_KW_RATIO, FIG_DRIFT_KL, FIG_DRIFT_TOP1, FIG_DRIFT_PPL,
+       FIG_STP, FIG_NLP, FIG_INDENT, FIG_CONC };
 
 /* Everything read from DIR; have[i]: figure i has data. */
 typedef struct {
     Bars pkp, cov, kwr, stp, nlp, indent, conc;
-    KlData kl, dkl;
+    KlData kl, dkl, dtop1, dppl;
     char match[64];  /* coverage_summary.csv's match rule: "bare", "space", "either", "" unknown,
                       * "several" when rows differ */
     size_t conc_langs; /* keyword_concentration: the most languages a model's mean is over */
@@ -161,9 +161,10 @@ void kl_free(KlData *k);
 int load_heat(const CsvTable *t, int top, Heat *h, Err *err);
 void heat_free(Heat *h);
 
-/* drift.csv (kl_mean with kl_mean_lo/kl_mean_hi, lang all, positions all) with drift_models.csv
- * (bits_per_weight, method, calibration): the variants on the base's vocabulary. */
-int load_drift_kl(const CsvTable *drift, const CsvTable *models, KlData *k, Err *err);
+/* drift.csv's statistic stat (kl_mean, same_top1, ppl_ratio) with its interval stat_lo/stat_hi,
+ * lang all, positions all, with drift_models.csv (bits_per_weight, method, calibration): the
+ * variants on the base's vocabulary, the value in KlPoint.kl. */
+int load_drift_kl(const CsvTable *drift, const CsvTable *models, const char *stat, KlData *k, Err *err);
 
 /* cold_start_stp, cold_start_nlp, cold_start_indent: metrics.csv's stp or indent_mass (scope
  * all) or nlp (scope english), a bar per model (and context); the one series is named shown. */

@@ -175,9 +175,9 @@ out:
     return rc;
 }
 
-/* drift.csv's kl_mean over all languages and positions, with its interval, for each variant that
+/* drift.csv's statistic over all languages and positions, with its interval, for each variant that
  * drift_models.csv gives bits per weight; the family is drift_models.csv's base (role base). */
-int load_drift_kl(const CsvTable *t, const CsvTable *models, KlData *k, Err *err) {
+int load_drift_kl(const CsvTable *t, const CsvTable *models, const char *statname, KlData *k, Err *err) {
     memset(k, 0, sizeof *k);
     int mm = csv_table_col(models, "model"), mrole = csv_table_col(models, "role");
     int mb = csv_table_col(models, "bits_per_weight"), mmeth = csv_table_col(models, "method");
@@ -193,7 +193,7 @@ int load_drift_kl(const CsvTable *t, const CsvTable *models, KlData *k, Err *err
     for (size_t r = 0; r < models->nrows; r++) {
         const char *name = csv_table_cell(models, r, mm);
         if (!strcmp(csv_table_cell(models, r, mrole), "base")) continue;
-        double bits, stat[3] = {NAN, NAN, NAN}; /* kl_mean, its lo, its hi */
+        double bits, stat[3] = {NAN, NAN, NAN}; /* the statistic, its lo, its hi */
         size_t ignored = 0;
         if (read_value(models, r, mb, &bits, &ignored, err) < 0) return kl_free(k), -1;
         for (size_t i = 0; i < t->nrows; i++) {
@@ -201,7 +201,9 @@ int load_drift_kl(const CsvTable *t, const CsvTable *models, KlData *k, Err *err
                 strcmp(csv_table_cell(t, i, cp), "all"))
                 continue;
             const char *st = csv_table_cell(t, i, cs);
-            int j = !strcmp(st, "kl_mean") ? 0 : !strcmp(st, "kl_mean_lo") ? 1 : !strcmp(st, "kl_mean_hi") ? 2 : -1;
+            size_t n = strlen(statname);
+            if (strncmp(st, statname, n)) continue;
+            int j = !st[n] ? 0 : !strcmp(st + n, "_lo") ? 1 : !strcmp(st + n, "_hi") ? 2 : -1;
             if (j < 0) continue;
             if (read_value(t, i, cval, &stat[j], &k->dropped, err) < 0) return kl_free(k), -1;
             if (stat[j] < -1e-9) {

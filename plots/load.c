@@ -155,19 +155,21 @@ static int take_kw_ratio(const Sources *src, Loaded *d, PlotFigure *f, Buf *warn
     return 0;
 }
 
-static int take_drift_kl(const Sources *src, Loaded *d, PlotFigure *f, Buf *warn, Err *err) {
+/* Figure fig: drift.csv's statistic stat against bits per weight, into k. */
+static int take_drift_stat(const Sources *src, int fig, const char *stat, KlData *k, Loaded *d, PlotFigure *f,
+                           Buf *warn, Err *err) {
     if (!present(src, SRC_DRIFT, f) || !present(src, SRC_DRIFT_MODELS, f)) return 0;
-    if (load_drift_kl(&src->t[SRC_DRIFT], &src->t[SRC_DRIFT_MODELS], &d->dkl, err) < 0) return -1;
-    if (d->dkl.no_bits)
-        buf_printf(warn, "drift_kl_vs_bits: %zu variant(s) left out: no bits_per_weight in %s/drift_models.csv\n",
-                   d->dkl.no_bits, src->dir);
-    if (!d->dkl.n) {
-        fig_note(f, "no variant with kl_mean (lang all, positions all) in drift.csv and bits_per_weight in "
-                    "drift_models.csv");
-        kl_free(&d->dkl);
+    if (load_drift_kl(&src->t[SRC_DRIFT], &src->t[SRC_DRIFT_MODELS], stat, k, err) < 0) return -1;
+    if (k->no_bits)
+        buf_printf(warn, "%s: %zu variant(s) left out: no bits_per_weight in %s/drift_models.csv\n", f->name,
+                   k->no_bits, src->dir);
+    if (!k->n) {
+        fig_note(f, "no variant with %s (lang all, positions all) in drift.csv and bits_per_weight in "
+                    "drift_models.csv", stat);
+        kl_free(k);
         return 0;
     }
-    d->have[FIG_DRIFT_KL] = 1;
+    d->have[fig] = 1;
     return 0;
 }
 
@@ -197,6 +199,8 @@ void loaded_free(Loaded *d) {
     if (d->have[FIG_DIST]) dist_free(&d->dist);
     if (d->have[FIG_KW_RATIO]) bars_free(&d->kwr);
     if (d->have[FIG_DRIFT_KL]) kl_free(&d->dkl);
+    if (d->have[FIG_DRIFT_TOP1]) kl_free(&d->dtop1);
+    if (d->have[FIG_DRIFT_PPL]) kl_free(&d->dppl);
     if (d->have[FIG_STP]) bars_free(&d->stp);
     if (d->have[FIG_NLP]) bars_free(&d->nlp);
     if (d->have[FIG_INDENT]) bars_free(&d->indent);
@@ -215,7 +219,9 @@ int load_all(const PlotOptions *o, Loaded *d, PlotFigure *figs, Buf *warn, Err *
         take_heat(&src, o->top_keywords, d, &figs[FIG_HEAT], warn, err) < 0 ||
         take_coverage(&src, d, &figs[FIG_COVERAGE], warn, err) < 0 ||
         take_dist(&src, d, &figs[FIG_DIST], warn, err) < 0 || take_kw_ratio(&src, d, &figs[FIG_KW_RATIO], warn, err) < 0 ||
-        take_drift_kl(&src, d, &figs[FIG_DRIFT_KL], warn, err) < 0 || 
+        take_drift_stat(&src, FIG_DRIFT_KL, "kl_mean", &d->dkl, d, &figs[FIG_DRIFT_KL], warn, err) < 0 ||
+        take_drift_stat(&src, FIG_DRIFT_TOP1, "same_top1", &d->dtop1, d, &figs[FIG_DRIFT_TOP1], warn, err) < 0 ||
+        take_drift_stat(&src, FIG_DRIFT_PPL, "ppl_ratio", &d->dppl, d, &figs[FIG_DRIFT_PPL], warn, err) < 0 || 
         take_measure(&src, FIG_STP, "stp", "STP", &d->stp, d, &figs[FIG_STP], warn, err) < 0 ||
         take_measure(&src, FIG_NLP, "nlp", "NLP", &d->nlp, d, &figs[FIG_NLP], warn, err) < 0 ||
         take_measure(&src, FIG_INDENT, "indent_mass", "indentation mass", &d->indent, d, &figs[FIG_INDENT], warn,

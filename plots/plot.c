@@ -18,7 +18,8 @@ static const char *const fig_names[PLOT_NFIGURES] = {
     [FIG_PKP] = "pkp_by_language",       [FIG_KL] = "kl_vs_bits",
     [FIG_HEAT] = "keyword_heatmap",      [FIG_COVERAGE] = "coverage_by_language",
     [FIG_DIST] = "drift_kl_distribution", [FIG_KW_RATIO] = "drift_keyword_vs_other",
-    [FIG_DRIFT_KL] = "drift_kl_vs_bits",  [FIG_STP] = "cold_start_stp",
+    [FIG_DRIFT_KL] = "drift_kl_vs_bits",  [FIG_DRIFT_TOP1] = "drift_top1_vs_bits",
+    [FIG_DRIFT_PPL] = "drift_ppl_vs_bits", [FIG_STP] = "cold_start_stp",
     [FIG_NLP] = "cold_start_nlp",         [FIG_INDENT] = "cold_start_indent",
     [FIG_CONC] = "keyword_concentration",
 };
@@ -81,6 +82,21 @@ static void contexts_note(char *dst, size_t cap, int several, size_t nmodels, co
     else *dst = '\0';
 }
 
+/* A statistic of drift.csv against bits per weight, with its intervals as error bars. */
+static void draw_drift_stat(Buf *s, const Term *tm, const KlData *k, const char *title, const char *ylabel,
+                            PlotFigure *f, Buf *warn) {
+    size_t unlabelled = 0;
+    char sep[64], y[160];
+    snprintf(y, sizeof y, "%s%s", ylabel, k->has_ci ? " (bars: 95% CI, bootstrap over files)" : "");
+    draw_kl(s, tm, k, title, y, &unlabelled);
+    separate_note(sep, sizeof sep, k);
+    fig_note(f, "%zu %s%s%s", k->n, plural(k->n, "variant", "variants"), sep,
+             k->has_ci ? ", with 95% intervals" : ", no intervals in drift.csv");
+    if (unlabelled)
+        buf_printf(warn, "%s: %zu of %zu points left without a label: no free room next to them\n", f->name, unlabelled,
+                   k->n);
+}
+
 /* A bar per model (and context) of one cold-start measure. */
 static void draw_measure(Buf *s, const Term *tm, const Bars *b, const char *title, const char *ylabel, PlotFigure *f) {
     char ctx[128];
@@ -138,20 +154,18 @@ static void draw_figure(int i, Buf *s, const Term *tm, const Loaded *d, PlotFigu
         fig_note(f, "%zu %s, up to %zu %s", d->dist.variants.n,
              plural(d->dist.variants.n, "variant", "variants"), d->dist.most, plural(d->dist.most, "bin", "bins"));
         break;
-    case FIG_DRIFT_KL: {
-        size_t unlabelled = 0;
-        char sep[64];
-        draw_kl(s, tm, &d->dkl, "Mean KL(P||Q) per position over the corpus, against bits per weight",
-                d->dkl.has_ci ? "mean KL(P||Q), nats (bars: 95% CI, bootstrap over files)" : "mean KL(P||Q), nats",
-                &unlabelled);
-        separate_note(sep, sizeof sep, &d->dkl);
-        fig_note(f, "%zu %s%s%s", d->dkl.n, plural(d->dkl.n, "variant", "variants"), sep,
-                 d->dkl.has_ci ? ", with 95% intervals" : ", no intervals in drift.csv");
-        if (unlabelled)
-            buf_printf(warn, "drift_kl_vs_bits: %zu of %zu points left without a label: no free room next to them\n",
-                       unlabelled, d->dkl.n);
+    case FIG_DRIFT_KL:
+        draw_drift_stat(s, tm, &d->dkl, "Mean KL(P||Q) per position over the corpus, against bits per weight",
+                        "mean KL(P||Q), nats", f, warn);
         break;
-    }
+    case FIG_DRIFT_TOP1:
+        draw_drift_stat(s, tm, &d->dtop1, "Share of positions where the variant's top-1 token is the base's",
+                        "same top-1", f, warn);
+        break;
+    case FIG_DRIFT_PPL:
+        draw_drift_stat(s, tm, &d->dppl, "Perplexity of the variant over the base's, on the corpus",
+                        "PPL variant / PPL base", f, warn);
+        break;
     case FIG_STP:
         draw_measure(s, tm, &d->stp, "STP: cold-start probability of structural tokens (punctuation, symbols, "
                      "whitespace)", "STP", f);

@@ -66,6 +66,8 @@ drew    $tmp/png/coverage_by_language.png (5 languages x 3 tokenizers)
 drew    $tmp/png/drift_kl_distribution.png (3 variants, up to 16 bins)
 drew    $tmp/png/drift_keyword_vs_other.png (3 languages x 3 variants)
 skipped drift_kl_vs_bits: $DATA/drift_models.csv absent
+skipped drift_top1_vs_bits: $DATA/drift_models.csv absent
+skipped drift_ppl_vs_bits: $DATA/drift_models.csv absent
 skipped cold_start_stp: no stp value in $DATA/metrics.csv
 drew    $tmp/png/cold_start_nlp.png (8 models)
 skipped cold_start_indent: no indent_mass value in $DATA/metrics.csv
@@ -210,12 +212,14 @@ drew    $tmp/f1/coverage_by_language.png (5 languages x 3 tokenizers)
 skipped drift_kl_distribution: $tmp/only-cov/drift_kl_hist.csv absent
 skipped drift_keyword_vs_other: $tmp/only-cov/drift.csv absent
 skipped drift_kl_vs_bits: $tmp/only-cov/drift.csv absent
+skipped drift_top1_vs_bits: $tmp/only-cov/drift.csv absent
+skipped drift_ppl_vs_bits: $tmp/only-cov/drift.csv absent
 skipped cold_start_stp: $tmp/only-cov/metrics.csv absent
 skipped cold_start_nlp: $tmp/only-cov/metrics.csv absent
 skipped cold_start_indent: $tmp/only-cov/metrics.csv absent
 skipped keyword_concentration: $tmp/only-cov/metrics.csv absent
 EOF
-    check "only coverage_summary.csv: one figure, ten skipped with the reason" \
+    check "only coverage_summary.csv: one figure, twelve skipped with the reason" \
         '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/onlycov.out" && [ ! -s "$tmp/onlycov.err" ]' \
         "rc=$rc $(diff "$tmp/want" "$tmp/onlycov.out" | tr '\n' ' ')"
     # a probe-only folder: pkp rows but no kl_pq, no log_ratio
@@ -338,6 +342,8 @@ skipped coverage_by_language: $CTX/coverage_summary.csv absent
 skipped drift_kl_distribution: $CTX/drift_kl_hist.csv absent
 skipped drift_keyword_vs_other: $CTX/drift.csv absent
 skipped drift_kl_vs_bits: $CTX/drift.csv absent
+skipped drift_top1_vs_bits: $CTX/drift.csv absent
+skipped drift_ppl_vs_bits: $CTX/drift.csv absent
 skipped cold_start_stp: no stp value in $CTX/metrics.csv
 skipped cold_start_nlp: no nlp value in $CTX/metrics.csv
 skipped cold_start_indent: no indent_mass value in $CTX/metrics.csv

@@ -40,6 +40,8 @@ drew    $tmp/f/coverage_by_language.svg (2 languages x 1 tokenizer, match space)
 skipped drift_kl_distribution: $DATA/drift_kl_hist.csv absent
 skipped drift_keyword_vs_other: no language with kl_mean at both keyword and other positions in $DATA/drift.csv
 drew    $tmp/f/drift_kl_vs_bits.svg (4 variants, 1 not a quantization, with 95% intervals)
+drew    $tmp/f/drift_top1_vs_bits.svg (3 variants, with 95% intervals)
+skipped drift_ppl_vs_bits: no variant with ppl_ratio (lang all, positions all) in drift.csv and bits_per_weight in drift_models.csv
 drew    $tmp/f/cold_start_stp.svg (5 models)
 drew    $tmp/f/cold_start_nlp.svg (3 models)
 drew    $tmp/f/cold_start_indent.svg (3 models)
@@ -149,6 +151,12 @@ check("drift kl: lines rtn and gptq-code, student apart; kl_mean, kl_mean_lo, kl
 plot = re.search(r"^plot .*?(?=^set encoding|\Z)", script["drift_kl_vs_bits"], re.S | re.M).group(0)
 check("drift kl: an error bar element for every block",
       all(re.search(r"\$" + b + r" using 1:2:3:4 with yerrorbars", plot) for b in ("f0", "f1", "sep")), plot)
+# same_top1: the interval where there is one, none (NaN) for q4-gptq-code
+want = {"f0": [[4.5, 0.9, 0.87, 0.93], [8.5, 0.991, 0.985, 0.995]], "f1": [[4.5, 0.92, float("nan"), float("nan")]]}
+got = {b: block("drift_top1_vs_bits", b) for b in want}
+check("drift top-1: same_top1 with same_top1_lo/hi as in drift.csv, NaN without an interval",
+      all(got[b] is not None and len(got[b]) == len(w) and all(abs(g[0] - x[0]) < 0.25 and all(same(a, c) for a, c in zip(g[1:], x[1:]))
+          for g, x in zip(got[b], w)) for b, w in want.items()) and block("drift_top1_vs_bits", "sep") is None, got)
 check("drift kl svg: the y axis says what the bars are",
       "<text>mean KL(P||Q), nats (bars: 95% CI, bootstrap over files)</text>" in svg("drift_kl_vs_bits"))
 
@@ -242,7 +250,7 @@ EOF
     # PNG: every new figure is a 1200x700 PNG
     "$BIN" plot "$DATA" -o "$tmp/png" > /dev/null 2>&1
     bad=""
-    for f in kl_vs_bits keyword_heatmap coverage_by_language drift_kl_vs_bits cold_start_stp cold_start_nlp \
+    for f in kl_vs_bits keyword_heatmap coverage_by_language drift_kl_vs_bits drift_top1_vs_bits cold_start_stp cold_start_nlp \
         cold_start_indent keyword_concentration; do
         [ "$(od -An -tu1 -j16 -N8 "$tmp/png/$f.png" 2> /dev/null | awk '{ printf "%dx%d", $3*256+$4, $7*256+$8 }')" = 1200x700 ] ||
             bad="$bad $f"
