@@ -70,8 +70,8 @@ typedef struct {
 } Provenance;
 
 /* 1 when the variant is not a quantization of its base, and so drawn apart: the file records
- * where variants come from (a method or kind column) and this one has no quantization method and
- * a kind other than quant or fp16 (distill, finetune, scale, or none given). */
+ * where variants come from (a method or kind column) and this one's kind is distill, finetune or
+ * scale, or it has no quantization method and a kind other than quant or fp16 (or none given). */
 int model_is_separate(const Provenance *pv);
 /* The name of the variant's method, written into out: "rtn", "gptq-code", "gptq-code+text" (the
  * calibration files' names without folder and extension, joined by +), else its kind. */

@@ -7,6 +7,9 @@
 
 int model_is_separate(const Provenance *pv) {
     if (!pv->has_method && !pv->has_kind) return 0; /* nothing recorded: every variant on its family's line */
+    static const char *const other[] = {"distill", "finetune", "scale"}; /* the manifest's word wins */
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++)
+        if (!strcmp(pv->kind, other[i])) return 1;
     if (*pv->method) return 0;
     return strcmp(pv->kind, "quant") && strcmp(pv->kind, "fp16");
 }

@@ -37,8 +37,8 @@ VariantMethod variant_method(const char *path) {
         copy_str(g, "quantize.imatrix.file", v.calibration, sizeof v.calibration);
     } else {
         int64_t ft; /* llama_ftype: 0 all F32, 1 mostly F16, 32 mostly BF16; the rest are quantized */
-        if (gguf_get_int(g, "general.file_type", &ft) == 0 && ft != 0 && ft != 1 && ft != 32)
-            snprintf(v.method, sizeof v.method, "llama.cpp");
+        if (gguf_get_int(g, "general.file_type", &ft) == 0 && ft != 0)
+            snprintf(v.method, sizeof v.method, "%s", ft == 1 ? "f16" : ft == 32 ? "bf16" : "llama.cpp");
     }
     gguf_close(g);
     return v;

@@ -8,6 +8,8 @@
  *       -> method "imatrix", calibration the file's name as recorded
  *   general.file_type a quantized type (not 0 F32, 1 F16, 32 BF16), no imatrix   (llama.cpp)
  *       -> method "llama.cpp", calibration empty
+ *   general.file_type 1 or 32 (a conversion to 16 bits)
+ *       -> method "f16" or "bf16", calibration empty
  *   anything else (an F16/F32 GGUF, a Hugging Face folder, a .safetensors file, an unreadable file)
  *       -> both empty: no quantization provenance.
  *
