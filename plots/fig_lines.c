@@ -8,10 +8,11 @@
 
 /* ---- what the lines share: point types, legend, plot command ---- */
 
-/* The point type of line i. */
+/* The point type of line i: shifted by one for every ten lines, so that line i + 10, which has
+ * line i's colour again, has another point. */
 static int line_point(size_t i) {
     static const int points[] = {7, 5, 9, 11, 13};
-    return points[i % (sizeof points / sizeof *points)];
+    return points[(i + i / 10) % (sizeof points / sizeof *points)];
 }
 
 /* A legend of the lines named ns under the title, from y = top down; returns its bottom. */
