@@ -104,6 +104,12 @@ tests: $(BUILD)/coldtok $(TESTS) $(if $(wildcard $(REFMOD)),$(BUILD)/reference/.
 test: tests
 	tests/run.sh $(BUILD)
 
+# README.md's printed numbers against a rerun of its marked commands (tests/readme_check.py; also
+# inside `make test` as tests/cli_readme.sh). SLOW=1 adds the blocks that need `make demo`'s output.
+.PHONY: readme-check
+readme-check: $(BUILD)/coldtok
+	COLDTOK=$(BUILD)/coldtok python3 tests/readme_check.py $(if $(SLOW),--slow)
+
 # ---- sanitizers and fuzzers ----
 # The fuzzers share one archive of the library built with clang's sanitizers and fuzzer
 # instrumentation.

@@ -210,6 +210,33 @@ int ends_with(const char *s, const char *suffix) {
     return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+int write_file_atomic(const char *path, const void *data, size_t len, Err *err) {
+    Buf tmp = {0};
+    buf_printf(&tmp, "%s.tmpXXXXXX", path);
+    int rc = -1, fd = mkstemp(tmp.data);
+    if (fd < 0) {
+        err_set(err, "%s: %s", path, strerror(errno));
+        buf_free(&tmp);
+        return -1;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, (const char *)data + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) break;
+        off += (size_t)w;
+    }
+    int ok = off == len && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+    if (close(fd) != 0) ok = 0;
+    if (ok && rename(tmp.data, path) == 0) rc = 0;
+    else {
+        err_set(err, "%s: %s", path, strerror(errno ? errno : EIO));
+        unlink(tmp.data);
+    }
+    buf_free(&tmp);
+    return rc;
+}
+
 /* ---- progress ---- */
 
 static double progress_last;

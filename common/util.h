@@ -72,6 +72,9 @@ int is_file(const char *path);
 int make_dirs(const char *path, Err *err);
 /* True when the name ends with suffix (case-sensitive). */
 int ends_with(const char *s, const char *suffix);
+/* Writes len bytes to PATH through PATH.tmpXXXXXX (mode 0644), fsync and rename, so that a reader
+ * never sees a half-written file and a crash leaves the old one. Errors: "PATH: reason". */
+int write_file_atomic(const char *path, const void *data, size_t len, Err *err);
 
 /* Progress on stderr, only when stderr is a terminal: progress("loading %s", p) rewrites
  * one line; progress_done() clears it. Cheap to call often (rate-limited to ~10 Hz). */
