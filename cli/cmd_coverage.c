@@ -148,11 +148,11 @@ static Table *detail_table(const Source *s, size_t ns, int with_label) {
 }
 
 /* One row per tokenizer x language (coverage_summary.csv, docs/output.md). */
-static Table *summary_table(const Source *s, size_t ns) {
+static Table *summary_table(const Source *s, size_t ns, MatchRule rule) {
     Table *t = table_new();
     const char *cols[] = {"tokenizer", "lang", "keywords", "covered", "coverage",
-                          "mean_bare_tokens", "mean_space_tokens", "missing"};
-    for (int i = 0; i < 8; i++) table_column(t, cols[i], i >= 2 && i <= 6);
+                          "mean_bare_tokens", "mean_space_tokens", "missing", "match"};
+    for (int i = 0; i < 9; i++) table_column(t, cols[i], i >= 2 && i <= 6);
     for (size_t k = 0; k < ns; k++)
         for (size_t i = 0; i < s[k].cov.nlangs; i++) {
             const LangCoverage *l = &s[k].cov.langs[i];
@@ -169,14 +169,15 @@ static Table *summary_table(const Source *s, size_t ns) {
             table_putf(t, 5, "%.6g", l->mean_bare_ntok);
             table_putf(t, 6, "%.6g", l->mean_space_ntok);
             table_put(t, 7, missing.data ? missing.data : "");
+            table_put(t, 8, match_rule_name(rule)); /* the rule travels with the numbers (coldtok plot) */
             buf_free(&missing);
         }
     return t;
 }
 
 /* DIR/coverage.csv and DIR/coverage_summary.csv, for `coldtok plot`. */
-static int save_dir(const Source *s, size_t ns, const char *dir, Err *err) {
-    Table *detail = detail_table(s, ns, 1), *summary = summary_table(s, ns);
+static int save_dir(const Source *s, size_t ns, MatchRule rule, const char *dir, Err *err) {
+    Table *detail = detail_table(s, ns, 1), *summary = summary_table(s, ns, rule);
     const TableFile files[] = {{"coverage.csv", detail}, {"coverage_summary.csv", summary}};
     int rc = table_save_dir(dir, files, 2, err);
     table_free(detail);
@@ -311,7 +312,7 @@ int cmd_coverage(int argc, char **argv) {
         table_free(t);
         if (bad) goto fail;
     }
-    if (outdir && save_dir(src, ntok, outdir, &err)) goto fail;
+    if (outdir && save_dir(src, ntok, rule, outdir, &err)) goto fail;
     if (outdir) { /* what the folder was made from (report/run_record.h) */
         for (size_t i = 0; i < ntok; i++) run_record_input(rec, "tokenizer", tok_path(src[i].tok));
         run_record_keywords(rec, kw_files, nkw, !nkw || builtin);

@@ -174,3 +174,52 @@ out:
     if (rc < 0) bars_free(b);
     return rc;
 }
+
+/* drift.csv's statistic over all languages and positions, with its interval, for each variant that
+ * drift_models.csv gives bits per weight; the family is drift_models.csv's base (role base). */
+int load_drift_kl(const CsvTable *t, const CsvTable *models, const char *statname, KlData *k, Err *err) {
+    memset(k, 0, sizeof *k);
+    int mm = csv_table_col(models, "model"), mrole = csv_table_col(models, "role");
+    int mb = csv_table_col(models, "bits_per_weight"), mmeth = csv_table_col(models, "method");
+    int mcal = csv_table_col(models, "calibration");
+    const char *base = NULL;
+    for (size_t r = 0; r < models->nrows && !base; r++)
+        if (!strcmp(csv_table_cell(models, r, mrole), "base")) base = csv_table_cell(models, r, mm);
+    if (!base) return err_set(err, "%s: no model with role base", models->path);
+    size_t fam = names_add(&k->families, base);
+    int cv = csv_table_col(t, "variant"), cl = csv_table_col(t, "lang"), cp = csv_table_col(t, "positions");
+    int cs = csv_table_col(t, "statistic"), cval = csv_table_col(t, "value");
+    k->p = xmalloc((models->nrows + 1) * sizeof *k->p);
+    for (size_t r = 0; r < models->nrows; r++) {
+        const char *name = csv_table_cell(models, r, mm);
+        if (!strcmp(csv_table_cell(models, r, mrole), "base")) continue;
+        double bits, stat[3] = {NAN, NAN, NAN}; /* the statistic, its lo, its hi */
+        size_t ignored = 0;
+        if (read_value(models, r, mb, &bits, &ignored, err) < 0) return kl_free(k), -1;
+        for (size_t i = 0; i < t->nrows; i++) {
+            if (strcmp(csv_table_cell(t, i, cv), name) || strcmp(csv_table_cell(t, i, cl), "all") ||
+                strcmp(csv_table_cell(t, i, cp), "all"))
+                continue;
+            const char *st = csv_table_cell(t, i, cs);
+            size_t n = strlen(statname);
+            if (strncmp(st, statname, n)) continue;
+            int j = !st[n] ? 0 : !strcmp(st + n, "_lo") ? 1 : !strcmp(st + n, "_hi") ? 2 : -1;
+            if (j < 0) continue;
+            if (read_value(t, i, cval, &stat[j], &k->dropped, err) < 0) return kl_free(k), -1;
+            if (stat[j] < -1e-9) {
+                err_set(err, "%s: line %d: %s %g is negative", t->path, t->line[i], st, stat[j]);
+                return kl_free(k), -1;
+            }
+        }
+        if (isnan(stat[0])) continue; /* compared per byte, or not scored */
+        if (isnan(bits)) {
+            k->no_bits++;
+            continue;
+        }
+        Provenance pv = {csv_table_cell(models, r, mmeth), csv_table_cell(models, r, mcal), "", mmeth >= 0, 0};
+        /* drift_models.csv has no kind: with a method column, a variant without one is drawn apart */
+        kl_add_point(k, name, fam, &pv, bits, fmax(stat[0], 0), stat[1], stat[2]);
+    }
+    kl_finish(k);
+    return 0;
+}

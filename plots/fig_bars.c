@@ -24,7 +24,8 @@ void draw_bars(Buf *s, const Term *tm, const Bars *b, const char *title, const c
     for (size_t i = 0; i < ns; i++)
         e[i] = (Entry){b->series.shown[i], b->series.tail[i], SAMPLE_BOX, series_colour(i), box_pattern(i), 0};
     if (missing) e[ns] = (Entry){"no value", 0, SAMPLE_CROSS, "#222222", 0, 0};
-    double legend_bottom = put_legend(s, tm, top, 0.3 * tm->height, keytitle, e, ns + (size_t)missing);
+    size_t skip = !keytitle && ns == 1; /* one untitled series: the y axis names it, no legend needed */
+    double legend_bottom = put_legend(s, tm, top, 0.3 * tm->height, keytitle, e + skip, ns + (size_t)missing - skip);
     free(e);
 
     /* y from 0: to ymax, or a little above the highest bar; ticks as many as the height allows,

@@ -29,8 +29,13 @@ void draw_heat(Buf *s, const Term *tm, const Heat *h) {
         if (!isnan(h->v[i])) m = fmax(m, fabs(h->v[i]));
     if (m == 0) m = 1;
     char title[160];
-    snprintf(title, sizeof title, "Keywords whose probability moved most in each variant: the top %zu of %zu", nk, h->total_kw);
+    snprintf(title, sizeof title, "The %zu keywords (of %zu) contributing most to the divergence, "
+             "ranked by p_base x |ln ratio| summed over the variants", nk, h->total_kw);
     double top = put_title(s, tm, title);
+    /* which probability the colours compare, under the title */
+    put_text(s, tm, "colour: ln(p_sum variant / p_sum base), p_sum = P(keyword) + P(space + keyword) as the next token "
+             "at cold start", 0, tm->width / 2.0, top - 0.5 * LINE_EM * 0.85 * em, "center", 0.85, 0, "#333333");
+    top -= LINE_EM * 0.85 * em + 0.3 * em;
     int missing = 0;
     for (size_t i = 0; i < nk * nv; i++) missing |= isnan(h->v[i]);
 

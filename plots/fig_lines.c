@@ -8,10 +8,11 @@
 
 /* ---- what the lines share: point types, legend, plot command ---- */
 
-/* The point type of line i. */
+/* The point type of line i: shifted by one for every ten lines, so that line i + 10, which has
+ * line i's colour again, has another point. */
 static int line_point(size_t i) {
     static const int points[] = {7, 5, 9, 11, 13};
-    return points[i % (sizeof points / sizeof *points)];
+    return points[(i + i / 10) % (sizeof points / sizeof *points)];
 }
 
 /* A legend of the lines named ns under the title, from y = top down; returns its bottom. */
@@ -51,9 +52,10 @@ typedef struct {
     int logy;
 } KlRange;
 
-/* Where point p falls in the plot area a, in pixels. */
-static void kl_point_px(const KlRange *r, Area a, const KlPoint *p, double *px, double *py) {
-    *px = a.L + (p->bits - r->x0) / (r->x1 - r->x0) * (a.R - a.L);
+/* Where point p, drawn at x bits (its own, or moved aside: dodge_bits), falls in the plot area a,
+ * in pixels. */
+static void kl_point_px(const KlRange *r, Area a, const KlPoint *p, double x, double *px, double *py) {
+    *px = a.L + (x - r->x0) / (r->x1 - r->x0) * (a.R - a.L);
     *py = r->logy ? a.B + (log10(p->kl) - log10(r->y0)) / (log10(r->y1) - log10(r->y0)) * (a.T - a.B)
                   : a.B + (p->kl - r->y0) / (r->y1 - r->y0) * (a.T - a.B);
 }
@@ -61,21 +63,22 @@ static void kl_point_px(const KlRange *r, Area a, const KlPoint *p, double *px, 
 /* Each point's model name next to it, on the spot around it (of a few tried) that hides no point,
  * no other label and nothing outside the plot, and covers least of the lines; a point with no
  * such spot stays without a label (counted in *unlabelled). */
-static void put_point_labels(Buf *s, const Term *tm, const KlData *k, const KlRange *r, Area a, size_t *unlabelled) {
+static void put_point_labels(Buf *s, const Term *tm, const KlData *k, const double *x, const KlRange *r, Area a,
+                             size_t *unlabelled) {
     double em = tm->em;
     double pr = 0.45 * LINE_EM * em; /* a point's half-size in pixels */
     Box *placed = xmalloc((2 * k->n + 1) * sizeof *placed);
     size_t np = 0;
     for (size_t i = 0; i < k->n; i++) {
         double px, py;
-        kl_point_px(r, a, &k->p[i], &px, &py);
+        kl_point_px(r, a, &k->p[i], x[i], &px, &py);
         placed[np++] = (Box){px - pr, py - pr, px + pr, py + pr};
     }
     /* the lines between a family's points, as a trail of small boxes: better not covered */
     Box *trail = NULL;
     size_t nt = 0, capt = 0;
     for (size_t i = 1; i < k->n; i++) {
-        if (k->p[i].family != k->p[i - 1].family) continue;
+        if (k->p[i].separate || k->p[i - 1].separate || k->p[i].series != k->p[i - 1].series) continue;
         Box pa = placed[i - 1], pb = placed[i];
         double ax = (pa.x0 + pa.x1) / 2, ay = (pa.y0 + pa.y1) / 2, bx = (pb.x0 + pb.x1) / 2, by = (pb.y0 + pb.y1) / 2;
         size_t steps = (size_t)(hypot(bx - ax, by - ay) / 6) + 1;
@@ -127,6 +130,8 @@ static KlRange kl_range(const Term *tm, const KlData *k, double *ytick_w) {
     for (size_t i = 0; i < k->n; i++) {
         if (k->p[i].kl > 0) lo = fmin(lo, k->p[i].kl);
         hi = fmax(hi, k->p[i].kl);
+        if (k->p[i].lo > 0) lo = fmin(lo, k->p[i].lo); /* error bars stay inside the plot */
+        if (k->p[i].hi > 0) hi = fmax(hi, k->p[i].hi);
         bmin = fmin(bmin, k->p[i].bits), bmax = fmax(bmax, k->p[i].bits);
     }
     int any_zero = 0;
@@ -152,11 +157,85 @@ static KlRange kl_range(const Term *tm, const KlData *k, double *ytick_w) {
     return r;
 }
 
-void draw_kl(Buf *s, const Term *tm, const KlData *k, size_t *unlabelled) {
+/* The mark of a variant that is not a quantization of its base: an open circle, in dark grey. */
+#define SEPARATE_PT 6
+#define SEPARATE_COLOUR "#222222"
+
+/* The legend of kl_vs_bits: its lines, then the mark of the separate points. */
+static double put_kl_legend(Buf *s, const Term *tm, double top, const KlData *k) {
+    size_t n = k->series.n;
+    Entry *e = xmalloc((n + 2) * sizeof *e);
+    for (size_t i = 0; i < n; i++)
+        e[i] = (Entry){k->series.shown[i], k->series.tail[i], SAMPLE_LINE, series_colour(i), 0, line_point(i)};
+    const char *title = k->by_method ? (k->families.n > 1 ? "family (base model): quantization method"
+                                                           : "quantization method")
+                                     : "family (base model)";
+    double bottom = put_legend(s, tm, top, 0.25 * tm->height, title, e, n);
+    if (k->nseparate) { /* a line of its own, so that its long text does not widen a column of methods */
+        Entry sep = {"not a quantization of its base (distilled, scaled, fine-tuned): a point of its own, not joined",
+                     0, SAMPLE_MARK, SEPARATE_COLOUR, 0, SEPARATE_PT};
+        bottom = put_legend(s, tm, bottom, 0.1 * tm->height, NULL, &sep, 1);
+    }
+    free(e);
+    return bottom;
+}
+
+/* Where each point is drawn: at its bits per weight, except that points with equal bits (GPTQ and
+ * RTN of one type) that would cover one another (less than near_px apart in height) are spread
+ * side by side, step_px pixels apart, in the order of their lines. *moved: some point was moved. */
+static double *dodge_bits(const KlData *k, const KlRange *r, Area a, double step_px, double near_px, int *moved) {
+    double *x = xmalloc((k->n + 1) * sizeof *x), per_px = (r->x1 - r->x0) / fmax(1, a.R - a.L);
+    double *py = xmalloc((k->n + 1) * sizeof *py);
+    size_t *cluster = xmalloc((k->n + 1) * sizeof *cluster);
+    for (size_t i = 0; i < k->n; i++) {
+        double px;
+        x[i] = k->p[i].bits;
+        kl_point_px(r, a, &k->p[i], x[i], &px, &py[i]);
+        cluster[i] = i;
+    }
+    /* clusters: points of equal bits joined when near in height (transitively) */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < k->n; i++)
+            for (size_t j = i + 1; j < k->n; j++)
+                if (k->p[i].bits == k->p[j].bits && fabs(py[i] - py[j]) < near_px && cluster[i] != cluster[j]) {
+                    size_t c = cluster[i] < cluster[j] ? cluster[i] : cluster[j];
+                    cluster[i] = cluster[j] = c;
+                    changed = 1;
+                }
+    }
+    *moved = 0;
+    for (size_t c = 0; c < k->n; c++) {
+        size_t m = 0;
+        for (size_t j = 0; j < k->n; j++) m += cluster[j] == c;
+        if (m < 2) continue;
+        *moved = 1;
+        for (size_t j = 0, rank = 0; j < k->n; j++)
+            if (cluster[j] == c) x[j] = k->p[j].bits + ((double)rank++ - (double)(m - 1) / 2) * step_px * per_px;
+    }
+    free(py);
+    free(cluster);
+    return x;
+}
+
+/* A data block of points: "x kl lo hi" (NaN where there is no interval). */
+static void put_kl_block(Buf *s, const char *name, const KlData *k, const double *x, int separate, size_t series) {
+    buf_printf(s, "$%s << EOD\n", name);
+    for (size_t i = 0; i < k->n; i++) {
+        const KlPoint *p = &k->p[i];
+        if (p->separate != separate || (!separate && p->series != series)) continue;
+        buf_printf(s, "%.10g %.10g", x[i], p->kl);
+        if (isnan(p->lo) || isnan(p->hi)) buf_puts(s, " NaN NaN\n");
+        else buf_printf(s, " %.10g %.10g\n", p->lo, p->hi);
+    }
+    buf_puts(s, "EOD\n");
+}
+
+void draw_kl(Buf *s, const Term *tm, const KlData *k, const char *title, const char *ylabel, size_t *unlabelled) {
     double em = tm->em, ytick_w;
     KlRange r = kl_range(tm, k, &ytick_w);
-    double top = put_title(s, tm, "KL(P||Q) of each variant from its base, against bits per weight");
-    double legend_bottom = put_line_legend(s, tm, top, "family (base model)", &k->families);
+    double top = put_title(s, tm, title);
+    double legend_bottom = put_kl_legend(s, tm, top, k);
 
     /* the plot area, fixed so that labels can be placed in pixels */
     Area a = {left_of_yaxis(tm, ytick_w), tm->width - 1.5 * em, bottom_of_xaxis(tm), legend_bottom - 0.9 * em};
@@ -169,17 +248,39 @@ void draw_kl(Buf *s, const Term *tm, const KlData *k, size_t *unlabelled) {
         buf_printf(s, "set ytics 0, %.10g\nset format y '%%g'\n", step_for(r.y1, 6, a.T - a.B, em));
     }
     put_xtitle(s, tm, "bits per weight", a.L, a.R);
-    put_text(s, tm, "KL(P||Q), nats", 0, edge_title_mid(tm), (a.B + a.T) / 2, "center", 1, 1, NULL);
+    put_ytitle(s, tm, ylabel, edge_title_mid(tm), a.B, a.T);
     put_grid(s, "xtics ytics");
-    put_point_labels(s, tm, k, &r, a, unlabelled);
+    int moved;
+    /* moved by about half a point's width, when less than two points' height apart */
+    double *x = dodge_bits(k, &r, a, 0.4 * em, 0.9 * LINE_EM * em, &moved);
+    if (moved)
+        put_text(s, tm, "points with equal bits per weight are drawn side by side", 0, a.R, edge_title_mid(tm),
+                 "right", 0.8, 0, "#555555");
+    put_point_labels(s, tm, k, x, &r, a, unlabelled);
 
-    for (size_t f = 0; f < k->families.n; f++) {
-        buf_printf(s, "$f%zu << EOD\n", f);
-        for (size_t i = 0; i < k->n; i++)
-            if (k->p[i].family == f) buf_printf(s, "%.10g %.10g\n", k->p[i].bits, k->p[i].kl);
-        buf_puts(s, "EOD\n");
+    char name[32];
+    for (size_t f = 0; f < k->series.n; f++) {
+        snprintf(name, sizeof name, "f%zu", f);
+        put_kl_block(s, name, k, x, 0, f);
     }
-    put_lines_plot(s, 'f', k->families.n, "ps 1.4");
+    if (k->nseparate) put_kl_block(s, "sep", k, x, 1, 0);
+    free(x);
+    /* the error bars first, so that the points are drawn over them */
+    buf_puts(s, "plot ");
+    const char *sep = "";
+    for (size_t i = 0; k->has_ci && i < k->series.n; i++, sep = ", \\\n     ")
+        buf_printf(s, "%s$f%zu using 1:2:3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle", sep, i, series_colour(i));
+    if (k->has_ci && k->nseparate) {
+        buf_printf(s, "%s$sep using 1:2:3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle", sep, SEPARATE_COLOUR);
+        sep = ", \\\n     ";
+    }
+    for (size_t i = 0; i < k->series.n; i++, sep = ", \\\n     ")
+        buf_printf(s, "%s$f%zu using 1:2 with linespoints lw 2 pt %d ps 1.4 lc rgb '%s' notitle", sep, i,
+                   line_point(i), series_colour(i));
+    if (k->nseparate)
+        buf_printf(s, "%s$sep using 1:2 with points pt %d ps 1.8 lw 2 lc rgb '%s' notitle", sep, SEPARATE_PT,
+                   SEPARATE_COLOUR);
+    buf_putc(s, '\n');
 }
 
 /* ---- drift_kl_distribution: one line per variant over bins of log10 KL ---- */

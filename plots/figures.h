@@ -15,18 +15,21 @@
 #include "plots/layout.h"
 
 /* y from 0 to ymax (0: a little above the highest bar); hline > 0: a dashed line across at that
- * height, always in range. keytitle heads the legend of the series. */
+ * height, always in range. keytitle heads the legend of the series (NULL with one series: no
+ * legend but the "no value" mark). */
 void draw_bars(Buf *s, const Term *tm, const Bars *b, const char *title, const char *ylabel, const char *keytitle,
                double ymax, double hline);
 
-/* KL against bits per weight, each point labelled with its model where a label hides nothing;
- * *unlabelled counts the points left without one. */
-void draw_kl(Buf *s, const Term *tm, const KlData *k, size_t *unlabelled);
+/* KL against bits per weight, a line per series (family or method), variants that are not
+ * quantizations as separate marks, error bars where points have an interval; each point labelled
+ * with its model where a label hides nothing; *unlabelled counts the points left without one. */
+void draw_kl(Buf *s, const Term *tm, const KlData *k, const char *title, const char *ylabel, size_t *unlabelled);
 
 /* The share of positions in each bin of log10 KL, one line per variant. */
 void draw_dist(Buf *s, const Term *tm, const Dist *d);
 
-/* Log ratios, variants x keywords, in a diverging palette; a missing cell stays grey. */
+/* Log ratios, variants x keywords (ranked by contribution), in a diverging palette; a missing cell
+ * stays grey. */
 void draw_heat(Buf *s, const Term *tm, const Heat *h);
 
 #endif

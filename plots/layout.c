@@ -208,6 +208,10 @@ double put_legend(Buf *s, const Term *tm, double top, double max_h, const char *
             buf_printf(s, "set label '' at screen %.5f, screen %.5f point pt 2 ps %.2f lw 2 lc rgb '%s' front\n",
                        (x + sw / 2) / tm->width, y / tm->height, 1.2 * f.scale, e[i].colour);
             break;
+        case SAMPLE_MARK:
+            buf_printf(s, "set label '' at screen %.5f, screen %.5f point pt %d ps %.2f lw 2 lc rgb '%s' front\n",
+                       (x + sw / 2) / tm->width, y / tm->height, e[i].pt, 1.6 * f.scale, e[i].colour);
+            break;
         }
         put_text(s, tm, fit_text(tm, e[i].text, e[i].tail, f.scale, f.room, &t), 0, x + sw + 0.5 * em, y, "left",
                  f.scale, 0, NULL);

@@ -92,7 +92,7 @@ void put_ytitle(Buf *s, const Term *tm, const char *text, double x, double B, do
 
 /* ---- legends, drawn here rather than by gnuplot, whose text widths are guesses ---- */
 
-typedef enum { SAMPLE_BOX, SAMPLE_LINE, SAMPLE_CROSS } SampleKind;
+typedef enum { SAMPLE_BOX, SAMPLE_LINE, SAMPLE_CROSS, SAMPLE_MARK } SampleKind; /* MARK: a point, type pt */
 
 typedef struct {
     const char *text; /* shown as is (already shortened) */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* The CSV files read, in this order (a malformed one stops the reading). */
-enum { SRC_METRICS, SRC_MODELS, SRC_KEYWORDS, SRC_COVERAGE, SRC_DRIFT, SRC_HIST, NSOURCES };
+enum { SRC_METRICS, SRC_MODELS, SRC_KEYWORDS, SRC_COVERAGE, SRC_DRIFT, SRC_HIST, SRC_DRIFT_MODELS, NSOURCES };
 
 static const char *const req_metrics[] = {"model", "base", "scope", "metric", "value", NULL};
 static const char *const req_models[] = {"model", "bits_per_weight", "base", NULL};
@@ -16,6 +16,7 @@ static const char *const req_kw[] = {"model", "keyword", "log_ratio", NULL};
 static const char *const req_cov[] = {"tokenizer", "lang", "coverage", NULL};
 static const char *const req_drift[] = {"variant", "lang", "positions", "statistic", "value", NULL};
 static const char *const req_hist[] = {"variant", "log10_kl_lo", "log10_kl_hi", "count", NULL};
+static const char *const req_dmodels[] = {"model", "role", "bits_per_weight", NULL};
 
 static const struct {
     const char *file;
@@ -27,6 +28,7 @@ static const struct {
     [SRC_COVERAGE] = {"coverage_summary.csv", req_cov},
     [SRC_DRIFT] = {"drift.csv", req_drift},
     [SRC_HIST] = {"drift_kl_hist.csv", req_hist},
+    [SRC_DRIFT_MODELS] = {"drift_models.csv", req_dmodels},
 };
 
 /* The files of DIR, read when they are there. */
@@ -116,6 +118,7 @@ static int take_coverage(const Sources *src, Loaded *d, PlotFigure *f, Buf *warn
     if (!present(src, SRC_COVERAGE, f)) return 0;
     if (load_bars(&src->t[SRC_COVERAGE], "tokenizer", "lang", "coverage", NULL, &d->cov, err) < 0) return -1;
     d->have[FIG_COVERAGE] = keep_bars(&d->cov, src, SRC_COVERAGE, "coverage value", f, warn);
+    coverage_match(&src->t[SRC_COVERAGE], d->match, sizeof d->match);
     return 0;
 }
 
@@ -152,6 +155,42 @@ static int take_kw_ratio(const Sources *src, Loaded *d, PlotFigure *f, Buf *warn
     return 0;
 }
 
+/* Figure fig: drift.csv's statistic stat against bits per weight, into k. */
+static int take_drift_stat(const Sources *src, int fig, const char *stat, KlData *k, Loaded *d, PlotFigure *f,
+                           Buf *warn, Err *err) {
+    if (!present(src, SRC_DRIFT, f) || !present(src, SRC_DRIFT_MODELS, f)) return 0;
+    if (load_drift_kl(&src->t[SRC_DRIFT], &src->t[SRC_DRIFT_MODELS], stat, k, err) < 0) return -1;
+    if (k->no_bits)
+        buf_printf(warn, "%s: %zu variant(s) left out: no bits_per_weight in %s/drift_models.csv\n", f->name,
+                   k->no_bits, src->dir);
+    if (!k->n) {
+        fig_note(f, "no variant with %s (lang all, positions all) in drift.csv and bits_per_weight in "
+                    "drift_models.csv", stat);
+        kl_free(k);
+        return 0;
+    }
+    d->have[fig] = 1;
+    return 0;
+}
+
+/* Figure fig: metric's value per model, into b. */
+static int take_measure(const Sources *src, int fig, const char *metric, const char *shown, Bars *b, Loaded *d,
+                        PlotFigure *f, Buf *warn, Err *err) {
+    if (!present(src, SRC_METRICS, f)) return 0;
+    if (load_measure(&src->t[SRC_METRICS], metric, shown, b, err) < 0) return -1;
+    char what[64];
+    snprintf(what, sizeof what, "%s value", metric);
+    d->have[fig] = keep_bars(b, src, SRC_METRICS, what, f, warn);
+    return 0;
+}
+
+static int take_conc(const Sources *src, Loaded *d, PlotFigure *f, Buf *warn, Err *err) {
+    if (!present(src, SRC_METRICS, f)) return 0;
+    if (load_conc(&src->t[SRC_METRICS], &d->conc, &d->conc_langs, err) < 0) return -1;
+    d->have[FIG_CONC] = keep_bars(&d->conc, src, SRC_METRICS, "n80, n85, n90 or n95 value for a language", f, warn);
+    return 0;
+}
+
 void loaded_free(Loaded *d) {
     if (d->have[FIG_PKP]) bars_free(&d->pkp);
     if (d->have[FIG_KL]) kl_free(&d->kl);
@@ -159,6 +198,13 @@ void loaded_free(Loaded *d) {
     if (d->have[FIG_COVERAGE]) bars_free(&d->cov);
     if (d->have[FIG_DIST]) dist_free(&d->dist);
     if (d->have[FIG_KW_RATIO]) bars_free(&d->kwr);
+    if (d->have[FIG_DRIFT_KL]) kl_free(&d->dkl);
+    if (d->have[FIG_DRIFT_TOP1]) kl_free(&d->dtop1);
+    if (d->have[FIG_DRIFT_PPL]) kl_free(&d->dppl);
+    if (d->have[FIG_STP]) bars_free(&d->stp);
+    if (d->have[FIG_NLP]) bars_free(&d->nlp);
+    if (d->have[FIG_INDENT]) bars_free(&d->indent);
+    if (d->have[FIG_CONC]) bars_free(&d->conc);
     memset(d->have, 0, sizeof d->have);
 }
 
@@ -172,7 +218,15 @@ int load_all(const PlotOptions *o, Loaded *d, PlotFigure *figs, Buf *warn, Err *
     if (take_pkp(&src, d, &figs[FIG_PKP], warn, err) < 0 || take_kl(&src, d, &figs[FIG_KL], warn, err) < 0 ||
         take_heat(&src, o->top_keywords, d, &figs[FIG_HEAT], warn, err) < 0 ||
         take_coverage(&src, d, &figs[FIG_COVERAGE], warn, err) < 0 ||
-        take_dist(&src, d, &figs[FIG_DIST], warn, err) < 0 || take_kw_ratio(&src, d, &figs[FIG_KW_RATIO], warn, err) < 0)
+        take_dist(&src, d, &figs[FIG_DIST], warn, err) < 0 || take_kw_ratio(&src, d, &figs[FIG_KW_RATIO], warn, err) < 0 ||
+        take_drift_stat(&src, FIG_DRIFT_KL, "kl_mean", &d->dkl, d, &figs[FIG_DRIFT_KL], warn, err) < 0 ||
+        take_drift_stat(&src, FIG_DRIFT_TOP1, "same_top1", &d->dtop1, d, &figs[FIG_DRIFT_TOP1], warn, err) < 0 ||
+        take_drift_stat(&src, FIG_DRIFT_PPL, "ppl_ratio", &d->dppl, d, &figs[FIG_DRIFT_PPL], warn, err) < 0 || 
+        take_measure(&src, FIG_STP, "stp", "STP", &d->stp, d, &figs[FIG_STP], warn, err) < 0 ||
+        take_measure(&src, FIG_NLP, "nlp", "NLP", &d->nlp, d, &figs[FIG_NLP], warn, err) < 0 ||
+        take_measure(&src, FIG_INDENT, "indent_mass", "indentation mass", &d->indent, d, &figs[FIG_INDENT], warn,
+                     err) < 0 ||
+        take_conc(&src, d, &figs[FIG_CONC], warn, err) < 0)
         goto out;
     ret = 0;
 out:

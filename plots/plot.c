@@ -18,7 +18,26 @@ static const char *const fig_names[PLOT_NFIGURES] = {
     [FIG_PKP] = "pkp_by_language",       [FIG_KL] = "kl_vs_bits",
     [FIG_HEAT] = "keyword_heatmap",      [FIG_COVERAGE] = "coverage_by_language",
     [FIG_DIST] = "drift_kl_distribution", [FIG_KW_RATIO] = "drift_keyword_vs_other",
+    [FIG_DRIFT_KL] = "drift_kl_vs_bits",  [FIG_DRIFT_TOP1] = "drift_top1_vs_bits",
+    [FIG_DRIFT_PPL] = "drift_ppl_vs_bits", [FIG_STP] = "cold_start_stp",
+    [FIG_NLP] = "cold_start_nlp",         [FIG_INDENT] = "cold_start_indent",
+    [FIG_CONC] = "keyword_concentration",
 };
+
+/* What coverage_summary.csv's match rule means (docs/coverage.md). */
+static const char *match_text(const char *m) {
+    if (!strcmp(m, "bare")) return "match bare: the keyword itself is one token";
+    if (!strcmp(m, "space")) return "match space: the keyword after a space is one token";
+    if (!strcmp(m, "either")) return "match either: the keyword, or the keyword after a space, is one token";
+    if (!strcmp(m, "several")) return "rows of different match rules";
+    return "match rule not recorded in coverage_summary.csv";
+}
+
+/* " and 2 not quantizations" when some points are drawn apart. */
+static void separate_note(char *dst, size_t cap, const KlData *k) {
+    if (k->nseparate) snprintf(dst, cap, ", %zu not %s", k->nseparate, k->nseparate == 1 ? "a quantization" : "quantizations");
+    else *dst = '\0';
+}
 
 int plot_format_parse(const char *s) {
     for (int i = PLOT_PNG; i <= PLOT_PDF; i++)
@@ -63,6 +82,29 @@ static void contexts_note(char *dst, size_t cap, int several, size_t nmodels, co
     else *dst = '\0';
 }
 
+/* A statistic of drift.csv against bits per weight, with its intervals as error bars. */
+static void draw_drift_stat(Buf *s, const Term *tm, const KlData *k, const char *title, const char *ylabel,
+                            PlotFigure *f, Buf *warn) {
+    size_t unlabelled = 0;
+    char sep[64], y[160];
+    snprintf(y, sizeof y, "%s%s", ylabel, k->has_ci ? " (bars: 95% CI, bootstrap over files)" : "");
+    draw_kl(s, tm, k, title, y, &unlabelled);
+    separate_note(sep, sizeof sep, k);
+    fig_note(f, "%zu %s%s%s", k->n, plural(k->n, "variant", "variants"), sep,
+             k->has_ci ? ", with 95% intervals" : ", no intervals in drift.csv");
+    if (unlabelled)
+        buf_printf(warn, "%s: %zu of %zu points left without a label: no free room next to them\n", f->name, unlabelled,
+                   k->n);
+}
+
+/* A bar per model (and context) of one cold-start measure. */
+static void draw_measure(Buf *s, const Term *tm, const Bars *b, const char *title, const char *ylabel, PlotFigure *f) {
+    char ctx[128];
+    draw_bars(s, tm, b, title, ylabel, NULL, 0, 0);
+    contexts_note(ctx, sizeof ctx, b->several, b->nmodels, plural(b->nmodels, "model", "models"), b->ncontexts);
+    fig_note(f, "%zu %s%s", b->groups.n, b->several ? "series" : plural(b->groups.n, "model", "models"), ctx);
+}
+
 /* Writes figure i's script (after its head) and its note. */
 static void draw_figure(int i, Buf *s, const Term *tm, const Loaded *d, PlotFigure *f, Buf *warn) {
     char ctx[128];
@@ -77,12 +119,15 @@ static void draw_figure(int i, Buf *s, const Term *tm, const Loaded *d, PlotFigu
         break;
     case FIG_KL: {
         size_t unlabelled = 0;
-        draw_kl(s, tm, &d->kl, &unlabelled);
+        char sep[64];
+        draw_kl(s, tm, &d->kl, "KL(P||Q) of each variant from its base, against bits per weight", "KL(P||Q), nats",
+                &unlabelled);
         contexts_note(ctx, sizeof ctx, d->kl.several, d->kl.nmodels, plural(d->kl.nmodels, "variant", "variants"),
                       d->kl.ncontexts);
-        fig_note(f, "%zu %s%s in %zu %s", d->kl.n,
+        separate_note(sep, sizeof sep, &d->kl);
+        fig_note(f, "%zu %s%s in %zu %s%s", d->kl.n,
              d->kl.several ? "points" : plural(d->kl.n, "variant", "variants"), ctx, d->kl.families.n,
-             plural(d->kl.families.n, "family", "families"));
+             plural(d->kl.families.n, "family", "families"), sep);
         if (unlabelled)
             buf_printf(warn, "kl_vs_bits: %zu of %zu points left without a label: no free room next to them\n",
                        unlabelled, d->kl.n);
@@ -96,17 +141,56 @@ static void draw_figure(int i, Buf *s, const Term *tm, const Loaded *d, PlotFigu
              d->heat.total_kw, d->heat.variants.n,
              d->heat.several ? "rows" : plural(d->heat.variants.n, "variant", "variants"), ctx);
         break;
-    case FIG_COVERAGE:
-        draw_bars(s, tm, &d->cov, "Keyword coverage per language and tokenizer", "coverage (covered keywords / keywords)",
-                  "tokenizer", 1.0, 0);
-        fig_note(f, "%zu %s x %zu %s", d->cov.groups.n, plural(d->cov.groups.n, "language", "languages"),
-             d->cov.series.n, plural(d->cov.series.n, "tokenizer", "tokenizers"));
+    case FIG_COVERAGE: {
+        char title[200];
+        snprintf(title, sizeof title, "Keyword coverage per language and tokenizer (%s)", match_text(d->match));
+        draw_bars(s, tm, &d->cov, title, "coverage (covered keywords / keywords)", "tokenizer", 1.0, 0);
+        fig_note(f, "%zu %s x %zu %s%s%s", d->cov.groups.n, plural(d->cov.groups.n, "language", "languages"),
+             d->cov.series.n, plural(d->cov.series.n, "tokenizer", "tokenizers"), *d->match ? ", match " : "", d->match);
         break;
+    }
     case FIG_DIST:
         draw_dist(s, tm, &d->dist);
         fig_note(f, "%zu %s, up to %zu %s", d->dist.variants.n,
              plural(d->dist.variants.n, "variant", "variants"), d->dist.most, plural(d->dist.most, "bin", "bins"));
         break;
+    case FIG_DRIFT_KL:
+        draw_drift_stat(s, tm, &d->dkl, "Mean KL(P||Q) per position over the corpus, against bits per weight",
+                        "mean KL(P||Q), nats", f, warn);
+        break;
+    case FIG_DRIFT_TOP1:
+        draw_drift_stat(s, tm, &d->dtop1, "Share of positions where the variant's top-1 token is the base's",
+                        "same top-1", f, warn);
+        break;
+    case FIG_DRIFT_PPL:
+        draw_drift_stat(s, tm, &d->dppl, "Perplexity of the variant over the base's, on the corpus",
+                        "PPL variant / PPL base", f, warn);
+        break;
+    case FIG_STP:
+        draw_measure(s, tm, &d->stp, "STP: cold-start probability of structural tokens (punctuation, symbols, "
+                     "whitespace)", "STP", f);
+        break;
+    case FIG_NLP:
+        draw_measure(s, tm, &d->nlp, "NLP: cold-start probability of English words (the English control set's PKP)",
+                     "NLP", f);
+        break;
+    case FIG_INDENT:
+        draw_measure(s, tm, &d->indent, "Cold-start probability of indentation tokens (newlines, then only spaces "
+                     "or only tabs)", "indentation mass", f);
+        break;
+    case FIG_CONC: {
+        char title[200];
+        snprintf(title, sizeof title, "Keyword concentration: keywords holding 80-95%% of a language's keyword mass "
+                 "(mean over %zu %s)", d->conc_langs, plural(d->conc_langs, "language", "languages"));
+        draw_bars(s, tm, &d->conc, title, "keywords (by decreasing p_sum)", "share of the keyword mass", 0, 0);
+        contexts_note(ctx, sizeof ctx, d->conc.several, d->conc.nmodels, plural(d->conc.nmodels, "model", "models"),
+                      d->conc.ncontexts);
+        fig_note(f, "%zu %s x %zu %s, mean over up to %zu %s%s", d->conc.groups.n,
+                 d->conc.several ? "series" : plural(d->conc.groups.n, "model", "models"), d->conc.series.n,
+                 plural(d->conc.series.n, "level", "levels"), d->conc_langs,
+                 plural(d->conc_langs, "language", "languages"), ctx);
+        break;
+    }
     case FIG_KW_RATIO:
         draw_bars(s, tm, &d->kwr, "Mean KL(P||Q) at keyword positions / mean KL(P||Q) at other positions",
                   ">1: compression hurts keyword positions more", "variant", 0, 1);

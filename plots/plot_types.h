@@ -14,7 +14,7 @@ typedef struct {
     int top_keywords;   /* keyword_heatmap: the N keywords that moved most */
 } PlotOptions;
 
-#define PLOT_NFIGURES 6
+#define PLOT_NFIGURES 13
 
 typedef struct {
     const char *name;   /* "pkp_by_language", ... */

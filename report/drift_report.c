@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/tfboot.h"
+#include "report/method.h"
 
 /* ---- numbers into cells ---- */
 
@@ -380,6 +381,9 @@ static void add_model_rows(const TfRun *r, Csvs *csv) {
         table_putf(csv->models, 5, "%d", tm->n_vocab);
         cell(csv->models, 6, "%.4f", tm->bpw);
         table_putf(csv->models, 7, "%ld", tm->tokens);
+        VariantMethod how = variant_method(tm->path);
+        table_put(csv->models, 8, how.method);
+        table_put(csv->models, 9, how.calibration);
     }
 }
 
@@ -440,7 +444,7 @@ int drift_report(const TfRun *run, const DriftReportOptions *o, Err *err) {
     static const char *const TIDY[] = {"variant", "lang", "positions", "statistic", "#value", NULL};
     static const char *const HIST[] = {"variant", "#log10_kl_lo", "#log10_kl_hi", "#count", NULL};
     static const char *const MODELS[] = {"model", "role", "path", "tokenizer", "#same_vocab", "#n_vocab",
-                                         "#bits_per_weight", "#tokens", NULL};
+                                         "#bits_per_weight", "#tokens", "method", "calibration", NULL};
     static const char *const CORPUS[] = {"statistic", "#value", NULL};
     static const char *const COMPARE[] = {"model_a", "model_b", "#positions", "#files", "#dkl", "#dkl_lo", "#dkl_hi",
                                           "#dll", "#dll_lo", "#dll_hi", "#top1_a", "#top1_b", "#only_a", "#only_b",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/metrics.h"
+#include "report/method.h"
 #include "report/run_record.h"
 
 struct StudyReport {
@@ -25,7 +26,7 @@ StudyReport *study_report_new(const StudyReportOptions *o) {
     rp->o = *o;
     static const char *const models[] = {"model", "path", "kind", "bits_per_weight", "base",
                                          "vocab", "tokenizer", "context", "bytes", "sha256",
-                                         "context_id", NULL};
+                                         "context_id", "method", "calibration", NULL};
     static const char *const metrics[] = {"model", "base", "context", "scope", "metric", "value",
                                           "context_id", NULL};
     static const char *const keywords[] = {"model", "context", "lang", "keyword", "bare_id",
@@ -112,14 +113,16 @@ static void control_bytes(const char *s, Buf *out) {
  * strings when it cannot be read any more: a hash is provenance, not a reason to lose the run. */
 typedef struct {
     char bytes[24], sha256[SHA256_HEX_LEN];
+    VariantMethod how; /* the quantize provenance in its GGUF (report/method.h) */
 } ModelDigest;
 
 static ModelDigest digest_of(RunRecord *record, const char *path) {
-    ModelDigest d = {{0}, {0}};
+    ModelDigest d = {{0}, {0}, {{0}, {0}}};
     uint64_t bytes;
     Err err;
     if (run_record_model_digest(record, path, &bytes, d.sha256, &err) == 0) snprintf(d.bytes, sizeof d.bytes, "%llu", (unsigned long long)bytes);
     else d.sha256[0] = '\0';
+    d.how = variant_method(path);
     return d;
 }
 
@@ -138,6 +141,8 @@ static void add_model_row(StudyReport *rp, const StudyModel *r, const StudyModel
     table_put(rp->models, 8, d->bytes);
     table_put(rp->models, 9, d->sha256);
     table_put(rp->models, 10, r->ctx[c].cs.context_ids);
+    table_put(rp->models, 11, d->how.method);
+    table_put(rp->models, 12, d->how.calibration);
 }
 
 static void add_metric_rows(StudyReport *rp, const StudyModel *r, const StudyModel *base, int c) {
@@ -378,7 +383,7 @@ void study_report_model(const Study *s, size_t i, void *report) {
     StudyReport *rp = report;
     const StudyModel *r = &s->models[i], *base = r->base >= 0 ? &s->models[r->base] : NULL;
     /* hashed once per model, and only when models.csv will be written */
-    ModelDigest d = rp->o.outdir ? digest_of(rp->o.record, r->entry->path) : (ModelDigest){{0}, {0}};
+    ModelDigest d = rp->o.outdir ? digest_of(rp->o.record, r->entry->path) : (ModelDigest){{0}, {0}, {{0}, {0}}};
     for (int c = 0; c < s->ncontexts; c++) {
         add_model_row(rp, r, base, c, &d);
         add_metric_rows(rp, r, base, c);

@@ -56,8 +56,8 @@ same=1
 for f in metrics keywords indent top_tokens; do cmp -s "$tmp/text/$f.csv" "$tmp/ids/$f.csv" || same=0; done
 check "probe: the text context and the id context write identical metrics, keywords, indent and top_tokens" \
     '[ $same = 1 ]' "$(diff "$tmp/text/metrics.csv" "$tmp/ids/metrics.csv" | head -5)"
-is "probe: models.csv ends with context_id; the context column holds the pieces" \
-    "model,path,kind,bits_per_weight,base,vocab,tokenizer,context,bytes,sha256,context_id" "$(head -1 "$tmp/text/models.csv")"
+is "probe: models.csv has context_id (then method, calibration); the context column holds the pieces" \
+    "model,path,kind,bits_per_weight,base,vocab,tokenizer,context,bytes,sha256,context_id,method,calibration" "$(head -1 "$tmp/text/models.csv")"
 is "probe: metrics.csv header" "model,base,context,scope,metric,value,context_id" "$(head -1 "$tmp/text/metrics.csv")"
 is "probe: keywords.csv header" "model,context,lang,keyword,bare_id,space_id,p_bare,p_space,p_sum,p_seq,rank,log_ratio,context_id" "$(head -1 "$tmp/text/keywords.csv")"
 is "probe: indent.csv header" "model,context,kind,width,newline,mass,context_id" "$(head -1 "$tmp/text/indent.csv")"

@@ -66,8 +66,8 @@ printf 't\tdef\nt\treturn\nu\tfor\n' > "$tmp/kw3.tsv"
 run "$BIN" coverage -t "$TINY" --keywords "$tmp/kw3.tsv" -o "$tmp/covdir"
 if [ $rc -eq 0 ] && [ -f "$tmp/covdir/coverage_summary.csv" ]; then
     has_line "coverage -o: summary per tokenizer x language" "$tmp/covdir/coverage_summary.csv" \
-        'tokenizer,lang,keywords,covered,coverage,mean_bare_tokens,mean_space_tokens,missing' \
-        'cov-tiny-tokenizer,t,2,1,0.5,3,3.5,return' 'cov-tiny-tokenizer,u,1,1,1,2,1,'
+        'tokenizer,lang,keywords,covered,coverage,mean_bare_tokens,mean_space_tokens,missing,match' \
+        'cov-tiny-tokenizer,t,2,1,0.5,3,3.5,return,either' 'cov-tiny-tokenizer,u,1,1,1,2,1,,either'
     [ "$(wc -l < "$tmp/covdir/coverage.csv")" -eq 4 ] && ok "coverage -o: coverage.csv has one row per keyword" || notok "coverage -o: coverage.csv rows"
 else
     notok "coverage -o DIR" "rc=$rc $(cat "$tmp/err")"

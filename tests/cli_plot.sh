@@ -65,6 +65,13 @@ drew    $tmp/png/keyword_heatmap.png (14 keywords (of 14) x 6 variants)
 drew    $tmp/png/coverage_by_language.png (5 languages x 3 tokenizers)
 drew    $tmp/png/drift_kl_distribution.png (3 variants, up to 16 bins)
 drew    $tmp/png/drift_keyword_vs_other.png (3 languages x 3 variants)
+skipped drift_kl_vs_bits: $DATA/drift_models.csv absent
+skipped drift_top1_vs_bits: $DATA/drift_models.csv absent
+skipped drift_ppl_vs_bits: $DATA/drift_models.csv absent
+skipped cold_start_stp: no stp value in $DATA/metrics.csv
+drew    $tmp/png/cold_start_nlp.png (8 models)
+skipped cold_start_indent: no indent_mass value in $DATA/metrics.csv
+skipped keyword_concentration: no n80, n85, n90 or n95 value for a language in $DATA/metrics.csv
 EOF
     check "png: what was drawn" 'cmp -s "$tmp/want.out" "$tmp/png.out"' \
         "$(diff "$tmp/want.out" "$tmp/png.out" | head -5 | tr '\n' ' ')"
@@ -82,7 +89,7 @@ EOF
     done
     check "png: six 1200x700 PNG files" '[ -z "$bad" ]' "$bad"
     check "png: nothing else in the figure folder" \
-        '[ "$(ls -A "$tmp/png" | sort | tr "\n" " ")" = "coverage_by_language.png drift_keyword_vs_other.png drift_kl_distribution.png keyword_heatmap.png kl_vs_bits.png pkp_by_language.png " ]' \
+        '[ "$(ls -A "$tmp/png" | sort | tr "\n" " ")" = "cold_start_nlp.png coverage_by_language.png drift_keyword_vs_other.png drift_kl_distribution.png keyword_heatmap.png kl_vs_bits.png pkp_by_language.png " ]' \
         "$(ls -A "$tmp/png" | tr '\n' ' ')"
     check "png: nothing left in TMPDIR" '[ -z "$(ls -A "$tmp/tmpdir")" ]' "$(ls -A "$tmp/tmpdir")"
     after=$(cd "$DATA" && ls -la --time-style=+%s . && sha256sum ./*)
@@ -133,7 +140,8 @@ if [ $have_gp = 1 ]; then
     check "svg coverage: tokenizer names, the long one shortened in the middle" '[ -z "$bad" ]' "missing:$bad"
     s=$tmp/svg/keyword_heatmap.svg
     bad=""
-    for m in "'static" __init__ "#include" "x^2" '"quoted"' naïve "\$@" "&amp;mut" "coder 'q2' #k" "grey: no value"; do
+    for m in "'static (rust)" "__init__ (python)" "#include (c)" "x^2 (python)" '"quoted" (sql)' "naïve (python)" "\$@ (bash)" \
+        "&amp;mut (rust)" "if (c, python)" "coder 'q2' #k" "grey: no value"; do
         svg_text "$s" "$m" || bad="$bad [$m]"
     done
     check "svg heatmap: keywords with quotes, underscore, hash, caret, dollar, ampersand, UTF-8 verbatim" '[ -z "$bad" ]' "missing:$bad"
@@ -153,15 +161,19 @@ if [ $have_gp = 1 ]; then
     check "svg drift_keyword_vs_other: languages, variants, a 'no value' mark (no keyword row), the y label" \
         '[ -z "$bad" ]' "$bad"
 
-    # --top 5: the five keywords with the largest |log_ratio| over all variants, counted here
+    # --top 5: the five keywords with the largest contribution p_base x |log_ratio| summed over the
+    # variants (p_base = p_sum / e^log_ratio), counted here
     python3 - "$DATA/keywords.csv" 5 > "$tmp/top5" <<'EOF'
-import csv, sys
-best = {}
+import csv, math, sys
+best, seen = {}, set()
 for row in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
     if row["log_ratio"] == "":
         continue
-    k, v = row["keyword"], abs(float(row["log_ratio"]))
-    best[k] = max(best.get(k, 0.0), v)
+    k, lr = row["keyword"], float(row["log_ratio"])
+    if (row["model"], k) in seen:
+        continue
+    seen.add((row["model"], k))
+    best[k] = best.get(k, 0.0) + float(row["p_sum"]) * math.exp(-lr) * abs(lr)
 ranked = sorted(best, key=lambda k: -best[k])
 for k in ranked[:int(sys.argv[2])]:
     print(k)
@@ -172,12 +184,12 @@ EOF
     bad=""
     while IFS= read -r k; do
         case "$k" in
-            NOT:*) svg_text "$s" "${k#NOT:}" && bad="$bad [${k#NOT:} shown]" ;;
-            *) svg_text "$s" "$k" || bad="$bad [$k missing]" ;;
+            NOT:*) grep -qF "<text>${k#NOT:} (" "$s" && bad="$bad [${k#NOT:} shown]" ;;
+            *) grep -qF "<text>$k (" "$s" || bad="$bad [$k missing]" ;;
         esac
     done < "$tmp/top5"
     grep -q '5 keywords (of 14) x 6 variants' "$tmp/top5.out" || bad="$bad [stdout: $(grep heatmap "$tmp/top5.out")]"
-    check "--top 5: exactly the 5 keywords that moved most, as counted here" '[ $rc -eq 0 ] && [ -z "$bad" ]' \
+    check "--top 5: exactly the 5 keywords that contribute most, as counted here" '[ $rc -eq 0 ] && [ -z "$bad" ]' \
         "$bad (want: $(tr '\n' ' ' < "$tmp/top5"))"
 
     run pdf "$DATA" -o "$tmp/pdf" --format pdf
@@ -199,8 +211,15 @@ skipped keyword_heatmap: $tmp/only-cov/keywords.csv absent
 drew    $tmp/f1/coverage_by_language.png (5 languages x 3 tokenizers)
 skipped drift_kl_distribution: $tmp/only-cov/drift_kl_hist.csv absent
 skipped drift_keyword_vs_other: $tmp/only-cov/drift.csv absent
+skipped drift_kl_vs_bits: $tmp/only-cov/drift.csv absent
+skipped drift_top1_vs_bits: $tmp/only-cov/drift.csv absent
+skipped drift_ppl_vs_bits: $tmp/only-cov/drift.csv absent
+skipped cold_start_stp: $tmp/only-cov/metrics.csv absent
+skipped cold_start_nlp: $tmp/only-cov/metrics.csv absent
+skipped cold_start_indent: $tmp/only-cov/metrics.csv absent
+skipped keyword_concentration: $tmp/only-cov/metrics.csv absent
 EOF
-    check "only coverage_summary.csv: one figure, five skipped with the reason" \
+    check "only coverage_summary.csv: one figure, twelve skipped with the reason" \
         '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/onlycov.out" && [ ! -s "$tmp/onlycov.err" ]' \
         "rc=$rc $(diff "$tmp/want" "$tmp/onlycov.out" | tr '\n' ' ')"
     # a probe-only folder: pkp rows but no kl_pq, no log_ratio
@@ -322,6 +341,13 @@ drew    $tmp/ctx/keyword_heatmap.svg (10 keywords (of 10) x 6 rows (3 variants x
 skipped coverage_by_language: $CTX/coverage_summary.csv absent
 skipped drift_kl_distribution: $CTX/drift_kl_hist.csv absent
 skipped drift_keyword_vs_other: $CTX/drift.csv absent
+skipped drift_kl_vs_bits: $CTX/drift.csv absent
+skipped drift_top1_vs_bits: $CTX/drift.csv absent
+skipped drift_ppl_vs_bits: $CTX/drift.csv absent
+skipped cold_start_stp: no stp value in $CTX/metrics.csv
+skipped cold_start_nlp: no nlp value in $CTX/metrics.csv
+skipped cold_start_indent: no indent_mass value in $CTX/metrics.csv
+skipped keyword_concentration: no n80, n85, n90 or n95 value for a language in $CTX/metrics.csv
 EOF
     check "contexts: rows that differ only in context are drawn, one series per model and context" \
         '[ $rc -eq 0 ] && cmp -s "$tmp/want" "$tmp/ctx.out"' \
@@ -334,7 +360,7 @@ EOF
         done
         svg_text "$tmp/ctx/kl_vs_bits.svg" "qwen2.5-coder-1.5b-instruct-f16 @ $c" || bad="$bad [kl: family @ $c]"
     done
-    for k in shouldComponentUpdate getDerivedStateFromProps; do # long keywords, rotated, not cut
+    for k in "shouldComponentUpdate (react)" "getDerivedStateFromProps (react)"; do # long keywords, rotated, not cut
         svg_text "$tmp/ctx/keyword_heatmap.svg" "$k" || bad="$bad [heat: $k]"
     done
     # (gnuplot's SVG escapes < and &, not >)
@@ -342,7 +368,7 @@ EOF
         '[ -z "$bad" ]' \
         "missing:$bad"
     python3 - "$CTX" "$tmp/ctx.script" > "$tmp/ctx.check" 2>&1 <<'EOF'
-import csv, re, sys
+import csv, math, re, sys
 d, script = sys.argv[1], open(sys.argv[2], encoding="utf-8").read()
 def rows(name):
     return list(csv.DictReader(open(f"{d}/{name}", encoding="utf-8")))
@@ -371,21 +397,33 @@ for r in rows("metrics.csv"):
     if r["metric"] == "kl_pq" and r["scope"] == "all":
         fam.setdefault((r["base"], r["context"]), []).append((bits[r["model"]], float(r["value"])))
 for i, pts in enumerate(fam.values()):
-    if not all(close(a, list(b)) for a, b in zip(block(f"f{i}"), sorted(pts))) or len(block(f"f{i}")) != len(pts):
+    # (x, kl); the columns after them are the interval. x is the bits, or a little beside them when
+    # points of equal bits would cover each other (q8_0 in both contexts): docs/plots.md
+    got = [p[:2] for p in block(f"f{i}")]
+    if not all(close(a[1:], [b[1]]) and abs(a[0] - b[0]) < 0.25 for a, b in zip(got, sorted(pts))) or len(got) != len(pts):
         bad.append(f"kl family {i} differs")
-# heat map: keywords by largest |log_ratio|, rows (model, context) first on top
-lr, variants, best = {}, [], {}
+# heat map: keywords by their contribution p_base x |log_ratio| summed over the rows (model,
+# context) (p_base = p_sum / e^log_ratio; a keyword's first row per row counts), labelled with their
+# languages; rows (model, context) first on top
+lr, variants, best, langs = {}, [], {}, {}
 for r in rows("keywords.csv"):
+    if r["lang"] not in langs.setdefault(r["keyword"], []):
+        langs[r["keyword"]].append(r["lang"])
     if r["log_ratio"] == "":
         continue
     v = (r["model"], r["context"])
     variants += [v] if v not in variants else []
-    lr.setdefault((v, r["keyword"]), float(r["log_ratio"]))
-    best[r["keyword"]] = max(best.get(r["keyword"], -1), abs(float(r["log_ratio"])))
+    if (v, r["keyword"]) in lr:
+        continue
+    lr[(v, r["keyword"])] = x = float(r["log_ratio"])
+    best[r["keyword"]] = best.get(r["keyword"], 0) + float(r["p_sum"]) * math.exp(-x) * abs(x)
 ranked = sorted(best, key=lambda k: -best[k])
+def label(k):
+    l = langs[k]
+    return f"{k} ({l[0]})" if len(l) == 1 else f"{k} ({l[0]}, {l[1]})" if len(l) == 2 else f"{k} ({l[0]}, {l[1]} +{len(l) - 2})"
 xt = re.findall(r"'([^']*)' (\d+)", re.search(r"^set xtics \((.*)\) scale 0 rotate", script, re.M).group(1))
-if [k for k, _ in xt] != ranked:
-    bad.append(f"keywords {[k for k, _ in xt]} != {ranked}")
+if [k for k, _ in xt] != [label(k) for k in ranked]:
+    bad.append(f"keywords {[k for k, _ in xt]} != {[label(k) for k in ranked]}")
 cells = {(int(x), int(y)): z for x, y, z in block("heat")}
 nv = len(variants)
 for vi, v in enumerate(variants):
