@@ -35,6 +35,14 @@ typedef struct {
 /* Fills cv with the fastest kernels of this CPU. */
 void convert_init(Convert *cv);
 
+/* Instruction-set levels, lowest first: what convert_init_level may use at most. */
+enum ConvertLevel { CONVERT_PORTABLE = 0, CONVERT_AVX2 = 1, CONVERT_AVX512 = 2 };
+
+/* convert_init limited to kernels of `level` or below (and of what the CPU has), so that tests and
+ * benches can compare the kernels of each level with the portable path. Returns the level reached:
+ * min(level, the CPU's). convert_init is convert_init_level(cv, CONVERT_AVX512). */
+int convert_init_level(Convert *cv, int level);
+
 /* n_rows rows of cols elements of block type `type`, stored contiguously from src, to f32 into
  * dst [n_rows, cols]: F32 copied, F16 and BF16 widened, block types by their kernel or
  * qdequant_row. Bit-identical to qdequant_row row by row; a type qdequant_row cannot convert
