@@ -1,7 +1,8 @@
 /* bench_convert: how fast formats/convert.h turns stored block rows into f32, per block type and
  * per instruction-set level (convert_init_level): the portable path (qdequant_row), AVX2 and
  * AVX-512 where this CPU has them. One thread; a panel of 256 rows x 4096 columns of random
- * codes (scale fields set to 1.0 so no denormal or NaN slows either side), the best of RUNS
+ * codes (scale fields set to 1.0 so no denormal or NaN slows either side; IQ1_M's scattered
+ * scale stays random), the best of RUNS
  * passes. Prints millions of elements per second per level and the speed-up over the portable
  * path; target per type with a kernel: at least 2x the portable speed at the best level
  * (the verdict prints the time ratio best-level / portable, <= 0.5).
@@ -25,7 +26,8 @@ static const struct {
     int scale_at;
 } TYPES[] = {
     {Q_Q8_0, 0}, {Q_Q5_0, 0}, {Q_Q4_K, 0}, {Q_IQ4_NL, 0}, {Q_IQ4_XS, 0}, {Q_MXFP4, -1},
-    {Q_TQ2_0, 64},
+    {Q_TQ2_0, 64}, {Q_TQ1_0, 52}, {Q_IQ2_XXS, 0}, {Q_IQ2_XS, 0}, {Q_IQ2_S, 0}, {Q_IQ3_XXS, 0},
+    {Q_IQ3_S, 0}, {Q_IQ1_S, 0}, {Q_IQ1_M, -1},
 };
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 

@@ -20,7 +20,9 @@ typedef struct {
 } Kernel;
 
 static const Kernel KERNELS[] = {
-    {Q_IQ4_NL, 0, 2}, {Q_IQ4_XS, 0, 2}, {Q_MXFP4, 0, 1}, {Q_TQ2_0, 64, 2},
+    {Q_IQ4_NL, 0, 2}, {Q_IQ4_XS, 0, 2}, {Q_MXFP4, 0, 1}, {Q_TQ2_0, 64, 2}, {Q_TQ1_0, 52, 2},
+    {Q_IQ2_XXS, 0, 2}, {Q_IQ2_XS, 0, 2}, {Q_IQ2_S, 0, 2}, {Q_IQ3_XXS, 0, 2}, {Q_IQ3_S, 0, 2},
+    {Q_IQ1_S, 0, 2}, {Q_IQ1_M, -1, 0},
 };
 #define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
 
