@@ -2,7 +2,8 @@
  *
  * convert_init fills a Convert table once with the kernels the CPU supports, picked at run time:
  * on x86-64 AVX-512 (F16, Q8_0, Q5_0, Q4_K) or F16C (F16) and AVX512-BF16 (rounding to bf16),
- * written in formats/convert_x86.c; portable C everywhere else. Every f32 result equals
+ * written in formats/convert_x86.c, and AVX-512 or AVX2 for IQ4_NL, IQ4_XS, MXFP4, TQ1_0, TQ2_0
+ * and the grid i-quants (formats/convert_iq_x86.c); portable C everywhere else. Every f32 result equals
  * qdequant_row's (formats/qtype.h) bit for bit: the kernels do ggml's float operations in ggml's
  * order, only several lanes at a time; the types without a kernel go through qdequant_row itself.
  *
