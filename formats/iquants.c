@@ -21,6 +21,8 @@
  * keeps it off). */
 #include "formats/iquants.h"
 
+#include <string.h>
+
 #include "formats/iq_tables.h"
 #include "formats/half.h"
 
@@ -36,10 +38,16 @@ static uint32_t le32(const uint8_t *p) {
 /* Value j of a grid entry (bytes packed low first). */
 static float grid_value(uint64_t entry, int j) { return (float)(uint8_t)(entry >> (8 * j)); }
 /* x negated when bit j of signs is set. ggml multiplies by -1.f or 1.f, which equals this for
- * every number; written as a negation so that a NaN scale comes out the same at every
- * optimization level (GCC turns the multiplication into this negation at -O2, not at -O0) and
- * as formats/convert_iq_x86.c's sign-bit flip. */
-static float with_sign(float x, uint8_t signs, int j) { return signs & (1u << j) ? -x : x; }
+ * every number; written as a flip of the sign bit (what negation is) so that a NaN scale comes out
+ * the same at every optimization level (GCC turns the multiplication into a negation at -O2, not
+ * at -O0) and as formats/convert_iq_x86.c's kernels, and without a branch on random bits. */
+static float with_sign(float x, uint8_t signs, int j) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    u ^= (uint32_t)((signs >> j) & 1) << 31;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
 
 /* 8 weights from one IQ2 grid entry: db * grid * sign, as ggml multiplies them. */
 static void put_run8(float *y, float db, uint64_t entry, uint8_t signs) {
