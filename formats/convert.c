@@ -29,12 +29,14 @@ static void bf16_to_f32_c(const uint16_t *s, float *d, int64_t n) {
     }
 }
 
-void convert_init(Convert *cv) {
+int convert_init_level(Convert *cv, int level) {
     memset(cv, 0, sizeof *cv);
     cv->f16_to_f32 = f16_to_f32_c;
     cv->f32_to_bf16 = f32_to_bf16_c;
-    convert_init_x86(cv);
+    return convert_init_x86(cv, level);
 }
+
+void convert_init(Convert *cv) { convert_init_level(cv, CONVERT_AVX512); }
 
 void convert_rows_f32(const Convert *cv, uint32_t type, const void *src, int64_t n_rows, int64_t cols,
                       float *dst) {

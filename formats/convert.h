@@ -2,7 +2,8 @@
  *
  * convert_init fills a Convert table once with the kernels the CPU supports, picked at run time:
  * on x86-64 AVX-512 (F16, Q8_0, Q5_0, Q4_K) or F16C (F16) and AVX512-BF16 (rounding to bf16),
- * written in formats/convert_x86.c; portable C everywhere else. Every f32 result equals
+ * written in formats/convert_x86.c, and AVX-512 or AVX2 for IQ4_NL, IQ4_XS, MXFP4, TQ1_0, TQ2_0
+ * and the grid i-quants (formats/convert_iq_x86.c); portable C everywhere else. Every f32 result equals
  * qdequant_row's (formats/qtype.h) bit for bit: the kernels do ggml's float operations in ggml's
  * order, only several lanes at a time; the types without a kernel go through qdequant_row itself.
  *
@@ -34,6 +35,14 @@ typedef struct {
 
 /* Fills cv with the fastest kernels of this CPU. */
 void convert_init(Convert *cv);
+
+/* Instruction-set levels, lowest first: what convert_init_level may use at most. */
+enum ConvertLevel { CONVERT_PORTABLE = 0, CONVERT_AVX2 = 1, CONVERT_AVX512 = 2 };
+
+/* convert_init limited to kernels of `level` or below (and of what the CPU has), so that tests and
+ * benches can compare the kernels of each level with the portable path. Returns the level reached:
+ * min(level, the CPU's). convert_init is convert_init_level(cv, CONVERT_AVX512). */
+int convert_init_level(Convert *cv, int level);
 
 /* n_rows rows of cols elements of block type `type`, stored contiguously from src, to f32 into
  * dst [n_rows, cols]: F32 copied, F16 and BF16 widened, block types by their kernel or

@@ -119,25 +119,33 @@ __attribute__((target("avx512f,avx512bf16"))) static void f16_to_bf16_avx512(con
     for (; i < n; i++) d[i] = f32_to_bf16(fp16_to_f32(s[i]));
 }
 
-void convert_init_x86(Convert *cv) {
+int convert_init_x86(Convert *cv, int level) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
+    int got = CONVERT_PORTABLE;
+    if (level >= CONVERT_AVX512 && __builtin_cpu_supports("avx512f")) {
+        got = CONVERT_AVX512;
         cv->f16_to_f32 = f16_to_f32_avx512;
         cv->blocks[Q_Q8_0] = q8_0_to_f32_avx512;
         cv->blocks[Q_Q5_0] = q5_0_to_f32_avx512;
         cv->blocks[Q_Q4_K] = q4_k_to_f32_avx512;
-    } else if (__builtin_cpu_supports("avx2")) {
+    } else if (level >= CONVERT_AVX2 && __builtin_cpu_supports("avx2")) {
         /* every AVX2 CPU has F16C (and clang's __builtin_cpu_supports does not know "f16c") */
+        got = CONVERT_AVX2;
         cv->f16_to_f32 = f16_to_f32_f16c;
     }
-    if (__builtin_cpu_supports("avx512bf16")) {
+    if (got == CONVERT_AVX512 && __builtin_cpu_supports("avx512bf16")) {
         cv->f32_to_bf16 = f32_to_bf16_avx512;
         cv->f16_to_bf16 = f16_to_bf16_avx512;
     }
+    if (got > CONVERT_PORTABLE) convert_init_iq_x86(cv, got);
+    return got;
 }
 
 #else
 
-void convert_init_x86(Convert *cv) { (void)cv; }
+int convert_init_x86(Convert *cv, int level) {
+    (void)cv, (void)level;
+    return CONVERT_PORTABLE;
+}
 
 #endif

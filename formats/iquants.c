@@ -21,6 +21,8 @@
  * keeps it off). */
 #include "formats/iquants.h"
 
+#include <string.h>
+
 #include "formats/iq_tables.h"
 #include "formats/half.h"
 
@@ -35,18 +37,28 @@ static uint32_t le32(const uint8_t *p) {
 
 /* Value j of a grid entry (bytes packed low first). */
 static float grid_value(uint64_t entry, int j) { return (float)(uint8_t)(entry >> (8 * j)); }
-static float sign_of(uint8_t signs, int j) { return signs & (1u << j) ? -1.f : 1.f; }
+/* x negated when bit j of signs is set. ggml multiplies by -1.f or 1.f, which equals this for
+ * every number; written as a flip of the sign bit (what negation is) so that a NaN scale comes out
+ * the same at every optimization level (GCC turns the multiplication into a negation at -O2, not
+ * at -O0) and as formats/convert_iq_x86.c's kernels, and without a branch on random bits. */
+static float with_sign(float x, uint8_t signs, int j) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    u ^= (uint32_t)((signs >> j) & 1) << 31;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
 
 /* 8 weights from one IQ2 grid entry: db * grid * sign, as ggml multiplies them. */
 static void put_run8(float *y, float db, uint64_t entry, uint8_t signs) {
-    for (int j = 0; j < 8; j++) y[j] = db * grid_value(entry, j) * sign_of(signs, j);
+    for (int j = 0; j < 8; j++) y[j] = with_sign(db * grid_value(entry, j), signs, j);
 }
 
 /* 8 weights from two IQ3 grid entries of 4 values; the signs cover both. */
 static void put_run4x2(float *y, float db, uint32_t e1, uint32_t e2, uint8_t signs) {
     for (int j = 0; j < 4; j++) {
-        y[j + 0] = db * grid_value(e1, j) * sign_of(signs, j + 0);
-        y[j + 4] = db * grid_value(e2, j) * sign_of(signs, j + 4);
+        y[j + 0] = with_sign(db * grid_value(e1, j), signs, j + 0);
+        y[j + 4] = with_sign(db * grid_value(e2, j), signs, j + 4);
     }
 }
 
