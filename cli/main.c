@@ -1,7 +1,9 @@
 /* coldtok: what compression does to code models, per programming language.
  * This file only dispatches to the subcommands; each one documents itself with --help. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/version.h"
@@ -31,7 +33,21 @@ static void usage(FILE *out) {
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
 }
 
+/* The OpenMP teams (ours and oneDNN's: Debian's libdnnl runs on the same libgomp) spin at their
+ * barriers by default (GOMP_SPINCOUNT 300000), and on a shared machine a spinning member holds the
+ * core that the member being waited for needs. Measured with bench/bench_shared on this 2-core
+ * machine: a cold start of 2-5 s with spinning against about 1 s passive (docs/models.md). libgomp
+ * reads OMP_WAIT_POLICY when it is loaded, before main, so the passive policy is set by executing
+ * the program again once with it; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone, and a
+ * failed exec just goes on with the default. */
+static void prefer_passive_wait(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1)) return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv) {
+    prefer_passive_wait(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
