@@ -97,7 +97,8 @@ static void utf8_lossy(const char *s, size_t len, Buf *out) {
 }
 
 static void byte_level_decode(const char *s, size_t n, Buf *out) {
-    size_t start = out->len, i = 0;
+    size_t start = out->len, i = 0, k = 0;
+    char tmp[256]; /* bytes gathered here, appended in blocks (every token goes through this at load) */
     while (i < n) {
         uint32_t cp;
         int m = utf8_decode((const uint8_t *)s + i, n - i, &cp);
@@ -107,9 +108,11 @@ static void byte_level_decode(const char *s, size_t n, Buf *out) {
             buf_append(out, s, n);
             return;
         }
-        buf_putc(out, (char)b);
+        tmp[k++] = (char)b;
+        if (k == sizeof tmp) buf_append(out, tmp, k), k = 0;
         i += (size_t)m;
     }
+    buf_append(out, tmp, k);
 }
 
 /* One decoder step over list in, into list out. raw: a single token in the middle of a text,

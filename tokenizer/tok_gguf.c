@@ -111,7 +111,12 @@ static const struct {
 
 static const char *const ALWAYS_USER_TEXTS[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>", NULL};
 
-static int is_text(const char *s, size_t len, const char *t) { return strlen(t) == len && !memcmp(s, t, len); }
+/* s (len bytes, maybe with NULs) equals the C string t; stops at the first difference. */
+static int is_text(const char *s, size_t len, const char *t) {
+    for (size_t i = 0; i < len; i++)
+        if (!t[i] || t[i] != s[i]) return 0;
+    return !t[len];
+}
 
 static int in_list(const char *s, size_t len, const char *const *list) {
     for (int i = 0; list[i]; i++)
