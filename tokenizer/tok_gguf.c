@@ -298,34 +298,69 @@ static int load_merges(Tokenizer *t, const Gguf *g, Err *err) {
     if (gguf_arr_info(g, kv, &et, &n) || et != GGUF_STRING)
         return err_set(err, "%s: tokenizer.ggml.merges is not a string array", t->path);
     pairmap_init(&t->merges, (size_t)n);
+    /* Three lookups per merge in a table far bigger than the caches: done in batches whose
+     * slots are prefetched first (the order of the inserts is the file's). */
+    enum { BATCH = 16 };
+    struct {
+        const char *a, *b;
+        size_t al, bl, joff, jlen;
+        uint64_t h[3];
+    } q[BATCH];
+    size_t nq = 0;
+    uint64_t first = 0; /* index of q[0] */
     Buf joined = {0};
-    for (uint64_t i = 0; i < n; i++) {
-        size_t len;
-        const char *s = gguf_arr_str(g, kv, i, &len);
-        const char *sp =
-            s && len > 1 ? memchr(s + 1, ' ', len - 1) : NULL; /* as llama.cpp: from 1 */
-        if (!sp) {
-            buf_free(&joined);
-            return err_set(err, "%s: tokenizer.ggml.merges[%llu] is not \"a b\"", t->path,
-                           (unsigned long long)i);
+    for (uint64_t i = 0; i <= n; i++) {
+        if (i < n) {
+            size_t len;
+            const char *s = gguf_arr_str(g, kv, i, &len);
+            const char *sp =
+                s && len > 1 ? memchr(s + 1, ' ', len - 1) : NULL; /* as llama.cpp: from 1 */
+            if (!sp) {
+                buf_free(&joined);
+                return err_set(err, "%s: tokenizer.ggml.merges[%llu] is not \"a b\"", t->path,
+                               (unsigned long long)i);
+            }
+            if (nq == 0) first = i;
+            q[nq].a = s, q[nq].al = (size_t)(sp - s);
+            q[nq].b = sp + 1, q[nq].bl = len - q[nq].al - 1;
+            q[nq].joff = joined.len;
+            buf_append(&joined, s, q[nq].al);
+            buf_append(&joined, sp + 1, q[nq].bl);
+            q[nq].jlen = joined.len - q[nq].joff;
+            q[nq].h[0] = tok_hash(q[nq].a, q[nq].al);
+            q[nq].h[1] = tok_hash(q[nq].b, q[nq].bl);
+            q[nq].h[2] = tok_hash(joined.data + q[nq].joff, q[nq].jlen);
+            for (int k = 0; k < 3; k++) strmap_prefetch(&t->piece_map, q[nq].h[k]);
+            nq++;
         }
-        size_t al = (size_t)(sp - s), bl = len - al - 1;
-        int a = strmap_get(&t->piece_map, t->arena.data, s, al);
-        int b = strmap_get(&t->piece_map, t->arena.data, sp + 1, bl);
+        if (nq < BATCH && !(i == n && nq)) continue;
+        int ids[BATCH][3];
+        for (size_t j = 0; j < nq; j++) {
+            const StrMap *pm = &t->piece_map;
+            const char *ar = t->arena.data;
+            long e[3] = {strmap_find_hashed(pm, ar, q[j].a, q[j].al, q[j].h[0]),
+                         strmap_find_hashed(pm, ar, q[j].b, q[j].bl, q[j].h[1]),
+                         strmap_find_hashed(pm, ar, joined.data + q[j].joff, q[j].jlen, q[j].h[2])};
+            for (int k = 0; k < 3; k++) ids[j][k] = e[k] < 0 ? -1 : pm->slots[e[k]].val;
+            if (ids[j][0] >= 0 && ids[j][1] >= 0)
+                pairmap_prefetch(&t->merges, (uint32_t)ids[j][0], (uint32_t)ids[j][1]);
+        }
+        for (size_t j = 0; j < nq; j++) {
+            int a = ids[j][0], b = ids[j][1], m = ids[j][2];
+            /* a merge naming a token the vocabulary lacks is a broken file (the tokenizer.json
+             * loader and HF tokenizers refuse it too), not a merge to skip in silence */
+            if (a < 0 || b < 0 || m < 0) {
+                size_t len = q[j].al + 1 + q[j].bl;
+                buf_free(&joined);
+                return err_set(err, "%s: tokenizer.ggml.merges[%llu] \"%.*s\" uses a token that is not in the vocabulary",
+                               t->path, (unsigned long long)(first + j), (int)(len < 64 ? len : 64), q[j].a);
+            }
+            /* llama.cpp keeps the first of duplicate merges */
+            if (pairmap_find(&t->merges, (uint32_t)a, (uint32_t)b) >= 0) continue;
+            pairmap_put(&t->merges, (uint32_t)a, (uint32_t)b, (uint32_t)(first + j), (uint32_t)m);
+        }
+        nq = 0;
         buf_clear(&joined);
-        buf_append(&joined, s, al);
-        buf_append(&joined, sp + 1, bl);
-        int m = strmap_get(&t->piece_map, t->arena.data, joined.data, joined.len);
-        /* a merge naming a token the vocabulary lacks is a broken file (the tokenizer.json loader
-         * and HF tokenizers refuse it too), not a merge to skip in silence */
-        if (a < 0 || b < 0 || m < 0) {
-            buf_free(&joined);
-            return err_set(err, "%s: tokenizer.ggml.merges[%llu] \"%.*s\" uses a token that is not in the vocabulary",
-                           t->path, (unsigned long long)i, (int)(len < 64 ? len : 64), s);
-        }
-        /* llama.cpp keeps the first of duplicate merges */
-        if (pairmap_find(&t->merges, (uint32_t)a, (uint32_t)b) >= 0) continue;
-        pairmap_put(&t->merges, (uint32_t)a, (uint32_t)b, (uint32_t)i, (uint32_t)m);
     }
     buf_free(&joined);
     return 0;
