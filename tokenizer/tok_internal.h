@@ -40,6 +40,7 @@ typedef struct {
     regex_t *re; /* for regexes and the empty literal */
     char *lit;
     size_t lit_len;
+    char *src; /* a regex's source, for messages */
 } Pattern;
 
 /* One match or gap of a pattern over a subject (the Hugging Face find_matches list). */
@@ -168,6 +169,7 @@ typedef struct HeapEnt {
 /* Per-call scratch: all the growable buffers one encode needs, reused across pieces. */
 typedef struct {
     OnigRegion *region;
+    OnigMatchParam *mparam; /* the backtracking limit of each search (tok_pipeline.c) */
     /* per pre-tokenizer depth (0 .. n_pre): matches, rewritten text, one mapped piece, memo */
     int depth;
     MatchVec *mv;
