@@ -79,7 +79,7 @@ static int load_models(Manifest *m, const char *manifest, const char **paths, in
     m->e[0] = e;
     for (size_t i = 0; i < m->n; i++)
         if (tokenizer && !m->e[i].tokenizer) m->e[i].tokenizer = xstrdup(tokenizer);
-    return 0;
+    return manifest_check_tokenizers(m, manifest, err);
 }
 
 static long parse_count(const char *s, long min, long max) {

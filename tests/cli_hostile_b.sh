@@ -66,4 +66,52 @@ if command -v gnuplot > /dev/null; then
 else
     skip "plot at the limit" "no gnuplot"
 fi
+
+# ---- manifests: each broken one refused with one line naming the manifest and the row's line
+FIX=$(cd "${COLDTOK_FIXTURES:-../shared/fixtures}/models/stories260K" 2> /dev/null && pwd)
+if [ -n "$FIX" ]; then
+    md=$tmp/man
+    mkdir -p "$md/nomodel" "$md/notok" "$md/tokless"
+    ln -s "$FIX/stories260K-F32.gguf" "$md/f32.gguf"
+    ln -s "$FIX/stories260K-F16.gguf" "$md/f16.gguf"
+    touch "$md/notok/model.safetensors" "$md/notok/config.json"
+    # man NAME CONTENT (printf format): writes $md/NAME.csv
+    man() { printf "$2" > "$md/$1.csv"; }
+    man nul 'name,path,kind,base\nbase,f32.gguf,base,\nv\0x,f16.gguf,fp16,base\n'
+    man more 'name,path,kind,base\nbase,f32.gguf,base,\nv,f16.gguf,fp16,base,extra\n'
+    man unclosed 'name,path,kind,base\nbase,"f32.gguf,base,\nv,f16.gguf,fp16,base\n'
+    man folder 'name,path,kind,base\nbase,f32.gguf,base,\nv,nomodel,fp16,base\n'
+    man tokdir 'name,path,kind,base,tokenizer\nbase,f32.gguf,base,,\nv,f16.gguf,fp16,base,tokless\n'
+    man notok 'name,path,kind,base\nbase,f32.gguf,base,\nv,notok,fp16,base\n'
+    man bom '\357\273\277name,path,kind,base\nbase,f32.gguf,base,\nv,f16.gguf,fp16,base\n'
+    # refused CASE CMD LINE: coldtok CMD --manifest $md/CASE.csv fails with exactly LINE
+    refused() {
+        local case=$1 cmd=$2 want=$3
+        if [ "$cmd" = drift ]; then
+            "$BIN" drift --manifest "$md/$case.csv" --corpus "$md/bom.csv" -o "$tmp/o-$case" > "$tmp/out" 2> "$tmp/err"
+        else
+            "$BIN" diff --manifest "$md/$case.csv" -o "$tmp/o-$case" > "$tmp/out" 2> "$tmp/err"
+        fi
+        is "manifest $case ($cmd): exit 1, one line" "1 1" "$? $(wc -l < "$tmp/err")"
+        has_line "manifest $case ($cmd): says what is wrong and where" "$tmp/err" "coldtok $cmd: $want"
+    }
+    refused nul diff "$md/nul.csv: line 3: a field holds a NUL byte (not a text CSV file?)"
+    refused more diff "$md/more.csv:3: 5 fields, the header has 4"
+    refused more drift "$md/more.csv:3: 5 fields, the header has 4"
+    refused unclosed diff "$md/unclosed.csv:2: a quote is not closed on its line (column 'path' runs on to line 3)"
+    refused folder diff "$md/folder.csv:3: model 'v' is the folder $md/nomodel, which holds no model.safetensors or model.safetensors.index.json"
+    refused folder drift "$md/folder.csv:3: model 'v' is the folder $md/nomodel, which holds no model.safetensors or model.safetensors.index.json"
+    refused tokdir diff "$md/tokdir.csv:3: tokenizer of 'v' is a folder without tokenizer.json: $md/tokless"
+    refused notok diff "$md/notok.csv:3: model 'v' is the folder $md/notok, which holds no tokenizer.json (name one in a tokenizer column, or give -t)"
+    refused notok drift "$md/notok.csv:3: model 'v' is the folder $md/notok, which holds no tokenizer.json (name one in a tokenizer column, or give -t)"
+    "$BIN" diff --manifest "$md/nomodel" -o "$tmp/o-dir" > "$tmp/out" 2> "$tmp/err"
+    is "manifest that is a folder: exit 1" 1 "$?"
+    has_line "manifest that is a folder: says so" "$tmp/err" "coldtok diff: $md/nomodel: is a folder, not a manifest CSV file"
+    "$BIN" diff --manifest "$md/bom.csv" -o "$tmp/o-bom" > "$tmp/out" 2> "$tmp/err"
+    is "manifest with a UTF-8 BOM: read" 0 "$?"
+    check "manifest with a UTF-8 BOM: both models, named as listed" \
+        "grep -q '^base,' '$tmp/o-bom/models.csv' && grep -q '^v,' '$tmp/o-bom/models.csv'"
+else
+    skip "manifests" "no fixtures at ${COLDTOK_FIXTURES:-../shared/fixtures}"
+fi
 done_testing
