@@ -114,4 +114,26 @@ if [ -n "$FIX" ]; then
 else
     skip "manifests" "no fixtures at ${COLDTOK_FIXTURES:-../shared/fixtures}"
 fi
+
+# ---- drift names the files it skips as not UTF-8 (it said only "1 not UTF-8")
+if [ -n "$FIX" ]; then
+    cd_=$tmp/corp
+    mkdir -p "$cd_"
+    for i in $(seq 40); do printf 'def f(x):\n    return x + 1\n'; done > "$cd_/good.py"
+    for i in $(seq 40); do printf 'def f(x):\n    return \377 x\n'; done > "$cd_/bad.py"
+    "$BIN" drift -m "$FIX/stories260K-F32.gguf" -m "$FIX/stories260K-F16.gguf" --corpus "$cd_" --ctx 64 \
+        --bootstrap 0 -o "$tmp/d1" > "$tmp/out" 2> "$tmp/err"
+    is "drift, one file not UTF-8: runs" 0 "$?"
+    has_line "drift, one file not UTF-8: a warning names it" "$tmp/err" \
+        "coldtok drift: warning: 1 file is not UTF-8, skipped: $cd_/bad.py"
+    rm "$cd_/good.py"
+    for i in 2 3 4 5 6 7; do cp "$cd_/bad.py" "$cd_/bad$i.py"; done
+    "$BIN" drift -m "$FIX/stories260K-F32.gguf" -m "$FIX/stories260K-F16.gguf" --corpus "$cd_" --ctx 64 \
+        --bootstrap 0 -o "$tmp/d2" > "$tmp/out" 2> "$tmp/err"
+    is "drift, only files not UTF-8: exit 1" 1 "$?"
+    has_line "drift, only files not UTF-8: the error names the first five" "$tmp/err" \
+        "coldtok drift: no file is long enough for one window of 64 tokens (0 files shorter, 0 empty, 7 not UTF-8: $cd_/bad.py, $cd_/bad2.py, $cd_/bad3.py, $cd_/bad4.py, $cd_/bad5.py, ...)"
+else
+    skip "drift and files not UTF-8" "no fixtures"
+fi
 done_testing
