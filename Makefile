@@ -94,15 +94,24 @@ $(BUILD)/reference/.done: tests/data/code-snippets.jsonl tests/data/tiny-bytelev
 # ---- small Hugging Face model folders and their plain-PyTorch logits (tests/data/hf-*) ----
 # Committed, so `check` does not need PyTorch; `make references` regenerates them (python3-torch).
 # hfquant_ref.py (standard library only) then packs hf-llama-f32 into the GPTQ / AWQ folders
-# hf-llama-{gptq4,gptq3,gptq8,gptq2,awq4} and their dequantized F32 twins (*-deq).
+# hf-llama-{gptq4,gptq3,gptq8,gptq2,awq4} and their dequantized F32 twins (*-deq); hfquant2_ref.py
+# likewise the AQLM / FP8 / compressed-tensors folders hf-llama-{aqlm2x8,aqlm1x8,fp8block,fp8tensor,
+# fp8channel,ctw4g,ctw4ga,ctw8c,ctfp8,ctfp8b} and bitsandbytes hf-llama-{bnbnf4,bnbnf4dq,bnbfp4,bnbint8}.
 references:
 	/usr/bin/python3 tests/reference/torch_ref.py tests/data
 	/usr/bin/python3 tests/reference/hfquant_ref.py tests/data
+	/usr/bin/python3 tests/reference/hfquant2_ref.py tests/data
 
 tests: $(BUILD)/coldtok $(TESTS) $(if $(wildcard $(REFMOD)),$(BUILD)/reference/.done)
 
 test: tests
 	tests/run.sh $(BUILD)
+
+# README.md's printed numbers against a rerun of its marked commands (tests/readme_check.py; also
+# inside `make test` as tests/cli_readme.sh). SLOW=1 adds the blocks that need `make demo`'s output.
+.PHONY: readme-check
+readme-check: $(BUILD)/coldtok
+	COLDTOK=$(BUILD)/coldtok python3 tests/readme_check.py $(if $(SLOW),--slow)
 
 # ---- sanitizers and fuzzers ----
 # The fuzzers share one archive of the library built with clang's sanitizers and fuzzer

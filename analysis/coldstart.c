@@ -69,13 +69,65 @@ int coldstart_context(const Tokenizer *tok, const char *spec, int *id, Err *err)
     return 0;
 }
 
-static char *context_label(const Tokenizer *tok, int id) {
-    size_t len;
-    const char *piece = tok_piece(tok, id, &len);
-    Buf b = {0};
-    buf_append(&b, piece, len);
-    buf_printf(&b, " (%d)", id);
-    return b.data;
+/* 1 when SPEC is decimal ids separated by commas, with at least one comma. */
+static int is_id_list(const char *spec) {
+    int commas = 0, digits = 0;
+    for (const char *p = spec; *p; p++) {
+        if (*p == ',') {
+            if (!digits) return 0;
+            commas++, digits = 0;
+        } else if (*p >= '0' && *p <= '9') {
+            digits++;
+        } else {
+            return 0;
+        }
+    }
+    return commas > 0 && digits > 0;
+}
+
+int coldstart_context_ids(const Tokenizer *tok, const char *spec, int text, IntVec *ids, Err *err) {
+    if (text) {
+        int start = tok_bos(tok) >= 0 ? tok_bos(tok) : tok_eos(tok);
+        size_t before = ids->n;
+        if (start >= 0) intvec_push(ids, start);
+        Err e;
+        if (tok_encode(tok, spec, strlen(spec), 0, ids, &e) != 0)
+            return err_set(err, "--context-text '%s': %s", spec, e.msg);
+        if (ids->n == before) return err_set(err, "--context-text '%s': no tokens (the text is empty and %s has neither BOS nor EOS)", spec, tok_path(tok));
+        return 0;
+    }
+    if (is_id_list(spec)) {
+        int n = tok_vocab_size(tok);
+        for (const char *p = spec; *p;) {
+            char *end;
+            long v = strtol(p, &end, 10);
+            if (v < 0 || v >= n || end - p > 9)
+                return err_set(err, "--context %s: id %.*s out of range (vocabulary of %d)", spec, (int)(end - p), p, n);
+            intvec_push(ids, (int)v);
+            p = *end ? end + 1 : end;
+        }
+        return 0;
+    }
+    int id;
+    if (coldstart_context(tok, spec, &id, err) != 0) return -1;
+    intvec_push(ids, id);
+    return 0;
+}
+
+/* The context's pieces and ids, each joined by spaces, and "pieces (ids)" for the tables. */
+static void context_labels(const Tokenizer *tok, const int *ids, int n, ColdStart *cs) {
+    Buf piece = {0}, num = {0}, label = {0};
+    for (int i = 0; i < n; i++) {
+        size_t len = 0;
+        const char *p = ids[i] < tok_vocab_size(tok) ? tok_piece(tok, ids[i], &len) : "";
+        if (i) buf_putc(&piece, ' '), buf_putc(&num, ' ');
+        buf_append(&piece, p, len);
+        buf_printf(&num, "%d", ids[i]);
+    }
+    buf_printf(&label, "%s (%s)", piece.data ? piece.data : "", num.data);
+    cs->context_piece = piece.data ? piece.data : xstrdup("");
+    cs->context_ids = num.data;
+    cs->context_label = label.data;
 }
 
 /* ---- keyword probabilities ---- */
@@ -232,17 +284,24 @@ static void measure_distribution(const Tokenizer *tok, ColdStart *cs) {
 
 int coldstart_run(Forward *fwd, int n_vocab, const Tokenizer *tok, const KwSet *kw, int context,
                   ColdStart *cs, Err *err) {
+    return coldstart_run_ids(fwd, n_vocab, tok, kw, &context, 1, cs, err);
+}
+
+int coldstart_run_ids(Forward *fwd, int n_vocab, const Tokenizer *tok, const KwSet *kw,
+                      const int *context, int n, ColdStart *cs, Err *err) {
     memset(cs, 0, sizeof *cs);
     if (tok_vocab_size(tok) > n_vocab)
         return err_set(err, "%s: the tokenizer has %d tokens but the model only %d output rows",
                        tok_path(tok), tok_vocab_size(tok), n_vocab);
+    if (n < 1) return err_set(err, "a cold start needs a context of at least one token");
     cs->n_vocab = n_vocab;
-    cs->context = context;
-    cs->context_label = context_label(tok, context);
+    cs->context = context[n - 1];
+    cs->n_context = n;
+    context_labels(tok, context, n, cs);
     cs->logp = xmalloc((size_t)n_vocab * sizeof *cs->logp);
     float *logits = xmalloc((size_t)n_vocab * sizeof *logits);
     fwd_rewind(fwd, 0);
-    int rc = fwd_eval(fwd, &context, 1, logits, 0, err);
+    int rc = fwd_eval(fwd, context, n, logits, 0, err);
     if (rc == 0) metric_log_softmax(logits, (size_t)n_vocab, cs->logp);
     free(logits);
     if (rc != 0) return -1;
@@ -293,5 +352,7 @@ void coldstart_free(ColdStart *cs) {
     free(cs->english.kw);
     free(cs->logp);
     free(cs->context_label);
+    free(cs->context_piece);
+    free(cs->context_ids);
     memset(cs, 0, sizeof *cs);
 }

@@ -1,10 +1,11 @@
 /* coldstart: what a model predicts before any text. One forward pass over a single context token
- * (by default the tokenizer's BOS) gives the next-token distribution over the whole vocabulary;
+ * (by default the tokenizer's BOS; or a few tokens, such as the start of a file) gives the next-token distribution over the whole vocabulary;
  * this module measures where its mass goes: each language's keywords, structural tokens,
  * indentation, an English control set. Definitions: docs/metrics.md.
  *
  *   ColdStart cs;
  *   coldstart_run(fwd, tok, kw, context_id, &cs, &err);   // the forward pass and every measure
+ *   (coldstart_run_ids: the same after a context of several tokens, e.g. a text's)
  *   ... cs.langs[i].pkp, cs.langs[i].kw[j].p_seq, cs.entropy ...
  *   coldstart_free(&cs);
  *
@@ -47,8 +48,11 @@ typedef struct {
 
 typedef struct {
     int n_vocab;             /* the model's output size */
-    int context;            /* the start token id */
-    char *context_label;    /* e.g. "<|endoftext|> (151643)" */
+    int context;            /* the context's last token id */
+    char *context_label;    /* e.g. "<|endoftext|> (151643)", "<s> ▁def (1 822)" */
+    char *context_piece;    /* the context's tokens as the vocabulary stores them, joined by spaces */
+    char *context_ids;      /* their ids, joined by spaces ("1 822") */
+    int n_context;          /* how many tokens the context has (1 for a start token) */
     double *logp;           /* [n_vocab] log-probabilities of the next token */
     double entropy;         /* nats */
     double stp;             /* mass on tokens made only of punctuation, symbols and whitespace */
@@ -64,10 +68,21 @@ typedef struct {
  * string stored in the vocabulary. "none" is refused: a cold start needs a context. */
 int coldstart_context(const Tokenizer *tok, const char *spec, int *id, Err *err);
 
+/* The context tokens for SPEC, appended to IDS. TEXT 0: SPEC as in coldstart_context, or a list of
+ * decimal ids separated by commas ("1,822") for a context of several tokens. TEXT 1: SPEC is text,
+ * encoded by the tokenizer (tok_encode, no flags: a SentencePiece tokenizer puts its "▁" before it)
+ * after the start token (BOS, else EOS; nothing when the tokenizer has neither), as a model reads
+ * the start of a file; an empty text is the start token alone. */
+int coldstart_context_ids(const Tokenizer *tok, const char *spec, int text, IntVec *ids, Err *err);
+
 /* N_VOCAB is the model's output size; it may exceed the tokenizer's (padding rows, as in Qwen2.5),
  * never fall short of it. Ids past the tokenizer's end count as unused tokens. */
 int coldstart_run(Forward *fwd, int n_vocab, const Tokenizer *tok, const KwSet *kw, int context,
                   ColdStart *cs, Err *err);
+/* The same over a context of N tokens (n >= 1): one forward pass over all of them, the measures
+ * taken after the last; p_seq continues the context. */
+int coldstart_run_ids(Forward *fwd, int n_vocab, const Tokenizer *tok, const KwSet *kw,
+                      const int *context, int n, ColdStart *cs, Err *err);
 void coldstart_free(ColdStart *cs);
 
 /* What a token's text is made of, by Unicode category (utf8proc). */

@@ -80,7 +80,10 @@ static int walk(Corpus *c, const char *path, const char *force, const KwSet *kw,
         else c->unknown++;
         return 0;
     }
-    if (!S_ISDIR(st.st_mode)) return 0; /* sockets, devices: not text */
+    if (!S_ISDIR(st.st_mode) && depth == 0) /* named on the command line: say why it is not read */
+        return err_set(err, "%s: %s", path, S_ISFIFO(st.st_mode) ? "a FIFO, not a regular file or a folder"
+                                                                  : "not a regular file or a folder");
+    if (!S_ISDIR(st.st_mode)) return 0; /* sockets, devices, FIFOs inside a folder: not text */
     if (depth > 64) return err_set(err, "%s: folders nested too deep (a link loop?)", path);
     DIR *d = opendir(path);
     if (!d) return err_set(err, "%s: %s", path, strerror(errno));
@@ -142,6 +145,46 @@ int corpus_read(const char *path, char **text, size_t *len, ReadStatus *status, 
     }
     free(t);
     return 0;
+}
+
+/* 1 when s[0..n) (n < 4) is the start of a UTF-8 character that the next bytes may complete. */
+static int utf8_incomplete(const unsigned char *s, size_t n) {
+    size_t need = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3 : s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : 0;
+    if (n >= need) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return 1;
+}
+
+int corpus_stream(const char *path, CorpusChunkFn fn, void *arg, ReadStatus *status, Err *err) {
+    *status = READ_OK;
+    FILE *f = fopen(path, "rb");
+    if (!f) return err_set(err, "%s: %s", path, strerror(errno));
+    char *buf = xmalloc(CORPUS_CHUNK + 4);
+    size_t keep = 0, total = 0, n;
+    int rc = 0;
+    while ((n = fread(buf + keep, 1, CORPUS_CHUNK, f)) > 0) {
+        total += n;
+        if (memchr(buf + keep, '\0', n)) {
+            *status = READ_NOT_UTF8;
+            break;
+        }
+        n += keep;
+        size_t ok = utf8_valid_prefix(buf, n);
+        if (ok < n && (n - ok >= 4 || !utf8_incomplete((const unsigned char *)buf + ok, n - ok))) {
+            *status = READ_NOT_UTF8;
+            break;
+        }
+        if (ok && (rc = fn(arg, buf, ok, err)) != 0) break;
+        keep = n - ok;
+        memmove(buf, buf + ok, keep);
+    }
+    if (rc == 0 && ferror(f)) rc = err_set(err, "%s: %s", path, strerror(errno ? errno : EIO));
+    if (rc == 0 && *status == READ_OK && keep) *status = READ_NOT_UTF8;
+    if (rc == 0 && *status == READ_OK && total == 0) *status = READ_EMPTY;
+    fclose(f);
+    free(buf);
+    return rc;
 }
 
 /* ---- byte classes ---- */

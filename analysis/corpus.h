@@ -67,6 +67,15 @@ void corpus_note_file(char **list, size_t n, const char *path);
  * READ_NOT_UTF8 (text NULL). Returns -1 only when the file cannot be read. */
 int corpus_read(const char *path, char **text, size_t *len, ReadStatus *status, Err *err);
 
+/* Reads a file in chunks of at most CORPUS_CHUNK bytes, checking what corpus_read checks as it
+ * goes, and hands every chunk to fn, cut between UTF-8 characters. *status: READ_OK, READ_EMPTY,
+ * or READ_NOT_UTF8 (found part-way: fn may have had the chunks before). A non-zero return of fn
+ * stops the reading and is returned; -1 with "PATH: problem" when the file cannot be read.
+ * Memory: one chunk, whatever the file's size. */
+#define CORPUS_CHUNK ((size_t)1 << 18)
+typedef int (*CorpusChunkFn)(void *arg, const char *data, size_t n, Err *err);
+int corpus_stream(const char *path, CorpusChunkFn fn, void *arg, ReadStatus *status, Err *err);
+
 enum { MARK_OTHER, MARK_KEYWORD, MARK_INDENT, MARK_STRUCT, MARK_COUNT };
 extern const char *const MARK_NAME[MARK_COUNT]; /* "other", "keyword", "indent", "structural" */
 

@@ -61,26 +61,42 @@ static int runner_window(Runner *r, const int *win, int ctx, Err *err) {
 
 /* ---- text and tokens ---- */
 
-/* off[i] .. off[i+1] is token i's byte range in text. Returns 0 when the tokens' bytes spell the
- * text exactly (a leading space that a tokenizer's prefix rule added before the first token is
- * allowed), else -1 (a normalizer changed the text: positions cannot be classified). */
-static int token_offsets(const Tokenizer *t, const IntVec *ids, const char *text, size_t len, size_t *off) {
+/* off[i] .. off[i+1] is token i's byte range in text (off may be NULL). Returns 0 when the tokens'
+ * bytes spell the text exactly (at the start of a file, a leading space that a tokenizer's prefix
+ * rule added before the first token is allowed), else -1 (a normalizer changed the text: positions
+ * cannot be classified). */
+static int token_offsets(const Tokenizer *t, const IntVec *ids, const char *text, size_t len, int file_start,
+                         size_t *off) {
     size_t pos = 0;
     for (size_t i = 0; i < ids->n; i++) {
         size_t n;
         const char *b = tok_bytes(t, ids->v[i], &n);
-        if (i == 0 && n > 0 && b[0] == ' ' && len > 0 && text[0] != ' ') b++, n--;
-        off[i] = pos;
+        if (file_start && i == 0 && n > 0 && b[0] == ' ' && len > 0 && text[0] != ' ') b++, n--;
+        if (off) off[i] = pos;
         if (n > len - pos || memcmp(b, text + pos, n)) return -1;
         pos += n;
     }
-    off[ids->n] = pos;
+    if (off) off[ids->n] = pos;
     return pos == len ? 0 : -1;
 }
 
 static int encode(const Tokenizer *t, const char *text, size_t len, IntVec *ids, Err *err) {
     ids->n = 0;
     return tok_encode(t, text, len, TOK_ENC_NO_SPECIAL, ids, err);
+}
+
+/* Files are tokenized streamed (tokenizer.h's TokStream), cut only after line breaks so that each
+ * piece's byte classes (corpus_mark) are those of the whole file: memory stays bounded whatever
+ * the files' sizes. The ids are the whole file's (tests/test_stream.c). */
+static void stream_open(TokStream *ts, const Tokenizer *t) { tok_stream_init(ts, t, TOK_ENC_NO_SPECIAL, TOK_CUT_LINES); }
+
+/* A tokenizer's message names no file: "PATH: problem". */
+static void name_file(const char *path, Err *err) {
+    size_t n = strlen(path);
+    if (!strncmp(err->msg, path, n) && err->msg[n] == ':') return;
+    Err e2;
+    err_set(&e2, "%s: %s", path, err->msg);
+    *err = e2;
 }
 
 /* ln softmax(z)[id] */
@@ -143,7 +159,11 @@ typedef struct {
     long *nw;       /* [files] windows of each file (0 for a file that has none or cannot be read) */
     uint8_t **pick; /* [files] NULL: every window of the file; else [nw] 1 for a window to score */
     long total;     /* windows to run */
+    uint8_t *status;  /* [files] ReadStatus, or PLAN_FAILED (read or tokenizer error: run again) */
+    uint8_t *aligned; /* [files] the tokens' bytes spell the file (token_offsets) */
 } Plan;
+
+#define PLAN_FAILED 0xFF
 
 static uint64_t plan_rand(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
@@ -207,33 +227,71 @@ static void plan_sample(Plan *p, const Corpus *c, const KwSet *kw, const TfOptio
     free(have), free(share);
 }
 
+/* Counting a file's tokens, streamed: the pieces' ids are counted and checked against the text. */
+typedef struct {
+    TokStream ts;
+    size_t tokens;
+    int aligned;
+} Counter;
+
+static int count_piece(void *arg, const char *text, size_t len, size_t at, const IntVec *ids, Err *err) {
+    (void)err;
+    Counter *k = arg;
+    k->tokens += ids->n;
+    if (k->aligned && token_offsets(k->ts.t, ids, text, len, at == 0, NULL) != 0) k->aligned = 0;
+    return 0;
+}
+
+static int count_chunk(void *arg, const char *data, size_t n, Err *err) {
+    Counter *k = arg;
+    return tok_stream_put(&k->ts, data, n, count_piece, k, err);
+}
+
+/* Tokens of the file at PATH and whether they spell it; -1 (and err) on a read or tokenizer error. */
+static int count_file(const char *path, const Tokenizer *tok, ReadStatus *st, size_t *tokens, int *aligned,
+                      Err *err) {
+    Counter k = {.aligned = 1};
+    stream_open(&k.ts, tok);
+    int rc = corpus_stream(path, count_chunk, &k, st, err);
+    if (rc == 0 && *st == READ_OK) rc = tok_stream_end(&k.ts, count_piece, &k, err);
+    tok_stream_free(&k.ts);
+    if (rc) name_file(path, err);
+    *tokens = k.tokens, *aligned = k.aligned;
+    return rc ? -1 : 0;
+}
+
 /* Tokenizes every file once with the base tokenizer to count its windows, then picks them. */
 static void plan_windows(Plan *p, const TfOptions *o, const Corpus *c, const KwSet *kw, const Tokenizer *tok,
                          long *lang_windows) {
     p->nw = xcalloc(c->n + 1, sizeof *p->nw);
     p->pick = xcalloc(c->n + 1, sizeof *p->pick);
+    p->status = xcalloc(c->n + 1, 1);
+    p->aligned = xcalloc(c->n + 1, 1);
     p->total = 0;
-    IntVec ids = {0};
     Err err;
     for (size_t i = 0; i < c->n; i++) {
-        char *text;
-        size_t len;
         ReadStatus st;
+        size_t tokens;
+        int aligned;
         progress("drift: counting windows, file %zu/%zu", i + 1, c->n);
-        if (corpus_read(c->files[i].path, &text, &len, &st, &err) || st != READ_OK) continue;
-        if (encode(tok, text, len, &ids, &err) == 0) p->nw[i] = windows_of(ids.n, o->ctx);
-        free(text);
+        if (count_file(c->files[i].path, tok, &st, &tokens, &aligned, &err)) {
+            p->status[i] = PLAN_FAILED;
+            continue;
+        }
+        p->status[i] = (uint8_t)st;
+        if (st != READ_OK) continue;
+        p->nw[i] = windows_of(tokens, o->ctx);
+        p->aligned[i] = (uint8_t)aligned;
         int l = kw_index(kw, c->files[i].lang);
         if (l >= 0 && o->max_tokens <= 0) lang_windows[l] += p->nw[i];
         if (o->max_tokens <= 0) p->total += p->nw[i];
     }
-    intvec_free(&ids);
     if (o->max_tokens > 0) plan_sample(p, c, kw, o, lang_windows);
 }
 
 static void plan_free(Plan *p, size_t nfiles) {
     for (size_t i = 0; i < nfiles; i++) free(p->pick[i]);
-    free(p->pick), free(p->nw);
+    free(p->pick), free(p->nw), free(p->status), free(p->aligned);
 }
 
 typedef struct {
@@ -302,6 +360,154 @@ static void add_bytes(TfRun *run, int v, int lang, const uint8_t *marks, const d
     }
 }
 
+/* Runs window w of a file (x->win and x->cls filled) through the base and the variants on its
+ * vocabulary, and compares them. */
+static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
+    TfRun *run = x->run;
+    int ctx = x->o->ctx;
+    int rc = runner_window(&x->r[0], x->win, ctx, err);
+    run->models[0].tokens += ctx - 1;
+    for (int v = 1; v < run->nmodels && rc == 0; v++) {
+        if (!run->models[v].same_vocab) continue;
+        rc = runner_window(&x->r[v], x->win, ctx, err);
+        run->models[v].tokens += ctx - 1;
+        if (rc == 0) compare_window(x, v, lang, file, w);
+    }
+    run->windows++;
+    run->positions += x->n_out;
+    double dt = now_seconds() - x->t0;
+    char eta[32];
+    fmt_duration(eta, sizeof eta, dt / (double)run->windows * (double)(x->plan.total - run->windows));
+    progress("drift: window %ld/%ld, %.0f tokens/s per model, ETA %s", run->windows, x->plan.total,
+             (double)run->windows * (ctx - 1) / dt, eta);
+    return rc;
+}
+
+/* Scoring a file streamed, when every variant shares the base's vocabulary: the tokens, their byte
+ * offsets and the bytes' classes are kept from the next window on only, and the reading stops
+ * after the last window drawn. */
+typedef struct {
+    Ctx *x;
+    const KwLang *kl;
+    const char *path;
+    int lang, aligned, window_failed;
+    TokStream ts;
+    const uint8_t *pick;
+    long last, next; /* the last window to score; the next window */
+    size_t tok0;     /* the file's index of ids.v[0] */
+    IntVec ids;
+    size_t *off, off_cap;             /* [ids.n + 1] tokens' byte offsets in the file (aligned) */
+    uint8_t *marks;                   /* classes of the file's bytes byte0 .. byte0 + marks_n */
+    size_t byte0, marks_n, marks_cap;
+} Scorer;
+
+static int score_piece(void *arg, const char *text, size_t len, size_t at, const IntVec *ids, Err *err) {
+    Scorer *s = arg;
+    Ctx *x = s->x;
+    int ctx = x->o->ctx, first = ctx / 2;
+    size_t n0 = s->ids.n;
+    for (size_t i = 0; i < ids->n; i++) intvec_push(&s->ids, ids->v[i]);
+    if (s->aligned) {
+        if (s->ids.n + 1 > s->off_cap) {
+            s->off_cap = 2 * (s->ids.n + 1);
+            s->off = xrealloc(s->off, s->off_cap * sizeof *s->off);
+        }
+        if (token_offsets(s->ts.t, ids, text, len, at == 0, s->off + n0) != 0)
+            return err_set(err, "%s: the file changed while drift ran (its tokens no longer spell it)", s->path);
+        for (size_t k = n0; k <= s->ids.n; k++) s->off[k] += at;
+        if (s->marks_n + len > s->marks_cap) {
+            s->marks_cap = 2 * (s->marks_n + len);
+            s->marks = xrealloc(s->marks, s->marks_cap);
+        }
+        corpus_mark(text, len, s->kl, s->marks + s->marks_n); /* a piece starts a line: exact */
+        s->marks_n += len;
+    }
+    size_t wl = (size_t)(ctx - 1);
+    while (s->next <= s->last && s->tok0 + s->ids.n >= (size_t)(s->next + 1) * wl) {
+        long w = s->next++;
+        if (s->pick && !s->pick[w]) continue;
+        size_t w0 = (size_t)w * wl - s->tok0;
+        x->win[0] = x->r[0].start;
+        memcpy(x->win + 1, s->ids.v + w0, wl * sizeof(int));
+        for (int i = 0; i < x->n_out; i++)
+            x->cls[i] = s->aligned ? (uint8_t)corpus_span_class(s->marks, s->off[w0 + first + i] - s->byte0,
+                                                                s->off[w0 + first + i + 1] - s->byte0)
+                                   : TF_ALL;
+        if (run_window(x, s->lang, s->path, w, err)) {
+            s->window_failed = 1;
+            return -1;
+        }
+    }
+    /* what no later window needs goes */
+    size_t drop = (size_t)s->next * wl - s->tok0;
+    if (drop > s->ids.n) drop = s->ids.n;
+    if (drop) {
+        if (s->aligned) {
+            size_t b = s->off[drop] - s->byte0;
+            memmove(s->marks, s->marks + b, s->marks_n - b);
+            s->marks_n -= b, s->byte0 += b;
+            memmove(s->off, s->off + drop, (s->ids.n - drop + 1) * sizeof *s->off);
+        }
+        memmove(s->ids.v, s->ids.v + drop, (s->ids.n - drop) * sizeof *s->ids.v);
+        s->ids.n -= drop, s->tok0 += drop;
+    }
+    return s->next > s->last ? 1 : 0; /* 1: enough read */
+}
+
+static int score_chunk(void *arg, const char *data, size_t n, Err *err) {
+    Scorer *s = arg;
+    return tok_stream_put(&s->ts, data, n, score_piece, s, err);
+}
+
+/* Scores file x->file_index, streamed. */
+static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) {
+    TfRun *run = x->run;
+    const Plan *p = &x->plan;
+    size_t i = x->file_index;
+    long nw = p->nw[i];
+    int lang = kw_index(kw, cf->lang);
+    if (p->status[i] == PLAN_FAILED) { /* read again for the error */
+        ReadStatus st;
+        size_t tokens;
+        int aligned;
+        if (count_file(cf->path, x->r[0].tok, &st, &tokens, &aligned, err)) return -1;
+        return err_set(err, "%s: the file changed while drift ran (it could not be read before)", cf->path);
+    }
+    if (lang < 0) return err_set(err, "%s: language %s has no keyword list", cf->path, cf->lang);
+    if (nw <= 0) {
+        run->too_short++;
+        return 0;
+    }
+    const uint8_t *pick = p->pick[i];
+    long last = -1;
+    for (long w = 0; w < nw; w++)
+        if (!pick || pick[w]) last = w;
+    if (last < 0) {
+        run->unsampled++;
+        return 0;
+    }
+    run->scored++;
+    if (!p->aligned[i]) run->unaligned++;
+    Scorer s = {.x = x, .kl = &kw->langs[lang], .path = cf->path, .lang = lang, .aligned = p->aligned[i],
+                .pick = pick, .last = last};
+    stream_open(&s.ts, x->r[0].tok);
+    ReadStatus st;
+    int rc = corpus_stream(cf->path, score_chunk, &s, &st, err);
+    if (rc == 0 && st != READ_OK)
+        rc = err_set(err, "%s: the file changed while drift ran (%s)", cf->path,
+                     st == READ_EMPTY ? "it is empty" : "it is not UTF-8 text any more");
+    else if (rc == 0)
+        rc = tok_stream_end(&s.ts, score_piece, &s, err);
+    if (rc == 0 && windows_of(s.tok0 + s.ids.n, x->o->ctx) != nw)
+        rc = err_set(err, "%s: the file changed while drift ran (%ld windows, %ld before)", cf->path,
+                     windows_of(s.tok0 + s.ids.n, x->o->ctx), nw);
+    if (rc < 0 && !s.window_failed) name_file(cf->path, err);
+    tok_stream_free(&s.ts);
+    intvec_free(&s.ids);
+    free(s.off), free(s.marks);
+    return rc < 0 ? -1 : 0;
+}
+
 /* Scores one file (already read, valid UTF-8) with every model. */
 static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *text, size_t len, IntVec *ids,
                     IntVec *vids, Err *err) {
@@ -335,7 +541,7 @@ static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *t
     uint8_t *marks = xmalloc(len + 1);
     corpus_mark(text, len, &kw->langs[lang], marks);
     size_t *off = xmalloc((ids->n + 1) * sizeof *off);
-    int aligned = token_offsets(base->tok, ids, text, len, off) == 0;
+    int aligned = token_offsets(base->tok, ids, text, len, 1, off) == 0;
     if (!aligned) run->unaligned++;
     int any_bytes = 0;
     for (int v = 1; v < run->nmodels; v++) any_bytes |= !run->models[v].same_vocab;
@@ -350,22 +556,9 @@ static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *t
         fill_window(x->win, base->start, ids, (size_t)w, ctx);
         for (int i = 0; i < x->n_out; i++)
             x->cls[i] = aligned ? (uint8_t)corpus_span_class(marks, off[w0 + first + i], off[w0 + first + i + 1]) : TF_ALL;
-        rc = runner_window(base, x->win, ctx, err);
-        run->models[0].tokens += ctx - 1;
+        rc = run_window(x, lang, cf->path, w, err);
+        /* the base's logits stay until its next window */
         if (rc == 0 && nll_b) spread_window(base, x->win, ctx, ids, off, w0, nll_b, seen_b);
-        for (int v = 1; v < run->nmodels && rc == 0; v++) {
-            if (!run->models[v].same_vocab) continue;
-            rc = runner_window(&x->r[v], x->win, ctx, err);
-            run->models[v].tokens += ctx - 1;
-            if (rc == 0) compare_window(x, v, lang, cf->path, w);
-        }
-        run->windows++;
-        run->positions += x->n_out;
-        double dt = now_seconds() - x->t0;
-        char eta[32];
-        fmt_duration(eta, sizeof eta, dt / (double)run->windows * (double)(x->plan.total - run->windows));
-        progress("drift: window %ld/%ld, %.0f tokens/s per model, ETA %s", run->windows, x->plan.total,
-                 (double)run->windows * (ctx - 1) / dt, eta);
     }
     /* variants on other vocabularies: their own tokens and windows over the same bytes */
     for (int v = 1; v < run->nmodels && rc == 0 && nll_b; v++) {
@@ -373,7 +566,7 @@ static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *t
         Runner *r = &x->r[v];
         if ((rc = encode(r->tok, text, len, vids, err))) break;
         size_t *voff = xmalloc((vids->n + 1) * sizeof *voff);
-        if (token_offsets(r->tok, vids, text, len, voff) == 0) {
+        if (token_offsets(r->tok, vids, text, len, 1, voff) == 0) {
             double *nll_v = xcalloc(len + 1, sizeof *nll_v);
             uint8_t *seen_v = xcalloc(len + 1, 1);
             int *win = xmalloc((size_t)ctx * sizeof *win);
@@ -436,10 +629,20 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         plan_windows(&x.plan, o, c, kw, x.r[0].tok, run->lang_windows);
         x.t0 = now_seconds();
         IntVec ids = {0}, vids = {0};
+        int any_bytes = 0;
+        for (int v = 1; v < run->nmodels; v++) any_bytes |= !run->models[v].same_vocab;
         for (size_t i = 0; i < c->n && rc == 0; i++) {
             char *text;
             size_t len;
             ReadStatus st;
+            if (!any_bytes || x.plan.status[i] == PLAN_FAILED) { /* streamed: memory bounded */
+                x.file_index = (uint32_t)i;
+                if (x.plan.status[i] == READ_EMPTY) run->empty++;
+                else if (x.plan.status[i] == READ_NOT_UTF8) run->not_utf8++;
+                else rc = stream_file(&x, kw, &c->files[i], err);
+                continue;
+            }
+            /* a variant on another vocabulary: the per-byte comparison holds the file whole */
             if ((rc = corpus_read(c->files[i].path, &text, &len, &st, err))) break;
             if (st == READ_EMPTY) run->empty++;
             else if (st == READ_NOT_UTF8) corpus_note_file(&run->not_utf8_names, run->not_utf8++, c->files[i].path);

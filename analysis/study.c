@@ -78,11 +78,13 @@ static int run_model(const Entry *e, const char *tag, const StudyOptions *o, con
     int rc = f ? 0 : -1;
     r->ctx = xcalloc((size_t)o->ncontexts, sizeof *r->ctx);
     for (int c = 0; c < o->ncontexts && rc == 0; c++) {
-        int id;
-        progress("%s: cold start, context %s", tag, o->contexts[c]);
-        rc = coldstart_context(tok, o->contexts[c], &id, err);
-        if (rc == 0) rc = coldstart_run(f, m->cfg.n_vocab, tok, kw, id, &r->ctx[c].cs, err);
+        IntVec ids = {0};
+        int text = o->context_is_text && o->context_is_text[c];
+        progress("%s: cold start, context %s%s", tag, text ? "text " : "", o->contexts[c]);
+        rc = coldstart_context_ids(tok, o->contexts[c], text, &ids, err);
+        if (rc == 0) rc = coldstart_run_ids(f, m->cfg.n_vocab, tok, kw, ids.v, (int)ids.n, &r->ctx[c].cs, err);
         if (rc == 0) keep_top(&r->ctx[c], tok, o->top_n);
+        intvec_free(&ids);
     }
     progress_done();
     fwd_free(f);

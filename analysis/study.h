@@ -64,6 +64,8 @@ typedef struct {
     const char *keywords_file;  /* --keywords FILE, or NULL for the built-in lists */
     const char **contexts;      /* --context values (at least one) */
     int ncontexts;
+    const int *context_is_text; /* [ncontexts] 1: contexts[c] is a --context-text, text encoded
+                                   after the start token (coldstart_context_ids); NULL: none is */
     Compute compute;
     int top_n;                  /* top tokens kept per model and context */
     /* Called once model i is measured and compared with its base (models[0..i] are complete), so

@@ -20,7 +20,10 @@ static void encode_usage(FILE *out) {
         "(--ids, the default), or the tokens as the vocabulary stores them (--pieces), made\n"
         "visible: \\s space, \\n \\r \\t, \\\\ backslash, \\xNN other control or non-UTF-8 bytes.\n"
         "No BOS/EOS is added. Added and special tokens written in the text are matched as the\n"
-        "Hugging Face tokenizers library does.\n\n"
+        "Hugging Face tokenizers library does. The text is read and encoded in pieces, cut where\n"
+        "the tokenizer never reaches across (the ids are those of the whole text; memory stays\n"
+        "bounded): more than 4 MiB with no such place (one huge word) is an error\n"
+        "(COLDTOK_STREAM_LIMIT, in bytes, raises the limit).\n\n"
         "  -t, --tokenizer T  a tokenizer.json, a .gguf file or a model folder\n"
         "  --ids              print ids (default)\n"
         "  --pieces           print the tokens' pieces instead of ids\n"
@@ -109,6 +112,39 @@ static int write_all(const char *cmd, const Buf *b) {
     return 0;
 }
 
+#define CHUNK ((size_t)1 << 16)
+
+/* Writes each streamed piece's ids (or pieces) as they come. */
+typedef struct {
+    const Tokenizer *t;
+    int pieces, write_error;
+    size_t any; /* ids written */
+    Buf out;
+} Printer;
+
+static int print_piece(void *arg, const char *text, size_t len, size_t at, const IntVec *ids,
+                       Err *err) {
+    (void)text, (void)len, (void)at, (void)err;
+    Printer *p = arg;
+    buf_clear(&p->out);
+    for (size_t i = 0; i < ids->n; i++) {
+        if (p->any++) buf_putc(&p->out, ' ');
+        if (!p->pieces) {
+            buf_printf(&p->out, "%d", ids->v[i]);
+        } else {
+            size_t pl;
+            const char *s = tok_piece(p->t, ids->v[i], &pl);
+            put_visible(&p->out, s, pl);
+        }
+    }
+    if (p->out.len && fwrite(p->out.data, 1, p->out.len, stdout) != p->out.len) {
+        p->write_error = errno ? errno : EIO;
+        return -1;
+    }
+    buf_clear(&p->out);
+    return 0;
+}
+
 int cmd_encode(int argc, char **argv) {
     static const struct option opts[] = {{"tokenizer", required_argument, NULL, 't'},
                                          {"ids", no_argument, NULL, 'i'},
@@ -133,33 +169,39 @@ int cmd_encode(int argc, char **argv) {
         default: return cli_option_error("encode", c, argv, opts);
         }
     }
-    Tokenizer *t;
-    char *text;
-    size_t len;
-    int rc = open_input("encode", argc, argv, path, &t, &text, &len);
-    if (rc) return rc;
+    int bad = cli_no_operands("encode", argc, argv);
+    if (bad) return bad;
+    if (!path) return cli_usage_error("encode", "no tokenizer: give -t TOKENIZER");
     Err err;
-    IntVec ids = {0};
-    if (tok_encode(t, text, len, flags, &ids, &err)) {
-        rc = cli_fail("encode", "<stdin>: %s", err.msg);
+    Tokenizer *t = tok_load(path, &err);
+    if (!t) return cli_fail("encode", "%s", err.msg);
+    /* streamed: stdin is read in chunks and encoded piece by piece at the tokenizer's cut points
+     * (tokenizer.h), each piece's ids written as they come, so memory stays bounded */
+    Printer pr = {.t = t, .pieces = pieces};
+    TokStream ts;
+    tok_stream_init(&ts, t, flags, 0);
+    char *chunk = xmalloc(CHUNK);
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, CHUNK, stdin)) > 0)
+        rc = tok_stream_put(&ts, chunk, n, print_piece, &pr, &err);
+    if (rc == 0 && ferror(stdin)) {
+        rc = cli_fail("encode", "<stdin>: %s", strerror(errno));
     } else {
-        Buf out = {0};
-        for (size_t i = 0; i < ids.n; i++) {
-            if (i) buf_putc(&out, ' ');
-            if (!pieces) {
-                buf_printf(&out, "%d", ids.v[i]);
-            } else {
-                size_t pl;
-                const char *p = tok_piece(t, ids.v[i], &pl);
-                put_visible(&out, p, pl);
-            }
+        if (rc == 0) rc = tok_stream_end(&ts, print_piece, &pr, &err);
+        if (rc == 0) {
+            buf_putc(&pr.out, '\n');
+            rc = write_all("encode", &pr.out);
+        } else if (pr.write_error) {
+            rc = cli_fail("encode", "<stdout>: %s", strerror(pr.write_error));
+        } else {
+            if (pr.any) fflush(stdout); /* what was encoded before the error stays written */
+            rc = cli_fail("encode", "<stdin>: %s", err.msg);
         }
-        buf_putc(&out, '\n');
-        rc = write_all("encode", &out);
-        buf_free(&out);
     }
-    intvec_free(&ids);
-    free(text);
+    free(chunk);
+    tok_stream_free(&ts);
+    buf_free(&pr.out);
     tok_free(t);
     return rc;
 }
@@ -178,9 +220,9 @@ int cmd_decode(int argc, char **argv) {
         default: return cli_option_error("decode", c, argv, opts);
         }
     }
-    Tokenizer *t;
-    char *text;
-    size_t len;
+    Tokenizer *t = NULL;
+    char *text = NULL;
+    size_t len = 0;
     int rc = open_input("decode", argc, argv, path, &t, &text, &len);
     if (rc) return rc;
     Err err;

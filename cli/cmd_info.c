@@ -7,11 +7,12 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/info_hf.h"
 #include "formats/gguf.h"
 #include "formats/qtype.h"
 
 static const char *USAGE =
-    "usage: coldtok info MODEL.gguf\n"
+    "usage: coldtok info MODEL.gguf | HF-FOLDER\n"
     "\n"
     "Describes a llama.cpp GGUF file without loading its weights: format version, size and\n"
     "alignment; architecture and hyper-parameters (context length, embedding width, layers,\n"
@@ -20,6 +21,11 @@ static const char *USAGE =
     "abbreviated); the tensor table (name, type, shape in ggml ne order, bytes); totals per type,\n"
     "total weight bytes and bits per weight; then the tensor types coldtok cannot convert to float\n"
     "(known to ggml, e.g. NVFP4 or I32), one line each with its ggml type number.\n"
+    "\n"
+    "A Hugging Face folder (config.json + safetensors) or .safetensors file is loaded instead:\n"
+    "family and shape, the quantization scheme of config.json's quantization_config (gptq, awq,\n"
+    "aqlm, fp8, compressed-tensors), and per weight matrix its scheme, shape, stored bytes (codes,\n"
+    "scales, zeros, codebooks) and bits per weight; then the totals.\n"
     "\n"
     "  -h, --help   this text\n"
     "\n"
@@ -222,6 +228,11 @@ int cmd_info(int argc, char **argv) {
     if (argc - optind != 1)
         return cli_usage_error("info", argc - optind ? "give exactly one MODEL" : "missing MODEL");
     const char *path = argv[optind];
+    size_t pl = strlen(path);
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg, "%s/config.json", path);
+    /* a folder with a config.json, or a .safetensors file: a Hugging Face checkpoint */
+    if ((is_dir(path) && is_file(cfg)) || (pl > 12 && !strcmp(path + pl - 12, ".safetensors"))) return info_hf(path);
     Err err;
     Gguf *g = gguf_open(path, &err);
     if (!g) return cli_fail("info", "%s", err.msg);

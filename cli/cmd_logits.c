@@ -14,8 +14,9 @@
 #include "tokenizer/tokenizer.h"
 
 static const char USAGE[] =
-    "usage: coldtok logits -m MODEL [--context bos|TOKEN]... [--top N] [--raw FILE.f32]\n"
-    "                      [--raw-all FILE.f32] [--compute f32|bf16] [-t TOKENIZER]\n"
+    "usage: coldtok logits -m MODEL [--context bos|TOKEN]... [--context-text TEXT]... [--top N]\n"
+    "                      [--raw FILE.f32] [--raw-all FILE.f32] [--compute f32|bf16]\n"
+    "                      [-t TOKENIZER]\n"
     "\n"
     "Runs the model over the context and prints the most likely next tokens.\n"
     "\n"
@@ -24,6 +25,10 @@ static const char USAGE[] =
     "  -c, --context TOKEN   a context token, repeatable, in order: 'bos' (the tokenizer's BOS,\n"
     "                        or its EOS when it has none; the default), a token id, or a token\n"
     "                        as the vocabulary stores it ('Ġdef', '▁def') or as text (' def')\n"
+    "  -x, --context-text T  text, encoded by the tokenizer (as `coldtok encode`, no BOS) and\n"
+    "                        appended to the context in order with --context; when no --context\n"
+    "                        is given the context starts with bos (when the tokenizer has a BOS\n"
+    "                        or EOS), so --context-text 'Once upon' is -c bos -c ▁Once -c ▁upon\n"
     "  -n, --top N           how many tokens to list (default 10; 0 for none)\n"
     "  --raw FILE            write the logits of the last position: n_vocab little-endian float32\n"
     "  --raw-all FILE        write the logits of every position: [n_pos][n_vocab] float32\n"
@@ -62,11 +67,7 @@ static void show(const Tokenizer *tok, int id) {
 }
 
 static int write_raw(const char *path, const float *x, size_t n, Err *err) {
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return err_set(err, "%s: cannot create", path);
-    int ok = fwrite(x, sizeof(float), n, fp) == n; /* x86/ARM Linux are little-endian */
-    ok &= fclose(fp) == 0;
-    return ok ? 0 : err_set(err, "%s: write failed", path);
+    return write_file_atomic(path, x, n * sizeof(float), err); /* x86/ARM Linux are little-endian */
 }
 
 /* A --context argument as a token id. */
@@ -106,25 +107,33 @@ int cmd_logits(int argc, char **argv) {
     enum { RAW = 1000, RAW_ALL, COMPUTE };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},   {"context", required_argument, NULL, 'c'},
+        {"context-text", required_argument, NULL, 'x'},
         {"top", required_argument, NULL, 'n'},     {"raw", required_argument, NULL, RAW},
         {"raw-all", required_argument, NULL, RAW_ALL}, {"compute", required_argument, NULL, COMPUTE},
         {"tokenizer", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *raw = NULL, *raw_all = NULL, *tok_path_arg = NULL;
-    const char **ctx = xmalloc((size_t)argc * sizeof *ctx);
-    int n_ctx = 0, top = 10, c, rc = 1;
+    /* the context in order: is_text[i] says whether ctx[i] is a --context-text */
+    const char **ctx = xmalloc((size_t)(argc + 1) * sizeof *ctx);
+    int *is_text = xcalloc((size_t)argc + 1, sizeof *is_text);
+    int n_ctx = 0, n_ids = 0, top = 10, c, rc = 1;
     Compute compute = COMPUTE_F32;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:c:n:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:c:x:n:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'c': ctx[n_ctx++] = optarg; break;
+        case 'x':
+            is_text[n_ctx] = 1;
+            ctx[n_ctx++] = optarg;
+            break;
         case 'n': {
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 0 || v > 1000000) {
                 free(ctx);
+                free(is_text);
                 return cli_usage_error("logits", "--top wants a count, not '%s'", optarg);
             }
             top = (int)v;
@@ -136,6 +145,7 @@ int cmd_logits(int argc, char **argv) {
             int bad = cli_parse_compute("logits", optarg, &compute);
             if (bad) {
                 free(ctx);
+                free(is_text);
                 return bad;
             }
             break;
@@ -144,9 +154,11 @@ int cmd_logits(int argc, char **argv) {
         case 'h':
             fputs(USAGE, stdout);
             free(ctx);
+            free(is_text);
             return 0;
         default:
             free(ctx);
+            free(is_text);
             return cli_option_error("logits", c, argv, opts);
         }
     }
@@ -154,15 +166,23 @@ int cmd_logits(int argc, char **argv) {
     if (!bad && !model_path) bad = cli_usage_error("logits", "missing -m MODEL");
     if (bad) {
         free(ctx);
+        free(is_text);
         return bad;
     }
-    if (!n_ctx) ctx[n_ctx++] = "bos";
+    int any_id = 0;
+    for (int i = 0; i < n_ctx; i++) any_id |= !is_text[i];
+    if (!any_id) { /* the default start token, before any text */
+        memmove(ctx + 1, ctx, (size_t)n_ctx * sizeof *ctx);
+        memmove(is_text + 1, is_text, (size_t)n_ctx * sizeof *is_text);
+        ctx[0] = "bos", is_text[0] = 0, n_ctx++;
+    }
 
     Err err;
     Model *m = NULL;
     Tokenizer *tok = NULL;
     Forward *f = NULL;
-    int *ids = xmalloc((size_t)n_ctx * sizeof *ids);
+    IntVec idv = {0};
+    int *ids = NULL;
     float *logits = NULL;
     Cand *cand = NULL;
     double t0 = now_seconds();
@@ -181,24 +201,46 @@ int cmd_logits(int argc, char **argv) {
         goto out;
     }
     for (int i = 0; i < n_ctx; i++)
-        if ((ids[i] = resolve(ctx[i], tok, V, &err)) < 0) {
+        if (is_text[i] && !tok) {
+            cli_fail("logits", "--context-text needs a tokenizer (%s); give token ids instead", terr.msg);
+            goto out;
+        }
+    for (int i = 0; i < n_ctx; i++) {
+        if (is_text[i]) {
+            if (tok_encode(tok, ctx[i], strlen(ctx[i]), 0, &idv, &err) != 0) {
+                cli_fail("logits", "--context-text '%s': %s", ctx[i], err.msg);
+                goto out;
+            }
+            continue;
+        }
+        /* the implicit start token before a text is left out when the tokenizer has none */
+        if (i == 0 && !any_id && n_ctx > 1 && tok && tok_bos(tok) < 0 && tok_eos(tok) < 0) continue;
+        int id = resolve(ctx[i], tok, V, &err);
+        if (id < 0) {
             cli_fail("logits", "%s", err.msg);
             goto out;
         }
+        intvec_push(&idv, id);
+    }
+    ids = idv.v, n_ids = (int)idv.n;
+    if (n_ids == 0) {
+        cli_fail("logits", "the context has no tokens (the --context-text is empty)");
+        goto out;
+    }
     double t1 = now_seconds();
     if (!(f = fwd_new(m, compute, &err))) {
         cli_fail("logits", "%s", err.msg);
         goto out;
     }
-    logits = xmalloc((size_t)n_ctx * V * sizeof(float));
-    if (fwd_eval(f, ids, n_ctx, logits, raw_all != NULL, &err)) {
+    logits = xmalloc((size_t)n_ids * V * sizeof(float));
+    if (fwd_eval(f, ids, n_ids, logits, raw_all != NULL, &err)) {
         cli_fail("logits", "%s", err.msg);
         goto out;
     }
     double t2 = now_seconds();
-    const float *last = raw_all ? logits + (size_t)(n_ctx - 1) * V : logits;
+    const float *last = raw_all ? logits + (size_t)(n_ids - 1) * V : logits;
     if ((raw && write_raw(raw, last, (size_t)V, &err)) ||
-        (raw_all && write_raw(raw_all, logits, (size_t)n_ctx * V, &err))) {
+        (raw_all && write_raw(raw_all, logits, (size_t)n_ids * V, &err))) {
         cli_fail("logits", "%s", err.msg);
         goto out;
     }
@@ -207,7 +249,7 @@ int cmd_logits(int argc, char **argv) {
            m->format, arch_name(m->cfg.arch), m->cfg.n_layer, m->cfg.n_embd, V,
            (double)model_weight_bytes(m) / 1e6);
     printf("context ");
-    for (int i = 0; i < n_ctx; i++) {
+    for (int i = 0; i < n_ids; i++) {
         printf(" %d", ids[i]);
         if (tok) putchar(' '), show(tok, ids[i]);
     }
@@ -236,8 +278,9 @@ int cmd_logits(int argc, char **argv) {
 out:
     free(cand);
     free(logits);
-    free(ids);
+    intvec_free(&idv);
     free(ctx);
+    free(is_text);
     fwd_free(f);
     if (tok) tok_free(tok);
     model_free(m);

@@ -22,19 +22,22 @@
 static const char USAGE[] =
     "usage: coldtok quantize -m MODEL --type TYPE -o OUT.gguf [--method rtn|imatrix|gptq]\n"
     "                        [--calib FILE|DIR ...] [--calib-tokens N] [--keep PATTERN=TYPE ...]\n"
-    "                        [--llama-mix] [--csv FILE]\n"
+    "                        [--llama-mix] [--csv FILE] [--save-imatrix DIR]\n"
     "\n"
     "Writes a quantized copy of MODEL (a GGUF file, or a Hugging Face folder / .safetensors file)\n"
     "as one llama.cpp GGUF file with the source's metadata and tokenizer, general.file_type and\n"
     "coldtok.quantize.* keys (method, type, calibration, calibration_tokens).\n"
     "\n"
     "  -m, --model MODEL     the model to quantize (quantized GGUF inputs are dequantized first)\n"
-    "      --type TYPE       Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16 F32: every\n"
-    "                        matrix in that type (llama-quantize --pure); Q3_K_S Q3_K_M Q3_K_L Q4_K_S\n"
-    "                        Q4_K_M Q5_K_S Q5_K_M: llama.cpp's mixtures (docs/quantize.md)\n"
+    "      --type TYPE       Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S\n"
+    "                        IQ2_XS F16 BF16 F32: every matrix in that type (llama-quantize --pure;\n"
+    "                        IQ2_XS wants --method imatrix, else uniform importance); Q3_K_S Q3_K_M\n"
+    "                        Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M IQ3_M: llama.cpp's mixtures\n"
+    "                        (docs/quantize.md)\n"
     "      --llama-mix       with a plain type: llama.cpp's mixture for it (output.weight in Q6_K;\n"
-    "                        Q2_K also gives attn_v, attn_output, ffn_down more bits)\n"
-    "  -o, --output OUT      the GGUF file to write (written as OUT.tmp, renamed when complete)\n"
+    "                        Q2_K also gives attn_v, attn_output, ffn_down more bits; IQ4_NL, IQ4_XS,\n"
+    "                        IQ3_S: llama-quantize's IQ4_NL / IQ4_XS / IQ3_S)\n"
+    "  -o, --output OUT      the GGUF file to write (written as OUT.tmpXXXXXX, renamed when complete)\n"
     "      --method M        rtn (default): round to nearest with llama.cpp's per-block scale\n"
     "                        searches, never worse than llama.cpp's; imatrix: the scale searches\n"
     "                        weighted by each input column's mean square activation on --calib;\n"
@@ -47,6 +50,8 @@ static const char USAGE[] =
     "      --keep PAT=TYPE   give tensors whose name matches the glob PAT that type (repeatable; the\n"
     "                        last match wins), e.g. --keep 'blk.*.ffn_down.weight=Q6_K'\n"
     "      --csv FILE        the per-tensor report as CSV\n"
+    "      --save-imatrix DIR  with --calib: each matrix's importance per input column (what\n"
+    "                        --method imatrix uses) as DIR/NAME.f32, little-endian float32\n"
     "  -h, --help            this text\n"
     "\n"
     "Norms, biases and other vectors are copied unchanged (from an HF folder: as F32). A matrix\n"
@@ -59,7 +64,7 @@ static const char USAGE[] =
     "Exit status: 0 ok, 1 bad input or failure (one line on stderr), 2 usage error.\n";
 
 /* The temporary file, removed if the run is interrupted (CLI state, set once). */
-static char tmp_path[PATH_MAX + 8];
+static char tmp_path[PATH_MAX + 16];
 
 static void on_signal(int sig) {
     if (tmp_path[0]) unlink(tmp_path);
@@ -73,16 +78,19 @@ static void shape(char *out, size_t n, const QmTensor *t) {
         k += snprintf(out + k, n - (size_t)k, " x %lld", (long long)t->ne[d]);
 }
 
-/* Can we create files next to OUT? Probes by creating and removing OUT.tmp. */
+/* Can we create files next to OUT? Probes by creating and removing a temporary of a unique name
+ * (a fixed OUT.tmp would truncate and delete the one a concurrent run is writing). */
 static int probe_writable(const char *path, char *why, size_t n) {
     struct stat sb;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return snprintf(why, n, "is a folder"), -1;
-    char p[PATH_MAX + 8];
-    snprintf(p, sizeof p, "%s.tmp", path);
-    FILE *f = fopen(p, "wb");
-    if (!f) return snprintf(why, n, "cannot write %s: %s", p, strerror(errno)), -1;
-    fclose(f);
+    char *p;
+    Err e;
+    if (out_temp(path, &p, &e)) {
+        const char *reason = strstr(e.msg, "temporary file: ");
+        return snprintf(why, n, "cannot write beside it: %s", reason ? reason + 16 : e.msg), -1;
+    }
     unlink(p);
+    free(p);
     return 0;
 }
 
@@ -97,20 +105,33 @@ static const float *importance_of(void *ctx, const QmTensor *t) {
     return calib_importance(ctx, t->name, t->ne[0], &imp, &err) ? NULL : imp; /* computed already */
 }
 
+/* DIR/NAME.f32: the n floats of imp, as llama_oracle's `quantize` IMATRIX_DIR takes them. */
+static int save_importance(const char *dir, const char *name, const float *imp, int64_t n, Err *err) {
+    if (make_dirs(dir, err)) return -1;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.f32", dir, name);
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(imp, sizeof *imp, (size_t)n, f) == (size_t)n;
+    if (f && fclose(f)) ok = 0;
+    return ok ? 0 : err_set(err, "%s: cannot write: %s", path, strerror(errno));
+}
+
 static int hessian_of(void *ctx, const QmTensor *t, const float **H, Err *err) {
     return calib_hessian(ctx, t->name, t->ne[0], H, err);
 }
 
 int cmd_quantize(int argc, char **argv) {
-    enum { TYPE = 1000, METHOD, KEEP, CSV, MIX, CALIB, CALIB_TOKENS };
+    enum { TYPE = 1000, METHOD, KEEP, CSV, MIX, CALIB, CALIB_TOKENS, SAVE_IMATRIX };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},   {"type", required_argument, NULL, TYPE},
         {"output", required_argument, NULL, 'o'},  {"method", required_argument, NULL, METHOD},
         {"keep", required_argument, NULL, KEEP},   {"csv", required_argument, NULL, CSV},
         {"llama-mix", no_argument, NULL, MIX},     {"calib", required_argument, NULL, CALIB},
         {"calib-tokens", required_argument, NULL, CALIB_TOKENS},
+        {"save-imatrix", required_argument, NULL, SAVE_IMATRIX},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     const char *model = NULL, *type = NULL, *out = NULL, *method = "rtn", *csv = NULL;
+    const char *save_imatrix = NULL;
     const char *keep[RECIPE_MAX_OVERRIDES + 1], **calib = xcalloc((size_t)argc + 1, sizeof *calib);
     int n_keep = 0, mix = 0, n_calib = 0, c;
     long long calib_max = 4096;
@@ -129,6 +150,7 @@ int cmd_quantize(int argc, char **argv) {
             keep[n_keep++] = optarg;
             break;
         case CSV: csv = optarg; break;
+        case SAVE_IMATRIX: save_imatrix = optarg; break;
         case MIX: mix = 1; break;
         case CALIB: calib[n_calib++] = optarg; break;
         case CALIB_TOKENS:
@@ -155,6 +177,7 @@ int cmd_quantize(int argc, char **argv) {
     if (!bad && !calibrated && strcmp(method, "rtn")) bad = "unknown --method (rtn, imatrix, gptq)";
     if (!bad && calibrated && !n_calib) bad = "--method imatrix and gptq need --calib FILE|DIR";
     if (!bad && !calibrated && n_calib) bad = "--calib needs --method imatrix or gptq; rtn uses none";
+    if (!bad && save_imatrix && !calibrated) bad = "--save-imatrix needs --method imatrix or gptq";
     if (bad) {
         free(calib);
         if (!strncmp(bad, "unknown --method", 16)) return cli_usage_error("quantize", "unknown --method '%s' (rtn, imatrix, gptq)", method);
@@ -169,6 +192,7 @@ int cmd_quantize(int argc, char **argv) {
         free(calib);
         return cli_usage_error("quantize", "%s", err.msg);
     }
+    r.has_imatrix = calibrated; /* llama.cpp's mixtures change with importance data */
     for (int i = 0; i < n_keep; i++)
         if (recipe_add_override(&r, keep[i], &err)) {
             recipe_free(&r);
@@ -220,6 +244,11 @@ int cmd_quantize(int argc, char **argv) {
                 cli_fail("quantize", "%s", err.msg);
                 goto done;
             }
+            if (save_imatrix && t->quantize && t->n_dims >= 2 && imp &&
+                save_importance(save_imatrix, t->name, imp, t->ne[0], &err)) {
+                cli_fail("quantize", "%s", err.msg);
+                goto done;
+            }
         }
         info.calibration = calib_sources(cb);
         info.calibration_tokens = (uint64_t)calib_tokens(cb);
@@ -250,15 +279,23 @@ int cmd_quantize(int argc, char **argv) {
     }
     info.calib_paths = cf_path, info.calib_sha256 = cf_shap, info.calib_bytes = cf_bytes;
 
-    snprintf(tmp_path, sizeof tmp_path, "%s.tmp", out);
+    char *tmp;
+    if (out_temp(out, &tmp, &err)) {
+        cli_fail("quantize", "%s", err.msg);
+        goto done;
+    }
+    snprintf(tmp_path, sizeof tmp_path, "%s", tmp);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
-    int wr = qm_write(q, out, &info, &r, &err);
+    int wr = qm_write_file(q, tmp, &info, &r, &err);
+    if (wr == 0) wr = out_commit(tmp, out, &err); /* fsync, then rename onto OUT */
+    else unlink(tmp); /* ours: never another run's temporary */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
     tmp_path[0] = '\0';
+    free(tmp);
     if (wr) {
         cli_fail("quantize", "%s", err.msg);
         goto done;

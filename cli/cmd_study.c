@@ -21,8 +21,12 @@ static const char PROBE_HELP[] =
     "\n"
     "  -m, --model PATH      a GGUF file, a .safetensors file or a Hugging Face folder (repeatable)\n"
     "  -t, --tokenizer PATH  tokenizer to use (default: the model's own)\n"
-    "      --context SPEC    bos (default: the BOS token, else EOS), a token id or a token string;\n"
+    "      --context SPEC    bos (default: the BOS token, else EOS), a token id, a token string,\n"
+    "                        or ids separated by commas (1,822) for a context of several tokens;\n"
     "                        repeat to compare start tokens\n"
+    "      --context-text T  a context made of text: the start token (BOS, else EOS), then T\n"
+    "                        encoded by the model's tokenizer (as `coldtok encode`, which adds no\n"
+    "                        BOS itself); repeatable, in order with --context\n"
     "      --lang LIST       comma-separated languages (default: all built-in)\n"
     "      --keywords FILE   keyword file (LANG<TAB>KEYWORD lines) instead of the built-in lists\n"
     "      --top N           top tokens to show (default 10)\n"
@@ -46,6 +50,7 @@ static const char DIFF_HELP[] =
     "                        blank bits_per_weight = read from the file)\n"
     "  -t, --tokenizer PATH  tokenizer for every model (default: each model's own)\n"
     "      --context SPEC    as in probe (default bos)\n"
+    "      --context-text T  as in probe: the start token, then the text's tokens\n"
     "      --lang LIST, --keywords FILE, --compute MODE, -o DIR, --format FMT   as in probe\n";
 
 static int run(int argc, char **argv, int is_diff) {
@@ -56,11 +61,14 @@ static int run(int argc, char **argv, int is_diff) {
         {"keywords", required_argument, 0, 'k'},  {"top", required_argument, 0, 'n'},
         {"compute", required_argument, 0, 'C'},   {"out", required_argument, 0, 'o'},
         {"format", required_argument, 0, 'f'},    {"manifest", required_argument, 0, 'M'},
+        {"context-text", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     StudyOptions o = {.compute = COMPUTE_F32, .top_n = 10};
     StudyReportOptions ro = {.per_model = !is_diff, .format = TABLE_TEXT};
     const char **models = xcalloc((size_t)argc, sizeof *models);
     o.contexts = xcalloc((size_t)argc + 1, sizeof *o.contexts);
+    int *is_text = xcalloc((size_t)argc + 1, sizeof *is_text);
+    o.context_is_text = is_text;
     int nmodels = 0, rc = 0;
     const char *tokenizer = NULL, *manifest = NULL;
     int c;
@@ -71,6 +79,10 @@ static int run(int argc, char **argv, int is_diff) {
         case 'm': models[nmodels++] = optarg; break;
         case 't': tokenizer = optarg; break;
         case 'c': o.contexts[o.ncontexts++] = optarg; break;
+        case 'T':
+            is_text[o.ncontexts] = 1;
+            o.contexts[o.ncontexts++] = optarg;
+            break;
         case 'l': o.langs = optarg; break;
         case 'k': o.keywords_file = optarg; break;
         case 'o': ro.outdir = optarg; break;
@@ -88,6 +100,7 @@ static int run(int argc, char **argv, int is_diff) {
             fputs(is_diff ? DIFF_HELP : PROBE_HELP, stdout);
             free(models);
             free(o.contexts);
+            free(is_text);
             return 0;
         default: rc = cli_option_error(cmd, c, argv, longopts); break;
         }
@@ -100,11 +113,16 @@ static int run(int argc, char **argv, int is_diff) {
     if (rc != 0) {
         free(models);
         free(o.contexts);
+        free(is_text);
         return rc;
     }
     if (o.ncontexts == 0) o.contexts[o.ncontexts++] = "bos";
 
     RunRecord *rec = run_record_start(argc, argv);
+    if (ro.outdir) { /* models.csv and run.json share one digest per file, through DIR's hash cache */
+        run_record_cache(rec, ro.outdir);
+        ro.record = rec;
+    }
     Manifest m = {0};
     Err err;
     if (manifest) {
@@ -145,6 +163,7 @@ static int run(int argc, char **argv, int is_diff) {
     manifest_free(&m);
     free(models);
     free(o.contexts);
+    free(is_text);
     return rc ? 1 : 0;
 }
 

@@ -52,8 +52,9 @@ int sha256_buffer(const void *data, size_t len, char hex[SHA256_HEX_LEN], Err *e
 }
 
 int sha256_file(const char *path, char hex[SHA256_HEX_LEN], uint64_t *size, Err *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return err_set(err, "%s: %s", path, strerror(errno));
+    if (is_dir(path)) return err_set(err, "%s: %s", path, strerror(EISDIR));
+    int fd = open_regular(path, err); /* a FIFO would block the hash, and never end */
+    if (fd < 0) return -1;
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char *chunk = NULL;

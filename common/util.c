@@ -119,9 +119,18 @@ void intvec_free(IntVec *a) {
 
 /* ---- files ---- */
 
-int map_file(MappedFile *mf, const char *path, Err *err) {
-    memset(mf, 0, sizeof *mf);
-    int fd = open(path, O_RDONLY);
+static const char *kind_of(mode_t mode) {
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a regular file";
+}
+
+int open_regular(const char *path, Err *err) {
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return err_set(err, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -129,9 +138,49 @@ int map_file(MappedFile *mf, const char *path, Err *err) {
         close(fd);
         return err_set(err, "%s: %s", path, strerror(e));
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) { /* map_file's word for it since before FIFOs were checked */
         close(fd);
         return err_set(err, "%s: not a regular file", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return err_set(err, "%s: %s, not a regular file", path, kind_of(st.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+FILE *fopen_regular(const char *path, Err *err) {
+    int fd = open_regular(path, err);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        err_set(err, "%s: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+int check_input_path(const char *path, Err *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return err_set(err, "%s: no such file or folder", path);
+        return err_set(err, "%s: %s", path, strerror(errno));
+    }
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return 0;
+    return err_set(err, "%s: %s, not a regular file or a folder", path, kind_of(st.st_mode));
+}
+
+int map_file(MappedFile *mf, const char *path, Err *err) {
+    memset(mf, 0, sizeof *mf);
+    int fd = open_regular(path, err);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return err_set(err, "%s: %s", path, strerror(e));
     }
     if (st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -155,11 +204,8 @@ void unmap_file(MappedFile *mf) {
 }
 
 char *read_file(const char *path, size_t *len, Err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = fopen_regular(path, err);
+    if (!f) return NULL;
     Buf b = {0};
     char chunk[65536];
     size_t n;
@@ -174,6 +220,96 @@ char *read_file(const char *path, size_t *len, Err *err) {
     if (!b.data) buf_append(&b, "", 0);
     if (len) *len = b.len;
     return b.data;
+}
+
+/* ---- outputs that replace a file ---- */
+
+int out_temp(const char *path, char **tmp, Err *err) {
+    Buf t = {0};
+    buf_printf(&t, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(t.data);
+    if (fd < 0) {
+        int e = errno;
+        buf_free(&t);
+        return err_set(err, "%s: cannot create a temporary file: %s", path, strerror(e));
+    }
+    mode_t mask = umask(0); /* mkstemp makes 0600; an output gets what creat() would give it */
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    close(fd);
+    *tmp = t.data;
+    return 0;
+}
+
+/* fsync of the folder holding path, so that the rename itself survives a crash (best effort) */
+static void sync_parent(const char *path) {
+    char *d = xstrdup(path);
+    char *slash = strrchr(d, '/');
+    if (slash == d) slash[1] = '\0';
+    else if (slash) *slash = '\0';
+    int fd = open(slash ? d : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(d);
+}
+
+int out_commit(const char *tmp, const char *path, Err *err) {
+    int fd = open(tmp, O_WRONLY | O_CLOEXEC);
+    int ok = fd >= 0 && fsync(fd) == 0;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) ok = 0, e = errno;
+    if (ok && rename(tmp, path) != 0) ok = 0, e = errno;
+    if (!ok) {
+        unlink(tmp); /* ours: made by out_temp */
+        return err_set(err, "%s: cannot write: %s", path, strerror(e));
+    }
+    sync_parent(path);
+    return 0;
+}
+
+int out_open(OutFile *o, const char *path, Err *err) {
+    memset(o, 0, sizeof *o);
+    if (out_temp(path, &o->tmp, err)) return -1;
+    if (!(o->f = fopen(o->tmp, "wb"))) {
+        int e = errno;
+        unlink(o->tmp);
+        free(o->tmp);
+        o->tmp = NULL;
+        return err_set(err, "%s: cannot create: %s", path, strerror(e));
+    }
+    o->path = xstrdup(path);
+    return 0;
+}
+
+int out_close(OutFile *o, int ok, Err *err) {
+    if (!o->f) return ok ? 0 : -1;
+    int e = 0;
+    if (fflush(o->f) != 0 || ferror(o->f)) e = errno ? errno : EIO;
+    if (fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
+    o->f = NULL;
+    int rc = 0;
+    if (ok && e) rc = err_set(err, "%s: cannot write: %s", o->path, strerror(e));
+    if (ok && !e) rc = out_commit(o->tmp, o->path, err);
+    else unlink(o->tmp);
+    if (!ok) rc = -1;
+    free(o->tmp);
+    free(o->path);
+    o->tmp = o->path = NULL;
+    return rc;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, Err *err) {
+    OutFile o;
+    if (out_open(&o, path, err)) return -1;
+    int ok = len == 0 || fwrite(data, 1, len, o.f) == len;
+    if (!ok) {
+        int e = errno ? errno : EIO;
+        out_close(&o, 0, NULL);
+        return err_set(err, "%s: cannot write: %s", path, strerror(e));
+    }
+    return out_close(&o, 1, err);
 }
 
 int is_dir(const char *path) {

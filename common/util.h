@@ -64,6 +64,39 @@ void unmap_file(MappedFile *mf);
 /* Reads a whole file into a NUL-terminated heap buffer (for JSON and text inputs). */
 char *read_file(const char *path, size_t *len, Err *err);
 
+/* Every input file is opened through these (map_file and read_file included): the open does not
+ * block (O_NONBLOCK, cleared again after), and anything but a regular file is refused before a
+ * byte is read: "PATH: a FIFO, not a regular file" (a socket, a device likewise; a folder: "PATH: not a regular file"), so a
+ * FIFO given as a model or a text never hangs a command. open_regular returns a blocking fd (or -1);
+ * fopen_regular a FILE opened "rb" (or NULL). */
+int open_regular(const char *path, Err *err);
+FILE *fopen_regular(const char *path, Err *err);
+/* For an input that may be a file or a folder (a model, a corpus): 0 when PATH is either, else
+ * "PATH: no such file or folder" or "PATH: a FIFO, not a regular file or a folder". */
+int check_input_path(const char *path, Err *err);
+
+/* Outputs that replace a file (a quantized GGUF, CSV tables, figures, run records, raw logits):
+ * written to a temporary of a unique name in the target's own folder, made by mkstemp
+ * ("PATH.tmpXXXXXX", mode 0666 less the umask), flushed to disk (fsync) and renamed onto PATH only
+ * when complete, so that a reader, a crash or a second run writing the same PATH never sees a
+ * partial file. Each run removes only the temporary it created itself.
+ *   out_temp(path, &tmp): creates the temporary (empty, closed), *tmp its name (free it);
+ *   out_commit(tmp, path): fsync(tmp), rename onto path, fsync the folder; on failure the
+ *     temporary is removed;
+ *   out_open / out_close: the same around a FILE * opened "wb" on the temporary; out_close with
+ *     ok 0 (or after a write error) removes the temporary and leaves PATH as it was;
+ *   write_file_atomic: a whole buffer in one call.
+ * Errors: "PATH: cannot create a temporary file: reason", "PATH: cannot write: reason". */
+int out_temp(const char *path, char **tmp, Err *err);
+int out_commit(const char *tmp, const char *path, Err *err);
+typedef struct {
+    FILE *f;
+    char *path, *tmp;
+} OutFile;
+int out_open(OutFile *o, const char *path, Err *err);
+int out_close(OutFile *o, int ok, Err *err);
+int write_file_atomic(const char *path, const void *data, size_t len, Err *err);
+
 int is_dir(const char *path);
 int is_file(const char *path);
 /* Makes the folder PATH and every missing folder above it, like mkdir -p; an existing folder is

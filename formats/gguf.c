@@ -329,7 +329,21 @@ static int parse_tensors(Gguf *g, Rd *r) {
     if (g->data_start > g->size)
         return fail(r, info_end, "file ends before the data section (aligned start %llu, file size %llu)",
                     (unsigned long long)g->data_start, (unsigned long long)g->size);
+    /* The alignment padding is zeros (what every writer puts there): bytes there mean the header's
+     * tensor count is too small, and an info it does not count is being skipped as padding, every
+     * tensor's data then read from the wrong place. */
+    for (uint64_t at = info_end; at < g->data_start; at++)
+        if (g->p[at])
+            return fail(r, at, "the padding before the data section is not zero (n_tensors %d too small? a tensor "
+                        "info seems to follow the last one counted)", g->n_tensors);
     uint64_t data_size = g->size - g->data_start;
+    uint64_t data_end = 0; /* the end of the last tensor's data, padded */
+    for (int i = 0; i < g->n_tensors; i++)
+        if (g->t[i].offset <= data_size && g->t[i].nbytes <= data_size - g->t[i].offset) {
+            uint64_t e = g->t[i].offset + g->t[i].nbytes;
+            e += (g->alignment - e % g->alignment) % g->alignment;
+            if (e > data_end) data_end = e;
+        }
     for (int i = 0; i < g->n_tensors; i++) {
         GgufTensor *t = &g->t[i];
         if (t->offset > data_size || t->nbytes > data_size - t->offset) {
@@ -360,6 +374,13 @@ static int parse_tensors(Gguf *g, Rd *r) {
         }
     }
     free(by_off);
+    /* a data section longer than its tensors: the count or the table does not describe the file
+     * (one tensor too few counted shifts every tensor; what is left over is the uncounted one) */
+    if (data_size > data_end)
+        return fail(r, g->data_start + data_end,
+                    "the data section holds %llu bytes after the last tensor's data (n_tensors %d, "
+                    "%llu bytes of tensors): the tensor count or table does not describe it",
+                    (unsigned long long)(data_size - data_end), g->n_tensors, (unsigned long long)data_end);
     return 0;
 }
 
@@ -542,6 +563,28 @@ int gguf_get_int(const Gguf *g, const char *key, int64_t *out) {
     int i = gguf_find_kv(g, key);
     if (i < 0) return -1;
     return scalar_int(g->kv[i].type, g->p + g->kv[i].at, out);
+}
+
+int gguf_get_int_range(const Gguf *g, const char *key, int64_t lo, int64_t hi, int64_t *out, Err *err) {
+    int i = gguf_find_kv(g, key);
+    if (i < 0) return 0;
+    int type = g->kv[i].type;
+    const uint8_t *p = g->p + g->kv[i].at;
+    if (type == GGUF_UINT64) { /* the one type whose values int64_t cannot all hold */
+        uint64_t u;
+        memcpy(&u, p, 8);
+        if (u > (uint64_t)hi)
+            return err_set(err, "%s: %s = %llu is out of range [%lld, %lld]", g->path, key, (unsigned long long)u,
+                           (long long)lo, (long long)hi);
+    }
+    int64_t v;
+    if (type == GGUF_BOOL || scalar_int(type, p, &v))
+        return err_set(err, "%s: %s has type %s, not an integer", g->path, key, type_name(type));
+    if (v < lo || v > hi)
+        return err_set(err, "%s: %s = %lld is out of range [%lld, %lld]", g->path, key, (long long)v, (long long)lo,
+                       (long long)hi);
+    *out = v;
+    return 1;
 }
 
 int gguf_get_float(const Gguf *g, const char *key, double *out) {

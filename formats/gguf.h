@@ -64,6 +64,12 @@ int gguf_find_kv(const Gguf *g, const char *key); /* index, or -1 */
  * gguf_get_int accepts every integer type (and bool); gguf_get_float every numeric type. */
 int gguf_get_int(const Gguf *g, const char *key, int64_t *out);
 int gguf_get_float(const Gguf *g, const char *key, double *out);
+/* An integer key that must fit a field (an int, a token id): 1 and *out when KEY holds an integer
+ * (any integer type) in [lo, hi]; 0 when KEY is absent; -1 with one line in *err when it does not
+ * fit, its value as the file stores it: "PATH: KEY = 4294967298 is out of range [0, 2147483647]"
+ * (u64 values above INT64_MAX and negative ones included), or "PATH: KEY has type T, not an
+ * integer". Reading an integer key into an int goes through here, never through a cast. */
+int gguf_get_int_range(const Gguf *g, const char *key, int64_t lo, int64_t hi, int64_t *out, Err *err);
 int gguf_get_bool(const Gguf *g, const char *key, int *out);
 const char *gguf_get_str(const Gguf *g, const char *key, size_t *len); /* NULL: absent/not string */
 

@@ -7,12 +7,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "formats/hfquant_codes.h"
 #include "formats/qtype.h"
 
-#define SUPPORTED "gptq, awq"
+#define SUPPORTED "gptq, awq, aqlm, fp8, compressed-tensors, bitsandbytes"
 
 const char *hq_method_name(HqMethod m) {
-    return m == HQ_GPTQ ? "gptq" : m == HQ_AWQ ? "awq" : "none";
+    return m == HQ_GPTQ ? "gptq" : m == HQ_AWQ ? "awq" : m == HQ_AQLM ? "aqlm" : m == HQ_FP8 ? "fp8"
+           : m == HQ_CT_INT || m == HQ_CT_FP8 ? "compressed-tensors"
+           : m == HQ_BNB4 || m == HQ_BNB8 ? "bitsandbytes" : "none";
 }
 
 /* ---- quantization_config ---- */
@@ -94,7 +97,13 @@ int hq_config_parse(const void *json, const char *where, HqConfig *c, Err *err) 
     if (!m) return err_set(err, "%s: quantization_config has no quant_method (coldtok reads " SUPPORTED ")", where);
     if (!strcasecmp(m, "gptq")) c->method = HQ_GPTQ;
     else if (!strcasecmp(m, "awq")) c->method = HQ_AWQ;
+    else if (!strcasecmp(m, "aqlm")) c->method = HQ_AQLM;
+    else if (!strcasecmp(m, "fp8")) c->method = HQ_FP8;
+    else if (!strcasecmp(m, "compressed-tensors")) return hq_parse_ct(q, where, c, err);
+    else if (!strcasecmp(m, "bitsandbytes")) return hq_parse_bnb(q, where, c, err);
     else return err_set(err, "%s: quant_method '%s' is not supported (coldtok reads " SUPPORTED ")", where, m);
+    if (c->method == HQ_AQLM) return hq_parse_aqlm(q, where, c, err);
+    if (c->method == HQ_FP8) return hq_parse_fp8(q, where, c, err);
     return c->method == HQ_GPTQ ? parse_gptq(q, where, c, err) : parse_awq(q, where, c, err);
 }
 
@@ -306,6 +315,14 @@ static void apply_groups(const HqTensor *t, int64_t o, float *y) {
 }
 
 void hq_rows_f32(const HqTensor *t, int64_t r0, int n, float *out) {
+    if (t->method == HQ_BNB4 || t->method == HQ_BNB8) {
+        hq_rows_bnb(t, r0, n, out);
+        return;
+    }
+    if (t->method == HQ_AQLM || t->method == HQ_FP8 || t->method == HQ_CT_INT) {
+        hq_rows_codes(t, r0, n, out);
+        return;
+    }
     /* w = scale * (q - zero); q - zero is a small integer, the product exact in f32 */
     int fused = t->method == HQ_GPTQ && t->bits != 3 && !t->g_idx && t->group_size % (32 / t->bits) == 0;
     for (int rc = 0; rc < n; rc += RC) {

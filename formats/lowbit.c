@@ -34,6 +34,8 @@ static void iq4_nibbles(const uint8_t *qs, float d, float *y) {
     }
 }
 
+const int8_t *lowbit_iq4_levels(void) { return IQ4_LEVELS; }
+
 void dq_iq4_nl(const uint8_t *b, float *y) { iq4_nibbles(b + 2, half_at(b), y); }
 
 void dq_iq4_xs(const uint8_t *b, float *y) {

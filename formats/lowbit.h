@@ -16,4 +16,8 @@ void dq_tq1_0(const uint8_t *src, float *dst);  /* 256 elems, 54 bytes */
 void dq_tq2_0(const uint8_t *src, float *dst);  /* 256 elems, 66 bytes */
 void dq_mxfp4(const uint8_t *src, float *dst);  /* 32 elems, 17 bytes */
 
+/* The 16 IQ4_NL / IQ4_XS levels by nibble (ascending), for quant/iq4quant.c, which quantizes to
+ * the very table these dequantizers read. */
+const int8_t *lowbit_iq4_levels(void);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "formats/convert.h"
 #include "formats/qtype.h"
+#include "model/finite.h"
 #include "model/matmul.h"
 #include "model/mla.h"
 #include "model/moe.h"
@@ -556,12 +557,20 @@ int fwd_eval_last(Forward *f, const int *tokens, int n, int n_out, float *logits
                            tokens[i], c->n_vocab - 1);
     if (n > (1 << 30) - f->pos) return err_set(err, "%s: sequence too long", f->m->path);
     int from = n - (logits ? n_out : 0); /* the first position whose logits are wanted */
+    int pos0 = f->pos;
     for (int i = 0; i < n; i += FWD_MAX_STEP) {
         int M = n - i < FWD_MAX_STEP ? n - i : FWD_MAX_STEP;
         int first = from > i ? from - i : 0; /* row of this step where the wanted ones start */
         float *out = logits && first < M ? logits + (size_t)(i + first - from) * c->n_vocab : NULL;
         if (step(f, tokens + i, M, out, first, err)) return -1;
     }
+    /* NaN or Inf weights (or an overflow) must not come out as a result: a probability of 0 or an
+     * entropy of 0 nats computed from NaN. One scan of the logits; the weights are searched for
+     * the culprit only when a logit is bad. */
+    size_t total = logits ? (size_t)n_out * c->n_vocab : 0, bad = first_nonfinite(logits, total);
+    if (bad < total)
+        return model_nonfinite_error(f->m, pos0 + from + (int)(bad / c->n_vocab), (int)(bad % c->n_vocab),
+                                     logits[bad], err);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* loader: see loader.h. */
 #include "model/loader.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,11 @@ int ld_lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd) {
     return 1;
 }
 
+const char *ld_packed_part(HqMethod m) {
+    return m == HQ_AQLM ? "codes" : m == HQ_FP8 || m == HQ_CT_FP8 || m == HQ_BNB4 || m == HQ_BNB8 ? "weight"
+           : m == HQ_CT_INT ? "weight_packed" : "qweight";
+}
+
 /* One stored part ("qweight", ...) of the packed layer PREFIX, or an absent part. */
 static HqPart hq_part(Loader *L, const char *prefix, const char *part) {
     char name[300];
@@ -48,7 +54,7 @@ static HqPart hq_part(Loader *L, const char *prefix, const char *part) {
     HqPart p = {0};
     if (!s) return p;
     p = (HqPart){.data = s->data, .dtype = s->dtype, .n_dims = s->n_dims, .nbytes = s->nbytes};
-    for (int d = 0; d < s->n_dims && d < 2; d++) p.shape[d] = s->shape[d]; /* more dims: refused by n_dims */
+    for (int d = 0; d < s->n_dims && d < 4; d++) p.shape[d] = s->shape[d]; /* more dims: refused by n_dims */
     return p;
 }
 
@@ -62,16 +68,45 @@ static int get_packed(Loader *L, TensorRole role, int layer, int64_t rows, int64
         return 0;
     size_t n = strlen(name);
     if (n > 7 && !strcmp(name + n - 7, ".weight")) name[n - 7] = '\0';
-    HqPart qw = hq_part(L, name, "qweight");
-    if (!qw.data) return 0;
-    HqPart qz = hq_part(L, name, "qzeros"), sc = hq_part(L, name, "scales"), gi = hq_part(L, name, "g_idx");
+    const char *main_part = ld_packed_part(L->hq.method);
+    HqPart qw = hq_part(L, name, main_part);
+    int fp8 = L->hq.method == HQ_FP8 || L->hq.method == HQ_CT_FP8;
+    const char *want = fp8 ? "F8_E4M3" : L->hq.method == HQ_BNB4 ? "U8" : L->hq.method == HQ_BNB8 ? "I8" : NULL;
+    if (!qw.data || (want && strcmp(qw.dtype, want) != 0)) return 0; /* stored plain */
     memset(t, 0, sizeof *t);
-    if (hq_tensor_init(&t->hq, &L->hq, &qw, &qz, &sc, &gi, rows, cols, L->m->path, name, L->err)) return -1;
+    if (L->hq.method == HQ_AQLM) {
+        HqPart cb = hq_part(L, name, "codebooks"), sc = hq_part(L, name, "scales");
+        if (hq_tensor_init_aqlm(&t->hq, &L->hq, &qw, &cb, &sc, rows, cols, L->m->path, name, L->err)) return -1;
+    } else if (L->hq.method == HQ_BNB4) {
+        HqPart am = hq_part(L, name, "weight.absmax"), qm = hq_part(L, name, "weight.quant_map"),
+               na = hq_part(L, name, "weight.nested_absmax"), nm = hq_part(L, name, "weight.nested_quant_map"),
+               qs = hq_part(L, name, "weight.quant_state.bitsandbytes__nf4");
+        if (!qs.data) qs = hq_part(L, name, "weight.quant_state.bitsandbytes__fp4");
+        if (hq_tensor_init_bnb4(&t->hq, &L->hq, &qw, &am, &qm, &na, &nm, &qs, rows, cols, L->m->path, name, L->err))
+            return -1;
+    } else if (L->hq.method == HQ_BNB8) {
+        HqPart scb = hq_part(L, name, "SCB"), fmt = hq_part(L, name, "weight_format");
+        if (hq_tensor_init_bnb8(&t->hq, &L->hq, &qw, &scb, &fmt, rows, cols, L->m->path, name, L->err)) return -1;
+    } else if (L->hq.method == HQ_CT_INT) {
+        HqPart sc = hq_part(L, name, "weight_scale"), sh = hq_part(L, name, "weight_shape"),
+               zp = hq_part(L, name, "weight_zero_point");
+        if (hq_part(L, name, "weight_g_idx").data)
+            return err_set(L->err, "%s: %s.weight_g_idx: compressed-tensors activation order is not supported",
+                           L->m->path, name);
+        if (hq_tensor_init_ct(&t->hq, &L->hq, &qw, &sc, &zp, &sh, rows, cols, L->m->path, name, L->err)) return -1;
+    } else if (fp8) {
+        HqPart sc = hq_part(L, name, L->hq.method == HQ_FP8 ? "weight_scale_inv" : "weight_scale");
+        if (!sc.data && L->hq.method == HQ_FP8) sc = hq_part(L, name, "weight_scale");
+        if (hq_tensor_init_fp8(&t->hq, &L->hq, &qw, &sc, rows, cols, L->m->path, name, L->err)) return -1;
+    } else {
+        HqPart qz = hq_part(L, name, "qzeros"), sc = hq_part(L, name, "scales"), gi = hq_part(L, name, "g_idx");
+        if (hq_tensor_init(&t->hq, &L->hq, &qw, &qz, &sc, &gi, rows, cols, L->m->path, name, L->err)) return -1;
+    }
     t->data = qw.data;
     t->type = Q_F32;
     t->rows = rows, t->cols = cols;
     char qn[300];
-    snprintf(qn, sizeof qn, "%s.qweight", name);
+    snprintf(qn, sizeof qn, "%s.%s", name, main_part);
     t->name = st_find(L->st, qn)->name; /* the reader's copy outlives this buffer */
     L->n_packed++;
     return 1;
@@ -87,8 +122,8 @@ int ld_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols,
     tensor_name_in(role, L->g != NULL, layer, name, sizeof name);
     if (r == 0 && L->hq.method != HQ_NONE && layer >= 0 && role != TN_TOKEN_EMBD && !L->g) {
         size_t n = strlen(name);
-        return err_set(L->err, "%s: missing tensor %s (nor its %s form %.*s.qweight)", L->m->path, name,
-                       hq_method_name(L->hq.method), (int)(n > 7 ? n - 7 : n), name);
+        return err_set(L->err, "%s: missing tensor %s (nor its %s form %.*s.%s)", L->m->path, name,
+                       hq_method_name(L->hq.method), (int)(n > 7 ? n - 7 : n), name, ld_packed_part(L->hq.method));
     }
     if (r == 0) return err_set(L->err, "%s: missing tensor %s", L->m->path, name);
     if (t->rows != rows || t->cols != cols)
@@ -152,4 +187,20 @@ int ld_json_num(json_t *o, const char *key, double *out, const char *path, Err *
     if (!json_is_number(v)) return err_set(err, "%s: \"%s\" is not a number", path, key);
     *out = json_number_value(v);
     return 0;
+}
+
+int ld_quantize_config(const char *cfg_path, HqConfig *hq, Err *err) {
+    char path[4096];
+    const char *slash = strrchr(cfg_path, '/');
+    int dir = slash ? (int)(slash - cfg_path) : 0;
+    snprintf(path, sizeof path, "%.*s%squantize_config.json", dir, cfg_path, slash ? "/" : "");
+    if (!is_file(path)) return 0;
+    json_error_t je;
+    json_t *q = json_load_file(path, 0, &je);
+    if (!q) return err_set(err, "%s: not valid JSON: %s", path, je.text);
+    /* AutoGPTQ wrote no quant_method there: the file itself says GPTQ */
+    if (json_is_object(q) && !json_object_get(q, "quant_method")) json_object_set_new(q, "quant_method", json_string("gptq"));
+    int r = hq_config_parse(q, path, hq, err);
+    json_decref(q);
+    return r;
 }

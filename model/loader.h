@@ -41,6 +41,14 @@ int ld_lookup(Loader *L, TensorRole role, int layer, Tensor *t, int *nd);
 /* A matrix of exactly [rows, cols] whose type the forward pass can convert (or its GPTQ / AWQ
  * packed form under the config's quantization_config): 0, or -1 naming the tensor and both shapes. */
 int ld_matrix(Loader *L, TensorRole role, int layer, int64_t rows, int64_t cols, Tensor *t);
+/* The stored part that marks a packed linear under method m: "qweight" (GPTQ, AWQ), "codes"
+ * (AQLM), "weight" (FP8, compressed-tensors float, when its dtype is F8_E4M3; bitsandbytes, U8
+ * for 4-bit, I8 for LLM.int8), "weight_packed" (compressed-tensors int). */
+const char *ld_packed_part(HqMethod m);
+/* An AutoGPTQ folder's quantize_config.json beside CFG_PATH (config.json without a
+ * quantization_config): parsed into *hq as quant_method gptq unless it names another. 0 when
+ * absent or read, -1 with one line in *err. */
+int ld_quantize_config(const char *cfg_path, HqConfig *hq, Err *err);
 /* A vector of n values converted to f32 into the model's vector storage; *out stays NULL when the
  * tensor is absent and optional. */
 int ld_vector(Loader *L, TensorRole role, int layer, int64_t n, int optional, const float **out);

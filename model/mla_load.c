@@ -17,8 +17,9 @@ static int gguf_key(const Gguf *g, const char *arch, Hparam hp, int *out, int re
     char k[160];
     int64_t v;
     snprintf(k, sizeof k, "%s.%s", arch, hparam_name(hp)->gguf);
-    if (gguf_get_int(g, k, &v) != 0) return required ? err_set(err, "%s: missing metadata key %s", path, k) : 0;
-    if (v < 0 || v > (1 << 20)) return err_set(err, "%s: %s = %lld is absurd", path, k, (long long)v);
+    int r = gguf_get_int_range(g, k, 0, 1 << 20, &v, err);
+    if (r < 0) return -1;
+    if (r == 0) return required ? err_set(err, "%s: missing metadata key %s", path, k) : 0;
     *out = (int)v;
     return 1;
 }

@@ -4,6 +4,7 @@
 #include "model/model.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,16 +93,23 @@ static const char *gguf_str(Gguf *g, const char *key, char *buf, size_t size) {
     return buf;
 }
 
+/* Without an explicit head dimension it is n_embd / n_head: a remainder would be silently dropped
+ * (and blamed later on an odd rope dimension), so it is refused here in the model's terms. */
+static int heads_divide(const Config *c, const char *path, Err *err) {
+    if (c->n_head > 0 && c->n_embd % c->n_head)
+        return err_set(err, "%s: %d attention heads do not divide the hidden size %d (and no head dimension is given)",
+                       path, c->n_head, c->n_embd);
+    return 0;
+}
+
 static int gguf_int_key(Gguf *g, const char *arch, const char *key, int64_t *v, int required,
                         const char *path, Err *err) {
     char k[128];
     snprintf(k, sizeof k, "%s.%s", arch, key);
-    if (gguf_get_int(g, k, v) == 0) {
-        if (*v < 0 || *v > (1LL << 40)) return err_set(err, "%s: %s = %lld is absurd", path, k, (long long)*v);
-        return 1;
-    }
-    if (required) return err_set(err, "%s: missing metadata key %s", path, k);
-    return 0;
+    (void)path; /* the Gguf names its file */
+    int r = gguf_get_int_range(g, k, 0, INT_MAX, v, err);
+    if (r == 0 && required) return err_set(err, "%s: missing metadata key %s", path, k);
+    return r;
 }
 
 /* granite's scales as llama.cpp reads them: logit_scale required, the others optional. */
@@ -145,6 +153,7 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     r = gguf_int_key(g, arch, GGUF_KEY(HP_KEY_LENGTH), &v, 0, m->path, err);
     if (r < 0) return -1;
     if (r == 1) c->head_dim = (int)v;
+    else if (!a->mla && heads_divide(c, m->path, err)) return -1; /* deepseek2 sizes heads its own way */
     c->head_dim_v = c->head_dim;
     r = gguf_int_key(g, arch, GGUF_KEY(HP_VALUE_LENGTH), &v, 0, m->path, err);
     if (r < 0) return -1;
@@ -153,8 +162,9 @@ static int config_from_gguf(Model *m, Gguf *g, Err *err) {
     r = gguf_int_key(g, arch, GGUF_KEY(HP_ROPE_DIMENSION_COUNT), &v, 0, m->path, err);
     if (r < 0) return -1;
     if (r == 1) c->n_rot = (int)v;
-    if (gguf_int_key(g, arch, GGUF_KEY(HP_CONTEXT_LENGTH), &v, 0, m->path, err) == 1)
-        c->n_ctx = (int)v;
+    r = gguf_int_key(g, arch, GGUF_KEY(HP_CONTEXT_LENGTH), &v, 0, m->path, err);
+    if (r < 0) return -1;
+    if (r == 1) c->n_ctx = (int)v;
     char k[128];
     double f;
     snprintf(k, sizeof k, "%s.%s", arch, GGUF_KEY(a->norm == NORM_LAYER ? HP_LAYERNORM_EPS : HP_RMS_EPS));
@@ -289,9 +299,12 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     c->head_dim = c->n_head ? c->n_embd / c->n_head : 0;
     c->n_ctx = 0;
     if (ld_json_int(root, HF_KEY(HP_HEAD_COUNT_KV), &c->n_head_kv, 1 << 30, 0, cfg_path, err) < 0 ||
-        ld_json_int(root, HF_KEY(HP_KEY_LENGTH), &c->head_dim, 1 << 30, 0, cfg_path, err) < 0 ||
         ld_json_int(root, HF_KEY(HP_CONTEXT_LENGTH), &c->n_ctx, 1 << 30, 0, cfg_path, err) < 0)
         goto done;
+    int r_hd = ld_json_int(root, HF_KEY(HP_KEY_LENGTH), &c->head_dim, 1 << 30, 0, cfg_path, err);
+    /* deepseek2 sizes its heads its own way; Gemma's default head_dim is 256 (config_gemma.c) */
+    int own_head_dim = a->mla || c->arch == ARCH_GEMMA || c->arch == ARCH_GEMMA2 || c->arch == ARCH_GEMMA3;
+    if (r_hd < 0 || (r_hd == 0 && !own_head_dim && heads_divide(c, cfg_path, err))) goto done;
     c->n_rot = c->head_dim;
     c->head_dim_v = c->head_dim;
     c->act = a->act;
@@ -318,6 +331,7 @@ static int config_from_json(Model *m, const char *cfg_path, Loader *L, Err *err)
     json_t *qc = json_object_get(root, "quantization_config");
     if (!qc || json_is_null(qc)) qc = json_object_get(root, "compression_config");
     if (qc && !json_is_null(qc) && hq_config_parse(qc, cfg_path, &L->hq, err)) goto done;
+    if ((!qc || json_is_null(qc)) && ld_quantize_config(cfg_path, &L->hq, err)) goto done; /* older AutoGPTQ */
     json_t *rs = json_object_get(root, "rope_scaling");
     if (rs && !json_is_null(rs)) {
         json_t *ty = json_object_get(rs, "rope_type");
@@ -606,9 +620,19 @@ static int load_weights(Loader *L) {
     }
     if (!L->g && a->hf_norm_plus_one) plus_one(m, m->output_norm, E);
     progress_done();
+    /* weights of a layer past the last one the config names would be ignored: a config that says
+     * fewer layers than the file holds is refused (more is refused above, as a missing tensor) */
+    Tensor extra;
+    int xnd, xr = ld_lookup(L, TN_ATTN_NORM, c->n_layer, &extra, &xnd);
+    if (xr < 0) return -1;
+    if (xr == 1)
+        return err_set(L->err, "%s: the config says %d layers but the weights hold more (%s)", m->path, c->n_layer,
+                       extra.name);
     if (L->hq.method != HQ_NONE && L->n_packed == 0)
         return err_set(L->err, "%s: quantization_config says %s but no linear layer is packed (no "
-                       "*.qweight tensor)", m->path, hq_method_name(L->hq.method));
+                       "*.%s tensor%s)", m->path, hq_method_name(L->hq.method), ld_packed_part(L->hq.method),
+                       L->hq.method == HQ_FP8 || L->hq.method == HQ_CT_FP8 ? " of dtype F8_E4M3"
+                       : L->hq.method == HQ_BNB4 ? " of dtype U8" : L->hq.method == HQ_BNB8 ? " of dtype I8" : "");
     return 0;
 }
 
@@ -618,10 +642,7 @@ Model *model_load(const char *path, Err *err) {
     Loader L = {.m = m, .err = err};
     int r = -1;
     Buf cfg = {0};
-    if (!is_dir(path) && !is_file(path)) {
-        err_set(err, "%s: no such file or folder", path);
-        goto out;
-    }
+    if (check_input_path(path, err)) goto out; /* a FIFO is not "no such file" */
     if (is_file(path) && !ends_with(path, ".safetensors")) {
         /* everything that is not a safetensors file is tried as GGUF: gguf_open names the problem */
         m->format = xstrdup("gguf");
@@ -706,11 +727,12 @@ static const Tensor *matrix_at(const Model *m, int i) {
 }
 
 /* 1 when p is one of the stored parts (qweight, qzeros, scales, g_idx) of a packed matrix. */
-static int packed_part(const Model *m, const void *p) {
+int model_packed_part(const Model *m, const void *p) {
     for (int i = 0; i < n_matrices(m); i++) {
         const HqTensor *h = &matrix_at(m, i)->hq;
         if (h->method != HQ_NONE &&
-            (p == h->qweight || p == h->qzeros || p == h->scales || (h->g_idx && p == h->g_idx)))
+            (p == h->qweight || p == h->qzeros || p == h->scales || (h->g_idx && p == h->g_idx) ||
+             (h->nested_absmax && (p == h->nested_absmax || p == h->nested_map))))
             return 1;
     }
     return 0;
@@ -731,7 +753,7 @@ double model_bits_per_weight(const Model *m) {
         for (int i = 0; i < st_n_tensors(st); i++) {
             const StTensor *t = st_tensor(st, i);
             bytes += t->nbytes;
-            if (packed_part(m, t->data)) continue;
+            if (model_packed_part(m, t->data)) continue;
             uint64_t e = 1;
             for (int d = 0; d < t->n_dims; d++) e *= (uint64_t)t->shape[d];
             elems += e;

@@ -108,9 +108,9 @@ typedef struct {
 
 /* A matrix or vector inside a mapped file. Matrices are [rows, cols] with cols contiguous (GGUF
  * ne = [cols, rows]); vectors have rows == 1.
- * A linear layer of a GPTQ / AWQ checkpoint (hq.method != HQ_NONE) is packed: its rows are
- * hq_rows_f32's (fwd_dequant_rows and the matmuls call it), data points at its qweight and type
- * is meaningless (Q_F32 by convention); only the matrices of layers can be packed. */
+ * A linear layer of a GPTQ / AWQ / AQLM / FP8 / compressed-tensors checkpoint (hq.method != HQ_NONE)
+ * is packed: its rows are hq_rows_f32's (fwd_dequant_rows and the matmuls call it), data points at
+ * its qweight (codes, F8 weight, weight_packed) and type is meaningless (Q_F32 by convention); only the matrices of layers can be packed. */
 typedef struct {
     const void *data; /* NULL when the (optional) tensor is absent */
     uint32_t type;    /* formats/qtype.h QType */
@@ -203,5 +203,8 @@ uint64_t model_weight_bytes(const Model *m);
  * count, vectors and both embedding and output included (what `coldtok info` prints); a packed
  * GPTQ/AWQ matrix counts all its parts' bytes over its rows x cols weights. NAN for none. */
 double model_bits_per_weight(const Model *m);
+/* 1 when P (a safetensors tensor's data) is a stored part of one of the model's packed layers
+ * (qweight, codes, scales, codebooks, ...): read through its HqTensor, never as a tensor of its own. */
+int model_packed_part(const Model *m, const void *p);
 
 #endif

@@ -202,16 +202,22 @@ int plot_all(const PlotOptions *opt, PlotFigure figs[PLOT_NFIGURES], Buf *warnin
         if (!d.have[i]) continue;
         PlotFigure *f = &figs[i];
         snprintf(f->path, sizeof f->path, "%s/%s.%s", figdir, f->name, format_ext(o.format));
+        /* gnuplot writes a temporary beside the figure, renamed onto it when complete: a figure
+         * is replaced whole or not at all, also when two runs draw into one folder */
+        char *tmp;
+        if (out_temp(f->path, &tmp, err)) goto out;
         Buf s = {0}, out = {0};
-        script_head(&s, &tm, f->path);
+        script_head(&s, &tm, tmp);
         draw_figure(i, &s, &tm, &d, f, warn);
         if (getenv("COLDTOK_PLOT_DEBUG")) fputs(s.data, stderr); /* the script, for whoever debugs a figure */
         int rc = gp_run(s.data, s.len, &out, err);
         if (rc == 0) keep_warnings(warn, f->name, out.data);
         buf_free(&s);
         buf_free(&out);
+        if (rc == 0) rc = out_commit(tmp, f->path, err);
+        else unlink(tmp); /* ours; the figure at f->path, if any, stays as it was */
+        free(tmp);
         if (rc < 0) {
-            unlink(f->path); /* a half-written figure is worse than none */
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
             err_set(err, "%s: %s", f->name, msg);

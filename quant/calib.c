@@ -49,8 +49,10 @@ static void add_file(Calib *c, const char *path, int source) {
 }
 
 static int check_readable(const char *path, Err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, "%s: cannot read calibration text: %s", path, strerror(errno));
+    Err e;
+    FILE *f = fopen_regular(path, &e);
+    size_t skip = strlen(path) + 2; /* e.msg is "PATH: why" */
+    if (!f) return err_set(err, "%s: cannot read calibration text: %s", path, strlen(e.msg) > skip ? e.msg + skip : e.msg);
     fclose(f);
     return 0;
 }

@@ -249,6 +249,67 @@ float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L
     return scale;
 }
 
+/* ggml's make_qkx3_quants itself (squared error, weights w given): float sums and a second pass
+ * per grid, in ggml's order, for the candidate that must be llama.cpp's block bit for bit. */
+static float make_qkx3_exact(int n, int nmax, const float *x, const float *w, uint8_t *L,
+                             float *the_min, float rmin, float rdelta, int nstep) {
+    float min = x[0], max = x[0];
+    float sum_w = w[0], sum_x = sum_w * x[0];
+    for (int i = 1; i < n; ++i) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        sum_w += w[i];
+        sum_x += w[i] * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max <= min) {
+        memset(L, 0, (size_t)n);
+        *the_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax / (max - min), scale = 1 / iscale, best = 0;
+    for (int i = 0; i < n; ++i) {
+        int l = nearest_int(iscale * (x[i] - min));
+        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
+        float diff = scale * L[i] + min - x[i];
+        best += w[i] * (diff * diff);
+    }
+    uint8_t Laux[32];
+    for (int is = 0; is <= nstep; ++is) {
+        iscale = (rmin + rdelta * is + nmax) / (max - min);
+        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+        for (int i = 0; i < n; ++i) {
+            int l = MAX(0, MIN(nmax, nearest_int(iscale * (x[i] - min))));
+            Laux[i] = (uint8_t)l;
+            sum_l += w[i] * l;
+            sum_l2 += w[i] * l * l;
+            sum_xl += w[i] * l * x[i];
+        }
+        float D = sum_w * sum_l2 - sum_l * sum_l;
+        if (D > 0) {
+            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+            if (this_min > 0) {
+                this_min = 0;
+                this_scale = sum_xl / sum_l2;
+            }
+            float err = 0;
+            for (int i = 0; i < n; ++i) {
+                float diff = this_scale * Laux[i] + this_min - x[i];
+                err += w[i] * (diff * diff);
+            }
+            if (err < best) {
+                memcpy(L, Laux, (size_t)n);
+                best = err;
+                scale = this_scale;
+                min = this_min;
+            }
+        }
+    }
+    *the_min = -min;
+    return scale;
+}
+
 /* Non-negative values x ~ scale*L, L in [0, nmax], weighted (ggml's make_qp_quants): used to
  * quantize the sub-block scales and mins themselves with the sub-blocks' total weights. */
 static float make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *qw) {
@@ -321,9 +382,11 @@ static float make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const f
  * fp16 moved it by more than 0.1% (its subnormal range, which blocks of small weights reach) or
  * flushed it to zero (then the smallest subnormal is stored instead): the sub-block codes, chosen
  * against d, must then be recomputed against what a reader will multiply by. */
-static float put_scale(uint8_t *at, float d, int *refit) {
+static float put_scale(uint8_t *at, float d, int *refit, int fit) {
     put_half(at, d);
     float s = get_half(at);
+    *refit = 0;
+    if (!fit) return s; /* llama.cpp's block: the codes stay as chosen against d */
     if (d != 0 && s == 0) {
         s = copysignf(0x1p-24f, d);
         put_half(at, s);
@@ -388,8 +451,9 @@ void q2k_ref(const float *x, uint8_t *y) {
     q2k_finish(x, y, L);
 }
 
-/* qw: 256 importance weights, NULL for uniform ones (llama.cpp requires them for Q2_K) */
-void q2k_imp(const float *x, uint8_t *y, const float *qw) {
+/* qw: 256 importance weights, NULL for uniform ones (llama.cpp requires them for Q2_K). fit: refit
+ * the sub-block codes to the stored fp16 scales (0: llama.cpp's block exactly) */
+static void q2k_w(const float *x, uint8_t *y, const float *qw, int fit) {
     uint8_t L[QKK], Ls[QKK / 16], Lm[QKK / 16];
     float mins[QKK / 16], scales[QKK / 16], sw[QKK / 16], weight[16];
     float sumx2 = 0;
@@ -400,15 +464,16 @@ void q2k_imp(const float *x, uint8_t *y, const float *qw) {
         for (int l = 0; l < 16; ++l)
             weight[l] = (qw ? qw[16 * j + l] : 1.0f) * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
         for (int l = 0; l < 16; ++l) sw[j] += weight[l];
-        scales[j] = make_qkx3_fast(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], -0.9f, 0.05f, 36);
+        scales[j] = (fit ? make_qkx3_fast : make_qkx3_exact)(16, 3, x + 16 * j, weight, L + 16 * j,
+                                                             &mins[j], -0.9f, 0.05f, 36);
     }
     float dm = make_qp_quants(QKK / 16, 15, scales, Ls, sw);
     float mm = make_qp_quants(QKK / 16, 15, mins, Lm, sw);
     int refit;
-    const float d16 = put_scale(y + 80, dm, &refit);
+    const float d16 = put_scale(y + 80, dm, &refit, fit);
     if (refit)
         for (int j = 0; j < QKK / 16; ++j) Ls[j] = (uint8_t)MAX(0, MIN(15, nearest_int(scales[j] / d16)));
-    const float m16 = put_scale(y + 82, mm, &refit);
+    const float m16 = put_scale(y + 82, mm, &refit, fit);
     if (refit)
         for (int j = 0; j < QKK / 16; ++j) Lm[j] = (uint8_t)MAX(0, MIN(15, nearest_int(mins[j] / m16)));
     for (int j = 0; j < QKK / 16; ++j) y[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
@@ -480,8 +545,8 @@ void q3k_ref(const float *x, uint8_t *y) {
     q3k_finish(x, y, L);
 }
 
-/* qw NULL: llama.cpp's x^2 weighting */
-void q3k_imp(const float *x, uint8_t *y, const float *qw) {
+/* qw NULL: llama.cpp's x^2 weighting; fit as q2k_w */
+static void q3k_w(const float *x, uint8_t *y, const float *qw, int fit) {
     int8_t L[QKK], Ls[QKK / 16];
     float scales[QKK / 16], weight[16], sw[QKK / 16];
     float sumx2 = 0;
@@ -502,7 +567,7 @@ void q3k_imp(const float *x, uint8_t *y, const float *qw) {
     memset(y + 96, 0, 12);
     float d_block = make_qx_quants(QKK / 16, 32, scales, Ls, sw);
     int refit;
-    const float d16 = put_scale(y + 108, d_block, &refit);
+    const float d16 = put_scale(y + 108, d_block, &refit, fit);
     if (refit)
         for (int j = 0; j < QKK / 16; ++j)
             Ls[j] = (int8_t)(MAX(-32, MIN(31, nearest_int(scales[j] / d16))) + 32);
@@ -585,8 +650,8 @@ static void k45_ref(const float *x, uint8_t *y, int nmax) {
     k45_finish(x, y, L, nmax);
 }
 
-/* qw NULL: llama.cpp's default weights sqrt(2*mean(x^2)) + |x| */
-static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax) {
+/* qw NULL: llama.cpp's default weights sqrt(2*mean(x^2)) + |x|; fit as q2k_w */
+static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax, int fit) {
     uint8_t L[QKK], Ls[QKK / 32], Lm[QKK / 32];
     float weights[32], sw[QKK / 32], mins[QKK / 32], scales[QKK / 32];
     float sum_x2 = 0;
@@ -603,16 +668,17 @@ static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax) {
         float sumw = 0;
         for (int l = 0; l < 32; ++l) sumw += weights[l];
         sw[j] = sumw;
-        scales[j] = make_qkx3_fast(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], -0.9f, 0.05f, 36);
+        scales[j] = (fit ? make_qkx3_fast : make_qkx3_exact)(32, nmax, x + 32 * j, weights, L + 32 * j,
+                                                             &mins[j], -0.9f, 0.05f, 36);
     }
     float d_block = make_qp_quants(QKK / 32, 63, scales, Ls, sw);
     float m_block = make_qp_quants(QKK / 32, 63, mins, Lm, sw);
     memset(y + 4, 0, 12);
     int refit;
-    const float d16 = put_scale(y, d_block, &refit);
+    const float d16 = put_scale(y, d_block, &refit, fit);
     if (refit)
         for (int j = 0; j < QKK / 32; ++j) Ls[j] = (uint8_t)MAX(0, MIN(63, nearest_int(scales[j] / d16)));
-    const float m16 = put_scale(y + 2, m_block, &refit);
+    const float m16 = put_scale(y + 2, m_block, &refit, fit);
     if (refit)
         for (int j = 0; j < QKK / 32; ++j) Lm[j] = (uint8_t)MAX(0, MIN(63, nearest_int(mins[j] / m16)));
     for (int j = 0; j < QKK / 32; ++j) k4_put_scale_min(y + 4, j, MIN(63, Ls[j]), MIN(63, Lm[j]));
@@ -681,10 +747,17 @@ static void q6k(const float *x, uint8_t *y, const float *qw, int uniform, int fi
 }
 
 void q4k_ref(const float *x, uint8_t *y) { k45_ref(x, y, 15); }
-void q4k_imp(const float *x, uint8_t *y, const float *qw) { k45_imp(x, y, qw, 15); }
+void q4k_imp(const float *x, uint8_t *y, const float *qw) { k45_imp(x, y, qw, 15, 1); }
+void q4k_imp_ll(const float *x, uint8_t *y, const float *qw) { k45_imp(x, y, qw, 15, 0); }
 void q5k_ref(const float *x, uint8_t *y) { k45_ref(x, y, 31); }
-void q5k_imp(const float *x, uint8_t *y, const float *qw) { k45_imp(x, y, qw, 31); }
+void q5k_imp(const float *x, uint8_t *y, const float *qw) { k45_imp(x, y, qw, 31, 1); }
+void q5k_imp_ll(const float *x, uint8_t *y, const float *qw) { k45_imp(x, y, qw, 31, 0); }
 /* the reference weighs by x^2; the candidate by qw, or uniformly without importance, and refits
  * the sub-block scales to the stored fp16 super-block scale */
 void q6k_ref(const float *x, uint8_t *y) { q6k(x, y, NULL, 0, 0); }
 void q6k_imp(const float *x, uint8_t *y, const float *qw) { q6k(x, y, qw, qw == NULL, 1); }
+void q6k_imp_ll(const float *x, uint8_t *y, const float *qw) { q6k(x, y, qw, 0, 0); }
+void q2k_imp(const float *x, uint8_t *y, const float *qw) { q2k_w(x, y, qw, 1); }
+void q2k_imp_ll(const float *x, uint8_t *y, const float *qw) { q2k_w(x, y, qw, 0); }
+void q3k_imp(const float *x, uint8_t *y, const float *qw) { q3k_w(x, y, qw, 1); }
+void q3k_imp_ll(const float *x, uint8_t *y, const float *qw) { q3k_w(x, y, qw, 0); }

@@ -68,5 +68,23 @@ void q5k_ref(const float *x, uint8_t *y);
 void q5k_imp(const float *x, uint8_t *y, const float *qw);
 void q6k_ref(const float *x, uint8_t *y);
 void q6k_imp(const float *x, uint8_t *y, const float *qw);
+/* llama.cpp's importance-aware k-quant block exactly (the *_imp above refit the sub-block codes
+ * to the stored fp16 scales, which is usually better but not always): the third candidate when
+ * importance weights are given, so that a block is never worse than llama.cpp's given them. */
+void q2k_imp_ll(const float *x, uint8_t *y, const float *qw);
+void q3k_imp_ll(const float *x, uint8_t *y, const float *qw);
+void q4k_imp_ll(const float *x, uint8_t *y, const float *qw);
+void q5k_imp_ll(const float *x, uint8_t *y, const float *qw);
+void q6k_imp_ll(const float *x, uint8_t *y, const float *qw);
+
+/* IQ4_NL (32 values, 18 bytes) and IQ4_XS (256 values, 136 bytes), quant/iq4quant.c: ggml's
+ * quantizer, with importance weights qw or (NULL) without, byte for byte. */
+void iq4nl_block(const float *x, uint8_t *y, const float *qw);
+void iq4xs_block(const float *x, uint8_t *y, const float *qw);
+/* IQ3_S (256 values, 110 bytes), quant/iq3squant.c: ggml's quantizer, likewise. */
+void iq3s_block(const float *x, uint8_t *y, const float *qw);
+/* IQ2_XS (256 values, 74 bytes), quant/iq2xsquant.c: ggml's quantizer given qw; qw NULL: uniform
+ * importance (llama.cpp requires importance data for IQ2_XS). */
+void iq2xs_block(const float *x, uint8_t *y, const float *qw);
 
 #endif

@@ -46,6 +46,7 @@ typedef struct {
     const uint8_t **parts; /* HF routed experts stacked into one 3-D tensor: [ne[2]] sources of
                               part_rows rows each (owned array); NULL: data holds every row */
     int64_t part_rows;
+    const HqTensor *hq;    /* a packed HF linear (GPTQ, AWQ, ...): rows from hq_rows_f32, data NULL */
 } Tn;
 
 struct QModel {
@@ -81,13 +82,14 @@ static Tn *add_tensor(QModel *q, const char *name, uint32_t type, int n_dims, co
     return t;
 }
 
-static int arch_key_int(const Gguf *g, const char *arch, const char *suffix, int *out) {
+/* ARCH.SUFFIX into *out when present; -1 with one line when it is not an int in range. */
+static int arch_key_int(const Gguf *g, const char *arch, const char *suffix, int *out, Err *err) {
     char k[160];
     int64_t v;
     snprintf(k, sizeof k, "%s.%s", arch, suffix);
-    if (gguf_get_int(g, k, &v) || v < 0 || v > (1 << 30)) return -1;
-    *out = (int)v;
-    return 0;
+    int r = gguf_get_int_range(g, k, 0, 1 << 30, &v, err);
+    if (r == 1) *out = (int)v;
+    return r < 0 ? -1 : 0;
 }
 
 static int open_gguf(QModel *q, Err *err) {
@@ -96,10 +98,11 @@ static int open_gguf(QModel *q, Err *err) {
     const char *a = gguf_get_str(q->g, "general.architecture", &len);
     if (!a) return err_set(err, "%s: no general.architecture key", q->path);
     snprintf(q->arch, sizeof q->arch, "%.*s", (int)len, a);
-    arch_key_int(q->g, q->arch, "block_count", &q->rm.n_layer);
-    arch_key_int(q->g, q->arch, "attention.head_count", &q->rm.n_head);
+    if (arch_key_int(q->g, q->arch, "block_count", &q->rm.n_layer, err) ||
+        arch_key_int(q->g, q->arch, "attention.head_count", &q->rm.n_head, err))
+        return -1;
     q->rm.n_head_kv = q->rm.n_head;
-    arch_key_int(q->g, q->arch, "attention.head_count_kv", &q->rm.n_head_kv);
+    if (arch_key_int(q->g, q->arch, "attention.head_count_kv", &q->rm.n_head_kv, err)) return -1;
     static const char *drop[] = {"general.file_type", "general.quantization_version",
                                  "general.alignment"};
     for (int i = 0; i < gguf_n_kv(q->g); i++) {
@@ -181,6 +184,34 @@ static int is_norm(int role) {
            role == TN_FFN_PRE_NORM || role == TN_FFN_POST_NORM;
 }
 
+/* The packed linears of a GPTQ / AWQ / AQLM / FP8 / compressed-tensors checkpoint: each becomes
+ * an F32 source whose rows the layer's own unpacker gives (always converted, even to F32). */
+static int add_packed(QModel *q, int permute, Err *err) {
+    const Config *c = &q->m->cfg;
+    char name[256];
+    for (int l = 0; l < c->n_layer; l++) {
+        const Layer *y = &q->m->layers[l];
+        const Tensor *ts[] = {&y->wq, &y->wk, &y->wv, &y->wo, &y->w_gate, &y->w_up, &y->w_down};
+        const int roles[] = {TN_ATTN_Q, TN_ATTN_K, TN_ATTN_V, TN_ATTN_OUT, TN_FFN_GATE, TN_FFN_UP, TN_FFN_DOWN};
+        for (int i = 0; i < 7; i++) {
+            if (!ts[i]->data || ts[i]->hq.method == HQ_NONE) continue;
+            if (!tensor_name_in(roles[i], 1, l, name, sizeof name))
+                return err_set(err, "%s: %s: a packed matrix with no llama.cpp name", q->path, ts[i]->name);
+            int64_t ne[2] = {ts[i]->cols, ts[i]->rows};
+            Tn *t = add_tensor(q, name, Q_F32, 2, ne, NULL);
+            t->hq = &ts[i]->hq;
+            t->force = 1;
+            if (permute && (i == 0 || i == 1)) {
+                t->perm_heads = i == 0 ? c->n_head : c->n_head_kv;
+                if (ts[i]->rows % (2 * t->perm_heads))
+                    return err_set(err, "%s: %s: %lld rows do not split into %d heads of pairs", q->path,
+                                   ts[i]->name, (long long)ts[i]->rows, t->perm_heads);
+            }
+        }
+    }
+    return 0;
+}
+
 static int open_hf(QModel *q, Err *err) {
     if (!(q->m = model_load(q->path, err))) return -1;
     const Config *c = &q->m->cfg;
@@ -209,6 +240,7 @@ static int open_hf(QModel *q, Err *err) {
                        a->moe_norm_topk ? "always normalises" : "never normalises");
     for (int i = 0; i < st_n_tensors(st); i++) {
         const StTensor *s = st_tensor(st, i);
+        if (model_packed_part(q->m, s->data)) continue; /* added below, from its unpacked rows */
         int ex = s->n_dims == 2 ? add_experts(q, s, err) : 0;
         if (ex < 0) return -1;
         if (ex) continue;
@@ -234,6 +266,7 @@ static int open_hf(QModel *q, Err *err) {
                                s->name, (long long)len, t->perm_heads);
         }
     }
+    if (add_packed(q, permute, err)) return -1;
     int64_t half[1] = {c->n_rot / 2};
     if (c->rope_scaling == ROPE_SCALING_LONGROPE && q->m->rope_freqs && q->m->rope_long) {
         /* LongRoPE: config.json's factor lists become llama.cpp's two tensors (the loader keeps
@@ -277,7 +310,7 @@ QModel *qm_open(const char *path, Err *err) {
     q->meta = gm_new();
     q->path = xstrdup(path);
     int r;
-    if (!is_file(path) && !is_dir(path)) r = err_set(err, "%s: no such file or folder", path);
+    if (check_input_path(path, err)) r = -1;
     else if (is_file(path) && !ends_with(path, ".safetensors")) r = open_gguf(q, err);
     else r = open_hf(q, err);
     if (r) {
@@ -367,7 +400,8 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
         for (int64_t r = 0; r < nr; r++) {
             /* a permuted matrix moves whole rows; a permuted bias is one row whose elements move */
             const int64_t sr = tmp ? r0 + r : src_row(t, r0 + r, rows);
-            qdequant_row(p->src_type, src_at(t, sr), f + r * n, n);
+            if (t->hq) hq_rows_f32(t->hq, sr, 1, f + r * n);
+            else qdequant_row(p->src_type, src_at(t, sr), f + r * n, n);
         }
         if (tmp) { /* a permuted bias: one row, its elements reordered */
             for (int64_t e = 0; e < n; e++) tmp[e] = f[src_row(t, e, n)];
@@ -485,16 +519,20 @@ static int write_all(QModel *q, GgufWriter *w, const char *tmp, const QmInfo *in
     return gw_end(w, err);
 }
 
-int qm_write(QModel *q, const char *path, const QmInfo *info, const Recipe *r, Err *err) {
-    Buf tmp = {0};
-    buf_printf(&tmp, "%s.tmp", path);
+int qm_write_file(QModel *q, const char *file, const QmInfo *info, const Recipe *r, Err *err) {
     GgufWriter *w = gw_new();
-    int rc = write_all(q, w, tmp.data, info, r, err);
+    int rc = write_all(q, w, file, info, r, err);
     gw_free(w);
     progress_done();
-    if (rc == 0 && rename(tmp.data, path) != 0)
-        rc = err_set(err, "%s: cannot rename %s to it: %s", path, tmp.data, strerror(errno));
-    if (rc) unlink(tmp.data);
-    buf_free(&tmp);
+    return rc;
+}
+
+int qm_write(QModel *q, const char *path, const QmInfo *info, const Recipe *r, Err *err) {
+    char *tmp;
+    if (out_temp(path, &tmp, err)) return -1;
+    int rc = qm_write_file(q, tmp, info, r, err);
+    if (rc == 0) rc = out_commit(tmp, path, err);
+    else unlink(tmp); /* ours, made by out_temp: never another run's */
+    free(tmp);
     return rc;
 }

@@ -2,7 +2,7 @@
  *
  *   QModel *q = qm_open("model.gguf" or an HF folder, &err);   reads headers, lists the tensors
  *   qm_plan(q, &recipe, &err);          chooses each tensor's type (quant/recipe.h)
- *   qm_write(q, "out.gguf", &info, &err);   writes out.gguf.tmp, then renames it to out.gguf
+ *   qm_write(q, "out.gguf", &info, &err);   writes out.gguf.tmpXXXXXX, then renames it to out.gguf
  *   qm_tensor(q, i) ... per-tensor types, reasons and reconstruction errors; qm_close(q).
  *
  * Sources: a GGUF file of any architecture whose tensors coldtok can dequantize (F32, F16, BF16,
@@ -21,7 +21,8 @@
  *
  * Ownership: the QModel maps the source until qm_close; QmTensor pointers live as long.
  * Errors: -1/NULL with one line "PATH: problem" in *err. qm_write never leaves a partial file at
- * PATH: it writes PATH.tmp and renames it only when complete (and removes it on failure). */
+ * PATH: it writes a temporary of a unique name beside it (common/util.h out_temp), fsyncs it and
+ * renames it only when complete, and removes it (its own, never another run's) on failure. */
 #ifndef COLDTOK_QMODEL_H
 #define COLDTOK_QMODEL_H
 
@@ -96,5 +97,8 @@ const QmTensor *qm_tensor(const QModel *q, int i);
  * value that the chosen type cannot hold (not finite, or beyond +-65504) fails the run with the
  * tensor and row named. */
 int qm_write(QModel *q, const char *path, const QmInfo *info, const Recipe *r, Err *err);
+/* The same written straight to FILE (no temporary, no rename): for a caller that made the
+ * temporary itself with out_temp (common/util.h), to remove it on a signal. */
+int qm_write_file(QModel *q, const char *file, const QmInfo *info, const Recipe *r, Err *err);
 
 #endif

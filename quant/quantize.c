@@ -192,6 +192,11 @@ typedef struct {
     void (*ref)(const float *x, uint8_t *y);
     void (*imp)(const float *x, uint8_t *y, const float *qw);
     void (*imp_weighted)(const float *x, uint8_t *y, const float *qw, float sigma2);
+    /* ggml's one quantizer (the i-quants), with qw or NULL: used alone, no other candidate, so the
+     * blocks are llama.cpp's own with and without importance weights. */
+    void (*only)(const float *x, uint8_t *y, const float *qw);
+    /* with importance weights, a third candidate: llama.cpp's own importance-aware block */
+    void (*imp_ll)(const float *x, uint8_t *y, const float *qw);
 } Quantizer;
 
 static const Quantizer QUANT[] = {
@@ -203,17 +208,21 @@ static const Quantizer QUANT[] = {
     [Q_Q5_0] = {.ref = q5_0_ref, .imp_weighted = q5_0_imp},
     [Q_Q5_1] = {.ref = q5_1_ref, .imp_weighted = q5_1_imp},
     [Q_Q8_0] = {.ref = q8_0_ref}, /* importance is ignored, as llama.cpp does */
-    [Q_Q2_K] = {.ref = q2k_ref, .imp = q2k_imp},
-    [Q_Q3_K] = {.ref = q3k_ref, .imp = q3k_imp},
-    [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp},
-    [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp},
-    [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp},
+    [Q_Q2_K] = {.ref = q2k_ref, .imp = q2k_imp, .imp_ll = q2k_imp_ll},
+    [Q_Q3_K] = {.ref = q3k_ref, .imp = q3k_imp, .imp_ll = q3k_imp_ll},
+    [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp, .imp_ll = q4k_imp_ll},
+    [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp, .imp_ll = q5k_imp_ll},
+    [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp, .imp_ll = q6k_imp_ll},
+    [Q_IQ4_NL] = {.only = iq4nl_block},
+    [Q_IQ4_XS] = {.only = iq4xs_block},
+    [Q_IQ3_S] = {.only = iq3s_block},
+    [Q_IQ2_XS] = {.only = iq2xs_block},
 };
 
 static const Quantizer *quantizer(uint32_t type) {
     if (type >= sizeof QUANT / sizeof QUANT[0]) return NULL;
     const Quantizer *q = &QUANT[type];
-    return q->plain || q->ref ? q : NULL;
+    return q->plain || q->ref || q->only ? q : NULL;
 }
 
 int qtype_can_quant(uint32_t type) { return quantizer(type) != NULL; }
@@ -262,7 +271,10 @@ int qquantize_row_ref(uint32_t type, const float *src, void *dst, int64_t n) {
     }
     const int be = qtype_block_elems(type);
     const size_t bb = qtype_block_bytes(type);
-    for (int64_t b = 0; b < n / be; b++) q->ref(src + b * be, y + b * bb);
+    for (int64_t b = 0; b < n / be; b++) {
+        if (q->only) q->only(src + b * be, y + b * bb, NULL);
+        else q->ref(src + b * be, y + b * bb);
+    }
     return 0;
 }
 
@@ -279,6 +291,10 @@ int qquantize_row(uint32_t type, const float *src, void *dst, int64_t n, const f
     }
     const int be = qtype_block_elems(type);
     const size_t bb = qtype_block_bytes(type);
+    if (q->only) {
+        for (int64_t b = 0; b < n / be; b++) q->only(src + b * be, y + b * bb, imp ? imp + b * be : NULL);
+        return 0;
+    }
     float sigma2 = 0; /* legacy types weight by the row's mean square */
     if (imp && be == QK) {
         float sum_x2 = 0;
@@ -295,6 +311,13 @@ int qquantize_row(uint32_t type, const float *src, void *dst, int64_t n, const f
         if (e < best) {
             memcpy(blk, alt, bb);
             best = e;
+        }
+        if (q->imp_ll && qw) {
+            q->imp_ll(x, alt, qw);
+            if ((e = block_error(type, alt, x, qw, be)) < best) {
+                memcpy(blk, alt, bb);
+                best = e;
+            }
         }
         /* An all-zero block (every scale 0) decodes to zeros. It wins only where the fp16 scales
          * underflow (blocks of magnitude below ~1e-4), which can leave the searches worse off. */

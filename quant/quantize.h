@@ -13,8 +13,14 @@
  *     squared activation of that input column, as llama.cpp's imatrix): every type but Q8_0 runs
  *     llama.cpp's importance-aware quantizer with them and keeps, per block, whichever of it and
  *     the reference minimizes sum_j imp[j] * (x_j - q_j)^2. Q8_0 ignores imp (as llama.cpp does).
+ *   - IQ4_NL, IQ4_XS, IQ3_S, IQ2_XS: ggml's quantize_iq4_nl / _iq4_xs / _iq3_s / _iq2_xs alone
+ *     (quant/iq4quant.c, iq3squant.c, iq2xsquant.c), with the importance weights or without, byte
+ *     for byte: what ggml_quantize_chunk and llama_model_quantize write given the same importance
+ *     data. llama.cpp refuses IQ2_XS without importance data; here imp NULL gives it uniform
+ *     importance (what llama.cpp writes given an importance file of ones).
  *   - F32, F16, BF16: plain conversion (round to nearest even).
- * qquantize_row_ref gives the llama.cpp reference for every type (k-quants included), for tests.
+ * qquantize_row_ref gives the llama.cpp reference for every type (k-quants included), for tests
+ * (for the IQ types: ggml_quantize_chunk without importance; IQ2_XS: with uniform importance).
  *
  * Inputs must be finite and, for the block types and F16, within the F16 range (|x| <= 65504: the
  * block scales and minima are fp16); other rows are refused with -1 (a caller can keep such a

@@ -14,7 +14,8 @@
 #include "quant/quantize.h"
 
 enum { MIX_NONE, MIX_OUTPUT_ONLY, MIX_Q2_K, MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, MIX_Q4_K_S,
-       MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M };
+       MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M, MIX_IQ4_NL, MIX_IQ4_XS,
+       MIX_IQ3_S, MIX_IQ3_M };
 
 typedef struct {
     const char *name;
@@ -34,6 +35,9 @@ static const Entry TABLE[] = {
     {"Q2_K", Q_Q2_K, MIX_Q2_K, 0, 10},       {"Q3_K", Q_Q3_K, MIX_Q3_K_M, 0, 12},
     {"Q4_K", Q_Q4_K, MIX_Q4_K_M, 0, 15},     {"Q5_K", Q_Q5_K, MIX_Q5_K_M, 0, 17},
     {"Q6_K", Q_Q6_K, MIX_OUTPUT_ONLY, 0, 18},
+    {"IQ4_NL", Q_IQ4_NL, MIX_IQ4_NL, 0, 25}, {"IQ4_XS", Q_IQ4_XS, MIX_IQ4_XS, 0, 30},
+    {"IQ3_S", Q_IQ3_S, MIX_IQ3_S, 0, 26},    {"IQ3_M", Q_IQ3_S, MIX_IQ3_M, 1, 27},
+    {"IQ2_XS", Q_IQ2_XS, MIX_NONE, 0, 20}, /* every matrix only: no llama.cpp mixture here */
     {"Q3_K_S", Q_Q3_K, MIX_Q3_K_S, 1, 11},   {"Q3_K_M", Q_Q3_K, MIX_Q3_K_M, 1, 12},
     {"Q3_K_L", Q_Q3_K, MIX_Q3_K_L, 1, 13},   {"Q4_K_S", Q_Q4_K, MIX_Q4_K_S, 1, 14},
     {"Q4_K_M", Q_Q4_K, MIX_Q4_K_M, 1, 15},   {"Q5_K_S", Q_Q5_K, MIX_Q5_K_S, 1, 16},
@@ -42,8 +46,9 @@ static const Entry TABLE[] = {
 #define N_TABLE (sizeof TABLE / sizeof TABLE[0])
 
 const char *recipe_names(void) {
-    return "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16 F32 (every matrix in that "
-           "type), Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M (llama.cpp mixtures)";
+    return "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS F16 BF16 F32 "
+           "(every matrix in that type), Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M IQ3_M "
+           "(llama.cpp mixtures)";
 }
 
 int recipe_init(Recipe *r, const char *name, int mix, Err *err) {
@@ -67,7 +72,8 @@ int recipe_add_override(Recipe *r, const char *spec, Err *err) {
     int t = qtype_from_name(eq + 1);
     if (t < 0 || !qtype_can_quant((uint32_t)t))
         return err_set(err, "--keep '%s': '%s' is not a type coldtok writes (Q8_0 Q4_0 Q4_1 Q5_0 "
-                            "Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K F16 BF16 F32)", spec, eq + 1);
+                            "Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS F16 BF16 F32)",
+                       spec, eq + 1);
     if (r->n_over == RECIPE_MAX_OVERRIDES)
         return err_set(err, "--keep: at most %d overrides", RECIPE_MAX_OVERRIDES);
     r->over[r->n_over].pattern = xstrndup(spec, (size_t)(eq - spec));
@@ -120,6 +126,9 @@ static uint32_t mix_type(const Recipe *r, const RecipeModel *m, const char *name
         case MIX_Q3_K_L: t = Q_Q5_K; break;
         case MIX_Q4_K_M: case MIX_Q5_K_M: if (more_bits(layer, n)) t = Q_Q6_K; break;
         case MIX_Q4_K_S: if (layer < 4) t = Q_Q5_K; break;
+        case MIX_IQ4_NL: case MIX_IQ4_XS: if (gqa >= 4) t = Q_Q5_K; break;
+        case MIX_IQ3_S: if (gqa >= 4) t = Q_Q4_K; break;
+        case MIX_IQ3_M: t = Q_Q4_K; break;
         default: break;
         }
     } else if (strstr(name, "ffn_down")) {
@@ -129,6 +138,8 @@ static uint32_t mix_type(const Recipe *r, const RecipeModel *m, const char *name
         case MIX_Q3_K_L: t = Q_Q5_K; break;
         case MIX_Q4_K_M: case MIX_Q5_K_M: if (more_bits(layer, n)) t = Q_Q6_K; break;
         case MIX_Q4_K_S: if (layer < n / 8) t = Q_Q5_K; break;
+        case MIX_IQ4_NL: case MIX_IQ4_XS: if (layer < n / 8 && !r->has_imatrix) t = Q_Q5_K; break;
+        case MIX_IQ3_M: if (layer < n / 8) t = Q_Q4_K; break;
         default: break;
         }
     } else if (strstr(name, "attn_output.weight")) {
@@ -136,8 +147,11 @@ static uint32_t mix_type(const Recipe *r, const RecipeModel *m, const char *name
         case MIX_Q2_K: t = Q_Q3_K; break;
         case MIX_Q3_K_M: t = Q_Q4_K; break;
         case MIX_Q3_K_L: t = Q_Q5_K; break;
+        case MIX_IQ3_M: t = Q_Q4_K; break;
         default: break;
         }
+    } else if (strstr(name, "attn_qkv.weight") && r->mix == MIX_IQ3_M) {
+        t = Q_Q4_K; /* a fused q/k/v matrix (phi3) */
     }
     if (t != base) snprintf(why, ws, "%s: more bits for this matrix", mx);
     return t;
@@ -150,6 +164,7 @@ static uint32_t fallback(uint32_t t) {
     case Q_Q4_K: return Q_Q5_0;
     case Q_Q5_K: return Q_Q5_1;
     case Q_Q6_K: return Q_Q8_0;
+    case Q_IQ4_XS: case Q_IQ3_S: case Q_IQ2_XS: return Q_IQ4_NL;
     default: return Q_F16;
     }
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "formats/gguf_meta.h"
 #include "formats/gguf_write.h"
@@ -96,7 +97,12 @@ const char *synth_preset_names(void) {
            "tiny-granite";
 }
 
-int synth_type_ok(uint32_t t) { return qtype_can_quant(t) && qtype_can_dequant(t); }
+/* the legacy and k-quant types (and F32/F16/BF16): not the i-quants quantize writes, whose
+ * fall-backs fit_type does not know */
+int synth_type_ok(uint32_t t) {
+    const int iq = t == Q_IQ4_NL || t == Q_IQ4_XS || t == Q_IQ3_S || t == Q_IQ2_XS;
+    return !iq && qtype_can_quant(t) && qtype_can_dequant(t);
+}
 
 /* llama.cpp's fallback when a k-quant does not fit a matrix (columns not a multiple of 256, as
  * Qwen2.5-0.5B's 896): the type llama_tensor_get_type picks instead. */
@@ -461,7 +467,10 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
         if (gw_add_tensor(w, p[i].name, p[i].type, nd, ne, err) < 0) r = -1;
         if (p[i].experts > 1) p[i].rows *= p[i].experts; /* the data: all experts' rows in a row */
     }
-    if (r == 0) r = gw_begin(w, path, err);
+    /* written to a temporary beside PATH, renamed onto it when complete (common/util.h) */
+    char *tmp = NULL;
+    if (r == 0) r = out_temp(path, &tmp, err);
+    if (r == 0) r = gw_begin(w, tmp, err);
     /* data, in chunks of whole rows of about 4 MiB */
     float *x = NULL;
     uint8_t *q = NULL;
@@ -497,6 +506,8 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     free(q);
     free(p);
     gw_free(w);
-    if (r != 0) remove(path);
+    if (r == 0) r = out_commit(tmp, path, err);
+    else if (tmp) unlink(tmp); /* ours; whatever was at PATH stays */
+    free(tmp);
     return r;
 }

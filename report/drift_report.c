@@ -461,7 +461,8 @@ int drift_report(const TfRun *run, const DriftReportOptions *o, Err *err) {
 
 static int positions_open(void *arg, Err *err) {
     DriftPositionsCsv *pc = arg;
-    if (!(pc->f = fopen(pc->path, "w"))) return err_set(err, "%s: %s", pc->path, strerror(errno));
+    if (out_open(&pc->out, pc->path, err)) return -1;
+    pc->f = pc->out.f;
     fputs("variant,file,window,position,next_id,next_piece,class,kl,lp_base,lp_variant,same_top1,top1_base,"
           "top1_variant\n", pc->f);
     return 0;
@@ -486,7 +487,8 @@ static void positions_window(void *arg, const TfWindow *w) {
 
 static int positions_close(void *arg, Err *err) {
     DriftPositionsCsv *pc = arg;
-    int rc = fclose(pc->f) != 0 ? err_set(err, "%s: %s", pc->path, strerror(errno)) : 0;
+    /* err NULL: the run failed, and the file it would have replaced stays as it was */
+    int rc = out_close(&pc->out, err != NULL, err);
     pc->f = NULL;
     return rc;
 }

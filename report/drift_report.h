@@ -35,6 +35,7 @@ int drift_report(const TfRun *run, const DriftReportOptions *o, Err *err);
 typedef struct {
     const char *path;
     FILE *f;
+    OutFile out; /* f is out.f: a temporary renamed onto path when the run succeeds */
 } DriftPositionsCsv;
 
 /* A sink for TfOptions.positions that writes PATH (created when the run starts) through PC, which

@@ -22,6 +22,12 @@ typedef struct {
     char *path, *kind, *folder; /* folder: the folder given on the command line, or NULL */
 } Input;
 
+typedef struct {
+    char *path; /* as given */
+    char hex[SHA256_HEX_LEN];
+    uint64_t size;
+} Digest;
+
 struct RunRecord {
     char **argv;
     int argc;
@@ -30,6 +36,9 @@ struct RunRecord {
     char *compute;
     Input *in;
     size_t n, cap;
+    HashCache *cache;   /* NULL until run_record_cache */
+    Digest *dg;         /* every file hashed by this run, once */
+    size_t ndg, capdg;
 };
 
 RunRecord *run_record_start(int argc, char **argv) {
@@ -157,8 +166,39 @@ void run_record_keywords(RunRecord *r, const char *const *files, size_t n, int b
     free(data);
 }
 
+void run_record_cache(RunRecord *r, const char *dir) {
+    if (r->cache) return;
+    Buf p = {0};
+    buf_printf(&p, "%s/.sha256-cache", dir);
+    r->cache = hash_cache_open(p.data);
+    buf_free(&p);
+}
+
+int run_record_digest(RunRecord *r, const char *path, char hex[SHA256_HEX_LEN], uint64_t *size, Err *err) {
+    if (!r) return sha256_file(path, hex, size, err);
+    for (size_t i = 0; i < r->ndg; i++)
+        if (!strcmp(r->dg[i].path, path)) {
+            memcpy(hex, r->dg[i].hex, SHA256_HEX_LEN);
+            if (size) *size = r->dg[i].size;
+            return 0;
+        }
+    uint64_t got = 0;
+    if (hash_cache_file(r->cache, path, hex, &got, err) != 0) return -1;
+    if (size) *size = got;
+    if (r->ndg == r->capdg) r->dg = xrealloc(r->dg, (r->capdg = r->capdg ? 2 * r->capdg : 16) * sizeof *r->dg);
+    Digest *d = &r->dg[r->ndg++];
+    d->path = xstrdup(path);
+    memcpy(d->hex, hex, SHA256_HEX_LEN);
+    d->size = got;
+    return 0;
+}
+
 int model_digest(const char *path, uint64_t *bytes, char hex[SHA256_HEX_LEN], Err *err) {
-    if (!is_dir(path)) return sha256_file(path, hex, bytes, err);
+    return run_record_model_digest(NULL, path, bytes, hex, err);
+}
+
+int run_record_model_digest(RunRecord *r, const char *path, uint64_t *bytes, char hex[SHA256_HEX_LEN], Err *err) {
+    if (!is_dir(path)) return run_record_digest(r, path, hex, bytes, err);
     size_t n;
     char **files = folder_files(path, "model", &n);
     Buf list = {0};
@@ -167,7 +207,7 @@ int model_digest(const char *path, uint64_t *bytes, char hex[SHA256_HEX_LEN], Er
     for (size_t i = 0; i < n && rc == 0; i++) {
         char h[SHA256_HEX_LEN];
         uint64_t size = 0;
-        rc = sha256_file(files[i], h, &size, err);
+        rc = run_record_digest(r, files[i], h, &size, err);
         total += size;
         buf_printf(&list, "%s\n", h);
     }
@@ -208,44 +248,23 @@ static json_t *cpu_name(void) {
     return name ? name : json_string("unknown");
 }
 
-/* Writes text to dir/name through dir/name.tmpXXXXXX, fsync and rename, so a reader never sees a
- * half-written file and a crash leaves the old one. */
+/* Writes text to dir/name through a temporary of a unique name, fsync and rename
+ * (common/util.h write_file_atomic), so a reader never sees a half-written file and a crash leaves
+ * the old one. */
 static int write_atomic(const char *dir, const char *name, const char *text, Err *err) {
-    Buf tmp = {0}, dst = {0};
-    buf_printf(&tmp, "%s/%s.tmpXXXXXX", dir, name);
+    Buf dst = {0};
     buf_printf(&dst, "%s/%s", dir, name);
-    int rc = -1, fd = mkstemp(tmp.data);
-    if (fd < 0) {
-        err_set(err, "%s: %s", dst.data, strerror(errno));
-        goto done;
-    }
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) break;
-        off += (size_t)w;
-    }
-    int ok = off == len && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-    if (close(fd) != 0) ok = 0;
-    if (!ok || rename(tmp.data, dst.data) != 0) {
-        err_set(err, "%s: %s", dst.data, strerror(errno));
-        unlink(tmp.data);
-        goto done;
-    }
-    rc = 0;
-done:
-    buf_free(&tmp);
+    int rc = write_file_atomic(dst.data, text, strlen(text), err);
     buf_free(&dst);
     return rc;
 }
 
-static json_t *inputs_json(const RunRecord *r, Err *err) {
+static json_t *inputs_json(RunRecord *r, Err *err) {
     json_t *a = json_array();
     for (size_t i = 0; i < r->n; i++) {
         char hex[SHA256_HEX_LEN];
         uint64_t size = 0;
-        if (sha256_file(r->in[i].path, hex, &size, err)) {
+        if (run_record_digest(r, r->in[i].path, hex, &size, err)) {
             json_decref(a);
             return NULL;
         }
@@ -262,8 +281,11 @@ static json_t *inputs_json(const RunRecord *r, Err *err) {
 
 int run_record_write(RunRecord *r, const char *dir, Err *err) {
     time_t end = time(NULL);
+    run_record_cache(r, dir);
     json_t *inputs = inputs_json(r, err);
     if (!inputs) return -1;
+    Err ignored;
+    hash_cache_save(r->cache, &ignored); /* advisory: a cache that cannot be written only costs time */
     json_t *o = json_object(), *argv = json_array();
     Buf line = {0};
     buf_puts(&line, "coldtok");
@@ -306,5 +328,8 @@ void run_record_free(RunRecord *r) {
     for (size_t i = 0; i < r->n; i++) free(r->in[i].path), free(r->in[i].kind), free(r->in[i].folder);
     free(r->in);
     free(r->compute);
+    for (size_t i = 0; i < r->ndg; i++) free(r->dg[i].path);
+    free(r->dg);
+    hash_cache_free(r->cache);
     free(r);
 }

@@ -9,7 +9,10 @@
  *   *.safetensors.index.json and the tokenizer files; a keyword folder: its *.tsv files).
  * Paths are recorded as given (relative to cwd); the same path given twice is recorded once, with
  * the first kind. Files are hashed when the record is written, after the run (a model is usually
- * still in the page cache then), with common/sha256.
+ * still in the page cache then), with common/sha256, each path once per run (run_record_digest
+ * remembers it, so models.csv's digests and run.json's share one read), through the hash cache
+ * DIR/.sha256-cache (common/hash_cache.h): an unchanged file hashed by an earlier run into the
+ * same folder is not read again.
  * DIR/run.json is written atomically: DIR/run.json.tmpXXXXXX, fsync, rename; so is DIR/version
  * (one line: coldtok_version()). DIR must exist (table_save_dir made it).
  *
@@ -21,6 +24,7 @@
 #include <stdint.h>
 
 #include "analysis/manifest.h"
+#include "common/hash_cache.h"
 #include "common/sha256.h"
 #include "common/util.h"
 
@@ -42,7 +46,16 @@ void run_record_models(RunRecord *r, const Manifest *m);
 /* The keyword lists: the n files given (--keywords) and, when builtin, the built-in lists
  * (the .tsv files of DATA/keywords and DATA/control, kw_data_dir's folder). */
 void run_record_keywords(RunRecord *r, const char *const *files, size_t n, int builtin);
-/* Marks the end of the run, hashes every input and writes DIR/run.json and DIR/version. */
+/* Hashes through the cache file DIR/.sha256-cache from now on (run_record_write does it for its DIR
+ * when this was not called); call it once DIR exists. */
+void run_record_cache(RunRecord *r, const char *dir);
+/* SHA-256 and size of one file, read at most once per run (and not at all when the cache holds
+ * it unchanged). size may be NULL. */
+int run_record_digest(RunRecord *r, const char *path, char hex[SHA256_HEX_LEN], uint64_t *size, Err *err);
+/* model_digest below through run_record_digest (r may be NULL: plain hashing). */
+int run_record_model_digest(RunRecord *r, const char *path, uint64_t *bytes, char hex[SHA256_HEX_LEN], Err *err);
+/* Marks the end of the run, hashes every input and writes DIR/run.json and DIR/version (and the
+ * cache file, when a file was hashed; the cache is advisory: failing to write it is no error). */
 int run_record_write(RunRecord *r, const char *dir, Err *err);
 void run_record_free(RunRecord *r);
 

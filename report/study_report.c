@@ -24,13 +24,17 @@ StudyReport *study_report_new(const StudyReportOptions *o) {
     StudyReport *rp = xcalloc(1, sizeof *rp);
     rp->o = *o;
     static const char *const models[] = {"model", "path", "kind", "bits_per_weight", "base",
-                                         "vocab", "tokenizer", "context", "bytes", "sha256", NULL};
-    static const char *const metrics[] = {"model", "base", "context", "scope", "metric", "value", NULL};
+                                         "vocab", "tokenizer", "context", "bytes", "sha256",
+                                         "context_id", NULL};
+    static const char *const metrics[] = {"model", "base", "context", "scope", "metric", "value",
+                                          "context_id", NULL};
     static const char *const keywords[] = {"model", "context", "lang", "keyword", "bare_id",
                                            "space_id", "p_bare", "p_space", "p_sum", "p_seq",
-                                           "rank", "log_ratio", NULL};
-    static const char *const indent[] = {"model", "context", "kind", "width", "newline", "mass", NULL};
-    static const char *const top[] = {"model", "context", "rank", "id", "piece", "text", "p", NULL};
+                                           "rank", "log_ratio", "context_id", NULL};
+    static const char *const indent[] = {"model", "context", "kind", "width", "newline", "mass",
+                                         "context_id", NULL};
+    static const char *const top[] = {"model", "context", "rank", "id", "piece", "text", "p",
+                                      "context_id", NULL};
     rp->models = table_with(models);
     rp->metrics = table_with(metrics);
     rp->keywords = table_with(keywords);
@@ -54,15 +58,22 @@ static void put_num(Table *t, int col, double v) {
     if (!isnan(v)) table_putf(t, col, "%.10g", v);
 }
 
-static void metric_row(Table *t, const char *model, const char *base, const char *ctx,
+/* The context of a row is two cells: its tokens' pieces ("context") and their ids ("context_id",
+ * the last column, so that readers taking columns by position are unaffected). */
+typedef struct {
+    const char *piece, *ids;
+} CtxCells;
+
+static void metric_row(Table *t, const char *model, const char *base, CtxCells ctx,
                        const char *scope, const char *metric, double v) {
     table_row(t);
     table_put(t, 0, model);
     table_put(t, 1, base ? base : "");
-    table_put(t, 2, ctx);
+    table_put(t, 2, ctx.piece);
     table_put(t, 3, scope);
     table_put(t, 4, metric);
     put_num(t, 5, v);
+    table_put(t, 6, ctx.ids);
 }
 
 /* A token's text made visible: whitespace and control bytes escaped. */
@@ -103,11 +114,11 @@ typedef struct {
     char bytes[24], sha256[SHA256_HEX_LEN];
 } ModelDigest;
 
-static ModelDigest digest_of(const char *path) {
+static ModelDigest digest_of(RunRecord *record, const char *path) {
     ModelDigest d = {{0}, {0}};
     uint64_t bytes;
     Err err;
-    if (model_digest(path, &bytes, d.sha256, &err) == 0) snprintf(d.bytes, sizeof d.bytes, "%llu", (unsigned long long)bytes);
+    if (run_record_model_digest(record, path, &bytes, d.sha256, &err) == 0) snprintf(d.bytes, sizeof d.bytes, "%llu", (unsigned long long)bytes);
     else d.sha256[0] = '\0';
     return d;
 }
@@ -123,15 +134,16 @@ static void add_model_row(StudyReport *rp, const StudyModel *r, const StudyModel
     table_put(rp->models, 4, base ? base->entry->name : "");
     table_putf(rp->models, 5, "%d", r->vocab);
     table_put(rp->models, 6, r->tokenizer_path);
-    table_put(rp->models, 7, r->ctx[c].cs.context_label);
+    table_put(rp->models, 7, r->ctx[c].cs.context_piece);
     table_put(rp->models, 8, d->bytes);
     table_put(rp->models, 9, d->sha256);
+    table_put(rp->models, 10, r->ctx[c].cs.context_ids);
 }
 
 static void add_metric_rows(StudyReport *rp, const StudyModel *r, const StudyModel *base, int c) {
     const char *name = r->entry->name, *bname = base ? base->entry->name : NULL;
     const ColdStart *cs = &r->ctx[c].cs;
-    const char *ctx = cs->context_label;
+    CtxCells ctx = {cs->context_piece, cs->context_ids};
     metric_row(rp->metrics, name, bname, ctx, "all", "entropy", cs->entropy);
     metric_row(rp->metrics, name, bname, ctx, "all", "stp", cs->stp);
     metric_row(rp->metrics, name, bname, ctx, "all", "indent_mass", cs->indent_mass);
@@ -178,7 +190,8 @@ static void add_keyword_rows(StudyReport *rp, const StudyModel *r, const StudyMo
             const KwProb *kp = &lp->kw[k];
             table_row(t);
             table_put(t, 0, r->entry->name);
-            table_put(t, 1, cs->context_label);
+            table_put(t, 1, cs->context_piece);
+            table_put(t, 12, cs->context_ids);
             table_put(t, 2, lp->name);
             table_put(t, 3, kp->word);
             if (kp->bare_id >= 0) table_putf(t, 4, "%d", kp->bare_id);
@@ -203,7 +216,8 @@ static void add_indent_rows(StudyReport *rp, const StudyModel *r, int c) {
                 if (cs->indent[kd][nl][w] <= 0) continue;
                 table_row(rp->indent);
                 table_put(rp->indent, 0, r->entry->name);
-                table_put(rp->indent, 1, cs->context_label);
+                table_put(rp->indent, 1, cs->context_piece);
+                table_put(rp->indent, 6, cs->context_ids);
                 table_put(rp->indent, 2, kinds[kd]);
                 table_putf(rp->indent, 3, "%d", w);
                 table_putf(rp->indent, 4, "%d", nl);
@@ -220,7 +234,8 @@ static void add_top_rows(StudyReport *rp, const StudyModel *r, int c) {
         visible(tk->text, tk->text_len, &vis);
         table_row(t);
         table_put(t, 0, r->entry->name);
-        table_put(t, 1, sc->cs.context_label);
+        table_put(t, 1, sc->cs.context_piece);
+        table_put(t, 7, sc->cs.context_ids);
         table_putf(t, 2, "%zu", i + 1);
         table_putf(t, 3, "%d", tk->id);
         table_putn(t, 4, tk->piece, tk->piece_len);
@@ -258,7 +273,8 @@ static void print_probe(const StudyReport *rp, const StudyModel *r, int ncontext
         table_column(top, "p", 1);
         for (size_t i = 0; i < table_nrows(rp->top); i++) {
             if (strcmp(table_cell(rp->top, i, 0), r->entry->name) ||
-                strcmp(table_cell(rp->top, i, 1), cs->context_label))
+                strcmp(table_cell(rp->top, i, 1), cs->context_piece) ||
+                strcmp(table_cell(rp->top, i, 7), cs->context_ids))
                 continue;
             table_row(top);
             table_put(top, 0, table_cell(rp->top, i, 2));
@@ -362,7 +378,7 @@ void study_report_model(const Study *s, size_t i, void *report) {
     StudyReport *rp = report;
     const StudyModel *r = &s->models[i], *base = r->base >= 0 ? &s->models[r->base] : NULL;
     /* hashed once per model, and only when models.csv will be written */
-    ModelDigest d = rp->o.outdir ? digest_of(r->entry->path) : (ModelDigest){{0}, {0}};
+    ModelDigest d = rp->o.outdir ? digest_of(rp->o.record, r->entry->path) : (ModelDigest){{0}, {0}};
     for (int c = 0; c < s->ncontexts; c++) {
         add_model_row(rp, r, base, c, &d);
         add_metric_rows(rp, r, base, c);

@@ -21,12 +21,15 @@
 
 #include "analysis/study.h"
 #include "common/util.h"
+#include "report/run_record.h"
 #include "report/table.h"
 
 typedef struct {
     int per_model;       /* print each model's tables as soon as it is measured */
     TableFormat format;  /* of the tables on stdout */
     const char *outdir;  /* write the CSV files into this folder (created), or NULL */
+    RunRecord *record;   /* models.csv's digests through its run_record_digest (each file read
+                            once per run, the hash cache), or NULL: hashed here */
 } StudyReportOptions;
 
 typedef struct StudyReport StudyReport;

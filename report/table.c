@@ -320,10 +320,10 @@ fail:
 }
 
 int table_save_csv(const Table *t, const char *path, Err *err) {
-    FILE *f = fopen(path, "w");
-    if (!f) return err_set(err, "%s: cannot create: %s", path, strerror(errno));
-    int rc = table_csv(t, f, path, err);
-    if (fclose(f) != 0 && rc == 0) rc = err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    OutFile o; /* replaced whole or not at all: a reader never sees half a table */
+    if (out_open(&o, path, err)) return -1;
+    int rc = table_csv(t, o.f, path, err);
+    if (out_close(&o, rc == 0, rc == 0 ? err : NULL) != 0 && rc == 0) rc = -1;
     return rc;
 }
 

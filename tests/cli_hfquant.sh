@@ -25,10 +25,10 @@ refused() { # NAME JSON REGEX
     [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -Eq "$3" "$tmp/err" && ! grep -q 'missing tensor' "$tmp/err"
     check_status "quantization_config $1: one line, exit 1" $? "rc=$rc $(cat "$tmp/err")"
 }
-for m in bitsandbytes aqlm fp8 compressed-tensors exl2 hqq eetq; do
-    refused "$m" "{\"quant_method\": \"$m\", \"bits\": 4}" "quant_method '$m' is not supported \\(coldtok reads gptq, awq\\)"
+for m in exl2 hqq eetq; do
+    refused "$m" "{\"quant_method\": \"$m\", \"bits\": 4}" "quant_method '$m' is not supported \\(coldtok reads gptq, awq, aqlm, fp8, compressed-tensors, bitsandbytes\\)"
 done
-refused no-method '{"bits": 4}' 'has no quant_method \(coldtok reads gptq, awq\)'
+refused no-method '{"bits": 4}' 'has no quant_method \(coldtok reads gptq, awq, aqlm, fp8, compressed-tensors, bitsandbytes\)'
 refused not-object '"gptq"' 'quantization_config is not an object'
 refused gptq-bits5 '{"quant_method": "gptq", "bits": 5, "group_size": 32}' 'bits 5 is not supported \(2, 3, 4, 8 are\)'
 refused gptq-marlin '{"quant_method": "gptq", "bits": 4, "group_size": 32, "checkpoint_format": "marlin"}' "checkpoint_format 'marlin' is not supported"

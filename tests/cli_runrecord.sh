@@ -91,8 +91,8 @@ is "probe: one input per file" 6 "$(wc -l < "$tmp/inputs.tsv")"
 want=$(cd "$tmp/hf" && sha256sum config.json model-00001-of-00002.safetensors model-00002-of-00002.safetensors \
        model.safetensors.index.json tokenizer.json | cut -c1-64 | sha256sum | cut -c1-64)
 size=$(cd "$tmp/hf" && cat config.json *.safetensors model.safetensors.index.json tokenizer.json | wc -c)
-is "probe: models.csv bytes,sha256 of the folder" "$size,$want" "$(sed -n 2p "$tmp/probe/models.csv" | awk -F, '{ print $(NF-1) "," $NF }')"
-is "probe: models.csv header ends with bytes,sha256" "context,bytes,sha256" "$(head -1 "$tmp/probe/models.csv" | awk -F, '{ print $(NF-2) "," $(NF-1) "," $NF }')"
+is "probe: models.csv bytes,sha256 of the folder" "$size,$want" "$(sed -n 2p "$tmp/probe/models.csv" | awk -F, '{ print $(NF-2) "," $(NF-1) }')"
+is "probe: models.csv header ends with bytes,sha256,context_id" "context,bytes,sha256,context_id" "$(head -1 "$tmp/probe/models.csv" | awk -F, '{ print $(NF-3) "," $(NF-2) "," $(NF-1) "," $NF }')"
 
 # ---- diff from a manifest: the manifest, both models, the built-in keyword lists ----
 printf 'name,path,kind,bits_per_weight,base\nf32,%s,fp16,,\nq8,%s,quant,,f32\n' \
@@ -104,7 +104,7 @@ check_record diff "$tmp/diff" diff "$tmp/variants.csv	manifest" "$S/stories260K-
 is "diff: compute" f32 "$(field "$tmp/diff/run.json" compute)"
 for v in F32 Q8_0mix; do
     is "diff: models.csv bytes,sha256 of $v" "$(stat -c %s "$S/stories260K-$v.gguf"),$(sha256sum "$S/stories260K-$v.gguf" | cut -c1-64)" \
-        "$(grep -F "stories260K-$v.gguf" "$tmp/diff/models.csv" | awk -F, '{ print $(NF-1) "," $NF }')"
+        "$(grep -F "stories260K-$v.gguf" "$tmp/diff/models.csv" | awk -F, '{ print $(NF-2) "," $(NF-1) }')"
 done
 
 # ---- drift: every corpus file read ----

@@ -51,7 +51,7 @@ check "diff --manifest runs" '[ $rc -eq 0 ]' "rc=$rc" "$out"
 for f in models metrics keywords indent top_tokens; do
     check "diff writes $f.csv" '[ -s "$tmp/out/$f.csv" ]' "missing $tmp/out/$f.csv"
 done
-check "metrics.csv header" '[ "$(head -1 "$tmp/out/metrics.csv")" = "model,base,context,scope,metric,value" ]' "$(head -1 "$tmp/out/metrics.csv")"
+check "metrics.csv header" '[ "$(head -1 "$tmp/out/metrics.csv")" = "model,base,context,scope,metric,value,context_id" ]' "$(head -1 "$tmp/out/metrics.csv")"
 # Each variant's KL(P||Q), KL(Q||P), JS, TV within 1% (+1e-9) of the float64 reference.
 metric() { awk -F, -v m="$1" -v k="$2" '$1 == m && $4 == "all" && $5 == k { print $6 }' "$tmp/out/metrics.csv"; }
 while IFS=, read -r variant kl_pq kl_qp js tv top1; do
@@ -92,9 +92,9 @@ fi
 # ---- probe: tables, formats, several contexts ----
 out=$("$COLDTOK" probe -m "$FIX/stories260K-F32.gguf" --lang python --context bos --context 403 --top 5 -o "$tmp/probe" 2>&1); rc=$?
 check "probe with two contexts" '[ $rc -eq 0 ] && [[ $out == *"context <s> (1)"* ]] && [[ $out == *"(403)"* ]]' "rc=$rc" "$out"
-top=$(awk -F, '$2 == "<s> (1)" && $3 == 1 { print $4 }' "$tmp/probe/top_tokens.csv")
+top=$(awk -F, '$2 == "<s>" && $3 == 1 { print $4 }' "$tmp/probe/top_tokens.csv")
 check "BOS → ▁Once (id 403) is the top token, as the fixture README says" '[ "$top" = 403 ]' "top=$top"
-p=$(awk -F, '$2 == "<s> (1)" && $3 == 1 { print $7 }' "$tmp/probe/top_tokens.csv")
+p=$(awk -F, '$2 == "<s>" && $3 == 1 { print $7 }' "$tmp/probe/top_tokens.csv")
 check "p(▁Once | BOS) = 0.784" 'awk -v p="$p" "BEGIN { exit !(p > 0.7835 && p < 0.7845) }"' "p=$p"
 out=$("$COLDTOK" probe -m "$FIX/stories260K-F32.gguf" --lang python --format md 2>&1)
 check "probe --format md" '[[ $out == *"| lang"* ]] && [[ $out == *"|:"* || $out == *":|"* ]]' "$out"

@@ -32,7 +32,7 @@ usage_error "probe: a misspelt option gets a suggestion" \
 usage_error "coverage: a misspelt option gets a suggestion" \
     "coldtok coverage: unknown option '--tokeniser' (did you mean '--tokenizer'?)" coverage --tokeniser t.json
 usage_error "probe: unknown short option" "coldtok probe: unknown option '-z'" probe -z
-usage_error "probe: ambiguous abbreviation" "coldtok probe: ambiguous option '--co' (--context, --compute)" probe --co bos
+usage_error "probe: ambiguous abbreviation" "coldtok probe: ambiguous option '--co' (--context, --compute, --context-text)" probe --co bos
 usage_error "drift: a value for a flag" "coldtok drift: option '--bytes' takes no value" drift --bytes=yes
 for cmd in probe diff logits drift quantize; do
     usage_error "$cmd: -m without its value" "coldtok $cmd: option '-m' needs a value" "$cmd" -m

@@ -132,6 +132,7 @@ int tok_finish(Tokenizer *t, Err *err) {
     }
     buf_free(&nb);
     encctx_free(&c);
+    tok_prepare_cuts(t);
     return 0;
 }
 

@@ -70,6 +70,7 @@ static int get_id(const Gguf *g, const char *key, int n_vocab) {
     return (int)v;
 }
 
+
 /* ---- llama.cpp's guesses at token types from their texts ----
  *
  * llama.cpp's vocabulary loader (llama-vocab.cpp) changes some token types by their text, whatever
@@ -125,6 +126,20 @@ typedef struct {
     int guess_fim[sizeof FIM_KINDS / sizeof FIM_KINDS[0]];
     int end_is_user, s_is_normal;
 } TypeGuess;
+
+/* The special ids coldtok reads must name tokens: an id past the vocabulary (bos 99999 of 512
+ * tokens) is refused, not silently replaced by another token (llama.cpp warns and falls back). */
+static int check_special_ids(const Gguf *g, int n_vocab, Err *err) {
+    static const char *keys[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+                                 "tokenizer.ggml.unknown_token_id"};
+    int64_t v;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (gguf_get_int_range(g, keys[i], 0, n_vocab - 1, &v, err) < 0) return -1;
+    for (size_t k = 0; k < sizeof FIM_KINDS / sizeof FIM_KINDS[0]; k++)
+        for (int j = 0; j < 2 && FIM_KINDS[k].keys[j]; j++)
+            if (gguf_get_int_range(g, FIM_KINDS[k].keys[j], 0, n_vocab - 1, &v, err) < 0) return -1;
+    return 0;
+}
 
 static void plan_guesses(const Gguf *g, int kv, uint64_t n, TypeGuess *q) {
     memset(q, 0, sizeof *q);
@@ -251,6 +266,7 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
             strmap_add(&t->added_map, t->arena.data, off, (uint32_t)len, (int)i);
         }
     }
+    if (check_special_ids(g, (int)n, err)) return -1;
     t->bos = get_id(g, "tokenizer.ggml.bos_token_id", (int)n);
     t->eos = get_id(g, "tokenizer.ggml.eos_token_id", (int)n);
     t->unk = get_id(g, "tokenizer.ggml.unknown_token_id", (int)n);
@@ -284,9 +300,15 @@ static int load_merges(Tokenizer *t, const Gguf *g, Err *err) {
         buf_append(&joined, s, al);
         buf_append(&joined, sp + 1, bl);
         int m = strmap_get(&t->piece_map, t->arena.data, joined.data, joined.len);
-        /* llama.cpp keeps the first of duplicate merges, and merges into unknown tokens are inert */
-        if (a < 0 || b < 0 || m < 0 || pairmap_find(&t->merges, (uint32_t)a, (uint32_t)b) >= 0)
-            continue;
+        /* a merge naming a token the vocabulary lacks is a broken file (the tokenizer.json loader
+         * and HF tokenizers refuse it too), not a merge to skip in silence */
+        if (a < 0 || b < 0 || m < 0) {
+            buf_free(&joined);
+            return err_set(err, "%s: tokenizer.ggml.merges[%llu] \"%.*s\" uses a token that is not in the vocabulary",
+                           t->path, (unsigned long long)i, (int)(len < 64 ? len : 64), s);
+        }
+        /* llama.cpp keeps the first of duplicate merges */
+        if (pairmap_find(&t->merges, (uint32_t)a, (uint32_t)b) >= 0) continue;
         pairmap_put(&t->merges, (uint32_t)a, (uint32_t)b, (uint32_t)i, (uint32_t)m);
     }
     buf_free(&joined);
@@ -343,6 +365,7 @@ static int load_from(Tokenizer *t, const Gguf *g, Err *err) {
     if (is_bpe) {
         t->model = MODEL_BPE;
         t->byte_level = 1;
+        t->missing_byte_fails = 1;
         t->ignore_merges = pre->ignore_merges;
         if (load_merges(t, g, err)) return -1;
         for (int k = 0; k < 6 && pre->regex[k]; k++) {

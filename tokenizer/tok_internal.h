@@ -12,12 +12,14 @@
  *   tok_model.c      BPE / SentencePiece merging of one pre-token          this header
  *   tok_pipeline.c   patterns, normalizers, pre-tokenizers                 this header
  *   tok_decode.c     decoders; what one piece stands for in text           this header
+ *   tok_cut.c        cut points of long texts (tok_cut, tok_prepare_cuts)  this header, tokenizer.h
  *   tok_build.c      a Tokenizer from pieces: table, arena, finish, free   tok_build.h
  *   tok_json_read.c  tokenizer.json read once: model, tables, steps        tok_json_read.h
  *   tok_json.c       loader: a Tokenizer from a tokenizer.json             tok_load.h
  *   tok_gguf.c       loader: a Tokenizer from GGUF tokenizer.ggml.* keys   tok_load.h
  *   tokenizer.c      the API: tok_load picks a loader; encode, decode      tokenizer.h
  *   tokconv.c        tokenizer.json as GGUF tokenizer.ggml.* metadata      tokconv.h
+ *   tok_stream.c     the encoding stream (TokStream), on tokenizer.h only  tokenizer.h
  * tokconv.c reads through tok_json_read.c only: it needs no Tokenizer. tok_regex.h (header only):
  * the pre-tokenizer regexes of well-known models, for tok_json.c, tok_gguf.c and tokconv.c. */
 #ifndef COLDTOK_TOK_INTERNAL_H
@@ -40,7 +42,8 @@ typedef struct {
     regex_t *re; /* for regexes and the empty literal */
     char *lit;
     size_t lit_len;
-    char *src; /* a regex's source, for messages */
+    char *src; /* the pattern as written (regexes too): tok_cut.c recognizes known ones; messages */
+    size_t src_len;
 } Pattern;
 
 /* One match or gap of a pattern over a subject (the Hugging Face find_matches list). */
@@ -152,9 +155,25 @@ struct Tokenizer {
     int added_raw;  /* decoding writes added tokens as they are, outside the decoder chain
                        (llama.cpp's token_to_piece for GGUF; tokenizers sends them through it) */
     int byte_level; /* pieces are GPT-2 byte-level strings */
+    int missing_byte_fails; /* byte-level: a byte without its token fails the encoding (GGUF, as
+                               llama.cpp aborts there) instead of being dropped (tokenizers) */
     int meta_split; /* no token has "▁" after another character: long words may be cut before
                        each such "▁" and merged piecewise with the same result */
+
+    /* streaming (tok_cut.c): the cut rules this pipeline allows (TOK_CUT_*, 0: none), and what
+     * the added tokens forbid: a cut before byte c (cut_first, tokens with lstrip or single_word),
+     * after byte c (cut_last, any token), between ASCII bytes a and b (cut_pair[a][b]) */
+    unsigned cut_rules;
+    uint8_t cut_first[256], cut_last[256];
+    uint8_t cut_pair[128][128];
 };
+
+/* tok_encode flag, internal: TOK_ENC_NO_PREFIX holds at pre-tokenizer depth 0 only (the segment
+ * that continues a cut text: see tok_cut.c) and is dropped below it. */
+#define TOK_ENC_TOP_ONLY_ (1u << 30)
+
+/* Computes cut_rules and the cut tables once the tokenizer is complete (tok_cut.c). */
+void tok_prepare_cuts(Tokenizer *t);
 
 /* ---- per-call state ---- */
 

@@ -92,7 +92,7 @@ static int bpe_word(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntV
     int unk_pending = 0;
     size_t i = 0;
     while (i < n) {
-        uint32_t cp;
+        uint32_t cp = UINT32_MAX;
         int cl = utf8_decode((const uint8_t *)w + i, n - i, &cp);
         if (!cl) cl = 1;
         const char *s = w + i;
@@ -129,7 +129,17 @@ static int bpe_word(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntV
             if (unk_pending && !t->fuse_unk) sym_add(c, t->unk);
             unk_pending = 1;
         }
-        /* no unk token: the character is dropped, as tokenizers does */
+        /* no unk token: the character is dropped, as tokenizers does; but in a GGUF byte-level
+         * vocabulary every byte must have its token (llama.cpp aborts there): a byte silently
+         * missing from the ids would pass for a faithful encoding */
+        if (t->unk < 0 && !t->unk_missing && t->byte_level && t->missing_byte_fails) {
+            int byte = -1;
+            for (int b = 0; b < 256 && byte < 0; b++)
+                if (tok_byte_to_cp[b] == cp) byte = b;
+            if (byte >= 0)
+                return err_set(err, "%s: the byte-level vocabulary has no token for byte 0x%02X (\"%.*s\") and no unk token",
+                               t->path, byte, cl, w + i - cl);
+        }
     }
     if (unk_pending) sym_add(c, t->unk);
 

@@ -25,6 +25,8 @@ static int utf8_len_at(const char *s, size_t len, size_t i) {
 int pattern_init(Pattern *p, int is_regex, const char *s, size_t len, Err *err) {
     memset(p, 0, sizeof *p);
     p->is_regex = is_regex;
+    p->src = xstrndup(s, len);
+    p->src_len = len;
     if (!is_regex && len > 0) {
         p->lit = xstrndup(s, len);
         p->lit_len = len;
@@ -40,10 +42,11 @@ int pattern_init(Pattern *p, int is_regex, const char *s, size_t len, Err *err) 
         OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
         onig_error_code_to_str(msg, r, &einfo);
         p->re = NULL;
+        free(p->src);
+        p->src = NULL;
         char sh[256];
         return err_set(err, "bad regex \"%s\": %s", tok_shown(s, len, sh, sizeof sh), (char *)msg);
     }
-    p->src = xstrndup(s, len);
     return 0;
 }
 
@@ -162,7 +165,7 @@ int pattern_matches(const Pattern *p, EncCtx *c, const char *s, size_t len, Matc
                 return err_set(err,
                                "regex \"%s\" is too costly: it backtracks past its budget for a "
                                "%zu-byte text (%lu retries, %.2f s of CPU; docs/tokenizers.md)",
-                               tok_shown(p->src, strlen(p->src), sh, sizeof sh), len,
+                               tok_shown(p->src, p->src_len, sh, sizeof sh), len,
                                RE_RETRIES_BASE + RE_RETRIES_PER_BYTE * len,
                                RE_SECONDS_BASE + RE_SECONDS_PER_BYTE * (double)len);
             }
@@ -560,7 +563,12 @@ static int run_step(const Tokenizer *t, EncCtx *c, int k, const char *s, size_t 
 static int run_from(const Tokenizer *t, EncCtx *c, int k, const char *s, size_t len, int first,
                     unsigned flags, IntVec *out, Err *err) {
     if (k == t->n_pre) return model_span(t, c, s, len, out, err);
-    int memo = c->use_memo && !first && len <= MEMO_MAX;
+    int top_only = (flags & TOK_ENC_TOP_ONLY_) != 0;
+    if (top_only && k > 0) { /* the continued segment's pieces are ordinary pieces */
+        flags &= ~(TOK_ENC_TOP_ONLY_ | TOK_ENC_NO_PREFIX);
+        top_only = 0;
+    }
+    int memo = c->use_memo && !first && !top_only && len <= MEMO_MAX;
     if (memo && memo_get(c, k, s, len, out)) return 0;
     size_t before = out->n;
     if (run_step(t, c, k, s, len, first, flags, out, err)) return -1;

@@ -20,7 +20,7 @@ static void one_line(Err *err) {
 }
 
 static int looks_like_gguf(const char *path) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen_regular(path, NULL); /* not a regular file: the loader names the problem */
     if (!f) return 0;
     char m[4] = {0};
     size_t n = fread(m, 1, 4, f);
@@ -187,9 +187,13 @@ int tok_encode(const Tokenizer *t, const char *text, size_t len, unsigned flags,
         }
         const char *seg = text + p.start;
         size_t seg_len = p.end - p.start;
+        /* a text that continues a cut one: its first segment is the middle of a segment */
+        int cont = (flags & TOK_ENC_CONTINUES) && p.start == 0;
+        unsigned sflags = flags & ~(unsigned)TOK_ENC_CONTINUES;
+        if (cont && !(flags & TOK_ENC_NO_PREFIX)) sflags |= TOK_ENC_NO_PREFIX | TOK_ENC_TOP_ONLY_;
         if (t->n_norm) {
             buf_clear(&nt);
-            if (tok_normalize(t, &c, seg, seg_len, flags, &nt, err)) {
+            if (tok_normalize(t, &c, seg, seg_len, sflags, &nt, err)) {
                 rc = -1;
                 break;
             }
@@ -204,8 +208,9 @@ int tok_encode(const Tokenizer *t, const char *text, size_t len, unsigned flags,
                 continue;
             }
             if (q.end == q.start) continue;
-            int first = p.start == 0 && q.start == 0;
-            if (tok_encode_segment(t, &c, seg + q.start, q.end - q.start, first, flags, out, err)) {
+            int first = p.start == 0 && q.start == 0 && !cont;
+            unsigned qflags = q.start == 0 ? sflags : flags & ~(unsigned)TOK_ENC_CONTINUES;
+            if (tok_encode_segment(t, &c, seg + q.start, q.end - q.start, first, qflags, out, err)) {
                 rc = -1;
                 break;
             }

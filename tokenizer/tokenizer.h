@@ -44,6 +44,8 @@ enum {
                                     Metaspace, ByteLevel(add_prefix_space) or GGUF add_space_prefix
                                     put before a text: encode the text as a word that continues a
                                     line, not as the start of one */
+    TOK_ENC_CONTINUES = 1 << 2,  /* TEXT continues a text cut at a tok_cut point: encode it as the
+                                    rest of that text (no leading prefix, not its first segment) */
 };
 
 /* PATH: a tokenizer.json, a .gguf file, or a folder containing tokenizer.json. */
@@ -87,6 +89,48 @@ int tok_encode(const Tokenizer *t, const char *text, size_t len, unsigned flags,
  * form UTF-8 become U+FFFD. GGUF tokenizers write added/control tokens as they are (llama.cpp).
  * Ids out of range are an error. */
 int tok_decode(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err *err);
+
+/* ---- streaming ----
+ * A long text may be encoded in bounded pieces: cut it at tok_cut points and encode every piece
+ * after the first with TOK_ENC_CONTINUES; the ids are those of the whole text (tests/test_stream.c
+ * checks it for every tokenizer at hand). A cut point is a place no added token, normalizer,
+ * pre-tokenizer split or model merge of this tokenizer reaches across: after a line break, or
+ * before a blank that follows a printable character, as the pipeline allows (tok_cut.c,
+ * docs/tokenizers.md). A pipeline coldtok knows no such place for has none. */
+enum {
+    TOK_CUT_LINES = 1 << 0, /* tok_cut: only cut right after a line break ('\n') */
+};
+/* The last cut point b of s[0..len) with from <= b < len, or 0 when there is none. */
+size_t tok_cut(const Tokenizer *t, const char *s, size_t len, size_t from, unsigned how);
+/* 1 when the tokenizer has cut points at all (under HOW). */
+int tok_can_cut(const Tokenizer *t, unsigned how);
+
+/* TokStream: text in, pieces of ids out. tok_stream_put buffers text and, once PIECE bytes wait,
+ * encodes everything before the last cut point and hands the piece (its text, its byte offset in
+ * the whole, its ids) to fn; a non-zero return of fn stops and is returned (1: enough read; -1:
+ * an error in *err). When LIMIT bytes wait with no cut point, put fails with one line (memory
+ * stays bounded: about 40 bytes per byte of LIMIT at most). tok_stream_end encodes the rest (an
+ * empty text: one empty piece). Sizes: TOK_STREAM_PIECE and TOK_STREAM_LIMIT, or the environment's
+ * COLDTOK_STREAM_PIECE and COLDTOK_STREAM_LIMIT (bytes; the tests make pieces tiny). Invalid UTF-8
+ * fails with its byte offset in the whole text. */
+#define TOK_STREAM_PIECE ((size_t)1 << 20)
+#define TOK_STREAM_LIMIT ((size_t)4 << 20)
+typedef int (*TokPieceFn)(void *arg, const char *text, size_t len, size_t at, const IntVec *ids,
+                          Err *err);
+typedef struct {
+    const Tokenizer *t;
+    unsigned flags, how; /* tok_encode flags; tok_cut HOW */
+    size_t piece, limit;
+    Buf text;       /* what waits to be encoded */
+    size_t at;      /* its offset in the whole text */
+    size_t scanned; /* bytes of text known to hold no cut point */
+    size_t pieces;  /* pieces encoded */
+    IntVec ids;
+} TokStream;
+void tok_stream_init(TokStream *s, const Tokenizer *t, unsigned flags, unsigned how);
+int tok_stream_put(TokStream *s, const char *data, size_t n, TokPieceFn fn, void *arg, Err *err);
+int tok_stream_end(TokStream *s, TokPieceFn fn, void *arg, Err *err);
+void tok_stream_free(TokStream *s);
 
 /* 1 when A and B have the same vocabulary: as many ids, and every id stored as the same piece
  * (so the same next-token distribution means the same thing under both). */
