@@ -638,7 +638,8 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             if (!any_bytes || x.plan.status[i] == PLAN_FAILED) { /* streamed: memory bounded */
                 x.file_index = (uint32_t)i;
                 if (x.plan.status[i] == READ_EMPTY) run->empty++;
-                else if (x.plan.status[i] == READ_NOT_UTF8) run->not_utf8++;
+                else if (x.plan.status[i] == READ_NOT_UTF8)
+                    corpus_note_file(&run->not_utf8_names, run->not_utf8++, c->files[i].path);
                 else rc = stream_file(&x, kw, &c->files[i], err);
                 continue;
             }
