@@ -29,7 +29,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 FUZZBUILD ?= build-fuzz
 FUZZERS := $(patsubst fuzz/%.c,$(FUZZBUILD)/%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps tests test check bench demo fuzzers clean reference references FORCE
+.PHONY: all deps tests test check bench demo fuzzers fuzz-long clean reference references FORCE
 .SECONDARY:
 all: coldtok
 
@@ -136,6 +136,14 @@ $(FUZZBUILD)/%: fuzz/%.c $(FUZZBUILD)/libfuzz.a
 	clang $(FUZZFLAGS) -fsanitize=fuzzer $< $(FUZZBUILD)/libfuzz.a -o $@ $(LDLIBS)
 
 fuzzers: $(FUZZERS)
+
+# `make fuzz-long`: the tokenizer harness, the one still finding new coverage after minutes, for
+# FUZZ_LONG_SECONDS (default 1800) from its seeds, with the final statistics (docs/testing.md).
+FUZZ_LONG_SECONDS ?= 1800
+fuzz-long: $(FUZZBUILD)/fuzz_tokenizer
+	work=$$(mktemp -d /tmp/coldtok-fuzz-long.XXXXXX) && cp -r fuzz/corpus/tokenizer/. "$$work"/ && \
+	$(FUZZBUILD)/fuzz_tokenizer -max_total_time=$(FUZZ_LONG_SECONDS) -rss_limit_mb=4096 \
+	    -print_final_stats=1 "$$work"; rc=$$?; rm -rf "$$work"; exit $$rc
 
 check: deps reference
 	$(MAKE) BUILD=build tests

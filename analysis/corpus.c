@@ -249,3 +249,13 @@ int corpus_span_class(const uint8_t *marks, size_t s, size_t e) {
     if (s >= e) return MARK_OTHER;
     return all_indent ? MARK_INDENT : all_struct ? MARK_STRUCT : MARK_OTHER;
 }
+
+void corpus_note_file(char **list, size_t n, const char *path) {
+    if (n > CORPUS_NOTE_MAX) return;
+    Buf b = {0};
+    if (*list) buf_puts(&b, *list);
+    if (n == CORPUS_NOTE_MAX) buf_puts(&b, ", ...");
+    else buf_printf(&b, "%s%s", n ? ", " : "", path);
+    free(*list);
+    *list = b.data;
+}

@@ -58,6 +58,11 @@ int corpus_span_class(const uint8_t *marks, size_t s, size_t e);
 /* Why a file is not scored. */
 typedef enum { READ_OK, READ_EMPTY, READ_NOT_UTF8 } ReadStatus;
 
+/* Adds PATH, the (n+1)-th file of some kind, to *list (malloc'd, ", "-separated; NULL when
+ * empty): the first CORPUS_NOTE_MAX names, then "...", so that a message can name them. */
+#define CORPUS_NOTE_MAX 5
+void corpus_note_file(char **list, size_t n, const char *path);
+
 /* Reads a file: *text (malloc'd, NUL-terminated) and *len, with *status READ_OK, or READ_EMPTY /
  * READ_NOT_UTF8 (text NULL). Returns -1 only when the file cannot be read. */
 int corpus_read(const char *path, char **text, size_t *len, ReadStatus *status, Err *err);

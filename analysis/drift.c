@@ -638,14 +638,15 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             if (!any_bytes || x.plan.status[i] == PLAN_FAILED) { /* streamed: memory bounded */
                 x.file_index = (uint32_t)i;
                 if (x.plan.status[i] == READ_EMPTY) run->empty++;
-                else if (x.plan.status[i] == READ_NOT_UTF8) run->not_utf8++;
+                else if (x.plan.status[i] == READ_NOT_UTF8)
+                    corpus_note_file(&run->not_utf8_names, run->not_utf8++, c->files[i].path);
                 else rc = stream_file(&x, kw, &c->files[i], err);
                 continue;
             }
             /* a variant on another vocabulary: the per-byte comparison holds the file whole */
             if ((rc = corpus_read(c->files[i].path, &text, &len, &st, err))) break;
             if (st == READ_EMPTY) run->empty++;
-            else if (st == READ_NOT_UTF8) run->not_utf8++;
+            else if (st == READ_NOT_UTF8) corpus_note_file(&run->not_utf8_names, run->not_utf8++, c->files[i].path);
             else x.file_index = (uint32_t)i, rc = run_file(&x, kw, &c->files[i], text, len, &ids, &vids, err);
             free(text);
         }
@@ -670,6 +671,7 @@ void tfrun_free(TfRun *run) {
         free(m->pos_lang), free(m->pos_class), free(m->bytes);
     }
     free(run->models);
+    free(run->not_utf8_names);
     free(run->langs);
     free(run->lang_windows);
     memset(run, 0, sizeof *run);

@@ -98,6 +98,7 @@ typedef struct {
                             language no scored file had has no positions and no bytes */
     int nlangs;
     size_t files, scored, empty, not_utf8, too_short, unknown, unaligned;
+    char *not_utf8_names;    /* the not_utf8 files, ", "-separated (the first 5, then "..."), or NULL */
     size_t unsampled;        /* files with windows of which --max-tokens drew none */
     long *lang_windows;      /* [nlangs] windows scored per language */
     long max_tokens;         /* the options' budget (0: none) and the seed of its draw */

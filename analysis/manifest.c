@@ -13,7 +13,7 @@ void manifest_add(Manifest *m, const char *name, const char *path, const char *k
                   const char *base, const char *tokenizer) {
     m->e = xrealloc(m->e, (m->n + 1) * sizeof *m->e);
     m->e[m->n++] = (Entry){xstrdup(name), xstrdup(path), xstrdup(kind ? kind : ""),
-                           base ? xstrdup(base) : NULL, tokenizer ? xstrdup(tokenizer) : NULL, NAN};
+                           base ? xstrdup(base) : NULL, tokenizer ? xstrdup(tokenizer) : NULL, NAN, 0};
 }
 
 void manifest_free(Manifest *m) {
@@ -34,6 +34,33 @@ static char *join_path(const char *dir, const char *rel) {
     Buf b = {0};
     buf_printf(&b, "%s/%s", dir, rel);
     return b.data;
+}
+
+/* NULL when the folder DIR holds a model coldtok can load (model.safetensors or its index, and
+ * config.json), else what it lacks. */
+static const char *model_folder_lacks(const char *dir) {
+    static const char *const need[][2] = {{"model.safetensors", "model.safetensors.index.json"},
+                                           {"config.json", NULL}};
+    static const char *const what[] = {"model.safetensors or model.safetensors.index.json", "config.json"};
+    for (size_t i = 0; i < 2; i++) {
+        int found = 0;
+        for (size_t j = 0; j < 2 && need[i][j]; j++) {
+            char *f = join_path(dir, need[i][j]);
+            found |= is_file(f);
+            free(f);
+        }
+        if (!found) return what[i];
+    }
+    return NULL;
+}
+
+/* A folder tokenizer without tokenizer.json: 1. */
+static int lacks_tokenizer_json(const char *path) {
+    if (!is_dir(path)) return 0;
+    char *f = join_path(path, "tokenizer.json");
+    int lacks = !is_file(f);
+    free(f);
+    return lacks;
 }
 
 /* Adds record R of the manifest table T (PATH, in folder DIR). Records count lines from the
@@ -58,10 +85,24 @@ static int add_record(Manifest *m, const CsvTable *t, size_t r, const char *path
         free(full);
         return -1;
     }
+    const char *lacks = is_dir(full) ? model_folder_lacks(full) : NULL;
+    if (lacks) {
+        err_set(err, "%s:%zu: model '%s' is the folder %s, which holds no %s", path, line, name, full, lacks);
+        free(full);
+        return -1;
+    }
     char *tokfull = tok[0] ? join_path(dir, tok) : NULL;
+    if (tokfull && ((!is_file(tokfull) && !is_dir(tokfull)) || lacks_tokenizer_json(tokfull))) {
+        err_set(err, "%s:%zu: tokenizer of '%s' %s: %s", path, line, name,
+                is_dir(tokfull) ? "is a folder without tokenizer.json" : "not found", tokfull);
+        free(full);
+        free(tokfull);
+        return -1;
+    }
     manifest_add(m, name, full, kind, base[0] ? base : NULL, tokfull);
     free(full);
     free(tokfull);
+    m->e[m->n - 1].line = line;
     if (bits[0]) {
         char *end;
         double v = strtod(bits, &end);
@@ -72,8 +113,33 @@ static int add_record(Manifest *m, const CsvTable *t, size_t r, const char *path
     return 0;
 }
 
+int manifest_check_tokenizers(const Manifest *m, const char *source, Err *err) {
+    for (size_t i = 0; i < m->n; i++) {
+        const Entry *e = &m->e[i];
+        if (e->line && !e->tokenizer && lacks_tokenizer_json(e->path))
+            return err_set(err, "%s:%zu: model '%s' is the folder %s, which holds no tokenizer.json (name one in a "
+                           "tokenizer column, or give -t)", source, e->line, e->name, e->path);
+    }
+    return 0;
+}
+
+/* Why record R of T cannot be read as a manifest row, or 0: more fields than the header, or a
+ * field holding a line break (in a manifest only a quote left open makes one: it runs on to the
+ * next quote or the end of the file). */
+static int check_row_shape(const CsvTable *t, size_t r, const char *path, Err *err) {
+    size_t line = r + 2;
+    if (t->nfields[r] > t->ncols)
+        return err_set(err, "%s:%zu: %zu fields, the header has %zu", path, line, t->nfields[r], t->ncols);
+    for (size_t c = 0; c < t->ncols; c++)
+        if (strpbrk(csv_table_cell(t, r, (int)c), "\r\n"))
+            return err_set(err, "%s:%zu: a quote is not closed on its line (column '%s' runs on to line %d)", path,
+                           line, t->header[c], t->line[r]);
+    return 0;
+}
+
 int manifest_load(Manifest *m, const char *path, Err *err) {
     memset(m, 0, sizeof *m);
+    if (is_dir(path)) return err_set(err, "%s: is a folder, not a manifest CSV file", path);
     size_t len;
     char *text = read_file(path, &len, err);
     if (!text) return -1;
@@ -92,7 +158,8 @@ int manifest_load(Manifest *m, const char *path, Err *err) {
     else dir[0] = '\0';
     for (size_t r = 0; r < t.nrows && rc == 0; r++) {
         if (t.nfields[r] == 1 && !csv_table_cell(&t, r, 0)[0]) continue; /* a line holding only "" */
-        rc = add_record(m, &t, r, path, dir, err);
+        rc = check_row_shape(&t, r, path, err);
+        if (rc == 0) rc = add_record(m, &t, r, path, dir, err);
     }
     free(dir);
     csv_table_free(&t);

@@ -5,9 +5,12 @@
  * the others) or from a manifest CSV with the columns name,path,kind,bits_per_weight,base (and
  * optionally tokenizer; bits_per_weight, base and tokenizer may be blank; paths are relative to
  * the manifest's folder), read loosely (common/csvtable.h: blanks around fields dropped, short
- * rows padded). manifest_load checks everything — files exist, kinds known, bases listed, no
- * cycles — before any model is loaded, and orders the entries so that every base comes before its
- * variants.
+ * rows padded, a leading UTF-8 byte-order mark skipped; but a row with more fields than the
+ * header, a NUL byte, or a quote left open are errors). manifest_load checks everything — files
+ * exist (a model folder holds model.safetensors or its index and config.json; a tokenizer folder
+ * a tokenizer.json), kinds known, bases listed, no cycles — before any model is loaded, and orders
+ * the entries so that every base comes before its variants. Every error about a row names the
+ * manifest and the row's line.
  *
  * Ownership: a Manifest owns its strings. Errors: -1 with one line in *err. */
 #ifndef COLDTOK_MANIFEST_H
@@ -24,6 +27,7 @@ typedef struct {
     char *base;      /* name of the base entry, NULL for a model compared with nothing */
     char *tokenizer; /* NULL: the model's own (GGUF, or tokenizer.json beside it) */
     double bpw;      /* NAN: computed from the file */
+    size_t line;     /* its line in the manifest (for messages); 0 when not from a manifest */
 } Entry;
 
 typedef struct {
@@ -32,6 +36,10 @@ typedef struct {
 } Manifest;
 
 int manifest_load(Manifest *m, const char *path, Err *err);
+/* Checks, once the command has set the tokenizers it overrides, that every manifest entry whose
+ * tokenizer is its model folder has a tokenizer.json there; the error names SOURCE (the manifest)
+ * and the entry's line. */
+int manifest_check_tokenizers(const Manifest *m, const char *source, Err *err);
 /* Appends an entry (strings copied; base and tokenizer may be NULL). */
 void manifest_add(Manifest *m, const char *name, const char *path, const char *kind,
                   const char *base, const char *tokenizer);

@@ -79,7 +79,7 @@ static int load_models(Manifest *m, const char *manifest, const char **paths, in
     m->e[0] = e;
     for (size_t i = 0; i < m->n; i++)
         if (tokenizer && !m->e[i].tokenizer) m->e[i].tokenizer = xstrdup(tokenizer);
-    return 0;
+    return manifest_check_tokenizers(m, manifest, err);
 }
 
 static long parse_count(const char *s, long min, long max) {
@@ -189,8 +189,12 @@ int cmd_drift(int argc, char **argv) {
     if (rc == 0 && cp.n == 0) rc = err_set(&err, "%s: no file of a known language (%zu files skipped)", corpus[0], cp.unknown);
     if (rc == 0) rc = tfrun(&o, &cp, &kw, &run, &err);
     if (rc == 0 && run.windows == 0)
-        rc = err_set(&err, "no file is long enough for one window of %d tokens (%zu files shorter, %zu empty, %zu not UTF-8)",
-                     o.ctx, run.too_short, run.empty, run.not_utf8);
+        rc = err_set(&err, "no file is long enough for one window of %d tokens (%zu files shorter, %zu empty, %zu not UTF-8%s%s)",
+                     o.ctx, run.too_short, run.empty, run.not_utf8, run.not_utf8 ? ": " : "",
+                     run.not_utf8 ? run.not_utf8_names : "");
+    if (rc == 0 && run.not_utf8) /* the table only counts them */
+        fprintf(stderr, "coldtok drift: warning: %zu %s not UTF-8, skipped: %s\n", run.not_utf8,
+                run.not_utf8 == 1 ? "file is" : "files are", run.not_utf8_names);
     ro.format = fmt, ro.outdir = outdir;
     if (rc == 0) rc = drift_report(&run, &ro, &err);
     if (rc == 0 && outdir) { /* what the folder was made from (report/run_record.h) */

@@ -130,6 +130,7 @@ static int run(int argc, char **argv, int is_diff) {
         if (rc == 0 && tokenizer)
             for (size_t i = 0; i < m.n; i++)
                 if (!m.e[i].tokenizer) m.e[i].tokenizer = xstrdup(tokenizer);
+        if (rc == 0) rc = manifest_check_tokenizers(&m, manifest, &err);
     } else {
         char **names = model_short_names(models, nmodels);
         for (int i = 0; i < nmodels; i++) {

@@ -103,6 +103,55 @@ static void draw_measure(Buf *s, const Term *tm, const Bars *b, const char *titl
     draw_bars(s, tm, b, title, ylabel, NULL, 0, 0);
     contexts_note(ctx, sizeof ctx, b->several, b->nmodels, plural(b->nmodels, "model", "models"), b->ncontexts);
     fig_note(f, "%zu %s%s", b->groups.n, b->several ? "series" : plural(b->groups.n, "model", "models"), ctx);
+/* The most a figure of each kind draws (docs/plots.md "Limits"): past that a figure is unreadable
+ * (a legend of hundreds of entries, bars thinner than a pixel) and gnuplot's time grows with the
+ * square of the bars (40,000 models took 172 s), so the figure is refused, with one line. */
+#define MAX_BAR_SERIES 100  /* bars in a group: models, tokenizers, variants */
+#define MAX_BARS 2000       /* bars in the figure */
+#define MAX_KL_POINTS 1000  /* points of kl_vs_bits and the drift_*_vs_bits figures */
+#define MAX_HEAT_ROWS 200   /* keyword_heatmap variants */
+#define MAX_DIST_LINES 100  /* drift_kl_distribution variants */
+
+static int bars_past_limit(const Bars *b, const char *what, char *why, size_t cap) {
+    size_t bars = b->groups.n * b->series.n;
+    if (b->series.n <= MAX_BAR_SERIES && bars <= MAX_BARS) return 0;
+    snprintf(why, cap, "%zu %s x %zu languages = %zu bars, past the limit of %d %s and %d bars a figure "
+             "shows (docs/plots.md)", b->series.n, what, b->groups.n, bars, MAX_BAR_SERIES, what, MAX_BARS);
+    return 1;
+}
+
+static int points_past_limit(const KlData *k, char *why, size_t cap) {
+    if (k->n <= MAX_KL_POINTS) return 0;
+    snprintf(why, cap, "%zu points, past the limit of %d a figure shows (docs/plots.md)", k->n, MAX_KL_POINTS);
+    return 1;
+}
+
+/* 1 (and why) when figure i has more to draw than its kind's limit. */
+static int past_limit(int i, const Loaded *d, char *why, size_t cap) {
+    switch (i) {
+    case FIG_PKP: return bars_past_limit(&d->pkp, d->pkp.several ? "series" : "models", why, cap);
+    case FIG_COVERAGE: return bars_past_limit(&d->cov, "tokenizers", why, cap);
+    case FIG_KW_RATIO: return bars_past_limit(&d->kwr, "variants", why, cap);
+    case FIG_STP: return bars_past_limit(&d->stp, d->stp.several ? "series" : "models", why, cap);
+    case FIG_NLP: return bars_past_limit(&d->nlp, d->nlp.several ? "series" : "models", why, cap);
+    case FIG_INDENT: return bars_past_limit(&d->indent, d->indent.several ? "series" : "models", why, cap);
+    case FIG_CONC: return bars_past_limit(&d->conc, "levels", why, cap);
+    case FIG_KL: return points_past_limit(&d->kl, why, cap);
+    case FIG_DRIFT_KL: return points_past_limit(&d->dkl, why, cap);
+    case FIG_DRIFT_TOP1: return points_past_limit(&d->dtop1, why, cap);
+    case FIG_DRIFT_PPL: return points_past_limit(&d->dppl, why, cap);
+    case FIG_HEAT:
+        if (d->heat.variants.n <= MAX_HEAT_ROWS) return 0;
+        snprintf(why, cap, "%zu rows, past the limit of %d a figure shows (docs/plots.md)", d->heat.variants.n,
+                 MAX_HEAT_ROWS);
+        return 1;
+    case FIG_DIST:
+        if (d->dist.variants.n <= MAX_DIST_LINES) return 0;
+        snprintf(why, cap, "%zu variants, past the limit of %d lines a figure shows (docs/plots.md)",
+                 d->dist.variants.n, MAX_DIST_LINES);
+        return 1;
+    }
+    return 0;
 }
 
 /* Writes figure i's script (after its head) and its note. */
@@ -224,8 +273,21 @@ int plot_all(const PlotOptions *opt, PlotFigure figs[PLOT_NFIGURES], Buf *warnin
         goto out;
     }
     if (load_all(&o, &d, figs, warn, err) < 0) goto out;
-    int any = 0;
-    for (int i = 0; i < PLOT_NFIGURES; i++) any |= d.have[i];
+    int any = 0, refused = -1;
+    for (int i = 0; i < PLOT_NFIGURES; i++) {
+        char why[256];
+        if (d.have[i] && past_limit(i, &d, why, sizeof why)) {
+            d.have[i] = 0;
+            fig_note(&figs[i], "not drawn: %s", why);
+            buf_printf(warn, "%s: not drawn: %s\n", figs[i].name, why);
+            if (refused < 0) refused = i;
+        }
+        any |= d.have[i];
+    }
+    if (!any && refused >= 0) { /* the one line says why nothing was drawn */
+        err_set(err, "%s: %s", figs[refused].name, figs[refused].note);
+        goto out;
+    }
     Term tm;
     if (any && (term_pick(&tm, o.format, o.width, o.height, err) < 0 || make_dirs(figdir, err) < 0)) goto out;
     for (int i = 0; i < PLOT_NFIGURES; i++) {

@@ -42,7 +42,7 @@ typedef struct {
     regex_t *re; /* for regexes and the empty literal */
     char *lit;
     size_t lit_len;
-    char *src; /* the pattern as written (regexes too): tok_cut.c recognizes known ones */
+    char *src; /* the pattern as written (regexes too): tok_cut.c recognizes known ones; messages */
     size_t src_len;
 } Pattern;
 
@@ -188,6 +188,7 @@ typedef struct HeapEnt {
 /* Per-call scratch: all the growable buffers one encode needs, reused across pieces. */
 typedef struct {
     OnigRegion *region;
+    OnigMatchParam *mparam; /* the backtracking limit of each search (tok_pipeline.c) */
     /* per pre-tokenizer depth (0 .. n_pre): matches, rewritten text, one mapped piece, memo */
     int depth;
     MatchVec *mv;

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <utf8proc.h>
 
@@ -56,6 +57,73 @@ void pattern_free(Pattern *p) {
     memset(p, 0, sizeof *p);
 }
 
+/* The cost bound of one text. Oniguruma backtracks without bound on its own: a hostile Split regex
+ * such as (.*a){25} took 14 s on 424 bytes, and its cost grows faster than the square of the text.
+ * Every text a pattern runs over gets, for all its searches together,
+ *   - a retry budget (retries are Oniguruma's unit of backtracking): RE_RETRIES_BASE +
+ *     RE_RETRIES_PER_BYTE x its length. Oniguruma cannot tell how much of a limit a search used,
+ *     so each search first runs under RE_FIRST_LIMIT retries, which is not charged (a text has at
+ *     most two searches per byte, so these cost at most 2 x RE_FIRST_LIMIT per byte), and while
+ *     its limit runs out it is run again under RE_GROWTH x that, charged every limit it ran under (at
+ *     most 10x what it really used);
+ *   - a CPU-time budget, RE_SECONDS_BASE + RE_SECONDS_PER_BYTE x its length, because one retry
+ *     can cost a scan of the rest of the text: checked when a search's limit runs out and every
+ *     RE_CLOCK_EVERY searches, so that cheap patterns seldom read the clock.
+ * A pattern that goes past either fails with one line naming it. The tokenizers of real models use
+ * under 30 retries per byte and seldom run a search twice (docs/tokenizers.md). */
+#define RE_RETRIES_BASE 100000UL
+#define RE_RETRIES_PER_BYTE 1000UL
+#define RE_FIRST_LIMIT 1024UL
+#define RE_GROWTH 8
+#define RE_SECONDS_BASE 0.1
+#define RE_SECONDS_PER_BYTE 1e-6
+#define RE_CLOCK_EVERY 256
+
+typedef struct {
+    unsigned long retries;  /* left */
+    double seconds, start; /* allowed; thread CPU time at the first check (0: not read yet) */
+    size_t searches;
+} ReBudget;
+
+static double thread_cpu_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Whether the text's time is up (the clock starts at the first check). */
+static int time_is_up(ReBudget *b) {
+    double t = thread_cpu_seconds();
+    if (b->start == 0) b->start = t;
+    return t - b->start > b->seconds;
+}
+
+static int is_out_of_retries(int r) {
+    return r == ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER || r == ONIGERR_RETRY_LIMIT_IN_MATCH_OVER;
+}
+
+/* One onig_search from `from`, within budget b; ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER when it is
+ * spent. */
+static int bounded_search(const Pattern *p, EncCtx *c, const OnigUChar *u, size_t len, size_t from,
+                          ReBudget *b) {
+    if (!c->mparam) c->mparam = onig_new_match_param();
+    if (++b->searches % RE_CLOCK_EVERY == 0 && time_is_up(b))
+        return ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER;
+    unsigned long limit = RE_FIRST_LIMIT;
+    for (int first = 1;; first = 0) {
+        if (!first && limit > b->retries) limit = b->retries;
+        if (limit == 0) return ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER;
+        onig_set_retry_limit_in_search_of_match_param(c->mparam, limit);
+        int r = onig_search_with_param(p->re, u, u + len, u + from, u + len, c->region,
+                                       ONIG_OPTION_NONE, c->mparam);
+        int ran_out = is_out_of_retries(r);
+        if (ran_out || !first) b->retries -= limit < b->retries ? limit : b->retries;
+        if (!ran_out) return r;
+        if (time_is_up(b)) return ONIGERR_RETRY_LIMIT_IN_SEARCH_OVER;
+        limit *= RE_GROWTH;
+    }
+}
+
 static void mv_push(MatchVec *m, size_t s, size_t e, int is_match) {
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 32;
@@ -87,10 +155,20 @@ int pattern_matches(const Pattern *p, EncCtx *c, const char *s, size_t len, Matc
         const OnigUChar *u = (const OnigUChar *)s;
         size_t last_end = 0;
         int skip_empty = 0;
+        ReBudget b = {RE_RETRIES_BASE + RE_RETRIES_PER_BYTE * len,
+                      RE_SECONDS_BASE + RE_SECONDS_PER_BYTE * (double)len, 0, 0};
         while (last_end <= len) {
-            int r =
-                onig_search(p->re, u, u + len, u + last_end, u + len, c->region, ONIG_OPTION_NONE);
+            int r = bounded_search(p, c, u, len, last_end, &b);
             if (r == ONIG_MISMATCH) break;
+            if (is_out_of_retries(r)) {
+                char sh[256];
+                return err_set(err,
+                               "regex \"%s\" is too costly: it backtracks past its budget for a "
+                               "%zu-byte text (%lu retries, %.2f s of CPU; docs/tokenizers.md)",
+                               tok_shown(p->src, p->src_len, sh, sizeof sh), len,
+                               RE_RETRIES_BASE + RE_RETRIES_PER_BYTE * len,
+                               RE_SECONDS_BASE + RE_SECONDS_PER_BYTE * (double)len);
+            }
             if (r < 0) {
                 OnigUChar msg[ONIG_MAX_ERROR_MESSAGE_LEN];
                 onig_error_code_to_str(msg, r);
@@ -507,6 +585,7 @@ int tok_encode_segment(const Tokenizer *t, EncCtx *c, const char *s, size_t len,
 
 void encctx_free(EncCtx *c) {
     if (c->region) onig_region_free(c->region, 1);
+    if (c->mparam) onig_free_match_param(c->mparam);
     for (int k = 0; k < c->depth; k++) {
         free(c->mv[k].v);
         buf_free(&c->tb[k]);
