@@ -296,7 +296,12 @@ static void bad_rows_are_refused(void **state) {
 static void speed_against_ggml(void **state) {
     (void)state;
     NEED_ORACLE();
-    const int64_t rows = 1024, cols = 4096;
+    const char *bin = getenv("COLDTOK");
+    if (bin && strstr(bin, "asan")) { /* a sanitizer build's time says nothing about the code */
+        printf("# skip: speed is not measured in a sanitizer build\n");
+        skip();
+    }
+    const int64_t rows = 256, cols = 4096;
     uint64_t seed = 5;
     float *x = xmalloc((size_t)(rows * cols) * sizeof *x);
     for (int64_t i = 0; i < rows * cols; i++) x[i] = 0.02f * gauss(&seed);
