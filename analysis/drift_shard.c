@@ -45,6 +45,13 @@ static float get_f32(const uint8_t *p) {
     return f;
 }
 
+/* FNV-1a, 64 bits: a damaged byte (a flipped bit on disk or in a copy) changes it. */
+static uint64_t fnv1a(const uint8_t *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
 /* ---- writing ---- */
 
 /* What every shard of the run shares besides the settings: the models, languages and file counts. */
@@ -89,8 +96,9 @@ int tfshard_write(const char *path, const TfRun *r, const TfOptions *o, const ch
                 buf_append(&b, &flags, 1);
             }
     }
+    uint64_t sum = fnv1a((const uint8_t *)b.data, b.len); /* everything before the end mark */
     buf_append(&b, END, 8);
-    put_u64(&b, (uint64_t)r->windows);
+    put_u64(&b, (uint64_t)r->windows), put_u64(&b, sum);
     int rc = write_file_atomic(path, b.data, b.len, err);
     buf_free(&b), buf_free(&st), buf_free(&common), buf_free(&own);
     return rc;
@@ -135,18 +143,20 @@ static int shard_read(Shard *s, const char *path, Err *err) {
         return err_set(err, "%s: cut short in its header (a job that died?)", path);
     s->n_out = get_u32(p), s->nvar = get_u32(p + 4), s->rec = get_u32(p + 8), s->records = get_u64(p + 12);
     p += 20;
-    if (s->nshards < 1 || s->shard >= s->nshards || s->nvar < 1 ||
+    if (s->nshards < 1 || s->shard >= s->nshards || s->nvar < 1 || s->nvar > 65535 || s->n_out > (1u << 20) ||
         s->rec != 10 + s->n_out + (uint64_t)s->nvar * s->n_out * POS_BYTES)
         return err_set(err, "%s: a damaged header (shard %u of %u, record of %u bytes)", path, s->shard + 1,
                        s->nshards, s->rec);
     size_t body = (size_t)(end - p);
-    if (s->records > (body / s->rec) || body - s->records * s->rec < 16 ||
+    if (s->records > (body / s->rec) || body - s->records * s->rec < 24 ||
         memcmp(p + s->records * s->rec, END, 8))
         return err_set(err, "%s: cut short: %" PRIu64 " records announced, %zu bytes of them present and no end mark "
                        "(a job that died?)", path, s->records, body);
-    if (body != s->records * s->rec + 16 || get_u64(p + s->records * s->rec + 8) != s->records)
+    if (body != s->records * s->rec + 24 || get_u64(p + s->records * s->rec + 8) != s->records)
         return err_set(err, "%s: %zu bytes after the records' end mark, or its count differs", path,
-                       body - (size_t)(s->records * s->rec) - 16);
+                       body - (size_t)(s->records * s->rec) - 24);
+    if (get_u64(p + s->records * s->rec + 16) != fnv1a(s->data, (size_t)(p - s->data) + s->records * s->rec))
+        return err_set(err, "%s: its contents do not match their checksum (the file is damaged)", path);
     s->recs = p;
     return 0;
 }

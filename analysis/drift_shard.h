@@ -17,7 +17,8 @@
  *   u32 n_out, u32 variants, u32 record bytes, u64 records
  *   records: u32 file, u32 window, u16 language, u8 class[n_out], then per variant and position
  *       f32 kl, f32 lp_base, f32 lp_var, u8 flags (1 same_top1, 2 top1_base, 4 top1_var)
- *   "CTDEND\0\0" u64 records      (a file cut short by a job that died lacks it)
+ *   "CTDEND\0\0" u64 records u64 FNV-1a of every byte before the mark (a file cut short by a job
+ *       that died lacks the mark; a damaged byte fails the checksum)
  *
  * Ownership: a TfMerged owns its run and strings (tfmerged_free).
  * Errors: -1 and one line in *err naming the shard file and the problem; the merge refuses shards

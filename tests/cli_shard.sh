@@ -24,6 +24,8 @@ usage "shard junk" "--shard takes I/N" drift -m "$tmp/a.gguf" -m "$tmp/b.gguf" -
 usage "shard without -o" "give -o" drift -m "$tmp/a.gguf" -m "$tmp/b.gguf" --corpus "$tmp" --shard 1/3
 usage "merge without -o" "give -o OUT" merge "$tmp"
 usage "merge without shards" "no shard" merge -o "$tmp/x"
+usage "merge: unknown option" "coldtok merge: unknown option '--frobnicate'" merge --frobnicate
+usage "merge: -o without its value" "coldtok merge: option '-o' needs a value" merge -o
 
 if [ ! -f "$FIX/stories260K-F32.gguf" ]; then
     skip "stories260K shards" "fixtures absent (set COLDTOK_FIXTURES)"
@@ -106,6 +108,9 @@ mkdir -p "$tmp/cut" && head -c -5 "$tmp/s2/drift.shard" > "$tmp/cut/drift.shard"
 refused "a truncated shard (a job that died)" "cut short" "$tmp/s1" "$tmp/cut" "$tmp/s3"
 mkdir -p "$tmp/cut2" && head -c 60 "$tmp/s2/drift.shard" > "$tmp/cut2/drift.shard"
 refused "a shard cut in its header" "cut short in its header" "$tmp/s1" "$tmp/cut2" "$tmp/s3"
+mkdir -p "$tmp/flip" && cp "$tmp/s2/drift.shard" "$tmp/flip/" && size=$(stat -c %s "$tmp/flip/drift.shard")
+printf '\x55' | dd of="$tmp/flip/drift.shard" bs=1 seek=$((size - 100)) conv=notrunc status=none # in a record
+refused "a damaged record" "do not match their checksum" "$tmp/s1" "$tmp/flip" "$tmp/s3"
 mkdir -p "$tmp/junk" && echo "not a shard" > "$tmp/junk/drift.shard"
 refused "not a shard file" "not a drift shard file" "$tmp/s1" "$tmp/junk" "$tmp/s3"
 refused "a folder without a shard" "$tmp/english/drift.shard" "$tmp/s1" "$tmp/english" "$tmp/s3"
