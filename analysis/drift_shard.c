@@ -150,8 +150,8 @@ static int shard_read(Shard *s, const char *path, Err *err) {
     size_t body = (size_t)(end - p);
     if (s->records > (body / s->rec) || body - s->records * s->rec < 24 ||
         memcmp(p + s->records * s->rec, END, 8))
-        return err_set(err, "%s: cut short: %" PRIu64 " records announced, %zu bytes of them present and no end mark "
-                       "(a job that died?)", path, s->records, body);
+        return err_set(err, "%s: cut short: %" PRIu64 " records announced, %zu bytes after the header and no end mark "
+                       "where it belongs (a job that died, or a damaged file)", path, s->records, body);
     if (body != s->records * s->rec + 24 || get_u64(p + s->records * s->rec + 8) != s->records)
         return err_set(err, "%s: %zu bytes after the records' end mark, or its count differs", path,
                        body - (size_t)(s->records * s->rec) - 24);
