@@ -413,7 +413,11 @@ static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
         size_t cap = run->windows ? 2 * (size_t)run->windows : 1;
         run->win_file = xrealloc(run->win_file, cap * sizeof *run->win_file);
         run->win_index = xrealloc(run->win_index, cap * sizeof *run->win_index);
+        if (x->o->nshards > 0) run->win_next = xrealloc(run->win_next, cap * (size_t)x->n_out * sizeof *run->win_next);
     }
+    if (x->o->nshards > 0) /* the true next tokens, for the merge's --positions */
+        memcpy(run->win_next + (size_t)run->windows * (size_t)x->n_out, x->win + ctx / 2 + 1,
+               (size_t)x->n_out * sizeof *run->win_next);
     run->win_file[run->windows] = x->file_index, run->win_index[run->windows] = (uint32_t)w;
     run->windows++;
     run->positions += x->n_out;
@@ -728,7 +732,7 @@ void tfrun_free(TfRun *run) {
     free(run->models);
     free(run->langs);
     free(run->lang_windows);
-    free(run->win_file), free(run->win_index);
+    free(run->win_file), free(run->win_index), free(run->win_next);
     memset(run, 0, sizeof *run);
 }
 

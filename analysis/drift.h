@@ -114,6 +114,8 @@ typedef struct {
     double seconds;          /* wall time of the model passes */
     uint32_t *win_file, *win_index; /* [windows] the file and the window (in its file) of each
                                      * window run, in order (for the shard file) */
+    int *win_next;           /* with --shard: [windows][ctx-1-ctx/2] the true next token of each
+                              * scored position (the --positions file of the merge); else NULL */
     long all_windows;        /* windows the unsharded run scores (= windows without --shard) */
 } TfRun;
 

@@ -72,7 +72,7 @@ static void common_text(Buf *t, const TfRun *r) {
 
 int tfshard_write(const char *path, const TfRun *r, const TfOptions *o, const char *settings, Err *err) {
     int n_out = r->ctx - 1 - r->ctx / 2, nvar = r->nmodels - 1;
-    size_t rec = 10 + (size_t)n_out + (size_t)nvar * (size_t)n_out * POS_BYTES;
+    size_t rec = 10 + 5 * (size_t)n_out + (size_t)nvar * (size_t)n_out * POS_BYTES;
     Buf b = {0}, st = {0}, common = {0}, own = {0};
     buf_puts(&st, settings);
     common_text(&common, r);
@@ -88,6 +88,7 @@ int tfshard_write(const char *path, const TfRun *r, const TfOptions *o, const ch
         const TfModel *v1 = &r->models[1];
         put_u32(&b, r->win_file[w]), put_u32(&b, r->win_index[w]), put_u16(&b, v1->pos_lang[k0]);
         buf_append(&b, v1->pos_class + k0, (size_t)n_out);
+        for (int i = 0; i < n_out; i++) put_u32(&b, (uint32_t)r->win_next[k0 + (size_t)i]);
         for (int v = 1; v <= nvar; v++)
             for (int i = 0; i < n_out; i++) {
                 const TfPos *p = &r->models[v].pos.v[k0 + (size_t)i];
@@ -144,7 +145,7 @@ static int shard_read(Shard *s, const char *path, Err *err) {
     s->n_out = get_u32(p), s->nvar = get_u32(p + 4), s->rec = get_u32(p + 8), s->records = get_u64(p + 12);
     p += 20;
     if (s->nshards < 1 || s->shard >= s->nshards || s->nvar < 1 || s->nvar > 65535 || s->n_out > (1u << 20) ||
-        s->rec != 10 + s->n_out + (uint64_t)s->nvar * s->n_out * POS_BYTES)
+        s->rec != 10 + 5 * (uint64_t)s->n_out + (uint64_t)s->nvar * s->n_out * POS_BYTES)
         return err_set(err, "%s: a damaged header (shard %u of %u, record of %u bytes)", path, s->shard + 1,
                        s->nshards, s->rec);
     size_t body = (size_t)(end - p);
@@ -318,7 +319,8 @@ int tfshard_merge(const char *const *paths, int n, TfMerged *out, Err *err) {
         for (size_t j = 0; j < total && rc == 0; j++) {
             const uint8_t *p = w[j].rec;
             int bad = w[j].file >= out->run.files || get_u16(p + 8) >= (uint32_t)out->run.nlangs;
-            for (size_t i = 0; i < s[0].n_out && !bad; i++) bad = p[10 + i] > TF_ALL;
+            for (size_t i = 0; i < s[0].n_out && !bad; i++)
+                bad = p[10 + i] > TF_ALL || get_u32(p + 10 + s[0].n_out + 4 * i) >= (uint32_t)out->run.models[0].n_vocab;
             if (bad) rc = err_set(err, "a shard holds a damaged record (file %u, window %u)", w[j].file, w[j].window);
         }
         if (rc == 0) qsort(w, total, sizeof *w, by_window);
@@ -332,7 +334,11 @@ int tfshard_merge(const char *const *paths, int n, TfMerged *out, Err *err) {
         r->windows = (long)total, r->positions = (long)np;
         r->win_file = xmalloc((total + 1) * sizeof *r->win_file);
         r->win_index = xmalloc((total + 1) * sizeof *r->win_index);
-        for (size_t j = 0; j < total; j++) r->win_file[j] = w[j].file, r->win_index[j] = w[j].window;
+        r->win_next = xmalloc((np + 1) * sizeof *r->win_next);
+        for (size_t j = 0; j < total; j++) {
+            r->win_file[j] = w[j].file, r->win_index[j] = w[j].window;
+            for (size_t i = 0; i < n_out; i++) r->win_next[j * n_out + i] = (int)get_u32(w[j].rec + 10 + n_out + 4 * i);
+        }
         for (int v = 1; v < r->nmodels; v++) {
             TfModel *tm = &r->models[v];
             tm->pos.v = xmalloc((np + 1) * sizeof *tm->pos.v);
@@ -341,7 +347,7 @@ int tfshard_merge(const char *const *paths, int n, TfMerged *out, Err *err) {
             tm->pos_lang = xmalloc((np + 1) * sizeof *tm->pos_lang);
             tm->pos_class = xmalloc(np + 1);
             for (size_t j = 0; j < total; j++) {
-                const uint8_t *p = w[j].rec, *q = p + 10 + n_out + (size_t)(v - 1) * n_out * POS_BYTES;
+                const uint8_t *p = w[j].rec, *q = p + 10 + 5 * n_out + (size_t)(v - 1) * n_out * POS_BYTES;
                 for (size_t i = 0; i < n_out; i++, q += POS_BYTES) {
                     size_t k = j * n_out + i;
                     tm->pos.v[k] = (TfPos){get_f32(q), get_f32(q + 4), get_f32(q + 8), q[12] & 1, (q[12] >> 1) & 1,

@@ -15,7 +15,8 @@
  *       file counts and lang_windows (the same in every shard) and this shard's tokens per model,
  *       windows, positions and seconds
  *   u32 n_out, u32 variants, u32 record bytes, u64 records
- *   records: u32 file, u32 window, u16 language, u8 class[n_out], then per variant and position
+ *   records: u32 file, u32 window, u16 language, u8 class[n_out], u32 next token[n_out] (the true
+ *       next token of each scored position: the --positions file), then per variant and position
  *       f32 kl, f32 lp_base, f32 lp_var, u8 flags (1 same_top1, 2 top1_base, 4 top1_var)
  *   "CTDEND\0\0" u64 records u64 FNV-1a of every byte before the mark (a file cut short by a job
  *       that died lacks the mark; a damaged byte fails the checksum)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # coldtok drift --shard I/N and coldtok merge: the merged shards give the unsharded run's CSV files
-# byte for byte (drift_corpus.csv's seconds aside: the shards' time summed), with --max-tokens,
+# byte for byte (drift_corpus.csv's seconds aside: the shards' time summed) and its --positions
+# file, with --max-tokens,
 # --seed, --bootstrap and --compare, shards given in any order, an empty shard; and merge refuses,
 # with one line and writing nothing, a missing, repeated, truncated or foreign shard, shards of
 # runs with other settings, inputs or shard counts.
@@ -38,7 +39,7 @@ cp -r data/samples/english "$tmp/english"
 # 30 windows of 64 tokens, drawn with seed 7; intervals of 200 replicates; the paired tests
 RUN=("${M[@]}" --corpus "$tmp/english" --ctx 64 --max-tokens 1920 --seed 7 --bootstrap 200 --compare)
 
-out=$("$COLDTOK" drift "${RUN[@]}" -o "$tmp/full" 2>&1); rc=$?
+out=$("$COLDTOK" drift "${RUN[@]}" -o "$tmp/full" --positions "$tmp/full.pos" 2>&1); rc=$?
 check "unsharded run" '[ $rc -eq 0 ]' "rc=$rc out=$out"
 full_tables=$out
 for i in 1 2 3; do
@@ -62,10 +63,12 @@ same_csvs() { # NAME A B
     done
     check "$name: every CSV identical ($nf files)" '[ -z "$bad" ] && [ $nf -ge 4 ]' "differ:$bad"
 }
-out=$("$COLDTOK" merge "$tmp/s3" "$tmp/s1" "$tmp/s2/drift.shard" -o "$tmp/merged" 2>&1); rc=$?
+out=$("$COLDTOK" merge "$tmp/s3" "$tmp/s1" "$tmp/s2/drift.shard" -o "$tmp/merged" --positions "$tmp/merged.pos" 2>&1); rc=$?
 check "merge runs" '[ $rc -eq 0 ]' "rc=$rc out=$out"
 check "merge writes drift_compare.csv" '[ -s "$tmp/merged/drift_compare.csv" ]' "$(ls "$tmp/merged")"
 same_csvs "3 shards" "$tmp/full" "$tmp/merged"
+check "merge --positions: the unsharded run's file" 'cmp -s "$tmp/full.pos" "$tmp/merged.pos" && [ $(wc -l < "$tmp/full.pos") -eq 1861 ]' \
+    "$(wc -l "$tmp/full.pos" "$tmp/merged.pos"; cmp "$tmp/full.pos" "$tmp/merged.pos")"
 check "merged seconds: the shards' sum" 'grep -q "^seconds," "$tmp/merged/drift_corpus.csv"' ""
 check "merge's run.json names the shards" '[ $(grep -c "\"kind\": *\"shard\"" "$tmp/merged/run.json") -eq 3 ]' "$(cat "$tmp/merged/run.json")"
 # the tables on stdout: the same but for the corpus row (seconds, tokens/s) and where the files went
