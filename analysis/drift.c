@@ -289,6 +289,42 @@ static void plan_windows(Plan *p, const TfOptions *o, const Corpus *c, const KwS
     if (o->max_tokens > 0) plan_sample(p, c, kw, o, lang_windows);
 }
 
+/* The file counts of the unsharded run, from its plan (what stream_file counts as it goes). */
+typedef struct {
+    size_t scored, empty, not_utf8, too_short, unaligned, unsampled;
+} PlanTally;
+
+static void plan_tally(const Plan *p, size_t nfiles, PlanTally *t) {
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < nfiles; i++) {
+        if (p->status[i] == READ_EMPTY) t->empty++;
+        else if (p->status[i] == READ_NOT_UTF8) t->not_utf8++;
+        else if (p->status[i] != READ_OK) continue;
+        else if (p->nw[i] <= 0) t->too_short++;
+        else {
+            int any = !p->pick[i];
+            for (long w = 0; w < p->nw[i] && !any; w++) any = p->pick[i][w];
+            if (!any) t->unsampled++;
+            else t->scored++, t->unaligned += !p->aligned[i];
+        }
+    }
+}
+
+/* Keeps the windows of shard k of n: the planned windows numbered in corpus order, g % n == k. */
+static void plan_shard(Plan *p, size_t nfiles, int k, int n) {
+    long g = 0;
+    p->total = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        if (p->status[i] != READ_OK || p->nw[i] <= 0) continue;
+        if (!p->pick[i]) memset(p->pick[i] = xmalloc((size_t)p->nw[i]), 1, (size_t)p->nw[i]);
+        for (long w = 0; w < p->nw[i]; w++) {
+            if (!p->pick[i][w]) continue;
+            if (g++ % n != k) p->pick[i][w] = 0;
+            else p->total++;
+        }
+    }
+}
+
 static void plan_free(Plan *p, size_t nfiles) {
     for (size_t i = 0; i < nfiles; i++) free(p->pick[i]);
     free(p->pick), free(p->nw), free(p->status), free(p->aligned);
@@ -373,6 +409,16 @@ static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
         run->models[v].tokens += ctx - 1;
         if (rc == 0) compare_window(x, v, lang, file, w);
     }
+    if ((run->windows & (run->windows - 1)) == 0) { /* grow at powers of two */
+        size_t cap = run->windows ? 2 * (size_t)run->windows : 1;
+        run->win_file = xrealloc(run->win_file, cap * sizeof *run->win_file);
+        run->win_index = xrealloc(run->win_index, cap * sizeof *run->win_index);
+        if (x->o->nshards > 0) run->win_next = xrealloc(run->win_next, cap * (size_t)x->n_out * sizeof *run->win_next);
+    }
+    if (x->o->nshards > 0) /* the true next tokens, for the merge's --positions */
+        memcpy(run->win_next + (size_t)run->windows * (size_t)x->n_out, x->win + ctx / 2 + 1,
+               (size_t)x->n_out * sizeof *run->win_next);
+    run->win_file[run->windows] = x->file_index, run->win_index[run->windows] = (uint32_t)w;
     run->windows++;
     run->positions += x->n_out;
     double dt = now_seconds() - x->t0;
@@ -613,6 +659,12 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             tm->same_vocab = !o->bytes_only && tm->n_vocab == run->models[0].n_vocab &&
                              tok_same_vocab(x.r[0].tok, x.r[i].tok) && x.r[i].start == x.r[0].start;
     }
+    for (int i = 1; i < o->nmodels && rc == 0 && o->nshards > 0; i++)
+        if (!run->models[i].same_vocab)
+            rc = err_set(err, "--shard: %s is compared per byte (another vocabulary, or --bytes); only variants on "
+                         "the base's vocabulary can be sharded", run->models[i].name);
+    if (rc == 0 && o->nshards > 0 && (o->shard < 0 || o->shard >= o->nshards))
+        rc = err_set(err, "--shard %d/%d: no such shard", o->shard + 1, o->nshards);
     if (rc == 0 && o->positions && (rc = o->positions->open(o->positions->arg, err)) == 0) x.sink = o->positions;
     if (rc == 0) {
 #ifdef _OPENMP
@@ -627,6 +679,10 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         x.pos = xmalloc((size_t)x.n_out * sizeof *x.pos);
         x.cls = xmalloc((size_t)x.n_out);
         plan_windows(&x.plan, o, c, kw, x.r[0].tok, run->lang_windows);
+        run->all_windows = x.plan.total;
+        PlanTally tally;
+        plan_tally(&x.plan, c->n, &tally);
+        if (o->nshards > 0) plan_shard(&x.plan, c->n, o->shard, o->nshards);
         x.t0 = now_seconds();
         IntVec ids = {0}, vids = {0};
         int any_bytes = 0;
@@ -652,6 +708,10 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         }
         progress_done();
         run->seconds = now_seconds() - x.t0;
+        if (o->nshards > 0 && rc == 0) { /* a shard reports the whole run's files */
+            run->scored = tally.scored, run->empty = tally.empty, run->not_utf8 = tally.not_utf8;
+            run->too_short = tally.too_short, run->unaligned = tally.unaligned, run->unsampled = tally.unsampled;
+        }
         intvec_free(&ids), intvec_free(&vids);
         for (int t = 0; t < x.threads; t++) free(x.scratch[t]);
         free(x.scratch), free(x.win), free(x.pos), free(x.cls);
@@ -674,6 +734,7 @@ void tfrun_free(TfRun *run) {
     free(run->not_utf8_names);
     free(run->langs);
     free(run->lang_windows);
+    free(run->win_file), free(run->win_index), free(run->win_next);
     memset(run, 0, sizeof *run);
 }
 

@@ -72,6 +72,14 @@ typedef struct {
     Compute compute;
     int bytes_only;            /* compare every variant per byte, even on the base's vocabulary */
     const TfPositionSink *positions; /* NULL, or the receiver of every scored position */
+    int shard, nshards;        /* nshards > 0: score only the windows of shard `shard` (0-based) of
+                                * nshards: the windows the unsharded run scores (after the
+                                * --max-tokens draw), numbered in corpus order (file, then window),
+                                * window g going to shard g % nshards. Every variant must then be on
+                                * the base's vocabulary (-1 otherwise). The run's file counts
+                                * (scored, too_short, ...) and lang_windows stay the unsharded
+                                * run's; windows, positions, tokens and seconds are the shard's.
+                                * analysis/drift_shard.h writes and merges the shards. */
 } TfOptions;
 
 #define TF_CLASSES (MARK_COUNT + 1) /* the byte classes, then TF_ALL */
@@ -105,6 +113,11 @@ typedef struct {
     uint64_t seed;
     long windows, positions; /* windows run and positions scored per same-vocabulary model */
     double seconds;          /* wall time of the model passes */
+    uint32_t *win_file, *win_index; /* [windows] the file and the window (in its file) of each
+                                     * window run, in order (for the shard file) */
+    int *win_next;           /* with --shard: [windows][ctx-1-ctx/2] the true next token of each
+                              * scored position (the --positions file of the merge); else NULL */
+    long all_windows;        /* windows the unsharded run scores (= windows without --shard) */
 } TfRun;
 
 /* Runs the comparison over the corpus. The corpus's languages must be in kw. */

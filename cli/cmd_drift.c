@@ -9,11 +9,13 @@
 
 #include "cli/cli.h"
 #include "analysis/drift.h"
+#include "analysis/drift_shard.h"
 #include "analysis/manifest.h"
 #include "analysis/tfboot.h"
 #include "report/drift_report.h"
 #include "report/run_record.h"
 #include "report/table.h"
+#include "common/version.h"
 
 static const char HELP[] =
     "usage: coldtok drift -m BASE -m VARIANT [-m VARIANT ...] --corpus DIR|FILE [options]\n"
@@ -52,6 +54,9 @@ static const char HELP[] =
     "                        1000; 0: none)\n"
     "      --seed N          seed of the bootstrap and of the --max-tokens draw (default 1)\n"
     "  -o, --out DIR         write tidy CSV files there (docs/output.md)\n"
+    "      --shard I/N       score only shard I of N (every N-th window of the run, after the\n"
+    "                        --max-tokens draw) and write DIR/drift.shard instead of the tables;\n"
+    "                        coldtok merge makes the unsharded run's CSV files of all N (docs/scale.md)\n"
     "      --format FMT      text (default), md or tex for the tables on stdout\n";
 
 /* ---- the command ---- */
@@ -89,6 +94,54 @@ static long parse_count(const char *s, long min, long max) {
     return errno || end == s || *end || v < min || v > max ? -1 : v;
 }
 
+/* The settings every shard of one run shares, one "key value" line each (analysis/drift_shard.h):
+ * the options that change a number, and every input with its SHA-256, so that merge refuses to
+ * mix shards of different runs or of changed inputs. */
+static int shard_settings(Buf *b, const TfRun *run, const TfOptions *o, const DriftReportOptions *ro,
+                          const Manifest *m, const Corpus *cp, const char *keywords, const char *lang,
+                          RunRecord *rec, Err *err) {
+    char hex[SHA256_HEX_LEN];
+    uint64_t bytes;
+    buf_printf(b, "coldtok %s\nctx %d\nmax_tokens %ld\nseed %llu\ncompute %s\nbootstrap %d\ncompare %d\n",
+               coldtok_version(), o->ctx, o->max_tokens, (unsigned long long)o->seed,
+               o->compute == COMPUTE_BF16 ? "bf16" : "f32", ro->boot_reps, ro->compare);
+    buf_printf(b, "shards %d\nlang %s\n", o->nshards, lang ? lang : "(by folder or extension)");
+    for (size_t i = 0; i < m->n; i++) {
+        if (run_record_model_digest(rec, m->e[i].path, &bytes, hex, err)) return -1;
+        buf_printf(b, "model %s\t%s\t%s\n", m->e[i].name, m->e[i].path, hex);
+        const char *tp = run->models[i].tokenizer_path;
+        if (run_record_model_digest(rec, tp, &bytes, hex, err)) return -1;
+        buf_printf(b, "tokenizer %s\t%s\n", tp, hex);
+    }
+    if (keywords) {
+        if (run_record_digest(rec, keywords, hex, &bytes, err)) return -1;
+        buf_printf(b, "keywords %s\t%s\n", keywords, hex);
+    } else
+        buf_printf(b, "keywords built-in %s\n", coldtok_version());
+    for (size_t i = 0; i < cp->n; i++) {
+        if (run_record_digest(rec, cp->files[i].path, hex, &bytes, err)) return -1;
+        buf_printf(b, "corpus %s\t%s\t%s\n", cp->files[i].path, cp->files[i].lang, hex);
+    }
+    return 0;
+}
+
+static int write_shard(const TfRun *run, const TfOptions *o, const DriftReportOptions *ro, const Manifest *m,
+                       const Corpus *cp, const char *keywords, const char *lang, RunRecord *rec, const char *outdir,
+                       Err *err) {
+    Buf st = {0};
+    run_record_cache(rec, outdir);
+    int rc = shard_settings(&st, run, o, ro, m, cp, keywords, lang, rec, err);
+    char *path = xmalloc(strlen(outdir) + sizeof TF_SHARD_FILE + 1);
+    sprintf(path, "%s/%s", outdir, TF_SHARD_FILE);
+    if (rc == 0) rc = tfshard_write(path, run, o, st.data, err);
+    if (rc == 0)
+        printf("shard %d/%d: %ld of the run's %ld windows (%ld positions per variant) in %s\n", o->shard + 1,
+               o->nshards, run->windows, run->all_windows, run->positions, path);
+    free(path);
+    buf_free(&st);
+    return rc;
+}
+
 int cmd_drift(int argc, char **argv) {
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},      {"corpus", required_argument, 0, 'c'},
@@ -99,7 +152,7 @@ int cmd_drift(int argc, char **argv) {
         {"out", required_argument, 0, 'o'},        {"format", required_argument, 0, 'f'},
         {"compare", no_argument, 0, 'P'},          {"bootstrap", required_argument, 0, 'B'},
         {"seed", required_argument, 0, 'S'},       {"manifest", required_argument, 0, 'M'},
-        {"help", no_argument, 0, 'h'},
+        {"shard", required_argument, 0, 'H'},      {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *cmd = "drift";
     TfOptions o = {.ctx = 512, .compute = COMPUTE_F32, .seed = 1};
@@ -132,6 +185,13 @@ int cmd_drift(int argc, char **argv) {
             if (o.max_tokens < 0) rc = cli_usage_error(cmd, "--max-tokens takes a positive number");
             break;
         case 'P': ro.compare = 1; break;
+        case 'H': {
+            int i = 0, n = 0, used = 0;
+            if (sscanf(optarg, "%d/%d%n", &i, &n, &used) != 2 || optarg[used] || n < 1 || n > 65535 || i < 1 || i > n)
+                rc = cli_usage_error(cmd, "--shard takes I/N with 1 <= I <= N <= 65535 (got %s)", optarg);
+            o.shard = i - 1, o.nshards = n;
+            break;
+        }
         case 'B':
             ro.boot_reps = (int)parse_count(optarg, 0, 1000000);
             if (ro.boot_reps < 0) rc = cli_usage_error(cmd, "--bootstrap takes a number of replicates from 0 to 1000000");
@@ -158,6 +218,7 @@ int cmd_drift(int argc, char **argv) {
     if (rc == 0 && ncorpus == 0) rc = cli_usage_error(cmd, "no corpus: give --corpus DIR or FILE");
     if (rc == 0 && o.max_tokens > 0 && o.max_tokens < o.ctx)
         rc = cli_usage_error(cmd, "--max-tokens %ld is less than one window (--ctx %d)", o.max_tokens, o.ctx);
+    if (rc == 0 && o.nshards && !outdir) rc = cli_usage_error(cmd, "--shard writes its shard into -o DIR: give -o");
     /* the -o folder first: --positions may name a file inside it */
     if (rc == 0 && outdir) rc = cli_make_dir(cmd, outdir);
     if (rc) {
@@ -188,7 +249,7 @@ int cmd_drift(int argc, char **argv) {
     if (rc == 0) rc = corpus_gather(&cp, corpus, ncorpus, lang, &kw, &err);
     if (rc == 0 && cp.n == 0) rc = err_set(&err, "%s: no file of a known language (%zu files skipped)", corpus[0], cp.unknown);
     if (rc == 0) rc = tfrun(&o, &cp, &kw, &run, &err);
-    if (rc == 0 && run.windows == 0)
+    if (rc == 0 && (o.nshards ? run.all_windows : run.windows) == 0)
         rc = err_set(&err, "no file is long enough for one window of %d tokens (%zu files shorter, %zu empty, %zu not UTF-8%s%s)",
                      o.ctx, run.too_short, run.empty, run.not_utf8, run.not_utf8 ? ": " : "",
                      run.not_utf8 ? run.not_utf8_names : "");
@@ -196,7 +257,8 @@ int cmd_drift(int argc, char **argv) {
         fprintf(stderr, "coldtok drift: warning: %zu %s not UTF-8, skipped: %s\n", run.not_utf8,
                 run.not_utf8 == 1 ? "file is" : "files are", run.not_utf8_names);
     ro.format = fmt, ro.outdir = outdir;
-    if (rc == 0) rc = drift_report(&run, &ro, &err);
+    if (rc == 0 && o.nshards) rc = write_shard(&run, &o, &ro, &m, &cp, keywords, lang, rec, outdir, &err);
+    else if (rc == 0) rc = drift_report(&run, &ro, &err);
     if (rc == 0 && outdir) { /* what the folder was made from (report/run_record.h) */
         run_record_threads(rec, fwd_threads());
         run_record_compute(rec, o.compute == COMPUTE_BF16 ? "bf16" : "f32");
