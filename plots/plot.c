@@ -103,6 +103,8 @@ static void draw_measure(Buf *s, const Term *tm, const Bars *b, const char *titl
     draw_bars(s, tm, b, title, ylabel, NULL, 0, 0);
     contexts_note(ctx, sizeof ctx, b->several, b->nmodels, plural(b->nmodels, "model", "models"), b->ncontexts);
     fig_note(f, "%zu %s%s", b->groups.n, b->several ? "series" : plural(b->groups.n, "model", "models"), ctx);
+}
+
 /* The most a figure of each kind draws (docs/plots.md "Limits"): past that a figure is unreadable
  * (a legend of hundreds of entries, bars thinner than a pixel) and gnuplot's time grows with the
  * square of the bars (40,000 models took 172 s), so the figure is refused, with one line. */
@@ -112,11 +114,12 @@ static void draw_measure(Buf *s, const Term *tm, const Bars *b, const char *titl
 #define MAX_HEAT_ROWS 200   /* keyword_heatmap variants */
 #define MAX_DIST_LINES 100  /* drift_kl_distribution variants */
 
-static int bars_past_limit(const Bars *b, const char *what, char *why, size_t cap) {
+/* what: the series (models, tokenizers ...), groups: the groups on the x axis (languages, models) */
+static int bars_past_limit(const Bars *b, const char *what, const char *groups, char *why, size_t cap) {
     size_t bars = b->groups.n * b->series.n;
     if (b->series.n <= MAX_BAR_SERIES && bars <= MAX_BARS) return 0;
-    snprintf(why, cap, "%zu %s x %zu languages = %zu bars, past the limit of %d %s and %d bars a figure "
-             "shows (docs/plots.md)", b->series.n, what, b->groups.n, bars, MAX_BAR_SERIES, what, MAX_BARS);
+    snprintf(why, cap, "%zu %s x %zu %s = %zu bars, past the limit of %d %s and %d bars a figure "
+             "shows (docs/plots.md)", b->series.n, what, b->groups.n, groups, bars, MAX_BAR_SERIES, what, MAX_BARS);
     return 1;
 }
 
@@ -129,13 +132,13 @@ static int points_past_limit(const KlData *k, char *why, size_t cap) {
 /* 1 (and why) when figure i has more to draw than its kind's limit. */
 static int past_limit(int i, const Loaded *d, char *why, size_t cap) {
     switch (i) {
-    case FIG_PKP: return bars_past_limit(&d->pkp, d->pkp.several ? "series" : "models", why, cap);
-    case FIG_COVERAGE: return bars_past_limit(&d->cov, "tokenizers", why, cap);
-    case FIG_KW_RATIO: return bars_past_limit(&d->kwr, "variants", why, cap);
-    case FIG_STP: return bars_past_limit(&d->stp, d->stp.several ? "series" : "models", why, cap);
-    case FIG_NLP: return bars_past_limit(&d->nlp, d->nlp.several ? "series" : "models", why, cap);
-    case FIG_INDENT: return bars_past_limit(&d->indent, d->indent.several ? "series" : "models", why, cap);
-    case FIG_CONC: return bars_past_limit(&d->conc, "levels", why, cap);
+    case FIG_PKP: return bars_past_limit(&d->pkp, d->pkp.several ? "series" : "models", "languages", why, cap);
+    case FIG_COVERAGE: return bars_past_limit(&d->cov, "tokenizers", "languages", why, cap);
+    case FIG_KW_RATIO: return bars_past_limit(&d->kwr, "variants", "languages", why, cap);
+    case FIG_STP: return bars_past_limit(&d->stp, "series", "models", why, cap);
+    case FIG_NLP: return bars_past_limit(&d->nlp, "series", "models", why, cap);
+    case FIG_INDENT: return bars_past_limit(&d->indent, "series", "models", why, cap);
+    case FIG_CONC: return bars_past_limit(&d->conc, "levels", d->conc.several ? "series" : "models", why, cap);
     case FIG_KL: return points_past_limit(&d->kl, why, cap);
     case FIG_DRIFT_KL: return points_past_limit(&d->dkl, why, cap);
     case FIG_DRIFT_TOP1: return points_past_limit(&d->dtop1, why, cap);

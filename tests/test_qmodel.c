@@ -130,14 +130,14 @@ static void recipe_rules(void **state) {
     assert_non_null(strstr(why, "fallback"));
     assert_int_equal(recipe_add_override(&pure, "nothing", &err), -1);
     assert_int_equal(recipe_add_override(&pure, "x=Q9_9", &err), -1);
-    assert_int_equal(recipe_add_override(&pure, "x=IQ2_XS", &err), -1);
+    assert_int_equal(recipe_add_override(&pure, "x=IQ1_S", &err), -1);
     assert_int_equal(recipe_add_override(&pure, "=Q4_0", &err), -1);
     recipe_free(&pure);
     /* names, file types */
     Recipe r;
     assert_int_equal(recipe_init(&r, "Q4_K_X", 0, &err), -1);
     assert_non_null(strstr(err.msg, "Q4_K_M"));
-    assert_int_equal(recipe_init(&r, "IQ2_XS", 0, &err), -1);
+    assert_int_equal(recipe_init(&r, "IQ1_S", 0, &err), -1);
     assert_int_equal(recipe("Q4_K_M", 0).ftype, 15);
     assert_int_equal(recipe("Q4_K", 0).ftype, 15); /* as llama-quantize --pure Q4_K writes */
     assert_int_equal(recipe("Q8_0", 0).ftype, 7);
