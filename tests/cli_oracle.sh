@@ -78,7 +78,9 @@ mkdir -p "$tmp/hf-gpt2"
 cp tests/data/hf-llama-f32/* "$tmp/hf-gpt2/" && cp tests/data/cov-tiny-tokenizer.json "$tmp/hf-gpt2/tokenizer.json"
 "$BIN" quantize -m "$tmp/hf-gpt2" --type f32 -o "$tmp/gpt2.gguf" > /dev/null 2> "$tmp/err"
 check_status "quantize an HF folder with a GPT-2-style tokenizer" $? "$(cat "$tmp/err")"
-text='def add(a, b): return a + b'
+# Only bytes the tiny vocabulary has: llama.cpp drops a byte without a token in silence, coldtok
+# refuses to encode it (issue 17; tests/cli_hostile_a.sh).
+text=$'def f12(_)\n    return 12\n\tif for re()'
 want=$("$ORACLE" tokenize "$tmp/gpt2.gguf" "$text" 2> "$tmp/err")
 got=$(printf '%s' "$text" | "$BIN" encode -t "$tmp/gpt2.gguf" --no-special 2>> "$tmp/err")
 [ -n "$want" ] && [ "$want" = "$got" ]

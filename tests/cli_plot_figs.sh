@@ -59,7 +59,7 @@ def rows(name):
 # each figure's script starts with "set encoding"; it names its output file
 script = {}
 for part in re.split(r"^(?=set encoding)", scripts, flags=re.M):
-    m = re.search(r"^set output '.*/([^/']+)\.svg'$", part, re.M)
+    m = re.search(r"^set output '.*/([^/']+)\.svg(?:\.tmp\w{6})?'$", part, re.M)  # written through a temporary
     if m:
         script[m.group(1)] = part
 def block(fig, name):

@@ -30,30 +30,6 @@ static const char *const TYPES[] = {"IQ4_NL", "IQ4_XS", "IQ3_S", "IQ2_XS"};
 static int needs_imp(const char *type) { return !strcmp(type, "IQ2_XS"); }
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 
-/* The oracle: $LLAMA_ORACLE, or oracle/llama_oracle next to $COLDTOK (as tests/cli_oracle.sh
- * finds it); NULL when it is not built. */
-static const char *oracle(void) {
-    static char path[4096];
-    const char *env = getenv("LLAMA_ORACLE"), *bin = getenv("COLDTOK");
-    if (env && *env) snprintf(path, sizeof path, "%s", env);
-    else {
-        const char *slash = bin ? strrchr(bin, '/') : NULL;
-        snprintf(path, sizeof path, "%.*s/oracle/llama_oracle", slash ? (int)(slash - bin) : 5,
-                 slash ? bin : "build");
-    }
-    return access(path, X_OK) == 0 ? path : NULL;
-}
-
-#define NEED_ORACLE()                                                                          \
-    ({                                                                                         \
-        const char *o_ = oracle();                                                             \
-        if (!o_) {                                                                             \
-            printf("# skip: the llama.cpp oracle is not built (make oracle; make tests)\n");   \
-            skip();                                                                            \
-        }                                                                                      \
-        o_;                                                                                    \
-    })
-
 static void write_bytes(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);

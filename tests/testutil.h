@@ -37,6 +37,31 @@ static inline const char *fixture(const char *rel) {
         p_;                                                                         \
     })
 
+/* The llama.cpp oracle helper (docs/testing.md): $LLAMA_ORACLE, or oracle/llama_oracle next to
+ * $COLDTOK (as tests/cli_oracle.sh finds it); NULL when it is not built. Static storage. */
+static inline const char *oracle_path(void) {
+    static char path[512];
+    const char *env = getenv("LLAMA_ORACLE"), *bin = getenv("COLDTOK");
+    if (env && *env) snprintf(path, sizeof path, "%s", env);
+    else {
+        const char *slash = bin ? strrchr(bin, '/') : NULL;
+        snprintf(path, sizeof path, "%.*s/oracle/llama_oracle", slash ? (int)(slash - bin) : 5,
+                 slash ? bin : "build");
+    }
+    return is_file(path) ? path : NULL;
+}
+
+/* Skips the current test with a reason when the oracle is not built; evaluates to its path. */
+#define NEED_ORACLE()                                                                          \
+    ({                                                                                         \
+        const char *o_ = oracle_path();                                                           \
+        if (!o_) {                                                                             \
+            printf("# skip: the llama.cpp oracle is not built (make oracle; make tests)\n");   \
+            skip();                                                                            \
+        }                                                                                      \
+        o_;                                                                                    \
+    })
+
 /* max |x[i]| and max |a[i] - b[i]| over n floats (the logit comparisons' scale and gap). */
 static inline double max_abs(const float *x, size_t n) {
     double m = 0;

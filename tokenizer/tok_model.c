@@ -129,9 +129,9 @@ static int bpe_word(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntV
             if (unk_pending && !t->fuse_unk) sym_add(c, t->unk);
             unk_pending = 1;
         }
-        /* no unk token: the character is dropped, as tokenizers does; but in a GGUF byte-level
-         * vocabulary every byte must have its token (llama.cpp aborts there): a byte silently
-         * missing from the ids would pass for a faithful encoding */
+        /* no unk token: the character is dropped, as tokenizers does (and llama.cpp's BPE for a
+         * GGUF); but in a GGUF byte-level vocabulary every byte must have its token: a byte
+         * silently missing from the ids would pass for a faithful encoding (issue 17) */
         if (t->unk < 0 && !t->unk_missing && t->byte_level && t->missing_byte_fails) {
             int byte = -1;
             for (int b = 0; b < 256 && byte < 0; b++)
