@@ -268,10 +268,11 @@ void draw_kl(Buf *s, const Term *tm, const KlData *k, const char *title, const c
     /* the error bars first, so that the points are drawn over them */
     buf_puts(s, "plot ");
     const char *sep = "";
+    /* a point without an interval (NaN NaN) is left out of the bars: gnuplot would draw its bar at 0 */
     for (size_t i = 0; k->has_ci && i < k->series.n; i++, sep = ", \\\n     ")
-        buf_printf(s, "%s$f%zu using 1:2:3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle", sep, i, series_colour(i));
+        buf_printf(s, "%s$f%zu using 1:($3 == $3 ? $2 : 1/0):3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle", sep, i, series_colour(i));
     if (k->has_ci && k->nseparate) {
-        buf_printf(s, "%s$sep using 1:2:3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle", sep, SEPARATE_COLOUR);
+        buf_printf(s, "%s$sep using 1:($3 == $3 ? $2 : 1/0):3:4 with yerrorbars pt 0 lw 1.5 lc rgb '%s' notitle", sep, SEPARATE_COLOUR);
         sep = ", \\\n     ";
     }
     for (size_t i = 0; i < k->series.n; i++, sep = ", \\\n     ")

@@ -150,7 +150,7 @@ check("drift kl: lines rtn and gptq-code, student apart; kl_mean, kl_mean_lo, kl
       list(dl) == ["rtn", "gptq-code"] and not bad, f"{list(dl)} {bad}")
 plot = re.search(r"^plot .*?(?=^set encoding|\Z)", script["drift_kl_vs_bits"], re.S | re.M).group(0)
 check("drift kl: an error bar element for every block",
-      all(re.search(r"\$" + b + r" using 1:2:3:4 with yerrorbars", plot) for b in ("f0", "f1", "sep")), plot)
+      all(re.search(r"\$" + b + r" using 1:\(\$3 == \$3 \? \$2 : 1/0\):3:4 with yerrorbars", plot) for b in ("f0", "f1", "sep")), plot)
 # same_top1: the interval where there is one, none (NaN) for q4-gptq-code
 want = {"f0": [[4.5, 0.9, 0.87, 0.93], [8.5, 0.991, 0.985, 0.995]], "f1": [[4.5, 0.92, float("nan"), float("nan")]]}
 got = {b: block("drift_top1_vs_bits", b) for b in want}
