@@ -8,24 +8,22 @@
  * when |x| has an odd number, the sign of the value with the smallest w x^2 is flipped first) and a
  * 4-bit scale per sub-block. A group's nearest lattice point (l in 0..2 per value, 3^8 of them) off
  * the grid is replaced by the best of its grid neighbours: the grid points at the 2 smallest
- * distinct squared distances, in order of distance then index (the table is built once per
- * process, pthread_once, and only read after).
+ * distinct squared distances, in order of distance then index (quant/iqgrid.c; the table is
+ * built once per process, pthread_once, and only read after).
  * Per sub-block: w = imp * sqrt(sigma2 + x^2) (sigma2 = mean x^2 over the 256 values); 19 trial
  * inverse scales (5 + 0.1 t)/max, t = -9..9, each group its lattice point or best neighbour, the
  * least-squares scale with the largest (sum w q x)^2 / sum w q^2; groups that were off the grid
  * re-picked at that scale and the scale refit. d = max scale / 31 (fp16), each sub-block scale as
  * 4-bit l with scale ~ d (2l + 1).
  * Layout (74 bytes): half d; u16 qs[32] (grid index | 7 sign bits << 9); u8 scales[8]. */
-#include <float.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "formats/iq_tables.h"
+#include "quant/iqgrid.h"
 #include "quant/qblock.h"
 
 #ifdef __clang__
@@ -33,124 +31,26 @@
 #endif
 
 #define GRID 512
-#define LATTICE 65536 /* 8 values of 2 bits: point u has l_k = (u >> 2k) & 3 (only 0..2 occur) */
 #define NWANT 2
 #define SUB 16
 #define KMAXQ 3
 
-typedef struct {
-    uint8_t val[GRID][8];     /* the quantizer's values 2l+1 */
-    int16_t on_grid[LATTICE]; /* grid index, or -1 */
-    uint32_t first[LATTICE];
-    uint16_t count[LATTICE];
-    uint16_t *nb;
-} Iq2Tables;
+static IqGrid grid;
+static pthread_once_t grid_once = PTHREAD_ONCE_INIT;
 
-static Iq2Tables tables;
-static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-
-static int level_of(unsigned byte) { return byte == 8 ? 0 : byte == 25 ? 1 : 2; } /* 8, 25, 43 */
-
-static int valid_point(int u) {
-    for (int k = 0; k < 8; k++)
-        if (((u >> 2 * k) & 3) == 3) return 0;
-    return 1;
-}
-
-static void build_tables(void) {
-    Iq2Tables *t = &tables;
-    for (int i = 0; i < LATTICE; i++) t->on_grid[i] = -1;
-    for (int j = 0; j < GRID; j++) {
-        int u = 0;
+static void build_grid(void) {
+    static uint8_t levels[GRID * 8];
+    for (int j = 0; j < GRID; j++) /* the grid's bytes 8, 25, 43 are levels 0, 1, 2 */
         for (int k = 0; k < 8; k++) {
-            const int l = level_of((unsigned)(iq2xs_grid[j] >> 8 * k) & 0xFF);
-            t->val[j][k] = (uint8_t)(2 * l + 1);
-            u |= l << 2 * k;
+            const unsigned byte = (unsigned)(iq2xs_grid[j] >> 8 * k) & 0xFF;
+            levels[j * 8 + k] = (uint8_t)(byte == 8 ? 0 : byte == 25 ? 1 : 2);
         }
-        t->on_grid[u] = (int16_t)j;
-    }
-    int d2[GRID];
-    size_t at = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        at = 0;
-        for (int u = 0; u < LATTICE; u++) {
-            if (t->on_grid[u] >= 0 || !valid_point(u)) continue;
-            for (int j = 0; j < GRID; j++) {
-                int d = 0;
-                for (int k = 0; k < 8; k++) {
-                    const int diff = t->val[j][k] - (2 * ((u >> 2 * k) & 3) + 1);
-                    d += diff * diff;
-                }
-                d2[j] = d;
-            }
-            int lim[NWANT], have = 0, prev = -1;
-            while (have < NWANT) {
-                int m = INT_MAX;
-                for (int j = 0; j < GRID; j++)
-                    if (d2[j] > prev && d2[j] < m) m = d2[j];
-                if (m == INT_MAX) break;
-                lim[have++] = prev = m;
-            }
-            t->first[u] = (uint32_t)at;
-            int n = 0;
-            for (int m = 0; m < have; m++) /* ggml's qsort order of (d2, j) */
-                for (int j = 0; j < GRID; j++)
-                    if (d2[j] == lim[m]) {
-                        if (pass) t->nb[at] = (uint16_t)j;
-                        at++, n++;
-                    }
-            t->count[u] = (uint16_t)n;
-        }
-        if (!pass) t->nb = xmalloc(at * sizeof *t->nb);
-    }
-}
-
-static int best_neighbour(const Iq2Tables *t, int u, const float *xv, const float *w, float scale,
-                          int8_t *L) {
-    float best = FLT_MAX;
-    int idx = -1;
-    const uint16_t *nb = t->nb + t->first[u];
-    for (int m = 0; m < t->count[u]; m++) {
-        const uint8_t *g = t->val[nb[m]];
-        float d2 = 0;
-        for (int i = 0; i < 8; i++) {
-            const float q = g[i];
-            const float diff = scale * q - xv[i];
-            d2 += w[i] * diff * diff;
-        }
-        if (d2 < best) {
-            best = d2;
-            idx = nb[m];
-        }
-    }
-    for (int i = 0; i < 8; i++) L[i] = (int8_t)((t->val[idx][i] - 1) / 2);
-    return idx;
-}
-
-static int lattice_point(const float *xv, float id, int8_t *L) {
-    int u = 0;
-    for (int i = 0; i < 8; i++) {
-        const int l = MAX(0, MIN(KMAXQ - 1, nearest_int(0.5f * (id * xv[i] - 1))));
-        L[i] = (int8_t)l;
-        u |= l << 2 * i;
-    }
-    return u;
-}
-
-static float weighted_fit(const float *w, const float *xv, const int8_t *L, float *sumq2_out) {
-    float sumqx = 0, sumq2 = 0;
-    for (int i = 0; i < SUB; i++) {
-        const float q = 2 * L[i] + 1;
-        sumqx += w[i] * xv[i] * q;
-        sumq2 += w[i] * q * q;
-    }
-    *sumq2_out = sumq2;
-    return sumqx;
+    iqgrid_build(&grid, 8, 2, KMAXQ, NWANT, GRID, levels);
 }
 
 void iq2xs_block(const float *x, uint8_t *y, const float *qw) {
-    pthread_once(&tables_once, build_tables);
-    const Iq2Tables *t = &tables;
+    pthread_once(&grid_once, build_grid);
+    const IqGrid *t = &grid;
     uint16_t q2[QKK / 8] = {0};
     memset(y, 0, 74);
     float sumx2 = 0;
@@ -204,11 +104,11 @@ void iq2xs_block(const float *x, uint8_t *y, const float *qw) {
             const float id = (2 * KMAXQ - 1 + is * 0.1f) / max;
             const float this_scale = 1 / id;
             for (int k = 0; k < 2; k++) {
-                const int u = lattice_point(xv + 8 * k, id, Laux + 8 * k);
+                const int u = iqgrid_lattice_point(t, xv + 8 * k, id, Laux + 8 * k);
                 on_aux[k] = t->on_grid[u] >= 0;
-                if (!on_aux[k]) best_neighbour(t, u, xv + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
+                if (!on_aux[k]) iqgrid_best_neighbour(t, u, xv + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
             }
-            float sumq2, sumqx = weighted_fit(w, xv, Laux, &sumq2);
+            float sumq2, sumqx = iqgrid_weighted_fit(w, xv, Laux, SUB, &sumq2);
             if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
                 scale = sumqx / sumq2;
                 best = scale * sumqx;
@@ -220,10 +120,10 @@ void iq2xs_block(const float *x, uint8_t *y, const float *qw) {
             const float id = 1 / scale;
             for (int k = 0; k < 2; k++) {
                 if (on[k]) continue;
-                const int u = lattice_point(xv + 8 * k, id, L + 8 * k);
-                if (t->on_grid[u] < 0) best_neighbour(t, u, xv + 8 * k, waux + 8 * k, scale, L + 8 * k);
+                const int u = iqgrid_lattice_point(t, xv + 8 * k, id, L + 8 * k);
+                if (t->on_grid[u] < 0) iqgrid_best_neighbour(t, u, xv + 8 * k, waux + 8 * k, scale, L + 8 * k);
             }
-            float sumq2, sumqx = weighted_fit(w, xv, L, &sumq2);
+            float sumq2, sumqx = iqgrid_weighted_fit(w, xv, L, SUB, &sumq2);
             if (sumq2 > 0) scale = sumqx / sumq2;
         }
         if (scale < 0) { /* ggml guards it; a flipped value can make sumqx negative */

@@ -7,8 +7,9 @@
  * and a 4-bit scale per sub-block. A group's nearest lattice point (values 2l+1, l in 0..7, 4096
  * of them) is mostly not on the grid; it is then replaced by the best of its grid neighbours: the
  * grid points at the 3 smallest distinct squared distances from it, in order of distance then
- * grid index (the first of equal weighted errors wins, as in ggml). That neighbour table depends
- * on the grid alone: it is built once per process (pthread_once) and only read after.
+ * grid index (the first of equal weighted errors wins, as in ggml; quant/iqgrid.c). That
+ * neighbour table depends on the grid alone: it is built once per process (pthread_once) and only
+ * read after.
  *
  * Per sub-block: weights w = imp*sqrt(sigma2 + x^2) (sigma2 = 2 * mean x^2 over the 256 values)
  * or x^2; 19 trial inverse scales (15 + 0.2 t)/max|x|, t = -9..9, each giving every group its
@@ -18,16 +19,14 @@
  * sub-block's as l in 0..15 with scale ~ d (2l + 1). ggml's quirk kept: a sub-block of zeros
  * does not advance the positions its group indices and signs are written at.
  * Layout (110 bytes): half d; u8 qs[64]; u8 qh[8]; u8 signs[32]; u8 scales[4]. */
-#include <float.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "formats/iq_tables.h"
+#include "quant/iqgrid.h"
 #include "quant/qblock.h"
 
 #ifdef __clang__
@@ -35,129 +34,23 @@
 #endif
 
 #define GRID 512
-#define LATTICE 4096 /* 8^4 lattice points, point u has l_k = (u >> 3k) & 7 */
 #define NWANT 3      /* distinct distances of neighbours kept */
 #define SUB 32
 #define KMAXQ 8
 
-/* The grid-dependent tables: built once, read-only after. */
-typedef struct {
-    uint8_t val[GRID][4];     /* the grid's values (odd, 1..15) */
-    int16_t on_grid[LATTICE]; /* grid index of a lattice point, -1 when off the grid */
-    uint32_t first[LATTICE];  /* an off-grid point's neighbours: nb[first .. first + count) */
-    uint16_t count[LATTICE];
-    uint16_t *nb;
-} Iq3Tables;
+static IqGrid grid;
+static pthread_once_t grid_once = PTHREAD_ONCE_INIT;
 
-static Iq3Tables tables;
-static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-
-/* Squared distances from lattice point u to every grid point into d2; the NWANT smallest distinct
- * ones, ascending, into lim (fewer when there are fewer). Returns how many. */
-static int distances(const Iq3Tables *t, int u, int *d2, int *lim) {
-    for (int j = 0; j < GRID; j++) {
-        int d = 0;
-        for (int k = 0; k < 4; k++) {
-            const int diff = t->val[j][k] - (2 * ((u >> 3 * k) & 7) + 1);
-            d += diff * diff;
-        }
-        d2[j] = d;
-    }
-    int have = 0, prev = -1;
-    while (have < NWANT) {
-        int m = INT_MAX;
-        for (int j = 0; j < GRID; j++)
-            if (d2[j] > prev && d2[j] < m) m = d2[j];
-        if (m == INT_MAX) break;
-        lim[have++] = prev = m;
-    }
-    return have;
-}
-
-static void build_tables(void) {
-    Iq3Tables *t = &tables;
-    for (int i = 0; i < LATTICE; i++) t->on_grid[i] = -1;
-    for (int j = 0; j < GRID; j++) {
-        int u = 0;
-        for (int k = 0; k < 4; k++) {
-            t->val[j][k] = (uint8_t)((iq3s_grid[j] >> 8 * k) & 0xFF);
-            u |= ((t->val[j][k] - 1) / 2) << 3 * k;
-        }
-        t->on_grid[u] = (int16_t)j;
-    }
-    int d2[GRID];
-    size_t total = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        size_t at = 0;
-        for (int u = 0; u < LATTICE; u++) {
-            if (t->on_grid[u] >= 0) continue;
-            int lim[NWANT];
-            const int n_lim = distances(t, u, d2, lim);
-            t->first[u] = (uint32_t)at;
-            int n = 0;
-            /* ascending distance, then grid index: ggml's qsort order of (d2, j) */
-            for (int m = 0; m < n_lim; m++)
-                for (int j = 0; j < GRID; j++)
-                    if (d2[j] == lim[m]) {
-                        if (pass) t->nb[at] = (uint16_t)j;
-                        at++, n++;
-                    }
-            t->count[u] = (uint16_t)n;
-        }
-        total = at;
-        if (!pass) t->nb = xmalloc(total * sizeof *t->nb);
-    }
-}
-
-/* The best grid neighbour of off-grid point u for values xv (>= 0) with weights w at scale;
- * its levels into L. */
-static int best_neighbour(const Iq3Tables *t, int u, const float *xv, const float *w, float scale,
-                          int8_t *L) {
-    float best = FLT_MAX;
-    int idx = -1;
-    const uint16_t *nb = t->nb + t->first[u];
-    for (int m = 0; m < t->count[u]; m++) {
-        const uint8_t *g = t->val[nb[m]];
-        float d2 = 0;
-        for (int i = 0; i < 4; i++) {
-            const float q = g[i];
-            const float diff = scale * q - xv[i];
-            d2 += w[i] * diff * diff;
-        }
-        if (d2 < best) {
-            best = d2;
-            idx = nb[m];
-        }
-    }
-    for (int i = 0; i < 4; i++) L[i] = (int8_t)((t->val[idx][i] - 1) / 2);
-    return idx;
-}
-
-/* The lattice point of 4 values at inverse scale id. */
-static int lattice_point(const float *xv, float id, int8_t *L) {
-    int u = 0;
-    for (int i = 0; i < 4; i++) {
-        const int l = MAX(0, MIN(KMAXQ - 1, nearest_int(0.5f * (id * xv[i] - 1))));
-        if (L) L[i] = (int8_t)l;
-        u |= l << 3 * i;
-    }
-    return u;
-}
-
-static float weighted_fit(const float *w, const float *xv, const int8_t *L, float *sumq2_out) {
-    float sumqx = 0, sumq2 = 0;
-    for (int i = 0; i < SUB; i++) {
-        const float q = 2 * L[i] + 1;
-        sumqx += w[i] * xv[i] * q;
-        sumq2 += w[i] * q * q;
-    }
-    *sumq2_out = sumq2;
-    return sumqx;
+static void build_grid(void) {
+    static uint8_t levels[GRID * 4];
+    for (int j = 0; j < GRID; j++) /* the grid's values are 2l+1 */
+        for (int k = 0; k < 4; k++) levels[j * 4 + k] = (uint8_t)((((iq3s_grid[j] >> 8 * k) & 0xFF) - 1) / 2);
+    iqgrid_build(&grid, 4, 3, KMAXQ, NWANT, GRID, levels);
 }
 
 void iq3s_block(const float *x, uint8_t *y, const float *qw) {
-    pthread_once(&tables_once, build_tables);
-    const Iq3Tables *t = &tables;
+    pthread_once(&grid_once, build_grid);
+    const IqGrid *t = &grid;
     memset(y, 0, 110);
     uint8_t *qs = y + 2, *qh = y + 66, *signs = y + 74, *sc = y + 106;
     float sumx2 = 0;
@@ -196,11 +89,11 @@ void iq3s_block(const float *x, uint8_t *y, const float *qw) {
             const float id = (2 * KMAXQ - 1 + is * 0.2f) / max;
             const float this_scale = 1 / id;
             for (int k = 0; k < SUB / 4; k++) {
-                const int u = lattice_point(xv + 4 * k, id, Laux + 4 * k);
+                const int u = iqgrid_lattice_point(t, xv + 4 * k, id, Laux + 4 * k);
                 on_aux[k] = t->on_grid[u] >= 0;
-                if (!on_aux[k]) best_neighbour(t, u, xv + 4 * k, waux + 4 * k, this_scale, Laux + 4 * k);
+                if (!on_aux[k]) iqgrid_best_neighbour(t, u, xv + 4 * k, waux + 4 * k, this_scale, Laux + 4 * k);
             }
-            float sumq2, sumqx = weighted_fit(w, xv, Laux, &sumq2);
+            float sumq2, sumqx = iqgrid_weighted_fit(w, xv, Laux, SUB, &sumq2);
             if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
                 scale = sumqx / sumq2;
                 best = scale * sumqx;
@@ -213,12 +106,12 @@ void iq3s_block(const float *x, uint8_t *y, const float *qw) {
         if (n_off > 0 && scale > 0) {
             const float id = 1 / scale;
             for (int k = 0; k < SUB / 4; k++) {
-                const int u = lattice_point(xv + 4 * k, id, NULL);
+                const int u = iqgrid_lattice_point(t, xv + 4 * k, id, NULL);
                 int gi = t->on_grid[u];
-                if (gi < 0) gi = best_neighbour(t, u, xv + 4 * k, waux + 4 * k, scale, L + 4 * k);
-                for (int i = 0; i < 4; i++) L[4 * k + i] = (int8_t)((t->val[gi][i] - 1) / 2);
+                if (gi < 0) gi = iqgrid_best_neighbour(t, u, xv + 4 * k, waux + 4 * k, scale, L + 4 * k);
+                for (int i = 0; i < 4; i++) L[4 * k + i] = (int8_t)((t->val[gi * 4 + i] - 1) / 2);
             }
-            float sumq2, sumqx = weighted_fit(w, xv, L, &sumq2);
+            float sumq2, sumqx = iqgrid_weighted_fit(w, xv, L, SUB, &sumq2);
             if (sumq2 > 0) scale = sumqx / sumq2;
         }
         if (scale < 0) { /* cannot happen (|x| against positive levels); ggml guards it so */
