@@ -276,16 +276,17 @@ int plot_all(const PlotOptions *opt, PlotFigure figs[PLOT_NFIGURES], Buf *warnin
         goto out;
     }
     if (load_all(&o, &d, figs, warn, err) < 0) goto out;
-    int any = 0, refused = -1;
+    int any = 0, refused = -1, draw[PLOT_NFIGURES];
     for (int i = 0; i < PLOT_NFIGURES; i++) {
         char why[256];
+        draw[i] = d.have[i]; /* d.have stays as loaded: loaded_free frees by it */
         if (d.have[i] && past_limit(i, &d, why, sizeof why)) {
-            d.have[i] = 0;
+            draw[i] = 0;
             fig_note(&figs[i], "not drawn: %s", why);
             buf_printf(warn, "%s: not drawn: %s\n", figs[i].name, why);
             if (refused < 0) refused = i;
         }
-        any |= d.have[i];
+        any |= draw[i];
     }
     if (!any && refused >= 0) { /* the one line says why nothing was drawn */
         err_set(err, "%s: %s", figs[refused].name, figs[refused].note);
@@ -294,7 +295,7 @@ int plot_all(const PlotOptions *opt, PlotFigure figs[PLOT_NFIGURES], Buf *warnin
     Term tm;
     if (any && (term_pick(&tm, o.format, o.width, o.height, err) < 0 || make_dirs(figdir, err) < 0)) goto out;
     for (int i = 0; i < PLOT_NFIGURES; i++) {
-        if (!d.have[i]) continue;
+        if (!draw[i]) continue;
         PlotFigure *f = &figs[i];
         snprintf(f->path, sizeof f->path, "%s/%s.%s", figdir, f->name, format_ext(o.format));
         /* gnuplot writes a temporary beside the figure, renamed onto it when complete: a figure

@@ -42,7 +42,7 @@ static int encode_piece(TokStream *s, size_t n, TokPieceFn fn, void *arg, Err *e
     int rc = fn ? fn(arg, p, n, s->at, &s->ids, err) : 0;
     s->at += n;
     s->pieces++;
-    memmove(s->text.data, s->text.data + n, s->text.len - n);
+    if (s->text.len > n) memmove(s->text.data, s->text.data + n, s->text.len - n); /* data may be NULL */
     s->text.len -= n;
     s->scanned = 0;
     return rc;
