@@ -62,6 +62,14 @@ static inline const char *oracle_path(void) {
         o_;                                                                                    \
     })
 
+/* True in the sanitizer pass of make check ($COLDTOK is build-asan/coldtok): that pass runs every
+ * program ~10x slower, so tests whose oracle work or numerics take minutes run a reduced set
+ * there (saying so); the full set runs in the normal pass. */
+static inline int sanitizer_build(void) {
+    const char *bin = getenv("COLDTOK");
+    return bin && strstr(bin, "asan") != NULL;
+}
+
 /* max |x[i]| and max |a[i] - b[i]| over n floats (the logit comparisons' scale and gap). */
 static inline double max_abs(const float *x, size_t n) {
     double m = 0;
