@@ -191,6 +191,8 @@ static int check_drift_options(const char *cmd, char **drift, int n) {
     if (n == 0) return cli_usage_error(cmd, "no drift options: give them after --, e.g. -- -m BASE -m VARIANT --corpus DIR");
     for (int i = 0; i < n; i++) {
         const char *own = owned_option(drift[i]);
+        if (own && (!strcmp(own, "-h") || !strncmp(own, "--h", 3)))
+            return cli_usage_error(cmd, "'%s' among the drift options: see coldtok drift --help", own);
         if (own)
             return cli_usage_error(cmd, "'%s' among the drift options: the sweep sets -o, --shard and --positions itself", own);
         const char *path = path_value(drift, n, &i);
