@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "analysis/drift_shard.h"
 #include "report/drift_report.h"
+#include "report/row_shard.h"
 #include "report/run_record.h"
 #include "report/table.h"
 #include "tokenizer/tokenizer.h"
@@ -22,6 +23,8 @@ static const char HELP[] =
     "runs (options, models, corpus, shard counts), a missing or repeated shard, or a shard file cut\n"
     "short are refused with one line, and nothing is written. The --bootstrap, --compare and --seed of\n"
     "the drift run apply (docs/scale.md).\n"
+    "The shards of a `coldtok probe`, `diff` or `coverage --shard I/N` run (their rows.shard) merge the\n"
+    "same way into that command's CSV files, byte for byte.\n"
     "\n"
     "  -o, --out DIR         write the CSV files there\n"
     "      --positions FILE  write the unsharded run's --positions file (reads the base's tokenizer)\n"
@@ -63,6 +66,33 @@ static int replay_positions(const TfMerged *mg, const char *path, Err *err) {
     return rc;
 }
 
+/* The shards of a probe, diff or coverage run: their CSV files row by row (report/row_shard.h). */
+static int merge_rows(const char *cmd, char **paths, int n, const char *outdir, const char *positions, int argc,
+                      char **argv) {
+    Err err;
+    Buf written = {0};
+    const char *command = "";
+    int rc = 0;
+    if (positions) rc = cli_usage_error(cmd, "--positions belongs to drift's shards, not to %s", paths[0]);
+    if (rc == 0 && rowshard_merge((const char *const *)paths, n, outdir, &command, &written, &err)) rc = cli_fail(cmd, "%s", err.msg);
+    if (rc == 0) {
+        RunRecord *rec = run_record_start(argc, argv);
+        for (int i = 0; i < n; i++) run_record_input(rec, "shard", paths[i]);
+        if (run_record_write(rec, outdir, &err)) rc = cli_fail(cmd, "%s", err.msg);
+        run_record_free(rec);
+    }
+    if (rc == 0) {
+        printf("merged the %d shards of a coldtok %s run into %s:", n, command, outdir);
+        for (const char *l = written.data ? written.data : ""; *l; l += strcspn(l, "\n") + 1)
+            printf(" %.*s", (int)strcspn(l, "\n"), l);
+        putchar('\n');
+    }
+    buf_free(&written);
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+    return rc;
+}
+
 int cmd_merge(int argc, char **argv) {
     static const struct option longopts[] = {{"out", required_argument, 0, 'o'},
                                              {"format", required_argument, 0, 'f'},
@@ -89,12 +119,16 @@ int cmd_merge(int argc, char **argv) {
     if (!outdir) return cli_usage_error(cmd, "give -o OUT, the folder of the merged CSV files");
 
     char **paths = xcalloc((size_t)n, sizeof *paths);
+    int rows = 0; /* probe, diff or coverage shards: the first folder (or file) says */
     for (int i = 0; i < n; i++) {
         const char *d = argv[optind + i];
-        paths[i] = xmalloc(strlen(d) + sizeof TF_SHARD_FILE + 2);
-        if (is_dir(d)) sprintf(paths[i], "%s/%s", d, TF_SHARD_FILE);
+        paths[i] = xmalloc(strlen(d) + sizeof TF_SHARD_FILE + sizeof ROW_SHARD_FILE + 2);
+        sprintf(paths[i], "%s/%s", d, ROW_SHARD_FILE);
+        if (i == 0) rows = is_dir(d) ? is_file(paths[i]) : ends_with(d, ROW_SHARD_FILE);
+        if (is_dir(d)) sprintf(paths[i], "%s/%s", d, rows ? ROW_SHARD_FILE : TF_SHARD_FILE);
         else strcpy(paths[i], d);
     }
+    if (rows) return merge_rows(cmd, paths, n, outdir, positions, argc, argv);
     Err err;
     TfMerged mg;
     rc = tfshard_merge((const char *const *)paths, n, &mg, &err);
