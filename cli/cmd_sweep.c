@@ -1,6 +1,6 @@
-/* coldtok sweep: a sharded drift run as Slurm batch scripts. It writes, into one folder, a job
- * array with one task per shard (`coldtok drift ... --shard I/N`), a merge job (`coldtok merge`)
- * and submit.sh, which submits the array and then the merge with --dependency=afterok on it; with
+/* coldtok sweep: a sharded run (drift; or probe, diff, coverage) as Slurm batch scripts. It writes,
+ * into one folder, a job array with one task per shard (`coldtok drift ... --shard I/N`), a merge
+ * job (`coldtok merge`) and submit.sh, which submits the array and then the merge with --dependency=afterok on it; with
  * --submit it runs submit.sh. Nothing here talks to Slurm but through sbatch in submit.sh, so a
  * sweep submitted by hand and one submitted by --submit are the same (docs/scale.md). */
 #include <errno.h>
@@ -16,18 +16,19 @@
 #include "cli/cli.h"
 
 static const char HELP[] =
-    "usage: coldtok sweep --shards N -o DIR [options] -- DRIFT-OPTIONS...\n"
+    "usage: coldtok sweep --shards N -o DIR [options] -- [COMMAND] OPTIONS...\n"
     "\n"
-    "Writes a coldtok drift run split into N shards as Slurm batch scripts in DIR:\n"
-    "  DIR/drift.sbatch  a job array of N tasks; task I runs\n"
-    "                    coldtok drift DRIFT-OPTIONS --shard I/N -o DIR/shards/I\n"
-    "  DIR/merge.sbatch  coldtok merge DIR/shards/1 ... DIR/shards/N -o DIR/results\n"
-    "  DIR/submit.sh     submits the array, then the merge with --dependency=afterok on it\n"
+    "Writes a coldtok run split into N shards as Slurm batch scripts in DIR. COMMAND is drift (the\n"
+    "default), probe, diff or coverage; OPTIONS are its own (drift: the models or --manifest, --corpus,\n"
+    "--ctx, --max-tokens, --seed, --bootstrap, --compare ...) but -o, --shard, --positions and --csv,\n"
+    "which the sweep sets or the shards cannot take:\n"
+    "  DIR/COMMAND.sbatch  a job array of N tasks; task I runs\n"
+    "                      coldtok COMMAND OPTIONS --shard I/N -o DIR/shards/I\n"
+    "  DIR/merge.sbatch    coldtok merge DIR/shards/1 ... DIR/shards/N -o DIR/results\n"
+    "  DIR/submit.sh       submits the array, then the merge with --dependency=afterok on it\n"
     "and prints how to submit them. The task logs go to DIR/logs. The jobs run in the current folder\n"
-    "(relative paths in DRIFT-OPTIONS stay valid) with this coldtok binary. DRIFT-OPTIONS are drift's\n"
-    "(the models or --manifest, --corpus, --ctx, --max-tokens, --seed, --bootstrap, --compare ...)\n"
-    "but -o, --shard and --positions, which the sweep sets. A failed task is rerun alone with\n"
-    "`sbatch --array=I DIR/drift.sbatch`, then the merge submitted after it (docs/scale.md).\n"
+    "(relative paths in OPTIONS stay valid) with this coldtok binary. A failed task is rerun alone\n"
+    "with `sbatch --array=I DIR/COMMAND.sbatch`, then the merge submitted after it (docs/scale.md).\n"
     "\n"
     "  -n, --shards N          shards, the array's tasks (1 to 65535)\n"
     "  -o, --out DIR           the sweep's folder (made if missing)\n"
@@ -44,6 +45,7 @@ static const char HELP[] =
     "      --coldtok PATH      the coldtok binary the jobs run (default: this one)\n";
 
 typedef struct {
+    const char *command; /* drift, probe, diff or coverage */
     long shards, max_parallel;
     const char *out, *partition, *account, *time, *mem, *cpus, *positions, *coldtok;
     const char **sbatch; /* extra #SBATCH lines */
@@ -82,14 +84,14 @@ static void drift_script(Buf *b, const Sweep *s, const char *dir, const char *cw
                          int ndrift) {
     buf_printf(b,
                "#!/bin/sh\n"
-               "# One shard of a coldtok drift run: task I of this job array runs shard I of %ld.\n"
+               "# One shard of a coldtok %s run: task I of this job array runs shard I of %ld.\n"
                "# Written by `coldtok sweep` (docs/scale.md); submit.sh submits it, then the merge.\n"
-               "# Rerun failed tasks alone with: sbatch --array=I[,J...] %s/drift.sbatch\n"
-               "#SBATCH --job-name=coldtok-drift\n",
-               s->shards, dir);
+               "# Rerun failed tasks alone with: sbatch --array=I[,J...] %s/%s.sbatch\n"
+               "#SBATCH --job-name=coldtok-%s\n",
+               s->command, s->shards, dir, s->command, s->command);
     buf_printf(b, "#SBATCH --array=1-%ld", s->shards);
     if (s->max_parallel) buf_printf(b, "%%%ld", s->max_parallel);
-    buf_printf(b, "\n#SBATCH --output=%s/logs/drift-%%A_%%a.out\n", dir);
+    buf_printf(b, "\n#SBATCH --output=%s/logs/%s-%%A_%%a.out\n", dir, s->command);
     if (s->time) buf_printf(b, "#SBATCH --time=%s\n", s->time);
     if (s->mem) buf_printf(b, "#SBATCH --mem=%s\n", s->mem);
     if (s->cpus) buf_printf(b, "#SBATCH --cpus-per-task=%s\n", s->cpus);
@@ -103,7 +105,7 @@ static void drift_script(Buf *b, const Sweep *s, const char *dir, const char *cw
     sh_word(b, cwd);
     buf_puts(b, " || exit 1\nexec ");
     sh_word(b, exe);
-    buf_puts(b, " drift");
+    buf_printf(b, " %s", s->command);
     for (int i = 0; i < ndrift; i++) buf_putc(b, ' '), sh_word(b, drift[i]);
     buf_printf(b, " --shard \"$i/%ld\" -o ", s->shards);
     sh_word(b, dir);
@@ -114,12 +116,12 @@ static void drift_script(Buf *b, const Sweep *s, const char *dir, const char *cw
 static void merge_script(Buf *b, const Sweep *s, const char *dir, const char *cwd, const char *exe) {
     buf_printf(b,
                "#!/bin/sh\n"
-               "# The merge of the %ld shards of one coldtok drift run into %s/results: the unsharded\n"
+               "# The merge of the %ld shards of one coldtok %s run into %s/results: the unsharded\n"
                "# run's CSV files. Written by `coldtok sweep` (docs/scale.md); submit.sh submits it with\n"
                "# --dependency=afterok on the array. merge names a missing shard and writes nothing.\n"
                "#SBATCH --job-name=coldtok-merge\n"
                "#SBATCH --output=%s/logs/merge-%%j.out\n",
-               s->shards, dir, dir);
+               s->shards, s->command, dir, dir);
     shared_directives(b, s);
     buf_puts(b, "cd ");
     sh_word(b, cwd);
@@ -140,24 +142,26 @@ static void submit_script(Buf *b, const Sweep *s, const char *dir) {
     sh_word(&d, dir);
     buf_printf(b,
                "#!/bin/sh\n"
-               "# Submits the %ld-task job array of drift shards, then the merge, which Slurm starts once\n"
+               "# Submits the %ld-task job array of %s shards, then the merge, which Slurm starts once\n"
                "# every task has succeeded (--dependency=afterok). Written by `coldtok sweep` (docs/scale.md).\n"
                "set -e\n"
-               "array=$(sbatch --parsable %s/drift.sbatch)\n"
+               "array=$(sbatch --parsable %s/%s.sbatch)\n"
                "array=${array%%%%;*}\n"
                "merge=$(sbatch --parsable --dependency=afterok:\"$array\" %s/merge.sbatch)\n"
                "merge=${merge%%%%;*}\n"
                "printf 'array %%s\\nmerge %%s\\n' \"$array\" \"$merge\" > %s/jobs\n"
                "echo \"submitted: array job $array (%ld tasks), merge job $merge (afterok:$array)\"\n",
-               s->shards, d.data, d.data, d.data, s->shards);
+               s->shards, s->command, d.data, s->command, d.data, d.data, s->shards);
     buf_free(&d);
 }
 
 /* ---- checks ---- */
 
-/* The drift options the sweep sets itself, as typed (a long option may be abbreviated). */
-static const char *owned_option(const char *arg) {
-    static const char *const owned[] = {"out", "shard", "positions", "help"};
+/* The options the sweep sets itself or a shard cannot take, as typed (a long option may be
+ * abbreviated): -o, --shard, --help; drift's --positions; coverage's --csv. */
+static const char *owned_option(const char *arg, const char *command) {
+    const char *owned[] = {"out", "shard", "help", !strcmp(command, "drift") ? "positions" : "out",
+                           !strcmp(command, "coverage") ? "csv" : "out"};
     if (!strncmp(arg, "-o", 2) || !strcmp(arg, "-h")) return arg;
     if (strncmp(arg, "--", 2) || !arg[2]) return NULL;
     size_t len = strcspn(arg + 2, "=");
@@ -166,9 +170,9 @@ static const char *owned_option(const char *arg) {
     return NULL;
 }
 
-/* The value of a path option of drift at ARGV[*i] (-m PATH, -mPATH, --model PATH, --model=PATH and
- * likewise --corpus, --manifest, -t/--tokenizer, --keywords), stepping *i past a separate value;
- * NULL for any other argument. */
+/* The value of a path option at ARGV[*i] (-m PATH, -mPATH, --model PATH, --model=PATH and likewise
+ * --corpus, --manifest, -t/--tokenizer, --keywords), stepping *i past a separate value; NULL for any
+ * other argument. A tokenizer's [NAME=]PATH is cut by cli_labelled_path. */
 static const char *path_value(char **argv, int n, int *i) {
     static const char *const longs[] = {"--model", "--corpus", "--manifest", "--tokenizer", "--keywords"};
     const char *a = argv[*i];
@@ -187,17 +191,22 @@ static const char *path_value(char **argv, int n, int *i) {
 
 /* Refuses, before any script is written, what would make every task fail the same way: an option
  * the sweep sets, and a model, corpus, manifest, tokenizer or keyword file that is not there. */
-static int check_drift_options(const char *cmd, char **drift, int n) {
-    if (n == 0) return cli_usage_error(cmd, "no drift options: give them after --, e.g. -- -m BASE -m VARIANT --corpus DIR");
+static int check_options(const char *cmd, const char *command, char **opts, int n) {
+    if (n == 0) return cli_usage_error(cmd, "no %s options: give them after --, e.g. -- -m BASE -m VARIANT --corpus DIR", command);
     for (int i = 0; i < n; i++) {
-        const char *own = owned_option(drift[i]);
+        const char *own = owned_option(opts[i], command);
         if (own && (!strcmp(own, "-h") || !strncmp(own, "--h", 3)))
-            return cli_usage_error(cmd, "'%s' among the drift options: see coldtok drift --help", own);
+            return cli_usage_error(cmd, "'%s' among the %s options: see coldtok %s --help", own, command, command);
         if (own)
-            return cli_usage_error(cmd, "'%s' among the drift options: the sweep sets -o, --shard and --positions itself", own);
-        const char *path = path_value(drift, n, &i);
+            return cli_usage_error(cmd, "'%s' among the %s options: the sweep sets -o and --shard itself, and a shard "
+                                   "writes no --positions or --csv file", own, command);
+        const char *path = path_value(opts, n, &i);
+        char *label = NULL;
+        if (path && i > 0 && (!strcmp(opts[i - 1], "-t") || !strcmp(opts[i - 1], "--tokenizer"))) path = cli_labelled_path(path, &label);
         Err err;
-        if (path && check_input_path(path, &err)) return cli_fail(cmd, "%s", err.msg);
+        int bad = path && check_input_path(path, &err);
+        free(label);
+        if (bad) return cli_fail(cmd, "%s", err.msg);
     }
     return 0;
 }
@@ -301,7 +310,11 @@ int cmd_sweep(int argc, char **argv) {
     int rc = parse(argc, argv, &s, cmd);
     char **drift = argv + optind;
     int ndrift = argc - optind;
-    if (rc == 0) rc = check_drift_options(cmd, drift, ndrift);
+    static const char *const commands[] = {"drift", "probe", "diff", "coverage"};
+    s.command = "drift";
+    for (size_t k = 0; k < 4 && ndrift > 0; k++)
+        if (!strcmp(drift[0], commands[k])) s.command = commands[k], drift++, ndrift--;
+    if (rc == 0) rc = check_options(cmd, s.command, drift, ndrift);
     if (rc == 0 && s.coldtok && !is_file(s.coldtok)) rc = cli_fail(cmd, "%s: no such file (--coldtok)", s.coldtok);
     if (rc == 0) rc = cli_make_dir(cmd, s.out);
     char *dir = NULL, *cwd = NULL, *exe = NULL;
@@ -320,12 +333,13 @@ int cmd_sweep(int argc, char **argv) {
     }
     if (rc == 0) {
         Buf a = {0}, m = {0}, sub = {0};
-        char says[160];
+        char says[160], name[32];
         drift_script(&a, &s, dir, cwd, exe, drift, ndrift);
         merge_script(&m, &s, dir, cwd, exe);
         submit_script(&sub, &s, dir);
-        snprintf(says, sizeof says, "a job array of %ld tasks: coldtok drift --shard I/%ld", s.shards, s.shards);
-        rc = write_script(cmd, dir, "drift.sbatch", &a, says);
+        snprintf(says, sizeof says, "a job array of %ld tasks: coldtok %s --shard I/%ld", s.shards, s.command, s.shards);
+        snprintf(name, sizeof name, "%s.sbatch", s.command);
+        rc = write_script(cmd, dir, name, &a, says);
         if (rc == 0) rc = write_script(cmd, dir, "merge.sbatch", &m, "coldtok merge of the shards into results/");
         if (rc == 0) rc = write_script(cmd, dir, "submit.sh", &sub, "the array, then the merge after it");
         buf_free(&a), buf_free(&m), buf_free(&sub);
@@ -333,9 +347,9 @@ int cmd_sweep(int argc, char **argv) {
     if (rc == 0 && s.submit) rc = run_submit(cmd, dir);
     else if (rc == 0)
         printf("submit with:  sh %s/submit.sh\n"
-               "or by hand:   sbatch --parsable %s/drift.sbatch   (prints the array's job id J)\n"
+               "or by hand:   sbatch --parsable %s/%s.sbatch   (prints the array's job id J)\n"
                "              sbatch --dependency=afterok:J %s/merge.sbatch\n",
-               dir, dir, dir);
+               dir, dir, s.command, dir);
     free(dir), free(cwd), free(exe), free(s.sbatch);
     return rc < 0 ? 0 : rc;
 }

@@ -36,7 +36,8 @@ usage "no -o" "give -o DIR" -n 2 -- -m a
 usage "no drift options" "no drift options" -n 2 -o "$tmp/u" --
 usage "drift options without --" "unknown option '-m'" -n 2 -o "$tmp/u" -m a
 usage "an operand without --" "the drift options go after --" -n 2 -o "$tmp/u" data/samples
-usage "-o among the drift options" "the sweep sets -o, --shard and --positions" -n 2 -o "$tmp/u" -- --corpus . -o x
+usage "-o among the drift options" "'-o' among the drift options: the sweep sets -o and --shard itself" -n 2 -o "$tmp/u" -- --corpus . -o x
+usage "--csv among coverage's options" "'--csv' among the coverage options" -n 2 -o "$tmp/u" -- coverage -t data/demo/tokenizer.json --csv x.csv
 usage "--shard among the drift options" "'--shard=1/2' among the drift options" -n 2 -o "$tmp/u" -- --corpus . --shard=1/2
 usage "--positions abbreviated" "'--pos' among the drift options" -n 2 -o "$tmp/u" -- --corpus . --pos p.csv
 usage "a value of two lines" "--time takes a value of one line" -n 2 -o "$tmp/u" --time $'1\n#SBATCH --x' -- --corpus .
@@ -61,6 +62,10 @@ has_line "merge.sbatch: shared lines only" "$tmp/q/merge.sbatch" "#SBATCH --part
     "#SBATCH --output=$tmp/q/logs/merge-%j.out"
 check "merge.sbatch: not the tasks' resources" '! grep -q -e --time -e --mem -e --cpus "$tmp/q/merge.sbatch"' "$(cat "$tmp/q/merge.sbatch")"
 check "the scripts are valid sh" 'sh -n "$tmp/q/drift.sbatch" && sh -n "$tmp/q/merge.sbatch" && sh -n "$tmp/q/submit.sh"' ""
+out=$("$COLDTOK" sweep -n 2 -o "$tmp/cov" -- coverage -t demo=data/demo/tokenizer.json -t data/demo/teacher 2>&1); rc=$?
+check "a coverage sweep: coverage.sbatch, NAME=PATH tokenizers checked as paths" '[ $rc -eq 0 ] && [ -x "$tmp/cov/coverage.sbatch" ] && grep -q "^array=\$(sbatch --parsable $tmp/cov/coverage.sbatch)" "$tmp/cov/submit.sh"' "rc=$rc out=$out"
+out=$("$COLDTOK" sweep -n 2 -o "$tmp/u" -- coverage -t demo=data/demo/no-such.json 2>&1); rc=$?
+check "a coverage sweep: a missing tokenizer refused" '[ $rc -eq 1 ] && [[ $out == *"data/demo/no-such.json: no such file"* ]]' "rc=$rc out=$out"
 # run the task's and the merge's command lines with a stand-in coldtok that prints its arguments
 printf '#!/bin/sh\nfor a in "$@"; do printf "[%%s]" "$a"; done; echo\n' > "$tmp/echo-coldtok"
 chmod +x "$tmp/echo-coldtok"
@@ -239,6 +244,16 @@ is "task 3 rerun alone (sbatch --array=3)" "COMPLETED" "$states"
 states=$(wait_job "$remerge")
 is "the merge submitted after it completed" "COMPLETED" "$states"
 same_csvs "merged after the rerun" "$tmp/full" "$tmp/fail/results"
+
+# coverage, 2 tasks (another command through the same scripts and merge)
+TK=(-t demo=data/demo/tokenizer.json -t data/demo/teacher -t data/demo/student)
+"$COLDTOK" coverage "${TK[@]}" -o "$tmp/cfull" >/dev/null 2>&1
+"$COLDTOK" sweep -n 2 -o "$tmp/csw" --submit -- coverage "${TK[@]}" >/dev/null 2>&1
+merge=$(sed -n 's/^merge //p' "$tmp/csw/jobs" 2>/dev/null)
+states=$(wait_job "$merge")
+is "a coverage sweep: the merge job completed" "COMPLETED" "$states"
+check "a coverage sweep: the local run's CSV files" 'cmp -s "$tmp/cfull/coverage.csv" "$tmp/csw/results/coverage.csv" && cmp -s "$tmp/cfull/coverage_summary.csv" "$tmp/csw/results/coverage_summary.csv"' \
+    "$(ls "$tmp/csw/results" 2>&1; cat "$tmp/csw/logs/"* 2>&1 | tail -5)"
 
 # every daemon stopped
 stop_daemons
