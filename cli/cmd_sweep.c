@@ -315,6 +315,8 @@ int cmd_sweep(int argc, char **argv) {
     for (size_t k = 0; k < 4 && ndrift > 0; k++)
         if (!strcmp(drift[0], commands[k])) s.command = commands[k], drift++, ndrift--;
     if (rc == 0) rc = check_options(cmd, s.command, drift, ndrift);
+    if (rc == 0 && s.positions && strcmp(s.command, "drift"))
+        rc = cli_usage_error(cmd, "--positions is drift's: a %s run has no positions file", s.command);
     if (rc == 0 && s.coldtok && !is_file(s.coldtok)) rc = cli_fail(cmd, "%s: no such file (--coldtok)", s.coldtok);
     if (rc == 0) rc = cli_make_dir(cmd, s.out);
     char *dir = NULL, *cwd = NULL, *exe = NULL;

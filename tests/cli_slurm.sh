@@ -37,6 +37,7 @@ usage "no drift options" "no drift options" -n 2 -o "$tmp/u" --
 usage "drift options without --" "unknown option '-m'" -n 2 -o "$tmp/u" -m a
 usage "an operand without --" "the drift options go after --" -n 2 -o "$tmp/u" data/samples
 usage "-o among the drift options" "'-o' among the drift options: the sweep sets -o and --shard itself" -n 2 -o "$tmp/u" -- --corpus . -o x
+usage "--positions of a probe sweep" "--positions is drift's" -n 2 -o "$tmp/u" --positions p.csv -- probe -m data/demo/teacher
 usage "--csv among coverage's options" "'--csv' among the coverage options" -n 2 -o "$tmp/u" -- coverage -t data/demo/tokenizer.json --csv x.csv
 usage "--shard among the drift options" "'--shard=1/2' among the drift options" -n 2 -o "$tmp/u" -- --corpus . --shard=1/2
 usage "--positions abbreviated" "'--pos' among the drift options" -n 2 -o "$tmp/u" -- --corpus . --pos p.csv
