@@ -192,7 +192,7 @@ static int save_dir(const Source *s, size_t ns, MatchRule rule, const char *dir,
 
 /* DIR/rows.shard of a coverage shard: the options and every tokenizer as settings, every label a
  * unit, the tokenizers this shard loaded and the keyword files as inputs. */
-static int write_coverage_shard(const Source *src, size_t n, char **all_args, char **labels, size_t nall,
+static int write_coverage_shard(const Source *src, size_t n, const char *const *all_args, char **labels, size_t nall,
                                 const char *const *kw_files, size_t nkw, int builtin, const char *langs, MatchRule rule,
                                 int shard, int nshards, RunRecord *rec, const char *outdir, Err *err) {
     Buf st = {0};
@@ -371,7 +371,7 @@ int cmd_coverage(int argc, char **argv) {
         if (bad) goto fail;
     }
     if (outdir && save_dir(src, ntok, rule, outdir, &err)) goto fail;
-    if (nshards && write_coverage_shard(src, ntok, (char **)tok_args, labels, nall, kw_files, nkw, builtin, langs, rule,
+    if (nshards && write_coverage_shard(src, ntok, tok_args, labels, nall, kw_files, nkw, builtin, langs, rule,
                                         shard, nshards, rec, outdir, &err))
         goto fail;
     if (outdir) { /* what the folder was made from (report/run_record.h) */

@@ -173,9 +173,10 @@ static const char *owned_option(const char *arg, const char *command) {
 /* The value of a path option at ARGV[*i] (-m PATH, -mPATH, --model PATH, --model=PATH and likewise
  * --corpus, --manifest, -t/--tokenizer, --keywords), stepping *i past a separate value; NULL for any
  * other argument. A tokenizer's [NAME=]PATH is cut by cli_labelled_path. */
-static const char *path_value(char **argv, int n, int *i) {
+static const char *path_value(char **argv, int n, int *i, int *tokenizer) {
     static const char *const longs[] = {"--model", "--corpus", "--manifest", "--tokenizer", "--keywords"};
     const char *a = argv[*i];
+    *tokenizer = !strncmp(a, "-t", 2) || !strncmp(a, "--tokenizer", 11);
     if ((!strncmp(a, "-m", 2) || !strncmp(a, "-t", 2)) && a[1] && strncmp(a, "--", 2)) {
         if (a[2]) return a + 2;
         return *i + 1 < n ? argv[++*i] : NULL;
@@ -200,9 +201,10 @@ static int check_options(const char *cmd, const char *command, char **opts, int 
         if (own)
             return cli_usage_error(cmd, "'%s' among the %s options: the sweep sets -o and --shard itself, and a shard "
                                    "writes no --positions or --csv file", own, command);
-        const char *path = path_value(opts, n, &i);
+        int tokenizer = 0;
+        const char *path = path_value(opts, n, &i, &tokenizer);
         char *label = NULL;
-        if (path && i > 0 && (!strcmp(opts[i - 1], "-t") || !strcmp(opts[i - 1], "--tokenizer"))) path = cli_labelled_path(path, &label);
+        if (path && tokenizer) path = cli_labelled_path(path, &label); /* [NAME=]PATH */
         Err err;
         int bad = path && check_input_path(path, &err);
         free(label);
