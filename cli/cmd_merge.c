@@ -33,17 +33,16 @@ static const char HELP[] =
 /* The --positions file of the unsharded run: every window of the merged run, in its order, shown
  * to drift_report's positions writer variant by variant as drift's run does; the files are the
  * shards' settings' corpus lines, in the corpus's order (the records' file indices). */
-static int replay_positions(const TfMerged *mg, const char *path, Err *err) {
+static int replay_positions(const TfMerged *mg, Tokenizer *tok, const char *path, Err *err) {
     const TfRun *r = &mg->run;
     size_t nfiles = 0;
     char **files = xcalloc(r->files + 1, sizeof *files);
     for (const char *l = mg->settings; *l; l += strcspn(l, "\n"), l += *l == '\n')
         if (!strncmp(l, "corpus ", 7) && nfiles < r->files) files[nfiles++] = xstrndup(l + 7, strcspn(l + 7, "\t\n"));
-    Tokenizer *tok = nfiles == r->files ? tok_load(r->models[0].tokenizer_path, err) : NULL;
     if (nfiles != r->files) err_set(err, "the shards' settings list %zu corpus files, their run %zu", nfiles, r->files);
     DriftPositionsCsv pc;
     TfPositionSink sink = drift_positions_csv(&pc, path);
-    int rc = tok ? sink.open(sink.arg, err) : -1;
+    int rc = nfiles == r->files ? sink.open(sink.arg, err) : -1;
     if (rc == 0) {
         int n_out = r->ctx - 1 - r->ctx / 2, first = r->ctx / 2;
         int *win = xcalloc((size_t)r->ctx, sizeof *win);
@@ -60,7 +59,6 @@ static int replay_positions(const TfMerged *mg, const char *path, Err *err) {
         free(win);
         rc = sink.close(sink.arg, err);
     }
-    if (tok) tok_free(tok);
     for (size_t i = 0; i < nfiles; i++) free(files[i]);
     free(files);
     return rc;
@@ -145,15 +143,19 @@ int cmd_merge(int argc, char **argv) {
         free(paths);
         return 1;
     }
+    /* --positions reads the base's tokenizer: loaded before OUT is made, so a missing one writes nothing */
+    Tokenizer *tok = positions ? tok_load(mg.run.models[0].tokenizer_path, &err) : NULL;
     RunRecord *rec = run_record_start(argc, argv);
-    if (cli_make_dir(cmd, outdir)) rc = 1;
-    else if (positions && replay_positions(&mg, positions, &err)) rc = cli_fail(cmd, "%s", err.msg);
+    if (positions && !tok) rc = cli_fail(cmd, "%s", err.msg);
+    else if (cli_make_dir(cmd, outdir)) rc = 1;
+    else if (positions && replay_positions(&mg, tok, positions, &err)) rc = cli_fail(cmd, "%s", err.msg);
     else if (drift_report(&mg.run, &ro, &err)) rc = cli_fail(cmd, "%s", err.msg);
     else { /* run.json: the shard files merged, each with its SHA-256 */
         for (int i = 0; i < n; i++) run_record_input(rec, "shard", paths[i]);
         if (run_record_write(rec, outdir, &err)) rc = cli_fail(cmd, "%s", err.msg);
     }
     run_record_free(rec);
+    if (tok) tok_free(tok);
     tfmerged_free(&mg);
     for (int i = 0; i < n; i++) free(paths[i]);
     free(paths);

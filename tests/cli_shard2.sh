@@ -112,6 +112,16 @@ same_csvs "probe, 2 shards" "$tmp/pfull" "$tmp/pm" 5
 out=$("$COLDTOK" probe "${P[@]}" --shard 4/4 -o "$tmp/p4" 2>&1); rc=$?
 check "probe: more shards than models refused" '[ $rc -eq 1 ] && [[ $out == *"the run has 3 models"* ]]' "rc=$rc out=$out"
 
+# drift's merge --positions: a base tokenizer gone since the shards ran is refused before OUT is made
+cp "$FIX/stories260K-F32.gguf" "$tmp/tok.gguf"
+SMALL=(-m "$FIX/stories260K-F32.gguf" -m "$FIX/stories260K-Q4_0mix.gguf" -t "$tmp/tok.gguf" --corpus data/samples/english
+       --ctx 64 --max-tokens 128 --seed 3 --bootstrap 0)
+"$COLDTOK" drift "${SMALL[@]}" --shard 1/1 -o "$tmp/dr1" >/dev/null 2>&1
+rm "$tmp/tok.gguf"
+rm -rf "$tmp/bad"
+out=$("$COLDTOK" merge "$tmp/dr1" -o "$tmp/bad" --positions "$tmp/bad/pos.csv" 2>&1); rc=$?
+check "drift merge --positions: a missing tokenizer, nothing written" '[ $rc -eq 1 ] && [[ $out == *"tok.gguf"* ]] && [ ! -e "$tmp/bad" ]' "rc=$rc out=$out"
+
 # ---- refusals ----
 refused "a probe shard among diff shards" "shards of different runs" "$tmp/d1" "$tmp/p2" "$tmp/d3"
 "$COLDTOK" diff "${M[@]}" "${CTX[@]}" --shard 2/2 -o "$tmp/n2" >/dev/null 2>&1
