@@ -10,8 +10,8 @@
 #   (b) the IQ3_XS mixture: every tensor of llama.cpp's type, every IQ tensor byte-identical, each
 #       k-quant tensor (attn_v Q4_K, output Q6_K) no worse than llama.cpp's (importance-weighted);
 #       llama.cpp loads coldtok's file, its logits close to those of its own file;
-#   (c) the IQ3_XXS mixture, likewise (attn_q and attn_k are IQ2_S there: skipped while coldtok
-#       cannot write IQ2_S).
+#   (c) the IQ3_XXS mixture, likewise (attn_q and attn_k are IQ2_S there: while coldtok cannot
+#       write IQ2_S, those two are kept IQ3_XXS with --keep and the other 59 tensors are checked).
 # In a sanitizer build ($COLDTOK contains "asan") only (b) with importance data runs: each
 # calibration is ~10x slower there. Without the oracle the comparisons skip with the reason.
 # Prints TAP.
@@ -132,7 +132,21 @@ check_status "(b) IQ3_XS without importance data: the same types as with it (the
 # ---- (c) the IQ3_XXS mixture (attn_q, attn_k in IQ2_S)
 "$BIN" quantize -m "$tmp/none.gguf" --type Q8_0 --keep 'x=IQ2_S' -o "$tmp/probe.gguf" > /dev/null 2> "$tmp/err"
 if grep -q "is not a type coldtok writes" "$tmp/err"; then
-    skip "(c) the IQ3_XXS mixture" "it puts attn_q and attn_k in IQ2_S, which this coldtok cannot write"
+    # until then: the mixture with attn_q and attn_k kept IQ3_XXS, every other tensor checked
+    calib --type IQ3_XXS --llama-mix --keep '*.attn_[qk].weight=IQ3_XXS' -o "$tmp/cx.gguf" > /dev/null 2> "$tmp/err" &&
+        "$ORACLE" quantize "$M" "$tmp/ox.gguf" IQ3_XXS "$tmp/imx" 2>> "$tmp/err" &&
+        compare "$tmp/cx.gguf" "$tmp/ox.gguf" | grep -v '\.attn_[qk]\.weight ' > "$tmp/list"
+    check "(c) IQ3_XXS mixture, attn_q and attn_k aside (IQ2_S there, which this coldtok cannot write): the other 59 tensors of llama.cpp's type, the IQ ones byte-identical" \
+        '[ "$(awk "\$2 == \$3" "$tmp/list" | wc -l)" = 59 ] && ! grep -q "^[^ ]* IQ[0-9]_[A-Z]* [^ ]* differ$" "$tmp/list"' \
+        "$(cat "$tmp/err"; grep -v " same$" "$tmp/list")"
+    has "(c) IQ3_XXS: attn_output and token_embd IQ3_S, attn_v Q4_K, output Q5_K, the rest IQ3_XXS" \
+        "$tmp/list" '^blk\.2\.attn_output\.weight IQ3_S IQ3_S same$' '^token_embd\.weight IQ3_S IQ3_S same$' \
+        '^blk\.0\.ffn_down\.weight IQ4_NL IQ4_NL same$' '^blk\.5\.ffn_up\.weight IQ3_XXS IQ3_XXS same$' \
+        '^blk\.5\.attn_v\.weight Q4_K Q4_K' '^output\.weight Q5_K Q5_K'
+    no_worse "$tmp/cx.gguf" "$tmp/ox.gguf" "$tmp/list" "$tmp/imx" > "$tmp/nw"
+    check_status "(c) IQ3_XXS mixture: each k-quant tensor reconstructs no worse than llama.cpp's" $? "$(cat "$tmp/nw")"
+    grep '^#' "$tmp/nw"
+    skip "(c) the IQ3_XXS mixture's attn_q and attn_k" "IQ2_S there, which this coldtok cannot write"
     done_testing
     exit 0
 fi
