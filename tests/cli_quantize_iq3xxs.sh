@@ -10,8 +10,9 @@
 #   (b) the IQ3_XS mixture: every tensor of llama.cpp's type, every IQ tensor byte-identical, each
 #       k-quant tensor (attn_v Q4_K, output Q6_K) no worse than llama.cpp's (importance-weighted);
 #       llama.cpp loads coldtok's file, its logits close to those of its own file;
-#   (c) the IQ3_XXS mixture, likewise (attn_q and attn_k are IQ2_S there: while coldtok cannot
-#       write IQ2_S, those two are kept IQ3_XXS with --keep and the other 59 tensors are checked).
+#   (c) the IQ3_XXS mixture, likewise, also on a model with n_gqa 1 (attn_v then IQ3_XXS) and ffn
+#       512 (attn_q and attn_k are IQ2_S there: while coldtok cannot write IQ2_S, those two are
+#       kept IQ3_XXS with --keep and the other 59 tensors are checked).
 # In a sanitizer build ($COLDTOK contains "asan") only (b) with importance data runs: each
 # calibration is ~10x slower there. Without the oracle the comparisons skip with the reason.
 # Prints TAP.
@@ -130,6 +131,19 @@ check_status "(b) IQ3_XS without importance data: the same types as with it (the
     "$(cat "$tmp/err")"
 
 # ---- (c) the IQ3_XXS mixture (attn_q, attn_k in IQ2_S)
+# first on a model without grouped-query attention (n_gqa 1: attn_v IQ3_XXS given importance data,
+# not Q4_K) and with ffn 512 (no fallback), attn_q and attn_k kept IQ3_XXS (coldtok's IQ2_S aside)
+M1=$tmp/m1.gguf
+"$BIN" synth --arch llama --dims layers=8,heads=8,kv_heads=8,embd=256,ff=512 --type F32 -o "$M1" > /dev/null 2> "$tmp/err" &&
+    "$BIN" quantize -m "$M1" --type IQ3_XXS --llama-mix --keep '*.attn_[qk].weight=IQ3_XXS' --method imatrix \
+        --calib "$CALIB" --calib-tokens 256 --save-imatrix "$tmp/imx1" -o "$tmp/c1.gguf" > /dev/null 2>> "$tmp/err" &&
+    "$ORACLE" quantize "$M1" "$tmp/o1.gguf" IQ3_XXS "$tmp/imx1" 2>> "$tmp/err" &&
+    compare "$tmp/c1.gguf" "$tmp/o1.gguf" | grep -v '\.attn_[qk]\.weight ' > "$tmp/list"
+check "(c) IQ3_XXS mixture, n_gqa 1: the 59 tensors but attn_q/attn_k of llama.cpp's type, the IQ ones byte-identical" \
+    '[ "$(awk "\$2 == \$3" "$tmp/list" | wc -l)" = 59 ] && ! grep -q "^[^ ]* IQ[0-9]_[A-Z]* [^ ]* differ$" "$tmp/list" &&
+     grep -q "^blk\.3\.attn_v\.weight IQ3_XXS IQ3_XXS same$" "$tmp/list" && grep -q "^blk\.0\.ffn_down\.weight IQ3_XXS IQ3_XXS same$" "$tmp/list"' \
+    "$(cat "$tmp/err"; grep -v " same$" "$tmp/list")"
+
 "$BIN" quantize -m "$tmp/none.gguf" --type Q8_0 --keep 'x=IQ2_S' -o "$tmp/probe.gguf" > /dev/null 2> "$tmp/err"
 if grep -q "is not a type coldtok writes" "$tmp/err"; then
     # until then: the mixture with attn_q and attn_k kept IQ3_XXS, every other tensor checked
