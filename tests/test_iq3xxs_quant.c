@@ -21,11 +21,6 @@
 #include "quant/quantize.h"
 #include "tests/testutil.h"
 
-static int sanitizer_build(void) {
-    const char *bin = getenv("COLDTOK");
-    return bin && strstr(bin, "asan");
-}
-
 /* Quantizes the rows here and with ggml; fails at the first differing block. */
 static void same_as_oracle(const char *what, const float *x, int64_t rows, int64_t cols, const float *imp) {
     const char *o = NEED_ORACLE();
