@@ -78,6 +78,20 @@ else
     skip "another vocabulary, streamed" "$([ $asan = 1 ] && echo "light under ASan" || echo "fixtures absent")"
 fi
 
+# ---- coverage: keyword lists read a line at a time, a line of at most 1024 bytes ----
+TK=tests/data/tiny-bytelevel-tokenizer.json
+{ printf 'python\tdef\n'; printf 'python\t'; head -c 2000 /dev/zero | tr '\0' x; printf '\n'; } > "$tmp/long.tsv"
+out=$("$COLDTOK" coverage -t "$TK" --keywords "$tmp/long.tsv" 2>&1); rc=$?
+is "coverage: a 2007-byte keyword line is refused, naming the file and line" \
+    "1 coldtok coverage: $tmp/long.tsv:2: a line longer than 1024 bytes (a list holds one keyword a line)" "$rc $out"
+# many distinct keywords load in linear time (the duplicate check was a linear search per word)
+n_kw=20000
+[ $asan = 1 ] && n_kw=4000
+awk -v n=$n_kw 'BEGIN { for (i = 0; i < n; i++) printf "python\tw%d\n", i; print "python\tw7" }' > "$tmp/many.tsv"
+"$COLDTOK" coverage -t "$TK" --keywords "$tmp/many.tsv" --csv "$tmp/many.csv" > /dev/null 2>&1
+check_status "coverage: $n_kw keywords (one repeated) load" $?
+is "coverage: one row per distinct keyword" "$n_kw" "$(($(wc -l < "$tmp/many.csv") - 1))"
+
 if [ ! -x "$TIME" ] || [ $asan = 1 ] || [ ! -f "$ST/stories260K-F32.gguf" ]; then
     skip "per-byte drift memory" "$([ $asan = 1 ] && echo "a sanitizer build's peak memory says nothing of the code's" || echo "$TIME or fixtures absent")"
     done_testing
@@ -107,5 +121,14 @@ check "--bytes with a 12 MiB file: peak RSS within 96 MiB of the small corpus's"
 echo "# --bytes with a 12 MiB file: peak $RSS KiB (small corpus $base KiB), $(echo "$t1 - $t0" | bc) s"
 grep -q '^stories260K-Q4_0mix,all,all,bytes,[1-9]' "$tmp/p2/drift.csv"
 check_status "--bytes with a 12 MiB file: bytes compared" $?
+
+# ---- coverage: a keyword list's size costs no memory beyond its keywords ----
+{ printf 'python\tdef\n'; yes '# a comment line of a long keyword list, read one line at a time' | head -c $((64 * 1048576)); } > "$tmp/comments.tsv"
+rss "$COLDTOK" coverage -t "$TK" --keywords "$tmp/many.tsv" > /dev/null 2>&1; base=$RSS
+rss "$COLDTOK" coverage -t "$TK" --keywords "$tmp/comments.tsv" > /dev/null 2>&1
+check_status "coverage of a 64 MiB keyword list runs" $?
+check "coverage of a 64 MiB keyword list: peak RSS not above a 20000-keyword list's + 16 MiB" "[ $((RSS - base)) -lt 16384 ]" \
+    "peak $RSS KiB, 20000 keywords $base KiB"
+rm -f "$tmp/comments.tsv"
 
 done_testing
