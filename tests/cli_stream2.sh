@@ -57,6 +57,30 @@ if [ -f "$ST/stories260K-F32.gguf" ]; then
     b1=$(awk -F, '$1 == "stories260K-Q4_0mix" && $2 == "all" && $4 == "bytes" { print $5 }' "$tmp/mt/drift.csv" | paste -sd' ')
     b2=$(awk -F, '$1 == "stories260K-Q8_0mix" && $2 == "all" && $4 == "bytes" { print $5 }' "$tmp/mt/drift.csv" | paste -sd' ')
     is "--bytes --max-tokens: both variants compared on the same bytes (every class)" "$b1" "$b2"
+
+    # a per-byte variant whose tokens stop spelling a file part-way (a Lowercase normalizer, a
+    # capital at the file's end) adds nothing for that file, though its lane ran windows there:
+    # its totals are those of the one file it spells
+    mkdir -p "$tmp/lc" "$tmp/lc1"
+    cat data/samples/python/* | tr 'A-Z' 'a-z' > "$tmp/lc/a_lower.py"
+    { cat "$tmp/lc/a_lower.py"; echo "LATE = 1"; } > "$tmp/lc/b_late.py"
+    cp "$tmp/lc/a_lower.py" "$tmp/lc1/"
+    STA=$(cd "$ST" && pwd)
+    printf 'name,path,kind,bits_per_weight,base,tokenizer\nbase,%s,base,,,\nlow,%s,quant,,base,%s\nq8,%s,quant,,base,\n' \
+        "$STA/stories260K-F32.gguf" "$STA/stories260K-Q4_0mix.gguf" "$PWD/tests/data/stream2-lower/tokenizer.json" \
+        "$STA/stories260K-Q8_0mix.gguf" > "$tmp/lc.csv" # (a manifest's paths are relative to it)
+    L=(--manifest "$tmp/lc.csv" --ctx 64 --bootstrap 0 --bytes)
+    COLDTOK_STREAM_PIECE=300 "$COLDTOK" drift "${L[@]}" --corpus "$tmp/lc" -o "$tmp/lco" > "$tmp/out" 2>&1
+    check_status "a variant that stops spelling a file: runs" $? "$(tail -2 "$tmp/out")"
+    "$COLDTOK" drift "${L[@]}" --corpus "$tmp/lc1" -o "$tmp/lc1o" > /dev/null 2>&1
+    one=$(grep '^low,all,all,' "$tmp/lc1o/drift.csv"; awk -F, '$1 == "low" { print $8 }' "$tmp/lc1o/drift_models.csv")
+    two=$(grep '^low,all,all,' "$tmp/lco/drift.csv"; awk -F, '$1 == "low" { print $8 }' "$tmp/lco/drift_models.csv")
+    check "a variant that stops spelling a file at its end: its totals are those of the file it spells" \
+        '[ -n "$one" ] && [ "$one" = "$two" ]' "$(printf 'one file:\n%s\nboth:\n%s' "$one" "$two")"
+    q8=$(awk -F, '$1 == "q8" && $2 == "all" && $3 == "all" && $4 == "bytes" { print $5 }' "$tmp/lco/drift.csv")
+    lo=$(awk -F, '$1 == "low" && $2 == "all" && $3 == "all" && $4 == "bytes" { print $5 }' "$tmp/lco/drift.csv")
+    check "a variant that stops spelling a file: the other per-byte variant compares both files ($q8 > $lo bytes)" \
+        '[ -n "$lo" ] && [ "$lo" -gt 0 ] && [ "$q8" -gt $((lo * 3 / 2)) ]' "q8 $q8, low $lo"
 else
     skip "per-byte streaming" "fixtures absent (set COLDTOK_FIXTURES)"
 fi
