@@ -18,6 +18,10 @@
  * model's log-likelihood of a scored token is spread evenly over the token's bytes, and the bytes
  * both models scored are summed per language and byte class (TfBytes).
  *
+ * Files are read and tokenized streamed, by every model's tokenizer at once (drift.c's lanes,
+ * drift_stream.h): what is held of a file is a stretch around the windows being run, never the
+ * file, whether variants are compared per position or per byte (docs/drift.md gives the bound).
+ *
  * Nothing is printed but the progress line: report/drift_report.h shows and writes the results,
  * and can take every scored position as the run goes (TfPositionSink: --positions).
  *
