@@ -65,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (qw.data && qw.n_dims == 2 && (c.method == HQ_GPTQ || c.method == HQ_AWQ)) {
             rows = c.method == HQ_GPTQ ? qw.shape[1] : qw.shape[1] * 8;
             cols = c.method == HQ_GPTQ ? qw.shape[0] * 32 / c.bits : qw.shape[0];
+            if (c.method == HQ_AWQ && c.awq_gemv) rows = qw.shape[0], cols = qw.shape[1] * 8; /* [out, in/8] */
         } else if (c.method == HQ_BNB4) { /* the shape the quant state says (checked against it anyway) */
             gi = part(st, "w.weight.quant_state.bitsandbytes__nf4");
             if (!gi.data) gi = part(st, "w.weight.quant_state.bitsandbytes__fp4");
