@@ -7,7 +7,9 @@
  * (.absmax, .quant_map, .nested_*, .quant_state.*; w.SCB, w.weight_format); [rows, cols] are taken from qweight's (codes',
  * weight's) shape as the method packs it (so that shape checks pass often), capped to keep each run
  * small.
- * Seeds: fuzz/corpus/hfquant/ (layer 0's q_proj of each tests/data/hf-llama-* packed folder). */
+ * Seeds: fuzz/corpus/hfquant/ (layer 0's q_proj of each tests/data/hf-llama-* packed folder; awqgemv32,
+ * awqgemv64, awqgemvsym, awqgemmsym: layer 0's k_proj of the tests/data/hfquant-awq-* folders, AWQ
+ * GEMV's [out, in/8] qweight giving [rows, cols]). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
