@@ -53,7 +53,11 @@
 
 typedef struct {
     char label[48], path[1100], ref[1100]; /* ref: the GGUF llama.cpp runs ("" : path) */
-    double file_bytes, weight_bytes, cpu_ms, cpu_floor_ms, fwd_ms, fwd_min_ms, floor_ms, anon_mib, llama_ms, llama_min_ms, rss_mib, limit_mib;
+    double file_bytes, weight_bytes;            /* the files; what one forward reads */
+    double fwd_ms, fwd_min_ms, floor_ms;        /* wall time */
+    double cpu_ms, cpu_floor_ms;                /* CPU time, both threads */
+    double anon_mib, rss_mib, limit_mib;        /* memory */
+    double llama_ms, llama_min_ms;              /* llama.cpp (-1: not measured) */
     int ok;
 } Row;
 
@@ -354,6 +358,7 @@ int main(int argc, char **argv) {
                r->fwd_ms / r->floor_ms, r->cpu_ms, r->cpu_floor_ms, r->cpu_ms / r->cpu_floor_ms, ll, rt, r->anon_mib,
                r->rss_mib, r->limit_mib);
     }
-    (void)miss;
+    printf("bench_quantfmt: %d target%s missed, %d model%s failed\n", miss, miss == 1 ? "" : "s", failed,
+           failed == 1 ? "" : "s");
     return failed ? 1 : 0;
 }
