@@ -246,6 +246,12 @@ static void loadavg(char *buf, size_t n) {
 int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "quick") == 0, runs = quick ? 3 : MAX_RUNS;
     const char *only = argc > 1 + quick ? argv[1 + quick] : NULL;
+    char word[64];
+    if (only) snprintf(word, sizeof word, " %s ", only);
+    if (only && !strstr(" IQ4_NL IQ4_XS IQ3_S IQ2_XS gptq gptqda ", word)) {
+        fprintf(stderr, "usage: bench_quantfmt [quick] [IQ4_NL|IQ4_XS|IQ3_S|IQ2_XS|gptq|gptqda]\n");
+        return 2;
+    }
     if (!getenv("OMP_NUM_THREADS")) {
         setenv("OMP_NUM_THREADS", "2", 1);
 #ifdef _OPENMP
