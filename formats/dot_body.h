@@ -1,0 +1,189 @@
+/* dot_body: the fused dequantize-and-dot kernels of formats/dot.h, written once for every x86
+ * level. Included by formats/dot_x86.c only, once per level, after it has defined the level's
+ * vector of 16 floats and its operations (V, VZERO, VLOADX, VSET1, VADD, VSUB, VMUL, VFMA, VHSUM,
+ * VI8, VU8, VF16, VBF16), FN(name) (the level's suffix), ATTR (an inlined helper of the level),
+ * KATTR (a kernel of the level), MCMAX (vectors x per pass over a row) and NACC (partial sums per
+ * vector x). No include guard: it is meant to be included more than once.
+ *
+ * Each type has a step loader: the 16 * NV weights of step s of a row into w[0..NV), with the
+ * float operations of its qdequant_row dequantizer in the same order (so each weight is the
+ * reference's bit for bit). ROWS() writes the kernel around it: per row, per pass of up to MCMAX
+ * vectors x, every step loaded once and multiplied into NACC partial sums per vector. */
+
+/* ---- step loaders ---- */
+
+ATTR void FN(ld_f32)(const uint8_t *row, int64_t s, V *w) {
+    const float *p = (const float *)row + 32 * s;
+    w[0] = VLOADX(p);
+    w[1] = VLOADX(p + 16);
+}
+
+ATTR void FN(ld_f16)(const uint8_t *row, int64_t s, V *w) {
+    w[0] = VF16(row + 64 * s);
+    w[1] = VF16(row + 64 * s + 32);
+}
+
+ATTR void FN(ld_bf16)(const uint8_t *row, int64_t s, V *w) {
+    w[0] = VBF16(row + 64 * s);
+    w[1] = VBF16(row + 64 * s + 32);
+}
+
+/* Q8_0: 34-byte blocks (fp16 d, 32 int8): q * d */
+ATTR void FN(ld_q8_0)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 34 * s;
+    const V d = VSET1(half_at(b));
+    w[0] = VMUL(VI8(_mm_loadu_si128((const __m128i *)(b + 2))), d);
+    w[1] = VMUL(VI8(_mm_loadu_si128((const __m128i *)(b + 18))), d);
+}
+
+/* Q4_0: 18-byte blocks (fp16 d, 16 bytes of nibbles, low nibbles first): (q - 8) * d */
+ATTR void FN(ld_q4_0)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 18 * s;
+    const V d = VSET1(half_at(b));
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2)), f = _mm_set1_epi8(0xF), e = _mm_set1_epi8(8);
+    w[0] = VMUL(VI8(_mm_sub_epi8(_mm_and_si128(q, f), e)), d);
+    w[1] = VMUL(VI8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), f), e)), d);
+}
+
+/* Q4_K: 144-byte super-blocks of 256 (fp16 d, fp16 dmin, 12 bytes of scales and mins, 128 bytes of
+ * nibbles); step s is sub-blocks 2j and 2j+1 (j = s % 4): (d * sc) * q - (dmin * m) */
+ATTR void FN(ld_q4_k)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 144 * (s >> 2);
+    const int j = (int)(s & 3);
+    const float d = half_at(b), min = half_at(b + 2);
+    uint8_t sc, m;
+    k4_scale_min(2 * j, b + 4, &sc, &m);
+    const V d1 = VSET1(d * sc), m1 = VSET1(min * m);
+    k4_scale_min(2 * j + 1, b + 4, &sc, &m);
+    const V d2 = VSET1(d * sc), m2 = VSET1(min * m);
+    const uint8_t *q = b + 16 + 32 * j;
+    const __m128i f = _mm_set1_epi8(0xF);
+    const __m128i q0 = _mm_loadu_si128((const __m128i *)q), q1 = _mm_loadu_si128((const __m128i *)(q + 16));
+    w[0] = VSUB(VMUL(d1, VU8(_mm_and_si128(q0, f))), m1);
+    w[1] = VSUB(VMUL(d1, VU8(_mm_and_si128(q1, f))), m1);
+    w[2] = VSUB(VMUL(d2, VU8(_mm_and_si128(_mm_srli_epi16(q0, 4), f))), m2);
+    w[3] = VSUB(VMUL(d2, VU8(_mm_and_si128(_mm_srli_epi16(q1, 4), f))), m2);
+}
+
+/* Q5_K: 176-byte super-blocks (d, dmin, 12 bytes of scales, 32 bytes of fifth bits, 128 of
+ * nibbles): (d * sc) * (q + 16 * bit) - (dmin * m), the bits of sub-block i in bit i of qh */
+ATTR void FN(ld_q5_k)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 176 * (s >> 2);
+    const int j = (int)(s & 3);
+    const float d = half_at(b), min = half_at(b + 2);
+    uint8_t sc, m;
+    k4_scale_min(2 * j, b + 4, &sc, &m);
+    const V d1 = VSET1(d * sc), m1 = VSET1(min * m);
+    k4_scale_min(2 * j + 1, b + 4, &sc, &m);
+    const V d2 = VSET1(d * sc), m2 = VSET1(min * m);
+    const uint8_t *ql = b + 48 + 32 * j, *qh = b + 16;
+    const __m128i f = _mm_set1_epi8(0xF), one = _mm_set1_epi8(1);
+    const __m128i sh1 = _mm_cvtsi32_si128(2 * j), sh2 = _mm_cvtsi32_si128(2 * j + 1);
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        const __m128i l = _mm_loadu_si128((const __m128i *)(ql + 16 * c));
+        const __m128i h = _mm_loadu_si128((const __m128i *)(qh + 16 * c));
+        const __m128i h1 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh1), one), 4);
+        const __m128i h2 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh2), one), 4);
+        w[c] = VSUB(VMUL(d1, VU8(_mm_or_si128(_mm_and_si128(l, f), h1))), m1);
+        w[2 + c] = VSUB(VMUL(d2, VU8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(l, 4), f), h2))), m2);
+    }
+}
+
+/* Q6_K: 210-byte super-blocks (128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales,
+ * fp16 d), in two halves of 128; step s is half (s / 2) % 2, groups g = 2p, 2p + 1 (p = s % 2) of
+ * 32: (d * sc) * (q - 32) */
+ATTR void FN(ld_q6_k)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 210 * (s >> 2);
+    const int h = (int)((s >> 1) & 1), p = (int)(s & 1);
+    const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+    const int8_t *sc = (const int8_t *)(b + 192) + 8 * h;
+    const float d = half_at(b + 208);
+    const __m128i f = _mm_set1_epi8(0xF), three = _mm_set1_epi8(3), k32 = _mm_set1_epi8(32);
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) {
+        const int g = 2 * p + (v >> 1), t = v & 1;
+        __m128i l = _mm_loadu_si128((const __m128i *)(ql + 32 * (g & 1) + 16 * t));
+        l = g >= 2 ? _mm_and_si128(_mm_srli_epi16(l, 4), f) : _mm_and_si128(l, f);
+        const __m128i hb = _mm_and_si128(_mm_srl_epi16(_mm_loadu_si128((const __m128i *)(qh + 16 * t)),
+                                                       _mm_cvtsi32_si128(2 * g)), three);
+        const __m128i q = _mm_sub_epi8(_mm_or_si128(l, _mm_slli_epi16(hb, 4)), k32);
+        w[v] = VMUL(VSET1(d * sc[2 * g + t]), VI8(q));
+    }
+}
+
+/* The float types' last K % 32 weights, one at a time. */
+ATTR float FN(wk_f32)(const uint8_t *row, int64_t k) {
+    float v;
+    memcpy(&v, row + 4 * k, 4);
+    return v;
+}
+ATTR float FN(wk_f16)(const uint8_t *row, int64_t k) { return half_at(row + 2 * k); }
+ATTR float FN(wk_bf16)(const uint8_t *row, int64_t k) {
+    uint32_t u = (uint32_t)(row[2 * k] | row[2 * k + 1] << 8) << 16;
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+}
+ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)k, 0.0f; }
+
+/* ---- the kernels ---- */
+
+/* One row times MC vectors x (x[m * K ..]): y[m * ldy] */
+#define ROWS(T, NV, WK)                                                                            \
+    ATTR void FN(row_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,     \
+                          const int MC) {                                                          \
+        V acc[4][2];                                                                               \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();      \
+        const int64_t steps = K / (16 * NV);                                                       \
+        for (int64_t s = 0; s < steps; s++) {                                                      \
+            V w[NV];                                                                               \
+            FN(ld_##T)(row, s, w);                                                                 \
+            const float *xs = x + s * 16 * NV;                                                     \
+            _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                   \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                               \
+                    acc[m][v % NACC] = VFMA(w[v], VLOADX(xs + m * K + 16 * v), acc[m][v % NACC]);  \
+        }                                                                                          \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {                                     \
+            float r = VHSUM(NACC == 2 ? VADD(acc[m][0], acc[m][1]) : acc[m][0]);                   \
+            for (int64_t k = steps * 16 * NV; k < K; k++) r += FN(WK)(row, k) * x[m * K + k];      \
+            y[m * ldy] = r;                                                                        \
+        }                                                                                          \
+    }                                                                                              \
+    KATTR void FN(dot_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
+                           int M, float *y, int64_t ldy) {                                         \
+        for (int64_t r = 0; r < n_rows; r++, w += rb)                                              \
+            for (int m0 = 0; m0 < M; m0 += MCMAX) {                                                \
+                const float *xm = x + m0 * K;                                                      \
+                float *ym = y + m0 * ldy + r;                                                      \
+                switch (M - m0 < MCMAX ? M - m0 : MCMAX) {                                         \
+                case 1: FN(row_##T)(w, K, xm, ym, ldy, 1); break;                                  \
+                case 2: FN(row_##T)(w, K, xm, ym, ldy, 2); break;                                  \
+                case 3: FN(row_##T)(w, K, xm, ym, ldy, 3); break;                                  \
+                default: FN(row_##T)(w, K, xm, ym, ldy, 4); break;                                 \
+                }                                                                                  \
+            }                                                                                      \
+    }
+
+ROWS(f32, 2, wk_f32)
+ROWS(f16, 2, wk_f16)
+ROWS(bf16, 2, wk_bf16)
+ROWS(q8_0, 2, wk_none)
+ROWS(q4_0, 2, wk_none)
+ROWS(q4_k, 4, wk_none)
+ROWS(q5_k, 4, wk_none)
+ROWS(q6_k, 4, wk_none)
+
+#undef ROWS
+
+/* Installs this level's kernels. */
+static void FN(install)(Dot *d) {
+    d->rows[Q_F32] = FN(dot_f32);
+    d->rows[Q_F16] = FN(dot_f16);
+    d->rows[Q_BF16] = FN(dot_bf16);
+    d->rows[Q_Q8_0] = FN(dot_q8_0);
+    d->rows[Q_Q4_0] = FN(dot_q4_0);
+    d->rows[Q_Q4_K] = FN(dot_q4_k);
+    d->rows[Q_Q5_K] = FN(dot_q5_k);
+    d->rows[Q_Q6_K] = FN(dot_q6_k);
+}
