@@ -11,7 +11,7 @@
  * of the f32 additions differs from the panel path (oneDNN's gemm has its own order as well).
  *
  * Kernels: AVX-512 and AVX2 (+FMA, F16C) on x86-64, picked at run time (formats/dot_x86.c), for
- * F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K; a portable C kernel for the same types (one
+ * F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K; a portable C kernel for the same types (one
  * block dequantized by qdequant_row into a buffer, then dotted). Other types have no kernel:
  * dot_has says so and the caller uses its panel path.
  *

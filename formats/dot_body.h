@@ -45,6 +45,25 @@ ATTR void FN(ld_q4_0)(const uint8_t *row, int64_t s, V *w) {
     w[1] = VMUL(VI8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), f), e)), d);
 }
 
+/* Q5_0: 22-byte blocks (fp16 d, 32 fifth bits qh, 16 bytes of nibbles): element j < 16 is
+ * (low nibble j | bit j of qh << 4) - 16, element 16 + j (high nibble j | bit 16 + j << 4) - 16;
+ * times d. The bits are spread to bytes by a shuffle of qh's bytes and a per-lane mask. */
+ATTR void FN(ld_q5_0)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 22 * s;
+    const V d = VSET1(half_at(b));
+    uint32_t qh;
+    memcpy(&qh, b + 2, 4);
+    const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
+    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    const __m128i lo_idx = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m128i hi_idx = _mm_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m128i h0 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, lo_idx), bit), bit), k16);
+    const __m128i h1 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, hi_idx), bit), bit), k16);
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
+    w[0] = VMUL(VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(q, f), h0), k16)), d);
+    w[1] = VMUL(VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16)), d);
+}
+
 /* Q4_K: 144-byte super-blocks of 256 (fp16 d, fp16 dmin, 12 bytes of scales and mins, 128 bytes of
  * nibbles); step s is sub-blocks 2j and 2j+1 (j = s % 4): (d * sc) * q - (dmin * m) */
 ATTR void FN(ld_q4_k)(const uint8_t *row, int64_t s, V *w) {
@@ -170,6 +189,7 @@ ROWS(f16, 2, wk_f16)
 ROWS(bf16, 2, wk_bf16)
 ROWS(q8_0, 2, wk_none)
 ROWS(q4_0, 2, wk_none)
+ROWS(q5_0, 2, wk_none)
 ROWS(q4_k, 4, wk_none)
 ROWS(q5_k, 4, wk_none)
 ROWS(q6_k, 4, wk_none)
@@ -183,6 +203,7 @@ static void FN(install)(Dot *d) {
     d->rows[Q_BF16] = FN(dot_bf16);
     d->rows[Q_Q8_0] = FN(dot_q8_0);
     d->rows[Q_Q4_0] = FN(dot_q4_0);
+    d->rows[Q_Q5_0] = FN(dot_q5_0);
     d->rows[Q_Q4_K] = FN(dot_q4_k);
     d->rows[Q_Q5_K] = FN(dot_q5_k);
     d->rows[Q_Q6_K] = FN(dot_q6_k);
