@@ -1,9 +1,11 @@
 /* dot_body: the fused dequantize-and-dot kernels of formats/dot.h, written once for every x86
  * level. Included by formats/dot_x86.c only, once per level, after it has defined the level's
  * vector of 16 floats and its operations (V, VZERO, VLOADX, VSET1, VADD, VSUB, VMUL, VFMA, VHSUM,
- * VI8, VU8, VF16, VBF16), FN(name) (the level's suffix), ATTR (an inlined helper of the level),
+ * VI8, VU8, VF16, VBF16, HALF: the fp16 at a byte address as a float), FN(name) (the level's suffix), ATTR (an inlined helper of the level),
  * KATTR (a kernel of the level), MCMAX (vectors x per pass over a row) and NACC (partial sums per
- * vector x). No include guard: it is meant to be included more than once.
+ * vector x); optionally VLUT(i, table) (16 floats picked by the low 4 bits of each 32-bit lane of
+ * the VI i) with VI, VIOTA (0..15), VIDX (16 bytes to lanes) and VIDXHI (lanes >> 4), for the
+ * table-lookup loaders. No include guard: it is meant to be included more than once.
  *
  * Each type has a step loader: the 16 * NV weights of step s of a row into w[0..NV), with the
  * float operations of its qdequant_row dequantizer in the same order (so each weight is the
@@ -11,6 +13,10 @@
  * vectors x, every step loaded once and multiplied into NACC partial sums per vector. */
 
 /* ---- step loaders ---- */
+
+/* the loaders ROWS() uses where a level has a faster one (VLUT below) */
+#define LD_Q4_0 FN(ld_q4_0)
+#define LD_Q4_K FN(ld_q4_k)
 
 ATTR void FN(ld_f32)(const uint8_t *row, int64_t s, V *w) {
     const float *p = (const float *)row + 32 * s;
@@ -31,7 +37,7 @@ ATTR void FN(ld_bf16)(const uint8_t *row, int64_t s, V *w) {
 /* Q8_0: 34-byte blocks (fp16 d, 32 int8): q * d */
 ATTR void FN(ld_q8_0)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 34 * s;
-    const V d = VSET1(half_at(b));
+    const V d = VSET1(HALF(b));
     w[0] = VMUL(VI8(_mm_loadu_si128((const __m128i *)(b + 2))), d);
     w[1] = VMUL(VI8(_mm_loadu_si128((const __m128i *)(b + 18))), d);
 }
@@ -39,18 +45,34 @@ ATTR void FN(ld_q8_0)(const uint8_t *row, int64_t s, V *w) {
 /* Q4_0: 18-byte blocks (fp16 d, 16 bytes of nibbles, low nibbles first): (q - 8) * d */
 ATTR void FN(ld_q4_0)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 18 * s;
-    const V d = VSET1(half_at(b));
+    const V d = VSET1(HALF(b));
     const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2)), f = _mm_set1_epi8(0xF), e = _mm_set1_epi8(8);
     w[0] = VMUL(VI8(_mm_sub_epi8(_mm_and_si128(q, f), e)), d);
     w[1] = VMUL(VI8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), f), e)), d);
 }
+
+#ifdef VLUT
+/* With a 16-entry permute (AVX-512's vpermps), the 16 values a nibble can stand for are computed
+ * once per block or sub-block, with the reference's operations (so bit for bit the same floats),
+ * and each weight is a table lookup indexed by its nibble: no int-to-float conversion, no
+ * multiply per weight. vpermps reads the low 4 bits of each lane, so the low nibble needs no mask. */
+#undef LD_Q4_0
+#define LD_Q4_0 FN(ld_q4_0_lut)
+ATTR void FN(ld_q4_0_lut)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 18 * s;
+    const V table = VMUL(VSUB(VIOTA(), VSET1(8.0f)), VSET1(HALF(b))); /* (j - 8) * d, j - 8 exact */
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 2)));
+    w[0] = VLUT(q, table);
+    w[1] = VLUT(VIDXHI(q), table);
+}
+#endif
 
 /* Q5_0: 22-byte blocks (fp16 d, 32 fifth bits qh, 16 bytes of nibbles): element j < 16 is
  * (low nibble j | bit j of qh << 4) - 16, element 16 + j (high nibble j | bit 16 + j << 4) - 16;
  * times d. The bits are spread to bytes by a shuffle of qh's bytes and a per-lane mask. */
 ATTR void FN(ld_q5_0)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 22 * s;
-    const V d = VSET1(half_at(b));
+    const V d = VSET1(HALF(b));
     uint32_t qh;
     memcpy(&qh, b + 2, 4);
     const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
@@ -69,7 +91,7 @@ ATTR void FN(ld_q5_0)(const uint8_t *row, int64_t s, V *w) {
 ATTR void FN(ld_q4_k)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 144 * (s >> 2);
     const int j = (int)(s & 3);
-    const float d = half_at(b), min = half_at(b + 2);
+    const float d = HALF(b), min = HALF(b + 2);
     uint8_t sc, m;
     k4_scale_min(2 * j, b + 4, &sc, &m);
     const V d1 = VSET1(d * sc), m1 = VSET1(min * m);
@@ -84,12 +106,34 @@ ATTR void FN(ld_q4_k)(const uint8_t *row, int64_t s, V *w) {
     w[3] = VSUB(VMUL(d2, VU8(_mm_and_si128(_mm_srli_epi16(q1, 4), f))), m2);
 }
 
+#ifdef VLUT
+/* Q4_K through two 16-entry tables (see ld_q4_0_lut): d1 * j - m1 and d2 * j - m2. */
+#undef LD_Q4_K
+#define LD_Q4_K FN(ld_q4_k_lut)
+ATTR void FN(ld_q4_k_lut)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 144 * (s >> 2);
+    const int j = (int)(s & 3);
+    const float d = HALF(b), min = HALF(b + 2);
+    uint8_t sc, m;
+    k4_scale_min(2 * j, b + 4, &sc, &m);
+    const V t1 = VSUB(VMUL(VSET1(d * sc), VIOTA()), VSET1(min * m));
+    k4_scale_min(2 * j + 1, b + 4, &sc, &m);
+    const V t2 = VSUB(VMUL(VSET1(d * sc), VIOTA()), VSET1(min * m));
+    const uint8_t *q = b + 16 + 32 * j;
+    const VI q0 = VIDX(_mm_loadu_si128((const __m128i *)q)), q1 = VIDX(_mm_loadu_si128((const __m128i *)(q + 16)));
+    w[0] = VLUT(q0, t1);
+    w[1] = VLUT(q1, t1);
+    w[2] = VLUT(VIDXHI(q0), t2);
+    w[3] = VLUT(VIDXHI(q1), t2);
+}
+#endif
+
 /* Q5_K: 176-byte super-blocks (d, dmin, 12 bytes of scales, 32 bytes of fifth bits, 128 of
  * nibbles): (d * sc) * (q + 16 * bit) - (dmin * m), the bits of sub-block i in bit i of qh */
 ATTR void FN(ld_q5_k)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 176 * (s >> 2);
     const int j = (int)(s & 3);
-    const float d = half_at(b), min = half_at(b + 2);
+    const float d = HALF(b), min = HALF(b + 2);
     uint8_t sc, m;
     k4_scale_min(2 * j, b + 4, &sc, &m);
     const V d1 = VSET1(d * sc), m1 = VSET1(min * m);
@@ -117,7 +161,7 @@ ATTR void FN(ld_q6_k)(const uint8_t *row, int64_t s, V *w) {
     const int h = (int)((s >> 1) & 1), p = (int)(s & 1);
     const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
     const int8_t *sc = (const int8_t *)(b + 192) + 8 * h;
-    const float d = half_at(b + 208);
+    const float d = HALF(b + 208);
     const __m128i f = _mm_set1_epi8(0xF), three = _mm_set1_epi8(3), k32 = _mm_set1_epi8(32);
 #pragma GCC unroll 4
     for (int v = 0; v < 4; v++) {
@@ -137,7 +181,7 @@ ATTR float FN(wk_f32)(const uint8_t *row, int64_t k) {
     memcpy(&v, row + 4 * k, 4);
     return v;
 }
-ATTR float FN(wk_f16)(const uint8_t *row, int64_t k) { return half_at(row + 2 * k); }
+ATTR float FN(wk_f16)(const uint8_t *row, int64_t k) { return HALF(row + 2 * k); }
 ATTR float FN(wk_bf16)(const uint8_t *row, int64_t k) {
     uint32_t u = (uint32_t)(row[2 * k] | row[2 * k + 1] << 8) << 16;
     float v;
@@ -148,23 +192,41 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
 
 /* ---- the kernels ---- */
 
-/* One row times MC vectors x (x[m * K ..]): y[m * ldy] */
-#define ROWS(T, NV, WK)                                                                            \
+/* One row times MC vectors x (x[m * K ..]): y[m * ldy]. With one or two vectors the partial sums
+ * would wait on each other (an FMA's latency is several cycles): U = 2 steps per iteration, each
+ * with its own partial sums. */
+#define ROWS(T, LD, NV, WK)                                                                         \
     ATTR void FN(row_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,     \
                           const int MC) {                                                          \
-        V acc[4][2];                                                                               \
-        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();      \
+        V acc[8][4]; /* [MCMAX at most][U * NACC] */                                               \
+        const int U = MC <= 2 ? 2 : 1;                                                             \
+        _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++)                                       \
+            _Pragma("GCC unroll 4") for (int a = 0; a < 2 * U; a++) acc[m][a] = VZERO();           \
         const int64_t steps = K / (16 * NV);                                                       \
-        for (int64_t s = 0; s < steps; s++) {                                                      \
+        int64_t s = 0;                                                                             \
+        for (; s + U <= steps; s += U)                                                             \
+            _Pragma("GCC unroll 2") for (int u = 0; u < U; u++) {                                  \
+                V w[NV];                                                                           \
+                LD(row, s + u, w);                                                                 \
+                const float *xs = x + (s + u) * 16 * NV;                                           \
+                _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++)                               \
+                    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                           \
+                        acc[m][2 * u + v % NACC] =                                                 \
+                            VFMA(w[v], VLOADX(xs + m * K + 16 * v), acc[m][2 * u + v % NACC]);     \
+            }                                                                                      \
+        for (; s < steps; s++) {                                                                   \
             V w[NV];                                                                               \
-            FN(ld_##T)(row, s, w);                                                                 \
+            LD(row, s, w);                                                                         \
             const float *xs = x + s * 16 * NV;                                                     \
-            _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                   \
+            _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++)                                   \
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                               \
                     acc[m][v % NACC] = VFMA(w[v], VLOADX(xs + m * K + 16 * v), acc[m][v % NACC]);  \
         }                                                                                          \
-        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {                                     \
-            float r = VHSUM(NACC == 2 ? VADD(acc[m][0], acc[m][1]) : acc[m][0]);                   \
+        _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) {                                     \
+            V t = acc[m][0];                                                                       \
+            if (NACC == 2) t = VADD(t, acc[m][1]);                                                 \
+            if (U == 2) t = VADD(t, NACC == 2 ? VADD(acc[m][2], acc[m][3]) : acc[m][2]);           \
+            float r = VHSUM(t);                                                                    \
             for (int64_t k = steps * 16 * NV; k < K; k++) r += FN(WK)(row, k) * x[m * K + k];      \
             y[m * ldy] = r;                                                                        \
         }                                                                                          \
@@ -179,22 +241,28 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
                 case 1: FN(row_##T)(w, K, xm, ym, ldy, 1); break;                                  \
                 case 2: FN(row_##T)(w, K, xm, ym, ldy, 2); break;                                  \
                 case 3: FN(row_##T)(w, K, xm, ym, ldy, 3); break;                                  \
-                default: FN(row_##T)(w, K, xm, ym, ldy, 4); break;                                 \
+                case 4: FN(row_##T)(w, K, xm, ym, ldy, 4); break;                                  \
+                case 5: FN(row_##T)(w, K, xm, ym, ldy, 5); break;                                  \
+                case 6: FN(row_##T)(w, K, xm, ym, ldy, 6); break;                                  \
+                case 7: FN(row_##T)(w, K, xm, ym, ldy, 7); break;                                  \
+                default: FN(row_##T)(w, K, xm, ym, ldy, 8); break;                                 \
                 }                                                                                  \
             }                                                                                      \
     }
 
-ROWS(f32, 2, wk_f32)
-ROWS(f16, 2, wk_f16)
-ROWS(bf16, 2, wk_bf16)
-ROWS(q8_0, 2, wk_none)
-ROWS(q4_0, 2, wk_none)
-ROWS(q5_0, 2, wk_none)
-ROWS(q4_k, 4, wk_none)
-ROWS(q5_k, 4, wk_none)
-ROWS(q6_k, 4, wk_none)
+ROWS(f32, FN(ld_f32), 2, wk_f32)
+ROWS(f16, FN(ld_f16), 2, wk_f16)
+ROWS(bf16, FN(ld_bf16), 2, wk_bf16)
+ROWS(q8_0, FN(ld_q8_0), 2, wk_none)
+ROWS(q4_0, LD_Q4_0, 2, wk_none)
+ROWS(q5_0, FN(ld_q5_0), 2, wk_none)
+ROWS(q4_k, LD_Q4_K, 4, wk_none)
+ROWS(q5_k, FN(ld_q5_k), 4, wk_none)
+ROWS(q6_k, FN(ld_q6_k), 4, wk_none)
 
 #undef ROWS
+#undef LD_Q4_0
+#undef LD_Q4_K
 
 /* Installs this level's kernels. */
 static void FN(install)(Dot *d) {

@@ -24,6 +24,10 @@
 #define ISA512 "avx512f,avx2,fma,f16c"
 #define A512 __attribute__((target(ISA512), always_inline)) static inline
 
+/* A block's fp16 scale by F16C (exact, as half_to_f32; the scalar decoder's branches cost more
+ * than a 32-weight block's arithmetic). */
+#define HALF(p) _cvtsh_ss((unsigned short)((p)[0] | (p)[1] << 8))
+
 A512 __m512 i8_avx512(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v)); }
 A512 __m512 u8_avx512(__m128i v) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(v)); }
 A512 __m512 f16_avx512(const uint8_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
@@ -52,9 +56,14 @@ A512 float hsum_avx512(__m512 v) {
 #define VF16(p) f16_avx512(p)
 #define VBF16(p) bf16_avx512(p)
 #define FN(name) name##_avx512
+#define VI __m512i
+#define VIOTA() _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define VIDX(q) _mm512_cvtepu8_epi32(q)
+#define VIDXHI(i) _mm512_srli_epi32(i, 4)
+#define VLUT(i, table) _mm512_permutexvar_ps(i, table)
 #define ATTR A512
 #define KATTR __attribute__((target(ISA512))) static
-#define MCMAX 4
+#define MCMAX 8
 #define NACC 2
 #include "formats/dot_body.h"
 #undef V
@@ -71,6 +80,11 @@ A512 float hsum_avx512(__m512 v) {
 #undef VF16
 #undef VBF16
 #undef FN
+#undef VI
+#undef VIOTA
+#undef VIDX
+#undef VIDXHI
+#undef VLUT
 #undef ATTR
 #undef KATTR
 #undef MCMAX
