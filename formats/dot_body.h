@@ -4,7 +4,7 @@
  * VI8, VU8, VF16, VBF16, HALF: the fp16 at a byte address as a float), FN(name) (the level's suffix), ATTR (an inlined helper of the level),
  * KATTR (a kernel of the level), MCMAX (vectors x per pass over a row) and NACC (partial sums per
  * vector x); optionally VLUT(i, table) (16 floats picked by the low 4 bits of each 32-bit lane of
- * the VI i) with VI, VIOTA (0..15), VIDX (16 bytes to lanes) and VIDXHI (lanes >> 4), for the
+ * the VI i) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15), VIDX (16 bytes to lanes) and VIDXHI (lanes >> 4), for the
  * table-lookup loaders. No include guard: it is meant to be included more than once.
  *
  * Each type has a step loader: the 16 * NV weights of step s of a row into w[0..NV), with the
@@ -16,7 +16,9 @@
 
 /* the loaders ROWS() uses where a level has a faster one (VLUT below) */
 #define LD_Q4_0 FN(ld_q4_0)
+#define LD_Q5_0 FN(ld_q5_0)
 #define LD_Q4_K FN(ld_q4_k)
+#define LD_Q5_K FN(ld_q5_k)
 
 ATTR void FN(ld_f32)(const uint8_t *row, int64_t s, V *w) {
     const float *p = (const float *)row + 32 * s;
@@ -86,6 +88,28 @@ ATTR void FN(ld_q5_0)(const uint8_t *row, int64_t s, V *w) {
     w[1] = VMUL(VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16)), d);
 }
 
+#ifdef VLUT
+/* Q5_0 through a 32-entry table (two 16-entry halves, vpermt2ps reads 5 bits): (j - 16) * d. */
+#undef LD_Q5_0
+#define LD_Q5_0 FN(ld_q5_0_lut)
+ATTR void FN(ld_q5_0_lut)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 22 * s;
+    const V d = VSET1(HALF(b));
+    const V lo = VMUL(VSUB(VIOTA(), VSET1(16.0f)), d), hi = VMUL(VIOTA(), d); /* j - 16 exact */
+    uint32_t qh;
+    memcpy(&qh, b + 2, 4);
+    const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
+    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    const __m128i lo_idx = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m128i hi_idx = _mm_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m128i h0 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, lo_idx), bit), bit), k16);
+    const __m128i h1 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, hi_idx), bit), bit), k16);
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
+    w[0] = VLUT32(VIDX(_mm_or_si128(_mm_and_si128(q, f), h0)), lo, hi);
+    w[1] = VLUT32(VIDX(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1)), lo, hi);
+}
+#endif
+
 /* Q4_K: 144-byte super-blocks of 256 (fp16 d, fp16 dmin, 12 bytes of scales and mins, 128 bytes of
  * nibbles); step s is sub-blocks 2j and 2j+1 (j = s % 4): (d * sc) * q - (dmin * m) */
 ATTR void FN(ld_q4_k)(const uint8_t *row, int64_t s, V *w) {
@@ -152,6 +176,37 @@ ATTR void FN(ld_q5_k)(const uint8_t *row, int64_t s, V *w) {
         w[2 + c] = VSUB(VMUL(d2, VU8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(l, 4), f), h2))), m2);
     }
 }
+
+#ifdef VLUT
+/* Q5_K through two 32-entry tables: d1 * j - m1 and d2 * j - m2, j = 0..31. */
+#undef LD_Q5_K
+#define LD_Q5_K FN(ld_q5_k_lut)
+ATTR void FN(ld_q5_k_lut)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 176 * (s >> 2);
+    const int j = (int)(s & 3);
+    const float d = HALF(b), min = HALF(b + 2);
+    const V iota = VIOTA(), iota16 = VADD(VIOTA(), VSET1(16.0f)); /* exact */
+    uint8_t sc, m;
+    k4_scale_min(2 * j, b + 4, &sc, &m);
+    const V d1 = VSET1(d * sc), m1 = VSET1(min * m);
+    const V lo1 = VSUB(VMUL(d1, iota), m1), hi1 = VSUB(VMUL(d1, iota16), m1);
+    k4_scale_min(2 * j + 1, b + 4, &sc, &m);
+    const V d2 = VSET1(d * sc), m2 = VSET1(min * m);
+    const V lo2 = VSUB(VMUL(d2, iota), m2), hi2 = VSUB(VMUL(d2, iota16), m2);
+    const uint8_t *ql = b + 48 + 32 * j, *qh = b + 16;
+    const __m128i f = _mm_set1_epi8(0xF), one = _mm_set1_epi8(1);
+    const __m128i sh1 = _mm_cvtsi32_si128(2 * j), sh2 = _mm_cvtsi32_si128(2 * j + 1);
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        const __m128i l = _mm_loadu_si128((const __m128i *)(ql + 16 * c));
+        const __m128i h = _mm_loadu_si128((const __m128i *)(qh + 16 * c));
+        const __m128i h1 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh1), one), 4);
+        const __m128i h2 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh2), one), 4);
+        w[c] = VLUT32(VIDX(_mm_or_si128(_mm_and_si128(l, f), h1)), lo1, hi1);
+        w[2 + c] = VLUT32(VIDX(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(l, 4), f), h2)), lo2, hi2);
+    }
+}
+#endif
 
 /* Q6_K: 210-byte super-blocks (128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales,
  * fp16 d), in two halves of 128; step s is half (s / 2) % 2, groups g = 2p, 2p + 1 (p = s % 2) of
@@ -255,14 +310,16 @@ ROWS(f16, FN(ld_f16), 2, wk_f16)
 ROWS(bf16, FN(ld_bf16), 2, wk_bf16)
 ROWS(q8_0, FN(ld_q8_0), 2, wk_none)
 ROWS(q4_0, LD_Q4_0, 2, wk_none)
-ROWS(q5_0, FN(ld_q5_0), 2, wk_none)
+ROWS(q5_0, LD_Q5_0, 2, wk_none)
 ROWS(q4_k, LD_Q4_K, 4, wk_none)
-ROWS(q5_k, FN(ld_q5_k), 4, wk_none)
+ROWS(q5_k, LD_Q5_K, 4, wk_none)
 ROWS(q6_k, FN(ld_q6_k), 4, wk_none)
 
 #undef ROWS
 #undef LD_Q4_0
 #undef LD_Q4_K
+#undef LD_Q5_0
+#undef LD_Q5_K
 
 /* Installs this level's kernels. */
 static void FN(install)(Dot *d) {

@@ -61,6 +61,7 @@ A512 float hsum_avx512(__m512 v) {
 #define VIDX(q) _mm512_cvtepu8_epi32(q)
 #define VIDXHI(i) _mm512_srli_epi32(i, 4)
 #define VLUT(i, table) _mm512_permutexvar_ps(i, table)
+#define VLUT32(i, lo, hi) _mm512_permutex2var_ps(lo, i, hi)
 #define ATTR A512
 #define KATTR __attribute__((target(ISA512))) static
 #define MCMAX 8
@@ -85,6 +86,7 @@ A512 float hsum_avx512(__m512 v) {
 #undef VIDX
 #undef VIDXHI
 #undef VLUT
+#undef VLUT32
 #undef ATTR
 #undef KATTR
 #undef MCMAX
