@@ -4,7 +4,8 @@
  * VI8, VU8, VF16, VBF16, HALF: the fp16 at a byte address as a float), FN(name) (the level's suffix), ATTR (an inlined helper of the level),
  * KATTR (a kernel of the level), MCMAX (vectors x per pass over a row) and NACC (partial sums per
  * vector x); optionally VLUT(i, table) (16 floats picked by the low 4 bits of each 32-bit lane of
- * the VI i) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15), VIDX (16 bytes to lanes) and VIDXHI (lanes >> 4), for the
+ * the VI i) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15),
+ * VILOW4 (lanes & 15), VIOR16(i, bits) (16 OR-ed into the lanes whose bit is set), VIDX (16 bytes to lanes) and VIDXHI (lanes >> 4), for the
  * table-lookup loaders. No include guard: it is meant to be included more than once.
  *
  * Each type has a step loader: the 16 * NV weights of step s of a row into w[0..NV), with the
@@ -89,7 +90,8 @@ ATTR void FN(ld_q5_0)(const uint8_t *row, int64_t s, V *w) {
 }
 
 #ifdef VLUT
-/* Q5_0 through a 32-entry table (two 16-entry halves, vpermt2ps reads 5 bits): (j - 16) * d. */
+/* Q5_0 through a 32-entry table (two 16-entry halves, vpermt2ps reads 5 bits): (j - 16) * d; the
+ * fifth bits of qh are a lane mask as they are (bit j: lane j), OR-ing 16 into the index. */
 #undef LD_Q5_0
 #define LD_Q5_0 FN(ld_q5_0_lut)
 ATTR void FN(ld_q5_0_lut)(const uint8_t *row, int64_t s, V *w) {
@@ -98,15 +100,9 @@ ATTR void FN(ld_q5_0_lut)(const uint8_t *row, int64_t s, V *w) {
     const V lo = VMUL(VSUB(VIOTA(), VSET1(16.0f)), d), hi = VMUL(VIOTA(), d); /* j - 16 exact */
     uint32_t qh;
     memcpy(&qh, b + 2, 4);
-    const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
-    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-    const __m128i lo_idx = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    const __m128i hi_idx = _mm_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m128i h0 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, lo_idx), bit), bit), k16);
-    const __m128i h1 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, hi_idx), bit), bit), k16);
-    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
-    w[0] = VLUT32(VIDX(_mm_or_si128(_mm_and_si128(q, f), h0)), lo, hi);
-    w[1] = VLUT32(VIDX(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1)), lo, hi);
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 6)));
+    w[0] = VLUT32(VIOR16(VILOW4(q), qh & 0xFFFF), lo, hi);
+    w[1] = VLUT32(VIOR16(VIDXHI(q), qh >> 16), lo, hi);
 }
 #endif
 

@@ -62,6 +62,8 @@ A512 float hsum_avx512(__m512 v) {
 #define VIDXHI(i) _mm512_srli_epi32(i, 4)
 #define VLUT(i, table) _mm512_permutexvar_ps(i, table)
 #define VLUT32(i, lo, hi) _mm512_permutex2var_ps(lo, i, hi)
+#define VILOW4(i) _mm512_and_epi32(i, _mm512_set1_epi32(15))
+#define VIOR16(i, bits) _mm512_mask_or_epi32(i, (__mmask16)(bits), i, _mm512_set1_epi32(16))
 #define ATTR A512
 #define KATTR __attribute__((target(ISA512))) static
 #define MCMAX 8
@@ -87,6 +89,8 @@ A512 float hsum_avx512(__m512 v) {
 #undef VIDXHI
 #undef VLUT
 #undef VLUT32
+#undef VILOW4
+#undef VIOR16
 #undef ATTR
 #undef KATTR
 #undef MCMAX
