@@ -174,7 +174,8 @@ ATTR void FN(ld_q5_k)(const uint8_t *row, int64_t s, V *w) {
 }
 
 #ifdef VLUT
-/* Q5_K through two 32-entry tables: d1 * j - m1 and d2 * j - m2, j = 0..31. */
+/* Q5_K through two 32-entry tables: d1 * j - m1 and d2 * j - m2, j = 0..31; the fifth bits as
+ * lane masks (see ld_q5_0_lut). */
 #undef LD_Q5_K
 #define LD_Q5_K FN(ld_q5_k_lut)
 ATTR void FN(ld_q5_k_lut)(const uint8_t *row, int64_t s, V *w) {
@@ -190,16 +191,17 @@ ATTR void FN(ld_q5_k_lut)(const uint8_t *row, int64_t s, V *w) {
     const V d2 = VSET1(d * sc), m2 = VSET1(min * m);
     const V lo2 = VSUB(VMUL(d2, iota), m2), hi2 = VSUB(VMUL(d2, iota16), m2);
     const uint8_t *ql = b + 48 + 32 * j, *qh = b + 16;
-    const __m128i f = _mm_set1_epi8(0xF), one = _mm_set1_epi8(1);
-    const __m128i sh1 = _mm_cvtsi32_si128(2 * j), sh2 = _mm_cvtsi32_si128(2 * j + 1);
+    /* the fifth bits of a lane: bit 2j (2j + 1) of qh[l], moved to bit 7 of each byte, which
+     * movemask gathers into a 16-lane mask */
+    const __m128i up1 = _mm_cvtsi32_si128(7 - 2 * j), up2 = _mm_cvtsi32_si128(6 - 2 * j);
 #pragma GCC unroll 2
     for (int c = 0; c < 2; c++) {
-        const __m128i l = _mm_loadu_si128((const __m128i *)(ql + 16 * c));
+        const VI l = VIDX(_mm_loadu_si128((const __m128i *)(ql + 16 * c)));
         const __m128i h = _mm_loadu_si128((const __m128i *)(qh + 16 * c));
-        const __m128i h1 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh1), one), 4);
-        const __m128i h2 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh2), one), 4);
-        w[c] = VLUT32(VIDX(_mm_or_si128(_mm_and_si128(l, f), h1)), lo1, hi1);
-        w[2 + c] = VLUT32(VIDX(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(l, 4), f), h2)), lo2, hi2);
+        const unsigned h1 = (unsigned)_mm_movemask_epi8(_mm_sll_epi16(h, up1));
+        const unsigned h2 = (unsigned)_mm_movemask_epi8(_mm_sll_epi16(h, up2));
+        w[c] = VLUT32(VIOR16(VILOW4(l), h1), lo1, hi1);
+        w[2 + c] = VLUT32(VIOR16(VIDXHI(l), h2), lo2, hi2);
     }
 }
 #endif
