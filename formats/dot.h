@@ -6,7 +6,9 @@
  *
  * W's rows are stored contiguously (row r at w + r * qtype_row_bytes(type, K)). Each block is
  * dequantized into registers with the float operations of qdequant_row (formats/qtype.h), in the
- * same order, so every weight value equals the reference f32 weight bit for bit; the products are
+ * same order (on AVX-512 the 4- and 5-bit types compute the 16 or 32 values a code can stand for
+ * that way once per block and look each weight up), so every weight value equals the reference
+ * f32 weight bit for bit; the products are
  * accumulated in f32 (several partial sums per row, added at the end of the row). Only the order
  * of the f32 additions differs from the panel path (oneDNN's gemm has its own order as well).
  *
