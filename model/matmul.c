@@ -161,9 +161,17 @@ typedef struct {
     int64_t R, n_chunks;
 } DotJob;
 
-/* 1 when y = x . W^T for M rows of x goes through the fused kernels. */
+/* 1 when y = x . W^T for M rows of x goes through the fused kernels. A GPTQ / AWQ / ... packed
+ * layer too: its rows unpacked to f32 by chunks, then the F32 kernel (so it gives its f32 twin's
+ * results bit for bit, as on the panel path). */
 static int use_dot(const Matmul *mm, const Tensor *W, int M) {
-    return !mm->bf16 && M <= DOT_MAX_M && W->hq.method == HQ_NONE && dot_has(&mm->dot, W->type);
+    if (mm->bf16 || M > DOT_MAX_M) return 0;
+    return dot_has(&mm->dot, W->hq.method != HQ_NONE ? Q_F32 : W->type);
+}
+
+/* Bytes of one row of W as the fused kernel reads it (packed layers: unpacked f32). */
+static size_t dot_row_bytes(const Tensor *W) {
+    return W->hq.method != HQ_NONE ? (size_t)W->cols * sizeof(float) : qtype_row_bytes(W->type, W->cols);
 }
 
 /* Runs the fused jobs[0..n): their row chunks shared by the threads (one parallel region); under
@@ -173,8 +181,8 @@ static void run_dot(Matmul *mm, DotJob *jobs, int n, int M) {
     size_t bytes = 0;
     for (int j = 0; j < n; j++) {
         DotJob *d = &jobs[j];
-        size_t rb = qtype_row_bytes(d->W->type, d->W->cols);
-        d->R = rb >= DOT_CHUNK_BYTES ? 1 : (int64_t)(DOT_CHUNK_BYTES / rb);
+        size_t rb = dot_row_bytes(d->W);
+        d->R = rb >= DOT_CHUNK_BYTES ? 1 : (int64_t)(DOT_CHUNK_BYTES / rb); /* fits a panel buffer */
         d->n_chunks = (d->W->rows + d->R - 1) / d->R;
         total += d->n_chunks;
         bytes += rb * (size_t)d->W->rows;
@@ -191,7 +199,17 @@ static void run_dot(Matmul *mm, DotJob *jobs, int n, int M) {
         const DotJob *d = &jobs[j];
         const Tensor *W = d->W;
         int64_t r0 = c * d->R, nr = W->rows - r0 < d->R ? W->rows - r0 : d->R;
-        const uint8_t *w = (const uint8_t *)W->data + (size_t)r0 * qtype_row_bytes(W->type, W->cols);
+        if (W->hq.method != HQ_NONE) {
+            int t = 0;
+#ifdef _OPENMP
+            t = omp_get_thread_num();
+#endif
+            float *buf = mm->w[t].panel;
+            hq_rows_f32(&W->hq, r0, (int)nr, buf);
+            dot_rows(&mm->dot, Q_F32, buf, nr, W->cols, d->x, M, d->y + r0, W->rows);
+            continue;
+        }
+        const uint8_t *w = (const uint8_t *)W->data + (size_t)r0 * dot_row_bytes(W);
         dot_rows(&mm->dot, W->type, w, nr, W->cols, d->x, M, d->y + r0, W->rows);
     }
 }

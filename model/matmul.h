@@ -2,9 +2,10 @@
  * matrices of any stored type, and the products of the batched attention.
  *
  * Weight matmuls (mm_run) of up to 8 rows of x in f32 mode, for the weight types formats/dot.h has
- * kernels for (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; not GPTQ/AWQ-packed layers):
- * fused dequantize-and-dot straight from the file mapping, the rows shared by the threads in
- * chunks (COLDTOK_MATMUL=panels in the environment: never; for benches and tests).
+ * kernels for (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K): fused dequantize-and-dot
+ * straight from the file mapping, the rows shared by the threads in chunks; Hugging Face packed
+ * layers (GPTQ, AWQ, ...) unpacked to f32 by chunks into the thread's panel buffer, then the F32
+ * kernel (COLDTOK_MATMUL=panels in the environment: never; for benches and tests).
  * Otherwise each matrix W [N, K] is cut into panels of rows; each panel is
  * converted (formats/convert.h) to f32 — or to bf16 in bf16 mode — into a per-thread scratch
  * just before use and multiplied with a oneDNN matmul primitive (created once per shape, kept
