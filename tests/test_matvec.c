@@ -69,8 +69,9 @@ static size_t row_bytes(uint32_t type, int K) {
     return type == Q_F32 ? 4u * K : type == Q_F16 || type == Q_BF16 ? 2u * K : qtype_row_bytes(type, K);
 }
 
-/* The kernel of d for `type` against double dot products of the reference weights. */
-static void against_double(const Dot *d, uint32_t type, int rows, int K) {
+/* The kernel of d for `type` against double dot products of the reference weights; returns the
+ * worst error relative to sum |w x|. */
+static double against_double(const Dot *d, uint32_t type, int rows, int K) {
     size_t rb = row_bytes(type, K);
     uint8_t *w = make_rows(type, rows, K);
     float *ref = malloc((size_t)rows * K * sizeof(float)), *x = malloc((size_t)MAX_M * K * sizeof(float));
@@ -102,9 +103,8 @@ static void against_double(const Dot *d, uint32_t type, int rows, int K) {
                 if (err > worst) worst = err;
             }
     }
-    printf("# %-8s %-5s rows %2d K %4d, M 1..%d: worst |error| / sum |w x| = %.2g\n", dot_level_name(d->level),
-           qtype_name(type), rows, K, MAX_M, worst);
     free(w), free(ref), free(x), free(y);
+    return worst;
 }
 
 /* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit. */
@@ -143,8 +143,11 @@ static void level(int lvl) {
         assert_true(dot_has(&d, type));
         int blk = qtype_block_elems(type) > 32 ? qtype_block_elems(type) : 32;
         int Ks[] = {blk, 3 * blk, type == Q_F32 || type == Q_F16 || type == Q_BF16 ? 67 : 2 * blk};
+        double worst = 0;
         for (int i = 0; i < 3; i++)
-            for (int j = 0; j < 3; j++) against_double(&d, type, row_counts[i], Ks[j]);
+            for (int j = 0; j < 3; j++) worst = fmax(worst, against_double(&d, type, row_counts[i], Ks[j]));
+        printf("# %-8s %-5s rows 1, 7, 33, K %d, %d, %d, M 1..%d: worst |error| / sum |w x| = %.2g\n",
+               dot_level_name(d.level), qtype_name(type), Ks[0], Ks[1], Ks[2], MAX_M, worst);
         weights_exact(&d, type, 7, 2 * blk);
     }
 }
