@@ -3,8 +3,8 @@
  * (AVX2 sums where the CPU has them), split between OpenMP threads. Bytes per second; 0 when the
  * 1.5 GiB cannot be allocated. bandwidth_cpu also gives the best bytes per CPU-second of the same
  * reads (all threads' user + system time): on a shared machine, where a thread waits for a core,
- * the floor in CPU time is the steadier one. Header-only (static functions), like benchproc.h: the same
- * measurement as bench_forward's own copy. */
+ * the floor in CPU time is the steadier one. Header-only (static functions), like benchproc.h; bench_forward and
+ * bench_quantfmt both take their floor from here. */
 #ifndef COLDTOK_BENCH_BANDWIDTH_H
 #define COLDTOK_BENCH_BANDWIDTH_H
 

@@ -23,10 +23,8 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
+#include "bench/bandwidth.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "quant/synth.h"
@@ -37,67 +35,6 @@
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx2"))) static double sum_avx2(const float *a, size_t n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    for (size_t i = 0; i + 32 <= n; i += 32) {
-        s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
-        s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
-        s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
-        s3 = _mm256_add_ps(s3, _mm256_load_ps(a + i + 24));
-    }
-    float r[8];
-    _mm256_storeu_ps(r, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    return r[0] + r[1] + r[2] + r[3] + r[4] + r[5] + r[6] + r[7];
-}
-#endif
-
-static double sum_plain(const float *a, size_t n) {
-    float s[8] = {0};
-    for (size_t i = 0; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) s[j] += a[i + j];
-    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
-}
-
-/* Best of 5 streaming reads over 1.5 GiB, split between the threads: bytes per second. */
-static double bandwidth(int threads) {
-    size_t n = (size_t)3 << 28; /* floats: 1.5 GiB */
-    float *a = aligned_alloc(64, n * sizeof(float));
-    if (!a) return 0;
-    for (size_t i = 0; i < n; i++) a[i] = 1.0f;
-    int avx2 = 0;
-#if defined(__x86_64__)
-    avx2 = __builtin_cpu_supports("avx2");
-#endif
-    double best = 0, sink = 0;
-    for (int it = 0; it < 5; it++) {
-        double t0 = now_seconds(), s = 0;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads) reduction(+ : s)
-#endif
-        {
-            int t = 0, T = 1;
-#ifdef _OPENMP
-            t = omp_get_thread_num(), T = omp_get_num_threads();
-#endif
-            size_t chunk = n / (size_t)T / 32 * 32;
-            const float *p = a + (size_t)t * chunk;
-#if defined(__x86_64__)
-            s += avx2 ? sum_avx2(p, chunk) : sum_plain(p, chunk);
-#else
-            s += sum_plain(p, chunk);
-#endif
-        }
-        double dt = now_seconds() - t0;
-        sink += s;
-        if (n * sizeof(float) / dt > best) best = n * sizeof(float) / dt;
-    }
-    (void)threads;
-    free(a);
-    if (sink == 0) fprintf(stderr, "(bandwidth sum 0)\n");
-    return best;
 }
 
 static int verdict(const char *what, double value, double target, const char *unit) {
@@ -272,7 +209,7 @@ int main(int argc, char **argv) {
     if (slash) strcpy(slash + 1, "coldtok");
     else snprintf(coldtok, sizeof coldtok, "coldtok");
     int threads = fwd_threads();
-    double bw = bandwidth(threads);
+    double bw = bandwidth_cpu(threads, NULL);
     printf("memory bandwidth      %.1f GB/s (streaming read of 1.5 GiB, %d threads, best of 5)\n",
            bw / 1e9, threads);
     printf("cpu bf16              %s\n", fwd_cpu_has_bf16() ? "yes (avx512_bf16/amx_bf16)" : "no");
