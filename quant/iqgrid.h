@@ -1,6 +1,6 @@
-/* iqgrid: the lattice and its grid neighbours, shared by the grid i-quant quantizers (IQ2_XS:
- * groups of 8 values with 3 levels in 2 bits each; IQ3_S: groups of 4 with 8 levels in 3 bits),
- * private to quant/ like qblock.h.
+/* iqgrid: the lattice, its grid neighbours and the scale search, shared by the grid i-quant
+ * quantizers (IQ2_XS and IQ2_S: groups of 8 values with 3 levels in 2 bits each; IQ3_S: groups of
+ * 4 with 8 levels in 3 bits), private to quant/ like qblock.h.
  *
  * A group of magnitudes at inverse scale id rounds to its lattice point (a level l per value, the
  * value 2l+1; point u holds l_k in bits [bits*k, bits*k + bits)). When that point is not on the
