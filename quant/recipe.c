@@ -16,7 +16,7 @@
 enum { MIX_NONE, MIX_OUTPUT_ONLY, MIX_Q2_K, MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, MIX_Q4_K_S,
        MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M, MIX_IQ4_NL, MIX_IQ4_XS,
        MIX_IQ3_S, MIX_IQ3_M };
-enum { MIX_IQ2_S = 64, MIX_IQ2_M }; /* llama-quantize's IQ2_S and IQ2_M: one rule set */
+enum { MIX_IQ2_S = 64, MIX_IQ2_M, MIX_IQ2_XS }; /* llama-quantize's lowest: one rule set */
 
 typedef struct {
     const char *name;
@@ -38,7 +38,7 @@ static const Entry TABLE[] = {
     {"Q6_K", Q_Q6_K, MIX_OUTPUT_ONLY, 0, 18},
     {"IQ4_NL", Q_IQ4_NL, MIX_IQ4_NL, 0, 25}, {"IQ4_XS", Q_IQ4_XS, MIX_IQ4_XS, 0, 30},
     {"IQ3_S", Q_IQ3_S, MIX_IQ3_S, 0, 26},    {"IQ3_M", Q_IQ3_S, MIX_IQ3_M, 1, 27},
-    {"IQ2_XS", Q_IQ2_XS, MIX_NONE, 0, 20}, /* every matrix only: no llama.cpp mixture here */
+    {"IQ2_XS", Q_IQ2_XS, MIX_IQ2_XS, 0, 20},
     /* every matrix IQ2_S is what llama-quantize --pure IQ2_M writes (its ftype); llama-quantize's
      * IQ2_S (--llama-mix) is mostly IQ2_XS, its IQ2_M mostly IQ2_S */
     {"IQ2_S", Q_IQ2_S, MIX_IQ2_S, 0, 29},
@@ -114,15 +114,17 @@ static int layer_of(const char *name) {
     return sscanf(name, "blk.%d.", &l) == 1 ? l : -1;
 }
 
-/* llama-quantize's IQ2_S and IQ2_M below the output matrix (llama.cpp's branch for its lowest
- * file types: attn_v and a fused attn_qkv count as attn_v; no experts here) */
+/* llama-quantize's IQ2_XS, IQ2_S and IQ2_M below the output matrix (llama.cpp's branch for its
+ * lowest file types: attn_v and a fused attn_qkv count as attn_v; no experts here): the matrices
+ * given more bits get IQ3_S in IQ2_S / IQ2_M, Q2_K in IQ2_XS (whose attn_output keeps the base) */
 static uint32_t mix_iq2(const RecipeModel *m, const char *name, int layer, int gqa, uint32_t base,
-                        const char *mx, char *why, size_t ws) {
+                        int mix, const char *mx, char *why, size_t ws) {
+    const uint32_t more = mix == MIX_IQ2_XS ? Q_Q2_K : Q_IQ3_S;
     uint32_t t = 0;
-    if (!strcmp(name, "token_embd.weight")) t = Q_IQ3_S;
-    else if (strstr(name, "attn_v.weight") || strstr(name, "attn_qkv.weight")) t = gqa >= 4 ? Q_Q4_K : Q_IQ3_S;
-    else if (strstr(name, "ffn_down")) t = layer < m->n_layer / 8 ? Q_IQ3_S : 0;
-    else if (strstr(name, "attn_output.weight")) t = Q_IQ3_S;
+    if (!strcmp(name, "token_embd.weight")) t = more;
+    else if (strstr(name, "attn_v.weight") || strstr(name, "attn_qkv.weight")) t = gqa >= 4 ? Q_Q4_K : more;
+    else if (strstr(name, "ffn_down")) t = layer < m->n_layer / 8 ? more : 0;
+    else if (strstr(name, "attn_output.weight") && mix != MIX_IQ2_XS) t = Q_IQ3_S;
     if (!t) return base;
     snprintf(why, ws, "%s: more bits for this matrix", mx);
     return t;
@@ -139,7 +141,7 @@ static uint32_t mix_type(const Recipe *r, const RecipeModel *m, const char *name
             snprintf(why, ws, "%s: output matrix, rows not a multiple of the %s block", mx, qtype_name(base));
             return Q_Q8_0;
         }
-        if (r->mix == MIX_IQ2_S || r->mix == MIX_IQ2_M) {
+        if (r->mix == MIX_IQ2_S || r->mix == MIX_IQ2_M || r->mix == MIX_IQ2_XS) {
             snprintf(why, ws, "%s: output matrix", mx);
             return Q_Q5_K;
         }
@@ -149,7 +151,8 @@ static uint32_t mix_type(const Recipe *r, const RecipeModel *m, const char *name
         }
         return base;
     }
-    if (r->mix == MIX_IQ2_S || r->mix == MIX_IQ2_M) return mix_iq2(m, name, layer, gqa, base, mx, why, ws);
+    if (r->mix == MIX_IQ2_S || r->mix == MIX_IQ2_M || r->mix == MIX_IQ2_XS)
+        return mix_iq2(m, name, layer, gqa, base, r->mix, mx, why, ws);
     uint32_t t = base;
     if (strstr(name, "attn_v.weight")) {
         switch (r->mix) {

@@ -2,8 +2,8 @@
  *
  * A recipe is named like llama-quantize's file types:
  *   - a block type (Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS IQ2_S
- *     F16 BF16 F32): every matrix in that type, like `llama-quantize --pure` (IQ2_XS: no mixture;
- *     IQ2_S: what llama-quantize --pure IQ2_M writes, and its file type 29);
+ *     F16 BF16 F32): every matrix in that type, like `llama-quantize --pure` (IQ2_S: what
+ *     llama-quantize --pure IQ2_M writes, and its file type 29);
  *   - the same name with `mix` set: llama.cpp's default mixture for that file type (output.weight
  *     in Q6_K; for Q2_K also attn_v, attn_output, ffn_down with more bits; for IQ4_NL / IQ4_XS,
  *     llama-quantize's IQ4_NL / IQ4_XS: attn_v in Q5_K when n_head / n_head_kv >= 4, and without
@@ -13,7 +13,8 @@
  *     the mixture (IQ3_M: IQ3_S with attn_v, attn_output (attn_qkv) and the first n_layer/8
  *     ffn_down in Q4_K; IQ2_M: IQ2_S with token_embd, attn_output, the first n_layer/8 ffn_down and (for
  *     n_gqa < 4) attn_v in IQ3_S, attn_v in Q4_K for n_gqa >= 4, the output matrix in Q5_K; IQ2_S
- *     with `mix`: llama-quantize's IQ2_S, the same rules on IQ2_XS, file type 28).
+ *     with `mix`: llama-quantize's IQ2_S, the same rules on IQ2_XS, file type 28; IQ2_XS with `mix`:
+ *     llama-quantize's IQ2_XS, Q2_K where those have IQ3_S, attn_output left IQ2_XS).
  * The mixtures follow llama.cpp's llama_tensor_get_type (c392e509) for dense llama/qwen2/qwen3
  * models; docs/quantize.md lists them. Then user overrides (glob pattern = type, last match wins),
  * then the fall-back for a row length the chosen block does not divide:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# coldtok quantize --type IQ2_S, IQ2_M and IQ2_S --llama-mix against llama_model_quantize itself (the
+# coldtok quantize --type IQ2_S, IQ2_M, IQ2_S --llama-mix and IQ2_XS --llama-mix against llama_model_quantize itself (the
 # oracle helper $BUILD/oracle/llama_oracle, docs/testing.md "llama.cpp as an oracle"), with coldtok's
 # own importance data (--method imatrix --calib, written out with --save-imatrix) handed to
 # llama.cpp, on two seeded F32 llamas of 8 layers:
@@ -9,9 +9,10 @@
 #   (a) every matrix IQ2_S (what llama-quantize --pure IQ2_M writes): every tensor of A
 #       byte-identical to llama.cpp's file, the same general.file_type, and llama.cpp's logits of
 #       coldtok's file identical to its logits of its own;
-#   (b) llama-quantize's IQ2_M on A and B, and its IQ2_S (mostly IQ2_XS) on A: every tensor gets
-#       llama.cpp's type (token_embd IQ3_S, output Q5_K, attn_v Q4_K at n_gqa 4 and IQ3_S below,
-#       attn_output and the first n_layer/8 ffn_down IQ3_S), the i-quant tensors byte-identical,
+#   (b) llama-quantize's IQ2_M on A and B, its IQ2_S (mostly IQ2_XS) and IQ2_XS on A: every tensor
+#       gets llama.cpp's type (token_embd IQ3_S, output Q5_K, attn_v Q4_K at n_gqa 4 and IQ3_S
+#       below, attn_output and the first n_layer/8 ffn_down IQ3_S; IQ2_XS: Q2_K where the others
+#       have IQ3_S, attn_output IQ2_XS), the i-quant tensors byte-identical,
 #       each k-quant tensor reconstructing no worse than llama.cpp's (importance-weighted), and
 #       llama.cpp runs coldtok's file;
 #   (c) without importance data coldtok still writes IQ2_M (ggml's own no-importance IQ2_S
@@ -127,7 +128,7 @@ fi
 
 # (b) the mixtures
 runs="B:IQ2_M"
-[ $ASAN = 0 ] && runs="A:IQ2_M A:IQ2_S:mix B:IQ2_M"
+[ $ASAN = 0 ] && runs="A:IQ2_M A:IQ2_S:mix A:IQ2_XS:mix B:IQ2_M"
 for run in $runs; do
     m=${run%%:*} rest=${run#*:}
     t=${rest%%:*} mix=
@@ -160,6 +161,14 @@ for run in $runs; do
             '^blk\.2\.ffn_gate\.weight IQ2_XS IQ2_XS same$'
         check "(b) $what: general.file_type 28, as llama.cpp's file" \
             '[ "$(file_type "$tmp/cm.gguf")" = 28 ] && [ "$(file_type "$tmp/om.gguf")" = 28 ]'
+        ;;
+    A:IQ2_XS:mix)
+        has "(b) $what: token_embd Q2_K, output Q5_K, attn_v Q4_K, attn_output IQ2_XS, ffn_down of layer 0 Q2_K (falls back to Q4_0), the rest IQ4_NL" \
+            "$list" '^token_embd\.weight Q2_K Q2_K' '^output\.weight Q5_K Q5_K' '^blk\.5\.attn_v\.weight Q4_K Q4_K' \
+            '^blk\.5\.attn_output\.weight IQ2_XS IQ2_XS same$' '^blk\.0\.ffn_down\.weight Q4_0 Q4_0' \
+            '^blk\.1\.ffn_down\.weight IQ4_NL IQ4_NL same$' '^blk\.2\.ffn_gate\.weight IQ2_XS IQ2_XS same$'
+        check "(b) $what: general.file_type 20, as llama.cpp's file" \
+            '[ "$(file_type "$tmp/cm.gguf")" = 20 ] && [ "$(file_type "$tmp/om.gguf")" = 20 ]'
         ;;
     B:IQ2_M)
         has "(b) $what: attn_v IQ3_S (n_gqa 2), ffn_down of layer 0 IQ3_S, of layer 1 IQ2_S" \
