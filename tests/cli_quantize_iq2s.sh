@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # coldtok quantize --type IQ2_S, IQ2_M, IQ2_S --llama-mix and IQ2_XS --llama-mix against
 # llama_model_quantize itself (the oracle helper $BUILD/oracle/llama_oracle, docs/testing.md
-# "llama.cpp as an oracle"), with coldtok's own importance data (--method imatrix --calib, written out with --save-imatrix) handed to
-# llama.cpp, on two seeded F32 llamas of 8 layers:
+# "llama.cpp as an oracle"), with coldtok's own importance data (--method imatrix --calib, written
+# out with --save-imatrix) handed to llama.cpp, on two seeded F32 llamas of 8 layers:
 #   A: 8 heads, 2 kv heads (llama.cpp's n_gqa 4), ffn width 352 (not a multiple of 256: ffn_down
 #      falls back to IQ4_NL);
 #   B: 8 heads, 4 kv heads (n_gqa 2), ffn width 512;
