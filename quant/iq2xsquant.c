@@ -13,8 +13,8 @@
  * Per sub-block: w = imp * sqrt(sigma2 + x^2) (sigma2 = mean x^2 over the 256 values); 19 trial
  * inverse scales (5 + 0.1 t)/max, t = -9..9, each group its lattice point or best neighbour, the
  * least-squares scale with the largest (sum w q x)^2 / sum w q^2; groups that were off the grid
- * re-picked at that scale and the scale refit. d = max scale / 31 (fp16), each sub-block scale as
- * 4-bit l with scale ~ d (2l + 1).
+ * re-picked at that scale and the scale refit (iqgrid_search, step 0.1, off-grid groups only).
+ * d = max scale / 31 (fp16), each sub-block scale as 4-bit l with scale ~ d (2l + 1).
  * Layout (74 bytes): half d; u16 qs[32] (grid index | 7 sign bits << 9); u8 scales[8]. */
 #include <math.h>
 #include <pthread.h>
@@ -60,9 +60,8 @@ void iq2xs_block(const float *x, uint8_t *y, const float *qw) {
     for (int ib = 0; ib < QKK / SUB; ib++) {
         const float *xb = x + SUB * ib;
         float w[SUB], waux[SUB], xv[SUB];
-        int8_t L[SUB], Laux[SUB];
+        int8_t L[SUB];
         uint8_t bsigns[2];
-        int on[2], on_aux[2];
         for (int i = 0; i < SUB; i++) w[i] = (qw ? qw[SUB * ib + i] : 1.0f) * sqrtf(sigma2 + xb[i] * xb[i]);
         for (int i = 0; i < SUB; i++) waux[i] = sqrtf(w[i]);
         for (int k = 0; k < 2; k++) {
@@ -93,39 +92,11 @@ void iq2xs_block(const float *x, uint8_t *y, const float *qw) {
         }
         float max = xv[0];
         for (int i = 1; i < SUB; i++) max = MAX(max, xv[i]);
-        memset(L, 0, sizeof L);
         if (max < GROUP_MAX_EPS) {
             scales[ib] = 0;
             continue;
         }
-        float best = 0, scale = max / (2 * KMAXQ - 1);
-        on[0] = on[1] = 1;
-        for (int is = -9; is <= 9; is++) {
-            const float id = (2 * KMAXQ - 1 + is * 0.1f) / max;
-            const float this_scale = 1 / id;
-            for (int k = 0; k < 2; k++) {
-                const int u = iqgrid_lattice_point(t, xv + 8 * k, id, Laux + 8 * k);
-                on_aux[k] = t->on_grid[u] >= 0;
-                if (!on_aux[k]) iqgrid_best_neighbour(t, u, xv + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
-            }
-            float sumq2, sumqx = iqgrid_weighted_fit(w, xv, Laux, SUB, &sumq2);
-            if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-                scale = sumqx / sumq2;
-                best = scale * sumqx;
-                memcpy(L, Laux, sizeof L);
-                memcpy(on, on_aux, sizeof on);
-            }
-        }
-        if ((!on[0] || !on[1]) && scale > 0) {
-            const float id = 1 / scale;
-            for (int k = 0; k < 2; k++) {
-                if (on[k]) continue;
-                const int u = iqgrid_lattice_point(t, xv + 8 * k, id, L + 8 * k);
-                if (t->on_grid[u] < 0) iqgrid_best_neighbour(t, u, xv + 8 * k, waux + 8 * k, scale, L + 8 * k);
-            }
-            float sumq2, sumqx = iqgrid_weighted_fit(w, xv, L, SUB, &sumq2);
-            if (sumq2 > 0) scale = sumqx / sumq2;
-        }
+        float scale = iqgrid_search(t, xv, w, waux, SUB, max, 0.1f, 0, L);
         if (scale < 0) { /* ggml guards it; a flipped value can make sumqx negative */
             scale = -scale;
             for (int k = 0; k < 2; k++) bsigns[k] = (uint8_t)(~bsigns[k] & 127);

@@ -15,8 +15,8 @@
  * or x^2; 19 trial inverse scales (15 + 0.2 t)/max|x|, t = -9..9, each giving every group its
  * lattice point (or best neighbour) and a least-squares scale, keeping the largest
  * (sum w q|x|)^2 / sum w q^2; if a group was off the grid the groups are re-picked at that scale
- * and the scale refit. The block scale d = max scale / 31 is stored as fp16 of d * 1.033, each
- * sub-block's as l in 0..15 with scale ~ d (2l + 1). ggml's quirk kept: a sub-block of zeros
+ * and the scale refit (iqgrid_search, step 0.2, every group). The block scale d = max scale / 31
+ * is stored as fp16 of d * 1.033, each sub-block's as l in 0..15 with scale ~ d (2l + 1). ggml's quirk kept: a sub-block of zeros
  * does not advance the positions its group indices and signs are written at.
  * Layout (110 bytes): half d; u8 qs[64]; u8 qh[8]; u8 signs[32]; u8 scales[4]. */
 #include <math.h>
@@ -60,9 +60,8 @@ void iq3s_block(const float *x, uint8_t *y, const float *qw) {
     for (int ib = 0; ib < QKK / SUB; ib++) {
         const float *xb = x + SUB * ib;
         float w[SUB], waux[SUB], xv[SUB];
-        int8_t L[SUB], Laux[SUB];
+        int8_t L[SUB];
         uint8_t bsigns[SUB / 8];
-        int on[SUB / 4], on_aux[SUB / 4];
         for (int i = 0; i < SUB; i++) w[i] = qw ? qw[SUB * ib + i] * sqrtf(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
         for (int i = 0; i < SUB; i++) waux[i] = sqrtf(w[i]);
         for (int k = 0; k < SUB / 8; k++) {
@@ -78,42 +77,11 @@ void iq3s_block(const float *x, uint8_t *y, const float *qw) {
         }
         float max = xv[0];
         for (int i = 1; i < SUB; i++) max = MAX(max, xv[i]);
-        memset(L, 0, sizeof L);
         if (!max) {
             scales[ib] = 0;
             continue; /* ggml's quirk: qs and signs do not advance */
         }
-        float best = 0, scale = max / (2 * KMAXQ - 1);
-        for (int k = 0; k < SUB / 4; k++) on[k] = 0;
-        for (int is = -9; is <= 9; is++) {
-            const float id = (2 * KMAXQ - 1 + is * 0.2f) / max;
-            const float this_scale = 1 / id;
-            for (int k = 0; k < SUB / 4; k++) {
-                const int u = iqgrid_lattice_point(t, xv + 4 * k, id, Laux + 4 * k);
-                on_aux[k] = t->on_grid[u] >= 0;
-                if (!on_aux[k]) iqgrid_best_neighbour(t, u, xv + 4 * k, waux + 4 * k, this_scale, Laux + 4 * k);
-            }
-            float sumq2, sumqx = iqgrid_weighted_fit(w, xv, Laux, SUB, &sumq2);
-            if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-                scale = sumqx / sumq2;
-                best = scale * sumqx;
-                memcpy(L, Laux, sizeof L);
-                memcpy(on, on_aux, sizeof on);
-            }
-        }
-        int n_off = 0;
-        for (int k = 0; k < SUB / 4; k++) n_off += !on[k];
-        if (n_off > 0 && scale > 0) {
-            const float id = 1 / scale;
-            for (int k = 0; k < SUB / 4; k++) {
-                const int u = iqgrid_lattice_point(t, xv + 4 * k, id, NULL);
-                int gi = t->on_grid[u];
-                if (gi < 0) gi = iqgrid_best_neighbour(t, u, xv + 4 * k, waux + 4 * k, scale, L + 4 * k);
-                for (int i = 0; i < 4; i++) L[4 * k + i] = (int8_t)((t->val[gi * 4 + i] - 1) / 2);
-            }
-            float sumq2, sumqx = iqgrid_weighted_fit(w, xv, L, SUB, &sumq2);
-            if (sumq2 > 0) scale = sumqx / sumq2;
-        }
+        float scale = iqgrid_search(t, xv, w, waux, SUB, max, 0.2f, 1, L);
         if (scale < 0) { /* cannot happen (|x| against positive levels); ggml guards it so */
             scale = -scale;
             for (int k = 0; k < SUB / 8; k++) bsigns[k] = (uint8_t)~bsigns[k];

@@ -4,6 +4,7 @@
 #include <float.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/util.h"
 #include "quant/qblock.h"
@@ -122,4 +123,45 @@ float iqgrid_weighted_fit(const float *w, const float *xv, const int8_t *L, int 
     }
     *sumq2_out = sumq2;
     return sumqx;
+}
+
+float iqgrid_search(const IqGrid *g, const float *xv, const float *w, const float *waux, int n, float max,
+                    float step, int repick_all, int8_t *L) {
+    const int gs = g->group, ng = n / gs, top = 2 * g->nlevels - 1;
+    int8_t Laux[IQGRID_MAX_SUB];
+    int on[IQGRID_MAX_SUB], on_aux[IQGRID_MAX_SUB];
+    float best = 0, scale = max / top;
+    /* ggml starts IQ3_S's groups off the grid, IQ2's on it: this decides the re-pick when no
+     * trial fits (all weights zero) */
+    for (int k = 0; k < ng; k++) on[k] = !repick_all;
+    for (int i = 0; i < n; i++) L[i] = 0;
+    for (int is = -9; is <= 9; is++) {
+        const float id = (top + is * step) / max;
+        const float this_scale = 1 / id;
+        for (int k = 0; k < ng; k++) {
+            const int u = iqgrid_lattice_point(g, xv + gs * k, id, Laux + gs * k);
+            on_aux[k] = g->on_grid[u] >= 0;
+            if (!on_aux[k]) iqgrid_best_neighbour(g, u, xv + gs * k, waux + gs * k, this_scale, Laux + gs * k);
+        }
+        float sumq2, sumqx = iqgrid_weighted_fit(w, xv, Laux, n, &sumq2);
+        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+            scale = sumqx / sumq2;
+            best = scale * sumqx;
+            memcpy(L, Laux, (size_t)n);
+            memcpy(on, on_aux, (size_t)ng * sizeof *on);
+        }
+    }
+    int n_off = 0;
+    for (int k = 0; k < ng; k++) n_off += !on[k];
+    if (n_off > 0 && scale > 0) {
+        const float id = 1 / scale;
+        for (int k = 0; k < ng; k++) {
+            if (on[k] && !repick_all) continue;
+            const int u = iqgrid_lattice_point(g, xv + gs * k, id, L + gs * k);
+            if (g->on_grid[u] < 0) iqgrid_best_neighbour(g, u, xv + gs * k, waux + gs * k, scale, L + gs * k);
+        }
+        float sumq2, sumqx = iqgrid_weighted_fit(w, xv, L, n, &sumq2);
+        if (sumq2 > 0) scale = sumqx / sumq2;
+    }
+    return scale;
 }

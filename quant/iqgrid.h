@@ -1,6 +1,6 @@
-/* iqgrid: the lattice and its grid neighbours, shared by the grid i-quant quantizers (IQ2_XS:
- * groups of 8 values with 3 levels in 2 bits each; IQ3_S: groups of 4 with 8 levels in 3 bits),
- * private to quant/ like qblock.h.
+/* iqgrid: the lattice, its grid neighbours and the scale search, shared by the grid i-quant
+ * quantizers (IQ2_XS and IQ2_S: groups of 8 values with 3 levels in 2 bits each; IQ3_S: groups of
+ * 4 with 8 levels in 3 bits), private to quant/ like qblock.h.
  *
  * A group of magnitudes at inverse scale id rounds to its lattice point (a level l per value, the
  * value 2l+1; point u holds l_k in bits [bits*k, bits*k + bits)). When that point is not on the
@@ -34,5 +34,16 @@ int iqgrid_lattice_point(const IqGrid *g, const float *xv, float id, int8_t *L);
 int iqgrid_best_neighbour(const IqGrid *g, int u, const float *xv, const float *w, float scale, int8_t *L);
 /* sum w x q and (into *sumq2) sum w q^2 over n values, q = 2L+1: the least-squares scale's terms. */
 float iqgrid_weighted_fit(const float *w, const float *xv, const int8_t *L, int n, float *sumq2);
+/* The scale search of a sub-block of n magnitudes xv (n a multiple of the group size, at most
+ * IQGRID_MAX_SUB; max their largest, > 0), weights w and waux = sqrt(w) for the neighbour choice:
+ * 19 trial inverse scales (2 nlevels - 1 + step t)/max, t = -9..9, each group its lattice point or
+ * best neighbour, keeping the least-squares scale with the largest (sum w q xv)^2 / sum w q^2 (the
+ * first of equal ones). If a kept group was off the grid, the groups are re-picked at that scale
+ * (every group when repick_all, as ggml's IQ3_S; else only those off the grid, and none when no
+ * trial fitted) and the scale refit. The levels into L; returns the scale (ggml's sign guard, a
+ * negative scale, is the caller's). */
+#define IQGRID_MAX_SUB 32
+float iqgrid_search(const IqGrid *g, const float *xv, const float *w, const float *waux, int n, float max,
+                    float step, int repick_all, int8_t *L);
 
 #endif

@@ -83,6 +83,8 @@ void iq4nl_block(const float *x, uint8_t *y, const float *qw);
 void iq4xs_block(const float *x, uint8_t *y, const float *qw);
 /* IQ3_S (256 values, 110 bytes), quant/iq3squant.c: ggml's quantizer, likewise. */
 void iq3s_block(const float *x, uint8_t *y, const float *qw);
+/* IQ2_S (256 values, 82 bytes), quant/iq2squant.c: ggml's quantizer, with qw or (NULL) without. */
+void iq2s_block(const float *x, uint8_t *y, const float *qw);
 /* IQ2_XS (256 values, 74 bytes), quant/iq2xsquant.c: ggml's quantizer given qw; qw NULL: uniform
  * importance (llama.cpp requires importance data for IQ2_XS). */
 void iq2xs_block(const float *x, uint8_t *y, const float *qw);

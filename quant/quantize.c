@@ -213,6 +213,7 @@ static const Quantizer QUANT[] = {
     [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp, .imp_ll = q4k_imp_ll},
     [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp, .imp_ll = q5k_imp_ll},
     [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp, .imp_ll = q6k_imp_ll},
+    [Q_IQ2_S] = {.only = iq2s_block},
     [Q_IQ4_NL] = {.only = iq4nl_block},
     [Q_IQ4_XS] = {.only = iq4xs_block},
     [Q_IQ3_S] = {.only = iq3s_block},

@@ -19,6 +19,8 @@
  *     data. llama.cpp refuses IQ2_XS without importance data; here imp NULL gives it uniform
  *     importance (what llama.cpp writes given an importance file of ones).
  *   - IQ3_XXS: likewise ggml's quantize_iq3_xxs alone (quant/iq3xxsquant.c), with imp or without.
+ *   - IQ2_S: ggml's quantize_iq2_s (quant/iq2squant.c), with importance or without (ggml's own
+ *     weights then; llama_model_quantize refuses it without), byte for byte.
  *   - F32, F16, BF16: plain conversion (round to nearest even).
  * qquantize_row_ref gives the llama.cpp reference for every type (k-quants included), for tests
  * (for the IQ types: ggml_quantize_chunk without importance; IQ2_XS: with uniform importance).

@@ -17,6 +17,7 @@ enum { MIX_NONE, MIX_OUTPUT_ONLY, MIX_Q2_K, MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, 
        MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M, MIX_IQ4_NL, MIX_IQ4_XS,
        MIX_IQ3_S, MIX_IQ3_M,
        MIX_IQ3_XS, MIX_IQ3_XXS };
+enum { MIX_IQ2_S = 64, MIX_IQ2_M, MIX_IQ2_XS }; /* llama-quantize's lowest: one rule set */
 
 typedef struct {
     const char *name;
@@ -38,7 +39,11 @@ static const Entry TABLE[] = {
     {"Q6_K", Q_Q6_K, MIX_OUTPUT_ONLY, 0, 18},
     {"IQ4_NL", Q_IQ4_NL, MIX_IQ4_NL, 0, 25}, {"IQ4_XS", Q_IQ4_XS, MIX_IQ4_XS, 0, 30},
     {"IQ3_S", Q_IQ3_S, MIX_IQ3_S, 0, 26},    {"IQ3_M", Q_IQ3_S, MIX_IQ3_M, 1, 27},
-    {"IQ2_XS", Q_IQ2_XS, MIX_NONE, 0, 20}, /* every matrix only: no llama.cpp mixture here */
+    {"IQ2_XS", Q_IQ2_XS, MIX_IQ2_XS, 0, 20},
+    /* every matrix IQ2_S is what llama-quantize --pure IQ2_M writes (its ftype); llama-quantize's
+     * IQ2_S (--llama-mix) is mostly IQ2_XS, its IQ2_M mostly IQ2_S */
+    {"IQ2_S", Q_IQ2_S, MIX_IQ2_S, 0, 29},
+    {"IQ2_M", Q_IQ2_S, MIX_IQ2_M, 1, 29},
     {"IQ3_XXS", Q_IQ3_XXS, MIX_IQ3_XXS, 0, 23}, {"IQ3_XS", Q_IQ3_S, MIX_IQ3_XS, 1, 22},
     {"Q3_K_S", Q_Q3_K, MIX_Q3_K_S, 1, 11},   {"Q3_K_M", Q_Q3_K, MIX_Q3_K_M, 1, 12},
     {"Q3_K_L", Q_Q3_K, MIX_Q3_K_L, 1, 13},   {"Q4_K_S", Q_Q4_K, MIX_Q4_K_S, 1, 14},
@@ -47,10 +52,16 @@ static const Entry TABLE[] = {
 };
 #define N_TABLE (sizeof TABLE / sizeof TABLE[0])
 
+/* The mixtures of a plain type name whose base type and llama_ftype are not the plain type's */
+static const struct {
+    const char *name;
+    uint32_t base, ftype;
+} MIX_BASE[] = {{"IQ2_S", Q_IQ2_XS, 28}};
+
 const char *recipe_names(void) {
-    return "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS IQ3_XXS F16 BF16 F32 "
+    return "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS IQ2_S IQ3_XXS F16 BF16 F32 "
            "(every matrix in that type), Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M IQ3_M "
-           "IQ3_XS (llama.cpp mixtures)";
+           "IQ3_XS IQ2_M (llama.cpp mixtures)";
 }
 
 int recipe_init(Recipe *r, const char *name, int mix, Err *err) {
@@ -62,6 +73,8 @@ int recipe_init(Recipe *r, const char *name, int mix, Err *err) {
         r->base = e->base;
         r->mix = (e->preset || mix) ? e->mix : MIX_NONE;
         r->ftype = e->ftype;
+        for (size_t k = 0; r->mix && k < sizeof MIX_BASE / sizeof MIX_BASE[0]; k++)
+            if (!strcmp(MIX_BASE[k].name, e->name)) r->base = MIX_BASE[k].base, r->ftype = MIX_BASE[k].ftype;
         return 0;
     }
     return err_set(err, "unknown type '%s' (known: %s)", name, recipe_names());
@@ -74,7 +87,7 @@ int recipe_add_override(Recipe *r, const char *spec, Err *err) {
     int t = qtype_from_name(eq + 1);
     if (t < 0 || !qtype_can_quant((uint32_t)t))
         return err_set(err, "--keep '%s': '%s' is not a type coldtok writes (Q8_0 Q4_0 Q4_1 Q5_0 "
-                            "Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS IQ3_XXS F16 BF16 F32)",
+                            "Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS IQ2_S IQ3_XXS F16 BF16 F32)",
                        spec, eq + 1);
     if (r->n_over == RECIPE_MAX_OVERRIDES)
         return err_set(err, "--keep: at most %d overrides", RECIPE_MAX_OVERRIDES);
@@ -143,6 +156,22 @@ static uint32_t iq3_low_mix_type(const Recipe *r, const RecipeModel *m, const ch
     return t;
 }
 
+/* llama-quantize's IQ2_XS, IQ2_S and IQ2_M below the output matrix (llama.cpp's branch for its
+ * lowest file types: attn_v and a fused attn_qkv count as attn_v; no experts here): the matrices
+ * given more bits get IQ3_S in IQ2_S / IQ2_M, Q2_K in IQ2_XS (whose attn_output keeps the base) */
+static uint32_t mix_iq2(const RecipeModel *m, const char *name, int layer, int gqa, uint32_t base,
+                        int mix, const char *mx, char *why, size_t ws) {
+    const uint32_t more = mix == MIX_IQ2_XS ? Q_Q2_K : Q_IQ3_S;
+    uint32_t t = 0;
+    if (!strcmp(name, "token_embd.weight")) t = more;
+    else if (strstr(name, "attn_v.weight") || strstr(name, "attn_qkv.weight")) t = gqa >= 4 ? Q_Q4_K : more;
+    else if (strstr(name, "ffn_down")) t = layer < m->n_layer / 8 ? more : 0;
+    else if (strstr(name, "attn_output.weight") && mix != MIX_IQ2_XS) t = Q_IQ3_S;
+    if (!t) return base;
+    snprintf(why, ws, "%s: more bits for this matrix", mx);
+    return t;
+}
+
 static uint32_t mix_type(const Recipe *r, const RecipeModel *m, const char *name, int64_t ncols,
                          char *why, size_t ws) {
     if (r->mix == MIX_IQ3_XS || r->mix == MIX_IQ3_XXS) return iq3_low_mix_type(r, m, name, ncols, why, ws);
@@ -155,12 +184,18 @@ static uint32_t mix_type(const Recipe *r, const RecipeModel *m, const char *name
             snprintf(why, ws, "%s: output matrix, rows not a multiple of the %s block", mx, qtype_name(base));
             return Q_Q8_0;
         }
+        if (r->mix == MIX_IQ2_S || r->mix == MIX_IQ2_M || r->mix == MIX_IQ2_XS) {
+            snprintf(why, ws, "%s: output matrix", mx);
+            return Q_Q5_K;
+        }
         if (base != Q_Q8_0) {
             snprintf(why, ws, "%s: output matrix", mx);
             return Q_Q6_K;
         }
         return base;
     }
+    if (r->mix == MIX_IQ2_S || r->mix == MIX_IQ2_M || r->mix == MIX_IQ2_XS)
+        return mix_iq2(m, name, layer, gqa, base, r->mix, mx, why, ws);
     uint32_t t = base;
     if (strstr(name, "attn_v.weight")) {
         switch (r->mix) {
@@ -209,6 +244,7 @@ static uint32_t fallback(uint32_t t) {
     case Q_Q6_K: return Q_Q8_0;
     case Q_IQ4_XS: case Q_IQ3_S: case Q_IQ2_XS: return Q_IQ4_NL;
     case Q_IQ3_XXS: return Q_IQ4_NL;
+    case Q_IQ2_S: return Q_IQ4_NL;
     default: return Q_F16;
     }
 }

@@ -101,6 +101,7 @@ const char *synth_preset_names(void) {
  * fall-backs fit_type does not know */
 int synth_type_ok(uint32_t t) {
     const int iq = t == Q_IQ4_NL || t == Q_IQ4_XS || t == Q_IQ3_S || t == Q_IQ2_XS;
+    if (t == Q_IQ2_S) return 0;
     return !iq && qtype_can_quant(t) && qtype_can_dequant(t);
 }
 

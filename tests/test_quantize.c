@@ -238,7 +238,7 @@ static void bad_arguments(void **state) {
     assert_int_equal(qquantize_row(Q_Q4_K, x, q, 128, NULL), -1); /* not a multiple of 256 */
     assert_int_equal(qquantize_row(Q_Q8_0, x, q, 48, NULL), -1);  /* not a multiple of 32 */
     assert_int_equal(qquantize_row(Q_Q8_1, x, q, 32, NULL), -1);  /* ggml type we do not write */
-    assert_int_equal(qquantize_row(22 /* IQ2_S */, x, q, 256, NULL), -1);
+    assert_int_equal(qquantize_row(29 /* IQ1_M */, x, q, 256, NULL), -1);
     assert_int_equal(qquantize_row(1000, x, q, 256, NULL), -1);
     float imp[ROW];
     for (int i = 0; i < ROW; i++) imp[i] = 1;
@@ -253,6 +253,7 @@ static void bad_arguments(void **state) {
     for (uint32_t t = 0; t < 64; t++) {
         int w = 0;
         for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) w |= writes[i] == t;
+        w |= t == Q_IQ2_S; /* and IQ2_S (tests/test_iq2s_quant.c) */
         assert_int_equal(qtype_can_quant(t), w);
         if (w) assert_true(qtype_can_dequant(t)); /* writes only what it reads */
     }
