@@ -22,63 +22,14 @@
 #include "formats/qtype.h"
 #include "quant/quantize.h"
 #include "tests/testutil.h"
-
-static int sanitizer_build(void) {
-    const char *bin = getenv("COLDTOK");
-    return bin && strstr(bin, "asan");
-}
-
-static void write_bytes(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
+#include "tests/quantcheck.h"
 
 /* ggml_quantize_chunk to IQ2_S of rows x cols floats (imp: cols weights or NULL); free it. */
 static uint8_t *oracle_quant(const float *x, int64_t rows, int64_t cols, const float *imp) {
-    const char *o = NEED_ORACLE();
-    char dir[64] = "/tmp/coldtok-test-iq2s-quant.XXXXXX", in[96], out[96], im[96], cmd[1024];
-    assert_non_null(mkdtemp(dir));
-    snprintf(in, sizeof in, "%s/in", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(im, sizeof im, "%s/imp", dir);
-    write_bytes(in, x, (size_t)(rows * cols) * sizeof *x);
-    if (imp) write_bytes(im, imp, (size_t)cols * sizeof *imp);
-    snprintf(cmd, sizeof cmd, "'%s' quant IQ2_S %lld %s %s %s", o, (long long)cols, in, out, imp ? im : "");
-    const int rc = system(cmd);
-    if (rc != 0) fail_msg("'%s' exited %d", cmd, rc);
     size_t len;
-    Err err;
-    uint8_t *q = (uint8_t *)read_file(out, &len, &err);
-    unlink(in), unlink(out), unlink(im), rmdir(dir);
-    if (!q) fail_msg("%s", err.msg);
+    uint8_t *q = oracle_quant_chunk(NEED_ORACLE(), "IQ2_S", x, rows, cols, imp, &len);
     assert_int_equal(len, qtype_row_bytes(Q_IQ2_S, cols) * (size_t)rows);
     return q;
-}
-
-/* Quantizes the rows here and compares with want (ggml's bytes); fails at the first differing
- * block. */
-static void same_as(const char *what, const float *x, int64_t rows, int64_t cols, const float *imp,
-                    const uint8_t *want) {
-    const size_t rb = qtype_row_bytes(Q_IQ2_S, cols), bb = qtype_block_bytes(Q_IQ2_S);
-    uint8_t *got = xmalloc(rb * (size_t)rows);
-    for (int64_t r = 0; r < rows; r++)
-        assert_int_equal(qquantize_row(Q_IQ2_S, x + r * cols, got + (size_t)r * rb, cols, imp), 0);
-    for (size_t k = 0; k < rb * (size_t)rows; k++)
-        if (got[k] != want[k])
-            fail_msg("%s IQ2_S%s: byte %zu (block %zu of row %zu) is %02x, ggml's %02x", what,
-                     imp ? " with importance" : "", k, (k % rb) / bb, k / rb, got[k], want[k]);
-    /* the tensor entry point gives the same bytes */
-    memset(got, 0, rb * (size_t)rows);
-    assert_int_equal(qquantize_rows(Q_IQ2_S, x, got, rows, cols, imp, NULL), rb * (size_t)rows);
-    assert_memory_equal(got, want, rb * (size_t)rows);
-    if (!imp) { /* and so does the reference entry point, which takes no importance */
-        for (int64_t r = 0; r < rows; r++)
-            assert_int_equal(qquantize_row_ref(Q_IQ2_S, x + r * cols, got + (size_t)r * rb, cols), 0);
-        assert_memory_equal(got, want, rb * (size_t)rows);
-    }
-    free(got);
 }
 
 /* ggml builds its IQ2_S neighbour table in every process (seconds), so the oracle is asked once
@@ -103,15 +54,6 @@ static uint8_t *batch_quant(const Batch *b, int64_t cols, const float *imp) {
 }
 
 /* ---- random rows ---- */
-
-static uint64_t next(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return *s >> 11;
-}
-static double uniform(uint64_t *s) { return (next(s) + 0.5) / 9007199254740992.0; }
-static float gauss(uint64_t *s) {
-    return (float)(sqrt(-2 * log(uniform(s))) * cos(6.283185307179586 * uniform(s)));
-}
 
 /* Row r of a matrix in one of several shapes, by r % 8. */
 static void fill_row(float *x, int64_t cols, int64_t r, uint64_t *s) {
@@ -152,15 +94,15 @@ static void random_rows_are_ggmls(void **state) {
     size_t at = 0;
     for (size_t sh = 0; sh < n_shapes; sh++) {
         const int64_t rows = shapes[sh][0], cols = shapes[sh][1];
-        same_as("random rows", x[sh], rows, cols, NULL, want + at);
+        quant_same("random rows", "IQ2_S", x[sh], rows, cols, NULL, want + at);
         at += qtype_row_bytes(Q_IQ2_S, cols) * (size_t)rows;
         uint8_t *w = oracle_quant(x[sh], rows, cols, imp[sh]);
-        same_as("random rows", x[sh], rows, cols, imp[sh], w);
+        quant_same("random rows", "IQ2_S", x[sh], rows, cols, imp[sh], w);
         free(w);
         if (sh == 0) { /* importance all zero: no trial fits, the first guess stays */
             memset(imp[sh], 0, (size_t)cols * sizeof *imp[sh]);
             w = oracle_quant(x[sh], rows, cols, imp[sh]);
-            same_as("random rows, zero importance", x[sh], rows, cols, imp[sh], w);
+            quant_same("random rows, zero importance", "IQ2_S", x[sh], rows, cols, imp[sh], w);
             free(w);
         }
         free(x[sh]);
@@ -196,7 +138,7 @@ static void fixture_matrices_are_ggmls(void **state) {
     uint8_t *want = batch_quant(&plain, 256, NULL);
     size_t at = 0;
     for (int i = 0; i < n; i++) {
-        same_as(mat[i]->name, mat[i]->data, mat[i]->ne[1], mat[i]->ne[0], NULL, want + at);
+        quant_same(mat[i]->name, "IQ2_S", mat[i]->data, mat[i]->ne[1], mat[i]->ne[0], NULL, want + at);
         at += qtype_row_bytes(Q_IQ2_S, mat[i]->ne[0]) * (size_t)mat[i]->ne[1];
     }
     free(want);
@@ -216,7 +158,7 @@ static void fixture_matrices_are_ggmls(void **state) {
         at = 0;
         for (int i = i0; i < n; i++) {
             if (mat[i]->ne[0] != cols) continue;
-            same_as(mat[i]->name, mat[i]->data, mat[i]->ne[1], cols, imp, want + at);
+            quant_same(mat[i]->name, "IQ2_S", mat[i]->data, mat[i]->ne[1], cols, imp, want + at);
             at += qtype_row_bytes(Q_IQ2_S, cols) * (size_t)mat[i]->ne[1];
             done++;
         }

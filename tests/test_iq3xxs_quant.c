@@ -20,43 +20,9 @@
 #include "formats/qtype.h"
 #include "quant/quantize.h"
 #include "tests/testutil.h"
-
-/* Quantizes the rows here and with ggml; fails at the first differing block. */
-static void same_as_oracle(const char *what, const float *x, int64_t rows, int64_t cols, const float *imp) {
-    const char *o = NEED_ORACLE();
-    const size_t rb = qtype_row_bytes(Q_IQ3_XXS, cols), bb = qtype_block_bytes(Q_IQ3_XXS);
-    size_t len;
-    uint8_t *want = oracle_quant_chunk(o, "IQ3_XXS", x, rows, cols, imp, &len), *got = xmalloc(rb * (size_t)rows);
-    assert_int_equal(len, rb * (size_t)rows);
-    for (int64_t r = 0; r < rows; r++)
-        assert_int_equal(qquantize_row(Q_IQ3_XXS, x + r * cols, got + (size_t)r * rb, cols, imp), 0);
-    for (size_t k = 0; k < len; k++)
-        if (got[k] != want[k])
-            fail_msg("%s IQ3_XXS%s: byte %zu (block %zu of row %zu) is %02x, ggml's %02x", what,
-                     imp ? " with importance" : "", k, (k % rb) / bb, k / rb, got[k], want[k]);
-    /* the tensor entry point gives the same bytes, and without importance the reference one too */
-    memset(got, 0, len);
-    assert_int_equal(qquantize_rows(Q_IQ3_XXS, x, got, rows, cols, imp, NULL), len);
-    assert_memory_equal(got, want, len);
-    if (!imp) {
-        for (int64_t r = 0; r < rows; r++)
-            assert_int_equal(qquantize_row_ref(Q_IQ3_XXS, x + r * cols, got + (size_t)r * rb, cols), 0);
-        assert_memory_equal(got, want, len);
-    }
-    free(want);
-    free(got);
-}
+#include "tests/quantcheck.h"
 
 /* ---- random rows ---- */
-
-static uint64_t next(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return *s >> 11;
-}
-static double uniform(uint64_t *s) { return (next(s) + 0.5) / 9007199254740992.0; }
-static float gauss(uint64_t *s) {
-    return (float)(sqrt(-2 * log(uniform(s))) * cos(6.283185307179586 * uniform(s)));
-}
 
 /* Row r of a matrix in one of several shapes, by r % 8. */
 static void fill_row(float *x, int64_t cols, int64_t r, uint64_t *s) {
@@ -90,8 +56,8 @@ static void random_rows_are_ggmls(void **state) {
                                                * first block: no trial scale fits there), the rest
                                                * spread widely */
             imp[j] = j % 11 == 3 || (j >= 64 && j < 96) ? 0.0f : (float)(uniform(&seed) * uniform(&seed) * 5);
-        same_as_oracle("random rows", x, rows, cols, NULL);
-        same_as_oracle("random rows", x, rows, cols, imp);
+        quant_same_as_oracle("random rows", "IQ3_XXS", x, rows, cols, NULL);
+        quant_same_as_oracle("random rows", "IQ3_XXS", x, rows, cols, imp);
         free(x);
         free(imp);
     }
@@ -115,8 +81,8 @@ static void fixture_matrices_are_ggmls(void **state) {
         const int64_t cols = t->ne[0], rows = t->ne[1];
         float *imp = xmalloc((size_t)cols * sizeof *imp);
         for (int64_t j = 0; j < cols; j++) imp[j] = 0.1f + (float)uniform(&seed);
-        same_as_oracle(t->name, t->data, rows, cols, NULL);
-        same_as_oracle(t->name, t->data, rows, cols, imp);
+        quant_same_as_oracle(t->name, "IQ3_XXS", t->data, rows, cols, NULL);
+        quant_same_as_oracle(t->name, "IQ3_XXS", t->data, rows, cols, imp);
         free(imp);
         n++;
     }

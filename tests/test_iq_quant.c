@@ -24,80 +24,26 @@
 #include "quant/qblock.h" /* the k-quants' llama.cpp-exact importance candidate */
 #include "quant/quantize.h"
 #include "tests/testutil.h"
+#include "tests/quantcheck.h"
 
 static const char *const TYPES[] = {"IQ4_NL", "IQ4_XS", "IQ3_S", "IQ2_XS"};
 /* llama.cpp quantizes IQ2_XS only with importance weights (coldtok: uniform ones without) */
 static int needs_imp(const char *type) { return !strcmp(type, "IQ2_XS"); }
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 
-static void write_bytes(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* ggml_quantize_chunk of rows x cols floats (imp: cols weights or NULL); free the result.
- * *secs gets the oracle's wall time (process included) when not NULL. */
+ * *secs gets the oracle's wall time (process and files included). */
 static uint8_t *oracle_quant(const char *type, const float *x, int64_t rows, int64_t cols,
                              const float *imp, double *secs) {
-    const char *o = NEED_ORACLE();
-    char dir[64] = "/tmp/coldtok-test-iq-quant.XXXXXX", in[96], out[96], im[96], cmd[1024];
-    assert_non_null(mkdtemp(dir));
-    snprintf(in, sizeof in, "%s/in", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(im, sizeof im, "%s/imp", dir);
-    write_bytes(in, x, (size_t)(rows * cols) * sizeof *x);
-    if (imp) write_bytes(im, imp, (size_t)cols * sizeof *imp);
-    snprintf(cmd, sizeof cmd, "'%s' quant %s %lld %s %s %s", o, type, (long long)cols, in, out, imp ? im : "");
-    const double t0 = now_seconds();
-    const int rc = system(cmd);
-    if (secs) *secs = now_seconds() - t0;
-    if (rc != 0) fail_msg("'%s' exited %d", cmd, rc);
     size_t len;
-    Err err;
-    uint8_t *q = (uint8_t *)read_file(out, &len, &err);
-    unlink(in), unlink(out), unlink(im), rmdir(dir);
-    if (!q) fail_msg("%s", err.msg);
+    const double t0 = now_seconds();
+    uint8_t *q = oracle_quant_chunk(NEED_ORACLE(), type, x, rows, cols, imp, &len);
+    if (secs) *secs = now_seconds() - t0;
     assert_int_equal(len, qtype_row_bytes((uint32_t)qtype_from_name(type), cols) * (size_t)rows);
     return q;
 }
 
-/* Quantizes the rows here and with ggml; fails at the first differing block. */
-static void same_as_oracle(const char *what, const char *type, const float *x, int64_t rows,
-                           int64_t cols, const float *imp) {
-    const uint32_t id = (uint32_t)qtype_from_name(type);
-    const size_t rb = qtype_row_bytes(id, cols), bb = qtype_block_bytes(id);
-    uint8_t *want = oracle_quant(type, x, rows, cols, imp, NULL), *got = xmalloc(rb * (size_t)rows);
-    for (int64_t r = 0; r < rows; r++)
-        assert_int_equal(qquantize_row(id, x + r * cols, got + (size_t)r * rb, cols, imp), 0);
-    for (size_t k = 0; k < rb * (size_t)rows; k++)
-        if (got[k] != want[k])
-            fail_msg("%s %s%s: byte %zu (block %zu of row %zu) is %02x, ggml's %02x", what, type,
-                     imp ? " with importance" : "", k, (k % rb) / bb, k / rb, got[k], want[k]);
-    /* the tensor entry point gives the same bytes */
-    memset(got, 0, rb * (size_t)rows);
-    assert_int_equal(qquantize_rows(id, x, got, rows, cols, imp, NULL), rb * (size_t)rows);
-    assert_memory_equal(got, want, rb * (size_t)rows);
-    if (!imp) { /* and so does the reference entry point, which takes no importance */
-        for (int64_t r = 0; r < rows; r++)
-            assert_int_equal(qquantize_row_ref(id, x + r * cols, got + (size_t)r * rb, cols), 0);
-        assert_memory_equal(got, want, rb * (size_t)rows);
-    }
-    free(want);
-    free(got);
-}
-
 /* ---- random rows ---- */
-
-static uint64_t next(uint64_t *s) {
-    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-    return *s >> 11;
-}
-static double uniform(uint64_t *s) { return (next(s) + 0.5) / 9007199254740992.0; }
-static float gauss(uint64_t *s) {
-    return (float)(sqrt(-2 * log(uniform(s))) * cos(6.283185307179586 * uniform(s)));
-}
 
 /* Row r of a rows x cols matrix in one of several shapes, by r % 8. */
 static void fill_row(float *x, int64_t cols, int64_t r, uint64_t *s) {
@@ -130,8 +76,8 @@ static void random_rows_are_ggmls(void **state) {
         for (int64_t j = 0; j < cols; j++) /* some columns unimportant, the rest spread widely */
             imp[j] = j % 11 == 3 ? 0.0f : (float)(uniform(&seed) * uniform(&seed) * 5);
         for (size_t k = 0; k < N_TYPES; k++) {
-            if (!needs_imp(TYPES[k])) same_as_oracle("random rows", TYPES[k], x, rows, cols, NULL);
-            same_as_oracle("random rows", TYPES[k], x, rows, cols, imp);
+            if (!needs_imp(TYPES[k])) quant_same_as_oracle("random rows", TYPES[k], x, rows, cols, NULL);
+            quant_same_as_oracle("random rows", TYPES[k], x, rows, cols, imp);
         }
         free(x);
         free(imp);
@@ -177,8 +123,8 @@ static void fixture_matrices_are_ggmls(void **state) {
         char what[64];
         snprintf(what, sizeof what, "synth-llama matrices of %lld columns", (long long)cols);
         for (size_t k = 0; k < N_TYPES; k++) {
-            if (!needs_imp(TYPES[k])) same_as_oracle(what, TYPES[k], x, rows, cols, NULL);
-            same_as_oracle(what, TYPES[k], x, rows, cols, imp);
+            if (!needs_imp(TYPES[k])) quant_same_as_oracle(what, TYPES[k], x, rows, cols, NULL);
+            quant_same_as_oracle(what, TYPES[k], x, rows, cols, imp);
         }
         free(imp);
         free(x);
