@@ -15,8 +15,6 @@
  * a tenth of the work. */
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "formats/gguf.h"
 #include "formats/qtype.h"

@@ -15,9 +15,7 @@
  * skip with the reason. */
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "formats/gguf.h"
 #include "formats/qtype.h"
