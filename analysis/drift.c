@@ -9,55 +9,11 @@
 #include <omp.h>
 #endif
 
+#include "analysis/drift_chunk.h"
+#include "analysis/drift_model.h"
 #include "analysis/manifest.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
-
-/* ---- one model ---- */
-
-typedef struct {
-    Tokenizer *tok;
-    Model *m;
-    Forward *f;
-    int start;     /* the token every window begins with */
-    float *logits; /* [n_out][n_vocab] of the current window */
-} Runner;
-
-static int runner_open(Runner *r, TfModel *tm, const char *path, const char *name, const char *tokenizer,
-                       const TfOptions *o, int n_out, Err *err) {
-    tm->name = xstrdup(name);
-    tm->path = xstrdup(path);
-    tm->tokenizer_path = model_tokenizer_path(path, tokenizer);
-    /* the model first, so that a bad file is named as such, not as a tokenizer that is missing */
-    if (!(r->m = model_load(path, err))) return -1;
-    if (!(r->tok = tok_load(tm->tokenizer_path, err))) return -1;
-    r->start = tok_bos(r->tok) >= 0 ? tok_bos(r->tok) : tok_eos(r->tok);
-    if (r->start < 0)
-        return err_set(err, "%s: the tokenizer has neither BOS nor EOS to start a window with", tm->tokenizer_path);
-    if (tok_vocab_size(r->tok) > r->m->cfg.n_vocab)
-        return err_set(err, "%s: the tokenizer has %d ids but the model only %d outputs", tm->tokenizer_path,
-                       tok_vocab_size(r->tok), r->m->cfg.n_vocab);
-    tm->n_vocab = r->m->cfg.n_vocab;
-    tm->bpw = model_bits_per_weight(r->m);
-    if (!(r->f = fwd_new(r->m, o->compute, err))) return -1;
-    r->logits = xmalloc((size_t)n_out * (size_t)tm->n_vocab * sizeof(float));
-    return 0;
-}
-
-static void runner_close(Runner *r) {
-    free(r->logits);
-    fwd_free(r->f);
-    model_free(r->m);
-    tok_free(r->tok);
-}
-
-/* Runs one window (ctx tokens, the last one only predicted) and keeps the logits of the scored
- * positions. */
-static int runner_window(Runner *r, const int *win, int ctx, Err *err) {
-    fwd_rewind(r->f, 0);
-    int first = ctx / 2;
-    return fwd_eval_last(r->f, win, ctx - 1, ctx - 1 - first, r->logits, err);
-}
 
 /* ---- text and tokens ---- */
 
@@ -99,28 +55,32 @@ static void name_file(const char *path, Err *err) {
     *err = e2;
 }
 
-/* ln softmax(z)[id] */
-static double log_prob_of(const float *z, int n, int id) {
-    float mx = z[0];
-    for (int i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
-    double s = 0;
-    for (int i = 0; i < n; i++) s += exp((double)z[i] - mx);
-    return (double)z[id] - mx - log(s);
-}
-
 /* ---- per-byte log-likelihoods (other vocabularies) ---- */
 
 /* Spreads the negative log-likelihood of every scored position of r's current window over the
  * bytes of the token it predicts. */
 static void spread_window(const Runner *r, const int *win, int ctx, const IntVec *ids, const size_t *off,
                           size_t w0, double *nll, uint8_t *seen) {
-    int first = ctx / 2, V = r->m->cfg.n_vocab;
+    int first = ctx / 2, V = r->n_vocab;
     for (int i = first; i < ctx - 1; i++) {
         size_t tok = w0 + (size_t)i; /* file token predicted at window position i */
         if (tok >= ids->n) break;
         double lp = log_prob_of(r->logits + (size_t)(i - first) * V, V, win[i + 1]);
         size_t s = off[tok], e = off[tok + 1];
         for (size_t b = s; b < e; b++) nll[b] = -lp / (double)(e - s), seen[b] = 1;
+    }
+}
+
+/* The same from the log-likelihoods lp[ctx-1-ctx/2] of a window's scored positions, kept by the
+ * --mem-limit schedule (drift_chunk.h) when the base ran. */
+static void spread_kept(const double *lp, int ctx, const IntVec *ids, const size_t *off, size_t w0, double *nll,
+                        uint8_t *seen) {
+    int first = ctx / 2;
+    for (int i = first; i < ctx - 1; i++) {
+        size_t tok = w0 + (size_t)i;
+        if (tok >= ids->n) break;
+        size_t s = off[tok], e = off[tok + 1];
+        for (size_t b = s; b < e; b++) nll[b] = -lp[i - first] / (double)(e - s), seen[b] = 1;
     }
 }
 
@@ -344,12 +304,20 @@ typedef struct {
     Plan plan;           /* the windows to score */
     double t0;
     uint32_t file_index; /* of the file being scored, in the corpus's order */
+    int chunked;         /* --mem-limit: windows gather in chunk, one model resident at a time */
+    Chunk chunk;
+    Runner **vars;       /* [chunk.nvar] the variants on the base's vocabulary */
+    int *var_index;      /* [chunk.nvar] their indices in r[] */
+    double *base_lp;     /* chunked with per-byte variants: the base's ln p of every scored */
+    size_t base_lp_n, base_lp_cap; /* position, window after window, for the bytes pass */
 } Ctx;
+
+static void record_window(Ctx *x, int v, int lang, const char *file, long window);
 
 /* Compares the base's and variant v's logits of the current window. */
 static void compare_window(Ctx *x, int v, int lang, const char *file, long window) {
     const Runner *base = &x->r[0], *var = &x->r[v];
-    int V = base->m->cfg.n_vocab, first = x->o->ctx / 2, n = x->n_out;
+    int V = base->n_vocab, first = x->o->ctx / 2, n = x->n_out;
 #ifdef _OPENMP
     /* a parallel region costs more than a small vocabulary's rows (a team on a busy machine
      * waits for its slowest thread) */
@@ -363,6 +331,13 @@ static void compare_window(Ctx *x, int v, int lang, const char *file, long windo
         tf_position(base->logits + (size_t)i * V, var->logits + (size_t)i * V, V, x->win[first + i + 1], &x->pos[i],
                     x->scratch[t]);
     }
+    record_window(x, v, lang, file, window);
+}
+
+/* Keeps x->pos, the comparison of variant v in the current window (x->win, x->cls, x->file_index),
+ * and hands it to the sink. */
+static void record_window(Ctx *x, int v, int lang, const char *file, long window) {
+    int first = x->o->ctx / 2, n = x->n_out;
     TfModel *tm = &x->run->models[v];
     for (int i = 0; i < n; i++) {
         tf_push_in(&tm->pos, x->pos[i], x->file_index); /* the file: the bootstrap's cluster */
@@ -376,7 +351,7 @@ static void compare_window(Ctx *x, int v, int lang, const char *file, long windo
         tm->pos_class[k] = x->cls[i];
     }
     if (x->sink) {
-        TfWindow w = {tm->name, file, window, first, base->tok, x->win, x->pos, x->cls, n};
+        TfWindow w = {tm->name, file, window, first, x->r[0].tok, x->win, x->pos, x->cls, n};
         x->sink->window(x->sink->arg, &w);
     }
 }
@@ -398,9 +373,14 @@ static void add_bytes(TfRun *run, int v, int lang, const uint8_t *marks, const d
 
 /* Runs window w of a file (x->win and x->cls filled) through the base and the variants on its
  * vocabulary, and compares them. */
+static void note_window(Ctx *x, long w);
+static int flush_chunk(Ctx *x, Err *err);
+
 static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
     TfRun *run = x->run;
     int ctx = x->o->ctx;
+    if (x->chunked) /* run later, model by model */
+        return chunk_add(&x->chunk, x->win, x->cls, lang, x->file_index, w, file) ? flush_chunk(x, err) : 0;
     int rc = runner_window(&x->r[0], x->win, ctx, err);
     run->models[0].tokens += ctx - 1;
     for (int v = 1; v < run->nmodels && rc == 0; v++) {
@@ -409,6 +389,48 @@ static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
         run->models[v].tokens += ctx - 1;
         if (rc == 0) compare_window(x, v, lang, file, w);
     }
+    note_window(x, w);
+    return rc;
+}
+
+/* Runs the gathered windows model by model (drift_chunk.h), then records them as run_window
+ * would have, window by window and variant by variant. */
+static int flush_chunk(Ctx *x, Err *err) {
+    Chunk *k = &x->chunk;
+    TfRun *run = x->run;
+    int ctx = x->o->ctx, n = x->n_out;
+    if (k->n == 0) return 0;
+    if (chunk_run(k, &x->r[0], x->vars, x->threads, x->scratch, run->windows, x->plan.total, err)) return -1;
+    uint32_t file_index = x->file_index;
+    for (long i = 0; i < k->n; i++) {
+        memcpy(x->win, k->win + (size_t)i * (size_t)ctx, (size_t)ctx * sizeof *x->win);
+        memcpy(x->cls, k->cls + (size_t)i * (size_t)n, (size_t)n);
+        x->file_index = k->file[i];
+        run->models[0].tokens += ctx - 1;
+        for (int j = 0; j < k->nvar; j++) {
+            memcpy(x->pos, k->pos + ((size_t)j * (size_t)k->cap + (size_t)i) * (size_t)n, (size_t)n * sizeof *x->pos);
+            run->models[x->var_index[j]].tokens += ctx - 1;
+            record_window(x, x->var_index[j], k->lang[i], k->path[i], k->window[i]);
+        }
+        if (k->want_lp) {
+            if (x->base_lp_n + (size_t)n > x->base_lp_cap) {
+                x->base_lp_cap = 2 * (x->base_lp_n + (size_t)n);
+                x->base_lp = xrealloc(x->base_lp, x->base_lp_cap * sizeof *x->base_lp);
+            }
+            memcpy(x->base_lp + x->base_lp_n, k->lp + (size_t)i * (size_t)n, (size_t)n * sizeof *x->base_lp);
+            x->base_lp_n += (size_t)n;
+        }
+        note_window(x, k->window[i]);
+    }
+    x->file_index = file_index;
+    k->n = 0;
+    return 0;
+}
+
+/* The run's record of window w of file x->file_index, just scored. */
+static void note_window(Ctx *x, long w) {
+    TfRun *run = x->run;
+    int ctx = x->o->ctx;
     if ((run->windows & (run->windows - 1)) == 0) { /* grow at powers of two */
         size_t cap = run->windows ? 2 * (size_t)run->windows : 1;
         run->win_file = xrealloc(run->win_file, cap * sizeof *run->win_file);
@@ -426,7 +448,6 @@ static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
     fmt_duration(eta, sizeof eta, dt / (double)run->windows * (double)(x->plan.total - run->windows));
     progress("drift: window %ld/%ld, %.0f tokens/s per model, ETA %s", run->windows, x->plan.total,
              (double)run->windows * (ctx - 1) / dt, eta);
-    return rc;
 }
 
 /* Scoring a file streamed, when every variant shares the base's vocabulary: the tokens, their byte
@@ -554,6 +575,33 @@ static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) 
     return rc < 0 ? -1 : 0;
 }
 
+/* Variant v, on another vocabulary, over the text of a file: its own tokens and windows, its
+ * log-likelihoods spread over the bytes and summed with the base's (nll_b, seen_b). */
+static int bytes_variant(Ctx *x, int v, int lang, const char *text, size_t len, const uint8_t *marks,
+                         const double *nll_b, const uint8_t *seen_b, IntVec *vids, Err *err) {
+    TfRun *run = x->run;
+    Runner *r = &x->r[v];
+    int ctx = x->o->ctx, rc;
+    if ((rc = encode(r->tok, text, len, vids, err))) return rc;
+    size_t *voff = xmalloc((vids->n + 1) * sizeof *voff);
+    if (token_offsets(r->tok, vids, text, len, 1, voff) == 0) {
+        double *nll_v = xcalloc(len + 1, sizeof *nll_v);
+        uint8_t *seen_v = xcalloc(len + 1, 1);
+        int *win = xmalloc((size_t)ctx * sizeof *win);
+        long vw = windows_of(vids->n, ctx);
+        for (long w = 0; w < vw && rc == 0; w++) {
+            fill_window(win, r->start, vids, (size_t)w, ctx);
+            rc = runner_window(r, win, ctx, err);
+            run->models[v].tokens += ctx - 1;
+            if (rc == 0) spread_window(r, win, ctx, vids, voff, (size_t)w * (size_t)(ctx - 1), nll_v, seen_v);
+        }
+        if (rc == 0) add_bytes(run, v, lang, marks, nll_b, nll_v, seen_b, seen_v, len);
+        free(nll_v), free(seen_v), free(win);
+    }
+    free(voff);
+    return rc;
+}
+
 /* Scores one file (already read, valid UTF-8) with every model. */
 static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *text, size_t len, IntVec *ids,
                     IntVec *vids, Err *err) {
@@ -607,28 +655,54 @@ static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *t
         if (rc == 0 && nll_b) spread_window(base, x->win, ctx, ids, off, w0, nll_b, seen_b);
     }
     /* variants on other vocabularies: their own tokens and windows over the same bytes */
-    for (int v = 1; v < run->nmodels && rc == 0 && nll_b; v++) {
-        if (run->models[v].same_vocab) continue;
-        Runner *r = &x->r[v];
-        if ((rc = encode(r->tok, text, len, vids, err))) break;
-        size_t *voff = xmalloc((vids->n + 1) * sizeof *voff);
-        if (token_offsets(r->tok, vids, text, len, 1, voff) == 0) {
-            double *nll_v = xcalloc(len + 1, sizeof *nll_v);
-            uint8_t *seen_v = xcalloc(len + 1, 1);
-            int *win = xmalloc((size_t)ctx * sizeof *win);
-            long vw = windows_of(vids->n, ctx);
-            for (long w = 0; w < vw && rc == 0; w++) {
-                fill_window(win, r->start, vids, (size_t)w, ctx);
-                rc = runner_window(r, win, ctx, err);
-                run->models[v].tokens += ctx - 1;
-                if (rc == 0) spread_window(r, win, ctx, vids, voff, (size_t)w * (size_t)(ctx - 1), nll_v, seen_v);
-            }
-            if (rc == 0) add_bytes(run, v, lang, marks, nll_b, nll_v, seen_b, seen_v, len);
-            free(nll_v), free(seen_v), free(win);
-        }
-        free(voff);
-    }
+    for (int v = 1; v < run->nmodels && rc == 0 && nll_b && !x->chunked; v++)
+        if (!run->models[v].same_vocab) rc = bytes_variant(x, v, lang, text, len, marks, nll_b, seen_b, vids, err);
     free(nll_b), free(seen_b), free(off), free(marks);
+    return rc;
+}
+
+/* The --mem-limit schedule's pass of variant v on another vocabulary, after every window ran:
+ * file by file as run_file does, the base's part from the log-likelihoods kept when it ran. */
+static int bytes_pass(Ctx *x, const KwSet *kw, const Corpus *c, int v, IntVec *ids, IntVec *vids, Err *err) {
+    const Plan *p = &x->plan;
+    int ctx = x->o->ctx, n = x->n_out, rc = 0;
+    size_t at = 0;
+    if (runner_reload(&x->r[v], err)) return -1;
+    for (size_t i = 0; i < c->n && rc == 0; i++) {
+        if (p->status[i] != READ_OK || p->nw[i] <= 0) continue;
+        const uint8_t *pick = p->pick[i];
+        long npick = 0;
+        for (long w = 0; w < p->nw[i]; w++) npick += !pick || pick[w];
+        const double *lp = x->base_lp + at;
+        at += (size_t)npick * (size_t)n;
+        if (npick == 0 || !p->aligned[i]) continue;
+        const CorpusFile *cf = &c->files[i];
+        char *text;
+        size_t len;
+        ReadStatus st;
+        if (corpus_read(cf->path, &text, &len, &st, err)) break;
+        int lang = kw_index(kw, cf->lang);
+        size_t *off = NULL;
+        uint8_t *marks = NULL, *seen_b = NULL;
+        double *nll_b = NULL;
+        if (st != READ_OK) rc = err_set(err, "%s: the file changed while drift ran", cf->path);
+        else if ((rc = encode(x->r[0].tok, text, len, ids, err))) name_file(cf->path, err);
+        if (rc == 0) {
+            off = xmalloc((ids->n + 1) * sizeof *off);
+            if (token_offsets(x->r[0].tok, ids, text, len, 1, off) != 0 || windows_of(ids->n, ctx) != p->nw[i])
+                rc = err_set(err, "%s: the file changed while drift ran (its tokens differ)", cf->path);
+        }
+        if (rc == 0) {
+            marks = xmalloc(len + 1);
+            corpus_mark(text, len, &kw->langs[lang], marks);
+            nll_b = xcalloc(len + 1, sizeof *nll_b), seen_b = xcalloc(len + 1, 1);
+            for (long w = 0; w < p->nw[i]; w++)
+                if (!pick || pick[w]) spread_kept(lp, ctx, ids, off, (size_t)w * (size_t)(ctx - 1), nll_b, seen_b), lp += n;
+            rc = bytes_variant(x, v, lang, text, len, marks, nll_b, seen_b, vids, err);
+        }
+        free(nll_b), free(seen_b), free(off), free(marks), free(text);
+    }
+    runner_unload(&x->r[v]);
     return rc;
 }
 
@@ -646,7 +720,7 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
     run->files = c->n;
     run->unknown = c->unknown;
 
-    Ctx x = {.o = o, .run = run, .n_out = o->ctx - 1 - o->ctx / 2};
+    Ctx x = {.o = o, .run = run, .n_out = o->ctx - 1 - o->ctx / 2, .chunked = o->mem_limit > 0};
     x.r = xcalloc((size_t)o->nmodels, sizeof *x.r);
     int rc = 0;
     for (int i = 0; i < o->nmodels && rc == 0; i++) {
@@ -658,6 +732,10 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         if (rc == 0 && i > 0)
             tm->same_vocab = !o->bytes_only && tm->n_vocab == run->models[0].n_vocab &&
                              tok_same_vocab(x.r[0].tok, x.r[i].tok) && x.r[i].start == x.r[0].start;
+        if (rc == 0 && x.chunked) { /* one model resident at a time: each is loaded again for its turn */
+            runner_unload(&x.r[i]);
+            if (i > 0 && tm->same_vocab) tok_free(x.r[i].tok), x.r[i].tok = NULL; /* the base's serves */
+        }
     }
     for (int i = 1; i < o->nmodels && rc == 0 && o->nshards > 0; i++)
         if (!run->models[i].same_vocab)
@@ -687,11 +765,19 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         IntVec ids = {0}, vids = {0};
         int any_bytes = 0;
         for (int v = 1; v < run->nmodels; v++) any_bytes |= !run->models[v].same_vocab;
+        if (x.chunked) {
+            x.vars = xcalloc((size_t)run->nmodels, sizeof *x.vars);
+            x.var_index = xcalloc((size_t)run->nmodels, sizeof *x.var_index);
+            int nvar = 0;
+            for (int v = 1; v < run->nmodels; v++)
+                if (run->models[v].same_vocab) x.var_index[nvar] = v, x.vars[nvar++] = &x.r[v];
+            chunk_init(&x.chunk, o->mem_limit, x.plan.total, o->ctx, run->models[0].n_vocab, nvar, any_bytes);
+        }
         for (size_t i = 0; i < c->n && rc == 0; i++) {
             char *text;
             size_t len;
             ReadStatus st;
-            if (!any_bytes || x.plan.status[i] == PLAN_FAILED) { /* streamed: memory bounded */
+            if (!any_bytes || x.chunked || x.plan.status[i] == PLAN_FAILED) { /* streamed: memory bounded */
                 x.file_index = (uint32_t)i;
                 if (x.plan.status[i] == READ_EMPTY) run->empty++;
                 else if (x.plan.status[i] == READ_NOT_UTF8)
@@ -706,6 +792,10 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             else x.file_index = (uint32_t)i, rc = run_file(&x, kw, &c->files[i], text, len, &ids, &vids, err);
             free(text);
         }
+        if (x.chunked && rc == 0) rc = flush_chunk(&x, err);
+        for (int v = 1; v < run->nmodels && rc == 0 && x.chunked; v++)
+            if (!run->models[v].same_vocab) rc = bytes_pass(&x, kw, c, v, &ids, &vids, err);
+        if (x.chunked) chunk_free(&x.chunk), free(x.vars), free(x.var_index), free(x.base_lp);
         progress_done();
         run->seconds = now_seconds() - x.t0;
         if (o->nshards > 0 && rc == 0) { /* a shard reports the whole run's files */

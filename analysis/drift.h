@@ -80,6 +80,9 @@ typedef struct {
                                 * (scored, too_short, ...) and lang_windows stay the unsharded
                                 * run's; windows, positions, tokens and seconds are the shard's.
                                 * analysis/drift_shard.h writes and merges the shards. */
+    size_t mem_limit;          /* > 0: the bounded-memory schedule (analysis/drift_chunk.h): windows
+                                * gathered in chunks whose base logits fit in mem_limit bytes, one
+                                * model resident at a time; the same results, bit for bit */
 } TfOptions;
 
 #define TF_CLASSES (MARK_COUNT + 1) /* the byte classes, then TF_ALL */
