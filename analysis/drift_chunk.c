@@ -20,7 +20,7 @@ void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_voc
     size_t per = chunk_window_bytes(ctx, n_vocab, nvar, want_lp);
     size_t cap = mem_limit / per;
     if (cap < 1) cap = 1;
-    if (max_windows > 0 && cap > (size_t)max_windows) cap = (size_t)max_windows;
+    if (cap > (size_t)(max_windows > 1 ? max_windows : 1)) cap = (size_t)(max_windows > 1 ? max_windows : 1);
     k->cap = (long)cap;
     size_t n_out = (size_t)k->n_out;
     k->win = xmalloc(cap * (size_t)ctx * sizeof *k->win);

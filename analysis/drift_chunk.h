@@ -41,7 +41,8 @@ typedef struct {
 /* Bytes the buffer takes per window. */
 size_t chunk_window_bytes(int ctx, int n_vocab, int nvar, int want_lp);
 
-/* A chunk of as many windows as mem_limit bytes hold (at least one, at most max_windows). */
+/* A chunk of as many windows as mem_limit bytes hold (at least one, at most max_windows: the
+ * buffer is no larger than the run needs). */
 void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_vocab, int nvar, int want_lp);
 void chunk_free(Chunk *k);
 
