@@ -10,12 +10,14 @@ RELEASE := 0.3.0
 CC      ?= cc
 OPT     ?= -O2 -g
 CFLAGS  += $(OPT) -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -fopenmp -I. -MMD -MP
-LDLIBS  += -ldnnl -lcsv -lutf8proc -lonig -ljansson -lcrypto -lm -lpthread
+LDLIBS  += -ldnnl -lcsv -lutf8proc -lonig -ljansson -lcjson -lcrypto -lm -lpthread
 BUILD   ?= build
 
 # Debian 12 packages the build, the tests and the fuzzers need.
 DEBS := build-essential pkg-config libdnnl-dev libcsv-dev libutf8proc-dev libonig-dev \
-        libjansson-dev libssl-dev libcmocka-dev gnuplot-nox clang libclang-rt-14-dev nodejs npm
+        libjansson-dev libcjson-dev libssl-dev libcmocka-dev gnuplot-nox clang libclang-rt-14-dev nodejs npm
+# tests/cli_slurm.sh starts a single-node Slurm (slurmctld, slurmd) with munge authentication.
+DEBS += slurm-wlm munge
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The library holds every layer but the CLI (docs/architecture.md); cli/ links on top of it.

@@ -11,35 +11,12 @@
 
 #include "analysis/drift_chunk.h"
 #include "analysis/drift_model.h"
+#include "analysis/drift_stream.h"
 #include "analysis/manifest.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
 /* ---- text and tokens ---- */
-
-/* off[i] .. off[i+1] is token i's byte range in text (off may be NULL). Returns 0 when the tokens'
- * bytes spell the text exactly (at the start of a file, a leading space that a tokenizer's prefix
- * rule added before the first token is allowed), else -1 (a normalizer changed the text: positions
- * cannot be classified). */
-static int token_offsets(const Tokenizer *t, const IntVec *ids, const char *text, size_t len, int file_start,
-                         size_t *off) {
-    size_t pos = 0;
-    for (size_t i = 0; i < ids->n; i++) {
-        size_t n;
-        const char *b = tok_bytes(t, ids->v[i], &n);
-        if (file_start && i == 0 && n > 0 && b[0] == ' ' && len > 0 && text[0] != ' ') b++, n--;
-        if (off) off[i] = pos;
-        if (n > len - pos || memcmp(b, text + pos, n)) return -1;
-        pos += n;
-    }
-    if (off) off[ids->n] = pos;
-    return pos == len ? 0 : -1;
-}
-
-static int encode(const Tokenizer *t, const char *text, size_t len, IntVec *ids, Err *err) {
-    ids->n = 0;
-    return tok_encode(t, text, len, TOK_ENC_NO_SPECIAL, ids, err);
-}
 
 /* Files are tokenized streamed (tokenizer.h's TokStream), cut only after line breaks so that each
  * piece's byte classes (corpus_mark) are those of the whole file: memory stays bounded whatever
@@ -55,45 +32,10 @@ static void name_file(const char *path, Err *err) {
     *err = e2;
 }
 
-/* ---- per-byte log-likelihoods (other vocabularies) ---- */
-
-/* Spreads the negative log-likelihood of every scored position of r's current window over the
- * bytes of the token it predicts. */
-static void spread_window(const Runner *r, const int *win, int ctx, const IntVec *ids, const size_t *off,
-                          size_t w0, double *nll, uint8_t *seen) {
-    int first = ctx / 2, V = r->n_vocab;
-    for (int i = first; i < ctx - 1; i++) {
-        size_t tok = w0 + (size_t)i; /* file token predicted at window position i */
-        if (tok >= ids->n) break;
-        double lp = log_prob_of(r->logits + (size_t)(i - first) * V, V, win[i + 1]);
-        size_t s = off[tok], e = off[tok + 1];
-        for (size_t b = s; b < e; b++) nll[b] = -lp / (double)(e - s), seen[b] = 1;
-    }
-}
-
-/* The same from the log-likelihoods lp[ctx-1-ctx/2] of a window's scored positions, kept by the
- * --mem-limit schedule (drift_chunk.h) when the base ran. */
-static void spread_kept(const double *lp, int ctx, const IntVec *ids, const size_t *off, size_t w0, double *nll,
-                        uint8_t *seen) {
-    int first = ctx / 2;
-    for (int i = first; i < ctx - 1; i++) {
-        size_t tok = w0 + (size_t)i;
-        if (tok >= ids->n) break;
-        size_t s = off[tok], e = off[tok + 1];
-        for (size_t b = s; b < e; b++) nll[b] = -lp[i - first] / (double)(e - s), seen[b] = 1;
-    }
-}
-
 /* ---- the run ---- */
 
 /* Windows a file of n tokens gives. */
 static long windows_of(size_t n, int ctx) { return (long)(n / (size_t)(ctx - 1)); }
-
-/* The ctx tokens of window w: the start token, then ctx-1 file tokens. */
-static void fill_window(int *win, int start, const IntVec *ids, size_t w, int ctx) {
-    win[0] = start;
-    memcpy(win + 1, ids->v + w * (size_t)(ctx - 1), (size_t)(ctx - 1) * sizeof(int));
-}
 
 static void fmt_duration(char *out, size_t n, double s) {
     if (!(s >= 0) || s > 1e7) snprintf(out, n, "?");
@@ -198,7 +140,7 @@ static int count_piece(void *arg, const char *text, size_t len, size_t at, const
     (void)err;
     Counter *k = arg;
     k->tokens += ids->n;
-    if (k->aligned && token_offsets(k->ts.t, ids, text, len, at == 0, NULL) != 0) k->aligned = 0;
+    if (k->aligned && tf_token_offsets(k->ts.t, ids, text, len, at == 0, NULL) != 0) k->aligned = 0;
     return 0;
 }
 
@@ -306,10 +248,8 @@ typedef struct {
     uint32_t file_index; /* of the file being scored, in the corpus's order */
     int chunked;         /* --mem-limit: windows gather in chunk, one model resident at a time */
     Chunk chunk;
-    Runner **vars;       /* [chunk.nvar] the variants on the base's vocabulary */
+    Runner **vars;       /* [chunk.nvar] the variants (all on the base's vocabulary) */
     int *var_index;      /* [chunk.nvar] their indices in r[] */
-    double *base_lp;     /* chunked with per-byte variants: the base's ln p of every scored */
-    size_t base_lp_n, base_lp_cap; /* position, window after window, for the bytes pass */
 } Ctx;
 
 static void record_window(Ctx *x, int v, int lang, const char *file, long window);
@@ -356,21 +296,6 @@ static void record_window(Ctx *x, int v, int lang, const char *file, long window
     }
 }
 
-static void add_bytes(TfRun *run, int v, int lang, const uint8_t *marks, const double *nb, const double *nv,
-                      const uint8_t *sb, const uint8_t *sv, size_t len) {
-    TfModel *tm = &run->models[v];
-    for (size_t b = 0; b < len; b++) {
-        if (!sb[b] || !sv[b]) continue;
-        int c = marks ? MARK_CLASS(marks[b]) : MARK_OTHER;
-        int ls[2] = {lang, run->nlangs}, cs[2] = {c, TF_ALL};
-        for (int i = 0; i < 2; i++)
-            for (int j = 0; j < 2; j++) {
-                TfBytes *t = &tm->bytes[(size_t)ls[i] * TF_CLASSES + cs[j]];
-                t->nll_base += nb[b], t->nll_var += nv[b], t->bytes += 1;
-            }
-    }
-}
-
 /* Runs window w of a file (x->win and x->cls filled) through the base and the variants on its
  * vocabulary, and compares them. */
 static void note_window(Ctx *x, long w);
@@ -412,14 +337,6 @@ static int flush_chunk(Ctx *x, Err *err) {
             run->models[x->var_index[j]].tokens += ctx - 1;
             record_window(x, x->var_index[j], k->lang[i], k->path[i], k->window[i]);
         }
-        if (k->want_lp) {
-            if (x->base_lp_n + (size_t)n > x->base_lp_cap) {
-                x->base_lp_cap = 2 * (x->base_lp_n + (size_t)n);
-                x->base_lp = xrealloc(x->base_lp, x->base_lp_cap * sizeof *x->base_lp);
-            }
-            memcpy(x->base_lp + x->base_lp_n, k->lp + (size_t)i * (size_t)n, (size_t)n * sizeof *x->base_lp);
-            x->base_lp_n += (size_t)n;
-        }
         note_window(x, k->window[i]);
     }
     x->file_index = file_index;
@@ -450,80 +367,155 @@ static void note_window(Ctx *x, long w) {
              (double)run->windows * (ctx - 1) / dt, eta);
 }
 
-/* Scoring a file streamed, when every variant shares the base's vocabulary: the tokens, their byte
- * offsets and the bytes' classes are kept from the next window on only, and the reading stops
- * after the last window drawn. */
+/* Scoring a file streamed. Lane 0 reads it with the base's tokenizer and runs the windows drawn
+ * (the base and the variants on its vocabulary, compared position by position). Each variant
+ * compared per byte (another vocabulary, or --bytes) has a lane of its own that reads the same
+ * chunks with its tokenizer and runs its own windows; the bytes' log-likelihoods wait in a
+ * TfLedger until no window of any lane can write them, and are then summed in byte order (the
+ * sums of a whole-file pass, bit for bit). What is held: each lane's tokens from its next window
+ * on, and the bytes from the slowest lane's next window to the reading. The reading stops once
+ * every lane is done: the base after its last window drawn; a per-byte lane, when windows were
+ * drawn (--max-tokens), once it is past the last byte the base scored, and it only runs the
+ * windows that hold a byte the base scored (the others could add nothing). */
+typedef struct Scorer Scorer;
+
 typedef struct {
+    Scorer *s;
+    int model;      /* its runner: x->r[model] */
+    TokStream ts;
+    TfTrack tr;
+    long next;      /* its next window */
+    int done, dead; /* done: nothing more to run; dead: its tokens stopped spelling the file */
+    long tokens;    /* per-byte lanes: tokens evaluated in this file */
+    TfBytes *acc;   /* per-byte lanes: the model's byte totals with this file's bytes added */
+} Lane;
+
+struct Scorer {
     Ctx *x;
     const KwLang *kl;
     const char *path;
-    int lang, aligned, window_failed;
-    TokStream ts;
+    int lang, window_failed;
     const uint8_t *pick;
-    long last, next; /* the last window to score; the next window */
-    size_t tok0;     /* the file's index of ids.v[0] */
-    IntVec ids;
-    size_t *off, off_cap;             /* [ids.n + 1] tokens' byte offsets in the file (aligned) */
-    uint8_t *marks;                   /* classes of the file's bytes byte0 .. byte0 + marks_n */
-    size_t byte0, marks_n, marks_cap;
-} Scorer;
+    long last;          /* the base's last window to score */
+    int nlanes;         /* 1 + the per-byte lanes */
+    Lane *lane;
+    TfLedger led;       /* the bytes' classes; with per-byte lanes, their log-likelihoods per lane */
+    size_t scored_end;  /* the end of the bytes the base scored so far */
+};
 
-static int score_piece(void *arg, const char *text, size_t len, size_t at, const IntVec *ids, Err *err) {
-    Scorer *s = arg;
+/* Spreads the log-likelihoods of the scored positions of r's current window (window w of lane k)
+ * over the bytes of the tokens they predict. */
+static void spread_window(Scorer *s, int k, const Runner *r, const int *win, long w) {
+    int ctx = s->x->o->ctx, first = ctx / 2, V = r->m->cfg.n_vocab;
+    const TfTrack *tr = &s->lane[k].tr;
+    size_t w0 = (size_t)w * (size_t)(ctx - 1);
+    for (int i = first; i < ctx - 1; i++) {
+        double lp = log_prob_of(r->logits + (size_t)(i - first) * V, V, win[i + 1]);
+        tfledger_spread(&s->led, k, tftrack_off(tr, w0 + i), tftrack_off(tr, w0 + i + 1), lp);
+    }
+}
+
+/* Runs the base's windows that its tokens allow. */
+static int run_base(Scorer *s, Err *err) {
     Ctx *x = s->x;
+    Lane *b = &s->lane[0];
     int ctx = x->o->ctx, first = ctx / 2;
-    size_t n0 = s->ids.n;
-    for (size_t i = 0; i < ids->n; i++) intvec_push(&s->ids, ids->v[i]);
-    if (s->aligned) {
-        if (s->ids.n + 1 > s->off_cap) {
-            s->off_cap = 2 * (s->ids.n + 1);
-            s->off = xrealloc(s->off, s->off_cap * sizeof *s->off);
-        }
-        if (token_offsets(s->ts.t, ids, text, len, at == 0, s->off + n0) != 0)
-            return err_set(err, "%s: the file changed while drift ran (its tokens no longer spell it)", s->path);
-        for (size_t k = n0; k <= s->ids.n; k++) s->off[k] += at;
-        if (s->marks_n + len > s->marks_cap) {
-            s->marks_cap = 2 * (s->marks_n + len);
-            s->marks = xrealloc(s->marks, s->marks_cap);
-        }
-        corpus_mark(text, len, s->kl, s->marks + s->marks_n); /* a piece starts a line: exact */
-        s->marks_n += len;
-    }
     size_t wl = (size_t)(ctx - 1);
-    while (s->next <= s->last && s->tok0 + s->ids.n >= (size_t)(s->next + 1) * wl) {
-        long w = s->next++;
+    while (b->next <= s->last && tftrack_tokens(&b->tr) >= (size_t)(b->next + 1) * wl) {
+        long w = b->next++;
         if (s->pick && !s->pick[w]) continue;
-        size_t w0 = (size_t)w * wl - s->tok0;
-        x->win[0] = x->r[0].start;
-        memcpy(x->win + 1, s->ids.v + w0, wl * sizeof(int));
-        for (int i = 0; i < x->n_out; i++)
-            x->cls[i] = s->aligned ? (uint8_t)corpus_span_class(s->marks, s->off[w0 + first + i] - s->byte0,
-                                                                s->off[w0 + first + i + 1] - s->byte0)
-                                   : TF_ALL;
-        if (run_window(x, s->lang, s->path, w, err)) {
-            s->window_failed = 1;
-            return -1;
+        size_t w0 = (size_t)w * wl;
+        tftrack_window(&b->tr, w, ctx, x->r[0].start, x->win);
+        for (int i = 0; i < x->n_out; i++) {
+            size_t ts = w0 + (size_t)(first + i);
+            x->cls[i] = b->tr.aligned ? (uint8_t)corpus_span_class(s->led.marks, tftrack_off(&b->tr, ts) - s->led.byte0,
+                                                                   tftrack_off(&b->tr, ts + 1) - s->led.byte0)
+                                      : TF_ALL;
+        }
+        if (run_window(x, s->lang, s->path, w, err)) return s->window_failed = 1, -1;
+        if (s->nlanes > 1) { /* the base's logits stay until its next window */
+            spread_window(s, 0, &x->r[0], x->win, w);
+            s->scored_end = tftrack_off(&b->tr, w0 + wl);
         }
     }
-    /* what no later window needs goes */
-    size_t drop = (size_t)s->next * wl - s->tok0;
-    if (drop > s->ids.n) drop = s->ids.n;
-    if (drop) {
-        if (s->aligned) {
-            size_t b = s->off[drop] - s->byte0;
-            memmove(s->marks, s->marks + b, s->marks_n - b);
-            s->marks_n -= b, s->byte0 += b;
-            memmove(s->off, s->off + drop, (s->ids.n - drop + 1) * sizeof *s->off);
+    if (b->next > s->last) b->done = 1;
+    tftrack_drop(&b->tr, (size_t)b->next * wl);
+    return 0;
+}
+
+/* Runs the windows of per-byte lane k that its tokens (and, under a draw, the base's) allow. */
+static int run_lane(Scorer *s, int k, Err *err) {
+    Lane *ln = &s->lane[k];
+    const Lane *b = &s->lane[0];
+    Runner *r = &s->x->r[ln->model];
+    int ctx = s->x->o->ctx, first = ctx / 2, *win = s->x->win;
+    size_t wl = (size_t)(ctx - 1);
+    while (!ln->done && tftrack_tokens(&ln->tr) >= (size_t)(ln->next + 1) * wl) {
+        size_t w0 = (size_t)ln->next * wl;
+        if (s->pick) { /* only the windows holding a byte the base scored: wait until it is known */
+            size_t vs = tftrack_off(&ln->tr, w0 + (size_t)first), ve = tftrack_off(&ln->tr, w0 + wl);
+            if (!b->done && tftrack_frontier(&b->tr) < ve) break;
+            if (!tfledger_any(&s->led, 0, vs, ve)) {
+                ln->next++;
+                continue;
+            }
         }
-        memmove(s->ids.v, s->ids.v + drop, (s->ids.n - drop) * sizeof *s->ids.v);
-        s->ids.n -= drop, s->tok0 += drop;
+        tftrack_window(&ln->tr, ln->next, ctx, r->start, win);
+        if (runner_window(r, win, ctx, err)) return s->window_failed = 1, -1;
+        ln->tokens += ctx - 1;
+        spread_window(s, k, r, win, ln->next);
+        ln->next++;
     }
-    return s->next > s->last ? 1 : 0; /* 1: enough read */
+    tftrack_drop(&ln->tr, (size_t)ln->next * wl);
+    if (s->pick && b->done && tftrack_frontier(&ln->tr) >= s->scored_end) ln->done = 1;
+    return 0;
+}
+
+/* Sums the bytes before upto (every byte no lane's window will write any more by default). */
+static void take_bytes(Scorer *s, size_t upto) {
+    TfBytes **acc = xcalloc((size_t)s->nlanes, sizeof *acc);
+    for (int k = 0; k < s->nlanes; k++) {
+        const Lane *ln = &s->lane[k];
+        if (k > 0 && !ln->dead) acc[k] = ln->acc;
+        if (!ln->done && tftrack_frontier(&ln->tr) < upto) upto = tftrack_frontier(&ln->tr);
+    }
+    tfledger_take(&s->led, upto, acc, s->lang, s->x->run->nlangs, TF_CLASSES, TF_ALL);
+    free(acc);
+}
+
+/* Runs every window the tokens so far allow, and sums the bytes no window will write any more. */
+static int pump(Scorer *s, Err *err) {
+    if (run_base(s, err)) return -1;
+    for (int k = 1; k < s->nlanes; k++)
+        if (run_lane(s, k, err)) return -1;
+    take_bytes(s, SIZE_MAX);
+    return 0;
+}
+
+static int lane_piece(void *arg, const char *text, size_t len, size_t at, const IntVec *ids, Err *err) {
+    Lane *ln = arg;
+    Scorer *s = ln->s;
+    if (tftrack_push(&ln->tr, ids, text, len, at) != 0) {
+        if (ln == s->lane)
+            return err_set(err, "%s: the file changed while drift ran (its tokens no longer spell it)", s->path);
+        ln->dead = ln->done = 1; /* its bytes cannot be placed: not compared in this file */
+    }
+    if (ln == s->lane && ln->tr.aligned) {
+        tfledger_extend(&s->led, at + len);
+        corpus_mark(text, len, s->kl, tfledger_marks(&s->led, at)); /* a piece starts a line: exact */
+    } else if (s->nlanes > 1) {
+        tfledger_extend(&s->led, at + len);
+    }
+    return pump(s, err) ? -1 : ln->done ? 1 : 0; /* 1: enough read */
 }
 
 static int score_chunk(void *arg, const char *data, size_t n, Err *err) {
     Scorer *s = arg;
-    return tok_stream_put(&s->ts, data, n, score_piece, s, err);
+    int done = 1;
+    for (int k = 0; k < s->nlanes; k++)
+        if (!s->lane[k].done && tok_stream_put(&s->lane[k].ts, data, n, lane_piece, &s->lane[k], err) < 0) return -1;
+    for (int k = 0; k < s->nlanes; k++) done &= s->lane[k].done;
+    return done;
 }
 
 /* Scores file x->file_index, streamed. */
@@ -555,155 +547,50 @@ static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) 
     }
     run->scored++;
     if (!p->aligned[i]) run->unaligned++;
-    Scorer s = {.x = x, .kl = &kw->langs[lang], .path = cf->path, .lang = lang, .aligned = p->aligned[i],
-                .pick = pick, .last = last};
-    stream_open(&s.ts, x->r[0].tok);
+    Scorer s = {.x = x, .kl = &kw->langs[lang], .path = cf->path, .lang = lang, .pick = pick, .last = last};
+    s.lane = xcalloc((size_t)run->nmodels, sizeof *s.lane);
+    s.lane[s.nlanes++].model = 0;
+    for (int v = 1; v < run->nmodels && p->aligned[i]; v++) /* per byte: where the base's bytes are known */
+        if (!run->models[v].same_vocab) s.lane[s.nlanes++].model = v;
+    tfledger_init(&s.led, s.nlanes > 1 ? s.nlanes : 0);
+    size_t nb = (size_t)(run->nlangs + 1) * TF_CLASSES;
+    for (int k = 0; k < s.nlanes; k++) {
+        Lane *ln = &s.lane[k];
+        ln->s = &s;
+        stream_open(&ln->ts, x->r[ln->model].tok);
+        tftrack_init(&ln->tr, x->r[ln->model].tok, k == 0 ? p->aligned[i] : 1);
+        if (k > 0) ln->acc = memcpy(xmalloc(nb * sizeof *ln->acc), run->models[ln->model].bytes, nb * sizeof *ln->acc);
+    }
     ReadStatus st;
     int rc = corpus_stream(cf->path, score_chunk, &s, &st, err);
     if (rc == 0 && st != READ_OK)
         rc = err_set(err, "%s: the file changed while drift ran (%s)", cf->path,
                      st == READ_EMPTY ? "it is empty" : "it is not UTF-8 text any more");
-    else if (rc == 0)
-        rc = tok_stream_end(&s.ts, score_piece, &s, err);
-    if (rc == 0 && windows_of(s.tok0 + s.ids.n, x->o->ctx) != nw)
+    for (int k = 0; k < s.nlanes && rc == 0; k++)
+        if (!s.lane[k].done && tok_stream_end(&s.lane[k].ts, lane_piece, &s.lane[k], err) < 0) rc = -1;
+    if (rc == 0 && pump(&s, err)) rc = -1; /* (a lane whose text had all been encoded had no last piece) */
+    if (rc == 0 && !s.lane[0].done) /* the read ended before the base's last window */
         rc = err_set(err, "%s: the file changed while drift ran (%ld windows, %ld before)", cf->path,
-                     windows_of(s.tok0 + s.ids.n, x->o->ctx), nw);
+                     windows_of(tftrack_tokens(&s.lane[0].tr), x->o->ctx), nw);
+    if (rc >= 0) { /* the file is read: every byte is final; a lane still spelling it is counted */
+        for (int k = 0; k < s.nlanes; k++) s.lane[k].done = 1;
+        take_bytes(&s, SIZE_MAX);
+        for (int k = 1; k < s.nlanes; k++) {
+            TfModel *tm = &run->models[s.lane[k].model];
+            if (s.lane[k].dead) continue;
+            memcpy(tm->bytes, s.lane[k].acc, nb * sizeof *tm->bytes);
+            tm->tokens += s.lane[k].tokens;
+        }
+    }
     if (rc < 0 && !s.window_failed) name_file(cf->path, err);
-    tok_stream_free(&s.ts);
-    intvec_free(&s.ids);
-    free(s.off), free(s.marks);
+    for (int k = 0; k < s.nlanes; k++) {
+        tok_stream_free(&s.lane[k].ts);
+        tftrack_free(&s.lane[k].tr);
+        free(s.lane[k].acc);
+    }
+    free(s.lane);
+    tfledger_free(&s.led);
     return rc < 0 ? -1 : 0;
-}
-
-/* Variant v, on another vocabulary, over the text of a file: its own tokens and windows, its
- * log-likelihoods spread over the bytes and summed with the base's (nll_b, seen_b). */
-static int bytes_variant(Ctx *x, int v, int lang, const char *text, size_t len, const uint8_t *marks,
-                         const double *nll_b, const uint8_t *seen_b, IntVec *vids, Err *err) {
-    TfRun *run = x->run;
-    Runner *r = &x->r[v];
-    int ctx = x->o->ctx, rc;
-    if ((rc = encode(r->tok, text, len, vids, err))) return rc;
-    size_t *voff = xmalloc((vids->n + 1) * sizeof *voff);
-    if (token_offsets(r->tok, vids, text, len, 1, voff) == 0) {
-        double *nll_v = xcalloc(len + 1, sizeof *nll_v);
-        uint8_t *seen_v = xcalloc(len + 1, 1);
-        int *win = xmalloc((size_t)ctx * sizeof *win);
-        long vw = windows_of(vids->n, ctx);
-        for (long w = 0; w < vw && rc == 0; w++) {
-            fill_window(win, r->start, vids, (size_t)w, ctx);
-            rc = runner_window(r, win, ctx, err);
-            run->models[v].tokens += ctx - 1;
-            if (rc == 0) spread_window(r, win, ctx, vids, voff, (size_t)w * (size_t)(ctx - 1), nll_v, seen_v);
-        }
-        if (rc == 0) add_bytes(run, v, lang, marks, nll_b, nll_v, seen_b, seen_v, len);
-        free(nll_v), free(seen_v), free(win);
-    }
-    free(voff);
-    return rc;
-}
-
-/* Scores one file (already read, valid UTF-8) with every model. */
-static int run_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, const char *text, size_t len, IntVec *ids,
-                    IntVec *vids, Err *err) {
-    const TfOptions *o = x->o;
-    TfRun *run = x->run;
-    int ctx = o->ctx, first = ctx / 2, lang = kw_index(kw, cf->lang);
-    Runner *base = &x->r[0];
-    if (lang < 0) return err_set(err, "%s: language %s has no keyword list", cf->path, cf->lang);
-    if (encode(base->tok, text, len, ids, err)) {
-        Err e2;
-        err_set(&e2, "%s: %s", cf->path, err->msg);
-        *err = e2;
-        return -1;
-    }
-    long nw = windows_of(ids->n, ctx);
-    const uint8_t *pick = x->plan.pick[x->file_index];
-    if (nw <= 0) {
-        run->too_short++;
-        return 0;
-    }
-    if (nw != x->plan.nw[x->file_index])
-        return err_set(err, "%s: the file changed while drift ran (%ld windows, %ld before)", cf->path, nw,
-                       x->plan.nw[x->file_index]);
-    long npick = 0;
-    for (long w = 0; w < nw; w++) npick += !pick || pick[w];
-    if (npick == 0) {
-        run->unsampled++;
-        return 0;
-    }
-    run->scored++;
-    uint8_t *marks = xmalloc(len + 1);
-    corpus_mark(text, len, &kw->langs[lang], marks);
-    size_t *off = xmalloc((ids->n + 1) * sizeof *off);
-    int aligned = token_offsets(base->tok, ids, text, len, 1, off) == 0;
-    if (!aligned) run->unaligned++;
-    int any_bytes = 0;
-    for (int v = 1; v < run->nmodels; v++) any_bytes |= !run->models[v].same_vocab;
-    double *nll_b = NULL;
-    uint8_t *seen_b = NULL;
-    if (any_bytes && aligned) nll_b = xcalloc(len + 1, sizeof *nll_b), seen_b = xcalloc(len + 1, 1);
-
-    int rc = 0;
-    for (long w = 0; w < nw && rc == 0; w++) {
-        if (pick && !pick[w]) continue;
-        size_t w0 = (size_t)w * (size_t)(ctx - 1);
-        fill_window(x->win, base->start, ids, (size_t)w, ctx);
-        for (int i = 0; i < x->n_out; i++)
-            x->cls[i] = aligned ? (uint8_t)corpus_span_class(marks, off[w0 + first + i], off[w0 + first + i + 1]) : TF_ALL;
-        rc = run_window(x, lang, cf->path, w, err);
-        /* the base's logits stay until its next window */
-        if (rc == 0 && nll_b) spread_window(base, x->win, ctx, ids, off, w0, nll_b, seen_b);
-    }
-    /* variants on other vocabularies: their own tokens and windows over the same bytes */
-    for (int v = 1; v < run->nmodels && rc == 0 && nll_b && !x->chunked; v++)
-        if (!run->models[v].same_vocab) rc = bytes_variant(x, v, lang, text, len, marks, nll_b, seen_b, vids, err);
-    free(nll_b), free(seen_b), free(off), free(marks);
-    return rc;
-}
-
-/* The --mem-limit schedule's pass of variant v on another vocabulary, after every window ran:
- * file by file as run_file does, the base's part from the log-likelihoods kept when it ran. */
-static int bytes_pass(Ctx *x, const KwSet *kw, const Corpus *c, int v, IntVec *ids, IntVec *vids, Err *err) {
-    const Plan *p = &x->plan;
-    int ctx = x->o->ctx, n = x->n_out, rc = 0;
-    size_t at = 0;
-    if (runner_reload(&x->r[v], err)) return -1;
-    for (size_t i = 0; i < c->n && rc == 0; i++) {
-        if (p->status[i] != READ_OK || p->nw[i] <= 0) continue;
-        const uint8_t *pick = p->pick[i];
-        long npick = 0;
-        for (long w = 0; w < p->nw[i]; w++) npick += !pick || pick[w];
-        const double *lp = x->base_lp + at;
-        at += (size_t)npick * (size_t)n;
-        if (npick == 0 || !p->aligned[i]) continue;
-        const CorpusFile *cf = &c->files[i];
-        char *text;
-        size_t len;
-        ReadStatus st;
-        if (corpus_read(cf->path, &text, &len, &st, err)) break;
-        int lang = kw_index(kw, cf->lang);
-        size_t *off = NULL;
-        uint8_t *marks = NULL, *seen_b = NULL;
-        double *nll_b = NULL;
-        if (st != READ_OK) rc = err_set(err, "%s: the file changed while drift ran", cf->path);
-        else if ((rc = encode(x->r[0].tok, text, len, ids, err))) name_file(cf->path, err);
-        if (rc == 0) {
-            off = xmalloc((ids->n + 1) * sizeof *off);
-            if (token_offsets(x->r[0].tok, ids, text, len, 1, off) != 0 || windows_of(ids->n, ctx) != p->nw[i])
-                rc = err_set(err, "%s: the file changed while drift ran (its tokens differ)", cf->path);
-        }
-        if (rc == 0) {
-            marks = xmalloc(len + 1);
-            corpus_mark(text, len, &kw->langs[lang], marks);
-            nll_b = xcalloc(len + 1, sizeof *nll_b), seen_b = xcalloc(len + 1, 1);
-            for (long w = 0; w < p->nw[i]; w++)
-                if (!pick || pick[w]) spread_kept(lp, ctx, ids, off, (size_t)w * (size_t)(ctx - 1), nll_b, seen_b), lp += n;
-            rc = bytes_variant(x, v, lang, text, len, marks, nll_b, seen_b, vids, err);
-        }
-        free(nll_b), free(seen_b), free(off), free(marks), free(text);
-    }
-    runner_unload(&x->r[v]);
-    return rc;
 }
 
 int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err *err) {
@@ -737,6 +624,11 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             if (i > 0 && tm->same_vocab) tok_free(x.r[i].tok), x.r[i].tok = NULL; /* the base's serves */
         }
     }
+    for (int i = 1; i < o->nmodels && rc == 0 && x.chunked; i++)
+        if (!run->models[i].same_vocab)
+            rc = err_set(err, "--mem-limit: %s is compared per byte (another vocabulary, or --bytes), which runs "
+                         "beside the base's windows; only variants on the base's vocabulary run under --mem-limit",
+                         run->models[i].name);
     for (int i = 1; i < o->nmodels && rc == 0 && o->nshards > 0; i++)
         if (!run->models[i].same_vocab)
             rc = err_set(err, "--shard: %s is compared per byte (another vocabulary, or --bytes); only variants on "
@@ -761,48 +653,28 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         PlanTally tally;
         plan_tally(&x.plan, c->n, &tally);
         if (o->nshards > 0) plan_shard(&x.plan, c->n, o->shard, o->nshards);
-        x.t0 = now_seconds();
-        IntVec ids = {0}, vids = {0};
-        int any_bytes = 0;
-        for (int v = 1; v < run->nmodels; v++) any_bytes |= !run->models[v].same_vocab;
         if (x.chunked) {
             x.vars = xcalloc((size_t)run->nmodels, sizeof *x.vars);
             x.var_index = xcalloc((size_t)run->nmodels, sizeof *x.var_index);
-            int nvar = 0;
-            for (int v = 1; v < run->nmodels; v++)
-                if (run->models[v].same_vocab) x.var_index[nvar] = v, x.vars[nvar++] = &x.r[v];
-            chunk_init(&x.chunk, o->mem_limit, x.plan.total, o->ctx, run->models[0].n_vocab, nvar, any_bytes);
+            for (int v = 1; v < run->nmodels; v++) x.var_index[v - 1] = v, x.vars[v - 1] = &x.r[v];
+            chunk_init(&x.chunk, o->mem_limit, x.plan.total, o->ctx, run->models[0].n_vocab, run->nmodels - 1);
         }
-        for (size_t i = 0; i < c->n && rc == 0; i++) {
-            char *text;
-            size_t len;
-            ReadStatus st;
-            if (!any_bytes || x.chunked || x.plan.status[i] == PLAN_FAILED) { /* streamed: memory bounded */
-                x.file_index = (uint32_t)i;
-                if (x.plan.status[i] == READ_EMPTY) run->empty++;
-                else if (x.plan.status[i] == READ_NOT_UTF8)
-                    corpus_note_file(&run->not_utf8_names, run->not_utf8++, c->files[i].path);
-                else rc = stream_file(&x, kw, &c->files[i], err);
-                continue;
-            }
-            /* a variant on another vocabulary: the per-byte comparison holds the file whole */
-            if ((rc = corpus_read(c->files[i].path, &text, &len, &st, err))) break;
-            if (st == READ_EMPTY) run->empty++;
-            else if (st == READ_NOT_UTF8) corpus_note_file(&run->not_utf8_names, run->not_utf8++, c->files[i].path);
-            else x.file_index = (uint32_t)i, rc = run_file(&x, kw, &c->files[i], text, len, &ids, &vids, err);
-            free(text);
+        x.t0 = now_seconds();
+        for (size_t i = 0; i < c->n && rc == 0; i++) { /* streamed: memory bounded */
+            x.file_index = (uint32_t)i;
+            if (x.plan.status[i] == READ_EMPTY) run->empty++;
+            else if (x.plan.status[i] == READ_NOT_UTF8)
+                corpus_note_file(&run->not_utf8_names, run->not_utf8++, c->files[i].path);
+            else rc = stream_file(&x, kw, &c->files[i], err);
         }
         if (x.chunked && rc == 0) rc = flush_chunk(&x, err);
-        for (int v = 1; v < run->nmodels && rc == 0 && x.chunked; v++)
-            if (!run->models[v].same_vocab) rc = bytes_pass(&x, kw, c, v, &ids, &vids, err);
-        if (x.chunked) chunk_free(&x.chunk), free(x.vars), free(x.var_index), free(x.base_lp);
+        if (x.chunked) chunk_free(&x.chunk), free(x.vars), free(x.var_index);
         progress_done();
         run->seconds = now_seconds() - x.t0;
         if (o->nshards > 0 && rc == 0) { /* a shard reports the whole run's files */
             run->scored = tally.scored, run->empty = tally.empty, run->not_utf8 = tally.not_utf8;
             run->too_short = tally.too_short, run->unaligned = tally.unaligned, run->unsampled = tally.unsampled;
         }
-        intvec_free(&ids), intvec_free(&vids);
         for (int t = 0; t < x.threads; t++) free(x.scratch[t]);
         free(x.scratch), free(x.win), free(x.pos), free(x.cls);
         plan_free(&x.plan, c->n);

@@ -20,6 +20,10 @@
  * model's log-likelihood of a scored token is spread evenly over the token's bytes, and the bytes
  * both models scored are summed per language and byte class (TfBytes).
  *
+ * Files are read and tokenized streamed, by every model's tokenizer at once (drift.c's lanes,
+ * drift_stream.h): what is held of a file is a stretch around the windows being run, never the
+ * file, whether variants are compared per position or per byte (docs/drift.md gives the bound).
+ *
  * Nothing is printed but the progress line: report/drift_report.h shows and writes the results,
  * and can take every scored position as the run goes (TfPositionSink: --positions).
  *
@@ -84,7 +88,8 @@ typedef struct {
                                 * analysis/drift_shard.h writes and merges the shards. */
     size_t mem_limit;          /* > 0: the bounded-memory schedule (analysis/drift_chunk.h): windows
                                 * gathered in chunks whose base logits fit in mem_limit bytes, one
-                                * model resident at a time; the same results, bit for bit */
+                                * model resident at a time; the same results, bit for bit. Every
+                                * variant must then be on the base's vocabulary (-1 otherwise) */
 } TfOptions;
 
 #define TF_CLASSES (MARK_COUNT + 1) /* the byte classes, then TF_ALL */

@@ -7,17 +7,16 @@
 #include <omp.h>
 #endif
 
-size_t chunk_window_bytes(int ctx, int n_vocab, int nvar, int want_lp) {
+size_t chunk_window_bytes(int ctx, int n_vocab, int nvar) {
     size_t n_out = (size_t)(ctx - 1 - ctx / 2);
     return n_out * (size_t)n_vocab * sizeof(float) + (size_t)nvar * n_out * sizeof(TfPos) + (size_t)ctx * sizeof(int) +
-           n_out + (want_lp ? n_out * sizeof(double) : 0) + sizeof(int) + sizeof(uint32_t) + sizeof(long) +
-           sizeof(char *);
+           n_out + sizeof(int) + sizeof(uint32_t) + sizeof(long) + sizeof(char *);
 }
 
-void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_vocab, int nvar, int want_lp) {
+void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_vocab, int nvar) {
     memset(k, 0, sizeof *k);
-    k->ctx = ctx, k->n_out = ctx - 1 - ctx / 2, k->n_vocab = n_vocab, k->nvar = nvar, k->want_lp = want_lp;
-    size_t per = chunk_window_bytes(ctx, n_vocab, nvar, want_lp);
+    k->ctx = ctx, k->n_out = ctx - 1 - ctx / 2, k->n_vocab = n_vocab, k->nvar = nvar;
+    size_t per = chunk_window_bytes(ctx, n_vocab, nvar);
     size_t cap = mem_limit / per;
     if (cap < 1) cap = 1;
     if (cap > (size_t)(max_windows > 1 ? max_windows : 1)) cap = (size_t)(max_windows > 1 ? max_windows : 1);
@@ -31,12 +30,11 @@ void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_voc
     k->path = xmalloc(cap * sizeof *k->path);
     k->base = xmalloc(cap * n_out * (size_t)n_vocab * sizeof *k->base);
     k->pos = xmalloc((nvar ? (size_t)nvar : 1) * cap * n_out * sizeof *k->pos);
-    if (want_lp) k->lp = xmalloc(cap * n_out * sizeof *k->lp);
 }
 
 void chunk_free(Chunk *k) {
     free(k->win), free(k->cls), free(k->lang), free(k->file), free(k->window), free(k->path);
-    free(k->base), free(k->pos), free(k->lp);
+    free(k->base), free(k->pos);
     memset(k, 0, sizeof *k);
 }
 
@@ -75,17 +73,14 @@ static void compare(Chunk *k, int j, long i, const float *zq, int threads, float
 
 int chunk_run(Chunk *k, Runner *base, Runner *const *vars, int threads, float **scratch, long done, long total,
               Err *err) {
-    int n = k->n_out, V = k->n_vocab, first = k->ctx / 2, rc = 0;
-    size_t row = (size_t)n * (size_t)V;
+    int rc = 0;
+    size_t row = (size_t)k->n_out * (size_t)k->n_vocab;
     if (runner_reload(base, err)) return -1;
     for (long i = 0; i < k->n && rc == 0; i++) {
         chunk_progress(k, done, total, 1, k->nvar + 1, i);
         const int *win = k->win + (size_t)i * (size_t)k->ctx;
         if ((rc = runner_window(base, win, k->ctx, err))) break;
         memcpy(k->base + (size_t)i * row, base->logits, row * sizeof *k->base);
-        if (k->want_lp) /* what the per-byte comparison needs of the base (drift.c's spread_window) */
-            for (int p = 0; p < n; p++)
-                k->lp[(size_t)i * (size_t)n + (size_t)p] = log_prob_of(base->logits + (size_t)p * V, V, win[first + p + 1]);
     }
     runner_unload(base);
     for (int j = 0; j < k->nvar && rc == 0; j++) {

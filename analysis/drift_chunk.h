@@ -25,7 +25,6 @@
 typedef struct {
     int ctx, n_out, n_vocab;
     int nvar;          /* variants compared per position */
-    int want_lp;       /* keep the base's ln p of every true next token (per-byte variants) */
     long cap, n;       /* windows the buffer holds, and holds now */
     int *win;          /* [cap][ctx] the windows' tokens */
     uint8_t *cls;      /* [cap][n_out] the class of each scored position */
@@ -35,15 +34,14 @@ typedef struct {
     const char **path; /* [cap] its file (borrowed) */
     float *base;       /* [cap][n_out][n_vocab] the base's logits */
     TfPos *pos;        /* [nvar][cap][n_out] each variant's comparison */
-    double *lp;        /* [cap][n_out] ln P(true next token) of the base, when want_lp */
 } Chunk;
 
 /* Bytes the buffer takes per window. */
-size_t chunk_window_bytes(int ctx, int n_vocab, int nvar, int want_lp);
+size_t chunk_window_bytes(int ctx, int n_vocab, int nvar);
 
 /* A chunk of as many windows as mem_limit bytes hold (at least one, at most max_windows: the
  * buffer is no larger than the run needs). */
-void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_vocab, int nvar, int want_lp);
+void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_vocab, int nvar);
 void chunk_free(Chunk *k);
 
 /* Adds a window (win: ctx tokens, cls: n_out classes); returns 1 when the chunk is now full. */

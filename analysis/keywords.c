@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,14 +30,37 @@ static KwLang *get_lang(KwSet *s, const char *name, size_t len, int control) {
     return l;
 }
 
-/* Adds WORD unless the language has it already. Linear search: the largest list has ~120 words. */
+static uint64_t word_hash(const char *w, size_t len) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)w[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Adds WORD unless the language has it already (a hash set of word indexes: a list of any length
+ * loads in linear time). */
 static void add_word(KwLang *l, const char *w, size_t len) {
-    for (size_t i = 0; i < l->nwords; i++)
-        if (strlen(l->words[i]) == len && !memcmp(l->words[i], w, len)) return;
+    if (2 * (l->nwords + 1) > l->mask) { /* rehash at half full */
+        size_t mask = l->mask ? 2 * l->mask + 1 : 63;
+        size_t *slot = xmalloc((mask + 1) * sizeof *slot);
+        memset(slot, 0xff, (mask + 1) * sizeof *slot);
+        for (size_t i = 0; i < l->nwords; i++) {
+            size_t h = (size_t)word_hash(l->words[i], strlen(l->words[i])) & mask;
+            while (slot[h] != (size_t)-1) h = (h + 1) & mask;
+            slot[h] = i;
+        }
+        free(l->slot);
+        l->slot = slot, l->mask = mask;
+    }
+    size_t h = (size_t)word_hash(w, len) & l->mask;
+    for (; l->slot[h] != (size_t)-1; h = (h + 1) & l->mask) {
+        const char *o = l->words[l->slot[h]];
+        if (strlen(o) == len && !memcmp(o, w, len)) return;
+    }
     if (l->nwords == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 32;
         l->words = xrealloc(l->words, l->cap * sizeof *l->words);
     }
+    l->slot[h] = l->nwords;
     l->words[l->nwords++] = xstrndup(w, len);
 }
 
@@ -74,6 +99,23 @@ static int parse_line(const char *p, size_t len, const char *name, size_t lineno
     return 0;
 }
 
+/* One line (without its '\n'), number lineno of the file NAME. */
+static int take_line(KwSet *s, const char *name, const char *p, size_t n, size_t lineno, int control, Err *err) {
+    if (n > KW_LINE_MAX)
+        return err_set(err, "%s:%zu: a line longer than %d bytes (a list holds one keyword a line)", name, lineno,
+                       KW_LINE_MAX);
+    if (n && p[n - 1] == '\r') n--;
+    if (memchr(p, 0, n)) return err_set(err, "%s:%zu: NUL byte in line", name, lineno);
+    size_t k = 0;
+    while (k < n && (p[k] == ' ' || p[k] == '\t')) k++;
+    if (k == n || p[k] == '#') return 0; /* blank or comment */
+    const char *lang = NULL, *kw = NULL;
+    size_t lang_len = 0, kw_len = 0;
+    if (parse_line(p, n, name, lineno, &lang, &lang_len, &kw, &kw_len, err)) return -1;
+    add_word(get_lang(s, lang, lang_len, control), kw, kw_len);
+    return 0;
+}
+
 int kw_load_text(KwSet *s, const char *name, const char *text, size_t len, int control, Err *err) {
     size_t lineno = 0, pos = 0;
     while (pos < len) {
@@ -81,26 +123,33 @@ int kw_load_text(KwSet *s, const char *name, const char *text, size_t len, int c
         const char *nl = memchr(p, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - p) : len - pos;
         pos += n + (nl ? 1 : 0);
-        lineno++;
-        if (n && p[n - 1] == '\r') n--;
-        if (memchr(p, 0, n)) return err_set(err, "%s:%zu: NUL byte in line", name, lineno);
-        size_t k = 0;
-        while (k < n && (p[k] == ' ' || p[k] == '\t')) k++;
-        if (k == n || p[k] == '#') continue; /* blank or comment */
-        const char *lang = NULL, *kw = NULL;
-        size_t lang_len = 0, kw_len = 0;
-        if (parse_line(p, n, name, lineno, &lang, &lang_len, &kw, &kw_len, err)) return -1;
-        add_word(get_lang(s, lang, lang_len, control), kw, kw_len);
+        if (take_line(s, name, p, n, ++lineno, control, err)) return -1;
     }
     return 0;
 }
 
+/* Reads the file a line at a time: what is held is one line (at most KW_LINE_MAX bytes) and the
+ * words kept, whatever the file's size. */
 static int load_file(KwSet *s, const char *path, int control, Err *err) {
-    size_t len;
-    char *text = read_file(path, &len, err);
-    if (!text) return -1;
-    int rc = kw_load_text(s, path, text, len, control, err);
-    free(text);
+    FILE *f = fopen_regular(path, err);
+    if (!f) return -1;
+    char *line = xmalloc(KW_LINE_MAX + 2);
+    size_t n = 0, lineno = 0;
+    int c, rc = 0;
+    while (rc == 0 && (c = getc_unlocked(f)) != EOF) {
+        if (c == '\n') {
+            rc = take_line(s, path, line, n, ++lineno, control, err);
+            n = 0;
+        } else if (n <= KW_LINE_MAX) {
+            line[n++] = (char)c;
+        } else { /* (the line is refused: take_line names it) */
+            rc = take_line(s, path, line, n, ++lineno, control, err);
+        }
+    }
+    if (rc == 0 && ferror(f)) rc = err_set(err, "%s: %s", path, strerror(errno ? errno : EIO));
+    if (rc == 0 && n) rc = take_line(s, path, line, n, ++lineno, control, err);
+    fclose(f);
+    free(line);
     return rc;
 }
 
@@ -239,6 +288,7 @@ void kw_free(KwSet *s) {
     for (size_t i = 0; i < s->nlangs; i++) {
         for (size_t j = 0; j < s->langs[i].nwords; j++) free(s->langs[i].words[j]);
         free(s->langs[i].words);
+        free(s->langs[i].slot);
         free(s->langs[i].name);
     }
     free(s->langs);

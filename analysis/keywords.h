@@ -27,6 +27,7 @@ typedef struct {
     char *name;
     char **words;
     size_t nwords, cap;
+    size_t *slot, mask; /* a hash set of the words' indexes (keywords.c) */
     int control;  /* from data/control: not selected unless named in --lang */
     int selected; /* kw_select's choice; every non-control language after loading */
 } KwLang;
@@ -36,7 +37,10 @@ typedef struct {
     size_t nlangs;
 } KwSet;
 
-/* Parses one file and merges its languages into S. */
+/* Parses one file and merges its languages into S; it is read a line at a time, and a line longer
+ * than KW_LINE_MAX bytes is refused (keywords are words: this bounds what a list costs to read and
+ * what each keyword costs to encode). */
+#define KW_LINE_MAX 1024
 int kw_load_file(KwSet *s, const char *path, Err *err);
 /* Parses TEXT (len bytes) as if read from the file NAME (used by kw_load_file and by tests). */
 int kw_load_text(KwSet *s, const char *name, const char *text, size_t len, int control, Err *err);

@@ -31,6 +31,7 @@ int cmd_diff(int argc, char **argv);     /* cmd_study.c */
 int cmd_logits(int argc, char **argv);   /* cmd_logits.c */
 int cmd_drift(int argc, char **argv);    /* cmd_drift.c */
 int cmd_merge(int argc, char **argv);    /* cmd_merge.c */
+int cmd_sweep(int argc, char **argv);    /* cmd_sweep.c */
 
 /* Prints "coldtok CMD: message\n" on stderr and returns 1 (for `return cli_fail(...)`). */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

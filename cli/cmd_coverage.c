@@ -7,6 +7,8 @@
 #include "cli/cli.h"
 #include "analysis/coverage.h"
 #include "analysis/keywords.h"
+#include "common/version.h"
+#include "report/row_shard.h"
 #include "report/run_record.h"
 #include "report/table.h"
 #include "tokenizer/tokenizer.h"
@@ -37,6 +39,9 @@ static void help(void) {
         "                          tokenizer x language), the input of `coldtok plot`\n"
         "      --format FMT        text (default), md or tex for the per-language tables\n"
         "      --detail            also print the per-keyword table\n"
+        "      --shard I/N         measure only shard I of N (every N-th tokenizer) into -o DIR, with\n"
+        "                          DIR/rows.shard; coldtok merge makes the unsharded run's CSV files\n"
+        "                          of all N (docs/scale.md)\n"
         "  -h, --help              this help\n"
         "\n"
         "Built-in lists: data/keywords/*.tsv and data/control/*.tsv, found through $COLDTOK_DATA,\n"
@@ -185,6 +190,29 @@ static int save_dir(const Source *s, size_t ns, MatchRule rule, const char *dir,
     return rc;
 }
 
+/* DIR/rows.shard of a coverage shard: the options and every tokenizer as settings, every label a
+ * unit, the tokenizers this shard loaded and the keyword files as inputs. */
+static int write_coverage_shard(const Source *src, size_t n, const char *const *all_args, char **labels, size_t nall,
+                                const char *const *kw_files, size_t nkw, int builtin, const char *langs, MatchRule rule,
+                                int shard, int nshards, RunRecord *rec, const char *outdir, Err *err) {
+    Buf st = {0};
+    buf_printf(&st, "coldtok %s\nmatch %s\nlang %s\nbuiltin %d\n", coldtok_version(), match_rule_name(rule),
+               langs ? langs : "(all)", !nkw || builtin);
+    for (size_t i = 0; i < nkw; i++) buf_printf(&st, "keywords %s\n", kw_files[i]);
+    for (size_t i = 0; i < nall; i++) buf_printf(&st, "tokenizer %s\n", all_args[i]);
+    const char **inputs = xcalloc(n + nkw + 1, sizeof *inputs);
+    for (size_t i = 0; i < n; i++) inputs[i] = tok_path(src[i].tok);
+    for (size_t i = 0; i < nkw; i++) inputs[n + i] = kw_files[i];
+    static const char *const files[] = {"coverage.csv", "coverage_summary.csv"};
+    RowShard rs = {cmd, shard, nshards, st.data, (const char *const *)labels, nall, inputs, n + nkw, files, 2};
+    int rc = rowshard_write(outdir, &rs, rec, err);
+    if (rc == 0)
+        printf("shard %d/%d: %zu of the run's %zu tokenizers in %s/%s\n", shard + 1, nshards, n, nall, outdir, ROW_SHARD_FILE);
+    free(inputs);
+    buf_free(&st);
+    return rc;
+}
+
 /* Makes every label unique by appending #2, #3, ... to repeats. */
 static void unique_labels(Source *s, size_t ns) {
     for (size_t i = 1; i < ns; i++) {
@@ -206,14 +234,14 @@ int cmd_coverage(int argc, char **argv) {
         {"keywords", required_argument, NULL, 'k'},  {"builtin", no_argument, NULL, 'b'},
         {"match", required_argument, NULL, 'm'},     {"csv", required_argument, NULL, 'c'},
         {"format", required_argument, NULL, 'f'},    {"detail", no_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'},
+        {"out", required_argument, NULL, 'o'},       {"shard", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     const char **tok_args = xcalloc((size_t)argc, sizeof *tok_args);
     const char **kw_files = xcalloc((size_t)argc, sizeof *kw_files);
     size_t ntok = 0, nkw = 0;
     const char *langs = NULL, *csv = NULL, *outdir = NULL;
-    int builtin = 0, detail = 0, rc = 0;
+    int builtin = 0, detail = 0, rc = 0, shard = 0, nshards = 0;
     MatchRule rule = MATCH_EITHER;
     TableFormat fmt = TABLE_TEXT;
     optind = 1;
@@ -237,6 +265,16 @@ int cmd_coverage(int argc, char **argv) {
         case 'f':
             if ((rc = cli_parse_format(cmd, optarg, &fmt))) goto done_args;
             break;
+        case 'H': {
+            int used = 0;
+            if (sscanf(optarg, "%d/%d%n", &shard, &nshards, &used) != 2 || optarg[used] || nshards < 1 || nshards > 65535 ||
+                shard < 1 || shard > nshards) {
+                rc = cli_usage_error(cmd, "--shard takes I/N with 1 <= I <= N <= 65535 (got %s)", optarg);
+                goto done_args;
+            }
+            shard--;
+            break;
+        }
         case 'h': help(); goto done_args;
         default: rc = cli_option_error(cmd, o, argv, opts); goto done_args;
         }
@@ -246,6 +284,14 @@ int cmd_coverage(int argc, char **argv) {
         rc = cli_usage_error(cmd, "no tokenizer: give one with -t PATH");
         goto done_args;
     }
+    if (nshards && (!outdir || csv)) {
+        rc = cli_usage_error(cmd, "--shard writes its shard into -o DIR: give -o (and no --csv)");
+        goto done_args;
+    }
+    if (nshards && (size_t)nshards > ntok) {
+        rc = cli_usage_error(cmd, "--shard %d/%d: the run has %zu tokenizers, so some shard would have none", shard + 1, nshards, ntok);
+        goto done_args;
+    }
     /* the -o folder first: --csv may name a file inside it */
     if (outdir && (rc = cli_make_dir(cmd, outdir))) goto done_args;
 
@@ -253,7 +299,20 @@ int cmd_coverage(int argc, char **argv) {
     Err err = {{0}};
     KwSet kw = {0};
     Source *src = xcalloc(ntok, sizeof *src);
-    size_t loaded = 0;
+    const char **paths = xcalloc(ntok, sizeof *paths);
+    char **labels = xcalloc(ntok, sizeof *labels); /* every tokenizer's, for --shard */
+    size_t loaded = 0, nall = ntok;
+    for (size_t i = 0; i < ntok; i++) paths[i] = cli_labelled_path(tok_args[i], &src[i].label);
+    unique_labels(src, ntok); /* over the whole list, so that a shard's labels are the run's */
+    for (size_t i = 0; i < nall; i++) labels[i] = xstrdup(src[i].label);
+    if (nshards) { /* this shard's tokenizers only */
+        size_t k = 0;
+        for (size_t i = 0; i < nall; i++) {
+            if (rowshard_owns(i, shard, nshards)) src[k] = src[i], paths[k++] = paths[i];
+            else free(src[i].label);
+        }
+        ntok = k;
+    }
     if ((!nkw || builtin) && kw_load_builtin(&kw, &err)) goto fail;
     for (size_t i = 0; i < nkw; i++)
         if (kw_load_file(&kw, kw_files[i], &err)) goto fail;
@@ -263,7 +322,7 @@ int cmd_coverage(int argc, char **argv) {
         goto fail;
     }
     for (size_t i = 0; i < ntok; i++) {
-        const char *path = cli_labelled_path(tok_args[i], &src[i].label);
+        const char *path = paths[i];
         progress("loading %s", path);
         src[i].tok = tok_load(path, &err);
         loaded = i + 1;
@@ -272,7 +331,6 @@ int cmd_coverage(int argc, char **argv) {
         if (coverage_compute(src[i].tok, &kw, rule, &src[i].cov, &err)) goto fail;
     }
     progress_done();
-    unique_labels(src, ntok);
 
     Buf out = {0};
     if (ntok > 1) {
@@ -313,6 +371,9 @@ int cmd_coverage(int argc, char **argv) {
         if (bad) goto fail;
     }
     if (outdir && save_dir(src, ntok, rule, outdir, &err)) goto fail;
+    if (nshards && write_coverage_shard(src, ntok, tok_args, labels, nall, kw_files, nkw, builtin, langs, rule,
+                                        shard, nshards, rec, outdir, &err))
+        goto fail;
     if (outdir) { /* what the folder was made from (report/run_record.h) */
         for (size_t i = 0; i < ntok; i++) run_record_input(rec, "tokenizer", tok_path(src[i].tok));
         run_record_keywords(rec, kw_files, nkw, !nkw || builtin);
@@ -323,12 +384,13 @@ fail:
     progress_done();
     rc = cli_fail(cmd, "%s", err.msg);
 cleanup:
-    for (size_t i = 0; i < loaded; i++) {
-        coverage_free(&src[i].cov);
-        if (src[i].tok) tok_free(src[i].tok);
+    for (size_t i = 0; i < ntok; i++) {
+        if (i < loaded) coverage_free(&src[i].cov);
+        if (i < loaded && src[i].tok) tok_free(src[i].tok);
         free(src[i].label);
     }
-    free(src);
+    for (size_t i = 0; i < nall; i++) free(labels[i]);
+    free(src), free(paths), free(labels);
     kw_free(&kw);
     run_record_free(rec);
 done_args:

@@ -60,7 +60,8 @@ static const char HELP[] =
     "      --mem-limit SIZE  bounded memory: run the windows in chunks whose base logits fit in SIZE\n"
     "                        (bytes, or with K, M, G, T: KiB ... TiB), the base over a chunk, then each\n"
     "                        variant in turn, one model resident at a time; the same results as the\n"
-    "                        default schedule, which keeps every model resident (docs/scale.md)\n"
+    "                        default schedule, which keeps every model resident; variants on the\n"
+    "                        base's vocabulary only (docs/scale.md)\n"
     "      --format FMT      text (default), md or tex for the tables on stdout\n";
 
 /* ---- the command ---- */

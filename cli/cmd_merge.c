@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "analysis/drift_shard.h"
 #include "report/drift_report.h"
+#include "report/row_shard.h"
 #include "report/run_record.h"
 #include "report/table.h"
 #include "tokenizer/tokenizer.h"
@@ -22,6 +23,8 @@ static const char HELP[] =
     "runs (options, models, corpus, shard counts), a missing or repeated shard, or a shard file cut\n"
     "short are refused with one line, and nothing is written. The --bootstrap, --compare and --seed of\n"
     "the drift run apply (docs/scale.md).\n"
+    "The shards of a `coldtok probe`, `diff` or `coverage --shard I/N` run (their rows.shard) merge the\n"
+    "same way into that command's CSV files, byte for byte.\n"
     "\n"
     "  -o, --out DIR         write the CSV files there\n"
     "      --positions FILE  write the unsharded run's --positions file (reads the base's tokenizer)\n"
@@ -30,17 +33,16 @@ static const char HELP[] =
 /* The --positions file of the unsharded run: every window of the merged run, in its order, shown
  * to drift_report's positions writer variant by variant as drift's run does; the files are the
  * shards' settings' corpus lines, in the corpus's order (the records' file indices). */
-static int replay_positions(const TfMerged *mg, const char *path, Err *err) {
+static int replay_positions(const TfMerged *mg, Tokenizer *tok, const char *path, Err *err) {
     const TfRun *r = &mg->run;
     size_t nfiles = 0;
     char **files = xcalloc(r->files + 1, sizeof *files);
     for (const char *l = mg->settings; *l; l += strcspn(l, "\n"), l += *l == '\n')
         if (!strncmp(l, "corpus ", 7) && nfiles < r->files) files[nfiles++] = xstrndup(l + 7, strcspn(l + 7, "\t\n"));
-    Tokenizer *tok = nfiles == r->files ? tok_load(r->models[0].tokenizer_path, err) : NULL;
     if (nfiles != r->files) err_set(err, "the shards' settings list %zu corpus files, their run %zu", nfiles, r->files);
     DriftPositionsCsv pc;
     TfPositionSink sink = drift_positions_csv(&pc, path);
-    int rc = tok ? sink.open(sink.arg, err) : -1;
+    int rc = nfiles == r->files ? sink.open(sink.arg, err) : -1;
     if (rc == 0) {
         int n_out = r->ctx - 1 - r->ctx / 2, first = r->ctx / 2;
         int *win = xcalloc((size_t)r->ctx, sizeof *win);
@@ -57,9 +59,35 @@ static int replay_positions(const TfMerged *mg, const char *path, Err *err) {
         free(win);
         rc = sink.close(sink.arg, err);
     }
-    if (tok) tok_free(tok);
     for (size_t i = 0; i < nfiles; i++) free(files[i]);
     free(files);
+    return rc;
+}
+
+/* The shards of a probe, diff or coverage run: their CSV files row by row (report/row_shard.h). */
+static int merge_rows(const char *cmd, char **paths, int n, const char *outdir, const char *positions, int argc,
+                      char **argv) {
+    Err err;
+    Buf written = {0};
+    const char *command = "";
+    int rc = 0;
+    if (positions) rc = cli_usage_error(cmd, "--positions belongs to drift's shards, not to %s", paths[0]);
+    if (rc == 0 && rowshard_merge((const char *const *)paths, n, outdir, &command, &written, &err)) rc = cli_fail(cmd, "%s", err.msg);
+    if (rc == 0) {
+        RunRecord *rec = run_record_start(argc, argv);
+        for (int i = 0; i < n; i++) run_record_input(rec, "shard", paths[i]);
+        if (run_record_write(rec, outdir, &err)) rc = cli_fail(cmd, "%s", err.msg);
+        run_record_free(rec);
+    }
+    if (rc == 0) {
+        printf("merged the %d shards of a coldtok %s run into %s:", n, command, outdir);
+        for (const char *l = written.data ? written.data : ""; *l; l += strcspn(l, "\n") + 1)
+            printf(" %.*s", (int)strcspn(l, "\n"), l);
+        putchar('\n');
+    }
+    buf_free(&written);
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
     return rc;
 }
 
@@ -89,12 +117,16 @@ int cmd_merge(int argc, char **argv) {
     if (!outdir) return cli_usage_error(cmd, "give -o OUT, the folder of the merged CSV files");
 
     char **paths = xcalloc((size_t)n, sizeof *paths);
+    int rows = 0; /* probe, diff or coverage shards: the first folder (or file) says */
     for (int i = 0; i < n; i++) {
         const char *d = argv[optind + i];
-        paths[i] = xmalloc(strlen(d) + sizeof TF_SHARD_FILE + 2);
-        if (is_dir(d)) sprintf(paths[i], "%s/%s", d, TF_SHARD_FILE);
+        paths[i] = xmalloc(strlen(d) + sizeof TF_SHARD_FILE + sizeof ROW_SHARD_FILE + 2);
+        sprintf(paths[i], "%s/%s", d, ROW_SHARD_FILE);
+        if (i == 0) rows = is_dir(d) ? is_file(paths[i]) : ends_with(d, ROW_SHARD_FILE);
+        if (is_dir(d)) sprintf(paths[i], "%s/%s", d, rows ? ROW_SHARD_FILE : TF_SHARD_FILE);
         else strcpy(paths[i], d);
     }
+    if (rows) return merge_rows(cmd, paths, n, outdir, positions, argc, argv);
     Err err;
     TfMerged mg;
     rc = tfshard_merge((const char *const *)paths, n, &mg, &err);
@@ -111,15 +143,19 @@ int cmd_merge(int argc, char **argv) {
         free(paths);
         return 1;
     }
+    /* --positions reads the base's tokenizer: loaded before OUT is made, so a missing one writes nothing */
+    Tokenizer *tok = positions ? tok_load(mg.run.models[0].tokenizer_path, &err) : NULL;
     RunRecord *rec = run_record_start(argc, argv);
-    if (cli_make_dir(cmd, outdir)) rc = 1;
-    else if (positions && replay_positions(&mg, positions, &err)) rc = cli_fail(cmd, "%s", err.msg);
+    if (positions && !tok) rc = cli_fail(cmd, "%s", err.msg);
+    else if (cli_make_dir(cmd, outdir)) rc = 1;
+    else if (positions && replay_positions(&mg, tok, positions, &err)) rc = cli_fail(cmd, "%s", err.msg);
     else if (drift_report(&mg.run, &ro, &err)) rc = cli_fail(cmd, "%s", err.msg);
     else { /* run.json: the shard files merged, each with its SHA-256 */
         for (int i = 0; i < n; i++) run_record_input(rec, "shard", paths[i]);
         if (run_record_write(rec, outdir, &err)) rc = cli_fail(cmd, "%s", err.msg);
     }
     run_record_free(rec);
+    if (tok) tok_free(tok);
     tfmerged_free(&mg);
     for (int i = 0; i < n; i++) free(paths[i]);
     free(paths);

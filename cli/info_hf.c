@@ -21,7 +21,10 @@ static void scheme(const Tensor *t, char *out, size_t cap) {
     case HQ_GPTQ:
         snprintf(out, cap, "gptq %d-bit, %s%s", h->bits, g, h->g_idx ? ", act-order" : "");
         break;
-    case HQ_AWQ: snprintf(out, cap, "awq %d-bit, %s", h->bits, g); break;
+    case HQ_AWQ:
+        snprintf(out, cap, "awq %d-bit%s, %s%s", h->bits, h->awq_gemv ? " gemv" : "", g,
+                 h->qzeros ? "" : ", symmetric");
+        break;
     case HQ_AQLM: snprintf(out, cap, "aqlm %dx%d", h->n_codebooks, h->codebook_bits); break;
     case HQ_FP8:
         if (h->block_r == h->rows && h->block_c == h->cols) snprintf(out, cap, "fp8 e4m3, per tensor");

@@ -21,7 +21,8 @@ static const Command commands[] = {
     {"diff", cmd_diff, "drift of variants from their base: KL, JS, top-k, keyword mass"},
     {"logits", cmd_logits, "next-token logits of a model after a context: top tokens, raw floats"},
     {"drift", cmd_drift, "teacher-forced drift of variants on a code corpus: KL per language, keywords"},
-    {"merge", cmd_merge, "merge the shards of a drift --shard run into the unsharded run's CSV files"},
+    {"merge", cmd_merge, "merge the shards of a --shard run (drift, probe, diff, coverage) into its CSV files"},
+    {"sweep", cmd_sweep, "a sharded run as Slurm jobs: an array of shards, then their merge"},
     {NULL, NULL, NULL},
 };
 

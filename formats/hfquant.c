@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "formats/hfquant_awq.h"
 #include "formats/hfquant_codes.h"
 #include "formats/qtype.h"
 
@@ -78,14 +79,18 @@ static int parse_awq(const json_t *q, const char *where, HqConfig *c, Err *err) 
     if (c->group_size < 1)
         return err_set(err, "%s: quantization_config (awq): group_size %d (a positive size expected)", where,
                        c->group_size);
-    if (!zero_point)
-        return err_set(err, "%s: quantization_config (awq): zero_point false is not supported", where);
     json_t *v = json_object_get(q, "version");
     const char *ver = v && !json_is_null(v) ? json_string_value(v) : "gemm";
-    if (!ver || strcasecmp(ver, "gemm") != 0)
-        return err_set(err, "%s: quantization_config (awq): version '%s' is not supported (gemm is)", where,
-                       ver ? ver : "?");
-    c->sym = 0, c->zero_plus_one = 0;
+    if (ver && !strcasecmp(ver, "gemv")) c->awq_gemv = 1;
+    else if (!ver || strcasecmp(ver, "gemm") != 0)
+        return err_set(err, "%s: quantization_config (awq): version '%s' is not supported (gemm and gemv are)",
+                       where, ver ? ver : "?");
+    /* AutoAWQ's calculate_zeros_width knows these group sizes only (NotImplementedError otherwise) */
+    if (c->awq_gemv && c->group_size != 32 && c->group_size != 64 && c->group_size < 128)
+        return err_set(err, "%s: quantization_config (awq): version gemv with group_size %d is not supported "
+                       "(32, 64 and 128 or more are)", where, c->group_size);
+    /* zero_point false: AutoAWQ quantizes symmetrically (codes -8..7, no zero points) */
+    c->sym = !zero_point, c->zero_plus_one = 0;
     return 0;
 }
 
@@ -134,6 +139,8 @@ static uint32_t rd32(const uint8_t *p) {
 int hq_tensor_init(HqTensor *t, const HqConfig *c, const HqPart *qweight, const HqPart *qzeros,
                    const HqPart *scales, const HqPart *g_idx, int64_t rows, int64_t cols,
                    const char *where, const char *name, Err *err) {
+    if (c->method == HQ_AWQ && c->awq_gemv)
+        return hq_tensor_init_awq_gemv(t, c, qweight, qzeros, scales, rows, cols, where, name, err);
     memset(t, 0, sizeof *t);
     int bits = c->bits;
     int64_t gs = c->group_size < 0 ? cols : c->group_size;
@@ -150,7 +157,9 @@ int hq_tensor_init(HqTensor *t, const HqConfig *c, const HqPart *qweight, const 
     } else if (check_part(qweight, "I32", cols, rows / 8, where, name, "qweight", err)) {
         return -1;
     }
-    if (check_part(qzeros, "I32", G, rows * bits / 32, where, name, "qzeros", err) ||
+    /* AWQ zero_point false: the qzeros are optional (absent: symmetric, every zero point 8) */
+    int no_zeros = c->method == HQ_AWQ && c->sym && !qzeros->data;
+    if ((!no_zeros && check_part(qzeros, "I32", G, rows * bits / 32, where, name, "qzeros", err)) ||
         check_part(scales, NULL, G, rows, where, name, "scales", err))
         return -1;
     const char *sd = scales->dtype;
@@ -176,7 +185,7 @@ int hq_tensor_init(HqTensor *t, const HqConfig *c, const HqPart *qweight, const 
     t->bits = bits;
     t->zero_plus_one = c->method == HQ_GPTQ && c->zero_plus_one;
     t->rows = rows, t->cols = cols, t->group_size = gs, t->n_groups = G;
-    t->qweight = qweight->data, t->qzeros = qzeros->data, t->scales = scales->data;
+    t->qweight = qweight->data, t->qzeros = no_zeros ? NULL : qzeros->data, t->scales = scales->data;
     return 0;
 }
 
@@ -210,6 +219,7 @@ static float scale_at(const HqTensor *t, int64_t g, int64_t o) {
 static const int AWQ_NIBBLE[8] = {0, 4, 1, 5, 2, 6, 3, 7};
 
 static float zero_at(const HqTensor *t, int64_t g, int64_t o) {
+    if (t->method == HQ_AWQ && !t->qzeros) return (float)HQ_AWQ_SYM_ZERO;
     if (t->method == HQ_AWQ) {
         uint32_t w = rd32(t->qzeros + (size_t)(g * (t->rows / 8) + o / 8) * 4);
         return (float)((w >> (4 * AWQ_NIBBLE[o % 8])) & 15);
@@ -321,6 +331,10 @@ void hq_rows_f32(const HqTensor *t, int64_t r0, int n, float *out) {
     }
     if (t->method == HQ_AQLM || t->method == HQ_FP8 || t->method == HQ_CT_INT) {
         hq_rows_codes(t, r0, n, out);
+        return;
+    }
+    if (t->method == HQ_AWQ && t->awq_gemv) {
+        hq_rows_awq_gemv(t, r0, n, out);
         return;
     }
     /* w = scale * (q - zero); q - zero is a small integer, the product exact in f32 */

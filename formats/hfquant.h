@@ -3,12 +3,13 @@
  *
  * hq_config_parse reads quantization_config (or an AutoGPTQ quantize_config.json object): GPTQ
  * (AutoGPTQ / GPTQModel: bits 2, 3, 4, 8; group_size, -1 for one group; desc_act; sym;
- * checkpoint_format gptq or gptq_v2), AWQ (AutoAWQ GEMM: 4 bits, zero_point), AQLM (the aqlm
+ * checkpoint_format gptq or gptq_v2), AWQ (AutoAWQ GEMM and GEMV: 4 bits, zero_point true or false;
+ * GEMV in formats/hfquant_awq.c), AQLM (the aqlm
  * package: 1x16, 2x8, 1x8 codebooks of 8 inputs) and FP8 (float8_e4m3fn weights, block /
  * per-tensor / per-channel scales) and compressed-tensors (pack-quantized int4 / int8, symmetric or
  * not, group or channel; float-quantized FP8) — the last three in formats/hfquant_codes.c — and
  * bitsandbytes (nf4 / fp4 with the quant state in the safetensors, double quantization; LLM.int8;
- * formats/hfquant_bnb.c). Any other quant_method (exl2, hqq, ...), a layout coldtok does not read (marlin, GEMV) or a bad field
+ * formats/hfquant_bnb.c). Any other quant_method (exl2, hqq, ...), a layout coldtok does not read (marlin, gemv_fast) or a bad field
  * is one error line naming it and what is supported.
  *
  * An HqTensor describes one packed linear layer W [rows = out_features, cols = in_features]
@@ -41,6 +42,7 @@ typedef struct {
     int n_codebooks, codebook_bits, in_group, out_group;
     int block[2];       /* FP8: weight_block_size [out, in]; 0, 0: per-tensor or per-channel scales */
     int strategy;       /* compressed-tensors: 'c' channel, 'g' group, 't' tensor, 'b' block */
+    int awq_gemv;       /* AWQ version gemv (formats/hfquant_awq.c); 0: gemm. AWQ zero_point false: sym 1 */
 } HqConfig;
 
 /* Fills *c from a quantization_config JSON object (a jansson json_t *, passed as void * so that
@@ -89,6 +91,12 @@ typedef struct {
     const uint8_t *nested_absmax, *nested_map;
     int64_t nested_block;
     float nested_offset;
+    /* AWQ GEMV (awq_gemv 1): qweight [rows, cols/8] (input 8c+j of a row in nibble j of word c),
+     * qzeros [rows, zeros_width] (group g in nibble g%8 of word g/8), scales [rows, zeros_width*8];
+     * the columns past n_groups are AutoAWQ's padding. AWQ without qzeros (zero_point false): every
+     * zero point is 8. */
+    int awq_gemv;
+    int64_t zeros_width;
 } HqTensor;
 
 /* Checks the parts of the layer NAME (its prefix, for messages) against config c and the

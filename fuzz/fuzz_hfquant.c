@@ -7,7 +7,9 @@
  * (.absmax, .quant_map, .nested_*, .quant_state.*; w.SCB, w.weight_format); [rows, cols] are taken from qweight's (codes',
  * weight's) shape as the method packs it (so that shape checks pass often), capped to keep each run
  * small.
- * Seeds: fuzz/corpus/hfquant/ (layer 0's q_proj of each tests/data/hf-llama-* packed folder). */
+ * Seeds: fuzz/corpus/hfquant/ (layer 0's q_proj of each tests/data/hf-llama-* packed folder; awqgemv32,
+ * awqgemv64, awqgemvsym, awqgemmsym: layer 0's k_proj of the tests/data/hfquant-awq-* folders, AWQ
+ * GEMV's [out, in/8] qweight giving [rows, cols]). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (qw.data && qw.n_dims == 2 && (c.method == HQ_GPTQ || c.method == HQ_AWQ)) {
             rows = c.method == HQ_GPTQ ? qw.shape[1] : qw.shape[1] * 8;
             cols = c.method == HQ_GPTQ ? qw.shape[0] * 32 / c.bits : qw.shape[0];
+            if (c.method == HQ_AWQ && c.awq_gemv) rows = qw.shape[0], cols = qw.shape[1] * 8; /* [out, in/8] */
         } else if (c.method == HQ_BNB4) { /* the shape the quant state says (checked against it anyway) */
             gi = part(st, "w.weight.quant_state.bitsandbytes__nf4");
             if (!gi.data) gi = part(st, "w.weight.quant_state.bitsandbytes__fp4");

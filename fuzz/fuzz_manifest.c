@@ -14,6 +14,9 @@
 #include "analysis/manifest.h"
 #include "common/util.h"
 
+#define FUZZ_NAME "fuzz_manifest"
+#include "fuzz/fuzzutil.h"
+
 static char folder[64], path[96];
 
 static void put(const char *rel, const char *text) {
@@ -54,21 +57,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     put("d/tokenizer.json", "{}");
     snprintf(path, sizeof path, "%s/m.csv", folder);
     return 0;
-}
-
-#define CHECK(cond, ...)                                     \
-    do {                                                     \
-        if (!(cond)) {                                       \
-            fprintf(stderr, "fuzz_manifest: " __VA_ARGS__);  \
-            fputc('\n', stderr);                             \
-            abort();                                         \
-        }                                                    \
-    } while (0)
-
-static void check_err(const Err *err, const char *what) {
-    size_t n = strnlen(err->msg, sizeof err->msg);
-    CHECK(n > 0 && n < sizeof err->msg, "%s failed without a message", what);
-    CHECK(!memchr(err->msg, '\n', n), "%s: message is not one line: %s", what, err->msg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -25,6 +25,9 @@
 #include "common/util.h"
 #include "tokenizer/tokenizer.h"
 
+#define FUZZ_NAME "fuzz_tokenizer"
+#include "fuzz/fuzzutil.h"
+
 /* libFuzzer calls the entry points with no context, so the harness keeps its fixtures here. */
 static Tokenizer *bytelevel, *spm;
 static int tmpfd = -1;
@@ -63,22 +66,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     snprintf(tmpjson, sizeof tmpjson, "/proc/self/fd/%d", tmpfd);
     atexit(cleanup);
     return 0;
-}
-
-#define CHECK(cond, ...)                                            \
-    do {                                                            \
-        if (!(cond)) {                                              \
-            fprintf(stderr, "fuzz_tokenizer: " __VA_ARGS__);        \
-            fputc('\n', stderr);                                    \
-            abort();                                                \
-        }                                                           \
-    } while (0)
-
-/* A failed call must leave exactly one non-empty line. */
-static void check_err(const Err *err, const char *what) {
-    size_t n = strnlen(err->msg, sizeof err->msg);
-    CHECK(n > 0 && n < sizeof err->msg, "%s failed without a message", what);
-    CHECK(!memchr(err->msg, '\n', n), "%s: message is not one line: %s", what, err->msg);
 }
 
 static void check_ids(const Tokenizer *t, const IntVec *ids) {

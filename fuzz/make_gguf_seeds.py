@@ -1,55 +1,38 @@
 #!/usr/bin/env python3
 """Writes the small seed GGUFs of fuzz/corpus/gguf/, and the GGUF-vocabulary seeds of
 fuzz/corpus/tokenizer/ (fuzz_tokenizer.c mode 0 loads GGUFs too), run from the repository root.
-Only the struct module: the seeds are tiny hand-made files, not real models."""
+Stdlib only (the serializer: tests/reference/gguf_io.py): the seeds are tiny hand-made files, not real models."""
+import os
 import random
-import struct
+import sys
 
-U8, I8, U16, I16, U32, I32, F32, BOOL, STR, ARR, U64, I64, F64 = range(13)
-SCALAR = {U8: '<B', I8: '<b', U16: '<H', I16: '<h', U32: '<I', I32: '<i', F32: '<f',
-          BOOL: '<?', U64: '<Q', I64: '<q', F64: '<d'}
+sys.path.insert(0, os.path.join('tests', 'reference'))
+from gguf_io import U8, I8, U16, I16, U32, I32, F32, BOOL, STR, ARR, U64, I64, F64  # noqa: E402
+from gguf_io import byte_level_alphabet, write  # noqa: E402
+
 # ggml type: (block elements, block bytes)
 GEOM = {0: (1, 4), 1: (1, 2), 30: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24),
         8: (32, 34), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
         20: (32, 18), 23: (256, 136), 34: (256, 54), 35: (256, 66), 39: (32, 17), 40: (64, 36)}
 
 
-def s(x):
-    b = x.encode()
-    return struct.pack('<Q', len(b)) + b
-
-
-def value(t, v):
-    if t == STR:
-        return s(v)
-    if t == ARR:
-        et, items = v
-        return struct.pack('<IQ', et, len(items)) + b''.join(value(et, i) for i in items)
-    return struct.pack(SCALAR[t], v)
-
-
 def gguf(kvs, tensors, version=3, align=32, seed=1):
+    """A file of the key/values and (name, ggml type, shape) tensors, with random data."""
     rng = random.Random(seed)
-    out = b'GGUF' + struct.pack('<IQQ', version, len(tensors), len(kvs))
-    for k, t, v in kvs:
-        out += s(k) + struct.pack('<I', t) + value(t, v)
-    off, infos, blobs = 0, b'', []
+    off, infos, blobs = 0, [], []
     for name, typ, ne in tensors:
         be, bb = GEOM[typ]
         n = 1
         for d in ne:
             n *= d
         nbytes = n // be * bb
-        infos += s(name) + struct.pack('<I', len(ne)) + b''.join(struct.pack('<Q', d) for d in ne)
-        infos += struct.pack('<IQ', typ, off)
+        infos.append([name, ne, typ, off])
         blob = bytes(rng.getrandbits(8) for _ in range(nbytes))
         if typ in (1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14):  # keep fp16 scales finite: clear exponent top bits
             blob = bytes(b & 0x3B if i % 2 else b for i, b in enumerate(blob))
         blobs.append(blob + b'\0' * ((-nbytes) % align))
         off += nbytes + (-nbytes) % align
-    out += infos
-    out += b'\0' * ((-len(out)) % align)
-    return out + b''.join(blobs)
+    return write(version, kvs, infos, align, b''.join(blobs))
 
 
 def main():
@@ -96,20 +79,6 @@ def main():
     ]
     with open('fuzz/corpus/tokenizer/gguf-bpe', 'wb') as f:
         f.write(b'\0' + gguf(bpe, []))
-
-
-def byte_level_alphabet():
-    """GPT-2's byte-to-unicode table in byte order: printable Latin-1 bytes stand for themselves,
-    the others are shifted to U+0100 and up."""
-    keep = set(range(ord('!'), ord('~') + 1)) | set(range(0xA1, 0xAD)) | set(range(0xAE, 0x100))
-    out, shift = [], 0
-    for b in range(256):
-        if b in keep:
-            out.append(chr(b))
-        else:
-            out.append(chr(256 + shift))
-            shift += 1
-    return out
 
 
 main()

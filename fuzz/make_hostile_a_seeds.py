@@ -5,14 +5,14 @@ do not fit an int, NaN/Inf weights, a tensor count one too small, a data section
 tensors, and vocabularies with an out-of-range BOS id, a merge of unknown tokens, or a byte-level
 alphabet missing a byte. Each is refused with one line by coldtok (tests/cli_hostile_a.sh checks
 the full-size versions); as seeds they start the fuzzers next to those checks. Stdlib only; the
-GGUF serializer is tests/data/hostile-a/gguf_edit.py's."""
+GGUF serializer is tests/reference/gguf_io.py."""
 import math
 import os
 import struct
 import sys
 
-sys.path.insert(0, os.path.join('tests', 'data', 'hostile-a'))
-import gguf_edit as ge  # noqa: E402
+sys.path.insert(0, os.path.join('tests', 'reference'))
+import gguf_io as ge  # noqa: E402
 
 U32, I32, F32, STR, ARR, U64 = ge.U32, ge.I32, ge.F32, ge.STR, ge.ARR, ge.U64
 
@@ -40,20 +40,8 @@ def write(path, kvs, tens, n_tensors=None, extra=b''):
         f.write(ge.write(3, kvs, infos, 32, data + extra, n_tensors))
 
 
-def byte_level_alphabet():
-    keep = set(range(ord('!'), ord('~') + 1)) | set(range(0xA1, 0xAD)) | set(range(0xAE, 0x100))
-    out, shift = [], 0
-    for b in range(256):
-        if b in keep:
-            out.append(chr(b))
-        else:
-            out.append(chr(256 + shift))
-            shift += 1
-    return out
-
-
 def bpe_vocab(bos=None, merges=('\u0120 t', 'h e'), drop=None):
-    toks = byte_level_alphabet() + ['\u0120t', 'he', '<|endoftext|>']
+    toks = ge.byte_level_alphabet() + ['\u0120t', 'he', '<|endoftext|>']
     if drop is not None:
         toks[drop] = '<dropped>'
     kvs = [['tokenizer.ggml.model', STR, 'gpt2'], ['tokenizer.ggml.pre', STR, 'qwen2'],

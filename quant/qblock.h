@@ -86,5 +86,7 @@ void iq3s_block(const float *x, uint8_t *y, const float *qw);
 /* IQ2_XS (256 values, 74 bytes), quant/iq2xsquant.c: ggml's quantizer given qw; qw NULL: uniform
  * importance (llama.cpp requires importance data for IQ2_XS). */
 void iq2xs_block(const float *x, uint8_t *y, const float *qw);
+/* IQ3_XXS (256 values, 98 bytes), quant/iq3xxsquant.c: ggml's quantizer, with qw or without. */
+void iq3xxs_block(const float *x, uint8_t *y, const float *qw);
 
 #endif

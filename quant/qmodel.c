@@ -349,6 +349,9 @@ int qm_plan(QModel *q, const Recipe *r, Err *err) {
         else
             p->type = t->force ? Q_F32 : p->src_type;
         p->quantize = p->type != p->src_type || t->force || t->perm_heads || t->shift != 0;
+        if (p->quantize && !qtype_can_quant(p->type)) /* a mixture may name a type not written yet */
+            return err_set(err, "%s: tensor %s: the recipe %s gives it type %s, which coldtok cannot write",
+                           q->path, p->name, r->name, qtype_name(p->type));
         if (p->quantize && !qtype_can_dequant(p->src_type)) {
             const char *tn = qtype_name(p->src_type);
             return err_set(err, "%s: tensor %s has type %s, which coldtok cannot convert to %s", q->path,

@@ -217,6 +217,7 @@ static const Quantizer QUANT[] = {
     [Q_IQ4_XS] = {.only = iq4xs_block},
     [Q_IQ3_S] = {.only = iq3s_block},
     [Q_IQ2_XS] = {.only = iq2xs_block},
+    [Q_IQ3_XXS] = {.only = iq3xxs_block},
 };
 
 static const Quantizer *quantizer(uint32_t type) {

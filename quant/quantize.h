@@ -18,6 +18,7 @@
  *     for byte: what ggml_quantize_chunk and llama_model_quantize write given the same importance
  *     data. llama.cpp refuses IQ2_XS without importance data; here imp NULL gives it uniform
  *     importance (what llama.cpp writes given an importance file of ones).
+ *   - IQ3_XXS: likewise ggml's quantize_iq3_xxs alone (quant/iq3xxsquant.c), with imp or without.
  *   - F32, F16, BF16: plain conversion (round to nearest even).
  * qquantize_row_ref gives the llama.cpp reference for every type (k-quants included), for tests
  * (for the IQ types: ggml_quantize_chunk without importance; IQ2_XS: with uniform importance).

@@ -15,7 +15,8 @@
 
 enum { MIX_NONE, MIX_OUTPUT_ONLY, MIX_Q2_K, MIX_Q3_K_S, MIX_Q3_K_M, MIX_Q3_K_L, MIX_Q4_K_S,
        MIX_Q4_K_M, MIX_Q5_K_S, MIX_Q5_K_M, MIX_IQ4_NL, MIX_IQ4_XS,
-       MIX_IQ3_S, MIX_IQ3_M };
+       MIX_IQ3_S, MIX_IQ3_M,
+       MIX_IQ3_XS, MIX_IQ3_XXS };
 
 typedef struct {
     const char *name;
@@ -38,6 +39,7 @@ static const Entry TABLE[] = {
     {"IQ4_NL", Q_IQ4_NL, MIX_IQ4_NL, 0, 25}, {"IQ4_XS", Q_IQ4_XS, MIX_IQ4_XS, 0, 30},
     {"IQ3_S", Q_IQ3_S, MIX_IQ3_S, 0, 26},    {"IQ3_M", Q_IQ3_S, MIX_IQ3_M, 1, 27},
     {"IQ2_XS", Q_IQ2_XS, MIX_NONE, 0, 20}, /* every matrix only: no llama.cpp mixture here */
+    {"IQ3_XXS", Q_IQ3_XXS, MIX_IQ3_XXS, 0, 23}, {"IQ3_XS", Q_IQ3_S, MIX_IQ3_XS, 1, 22},
     {"Q3_K_S", Q_Q3_K, MIX_Q3_K_S, 1, 11},   {"Q3_K_M", Q_Q3_K, MIX_Q3_K_M, 1, 12},
     {"Q3_K_L", Q_Q3_K, MIX_Q3_K_L, 1, 13},   {"Q4_K_S", Q_Q4_K, MIX_Q4_K_S, 1, 14},
     {"Q4_K_M", Q_Q4_K, MIX_Q4_K_M, 1, 15},   {"Q5_K_S", Q_Q5_K, MIX_Q5_K_S, 1, 16},
@@ -46,9 +48,9 @@ static const Entry TABLE[] = {
 #define N_TABLE (sizeof TABLE / sizeof TABLE[0])
 
 const char *recipe_names(void) {
-    return "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS F16 BF16 F32 "
+    return "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS IQ3_XXS F16 BF16 F32 "
            "(every matrix in that type), Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M IQ3_M "
-           "(llama.cpp mixtures)";
+           "IQ3_XS (llama.cpp mixtures)";
 }
 
 int recipe_init(Recipe *r, const char *name, int mix, Err *err) {
@@ -72,7 +74,7 @@ int recipe_add_override(Recipe *r, const char *spec, Err *err) {
     int t = qtype_from_name(eq + 1);
     if (t < 0 || !qtype_can_quant((uint32_t)t))
         return err_set(err, "--keep '%s': '%s' is not a type coldtok writes (Q8_0 Q4_0 Q4_1 Q5_0 "
-                            "Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS F16 BF16 F32)",
+                            "Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS IQ3_XXS F16 BF16 F32)",
                        spec, eq + 1);
     if (r->n_over == RECIPE_MAX_OVERRIDES)
         return err_set(err, "--keep: at most %d overrides", RECIPE_MAX_OVERRIDES);
@@ -101,8 +103,49 @@ static int layer_of(const char *name) {
     return sscanf(name, "blk.%d.", &l) == 1 ? l : -1;
 }
 
+/* llama-quantize's IQ3_XS (base IQ3_S) and IQ3_XXS (base IQ3_XXS) mixtures, in llama_tensor_get_type
+ * (80fb11a) order for a dense model: output (and a tied token_embd) Q8_0 when the base block does
+ * not divide its rows, else Q6_K (IQ3_XS) / Q5_K (IQ3_XXS); an untied token_embd IQ3_S for
+ * IQ3_XXS; attn_v (and the fused attn_qkv, attn_kv_b, which llama.cpp treats as attn_v) Q4_K when
+ * n_gqa >= 4, else for IQ3_XXS IQ3_S without importance data, IQ3_XXS with; attn_k and attn_q
+ * IQ3_XXS (IQ3_XS) / IQ2_S (IQ3_XXS); ffn_down for IQ3_XXS without importance data Q4_K in the first
+ * n_layer/8 layers, Q3_K after; attn_output IQ3_S for IQ3_XXS; ffn_gate and ffn_up of the layers
+ * n_layer/8 .. 7 n_layer/8 - 1 IQ3_XXS for IQ3_XS. The rest keeps the base. */
+static uint32_t iq3_low_mix_type(const Recipe *r, const RecipeModel *m, const char *name, int64_t ncols,
+                                 char *why, size_t ws) {
+    const uint32_t base = r->base;
+    const int xxs = r->mix == MIX_IQ3_XXS, n = m->n_layer, layer = layer_of(name);
+    const int gqa = m->n_head_kv > 0 ? m->n_head / m->n_head_kv : 1;
+    uint32_t t = base;
+    if (!strcmp(name, "output.weight") || (!m->has_output && !strcmp(name, "token_embd.weight"))) {
+        if (ncols % qtype_block_elems(base)) {
+            snprintf(why, ws, "%s: output matrix, rows not a multiple of the %s block", r->name, qtype_name(base));
+            return Q_Q8_0;
+        }
+        snprintf(why, ws, "%s: output matrix", r->name);
+        return xxs ? Q_Q5_K : Q_Q6_K;
+    }
+    if (!strcmp(name, "token_embd.weight")) {
+        if (xxs) t = Q_IQ3_S;
+    } else if (strstr(name, "attn_v.weight") || strstr(name, "attn_qkv.weight") || strstr(name, "attn_kv_b.weight")) {
+        if (gqa >= 4) t = Q_Q4_K;
+        else if (xxs) t = r->has_imatrix ? Q_IQ3_XXS : Q_IQ3_S;
+    } else if (strstr(name, "attn_k.weight") || strstr(name, "attn_q.weight")) {
+        t = xxs ? Q_IQ2_S : Q_IQ3_XXS;
+    } else if (strstr(name, "attn_output.weight")) {
+        if (xxs) t = Q_IQ3_S;
+    } else if (strstr(name, "ffn_up") || strstr(name, "ffn_gate")) {
+        if (!xxs && layer >= n / 8 && layer < 7 * n / 8) t = Q_IQ3_XXS;
+    } else if (strstr(name, "ffn_down")) {
+        if (xxs && !r->has_imatrix) t = layer < n / 8 ? Q_Q4_K : Q_Q3_K;
+    }
+    if (t != base) snprintf(why, ws, "%s: %s for this matrix", r->name, qtype_name(t));
+    return t;
+}
+
 static uint32_t mix_type(const Recipe *r, const RecipeModel *m, const char *name, int64_t ncols,
                          char *why, size_t ws) {
+    if (r->mix == MIX_IQ3_XS || r->mix == MIX_IQ3_XXS) return iq3_low_mix_type(r, m, name, ncols, why, ws);
     const uint32_t base = r->base;
     const int n = m->n_layer, layer = layer_of(name);
     const int gqa = m->n_head_kv > 0 ? m->n_head / m->n_head_kv : 1;
@@ -165,6 +208,7 @@ static uint32_t fallback(uint32_t t) {
     case Q_Q5_K: return Q_Q5_1;
     case Q_Q6_K: return Q_Q8_0;
     case Q_IQ4_XS: case Q_IQ3_S: case Q_IQ2_XS: return Q_IQ4_NL;
+    case Q_IQ3_XXS: return Q_IQ4_NL;
     default: return Q_F16;
     }
 }

@@ -2,7 +2,7 @@
  *
  * A recipe is named like llama-quantize's file types:
  *   - a block type (Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL IQ4_XS IQ3_S IQ2_XS F16
- *     BF16 F32): every matrix in that type, like `llama-quantize --pure` (IQ2_XS: no mixture);
+ *     BF16 F32, IQ3_XXS): every matrix in that type, like `llama-quantize --pure` (IQ2_XS: no mixture);
  *   - the same name with `mix` set: llama.cpp's default mixture for that file type (output.weight
  *     in Q6_K; for Q2_K also attn_v, attn_output, ffn_down with more bits; for IQ4_NL / IQ4_XS,
  *     llama-quantize's IQ4_NL / IQ4_XS: attn_v in Q5_K when n_head / n_head_kv >= 4, and without
@@ -11,10 +11,14 @@
  *   - an _S/_M/_L preset (Q3_K_S Q3_K_M Q3_K_L Q4_K_S Q4_K_M Q5_K_S Q5_K_M, IQ3_M): always the
  *     mixture (IQ3_M: IQ3_S with attn_v, attn_output (attn_qkv) and the first n_layer/8 ffn_down in
  *     Q4_K).
+ *   - IQ3_XS (a preset, base IQ3_S) and IQ3_XXS with `mix` (base IQ3_XXS): llama-quantize's IQ3_XS and
+ *     IQ3_XXS, the current llama.cpp's rules (recipe.c iq3_low_mix_type; IQ3_XXS puts attn_q and
+ *     attn_k in IQ2_S).
  * The mixtures follow llama.cpp's llama_tensor_get_type (c392e509) for dense llama/qwen2/qwen3
  * models; docs/quantize.md lists them. Then user overrides (glob pattern = type, last match wins),
  * then the fall-back for a row length the chosen block does not divide:
  *   Q2_K, Q3_K -> Q4_0;  Q4_K -> Q5_0;  Q5_K -> Q5_1;  Q6_K -> Q8_0;  IQ4_XS, IQ3_S, IQ2_XS -> IQ4_NL;
+ *   IQ3_XXS -> IQ4_NL;
  *   and a
  *   32-block type whose block does not divide the row either -> F16 (llama.cpp's
  *   tensor_type_fallback).

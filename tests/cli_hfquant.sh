@@ -33,7 +33,7 @@ refused not-object '"gptq"' 'quantization_config is not an object'
 refused gptq-bits5 '{"quant_method": "gptq", "bits": 5, "group_size": 32}' 'bits 5 is not supported \(2, 3, 4, 8 are\)'
 refused gptq-marlin '{"quant_method": "gptq", "bits": 4, "group_size": 32, "checkpoint_format": "marlin"}' "checkpoint_format 'marlin' is not supported"
 refused gptq-group0 '{"quant_method": "gptq", "bits": 4, "group_size": 0}' 'group_size 0'
-refused awq-gemv '{"quant_method": "awq", "bits": 4, "group_size": 32, "version": "gemv"}' "version 'gemv' is not supported \\(gemm is\\)"
+refused awq-gemv-g48 '{"quant_method": "awq", "bits": 4, "group_size": 48, "version": "gemv"}' 'version gemv with group_size 48 is not supported \(32, 64 and 128 or more are\)'
 # a supported scheme over a plain checkpoint: not ignored either
 refused gptq-plain '{"quant_method": "gptq", "bits": 4, "group_size": 32}' 'says gptq but no linear layer is packed'
 

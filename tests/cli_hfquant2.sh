@@ -131,22 +131,30 @@ fi
 
 # coldtok quantize of a packed folder to F16 / Q8_0 GGUF: the packed linears are unpacked to f32 rows
 # and requantized (GPTQ with g_idx included), so the GGUF computes exactly like the twin's GGUF; and
-# llama.cpp (the oracle) runs it with the same logits within 1e-4 of max |logit|
+# llama.cpp (the oracle) loads it: its F32 dequantization (llama_model_quantize to F32) gives the same
+# logits within 1e-4 of max |logit| (llama.cpp's own F16 / Q8_0 matmuls round the activations too).
+# The folder is copied with cov-tiny-tokenizer.json: llama.cpp refuses a GGUF without a vocabulary.
+# The status is kept before check_status: a $(...) in its arguments would reset $?.
 ORACLE=${LLAMA_ORACLE:-$(dirname "$BIN")/oracle/llama_oracle}
 ids=1,17,42,99,5,63,120,7,33,64
 for c in gptq4 awq4 aqlm2x8 fp8block ctw4g bnbnf4dq bnbint8; do
     [ -d "$D/hf-llama-$c" ] || continue
+    rm -rf "$tmp/tok-$c" && mkdir -p "$tmp/tok-$c" && cp "$D/hf-llama-$c"/* "$tmp/tok-$c/" &&
+        cp "$D/cov-tiny-tokenizer.json" "$tmp/tok-$c/tokenizer.json"
     for ty in F16 Q8_0; do
-        "$BIN" quantize -m "$D/hf-llama-$c" --type $ty -o "$tmp/q.gguf" > /dev/null 2> "$tmp/err" &&
+        "$BIN" quantize -m "$tmp/tok-$c" --type $ty -o "$tmp/q.gguf" > /dev/null 2> "$tmp/err" &&
             "$BIN" quantize -m "$D/hf-llama-$c-deq" --type $ty -o "$tmp/d.gguf" > /dev/null 2>> "$tmp/err" &&
             "$BIN" logits -m "$tmp/q.gguf" --raw-all "$tmp/q.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
             "$BIN" logits -m "$tmp/d.gguf" --raw-all "$tmp/d.f32" --top 0 $ctx > /dev/null 2>> "$tmp/err" &&
             cmp -s "$tmp/q.f32" "$tmp/d.f32"
         check_status "quantize $c to $ty: the twin's GGUF logits" $? "$(cat "$tmp/err")"
         if [ ! -x "$ORACLE" ]; then skip "quantize $c to $ty in llama.cpp" "the oracle is not built ($ORACLE)"; continue; fi
-        "$ORACLE" logits "$tmp/q.gguf" "$ids" "$tmp/o.f32" 2> "$tmp/err" &&
+        rm -f "$tmp/cmp"
+        "$ORACLE" quantize "$tmp/q.gguf" "$tmp/f.gguf" F32 2> "$tmp/err" &&
+            "$ORACLE" logits "$tmp/f.gguf" "$ids" "$tmp/o.f32" 2>> "$tmp/err" &&
             close_f32 "$tmp/q.f32" "$tmp/o.f32" 1e-4 > "$tmp/cmp"
-        check_status "quantize $c to $ty: llama.cpp loads it, same logits ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+        rc=$?
+        check_status "quantize $c to $ty: llama.cpp loads it, same logits ($(cat "$tmp/cmp" 2> /dev/null))" $rc "$(cat "$tmp/err")"
     done
 done
 

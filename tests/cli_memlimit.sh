@@ -3,10 +3,10 @@
 # (chunks of windows: the base once, its logits kept, then each variant in turn, one model resident
 # at a time) writes the default schedule's CSV files byte for byte (drift_corpus.csv's seconds row
 # aside) and its --positions file, whatever the chunk: one window (a limit of 1 byte), a few
-# windows, every window; with --max-tokens, --seed, --bootstrap, --compare, a variant on another
-# vocabulary (compared per byte), --bytes and --shard. Its peak resident memory does not grow with
-# the number of variants, where the default schedule's grows by one model each. Bad sizes are
-# refused in one line.
+# windows, every window; with --max-tokens, --seed, --bootstrap, --compare, every language of
+# data/samples, and --shard. Its peak resident memory does not grow with the number of variants,
+# where the default schedule's grows by one model each. Bad sizes, and variants compared per byte
+# (another vocabulary, --bytes), are refused in one line.
 set -u
 . "$(dirname "$0")/tap.sh"
 : "${COLDTOK:?set COLDTOK to the binary under test}"
@@ -14,7 +14,7 @@ FIXROOT=${COLDTOK_FIXTURES:-../shared/fixtures}
 FIX=$FIXROOT/models/stories260K
 S=$FIXROOT/models
 TIME=/usr/bin/time
-# the sanitizer build is ~10x slower: there, fewer chunk sizes and no shards, --bytes or RSS checks
+# the sanitizer build is ~10x slower: there, fewer chunk sizes and no shards or RSS checks
 ASAN=0; [[ $COLDTOK == *asan* ]] && ASAN=1
 tmp=$(mktemp -d /tmp/coldtok-memlimit.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -80,30 +80,28 @@ if [ $ASAN = 0 ]; then
     same_csvs "--mem-limit shards merged" "$tmp/full" "$tmp/merged"
 fi
 
-# ---- a variant on another vocabulary (per byte), and --bytes ----
+# ---- every language of data/samples, two variants; per-byte variants refused ----
 if [ -f "$S/synth-qwen2/synth-qwen2-F32.gguf" ] && [ -f "$S/synth-llama/synth-llama-F32.gguf" ]; then
     X=(-m "$S/synth-qwen2/synth-qwen2-F32.gguf" -m "$S/synth-qwen2/synth-qwen2-Q4_K.gguf" -m "$S/synth-qwen2/synth-qwen2-Q8_0.gguf"
-       -m "$S/synth-llama/synth-llama-F32.gguf" --corpus data/samples --ctx 64 --max-tokens 832 --bootstrap 100 --compare)
+       --corpus data/samples --ctx 64 --max-tokens 832 --bootstrap 100 --compare)
     "$COLDTOK" drift "${X[@]}" -o "$tmp/xfull" --positions "$tmp/xfull.pos" > /dev/null 2>&1
-    check "another vocabulary: the default run compares it per byte" \
-        'grep -q "^synth-llama-F32,all,all,bpb_variant," "$tmp/xfull/drift.csv"' "$(ls "$tmp/xfull")"
     XLIMS="1 150K"; [ $ASAN = 1 ] && XLIMS="150K"
     for lim in $XLIMS; do
         out=$("$COLDTOK" drift "${X[@]}" --mem-limit $lim -o "$tmp/x$lim" --positions "$tmp/x$lim.pos" 2>&1); rc=$?
-        check "another vocabulary, --mem-limit $lim runs" '[ $rc -eq 0 ]' "rc=$rc out=$out"
-        same_csvs "another vocabulary, --mem-limit $lim" "$tmp/xfull" "$tmp/x$lim"
-        check "another vocabulary, --mem-limit $lim: the same --positions file" 'cmp -s "$tmp/xfull.pos" "$tmp/x$lim.pos"' \
+        check "13 languages, --mem-limit $lim runs" '[ $rc -eq 0 ]' "rc=$rc out=$out"
+        same_csvs "13 languages, --mem-limit $lim" "$tmp/xfull" "$tmp/x$lim"
+        check "13 languages, --mem-limit $lim: the same --positions file" 'cmp -s "$tmp/xfull.pos" "$tmp/x$lim.pos"' \
             "$(cmp "$tmp/xfull.pos" "$tmp/x$lim.pos" 2>&1)"
     done
-    B=(-m "$S/synth-qwen2/synth-qwen2-F32.gguf" -m "$S/synth-qwen2/synth-qwen2-Q4_K.gguf" --corpus data/samples/python
-       --ctx 64 --bytes --bootstrap 50)
-    if [ $ASAN = 0 ]; then
-        "$COLDTOK" drift "${B[@]}" -o "$tmp/bfull" > /dev/null 2>&1
-        "$COLDTOK" drift "${B[@]}" --mem-limit 100K -o "$tmp/b100" > /dev/null 2>&1
-        same_csvs "--bytes, --mem-limit 100K" "$tmp/bfull" "$tmp/b100"
-    fi
+    # a variant compared per byte runs beside the base's windows: refused under --mem-limit
+    for extra in "-m $S/synth-llama/synth-llama-F32.gguf" "--bytes"; do
+        out=$("$COLDTOK" drift "${X[@]}" $extra --mem-limit 1M -o "$tmp/xb" 2>&1); rc=$?
+        check "--mem-limit with a per-byte variant ($extra) refused in one line" \
+            '[ $rc -eq 1 ] && [ $(printf "%s\n" "$out" | wc -l) -eq 1 ] && [[ $out == *"--mem-limit: "*"is compared per byte"* ]] && [ ! -e "$tmp/xb/drift.csv" ]' \
+            "rc=$rc out=$out"
+    done
 else
-    skip "another vocabulary under --mem-limit" "synth-qwen2 / synth-llama fixtures absent"
+    skip "13 languages under --mem-limit" "synth-qwen2 / synth-llama fixtures absent"
 fi
 
 # ---- peak memory: one model resident at a time ----

@@ -43,49 +43,15 @@ M=$tmp/m.gguf
 "$BIN" synth --arch llama --dims layers=8,heads=8,kv_heads=2,embd=256,ff=352 --type F32 -o "$M" > /dev/null 2> "$tmp/err"
 check_status "synth: an 8-layer F32 llama with n_gqa 4 and ffn 352" $? "$(cat "$tmp/err")"
 
-# compare A.gguf B.gguf > LIST: one line per tensor "NAME TYPE_A TYPE_B same|differ"
-compare() {
-    "$BIN" info "$1" | awk '/^  [a-z_.0-9]+ +[A-Z0-9_]+ +\[/ {print $1}' | while read -r t; do
-        ta=$("$ORACLE" tensor "$1" "$t" "$tmp/a.bin") && tb=$("$ORACLE" tensor "$2" "$t" "$tmp/b.bin") || {
-            echo "$t ? ? unreadable"
-            continue
-        }
-        if cmp -s "$tmp/a.bin" "$tmp/b.bin"; then echo "$t $ta $tb same"; else echo "$t $ta $tb differ"; fi
-    done
-}
+# compare and no_worse: tests/quant_oracle.sh
+. "$(dirname "$0")/quant_oracle.sh"
 
-# no_worse OURS.gguf LLAMA.gguf LIST [IMATRIX_DIR]: for every tensor LIST says differs, the
-# (importance-weighted) squared error of ours against the source is at most llama.cpp's; both
-# dequantized by ggml (the oracle's F32 of a quantized file). Prints a line per tensor.
-no_worse() {
-    "$ORACLE" quantize "$1" "$tmp/ours.f32.gguf" F32 2> "$tmp/err" &&
-        "$ORACLE" quantize "$2" "$tmp/theirs.f32.gguf" F32 2>> "$tmp/err" || { cat "$tmp/err"; return 1; }
-    local bad=0 t
-    for t in $(awk '$4 == "differ" {print $1}' "$3"); do
-        "$ORACLE" tensor "$M" "$t" "$tmp/src.f32" > /dev/null &&
-            "$ORACLE" tensor "$tmp/ours.f32.gguf" "$t" "$tmp/ours.f32" > /dev/null &&
-            "$ORACLE" tensor "$tmp/theirs.f32.gguf" "$t" "$tmp/theirs.f32" > /dev/null || return 1
-        python3 - "$tmp/src.f32" "$tmp/ours.f32" "$tmp/theirs.f32" "${4:+$4/$t.f32}" "$t" <<'EOF' || bad=1
-import array, os, sys
-src, ours, theirs, imp, name = sys.argv[1:6]
-def floats(p):
-    a = array.array('f')
-    with open(p, 'rb') as f:
-        a.frombytes(f.read())
-    return a
-x, a, b = floats(src), floats(ours), floats(theirs)
-w = floats(imp) if imp and os.path.exists(imp) else array.array('f', [1.0])
-k = len(w)
-ea = sum(w[i % k] * (x[i] - a[i]) ** 2 for i in range(len(x)))
-eb = sum(w[i % k] * (x[i] - b[i]) ** 2 for i in range(len(x)))
-print(f"# {name}: error coldtok {ea:.6g}, llama.cpp {eb:.6g} ({100 * (ea / eb - 1):+.2f}%)")
-sys.exit(0 if ea <= eb else 1)
-EOF
-    done
-    return $bad
-}
-
-for t in IQ4_XS IQ4_NL IQ3_S; do
+# The sanitizer pass (make check runs every script on build-asan too, ~10x slower) runs one type
+# and one mixture of each kind; the normal pass runs them all.
+ASAN=""; case "$BIN" in *asan*) ASAN=1 ;; esac
+TYPES="IQ4_XS IQ4_NL IQ3_S" MIXES="IQ4_XS: IQ4_XS:$tmp/imx IQ3_M:$tmp/imx"
+[ -n "$ASAN" ] && TYPES="IQ4_XS" MIXES="IQ3_M:$tmp/imx"
+for t in $TYPES; do
     "$BIN" quantize -m "$M" --type $t -o "$tmp/c.gguf" > /dev/null 2> "$tmp/err" &&
         "$ORACLE" quantize --pure "$M" "$tmp/o.gguf" $t 2>> "$tmp/err" &&
         compare "$tmp/c.gguf" "$tmp/o.gguf" > "$tmp/list.$t"
@@ -119,7 +85,7 @@ check "(a) the importance data changes the quantization (57 matrices differ from
     '[ "$(grep -c " differ$" "$tmp/list2")" = 57 ]' "$(grep -c " differ$" "$tmp/list2")"
 
 # (b) the mixtures (the same importance data as above: coldtok's calibration is deterministic)
-for run in IQ4_XS: IQ4_XS:"$tmp/imx" IQ3_M:"$tmp/imx"; do
+for run in $MIXES; do
     mix=${run%%:*} imx=${run#*:}
     what=${imx:+with importance data}
     what="$mix mixture ${what:-without importance data}"

@@ -28,6 +28,8 @@ skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 check() { if eval "$2"; then ok "$1"; else notok "$1" "${3:-failed: $2}"; fi; }
 
 # check_status NAME STATUS [DETAIL]: ok when STATUS (an exit code, usually $?) is 0
+# Keep the status first (`...; rc=$?` then check_status ... $rc) when NAME holds a $(...): bash
+# expands the arguments left to right, so a $? after a command substitution is the substitution's.
 check_status() { if [ "$2" = 0 ]; then ok "$1"; else notok "$1" "${3:-}"; fi; }
 
 # is NAME WANT GOT: ok when the two strings are equal; else both as details

@@ -245,10 +245,11 @@ static void bad_arguments(void **state) {
     imp[3] = -1;
     assert_int_equal(qquantize_row(Q_Q4_K, x, q, 256, imp), -1); /* negative importance */
     /* coldtok writes exactly the 13 types it read first and IQ4_NL, IQ4_XS, IQ3_S, IQ2_XS
-     * (tests/test_iq_quant.c); the other i-quants, TQ and MXFP4 it only reads */
+     * (tests/test_iq_quant.c), IQ3_XXS (tests/test_iq3xxs_quant.c); the other i-quants, TQ and MXFP4 it only reads */
     static const uint32_t writes[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q4_1, Q_Q5_0,
                                       Q_Q5_1, Q_Q2_K, Q_Q3_K, Q_Q4_K, Q_Q5_K, Q_Q6_K,
-                                      Q_IQ4_NL, Q_IQ4_XS, Q_IQ3_S, Q_IQ2_XS};
+                                      Q_IQ4_NL, Q_IQ4_XS, Q_IQ3_S, Q_IQ2_XS,
+                                      Q_IQ3_XXS};
     for (uint32_t t = 0; t < 64; t++) {
         int w = 0;
         for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) w |= writes[i] == t;

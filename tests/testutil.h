@@ -62,6 +62,37 @@ static inline const char *oracle_path(void) {
         o_;                                                                                    \
     })
 
+/* True in the sanitizer pass of make check ($COLDTOK is build-asan/coldtok): that pass runs every
+ * program ~10x slower, so tests whose oracle work or numerics take minutes run a reduced set
+ * there (saying so); the full set runs in the normal pass. */
+static inline int sanitizer_build(void) {
+    const char *bin = getenv("COLDTOK");
+    return bin && strstr(bin, "asan") != NULL;
+}
+
+/* ggml_quantize_chunk through the oracle (path o): rows x cols floats of x to TYPE (imp: cols
+ * importance weights or NULL) into *len bytes on the heap (free them); fails the test when the
+ * oracle fails. Files go to a fresh folder under /tmp, removed after. */
+static inline uint8_t *oracle_quant_chunk(const char *o, const char *type, const float *x, int64_t rows,
+                                          int64_t cols, const float *imp, size_t *len) {
+    char dir[64] = "/tmp/coldtok-test-quant.XXXXXX", in[96], out[96], im[96], cmd[1024];
+    assert_non_null(mkdtemp(dir));
+    snprintf(in, sizeof in, "%s/in", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(im, sizeof im, "%s/imp", dir);
+    Err err;
+    if (write_file_atomic(in, x, (size_t)(rows * cols) * sizeof *x, &err) ||
+        (imp && write_file_atomic(im, imp, (size_t)cols * sizeof *imp, &err)))
+        fail_msg("%s", err.msg);
+    snprintf(cmd, sizeof cmd, "'%s' quant %s %lld %s %s %s", o, type, (long long)cols, in, out, imp ? im : "");
+    const int rc = system(cmd);
+    if (rc != 0) fail_msg("'%s' exited %d", cmd, rc);
+    uint8_t *q = (uint8_t *)read_file(out, len, &err);
+    remove(in), remove(out), remove(im), remove(dir);
+    if (!q) fail_msg("%s", err.msg);
+    return q;
+}
+
 /* max |x[i]| and max |a[i] - b[i]| over n floats (the logit comparisons' scale and gap). */
 static inline double max_abs(const float *x, size_t n) {
     double m = 0;

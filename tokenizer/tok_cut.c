@@ -18,6 +18,12 @@
  *            without a split (SentencePiece style, the model over the whole text) this is the
  *            cut before a "▁" that follows another character, safe when no token has "▁" after
  *            another character (meta_split).
+ *   CUT_NLA  s[b-1] = '\n', s[b] printable ASCII, and "\n" alone is an added token matched on
+ *            the raw text (not normalized, no rstrip): whatever the pipeline and the model, the
+ *            added tokens' leftmost-longest match then always ends at b (the '\n' is covered by
+ *            one, and none holds the pair around b), so the model never sees across b. Gemma 3,
+ *            whose model runs over whole lines of spaces turned "▁" (no split decides, and its
+ *            tokens hold "▁" after other characters), has only these.
  *   Without a split regex, CUT_NL needs a model none of whose tokens holds '\n' followed by a
  *   printable character (so no merge crosses b) and a token or byte token for '\n' (no unk fusing
  *   across b).
@@ -34,7 +40,7 @@
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/tok_regex.h"
 
-enum { CUT_NL = 1, CUT_NL2 = 2, CUT_NLX = 4, CUT_SP = 8 };
+enum { CUT_NL = 1, CUT_NL2 = 2, CUT_NLX = 4, CUT_SP = 8, CUT_NLA = 16 };
 
 static int pat_is(const Pattern *p, const char *re) {
     return p->is_regex && p->src && p->src_len == strlen(re) && !memcmp(p->src, re, p->src_len);
@@ -145,6 +151,8 @@ void tok_prepare_cuts(Tokenizer *t) {
         const AddedTok *a = &t->added[i];
         block_added(t, (const uint8_t *)t->arena.data + a->off, a->len, a);
         if (a->normalized) block_added(t, (const uint8_t *)t->arena.data + a->noff, a->nlen, a);
+        if (a->len == 1 && t->arena.data[a->off] == '\n' && !a->normalized && !a->rstrip)
+            t->cut_rules |= CUT_NLA;
     }
 }
 
@@ -158,6 +166,8 @@ static int cut_at(const Tokenizer *t, const uint8_t *s, size_t b, unsigned how) 
     unsigned r = t->cut_rules;
     int ok = 0;
     if (x == '\n') {
+        if ((r & CUT_NLA) && printable(y)) /* the added token "\n" ends at b (see the top) */
+            return !t->cut_first[y] && !t->cut_pair[x][y] && !t->cut_pair[x][lower(y)];
         ok = ((r & CUT_NLX) && y < 0x80) || ((r & CUT_NL) && printable(y)) ||
             ((r & CUT_NL2) && printable(y) && b >= 2 && printable(s[b - 2]));
     } else if (y == ' ' && !(how & TOK_CUT_LINES)) {
@@ -181,5 +191,6 @@ int tok_can_cut(const Tokenizer *t, unsigned how) {
     unsigned r = t->cut_rules;
     if ((how & TOK_CUT_LINES) || t->cut_first[' ']) r &= ~(unsigned)CUT_SP;
     if (t->cut_last['\n']) r &= ~(unsigned)(CUT_NL | CUT_NL2 | CUT_NLX); /* a token ends in \n */
+    /* (CUT_NLA stays: there a token ending in \n is the point) */
     return r != 0;
 }

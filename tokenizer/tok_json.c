@@ -291,7 +291,14 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
     for (size_t k = 0; k < nv; k++) {
         if (k + 8 < nv) strmap_prefetch(&t->piece_map, ve[k + 8].h);
         int id = ve[k].id;
-        strmap_add_hashed(&t->piece_map, t->arena.data, ve[k].off, ve[k].len, id, ve[k].h);
+        long e = strmap_add_hashed(&t->piece_map, t->arena.data, ve[k].off, ve[k].len, id, ve[k].h);
+        if (t->piece_map.slots[e].val != id) { /* a repeated key (jansson kept only the last) */
+            err_set(err, "%s: vocab lists \"%s\" twice (ids %d and %d)", t->path,
+                    tok_shown(t->arena.data + ve[k].off, ve[k].len, sh, sizeof sh),
+                    t->piece_map.slots[e].val, id);
+            free(ve);
+            return -1;
+        }
         if (t->flags[id] & TOK_UNUSED) {
             t->piece_off[id] = ve[k].off;
             t->piece_len[id] = ve[k].len;

@@ -1,8 +1,11 @@
 /* tok_json_read: see tok_json_read.h. */
 #include "tokenizer/tok_json_read.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 const char *tokjson_str(const json_t *obj, const char *key, size_t *len) {
     json_t *v = json_object_get(obj, key);
@@ -16,18 +19,93 @@ int tokjson_bool(const json_t *obj, const char *key, int def) {
     return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
+/* ---- parsing: cJSON for the vocab and merges, jansson for the rest (see the header) ---- */
+
+/* Bytes cJSON reads as jansson does: UTF-8 throughout, no control byte but the JSON whitespace
+ * ones, no \u0000 escape. */
+static int cjson_safe(const char *text, size_t len) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    while (i < len) {
+        uint64_t w;
+        if (i + 8 <= len) { /* eight printable ASCII bytes at once (no byte >= 0x80 or < 0x20) */
+            memcpy(&w, text + i, 8);
+            if (!((w | ((w - 0x20 * ones) & ~w)) & highs)) {
+                i += 8;
+                continue;
+            }
+        }
+        const unsigned char c = (unsigned char)text[i];
+        if (c >= 0x80) { /* a multi-byte character must be whole and valid */
+            const size_t n = utf8_valid_prefix(text + i, len - i < 4 ? len - i : 4);
+            if (!n) return 0;
+            i += n;
+            continue;
+        }
+        if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return 0;
+        i++;
+    }
+    return !memmem(text, len, "\\u0000", 6);
+}
+
+/* The last member KEY of a cJSON object (jansson keeps the last of repeated keys), or NULL. */
+static cJSON *cj_last(const cJSON *obj, const char *key) {
+    cJSON *found = NULL;
+    for (cJSON *c = obj ? obj->child : NULL; c; c = c->next)
+        if (c->string && !strcmp(c->string, key)) found = c;
+    return found;
+}
+
+/* cJSON parses the text; model.vocab (an object) and model.merges (an array) are detached into tj
+ * and the rest is printed back and parsed by jansson into tj->root. 0 when it worked, -1 when the
+ * file should go to jansson whole (nothing kept). */
+static int parse_fast(TokJson *tj) {
+    if (!cjson_safe(tj->text, tj->len)) return -1;
+    cJSON *root = cJSON_ParseWithLength(tj->text, tj->len);
+    cJSON *model = cJSON_IsObject(root) ? cj_last(root, "model") : NULL;
+    cJSON *vocab = cJSON_IsObject(model) ? cj_last(model, "vocab") : NULL;
+    cJSON *merges = cJSON_IsObject(model) ? cj_last(model, "merges") : NULL;
+    if (!cJSON_IsObject(vocab) || !cJSON_IsArray(merges)) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    /* a repeated "vocab" or "merges" before the last would come back in the printed rest */
+    for (cJSON *c = model->child; c; c = c->next)
+        if (c != vocab && c != merges && c->string &&
+            (!strcmp(c->string, "vocab") || !strcmp(c->string, "merges"))) {
+            cJSON_Delete(root);
+            return -1;
+        }
+    cJSON_DetachItemViaPointer(model, vocab);
+    cJSON_DetachItemViaPointer(model, merges);
+    char *rest = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    json_error_t je;
+    tj->root = rest ? json_loads(rest, 0, &je) : NULL;
+    free(rest);
+    if (!tj->root) {
+        cJSON_Delete(vocab);
+        cJSON_Delete(merges);
+        return -1;
+    }
+    tj->cj_vocab = vocab, tj->cj_merges = merges;
+    return 0;
+}
+
 int tokjson_open(TokJson *tj, const char *path, Err *err) {
     memset(tj, 0, sizeof *tj);
     tj->path = path;
     tj->text = read_file(path, &tj->len, err);
     if (!tj->text) return -1;
-    json_error_t je;
-    tj->root = json_loadb(tj->text, tj->len, JSON_ALLOW_NUL, &je);
-    if (!tj->root) {
-        err_set(err, "%s: invalid JSON at line %d column %d: %s", path, je.line, je.column,
-                je.text);
-        tokjson_close(tj);
-        return -1;
+    if (parse_fast(tj)) {
+        json_error_t je;
+        tj->root = json_loadb(tj->text, tj->len, JSON_ALLOW_NUL, &je);
+        if (!tj->root) {
+            err_set(err, "%s: invalid JSON at line %d column %d: %s", path, je.line, je.column,
+                    je.text);
+            tokjson_close(tj);
+            return -1;
+        }
     }
     if (!json_is_object(tj->root)) {
         err_set(err, "%s: not a tokenizer.json (the top level is not an object)", path);
@@ -38,7 +116,8 @@ int tokjson_open(TokJson *tj, const char *path, Err *err) {
     if (!json_is_object(model)) return 0;
     tj->model = model;
     tj->type = tokjson_str(model, "type", NULL);
-    if (!tj->type && json_is_array(json_object_get(model, "merges"))) tj->type = "BPE";
+    if (!tj->type && (tj->cj_merges || json_is_array(json_object_get(model, "merges"))))
+        tj->type = "BPE";
     tj->byte_fallback = tokjson_bool(model, "byte_fallback", 0);
     tj->ignore_merges = tokjson_bool(model, "ignore_merges", 0);
     tj->fuse_unk = tokjson_bool(model, "fuse_unk", 0);
@@ -51,22 +130,27 @@ void tokjson_close(TokJson *tj) {
     free(tj->added);
     free(tj->merges);
     json_decref(tj->root);
+    cJSON_Delete(tj->cj_vocab);
+    cJSON_Delete(tj->cj_merges);
+    if (tj->index.slots) strmap_free(&tj->index);
+    buf_free(&tj->index_arena);
     free(tj->text);
     memset(tj, 0, sizeof *tj);
 }
 
 /* ---- a BPE model ---- */
 
-/* Splits a merge entry into its two pieces: "a b" (exactly one space) or ["a", "b"]. */
+/* "a b" (exactly one space) into its two pieces. */
+static int split_merge(const char *s, size_t n, TjMerge *out) {
+    const char *sp = memchr(s, ' ', n);
+    if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - s))) return -1;
+    out->a = s, out->al = (size_t)(sp - s), out->b = sp + 1, out->bl = n - out->al - 1;
+    return 0;
+}
+
+/* Splits a merge entry into its two pieces: "a b" or ["a", "b"]. */
 static int merge_parts(const json_t *m, TjMerge *out) {
-    if (json_is_string(m)) {
-        const char *s = json_string_value(m);
-        size_t n = json_string_length(m);
-        const char *sp = memchr(s, ' ', n);
-        if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp + 1 - s))) return -1;
-        out->a = s, out->al = (size_t)(sp - s), out->b = sp + 1, out->bl = n - out->al - 1;
-        return 0;
-    }
+    if (json_is_string(m)) return split_merge(json_string_value(m), json_string_length(m), out);
     if (json_is_array(m) && json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) &&
         json_is_string(json_array_get(m, 1))) {
         out->a = json_string_value(json_array_get(m, 0));
@@ -76,6 +160,93 @@ static int merge_parts(const json_t *m, TjMerge *out) {
         return 0;
     }
     return -1;
+}
+
+/* The same for a merge entry cJSON parsed (its strings hold no NUL: cjson_safe). */
+static int merge_parts_cj(const cJSON *m, TjMerge *out) {
+    if (cJSON_IsString(m)) return split_merge(m->valuestring, strlen(m->valuestring), out);
+    const cJSON *a = cJSON_IsArray(m) ? m->child : NULL, *b = a ? a->next : NULL;
+    if (cJSON_IsString(a) && cJSON_IsString(b) && !b->next) {
+        out->a = a->valuestring, out->al = strlen(a->valuestring);
+        out->b = b->valuestring, out->bl = strlen(b->valuestring);
+        return 0;
+    }
+    return -1;
+}
+
+/* A merges.txt header line, which tokenizers skips. */
+static int version_line(const char *s, size_t n) { return n >= 8 && !memcmp(s, "#version", 8); }
+
+/* An id as cJSON holds it (a double): a whole number in 0 .. INT_MAX, else -1. */
+static long long cj_id(const cJSON *v) {
+    if (!cJSON_IsNumber(v)) return -1;
+    double d = v->valuedouble;
+    return d >= 0 && d <= 2147483647.0 && d == (double)(long long)d ? (long long)d : -1;
+}
+
+/* The vocabulary's entries into tj->vocab; the largest id into *max_id. */
+static int read_vocab(TokJson *tj, long long *max_id, Err *err) {
+    char sh[256];
+    if (tj->cj_vocab) {
+        size_t n = 0;
+        for (const cJSON *c = tj->cj_vocab->child; c; c = c->next) n++;
+        tj->vocab = xmalloc((n + 1) * sizeof *tj->vocab);
+        for (const cJSON *c = tj->cj_vocab->child; c; c = c->next) {
+            const size_t klen = strlen(c->string);
+            const long long id = cj_id(c);
+            if (id < 0)
+                return err_set(err, "%s: vocab entry \"%s\" has no valid id", tj->path,
+                               tok_shown(c->string, klen, sh, sizeof sh));
+            if (id > *max_id) *max_id = id;
+            tj->vocab[tj->n_vocab++] = (TjPiece){c->string, klen, (int)id};
+        }
+        return 0;
+    }
+    json_t *vocab = json_object_get(tj->model, "vocab");
+    if (!json_is_object(vocab)) return err_set(err, "%s: BPE model without a vocab object", tj->path);
+    tj->vocab = xmalloc((json_object_size(vocab) + 1) * sizeof *tj->vocab);
+    const char *key;
+    size_t klen;
+    json_t *v;
+    json_object_keylen_foreach(vocab, key, klen, v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 2147483647)
+            return err_set(err, "%s: vocab entry \"%s\" has no valid id", tj->path,
+                           tok_shown(key, klen, sh, sizeof sh));
+        if (json_integer_value(v) > *max_id) *max_id = json_integer_value(v);
+        tj->vocab[tj->n_vocab++] = (TjPiece){key, klen, (int)json_integer_value(v)};
+    }
+    return 0;
+}
+
+/* The merges into tj->merges, header lines left out; index = the entry's place in the list. */
+static int read_merges(TokJson *tj, Err *err) {
+    size_t i = 0;
+    if (tj->cj_merges) {
+        size_t n = 0;
+        for (const cJSON *c = tj->cj_merges->child; c; c = c->next) n++;
+        tj->merges = xmalloc((n + 1) * sizeof *tj->merges);
+        for (const cJSON *c = tj->cj_merges->child; c; c = c->next, i++) {
+            if (cJSON_IsString(c) && version_line(c->valuestring, strlen(c->valuestring))) continue;
+            TjMerge *m = &tj->merges[tj->n_merges];
+            if (merge_parts_cj(c, m))
+                return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", tj->path, i);
+            m->index = i;
+            tj->n_merges++;
+        }
+        return 0;
+    }
+    json_t *merges = json_object_get(tj->model, "merges"), *v;
+    if (!json_is_array(merges)) return err_set(err, "%s: BPE model without a merges list", tj->path);
+    tj->merges = xmalloc((json_array_size(merges) + 1) * sizeof *tj->merges);
+    json_array_foreach(merges, i, v) {
+        if (json_is_string(v) && version_line(json_string_value(v), json_string_length(v))) continue;
+        TjMerge *m = &tj->merges[tj->n_merges];
+        if (merge_parts(v, m))
+            return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", tj->path, i);
+        m->index = i;
+        tj->n_merges++;
+    }
+    return 0;
 }
 
 /* model.KEY: a string, or absent/null (*out stays NULL). */
@@ -90,30 +261,19 @@ static int opt_string(const TokJson *tj, const char *key, const char **out, size
 }
 
 int tokjson_read_bpe(TokJson *tj, Err *err) {
-    char sh[256];
     const char *path = tj->path;
-    json_t *vocab = json_object_get(tj->model, "vocab");
-    json_t *merges = json_object_get(tj->model, "merges");
-    if (!json_is_object(vocab)) return err_set(err, "%s: BPE model without a vocab object", path);
-    if (!json_is_array(merges)) return err_set(err, "%s: BPE model without a merges list", path);
+    if (!tj->cj_vocab && !json_is_object(json_object_get(tj->model, "vocab")))
+        return err_set(err, "%s: BPE model without a vocab object", path);
+    if (!tj->cj_merges && !json_is_array(json_object_get(tj->model, "merges")))
+        return err_set(err, "%s: BPE model without a merges list", path);
 
     /* the vocabulary and the added tokens, and the id range they span */
-    json_t *added = json_object_get(tj->root, "added_tokens");
+    json_t *added = json_object_get(tj->root, "added_tokens"), *v;
     if (added && !json_is_null(added) && !json_is_array(added))
         return err_set(err, "%s: added_tokens is not a list", path);
-    size_t n_entries = json_object_size(vocab) + json_array_size(added);
     long long max_id = -1;
-    tj->vocab = xmalloc((json_object_size(vocab) + 1) * sizeof *tj->vocab);
-    const char *key;
-    size_t klen;
-    json_t *v;
-    json_object_keylen_foreach(vocab, key, klen, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0)
-            return err_set(err, "%s: vocab entry \"%s\" has no valid id", path,
-                           tok_shown(key, klen, sh, sizeof sh));
-        if (json_integer_value(v) > max_id) max_id = json_integer_value(v);
-        tj->vocab[tj->n_vocab++] = (TjPiece){key, klen, (int)json_integer_value(v)};
-    }
+    if (read_vocab(tj, &max_id, err)) return -1;
+    size_t n_entries = tj->n_vocab + json_array_size(added);
     tj->added = xcalloc(json_array_size(added) + 1, sizeof *tj->added);
     size_t i;
     json_array_foreach(added, i, v) {
@@ -140,24 +300,19 @@ int tokjson_read_bpe(TokJson *tj, Err *err) {
     if (opt_string(tj, "continuing_subword_prefix", &tj->cont_prefix, &tj->cont_prefix_len, err) ||
         opt_string(tj, "end_of_word_suffix", &tj->eow_suffix, &tj->eow_suffix_len, err))
         return -1;
-
-    tj->merges = xmalloc((json_array_size(merges) + 1) * sizeof *tj->merges);
-    json_array_foreach(merges, i, v) {
-        if (json_is_string(v) && json_string_length(v) >= 8 &&
-            !memcmp(json_string_value(v), "#version", 8))
-            continue; /* tokenizers skips a merges.txt header line */
-        TjMerge *m = &tj->merges[tj->n_merges];
-        if (merge_parts(v, m))
-            return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", path, i);
-        m->index = i;
-        tj->n_merges++;
-    }
-    return 0;
+    return read_merges(tj, err);
 }
 
-int tokjson_vocab_id(const TokJson *tj, const char *piece, size_t len) {
-    json_t *v = json_object_getn(json_object_get(tj->model, "vocab"), piece, len);
-    return json_is_integer(v) ? (int)json_integer_value(v) : -1;
+int tokjson_vocab_id(TokJson *tj, const char *piece, size_t len) {
+    if (!tj->index.slots) { /* first call: an index over the entries (the first of a repeat wins) */
+        strmap_init(&tj->index, tj->n_vocab);
+        for (size_t k = 0; k < tj->n_vocab; k++) {
+            const uint32_t off = (uint32_t)tj->index_arena.len;
+            buf_append(&tj->index_arena, tj->vocab[k].s, tj->vocab[k].len);
+            strmap_add(&tj->index, tj->index_arena.data, off, (uint32_t)tj->vocab[k].len, tj->vocab[k].id);
+        }
+    }
+    return strmap_get(&tj->index, tj->index_arena.data ? tj->index_arena.data : "", piece, len);
 }
 
 /* ---- normalizer, pre-tokenizer, decoder ---- */

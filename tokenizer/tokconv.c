@@ -283,7 +283,7 @@ static void special_ids(Out *o, const char *path, const Table *tb, const char *u
 
 /* SentencePiece-style scores: the token a merge makes scores -rank (the first merge making it
  * wins), every other token -(n_merges + id). */
-static void add_scores(Out *o, const TokJson *tj, int n) {
+static void add_scores(Out *o, TokJson *tj, int n) {
     float *sc = xmalloc((size_t)n * sizeof(float));
     for (int t = 0; t < n; t++) sc[t] = -(float)(tj->n_merges + (size_t)t);
     Buf joined = {0};

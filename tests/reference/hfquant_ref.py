@@ -18,6 +18,12 @@ representable, not good), then
     [groups, out]; g_idx int32 [in] (the group of each input; a permutation of them with desc_act).
   AWQ (AutoAWQ GEMM): qweight int32 [in, out/8], outputs 8c..8c+7 in word c in the nibble order
     0, 2, 4, 6, 1, 3, 5, 7; qzeros int32 [groups, out/8] likewise; scales f16 [groups, out].
+  AWQ (AutoAWQ GEMV, version gemv; hfquant-awq-* folders, AWQ_CASES): qweight int32 [out, in/8],
+    inputs 8c..8c+7 of output o in word c in nibble order 0..7; qzeros int32 [out, W] with
+    W = calculate_zeros_width(in, group_size) (groups 8k..8k+7 in word k, the rest zero);
+    scales f16 [out, 8W] (group g in column g, the rest zero) — WQLinear_GEMV.from_linear.
+  AWQ zero_point false (gemm or gemv): AutoAWQ's symmetric quantizer (scale = max |w| / 7, codes
+    -8..7), stored as code + 8 (zero point 8) and no qzeros tensor.
   weight[o][i] = scale[g][o] * (q[i][o] - zero[g][o]), g = g_idx[i] (GPTQ) or i // group_size,
 computed in float64 from the f16 scale (exact in float32 as well: an 11-bit scale times a small
 integer) and stored as float32.
@@ -52,6 +58,24 @@ CASES = [
     ("awq4", {"quant_method": "awq", "bits": 4, "group_size": 32, "zero_point": True, "version": "gemm"}, []),
 ]
 AWQ_ORDER = [0, 2, 4, 6, 1, 3, 5, 7]  # nibble p of a word holds output 8c + AWQ_ORDER[p]
+
+# AutoAWQ GEMV and zero_point false, written as tests/data/hfquant-awq-CASE (tests/cli_hfquant_awq.sh).
+# Group 64 does not divide down_proj's 96 inputs: left plain. No linear of the tiny model has a
+# multiple of 128 inputs, so group 128 is covered by the single layers of write_awq_layers.
+AWQ_CASES = [
+    ("gemv32", {"quant_method": "awq", "bits": 4, "group_size": 32, "zero_point": True, "version": "gemv"}, []),
+    ("gemv64", {"quant_method": "awq", "bits": 4, "group_size": 64, "zero_point": True, "version": "gemv"},
+     ["model.layers.0.mlp.down_proj", "model.layers.1.mlp.down_proj"]),
+    ("gemvsym", {"quant_method": "awq", "bits": 4, "group_size": 32, "zero_point": False, "version": "gemv"}, []),
+    ("gemmsym", {"quant_method": "awq", "bits": 4, "group_size": 32, "zero_point": False, "version": "gemm"}, []),
+]
+
+
+def calculate_zeros_width(in_f, group_size):
+    """AutoAWQ's: words of zero points per output, ceil(groups / 8) rounded up to 4 (group 32) or 2 (64)."""
+    mult = 1 if group_size >= 128 else {64: 2, 32: 4}[group_size]
+    words = (in_f // group_size + 7) // 8
+    return (words + mult - 1) // mult * mult
 
 
 def read_safetensors(path):
@@ -108,6 +132,7 @@ def quantize(W, out_f, in_f, cfg, rng):
     members = [[i for i in range(in_f) if g_idx[i] == g] for g in range(G)]
     v1 = cfg["quant_method"] == "gptq" and cfg.get("checkpoint_format", "gptq") == "gptq"
     sym = cfg.get("sym", False) and cfg["quant_method"] == "gptq"
+    awq_sym = cfg["quant_method"] == "awq" and cfg.get("zero_point", True) is False
     q = [[0] * in_f for _ in range(out_f)]
     scale = [[0.0] * out_f for _ in range(G)]
     zero = [[0] * out_f for _ in range(G)]
@@ -115,7 +140,10 @@ def quantize(W, out_f, in_f, cfg, rng):
         for g in range(G):
             xs = [W[o][i] for i in members[g]]
             lo, hi = min(min(xs), 0.0), max(max(xs), 0.0)
-            if sym:
+            if awq_sym:  # AutoAWQ pseudo_quantize_tensor without zero point: codes -8..7, stored + 8
+                z = (maxq + 1) // 2
+                s = f16(max(max(-lo, hi) / (z - 1), 1e-4))
+            elif sym:
                 z = (maxq + 1) // 2
                 s = f16(max(-lo / z, hi / (maxq - z), 1e-4))
             else:
@@ -136,6 +164,19 @@ def pack(name, W, out_f, in_f, cfg, rng):
     deq = [scale[g_idx[i]][o] * (q[o][i] - zero[g_idx[i]][o]) for o in range(out_f) for i in range(in_f)]
     scales_b = struct.pack("<%de" % (G * out_f), *[scale[g][o] for g in range(G) for o in range(out_f)])
     t = {}
+    awq_sym = cfg["quant_method"] == "awq" and cfg.get("zero_point", True) is False
+    if cfg.get("version") == "gemv":
+        gs = cfg["group_size"]
+        W = calculate_zeros_width(in_f, gs)
+        qweight = [sum(q[o][8 * c + j] << (4 * j) for j in range(8)) for o in range(out_f) for c in range(in_f // 8)]
+        zcols = [[zero[g][o] for g in range(G)] + [0] * (8 * W - G) for o in range(out_f)]
+        qzeros = [sum(zcols[o][8 * k + j] << (4 * j) for j in range(8)) for o in range(out_f) for k in range(W)]
+        scols = [scale[g][o] if g < G else 0.0 for o in range(out_f) for g in range(8 * W)]
+        t[name + ".qweight"] = ("I32", [out_f, in_f // 8], i32_bytes(qweight))
+        if not awq_sym:
+            t[name + ".qzeros"] = ("I32", [out_f, W], i32_bytes(qzeros))
+        t[name + ".scales"] = ("F16", [out_f, 8 * W], struct.pack("<%de" % len(scols), *scols))
+        return t, deq
     if cfg["quant_method"] == "gptq":
         words_in = in_f * bits // 32
         cols = [pack_stream([q[o][i] for i in range(in_f)], bits) for o in range(out_f)]
@@ -157,9 +198,33 @@ def pack(name, W, out_f, in_f, cfg, rng):
         qweight = [w for i in range(in_f) for w in awq_words([q[o][i] for o in range(out_f)])]
         qzeros = [w for g in range(G) for w in awq_words(zero[g])]
         t[name + ".qweight"] = ("I32", [in_f, out_f // 8], i32_bytes(qweight))
-        t[name + ".qzeros"] = ("I32", [G, out_f // 8], i32_bytes(qzeros))
+        if not awq_sym:
+            t[name + ".qzeros"] = ("I32", [G, out_f // 8], i32_bytes(qzeros))
     t[name + ".scales"] = ("F16", [G, out_f], scales_b)
     return t, deq
+
+
+# single AWQ layers [16, 256] for tests/test_hfquant_awq.c: the group sizes the tiny model cannot
+# hold (128) and the zero-point padding (group 32: 8 groups, 1 word padded to 4; group 64: 4 groups,
+# 1 word padded to 2); NAME.qweight/.qzeros/.scales as packed and NAME.deq [16, 256] F32
+AWQ_LAYERS = [("gemv32", 32, "gemv", True), ("gemv64", 64, "gemv", True), ("gemv128", 128, "gemv", True),
+              ("gemv128sym", 128, "gemv", False), ("gemm128sym", 128, "gemm", False)]
+
+
+def write_awq_layers(out):
+    rng = random.Random("awq-layers")
+    out_f, in_f = 16, 256
+    ts = {}
+    for name, gs, ver, zp in AWQ_LAYERS:
+        W = [[rng.uniform(-1.0, 1.0) for _ in range(in_f)] for _ in range(out_f)]
+        cfg = {"quant_method": "awq", "bits": 4, "group_size": gs, "zero_point": zp, "version": ver}
+        t, deq = pack(name, W, out_f, in_f, cfg, rng)
+        ts.update(t)
+        ts[name + ".deq"] = ("F32", [out_f, in_f], f32_bytes(deq))
+    d = os.path.join(out, "hfquant-awq-layers")
+    os.makedirs(d, exist_ok=True)
+    write_safetensors(os.path.join(d, "layers.safetensors"), ts)
+    print("wrote awq layers")
 
 
 def main():
@@ -168,34 +233,41 @@ def main():
     tensors = read_safetensors(os.path.join(src, "model.safetensors"))
     with open(os.path.join(src, "config.json")) as f:
         config = json.load(f)
-    for case, qcfg, exempt in CASES:
-        rng = random.Random(case)
-        packed, plain = {}, {}
-        for name, (shape, vals) in tensors.items():
-            prefix = name[: -len(".weight")] if name.endswith(".weight") else None
-            is_linear = prefix and any(prefix.endswith(l) for l in LINEARS) and ".layers." in prefix
-            if not is_linear or prefix in exempt:
-                packed[name] = plain[name] = ("F32", shape, f32_bytes(vals))
-                continue
-            out_f, in_f = shape
-            W = [vals[o * in_f:(o + 1) * in_f] for o in range(out_f)]
-            t, deq = pack(prefix, W, out_f, in_f, qcfg, rng)
-            packed.update(t)
-            plain[name] = ("F32", shape, f32_bytes(deq))
-        q = dict(qcfg)
-        if exempt:
-            q["modules_to_not_convert"] = exempt
-        for folder, ts, qc in ((f"hf-llama-{case}", packed, q), (f"hf-llama-{case}-deq", plain, None)):
-            d = os.path.join(out, folder)
-            os.makedirs(d, exist_ok=True)
-            c = dict(config)
-            if qc:
-                c["quantization_config"] = qc
-            with open(os.path.join(d, "config.json"), "w") as f:
-                json.dump(c, f, indent=2)
-                f.write("\n")
-            write_safetensors(os.path.join(d, "model.safetensors"), ts)
-        print("wrote", case)
+    for prefix, cases in (("hf-llama-", CASES), ("hfquant-awq-", AWQ_CASES)):
+        for case, qcfg, exempt in cases:
+            write_case(out, prefix + case, tensors, config, case, qcfg, exempt)
+    write_awq_layers(out)
+
+
+def write_case(out, base, tensors, config, case, qcfg, exempt):
+    """base/ (packed) and base-deq/ (its dequantized F32 twin) for one case."""
+    rng = random.Random(case)
+    packed, plain = {}, {}
+    for name, (shape, vals) in tensors.items():
+        prefix = name[: -len(".weight")] if name.endswith(".weight") else None
+        is_linear = prefix and any(prefix.endswith(l) for l in LINEARS) and ".layers." in prefix
+        if not is_linear or prefix in exempt:
+            packed[name] = plain[name] = ("F32", shape, f32_bytes(vals))
+            continue
+        out_f, in_f = shape
+        W = [vals[o * in_f:(o + 1) * in_f] for o in range(out_f)]
+        t, deq = pack(prefix, W, out_f, in_f, qcfg, rng)
+        packed.update(t)
+        plain[name] = ("F32", shape, f32_bytes(deq))
+    q = dict(qcfg)
+    if exempt:
+        q["modules_to_not_convert"] = exempt
+    for folder, ts, qc in ((base, packed, q), (base + "-deq", plain, None)):
+        d = os.path.join(out, folder)
+        os.makedirs(d, exist_ok=True)
+        c = dict(config)
+        if qc:
+            c["quantization_config"] = qc
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(c, f, indent=2)
+            f.write("\n")
+        write_safetensors(os.path.join(d, "model.safetensors"), ts)
+    print("wrote", case)
 
 
 if __name__ == "__main__":

@@ -9,87 +9,16 @@
                                               vocabulary) so that the vocabulary lacks it
   gguf_edit.py SRC DST n-tensors-minus-one    header count one too small, nothing else changed
 
-The file is parsed and written back whole: header, key/values, tensor infos, padding, data (the
+The file is parsed and written back whole (tests/reference/gguf_io.py): header, key/values, tensor infos, padding, data (the
 tensor data bytes are copied unchanged, so offsets stay valid)."""
-import math
+import os
 import struct
 import sys
 
-U8, I8, U16, I16, U32, I32, F32, BOOL, STR, ARR, U64, I64, F64 = range(13)
-SCALAR = {U8: '<B', I8: '<b', U16: '<H', I16: '<h', U32: '<I', I32: '<i', F32: '<f',
-          BOOL: '<?', U64: '<Q', I64: '<q', F64: '<d'}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'reference'))
+from gguf_io import STR, U32, I32, U64, I64, parse, write  # noqa: E402
+
 NAMES = {'u32': U32, 'i32': I32, 'u64': U64, 'i64': I64, 'str': STR}
-
-
-class Reader:
-    def __init__(self, b):
-        self.b, self.p = b, 0
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.b, self.p)
-        self.p += struct.calcsize(fmt)
-        return v[0] if len(v) == 1 else v
-
-    def string(self):
-        n = self.take('<Q')
-        s = self.b[self.p:self.p + n]
-        self.p += n
-        return s.decode('utf-8', 'surrogateescape')
-
-    def value(self, t):
-        if t == STR:
-            return self.string()
-        if t == ARR:
-            et, n = self.take('<IQ')
-            return (et, [self.value(et) for _ in range(n)])
-        return self.take(SCALAR[t])
-
-
-def enc_str(s):
-    b = s.encode('utf-8', 'surrogateescape')
-    return struct.pack('<Q', len(b)) + b
-
-
-def enc_value(t, v):
-    if t == STR:
-        return enc_str(v)
-    if t == ARR:
-        et, items = v
-        return struct.pack('<IQ', et, len(items)) + b''.join(enc_value(et, i) for i in items)
-    return struct.pack(SCALAR[t], v)
-
-
-def parse(b):
-    r = Reader(b)
-    assert r.b[:4] == b'GGUF'
-    r.p = 4
-    version, n_t, n_kv = r.take('<IQQ')
-    kvs = []
-    for _ in range(n_kv):
-        k = r.string()
-        t = r.take('<I')
-        kvs.append([k, t, r.value(t)])
-    infos = []
-    for _ in range(n_t):
-        name = r.string()
-        nd = r.take('<I')
-        ne = [r.take('<Q') for _ in range(nd)]
-        typ, off = r.take('<IQ')
-        infos.append([name, ne, typ, off])
-    align = next((v for k, t, v in kvs if k == 'general.alignment'), 32)
-    start = r.p + (-r.p) % align
-    return version, kvs, infos, align, b[start:]
-
-
-def write(version, kvs, infos, align, data, n_tensors=None):
-    out = b'GGUF' + struct.pack('<IQQ', version, len(infos) if n_tensors is None else n_tensors, len(kvs))
-    for k, t, v in kvs:
-        out += enc_str(k) + struct.pack('<I', t) + enc_value(t, v)
-    for name, ne, typ, off in infos:
-        out += enc_str(name) + struct.pack('<I', len(ne)) + b''.join(struct.pack('<Q', d) for d in ne)
-        out += struct.pack('<IQ', typ, off)
-    out += b'\0' * ((-len(out)) % align)
-    return out + data
 
 
 def main():
