@@ -7,6 +7,8 @@
  *   in page cache), weight bytes read per forward, this machine's memory bandwidth (measured here:
  *   a streaming read of 1.5 GiB with the same threads), and the ratio
  *   forward_time / (weight_bytes / bandwidth), target <= 1.5;
+ *   the same at 4 and 8 positions (relative to one), and one position through the panel path
+ *   (COLDTOK_MATMUL=panels: f32 panels and oneDNN, as before the fused kernels);
  *   end to end: `coldtok logits` (load, tokenizer, forward, print) wall time, target < 0.55 s for
  *   F16, and its peak RSS, target < file size + 10% + 256 MiB.
  * Threads: OMP_NUM_THREADS (set it to 2 to match the targets; default here 2). */
@@ -125,6 +127,22 @@ static int end_to_end(const char *coldtok, const char *model, double *wall, long
     return 0;
 }
 
+/* Median wall time of RUNS forwards of the n tokens from position 0 (after one warm-up), or -1. */
+static double median_forward(Forward *f, const int *toks, int n, float *logits, Err *err) {
+    double t[RUNS];
+    for (int r = -1; r < RUNS; r++) {
+        fwd_rewind(f, 0);
+        double a = now_seconds();
+        if (fwd_eval(f, toks, n, logits, 0, err)) {
+            fprintf(stderr, "bench_forward: %s\n", err->msg);
+            return -1;
+        }
+        if (r >= 0) t[r] = now_seconds() - a;
+    }
+    qsort(t, RUNS, sizeof t[0], cmp_double);
+    return t[RUNS / 2];
+}
+
 static int bench_model(const char *dir, const char *preset, uint32_t type, double bw,
                        const char *coldtok, int *n_miss) {
     char path[1024];
@@ -184,7 +202,25 @@ static int bench_model(const char *dir, const char *preset, uint32_t type, doubl
     printf("  weight bytes        %.1f MB read per forward\n", (double)wb / 1e6);
     printf("  floor               %.1f ms at %.1f GB/s\n", floor_s * 1e3, bw / 1e9);
     if (!verdict("forward / floor", ratio, 1.5, "")) ++*n_miss;
+    /* a few positions at once (several start contexts): the fused kernels up to 8 */
+    int toks[8] = {256, 257, 258, 259, 260, 261, 262, 263};
+    for (int M = 4; M <= 8; M += 4) {
+        double tm = median_forward(f, toks, M, logits, &err);
+        if (tm < 0) return -1;
+        printf("  forward (%d pos)     %.1f ms median: %.2f x one position\n", M, tm * 1e3, tm / t_fwd);
+    }
     fwd_free(f);
+    /* the same forward through f32 panels and oneDNN (the path before the fused kernels) */
+    setenv("COLDTOK_MATMUL", "panels", 1);
+    f = fwd_new(m, COMPUTE_F32, &err);
+    unsetenv("COLDTOK_MATMUL");
+    if (f) {
+        double tp = median_forward(f, &tok, 1, logits, &err);
+        if (tp < 0) return -1;
+        printf("  forward, panels     %.1f ms median: %.2f x floor; fused is %.2f x faster\n", tp * 1e3, tp / floor_s,
+               tp / t_fwd);
+        fwd_free(f);
+    }
     /* the bf16 mode, for information (it rounds weights and activations to bf16) */
     if ((f = fwd_new(m, COMPUTE_BF16, &err)) != NULL) {
         double tb[RUNS] = {0};

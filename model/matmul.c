@@ -15,6 +15,7 @@
 #endif
 
 #include "formats/convert.h"
+#include "formats/dot.h"
 #include "formats/qtype.h"
 
 /* Matmul panels. One position (a cold start) is a GEMV, memory-bound: panels of PANEL_BYTES that
@@ -31,6 +32,12 @@
  * row sees). */
 #define ATT_BLOCK 64 /* attention time at 512 positions: 64 and 128 equal, 32 8% and 256 19% slower */
 #define MAX_THREADS 256
+/* Up to DOT_MAX_M rows of x (f32 mode), the weights go through the fused dequantize-and-dot
+ * kernels (formats/dot.h) straight from the mapping instead of f32 panels and oneDNN; the threads
+ * share the weight rows in chunks of about DOT_CHUNK_BYTES (a dynamic schedule, as the panels).
+ * The threshold is measured: see docs/models.md. */
+#define DOT_MAX_M 8
+#define DOT_CHUNK_BYTES (32u << 10)
 
 #define RT DNNL_RUNTIME_DIM_VAL
 
@@ -61,6 +68,8 @@ struct Matmul {
     int bf16;        /* 1: weights and inputs rounded to bf16 */
     int n_threads;
     Convert cv;      /* the CPU's conversion kernels, picked once */
+    Dot dot;         /* the CPU's fused small-M kernels, picked once */
+    char dot_desc[64];
     dnnl_engine_t engine;
     Prim **prims;    /* [n_prims] created once per shape, kept until mm_free */
     int n_prims;
@@ -142,8 +151,81 @@ static dnnl_status_t run_jobs(Matmul *mm, const Job *jobs, int n, int total, int
     return status;
 }
 
+/* ---- small M: the fused kernels ---- */
+
+/* One matmul of a fused group: y[M, N] = x . W[N, K]^T, W's rows cut into chunks of R rows. */
+typedef struct {
+    float *y;
+    const Tensor *W;
+    const float *x;
+    int64_t R, n_chunks;
+} DotJob;
+
+/* 1 when y = x . W^T for M rows of x goes through the fused kernels. A GPTQ / AWQ / ... packed
+ * layer too: its rows unpacked to f32 by chunks, then the F32 kernel (so it gives its f32 twin's
+ * results bit for bit, as on the panel path). */
+static int use_dot(const Matmul *mm, const Tensor *W, int M) {
+    if (mm->bf16 || M > DOT_MAX_M) return 0;
+    return dot_has(&mm->dot, W->hq.method != HQ_NONE ? Q_F32 : W->type);
+}
+
+/* Bytes of one row of W as the fused kernel reads it (packed layers: unpacked f32). */
+static size_t dot_row_bytes(const Tensor *W) {
+    return W->hq.method != HQ_NONE ? (size_t)W->cols * sizeof(float) : qtype_row_bytes(W->type, W->cols);
+}
+
+/* Runs the fused jobs[0..n): their row chunks shared by the threads (one parallel region); under
+ * 64 kB of weights in all, on this thread alone. */
+static void run_dot(Matmul *mm, DotJob *jobs, int n, int M) {
+    int64_t total = 0;
+    size_t bytes = 0;
+    for (int j = 0; j < n; j++) {
+        DotJob *d = &jobs[j];
+        size_t rb = dot_row_bytes(d->W);
+        d->R = rb >= DOT_CHUNK_BYTES ? 1 : (int64_t)(DOT_CHUNK_BYTES / rb); /* fits a panel buffer */
+        d->n_chunks = (d->W->rows + d->R - 1) / d->R;
+        total += d->n_chunks;
+        bytes += rb * (size_t)d->W->rows;
+    }
+    int T = bytes < (64u << 10) ? 1 : mm->n_threads;
+    (void)T;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(T) schedule(dynamic, 1) if (T > 1)
+#endif
+    for (int64_t g = 0; g < total; g++) {
+        int j = 0;
+        int64_t c = g;
+        while (c >= jobs[j].n_chunks) c -= jobs[j].n_chunks, j++;
+        const DotJob *d = &jobs[j];
+        const Tensor *W = d->W;
+        int64_t r0 = c * d->R, nr = W->rows - r0 < d->R ? W->rows - r0 : d->R;
+        if (W->hq.method != HQ_NONE) {
+            int t = 0;
+#ifdef _OPENMP
+            t = omp_get_thread_num();
+#endif
+            float *buf = mm->w[t].panel;
+            hq_rows_f32(&W->hq, r0, (int)nr, buf);
+            dot_rows(&mm->dot, Q_F32, buf, nr, W->cols, d->x, M, d->y + r0, W->rows);
+            continue;
+        }
+        const uint8_t *w = (const uint8_t *)W->data + (size_t)r0 * dot_row_bytes(W);
+        dot_rows(&mm->dot, W->type, w, nr, W->cols, d->x, M, d->y + r0, W->rows);
+    }
+}
+
+/* ---- the weight matmuls through panels and oneDNN ---- */
+
 int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err) {
     if (n < 1 || n > MM_MAX_GROUP) return err_set(err, "mm_run: %d matmuls in a group (1..%d)", n, MM_MAX_GROUP);
+    int fused = 1;
+    for (int j = 0; j < n; j++) fused &= use_dot(mm, out[j].W, M);
+    if (fused) {
+        DotJob dj[MM_MAX_GROUP];
+        for (int j = 0; j < n; j++) dj[j] = (DotJob){.y = out[j].y, .W = out[j].W, .x = x};
+        run_dot(mm, dj, n, M);
+        return 0;
+    }
     const void *src = mm_input(mm, x, M, (int)out[0].W->cols);
     Job jobs[MM_MAX_GROUP];
     int total = 0, T = 1;
@@ -161,6 +243,14 @@ int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err)
 int mm_run_each(Matmul *mm, int M, const MmOutX *out, int n, Err *err) {
     if (n < 1 || n > MM_MAX_EACH) return err_set(err, "mm_run_each: %d matmuls (1..%d)", n, MM_MAX_EACH);
     int K = (int)out[0].W->cols;
+    int fused = 1;
+    for (int j = 0; j < n; j++) fused &= use_dot(mm, out[j].W, M) && out[j].W->cols == K;
+    if (fused) {
+        DotJob dj[MM_MAX_EACH];
+        for (int j = 0; j < n; j++) dj[j] = (DotJob){.y = out[j].y, .W = out[j].W, .x = out[j].x};
+        run_dot(mm, dj, n, M);
+        return 0;
+    }
     if (mm->bf16) { /* every input rounded once, side by side in xbf */
         size_t need = (size_t)n * M * K;
         if (need > mm->xbf_cap) {
@@ -381,7 +471,8 @@ static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err) 
     p.pad_bytes = pad ? dnnl_memory_desc_get_size(pad) : 0;
     const char *impl = NULL;
     if (!mm->kernel[0] && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success)
-        snprintf(mm->kernel, sizeof mm->kernel, "oneDNN %s (%s)", bf16 ? "bf16" : "f32", impl);
+        snprintf(mm->kernel, sizeof mm->kernel, "%s%soneDNN %s (%s)", mm->dot_desc, mm->dot_desc[0] ? " + " : "",
+                 bf16 ? "bf16" : "f32", impl);
     s = dnnl_primitive_create(&p.prim, pd);
     dnnl_primitive_desc_destroy(pd);
     if (s) {
@@ -598,7 +689,10 @@ int mm_threads(void) {
 #endif
 }
 
-const char *mm_kernel(const Matmul *mm) { return mm->kernel[0] ? mm->kernel : "oneDNN (not run yet)"; }
+const char *mm_kernel(const Matmul *mm) {
+    if (mm->kernel[0]) return mm->kernel;
+    return mm->dot_desc[0] ? mm->dot_desc : "oneDNN (not run yet)";
+}
 
 /* The widest activation row: max(n_embd, n_ff, n_head * head_dim, n_head * head_dim_v). */
 static int64_t widest(const Config *c) {
@@ -616,6 +710,12 @@ Matmul *mm_new(const Model *m, int bf16, Err *err) {
     mm->m = m;
     mm->bf16 = bf16;
     convert_init(&mm->cv);
+    dot_init(&mm->dot);
+    /* COLDTOK_MATMUL=panels: every matmul through panels and oneDNN (benches and tests compare
+     * the two paths with it) */
+    const char *how = getenv("COLDTOK_MATMUL");
+    if (how && !strcmp(how, "panels")) memset(mm->dot.rows, 0, sizeof mm->dot.rows);
+    else if (!bf16) snprintf(mm->dot_desc, sizeof mm->dot_desc, "fused %s dot (M <= %d)", dot_level_name(mm->dot.level), DOT_MAX_M);
     mm->n_threads = mm_threads();
 #ifdef _OPENMP
     omp_set_max_active_levels(1); /* oneDNN inside our regions: never a nested team */

@@ -1,7 +1,12 @@
 /* matmul: the forward pass's matrix products on oneDNN — the weight matmuls y = x . W^T for weight
  * matrices of any stored type, and the products of the batched attention.
  *
- * Weight matmuls (mm_run): each matrix W [N, K] is cut into panels of rows; each panel is
+ * Weight matmuls (mm_run) of up to 8 rows of x in f32 mode, for the weight types formats/dot.h has
+ * kernels for (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K): fused dequantize-and-dot
+ * straight from the file mapping, the rows shared by the threads in chunks; Hugging Face packed
+ * layers (GPTQ, AWQ, ...) unpacked to f32 by chunks into the thread's panel buffer, then the F32
+ * kernel (COLDTOK_MATMUL=panels in the environment: never; for benches and tests).
+ * Otherwise each matrix W [N, K] is cut into panels of rows; each panel is
  * converted (formats/convert.h) to f32 — or to bf16 in bf16 mode — into a per-thread scratch
  * just before use and multiplied with a oneDNN matmul primitive (created once per shape, kept
  * until mm_free). F32 weights (and BF16 weights in bf16 mode) are used in place, straight from

@@ -77,7 +77,7 @@ done
 # the window is really applied (it changes these logits by a lot: dense_ref.py prints how much)
 for c in starcoder2 mistral; do
     ! close_f32 "$tmp/$c.hf.f32" "$D/dense-$c-f32/torch.full.logits.f32" 1e-2 > "$tmp/cmp"
-    check_status "HF dense-$c: sliding_window 4 applied (full attention differs: $(cat "$tmp/cmp"))" $?
+    rc=$?; check_status "HF dense-$c: sliding_window 4 applied (full attention differs: $(cat "$tmp/cmp"))" $rc
 done
 
 # ---- (c) HF folder -> GGUF: llama.cpp loads it, same logits ----

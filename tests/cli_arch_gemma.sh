@@ -42,7 +42,7 @@ for c in gemma gemma2 gemma3 gemma2-qscale; do
     ids=$(prompt_ids "$f")
     : > "$tmp/cmp"
     logits "$f" "$ids" "$tmp/hf.f32" && close_f32 "$tmp/hf.f32" "$f/torch.logits.f32" 1e-4 > "$tmp/cmp"
-    check_status "HF $c: logits of every position equal the float64 reference ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "HF $c: logits of every position equal the float64 reference ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
 done
 
 # ---- (b) HF folder -> GGUF F32: the same logits in coldtok and in llama.cpp ----
@@ -55,12 +55,12 @@ for c in gemma gemma2 gemma3; do
     check_status "HF $c -> GGUF F32" $? "$(cat "$tmp/err")"
     : > "$tmp/cmp"
     logits "$tmp/hf-$c.gguf" "$ids" "$tmp/conv.f32" && close_f32 "$tmp/conv.f32" "$f/torch.logits.f32" 1e-4 > "$tmp/cmp"
-    check_status "HF $c -> GGUF: coldtok's logits equal the float64 reference ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "HF $c -> GGUF: coldtok's logits equal the float64 reference ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
     if [ $have_oracle = 1 ]; then
         : > "$tmp/cmp"
         "$ORACLE" logits "$tmp/hf-$c.gguf" "$ids" "$tmp/or.f32" 2> "$tmp/err" &&
             close_f32 "$tmp/or.f32" "$f/torch.logits.f32" $ORACLE_TOL > "$tmp/cmp"
-        check_status "HF $c -> GGUF: llama.cpp loads it, logits within its GELU table of the reference ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+        rc=$?; check_status "HF $c -> GGUF: llama.cpp loads it, logits within its GELU table of the reference ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
     else
         skip "HF $c -> GGUF in llama.cpp" "$why_no_oracle"
     fi
@@ -86,7 +86,7 @@ for a in gemma gemma2 gemma3; do
     check_status "llama.cpp loads and runs synth $a" $? "$(cat "$tmp/err")"
     : > "$tmp/cmp"
     logits "$tmp/$a.gguf" "$IDS" "$tmp/$a.ct.f32" && close_f32 "$tmp/$a.ct.f32" "$tmp/$a.or.f32" $ORACLE_TOL > "$tmp/cmp"
-    check_status "synth $a: coldtok's logits of 20 positions equal llama.cpp's within its GELU table ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "synth $a: coldtok's logits of 20 positions equal llama.cpp's within its GELU table ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
     if [ -n "$narrow" ]; then # the bound tells windows apart: a window one narrower is far off
         synth $a "$narrow" "$tmp/$a-narrow.gguf" && logits "$tmp/$a-narrow.gguf" "$IDS" "$tmp/$a-n.f32"
         close_f32 "$tmp/$a-n.f32" "$tmp/$a.or.f32" $ORACLE_TOL > "$tmp/cmp"; rc=$?
@@ -194,7 +194,7 @@ for p in gemma-2-2b gemma-3-1b; do
     : > "$tmp/cmp"
     "$ORACLE" logits "$tmp/p.gguf" 1,2,3,4,5 "$tmp/p.or.f32" 2> "$tmp/err" && logits "$tmp/p.gguf" 1,2,3,4,5 "$tmp/p.f32" &&
         close_f32 "$tmp/p.f32" "$tmp/p.or.f32" 1e-2 > "$tmp/cmp"
-    check_status "preset $p: llama.cpp loads it; logits agree within its Q8 activations ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "preset $p: llama.cpp loads it; logits agree within its Q8 activations ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
     rm -f "$tmp/p.gguf"
 done
 

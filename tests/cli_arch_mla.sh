@@ -46,18 +46,18 @@ for v in "direct q, experts after a dense layer:" "low-rank q:q_lora=32,layers=3
     "$ORACLE" logits "$f" "$IDS" "$tmp/o.f32" 2> "$tmp/err"
     check_status "oracle: llama.cpp loads the synth deepseek2 ($name)" $? "$(cat "$tmp/err")"
     close_f32 "$tmp/c.f32" "$tmp/o.f32" 1e-4 > "$tmp/cmp"
-    check_status "deepseek2 ($name): coldtok = llama.cpp at every position ($(cat "$tmp/cmp"))" $?
+    rc=$?; check_status "deepseek2 ($name): coldtok = llama.cpp at every position ($(cat "$tmp/cmp"))" $rc
     # one position: the cold start's scalar attention path
     "$BIN" logits -m "$f" -c 300 --raw-all "$tmp/c1.f32" --top 0 > /dev/null 2> "$tmp/err" &&
         "$ORACLE" logits "$f" 300 "$tmp/o1.f32" 2>> "$tmp/err"
     close_f32 "$tmp/c1.f32" "$tmp/o1.f32" 1e-4 > "$tmp/cmp"
-    check_status "deepseek2 ($name): cold start = llama.cpp ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "deepseek2 ($name): cold start = llama.cpp ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
 done
 # the comparison can fail: another RoPE base gives other logits
 "$BIN" synth --arch deepseek2 --type F32 --std 0.08 --dims theta=100,dense_lead=0 -o "$tmp/theta.gguf" 2> /dev/null &&
     "$BIN" logits -m "$tmp/theta.gguf" $(ctx_args $IDS) --raw-all "$tmp/t.f32" --top 0 > /dev/null 2>&1
 ! close_f32 "$tmp/t.f32" "$tmp/c.f32" 1e-4 > "$tmp/cmp"
-check_status "a deepseek2 with another rope base is told apart ($(cat "$tmp/cmp"))" $?
+rc=$?; check_status "a deepseek2 with another rope base is told apart ($(cat "$tmp/cmp"))" $rc
 
 # ---- Hugging Face folders against the float64 torch forward pass, and through quantize ----
 for c in mla-hf-f32 mla-hf-qlora-f32 mla-hf-moe-f32 mla-hf-moe-norm-f32 mla-hf-yarn-f32; do
@@ -66,14 +66,14 @@ for c in mla-hf-f32 mla-hf-qlora-f32 mla-hf-moe-f32 mla-hf-moe-norm-f32 mla-hf-y
     "$BIN" logits -m "$D/$c" $(ctx_args "$ids") --raw-all "$tmp/hf.f32" --top 0 > /dev/null 2> "$tmp/err"
     check_status "$c: logits of the HF folder" $? "$(cat "$tmp/err")"
     close_f32 "$tmp/hf.f32" "$D/$c/torch.logits.f32" 1e-4 > "$tmp/cmp"
-    check_status "$c: coldtok = float64 torch at every position ($(cat "$tmp/cmp"))" $?
+    rc=$?; check_status "$c: coldtok = float64 torch at every position ($(cat "$tmp/cmp"))" $rc
     mkdir -p "$tmp/$c"
     cp "$D/$c"/* "$tmp/$c/" && cp "$D/cov-tiny-tokenizer.json" "$tmp/$c/tokenizer.json"
     "$BIN" quantize -m "$tmp/$c" --type f32 -o "$tmp/$c.gguf" > /dev/null 2> "$tmp/err"
     check_status "$c: quantize --type f32 writes a GGUF" $? "$(cat "$tmp/err")"
     "$BIN" logits -m "$tmp/$c.gguf" $(ctx_args "$ids") --raw-all "$tmp/g.f32" --top 0 > /dev/null 2> "$tmp/err"
     close_f32 "$tmp/g.f32" "$D/$c/torch.logits.f32" 1e-4 > "$tmp/cmp"
-    check_status "$c: its GGUF gives the torch logits in coldtok ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "$c: its GGUF gives the torch logits in coldtok ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
     if [ $have_oracle = 0 ]; then
         skip "$c's GGUF in llama.cpp" "no oracle at $ORACLE"
         continue
@@ -81,7 +81,7 @@ for c in mla-hf-f32 mla-hf-qlora-f32 mla-hf-moe-f32 mla-hf-moe-norm-f32 mla-hf-y
     "$ORACLE" logits "$tmp/$c.gguf" "$ids" "$tmp/o.f32" 2> "$tmp/err"
     check_status "oracle: llama.cpp loads $c's GGUF" $? "$(cat "$tmp/err")"
     close_f32 "$tmp/o.f32" "$D/$c/torch.logits.f32" 1e-4 > "$tmp/cmp"
-    check_status "$c: llama.cpp on its GGUF = float64 torch ($(cat "$tmp/cmp"))" $?
+    rc=$?; check_status "$c: llama.cpp on its GGUF = float64 torch ($(cat "$tmp/cmp"))" $rc
 done
 
 # ---- probe, diff and drift on a deepseek2 model ----

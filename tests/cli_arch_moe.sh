@@ -40,7 +40,7 @@ for a in qwen2moe qwen3moe; do
     : > "$tmp/cmp"
     logits_all "$tmp/$a.gguf" "$PROMPT" "$tmp/$a.coldtok.f32" &&
         close_f32 "$tmp/$a.coldtok.f32" "$tmp/$a.oracle.f32" 1e-4 > "$tmp/cmp"
-    check_status "$a synth F32, 22 positions: coldtok = llama.cpp ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "$a synth F32, 22 positions: coldtok = llama.cpp ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
 done
 
 # ---- (b) HF folders vs the float64 torch forward; HF -> GGUF in llama.cpp ----
@@ -49,19 +49,19 @@ for a in qwen2moe qwen3moe; do
     ids=$(ids_of "$d/prompt.json")
     : > "$tmp/cmp"
     logits_all "$d" "$ids" "$tmp/hf-$a.f32" && close_f32 "$tmp/hf-$a.f32" "$d/torch.logits.f32" 1e-4 > "$tmp/cmp"
-    check_status "HF $a folder = float64 torch ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "HF $a folder = float64 torch ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
     mkdir -p "$tmp/hf-$a" && cp "$d"/config.json "$d"/model.safetensors "$tmp/hf-$a/" &&
         cp tests/data/cov-tiny-tokenizer.json "$tmp/hf-$a/tokenizer.json"
     "$BIN" quantize -m "$tmp/hf-$a" --type f32 -o "$tmp/hf-$a.gguf" > /dev/null 2> "$tmp/err"
     check_status "quantize the HF $a folder to an F32 GGUF (experts stacked)" $? "$(cat "$tmp/err")"
     : > "$tmp/cmp"
     logits_all "$tmp/hf-$a.gguf" "$ids" "$tmp/hfg-$a.f32" && close_f32 "$tmp/hfg-$a.f32" "$d/torch.logits.f32" 1e-4 > "$tmp/cmp"
-    check_status "coldtok on the converted $a GGUF = torch ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "coldtok on the converted $a GGUF = torch ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
     if [ $have_oracle = 0 ]; then skip "llama.cpp on the converted $a GGUF" "$why"; continue; fi
     : > "$tmp/cmp"
     "$ORACLE" logits "$tmp/hf-$a.gguf" "$ids" "$tmp/hfo-$a.f32" 2> "$tmp/err" &&
         close_f32 "$tmp/hfo-$a.f32" "$d/torch.logits.f32" 1e-4 > "$tmp/cmp"
-    check_status "llama.cpp on the converted $a GGUF = torch ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "llama.cpp on the converted $a GGUF = torch ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
 done
 
 # ---- (c) router ties: llama.cpp's order ----
@@ -75,7 +75,7 @@ if [ $have_oracle = 1 ]; then
         "$ORACLE" logits "$tmp/ties.gguf" "$ids" "$tmp/ties.oracle.f32" 2>> "$tmp/err" &&
         logits_all "$d" "$ids" "$tmp/ties.coldtok.f32" &&
         close_f32 "$tmp/ties.coldtok.f32" "$tmp/ties.oracle.f32" 1e-4 > "$tmp/cmp"
-    check_status "tied router (4 groups of 8 equal experts, top 6): coldtok picks as llama.cpp ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "tied router (4 groups of 8 equal experts, top 6): coldtok picks as llama.cpp ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
 else
     skip "tied router vs llama.cpp" "$why"
 fi

@@ -54,7 +54,7 @@ vs_oracle phi3-longrope-rot16 --arch phi3 --dims longrope=1,rot=16,kv_heads=4
 # the scaling is not a no-op: the same weights without it give other logits
 if [ -s "$tmp/qwen2-yarn.f32" ] && coldtok_logits "$tmp/qwen2-plain.gguf" "$IDS" "$tmp/plain.f32"; then
     ! close_f32 "$tmp/qwen2-yarn.f32" "$tmp/plain.f32" 0.05 > "$tmp/cmp"
-    check_status "YaRN changes the logits of the same weights ($(cat "$tmp/cmp"))" $?
+    rc=$?; check_status "YaRN changes the logits of the same weights ($(cat "$tmp/cmp"))" $rc
 else
     skip "YaRN changes the logits" "no yarn logits"
 fi
@@ -68,7 +68,7 @@ for c in phi3-hf-f32 phi3-hf-longrope phi3-hf-qwen2-yarn; do
     ids=$(ids_of "$D/$c")
     : > "$tmp/cmp"
     coldtok_logits "$D/$c" "$ids" "$tmp/$c.f32" && close_f32 "$tmp/$c.f32" "$D/$c/torch.logits.f32" 1e-4 > "$tmp/cmp"
-    check_status "$c: coldtok = torch float64 at all 20 positions ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "$c: coldtok = torch float64 at all 20 positions ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
 done
 
 # ---- (c) HF folder -> GGUF (coldtok quantize) -> llama.cpp ----
@@ -91,17 +91,17 @@ for c in phi3-hf-f32 phi3-hf-longrope phi3-hf-qwen2-yarn; do
     : > "$tmp/cmp"
     coldtok_logits "$tmp/$c.gguf" "$ids" "$tmp/$c.gguf.f32" &&
         close_f32 "$tmp/$c.gguf.f32" "$tmp/$c.oracle.f32" 1e-4 > "$tmp/cmp"
-    check_status "$c.gguf: coldtok = llama.cpp ($(cat "$tmp/cmp"))" $? "$(cat "$tmp/err")"
+    rc=$?; check_status "$c.gguf: coldtok = llama.cpp ($(cat "$tmp/cmp"))" $rc "$(cat "$tmp/err")"
     npos=20
     [ $c = phi3-hf-f32 ] && npos=8
     bytes_of_positions "$tmp/$c.oracle.f32" $npos "$tmp/a.f32"
     bytes_of_positions "$D/$c/torch.logits.f32" $npos "$tmp/b.f32"
     close_f32 "$tmp/a.f32" "$tmp/b.f32" 1e-4 > "$tmp/cmp"
-    check_status "$c.gguf: llama.cpp = torch on the first $npos positions ($(cat "$tmp/cmp"))" $?
+    rc=$?; check_status "$c.gguf: llama.cpp = torch on the first $npos positions ($(cat "$tmp/cmp"))" $rc
 done
 if [ $have_oracle = 1 ] && [ -s "$tmp/phi3-hf-f32.oracle.f32" ]; then
     ! close_f32 "$tmp/phi3-hf-f32.oracle.f32" "$D/phi3-hf-f32/torch.logits.f32" 1e-3 > "$tmp/cmp"
-    check_status "the window matters: past position 8 the windowless GGUF differs from torch ($(cat "$tmp/cmp"))" $?
+    rc=$?; check_status "the window matters: past position 8 the windowless GGUF differs from torch ($(cat "$tmp/cmp"))" $rc
 fi
 
 # ---- (d) probe, diff and drift on phi3 ----

@@ -75,8 +75,8 @@ for tf in $TYPES; do
     "$BIN" logits -m "$f" -c ${ids//,/ -c } --raw-all "$tmp/ref.f32" --top 0 > /dev/null 2> "$tmp/err" &&
         "$BIN" logits -m "$q" -c ${ids//,/ -c } --raw-all "$tmp/got.f32" --top 0 > /dev/null 2>> "$tmp/err" &&
         close_f32 "$tmp/got.f32" "$tmp/ref.f32" 1e-4 > "$tmp/cmp"
-    check_status "$t: logits of the $t model equal the f32 forward over its dequantized weights ($(cat "$tmp/cmp"))" \
-        $? "$(cat "$tmp/err")"
+    rc=$?; check_status "$t: logits of the $t model equal the f32 forward over its dequantized weights ($(cat "$tmp/cmp"))" \
+        $rc "$(cat "$tmp/err")"
     : > "$tmp/cmp"
     rm -f "$q" "$f"
 done

@@ -9,6 +9,10 @@
  *     logits MODEL.gguf ID,ID,... OUT.f32    one llama_decode of the ids (positions 0..n-1, F32 K/V
  *                                            caches, flash attention off); writes the logits of
  *                                            every position: [n][n_vocab] little-endian float32
+ *     decode-time MODEL.gguf ID RUNS         the time of one position: llama_decode of the one token ID
+ *                                            at position 0 (F32 K/V caches), the cache cleared
+ *                                            before each; one untimed run first, then RUNS timed:
+ *                                            prints "MEDIAN_MS MIN_MS" (make bench's llama.cpp row)
  *     tokenize MODEL.gguf TEXT               llama_tokenize(add_special=false, parse_special=false):
  *                                            the ids on one line, space-separated
  *     tokenize-file MODEL.gguf FILE [DETOK]  the same for each text of FILE (each text: its length
@@ -47,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "ggml-backend.h"
 #include "ggml.h"
@@ -250,6 +255,76 @@ done:
     if (model)
         llama_model_free(model);
     free(ids);
+    return rc;
+}
+
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One position, RUNS times after one untimed run (page faults, graph allocation): the median and
+ * the minimum, in ms. The context is as small as llama.cpp allows so that the K/V cache adds
+ * nothing worth measuring. */
+static int cmd_decode_time(Log *log, int threads, const char *model_path, const char *id_arg,
+                           const char *runs_arg) {
+    char *end;
+    long id = strtol(id_arg, &end, 10), runs = strtol(runs_arg, NULL, 10);
+    if (*end || id < 0 || runs < 1 || runs > 1000)
+        return fail(NULL, "decode-time: want a token id and 1..1000 runs, not '%s' '%s'", id_arg, runs_arg);
+    int rc = 1;
+    struct llama_context *ctx = NULL;
+    double *t = calloc((size_t)runs, sizeof *t);
+    struct llama_model *model = load_model(model_path, false);
+    if (!model) {
+        rc = fail(log, "cannot load %s", model_path);
+        goto done;
+    }
+    if (id >= llama_vocab_n_tokens(llama_model_get_vocab(model))) {
+        rc = fail(NULL, "decode-time: token id %ld is not below n_vocab", id);
+        goto done;
+    }
+    struct llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = cp.n_batch = cp.n_ubatch = 16;
+    cp.n_seq_max = 1;
+    cp.n_threads = cp.n_threads_batch = threads;
+    cp.type_k = cp.type_v = GGML_TYPE_F32;
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.no_perf = true;
+    ctx = llama_init_from_model(model, cp);
+    if (!ctx) {
+        rc = fail(log, "cannot make a context for %s", model_path);
+        goto done;
+    }
+    llama_token tok = (llama_token)id;
+    for (long r = -1; r < runs; r++) {
+        llama_memory_clear(llama_get_memory(ctx), true);
+        struct llama_batch batch = llama_batch_get_one(&tok, 1);
+        double t0 = seconds_now();
+        int decoded = llama_decode(ctx, batch);
+        llama_synchronize(ctx);
+        if (decoded != 0) {
+            rc = fail(log, "llama_decode of one token returned %d", decoded);
+            goto done;
+        }
+        if (r >= 0)
+            t[r] = seconds_now() - t0;
+    }
+    qsort(t, (size_t)runs, sizeof *t, cmp_double);
+    printf("%.3f %.3f\n", t[runs / 2] * 1e3, t[0] * 1e3);
+    rc = 0;
+done:
+    free(t);
+    if (ctx)
+        llama_free(ctx);
+    if (model)
+        llama_model_free(model);
     return rc;
 }
 
@@ -565,6 +640,7 @@ static int cmd_quantize(Log *log, int threads, bool pure, const char *in_path,
 static int usage(void) {
     fputs("usage: llama_oracle [-t THREADS] COMMAND ARGS\n"
           "  logits MODEL.gguf ID,ID,... OUT.f32\n"
+          "  decode-time MODEL.gguf ID RUNS\n"
           "  tokenize MODEL.gguf TEXT\n"
           "  tokenize-file MODEL.gguf FILE [DETOK]\n"
           "  tensor MODEL.gguf NAME OUT\n"
@@ -597,6 +673,10 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "logits") == 0 && argc == 3) {
         llama_backend_init();
         rc = cmd_logits(&log, threads, argv[0], argv[1], argv[2]);
+        llama_backend_free();
+    } else if (strcmp(cmd, "decode-time") == 0 && argc == 3) {
+        llama_backend_init();
+        rc = cmd_decode_time(&log, threads, argv[0], argv[1], argv[2]);
         llama_backend_free();
     } else if (strcmp(cmd, "tokenize") == 0 && argc == 2) {
         llama_backend_init();

@@ -1,0 +1,57 @@
+/* dot: fused dequantize-and-dot of stored weight rows with a few f32 activation vectors — the
+ * small-M matrix products (one position, a handful of start contexts) that read each stored
+ * block once, straight from the file mapping, with no f32 panel in between.
+ *
+ *   y[m * ldy + r] = sum_k W[r, k] * x[m * K + k]     for r < n_rows, m < M
+ *
+ * W's rows are stored contiguously (row r at w + r * qtype_row_bytes(type, K)). Each block is
+ * dequantized into registers with the float operations of qdequant_row (formats/qtype.h), in the
+ * same order (on AVX-512 the 4- and 5-bit types compute the 16 or 32 values a code can stand for
+ * that way once per block and look each weight up), so every weight value equals the reference
+ * f32 weight bit for bit; the products are
+ * accumulated in f32 (several partial sums per row, added at the end of the row). Only the order
+ * of the f32 additions differs from the panel path (oneDNN's gemm has its own order as well).
+ *
+ * Kernels: AVX-512 and AVX2 (+FMA, F16C) on x86-64, picked at run time (formats/dot_x86.c), for
+ * F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K; a portable C kernel for the same types (one
+ * block dequantized by qdequant_row into a buffer, then dotted). Other types have no kernel:
+ * dot_has says so and the caller uses its panel path.
+ *
+ * A Dot is plain data (function pointers): no allocation, no state; any number of threads may
+ * use one table at once. */
+#ifndef COLDTOK_DOT_H
+#define COLDTOK_DOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/qtype.h"
+
+/* The rows kernel of one type: see dot_rows (row_bytes: bytes of one stored row). */
+typedef void (*DotRows)(const uint8_t *w, size_t row_bytes, int64_t n_rows, int64_t K, const float *x,
+                        int M, float *y, int64_t ldy);
+
+typedef struct {
+    DotRows rows[Q_COUNT_MAX]; /* NULL: no fused kernel for the type */
+    int level;                 /* the enum ConvertLevel (formats/convert.h) of the kernels */
+} Dot;
+
+/* Fills d with the fastest kernels of this CPU. */
+void dot_init(Dot *d);
+
+/* dot_init limited to kernels of `level` (enum ConvertLevel) or below and of what the CPU has,
+ * so tests can compare each level with the reference. Returns the level reached. */
+int dot_init_level(Dot *d, int level);
+
+/* "avx512", "avx2" or "portable". */
+const char *dot_level_name(int level);
+
+/* 1 when d has a fused kernel for weights of `type`. */
+int dot_has(const Dot *d, uint32_t type);
+
+/* The products above for n_rows rows of W (type `type`, K columns, from w) and M >= 1 vectors x
+ * [M, K]; y[m * ldy + r]. The type must have a kernel (dot_has); K a multiple of its block. */
+void dot_rows(const Dot *d, uint32_t type, const void *w, int64_t n_rows, int64_t K, const float *x, int M,
+              float *y, int64_t ldy);
+
+#endif

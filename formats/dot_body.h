@@ -1,0 +1,333 @@
+/* dot_body: the fused dequantize-and-dot kernels of formats/dot.h, written once for every x86
+ * level. Included by formats/dot_x86.c only, once per level, after it has defined the level's
+ * vector of 16 floats and its operations (V, VZERO, VLOADX, VSET1, VADD, VSUB, VMUL, VFMA, VHSUM,
+ * VI8, VU8, VF16, VBF16, HALF: the fp16 at a byte address as a float), FN(name) (the level's suffix), ATTR (an inlined helper of the level),
+ * KATTR (a kernel of the level), MCMAX (vectors x per pass over a row) and NACC (partial sums per
+ * vector x); optionally VLUT(i, table) (16 floats picked by the low 4 bits of each 32-bit lane of
+ * the VI i) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15),
+ * VILOW4 (lanes & 15), VIOR16(i, bits) (16 OR-ed into the lanes whose bit is set), VIDX (16 bytes to lanes) and VIDXHI (lanes >> 4), for the
+ * table-lookup loaders. No include guard: it is meant to be included more than once.
+ *
+ * Each type has a step loader: the 16 * NV weights of step s of a row into w[0..NV), with the
+ * float operations of its qdequant_row dequantizer in the same order (so each weight is the
+ * reference's bit for bit). ROWS() writes the kernel around it: per row, per pass of up to MCMAX
+ * vectors x, every step loaded once and multiplied into NACC partial sums per vector. */
+
+/* ---- step loaders ---- */
+
+/* the loaders ROWS() uses where a level has a faster one (VLUT below) */
+#define LD_Q4_0 FN(ld_q4_0)
+#define LD_Q5_0 FN(ld_q5_0)
+#define LD_Q4_K FN(ld_q4_k)
+#define LD_Q5_K FN(ld_q5_k)
+
+ATTR void FN(ld_f32)(const uint8_t *row, int64_t s, V *w) {
+    const float *p = (const float *)row + 32 * s;
+    w[0] = VLOADX(p);
+    w[1] = VLOADX(p + 16);
+}
+
+ATTR void FN(ld_f16)(const uint8_t *row, int64_t s, V *w) {
+    w[0] = VF16(row + 64 * s);
+    w[1] = VF16(row + 64 * s + 32);
+}
+
+ATTR void FN(ld_bf16)(const uint8_t *row, int64_t s, V *w) {
+    w[0] = VBF16(row + 64 * s);
+    w[1] = VBF16(row + 64 * s + 32);
+}
+
+/* Q8_0: 34-byte blocks (fp16 d, 32 int8): q * d */
+ATTR void FN(ld_q8_0)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 34 * s;
+    const V d = VSET1(HALF(b));
+    w[0] = VMUL(VI8(_mm_loadu_si128((const __m128i *)(b + 2))), d);
+    w[1] = VMUL(VI8(_mm_loadu_si128((const __m128i *)(b + 18))), d);
+}
+
+/* Q4_0: 18-byte blocks (fp16 d, 16 bytes of nibbles, low nibbles first): (q - 8) * d */
+ATTR void FN(ld_q4_0)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 18 * s;
+    const V d = VSET1(HALF(b));
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2)), f = _mm_set1_epi8(0xF), e = _mm_set1_epi8(8);
+    w[0] = VMUL(VI8(_mm_sub_epi8(_mm_and_si128(q, f), e)), d);
+    w[1] = VMUL(VI8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), f), e)), d);
+}
+
+#ifdef VLUT
+/* With a 16-entry permute (AVX-512's vpermps), the 16 values a nibble can stand for are computed
+ * once per block or sub-block, with the reference's operations (so bit for bit the same floats),
+ * and each weight is a table lookup indexed by its nibble: no int-to-float conversion, no
+ * multiply per weight. vpermps reads the low 4 bits of each lane, so the low nibble needs no mask. */
+#undef LD_Q4_0
+#define LD_Q4_0 FN(ld_q4_0_lut)
+ATTR void FN(ld_q4_0_lut)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 18 * s;
+    const V table = VMUL(VSUB(VIOTA(), VSET1(8.0f)), VSET1(HALF(b))); /* (j - 8) * d, j - 8 exact */
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 2)));
+    w[0] = VLUT(q, table);
+    w[1] = VLUT(VIDXHI(q), table);
+}
+#endif
+
+/* Q5_0: 22-byte blocks (fp16 d, 32 fifth bits qh, 16 bytes of nibbles): element j < 16 is
+ * (low nibble j | bit j of qh << 4) - 16, element 16 + j (high nibble j | bit 16 + j << 4) - 16;
+ * times d. The bits are spread to bytes by a shuffle of qh's bytes and a per-lane mask. */
+ATTR void FN(ld_q5_0)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 22 * s;
+    const V d = VSET1(HALF(b));
+    uint32_t qh;
+    memcpy(&qh, b + 2, 4);
+    const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
+    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    const __m128i lo_idx = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m128i hi_idx = _mm_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m128i h0 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, lo_idx), bit), bit), k16);
+    const __m128i h1 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, hi_idx), bit), bit), k16);
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
+    w[0] = VMUL(VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(q, f), h0), k16)), d);
+    w[1] = VMUL(VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16)), d);
+}
+
+#ifdef VLUT
+/* Q5_0 through a 32-entry table (two 16-entry halves, vpermt2ps reads 5 bits): (j - 16) * d; the
+ * fifth bits of qh are a lane mask as they are (bit j: lane j), OR-ing 16 into the index. */
+#undef LD_Q5_0
+#define LD_Q5_0 FN(ld_q5_0_lut)
+ATTR void FN(ld_q5_0_lut)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 22 * s;
+    const V d = VSET1(HALF(b));
+    const V lo = VMUL(VSUB(VIOTA(), VSET1(16.0f)), d), hi = VMUL(VIOTA(), d); /* j - 16 exact */
+    uint32_t qh;
+    memcpy(&qh, b + 2, 4);
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 6)));
+    w[0] = VLUT32(VIOR16(VILOW4(q), qh & 0xFFFF), lo, hi);
+    w[1] = VLUT32(VIOR16(VIDXHI(q), qh >> 16), lo, hi);
+}
+#endif
+
+/* Q4_K: 144-byte super-blocks of 256 (fp16 d, fp16 dmin, 12 bytes of scales and mins, 128 bytes of
+ * nibbles); step s is sub-blocks 2j and 2j+1 (j = s % 4): (d * sc) * q - (dmin * m) */
+ATTR void FN(ld_q4_k)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 144 * (s >> 2);
+    const int j = (int)(s & 3);
+    const float d = HALF(b), min = HALF(b + 2);
+    uint8_t sc, m;
+    k4_scale_min(2 * j, b + 4, &sc, &m);
+    const V d1 = VSET1(d * sc), m1 = VSET1(min * m);
+    k4_scale_min(2 * j + 1, b + 4, &sc, &m);
+    const V d2 = VSET1(d * sc), m2 = VSET1(min * m);
+    const uint8_t *q = b + 16 + 32 * j;
+    const __m128i f = _mm_set1_epi8(0xF);
+    const __m128i q0 = _mm_loadu_si128((const __m128i *)q), q1 = _mm_loadu_si128((const __m128i *)(q + 16));
+    w[0] = VSUB(VMUL(d1, VU8(_mm_and_si128(q0, f))), m1);
+    w[1] = VSUB(VMUL(d1, VU8(_mm_and_si128(q1, f))), m1);
+    w[2] = VSUB(VMUL(d2, VU8(_mm_and_si128(_mm_srli_epi16(q0, 4), f))), m2);
+    w[3] = VSUB(VMUL(d2, VU8(_mm_and_si128(_mm_srli_epi16(q1, 4), f))), m2);
+}
+
+#ifdef VLUT
+/* Q4_K through two 16-entry tables (see ld_q4_0_lut): d1 * j - m1 and d2 * j - m2. */
+#undef LD_Q4_K
+#define LD_Q4_K FN(ld_q4_k_lut)
+ATTR void FN(ld_q4_k_lut)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 144 * (s >> 2);
+    const int j = (int)(s & 3);
+    const float d = HALF(b), min = HALF(b + 2);
+    uint8_t sc, m;
+    k4_scale_min(2 * j, b + 4, &sc, &m);
+    const V t1 = VSUB(VMUL(VSET1(d * sc), VIOTA()), VSET1(min * m));
+    k4_scale_min(2 * j + 1, b + 4, &sc, &m);
+    const V t2 = VSUB(VMUL(VSET1(d * sc), VIOTA()), VSET1(min * m));
+    const uint8_t *q = b + 16 + 32 * j;
+    const VI q0 = VIDX(_mm_loadu_si128((const __m128i *)q)), q1 = VIDX(_mm_loadu_si128((const __m128i *)(q + 16)));
+    w[0] = VLUT(q0, t1);
+    w[1] = VLUT(q1, t1);
+    w[2] = VLUT(VIDXHI(q0), t2);
+    w[3] = VLUT(VIDXHI(q1), t2);
+}
+#endif
+
+/* Q5_K: 176-byte super-blocks (d, dmin, 12 bytes of scales, 32 bytes of fifth bits, 128 of
+ * nibbles): (d * sc) * (q + 16 * bit) - (dmin * m), the bits of sub-block i in bit i of qh */
+ATTR void FN(ld_q5_k)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 176 * (s >> 2);
+    const int j = (int)(s & 3);
+    const float d = HALF(b), min = HALF(b + 2);
+    uint8_t sc, m;
+    k4_scale_min(2 * j, b + 4, &sc, &m);
+    const V d1 = VSET1(d * sc), m1 = VSET1(min * m);
+    k4_scale_min(2 * j + 1, b + 4, &sc, &m);
+    const V d2 = VSET1(d * sc), m2 = VSET1(min * m);
+    const uint8_t *ql = b + 48 + 32 * j, *qh = b + 16;
+    const __m128i f = _mm_set1_epi8(0xF), one = _mm_set1_epi8(1);
+    const __m128i sh1 = _mm_cvtsi32_si128(2 * j), sh2 = _mm_cvtsi32_si128(2 * j + 1);
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        const __m128i l = _mm_loadu_si128((const __m128i *)(ql + 16 * c));
+        const __m128i h = _mm_loadu_si128((const __m128i *)(qh + 16 * c));
+        const __m128i h1 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh1), one), 4);
+        const __m128i h2 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh2), one), 4);
+        w[c] = VSUB(VMUL(d1, VU8(_mm_or_si128(_mm_and_si128(l, f), h1))), m1);
+        w[2 + c] = VSUB(VMUL(d2, VU8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(l, 4), f), h2))), m2);
+    }
+}
+
+#ifdef VLUT
+/* Q5_K through two 32-entry tables: d1 * j - m1 and d2 * j - m2, j = 0..31; the fifth bits as
+ * lane masks (see ld_q5_0_lut). */
+#undef LD_Q5_K
+#define LD_Q5_K FN(ld_q5_k_lut)
+ATTR void FN(ld_q5_k_lut)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 176 * (s >> 2);
+    const int j = (int)(s & 3);
+    const float d = HALF(b), min = HALF(b + 2);
+    const V iota = VIOTA(), iota16 = VADD(VIOTA(), VSET1(16.0f)); /* exact */
+    uint8_t sc, m;
+    k4_scale_min(2 * j, b + 4, &sc, &m);
+    const V d1 = VSET1(d * sc), m1 = VSET1(min * m);
+    const V lo1 = VSUB(VMUL(d1, iota), m1), hi1 = VSUB(VMUL(d1, iota16), m1);
+    k4_scale_min(2 * j + 1, b + 4, &sc, &m);
+    const V d2 = VSET1(d * sc), m2 = VSET1(min * m);
+    const V lo2 = VSUB(VMUL(d2, iota), m2), hi2 = VSUB(VMUL(d2, iota16), m2);
+    const uint8_t *ql = b + 48 + 32 * j, *qh = b + 16;
+    /* the fifth bits of a lane: bit 2j (2j + 1) of qh[l], moved to bit 7 of each byte, which
+     * movemask gathers into a 16-lane mask */
+    const __m128i up1 = _mm_cvtsi32_si128(7 - 2 * j), up2 = _mm_cvtsi32_si128(6 - 2 * j);
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        const VI l = VIDX(_mm_loadu_si128((const __m128i *)(ql + 16 * c)));
+        const __m128i h = _mm_loadu_si128((const __m128i *)(qh + 16 * c));
+        const unsigned h1 = (unsigned)_mm_movemask_epi8(_mm_sll_epi16(h, up1));
+        const unsigned h2 = (unsigned)_mm_movemask_epi8(_mm_sll_epi16(h, up2));
+        w[c] = VLUT32(VIOR16(VILOW4(l), h1), lo1, hi1);
+        w[2 + c] = VLUT32(VIOR16(VIDXHI(l), h2), lo2, hi2);
+    }
+}
+#endif
+
+/* Q6_K: 210-byte super-blocks (128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales,
+ * fp16 d), in two halves of 128; step s is half (s / 2) % 2, groups g = 2p, 2p + 1 (p = s % 2) of
+ * 32: (d * sc) * (q - 32) */
+ATTR void FN(ld_q6_k)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 210 * (s >> 2);
+    const int h = (int)((s >> 1) & 1), p = (int)(s & 1);
+    const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+    const int8_t *sc = (const int8_t *)(b + 192) + 8 * h;
+    const float d = HALF(b + 208);
+    const __m128i f = _mm_set1_epi8(0xF), three = _mm_set1_epi8(3), k32 = _mm_set1_epi8(32);
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) {
+        const int g = 2 * p + (v >> 1), t = v & 1;
+        __m128i l = _mm_loadu_si128((const __m128i *)(ql + 32 * (g & 1) + 16 * t));
+        l = g >= 2 ? _mm_and_si128(_mm_srli_epi16(l, 4), f) : _mm_and_si128(l, f);
+        const __m128i hb = _mm_and_si128(_mm_srl_epi16(_mm_loadu_si128((const __m128i *)(qh + 16 * t)),
+                                                       _mm_cvtsi32_si128(2 * g)), three);
+        const __m128i q = _mm_sub_epi8(_mm_or_si128(l, _mm_slli_epi16(hb, 4)), k32);
+        w[v] = VMUL(VSET1(d * sc[2 * g + t]), VI8(q));
+    }
+}
+
+/* The float types' last K % 32 weights, one at a time. */
+ATTR float FN(wk_f32)(const uint8_t *row, int64_t k) {
+    float v;
+    memcpy(&v, row + 4 * k, 4);
+    return v;
+}
+ATTR float FN(wk_f16)(const uint8_t *row, int64_t k) { return HALF(row + 2 * k); }
+ATTR float FN(wk_bf16)(const uint8_t *row, int64_t k) {
+    uint32_t u = (uint32_t)(row[2 * k] | row[2 * k + 1] << 8) << 16;
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+}
+ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)k, 0.0f; }
+
+/* ---- the kernels ---- */
+
+/* One row times MC vectors x (x[m * K ..]): y[m * ldy]. With one or two vectors the partial sums
+ * would wait on each other (an FMA's latency is several cycles): U = 2 steps per iteration, each
+ * with its own partial sums. */
+#define ROWS(T, LD, NV, WK)                                                                         \
+    ATTR void FN(row_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,     \
+                          const int MC) {                                                          \
+        V acc[8][4]; /* [MCMAX at most][U * NACC] */                                               \
+        const int U = MC <= 2 ? 2 : 1;                                                             \
+        _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++)                                       \
+            _Pragma("GCC unroll 4") for (int a = 0; a < 2 * U; a++) acc[m][a] = VZERO();           \
+        const int64_t steps = K / (16 * NV);                                                       \
+        int64_t s = 0;                                                                             \
+        for (; s + U <= steps; s += U)                                                             \
+            _Pragma("GCC unroll 2") for (int u = 0; u < U; u++) {                                  \
+                V w[NV];                                                                           \
+                LD(row, s + u, w);                                                                 \
+                const float *xs = x + (s + u) * 16 * NV;                                           \
+                _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++)                               \
+                    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                           \
+                        acc[m][2 * u + v % NACC] =                                                 \
+                            VFMA(w[v], VLOADX(xs + m * K + 16 * v), acc[m][2 * u + v % NACC]);     \
+            }                                                                                      \
+        for (; s < steps; s++) {                                                                   \
+            V w[NV];                                                                               \
+            LD(row, s, w);                                                                         \
+            const float *xs = x + s * 16 * NV;                                                     \
+            _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++)                                   \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                               \
+                    acc[m][v % NACC] = VFMA(w[v], VLOADX(xs + m * K + 16 * v), acc[m][v % NACC]);  \
+        }                                                                                          \
+        _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) {                                     \
+            V t = acc[m][0];                                                                       \
+            if (NACC == 2) t = VADD(t, acc[m][1]);                                                 \
+            if (U == 2) t = VADD(t, NACC == 2 ? VADD(acc[m][2], acc[m][3]) : acc[m][2]);           \
+            float r = VHSUM(t);                                                                    \
+            for (int64_t k = steps * 16 * NV; k < K; k++) r += FN(WK)(row, k) * x[m * K + k];      \
+            y[m * ldy] = r;                                                                        \
+        }                                                                                          \
+    }                                                                                              \
+    KATTR void FN(dot_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
+                           int M, float *y, int64_t ldy) {                                         \
+        for (int64_t r = 0; r < n_rows; r++, w += rb)                                              \
+            for (int m0 = 0; m0 < M; m0 += MCMAX) {                                                \
+                const float *xm = x + m0 * K;                                                      \
+                float *ym = y + m0 * ldy + r;                                                      \
+                switch (M - m0 < MCMAX ? M - m0 : MCMAX) {                                         \
+                case 1: FN(row_##T)(w, K, xm, ym, ldy, 1); break;                                  \
+                case 2: FN(row_##T)(w, K, xm, ym, ldy, 2); break;                                  \
+                case 3: FN(row_##T)(w, K, xm, ym, ldy, 3); break;                                  \
+                case 4: FN(row_##T)(w, K, xm, ym, ldy, 4); break;                                  \
+                case 5: FN(row_##T)(w, K, xm, ym, ldy, 5); break;                                  \
+                case 6: FN(row_##T)(w, K, xm, ym, ldy, 6); break;                                  \
+                case 7: FN(row_##T)(w, K, xm, ym, ldy, 7); break;                                  \
+                default: FN(row_##T)(w, K, xm, ym, ldy, 8); break;                                 \
+                }                                                                                  \
+            }                                                                                      \
+    }
+
+ROWS(f32, FN(ld_f32), 2, wk_f32)
+ROWS(f16, FN(ld_f16), 2, wk_f16)
+ROWS(bf16, FN(ld_bf16), 2, wk_bf16)
+ROWS(q8_0, FN(ld_q8_0), 2, wk_none)
+ROWS(q4_0, LD_Q4_0, 2, wk_none)
+ROWS(q5_0, LD_Q5_0, 2, wk_none)
+ROWS(q4_k, LD_Q4_K, 4, wk_none)
+ROWS(q5_k, LD_Q5_K, 4, wk_none)
+ROWS(q6_k, FN(ld_q6_k), 4, wk_none)
+
+#undef ROWS
+#undef LD_Q4_0
+#undef LD_Q4_K
+#undef LD_Q5_0
+#undef LD_Q5_K
+
+/* Installs this level's kernels. */
+static void FN(install)(Dot *d) {
+    d->rows[Q_F32] = FN(dot_f32);
+    d->rows[Q_F16] = FN(dot_f16);
+    d->rows[Q_BF16] = FN(dot_bf16);
+    d->rows[Q_Q8_0] = FN(dot_q8_0);
+    d->rows[Q_Q4_0] = FN(dot_q4_0);
+    d->rows[Q_Q5_0] = FN(dot_q5_0);
+    d->rows[Q_Q4_K] = FN(dot_q4_k);
+    d->rows[Q_Q5_K] = FN(dot_q5_k);
+    d->rows[Q_Q6_K] = FN(dot_q6_k);
+}

@@ -1,0 +1,177 @@
+/* Tests of the fused dequantize-and-dot kernels (formats/dot.h), at every instruction-set level
+ * this CPU has (dot_init_level: portable, AVX2, AVX-512), for every type with a kernel:
+ *   - against the f32 path computed independently: each row dequantized by qdequant_row (the
+ *     reference dequantizer) and dotted with each vector in double; odd row counts (1, 7, 33),
+ *     M = 1..16, an output stride wider than the rows (the gaps must stay untouched), K of one and
+ *     of several blocks (and, for the float types, K that is not a multiple of 32). Bound: the
+ *     f32 summation error, |kernel - double| <= 1e-5 * sum |w x| (a few hundred terms of unit
+ *     roundoff 6e-8 at most; 10x tighter than the logits tests' 1e-4 against float64);
+ *   - each weight bit for bit: with x the unit vectors e_k, the kernel's output is W[r, k] itself
+ *     (every other product is an exact 0), which must equal qdequant_row's value exactly — the
+ *     kernels dequantize with the reference's float operations, in its order.
+ * Weights: rows quantized from random values by the reference quantizer (formats quantized by
+ * llama.cpp's rules), raw halves and bfloat16s for the float types. A level the CPU lacks is
+ * reported and skipped. */
+#include <math.h>
+#include <string.h>
+
+#include "formats/convert.h"
+#include "formats/dot.h"
+#include "formats/qtype.h"
+#include "quant/quantize.h"
+#include "tests/testutil.h"
+
+static const uint32_t TYPES[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q5_0, Q_Q4_K, Q_Q5_K, Q_Q6_K};
+#define N_TYPES (sizeof TYPES / sizeof TYPES[0])
+#define MAX_M 16
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+static double uniform(void) { /* [-1, 1) */
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (double)(rng >> 11) / 4503599627370496.0 - 1.0;
+}
+
+/* rows x K weights of `type` from random values (a few rows scaled up or down a lot, so the block
+ * scales vary); returns the stored bytes. */
+static uint8_t *make_rows(uint32_t type, int rows, int K) {
+    size_t rb = type == Q_F32 ? 4u * K : type == Q_F16 || type == Q_BF16 ? 2u * K : qtype_row_bytes(type, K);
+    uint8_t *w = malloc((size_t)rows * rb);
+    float *v = malloc((size_t)K * sizeof(float));
+    assert_non_null(w), assert_non_null(v);
+    for (int r = 0; r < rows; r++) {
+        double scale = r % 3 == 0 ? 1.0 : r % 3 == 1 ? 37.0 : 0.002;
+        for (int k = 0; k < K; k++) v[k] = (float)(uniform() * scale);
+        uint8_t *row = w + (size_t)r * rb;
+        if (type == Q_F32) memcpy(row, v, (size_t)K * 4);
+        else if (type == Q_F16 || type == Q_BF16)
+            for (int k = 0; k < K; k++) {
+                uint16_t h = type == Q_F16 ? f32_to_fp16(v[k]) : f32_to_bf16(v[k]);
+                memcpy(row + 2 * k, &h, 2);
+            }
+        else assert_int_equal(qquantize_row_ref(type, v, row, K), 0);
+    }
+    free(v);
+    return w;
+}
+
+/* The reference weights of row r, dequantized by qdequant_row (the float types piece by piece:
+ * their rows need not be whole blocks of 32 here). */
+static void ref_row(uint32_t type, const uint8_t *w, size_t rb, int r, int K, float *out) {
+    const uint8_t *row = w + (size_t)r * rb;
+    if (type == Q_F32 || type == Q_F16 || type == Q_BF16) {
+        for (int k = 0; k < K; k++) assert_int_equal(qdequant_row(type, row + (size_t)k * (type == Q_F32 ? 4 : 2), out + k, 1), 0);
+    } else {
+        assert_int_equal(qdequant_row(type, row, out, K), 0);
+    }
+}
+
+static size_t row_bytes(uint32_t type, int K) {
+    return type == Q_F32 ? 4u * K : type == Q_F16 || type == Q_BF16 ? 2u * K : qtype_row_bytes(type, K);
+}
+
+/* The kernel of d for `type` against double dot products of the reference weights; returns the
+ * worst error relative to sum |w x|. */
+static double against_double(const Dot *d, uint32_t type, int rows, int K) {
+    size_t rb = row_bytes(type, K);
+    uint8_t *w = make_rows(type, rows, K);
+    float *ref = malloc((size_t)rows * K * sizeof(float)), *x = malloc((size_t)MAX_M * K * sizeof(float));
+    int ldy = rows + 3;
+    float *y = malloc((size_t)MAX_M * ldy * sizeof(float));
+    assert_non_null(ref), assert_non_null(x), assert_non_null(y);
+    for (int r = 0; r < rows; r++) ref_row(type, w, rb, r, K, ref + (size_t)r * K);
+    for (int i = 0; i < MAX_M * K; i++) x[i] = (float)(uniform() * (i % 5 == 0 ? 10.0 : 1.0));
+    double worst = 0;
+    for (int M = 1; M <= MAX_M; M++) {
+        for (int i = 0; i < MAX_M * ldy; i++) y[i] = 12345.0f;
+        dot_rows(d, type, w, rows, K, x, M, y, ldy);
+        for (int m = 0; m < MAX_M; m++)
+            for (int r = 0; r < ldy; r++) {
+                float got = y[(size_t)m * ldy + r];
+                if (m >= M || r >= rows) { /* outside the product: untouched */
+                    if (got != 12345.0f) fail_msg("%s: y[%d, %d] written outside the output", qtype_name(type), m, r);
+                    continue;
+                }
+                double s = 0, a = 0;
+                for (int k = 0; k < K; k++) {
+                    double p = (double)ref[(size_t)r * K + k] * x[(size_t)m * K + k];
+                    s += p, a += fabs(p);
+                }
+                double err = fabs(got - s) / (a > 0 ? a : 1);
+                if (!(err <= 1e-5))
+                    fail_msg("%s %s K=%d M=%d: row %d vector %d: %.9g, double %.9g (%.3g of sum |w x|)",
+                             dot_level_name(d->level), qtype_name(type), K, M, r, m, got, s, err);
+                if (err > worst) worst = err;
+            }
+    }
+    free(w), free(ref), free(x), free(y);
+    return worst;
+}
+
+/* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit. */
+static void weights_exact(const Dot *d, uint32_t type, int rows, int K) {
+    size_t rb = row_bytes(type, K);
+    uint8_t *w = make_rows(type, rows, K);
+    float *ref = malloc((size_t)K * sizeof(float)), *x = calloc((size_t)MAX_M * K, sizeof(float));
+    float *y = malloc((size_t)MAX_M * rows * sizeof(float));
+    assert_non_null(ref), assert_non_null(x), assert_non_null(y);
+    for (int k = 0; k + MAX_M <= K; k += MAX_M) {
+        for (int m = 0; m < MAX_M; m++) x[(size_t)m * K + k + m] = 1.0f;
+        dot_rows(d, type, w, rows, K, x, MAX_M, y, rows);
+        for (int m = 0; m < MAX_M; m++) x[(size_t)m * K + k + m] = 0.0f;
+        for (int r = 0; r < rows; r++) {
+            ref_row(type, w, rb, r, K, ref);
+            for (int m = 0; m < MAX_M; m++) {
+                float a = y[(size_t)m * rows + r], b = ref[k + m];
+                if (memcmp(&a, &b, 4) && !(a == 0 && b == 0)) /* -0 * 1 + 0 sums to +0 */
+                    fail_msg("%s %s: W[%d, %d]: kernel %.9g, reference %.9g", dot_level_name(d->level),
+                             qtype_name(type), r, k + m, a, b);
+            }
+        }
+    }
+    free(w), free(ref), free(x), free(y);
+}
+
+static void level(int lvl) {
+    Dot d;
+    if (dot_init_level(&d, lvl) != lvl) {
+        printf("# %s: this CPU lacks it, skipped\n", dot_level_name(lvl));
+        skip();
+    }
+    const int row_counts[] = {1, 7, 33};
+    for (size_t t = 0; t < N_TYPES; t++) {
+        uint32_t type = TYPES[t];
+        assert_true(dot_has(&d, type));
+        int blk = qtype_block_elems(type) > 32 ? qtype_block_elems(type) : 32;
+        int Ks[] = {blk, 3 * blk, type == Q_F32 || type == Q_F16 || type == Q_BF16 ? 67 : 2 * blk};
+        double worst = 0;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++) worst = fmax(worst, against_double(&d, type, row_counts[i], Ks[j]));
+        printf("# %-8s %-5s rows 1, 7, 33, K %d, %d, %d, M 1..%d: worst |error| / sum |w x| = %.2g\n",
+               dot_level_name(d.level), qtype_name(type), Ks[0], Ks[1], Ks[2], MAX_M, worst);
+        weights_exact(&d, type, 7, 2 * blk);
+    }
+}
+
+static void portable_kernels(void **state) { (void)state, level(CONVERT_PORTABLE); }
+static void avx2_kernels(void **state) { (void)state, level(CONVERT_AVX2); }
+static void avx512_kernels(void **state) { (void)state, level(CONVERT_AVX512); }
+
+/* Types without a kernel are reported as such (the matmul takes its panel path for them). */
+static void other_types_have_none(void **state) {
+    (void)state;
+    Dot d;
+    dot_init(&d);
+    assert_false(dot_has(&d, Q_Q3_K));
+    assert_false(dot_has(&d, Q_IQ4_XS));
+    assert_false(dot_has(&d, Q_COUNT_MAX + 5));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(portable_kernels),
+        cmocka_unit_test(avx2_kernels),
+        cmocka_unit_test(avx512_kernels),
+        cmocka_unit_test(other_types_have_none),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
