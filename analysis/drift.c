@@ -9,56 +9,12 @@
 #include <omp.h>
 #endif
 
+#include "analysis/drift_chunk.h"
+#include "analysis/drift_model.h"
 #include "analysis/drift_stream.h"
 #include "analysis/manifest.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
-
-/* ---- one model ---- */
-
-typedef struct {
-    Tokenizer *tok;
-    Model *m;
-    Forward *f;
-    int start;     /* the token every window begins with */
-    float *logits; /* [n_out][n_vocab] of the current window */
-} Runner;
-
-static int runner_open(Runner *r, TfModel *tm, const char *path, const char *name, const char *tokenizer,
-                       const TfOptions *o, int n_out, Err *err) {
-    tm->name = xstrdup(name);
-    tm->path = xstrdup(path);
-    tm->tokenizer_path = model_tokenizer_path(path, tokenizer);
-    /* the model first, so that a bad file is named as such, not as a tokenizer that is missing */
-    if (!(r->m = model_load(path, err))) return -1;
-    if (!(r->tok = tok_load(tm->tokenizer_path, err))) return -1;
-    r->start = tok_bos(r->tok) >= 0 ? tok_bos(r->tok) : tok_eos(r->tok);
-    if (r->start < 0)
-        return err_set(err, "%s: the tokenizer has neither BOS nor EOS to start a window with", tm->tokenizer_path);
-    if (tok_vocab_size(r->tok) > r->m->cfg.n_vocab)
-        return err_set(err, "%s: the tokenizer has %d ids but the model only %d outputs", tm->tokenizer_path,
-                       tok_vocab_size(r->tok), r->m->cfg.n_vocab);
-    tm->n_vocab = r->m->cfg.n_vocab;
-    tm->bpw = model_bits_per_weight(r->m);
-    if (!(r->f = fwd_new(r->m, o->compute, err))) return -1;
-    r->logits = xmalloc((size_t)n_out * (size_t)tm->n_vocab * sizeof(float));
-    return 0;
-}
-
-static void runner_close(Runner *r) {
-    free(r->logits);
-    fwd_free(r->f);
-    model_free(r->m);
-    tok_free(r->tok);
-}
-
-/* Runs one window (ctx tokens, the last one only predicted) and keeps the logits of the scored
- * positions. */
-static int runner_window(Runner *r, const int *win, int ctx, Err *err) {
-    fwd_rewind(r->f, 0);
-    int first = ctx / 2;
-    return fwd_eval_last(r->f, win, ctx - 1, ctx - 1 - first, r->logits, err);
-}
 
 /* ---- text and tokens ---- */
 
@@ -74,15 +30,6 @@ static void name_file(const char *path, Err *err) {
     Err e2;
     err_set(&e2, "%s: %s", path, err->msg);
     *err = e2;
-}
-
-/* ln softmax(z)[id] */
-static double log_prob_of(const float *z, int n, int id) {
-    float mx = z[0];
-    for (int i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
-    double s = 0;
-    for (int i = 0; i < n; i++) s += exp((double)z[i] - mx);
-    return (double)z[id] - mx - log(s);
 }
 
 /* ---- the run ---- */
@@ -299,12 +246,18 @@ typedef struct {
     Plan plan;           /* the windows to score */
     double t0;
     uint32_t file_index; /* of the file being scored, in the corpus's order */
+    int chunked;         /* --mem-limit: windows gather in chunk, one model resident at a time */
+    Chunk chunk;
+    Runner **vars;       /* [chunk.nvar] the variants (all on the base's vocabulary) */
+    int *var_index;      /* [chunk.nvar] their indices in r[] */
 } Ctx;
+
+static void record_window(Ctx *x, int v, int lang, const char *file, long window);
 
 /* Compares the base's and variant v's logits of the current window. */
 static void compare_window(Ctx *x, int v, int lang, const char *file, long window) {
     const Runner *base = &x->r[0], *var = &x->r[v];
-    int V = base->m->cfg.n_vocab, first = x->o->ctx / 2, n = x->n_out;
+    int V = base->n_vocab, first = x->o->ctx / 2, n = x->n_out;
 #ifdef _OPENMP
     /* a parallel region costs more than a small vocabulary's rows (a team on a busy machine
      * waits for its slowest thread) */
@@ -318,6 +271,13 @@ static void compare_window(Ctx *x, int v, int lang, const char *file, long windo
         tf_position(base->logits + (size_t)i * V, var->logits + (size_t)i * V, V, x->win[first + i + 1], &x->pos[i],
                     x->scratch[t]);
     }
+    record_window(x, v, lang, file, window);
+}
+
+/* Keeps x->pos, the comparison of variant v in the current window (x->win, x->cls, x->file_index),
+ * and hands it to the sink. */
+static void record_window(Ctx *x, int v, int lang, const char *file, long window) {
+    int first = x->o->ctx / 2, n = x->n_out;
     TfModel *tm = &x->run->models[v];
     for (int i = 0; i < n; i++) {
         tf_push_in(&tm->pos, x->pos[i], x->file_index); /* the file: the bootstrap's cluster */
@@ -331,16 +291,21 @@ static void compare_window(Ctx *x, int v, int lang, const char *file, long windo
         tm->pos_class[k] = x->cls[i];
     }
     if (x->sink) {
-        TfWindow w = {tm->name, file, window, first, base->tok, x->win, x->pos, x->cls, n};
+        TfWindow w = {tm->name, file, window, first, x->r[0].tok, x->win, x->pos, x->cls, n};
         x->sink->window(x->sink->arg, &w);
     }
 }
 
 /* Runs window w of a file (x->win and x->cls filled) through the base and the variants on its
  * vocabulary, and compares them. */
+static void note_window(Ctx *x, long w);
+static int flush_chunk(Ctx *x, Err *err);
+
 static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
     TfRun *run = x->run;
     int ctx = x->o->ctx;
+    if (x->chunked) /* run later, model by model */
+        return chunk_add(&x->chunk, x->win, x->cls, lang, x->file_index, w, file) ? flush_chunk(x, err) : 0;
     int rc = runner_window(&x->r[0], x->win, ctx, err);
     run->models[0].tokens += ctx - 1;
     for (int v = 1; v < run->nmodels && rc == 0; v++) {
@@ -349,6 +314,40 @@ static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
         run->models[v].tokens += ctx - 1;
         if (rc == 0) compare_window(x, v, lang, file, w);
     }
+    note_window(x, w);
+    return rc;
+}
+
+/* Runs the gathered windows model by model (drift_chunk.h), then records them as run_window
+ * would have, window by window and variant by variant. */
+static int flush_chunk(Ctx *x, Err *err) {
+    Chunk *k = &x->chunk;
+    TfRun *run = x->run;
+    int ctx = x->o->ctx, n = x->n_out;
+    if (k->n == 0) return 0;
+    if (chunk_run(k, &x->r[0], x->vars, x->threads, x->scratch, run->windows, x->plan.total, err)) return -1;
+    uint32_t file_index = x->file_index;
+    for (long i = 0; i < k->n; i++) {
+        memcpy(x->win, k->win + (size_t)i * (size_t)ctx, (size_t)ctx * sizeof *x->win);
+        memcpy(x->cls, k->cls + (size_t)i * (size_t)n, (size_t)n);
+        x->file_index = k->file[i];
+        run->models[0].tokens += ctx - 1;
+        for (int j = 0; j < k->nvar; j++) {
+            memcpy(x->pos, k->pos + ((size_t)j * (size_t)k->cap + (size_t)i) * (size_t)n, (size_t)n * sizeof *x->pos);
+            run->models[x->var_index[j]].tokens += ctx - 1;
+            record_window(x, x->var_index[j], k->lang[i], k->path[i], k->window[i]);
+        }
+        note_window(x, k->window[i]);
+    }
+    x->file_index = file_index;
+    k->n = 0;
+    return 0;
+}
+
+/* The run's record of window w of file x->file_index, just scored. */
+static void note_window(Ctx *x, long w) {
+    TfRun *run = x->run;
+    int ctx = x->o->ctx;
     if ((run->windows & (run->windows - 1)) == 0) { /* grow at powers of two */
         size_t cap = run->windows ? 2 * (size_t)run->windows : 1;
         run->win_file = xrealloc(run->win_file, cap * sizeof *run->win_file);
@@ -366,7 +365,6 @@ static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
     fmt_duration(eta, sizeof eta, dt / (double)run->windows * (double)(x->plan.total - run->windows));
     progress("drift: window %ld/%ld, %.0f tokens/s per model, ETA %s", run->windows, x->plan.total,
              (double)run->windows * (ctx - 1) / dt, eta);
-    return rc;
 }
 
 /* Scoring a file streamed. Lane 0 reads it with the base's tokenizer and runs the windows drawn
@@ -609,7 +607,7 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
     run->files = c->n;
     run->unknown = c->unknown;
 
-    Ctx x = {.o = o, .run = run, .n_out = o->ctx - 1 - o->ctx / 2};
+    Ctx x = {.o = o, .run = run, .n_out = o->ctx - 1 - o->ctx / 2, .chunked = o->mem_limit > 0};
     x.r = xcalloc((size_t)o->nmodels, sizeof *x.r);
     int rc = 0;
     for (int i = 0; i < o->nmodels && rc == 0; i++) {
@@ -621,7 +619,16 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         if (rc == 0 && i > 0)
             tm->same_vocab = !o->bytes_only && tm->n_vocab == run->models[0].n_vocab &&
                              tok_same_vocab(x.r[0].tok, x.r[i].tok) && x.r[i].start == x.r[0].start;
+        if (rc == 0 && x.chunked) { /* one model resident at a time: each is loaded again for its turn */
+            runner_unload(&x.r[i]);
+            if (i > 0 && tm->same_vocab) tok_free(x.r[i].tok), x.r[i].tok = NULL; /* the base's serves */
+        }
     }
+    for (int i = 1; i < o->nmodels && rc == 0 && x.chunked; i++)
+        if (!run->models[i].same_vocab)
+            rc = err_set(err, "--mem-limit: %s is compared per byte (another vocabulary, or --bytes), which runs "
+                         "beside the base's windows; only variants on the base's vocabulary run under --mem-limit",
+                         run->models[i].name);
     for (int i = 1; i < o->nmodels && rc == 0 && o->nshards > 0; i++)
         if (!run->models[i].same_vocab)
             rc = err_set(err, "--shard: %s is compared per byte (another vocabulary, or --bytes); only variants on "
@@ -646,6 +653,12 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         PlanTally tally;
         plan_tally(&x.plan, c->n, &tally);
         if (o->nshards > 0) plan_shard(&x.plan, c->n, o->shard, o->nshards);
+        if (x.chunked) {
+            x.vars = xcalloc((size_t)run->nmodels, sizeof *x.vars);
+            x.var_index = xcalloc((size_t)run->nmodels, sizeof *x.var_index);
+            for (int v = 1; v < run->nmodels; v++) x.var_index[v - 1] = v, x.vars[v - 1] = &x.r[v];
+            chunk_init(&x.chunk, o->mem_limit, x.plan.total, o->ctx, run->models[0].n_vocab, run->nmodels - 1);
+        }
         x.t0 = now_seconds();
         for (size_t i = 0; i < c->n && rc == 0; i++) { /* streamed: memory bounded */
             x.file_index = (uint32_t)i;
@@ -654,6 +667,8 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
                 corpus_note_file(&run->not_utf8_names, run->not_utf8++, c->files[i].path);
             else rc = stream_file(&x, kw, &c->files[i], err);
         }
+        if (x.chunked && rc == 0) rc = flush_chunk(&x, err);
+        if (x.chunked) chunk_free(&x.chunk), free(x.vars), free(x.var_index);
         progress_done();
         run->seconds = now_seconds() - x.t0;
         if (o->nshards > 0 && rc == 0) { /* a shard reports the whole run's files */

@@ -57,6 +57,11 @@ static const char HELP[] =
     "      --shard I/N       score only shard I of N (every N-th window of the run, after the\n"
     "                        --max-tokens draw) and write DIR/drift.shard instead of the tables;\n"
     "                        coldtok merge makes the unsharded run's CSV files of all N (docs/scale.md)\n"
+    "      --mem-limit SIZE  bounded memory: run the windows in chunks whose base logits fit in SIZE\n"
+    "                        (bytes, or with K, M, G, T: KiB ... TiB), the base over a chunk, then each\n"
+    "                        variant in turn, one model resident at a time; the same results as the\n"
+    "                        default schedule, which keeps every model resident; variants on the\n"
+    "                        base's vocabulary only (docs/scale.md)\n"
     "      --format FMT      text (default), md or tex for the tables on stdout\n";
 
 /* ---- the command ---- */
@@ -85,6 +90,21 @@ static int load_models(Manifest *m, const char *manifest, const char **paths, in
     for (size_t i = 0; i < m->n; i++)
         if (tokenizer && !m->e[i].tokenizer) m->e[i].tokenizer = xstrdup(tokenizer);
     return manifest_check_tokenizers(m, manifest, err);
+}
+
+/* A size in bytes: digits, then optionally K, M, G or T (KiB .. TiB; "KiB" and "KB" read the same).
+ * 0 when it is not one, or is 0, or is 2^50 or more. */
+static size_t parse_size(const char *s) {
+    char *end;
+    if (*s < '0' || *s > '9') return 0;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    const char *units = "KMGT", *u = *end ? strchr(units, *end & ~0x20) : NULL;
+    if (u && *end) shift = 10 * (int)(u - units + 1), end++;
+    if (shift && (!strcmp(end, "iB") || !strcmp(end, "B"))) end += strlen(end);
+    if (errno || *end || v == 0 || v >= (1ull << 50) >> shift) return 0;
+    return (size_t)(v << shift);
 }
 
 static long parse_count(const char *s, long min, long max) {
@@ -153,6 +173,7 @@ int cmd_drift(int argc, char **argv) {
         {"compare", no_argument, 0, 'P'},          {"bootstrap", required_argument, 0, 'B'},
         {"seed", required_argument, 0, 'S'},       {"manifest", required_argument, 0, 'M'},
         {"shard", required_argument, 0, 'H'},      {"help", no_argument, 0, 'h'},
+        {"mem-limit", required_argument, 0, 'L'},
         {0, 0, 0, 0}};
     const char *cmd = "drift";
     TfOptions o = {.ctx = 512, .compute = COMPUTE_F32, .seed = 1};
@@ -185,6 +206,10 @@ int cmd_drift(int argc, char **argv) {
             if (o.max_tokens < 0) rc = cli_usage_error(cmd, "--max-tokens takes a positive number");
             break;
         case 'P': ro.compare = 1; break;
+        case 'L':
+            if (!(o.mem_limit = parse_size(optarg)))
+                rc = cli_usage_error(cmd, "--mem-limit takes a size from 1 byte to 1023T, e.g. 512M or 4G (got %s)", optarg);
+            break;
         case 'H': {
             int i = 0, n = 0, used = 0;
             if (sscanf(optarg, "%d/%d%n", &i, &n, &used) != 2 || optarg[used] || n < 1 || n > 65535 || i < 1 || i > n)
