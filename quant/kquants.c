@@ -17,51 +17,9 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-/* ================= the scale searches (ggml's make_*_quants) ================= */
-
-/* Symmetric: L[i] = l + nmax with l in [-nmax, nmax-1], x ~ scale*l. ggml's make_qx_quants with
- * rmse_type 1 (the only one llama.cpp's quantizers use): weights qw, or x^2 when qw is NULL; tries
- * 19 scales around nmax/max and keeps the weighted least-squares best. */
-float make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw) {
-    float max = signed_absmax(x, n, NULL);
-    if (fabsf(max) < GROUP_MAX_EPS) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        return 0.f;
-    }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * x[i]);
-        l = MAX(-nmax, MIN(nmax - 1, l));
-        L[i] = (int8_t)(l + nmax);
-        float w = qw ? qw[i] : x[i] * x[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    float scale = suml2 ? sumlx / suml2 : 0.0f;
-    float best = scale * sumlx;
-    for (int is = -9; is <= 9; ++is) {
-        if (is == 0) continue;
-        iscale = -(nmax + 0.1f * is) / max;
-        sumlx = suml2 = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * x[i]);
-            l = MAX(-nmax, MIN(nmax - 1, l));
-            float w = qw ? qw[i] : x[i] * x[i];
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
-        }
-        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; ++i) {
-                int l = nearest_int(iscale * x[i]);
-                L[i] = (int8_t)(nmax + MAX(-nmax, MIN(nmax - 1, l)));
-            }
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    return scale;
-}
+/* ================= the scale searches (ggml's make_*_quants) =================
+ * make_qx_quants, make_qkx2_quants (ggml's make_qkx2_quants) and make_qkx3_fast are in
+ * kqsearch.c, computed for many grid points at once. */
 
 /* Q3_K's search: start from nmax/max, then up to 5 rounds of moving single quants to the level
  * that improves the x^2-weighted fit (ggml's make_q3_quants with do_rmse). L[i] in [0, 2*nmax). */
@@ -106,147 +64,6 @@ static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
     }
     for (int i = 0; i < n; ++i) L[i] = (int8_t)(L[i] + nmax);
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
-/* Asymmetric: x ~ scale*L - min, L in [0, nmax], min >= 0 returned in *the_min. Starts from the
- * min/max grid, then tries nstep+1 grid stretches (rmin + rdelta*is) each refit by weighted least
- * squares for scale and min; keeps the lowest weighted error (|err| if use_mad, else err^2).
- * This is ggml's make_qkx2_quants, which the reference Q2_K, Q4_K and Q5_K use. */
-static float make_qkx_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L,
-                             float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep,
-                             int use_mad) {
-#define W(i) (weights[i])
-    float min = x[0], max = x[0];
-    float sum_w = W(0);
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; ++i) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = W(i);
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        float w = W(i);
-        best_error += w * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * (x[i] - min));
-            l = MAX(0, MIN(nmax, l));
-            Laux[i] = (uint8_t)l;
-            float w = W(i);
-            sum_l += w * l;
-            sum_l2 += w * l * l;
-            sum_xl += w * l * x[i];
-        }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float cur_error = 0;
-            for (int i = 0; i < n; ++i) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff * diff;
-                float w = W(i);
-                cur_error += w * diff;
-            }
-            if (cur_error < best_error) {
-                for (int i = 0; i < n; ++i) L[i] = Laux[i];
-                best_error = cur_error;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
-#undef W
-}
-
-/* ggml's make_qkx3_quants (the search of make_qkx_quants, squared error, max <= min degenerate)
- * for the candidates
- * that need not match llama.cpp bit for bit: sums in double, and each grid's error from the sums
- * in closed form, sum w (s*l + m - x)^2 = s^2 Sll + 2sm Sl + m^2 Sw - 2s Sxl - 2m Sx + Sxx, instead
- * of a second pass over the block. n <= 32. */
-float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L,
-                     float *the_min, float rmin, float rdelta, int nstep) {
-    float min = x[0], max = x[0];
-    double sw = 0, sx = 0, sxx = 0;
-    for (int i = 0; i < n; ++i) {
-        min = x[i] < min ? x[i] : min;
-        max = x[i] > max ? x[i] : max;
-        sw += w[i];
-        sx += (double)w[i] * x[i];
-        sxx += (double)w[i] * x[i] * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max <= min) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min), scale = 1 / iscale;
-    double best = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
-        double d = (double)scale * L[i] + min - x[i];
-        best += w[i] * d * d;
-    }
-    uint8_t Laux[32];
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        double sl = 0, sl2 = 0, sxl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * (x[i] - min));
-            l = MAX(0, MIN(nmax, l));
-            Laux[i] = (uint8_t)l;
-            sl += (double)w[i] * l;
-            sl2 += (double)w[i] * l * l;
-            sxl += (double)w[i] * l * x[i];
-        }
-        double D = sw * sl2 - sl * sl;
-        if (D > 0) {
-            double s = (sw * sxl - sx * sl) / D, m = (sl2 * sx - sl * sxl) / D;
-            if (m > 0) {
-                m = 0;
-                s = sxl / sl2;
-            }
-            double e = s * s * sl2 + 2 * s * m * sl + m * m * sw - 2 * s * sxl - 2 * m * sx + sxx;
-            if (e < best) {
-                memcpy(L, Laux, (size_t)n);
-                best = e;
-                scale = (float)s;
-                min = (float)m;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
 }
 
 /* ggml's make_qkx3_quants itself (squared error, weights w given): float sums and a second pass
@@ -422,13 +239,13 @@ static void q2k_finish(const float *x, uint8_t *y, uint8_t *L) {
 }
 
 void q2k_ref(const float *x, uint8_t *y) {
-    uint8_t L[QKK], Laux[16];
+    uint8_t L[QKK];
     float weights[16], mins[QKK / 16], scales[QKK / 16];
     const float q4scale = 15.f;
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < QKK / 16; ++j) {
         for (int l = 0; l < 16; ++l) weights[l] = fabsf(x[16 * j + l]);
-        scales[j] = make_qkx_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f,
+        scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], -0.5f,
                                     0.1f, 15, 1);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
@@ -621,7 +438,7 @@ static void k45_finish(const float *x, uint8_t *y, uint8_t *L, int nmax) {
 
 /* reference Q4_K (nmax 15: rmin -1, 20 steps) and Q5_K (nmax 31: rmin -0.5, 15 steps) */
 static void k45_ref(const float *x, uint8_t *y, int nmax) {
-    uint8_t L[QKK], Laux[32];
+    uint8_t L[QKK];
     float weights[32], mins[QKK / 32], scales[QKK / 32];
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < QKK / 32; ++j) {
@@ -630,9 +447,9 @@ static void k45_ref(const float *x, uint8_t *y, int nmax) {
         float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(x[32 * j + l]);
         scales[j] = nmax == 15
-                        ? make_qkx_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -1.f,
+                        ? make_qkx2_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], -1.f,
                                           0.1f, 20, 0)
-                        : make_qkx_quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
+                        : make_qkx2_quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j],
                                           -0.5f, 0.1f, 15, 0);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];

@@ -51,8 +51,23 @@ static inline float signed_absmax(const float *x, int n, float *amax_out) {
     return max;
 }
 
-/* The scale searches (kquants.c) that the legacy types' importance-aware quantizers also use. */
+/* The grid scale searches (kqsearch.c: every grid point of a search at once, bit for bit the
+ * serial results), used by the k-quants and the legacy types' importance-aware quantizers.
+ *
+ * make_qx_quants: symmetric, L[i] = l + nmax with l in [-nmax, nmax-1], x ~ scale*l. ggml's
+ * make_qx_quants with rmse_type 1 (the only one llama.cpp's quantizers use): weights qw, or x^2
+ * when qw is NULL; tries 19 scales around nmax/max and keeps the weighted least-squares best. */
 float make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw);
+/* make_qkx2_quants: asymmetric, x ~ scale*L - min, L in [0, nmax], min >= 0 returned in *the_min.
+ * Starts from the min/max grid, then tries nstep+1 grid stretches (rmin + rdelta*is) each refit by
+ * weighted least squares for scale and min; keeps the lowest weighted error (|err| if use_mad,
+ * else err^2). ggml's make_qkx2_quants, which the reference Q2_K, Q4_K and Q5_K use. n <= 32. */
+float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                       float rmin, float rdelta, int nstep, int use_mad);
+/* make_qkx3_fast: ggml's make_qkx3_quants (the search of make_qkx2_quants, squared error, max <=
+ * min degenerate) for the candidates that need not match llama.cpp bit for bit: sums in double,
+ * and each grid's error from the sums in closed form, sum w (s*l + m - x)^2 = s^2 Sll + 2sm Sl +
+ * m^2 Sw - 2s Sxl - 2m Sx + Sxx, instead of a second pass over the block. n <= 32. */
 float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L, float *the_min,
                      float rmin, float rdelta, int nstep);
 

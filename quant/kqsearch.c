@@ -1,0 +1,267 @@
+/* kqsearch: the grid scale searches of the k-quants (ggml's make_qx_quants, make_qkx2_quants and
+ * coldtok's make_qkx3_fast), computed for many grid points at once (quant/qblock.h, private).
+ *
+ * ggml tries one grid point (a trial inverse scale) after another, each a pass over the block whose
+ * sums are float additions in element order: a chain of dependent additions the processor cannot
+ * overlap. Here the grid points are the lanes of small arrays and the loop over elements is the
+ * outer one: every lane still adds its terms in element order, with the same float (or double)
+ * operations in the same association as ggml's serial code, so each lane's sums are bit for bit
+ * the serial ones; the lanes are independent, so the compiler vectorizes across them
+ * (target_clones: AVX-512, AVX2, baseline) and the chains overlap. The grid points are then
+ * compared in the serial order with the serial conditions, so the same point wins.
+ *
+ * make_qkx2/3 move the minimum when a grid point wins, and later grid points are scaled from the
+ * new minimum: a window of lanes computed from the old minimum is valid only up to the winner,
+ * unless the minimum stayed bit for bit the same; after a winner that moved it, the search resumes
+ * with a new window at the next grid point. No FMA contraction (-std=c11 for gcc, the pragma for
+ * clang), as everywhere in quant/. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "quant/qblock.h"
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define LANE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LANE_CLONES
+#endif
+
+#define QX_LANES 24   /* make_qx_quants: 19 grid points (nmax/max, then -9..9 tenths) */
+#define QKX_LANES 16  /* make_qkx2 / make_qkx3: a window of grid points */
+
+static inline float same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* See qblock.h. Lane 0 is ggml's first pass (iscale -nmax/max), lanes 1..18 its is = -9..-1,
+ * 1..9; lanes 19.. are padding. */
+LANE_CLONES float make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw) {
+    float max = signed_absmax(x, n, NULL);
+    if (fabsf(max) < GROUP_MAX_EPS) {
+        for (int i = 0; i < n; ++i) L[i] = 0;
+        return 0.f;
+    }
+    float isc[QX_LANES], slx[QX_LANES], sl2[QX_LANES];
+    isc[0] = -nmax / max;
+    for (int k = 1; k < QX_LANES; k++) {
+        const int is = k <= 9 ? k - 10 : k <= 18 ? k - 9 : 0;
+        isc[k] = k <= 18 ? -(nmax + 0.1f * is) / max : isc[0];
+    }
+    for (int k = 0; k < QX_LANES; k++) slx[k] = sl2[k] = 0;
+    for (int i = 0; i < n; ++i) {
+        const float w = qw ? qw[i] : x[i] * x[i], wx = w * x[i], xi = x[i];
+        for (int k = 0; k < QX_LANES; k++) {
+            int l = nearest_int(isc[k] * xi);
+            l = MAX(-nmax, MIN(nmax - 1, l));
+            slx[k] += wx * l;
+            sl2[k] += w * l * l;
+        }
+    }
+    float scale = sl2[0] ? slx[0] / sl2[0] : 0.0f;
+    float best = scale * slx[0];
+    int win = 0;
+    for (int k = 1; k <= 18; k++)
+        if (sl2[k] > 0 && slx[k] * slx[k] > best * sl2[k]) {
+            scale = slx[k] / sl2[k];
+            best = scale * slx[k];
+            win = k;
+        }
+    for (int i = 0; i < n; ++i) {
+        int l = nearest_int(isc[win] * x[i]);
+        L[i] = (int8_t)(nmax + MAX(-nmax, MIN(nmax - 1, l)));
+    }
+    return scale;
+}
+
+/* The sums of grid points is0 .. is0+QKX_LANES-1 of make_qkx2 (float, ggml's order), their
+ * least-squares scale and min, error, and whether D > 0. Laux[i][k]: the quant of element i. */
+LANE_CLONES static void qkx2_window(int n, int nmax, const float *x, const float *w, float min, float max,
+                                    float sum_w, float sum_x, float rmin, float rdelta, int is0, int use_mad,
+                                    uint8_t Laux[][QKX_LANES], float *sc, float *mn, float *err, int *ok) {
+    float isc[QKX_LANES], sl[QKX_LANES], sl2[QKX_LANES], sxl[QKX_LANES];
+    for (int k = 0; k < QKX_LANES; k++) {
+        isc[k] = (rmin + rdelta * (is0 + k) + nmax) / (max - min);
+        sl[k] = sl2[k] = sxl[k] = err[k] = 0;
+    }
+    for (int i = 0; i < n; ++i) {
+        const float xm = x[i] - min, wi = w[i], xi = x[i];
+        for (int k = 0; k < QKX_LANES; k++) {
+            int l = nearest_int(isc[k] * xm);
+            l = MAX(0, MIN(nmax, l));
+            Laux[i][k] = (uint8_t)l;
+            sl[k] += wi * l;
+            sl2[k] += wi * l * l;
+            sxl[k] += wi * l * xi;
+        }
+    }
+    for (int k = 0; k < QKX_LANES; k++) {
+        const float D = sum_w * sl2[k] - sl[k] * sl[k];
+        ok[k] = D > 0;
+        float this_scale = (sum_w * sxl[k] - sum_x * sl[k]) / D;
+        float this_min = (sl2[k] * sum_x - sl[k] * sxl[k]) / D;
+        if (this_min > 0) {
+            this_min = 0;
+            this_scale = sxl[k] / sl2[k];
+        }
+        sc[k] = this_scale, mn[k] = this_min;
+    }
+    for (int i = 0; i < n; ++i) {
+        const float wi = w[i], xi = x[i];
+        for (int k = 0; k < QKX_LANES; k++) {
+            float diff = sc[k] * Laux[i][k] + mn[k] - xi;
+            diff = use_mad ? fabsf(diff) : diff * diff;
+            err[k] += wi * diff;
+        }
+    }
+}
+
+/* See qblock.h. */
+float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                       float rmin, float rdelta, int nstep, int use_mad) {
+    float min = x[0], max = x[0];
+    float sum_w = weights[0];
+    float sum_x = sum_w * x[0];
+    for (int i = 1; i < n; ++i) {
+        if (x[i] < min) min = x[i];
+        if (x[i] > max) max = x[i];
+        float w = weights[i];
+        sum_w += w;
+        sum_x += w * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max == min) {
+        for (int i = 0; i < n; ++i) L[i] = 0;
+        *the_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax / (max - min);
+    float scale = 1 / iscale;
+    float best_error = 0;
+    for (int i = 0; i < n; ++i) {
+        int l = nearest_int(iscale * (x[i] - min));
+        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
+        float diff = scale * L[i] + min - x[i];
+        diff = use_mad ? fabsf(diff) : diff * diff;
+        float w = weights[i];
+        best_error += w * diff;
+    }
+    if (nstep < 1) {
+        *the_min = -min;
+        return scale;
+    }
+    uint8_t Laux[32][QKX_LANES];
+    float sc[QKX_LANES], mn[QKX_LANES], err[QKX_LANES];
+    int ok[QKX_LANES];
+    for (int is0 = 0; is0 <= nstep;) {
+        qkx2_window(n, nmax, x, weights, min, max, sum_w, sum_x, rmin, rdelta, is0, use_mad, Laux, sc, mn, err, ok);
+        const int cnt = MIN(QKX_LANES, nstep + 1 - is0);
+        int next = is0 + cnt;
+        for (int k = 0; k < cnt; k++) {
+            if (!ok[k] || !(err[k] < best_error)) continue;
+            for (int i = 0; i < n; ++i) L[i] = Laux[i][k];
+            best_error = err[k];
+            scale = sc[k];
+            const int moved = !same_bits(mn[k], min);
+            min = mn[k];
+            if (moved) { /* later lanes were scaled from the old minimum */
+                next = is0 + k + 1;
+                break;
+            }
+        }
+        is0 = next;
+    }
+    *the_min = -min;
+    return scale;
+}
+
+/* make_qkx3_fast's sums (double) for grid points is0 .. is0+QKX_LANES-1, and each point's
+ * scale, min and closed-form error. */
+LANE_CLONES static void qkx3_window(int n, int nmax, const float *x, const float *w, float min, float max,
+                                    double sw, double sx, double sxx, float rmin, float rdelta, int is0,
+                                    uint8_t Laux[][QKX_LANES], double *s_out, double *m_out, double *e_out,
+                                    int *ok) {
+    float isc[QKX_LANES];
+    double sl[QKX_LANES], sl2[QKX_LANES], sxl[QKX_LANES];
+    for (int k = 0; k < QKX_LANES; k++) {
+        isc[k] = (rmin + rdelta * (is0 + k) + nmax) / (max - min);
+        sl[k] = sl2[k] = sxl[k] = 0;
+    }
+    for (int i = 0; i < n; ++i) {
+        const float xm = x[i] - min, xi = x[i];
+        const double wi = (double)w[i];
+        for (int k = 0; k < QKX_LANES; k++) {
+            int l = nearest_int(isc[k] * xm);
+            l = MAX(0, MIN(nmax, l));
+            Laux[i][k] = (uint8_t)l;
+            sl[k] += wi * l;
+            sl2[k] += wi * l * l;
+            sxl[k] += wi * l * xi;
+        }
+    }
+    for (int k = 0; k < QKX_LANES; k++) {
+        double D = sw * sl2[k] - sl[k] * sl[k];
+        ok[k] = D > 0;
+        double s = (sw * sxl[k] - sx * sl[k]) / D, m = (sl2[k] * sx - sl[k] * sxl[k]) / D;
+        if (m > 0) {
+            m = 0;
+            s = sxl[k] / sl2[k];
+        }
+        s_out[k] = s, m_out[k] = m;
+        e_out[k] = s * s * sl2[k] + 2 * s * m * sl[k] + m * m * sw - 2 * s * sxl[k] - 2 * m * sx + sxx;
+    }
+}
+
+/* See qblock.h. */
+float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L, float *the_min, float rmin,
+                     float rdelta, int nstep) {
+    float min = x[0], max = x[0];
+    double sw = 0, sx = 0, sxx = 0;
+    for (int i = 0; i < n; ++i) {
+        min = x[i] < min ? x[i] : min;
+        max = x[i] > max ? x[i] : max;
+        sw += w[i];
+        sx += (double)w[i] * x[i];
+        sxx += (double)w[i] * x[i] * x[i];
+    }
+    if (min > 0) min = 0;
+    if (max <= min) {
+        for (int i = 0; i < n; ++i) L[i] = 0;
+        *the_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax / (max - min), scale = 1 / iscale;
+    double best = 0;
+    for (int i = 0; i < n; ++i) {
+        int l = nearest_int(iscale * (x[i] - min));
+        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
+        double d = (double)scale * L[i] + min - x[i];
+        best += w[i] * d * d;
+    }
+    uint8_t Laux[32][QKX_LANES];
+    double s[QKX_LANES], m[QKX_LANES], e[QKX_LANES];
+    int ok[QKX_LANES];
+    for (int is0 = 0; is0 <= nstep;) {
+        qkx3_window(n, nmax, x, w, min, max, sw, sx, sxx, rmin, rdelta, is0, Laux, s, m, e, ok);
+        const int cnt = MIN(QKX_LANES, nstep + 1 - is0);
+        int next = is0 + cnt;
+        for (int k = 0; k < cnt; k++) {
+            if (!ok[k] || !(e[k] < best)) continue;
+            for (int i = 0; i < n; ++i) L[i] = Laux[i][k];
+            best = e[k];
+            scale = (float)s[k];
+            const float new_min = (float)m[k];
+            const int moved = !same_bits(new_min, min);
+            min = new_min;
+            if (moved) {
+                next = is0 + k + 1;
+                break;
+            }
+        }
+        is0 = next;
+    }
+    *the_min = -min;
+    return scale;
+}
