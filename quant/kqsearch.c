@@ -31,10 +31,38 @@
 #define LANE_CLONES
 #endif
 
-#define QX_LANES 24   /* make_qx_quants: 19 grid points (nmax/max, then -9..9 tenths) */
-#define QKX_LANES 16  /* make_qkx2 / make_qkx3: a window of grid points */
+#define QX_LANES 32   /* make_qx_quants: 19 grid points (nmax/max, then -9..9 tenths), 2 x 16 lanes */
+#define QKX_LANES 16  /* make_qkx2 / make_qkx3: a window of grid points, one vector of lanes */
 
 static inline float same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* 16 lanes (GCC/clang vector extensions: element-wise IEEE operations, as the scalar code's).
+ * The helpers are always inlined, so no vector crosses a call: the ABI note does not apply. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+typedef uint8_t vu8 __attribute__((vector_size(16)));
+
+/* nearest_int (qblock.h) of each lane, clamp included */
+__attribute__((always_inline)) static inline vi v_nearest(vf f) {
+    const vf hi = (vf){0} + 4194303.f, lo = (vf){0} - 4194303.f;
+    vi m = f > hi;
+    f = (vf)(((vi)hi & m) | ((vi)f & ~m));
+    m = f < lo;
+    f = (vf)(((vi)lo & m) | ((vi)f & ~m));
+    const vi i = (vi)(f + 12582912.f);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* MAX(lo, MIN(hi, l)) per lane */
+__attribute__((always_inline)) static inline vi v_clamp(vi l, int lo, int hi) {
+    vi m = l > hi;
+    l = (m & hi) | (~m & l);
+    m = l < lo;
+    return (m & lo) | (~m & l);
+}
 
 /* See qblock.h. Lane 0 is ggml's first pass (iscale -nmax/max), lanes 1..18 its is = -9..-1,
  * 1..9; lanes 19.. are padding. */
@@ -44,22 +72,24 @@ LANE_CLONES float make_qx_quants(int n, int nmax, const float *x, int8_t *L, con
         for (int i = 0; i < n; ++i) L[i] = 0;
         return 0.f;
     }
-    float isc[QX_LANES], slx[QX_LANES], sl2[QX_LANES];
+    float isc[QX_LANES];
     isc[0] = -nmax / max;
     for (int k = 1; k < QX_LANES; k++) {
         const int is = k <= 9 ? k - 10 : k <= 18 ? k - 9 : 0;
         isc[k] = k <= 18 ? -(nmax + 0.1f * is) / max : isc[0];
     }
-    for (int k = 0; k < QX_LANES; k++) slx[k] = sl2[k] = 0;
+    vf visc[2], vslx[2] = {{0}}, vsl2[2] = {{0}};
+    memcpy(visc, isc, sizeof visc);
     for (int i = 0; i < n; ++i) {
         const float w = qw ? qw[i] : x[i] * x[i], wx = w * x[i], xi = x[i];
-        for (int k = 0; k < QX_LANES; k++) {
-            int l = nearest_int(isc[k] * xi);
-            l = MAX(-nmax, MIN(nmax - 1, l));
-            slx[k] += wx * l;
-            sl2[k] += w * l * l;
+        for (int h = 0; h < 2; h++) {
+            const vf l = __builtin_convertvector(v_clamp(v_nearest(visc[h] * xi), -nmax, nmax - 1), vf);
+            vslx[h] += wx * l;
+            vsl2[h] += w * l * l;
         }
     }
+    float slx[QX_LANES], sl2[QX_LANES];
+    memcpy(slx, vslx, sizeof slx), memcpy(sl2, vsl2, sizeof sl2);
     float scale = sl2[0] ? slx[0] / sl2[0] : 0.0f;
     float best = scale * slx[0];
     int win = 0;
@@ -86,17 +116,20 @@ LANE_CLONES static void qkx2_window(int n, int nmax, const float *x, const float
         isc[k] = (rmin + rdelta * (is0 + k) + nmax) / (max - min);
         sl[k] = sl2[k] = sxl[k] = err[k] = 0;
     }
+    vf visc, vsl = {0}, vsl2 = {0}, vsxl = {0}, lf[32];
+    memcpy(&visc, isc, sizeof visc);
     for (int i = 0; i < n; ++i) {
         const float xm = x[i] - min, wi = w[i], xi = x[i];
-        for (int k = 0; k < QKX_LANES; k++) {
-            int l = nearest_int(isc[k] * xm);
-            l = MAX(0, MIN(nmax, l));
-            Laux[i][k] = (uint8_t)l;
-            sl[k] += wi * l;
-            sl2[k] += wi * l * l;
-            sxl[k] += wi * l * xi;
-        }
+        const vi li = v_clamp(v_nearest(visc * xm), 0, nmax);
+        const vf l = __builtin_convertvector(li, vf);
+        const vu8 lb = __builtin_convertvector(li, vu8);
+        memcpy(Laux[i], &lb, sizeof lb);
+        lf[i] = l;
+        vsl += wi * l;
+        vsl2 += wi * l * l;
+        vsxl += wi * l * xi;
     }
+    memcpy(sl, &vsl, sizeof vsl), memcpy(sl2, &vsl2, sizeof vsl2), memcpy(sxl, &vsxl, sizeof vsxl);
     for (int k = 0; k < QKX_LANES; k++) {
         const float D = sum_w * sl2[k] - sl[k] * sl[k];
         ok[k] = D > 0;
@@ -108,14 +141,14 @@ LANE_CLONES static void qkx2_window(int n, int nmax, const float *x, const float
         }
         sc[k] = this_scale, mn[k] = this_min;
     }
+    vf vsc, vmn, verr = {0};
+    memcpy(&vsc, sc, sizeof vsc), memcpy(&vmn, mn, sizeof vmn);
     for (int i = 0; i < n; ++i) {
-        const float wi = w[i], xi = x[i];
-        for (int k = 0; k < QKX_LANES; k++) {
-            float diff = sc[k] * Laux[i][k] + mn[k] - xi;
-            diff = use_mad ? fabsf(diff) : diff * diff;
-            err[k] += wi * diff;
-        }
+        vf diff = vsc * lf[i] + vmn - x[i];
+        diff = use_mad ? (vf)((vi)diff & 0x7fffffff) : diff * diff;
+        verr += w[i] * diff;
     }
+    memcpy(err, &verr, sizeof verr);
 }
 
 /* See qblock.h. */
@@ -189,18 +222,22 @@ LANE_CLONES static void qkx3_window(int n, int nmax, const float *x, const float
         isc[k] = (rmin + rdelta * (is0 + k) + nmax) / (max - min);
         sl[k] = sl2[k] = sxl[k] = 0;
     }
+    typedef double vd __attribute__((vector_size(128)));
+    vf visc;
+    vd vsl = {0}, vsl2 = {0}, vsxl = {0};
+    memcpy(&visc, isc, sizeof visc);
     for (int i = 0; i < n; ++i) {
         const float xm = x[i] - min, xi = x[i];
         const double wi = (double)w[i];
-        for (int k = 0; k < QKX_LANES; k++) {
-            int l = nearest_int(isc[k] * xm);
-            l = MAX(0, MIN(nmax, l));
-            Laux[i][k] = (uint8_t)l;
-            sl[k] += wi * l;
-            sl2[k] += wi * l * l;
-            sxl[k] += wi * l * xi;
-        }
+        const vi li = v_clamp(v_nearest(visc * xm), 0, nmax);
+        const vd l = __builtin_convertvector(li, vd);
+        const vu8 lb = __builtin_convertvector(li, vu8);
+        memcpy(Laux[i], &lb, sizeof lb);
+        vsl += wi * l;
+        vsl2 += wi * l * l;
+        vsxl += wi * l * (double)xi;
     }
+    memcpy(sl, &vsl, sizeof vsl), memcpy(sl2, &vsl2, sizeof vsl2), memcpy(sxl, &vsxl, sizeof vsxl);
     for (int k = 0; k < QKX_LANES; k++) {
         double D = sw * sl2[k] - sl[k] * sl[k];
         ok[k] = D > 0;

@@ -377,11 +377,47 @@ typedef struct {
     double se, ss, wse, wss;
 } Sums;
 
+/* Adds sum (back-x)^2, sum x^2 and, with imp, their imp-weighted sums over a row to s, in double.
+ * Eight partial sums per quantity (vector extensions: independent chains the processor overlaps,
+ * where one running sum is a chain of dependent additions), added together at the row's end. */
+static void row_errors(const float *x, const float *back, const float *imp, int64_t n, Sums *s) {
+    typedef float vf8 __attribute__((vector_size(32)));
+    typedef double vd8 __attribute__((vector_size(64)));
+    vd8 se = {0}, ss = {0}, wse = {0}, wss = {0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        vf8 xf, bf;
+        memcpy(&xf, x + j, sizeof xf), memcpy(&bf, back + j, sizeof bf);
+        const vd8 xd = __builtin_convertvector(xf, vd8), d = __builtin_convertvector(bf, vd8) - xd, xx = xd * xd;
+        se += d * d;
+        ss += xx;
+        if (imp) {
+            vf8 wf;
+            memcpy(&wf, imp + j, sizeof wf);
+            const vd8 w = __builtin_convertvector(wf, vd8);
+            wse += w * d * d;
+            wss += w * xx;
+        }
+    }
+    double r[4] = {0, 0, 0, 0};
+    for (int k = 0; k < 8; k++) r[0] += se[k], r[1] += ss[k], r[2] += wse[k], r[3] += wss[k];
+    for (; j < n; j++) {
+        const double d = (double)back[j] - x[j], xx = (double)x[j] * x[j];
+        r[0] += d * d;
+        r[1] += xx;
+        if (imp) {
+            r[2] += imp[j] * d * d;
+            r[3] += imp[j] * xx;
+        }
+    }
+    s->se += r[0], s->ss += r[1], s->wse += r[2], s->wss += r[3];
+}
+
 /* The common case of convert (no Hessian, no permuted bias, no shift): each thread takes its
  * rows in turn through source -> f32 -> quantized -> f32 again while they are in its cache, and
- * accumulates the squared errors. Rows go to threads in the same static split, and each thread
- * adds in row order, as the three separate passes of convert do, so the sums are the same. The
- * quantized rows land in o. Returns the first row that failed to quantize, or -1. */
+ * accumulates the squared errors. The quantized rows land in o. The sums are the same as the separate passes' up to the order of
+ * additions in double (a row's in eight partial sums; the threads' split already varies them in the
+ * last bits). Returns the first row that failed to quantize, or -1. */
 static int64_t quantize_fused(const Tn *t, const Convert *cv, int64_t r0, int64_t nr, const float *imp,
                               uint8_t *o, size_t orb, Sums *sums) {
     const QmTensor *p = &t->pub;
@@ -403,15 +439,9 @@ static int64_t quantize_fused(const Tn *t, const Convert *cv, int64_t r0, int64_
                 continue;
             }
             convert_rows_f32(cv, p->type, q, 1, n, back);
-            for (int64_t j = 0; j < n; j++) {
-                const double d = (double)back[j] - x[j], xx = (double)x[j] * x[j];
-                se += d * d;
-                ss += xx;
-                if (imp) {
-                    wse += imp[j] * d * d;
-                    wss += imp[j] * xx;
-                }
-            }
+            Sums rs = {0, 0, 0, 0};
+            row_errors(x, back, imp, n, &rs);
+            se += rs.se, ss += rs.ss, wse += rs.wse, wss += rs.wss;
         }
         free(x);
         free(back);
