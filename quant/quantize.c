@@ -39,27 +39,6 @@ static int low_byte(float f) {
 }
 static int as_i8(int byte) { return byte >= 128 ? byte - 256 : byte; }
 
-/* 16 lanes at a time (GCC/clang vector extensions: each lane's operations are the scalar ones) for
- * the legacy quantizers' rounding, which is most of Q4_0 and Q5_0. The helper is always inlined,
- * so no vector crosses a call and the psABI note does not apply. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-typedef float vf16 __attribute__((vector_size(64)));
-typedef int32_t vi16 __attribute__((vector_size(64)));
-typedef uint8_t vb16 __attribute__((vector_size(16)));
-
-/* MIN(cap, as_i8(low_byte(f))) per lane: out-of-range and NaN lanes give low_byte's INT32_MIN */
-__attribute__((always_inline)) static inline vi16 v_capped_i8(vf16 f, int cap) {
-    const vf16 zero = {0};
-    const vi16 in = (f >= zero - 2147483648.0f) & (f < zero + 2147483648.0f);
-    const vf16 safe = (vf16)((vi16)f & in); /* out of range: converted as 0.0f, then replaced */
-    vi16 i = (__builtin_convertvector(safe, vi16) & in) | (~in & INT32_MIN);
-    i = ((i & 0xFF) ^ 0x80) - 0x80;
-    const vi16 m = i > cap;
-    return (m & cap) | (~m & i);
-}
-
 static void put_le32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
@@ -80,12 +59,11 @@ static void q4_0_ref(const float *x, uint8_t *y) {
     const float d = max / -8;
     const float id = d ? 1.0f / d : 0.0f;
     put_half(y, d);
-    vf16 xa, xb;
-    memcpy(&xa, x, sizeof xa), memcpy(&xb, x + QK / 2, sizeof xb);
-    const vi16 a = v_capped_i8(xa * id + 8.5f, 15), b = v_capped_i8(xb * id + 8.5f, 15);
-    /* (uint8_t)a | (uint8_t)(b << 4) */
-    const vb16 q = __builtin_convertvector((a & 0xFF) | ((b & 0xF) << 4), vb16);
-    memcpy(y + 2, &q, sizeof q);
+    for (int j = 0; j < QK / 2; j++) {
+        int a = MIN(15, as_i8(low_byte(x[j] * id + 8.5f)));
+        int b = MIN(15, as_i8(low_byte(x[j + QK / 2] * id + 8.5f)));
+        y[2 + j] = (uint8_t)((uint8_t)a | (uint8_t)(b << 4));
+    }
 }
 
 static void q4_1_ref(const float *x, uint8_t *y) {
@@ -120,12 +98,7 @@ static void q5_0_ref(const float *x, uint8_t *y) {
     const float id = d ? 1.0f / d : 0.0f;
     put_half(y, d);
     int q[QK];
-    for (int h = 0; h < 2; h++) { /* (uint8_t)MIN(31, as_i8(low_byte(x * id + 16.5f))) */
-        vf16 xh;
-        memcpy(&xh, x + 16 * h, sizeof xh);
-        const vi16 v = v_capped_i8(xh * id + 16.5f, 31) & 0xFF;
-        memcpy(q + 16 * h, &v, sizeof v);
-    }
+    for (int j = 0; j < QK; j++) q[j] = (uint8_t)MIN(31, as_i8(low_byte(x[j] * id + 16.5f)));
     pack5(q, y + 2, y + 6);
 }
 
