@@ -240,13 +240,14 @@ static void q2k_finish(const float *x, uint8_t *y, uint8_t *L) {
 
 void q2k_ref(const float *x, uint8_t *y) {
     uint8_t L[QKK];
-    float weights[16], mins[QKK / 16], scales[QKK / 16];
+    float weights[QKK], mins[QKK / 16], scales[QKK / 16];
     const float q4scale = 15.f;
     float max_scale = 0, max_min = 0;
+    for (int l = 0; l < QKK; ++l) weights[l] = fabsf(x[l]);
+    for (int h = 0; h < 2; h++) /* 8 sub-blocks of 16 at a time */
+        make_qkx2_quants8(16, 3, x + 128 * h, weights + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h,
+                          -0.5f, 0.1f, 15, 1);
     for (int j = 0; j < QKK / 16; ++j) {
-        for (int l = 0; l < 16; ++l) weights[l] = fabsf(x[16 * j + l]);
-        scales[j] = make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], -0.5f,
-                                    0.1f, 15, 1);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -272,18 +273,23 @@ void q2k_ref(const float *x, uint8_t *y) {
  * the sub-block codes to the stored fp16 scales (0: llama.cpp's block exactly) */
 static void q2k_w(const float *x, uint8_t *y, const float *qw, int fit) {
     uint8_t L[QKK], Ls[QKK / 16], Lm[QKK / 16];
-    float mins[QKK / 16], scales[QKK / 16], sw[QKK / 16], weight[16];
+    float mins[QKK / 16], scales[QKK / 16], sw[QKK / 16], weight[QKK];
     float sumx2 = 0;
     for (int j = 0; j < QKK; ++j) sumx2 += x[j] * x[j];
     float sigma2 = sumx2 / QKK;
     for (int j = 0; j < QKK / 16; ++j) {
+        float *wj = weight + 16 * j;
         sw[j] = 0;
         for (int l = 0; l < 16; ++l)
-            weight[l] = (qw ? qw[16 * j + l] : 1.0f) * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
-        for (int l = 0; l < 16; ++l) sw[j] += weight[l];
-        scales[j] = (fit ? make_qkx3_fast : make_qkx3_exact)(16, 3, x + 16 * j, weight, L + 16 * j,
-                                                             &mins[j], -0.9f, 0.05f, 36);
+            wj[l] = (qw ? qw[16 * j + l] : 1.0f) * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
+        for (int l = 0; l < 16; ++l) sw[j] += wj[l];
+        if (!fit)
+            scales[j] = make_qkx3_exact(16, 3, x + 16 * j, wj, L + 16 * j, &mins[j], -0.9f, 0.05f, 36);
     }
+    if (fit) /* 8 sub-blocks of 16 at a time */
+        for (int h = 0; h < 2; h++)
+            make_qkx3_fast8(16, 3, x + 128 * h, weight + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h,
+                            -0.9f, 0.05f, 36);
     float dm = make_qp_quants(QKK / 16, 15, scales, Ls, sw);
     float mm = make_qp_quants(QKK / 16, 15, mins, Lm, sw);
     int refit;
@@ -439,18 +445,17 @@ static void k45_finish(const float *x, uint8_t *y, uint8_t *L, int nmax) {
 /* reference Q4_K (nmax 15: rmin -1, 20 steps) and Q5_K (nmax 31: rmin -0.5, 15 steps) */
 static void k45_ref(const float *x, uint8_t *y, int nmax) {
     uint8_t L[QKK];
-    float weights[32], mins[QKK / 32], scales[QKK / 32];
+    float weights[QKK], mins[QKK / 32], scales[QKK / 32];
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < QKK / 32; ++j) {
         float sum_x2 = 0;
         for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
         float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = nmax == 15
-                        ? make_qkx2_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], -1.f,
-                                          0.1f, 20, 0)
-                        : make_qkx2_quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j],
-                                          -0.5f, 0.1f, 15, 0);
+        for (int l = 0; l < 32; ++l) weights[32 * j + l] = av_x + fabsf(x[32 * j + l]);
+    }
+    if (nmax == 15) make_qkx2_quants8(32, 15, x, weights, L, scales, mins, -1.f, 0.1f, 20, 0);
+    else make_qkx2_quants8(32, 31, x, weights, L, scales, mins, -0.5f, 0.1f, 15, 0);
+    for (int j = 0; j < QKK / 32; ++j) {
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -470,12 +475,13 @@ static void k45_ref(const float *x, uint8_t *y, int nmax) {
 /* qw NULL: llama.cpp's default weights sqrt(2*mean(x^2)) + |x|; fit as q2k_w */
 static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax, int fit) {
     uint8_t L[QKK], Ls[QKK / 32], Lm[QKK / 32];
-    float weights[32], sw[QKK / 32], mins[QKK / 32], scales[QKK / 32];
+    float weight_all[QKK], sw[QKK / 32], mins[QKK / 32], scales[QKK / 32];
     float sum_x2 = 0;
     for (int l = 0; l < QKK; ++l) sum_x2 += x[l] * x[l];
     float sigma2 = 2 * sum_x2 / QKK;
     float av_x = sqrtf(sigma2);
     for (int j = 0; j < QKK / 32; ++j) {
+        float *weights = weight_all + 32 * j;
         if (qw) {
             for (int l = 0; l < 32; ++l)
                 weights[l] = qw[32 * j + l] * sqrtf(sigma2 + x[32 * j + l] * x[32 * j + l]);
@@ -485,9 +491,10 @@ static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax, int f
         float sumw = 0;
         for (int l = 0; l < 32; ++l) sumw += weights[l];
         sw[j] = sumw;
-        scales[j] = (fit ? make_qkx3_fast : make_qkx3_exact)(32, nmax, x + 32 * j, weights, L + 32 * j,
-                                                             &mins[j], -0.9f, 0.05f, 36);
+        if (!fit)
+            scales[j] = make_qkx3_exact(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], -0.9f, 0.05f, 36);
     }
+    if (fit) make_qkx3_fast8(32, nmax, x, weight_all, L, scales, mins, -0.9f, 0.05f, 36);
     float d_block = make_qp_quants(QKK / 32, 63, scales, Ls, sw);
     float m_block = make_qp_quants(QKK / 32, 63, mins, Lm, sw);
     memset(y + 4, 0, 12);

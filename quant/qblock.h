@@ -70,6 +70,13 @@ float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, ui
  * m^2 Sw - 2s Sxl - 2m Sx + Sxx, instead of a second pass over the block. n <= 32. */
 float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L, float *the_min,
                      float rmin, float rdelta, int nstep);
+/* The same two searches for 8 sub-blocks of n at once (x, weights/w and L: the sub-blocks one
+ * after the other; scales[8], the_mins[8]): each sub-block's results are exactly those of the
+ * one-sub-block function above. */
+void make_qkx2_quants8(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *scales,
+                       float *the_mins, float rmin, float rdelta, int nstep, int use_mad);
+void make_qkx3_fast8(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
+                     float *the_mins, float rmin, float rdelta, int nstep);
 
 /* The k-quants: llama.cpp's reference (ref) and the importance-aware candidate (imp; qw NULL:
  * neutral weights, see quantize.h). */
