@@ -463,3 +463,56 @@ LANE_CLONES void make_qkx3_fast8(int n, int nmax, const float *x, const float *w
         scales[j] = flat[j] ? 0.f : scale[j];
     }
 }
+
+/* ---- make_qx_quants of 16 sub-blocks of 16 at once (Q6_K, Q3_K's candidate): lane j is
+ * sub-block j and runs the serial search; its 19 trial scales do not depend on each other, so
+ * only the winning inverse scale is kept and L computed from it at the end. */
+
+/* See qblock.h. */
+LANE_CLONES void make_qx_quants16(int nmax, const float *x, int8_t *L, const float *qw, float *scales) {
+    vf xt[16], wt[16];
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 16; j++) {
+            xt[i][j] = x[16 * j + i];
+            wt[i][j] = qw ? qw[16 * j + i] : x[16 * j + i] * x[16 * j + i];
+        }
+    const vf zero = {0};
+    vf amax = zero, max = zero; /* signed_absmax: the first value of largest magnitude */
+    for (int i = 0; i < 16; i++) {
+        const vf a = (vf)((vi)xt[i] & 0x7fffffff);
+        const vi m = amax < a;
+        amax = (vf)((m & (vi)a) | (~m & (vi)amax));
+        max = (vf)((m & (vi)xt[i]) | (~m & (vi)max));
+    }
+    int flat[16];
+    for (int j = 0; j < 16; j++) flat[j] = fabsf(max[j]) < GROUP_MAX_EPS;
+    vf iscale = (float)-nmax / max, sumlx = zero, suml2 = zero;
+    for (int i = 0; i < 16; i++) {
+        const vf l = __builtin_convertvector(v_clamp(v_nearest(iscale * xt[i]), -nmax, nmax - 1), vf);
+        sumlx += wt[i] * xt[i] * l;
+        suml2 += wt[i] * l * l;
+    }
+    vf scale;
+    for (int j = 0; j < 16; j++) scale[j] = suml2[j] ? sumlx[j] / suml2[j] : 0.0f;
+    vf best = scale * sumlx, win = iscale;
+    for (int is = -9; is <= 9; ++is) {
+        if (is == 0) continue;
+        const vf isc = -(nmax + 0.1f * is) / max;
+        vf slx = zero, sl2 = zero;
+        for (int i = 0; i < 16; i++) {
+            const vf l = __builtin_convertvector(v_clamp(v_nearest(isc * xt[i]), -nmax, nmax - 1), vf);
+            slx += wt[i] * xt[i] * l;
+            sl2 += wt[i] * l * l;
+        }
+        const vi up = (sl2 > zero) & (slx * slx > best * sl2);
+        const vf s = slx / sl2;
+        scale = (vf)((up & (vi)s) | (~up & (vi)scale));
+        best = (vf)((up & (vi)(s * slx)) | (~up & (vi)best));
+        win = (vf)((up & (vi)isc) | (~up & (vi)win));
+    }
+    for (int i = 0; i < 16; i++) {
+        const vi l = v_clamp(v_nearest(win * xt[i]), -nmax, nmax - 1) + nmax;
+        for (int j = 0; j < 16; j++) L[16 * j + i] = flat[j] ? 0 : (int8_t)l[j];
+    }
+    for (int j = 0; j < 16; j++) scales[j] = flat[j] ? 0.f : scale[j];
+}

@@ -371,11 +371,12 @@ void q3k_ref(const float *x, uint8_t *y) {
 /* qw NULL: llama.cpp's x^2 weighting; fit as q2k_w */
 static void q3k_w(const float *x, uint8_t *y, const float *qw, int fit) {
     int8_t L[QKK], Ls[QKK / 16];
-    float scales[QKK / 16], weight[16], sw[QKK / 16];
+    float scales[QKK / 16], weight_all[QKK], sw[QKK / 16];
     float sumx2 = 0;
     for (int j = 0; j < QKK; ++j) sumx2 += x[j] * x[j];
     float sigma2 = 2 * sumx2 / QKK;
     for (int j = 0; j < QKK / 16; ++j) {
+        float *weight = weight_all + 16 * j;
         if (qw) {
             for (int l = 0; l < 16; ++l)
                 weight[l] = qw[16 * j + l] * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
@@ -385,8 +386,8 @@ static void q3k_w(const float *x, uint8_t *y, const float *qw, int fit) {
         float sumw = 0;
         for (int l = 0; l < 16; ++l) sumw += weight[l];
         sw[j] = sumw;
-        scales[j] = make_qx_quants(16, 4, x + 16 * j, L + 16 * j, weight);
     }
+    make_qx_quants16(4, x, L, weight_all, scales);
     memset(y + 96, 0, 12);
     float d_block = make_qx_quants(QKK / 16, 32, scales, Ls, sw);
     int refit;
@@ -521,9 +522,9 @@ static void q6k(const float *x, uint8_t *y, const float *qw, int uniform, int fi
     }
     float scales[QKK / 16];
     float max_scale = 0, max_abs_scale = 0;
+    make_qx_quants16(32, x, L, qw, scales);
     for (int ib = 0; ib < QKK / 16; ++ib) {
-        const float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, qw ? qw + 16 * ib : NULL);
-        scales[ib] = scale;
+        const float scale = scales[ib];
         const float abs_scale = fabsf(scale);
         if (abs_scale > max_abs_scale) {
             max_abs_scale = abs_scale;

@@ -75,6 +75,9 @@ float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L
  * one-sub-block function above. */
 void make_qkx2_quants8(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *scales,
                        float *the_mins, float rmin, float rdelta, int nstep, int use_mad);
+/* make_qx_quants of 16 sub-blocks of 16 (x, L and qw, when not NULL: 256 values) into scales[16],
+ * each sub-block's results exactly those of make_qx_quants(16, nmax, ...). */
+void make_qx_quants16(int nmax, const float *x, int8_t *L, const float *qw, float *scales);
 void make_qkx3_fast8(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
                      float *the_mins, float rmin, float rdelta, int nstep);
 

@@ -195,15 +195,22 @@ static void qx_matches_serial(void **state) {
             fill(kind, 32, x, w);
             static const int nmaxes[] = {4, 8, 16, 32};
             const int n = r % 2 ? 16 : 32, nmax = nmaxes[r % 4];
-            int8_t L1[32], L2[32];
+            int8_t L1[256], L2[256];
             const float *qw = r % 3 == 0 ? NULL : w;
             const float s1 = ref_qx(n, nmax, x, L1, qw), s2 = make_qx_quants(n, nmax, x, L2, qw);
             if (memcmp(&s1, &s2, sizeof s1) || memcmp(L1, L2, (size_t)n))
                 fail_msg("make_qx_quants differs from the serial search: round %d kind %d n %d nmax %d", r, kind, n,
                          nmax);
+            /* 16 sub-blocks of 16 at once (Q6_K, Q3_K) */
+            float x16[256], w16[256], sa[16], sb[16];
+            fill(kind, 32, x16, w16);
+            for (int j = 0; j < 16; j++) sa[j] = ref_qx(16, nmax, x16 + 16 * j, L1 + 16 * j, qw ? w16 + 16 * j : NULL);
+            make_qx_quants16(nmax, x16, L2, qw ? w16 : NULL, sb);
+            if (memcmp(sa, sb, sizeof sa) || memcmp(L1, L2, 256))
+                fail_msg("make_qx_quants16 differs from the serial search: round %d kind %d nmax %d", r, kind, nmax);
             tried++;
         }
-    print_message("# make_qx_quants: %d searches equal to the serial one\n", tried);
+    print_message("# make_qx_quants: %d searches and as many batches of 16 equal to the serial one\n", tried);
 }
 
 static void qkx_match_serial(void **state) {
