@@ -1,20 +1,27 @@
 /* kqsearch: the grid scale searches of the k-quants (ggml's make_qx_quants, make_qkx2_quants and
- * coldtok's make_qkx3_fast), computed for many grid points at once (quant/qblock.h, private).
+ * coldtok's make_qkx3_fast), computed many at once (quant/qblock.h, private).
  *
- * ggml tries one grid point (a trial inverse scale) after another, each a pass over the block whose
- * sums are float additions in element order: a chain of dependent additions the processor cannot
- * overlap. Here the grid points are the lanes of small arrays and the loop over elements is the
- * outer one: every lane still adds its terms in element order, with the same float (or double)
- * operations in the same association as ggml's serial code, so each lane's sums are bit for bit
- * the serial ones; the lanes are independent, so the compiler vectorizes across them
- * (target_clones: AVX-512, AVX2, baseline) and the chains overlap. The grid points are then
- * compared in the serial order with the serial conditions, so the same point wins.
+ * ggml tries one grid point (a trial inverse scale) after another, each a pass over the sub-block
+ * whose sums are float additions in element order: a chain of dependent additions the processor
+ * cannot overlap. Here independent searches, or independent grid points of one search, are the
+ * lanes of vectors (GCC/clang vector extensions; target_clones: AVX-512, AVX2, baseline) and the
+ * loop over elements is the outer one: every lane still adds its terms in element order, with the
+ * same float (or double) operations in the same association as ggml's serial code, so each lane's
+ * sums are bit for bit the serial ones, and the decisions are the serial conditions.
  *
- * make_qkx2/3 move the minimum when a grid point wins, and later grid points are scaled from the
- * new minimum: a window of lanes computed from the old minimum is valid only up to the winner,
- * unless the minimum stayed bit for bit the same; after a winner that moved it, the search resumes
- * with a new window at the next grid point. No FMA contraction (-std=c11 for gcc, the pragma for
- * clang), as everywhere in quant/. */
+ * Two layouts:
+ *   - one sub-block, its grid points as lanes (make_qx_quants, make_qkx2_quants, make_qkx3_fast:
+ *     the legacy types' importance-aware blocks, single calls). The grid points are compared
+ *     afterwards in the serial order. make_qkx2/3 move the minimum when a grid point wins, and
+ *     later grid points are scaled from the new minimum: a window of lanes computed from the old
+ *     minimum is valid only up to the winner, unless the minimum stayed bit for bit the same;
+ *     after a winner that moved it, the search resumes with a new window at the next grid point.
+ *   - one lane per sub-block, each lane the whole serial search of its sub-block
+ *     (make_qkx2_quants8 and make_qkx3_fast8: 8 sub-blocks of a Q4_K / Q5_K super-block, or 8 of
+ *     Q2_K's 16; make_qx_quants16: Q6_K's and Q3_K's 16): no window is ever recomputed, no lane is
+ *     padding. The k-quants use these.
+ * No FMA contraction (-std=c11 for gcc, the pragma for clang), as everywhere in quant/.
+ * tests/test_kqsearch.c compares every function with serial transcriptions of the searches. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
