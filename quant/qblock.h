@@ -39,14 +39,24 @@ static inline void put_half(uint8_t *p, float f) {
 }
 static inline float get_half(const uint8_t *p) { return fp16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 
-/* the value of largest magnitude (the first one on ties), and that magnitude */
+/* the value of largest magnitude (the first one on ties), and that magnitude; 0 when every value
+ * is 0 (NaN never counts). The magnitude is found in four independent running maxima (a maximum
+ * is exact in any order), then the first value that has it: the result of ggml's one loop, whose
+ * every step waited for the last. */
 static inline float signed_absmax(const float *x, int n, float *amax_out) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < n; j++)
-        if (amax < fabsf(x[j])) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
+    float m[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (int k = 0; k < 4; k++) m[k] = m[k] < fabsf(x[j + k]) ? fabsf(x[j + k]) : m[k];
+    for (; j < n; j++) m[0] = m[0] < fabsf(x[j]) ? fabsf(x[j]) : m[0];
+    const float amax = MAX(MAX(m[0], m[1]), MAX(m[2], m[3]));
+    float max = 0.0f;
+    if (amax > 0)
+        for (j = 0; j < n; j++)
+            if (fabsf(x[j]) == amax) {
+                max = x[j];
+                break;
+            }
     if (amax_out) *amax_out = amax;
     return max;
 }

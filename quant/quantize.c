@@ -124,8 +124,8 @@ static inline int32_t round_away(float v) {
 }
 
 static void q8_0_ref(const float *x, uint8_t *y) {
-    float amax = 0.0f;
-    for (int j = 0; j < QK; j++) amax = MAX(amax, fabsf(x[j]));
+    float amax;
+    signed_absmax(x, QK, &amax); /* MAX(amax, |x|) over the block, in four chains */
     const float d = amax / ((1 << 7) - 1);
     const float id = d ? 1.0f / d : 0.0f;
     put_half(y, d);
