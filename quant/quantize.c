@@ -45,11 +45,29 @@ static void put_le32(uint8_t *p, uint32_t v) {
 
 /* ================= legacy 32-element blocks: reference quantizers ================= */
 
+/* ggml's running minimum and maximum (the first of equal values: it matters only for -0 and +0).
+ * Four independent running minima and maxima (each step of one running pair waits for the last);
+ * equal values have the same bits except for zeros, so only a zero result is redone in ggml's
+ * order. */
 static void min_max(const float *x, int n, float *mn, float *mx) {
-    float min = FLT_MAX, max = -FLT_MAX;
-    for (int j = 0; j < n; j++) {
-        if (x[j] < min) min = x[j];
-        if (x[j] > max) max = x[j];
+    float lo[4] = {FLT_MAX, FLT_MAX, FLT_MAX, FLT_MAX}, hi[4] = {-FLT_MAX, -FLT_MAX, -FLT_MAX, -FLT_MAX};
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (int k = 0; k < 4; k++) {
+            lo[k] = x[j + k] < lo[k] ? x[j + k] : lo[k];
+            hi[k] = x[j + k] > hi[k] ? x[j + k] : hi[k];
+        }
+    for (; j < n; j++) {
+        lo[0] = x[j] < lo[0] ? x[j] : lo[0];
+        hi[0] = x[j] > hi[0] ? x[j] : hi[0];
+    }
+    float min = MIN(MIN(lo[0], lo[1]), MIN(lo[2], lo[3])), max = MAX(MAX(hi[0], hi[1]), MAX(hi[2], hi[3]));
+    if (min == 0 || max == 0) { /* which zero came first */
+        min = FLT_MAX, max = -FLT_MAX;
+        for (j = 0; j < n; j++) {
+            if (x[j] < min) min = x[j];
+            if (x[j] > max) max = x[j];
+        }
     }
     *mn = min, *mx = max;
 }
