@@ -418,11 +418,11 @@ LANE_CLONES void make_qkx3_fast8(int n, int nmax, const float *x, const float *w
     const vf8 zero = {0};
     const vd8 dzero = {0};
     vf8 min = xt[0], max = xt[0];
-    vd8 sw = dzero, sx = dzero, sxx = dzero;
+    vd8 sw = dzero, sx = dzero, sxx = dzero, wdv[32], xdv[32]; /* w and x widened once */
     for (int i = 0; i < n; ++i) {
         min = sel8(xt[i] < min, xt[i], min);
         max = sel8(xt[i] > max, xt[i], max);
-        const vd8 wd = __builtin_convertvector(wt[i], vd8), xd = __builtin_convertvector(xt[i], vd8);
+        const vd8 wd = wdv[i] = __builtin_convertvector(wt[i], vd8), xd = xdv[i] = __builtin_convertvector(xt[i], vd8);
         sw += wd;
         sx += wd * xd;
         sxx += wd * xd * xd;
@@ -443,10 +443,10 @@ LANE_CLONES void make_qkx3_fast8(int n, int nmax, const float *x, const float *w
         vd8 sl = dzero, sl2 = dzero, sxl = dzero;
         for (int i = 0; i < n; ++i) {
             La[i] = v8_quant(isc * (xt[i] - min), nmax);
-            const vd8 wd = __builtin_convertvector(wt[i], vd8), l = __builtin_convertvector(La[i], vd8);
-            sl += wd * l;
-            sl2 += wd * l * l;
-            sxl += wd * l * __builtin_convertvector(xt[i], vd8);
+            const vd8 wl = wdv[i] * __builtin_convertvector(La[i], vd8);
+            sl += wl;
+            sl2 += wl * __builtin_convertvector(La[i], vd8);
+            sxl += wl * xdv[i];
         }
         const vd8 D = sw * sl2 - sl * sl;
         vd8 s = (sw * sxl - sx * sl) / D, m = (sl2 * sx - sl * sxl) / D;
