@@ -13,7 +13,8 @@
  * first figure. Then per method (rtn, imatrix, gptq: quant/gptq.h) on 896 rows of 4864 (an
  * ffn_down of the 0.5B model) for Q4_0 and Q4_K, with a synthetic input Hessian
  * H_ij = exp(-|i-j|/8) (importance: its diagonal); gptq's one-off factorization of H is timed
- * apart from the rows. No targets: figures only. */
+ * apart from the rows. No targets: figures only. The whole-model comparison with llama.cpp's
+ * llama_model_quantize (wall and CPU seconds, the ratio per type) is bench/bench_qmodel.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

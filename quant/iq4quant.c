@@ -44,17 +44,44 @@ static int nearest_level(const int8_t *v, float x) {
     return x - v[hi - 1] < v[hi] - x ? hi - 1 : hi;
 }
 
-/* The levels of xb at inverse scale id: sum w q x and sum w q^2. */
-static void fit(const int8_t *v, const float *xb, const float *w, float id, float *sumqx,
-                float *sumq2) {
-    float sx = 0, s2 = 0;
+/* The 16 fits of sub_scale at once, one per lane: lane k at inverse scale ids[k]. Each lane does
+ * fit's float operations in fit's order; the nearest level is found without the bisection's
+ * branches: the largest level <= x and the smallest level > x (-inf / +inf past the ends), then
+ * the same comparison the bisection ends with (x - lower < upper - x), which also gives its
+ * answers at the ends (level 0 at or below v[0], level 15 at or above v[15]). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define FIT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FIT_CLONES
+#endif
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+FIT_CLONES static void fit16(const int8_t *v, const float *xb, const float *w, const float *ids, float *sumqx,
+                             float *sumq2) {
+    v16f id, sx = {0}, s2 = {0};
+    memcpy(&id, ids, sizeof id);
+    const v16f zero = {0};
     for (int j = 0; j < SUB; j++) {
-        const int l = nearest_level(v, id * xb[j]);
-        const float q = v[l];
+        const v16f x = id * xb[j];
+        v16f lo = zero - INFINITY, hi = zero + INFINITY;
+        for (int k = 0; k < 16; k++) { /* ascending: the last level <= x */
+            const v16i m = zero + (float)v[k] <= x;
+            lo = (v16f)((m & (v16i)(zero + (float)v[k])) | (~m & (v16i)lo));
+        }
+        for (int k = 15; k >= 0; k--) { /* descending: the first level > x */
+            const v16i m = zero + (float)v[k] > x;
+            hi = (v16f)((m & (v16i)(zero + (float)v[k])) | (~m & (v16i)hi));
+        }
+        const v16i low = x - lo < hi - x;
+        const v16f q = (v16f)((low & (v16i)lo) | (~low & (v16i)hi));
         sx += w[j] * q * xb[j];
         s2 += w[j] * q * q;
     }
-    *sumqx = sx, *sumq2 = s2;
+    memcpy(sumqx, &sx, sizeof sx), memcpy(sumq2, &s2, sizeof s2);
 }
 
 /* The least-squares scale of one 32-value sub-block (0 for a block of zeros). */
@@ -64,18 +91,20 @@ static float sub_scale(const int8_t *v, const float *xb, const float *qw, float 
     float amax;
     const float max = signed_absmax(xb, SUB, &amax);
     if (amax < GROUP_MAX_EPS) return 0.0f;
-    float sumqx, sumq2;
+    /* the start (lane 0), then the 2*NTRY+1 inverse scales (t + v[0]) / max, all fitted at once
+     * and compared in ggml's order */
+    float ids[16], sumqx[16], sumq2[16];
     const float d0 = -max / v[0];
-    fit(v, xb, w, 1 / d0, &sumqx, &sumq2);
-    float d = sumq2 > 0 ? sumqx / sumq2 : 0.f;
-    float best = d * sumqx;
-    for (int t = -NTRY; t <= NTRY; t++) {
-        fit(v, xb, w, (t + v[0]) / max, &sumqx, &sumq2);
-        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-            d = sumqx / sumq2;
-            best = d * sumqx;
+    ids[0] = 1 / d0;
+    for (int t = -NTRY; t <= NTRY; t++) ids[t + NTRY + 1] = (t + v[0]) / max;
+    fit16(v, xb, w, ids, sumqx, sumq2);
+    float d = sumq2[0] > 0 ? sumqx[0] / sumq2[0] : 0.f;
+    float best = d * sumqx[0];
+    for (int k = 1; k < 16; k++)
+        if (sumq2[k] > 0 && sumqx[k] * sumqx[k] > best * sumq2[k]) {
+            d = sumqx[k] / sumq2[k];
+            best = d * sumqx[k];
         }
-    }
     return d;
 }
 

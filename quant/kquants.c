@@ -17,51 +17,9 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-/* ================= the scale searches (ggml's make_*_quants) ================= */
-
-/* Symmetric: L[i] = l + nmax with l in [-nmax, nmax-1], x ~ scale*l. ggml's make_qx_quants with
- * rmse_type 1 (the only one llama.cpp's quantizers use): weights qw, or x^2 when qw is NULL; tries
- * 19 scales around nmax/max and keeps the weighted least-squares best. */
-float make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw) {
-    float max = signed_absmax(x, n, NULL);
-    if (fabsf(max) < GROUP_MAX_EPS) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        return 0.f;
-    }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * x[i]);
-        l = MAX(-nmax, MIN(nmax - 1, l));
-        L[i] = (int8_t)(l + nmax);
-        float w = qw ? qw[i] : x[i] * x[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    float scale = suml2 ? sumlx / suml2 : 0.0f;
-    float best = scale * sumlx;
-    for (int is = -9; is <= 9; ++is) {
-        if (is == 0) continue;
-        iscale = -(nmax + 0.1f * is) / max;
-        sumlx = suml2 = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * x[i]);
-            l = MAX(-nmax, MIN(nmax - 1, l));
-            float w = qw ? qw[i] : x[i] * x[i];
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
-        }
-        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; ++i) {
-                int l = nearest_int(iscale * x[i]);
-                L[i] = (int8_t)(nmax + MAX(-nmax, MIN(nmax - 1, l)));
-            }
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    return scale;
-}
+/* ================= the scale searches (ggml's make_*_quants) =================
+ * make_qx_quants, make_qkx2_quants (ggml's make_qkx2_quants) and make_qkx3_fast are in
+ * kqsearch.c, computed for many grid points at once. */
 
 /* Q3_K's search: start from nmax/max, then up to 5 rounds of moving single quants to the level
  * that improves the x^2-weighted fit (ggml's make_q3_quants with do_rmse). L[i] in [0, 2*nmax). */
@@ -106,147 +64,6 @@ static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
     }
     for (int i = 0; i < n; ++i) L[i] = (int8_t)(L[i] + nmax);
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
-/* Asymmetric: x ~ scale*L - min, L in [0, nmax], min >= 0 returned in *the_min. Starts from the
- * min/max grid, then tries nstep+1 grid stretches (rmin + rdelta*is) each refit by weighted least
- * squares for scale and min; keeps the lowest weighted error (|err| if use_mad, else err^2).
- * This is ggml's make_qkx2_quants, which the reference Q2_K, Q4_K and Q5_K use. */
-static float make_qkx_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L,
-                             float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep,
-                             int use_mad) {
-#define W(i) (weights[i])
-    float min = x[0], max = x[0];
-    float sum_w = W(0);
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; ++i) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        float w = W(i);
-        sum_w += w;
-        sum_x += w * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        float w = W(i);
-        best_error += w * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * (x[i] - min));
-            l = MAX(0, MIN(nmax, l));
-            Laux[i] = (uint8_t)l;
-            float w = W(i);
-            sum_l += w * l;
-            sum_l2 += w * l * l;
-            sum_xl += w * l * x[i];
-        }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float cur_error = 0;
-            for (int i = 0; i < n; ++i) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff * diff;
-                float w = W(i);
-                cur_error += w * diff;
-            }
-            if (cur_error < best_error) {
-                for (int i = 0; i < n; ++i) L[i] = Laux[i];
-                best_error = cur_error;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
-#undef W
-}
-
-/* ggml's make_qkx3_quants (the search of make_qkx_quants, squared error, max <= min degenerate)
- * for the candidates
- * that need not match llama.cpp bit for bit: sums in double, and each grid's error from the sums
- * in closed form, sum w (s*l + m - x)^2 = s^2 Sll + 2sm Sl + m^2 Sw - 2s Sxl - 2m Sx + Sxx, instead
- * of a second pass over the block. n <= 32. */
-float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L,
-                     float *the_min, float rmin, float rdelta, int nstep) {
-    float min = x[0], max = x[0];
-    double sw = 0, sx = 0, sxx = 0;
-    for (int i = 0; i < n; ++i) {
-        min = x[i] < min ? x[i] : min;
-        max = x[i] > max ? x[i] : max;
-        sw += w[i];
-        sx += (double)w[i] * x[i];
-        sxx += (double)w[i] * x[i] * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max <= min) {
-        for (int i = 0; i < n; ++i) L[i] = 0;
-        *the_min = -min;
-        return 0.f;
-    }
-    float iscale = nmax / (max - min), scale = 1 / iscale;
-    double best = 0;
-    for (int i = 0; i < n; ++i) {
-        int l = nearest_int(iscale * (x[i] - min));
-        L[i] = (uint8_t)MAX(0, MIN(nmax, l));
-        double d = (double)scale * L[i] + min - x[i];
-        best += w[i] * d * d;
-    }
-    uint8_t Laux[32];
-    for (int is = 0; is <= nstep; ++is) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        double sl = 0, sl2 = 0, sxl = 0;
-        for (int i = 0; i < n; ++i) {
-            int l = nearest_int(iscale * (x[i] - min));
-            l = MAX(0, MIN(nmax, l));
-            Laux[i] = (uint8_t)l;
-            sl += (double)w[i] * l;
-            sl2 += (double)w[i] * l * l;
-            sxl += (double)w[i] * l * x[i];
-        }
-        double D = sw * sl2 - sl * sl;
-        if (D > 0) {
-            double s = (sw * sxl - sx * sl) / D, m = (sl2 * sx - sl * sxl) / D;
-            if (m > 0) {
-                m = 0;
-                s = sxl / sl2;
-            }
-            double e = s * s * sl2 + 2 * s * m * sl + m * m * sw - 2 * s * sxl - 2 * m * sx + sxx;
-            if (e < best) {
-                memcpy(L, Laux, (size_t)n);
-                best = e;
-                scale = (float)s;
-                min = (float)m;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
 }
 
 /* ggml's make_qkx3_quants itself (squared error, weights w given): float sums and a second pass
@@ -422,14 +239,15 @@ static void q2k_finish(const float *x, uint8_t *y, uint8_t *L) {
 }
 
 void q2k_ref(const float *x, uint8_t *y) {
-    uint8_t L[QKK], Laux[16];
-    float weights[16], mins[QKK / 16], scales[QKK / 16];
+    uint8_t L[QKK];
+    float weights[QKK], mins[QKK / 16], scales[QKK / 16];
     const float q4scale = 15.f;
     float max_scale = 0, max_min = 0;
+    for (int l = 0; l < QKK; ++l) weights[l] = fabsf(x[l]);
+    for (int h = 0; h < 2; h++) /* 8 sub-blocks of 16 at a time */
+        make_qkx2_quants8(16, 3, x + 128 * h, weights + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h,
+                          -0.5f, 0.1f, 15, 1);
     for (int j = 0; j < QKK / 16; ++j) {
-        for (int l = 0; l < 16; ++l) weights[l] = fabsf(x[16 * j + l]);
-        scales[j] = make_qkx_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f,
-                                    0.1f, 15, 1);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -455,18 +273,23 @@ void q2k_ref(const float *x, uint8_t *y) {
  * the sub-block codes to the stored fp16 scales (0: llama.cpp's block exactly) */
 static void q2k_w(const float *x, uint8_t *y, const float *qw, int fit) {
     uint8_t L[QKK], Ls[QKK / 16], Lm[QKK / 16];
-    float mins[QKK / 16], scales[QKK / 16], sw[QKK / 16], weight[16];
+    float mins[QKK / 16], scales[QKK / 16], sw[QKK / 16], weight[QKK];
     float sumx2 = 0;
     for (int j = 0; j < QKK; ++j) sumx2 += x[j] * x[j];
     float sigma2 = sumx2 / QKK;
     for (int j = 0; j < QKK / 16; ++j) {
+        float *wj = weight + 16 * j;
         sw[j] = 0;
         for (int l = 0; l < 16; ++l)
-            weight[l] = (qw ? qw[16 * j + l] : 1.0f) * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
-        for (int l = 0; l < 16; ++l) sw[j] += weight[l];
-        scales[j] = (fit ? make_qkx3_fast : make_qkx3_exact)(16, 3, x + 16 * j, weight, L + 16 * j,
-                                                             &mins[j], -0.9f, 0.05f, 36);
+            wj[l] = (qw ? qw[16 * j + l] : 1.0f) * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
+        for (int l = 0; l < 16; ++l) sw[j] += wj[l];
+        if (!fit)
+            scales[j] = make_qkx3_exact(16, 3, x + 16 * j, wj, L + 16 * j, &mins[j], -0.9f, 0.05f, 36);
     }
+    if (fit) /* 8 sub-blocks of 16 at a time */
+        for (int h = 0; h < 2; h++)
+            make_qkx3_fast8(16, 3, x + 128 * h, weight + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h,
+                            -0.9f, 0.05f, 36);
     float dm = make_qp_quants(QKK / 16, 15, scales, Ls, sw);
     float mm = make_qp_quants(QKK / 16, 15, mins, Lm, sw);
     int refit;
@@ -548,11 +371,12 @@ void q3k_ref(const float *x, uint8_t *y) {
 /* qw NULL: llama.cpp's x^2 weighting; fit as q2k_w */
 static void q3k_w(const float *x, uint8_t *y, const float *qw, int fit) {
     int8_t L[QKK], Ls[QKK / 16];
-    float scales[QKK / 16], weight[16], sw[QKK / 16];
+    float scales[QKK / 16], weight_all[QKK], sw[QKK / 16];
     float sumx2 = 0;
     for (int j = 0; j < QKK; ++j) sumx2 += x[j] * x[j];
     float sigma2 = 2 * sumx2 / QKK;
     for (int j = 0; j < QKK / 16; ++j) {
+        float *weight = weight_all + 16 * j;
         if (qw) {
             for (int l = 0; l < 16; ++l)
                 weight[l] = qw[16 * j + l] * sqrtf(sigma2 + x[16 * j + l] * x[16 * j + l]);
@@ -562,8 +386,8 @@ static void q3k_w(const float *x, uint8_t *y, const float *qw, int fit) {
         float sumw = 0;
         for (int l = 0; l < 16; ++l) sumw += weight[l];
         sw[j] = sumw;
-        scales[j] = make_qx_quants(16, 4, x + 16 * j, L + 16 * j, weight);
     }
+    make_qx_quants16(4, x, L, weight_all, scales);
     memset(y + 96, 0, 12);
     float d_block = make_qx_quants(QKK / 16, 32, scales, Ls, sw);
     int refit;
@@ -621,19 +445,18 @@ static void k45_finish(const float *x, uint8_t *y, uint8_t *L, int nmax) {
 
 /* reference Q4_K (nmax 15: rmin -1, 20 steps) and Q5_K (nmax 31: rmin -0.5, 15 steps) */
 static void k45_ref(const float *x, uint8_t *y, int nmax) {
-    uint8_t L[QKK], Laux[32];
-    float weights[32], mins[QKK / 32], scales[QKK / 32];
+    uint8_t L[QKK];
+    float weights[QKK], mins[QKK / 32], scales[QKK / 32];
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < QKK / 32; ++j) {
         float sum_x2 = 0;
         for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
         float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = nmax == 15
-                        ? make_qkx_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -1.f,
-                                          0.1f, 20, 0)
-                        : make_qkx_quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
-                                          -0.5f, 0.1f, 15, 0);
+        for (int l = 0; l < 32; ++l) weights[32 * j + l] = av_x + fabsf(x[32 * j + l]);
+    }
+    if (nmax == 15) make_qkx2_quants8(32, 15, x, weights, L, scales, mins, -1.f, 0.1f, 20, 0);
+    else make_qkx2_quants8(32, 31, x, weights, L, scales, mins, -0.5f, 0.1f, 15, 0);
+    for (int j = 0; j < QKK / 32; ++j) {
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -653,12 +476,13 @@ static void k45_ref(const float *x, uint8_t *y, int nmax) {
 /* qw NULL: llama.cpp's default weights sqrt(2*mean(x^2)) + |x|; fit as q2k_w */
 static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax, int fit) {
     uint8_t L[QKK], Ls[QKK / 32], Lm[QKK / 32];
-    float weights[32], sw[QKK / 32], mins[QKK / 32], scales[QKK / 32];
+    float weight_all[QKK], sw[QKK / 32], mins[QKK / 32], scales[QKK / 32];
     float sum_x2 = 0;
     for (int l = 0; l < QKK; ++l) sum_x2 += x[l] * x[l];
     float sigma2 = 2 * sum_x2 / QKK;
     float av_x = sqrtf(sigma2);
     for (int j = 0; j < QKK / 32; ++j) {
+        float *weights = weight_all + 32 * j;
         if (qw) {
             for (int l = 0; l < 32; ++l)
                 weights[l] = qw[32 * j + l] * sqrtf(sigma2 + x[32 * j + l] * x[32 * j + l]);
@@ -668,9 +492,10 @@ static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax, int f
         float sumw = 0;
         for (int l = 0; l < 32; ++l) sumw += weights[l];
         sw[j] = sumw;
-        scales[j] = (fit ? make_qkx3_fast : make_qkx3_exact)(32, nmax, x + 32 * j, weights, L + 32 * j,
-                                                             &mins[j], -0.9f, 0.05f, 36);
+        if (!fit)
+            scales[j] = make_qkx3_exact(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], -0.9f, 0.05f, 36);
     }
+    if (fit) make_qkx3_fast8(32, nmax, x, weight_all, L, scales, mins, -0.9f, 0.05f, 36);
     float d_block = make_qp_quants(QKK / 32, 63, scales, Ls, sw);
     float m_block = make_qp_quants(QKK / 32, 63, mins, Lm, sw);
     memset(y + 4, 0, 12);
@@ -697,9 +522,9 @@ static void q6k(const float *x, uint8_t *y, const float *qw, int uniform, int fi
     }
     float scales[QKK / 16];
     float max_scale = 0, max_abs_scale = 0;
+    make_qx_quants16(32, x, L, qw, scales);
     for (int ib = 0; ib < QKK / 16; ++ib) {
-        const float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, qw ? qw + 16 * ib : NULL);
-        scales[ib] = scale;
+        const float scale = scales[ib];
         const float abs_scale = fabsf(scale);
         if (abs_scale > max_abs_scale) {
             max_abs_scale = abs_scale;

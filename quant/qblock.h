@@ -39,22 +39,57 @@ static inline void put_half(uint8_t *p, float f) {
 }
 static inline float get_half(const uint8_t *p) { return fp16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 
-/* the value of largest magnitude (the first one on ties), and that magnitude */
+/* the value of largest magnitude (the first one on ties), and that magnitude; 0 when every value
+ * is 0 (NaN never counts). The magnitude is found in four independent running maxima (a maximum
+ * is exact in any order), then the first value that has it: the result of ggml's one loop, whose
+ * every step waited for the last. */
 static inline float signed_absmax(const float *x, int n, float *amax_out) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < n; j++)
-        if (amax < fabsf(x[j])) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
+    float m[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int j = 0;
+    for (; j + 4 <= n; j += 4)
+        for (int k = 0; k < 4; k++) m[k] = m[k] < fabsf(x[j + k]) ? fabsf(x[j + k]) : m[k];
+    for (; j < n; j++) m[0] = m[0] < fabsf(x[j]) ? fabsf(x[j]) : m[0];
+    const float amax = MAX(MAX(m[0], m[1]), MAX(m[2], m[3]));
+    float max = 0.0f;
+    if (amax > 0)
+        for (j = 0; j < n; j++)
+            if (fabsf(x[j]) == amax) {
+                max = x[j];
+                break;
+            }
     if (amax_out) *amax_out = amax;
     return max;
 }
 
-/* The scale searches (kquants.c) that the legacy types' importance-aware quantizers also use. */
+/* The grid scale searches (kqsearch.c: every grid point of a search at once, bit for bit the
+ * serial results), used by the k-quants and the legacy types' importance-aware quantizers.
+ *
+ * make_qx_quants: symmetric, L[i] = l + nmax with l in [-nmax, nmax-1], x ~ scale*l. ggml's
+ * make_qx_quants with rmse_type 1 (the only one llama.cpp's quantizers use): weights qw, or x^2
+ * when qw is NULL; tries 19 scales around nmax/max and keeps the weighted least-squares best. */
 float make_qx_quants(int n, int nmax, const float *x, int8_t *L, const float *qw);
+/* make_qkx2_quants: asymmetric, x ~ scale*L - min, L in [0, nmax], min >= 0 returned in *the_min.
+ * Starts from the min/max grid, then tries nstep+1 grid stretches (rmin + rdelta*is) each refit by
+ * weighted least squares for scale and min; keeps the lowest weighted error (|err| if use_mad,
+ * else err^2). ggml's make_qkx2_quants, which the reference Q2_K, Q4_K and Q5_K use. n <= 32. */
+float make_qkx2_quants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *the_min,
+                       float rmin, float rdelta, int nstep, int use_mad);
+/* make_qkx3_fast: ggml's make_qkx3_quants (the search of make_qkx2_quants, squared error, max <=
+ * min degenerate) for the candidates that need not match llama.cpp bit for bit: sums in double,
+ * and each grid's error from the sums in closed form, sum w (s*l + m - x)^2 = s^2 Sll + 2sm Sl +
+ * m^2 Sw - 2s Sxl - 2m Sx + Sxx, instead of a second pass over the block. n <= 32. */
 float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L, float *the_min,
                      float rmin, float rdelta, int nstep);
+/* The same two searches for 8 sub-blocks of n at once (x, weights/w and L: the sub-blocks one
+ * after the other; scales[8], the_mins[8]): each sub-block's results are exactly those of the
+ * one-sub-block function above. */
+void make_qkx2_quants8(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *scales,
+                       float *the_mins, float rmin, float rdelta, int nstep, int use_mad);
+/* make_qx_quants of 16 sub-blocks of 16 (x, L and qw, when not NULL: 256 values) into scales[16],
+ * each sub-block's results exactly those of make_qx_quants(16, nmax, ...). */
+void make_qx_quants16(int nmax, const float *x, int8_t *L, const float *qw, float *scales);
+void make_qkx3_fast8(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
+                     float *the_mins, float rmin, float rdelta, int nstep);
 
 /* The k-quants: llama.cpp's reference (ref) and the importance-aware candidate (imp; qw NULL:
  * neutral weights, see quantize.h). */

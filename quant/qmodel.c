@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "formats/convert.h"
 #include "formats/gguf.h"
 #include "formats/gguf_meta.h"
 #include "formats/gguf_write.h"
@@ -371,6 +372,84 @@ static int64_t src_row(const Tn *t, int64_t r, int64_t len) {
     return h * hd + (w % 2) * (hd / 2) + w / 2;
 }
 
+/* Squared-error sums of one tensor's rows (see convert). */
+typedef struct {
+    double se, ss, wse, wss;
+} Sums;
+
+/* Adds sum (back-x)^2, sum x^2 and, with imp, their imp-weighted sums over a row to s, in double.
+ * Eight partial sums per quantity (vector extensions: independent chains the processor overlaps,
+ * where one running sum is a chain of dependent additions), added together at the row's end. */
+static void row_errors(const float *x, const float *back, const float *imp, int64_t n, Sums *s) {
+    typedef float vf8 __attribute__((vector_size(32)));
+    typedef double vd8 __attribute__((vector_size(64)));
+    vd8 se = {0}, ss = {0}, wse = {0}, wss = {0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        vf8 xf, bf;
+        memcpy(&xf, x + j, sizeof xf), memcpy(&bf, back + j, sizeof bf);
+        const vd8 xd = __builtin_convertvector(xf, vd8), d = __builtin_convertvector(bf, vd8) - xd, xx = xd * xd;
+        se += d * d;
+        ss += xx;
+        if (imp) {
+            vf8 wf;
+            memcpy(&wf, imp + j, sizeof wf);
+            const vd8 w = __builtin_convertvector(wf, vd8);
+            wse += w * d * d;
+            wss += w * xx;
+        }
+    }
+    double r[4] = {0, 0, 0, 0};
+    for (int k = 0; k < 8; k++) r[0] += se[k], r[1] += ss[k], r[2] += wse[k], r[3] += wss[k];
+    for (; j < n; j++) {
+        const double d = (double)back[j] - x[j], xx = (double)x[j] * x[j];
+        r[0] += d * d;
+        r[1] += xx;
+        if (imp) {
+            r[2] += imp[j] * d * d;
+            r[3] += imp[j] * xx;
+        }
+    }
+    s->se += r[0], s->ss += r[1], s->wse += r[2], s->wss += r[3];
+}
+
+/* The common case of convert (no Hessian, no permuted bias, no shift): each thread takes its
+ * rows in turn through source -> f32 -> quantized -> f32 again while they are in its cache, and
+ * accumulates the squared errors. The quantized rows land in o. The sums are the same as the separate passes' up to the order of
+ * additions in double (a row's in eight partial sums; the threads' split already varies them in the
+ * last bits). Returns the first row that failed to quantize, or -1. */
+static int64_t quantize_fused(const Tn *t, const Convert *cv, int64_t r0, int64_t nr, const float *imp,
+                              uint8_t *o, size_t orb, Sums *sums) {
+    const QmTensor *p = &t->pub;
+    const int64_t n = p->ne[0], rows = t->rows;
+    int64_t bad = -1;
+    double se = sums->se, ss = sums->ss, wse = sums->wse, wss = sums->wss;
+#pragma omp parallel reduction(+ : se, ss, wse, wss)
+    {
+        float *x = xmalloc((size_t)n * sizeof(float)), *back = xmalloc((size_t)n * sizeof(float));
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < nr; r++) {
+            const int64_t sr = src_row(t, r0 + r, rows);
+            if (t->hq) hq_rows_f32(t->hq, sr, 1, x);
+            else convert_rows_f32(cv, p->src_type, src_at(t, sr), 1, n, x);
+            uint8_t *q = o + (size_t)r * orb;
+            if (qquantize_row(p->type, x, q, n, imp) != 0) {
+#pragma omp critical(qm_bad_row)
+                if (bad < 0 || r < bad) bad = r;
+                continue;
+            }
+            convert_rows_f32(cv, p->type, q, 1, n, back);
+            Sums rs = {0, 0, 0, 0};
+            row_errors(x, back, imp, n, &rs);
+            se += rs.se, ss += rs.ss, wse += rs.wse, wss += rs.wss;
+        }
+        free(x);
+        free(back);
+    }
+    sums->se = se, sums->ss = ss, sums->wse = wse, sums->wss = wss;
+    return bad;
+}
+
 static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info, Err *err) {
     QmTensor *p = &t->pub;
     const float *imp = info->importance && p->n_dims >= 2 ? info->importance(info->ctx, p) : NULL;
@@ -390,15 +469,31 @@ static int convert(QModel *q, Tn *t, int idx, GgufWriter *w, const QmInfo *info,
     int64_t per = (int64_t)(CHUNK_FLOATS / (uint64_t)n);
     if (per < 1) per = 1;
     if (per > rows) per = rows;
-    float *f = xmalloc((size_t)per * (size_t)n * sizeof(float));
     uint8_t *o = xmalloc((size_t)per * orb);
     float *tmp = p->n_dims == 1 && t->perm_heads ? xmalloc((size_t)n * sizeof(float)) : NULL;
+    const int fused = !H && !tmp && t->shift == 0;
+    float *f = fused ? NULL : xmalloc((size_t)per * (size_t)n * sizeof(float));
     float *gw = H ? xmalloc((size_t)per * (size_t)n * sizeof(float)) : NULL; /* GPTQ's working copy */
     double se = 0, ss = 0, wse = 0, wss = 0, hse = 0, hss = 0;
     int rc = 0;
+    Convert cv;
+    convert_init(&cv);
     for (int64_t r0 = 0; r0 < rows && rc == 0; r0 += per) {
         const int64_t nr = rows - r0 < per ? rows - r0 : per;
         progress("quantize: tensor %d/%d %s  %.0f%%", idx + 1, q->n_t, p->name, 100.0 * r0 / rows);
+        if (fused) {
+            Sums sums = {se, ss, wse, wss};
+            const int64_t bad = quantize_fused(t, &cv, r0, nr, imp, o, orb, &sums);
+            se = sums.se, ss = sums.ss, wse = sums.wse, wss = sums.wss;
+            if (bad >= 0) {
+                rc = err_set(err, "%s: tensor %s row %lld: a value is not finite or beyond +-65504, which %s "
+                                  "cannot hold (keep the tensor with --keep '%s=F32')",
+                             q->path, p->name, (long long)(r0 + bad), qtype_name(p->type), p->name);
+                break;
+            }
+            rc = gw_data(w, o, (size_t)nr * orb, err);
+            continue;
+        }
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < nr; r++) {
             /* a permuted matrix moves whole rows; a permuted bias is one row whose elements move */
