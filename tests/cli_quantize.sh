@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # coldtok quantize: end to end on the fixture models (report, metadata, fall-backs, CSV, logits of
 # the written file against the fixtures' references when `coldtok logits` is there) and the
-# failures: one line, the right exit code, nothing left at OUT or OUT.tmp. Prints TAP.
+# failures: one line, the right exit code, nothing left at OUT or its temporary OUT.tmpXXXXXX
+# (common/util.h out_open). Prints TAP.
 set -u
 . "$(dirname "$0")/tap.sh"
 BIN=${COLDTOK:-./coldtok}
 FX=${COLDTOK_FIXTURES:-../shared/fixtures}
 tmp=$(mktemp -d /tmp/coldtok-cli-quantize.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# temp_of OUT: prints OUT's temporaries (OUT.tmpXXXXXX, out_open's mkstemp names); false if none
+temp_of() { compgen -G "$1.tmp??????"; }
 
 # fails NAME CODE REGEX ARGS...: coldtok quantize ARGS exits CODE, says REGEX on stderr's first
 # line ("coldtok quantize: ..."), prints nothing else but an optional "try" line, writes no OUT
@@ -20,9 +23,9 @@ fails() {
     if [ $rc -ne "$code" ]; then notok "$name" "exit $rc, expected $code: $(head -1 "$tmp/err")"
     elif [ "$lines" -ne 1 ] || ! head -1 "$tmp/err" | grep -Eq -- "^coldtok quantize: .*$re"; then
         notok "$name" "stderr: $(cat "$tmp/err")"
-    elif [ -e "$tmp/o.gguf" ] || [ -e "$tmp/o.gguf.tmp" ]; then notok "$name" "an output file was left"
+    elif [ -e "$tmp/o.gguf" ] || temp_of "$tmp/o.gguf" > /dev/null; then notok "$name" "an output file was left"
     else ok "$name"; fi
-    rm -f "$tmp/o.gguf" "$tmp/o.gguf.tmp"
+    rm -f "$tmp/o.gguf" "$tmp"/o.gguf.tmp*
 }
 
 # max |a - b| / max |b| of two float32 files (awk over od), or "size" when their sizes differ
@@ -52,7 +55,7 @@ if [ -f "$F32" ]; then
     check "Q8_0: CSV header and 21 rows" \
         '[ "$(head -1 "$tmp/q8.csv" | tr -d \")" = "tensor,shape,from,type,rmse,rel_rmse,bytes,note" ] && [ $(wc -l < "$tmp/q8.csv") -eq 22 ]' \
         "$(head -2 "$tmp/q8.csv")"
-    check "Q8_0: no temporary file left" '[ ! -e "$tmp/q8.gguf.tmp" ]'
+    check "Q8_0: no temporary file left" '! temp_of "$tmp/q8.gguf"'
 
     if "$BIN" logits --help > /dev/null 2>&1; then
         ids=$(tr -dc '0-9,' < "$FX/models/synth-llama/prompt.json" | tr ',' ' ')
@@ -192,12 +195,12 @@ if "$BIN" synth --preset tiny-llama --dims embd=512,ff=2048,layers=4,vocab=4096,
         --type F16 -o "$tmp/big.gguf" > /dev/null 2>&1; then
     "$BIN" quantize -m "$tmp/big.gguf" --type Q2_K -o "$tmp/int.gguf" > /dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 200); do [ -e "$tmp/int.gguf.tmp" ] && break; sleep 0.02; done
-    if [ -e "$tmp/int.gguf.tmp" ] && kill -INT $pid 2> /dev/null; then
+    for _ in $(seq 200); do temp_of "$tmp/int.gguf" > /dev/null && break; sleep 0.02; done
+    if temp_of "$tmp/int.gguf" > /dev/null && kill -INT $pid 2> /dev/null; then
         wait $pid
         rc=$?
         check "interrupted: killed by SIGINT, no OUT, no OUT.tmp" \
-            '[ $rc -eq 130 ] && [ ! -e "$tmp/int.gguf" ] && [ ! -e "$tmp/int.gguf.tmp" ]' "rc=$rc $(ls "$tmp")"
+            '[ $rc -eq 130 ] && [ ! -e "$tmp/int.gguf" ] && ! temp_of "$tmp/int.gguf"' "rc=$rc $(ls "$tmp")"
     else
         wait $pid
         skip "interrupted run" "the run ended before it could be interrupted"
