@@ -123,7 +123,8 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_scale: coldtok quantize --type %s failed\n", types[i]);
             return 1;
         }
-        printf("  quantized %-8s      %.2f GiB in %.0f s\n", types[i], file_size(var[i]) / GiB, r.wall);
+        printf("  quantized %-8s      %.2f GiB in %.0f s (%.0f s CPU)\n", types[i], file_size(var[i]) / GiB, r.wall,
+               r.cpu);
     }
     double base_size = file_size(base);
 
@@ -145,11 +146,12 @@ int main(int argc, char **argv) {
     }
     long c = atol(ctx), windows = atol(tokens) / c;
     double model_tokens = (double)windows * (double)(c - 1); /* tokens each model evaluates */
-    printf("  --mem-limit %s, 1 job     %.0f s, peak RSS %.2f GiB, %.1f tokens/s per model (%ld windows x %ld)\n",
-           mem, chunk.wall, chunk.rss_kb / 1048576.0, model_tokens * (nt + 1) / chunk.wall, windows, c - 1);
+    printf("  --mem-limit %s, 1 job     %.0f s (%.0f s CPU), peak RSS %.2f GiB, %.1f tokens/s per model (%ld windows x "
+           "%ld)\n",
+           mem, chunk.wall, chunk.cpu, chunk.rss_kb / 1048576.0, model_tokens * (nt + 1) / chunk.wall, windows, c - 1);
 
     /* 2. each variant as its own default job */
-    double sep_wall = 0;
+    double sep_wall = 0, sep_cpu = 0;
     long sep_rss = 0;
     for (int i = 0; i < nt && separate; i++) {
         char *b[] = {coldtok, "drift", "-m", base, "-m", var[i], "--corpus", "data/samples/python", "--ctx", (char *)ctx,
@@ -159,12 +161,14 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_scale: coldtok drift (%s alone) failed\n", types[i]);
             return 1;
         }
-        printf("  default job, %-8s    %.0f s, peak RSS %.2f GiB\n", types[i], r.wall, r.rss_kb / 1048576.0);
-        sep_wall += r.wall;
+        printf("  default job, %-8s    %.0f s (%.0f s CPU), peak RSS %.2f GiB\n", types[i], r.wall, r.cpu,
+               r.rss_kb / 1048576.0);
+        sep_wall += r.wall, sep_cpu += r.cpu;
         if (r.rss_kb > sep_rss) sep_rss = r.rss_kb;
     }
     if (separate)
-        printf("  %d default jobs          %.0f s, peak RSS %.2f GiB\n", nt, sep_wall, sep_rss / 1048576.0);
+        printf("  %d default jobs          %.0f s (%.0f s CPU), peak RSS %.2f GiB\n", nt, sep_wall, sep_cpu,
+               sep_rss / 1048576.0);
 
     /* 3. llama.cpp, one window per model (its two-pass route: the base's logits, then each variant's) */
     if (access(oracle, X_OK) == 0) {
@@ -181,14 +185,18 @@ int main(int argc, char **argv) {
                 printf("  llama.cpp %-8s      failed (llama_oracle logits)\n", i < 0 ? "F16" : types[i]);
                 continue;
             }
-            printf("  llama.cpp %-8s      %.0f s for %ld tokens (load included): %.1f tokens/s, peak RSS %.2f GiB\n",
-                   i < 0 ? "F16" : types[i], r.wall, c, (double)c / r.wall, r.rss_kb / 1048576.0);
+            printf("  llama.cpp %-8s      %.0f s (%.0f s CPU) for %ld tokens (load included): %.1f tokens/s, peak RSS "
+                   "%.2f GiB\n",
+                   i < 0 ? "F16" : types[i], r.wall, r.cpu, c, (double)c / r.wall, r.rss_kb / 1048576.0);
         }
         unlink(lout);
     } else
         printf("  llama.cpp: SKIP (%s absent: make oracle)\n", oracle);
 
     verdict("peak RSS of the --mem-limit job, GiB", chunk.rss_kb / 1048576.0, (base_size + 2 * GiB) / GiB, " GiB");
-    if (separate) verdict("--mem-limit job / separate jobs, time", chunk.wall / sep_wall, 1.0, "x");
+    if (separate) {
+        verdict("--mem-limit job / separate jobs, time", chunk.wall / sep_wall, 1.0, "x");
+        printf("  (CPU time: --mem-limit job / separate jobs %.2fx)\n", chunk.cpu / sep_cpu);
+    }
     return 0;
 }

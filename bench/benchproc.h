@@ -56,7 +56,7 @@ static inline void drop_cache(const char *path) {
 }
 
 typedef struct {
-    double wall, read_bytes;
+    double wall, cpu, read_bytes; /* cpu: the child's user + system seconds */
     long rss_kb;
 } Run;
 
@@ -77,6 +77,8 @@ static inline int run(char *const *argv, const char *model, int cold, Run *out) 
     struct rusage ru;
     if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
     out->wall = now_seconds() - t0;
+    out->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+               ru.ru_stime.tv_usec / 1e6;
     out->rss_kb = ru.ru_maxrss;
     out->read_bytes = resident_bytes(model) - before;
     return 0;
