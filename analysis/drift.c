@@ -232,6 +232,8 @@ static void plan_free(Plan *p, size_t nfiles) {
     free(p->pick), free(p->nw), free(p->status), free(p->aligned);
 }
 
+typedef struct Scorer Scorer;
+
 typedef struct {
     const TfOptions *o;
     TfRun *run;
@@ -248,8 +250,11 @@ typedef struct {
     uint32_t file_index; /* of the file being scored, in the corpus's order */
     int chunked;         /* --mem-limit: windows gather in chunk, one model resident at a time */
     Chunk chunk;
-    Runner **vars;       /* [chunk.nvar] the variants (all on the base's vocabulary) */
-    int *var_index;      /* [chunk.nvar] their indices in r[] */
+    int *var_index;      /* [chunk.nvar] the variants on the base's vocabulary: their indices in r[] */
+    size_t *off;         /* [n_out + 1] the byte offsets of a window's scored tokens */
+    Scorer *open;        /* --mem-limit: the file being read, when it has per-byte lanes */
+    Scorer **fin;        /* [nfin] files read whose per-byte sums wait for the chunk, in corpus order */
+    size_t nfin, fin_cap, fin_bytes; /* fin_bytes: their ledgers' bytes */
 } Ctx;
 
 static void record_window(Ctx *x, int v, int lang, const char *file, long window);
@@ -297,15 +302,19 @@ static void record_window(Ctx *x, int v, int lang, const char *file, long window
 }
 
 /* Runs window w of a file (x->win and x->cls filled) through the base and the variants on its
- * vocabulary, and compares them. */
+ * vocabulary, and compares them. led: under --mem-limit, NULL or the ledger the base's
+ * log-likelihoods go to (over the bytes x->off). */
 static void note_window(Ctx *x, long w);
 static int flush_chunk(Ctx *x, Err *err);
+static size_t held_bytes(const Ctx *x);
 
-static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
+static int run_window(Ctx *x, int lang, const char *file, long w, TfLedger *led, Err *err) {
     TfRun *run = x->run;
     int ctx = x->o->ctx;
-    if (x->chunked) /* run later, model by model */
-        return chunk_add(&x->chunk, x->win, x->cls, lang, x->file_index, w, file) ? flush_chunk(x, err) : 0;
+    if (x->chunked) { /* run later, model by model */
+        chunk_add(&x->chunk, x->win, x->cls, lang, x->file_index, w, file, led, x->off);
+        return chunk_over(&x->chunk, held_bytes(x)) ? flush_chunk(x, err) : 0;
+    }
     int rc = runner_window(&x->r[0], x->win, ctx, err);
     run->models[0].tokens += ctx - 1;
     for (int v = 1; v < run->nmodels && rc == 0; v++) {
@@ -318,14 +327,17 @@ static int run_window(Ctx *x, int lang, const char *file, long w, Err *err) {
     return rc;
 }
 
+static void settle_files(Ctx *x);
+
 /* Runs the gathered windows model by model (drift_chunk.h), then records them as run_window
- * would have, window by window and variant by variant. */
+ * would have, window by window and variant by variant, and sums the bytes of the files read. */
 static int flush_chunk(Ctx *x, Err *err) {
     Chunk *k = &x->chunk;
     TfRun *run = x->run;
     int ctx = x->o->ctx, n = x->n_out;
-    if (k->n == 0) return 0;
-    if (chunk_run(k, &x->r[0], x->vars, x->threads, x->scratch, run->windows, x->plan.total, err)) return -1;
+    if ((k->n > 0 || k->nb > 0) &&
+        chunk_run(k, x->r, run->nmodels, x->var_index, x->threads, x->scratch, run->windows, x->plan.total, err))
+        return -1;
     uint32_t file_index = x->file_index;
     for (long i = 0; i < k->n; i++) {
         memcpy(x->win, k->win + (size_t)i * (size_t)ctx, (size_t)ctx * sizeof *x->win);
@@ -341,6 +353,7 @@ static int flush_chunk(Ctx *x, Err *err) {
     }
     x->file_index = file_index;
     k->n = 0;
+    settle_files(x);
     return 0;
 }
 
@@ -377,8 +390,6 @@ static void note_window(Ctx *x, long w) {
  * every lane is done: the base after its last window drawn; a per-byte lane, when windows were
  * drawn (--max-tokens), once it is past the last byte the base scored, and it only runs the
  * windows that hold a byte the base scored (the others could add nothing). */
-typedef struct Scorer Scorer;
-
 typedef struct {
     Scorer *s;
     int model;      /* its runner: x->r[model] */
@@ -387,7 +398,8 @@ typedef struct {
     long next;      /* its next window */
     int done, dead; /* done: nothing more to run; dead: its tokens stopped spelling the file */
     long tokens;    /* per-byte lanes: tokens evaluated in this file */
-    TfBytes *acc;   /* per-byte lanes: the model's byte totals with this file's bytes added */
+    TfBytes *acc;   /* per-byte lanes: the model's byte totals with this file's bytes added (under
+                     * --mem-limit NULL until the files before it are summed: own_totals) */
 } Lane;
 
 struct Scorer {
@@ -401,7 +413,21 @@ struct Scorer {
     Lane *lane;
     TfLedger led;       /* the bytes' classes; with per-byte lanes, their log-likelihoods per lane */
     size_t scored_end;  /* the end of the bytes the base scored so far */
+    size_t pending;     /* --mem-limit: the first byte whose log-likelihoods wait for the chunk
+                         * (SIZE_MAX: none); no byte from there on is summed before it runs */
 };
+
+/* Under --mem-limit the log-likelihoods of a window come when its chunk runs (drift_chunk.h):
+ * the byte offsets of the scored tokens of window w of lane k go to x->off, and the bytes are
+ * claimed for the lane now (a per-byte lane under a draw asks which bytes the base scored). */
+static void claim_window(Scorer *s, int k, long w) {
+    Ctx *x = s->x;
+    int first = x->o->ctx / 2;
+    size_t w0 = (size_t)w * (size_t)(x->o->ctx - 1);
+    for (int i = 0; i <= x->n_out; i++) x->off[i] = tftrack_off(&s->lane[k].tr, w0 + (size_t)(first + i));
+    tfledger_claim(&s->led, k, x->off[0], x->off[x->n_out]);
+    if (x->off[0] < s->pending) s->pending = x->off[0];
+}
 
 /* Spreads the log-likelihoods of the scored positions of r's current window (window w of lane k)
  * over the bytes of the tokens they predict. */
@@ -432,9 +458,11 @@ static int run_base(Scorer *s, Err *err) {
                                                                    tftrack_off(&b->tr, ts + 1) - s->led.byte0)
                                       : TF_ALL;
         }
-        if (run_window(x, s->lang, s->path, w, err)) return s->window_failed = 1, -1;
+        TfLedger *led = NULL;
+        if (x->chunked && s->nlanes > 1) claim_window(s, 0, w), led = &s->led;
+        if (run_window(x, s->lang, s->path, w, led, err)) return s->window_failed = 1, -1;
         if (s->nlanes > 1) { /* the base's logits stay until its next window */
-            spread_window(s, 0, &x->r[0], x->win, w);
+            if (!x->chunked) spread_window(s, 0, &x->r[0], x->win, w);
             s->scored_end = tftrack_off(&b->tr, w0 + wl);
         }
     }
@@ -461,10 +489,17 @@ static int run_lane(Scorer *s, int k, Err *err) {
             }
         }
         tftrack_window(&ln->tr, ln->next, ctx, r->start, win);
-        if (runner_window(r, win, ctx, err)) return s->window_failed = 1, -1;
+        if (s->x->chunked) { /* run when the chunk runs */
+            claim_window(s, k, ln->next);
+            chunk_add_bytes(&s->x->chunk, (ChunkByteWin){ln->model, k, &s->led, &ln->dead}, win, s->x->off);
+        } else {
+            if (runner_window(r, win, ctx, err)) return s->window_failed = 1, -1;
+            spread_window(s, k, r, win, ln->next);
+        }
         ln->tokens += ctx - 1;
-        spread_window(s, k, r, win, ln->next);
         ln->next++;
+        if (s->x->chunked && chunk_over(&s->x->chunk, held_bytes(s->x)) && flush_chunk(s->x, err))
+            return s->window_failed = 1, -1;
     }
     tftrack_drop(&ln->tr, (size_t)ln->next * wl);
     if (s->pick && b->done && tftrack_frontier(&ln->tr) >= s->scored_end) ln->done = 1;
@@ -479,6 +514,7 @@ static void take_bytes(Scorer *s, size_t upto) {
         if (k > 0 && !ln->dead) acc[k] = ln->acc;
         if (!ln->done && tftrack_frontier(&ln->tr) < upto) upto = tftrack_frontier(&ln->tr);
     }
+    if (upto > s->pending) upto = s->pending;
     tfledger_take(&s->led, upto, acc, s->lang, s->x->run->nlangs, TF_CLASSES, TF_ALL);
     free(acc);
 }
@@ -518,6 +554,56 @@ static int score_chunk(void *arg, const char *data, size_t n, Err *err) {
     return done;
 }
 
+/* Gives the per-byte lanes their totals: a copy of the model's so far, to which the file's bytes
+ * are added, kept aside until the file ends (a lane that stops spelling the file adds nothing). Under
+ * --mem-limit only once every file before it is summed, so the sums keep the corpus's byte order. */
+static void own_totals(Scorer *s) {
+    TfRun *run = s->x->run;
+    size_t nb = (size_t)(run->nlangs + 1) * TF_CLASSES * sizeof(TfBytes);
+    for (int k = 1; k < s->nlanes; k++)
+        if (!s->lane[k].acc) s->lane[k].acc = memcpy(xmalloc(nb), run->models[s->lane[k].model].bytes, nb);
+}
+
+/* The file is read and every log-likelihood of its bytes is known: sums the bytes left and keeps
+ * the totals of the lanes still spelling it. */
+static void finish_file(Scorer *s) {
+    TfRun *run = s->x->run;
+    size_t nb = (size_t)(run->nlangs + 1) * TF_CLASSES * sizeof(TfBytes);
+    own_totals(s);
+    for (int k = 0; k < s->nlanes; k++) s->lane[k].done = 1;
+    take_bytes(s, SIZE_MAX);
+    for (int k = 1; k < s->nlanes; k++) {
+        if (s->lane[k].dead) continue;
+        memcpy(run->models[s->lane[k].model].bytes, s->lane[k].acc, nb);
+        run->models[s->lane[k].model].tokens += s->lane[k].tokens;
+    }
+}
+
+static void scorer_free(Scorer *s) {
+    for (int k = 0; k < s->nlanes; k++) {
+        tok_stream_free(&s->lane[k].ts);
+        tftrack_free(&s->lane[k].tr);
+        free(s->lane[k].acc);
+    }
+    free(s->lane);
+    tfledger_free(&s->led);
+    free(s);
+}
+
+static size_t held_bytes(const Ctx *x) { return x->fin_bytes + (x->open ? tfledger_bytes(&x->open->led) : 0); }
+
+/* After a chunk ran (every log-likelihood it owed is in the ledgers): sums the files read, in
+ * corpus order, and lets the file being read sum its bytes from now on. */
+static void settle_files(Ctx *x) {
+    for (size_t i = 0; i < x->nfin; i++) {
+        x->fin[i]->pending = SIZE_MAX;
+        finish_file(x->fin[i]);
+        scorer_free(x->fin[i]);
+    }
+    x->nfin = 0, x->fin_bytes = 0;
+    if (x->open) x->open->pending = SIZE_MAX, own_totals(x->open);
+}
+
 /* Scores file x->file_index, streamed. */
 static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) {
     TfRun *run = x->run;
@@ -547,49 +633,46 @@ static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) 
     }
     run->scored++;
     if (!p->aligned[i]) run->unaligned++;
-    Scorer s = {.x = x, .kl = &kw->langs[lang], .path = cf->path, .lang = lang, .pick = pick, .last = last};
-    s.lane = xcalloc((size_t)run->nmodels, sizeof *s.lane);
-    s.lane[s.nlanes++].model = 0;
+    Scorer *s = xmalloc(sizeof *s);
+    *s = (Scorer){.x = x, .kl = &kw->langs[lang], .path = cf->path, .lang = lang, .pick = pick, .last = last,
+                  .pending = SIZE_MAX};
+    s->lane = xcalloc((size_t)run->nmodels, sizeof *s->lane);
+    s->lane[s->nlanes++].model = 0;
     for (int v = 1; v < run->nmodels && p->aligned[i]; v++) /* per byte: where the base's bytes are known */
-        if (!run->models[v].same_vocab) s.lane[s.nlanes++].model = v;
-    tfledger_init(&s.led, s.nlanes > 1 ? s.nlanes : 0);
-    size_t nb = (size_t)(run->nlangs + 1) * TF_CLASSES;
-    for (int k = 0; k < s.nlanes; k++) {
-        Lane *ln = &s.lane[k];
-        ln->s = &s;
+        if (!run->models[v].same_vocab) s->lane[s->nlanes++].model = v;
+    tfledger_init(&s->led, s->nlanes > 1 ? s->nlanes : 0);
+    for (int k = 0; k < s->nlanes; k++) {
+        Lane *ln = &s->lane[k];
+        ln->s = s;
         stream_open(&ln->ts, x->r[ln->model].tok);
         tftrack_init(&ln->tr, x->r[ln->model].tok, k == 0 ? p->aligned[i] : 1);
-        if (k > 0) ln->acc = memcpy(xmalloc(nb * sizeof *ln->acc), run->models[ln->model].bytes, nb * sizeof *ln->acc);
     }
+    if (x->nfin == 0) own_totals(s); /* else once the files before it are summed (settle_files) */
+    if (x->chunked && s->nlanes > 1) x->open = s;
     ReadStatus st;
-    int rc = corpus_stream(cf->path, score_chunk, &s, &st, err);
+    int rc = corpus_stream(cf->path, score_chunk, s, &st, err);
     if (rc == 0 && st != READ_OK)
         rc = err_set(err, "%s: the file changed while drift ran (%s)", cf->path,
                      st == READ_EMPTY ? "it is empty" : "it is not UTF-8 text any more");
-    for (int k = 0; k < s.nlanes && rc == 0; k++)
-        if (!s.lane[k].done && tok_stream_end(&s.lane[k].ts, lane_piece, &s.lane[k], err) < 0) rc = -1;
-    if (rc == 0 && pump(&s, err)) rc = -1; /* (a lane whose text had all been encoded had no last piece) */
-    if (rc == 0 && !s.lane[0].done) /* the read ended before the base's last window */
+    for (int k = 0; k < s->nlanes && rc == 0; k++)
+        if (!s->lane[k].done && tok_stream_end(&s->lane[k].ts, lane_piece, &s->lane[k], err) < 0) rc = -1;
+    if (rc == 0 && pump(s, err)) rc = -1; /* (a lane whose text had all been encoded had no last piece) */
+    if (rc == 0 && !s->lane[0].done) /* the read ended before the base's last window */
         rc = err_set(err, "%s: the file changed while drift ran (%ld windows, %ld before)", cf->path,
-                     windows_of(tftrack_tokens(&s.lane[0].tr), x->o->ctx), nw);
-    if (rc >= 0) { /* the file is read: every byte is final; a lane still spelling it is counted */
-        for (int k = 0; k < s.nlanes; k++) s.lane[k].done = 1;
-        take_bytes(&s, SIZE_MAX);
-        for (int k = 1; k < s.nlanes; k++) {
-            TfModel *tm = &run->models[s.lane[k].model];
-            if (s.lane[k].dead) continue;
-            memcpy(tm->bytes, s.lane[k].acc, nb * sizeof *tm->bytes);
-            tm->tokens += s.lane[k].tokens;
-        }
+                     windows_of(tftrack_tokens(&s->lane[0].tr), x->o->ctx), nw);
+    x->open = NULL;
+    if (rc < 0 && !s->window_failed) name_file(cf->path, err);
+    for (int k = 0; k < s->nlanes; k++) tok_stream_free(&s->lane[k].ts), tftrack_free(&s->lane[k].tr);
+    if (rc >= 0 && (s->pending != SIZE_MAX || x->nfin > 0)) { /* --mem-limit: summed after the chunk runs */
+        for (int k = 0; k < s->nlanes; k++) s->lane[k].done = 1;
+        take_bytes(s, SIZE_MAX); /* the bytes before the first that waits */
+        if (x->nfin == x->fin_cap) x->fin = xrealloc(x->fin, (x->fin_cap = 2 * x->fin_cap + 4) * sizeof *x->fin);
+        x->fin[x->nfin++] = s;
+        x->fin_bytes += tfledger_bytes(&s->led);
+        return 0;
     }
-    if (rc < 0 && !s.window_failed) name_file(cf->path, err);
-    for (int k = 0; k < s.nlanes; k++) {
-        tok_stream_free(&s.lane[k].ts);
-        tftrack_free(&s.lane[k].tr);
-        free(s.lane[k].acc);
-    }
-    free(s.lane);
-    tfledger_free(&s.led);
+    if (rc >= 0) finish_file(s);
+    scorer_free(s);
     return rc < 0 ? -1 : 0;
 }
 
@@ -624,11 +707,6 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             if (i > 0 && tm->same_vocab) tok_free(x.r[i].tok), x.r[i].tok = NULL; /* the base's serves */
         }
     }
-    for (int i = 1; i < o->nmodels && rc == 0 && x.chunked; i++)
-        if (!run->models[i].same_vocab)
-            rc = err_set(err, "--mem-limit: %s is compared per byte (another vocabulary, or --bytes), which runs "
-                         "beside the base's windows; only variants on the base's vocabulary run under --mem-limit",
-                         run->models[i].name);
     for (int i = 1; i < o->nmodels && rc == 0 && o->nshards > 0; i++)
         if (!run->models[i].same_vocab)
             rc = err_set(err, "--shard: %s is compared per byte (another vocabulary, or --bytes); only variants on "
@@ -648,16 +726,19 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
         x.win = xmalloc((size_t)o->ctx * sizeof *x.win);
         x.pos = xmalloc((size_t)x.n_out * sizeof *x.pos);
         x.cls = xmalloc((size_t)x.n_out);
+        x.off = xmalloc((size_t)(x.n_out + 1) * sizeof *x.off);
         plan_windows(&x.plan, o, c, kw, x.r[0].tok, run->lang_windows);
         run->all_windows = x.plan.total;
         PlanTally tally;
         plan_tally(&x.plan, c->n, &tally);
         if (o->nshards > 0) plan_shard(&x.plan, c->n, o->shard, o->nshards);
         if (x.chunked) {
-            x.vars = xcalloc((size_t)run->nmodels, sizeof *x.vars);
+            int nsame = 0, bytes = 0; /* the variants compared per position, and whether some are per byte */
             x.var_index = xcalloc((size_t)run->nmodels, sizeof *x.var_index);
-            for (int v = 1; v < run->nmodels; v++) x.var_index[v - 1] = v, x.vars[v - 1] = &x.r[v];
-            chunk_init(&x.chunk, o->mem_limit, x.plan.total, o->ctx, run->models[0].n_vocab, run->nmodels - 1);
+            for (int v = 1; v < run->nmodels; v++)
+                if (run->models[v].same_vocab) x.var_index[nsame++] = v;
+                else bytes = 1;
+            chunk_init(&x.chunk, o->mem_limit, x.plan.total, o->ctx, run->models[0].n_vocab, nsame, bytes);
         }
         x.t0 = now_seconds();
         for (size_t i = 0; i < c->n && rc == 0; i++) { /* streamed: memory bounded */
@@ -668,7 +749,9 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             else rc = stream_file(&x, kw, &c->files[i], err);
         }
         if (x.chunked && rc == 0) rc = flush_chunk(&x, err);
-        if (x.chunked) chunk_free(&x.chunk), free(x.vars), free(x.var_index);
+        if (x.chunked) chunk_free(&x.chunk), free(x.var_index);
+        for (size_t i = 0; i < x.nfin; i++) scorer_free(x.fin[i]); /* (after a failure) */
+        free(x.fin);
         progress_done();
         run->seconds = now_seconds() - x.t0;
         if (o->nshards > 0 && rc == 0) { /* a shard reports the whole run's files */
@@ -676,7 +759,7 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             run->too_short = tally.too_short, run->unaligned = tally.unaligned, run->unsampled = tally.unsampled;
         }
         for (int t = 0; t < x.threads; t++) free(x.scratch[t]);
-        free(x.scratch), free(x.win), free(x.pos), free(x.cls);
+        free(x.scratch), free(x.win), free(x.pos), free(x.cls), free(x.off);
         plan_free(&x.plan, c->n);
     }
     if (x.sink && x.sink->close(x.sink->arg, rc == 0 ? err : NULL) != 0 && rc == 0) rc = -1;

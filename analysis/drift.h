@@ -12,7 +12,8 @@
  * per scored position is one TfPos per variant (16 bytes) with its language and class (3) and its
  * file (4: the cluster of the bootstrap), for exact percentiles and intervals.
  * With TfOptions.mem_limit the schedule changes, not the results: windows run in chunks, the
- * base over a chunk first, then each variant, one model resident at a time (drift_chunk.h).
+ * base over a chunk first, then each variant (per-byte variants too, their log-likelihoods spread
+ * into the files' ledgers when the chunk runs), one model resident at a time (drift_chunk.h).
  *
  * A variant on the base's vocabulary gets the full comparison (TfPos at every scored position,
  * tagged with the file's language and the class of the true next token: corpus_span_class). A
@@ -87,9 +88,9 @@ typedef struct {
                                 * run's; windows, positions, tokens and seconds are the shard's.
                                 * analysis/drift_shard.h writes and merges the shards. */
     size_t mem_limit;          /* > 0: the bounded-memory schedule (analysis/drift_chunk.h): windows
-                                * gathered in chunks whose base logits fit in mem_limit bytes, one
-                                * model resident at a time; the same results, bit for bit. Every
-                                * variant must then be on the base's vocabulary (-1 otherwise) */
+                                * gathered in chunks whose buffer (base logits, per-byte windows and
+                                * ledgers) fits in mem_limit bytes, one model resident at a time; the
+                                * same results, bit for bit, per position and per byte */
 } TfOptions;
 
 #define TF_CLASSES (MARK_COUNT + 1) /* the byte classes, then TF_ALL */

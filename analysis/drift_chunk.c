@@ -7,16 +7,24 @@
 #include <omp.h>
 #endif
 
-size_t chunk_window_bytes(int ctx, int n_vocab, int nvar) {
+size_t chunk_window_bytes(int ctx, int n_vocab, int nvar, int bytes) {
     size_t n_out = (size_t)(ctx - 1 - ctx / 2);
-    return n_out * (size_t)n_vocab * sizeof(float) + (size_t)nvar * n_out * sizeof(TfPos) + (size_t)ctx * sizeof(int) +
-           n_out + sizeof(int) + sizeof(uint32_t) + sizeof(long) + sizeof(char *);
+    size_t logits = nvar > 0 ? n_out * (size_t)n_vocab * sizeof(float) : 0;
+    size_t offsets = bytes ? (n_out + 1) * sizeof(size_t) + sizeof(TfLedger *) : 0;
+    return logits + offsets + (size_t)nvar * n_out * sizeof(TfPos) + (size_t)ctx * sizeof(int) + n_out + sizeof(int) +
+           sizeof(uint32_t) + sizeof(long) + sizeof(char *);
 }
 
-void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_vocab, int nvar) {
+/* Bytes a per-byte variant's window takes. */
+static size_t byte_window_bytes(const Chunk *k) {
+    return sizeof(ChunkByteWin) + (size_t)k->ctx * sizeof(int) + ((size_t)k->n_out + 1) * sizeof(size_t);
+}
+
+void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_vocab, int nvar, int bytes) {
     memset(k, 0, sizeof *k);
-    k->ctx = ctx, k->n_out = ctx - 1 - ctx / 2, k->n_vocab = n_vocab, k->nvar = nvar;
-    size_t per = chunk_window_bytes(ctx, n_vocab, nvar);
+    k->ctx = ctx, k->n_out = ctx - 1 - ctx / 2, k->n_vocab = n_vocab, k->nvar = nvar, k->bytes = bytes;
+    k->limit = mem_limit;
+    size_t per = chunk_window_bytes(ctx, n_vocab, nvar, bytes);
     size_t cap = mem_limit / per;
     if (cap < 1) cap = 1;
     if (cap > (size_t)(max_windows > 1 ? max_windows : 1)) cap = (size_t)(max_windows > 1 ? max_windows : 1);
@@ -28,27 +36,58 @@ void chunk_init(Chunk *k, size_t mem_limit, long max_windows, int ctx, int n_voc
     k->file = xmalloc(cap * sizeof *k->file);
     k->window = xmalloc(cap * sizeof *k->window);
     k->path = xmalloc(cap * sizeof *k->path);
-    k->base = xmalloc(cap * n_out * (size_t)n_vocab * sizeof *k->base);
+    if (nvar > 0) k->base = xmalloc(cap * n_out * (size_t)n_vocab * sizeof *k->base);
     k->pos = xmalloc((nvar ? (size_t)nvar : 1) * cap * n_out * sizeof *k->pos);
+    if (bytes) {
+        k->led = xmalloc(cap * sizeof *k->led);
+        k->off = xmalloc(cap * (n_out + 1) * sizeof *k->off);
+    }
 }
 
 void chunk_free(Chunk *k) {
     free(k->win), free(k->cls), free(k->lang), free(k->file), free(k->window), free(k->path);
-    free(k->base), free(k->pos);
+    free(k->base), free(k->pos), free(k->led), free(k->off);
+    free(k->bw), free(k->bwin), free(k->boff);
     memset(k, 0, sizeof *k);
 }
 
-int chunk_add(Chunk *k, const int *win, const uint8_t *cls, int lang, uint32_t file, long window, const char *path) {
+int chunk_add(Chunk *k, const int *win, const uint8_t *cls, int lang, uint32_t file, long window, const char *path,
+              TfLedger *led, const size_t *off) {
     long i = k->n++;
+    size_t no = (size_t)k->n_out + 1;
     memcpy(k->win + (size_t)i * (size_t)k->ctx, win, (size_t)k->ctx * sizeof *win);
     memcpy(k->cls + (size_t)i * (size_t)k->n_out, cls, (size_t)k->n_out);
     k->lang[i] = lang, k->file[i] = file, k->window[i] = window, k->path[i] = path;
+    if (k->bytes) {
+        k->led[i] = led;
+        if (led) memcpy(k->off + (size_t)i * no, off, no * sizeof *off);
+    }
     return k->n == k->cap;
 }
 
-static void chunk_progress(const Chunk *k, long done, long total, int model, int nmodels, long w) {
+void chunk_add_bytes(Chunk *k, ChunkByteWin bw, const int *win, const size_t *off) {
+    size_t no = (size_t)k->n_out + 1;
+    if (k->nb == k->bcap) { /* grows geometrically; chunk_over counts what is held */
+        k->bcap = k->bcap ? 2 * k->bcap : 16;
+        k->bw = xrealloc(k->bw, (size_t)k->bcap * sizeof *k->bw);
+        k->bwin = xrealloc(k->bwin, (size_t)k->bcap * (size_t)k->ctx * sizeof *k->bwin);
+        k->boff = xrealloc(k->boff, (size_t)k->bcap * no * sizeof *k->boff);
+    }
+    long i = k->nb++;
+    k->bw[i] = bw;
+    memcpy(k->bwin + (size_t)i * (size_t)k->ctx, win, (size_t)k->ctx * sizeof *win);
+    memcpy(k->boff + (size_t)i * no, off, no * sizeof *off);
+}
+
+int chunk_over(const Chunk *k, size_t extra) {
+    size_t held = (size_t)k->n * chunk_window_bytes(k->ctx, k->n_vocab, k->nvar, k->bytes) +
+                  (size_t)k->nb * byte_window_bytes(k);
+    return k->n == k->cap || held + extra > k->limit;
+}
+
+static void chunk_progress(const Chunk *k, long done, long total, int model, int nmodels, long w, long n) {
     progress("drift: windows %ld-%ld/%ld, model %d/%d, window %ld/%ld", done + 1, done + k->n, total, model, nmodels,
-             w + 1, k->n);
+             w + 1, n);
 }
 
 /* Variant j's comparison of window i (its logits in r->logits) with the kept base logits. */
@@ -71,27 +110,66 @@ static void compare(Chunk *k, int j, long i, const float *zq, int threads, float
     }
 }
 
-int chunk_run(Chunk *k, Runner *base, Runner *const *vars, int threads, float **scratch, long done, long total,
-              Err *err) {
+/* Spreads the log-likelihoods of r's window (its logits in r->logits) over the bytes of the tokens
+ * they predict, as drift.c's spread_window does in the default schedule. */
+static void spread(const Chunk *k, const Runner *r, const int *win, const size_t *off, TfLedger *led, int lane) {
+    int V = r->n_vocab, first = k->ctx / 2;
+    for (int p = 0; p < k->n_out; p++) {
+        double lp = log_prob_of(r->logits + (size_t)p * V, V, win[first + p + 1]);
+        tfledger_spread(led, lane, off[p], off[p + 1], lp);
+    }
+}
+
+/* The base over the chunk's windows: logits kept for the variants on its vocabulary, log-likelihoods
+ * spread for those compared per byte. */
+static int run_base(Chunk *k, Runner *base, int nmodels, long done, long total, Err *err) {
     int rc = 0;
-    size_t row = (size_t)k->n_out * (size_t)k->n_vocab;
+    size_t row = (size_t)k->n_out * (size_t)k->n_vocab, no = (size_t)k->n_out + 1;
+    if (k->n == 0) return 0;
     if (runner_reload(base, err)) return -1;
     for (long i = 0; i < k->n && rc == 0; i++) {
-        chunk_progress(k, done, total, 1, k->nvar + 1, i);
+        chunk_progress(k, done, total, 1, nmodels, i, k->n);
         const int *win = k->win + (size_t)i * (size_t)k->ctx;
         if ((rc = runner_window(base, win, k->ctx, err))) break;
-        memcpy(k->base + (size_t)i * row, base->logits, row * sizeof *k->base);
+        if (k->nvar > 0) memcpy(k->base + (size_t)i * row, base->logits, row * sizeof *k->base);
+        if (k->bytes && k->led[i]) spread(k, base, win, k->off + (size_t)i * no, k->led[i], 0);
     }
     runner_unload(base);
-    for (int j = 0; j < k->nvar && rc == 0; j++) {
-        Runner *r = vars[j];
-        if (runner_reload(r, err)) return -1;
-        for (long i = 0; i < k->n && rc == 0; i++) {
-            chunk_progress(k, done, total, j + 2, k->nvar + 1, i);
-            if ((rc = runner_window(r, k->win + (size_t)i * (size_t)k->ctx, k->ctx, err))) break;
-            compare(k, j, i, r->logits, threads, scratch);
-        }
-        runner_unload(r);
+    return rc;
+}
+
+/* Model m over its per-byte windows (loaded only when it has some to run). */
+static int run_bytes(Chunk *k, Runner *r, int m, int nmodels, long done, long total, Err *err) {
+    int rc = 0, loaded = 0;
+    size_t no = (size_t)k->n_out + 1;
+    for (long i = 0; i < k->nb && rc == 0; i++) {
+        const ChunkByteWin *bw = &k->bw[i];
+        if (bw->model != m || *bw->dead) continue;
+        if (!loaded && runner_reload(r, err)) return -1;
+        loaded = 1;
+        chunk_progress(k, done, total, m + 1, nmodels, i, k->nb);
+        const int *win = k->bwin + (size_t)i * (size_t)k->ctx;
+        if ((rc = runner_window(r, win, k->ctx, err))) break;
+        spread(k, r, win, k->boff + (size_t)i * no, bw->led, bw->lane);
     }
+    if (loaded) runner_unload(r);
+    return rc;
+}
+
+int chunk_run(Chunk *k, Runner *r, int nmodels, const int *var_index, int threads, float **scratch, long done,
+              long total, Err *err) {
+    int rc = run_base(k, &r[0], nmodels, done, total, err);
+    for (int j = 0; j < k->nvar && rc == 0 && k->n > 0; j++) {
+        Runner *v = &r[var_index[j]];
+        if (runner_reload(v, err)) return -1;
+        for (long i = 0; i < k->n && rc == 0; i++) {
+            chunk_progress(k, done, total, var_index[j] + 1, nmodels, i, k->n);
+            if ((rc = runner_window(v, k->win + (size_t)i * (size_t)k->ctx, k->ctx, err))) break;
+            compare(k, j, i, v->logits, threads, scratch);
+        }
+        runner_unload(v);
+    }
+    for (int m = 1; m < nmodels && rc == 0 && k->nb > 0; m++) rc = run_bytes(k, &r[m], m, nmodels, done, total, err);
+    if (rc == 0) k->nb = 0;
     return rc;
 }

@@ -111,6 +111,12 @@ void tfledger_spread(TfLedger *l, int k, size_t s, size_t e, double lp) {
     for (size_t b = s; b < e; b++) nll[b - l->byte0] = -lp / (double)(e - s), seen[b - l->byte0] = 1;
 }
 
+void tfledger_claim(TfLedger *l, int k, size_t s, size_t e) {
+    if (e > s) memset(l->seen + (size_t)k * l->cap + (s - l->byte0), 1, e - s);
+}
+
+size_t tfledger_bytes(const TfLedger *l) { return l->cap * (1 + (size_t)l->lanes * (sizeof *l->nll + 1)); }
+
 int tfledger_any(const TfLedger *l, int k, size_t s, size_t e) {
     const uint8_t *seen = l->seen + (size_t)k * l->cap;
     for (size_t b = s; b < e; b++)

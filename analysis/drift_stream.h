@@ -69,6 +69,11 @@ void tfledger_extend(TfLedger *l, size_t end);
 static inline uint8_t *tfledger_marks(TfLedger *l, size_t at) { return l->marks + (at - l->byte0); }
 /* Spreads -lp evenly over the bytes s .. e of lane k (held). */
 void tfledger_spread(TfLedger *l, int k, size_t s, size_t e, double lp);
+/* Marks the bytes s .. e of lane k seen (held) before their log-likelihoods are known (drift
+ * --mem-limit spreads them when the chunk runs: analysis/drift_chunk.h). */
+void tfledger_claim(TfLedger *l, int k, size_t s, size_t e);
+/* Bytes the ledger's arrays take. */
+size_t tfledger_bytes(const TfLedger *l);
 /* 1 when lane k saw some byte of s .. e (held). */
 int tfledger_any(const TfLedger *l, int k, size_t s, size_t e);
 /* Sums the held bytes before file offset upto into acc[k] (k >= 1; NULL: lane k is not summed):

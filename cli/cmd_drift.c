@@ -57,11 +57,11 @@ static const char HELP[] =
     "      --shard I/N       score only shard I of N (every N-th window of the run, after the\n"
     "                        --max-tokens draw) and write DIR/drift.shard instead of the tables;\n"
     "                        coldtok merge makes the unsharded run's CSV files of all N (docs/scale.md)\n"
-    "      --mem-limit SIZE  bounded memory: run the windows in chunks whose base logits fit in SIZE\n"
+    "      --mem-limit SIZE  bounded memory: run the windows in chunks whose buffer fits in SIZE\n"
     "                        (bytes, or with K, M, G, T: KiB ... TiB), the base over a chunk, then each\n"
-    "                        variant in turn, one model resident at a time; the same results as the\n"
-    "                        default schedule, which keeps every model resident; variants on the\n"
-    "                        base's vocabulary only (docs/scale.md)\n"
+    "                        variant in turn (per byte too), one model resident at a time; the same\n"
+    "                        results as the default schedule, which keeps every model resident\n"
+    "                        (docs/scale.md)\n"
     "      --format FMT      text (default), md or tex for the tables on stdout\n";
 
 /* ---- the command ---- */
