@@ -9,6 +9,7 @@
 #include <omp.h>
 #endif
 
+#include "analysis/drift_bytes.h"
 #include "analysis/drift_chunk.h"
 #include "analysis/drift_model.h"
 #include "analysis/drift_stream.h"
@@ -63,6 +64,7 @@ typedef struct {
     long total;     /* windows to run */
     uint8_t *status;  /* [files] ReadStatus, or PLAN_FAILED (read or tokenizer error: run again) */
     uint8_t *aligned; /* [files] the tokens' bytes spell the file (token_offsets) */
+    long *last_all;   /* with a shard: [files] the unsharded run's last window (-1: none), else NULL */
 } Plan;
 
 #define PLAN_FAILED 0xFF
@@ -216,11 +218,14 @@ static void plan_tally(const Plan *p, size_t nfiles, PlanTally *t) {
 static void plan_shard(Plan *p, size_t nfiles, int k, int n) {
     long g = 0;
     p->total = 0;
+    p->last_all = xmalloc((nfiles + 1) * sizeof *p->last_all);
     for (size_t i = 0; i < nfiles; i++) {
+        p->last_all[i] = -1;
         if (p->status[i] != READ_OK || p->nw[i] <= 0) continue;
         if (!p->pick[i]) memset(p->pick[i] = xmalloc((size_t)p->nw[i]), 1, (size_t)p->nw[i]);
         for (long w = 0; w < p->nw[i]; w++) {
             if (!p->pick[i][w]) continue;
+            p->last_all[i] = w;
             if (g++ % n != k) p->pick[i][w] = 0;
             else p->total++;
         }
@@ -229,7 +234,7 @@ static void plan_shard(Plan *p, size_t nfiles, int k, int n) {
 
 static void plan_free(Plan *p, size_t nfiles) {
     for (size_t i = 0; i < nfiles; i++) free(p->pick[i]);
-    free(p->pick), free(p->nw), free(p->status), free(p->aligned);
+    free(p->pick), free(p->nw), free(p->status), free(p->aligned), free(p->last_all);
 }
 
 typedef struct {
@@ -401,6 +406,8 @@ struct Scorer {
     Lane *lane;
     TfLedger led;       /* the bytes' classes; with per-byte lanes, their log-likelihoods per lane */
     size_t scored_end;  /* the end of the bytes the base scored so far */
+    int draw;           /* the unsharded run draws windows (--max-tokens): per-byte lanes stop after
+                         * the end of its last window (a shard reads as far as it would) */
 };
 
 /* Spreads the log-likelihoods of the scored positions of r's current window (window w of lane k)
@@ -438,7 +445,10 @@ static int run_base(Scorer *s, Err *err) {
             s->scored_end = tftrack_off(&b->tr, w0 + wl);
         }
     }
-    if (b->next > s->last) b->done = 1;
+    if (b->next > s->last) { /* (a shard's base passes the unsharded run's last window, unrun) */
+        b->done = 1;
+        if (s->nlanes > 1) s->scored_end = tftrack_off(&b->tr, (size_t)b->next * wl);
+    }
     tftrack_drop(&b->tr, (size_t)b->next * wl);
     return 0;
 }
@@ -464,23 +474,26 @@ static int run_lane(Scorer *s, int k, Err *err) {
         if (runner_window(r, win, ctx, err)) return s->window_failed = 1, -1;
         ln->tokens += ctx - 1;
         spread_window(s, k, r, win, ln->next);
+        if (s->x->run->models[ln->model].blog) tfbytelog_window(s->x->run->models[ln->model].blog, ln->next);
         ln->next++;
     }
     tftrack_drop(&ln->tr, (size_t)ln->next * wl);
-    if (s->pick && b->done && tftrack_frontier(&ln->tr) >= s->scored_end) ln->done = 1;
+    if (s->draw && b->done && tftrack_frontier(&ln->tr) >= s->scored_end) ln->done = 1;
     return 0;
 }
 
 /* Sums the bytes before upto (every byte no lane's window will write any more by default). */
 static void take_bytes(Scorer *s, size_t upto) {
     TfBytes **acc = xcalloc((size_t)s->nlanes, sizeof *acc);
+    TfByteLog **logs = xcalloc((size_t)s->nlanes, sizeof *logs);
     for (int k = 0; k < s->nlanes; k++) {
         const Lane *ln = &s->lane[k];
-        if (k > 0 && !ln->dead) acc[k] = ln->acc;
+        if (k > 0 && !ln->dead) acc[k] = ln->acc, logs[k] = s->x->run->models[ln->model].blog;
         if (!ln->done && tftrack_frontier(&ln->tr) < upto) upto = tftrack_frontier(&ln->tr);
     }
+    tfbytelog_take(&s->led, upto, logs); /* a shard's per-byte lanes: the merge's records */
     tfledger_take(&s->led, upto, acc, s->lang, s->x->run->nlangs, TF_CLASSES, TF_ALL);
-    free(acc);
+    free(acc), free(logs);
 }
 
 /* Runs every window the tokens so far allow, and sums the bytes no window will write any more. */
@@ -547,11 +560,13 @@ static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) 
     }
     run->scored++;
     if (!p->aligned[i]) run->unaligned++;
-    Scorer s = {.x = x, .kl = &kw->langs[lang], .path = cf->path, .lang = lang, .pick = pick, .last = last};
+    Scorer s = {.x = x, .kl = &kw->langs[lang], .path = cf->path, .lang = lang, .pick = pick, .last = last,
+                .draw = x->o->max_tokens > 0};
     s.lane = xcalloc((size_t)run->nmodels, sizeof *s.lane);
     s.lane[s.nlanes++].model = 0;
     for (int v = 1; v < run->nmodels && p->aligned[i]; v++) /* per byte: where the base's bytes are known */
         if (!run->models[v].same_vocab) s.lane[s.nlanes++].model = v;
+    if (s.nlanes > 1 && p->last_all) s.last = p->last_all[i]; /* a shard reads as the unsharded run does */
     tfledger_init(&s.led, s.nlanes > 1 ? s.nlanes : 0);
     size_t nb = (size_t)(run->nlangs + 1) * TF_CLASSES;
     for (int k = 0; k < s.nlanes; k++) {
@@ -560,6 +575,7 @@ static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) 
         stream_open(&ln->ts, x->r[ln->model].tok);
         tftrack_init(&ln->tr, x->r[ln->model].tok, k == 0 ? p->aligned[i] : 1);
         if (k > 0) ln->acc = memcpy(xmalloc(nb * sizeof *ln->acc), run->models[ln->model].bytes, nb * sizeof *ln->acc);
+        if (k > 0 && run->models[ln->model].blog) tfbytelog_file(run->models[ln->model].blog, (uint32_t)i, lang);
     }
     ReadStatus st;
     int rc = corpus_stream(cf->path, score_chunk, &s, &st, err);
@@ -577,6 +593,8 @@ static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) 
         take_bytes(&s, SIZE_MAX);
         for (int k = 1; k < s.nlanes; k++) {
             TfModel *tm = &run->models[s.lane[k].model];
+            if (tm->blog) /* without a draw the unsharded run ran every window of the lane */
+                tfbytelog_end(tm->blog, !s.lane[k].dead, s.draw ? -1 : windows_of(tftrack_tokens(&s.lane[k].tr), x->o->ctx));
             if (s.lane[k].dead) continue;
             memcpy(tm->bytes, s.lane[k].acc, nb * sizeof *tm->bytes);
             tm->tokens += s.lane[k].tokens;
@@ -629,10 +647,8 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             rc = err_set(err, "--mem-limit: %s is compared per byte (another vocabulary, or --bytes), which runs "
                          "beside the base's windows; only variants on the base's vocabulary run under --mem-limit",
                          run->models[i].name);
-    for (int i = 1; i < o->nmodels && rc == 0 && o->nshards > 0; i++)
-        if (!run->models[i].same_vocab)
-            rc = err_set(err, "--shard: %s is compared per byte (another vocabulary, or --bytes); only variants on "
-                         "the base's vocabulary can be sharded", run->models[i].name);
+    for (int i = 1; i < o->nmodels && rc == 0 && o->nshards > 0; i++) /* the merge replays their bytes */
+        if (!run->models[i].same_vocab) run->models[i].blog = xcalloc(1, sizeof *run->models[i].blog);
     if (rc == 0 && o->nshards > 0 && (o->shard < 0 || o->shard >= o->nshards))
         rc = err_set(err, "--shard %d/%d: no such shard", o->shard + 1, o->nshards);
     if (rc == 0 && o->positions && (rc = o->positions->open(o->positions->arg, err)) == 0) x.sink = o->positions;
@@ -691,6 +707,7 @@ void tfrun_free(TfRun *run) {
         free(m->name), free(m->path), free(m->tokenizer_path);
         tf_sample_free(&m->pos);
         free(m->pos_lang), free(m->pos_class), free(m->bytes);
+        if (m->blog) tfbytelog_free(m->blog), free(m->blog);
     }
     free(run->models);
     free(run->not_utf8_names);
