@@ -9,6 +9,7 @@
 #include <omp.h>
 #endif
 
+#include "analysis/drift_bytes.h"
 #include "analysis/drift_chunk.h"
 #include "analysis/drift_model.h"
 #include "analysis/drift_stream.h"
@@ -63,6 +64,7 @@ typedef struct {
     long total;     /* windows to run */
     uint8_t *status;  /* [files] ReadStatus, or PLAN_FAILED (read or tokenizer error: run again) */
     uint8_t *aligned; /* [files] the tokens' bytes spell the file (token_offsets) */
+    long *last_all;   /* with a shard: [files] the unsharded run's last window (-1: none), else NULL */
 } Plan;
 
 #define PLAN_FAILED 0xFF
@@ -216,11 +218,14 @@ static void plan_tally(const Plan *p, size_t nfiles, PlanTally *t) {
 static void plan_shard(Plan *p, size_t nfiles, int k, int n) {
     long g = 0;
     p->total = 0;
+    p->last_all = xmalloc((nfiles + 1) * sizeof *p->last_all);
     for (size_t i = 0; i < nfiles; i++) {
+        p->last_all[i] = -1;
         if (p->status[i] != READ_OK || p->nw[i] <= 0) continue;
         if (!p->pick[i]) memset(p->pick[i] = xmalloc((size_t)p->nw[i]), 1, (size_t)p->nw[i]);
         for (long w = 0; w < p->nw[i]; w++) {
             if (!p->pick[i][w]) continue;
+            p->last_all[i] = w;
             if (g++ % n != k) p->pick[i][w] = 0;
             else p->total++;
         }
@@ -229,7 +234,7 @@ static void plan_shard(Plan *p, size_t nfiles, int k, int n) {
 
 static void plan_free(Plan *p, size_t nfiles) {
     for (size_t i = 0; i < nfiles; i++) free(p->pick[i]);
-    free(p->pick), free(p->nw), free(p->status), free(p->aligned);
+    free(p->pick), free(p->nw), free(p->status), free(p->aligned), free(p->last_all);
 }
 
 typedef struct Scorer Scorer;
@@ -400,7 +405,16 @@ typedef struct {
     long tokens;    /* per-byte lanes: tokens evaluated in this file */
     TfBytes *acc;   /* per-byte lanes: the model's byte totals with this file's bytes added (under
                      * --mem-limit NULL until the files before it are summed: own_totals) */
+    long *wins;     /* a shard's per-byte lanes: the windows run in this file, for its byte log */
+    size_t nwins, wins_cap;
+    long all_windows; /* the file's windows of this lane when the unsharded run runs them all, else -1 */
 } Lane;
+
+/* Remembers that the lane ran window w (its byte log takes it with the file's sums). */
+static void push_window(Lane *ln, long w) {
+    if (ln->nwins == ln->wins_cap) ln->wins = xrealloc(ln->wins, (ln->wins_cap = 2 * ln->wins_cap + 16) * sizeof *ln->wins);
+    ln->wins[ln->nwins++] = w;
+}
 
 struct Scorer {
     Ctx *x;
@@ -415,6 +429,9 @@ struct Scorer {
     size_t scored_end;  /* the end of the bytes the base scored so far */
     size_t pending;     /* --mem-limit: the first byte whose log-likelihoods wait for the chunk
                          * (SIZE_MAX: none); no byte from there on is summed before it runs */
+    int draw;           /* the unsharded run draws windows (--max-tokens): per-byte lanes stop after
+                         * the end of its last window (a shard reads as far as it would) */
+    size_t file;        /* its index in the corpus */
 };
 
 /* Under --mem-limit the log-likelihoods of a window come when its chunk runs (drift_chunk.h):
@@ -466,7 +483,10 @@ static int run_base(Scorer *s, Err *err) {
             s->scored_end = tftrack_off(&b->tr, w0 + wl);
         }
     }
-    if (b->next > s->last) b->done = 1;
+    if (b->next > s->last) { /* (a shard's base passes the unsharded run's last window, unrun) */
+        b->done = 1;
+        if (s->nlanes > 1) s->scored_end = tftrack_off(&b->tr, (size_t)b->next * wl);
+    }
     tftrack_drop(&b->tr, (size_t)b->next * wl);
     return 0;
 }
@@ -497,26 +517,29 @@ static int run_lane(Scorer *s, int k, Err *err) {
             spread_window(s, k, r, win, ln->next);
         }
         ln->tokens += ctx - 1;
+        if (s->x->run->models[ln->model].blog) push_window(ln, ln->next); /* logged when the file's sums are */
         ln->next++;
         if (s->x->chunked && chunk_over(&s->x->chunk, held_bytes(s->x)) && flush_chunk(s->x, err))
             return s->window_failed = 1, -1;
     }
     tftrack_drop(&ln->tr, (size_t)ln->next * wl);
-    if (s->pick && b->done && tftrack_frontier(&ln->tr) >= s->scored_end) ln->done = 1;
+    if (s->draw && b->done && tftrack_frontier(&ln->tr) >= s->scored_end) ln->done = 1;
     return 0;
 }
 
 /* Sums the bytes before upto (every byte no lane's window will write any more by default). */
 static void take_bytes(Scorer *s, size_t upto) {
     TfBytes **acc = xcalloc((size_t)s->nlanes, sizeof *acc);
+    TfByteLog **logs = xcalloc((size_t)s->nlanes, sizeof *logs);
     for (int k = 0; k < s->nlanes; k++) {
         const Lane *ln = &s->lane[k];
-        if (k > 0 && !ln->dead) acc[k] = ln->acc;
+        if (k > 0 && !ln->dead && ln->acc) acc[k] = ln->acc, logs[k] = s->x->run->models[ln->model].blog;
         if (!ln->done && tftrack_frontier(&ln->tr) < upto) upto = tftrack_frontier(&ln->tr);
     }
     if (upto > s->pending) upto = s->pending;
+    tfbytelog_take(&s->led, upto, logs); /* a shard's per-byte lanes: the merge's records */
     tfledger_take(&s->led, upto, acc, s->lang, s->x->run->nlangs, TF_CLASSES, TF_ALL);
-    free(acc);
+    free(acc), free(logs);
 }
 
 /* Runs every window the tokens so far allow, and sums the bytes no window will write any more. */
@@ -560,8 +583,12 @@ static int score_chunk(void *arg, const char *data, size_t n, Err *err) {
 static void own_totals(Scorer *s) {
     TfRun *run = s->x->run;
     size_t nb = (size_t)(run->nlangs + 1) * TF_CLASSES * sizeof(TfBytes);
-    for (int k = 1; k < s->nlanes; k++)
-        if (!s->lane[k].acc) s->lane[k].acc = memcpy(xmalloc(nb), run->models[s->lane[k].model].bytes, nb);
+    for (int k = 1; k < s->nlanes; k++) {
+        TfModel *tm = &run->models[s->lane[k].model];
+        if (s->lane[k].acc) continue;
+        s->lane[k].acc = memcpy(xmalloc(nb), tm->bytes, nb);
+        if (tm->blog) tfbytelog_file(tm->blog, (uint32_t)s->file, s->lang); /* its bytes are logged from now on */
+    }
 }
 
 /* The file is read and every log-likelihood of its bytes is known: sums the bytes left and keeps
@@ -573,6 +600,9 @@ static void finish_file(Scorer *s) {
     for (int k = 0; k < s->nlanes; k++) s->lane[k].done = 1;
     take_bytes(s, SIZE_MAX);
     for (int k = 1; k < s->nlanes; k++) {
+        TfByteLog *g = run->models[s->lane[k].model].blog;
+        for (size_t w = 0; g && w < s->lane[k].nwins; w++) tfbytelog_window(g, s->lane[k].wins[w]);
+        if (g) tfbytelog_end(g, !s->lane[k].dead, s->lane[k].all_windows);
         if (s->lane[k].dead) continue;
         memcpy(run->models[s->lane[k].model].bytes, s->lane[k].acc, nb);
         run->models[s->lane[k].model].tokens += s->lane[k].tokens;
@@ -583,7 +613,7 @@ static void scorer_free(Scorer *s) {
     for (int k = 0; k < s->nlanes; k++) {
         tok_stream_free(&s->lane[k].ts);
         tftrack_free(&s->lane[k].tr);
-        free(s->lane[k].acc);
+        free(s->lane[k].acc), free(s->lane[k].wins);
     }
     free(s->lane);
     tfledger_free(&s->led);
@@ -635,11 +665,12 @@ static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) 
     if (!p->aligned[i]) run->unaligned++;
     Scorer *s = xmalloc(sizeof *s);
     *s = (Scorer){.x = x, .kl = &kw->langs[lang], .path = cf->path, .lang = lang, .pick = pick, .last = last,
-                  .pending = SIZE_MAX};
+                  .pending = SIZE_MAX, .draw = x->o->max_tokens > 0, .file = i};
     s->lane = xcalloc((size_t)run->nmodels, sizeof *s->lane);
     s->lane[s->nlanes++].model = 0;
     for (int v = 1; v < run->nmodels && p->aligned[i]; v++) /* per byte: where the base's bytes are known */
         if (!run->models[v].same_vocab) s->lane[s->nlanes++].model = v;
+    if (s->nlanes > 1 && p->last_all) s->last = p->last_all[i]; /* a shard reads as the unsharded run does */
     tfledger_init(&s->led, s->nlanes > 1 ? s->nlanes : 0);
     for (int k = 0; k < s->nlanes; k++) {
         Lane *ln = &s->lane[k];
@@ -662,7 +693,10 @@ static int stream_file(Ctx *x, const KwSet *kw, const CorpusFile *cf, Err *err) 
                      windows_of(tftrack_tokens(&s->lane[0].tr), x->o->ctx), nw);
     x->open = NULL;
     if (rc < 0 && !s->window_failed) name_file(cf->path, err);
-    for (int k = 0; k < s->nlanes; k++) tok_stream_free(&s->lane[k].ts), tftrack_free(&s->lane[k].tr);
+    for (int k = 0; k < s->nlanes; k++) { /* without a draw the unsharded run ran every window of a lane */
+        s->lane[k].all_windows = s->draw ? -1 : windows_of(tftrack_tokens(&s->lane[k].tr), x->o->ctx);
+        tok_stream_free(&s->lane[k].ts), tftrack_free(&s->lane[k].tr);
+    }
     if (rc >= 0 && (s->pending != SIZE_MAX || x->nfin > 0)) { /* --mem-limit: summed after the chunk runs */
         for (int k = 0; k < s->nlanes; k++) s->lane[k].done = 1;
         take_bytes(s, SIZE_MAX); /* the bytes before the first that waits */
@@ -707,10 +741,8 @@ int tfrun(const TfOptions *o, const Corpus *c, const KwSet *kw, TfRun *run, Err 
             if (i > 0 && tm->same_vocab) tok_free(x.r[i].tok), x.r[i].tok = NULL; /* the base's serves */
         }
     }
-    for (int i = 1; i < o->nmodels && rc == 0 && o->nshards > 0; i++)
-        if (!run->models[i].same_vocab)
-            rc = err_set(err, "--shard: %s is compared per byte (another vocabulary, or --bytes); only variants on "
-                         "the base's vocabulary can be sharded", run->models[i].name);
+    for (int i = 1; i < o->nmodels && rc == 0 && o->nshards > 0; i++) /* the merge replays their bytes */
+        if (!run->models[i].same_vocab) run->models[i].blog = xcalloc(1, sizeof *run->models[i].blog);
     if (rc == 0 && o->nshards > 0 && (o->shard < 0 || o->shard >= o->nshards))
         rc = err_set(err, "--shard %d/%d: no such shard", o->shard + 1, o->nshards);
     if (rc == 0 && o->positions && (rc = o->positions->open(o->positions->arg, err)) == 0) x.sink = o->positions;
@@ -774,6 +806,7 @@ void tfrun_free(TfRun *run) {
         free(m->name), free(m->path), free(m->tokenizer_path);
         tf_sample_free(&m->pos);
         free(m->pos_lang), free(m->pos_class), free(m->bytes);
+        if (m->blog) tfbytelog_free(m->blog), free(m->blog);
     }
     free(run->models);
     free(run->not_utf8_names);

@@ -82,8 +82,9 @@ typedef struct {
     int shard, nshards;        /* nshards > 0: score only the windows of shard `shard` (0-based) of
                                 * nshards: the windows the unsharded run scores (after the
                                 * --max-tokens draw), numbered in corpus order (file, then window),
-                                * window g going to shard g % nshards. Every variant must then be on
-                                * the base's vocabulary (-1 otherwise). The run's file counts
+                                * window g going to shard g % nshards. A variant compared per byte
+                                * logs its bytes (TfModel.blog); a file is then read as far as the
+                                * unsharded run reads it. The run's file counts
                                 * (scored, too_short, ...) and lang_windows stay the unsharded
                                 * run's; windows, positions, tokens and seconds are the shard's.
                                 * analysis/drift_shard.h writes and merges the shards. */
@@ -92,6 +93,8 @@ typedef struct {
                                 * ledgers) fits in mem_limit bytes, one model resident at a time; the
                                 * same results, bit for bit, per position and per byte */
 } TfOptions;
+
+typedef struct TfByteLog TfByteLog; /* a shard's per-byte records (analysis/drift_bytes.h) */
 
 #define TF_CLASSES (MARK_COUNT + 1) /* the byte classes, then TF_ALL */
 #define TF_ALL MARK_COUNT
@@ -107,6 +110,8 @@ typedef struct {
     size_t tags_cap;     /* room in pos_lang and pos_class */
     TfBytes *bytes;      /* [(nlangs + 1) * TF_CLASSES]: language l (nlangs = all), class c */
     long tokens;         /* tokens this model evaluated */
+    TfByteLog *blog;     /* with --shard, a variant compared per byte: the bytes both it and the
+                          * base saw and the windows it ran, for the merge; else NULL */
 } TfModel;
 
 typedef struct {

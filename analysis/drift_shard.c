@@ -1,6 +1,8 @@
 /* drift_shard: see drift_shard.h. */
 #include "analysis/drift_shard.h"
 
+#include "analysis/drift_bytes.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +10,7 @@
 
 static const char MAGIC[8] = {'C', 'T', 'D', 'S', 'H', 'A', 'R', 'D'};
 static const char END[8] = {'C', 'T', 'D', 'E', 'N', 'D', 0, 0};
-#define VERSION 1u
+#define VERSION 2u /* 2: variants compared per byte (their records after the windows') */
 #define POS_BYTES 13 /* kl, lp_base, lp_var (f32), flags */
 
 /* ---- little-endian fields (the layout does not depend on the host) ---- */
@@ -71,9 +73,12 @@ static void common_text(Buf *t, const TfRun *r) {
 }
 
 int tfshard_write(const char *path, const TfRun *r, const TfOptions *o, const char *settings, Err *err) {
-    int n_out = r->ctx - 1 - r->ctx / 2, nvar = r->nmodels - 1;
+    int n_out = r->ctx - 1 - r->ctx / 2, nvar = 0, first = 0; /* the variants on the base's vocabulary */
+    for (int m = 1; m < r->nmodels; m++)
+        if (r->models[m].same_vocab && nvar++ == 0) first = m;
     size_t rec = 10 + 5 * (size_t)n_out + (size_t)nvar * (size_t)n_out * POS_BYTES;
-    Buf b = {0}, st = {0}, common = {0}, own = {0};
+    Buf b = {0}, st = {0}, common = {0}, own = {0}, bytes = {0};
+    tfbytes_put(&bytes, r);
     buf_puts(&st, settings);
     common_text(&common, r);
     buf_printf(&own, "windows %ld\npositions %ld\nseconds %.17g\n", r->windows, r->positions, r->seconds);
@@ -82,26 +87,30 @@ int tfshard_write(const char *path, const TfRun *r, const TfOptions *o, const ch
     put_u32(&b, VERSION), put_u32(&b, (uint32_t)o->shard), put_u32(&b, (uint32_t)o->nshards);
     put_text(&b, &st), put_text(&b, &common), put_text(&b, &own);
     put_u32(&b, (uint32_t)n_out), put_u32(&b, (uint32_t)nvar), put_u32(&b, (uint32_t)rec);
-    put_u64(&b, (uint64_t)r->windows);
+    put_u64(&b, (uint64_t)r->windows), put_u64(&b, (uint64_t)bytes.len);
+    uint8_t *no_class = xmalloc((size_t)n_out + 1);
+    memset(no_class, TF_ALL, (size_t)n_out + 1);
     for (long w = 0; w < r->windows; w++) {
         size_t k0 = (size_t)w * (size_t)n_out; /* the window's first position in every variant's sample */
-        const TfModel *v1 = &r->models[1];
-        put_u32(&b, r->win_file[w]), put_u32(&b, r->win_index[w]), put_u16(&b, v1->pos_lang[k0]);
-        buf_append(&b, v1->pos_class + k0, (size_t)n_out);
+        const TfModel *v1 = first ? &r->models[first] : NULL; /* none: the language and classes are unused */
+        put_u32(&b, r->win_file[w]), put_u32(&b, r->win_index[w]), put_u16(&b, v1 ? v1->pos_lang[k0] : 0);
+        buf_append(&b, v1 ? v1->pos_class + k0 : no_class, (size_t)n_out);
         for (int i = 0; i < n_out; i++) put_u32(&b, (uint32_t)r->win_next[k0 + (size_t)i]);
-        for (int v = 1; v <= nvar; v++)
-            for (int i = 0; i < n_out; i++) {
+        for (int v = 1; v < r->nmodels; v++)
+            for (int i = 0; i < n_out && r->models[v].same_vocab; i++) {
                 const TfPos *p = &r->models[v].pos.v[k0 + (size_t)i];
                 put_f32(&b, p->kl), put_f32(&b, p->lp_base), put_f32(&b, p->lp_var);
                 uint8_t flags = (uint8_t)((p->same_top1 ? 1 : 0) | (p->top1_base ? 2 : 0) | (p->top1_var ? 4 : 0));
                 buf_append(&b, &flags, 1);
             }
     }
+    buf_append(&b, bytes.data, bytes.len);
     uint64_t sum = fnv1a((const uint8_t *)b.data, b.len); /* everything before the end mark */
     buf_append(&b, END, 8);
     put_u64(&b, (uint64_t)r->windows), put_u64(&b, sum);
     int rc = write_file_atomic(path, b.data, b.len, err);
-    buf_free(&b), buf_free(&st), buf_free(&common), buf_free(&own);
+    buf_free(&b), buf_free(&st), buf_free(&common), buf_free(&own), buf_free(&bytes);
+    free(no_class);
     return rc;
 }
 
@@ -112,7 +121,7 @@ typedef struct {
     uint8_t *data;
     size_t len;
     uint32_t shard, nshards, n_out, nvar, rec;
-    uint64_t records;
+    uint64_t records, blen; /* blen: bytes of the per-byte section after the records */
     char *settings, *common, *own;
     const uint8_t *recs;
 } Shard;
@@ -140,23 +149,25 @@ static int shard_read(Shard *s, const char *path, Err *err) {
     s->shard = get_u32(p + 12), s->nshards = get_u32(p + 16);
     p += 20;
     if (!(s->settings = take_text(&p, end)) || !(s->common = take_text(&p, end)) || !(s->own = take_text(&p, end)) ||
-        end - p < 20)
+        end - p < 28)
         return err_set(err, "%s: cut short in its header (a job that died?)", path);
     s->n_out = get_u32(p), s->nvar = get_u32(p + 4), s->rec = get_u32(p + 8), s->records = get_u64(p + 12);
-    p += 20;
-    if (s->nshards < 1 || s->shard >= s->nshards || s->nvar < 1 || s->nvar > 65535 || s->n_out > (1u << 20) ||
+    s->blen = get_u64(p + 20);
+    p += 28;
+    if (s->nshards < 1 || s->shard >= s->nshards || s->nvar > 65535 || s->n_out > (1u << 20) ||
         s->rec != 10 + 5 * (uint64_t)s->n_out + (uint64_t)s->nvar * s->n_out * POS_BYTES)
         return err_set(err, "%s: a damaged header (shard %u of %u, record of %u bytes)", path, s->shard + 1,
                        s->nshards, s->rec);
     size_t body = (size_t)(end - p);
-    if (s->records > (body / s->rec) || body - s->records * s->rec < 24 ||
-        memcmp(p + s->records * s->rec, END, 8))
-        return err_set(err, "%s: cut short: %" PRIu64 " records announced, %zu bytes after the header and no end mark "
-                       "where it belongs (a job that died, or a damaged file)", path, s->records, body);
-    if (body != s->records * s->rec + 24 || get_u64(p + s->records * s->rec + 8) != s->records)
-        return err_set(err, "%s: %zu bytes after the records' end mark, or its count differs", path,
-                       body - (size_t)(s->records * s->rec) - 24);
-    if (get_u64(p + s->records * s->rec + 16) != fnv1a(s->data, (size_t)(p - s->data) + s->records * s->rec))
+    if (s->records > (body / s->rec) || body - s->records * s->rec < 24 || s->blen > body - s->records * s->rec - 24 ||
+        memcmp(p + s->records * s->rec + s->blen, END, 8))
+        return err_set(err, "%s: cut short: %" PRIu64 " records and %" PRIu64 " bytes of per-byte records announced, "
+                       "%zu bytes after the header and no end mark where it belongs (a job that died, or a damaged file)",
+                       path, s->records, s->blen, body);
+    size_t all = (size_t)(s->records * s->rec + s->blen); /* records and per-byte section */
+    if (body != all + 24 || get_u64(p + all + 8) != s->records)
+        return err_set(err, "%s: %zu bytes after the records' end mark, or its count differs", path, body - all - 24);
+    if (get_u64(p + all + 16) != fnv1a(s->data, (size_t)(p - s->data) + all))
         return err_set(err, "%s: its contents do not match their checksum (the file is damaged)", path);
     s->recs = p;
     return 0;
@@ -208,8 +219,8 @@ static int parse_common(const Shard *s, TfMerged *m, Err *err) {
     char v[64];
     r->seed = tfshard_setting(t, "seed", v, sizeof v) ? 0 : strtoull(v, NULL, 10);
     long nmodels = setting_long(t, "models"), nlangs = setting_long(t, "langs");
-    if (r->ctx < 4 || r->ctx - 1 - r->ctx / 2 != (int)s->n_out || nmodels != (long)s->nvar + 1 || nlangs < 0 ||
-        nlangs > 65535)
+    if (r->ctx < 4 || r->ctx - 1 - r->ctx / 2 != (int)s->n_out || nmodels < 2 || nmodels < (long)s->nvar + 1 || nmodels > 65536 ||
+        nlangs < 0 || nlangs > 65535)
         return err_set(err, "%s: a damaged header (its run does not match its record layout)", s->path);
     r->nmodels = (int)nmodels, r->nlangs = (int)nlangs;
     r->models = xcalloc((size_t)r->nmodels, sizeof *r->models);
@@ -243,6 +254,11 @@ static int parse_common(const Shard *s, TfMerged *m, Err *err) {
     if (nm != r->nmodels || nl != r->nlangs)
         return err_set(err, "%s: a damaged header (%d of %d models, %d of %d languages)", s->path, nm, r->nmodels, nl,
                        r->nlangs);
+    uint32_t same = 0;
+    for (int k = 1; k < r->nmodels; k++) same += r->models[k].same_vocab != 0;
+    if (same != s->nvar)
+        return err_set(err, "%s: a damaged header (%u variants on the base's vocabulary, records for %u)", s->path, same,
+                       s->nvar);
     return 0;
 }
 
@@ -339,15 +355,17 @@ int tfshard_merge(const char *const *paths, int n, TfMerged *out, Err *err) {
             r->win_file[j] = w[j].file, r->win_index[j] = w[j].window;
             for (size_t i = 0; i < n_out; i++) r->win_next[j * n_out + i] = (int)get_u32(w[j].rec + 10 + n_out + 4 * i);
         }
-        for (int v = 1; v < r->nmodels; v++) {
+        for (int v = 1, sv = 0; v < r->nmodels; v++) {
             TfModel *tm = &r->models[v];
+            if (!tm->same_vocab) continue;
+            sv++;
             tm->pos.v = xmalloc((np + 1) * sizeof *tm->pos.v);
             tm->pos.cluster = xmalloc((np + 1) * sizeof *tm->pos.cluster);
             tm->pos.cap = tm->tags_cap = np + 1;
             tm->pos_lang = xmalloc((np + 1) * sizeof *tm->pos_lang);
             tm->pos_class = xmalloc(np + 1);
             for (size_t j = 0; j < total; j++) {
-                const uint8_t *p = w[j].rec, *q = p + 10 + 5 * n_out + (size_t)(v - 1) * n_out * POS_BYTES;
+                const uint8_t *p = w[j].rec, *q = p + 10 + 5 * n_out + (size_t)(sv - 1) * n_out * POS_BYTES;
                 for (size_t i = 0; i < n_out; i++, q += POS_BYTES) {
                     size_t k = j * n_out + i;
                     tm->pos.v[k] = (TfPos){get_f32(q), get_f32(q + 4), get_f32(q + 8), q[12] & 1, (q[12] >> 1) & 1,
@@ -368,6 +386,11 @@ int tfshard_merge(const char *const *paths, int n, TfMerged *out, Err *err) {
                 if (tfshard_setting(s[i].own, key, v, sizeof v) == 0) r->models[m].tokens += strtol(v, NULL, 10);
             }
         }
+        const uint8_t **sec = xcalloc((size_t)n, sizeof *sec); /* the variants compared per byte */
+        size_t *slen = xcalloc((size_t)n, sizeof *slen);
+        for (int i = 0; i < n; i++) sec[i] = s[i].recs + s[i].records * s[i].rec, slen[i] = (size_t)s[i].blen;
+        rc = tfbytes_merge(sec, slen, paths, n, r, err);
+        free(sec), free(slen);
         out->settings = xstrdup(s[0].settings);
         out->nshards = (int)s[0].nshards;
     }

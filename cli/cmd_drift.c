@@ -126,6 +126,7 @@ static int shard_settings(Buf *b, const TfRun *run, const TfOptions *o, const Dr
                coldtok_version(), o->ctx, o->max_tokens, (unsigned long long)o->seed,
                o->compute == COMPUTE_BF16 ? "bf16" : "f32", ro->boot_reps, ro->compare);
     buf_printf(b, "shards %d\nlang %s\n", o->nshards, lang ? lang : "(by folder or extension)");
+    buf_printf(b, "bytes %d\n", o->bytes_only);
     for (size_t i = 0; i < m->n; i++) {
         if (run_record_model_digest(rec, m->e[i].path, &bytes, hex, err)) return -1;
         buf_printf(b, "model %s\t%s\t%s\n", m->e[i].name, m->e[i].path, hex);

@@ -50,6 +50,7 @@ static int replay_positions(const TfMerged *mg, Tokenizer *tok, const char *path
             memcpy(win + first + 1, r->win_next + (size_t)j * (size_t)n_out, (size_t)n_out * sizeof *win);
             for (int v = 1; v < r->nmodels; v++) {
                 const TfModel *tm = &r->models[v];
+                if (!tm->same_vocab) continue; /* compared per byte: no positions (as in drift's run) */
                 size_t k0 = (size_t)j * (size_t)n_out;
                 TfWindow w = {tm->name, files[r->win_file[j]], (long)r->win_index[j], first, tok, win,
                               tm->pos.v + k0, tm->pos_class + k0, n_out};

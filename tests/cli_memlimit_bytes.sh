@@ -9,7 +9,7 @@
 # per-byte variants mixed with variants on the base's vocabulary over every language of
 # data/samples (--max-tokens, --bootstrap, --compare); --bytes over long files cut in many pieces,
 # with and without --max-tokens; a per-byte variant whose tokens stop spelling a file part-way
-# (its sums for that file are dropped); --shard refused as by the default schedule. Peak RSS
+# (its sums for that file are dropped); shards under --mem-limit merge into the same files. Peak RSS
 # (skipped in a sanitizer build): five synthesized 43 MB models under --bytes --mem-limit 1M peak
 # where two do and below two models, while the default schedule holds all five.
 set -u
@@ -85,12 +85,13 @@ if [ -f "$S/synth-qwen2/synth-qwen2-F32.gguf" ] && [ -f "$S/synth-llama/synth-ll
         check_status "every window, mixed vocabularies, --mem-limit $lim runs" $rc
         same_csvs "every window, mixed vocabularies, --mem-limit $lim" "$tmp/yfull" "$tmp/y$lim"
     done
-    # --shard with a per-byte variant: refused under --mem-limit as without it
-    want=$("$COLDTOK" drift "${X[@]}" --shard 1/2 -o "$tmp/xs0" 2>&1)
-    out=$("$COLDTOK" drift "${X[@]}" --shard 1/2 --mem-limit 1M -o "$tmp/xs" 2>&1); rc=$?
-    check "--mem-limit --shard with a per-byte variant: refused in the default schedule's one line" \
-        '[ $rc -eq 1 ] && [ "$out" = "$want" ] && [[ $out == "coldtok drift: --shard: "*"compared per byte"* ]] && [ ! -e "$tmp/xs/drift.csv" ]' \
-        "rc=$rc out=$out want=$want"
+    # --shard with a per-byte variant under --mem-limit: its two shards merge into the unsharded
+    # run's CSV files (tests/cli_shard_bytes.sh checks such merges at length)
+    out=$("$COLDTOK" drift "${X[@]}" --shard 1/2 --mem-limit 1M -o "$tmp/xs1" 2>&1 &&
+          "$COLDTOK" drift "${X[@]}" --shard 2/2 --mem-limit 150K -o "$tmp/xs2" 2>&1 &&
+          "$COLDTOK" merge "$tmp/xs2" "$tmp/xs1" -o "$tmp/xsm" 2>&1); rc=$?
+    check "--mem-limit --shard with a per-byte variant: shards and merge run" '[ $rc -eq 0 ]' "rc=$rc out=$out"
+    same_csvs "--mem-limit --shard with a per-byte variant, merged" "$tmp/xfull" "$tmp/xsm"
 else
     skip "mixed vocabularies under --mem-limit" "synth-qwen2 / synth-llama fixtures absent"
 fi
