@@ -119,18 +119,14 @@ long strmap_add_hashed(StrMap *m, const char *arena, uint32_t off, uint32_t len,
 
 void pairmap_init(PairMap *m, size_t expect) {
     size_t cap = pow2_at_least(expect * 2 + 1);
-    m->keys = xmalloc(cap * sizeof *m->keys);
-    memset(m->keys, 0xFF, cap * sizeof *m->keys);
-    m->rank = xmalloc(cap * sizeof *m->rank);
-    m->new_id = xmalloc(cap * sizeof *m->new_id);
+    m->slots = xmalloc(cap * sizeof *m->slots);
+    for (size_t i = 0; i < cap; i++) m->slots[i].key = UINT64_MAX;
     m->mask = cap - 1;
     m->n = 0;
 }
 
 void pairmap_free(PairMap *m) {
-    free(m->keys);
-    free(m->rank);
-    free(m->new_id);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -138,9 +134,9 @@ static void pairmap_grow(PairMap *m) {
     PairMap old = *m;
     pairmap_init(m, (old.mask + 1));
     for (size_t i = 0; i <= old.mask; i++)
-        if (old.keys[i] != UINT64_MAX)
-            pairmap_put(m, (uint32_t)(old.keys[i] >> 32), (uint32_t)old.keys[i], old.rank[i],
-                        old.new_id[i]);
+        if (old.slots[i].key != UINT64_MAX)
+            pairmap_put(m, (uint32_t)(old.slots[i].key >> 32), (uint32_t)old.slots[i].key,
+                        old.slots[i].rank, old.slots[i].new_id);
     pairmap_free(&old);
 }
 
@@ -148,11 +144,9 @@ void pairmap_put(PairMap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t new
     if ((m->n + 1) * 2 > m->mask + 1) pairmap_grow(m);
     uint64_t k = ((uint64_t)a << 32) | b;
     size_t i = (size_t)tok_hash(&k, 8) & m->mask;
-    while (m->keys[i] != UINT64_MAX && m->keys[i] != k) i = (i + 1) & m->mask;
-    if (m->keys[i] == UINT64_MAX) m->n++;
-    m->keys[i] = k;
-    m->rank[i] = rank;
-    m->new_id[i] = new_id;
+    while (m->slots[i].key != UINT64_MAX && m->slots[i].key != k) i = (i + 1) & m->mask;
+    if (m->slots[i].key == UINT64_MAX) m->n++;
+    m->slots[i] = (PairEnt){k, rank, new_id};
 }
 
 /* ---- Trie: nodes are numbers, edges a hash map (node, byte) -> child ---- */

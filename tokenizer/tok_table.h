@@ -52,10 +52,14 @@ static inline int strmap_get(const StrMap *m, const char *arena, const char *key
 }
 #define STRMAP_EMPTY(m, i) ((m)->slots[i].len == UINT32_MAX)
 
-/* (a, b) id pair -> (rank, new id), for BPE merges. */
+/* (a, b) id pair -> (rank, new id), for BPE merges. A slot holds the key and both values, so a
+ * lookup or an insert touches one cache line (this map is far bigger than the caches). */
 typedef struct {
-    uint64_t *keys; /* UINT64_MAX = empty */
-    uint32_t *rank, *new_id;
+    uint64_t key; /* UINT64_MAX = empty */
+    uint32_t rank, new_id;
+} PairEnt;
+typedef struct {
+    PairEnt *slots;
     size_t n, mask;
 } PairMap;
 
@@ -65,14 +69,14 @@ void pairmap_free(PairMap *m);
 void pairmap_put(PairMap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t new_id);
 static inline void pairmap_prefetch(const PairMap *m, uint32_t a, uint32_t b) {
     uint64_t k = ((uint64_t)a << 32) | b;
-    __builtin_prefetch(&m->keys[(size_t)tok_hash(&k, 8) & m->mask]);
+    __builtin_prefetch(&m->slots[(size_t)tok_hash(&k, 8) & m->mask]);
 }
 static inline long pairmap_find(const PairMap *m, uint32_t a, uint32_t b) {
     uint64_t k = ((uint64_t)a << 32) | b;
     size_t i = (size_t)tok_hash(&k, 8) & m->mask;
     for (;;) {
-        if (m->keys[i] == k) return (long)i;
-        if (m->keys[i] == UINT64_MAX) return -1;
+        if (m->slots[i].key == k) return (long)i;
+        if (m->slots[i].key == UINT64_MAX) return -1;
         i = (i + 1) & m->mask;
     }
 }
