@@ -123,10 +123,87 @@ static void utf8_check(void **state) {
     printf("# %d keys checked\n", checked);
 }
 
+/* ---- the bytes of byte-level tokens (tok_finish decodes every token at load) ---- */
+
+/* GPT-2's bytes_to_unicode, written out: printable bytes stand for themselves, the others in
+ * order for U+0100 onward. */
+static int gpt2_byte_of(uint32_t cp) {
+    uint32_t next = 256;
+    for (int b = 0; b < 256; b++) {
+        const int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+        const uint32_t c = printable ? (uint32_t)b : next++;
+        if (c == cp) return b;
+    }
+    return -1;
+}
+
+/* The token's bytes as the ByteLevel decoder defines them: each character's byte, or the text
+ * unchanged when some character stands for no byte. */
+static size_t reference_bytes(const char *s, size_t n, char *out) {
+    size_t i = 0, k = 0;
+    while (i < n) {
+        uint32_t cp;
+        const int m = utf8_decode((const uint8_t *)s + i, n - i, &cp);
+        const int b = m ? gpt2_byte_of(cp) : -1;
+        if (b < 0) {
+            memcpy(out, s, n);
+            return n;
+        }
+        out[k++] = (char)b;
+        i += (size_t)m;
+    }
+    return k;
+}
+
+static void byte_level_bytes(void **state) {
+    (void)state;
+    /* keys: every character from U+0021 to U+07FF and a few longer ones, alone and between
+     * "\xC4\xA0" (the space byte) and "a" */
+    Buf keys = {0};
+    uint32_t extra[] = {0x800, 0x2581, 0xFFFD, 0x1F600};
+    int n = 0;
+    char path[] = "/tmp/coldtok-tokjson-bytes-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    fputs("{\"model\": {\"type\": \"BPE\", \"merges\": [], \"vocab\": {", f);
+    for (uint32_t cp = 0x21; cp <= 0x7FF + 4; cp++) {
+        const uint32_t c = cp <= 0x7FF ? cp : extra[cp - 0x800];
+        char u[8];
+        const int len = utf8_encode(c, u);
+        for (int form = 0; form < 2; form++) {
+            buf_clear(&keys);
+            if (form) buf_puts(&keys, "\xC4\xA0");
+            if (c == '"' || c == '\\') buf_putc(&keys, '\\');
+            buf_append(&keys, u, (size_t)len);
+            if (form) buf_putc(&keys, 'a');
+            fprintf(f, "%s\"%s\": %d", n ? ", " : "", keys.data, n);
+            n++;
+        }
+    }
+    fputs("}}, \"decoder\": {\"type\": \"ByteLevel\"}}", f);
+    assert_int_equal(fclose(f), 0);
+    buf_free(&keys);
+    Err err;
+    Tokenizer *t = tok_load(path, &err);
+    remove(path);
+    if (!t) fail_msg("%s", err.msg);
+    for (int id = 0; id < n; id++) {
+        size_t plen, blen;
+        const char *piece = tok_piece(t, id, &plen), *bytes = tok_bytes(t, id, &blen);
+        char want[64];
+        const size_t wlen = reference_bytes(piece, plen, want);
+        if (wlen != blen || memcmp(want, bytes, blen)) fail_msg("id %d: bytes differ from the reference", id);
+    }
+    printf("# %d byte-level tokens: bytes as GPT-2's table says\n", n);
+    tok_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(utf8_check),
         cmocka_unit_test(random_texts),
+        cmocka_unit_test(byte_level_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,11 +162,11 @@ static long long cj_id(const cJSON *v) {
 /* The vocabulary's entries into tj->vocab; the largest id into *max_id. */
 static int read_vocab(TokJson *tj, long long *max_id, Err *err) {
     char sh[256];
-    if (tj->cj_vocab) {
-        size_t n = 0;
-        for (const cJSON *c = tj->cj_vocab->child; c; c = c->next) n++;
-        tj->vocab = xmalloc((n + 1) * sizeof *tj->vocab);
+    if (tj->cj_vocab) { /* one walk of the list (a million scattered nodes), the array grown */
+        size_t cap = 1024;
+        tj->vocab = xmalloc(cap * sizeof *tj->vocab);
         for (const cJSON *c = tj->cj_vocab->child; c; c = c->next) {
+            if (tj->n_vocab == cap) tj->vocab = xrealloc(tj->vocab, (cap *= 2) * sizeof *tj->vocab);
             const size_t klen = strlen(c->string);
             const long long id = cj_id(c);
             if (id < 0)
@@ -197,10 +197,10 @@ static int read_vocab(TokJson *tj, long long *max_id, Err *err) {
 static int read_merges(TokJson *tj, Err *err) {
     size_t i = 0;
     if (tj->cj_merges) {
-        size_t n = 0;
-        for (const cJSON *c = tj->cj_merges->child; c; c = c->next) n++;
-        tj->merges = xmalloc((n + 1) * sizeof *tj->merges);
+        size_t cap = 1024;
+        tj->merges = xmalloc(cap * sizeof *tj->merges);
         for (const cJSON *c = tj->cj_merges->child; c; c = c->next, i++) {
+            if (tj->n_merges == cap) tj->merges = xrealloc(tj->merges, (cap *= 2) * sizeof *tj->merges);
             if (cJSON_IsString(c) && version_line(c->valuestring, strlen(c->valuestring))) continue;
             TjMerge *m = &tj->merges[tj->n_merges];
             if (merge_parts_cj(c, m))
