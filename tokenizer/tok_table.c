@@ -32,6 +32,13 @@ uint64_t tok_hash(const void *p, size_t n) {
     return mix(h ^ w ^ ((uint64_t)n << 59), 0x8EBC6AF09C88C6E3ull);
 }
 
+/* Table sizes: room for expect entries at a load of at most 2/3 at first, grown (doubled) past
+ * 3/4. Linear probing stays short at that load (a miss probes ~4 slots, most in one cache line)
+ * and a 151k-entry vocabulary's maps take 4 MB each instead of 8 (fewer pages to fault in at
+ * load, more of the map in the caches). */
+static size_t table_cap(size_t expect) { return expect + expect / 2 + 1; }
+static int table_full(size_t n, size_t mask) { return (n + 1) * 4 > (mask + 1) * 3; }
+
 static size_t pow2_at_least(size_t n) {
     size_t c = 16;
     while (c < n) c *= 2;
@@ -47,7 +54,7 @@ static StrEnt *strmap_alloc(size_t cap) {
 }
 
 void strmap_init(StrMap *m, size_t expect) {
-    size_t cap = pow2_at_least(expect * 2 + 1);
+    size_t cap = pow2_at_least(table_cap(expect));
     m->slots = strmap_alloc(cap);
     m->mask = cap - 1;
     m->n = 0;
@@ -100,7 +107,7 @@ long strmap_add(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_
 
 long strmap_add_hashed(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val,
                        uint64_t h) {
-    if ((m->n + 1) * 2 > m->mask + 1) strmap_grow(m, arena);
+    if (table_full(m->n, m->mask)) strmap_grow(m, arena);
     uint32_t tag = (uint32_t)(h >> 32);
     size_t i = (size_t)h & m->mask;
     for (;;) { /* one probe sequence: the existing entry, or the empty slot it would be in */
@@ -118,7 +125,7 @@ long strmap_add_hashed(StrMap *m, const char *arena, uint32_t off, uint32_t len,
 /* ---- PairMap ---- */
 
 void pairmap_init(PairMap *m, size_t expect) {
-    size_t cap = pow2_at_least(expect * 2 + 1);
+    size_t cap = pow2_at_least(table_cap(expect));
     m->slots = xmalloc(cap * sizeof *m->slots);
     for (size_t i = 0; i < cap; i++) m->slots[i].key = UINT64_MAX;
     m->mask = cap - 1;
@@ -141,7 +148,7 @@ static void pairmap_grow(PairMap *m) {
 }
 
 void pairmap_put(PairMap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t new_id) {
-    if ((m->n + 1) * 2 > m->mask + 1) pairmap_grow(m);
+    if (table_full(m->n, m->mask)) pairmap_grow(m);
     uint64_t k = ((uint64_t)a << 32) | b;
     size_t i = (size_t)tok_hash(&k, 8) & m->mask;
     while (m->slots[i].key != UINT64_MAX && m->slots[i].key != k) i = (i + 1) & m->mask;
