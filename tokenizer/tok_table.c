@@ -9,29 +9,6 @@
 
 #include "common/util.h"
 
-/* ---- hashing: 64-bit multiply-fold over 8-byte words (wyhash-like; quality enough for
- * vocabularies, fast for the short keys we hash per pre-token) ---- */
-
-static inline uint64_t mix(uint64_t a, uint64_t b) {
-    __uint128_t r = (__uint128_t)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-uint64_t tok_hash(const void *p, size_t n) {
-    const uint8_t *s = p;
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xA0761D6478BD642Full);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = mix(h ^ w, 0xE7037ED1A0B428DBull);
-        s += 8;
-        n -= 8;
-    }
-    uint64_t w = 0;
-    if (n) memcpy(&w, s, n);
-    return mix(h ^ w ^ ((uint64_t)n << 59), 0x8EBC6AF09C88C6E3ull);
-}
-
 /* Table sizes: room for expect entries at a load of at most 2/3 at first, grown (doubled) past
  * 3/4. Linear probing stays short at that load (a miss probes ~4 slots, most in one cache line)
  * and a 151k-entry vocabulary's maps take 4 MB each instead of 8 (fewer pages to fault in at
