@@ -96,13 +96,24 @@ static void utf8_lossy(const char *s, size_t len, Buf *out) {
     }
 }
 
+/* The byte the GPT-2 character at s stands for (its length in *m), or -1. Every such character
+ * is printable ASCII or U+00A1..U+0143 (lead bytes C2..C5), so only those are decoded here; any
+ * other character, or a broken sequence, is no byte (as utf8_decode + tok_cp_to_byte say). */
+static inline int byte_level_byte(const unsigned char *s, size_t n, int *m) {
+    const unsigned c = s[0];
+    *m = 1;
+    if (c < 0x80) return c >= 0x21 && c <= 0x7E ? (int)c : -1;
+    if (c < 0xC2 || c > 0xC5 || n < 2 || (s[1] & 0xC0) != 0x80) return -1;
+    *m = 2;
+    return tok_cp_to_byte(((c & 0x1Fu) << 6) | (s[1] & 0x3Fu));
+}
+
 static void byte_level_decode(const char *s, size_t n, Buf *out) {
     size_t start = out->len, i = 0, k = 0;
     char tmp[256]; /* bytes gathered here, appended in blocks (every token goes through this at load) */
     while (i < n) {
-        uint32_t cp;
-        int m = utf8_decode((const uint8_t *)s + i, n - i, &cp);
-        int b = m ? tok_cp_to_byte(cp) : -1;
+        int m;
+        int b = byte_level_byte((const unsigned char *)s + i, n - i, &m);
         if (b < 0) { /* not a byte-level string: keep it as it is */
             out->len = start;
             buf_append(out, s, n);

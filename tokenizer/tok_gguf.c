@@ -130,6 +130,10 @@ static int in_list(const char *s, size_t len, const char *const *list) {
 typedef struct {
     int guess_fim[sizeof FIM_KINDS / sizeof FIM_KINDS[0]];
     int end_is_user, s_is_normal;
+    /* the tok_hash of every listed text (0: empty slot), so that a vocabulary of tokens that look
+     * listed ("<|unused_9|>": all but 265 of coldtok synth's 151,936) costs one hash per token
+     * instead of some 60 comparisons; a token whose hash is here is then compared as before */
+    uint64_t listed[256];
 } TypeGuess;
 
 /* The special ids coldtok reads must name tokens: an id past the vocabulary (bos 99999 of 512
@@ -146,8 +150,30 @@ static int check_special_ids(const Gguf *g, int n_vocab, Err *err) {
     return 0;
 }
 
+static void listed_add(TypeGuess *q, const char *const *list) {
+    const size_t mask = sizeof q->listed / sizeof q->listed[0] - 1;
+    for (int i = 0; list[i]; i++) {
+        uint64_t h = tok_hash(list[i], strlen(list[i])) | 1;
+        size_t k = (size_t)h & mask;
+        while (q->listed[k] && q->listed[k] != h) k = (k + 1) & mask;
+        q->listed[k] = h;
+    }
+}
+
+/* Whether s may equal a listed text: its hash is one of theirs. */
+static int maybe_listed_text(const TypeGuess *q, const char *s, size_t len) {
+    const size_t mask = sizeof q->listed / sizeof q->listed[0] - 1;
+    uint64_t h = tok_hash(s, len) | 1;
+    for (size_t k = (size_t)h & mask; q->listed[k]; k = (k + 1) & mask)
+        if (q->listed[k] == h) return 1;
+    return 0;
+}
+
 static void plan_guesses(const Gguf *g, int kv, uint64_t n, TypeGuess *q) {
     memset(q, 0, sizeof *q);
+    listed_add(q, EOG_TEXTS);
+    for (size_t k = 0; k < sizeof FIM_KINDS / sizeof FIM_KINDS[0]; k++) listed_add(q, FIM_KINDS[k].texts);
+    listed_add(q, ALWAYS_USER_TEXTS);
     for (size_t k = 0; k < sizeof FIM_KINDS / sizeof FIM_KINDS[0]; k++) {
         int named = 0;
         for (int j = 0; j < 2 && FIM_KINDS[k].keys[j]; j++) named |= get_id(g, FIM_KINDS[k].keys[j], (int)n) >= 0;
@@ -178,7 +204,7 @@ static int may_be_listed(const char *s, size_t len) {
 }
 
 static int64_t guessed_type(const TypeGuess *q, const char *s, size_t len, int64_t type) {
-    if (!may_be_listed(s, len)) return type;
+    if (!may_be_listed(s, len) || !maybe_listed_text(q, s, len)) return type;
     if (in_list(s, len, EOG_TEXTS)) {
         if (q->end_is_user && is_text(s, len, "<|end|>")) return TT_USER;
         if (q->s_is_normal && is_text(s, len, "</s>")) return TT_NORMAL;
@@ -229,13 +255,18 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
     int cap_added = 1;
     TypeGuess guess;
     plan_guesses(g, kv, n, &guess);
+    /* The texts go to the arena and their hashes are taken first; the inserts then prefetch the
+     * slot a few tokens ahead (the map is far bigger than the caches). */
+    uint64_t *h = xmalloc(((size_t)n + 1) * sizeof *h);
     for (uint64_t i = 0; i < n; i++) {
         size_t len;
         const char *s = gguf_arr_str(g, kv, i, &len);
         char empty[32];
-        if (!s)
+        if (!s) {
+            free(h);
             return err_set(err, "%s: tokenizer.ggml.tokens[%llu] unreadable", t->path,
                            (unsigned long long)i);
+        }
         if (len == 0) { /* llama.cpp renames empty tokens the same way */
             len = (size_t)snprintf(empty, sizeof empty, "[EMPTY_%llu]", (unsigned long long)i);
             s = empty;
@@ -248,14 +279,9 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
             gguf_arr_float(g, skv, i, &sc);
             t->scores[i] = (float)sc;
         }
-        uint32_t off = tok_arena_put(t, s, len);
-        long e = strmap_add(&t->piece_map, t->arena.data, off, (uint32_t)len, (int)i);
-        if (t->piece_map.slots[e].val != (int)i)
-            return err_set(err, "%s: token %llu repeats token %d (\"%s\")", t->path,
-                           (unsigned long long)i, t->piece_map.slots[e].val,
-                           tok_shown(s, len, sh, sizeof sh));
-        t->piece_off[i] = off;
+        t->piece_off[i] = tok_arena_put(t, s, len);
         t->piece_len[i] = (uint32_t)len;
+        h[i] = tok_hash(s, len);
         uint8_t f = 0;
         switch (type) {
         case 2: f = TOK_UNKNOWN | TOK_SPECIAL | TOK_ADDED; break;
@@ -266,6 +292,18 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
         default: break;
         }
         t->flags[i] = f;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        if (i + 8 < n) strmap_prefetch(&t->piece_map, h[i + 8]);
+        const uint32_t off = t->piece_off[i], len = t->piece_len[i];
+        long e = strmap_add_hashed(&t->piece_map, t->arena.data, off, len, (int)i, h[i]);
+        if (t->piece_map.slots[e].val != (int)i) {
+            free(h);
+            return err_set(err, "%s: token %llu repeats token %d (\"%s\")", t->path,
+                           (unsigned long long)i, t->piece_map.slots[e].val,
+                           tok_shown(t->arena.data + off, len, sh, sizeof sh));
+        }
+        const uint8_t f = t->flags[i];
         if (f & TOK_ADDED) {
             if (t->n_added == cap_added) {
                 cap_added *= 2;
@@ -275,13 +313,14 @@ static int load_vocab(Tokenizer *t, const Gguf *g, int is_spm, Err *err) {
             memset(a, 0, sizeof *a);
             a->id = (int)i;
             a->off = off;
-            a->len = (uint32_t)len;
+            a->len = len;
             a->special = (f & TOK_SPECIAL) != 0;
             t->bytes_off[i] = off;
-            t->bytes_len[i] = (uint32_t)len;
-            strmap_add(&t->added_map, t->arena.data, off, (uint32_t)len, (int)i);
+            t->bytes_len[i] = len;
+            strmap_add(&t->added_map, t->arena.data, off, len, (int)i);
         }
     }
+    free(h);
     if (check_special_ids(g, (int)n, err)) return -1;
     t->bos = get_id(g, "tokenizer.ggml.bos_token_id", (int)n);
     t->eos = get_id(g, "tokenizer.ggml.eos_token_id", (int)n);

@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "tokenizer/tok_json_check.h"
+
 const char *tokjson_str(const json_t *obj, const char *key, size_t *len) {
     json_t *v = json_object_get(obj, key);
     if (!json_is_string(v)) return NULL;
@@ -21,33 +23,6 @@ int tokjson_bool(const json_t *obj, const char *key, int def) {
 
 /* ---- parsing: cJSON for the vocab and merges, jansson for the rest (see the header) ---- */
 
-/* Bytes cJSON reads as jansson does: UTF-8 throughout, no control byte but the JSON whitespace
- * ones, no \u0000 escape. */
-static int cjson_safe(const char *text, size_t len) {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    size_t i = 0;
-    while (i < len) {
-        uint64_t w;
-        if (i + 8 <= len) { /* eight printable ASCII bytes at once (no byte >= 0x80 or < 0x20) */
-            memcpy(&w, text + i, 8);
-            if (!((w | ((w - 0x20 * ones) & ~w)) & highs)) {
-                i += 8;
-                continue;
-            }
-        }
-        const unsigned char c = (unsigned char)text[i];
-        if (c >= 0x80) { /* a multi-byte character must be whole and valid */
-            const size_t n = utf8_valid_prefix(text + i, len - i < 4 ? len - i : 4);
-            if (!n) return 0;
-            i += n;
-            continue;
-        }
-        if (c < 0x20 && c != '\n' && c != '\r' && c != '\t') return 0;
-        i++;
-    }
-    return !memmem(text, len, "\\u0000", 6);
-}
-
 /* The last member KEY of a cJSON object (jansson keeps the last of repeated keys), or NULL. */
 static cJSON *cj_last(const cJSON *obj, const char *key) {
     cJSON *found = NULL;
@@ -60,7 +35,7 @@ static cJSON *cj_last(const cJSON *obj, const char *key) {
  * and the rest is printed back and parsed by jansson into tj->root. 0 when it worked, -1 when the
  * file should go to jansson whole (nothing kept). */
 static int parse_fast(TokJson *tj) {
-    if (!cjson_safe(tj->text, tj->len)) return -1;
+    if (!tokjson_cjson_safe(tj->text, tj->len)) return -1;
     cJSON *root = cJSON_ParseWithLength(tj->text, tj->len);
     cJSON *model = cJSON_IsObject(root) ? cj_last(root, "model") : NULL;
     cJSON *vocab = cJSON_IsObject(model) ? cj_last(model, "vocab") : NULL;
@@ -162,7 +137,7 @@ static int merge_parts(const json_t *m, TjMerge *out) {
     return -1;
 }
 
-/* The same for a merge entry cJSON parsed (its strings hold no NUL: cjson_safe). */
+/* The same for a merge entry cJSON parsed (its strings hold no NUL: tokjson_cjson_safe). */
 static int merge_parts_cj(const cJSON *m, TjMerge *out) {
     if (cJSON_IsString(m)) return split_merge(m->valuestring, strlen(m->valuestring), out);
     const cJSON *a = cJSON_IsArray(m) ? m->child : NULL, *b = a ? a->next : NULL;
@@ -187,11 +162,11 @@ static long long cj_id(const cJSON *v) {
 /* The vocabulary's entries into tj->vocab; the largest id into *max_id. */
 static int read_vocab(TokJson *tj, long long *max_id, Err *err) {
     char sh[256];
-    if (tj->cj_vocab) {
-        size_t n = 0;
-        for (const cJSON *c = tj->cj_vocab->child; c; c = c->next) n++;
-        tj->vocab = xmalloc((n + 1) * sizeof *tj->vocab);
+    if (tj->cj_vocab) { /* one walk of the list (a million scattered nodes), the array grown */
+        size_t cap = 1024;
+        tj->vocab = xmalloc(cap * sizeof *tj->vocab);
         for (const cJSON *c = tj->cj_vocab->child; c; c = c->next) {
+            if (tj->n_vocab == cap) tj->vocab = xrealloc(tj->vocab, (cap *= 2) * sizeof *tj->vocab);
             const size_t klen = strlen(c->string);
             const long long id = cj_id(c);
             if (id < 0)
@@ -222,10 +197,10 @@ static int read_vocab(TokJson *tj, long long *max_id, Err *err) {
 static int read_merges(TokJson *tj, Err *err) {
     size_t i = 0;
     if (tj->cj_merges) {
-        size_t n = 0;
-        for (const cJSON *c = tj->cj_merges->child; c; c = c->next) n++;
-        tj->merges = xmalloc((n + 1) * sizeof *tj->merges);
+        size_t cap = 1024;
+        tj->merges = xmalloc(cap * sizeof *tj->merges);
         for (const cJSON *c = tj->cj_merges->child; c; c = c->next, i++) {
+            if (tj->n_merges == cap) tj->merges = xrealloc(tj->merges, (cap *= 2) * sizeof *tj->merges);
             if (cJSON_IsString(c) && version_line(c->valuestring, strlen(c->valuestring))) continue;
             TjMerge *m = &tj->merges[tj->n_merges];
             if (merge_parts_cj(c, m))

@@ -15,7 +15,8 @@
  * back, to jansson. A file cJSON could read differently from jansson (a \u0000 escape: cJSON's
  * strings end at NUL; a control byte; bytes that are not UTF-8, which cJSON does not check; a
  * vocab that is not an object, merges not an array) or that cJSON refuses goes to jansson whole,
- * as before: the same result, or jansson's error with its line and column.
+ * as before: the same result, or jansson's error with its line and column (tok_json_check.h
+ * checks the text; it does not see a raw tab or newline inside a string, which cJSON accepts).
  *
  * Ownership: a TokJson owns the file's text and its parsed trees; every string and node it hands
  * out lives until tokjson_close. Strings are (pointer, length): tokenizer.json may hold NUL bytes.

@@ -66,7 +66,8 @@ static void bpe_add_pair(const Tokenizer *t, EncCtx *c, int pos) {
     if (nx < 0) return;
     long k = pairmap_find(&t->merges, (uint32_t)c->sym[pos], (uint32_t)c->sym[nx]);
     if (k < 0) return;
-    heap_push(c, (HeapEnt){t->merges.rank[k], pos, t->merges.new_id[k], (float)t->merges.rank[k]});
+    const PairEnt *m = &t->merges.slots[k];
+    heap_push(c, (HeapEnt){m->rank, pos, m->new_id, (float)m->rank});
 }
 
 static void sym_add(EncCtx *c, int id) {
@@ -152,7 +153,7 @@ static int bpe_word(const Tokenizer *t, EncCtx *c, const char *w, size_t n, IntV
         int nx = c->next[pos];
         if (nx < 0) continue;
         long k = pairmap_find(&t->merges, (uint32_t)c->sym[pos], (uint32_t)c->sym[nx]);
-        if (k < 0 || t->merges.new_id[k] != top.new_id) continue; /* stale */
+        if (k < 0 || t->merges.slots[k].new_id != top.new_id) continue; /* stale */
         c->sym[pos] = (int)top.new_id;
         c->dead[nx] = 1;
         c->next[pos] = c->next[nx];
