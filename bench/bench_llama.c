@@ -247,6 +247,6 @@ int main(int argc, char **argv) {
                r->llama_ms > 0 ? r->fwd_ms / r->llama_ms : NAN, r->batch[0], r->batch[1], r->batch[2], r->batch[3],
                r->cold_s, r->llama_cold_s);
     }
-    printf("load average before: %s; after: %s\n", load0, load1);
+    printf("%d targets missed; load average before: %s; after: %s\n", miss, load0, load1);
     return 0;
 }
