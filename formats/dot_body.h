@@ -1,10 +1,10 @@
 /* dot_body: the fused dequantize-and-dot kernels of formats/dot.h, written once for every x86
  * level. Included by formats/dot_x86.c only, once per level, after it has defined the level's
- * vector of 16 floats and its operations (V, VZERO, VLOADX, VSET1, VADD, VSUB, VMUL, VFMA, VHSUM,
+ * vector of 16 floats and its operations (V, VZERO, VLOADX, VSTORE, VSET1, VADD, VSUB, VMUL, VFMA, VHSUM,
  * VI8, VU8, VF16, VBF16, HALF: the fp16 at a byte address as a float), FN(name) (the level's suffix), ATTR (an inlined helper of the level),
  * KATTR (a kernel of the level), MCMAX (vectors x per pass over a row) and NACC (partial sums per
  * vector x); optionally VLUT(i, table) (16 floats picked by the low 4 bits of each 32-bit lane of
- * the VI i) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15),
+ * the VI i), VADD16(v, bits) (16.0 added to the lanes whose bit is set) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15),
  * VILOW4 (lanes & 15), VIOR16(i, bits) (16 OR-ed into the lanes whose bit is set), VIDX (16 bytes to lanes) and VIDXHI (lanes >> 4), for the
  * table-lookup loaders. No include guard: it is meant to be included more than once.
  *
@@ -243,12 +243,123 @@ ATTR float FN(wk_bf16)(const uint8_t *row, int64_t k) {
 }
 ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)k, 0.0f; }
 
+/* ---- factored block-32 kernels: the block's codes as exact small integers, the scale once ----
+ *
+ * For one or two vectors x, the block-32 types (Q8_0, Q4_0, Q5_0) are dotted without scaling each
+ * weight: sum_i (q_i * d) x_i = d * sum_i q_i x_i, where q_i is the integer code minus its offset
+ * (an exact float). Per block: the 32 codes, a multiply and a multiply-add with x, and one
+ * multiply-add by d into the row's sums; the fp16 scales of 16 blocks are converted at once into a
+ * small array and broadcast from memory (a load, not a shuffle). That halves the vector
+ * operations of a block against scaling every weight, which is what bounds these types at one
+ * position. The products are rounded in another order than the reference's (q * x, then * d,
+ * instead of q * d, then * x): the same f32 error bound (tests/test_matvec.c), and with a unit
+ * vector x still each reference weight bit for bit (one code times 1, times d, is the reference's
+ * rounding of q * d). */
+
+/* the 32 codes of a block at b, offsets subtracted, as floats */
+ATTR void FN(lq_q8_0)(const uint8_t *b, V *w) {
+    w[0] = VI8(_mm_loadu_si128((const __m128i *)(b + 2)));
+    w[1] = VI8(_mm_loadu_si128((const __m128i *)(b + 18)));
+}
+
+ATTR void FN(lq_q4_0)(const uint8_t *b, V *w) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2)), f = _mm_set1_epi8(0xF), e = _mm_set1_epi8(8);
+    w[0] = VI8(_mm_sub_epi8(_mm_and_si128(q, f), e));
+    w[1] = VI8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), f), e));
+}
+
+ATTR void FN(lq_q5_0)(const uint8_t *b, V *w) {
+    uint32_t qh;
+    memcpy(&qh, b + 2, 4);
+    const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
+    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    const __m128i lo_idx = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m128i hi_idx = _mm_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m128i h0 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, lo_idx), bit), bit), k16);
+    const __m128i h1 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, hi_idx), bit), bit), k16);
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
+    w[0] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(q, f), h0), k16));
+    w[1] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16));
+}
+
+#define LQ_Q4_0 FN(lq_q4_0)
+#define LQ_Q5_0 FN(lq_q5_0)
+#ifdef VLUT
+/* by constant tables (j - 8; j - 16 and j), picked as in ld_q4_0_lut and ld_q5_0_lut */
+#undef LQ_Q4_0
+#undef LQ_Q5_0
+#define LQ_Q4_0 FN(lq_q4_0_lut)
+#define LQ_Q5_0 FN(lq_q5_0_lut)
+ATTR void FN(lq_q4_0_lut)(const uint8_t *b, V *w) {
+    const V table = VSUB(VIOTA(), VSET1(8.0f));
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 2)));
+    w[0] = VLUT(q, table);
+    w[1] = VLUT(VIDXHI(q), table);
+}
+ATTR void FN(lq_q5_0_lut)(const uint8_t *b, V *w) {
+    const V table = VSUB(VIOTA(), VSET1(16.0f)); /* vpermps reads the low 4 bits: no mask needed */
+    uint16_t h0, h1;
+    memcpy(&h0, b + 2, 2), memcpy(&h1, b + 4, 2);
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 6)));
+    w[0] = VADD16(VLUT(q, table), h0); /* + 16 where the fifth bit is set */
+    w[1] = VADD16(VLUT(VIDXHI(q), table), h1);
+}
+#endif
+
+/* The fp16 scales (at offset 0 of each bb-byte block) of blocks b0 .. b0 + n - 1 (n <= 16) as
+ * floats in d[0..n): gathered by the level's VSCALES16 (a vector gather of the 16 words, so that
+ * no narrow stores have to be forwarded into a wide load) and converted at once. */
+ATTR void FN(scales16)(const uint8_t *row, size_t bb, int64_t b0, int n, float *d) {
+    VSTORE(d, VSCALES16(row + (size_t)b0 * bb, (int)bb, n));
+}
+
+/* One row times MC <= 2 vectors x, factored as above: y[m * ldy]. Two sums per vector (even and
+ * odd blocks), so consecutive blocks do not wait on each other. */
+#define ROWSF(T, LQ, BB)                                                                            \
+    ATTR void FN(blockf_##T)(const uint8_t *blk, const float *xb, int64_t K, const float *d, int b,  \
+                             const int MC, V acc[2][2], const int u) {                             \
+        V w[2];                                                                                    \
+        LQ(blk + (size_t)b * BB, w);                                                               \
+        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) {                                     \
+            const float *xm = xb + m * K + 32 * b;                                                 \
+            V s = VMUL(w[0], VLOADX(xm));                                                          \
+            s = VFMA(w[1], VLOADX(xm + 16), s);                                                    \
+            acc[m][u] = VFMA(s, VSET1(d[b]), acc[m][u]);                                           \
+        }                                                                                          \
+    }                                                                                              \
+    ATTR void FN(rowf_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,    \
+                           const int MC) {                                                         \
+        V acc[2][2];                                                                               \
+        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();      \
+        const int64_t nb = K / 32;                                                                 \
+        for (int64_t b0 = 0; b0 < nb; b0 += 16) {                                                  \
+            const int n = nb - b0 < 16 ? (int)(nb - b0) : 16;                                      \
+            float d[16];                                                                           \
+            FN(scales16)(row, BB, b0, n, d);                                                       \
+            const uint8_t *blk = row + (size_t)b0 * BB;                                            \
+            const float *xb = x + b0 * 32;                                                         \
+            int b = 0;                                                                             \
+            for (; b + 2 <= n; b += 2)                                                             \
+                _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++) FN(blockf_##T)(blk, xb, K, d, b + u, MC, acc, u); \
+            if (b < n) FN(blockf_##T)(blk, xb, K, d, b, MC, acc, 0);                                \
+        }                                                                                          \
+        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])); \
+    }
+
+ROWSF(q8_0, FN(lq_q8_0), 34)
+ROWSF(q4_0, LQ_Q4_0, 18)
+ROWSF(q5_0, LQ_Q5_0, 22)
+
+#undef ROWSF
+#undef LQ_Q4_0
+#undef LQ_Q5_0
+
 /* ---- the kernels ---- */
 
 /* One row times MC vectors x (x[m * K ..]): y[m * ldy]. With one or two vectors the partial sums
  * would wait on each other (an FMA's latency is several cycles): U = 2 steps per iteration, each
  * with its own partial sums. */
-#define ROWS(T, LD, NV, WK)                                                                         \
+#define ROWS(T, LD, NV, WK, SMALL)                                                                  \
     ATTR void FN(row_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,     \
                           const int MC) {                                                          \
         V acc[8][4]; /* [MCMAX at most][U * NACC] */                                               \
@@ -291,8 +402,8 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
                 const float *xm = x + m0 * K;                                                      \
                 float *ym = y + m0 * ldy + r;                                                      \
                 switch (M - m0 < MCMAX ? M - m0 : MCMAX) {                                         \
-                case 1: FN(row_##T)(w, K, xm, ym, ldy, 1); break;                                  \
-                case 2: FN(row_##T)(w, K, xm, ym, ldy, 2); break;                                  \
+                case 1: SMALL(w, K, xm, ym, ldy, 1); break;                                        \
+                case 2: SMALL(w, K, xm, ym, ldy, 2); break;                                        \
                 case 3: FN(row_##T)(w, K, xm, ym, ldy, 3); break;                                  \
                 case 4: FN(row_##T)(w, K, xm, ym, ldy, 4); break;                                  \
                 case 5: FN(row_##T)(w, K, xm, ym, ldy, 5); break;                                  \
@@ -303,15 +414,15 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
             }                                                                                      \
     }
 
-ROWS(f32, FN(ld_f32), 2, wk_f32)
-ROWS(f16, FN(ld_f16), 2, wk_f16)
-ROWS(bf16, FN(ld_bf16), 2, wk_bf16)
-ROWS(q8_0, FN(ld_q8_0), 2, wk_none)
-ROWS(q4_0, LD_Q4_0, 2, wk_none)
-ROWS(q5_0, LD_Q5_0, 2, wk_none)
-ROWS(q4_k, LD_Q4_K, 4, wk_none)
-ROWS(q5_k, LD_Q5_K, 4, wk_none)
-ROWS(q6_k, FN(ld_q6_k), 4, wk_none)
+ROWS(f32, FN(ld_f32), 2, wk_f32, FN(row_f32))
+ROWS(f16, FN(ld_f16), 2, wk_f16, FN(row_f16))
+ROWS(bf16, FN(ld_bf16), 2, wk_bf16, FN(row_bf16))
+ROWS(q8_0, FN(ld_q8_0), 2, wk_none, FN(rowf_q8_0))
+ROWS(q4_0, LD_Q4_0, 2, wk_none, FN(rowf_q4_0))
+ROWS(q5_0, LD_Q5_0, 2, wk_none, FN(rowf_q5_0))
+ROWS(q4_k, LD_Q4_K, 4, wk_none, FN(row_q4_k))
+ROWS(q5_k, LD_Q5_K, 4, wk_none, FN(row_q5_k))
+ROWS(q6_k, FN(ld_q6_k), 4, wk_none, FN(row_q6_k))
 
 #undef ROWS
 #undef LD_Q4_0

@@ -107,28 +107,34 @@ static double against_double(const Dot *d, uint32_t type, int rows, int K) {
     return worst;
 }
 
-/* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit. */
-static void weights_exact(const Dot *d, uint32_t type, int rows, int K) {
+/* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit; M vectors at
+ * once (1 and 2 take the factored kernels of the block-32 types, more the per-weight ones). */
+static void weights_exact_m(const Dot *d, uint32_t type, int rows, int K, int M) {
     size_t rb = row_bytes(type, K);
     uint8_t *w = make_rows(type, rows, K);
-    float *ref = malloc((size_t)K * sizeof(float)), *x = calloc((size_t)MAX_M * K, sizeof(float));
-    float *y = malloc((size_t)MAX_M * rows * sizeof(float));
+    float *ref = malloc((size_t)K * sizeof(float)), *x = calloc((size_t)M * K, sizeof(float));
+    float *y = malloc((size_t)M * rows * sizeof(float));
     assert_non_null(ref), assert_non_null(x), assert_non_null(y);
-    for (int k = 0; k + MAX_M <= K; k += MAX_M) {
-        for (int m = 0; m < MAX_M; m++) x[(size_t)m * K + k + m] = 1.0f;
-        dot_rows(d, type, w, rows, K, x, MAX_M, y, rows);
-        for (int m = 0; m < MAX_M; m++) x[(size_t)m * K + k + m] = 0.0f;
+    for (int k = 0; k + M <= K; k += M) {
+        for (int m = 0; m < M; m++) x[(size_t)m * K + k + m] = 1.0f;
+        dot_rows(d, type, w, rows, K, x, M, y, rows);
+        for (int m = 0; m < M; m++) x[(size_t)m * K + k + m] = 0.0f;
         for (int r = 0; r < rows; r++) {
             ref_row(type, w, rb, r, K, ref);
-            for (int m = 0; m < MAX_M; m++) {
+            for (int m = 0; m < M; m++) {
                 float a = y[(size_t)m * rows + r], b = ref[k + m];
                 if (memcmp(&a, &b, 4) && !(a == 0 && b == 0)) /* -0 * 1 + 0 sums to +0 */
-                    fail_msg("%s %s: W[%d, %d]: kernel %.9g, reference %.9g", dot_level_name(d->level),
-                             qtype_name(type), r, k + m, a, b);
+                    fail_msg("%s %s M=%d: W[%d, %d]: kernel %.9g, reference %.9g", dot_level_name(d->level),
+                             qtype_name(type), M, r, k + m, a, b);
             }
         }
     }
     free(w), free(ref), free(x), free(y);
+}
+
+static void weights_exact(const Dot *d, uint32_t type, int rows, int K) {
+    const int Ms[] = {1, 2, MAX_M};
+    for (int i = 0; i < 3; i++) weights_exact_m(d, type, rows, K, Ms[i]);
 }
 
 static void level(int lvl) {
