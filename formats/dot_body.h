@@ -213,8 +213,11 @@ ATTR void FN(ld_q6_k)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 210 * (s >> 2);
     const int h = (int)((s >> 1) & 1), p = (int)(s & 1);
     const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
-    const int8_t *sc = (const int8_t *)(b + 192) + 8 * h;
-    const float d = HALF(b + 208);
+    /* d * sc of the 16 scales at once (the reference's float d times the int8 scale, rounded
+     * once: the same floats), each broadcast from memory below (a load, not a shuffle) */
+    float dsc[16];
+    VSTORE(dsc, VMUL(VSET1(HALF(b + 208)), VI8(_mm_loadu_si128((const __m128i *)(b + 192)))));
+    const float *sc = dsc + 8 * h;
     const __m128i f = _mm_set1_epi8(0xF), three = _mm_set1_epi8(3), k32 = _mm_set1_epi8(32);
 #pragma GCC unroll 4
     for (int v = 0; v < 4; v++) {
@@ -224,7 +227,7 @@ ATTR void FN(ld_q6_k)(const uint8_t *row, int64_t s, V *w) {
         const __m128i hb = _mm_and_si128(_mm_srl_epi16(_mm_loadu_si128((const __m128i *)(qh + 16 * t)),
                                                        _mm_cvtsi32_si128(2 * g)), three);
         const __m128i q = _mm_sub_epi8(_mm_or_si128(l, _mm_slli_epi16(hb, 4)), k32);
-        w[v] = VMUL(VSET1(d * sc[2 * g + t]), VI8(q));
+        w[v] = VMUL(VSET1(sc[2 * g + t]), VI8(q));
     }
 }
 
