@@ -1,17 +1,22 @@
 /* dot_body: the fused dequantize-and-dot kernels of formats/dot.h, written once for every x86
  * level. Included by formats/dot_x86.c only, once per level, after it has defined the level's
- * vector of 16 floats and its operations (V, VZERO, VLOADX, VSTORE, VSET1, VADD, VSUB, VMUL, VFMA, VHSUM,
- * VI8, VU8, VF16, VBF16, HALF: the fp16 at a byte address as a float), FN(name) (the level's suffix), ATTR (an inlined helper of the level),
- * KATTR (a kernel of the level), MCMAX (vectors x per pass over a row) and NACC (partial sums per
- * vector x); optionally VLUT(i, table) (16 floats picked by the low 4 bits of each 32-bit lane of
- * the VI i), VADD16(v, bits) (16.0 added to the lanes whose bit is set) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15),
- * VILOW4 (lanes & 15), VIOR16(i, bits) (16 OR-ed into the lanes whose bit is set), VIDX (16 bytes to lanes) and VIDXHI (lanes >> 4), for the
- * table-lookup loaders. No include guard: it is meant to be included more than once.
+ * vector of 16 floats and its operations (V, VZERO, VLOADX, VSTORE, VSET1, VADD, VSUB, VMUL, VFMA,
+ * VHSUM, VI8, VU8, VF16, VBF16, VSCALES16 (see scales16), VHALVES(a, b) (8 lanes a, then 8 lanes
+ * b), HALF: the fp16 at a byte address as a float), FN(name) (the level's suffix), ATTR (an
+ * inlined helper of the level), KATTR (a kernel of the level), MCMAX (vectors x per pass over a
+ * row) and NACC (partial sums per vector x); optionally VLUT(i, table) (16 floats picked by the
+ * low 4 bits of each 32-bit lane of the VI i), VADD16(v, bits) (16.0 added to the lanes whose bit
+ * is set) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15), VILOW4
+ * (lanes & 15), VIOR16(i, bits) (16 OR-ed into the lanes whose bit is set), VIDX (16 bytes to
+ * lanes) and VIDXHI (lanes >> 4), for the table-lookup loaders. No include guard: it is meant to
+ * be included more than once.
  *
  * Each type has a step loader: the 16 * NV weights of step s of a row into w[0..NV), with the
  * float operations of its qdequant_row dequantizer in the same order (so each weight is the
  * reference's bit for bit). ROWS() writes the kernel around it: per row, per pass of up to MCMAX
- * vectors x, every step loaded once and multiplied into NACC partial sums per vector. */
+ * vectors x, every step loaded once and multiplied into NACC partial sums per vector. Passes of
+ * one or two vectors over Q8_0, Q4_0, Q5_0, Q4_K and Q5_K take the factored kernels instead
+ * (ROWSF, ROWSK below: the scale applied once per 32 weights, not per weight). */
 
 /* ---- step loaders ---- */
 
@@ -427,6 +432,144 @@ ROWS(q4_k, LD_Q4_K, 4, wk_none, FN(row_q4_k))
 ROWS(q5_k, LD_Q5_K, 4, wk_none, FN(row_q5_k))
 ROWS(q6_k, FN(ld_q6_k), 4, wk_none, FN(row_q6_k))
 
+/* ---- factored K-quant kernels (Q4_K, Q5_K) at one or two vectors ----
+ *
+ * A sub-block j of 32 weights is (d * sc_j) * q - (dmin * m_j), so its dot with x is
+ * (d * sc_j) * sum q x - (dmin * m_j) * sum x: the codes q as exact floats (a table of 0..15, or
+ * 0..31 with the fifth bit as a masked +16), a multiply and a multiply-add with x, one multiply-add
+ * by d * sc_j per 32 weights, and the mins once per super-block, as one 8-wide multiply-add of
+ * dmin * m_0..7 with the sub-blocks' sums of x (computed once per call, shared by every row). With a
+ * unit vector x the result is still the reference weight bit for bit: d * sc_j times the code,
+ * rounded, minus dmin * m_j, rounded, as qdequant_row computes it. */
+
+/* d * sc_0..7 in ds[0..8) and dmin * m_0..7 in ds[8..16) of the super-block at b (the reference's
+ * float products: the same floats). The 12 bytes of 6-bit scales and mins unpacked 4 at a time. */
+ATTR void FN(kscales)(const uint8_t *b, float *ds) {
+    uint32_t w0, w1, w2;
+    memcpy(&w0, b + 4, 4), memcpy(&w1, b + 8, 4), memcpy(&w2, b + 12, 4);
+    const uint32_t lo6 = 0x3f3f3f3f, lo4 = 0x0f0f0f0f, lo2 = 0x03030303;
+    const uint32_t sc_lo = w0 & lo6, sc_hi = (w2 & lo4) | ((w0 >> 6) & lo2) << 4;
+    const uint32_t m_lo = w1 & lo6, m_hi = ((w2 >> 4) & lo4) | ((w1 >> 6) & lo2) << 4;
+    const __m128i v = _mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)m_lo, (int)m_hi);
+    VSTORE(ds, VMUL(VHALVES(HALF(b), HALF(b + 2)), VU8(v)));
+}
+
+ATTR float FN(hsum8)(__m256 v) {
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    return _mm_cvtss_f32(t);
+}
+
+/* the codes of sub-blocks 2p (w[0], w[1]) and 2p + 1 (w[2], w[3]) of the super-block at b */
+ATTR void FN(kq_q4_k)(const uint8_t *b, int p, V *w) {
+    const uint8_t *q = b + 16 + 32 * p;
+#ifdef VLUT
+    const V iota = VIOTA();
+    const VI q0 = VIDX(_mm_loadu_si128((const __m128i *)q)), q1 = VIDX(_mm_loadu_si128((const __m128i *)(q + 16)));
+    w[0] = VLUT(q0, iota);
+    w[1] = VLUT(q1, iota);
+    w[2] = VLUT(VIDXHI(q0), iota);
+    w[3] = VLUT(VIDXHI(q1), iota);
+#else
+    const __m128i f = _mm_set1_epi8(0xF);
+    const __m128i q0 = _mm_loadu_si128((const __m128i *)q), q1 = _mm_loadu_si128((const __m128i *)(q + 16));
+    w[0] = VU8(_mm_and_si128(q0, f));
+    w[1] = VU8(_mm_and_si128(q1, f));
+    w[2] = VU8(_mm_and_si128(_mm_srli_epi16(q0, 4), f));
+    w[3] = VU8(_mm_and_si128(_mm_srli_epi16(q1, 4), f));
+#endif
+}
+
+ATTR void FN(kq_q5_k)(const uint8_t *b, int p, V *w) {
+    const uint8_t *ql = b + 48 + 32 * p, *qh = b + 16;
+#ifdef VLUT
+    /* the fifth bits of sub-block 2p (2p + 1): bit 2p (2p + 1) of each qh byte, moved to bit 7 and
+     * gathered by movemask into a lane mask */
+    const V iota = VIOTA();
+    const __m128i up1 = _mm_cvtsi32_si128(7 - 2 * p), up2 = _mm_cvtsi32_si128(6 - 2 * p);
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        const VI l = VIDX(_mm_loadu_si128((const __m128i *)(ql + 16 * c)));
+        const __m128i h = _mm_loadu_si128((const __m128i *)(qh + 16 * c));
+        w[c] = VADD16(VLUT(l, iota), (unsigned)_mm_movemask_epi8(_mm_sll_epi16(h, up1)));
+        w[2 + c] = VADD16(VLUT(VIDXHI(l), iota), (unsigned)_mm_movemask_epi8(_mm_sll_epi16(h, up2)));
+    }
+#else
+    const __m128i f = _mm_set1_epi8(0xF), one = _mm_set1_epi8(1);
+    const __m128i sh1 = _mm_cvtsi32_si128(2 * p), sh2 = _mm_cvtsi32_si128(2 * p + 1);
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        const __m128i l = _mm_loadu_si128((const __m128i *)(ql + 16 * c));
+        const __m128i h = _mm_loadu_si128((const __m128i *)(qh + 16 * c));
+        const __m128i h1 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh1), one), 4);
+        const __m128i h2 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh2), one), 4);
+        w[c] = VU8(_mm_or_si128(_mm_and_si128(l, f), h1));
+        w[2 + c] = VU8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(l, 4), f), h2));
+    }
+#endif
+}
+
+/* The sub-blocks' sums of x: xs[m * (K / 32) + j] = sum of x[m * K + 32 j ..][0..32). */
+ATTR void FN(xsums)(const float *x, int64_t K, int M, float *xs) {
+    for (int m = 0; m < M; m++)
+        for (int64_t j = 0; j < K / 32; j++)
+            xs[m * (K / 32) + j] = VHSUM(VADD(VLOADX(x + m * K + 32 * j), VLOADX(x + m * K + 32 * j + 16)));
+}
+
+#define XSUMS_MAX 1024 /* sub-blocks of 32 per row the factored K-quant kernels take (K <= 32768) */
+
+#define ROWSK(T, KQ, BB)                                                                            \
+    ATTR void FN(rowk_##T)(const uint8_t *row, int64_t K, const float *x, const float *xs, float *y, \
+                           int64_t ldy, const int MC) {                                            \
+        V acc[2][2];                                                                               \
+        __m256 accm[2];                                                                            \
+        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) {                                     \
+            acc[m][0] = acc[m][1] = VZERO();                                                       \
+            accm[m] = _mm256_setzero_ps();                                                         \
+        }                                                                                          \
+        for (int64_t sb = 0; sb < K / 256; sb++) {                                                 \
+            const uint8_t *b = row + (size_t)sb * BB;                                              \
+            float ds[16];                                                                          \
+            FN(kscales)(b, ds);                                                                    \
+            _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {                                  \
+                V w[4];                                                                            \
+                KQ(b, p, w);                                                                       \
+                _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) {                             \
+                    const float *xm = x + m * K + 256 * sb + 64 * p;                               \
+                    V s0 = VMUL(w[0], VLOADX(xm)), s1 = VMUL(w[2], VLOADX(xm + 32));               \
+                    s0 = VFMA(w[1], VLOADX(xm + 16), s0);                                          \
+                    s1 = VFMA(w[3], VLOADX(xm + 48), s1);                                          \
+                    acc[m][0] = VFMA(s0, VSET1(ds[2 * p]), acc[m][0]);                             \
+                    acc[m][1] = VFMA(s1, VSET1(ds[2 * p + 1]), acc[m][1]);                         \
+                }                                                                                  \
+            }                                                                                      \
+            _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++)                                   \
+                accm[m] = _mm256_fmadd_ps(_mm256_loadu_ps(ds + 8), _mm256_loadu_ps(xs + m * (K / 32) + 8 * sb), \
+                                          accm[m]);                                                \
+        }                                                                                          \
+        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++)                                       \
+            y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])) - FN(hsum8)(accm[m]);                   \
+    }                                                                                              \
+    KATTR void FN(dotk_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
+                            int M, float *y, int64_t ldy) {                                        \
+        if (M > 2 || K / 32 > XSUMS_MAX) {                                                         \
+            FN(dot_##T)(w, rb, n_rows, K, x, M, y, ldy);                                           \
+            return;                                                                                \
+        }                                                                                          \
+        float xs[2 * XSUMS_MAX];                                                                   \
+        FN(xsums)(x, K, M, xs);                                                                    \
+        for (int64_t r = 0; r < n_rows; r++, w += rb)                                              \
+            if (M == 1) FN(rowk_##T)(w, K, x, xs, y + r, ldy, 1);                                  \
+            else FN(rowk_##T)(w, K, x, xs, y + r, ldy, 2);                                         \
+    }
+
+ROWSK(q4_k, FN(kq_q4_k), 144)
+ROWSK(q5_k, FN(kq_q5_k), 176)
+
+#undef ROWSK
+#undef XSUMS_MAX
+
 #undef ROWS
 #undef LD_Q4_0
 #undef LD_Q4_K
@@ -441,7 +584,7 @@ static void FN(install)(Dot *d) {
     d->rows[Q_Q8_0] = FN(dot_q8_0);
     d->rows[Q_Q4_0] = FN(dot_q4_0);
     d->rows[Q_Q5_0] = FN(dot_q5_0);
-    d->rows[Q_Q4_K] = FN(dot_q4_k);
-    d->rows[Q_Q5_K] = FN(dot_q5_k);
+    d->rows[Q_Q4_K] = FN(dotk_q4_k);
+    d->rows[Q_Q5_K] = FN(dotk_q5_k);
     d->rows[Q_Q6_K] = FN(dot_q6_k);
 }

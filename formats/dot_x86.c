@@ -56,6 +56,7 @@ A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
 #define VLOADX(p) _mm512_loadu_ps(p)
 #define VSTORE(p, v) _mm512_storeu_ps(p, v)
 #define VSCALES16(p, bb, n) gather16_avx512(p, bb, n)
+#define VHALVES(a, b) _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b))
 #define VSET1(f) _mm512_set1_ps(f)
 #define VADD(a, b) _mm512_add_ps(a, b)
 #define VSUB(a, b) _mm512_sub_ps(a, b)
@@ -86,6 +87,7 @@ A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
 #undef VLOADX
 #undef VSTORE
 #undef VSCALES16
+#undef VHALVES
 #undef VSET1
 #undef VADD
 #undef VSUB
@@ -172,6 +174,7 @@ A256 V256 gather16_avx2(const uint8_t *p, int bb, int n) {
 #define VLOADX(p) load_avx2(p)
 #define VSTORE(p, v) store_avx2(p, v)
 #define VSCALES16(p, bb, n) gather16_avx2(p, bb, n)
+#define VHALVES(a, b) ((V256){_mm256_set1_ps(a), _mm256_set1_ps(b)})
 #define VSET1(f) set1_avx2(f)
 #define VADD(a, b) add_avx2(a, b)
 #define VSUB(a, b) sub_avx2(a, b)
