@@ -7,7 +7,8 @@
  * to one position (issue 15's target: <= 1.2 up to 16 positions), the weight bytes per CPU-second
  * at one position, and the floor of the same bytes read at this machine's streaming rate per
  * CPU-second (bench/bandwidth.h). Threads: OMP_NUM_THREADS (default here 1, so that the figures
- * are one core's work). The load average is printed with the figures. */
+ * are one core's work). The load average is printed with the figures; bench/run.sh counts the
+ * PASS/MISS lines of the two targets (one position <= 1.3x the floor, 8 positions <= 1.2x one). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,14 @@ static int bench_type(const char *dir, uint32_t type, int runs, double bw_cpu) {
     printf("%-5s %7.1f MB  1 pos %6.1f ms (%5.1f GB/CPU-s, %.2f x floor)  2: %.2fx  4: %.2fx  8: %.2fx  (load %.1f)\n",
            qtype_name(type), wb / 1e6, t[0] * 1e3, wb / t[0] / 1e9, floor_s > 0 ? t[0] / floor_s : 0,
            t[1] / t[0], t[2] / t[0], t[3] / t[0], load[0]);
+    /* issue 15's targets, in bench/run.sh's verdict form */
+    char what[64];
+    if (floor_s > 0) {
+        snprintf(what, sizeof what, "%s 1 position / floor", qtype_name(type));
+        printf("  target %-34s %s (%.3g vs <= 1.3)\n", what, t[0] / floor_s <= 1.3 ? "PASS" : "MISS", t[0] / floor_s);
+    }
+    snprintf(what, sizeof what, "%s 8 positions / 1", qtype_name(type));
+    printf("  target %-34s %s (%.3g vs <= 1.2)\n", what, t[3] / t[0] <= 1.2 ? "PASS" : "MISS", t[3] / t[0]);
     fflush(stdout);
     free(logits);
     fwd_free(f);

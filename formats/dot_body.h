@@ -326,6 +326,9 @@ ATTR void FN(scales16)(const uint8_t *row, size_t bb, int64_t b0, int n, float *
 /* Software prefetch PF_AHEAD bytes ahead of the stored weights being read. The rows are read once,
  * from memory; the hardware prefetchers alone left one core at 6-8 GB of Q8_0 per CPU-second
  * against 13 for a plain streaming read (bench_fused, 1 thread); 2-4 KiB ahead measured best. */
+#ifndef FMAX
+#define FMAX 4 /* vectors x at most per pass of the factored kernels (measured: 4 beats the per-weight ones by 10-30% at 3 and 4) */
+#endif
 #ifndef PF_AHEAD
 #define PF_AHEAD 3072
 #endif
@@ -334,10 +337,10 @@ ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
 }
 #define ROWSF(T, LQ, BB)                                                                            \
     ATTR void FN(blockf_##T)(const uint8_t *blk, const float *xb, int64_t K, const float *d, int b,  \
-                             const int MC, V acc[2][2], const int u) {                             \
+                             const int MC, V acc[FMAX][2], const int u) {                             \
         V w[2];                                                                                    \
         LQ(blk + (size_t)b * BB, w);                                                               \
-        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) {                                     \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {                                     \
             const float *xm = xb + m * K + 32 * b;                                                 \
             V s = VMUL(w[0], VLOADX(xm));                                                          \
             s = VFMA(w[1], VLOADX(xm + 16), s);                                                    \
@@ -346,8 +349,8 @@ ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
     }                                                                                              \
     ATTR void FN(rowf_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,    \
                            const int MC) {                                                         \
-        V acc[2][2];                                                                               \
-        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();      \
+        V acc[FMAX][2];                                                                            \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();      \
         const int64_t nb = K / 32;                                                                 \
         for (int64_t b0 = 0; b0 < nb; b0 += 16) {                                                  \
             const int n = nb - b0 < 16 ? (int)(nb - b0) : 16;                                      \
@@ -361,7 +364,7 @@ ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
                 _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++) FN(blockf_##T)(blk, xb, K, d, b + u, MC, acc, u); \
             if (b < n) FN(blockf_##T)(blk, xb, K, d, b, MC, acc, 0);                                \
         }                                                                                          \
-        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])); \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])); \
     }
 
 ROWSF(q8_0, FN(lq_q8_0), 34)
@@ -423,8 +426,14 @@ ROWSF(q5_0, LQ_Q5_0, 22)
                 switch (M - m0 < MCMAX ? M - m0 : MCMAX) {                                         \
                 case 1: SMALL(w, K, xm, ym, ldy, 1); break;                                        \
                 case 2: SMALL(w, K, xm, ym, ldy, 2); break;                                        \
-                case 3: FN(row_##T)(w, K, xm, ym, ldy, 3); break;                                  \
-                case 4: FN(row_##T)(w, K, xm, ym, ldy, 4); break;                                  \
+                case 3:                                                                            \
+                    if (FMAX >= 3) SMALL(w, K, xm, ym, ldy, 3 <= FMAX ? 3 : 1);                    \
+                    else FN(row_##T)(w, K, xm, ym, ldy, 3);                                        \
+                    break;                                                                         \
+                case 4:                                                                            \
+                    if (FMAX >= 4) SMALL(w, K, xm, ym, ldy, 4 <= FMAX ? 4 : 1);                    \
+                    else FN(row_##T)(w, K, xm, ym, ldy, 4);                                        \
+                    break;                                                                         \
                 case 5: FN(row_##T)(w, K, xm, ym, ldy, 5); break;                                  \
                 case 6: FN(row_##T)(w, K, xm, ym, ldy, 6); break;                                  \
                 case 7: FN(row_##T)(w, K, xm, ym, ldy, 7); break;                                  \
@@ -533,9 +542,9 @@ ATTR void FN(xsums)(const float *x, int64_t K, int M, float *xs) {
 #define ROWSK(T, KQ, BB)                                                                            \
     ATTR void FN(rowk_##T)(const uint8_t *row, int64_t K, const float *x, const float *xs, float *y, \
                            int64_t ldy, const int MC) {                                            \
-        V acc[2][2];                                                                               \
-        __m256 accm[2];                                                                            \
-        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) {                                     \
+        V acc[FMAX][2];                                                                            \
+        __m256 accm[FMAX];                                                                         \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {                                     \
             acc[m][0] = acc[m][1] = VZERO();                                                       \
             accm[m] = _mm256_setzero_ps();                                                         \
         }                                                                                          \
@@ -547,7 +556,7 @@ ATTR void FN(xsums)(const float *x, int64_t K, int M, float *xs) {
             _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {                                  \
                 V w[4];                                                                            \
                 KQ(b, p, w);                                                                       \
-                _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++) {                             \
+                _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {                             \
                     const float *xm = x + m * K + 256 * sb + 64 * p;                               \
                     V s0 = VMUL(w[0], VLOADX(xm)), s1 = VMUL(w[2], VLOADX(xm + 32));               \
                     s0 = VFMA(w[1], VLOADX(xm + 16), s0);                                          \
@@ -556,24 +565,28 @@ ATTR void FN(xsums)(const float *x, int64_t K, int M, float *xs) {
                     acc[m][1] = VFMA(s1, VSET1(ds[2 * p + 1]), acc[m][1]);                         \
                 }                                                                                  \
             }                                                                                      \
-            _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++)                                   \
+            _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                   \
                 accm[m] = _mm256_fmadd_ps(_mm256_loadu_ps(ds + 8), _mm256_loadu_ps(xs + m * (K / 32) + 8 * sb), \
                                           accm[m]);                                                \
         }                                                                                          \
-        _Pragma("GCC unroll 2") for (int m = 0; m < MC; m++)                                       \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                       \
             y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])) - FN(hsum8)(accm[m]);                   \
     }                                                                                              \
     KATTR void FN(dotk_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
                             int M, float *y, int64_t ldy) {                                        \
-        if (M > 2 || K / 32 > XSUMS_MAX) {                                                         \
+        if (M > FMAX || K / 32 > XSUMS_MAX) {                                                      \
             FN(dot_##T)(w, rb, n_rows, K, x, M, y, ldy);                                           \
             return;                                                                                \
         }                                                                                          \
-        float xs[2 * XSUMS_MAX];                                                                   \
+        float xs[FMAX * XSUMS_MAX];                                                                \
         FN(xsums)(x, K, M, xs);                                                                    \
         for (int64_t r = 0; r < n_rows; r++, w += rb)                                              \
-            if (M == 1) FN(rowk_##T)(w, K, x, xs, y + r, ldy, 1);                                  \
-            else FN(rowk_##T)(w, K, x, xs, y + r, ldy, 2);                                         \
+            switch (M) {                                                                           \
+            case 1: FN(rowk_##T)(w, K, x, xs, y + r, ldy, 1); break;                               \
+            case 2: FN(rowk_##T)(w, K, x, xs, y + r, ldy, 2); break;                               \
+            case 3: if (FMAX >= 3) FN(rowk_##T)(w, K, x, xs, y + r, ldy, 3 <= FMAX ? 3 : 1); break; \
+            default: if (FMAX >= 4) FN(rowk_##T)(w, K, x, xs, y + r, ldy, 4 <= FMAX ? 4 : 1); break; \
+            }                                                                                      \
     }
 
 ROWSK(q4_k, FN(kq_q4_k), 144)

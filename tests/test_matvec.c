@@ -108,7 +108,8 @@ static double against_double(const Dot *d, uint32_t type, int rows, int K) {
 }
 
 /* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit; M vectors at
- * once (1 and 2 take the factored kernels of the block-32 types, more the per-weight ones). */
+ * once (1 to 4 take the factored kernels of Q8_0, Q4_0, Q5_0, Q4_K and Q5_K, more the per-weight
+ * ones). */
 static void weights_exact_m(const Dot *d, uint32_t type, int rows, int K, int M) {
     size_t rb = row_bytes(type, K);
     uint8_t *w = make_rows(type, rows, K);
@@ -133,8 +134,8 @@ static void weights_exact_m(const Dot *d, uint32_t type, int rows, int K, int M)
 }
 
 static void weights_exact(const Dot *d, uint32_t type, int rows, int K) {
-    const int Ms[] = {1, 2, MAX_M};
-    for (int i = 0; i < 3; i++) weights_exact_m(d, type, rows, K, Ms[i]);
+    const int Ms[] = {1, 2, 4, MAX_M};
+    for (int i = 0; i < 4; i++) weights_exact_m(d, type, rows, K, Ms[i]);
 }
 
 static void level(int lvl) {
