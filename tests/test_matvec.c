@@ -8,7 +8,8 @@
  *     roundoff 6e-8 at most; 10x tighter than the logits tests' 1e-4 against float64);
  *   - each weight bit for bit: with x the unit vectors e_k, the kernel's output is W[r, k] itself
  *     (every other product is an exact 0), which must equal qdequant_row's value exactly — the
- *     kernels dequantize with the reference's float operations, in its order.
+ *     per-weight kernels dequantize with the reference's float operations, in its order, and the
+ *     factored ones (1 to 4 vectors) round one code times d as the reference rounds q * d.
  * Weights: rows quantized from random values by the reference quantizer (formats quantized by
  * llama.cpp's rules), raw halves and bfloat16s for the float types. A level the CPU lacks is
  * reported and skipped. */
