@@ -1,17 +1,22 @@
 /* dot_body: the fused dequantize-and-dot kernels of formats/dot.h, written once for every x86
  * level. Included by formats/dot_x86.c only, once per level, after it has defined the level's
- * vector of 16 floats and its operations (V, VZERO, VLOADX, VSET1, VADD, VSUB, VMUL, VFMA, VHSUM,
- * VI8, VU8, VF16, VBF16, HALF: the fp16 at a byte address as a float), FN(name) (the level's suffix), ATTR (an inlined helper of the level),
- * KATTR (a kernel of the level), MCMAX (vectors x per pass over a row) and NACC (partial sums per
- * vector x); optionally VLUT(i, table) (16 floats picked by the low 4 bits of each 32-bit lane of
- * the VI i) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15),
- * VILOW4 (lanes & 15), VIOR16(i, bits) (16 OR-ed into the lanes whose bit is set), VIDX (16 bytes to lanes) and VIDXHI (lanes >> 4), for the
- * table-lookup loaders. No include guard: it is meant to be included more than once.
+ * vector of 16 floats and its operations (V, VZERO, VLOADX, VSTORE, VSET1, VADD, VSUB, VMUL, VFMA,
+ * VHSUM, VI8, VU8, VF16, VBF16, VSCALES16 (see scales16), VHALVES(a, b) (8 lanes a, then 8 lanes
+ * b), HALF: the fp16 at a byte address as a float), FN(name) (the level's suffix), ATTR (an
+ * inlined helper of the level), KATTR (a kernel of the level), MCMAX (vectors x per pass over a
+ * row) and NACC (partial sums per vector x); optionally VLUT(i, table) (16 floats picked by the
+ * low 4 bits of each 32-bit lane of the VI i), VADD16(v, bits) (16.0 added to the lanes whose bit
+ * is set) and VLUT32(i, lo, hi) (the same over 32 entries, 5 bits) with VI, VIOTA (0..15), VILOW4
+ * (lanes & 15), VIOR16(i, bits) (16 OR-ed into the lanes whose bit is set), VIDX (16 bytes to
+ * lanes) and VIDXHI (lanes >> 4), for the table-lookup loaders. No include guard: it is meant to
+ * be included more than once.
  *
  * Each type has a step loader: the 16 * NV weights of step s of a row into w[0..NV), with the
  * float operations of its qdequant_row dequantizer in the same order (so each weight is the
  * reference's bit for bit). ROWS() writes the kernel around it: per row, per pass of up to MCMAX
- * vectors x, every step loaded once and multiplied into NACC partial sums per vector. */
+ * vectors x, every step loaded once and multiplied into NACC partial sums per vector. Passes of
+ * one or two vectors over Q8_0, Q4_0, Q5_0, Q4_K and Q5_K take the factored kernels instead
+ * (ROWSF, ROWSK below: the scale applied once per 32 weights, not per weight). */
 
 /* ---- step loaders ---- */
 
@@ -213,8 +218,11 @@ ATTR void FN(ld_q6_k)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 210 * (s >> 2);
     const int h = (int)((s >> 1) & 1), p = (int)(s & 1);
     const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
-    const int8_t *sc = (const int8_t *)(b + 192) + 8 * h;
-    const float d = HALF(b + 208);
+    /* d * sc of the 16 scales at once (the reference's float d times the int8 scale, rounded
+     * once: the same floats), each broadcast from memory below (a load, not a shuffle) */
+    float dsc[16];
+    VSTORE(dsc, VMUL(VSET1(HALF(b + 208)), VI8(_mm_loadu_si128((const __m128i *)(b + 192)))));
+    const float *sc = dsc + 8 * h;
     const __m128i f = _mm_set1_epi8(0xF), three = _mm_set1_epi8(3), k32 = _mm_set1_epi8(32);
 #pragma GCC unroll 4
     for (int v = 0; v < 4; v++) {
@@ -224,7 +232,7 @@ ATTR void FN(ld_q6_k)(const uint8_t *row, int64_t s, V *w) {
         const __m128i hb = _mm_and_si128(_mm_srl_epi16(_mm_loadu_si128((const __m128i *)(qh + 16 * t)),
                                                        _mm_cvtsi32_si128(2 * g)), three);
         const __m128i q = _mm_sub_epi8(_mm_or_si128(l, _mm_slli_epi16(hb, 4)), k32);
-        w[v] = VMUL(VSET1(d * sc[2 * g + t]), VI8(q));
+        w[v] = VMUL(VSET1(sc[2 * g + t]), VI8(q));
     }
 }
 
@@ -243,12 +251,136 @@ ATTR float FN(wk_bf16)(const uint8_t *row, int64_t k) {
 }
 ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)k, 0.0f; }
 
+/* ---- factored block-32 kernels: the block's codes as exact small integers, the scale once ----
+ *
+ * For one or two vectors x, the block-32 types (Q8_0, Q4_0, Q5_0) are dotted without scaling each
+ * weight: sum_i (q_i * d) x_i = d * sum_i q_i x_i, where q_i is the integer code minus its offset
+ * (an exact float). Per block: the 32 codes, a multiply and a multiply-add with x, and one
+ * multiply-add by d into the row's sums; the fp16 scales of 16 blocks are converted at once into a
+ * small array and broadcast from memory (a load, not a shuffle). That halves the vector
+ * operations of a block against scaling every weight, which is what bounds these types at one
+ * position. The products are rounded in another order than the reference's (q * x, then * d,
+ * instead of q * d, then * x): the same f32 error bound (tests/test_matvec.c), and with a unit
+ * vector x still each reference weight bit for bit (one code times 1, times d, is the reference's
+ * rounding of q * d). */
+
+/* the 32 codes of a block at b, offsets subtracted, as floats */
+ATTR void FN(lq_q8_0)(const uint8_t *b, V *w) {
+    w[0] = VI8(_mm_loadu_si128((const __m128i *)(b + 2)));
+    w[1] = VI8(_mm_loadu_si128((const __m128i *)(b + 18)));
+}
+
+ATTR void FN(lq_q4_0)(const uint8_t *b, V *w) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2)), f = _mm_set1_epi8(0xF), e = _mm_set1_epi8(8);
+    w[0] = VI8(_mm_sub_epi8(_mm_and_si128(q, f), e));
+    w[1] = VI8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), f), e));
+}
+
+ATTR void FN(lq_q5_0)(const uint8_t *b, V *w) {
+    uint32_t qh;
+    memcpy(&qh, b + 2, 4);
+    const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
+    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    const __m128i lo_idx = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m128i hi_idx = _mm_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m128i h0 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, lo_idx), bit), bit), k16);
+    const __m128i h1 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, hi_idx), bit), bit), k16);
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
+    w[0] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(q, f), h0), k16));
+    w[1] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16));
+}
+
+#define LQ_Q4_0 FN(lq_q4_0)
+#define LQ_Q5_0 FN(lq_q5_0)
+#ifdef VLUT
+/* by constant tables (j - 8; j - 16 and j), picked as in ld_q4_0_lut and ld_q5_0_lut */
+#undef LQ_Q4_0
+#undef LQ_Q5_0
+#define LQ_Q4_0 FN(lq_q4_0_lut)
+#define LQ_Q5_0 FN(lq_q5_0_lut)
+ATTR void FN(lq_q4_0_lut)(const uint8_t *b, V *w) {
+    const V table = VSUB(VIOTA(), VSET1(8.0f));
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 2)));
+    w[0] = VLUT(q, table);
+    w[1] = VLUT(VIDXHI(q), table);
+}
+ATTR void FN(lq_q5_0_lut)(const uint8_t *b, V *w) {
+    const V table = VSUB(VIOTA(), VSET1(16.0f)); /* vpermps reads the low 4 bits: no mask needed */
+    uint16_t h0, h1;
+    memcpy(&h0, b + 2, 2), memcpy(&h1, b + 4, 2);
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 6)));
+    w[0] = VADD16(VLUT(q, table), h0); /* + 16 where the fifth bit is set */
+    w[1] = VADD16(VLUT(VIDXHI(q), table), h1);
+}
+#endif
+
+/* The fp16 scales (at offset 0 of each bb-byte block) of blocks b0 .. b0 + n - 1 (n <= 16) as
+ * floats in d[0..n): gathered by the level's VSCALES16 (a vector gather of the 16 words, so that
+ * no narrow stores have to be forwarded into a wide load) and converted at once. */
+ATTR void FN(scales16)(const uint8_t *row, size_t bb, int64_t b0, int n, float *d) {
+    VSTORE(d, VSCALES16(row + (size_t)b0 * bb, (int)bb, n));
+}
+
+/* One row times MC <= 2 vectors x, factored as above: y[m * ldy]. Two sums per vector (even and
+ * odd blocks), so consecutive blocks do not wait on each other. */
+/* Software prefetch PF_AHEAD bytes ahead of the stored weights being read. The rows are read once,
+ * from memory; the hardware prefetchers alone left one core at 6-8 GB of Q8_0 per CPU-second
+ * against 13 for a plain streaming read (bench_fused, 1 thread); 2-4 KiB ahead measured best. */
+#ifndef FMAX
+#define FMAX 4 /* vectors x at most per pass of the factored kernels (measured: 4 beats the per-weight ones by 10-30% at 3 and 4) */
+#endif
+#ifndef PF_AHEAD
+#define PF_AHEAD 3072
+#endif
+ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
+    for (int i = 0; i < bytes; i += 64) _mm_prefetch((const char *)p + PF_AHEAD + i, _MM_HINT_T0);
+}
+#define ROWSF(T, LQ, BB)                                                                            \
+    ATTR void FN(blockf_##T)(const uint8_t *blk, const float *xb, int64_t K, const float *d, int b,  \
+                             const int MC, V acc[FMAX][2], const int u) {                             \
+        V w[2];                                                                                    \
+        LQ(blk + (size_t)b * BB, w);                                                               \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {                                     \
+            const float *xm = xb + m * K + 32 * b;                                                 \
+            V s = VMUL(w[0], VLOADX(xm));                                                          \
+            s = VFMA(w[1], VLOADX(xm + 16), s);                                                    \
+            acc[m][u] = VFMA(s, VSET1(d[b]), acc[m][u]);                                           \
+        }                                                                                          \
+    }                                                                                              \
+    ATTR void FN(rowf_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,    \
+                           const int MC) {                                                         \
+        V acc[FMAX][2];                                                                            \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();      \
+        const int64_t nb = K / 32;                                                                 \
+        for (int64_t b0 = 0; b0 < nb; b0 += 16) {                                                  \
+            const int n = nb - b0 < 16 ? (int)(nb - b0) : 16;                                      \
+            float d[16];                                                                           \
+            FN(scales16)(row, BB, b0, n, d);                                                       \
+            const uint8_t *blk = row + (size_t)b0 * BB;                                            \
+            FN(prefetch)(blk, 16 * BB);                                                            \
+            const float *xb = x + b0 * 32;                                                         \
+            int b = 0;                                                                             \
+            for (; b + 2 <= n; b += 2)                                                             \
+                _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++) FN(blockf_##T)(blk, xb, K, d, b + u, MC, acc, u); \
+            if (b < n) FN(blockf_##T)(blk, xb, K, d, b, MC, acc, 0);                                \
+        }                                                                                          \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])); \
+    }
+
+ROWSF(q8_0, FN(lq_q8_0), 34)
+ROWSF(q4_0, LQ_Q4_0, 18)
+ROWSF(q5_0, LQ_Q5_0, 22)
+
+#undef ROWSF
+#undef LQ_Q4_0
+#undef LQ_Q5_0
+
 /* ---- the kernels ---- */
 
 /* One row times MC vectors x (x[m * K ..]): y[m * ldy]. With one or two vectors the partial sums
  * would wait on each other (an FMA's latency is several cycles): U = 2 steps per iteration, each
  * with its own partial sums. */
-#define ROWS(T, LD, NV, WK)                                                                         \
+#define ROWS(T, LD, NV, WK, SMALL, SBN, SBD)                                                                  \
     ATTR void FN(row_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,     \
                           const int MC) {                                                          \
         V acc[8][4]; /* [MCMAX at most][U * NACC] */                                               \
@@ -260,6 +392,7 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
         for (; s + U <= steps; s += U)                                                             \
             _Pragma("GCC unroll 2") for (int u = 0; u < U; u++) {                                  \
                 V w[NV];                                                                           \
+                FN(prefetch)(row + (s + u) * SBN / SBD, SBN / SBD > 64 ? 128 : 64);               \
                 LD(row, s + u, w);                                                                 \
                 const float *xs = x + (s + u) * 16 * NV;                                           \
                 _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++)                               \
@@ -291,10 +424,16 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
                 const float *xm = x + m0 * K;                                                      \
                 float *ym = y + m0 * ldy + r;                                                      \
                 switch (M - m0 < MCMAX ? M - m0 : MCMAX) {                                         \
-                case 1: FN(row_##T)(w, K, xm, ym, ldy, 1); break;                                  \
-                case 2: FN(row_##T)(w, K, xm, ym, ldy, 2); break;                                  \
-                case 3: FN(row_##T)(w, K, xm, ym, ldy, 3); break;                                  \
-                case 4: FN(row_##T)(w, K, xm, ym, ldy, 4); break;                                  \
+                case 1: SMALL(w, K, xm, ym, ldy, 1); break;                                        \
+                case 2: SMALL(w, K, xm, ym, ldy, 2); break;                                        \
+                case 3:                                                                            \
+                    if (FMAX >= 3) SMALL(w, K, xm, ym, ldy, 3 <= FMAX ? 3 : 1);                    \
+                    else FN(row_##T)(w, K, xm, ym, ldy, 3);                                        \
+                    break;                                                                         \
+                case 4:                                                                            \
+                    if (FMAX >= 4) SMALL(w, K, xm, ym, ldy, 4 <= FMAX ? 4 : 1);                    \
+                    else FN(row_##T)(w, K, xm, ym, ldy, 4);                                        \
+                    break;                                                                         \
                 case 5: FN(row_##T)(w, K, xm, ym, ldy, 5); break;                                  \
                 case 6: FN(row_##T)(w, K, xm, ym, ldy, 6); break;                                  \
                 case 7: FN(row_##T)(w, K, xm, ym, ldy, 7); break;                                  \
@@ -303,15 +442,158 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
             }                                                                                      \
     }
 
-ROWS(f32, FN(ld_f32), 2, wk_f32)
-ROWS(f16, FN(ld_f16), 2, wk_f16)
-ROWS(bf16, FN(ld_bf16), 2, wk_bf16)
-ROWS(q8_0, FN(ld_q8_0), 2, wk_none)
-ROWS(q4_0, LD_Q4_0, 2, wk_none)
-ROWS(q5_0, LD_Q5_0, 2, wk_none)
-ROWS(q4_k, LD_Q4_K, 4, wk_none)
-ROWS(q5_k, LD_Q5_K, 4, wk_none)
-ROWS(q6_k, FN(ld_q6_k), 4, wk_none)
+ROWS(f32, FN(ld_f32), 2, wk_f32, FN(row_f32), 128, 1)
+ROWS(f16, FN(ld_f16), 2, wk_f16, FN(row_f16), 64, 1)
+ROWS(bf16, FN(ld_bf16), 2, wk_bf16, FN(row_bf16), 64, 1)
+ROWS(q8_0, FN(ld_q8_0), 2, wk_none, FN(rowf_q8_0), 34, 1)
+ROWS(q4_0, LD_Q4_0, 2, wk_none, FN(rowf_q4_0), 18, 1)
+ROWS(q5_0, LD_Q5_0, 2, wk_none, FN(rowf_q5_0), 22, 1)
+ROWS(q4_k, LD_Q4_K, 4, wk_none, FN(row_q4_k), 144, 4)
+ROWS(q5_k, LD_Q5_K, 4, wk_none, FN(row_q5_k), 176, 4)
+ROWS(q6_k, FN(ld_q6_k), 4, wk_none, FN(row_q6_k), 210, 4)
+
+/* ---- factored K-quant kernels (Q4_K, Q5_K) at one or two vectors ----
+ *
+ * A sub-block j of 32 weights is (d * sc_j) * q - (dmin * m_j), so its dot with x is
+ * (d * sc_j) * sum q x - (dmin * m_j) * sum x: the codes q as exact floats (a table of 0..15, or
+ * 0..31 with the fifth bit as a masked +16), a multiply and a multiply-add with x, one multiply-add
+ * by d * sc_j per 32 weights, and the mins once per super-block, as one 8-wide multiply-add of
+ * dmin * m_0..7 with the sub-blocks' sums of x (computed once per call, shared by every row). With a
+ * unit vector x the result is still the reference weight bit for bit: d * sc_j times the code,
+ * rounded, minus dmin * m_j, rounded, as qdequant_row computes it. */
+
+/* d * sc_0..7 in ds[0..8) and dmin * m_0..7 in ds[8..16) of the super-block at b (the reference's
+ * float products: the same floats). The 12 bytes of 6-bit scales and mins unpacked 4 at a time. */
+ATTR void FN(kscales)(const uint8_t *b, float *ds) {
+    uint32_t w0, w1, w2;
+    memcpy(&w0, b + 4, 4), memcpy(&w1, b + 8, 4), memcpy(&w2, b + 12, 4);
+    const uint32_t lo6 = 0x3f3f3f3f, lo4 = 0x0f0f0f0f, lo2 = 0x03030303;
+    const uint32_t sc_lo = w0 & lo6, sc_hi = (w2 & lo4) | ((w0 >> 6) & lo2) << 4;
+    const uint32_t m_lo = w1 & lo6, m_hi = ((w2 >> 4) & lo4) | ((w1 >> 6) & lo2) << 4;
+    const __m128i v = _mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)m_lo, (int)m_hi);
+    VSTORE(ds, VMUL(VHALVES(HALF(b), HALF(b + 2)), VU8(v)));
+}
+
+ATTR float FN(hsum8)(__m256 v) {
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    return _mm_cvtss_f32(t);
+}
+
+/* the codes of sub-blocks 2p (w[0], w[1]) and 2p + 1 (w[2], w[3]) of the super-block at b */
+ATTR void FN(kq_q4_k)(const uint8_t *b, int p, V *w) {
+    const uint8_t *q = b + 16 + 32 * p;
+#ifdef VLUT
+    const V iota = VIOTA();
+    const VI q0 = VIDX(_mm_loadu_si128((const __m128i *)q)), q1 = VIDX(_mm_loadu_si128((const __m128i *)(q + 16)));
+    w[0] = VLUT(q0, iota);
+    w[1] = VLUT(q1, iota);
+    w[2] = VLUT(VIDXHI(q0), iota);
+    w[3] = VLUT(VIDXHI(q1), iota);
+#else
+    const __m128i f = _mm_set1_epi8(0xF);
+    const __m128i q0 = _mm_loadu_si128((const __m128i *)q), q1 = _mm_loadu_si128((const __m128i *)(q + 16));
+    w[0] = VU8(_mm_and_si128(q0, f));
+    w[1] = VU8(_mm_and_si128(q1, f));
+    w[2] = VU8(_mm_and_si128(_mm_srli_epi16(q0, 4), f));
+    w[3] = VU8(_mm_and_si128(_mm_srli_epi16(q1, 4), f));
+#endif
+}
+
+ATTR void FN(kq_q5_k)(const uint8_t *b, int p, V *w) {
+    const uint8_t *ql = b + 48 + 32 * p, *qh = b + 16;
+#ifdef VLUT
+    /* the fifth bits of sub-block 2p (2p + 1): bit 2p (2p + 1) of each qh byte, moved to bit 7 and
+     * gathered by movemask into a lane mask */
+    const V iota = VIOTA();
+    const __m128i up1 = _mm_cvtsi32_si128(7 - 2 * p), up2 = _mm_cvtsi32_si128(6 - 2 * p);
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        const VI l = VIDX(_mm_loadu_si128((const __m128i *)(ql + 16 * c)));
+        const __m128i h = _mm_loadu_si128((const __m128i *)(qh + 16 * c));
+        w[c] = VADD16(VLUT(l, iota), (unsigned)_mm_movemask_epi8(_mm_sll_epi16(h, up1)));
+        w[2 + c] = VADD16(VLUT(VIDXHI(l), iota), (unsigned)_mm_movemask_epi8(_mm_sll_epi16(h, up2)));
+    }
+#else
+    const __m128i f = _mm_set1_epi8(0xF), one = _mm_set1_epi8(1);
+    const __m128i sh1 = _mm_cvtsi32_si128(2 * p), sh2 = _mm_cvtsi32_si128(2 * p + 1);
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; c++) {
+        const __m128i l = _mm_loadu_si128((const __m128i *)(ql + 16 * c));
+        const __m128i h = _mm_loadu_si128((const __m128i *)(qh + 16 * c));
+        const __m128i h1 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh1), one), 4);
+        const __m128i h2 = _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(h, sh2), one), 4);
+        w[c] = VU8(_mm_or_si128(_mm_and_si128(l, f), h1));
+        w[2 + c] = VU8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(l, 4), f), h2));
+    }
+#endif
+}
+
+/* The sub-blocks' sums of x: xs[m * (K / 32) + j] = sum of x[m * K + 32 j ..][0..32). */
+ATTR void FN(xsums)(const float *x, int64_t K, int M, float *xs) {
+    for (int m = 0; m < M; m++)
+        for (int64_t j = 0; j < K / 32; j++)
+            xs[m * (K / 32) + j] = VHSUM(VADD(VLOADX(x + m * K + 32 * j), VLOADX(x + m * K + 32 * j + 16)));
+}
+
+#define XSUMS_MAX 1024 /* sub-blocks of 32 per row the factored K-quant kernels take (K <= 32768) */
+
+#define ROWSK(T, KQ, BB)                                                                            \
+    ATTR void FN(rowk_##T)(const uint8_t *row, int64_t K, const float *x, const float *xs, float *y, \
+                           int64_t ldy, const int MC) {                                            \
+        V acc[FMAX][2];                                                                            \
+        __m256 accm[FMAX];                                                                         \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {                                     \
+            acc[m][0] = acc[m][1] = VZERO();                                                       \
+            accm[m] = _mm256_setzero_ps();                                                         \
+        }                                                                                          \
+        for (int64_t sb = 0; sb < K / 256; sb++) {                                                 \
+            const uint8_t *b = row + (size_t)sb * BB;                                              \
+            FN(prefetch)(b, BB);                                                                   \
+            float ds[16];                                                                          \
+            FN(kscales)(b, ds);                                                                    \
+            _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {                                  \
+                V w[4];                                                                            \
+                KQ(b, p, w);                                                                       \
+                _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {                             \
+                    const float *xm = x + m * K + 256 * sb + 64 * p;                               \
+                    V s0 = VMUL(w[0], VLOADX(xm)), s1 = VMUL(w[2], VLOADX(xm + 32));               \
+                    s0 = VFMA(w[1], VLOADX(xm + 16), s0);                                          \
+                    s1 = VFMA(w[3], VLOADX(xm + 48), s1);                                          \
+                    acc[m][0] = VFMA(s0, VSET1(ds[2 * p]), acc[m][0]);                             \
+                    acc[m][1] = VFMA(s1, VSET1(ds[2 * p + 1]), acc[m][1]);                         \
+                }                                                                                  \
+            }                                                                                      \
+            _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                   \
+                accm[m] = _mm256_fmadd_ps(_mm256_loadu_ps(ds + 8), _mm256_loadu_ps(xs + m * (K / 32) + 8 * sb), \
+                                          accm[m]);                                                \
+        }                                                                                          \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                       \
+            y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])) - FN(hsum8)(accm[m]);                   \
+    }                                                                                              \
+    KATTR void FN(dotk_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
+                            int M, float *y, int64_t ldy) {                                        \
+        if (M > FMAX || K / 32 > XSUMS_MAX) {                                                      \
+            FN(dot_##T)(w, rb, n_rows, K, x, M, y, ldy);                                           \
+            return;                                                                                \
+        }                                                                                          \
+        float xs[FMAX * XSUMS_MAX];                                                                \
+        FN(xsums)(x, K, M, xs);                                                                    \
+        for (int64_t r = 0; r < n_rows; r++, w += rb)                                              \
+            switch (M) {                                                                           \
+            case 1: FN(rowk_##T)(w, K, x, xs, y + r, ldy, 1); break;                               \
+            case 2: FN(rowk_##T)(w, K, x, xs, y + r, ldy, 2); break;                               \
+            case 3: if (FMAX >= 3) FN(rowk_##T)(w, K, x, xs, y + r, ldy, 3 <= FMAX ? 3 : 1); break; \
+            default: if (FMAX >= 4) FN(rowk_##T)(w, K, x, xs, y + r, ldy, 4 <= FMAX ? 4 : 1); break; \
+            }                                                                                      \
+    }
+
+ROWSK(q4_k, FN(kq_q4_k), 144)
+ROWSK(q5_k, FN(kq_q5_k), 176)
+
+#undef ROWSK
+#undef XSUMS_MAX
 
 #undef ROWS
 #undef LD_Q4_0
@@ -327,7 +609,7 @@ static void FN(install)(Dot *d) {
     d->rows[Q_Q8_0] = FN(dot_q8_0);
     d->rows[Q_Q4_0] = FN(dot_q4_0);
     d->rows[Q_Q5_0] = FN(dot_q5_0);
-    d->rows[Q_Q4_K] = FN(dot_q4_k);
-    d->rows[Q_Q5_K] = FN(dot_q5_k);
+    d->rows[Q_Q4_K] = FN(dotk_q4_k);
+    d->rows[Q_Q5_K] = FN(dotk_q5_k);
     d->rows[Q_Q6_K] = FN(dot_q6_k);
 }

@@ -42,9 +42,21 @@ A512 float hsum_avx512(__m512 v) {
     return _mm_cvtss_f32(t);
 }
 
+/* the fp16 at p + i * bb (i < n <= 16) as 16 floats (lanes from n on: 0) */
+A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32(bb));
+    const __mmask16 k = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
+    const __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), k, idx, p, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(g));
+}
+
 #define V __m512
 #define VZERO() _mm512_setzero_ps()
 #define VLOADX(p) _mm512_loadu_ps(p)
+#define VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define VSCALES16(p, bb, n) gather16_avx512(p, bb, n)
+#define VHALVES(a, b) _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b))
 #define VSET1(f) _mm512_set1_ps(f)
 #define VADD(a, b) _mm512_add_ps(a, b)
 #define VSUB(a, b) _mm512_sub_ps(a, b)
@@ -64,6 +76,7 @@ A512 float hsum_avx512(__m512 v) {
 #define VLUT32(i, lo, hi) _mm512_permutex2var_ps(lo, i, hi)
 #define VILOW4(i) _mm512_and_epi32(i, _mm512_set1_epi32(15))
 #define VIOR16(i, bits) _mm512_mask_or_epi32(i, (__mmask16)(bits), i, _mm512_set1_epi32(16))
+#define VADD16(v, bits) _mm512_mask_add_ps(v, (__mmask16)(bits), v, _mm512_set1_ps(16.0f))
 #define ATTR A512
 #define KATTR __attribute__((target(ISA512))) static
 #define MCMAX 8
@@ -72,6 +85,9 @@ A512 float hsum_avx512(__m512 v) {
 #undef V
 #undef VZERO
 #undef VLOADX
+#undef VSTORE
+#undef VSCALES16
+#undef VHALVES
 #undef VSET1
 #undef VADD
 #undef VSUB
@@ -91,6 +107,7 @@ A512 float hsum_avx512(__m512 v) {
 #undef VLUT32
 #undef VILOW4
 #undef VIOR16
+#undef VADD16
 #undef ATTR
 #undef KATTR
 #undef MCMAX
@@ -107,6 +124,7 @@ typedef struct {
 
 A256 V256 zero_avx2(void) { return (V256){_mm256_setzero_ps(), _mm256_setzero_ps()}; }
 A256 V256 load_avx2(const float *p) { return (V256){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+A256 void store_avx2(float *p, V256 v) { _mm256_storeu_ps(p, v.a), _mm256_storeu_ps(p + 8, v.b); }
 A256 V256 set1_avx2(float f) { return (V256){_mm256_set1_ps(f), _mm256_set1_ps(f)}; }
 A256 V256 add_avx2(V256 x, V256 y) { return (V256){_mm256_add_ps(x.a, y.a), _mm256_add_ps(x.b, y.b)}; }
 A256 V256 sub_avx2(V256 x, V256 y) { return (V256){_mm256_sub_ps(x.a, y.a), _mm256_sub_ps(x.b, y.b)}; }
@@ -137,9 +155,26 @@ A256 V256 bf16_avx2(const uint8_t *p) {
     return (V256){_mm256_castsi256_ps(_mm256_slli_epi32(a, 16)), _mm256_castsi256_ps(_mm256_slli_epi32(b, 16))};
 }
 
+/* the fp16 at p + i * bb (i < n <= 16) as 16 floats (lanes from n on: 0) */
+A256 V256 gather16_avx2(const uint8_t *p, int bb, int n) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), b = _mm256_set1_epi32(bb);
+    const __m256i i0 = _mm256_mullo_epi32(iota, b), i1 = _mm256_mullo_epi32(_mm256_add_epi32(iota, _mm256_set1_epi32(8)), b);
+    const __m256i nn = _mm256_set1_epi32(n);
+    const __m256i k0 = _mm256_cmpgt_epi32(nn, iota), k1 = _mm256_cmpgt_epi32(nn, _mm256_add_epi32(iota, _mm256_set1_epi32(8)));
+    const __m256i lo = _mm256_set1_epi32(0xFFFF), z = _mm256_setzero_si256();
+    const __m256i g0 = _mm256_and_si256(_mm256_mask_i32gather_epi32(z, (const int *)p, i0, k0, 1), lo);
+    const __m256i g1 = _mm256_and_si256(_mm256_mask_i32gather_epi32(z, (const int *)p, i1, k1, 1), lo);
+    /* packus interleaves 128-bit lanes: g0.lo g1.lo g0.hi g1.hi -> reorder to g0 g1 */
+    const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32(g0, g1), 0xD8);
+    return (V256){_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1))};
+}
+
 #define V V256
 #define VZERO() zero_avx2()
 #define VLOADX(p) load_avx2(p)
+#define VSTORE(p, v) store_avx2(p, v)
+#define VSCALES16(p, bb, n) gather16_avx2(p, bb, n)
+#define VHALVES(a, b) ((V256){_mm256_set1_ps(a), _mm256_set1_ps(b)})
 #define VSET1(f) set1_avx2(f)
 #define VADD(a, b) add_avx2(a, b)
 #define VSUB(a, b) sub_avx2(a, b)

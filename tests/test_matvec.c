@@ -8,7 +8,8 @@
  *     roundoff 6e-8 at most; 10x tighter than the logits tests' 1e-4 against float64);
  *   - each weight bit for bit: with x the unit vectors e_k, the kernel's output is W[r, k] itself
  *     (every other product is an exact 0), which must equal qdequant_row's value exactly — the
- *     kernels dequantize with the reference's float operations, in its order.
+ *     per-weight kernels dequantize with the reference's float operations, in its order, and the
+ *     factored ones (1 to 4 vectors) round one code times d as the reference rounds q * d.
  * Weights: rows quantized from random values by the reference quantizer (formats quantized by
  * llama.cpp's rules), raw halves and bfloat16s for the float types. A level the CPU lacks is
  * reported and skipped. */
@@ -107,28 +108,35 @@ static double against_double(const Dot *d, uint32_t type, int rows, int K) {
     return worst;
 }
 
-/* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit. */
-static void weights_exact(const Dot *d, uint32_t type, int rows, int K) {
+/* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit; M vectors at
+ * once (1 to 4 take the factored kernels of Q8_0, Q4_0, Q5_0, Q4_K and Q5_K, more the per-weight
+ * ones). */
+static void weights_exact_m(const Dot *d, uint32_t type, int rows, int K, int M) {
     size_t rb = row_bytes(type, K);
     uint8_t *w = make_rows(type, rows, K);
-    float *ref = malloc((size_t)K * sizeof(float)), *x = calloc((size_t)MAX_M * K, sizeof(float));
-    float *y = malloc((size_t)MAX_M * rows * sizeof(float));
+    float *ref = malloc((size_t)K * sizeof(float)), *x = calloc((size_t)M * K, sizeof(float));
+    float *y = malloc((size_t)M * rows * sizeof(float));
     assert_non_null(ref), assert_non_null(x), assert_non_null(y);
-    for (int k = 0; k + MAX_M <= K; k += MAX_M) {
-        for (int m = 0; m < MAX_M; m++) x[(size_t)m * K + k + m] = 1.0f;
-        dot_rows(d, type, w, rows, K, x, MAX_M, y, rows);
-        for (int m = 0; m < MAX_M; m++) x[(size_t)m * K + k + m] = 0.0f;
+    for (int k = 0; k + M <= K; k += M) {
+        for (int m = 0; m < M; m++) x[(size_t)m * K + k + m] = 1.0f;
+        dot_rows(d, type, w, rows, K, x, M, y, rows);
+        for (int m = 0; m < M; m++) x[(size_t)m * K + k + m] = 0.0f;
         for (int r = 0; r < rows; r++) {
             ref_row(type, w, rb, r, K, ref);
-            for (int m = 0; m < MAX_M; m++) {
+            for (int m = 0; m < M; m++) {
                 float a = y[(size_t)m * rows + r], b = ref[k + m];
                 if (memcmp(&a, &b, 4) && !(a == 0 && b == 0)) /* -0 * 1 + 0 sums to +0 */
-                    fail_msg("%s %s: W[%d, %d]: kernel %.9g, reference %.9g", dot_level_name(d->level),
-                             qtype_name(type), r, k + m, a, b);
+                    fail_msg("%s %s M=%d: W[%d, %d]: kernel %.9g, reference %.9g", dot_level_name(d->level),
+                             qtype_name(type), M, r, k + m, a, b);
             }
         }
     }
     free(w), free(ref), free(x), free(y);
+}
+
+static void weights_exact(const Dot *d, uint32_t type, int rows, int K) {
+    const int Ms[] = {1, 2, 4, MAX_M};
+    for (int i = 0; i < 4; i++) weights_exact_m(d, type, rows, K, Ms[i]);
 }
 
 static void level(int lvl) {
