@@ -72,16 +72,71 @@ static void min_max(const float *x, int n, float *mn, float *mx) {
     *mn = min, *mx = max;
 }
 
-static void q4_0_ref(const float *x, uint8_t *y) {
-    const float max = signed_absmax(x, QK, NULL);
+/* Q4_0's reference, the block's 32 values as two vectors of 16 lanes (GCC/clang vector
+ * extensions, target_clones as in kqsearch.c): the same float operations per value as ggml's
+ * loop, so the same bytes; it was the largest cost of a Q4_0 model. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ROW_CLONES
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi" /* the vectors never cross a call: see kqsearch.c */
+#endif
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wpsabi"
+#endif
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+typedef uint8_t v16u8 __attribute__((vector_size(16)));
+
+__attribute__((always_inline)) static inline v16f v16_abs(v16f v) { return (v16f)((v16i)v & 0x7fffffff); }
+__attribute__((always_inline)) static inline v16i v16_sel(v16i m, v16i a, v16i b) { return (m & a) | (~m & b); }
+
+/* the lanes' maximum (non-negative, finite values: exact in any order) and minimum (ints) */
+__attribute__((always_inline)) static inline float v16_hmax(v16f v) {
+    v16f s = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    v = (v16f)v16_sel(v < s, (v16i)s, (v16i)v);
+    s = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+    v = (v16f)v16_sel(v < s, (v16i)s, (v16i)v);
+    s = __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    v = (v16f)v16_sel(v < s, (v16i)s, (v16i)v);
+    return v[0] < v[1] ? v[1] : v[0];
+}
+__attribute__((always_inline)) static inline int v16_hmin(v16i v) {
+    v16i s = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    v = v16_sel(s < v, s, v);
+    s = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+    v = v16_sel(s < v, s, v);
+    s = __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    v = v16_sel(s < v, s, v);
+    return v[1] < v[0] ? v[1] : v[0];
+}
+
+/* as_i8(low_byte(f)) of each lane, then MIN(15, .) */
+__attribute__((always_inline)) static inline v16i v16_q4(v16f f) {
+    /* out of int32's range (or NaN): INT32_MIN, low byte 0; -2^31 itself converts to the same */
+    const v16i in = v16_abs(f) < 2147483648.0f;
+    const v16i i = __builtin_convertvector((v16f)((v16i)f & in), v16i) & in;
+    const v16i b = ((i & 0xFF) ^ 0x80) - 0x80;
+    return v16_sel(b > 15, (v16i){0} + 15, b);
+}
+
+ROW_CLONES static void q4_0_ref(const float *x, uint8_t *y) {
+    v16f lo, hi;
+    memcpy(&lo, x, sizeof lo), memcpy(&hi, x + 16, sizeof hi);
+    const v16f alo = v16_abs(lo), ahi = v16_abs(hi);
+    const float amax = v16_hmax((v16f)v16_sel(alo < ahi, (v16i)ahi, (v16i)alo));
+    /* signed_absmax: the first value of that magnitude (0 when all are zero) */
+    const v16i idx = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, none = (v16i){0} + QK;
+    const v16i first = v16_sel(alo == amax, idx, v16_sel(ahi == amax, idx + 16, none));
+    const float max = amax > 0 ? x[v16_hmin(first)] : 0.0f;
     const float d = max / -8;
     const float id = d ? 1.0f / d : 0.0f;
     put_half(y, d);
-    for (int j = 0; j < QK / 2; j++) {
-        int a = MIN(15, as_i8(low_byte(x[j] * id + 8.5f)));
-        int b = MIN(15, as_i8(low_byte(x[j + QK / 2] * id + 8.5f)));
-        y[2 + j] = (uint8_t)((uint8_t)a | (uint8_t)(b << 4));
-    }
+    const v16i a = v16_q4(lo * id + 8.5f), b = v16_q4(hi * id + 8.5f);
+    const v16u8 q = __builtin_convertvector((a & 0xFF) | ((b & 0x0F) << 4), v16u8);
+    memcpy(y + 2, &q, sizeof q);
 }
 
 static void q4_1_ref(const float *x, uint8_t *y) {
@@ -257,9 +312,18 @@ static const Quantizer *quantizer(uint32_t type) {
 int qtype_can_quant(uint32_t type) { return quantizer(type) != NULL; }
 
 /* 0 when every value is finite and, for the block types, within the fp16 range */
-static int check_row(uint32_t type, const float *x, int64_t n) {
+ROW_CLONES static int check_row(uint32_t type, const float *x, int64_t n) {
     const float lim = (type == Q_F32 || type == Q_BF16) ? FLT_MAX : F16_MAX;
-    for (int64_t i = 0; i < n; i++)
+    v16i bad = {0}; /* a whole row of 16-lane tests, one verdict at the end (NaN fails <=) */
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16f v;
+        memcpy(&v, x + i, sizeof v);
+        bad |= ~(v16_abs(v) <= lim);
+    }
+    for (int k = 0; k < 16; k++)
+        if (bad[k]) return -1;
+    for (; i < n; i++)
         if (!(fabsf(x[i]) <= lim)) return -1;
     return 0;
 }
