@@ -90,6 +90,12 @@ void make_qkx2_quants8(int n, int nmax, const float *x, const float *weights, ui
 void make_qx_quants16(int nmax, const float *x, int8_t *L, const float *qw, float *scales);
 void make_qkx3_fast8(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
                      float *the_mins, float rmin, float rdelta, int nstep);
+/* The same for 16 sub-blocks of n at once (Q2_K's 16 of 16: scales[16], the_mins[16]); each
+ * sub-block's results again exactly the one-sub-block function's. */
+void make_qkx2_quants16(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *scales,
+                        float *the_mins, float rmin, float rdelta, int nstep, int use_mad);
+void make_qkx3_fast16(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
+                      float *the_mins, float rmin, float rdelta, int nstep);
 
 /* The k-quants: llama.cpp's reference (ref) and the importance-aware candidate (imp; qw NULL:
  * neutral weights, see quantize.h). */
