@@ -109,6 +109,13 @@ void q5k_ref(const float *x, uint8_t *y);
 void q5k_imp(const float *x, uint8_t *y, const float *qw);
 void q6k_ref(const float *x, uint8_t *y);
 void q6k_imp(const float *x, uint8_t *y, const float *qw);
+/* Two consecutive blocks at once (x: 512 values; the blocks at y and y + bb), each exactly what
+ * the one-block function gives (ref2: *_ref; imp2: *_imp with qw NULL): their sub-blocks share the
+ * 16-lane searches. */
+void q4k_ref2(const float *x, uint8_t *y, size_t bb);
+void q4k_imp2(const float *x, uint8_t *y, size_t bb);
+void q5k_ref2(const float *x, uint8_t *y, size_t bb);
+void q5k_imp2(const float *x, uint8_t *y, size_t bb);
 /* llama.cpp's importance-aware k-quant block exactly (the *_imp above refit the sub-block codes
  * to the stored fp16 scales, which is usually better but not always): the third candidate when
  * importance weights are given, so that a block is never worse than llama.cpp's given them. */

@@ -279,6 +279,10 @@ typedef struct {
     void (*only)(const float *x, uint8_t *y, const float *qw);
     /* with importance weights, a third candidate: llama.cpp's own importance-aware block */
     void (*imp_ll)(const float *x, uint8_t *y, const float *qw);
+    /* ref and imp (qw NULL) of two consecutive blocks at once, the same bytes (qblock.h): used
+     * without importance weights */
+    void (*ref2)(const float *x, uint8_t *y, size_t bb);
+    void (*imp2)(const float *x, uint8_t *y, size_t bb);
 } Quantizer;
 
 static const Quantizer QUANT[] = {
@@ -292,8 +296,8 @@ static const Quantizer QUANT[] = {
     [Q_Q8_0] = {.ref = q8_0_ref}, /* importance is ignored, as llama.cpp does */
     [Q_Q2_K] = {.ref = q2k_ref, .imp = q2k_imp, .imp_ll = q2k_imp_ll},
     [Q_Q3_K] = {.ref = q3k_ref, .imp = q3k_imp, .imp_ll = q3k_imp_ll},
-    [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp, .imp_ll = q4k_imp_ll},
-    [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp, .imp_ll = q5k_imp_ll},
+    [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp, .imp_ll = q4k_imp_ll, .ref2 = q4k_ref2, .imp2 = q4k_imp2},
+    [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp, .imp_ll = q5k_imp_ll, .ref2 = q5k_ref2, .imp2 = q5k_imp2},
     [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp, .imp_ll = q6k_imp_ll},
     [Q_IQ2_S] = {.only = iq2s_block},
     [Q_IQ4_NL] = {.only = iq4nl_block},
@@ -394,12 +398,22 @@ int qquantize_row(uint32_t type, const float *src, void *dst, int64_t n, const f
         for (int64_t j = 0; j < n; ++j) sum_x2 += src[j] * src[j];
         sigma2 = sum_x2 / n;
     }
-    uint8_t alt[256];
-    for (int64_t b = 0; b < n / be; b++) {
+    uint8_t alt[2 * 256];
+    const int64_t nb = n / be;
+    for (int64_t b = 0, two = 0; b < nb; b++) {
         const float *x = src + b * be, *qw = imp ? imp + b * be : NULL;
         uint8_t *blk = y + b * bb;
-        q->ref(x, blk);
-        if (!imp_block(q, x, alt, qw, sigma2)) continue; /* the exact llama.cpp reference */
+        if (two) { /* the second of a pair: both candidates are there */
+            memmove(alt, alt + bb, bb);
+            two = 0;
+        } else if (!imp && q->ref2 && b + 1 < nb) { /* a pair: the searches of both blocks at once */
+            q->ref2(x, blk, bb);
+            q->imp2(x, alt, bb);
+            two = 1;
+        } else {
+            q->ref(x, blk);
+            if (!imp_block(q, x, alt, qw, sigma2)) continue; /* the exact llama.cpp reference */
+        }
         double best = block_error(type, blk, x, qw, be), e = block_error(type, alt, x, qw, be);
         if (e < best) {
             memcpy(blk, alt, bb);
