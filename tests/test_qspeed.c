@@ -6,6 +6,9 @@
  *     random blocks and on the blocks that take its other branches: ties of +max and -max, all
  *     zeros, signed zeros, magnitudes whose 1/d overflows to infinity, the fp16 range's top.
  *   - Q4_0's dequantizer (formats/qtype.c, vectors) against the serial formula, every byte value.
+ *   - The 16-lane searches (make_qkx2_quants16, make_qkx3_fast16: Q2_K's 16 sub-blocks, or two
+ *     Q4_K / Q5_K blocks' 8 each) against two calls of the 8-lane ones, which test_kqsearch holds
+ *     to the serial searches; and the pair quantizers (q4k_ref2 ...) against one block at a time.
  * The inputs are this file's own; llama.cpp's bytes on real weights are test_quantize's. */
 #include <float.h>
 #include <math.h>
@@ -13,6 +16,7 @@
 
 #include "formats/half.h"
 #include "formats/qtype.h"
+#include "quant/qblock.h"
 #include "quant/quantize.h"
 #include "tests/testutil.h"
 
@@ -141,11 +145,88 @@ static void q4_0_dequant_matches_serial(void **state) {
     }
 }
 
+/* 16 sub-blocks of n values and weights; kind picks the case (as test_kqsearch's) */
+static void fill_subblocks(int kind, int n, float *x, float *w) {
+    const float scale = kind == 5 ? 1e-6f : kind == 6 ? 3e-8f : 0.02f;
+    for (int i = 0; i < 16 * n; i++) {
+        x[i] = scale * gauss();
+        if (kind == 1) x[i] = fabsf(x[i]);                  /* minimum clamped to 0 */
+        if (kind == 2 && i % n < n / 2) x[i] = 0;           /* half zeros */
+        if (kind == 3 && (i / n) % 3 == 0) x[i] = 0.01f;    /* constant sub-blocks */
+        if (kind == 4 && (i / n) % 2 == 0) x[i] = 0;        /* all-zero sub-blocks */
+        w[i] = kind % 2 ? uniform01() : fabsf(x[i]) + 0.01f; /* uneven or |x|-like weights */
+    }
+}
+
+static int same(const void *a, const void *b, size_t n) { return memcmp(a, b, n) == 0; }
+
+static void lanes16_match_lanes8(void **state) {
+    (void)state;
+    const int rounds = sanitizer_build() ? 200 : 2000;
+    float x[16 * 32], w[16 * 32], s16[16], m16[16], s8[16], m8[16];
+    uint8_t L16[16 * 32], L8[16 * 32];
+    static const struct {
+        int n, nmax, mad, nstep;
+        float rmin, rdelta;
+    } cases[] = {{16, 3, 1, 15, -0.5f, 0.1f}, {32, 15, 0, 20, -1.f, 0.1f}, {32, 31, 0, 15, -0.5f, 0.1f}};
+    for (int r = 0; r < rounds; r++)
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            const int n = cases[c].n, nmax = cases[c].nmax, kind = r % 7;
+            fill_subblocks(kind, n, x, w);
+            make_qkx2_quants16(n, nmax, x, w, L16, s16, m16, cases[c].rmin, cases[c].rdelta, cases[c].nstep,
+                               cases[c].mad);
+            for (int h = 0; h < 2; h++)
+                make_qkx2_quants8(n, nmax, x + 8 * n * h, w + 8 * n * h, L8 + 8 * n * h, s8 + 8 * h, m8 + 8 * h,
+                                  cases[c].rmin, cases[c].rdelta, cases[c].nstep, cases[c].mad);
+            if (!same(L16, L8, 16 * (size_t)n) || !same(s16, s8, sizeof s8) || !same(m16, m8, sizeof m8))
+                fail_msg("make_qkx2_quants16 differs from two make_qkx2_quants8: round %d case %zu kind %d", r, c, kind);
+            make_qkx3_fast16(n, nmax, x, w, L16, s16, m16, -0.9f, 0.05f, 36);
+            for (int h = 0; h < 2; h++)
+                make_qkx3_fast8(n, nmax, x + 8 * n * h, w + 8 * n * h, L8 + 8 * n * h, s8 + 8 * h, m8 + 8 * h,
+                                -0.9f, 0.05f, 36);
+            if (!same(L16, L8, 16 * (size_t)n) || !same(s16, s8, sizeof s8) || !same(m16, m8, sizeof m8))
+                fail_msg("make_qkx3_fast16 differs from two make_qkx3_fast8: round %d case %zu kind %d", r, c, kind);
+        }
+}
+
+static void pairs_match_single_blocks(void **state) {
+    (void)state;
+    const int rounds = sanitizer_build() ? 100 : 1000;
+    float x[512], w[512];
+    uint8_t two[2 * 176], one[2 * 176];
+    typedef void (*Pair)(const float *, uint8_t *, size_t);
+    typedef void (*One)(const float *, uint8_t *);
+    typedef void (*OneW)(const float *, uint8_t *, const float *);
+    static const struct {
+        const char *name;
+        size_t bb;
+        Pair ref2, imp2;
+        One ref;
+        OneW imp;
+    } types[] = {{"Q4_K", 144, q4k_ref2, q4k_imp2, q4k_ref, q4k_imp}, {"Q5_K", 176, q5k_ref2, q5k_imp2, q5k_ref, q5k_imp}};
+    for (int r = 0; r < rounds; r++) {
+        fill_subblocks(r % 7, 32, x, w);
+        if (r % 5 == 4) /* blocks of different magnitudes */
+            for (int i = 256; i < 512; i++) x[i] *= 1000.0f;
+        for (size_t t = 0; t < 2; t++) {
+            const size_t bb = types[t].bb;
+            types[t].ref2(x, two, bb);
+            types[t].ref(x, one), types[t].ref(x + 256, one + bb);
+            if (!same(two, one, 2 * bb)) fail_msg("%s: ref2 differs from two refs, round %d", types[t].name, r);
+            types[t].imp2(x, two, bb);
+            types[t].imp(x, one, NULL), types[t].imp(x + 256, one + bb, NULL);
+            if (!same(two, one, 2 * bb)) fail_msg("%s: imp2 differs from two imps, round %d", types[t].name, r);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(q4_0_matches_serial),
         cmocka_unit_test(q4_0_refuses_bad_values),
         cmocka_unit_test(q4_0_dequant_matches_serial),
+        cmocka_unit_test(lanes16_match_lanes8),
+        cmocka_unit_test(pairs_match_single_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
