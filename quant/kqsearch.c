@@ -394,7 +394,8 @@ LANE_CLONES void make_qx_quants16(int nmax, const float *x, int8_t *L, const flo
         sumlx += wt[i] * xt[i] * l;
         suml2 += wt[i] * l * l;
     }
-    vf scale;
+    vf scale, wx[16]; /* w*x of each element: the first product of ggml's (w*x)*l, the same in every trial */
+    for (int i = 0; i < 16; i++) wx[i] = wt[i] * xt[i];
     for (int j = 0; j < 16; j++) scale[j] = suml2[j] ? sumlx[j] / suml2[j] : 0.0f;
     vf best = scale * sumlx, win = iscale;
     for (int is = -9; is <= 9; ++is) {
@@ -403,7 +404,7 @@ LANE_CLONES void make_qx_quants16(int nmax, const float *x, int8_t *L, const flo
         vf slx = zero, sl2 = zero;
         for (int i = 0; i < 16; i++) {
             const vf l = __builtin_convertvector(v_clamp(v_nearest(isc * xt[i]), -nmax, nmax - 1), vf);
-            slx += wt[i] * xt[i] * l;
+            slx += wx[i] * l;
             sl2 += wt[i] * l * l;
         }
         const vi up = (sl2 > zero) & (slx * slx > best * sl2);

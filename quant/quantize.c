@@ -187,22 +187,30 @@ static void q5_1_ref(const float *x, uint8_t *y) {
     pack5(q, y + 4, y + 8);
 }
 
-/* roundf (halves away from zero) of |v| < 2^31 as an integer, inline: roundf itself is a libm call
- * (gcc does not inline it for x86-64's baseline), which was a third of the time of Q8_0. v - t is
- * exact (t is v truncated), so the comparisons decide as roundf does. */
-static inline int32_t round_away(float v) {
-    const int32_t t = (int32_t)v;
-    const float f = v - (float)t;
-    return t + (f >= 0.5f) - (f <= -0.5f);
+/* roundf (halves away from zero) of each lane as an integer, its low byte what Q8_0 stores: roundf
+ * itself is a libm call (a third of Q8_0's time once). v - t is exact (t is v truncated), so the
+ * comparisons decide as roundf does. Out of int32's range (or NaN; 1/d overflows in blocks below
+ * ~1e-37) the truncation is INT32_MIN, as x86's cvttss2si gave the scalar code, and the +-1 wraps
+ * as it did there. */
+__attribute__((always_inline)) static inline v16i v16_round_away(v16f v) {
+    typedef uint32_t v16u __attribute__((vector_size(64)));
+    const v16i in = v16_abs(v) < 2147483648.0f;
+    const v16i t = (__builtin_convertvector((v16f)((v16i)v & in), v16i) & in) | (~in & INT32_MIN);
+    const v16f f = v - __builtin_convertvector(t, v16f);
+    return (v16i)((v16u)t - (v16u)(f >= 0.5f) + (v16u)(f <= -0.5f)); /* masks are -1 */
 }
 
-static void q8_0_ref(const float *x, uint8_t *y) {
-    float amax;
-    signed_absmax(x, QK, &amax); /* MAX(amax, |x|) over the block, in four chains */
+ROW_CLONES static void q8_0_ref(const float *x, uint8_t *y) {
+    v16f lo, hi;
+    memcpy(&lo, x, sizeof lo), memcpy(&hi, x + 16, sizeof hi);
+    const v16f alo = v16_abs(lo), ahi = v16_abs(hi);
+    const float amax = v16_hmax((v16f)v16_sel(alo < ahi, (v16i)ahi, (v16i)alo)); /* exact in any order */
     const float d = amax / ((1 << 7) - 1);
     const float id = d ? 1.0f / d : 0.0f;
     put_half(y, d);
-    for (int j = 0; j < QK; j++) y[2 + j] = (uint8_t)(int8_t)round_away(x[j] * id);
+    const v16u8 a = __builtin_convertvector(v16_round_away(lo * id) & 0xFF, v16u8);
+    const v16u8 b = __builtin_convertvector(v16_round_away(hi * id) & 0xFF, v16u8);
+    memcpy(y + 2, &a, sizeof a), memcpy(y + 18, &b, sizeof b);
 }
 
 /* ================= legacy blocks with importance weights (llama.cpp's *_impl) =================

@@ -5,6 +5,7 @@
  *     largest magnitude, d = max / -8, (int8_t)(x * id + 8.5f) as x86 truncates it, MIN 15), on
  *     random blocks and on the blocks that take its other branches: ties of +max and -max, all
  *     zeros, signed zeros, magnitudes whose 1/d overflows to infinity, the fp16 range's top.
+ *   - Q8_0's likewise (ggml's roundf of x / d, the low byte as x86 gives it out of range).
  *   - Q4_0's dequantizer (formats/qtype.c, vectors) against the serial formula, every byte value.
  *   - The 16-lane searches (make_qkx2_quants16, make_qkx3_fast16: Q2_K's 16 sub-blocks, or two
  *     Q4_K / Q5_K blocks' 8 each) against two calls of the 8-lane ones, which test_kqsearch holds
@@ -47,6 +48,22 @@ static void ref_q4_0(const float *x, uint8_t *y) {
     }
 }
 
+/* coldtok's serial Q8_0 (ggml's roundf, as x86 truncates out of range; in int64, no overflow) */
+static void ref_q8_0(const float *x, uint8_t *y) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) amax = amax < fabsf(x[j]) ? fabsf(x[j]) : amax;
+    const float d = amax / 127;
+    const float id = d ? 1.0f / d : 0.0f;
+    const uint16_t h = f32_to_fp16(d);
+    y[0] = (uint8_t)(h & 0xFF), y[1] = (uint8_t)(h >> 8);
+    for (int j = 0; j < 32; j++) {
+        const float v = x[j] * id;
+        const int32_t t = (v >= -2147483648.0f && v < 2147483648.0f) ? (int32_t)v : INT32_MIN;
+        const float f = v - (float)t;
+        y[2 + j] = (uint8_t)(((int64_t)t + (f >= 0.5f) - (f <= -0.5f)) & 0xFF);
+    }
+}
+
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint32_t next32(void) {
     rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
@@ -84,6 +101,22 @@ static void fill_block(int kind, float *x) {
 }
 
 #define N_BLOCKS 64
+
+static void q8_0_matches_serial(void **state) {
+    (void)state;
+    const int rounds = sanitizer_build() ? 500 : 5000;
+    float x[32 * N_BLOCKS];
+    uint8_t got[34 * N_BLOCKS], want[34 * N_BLOCKS];
+    for (int r = 0; r < rounds; r++) {
+        for (int b = 0; b < N_BLOCKS; b++) fill_block((r + b) % 6, x + 32 * b);
+        for (int b = 0; b < N_BLOCKS; b++) ref_q8_0(x + 32 * b, want + 34 * b);
+        assert_int_equal(qquantize_row(Q_Q8_0, x, got, 32 * N_BLOCKS, NULL), 0);
+        for (int b = 0; b < N_BLOCKS; b++)
+            if (memcmp(got + 34 * b, want + 34 * b, 34))
+                fail_msg("Q8_0 block differs from the serial reference: round %d block %d kind %d (x0 %g)", r, b,
+                         (r + b) % 6, (double)x[32 * b]);
+    }
+}
 
 static void q4_0_matches_serial(void **state) {
     (void)state;
@@ -223,6 +256,7 @@ static void pairs_match_single_blocks(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(q4_0_matches_serial),
+        cmocka_unit_test(q8_0_matches_serial),
         cmocka_unit_test(q4_0_refuses_bad_values),
         cmocka_unit_test(q4_0_dequant_matches_serial),
         cmocka_unit_test(lanes16_match_lanes8),
