@@ -17,16 +17,17 @@
 
 __attribute__((always_inline)) static inline VF LN(lsel)(VI m, VF a, VF b) { return (VF)((m & (VI)a) | (~m & (VI)b)); }
 
-/* nearest_int and the clamp to [0, nmax] of each lane */
+/* MAX(0, MIN(nmax, nearest_int(f))) of each lane (nearest_int: qblock.h's, whose clamp to
+ * +-4194303 keeps the magic-number rounding valid and maps NaN to 0). The value is clamped to
+ * [0, nmax] first, as a float: below 0 (or -0, or NaN, which fails the comparison) gives 0, as the
+ * integer clamp does after rounding to a negative number or NaN's 0; above nmax gives nmax, as
+ * rounding to nmax or more then clamping does; within, nothing changes. Then no other clamp is
+ * needed: 4 operations fewer per value, in the searches' innermost loop. */
 __attribute__((always_inline)) static inline VI LN(lquant)(VF f, int nmax) {
-    const VF zero = {0};
-    f = LN(lsel)(f > zero + 4194303.f, zero + 4194303.f, f);
-    f = LN(lsel)(f < zero - 4194303.f, zero - 4194303.f, f);
-    VI l = ((VI)(f + 12582912.f) & 0x007fffff) - 0x00400000;
-    VI m = l > nmax;
-    l = (m & nmax) | (~m & l);
-    m = l < 0;
-    return ~m & l;
+    const VF zero = {0}, top = zero + (float)nmax;
+    f = LN(lsel)(f > zero, f, zero);
+    f = LN(lsel)(f < top, f, top);
+    return ((VI)(f + 12582912.f) & 0x007fffff) - 0x00400000;
 }
 
 /* x and w: LANES sub-blocks of n (n <= 32) one after the other, as lanes: xt[i][j] = x[j*n + i] */
