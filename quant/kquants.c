@@ -244,7 +244,11 @@ void q2k_ref(const float *x, uint8_t *y) {
     const float q4scale = 15.f;
     float max_scale = 0, max_min = 0;
     for (int l = 0; l < QKK; ++l) weights[l] = fabsf(x[l]);
-    make_qkx2_quants16(16, 3, x, weights, L, scales, mins, -0.5f, 0.1f, 15, 1); /* all 16 sub-blocks at once */
+    if (wide_lanes()) make_qkx2_quants16(16, 3, x, weights, L, scales, mins, -0.5f, 0.1f, 15, 1); /* all 16 at once */
+    else
+        for (int h = 0; h < 2; h++) /* 8 sub-blocks of 16 at a time */
+            make_qkx2_quants8(16, 3, x + 128 * h, weights + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h,
+                              -0.5f, 0.1f, 15, 1);
     for (int j = 0; j < QKK / 16; ++j) {
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
@@ -284,7 +288,11 @@ static void q2k_w(const float *x, uint8_t *y, const float *qw, int fit) {
         if (!fit)
             scales[j] = make_qkx3_exact(16, 3, x + 16 * j, wj, L + 16 * j, &mins[j], -0.9f, 0.05f, 36);
     }
-    if (fit) make_qkx3_fast16(16, 3, x, weight, L, scales, mins, -0.9f, 0.05f, 36); /* all 16 sub-blocks at once */
+    if (fit && wide_lanes()) make_qkx3_fast16(16, 3, x, weight, L, scales, mins, -0.9f, 0.05f, 36); /* all 16 */
+    else if (fit)
+        for (int h = 0; h < 2; h++) /* 8 sub-blocks of 16 at a time */
+            make_qkx3_fast8(16, 3, x + 128 * h, weight + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h,
+                            -0.9f, 0.05f, 36);
     float dm = make_qp_quants(QKK / 16, 15, scales, Ls, sw);
     float mm = make_qp_quants(QKK / 16, 15, mins, Lm, sw);
     int refit;

@@ -61,6 +61,18 @@ static inline float signed_absmax(const float *x, int n, float *amax_out) {
     return max;
 }
 
+/* 1 where the processor has 512-bit vectors (AVX-512F): the 16-lane code (kqsearch.c's
+ * make_*16, quantize.c's Q4_0 / Q8_0 blocks) is used only there, since compilers split its
+ * comparisons into scalar ones for narrower vectors; elsewhere the 8-lane or serial code, whose
+ * results are the same bit for bit. */
+static inline int wide_lanes(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 /* The grid scale searches (kqsearch.c: every grid point of a search at once, bit for bit the
  * serial results), used by the k-quants and the legacy types' importance-aware quantizers.
  *

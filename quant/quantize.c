@@ -72,14 +72,18 @@ static void min_max(const float *x, int n, float *mn, float *mx) {
     *mn = min, *mx = max;
 }
 
-/* Q4_0's reference, the block's 32 values as two vectors of 16 lanes (GCC/clang vector
- * extensions, target_clones as in kqsearch.c): the same float operations per value as ggml's
- * loop, so the same bytes; it was the largest cost of a Q4_0 model. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define ROW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* Q4_0's and Q8_0's reference blocks and the row check as vectors of 16 lanes (GCC/clang vector
+ * extensions): the same float operations per value as ggml's loops, so the same bytes; they were
+ * the largest costs of Q4_0 and Q8_0 models. Compiled for AVX-512 and used where the processor has
+ * it (wide_lanes, qblock.h): without 512-bit registers compilers split the 16-lane comparisons
+ * into scalar ones, slower than the serial code, which the other processors keep. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define WIDE 1
+#define WIDE_FN __attribute__((target("avx512f")))
 #else
-#define ROW_CLONES
+#define WIDE 0
 #endif
+#if WIDE
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi" /* the vectors never cross a call: see kqsearch.c */
 #endif
@@ -122,7 +126,7 @@ __attribute__((always_inline)) static inline v16i v16_q4(v16f f) {
     return v16_sel(b > 15, (v16i){0} + 15, b);
 }
 
-ROW_CLONES static void q4_0_ref(const float *x, uint8_t *y) {
+WIDE_FN static void q4_0_wide(const float *x, uint8_t *y) {
     v16f lo, hi;
     memcpy(&lo, x, sizeof lo), memcpy(&hi, x + 16, sizeof hi);
     const v16f alo = v16_abs(lo), ahi = v16_abs(hi);
@@ -137,6 +141,25 @@ ROW_CLONES static void q4_0_ref(const float *x, uint8_t *y) {
     const v16i a = v16_q4(lo * id + 8.5f), b = v16_q4(hi * id + 8.5f);
     const v16u8 q = __builtin_convertvector((a & 0xFF) | ((b & 0x0F) << 4), v16u8);
     memcpy(y + 2, &q, sizeof q);
+}
+#endif
+
+static void q4_0_ref(const float *x, uint8_t *y) {
+#if WIDE
+    if (wide_lanes()) {
+        q4_0_wide(x, y);
+        return;
+    }
+#endif
+    const float max = signed_absmax(x, QK, NULL);
+    const float d = max / -8;
+    const float id = d ? 1.0f / d : 0.0f;
+    put_half(y, d);
+    for (int j = 0; j < QK / 2; j++) {
+        int a = MIN(15, as_i8(low_byte(x[j] * id + 8.5f)));
+        int b = MIN(15, as_i8(low_byte(x[j + QK / 2] * id + 8.5f)));
+        y[2 + j] = (uint8_t)((uint8_t)a | (uint8_t)(b << 4));
+    }
 }
 
 static void q4_1_ref(const float *x, uint8_t *y) {
@@ -187,11 +210,19 @@ static void q5_1_ref(const float *x, uint8_t *y) {
     pack5(q, y + 4, y + 8);
 }
 
-/* roundf (halves away from zero) of each lane as an integer, its low byte what Q8_0 stores: roundf
- * itself is a libm call (a third of Q8_0's time once). v - t is exact (t is v truncated), so the
- * comparisons decide as roundf does. Out of int32's range (or NaN; 1/d overflows in blocks below
- * ~1e-37) the truncation is INT32_MIN, as x86's cvttss2si gave the scalar code, and the +-1 wraps
- * as it did there. */
+/* roundf (halves away from zero) of |v| < 2^31 as an integer, inline: roundf itself is a libm call
+ * (gcc does not inline it for x86-64's baseline), which was a third of the time of Q8_0. v - t is
+ * exact (t is v truncated), so the comparisons decide as roundf does. */
+static inline int32_t round_away(float v) {
+    const int32_t t = (int32_t)v;
+    const float f = v - (float)t;
+    return t + (f >= 0.5f) - (f <= -0.5f);
+}
+
+#if WIDE
+/* round_away of each lane, its low byte what Q8_0 stores. Out of int32's range (or NaN; 1/d
+ * overflows in blocks below ~1e-37) the truncation is INT32_MIN, as x86's cvttss2si gives the
+ * scalar code, and the +-1 wraps as it does there. */
 __attribute__((always_inline)) static inline v16i v16_round_away(v16f v) {
     typedef uint32_t v16u __attribute__((vector_size(64)));
     const v16i in = v16_abs(v) < 2147483648.0f;
@@ -200,7 +231,7 @@ __attribute__((always_inline)) static inline v16i v16_round_away(v16f v) {
     return (v16i)((v16u)t - (v16u)(f >= 0.5f) + (v16u)(f <= -0.5f)); /* masks are -1 */
 }
 
-ROW_CLONES static void q8_0_ref(const float *x, uint8_t *y) {
+WIDE_FN static void q8_0_wide(const float *x, uint8_t *y) {
     v16f lo, hi;
     memcpy(&lo, x, sizeof lo), memcpy(&hi, x + 16, sizeof hi);
     const v16f alo = v16_abs(lo), ahi = v16_abs(hi);
@@ -211,6 +242,22 @@ ROW_CLONES static void q8_0_ref(const float *x, uint8_t *y) {
     const v16u8 a = __builtin_convertvector(v16_round_away(lo * id) & 0xFF, v16u8);
     const v16u8 b = __builtin_convertvector(v16_round_away(hi * id) & 0xFF, v16u8);
     memcpy(y + 2, &a, sizeof a), memcpy(y + 18, &b, sizeof b);
+}
+#endif
+
+static void q8_0_ref(const float *x, uint8_t *y) {
+#if WIDE
+    if (wide_lanes()) {
+        q8_0_wide(x, y);
+        return;
+    }
+#endif
+    float amax;
+    signed_absmax(x, QK, &amax); /* MAX(amax, |x|) over the block, in four chains */
+    const float d = amax / ((1 << 7) - 1);
+    const float id = d ? 1.0f / d : 0.0f;
+    put_half(y, d);
+    for (int j = 0; j < QK; j++) y[2 + j] = (uint8_t)(int8_t)round_away(x[j] * id);
 }
 
 /* ================= legacy blocks with importance weights (llama.cpp's *_impl) =================
@@ -324,8 +371,8 @@ static const Quantizer *quantizer(uint32_t type) {
 int qtype_can_quant(uint32_t type) { return quantizer(type) != NULL; }
 
 /* 0 when every value is finite and, for the block types, within the fp16 range */
-ROW_CLONES static int check_row(uint32_t type, const float *x, int64_t n) {
-    const float lim = (type == Q_F32 || type == Q_BF16) ? FLT_MAX : F16_MAX;
+#if WIDE
+WIDE_FN static int check_row_wide(const float *x, int64_t n, float lim) {
     v16i bad = {0}; /* a whole row of 16-lane tests, one verdict at the end (NaN fails <=) */
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -336,6 +383,17 @@ ROW_CLONES static int check_row(uint32_t type, const float *x, int64_t n) {
     for (int k = 0; k < 16; k++)
         if (bad[k]) return -1;
     for (; i < n; i++)
+        if (!(fabsf(x[i]) <= lim)) return -1;
+    return 0;
+}
+#endif
+
+static int check_row(uint32_t type, const float *x, int64_t n) {
+    const float lim = (type == Q_F32 || type == Q_BF16) ? FLT_MAX : F16_MAX;
+#if WIDE
+    if (wide_lanes()) return check_row_wide(x, n, lim);
+#endif
+    for (int64_t i = 0; i < n; i++)
         if (!(fabsf(x[i]) <= lim)) return -1;
     return 0;
 }
@@ -414,7 +472,7 @@ int qquantize_row(uint32_t type, const float *src, void *dst, int64_t n, const f
         if (two) { /* the second of a pair: both candidates are there */
             memmove(alt, alt + bb, bb);
             two = 0;
-        } else if (!imp && q->ref2 && b + 1 < nb) { /* a pair: the searches of both blocks at once */
+        } else if (!imp && q->ref2 && b + 1 < nb && wide_lanes()) { /* a pair: both blocks' searches at once */
             q->ref2(x, blk, bb);
             q->imp2(x, alt, bb);
             two = 1;
