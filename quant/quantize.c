@@ -94,11 +94,11 @@ typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
 typedef uint8_t v16u8 __attribute__((vector_size(16)));
 
-__attribute__((always_inline)) static inline v16f v16_abs(v16f v) { return (v16f)((v16i)v & 0x7fffffff); }
-__attribute__((always_inline)) static inline v16i v16_sel(v16i m, v16i a, v16i b) { return (m & a) | (~m & b); }
+WIDE_FN __attribute__((always_inline)) static inline v16f v16_abs(v16f v) { return (v16f)((v16i)v & 0x7fffffff); }
+WIDE_FN __attribute__((always_inline)) static inline v16i v16_sel(v16i m, v16i a, v16i b) { return (m & a) | (~m & b); }
 
 /* the lanes' maximum (non-negative, finite values: exact in any order) and minimum (ints) */
-__attribute__((always_inline)) static inline float v16_hmax(v16f v) {
+WIDE_FN __attribute__((always_inline)) static inline float v16_hmax(v16f v) {
     v16f s = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
     v = (v16f)v16_sel(v < s, (v16i)s, (v16i)v);
     s = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
@@ -107,7 +107,7 @@ __attribute__((always_inline)) static inline float v16_hmax(v16f v) {
     v = (v16f)v16_sel(v < s, (v16i)s, (v16i)v);
     return v[0] < v[1] ? v[1] : v[0];
 }
-__attribute__((always_inline)) static inline int v16_hmin(v16i v) {
+WIDE_FN __attribute__((always_inline)) static inline int v16_hmin(v16i v) {
     v16i s = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
     v = v16_sel(s < v, s, v);
     s = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
@@ -118,7 +118,7 @@ __attribute__((always_inline)) static inline int v16_hmin(v16i v) {
 }
 
 /* as_i8(low_byte(f)) of each lane, then MIN(15, .) */
-__attribute__((always_inline)) static inline v16i v16_q4(v16f f) {
+WIDE_FN __attribute__((always_inline)) static inline v16i v16_q4(v16f f) {
     /* out of int32's range (or NaN): INT32_MIN, low byte 0; -2^31 itself converts to the same */
     const v16i in = v16_abs(f) < 2147483648.0f;
     const v16i i = __builtin_convertvector((v16f)((v16i)f & in), v16i) & in;
@@ -223,7 +223,7 @@ static inline int32_t round_away(float v) {
 /* round_away of each lane, its low byte what Q8_0 stores. Out of int32's range (or NaN; 1/d
  * overflows in blocks below ~1e-37) the truncation is INT32_MIN, as x86's cvttss2si gives the
  * scalar code, and the +-1 wraps as it does there. */
-__attribute__((always_inline)) static inline v16i v16_round_away(v16f v) {
+WIDE_FN __attribute__((always_inline)) static inline v16i v16_round_away(v16f v) {
     typedef uint32_t v16u __attribute__((vector_size(64)));
     const v16i in = v16_abs(v) < 2147483648.0f;
     const v16i t = (__builtin_convertvector((v16f)((v16i)v & in), v16i) & in) | (~in & INT32_MIN);
