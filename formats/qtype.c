@@ -130,14 +130,25 @@ uint16_t f32_to_bf16(float f) {
 
 /* ---- dequantizers: one block each; src points at the block ---- */
 
-static void dq_q4_0(const uint8_t *b, float *y) {
+/* Q4_0 (the error pass of `coldtok quantize` decodes every block it writes) in 16-lane vectors:
+ * per value the same int -> float conversion and product as ggml's loop. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define DQ_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DQ_CLONES
+#endif
+typedef uint8_t dq_v16u8 __attribute__((vector_size(16)));
+typedef int32_t dq_v16i __attribute__((vector_size(64)));
+typedef float dq_v16f __attribute__((vector_size(64)));
+
+DQ_CLONES static void dq_q4_0(const uint8_t *b, float *y) {
     const float d = half_at(b);
-    const uint8_t *qs = b + 2;
-    for (int j = 0; j < 16; j++) {
-        const int x0 = (qs[j] & 0x0F) - 8, x1 = (qs[j] >> 4) - 8;
-        y[j] = x0 * d;
-        y[j + 16] = x1 * d;
-    }
+    dq_v16u8 qs;
+    memcpy(&qs, b + 2, sizeof qs);
+    const dq_v16i x0 = __builtin_convertvector(qs & 0x0F, dq_v16i) - 8, x1 = __builtin_convertvector(qs >> 4, dq_v16i) - 8;
+    const dq_v16f y0 = __builtin_convertvector(x0, dq_v16f) * d, y1 = __builtin_convertvector(x1, dq_v16f) * d;
+    memcpy(y, &y0, sizeof y0);
+    memcpy(y + 16, &y1, sizeof y1);
 }
 
 static void dq_q4_1(const uint8_t *b, float *y) {

@@ -322,158 +322,49 @@ float make_qkx3_fast(int n, int nmax, const float *x, const float *w, uint8_t *L
 typedef float vf8 __attribute__((vector_size(32)));
 typedef int32_t vi8 __attribute__((vector_size(32)));
 typedef double vd8 __attribute__((vector_size(64)));
+typedef int64_t vl8 __attribute__((vector_size(64)));
 
-__attribute__((always_inline)) static inline vf8 sel8(vi8 m, vf8 a, vf8 b) { return (vf8)((m & (vi8)a) | (~m & (vi8)b)); }
+/* 8 lanes: the 8 sub-blocks of 32 of a Q4_K / Q5_K super-block */
+#define LANES 8
+#define VF vf8
+#define VI vi8
+#define NH 1
+#define HALF8(v, h) (v)
+#define JOIN8(a) (a)[0]
+#define QKX2_NAME make_qkx2_quants8
+#define QKX3_NAME make_qkx3_fast8
+#include "quant/kqsearch_lanes.h"
+#undef LANES
+#undef VF
+#undef VI
+#undef NH
+#undef HALF8
+#undef JOIN8
+#undef QKX2_NAME
+#undef QKX3_NAME
 
-/* nearest_int and the clamp to [0, nmax] of each lane */
-__attribute__((always_inline)) static inline vi8 v8_quant(vf8 f, int nmax) {
-    const vf8 zero = {0};
-    f = sel8(f > zero + 4194303.f, zero + 4194303.f, f);
-    f = sel8(f < zero - 4194303.f, zero - 4194303.f, f);
-    vi8 l = ((vi8)(f + 12582912.f) & 0x007fffff) - 0x00400000;
-    vi8 m = l > nmax;
-    l = (m & nmax) | (~m & l);
-    m = l < 0;
-    return ~m & l;
-}
-
-/* x and w: 8 sub-blocks of n (n <= 32) one after the other, as lanes: xt[i][j] = x[j*n + i] */
-static void transpose8(int n, const float *x, const float *w, vf8 *xt, vf8 *wt) {
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < 8; j++) xt[i][j] = x[j * n + i], wt[i][j] = w[j * n + i];
-}
-
-/* the lanes' quants back to L (8 sub-blocks of n, one after the other) */
-static void untranspose8(int n, const vi8 *Lv, uint8_t *L) {
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < 8; j++) L[j * n + i] = (uint8_t)Lv[i][j];
-}
-
-/* See qblock.h. */
-LANE_CLONES void make_qkx2_quants8(int n, int nmax, const float *x, const float *weights, uint8_t *L,
-                                   float *scales, float *the_mins, float rmin, float rdelta, int nstep,
-                                   int use_mad) {
-    vf8 xt[32], wt[32];
-    vi8 Lv[32], La[32];
-    if (n < 1 || n > 32) __builtin_unreachable(); /* the callers' 16 or 32 */
-    transpose8(n, x, weights, xt, wt);
-    vf8 min = xt[0], max = xt[0], sum_w = wt[0], sum_x = sum_w * xt[0];
-    for (int i = 1; i < n; ++i) {
-        min = sel8(xt[i] < min, xt[i], min);
-        max = sel8(xt[i] > max, xt[i], max);
-        sum_w += wt[i];
-        sum_x += wt[i] * xt[i];
-    }
-    const vf8 zero = {0};
-    min = sel8(min > zero, zero, min);
-    const vi8 flat = max == min; /* ggml returns early: L 0, scale 0 */
-    const vf8 iscale = (float)nmax / (max - min);
-    vf8 scale = 1 / iscale, best_error = zero;
-    for (int i = 0; i < n; ++i) {
-        Lv[i] = v8_quant(iscale * (xt[i] - min), nmax);
-        vf8 diff = scale * __builtin_convertvector(Lv[i], vf8) + min - xt[i];
-        diff = use_mad ? (vf8)((vi8)diff & 0x7fffffff) : diff * diff;
-        best_error += wt[i] * diff;
-    }
-    for (int is = 0; is < (nstep < 1 ? 0 : nstep + 1); ++is) {
-        const vf8 isc = (rmin + rdelta * is + nmax) / (max - min);
-        vf8 sum_l = zero, sum_l2 = zero, sum_xl = zero;
-        for (int i = 0; i < n; ++i) {
-            La[i] = v8_quant(isc * (xt[i] - min), nmax);
-            const vf8 l = __builtin_convertvector(La[i], vf8);
-            sum_l += wt[i] * l;
-            sum_l2 += wt[i] * l * l;
-            sum_xl += wt[i] * l * xt[i];
-        }
-        const vf8 D = sum_w * sum_l2 - sum_l * sum_l;
-        const vi8 ok = D > zero;
-        vf8 this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-        vf8 this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-        const vi8 pos = this_min > zero;
-        this_min = sel8(pos, zero, this_min);
-        this_scale = sel8(pos, sum_xl / sum_l2, this_scale);
-        vf8 cur_error = zero;
-        for (int i = 0; i < n; ++i) {
-            vf8 diff = this_scale * __builtin_convertvector(La[i], vf8) + this_min - xt[i];
-            diff = use_mad ? (vf8)((vi8)diff & 0x7fffffff) : diff * diff;
-            cur_error += wt[i] * diff;
-        }
-        const vi8 up = ok & (cur_error < best_error) & ~flat;
-        for (int i = 0; i < n; ++i) Lv[i] = (up & La[i]) | (~up & Lv[i]);
-        best_error = sel8(up, cur_error, best_error);
-        scale = sel8(up, this_scale, scale);
-        min = sel8(up, this_min, min);
-    }
-    for (int i = 0; i < n; ++i) Lv[i] &= ~flat;
-    untranspose8(n, Lv, L);
-    for (int j = 0; j < 8; j++) {
-        the_mins[j] = -min[j];
-        scales[j] = flat[j] ? 0.f : scale[j];
-    }
-}
-
-/* See qblock.h. */
-LANE_CLONES void make_qkx3_fast8(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
-                                 float *the_mins, float rmin, float rdelta, int nstep) {
-    vf8 xt[32], wt[32];
-    vi8 Lv[32], La[32];
-    if (n < 1 || n > 32) __builtin_unreachable();
-    transpose8(n, x, w, xt, wt);
-    const vf8 zero = {0};
-    const vd8 dzero = {0};
-    vf8 min = xt[0], max = xt[0];
-    vd8 sw = dzero, sx = dzero, sxx = dzero, wdv[32], xdv[32]; /* w and x widened once */
-    for (int i = 0; i < n; ++i) {
-        min = sel8(xt[i] < min, xt[i], min);
-        max = sel8(xt[i] > max, xt[i], max);
-        const vd8 wd = wdv[i] = __builtin_convertvector(wt[i], vd8), xd = xdv[i] = __builtin_convertvector(xt[i], vd8);
-        sw += wd;
-        sx += wd * xd;
-        sxx += wd * xd * xd;
-    }
-    min = sel8(min > zero, zero, min);
-    const vi8 flat = max <= min;
-    const vf8 iscale = (float)nmax / (max - min);
-    vf8 scale = 1 / iscale;
-    vd8 best = dzero;
-    for (int i = 0; i < n; ++i) {
-        Lv[i] = v8_quant(iscale * (xt[i] - min), nmax);
-        const vd8 d = __builtin_convertvector(scale, vd8) * __builtin_convertvector(Lv[i], vd8) +
-                      __builtin_convertvector(min, vd8) - __builtin_convertvector(xt[i], vd8);
-        best += __builtin_convertvector(wt[i], vd8) * d * d;
-    }
-    for (int is = 0; is <= nstep; ++is) {
-        const vf8 isc = (rmin + rdelta * is + nmax) / (max - min);
-        vd8 sl = dzero, sl2 = dzero, sxl = dzero;
-        for (int i = 0; i < n; ++i) {
-            La[i] = v8_quant(isc * (xt[i] - min), nmax);
-            const vd8 wl = wdv[i] * __builtin_convertvector(La[i], vd8);
-            sl += wl;
-            sl2 += wl * __builtin_convertvector(La[i], vd8);
-            sxl += wl * xdv[i];
-        }
-        const vd8 D = sw * sl2 - sl * sl;
-        vd8 s = (sw * sxl - sx * sl) / D, m = (sl2 * sx - sl * sxl) / D;
-        typedef int64_t vl8 __attribute__((vector_size(64)));
-        const vl8 pos = m > dzero;
-        m = (vd8)(~pos & (vl8)m);
-        s = (vd8)((pos & (vl8)(sxl / sl2)) | (~pos & (vl8)s));
-        const vd8 e = s * s * sl2 + 2 * s * m * sl + m * m * sw - 2 * s * sxl - 2 * m * sx + sxx;
-        const vl8 up64 = (D > dzero) & (e < best);
-        const vi8 up = __builtin_convertvector(up64, vi8) & ~flat;
-        const vl8 upd = __builtin_convertvector(up, vl8);
-        for (int i = 0; i < n; ++i) Lv[i] = (up & La[i]) | (~up & Lv[i]);
-        best = (vd8)((upd & (vl8)e) | (~upd & (vl8)best));
-        scale = sel8(up, __builtin_convertvector(s, vf8), scale);
-        min = sel8(up, __builtin_convertvector(m, vf8), min);
-    }
-    for (int i = 0; i < n; ++i) Lv[i] &= ~flat;
-    untranspose8(n, Lv, L);
-    for (int j = 0; j < 8; j++) {
-        the_mins[j] = -min[j];
-        scales[j] = flat[j] ? 0.f : scale[j];
-    }
-}
+/* 16 lanes: the 16 sub-blocks of 16 of a Q2_K super-block in one search, where two searches of 8
+ * left the processor waiting on each grid point's divisions (twice the independent work per
+ * dependent step) */
+#define LANES 16
+#define VF vf
+#define VI vi
+#define NH 2
+#define HALF8(v, h)                                                                                 \
+    ((h) ? __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)                              \
+         : __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7))
+#define JOIN8(a) __builtin_shufflevector((a)[0], (a)[1], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define QKX2_NAME make_qkx2_quants16
+#define QKX3_NAME make_qkx3_fast16
+#include "quant/kqsearch_lanes.h"
+#undef LANES
+#undef VF
+#undef VI
+#undef NH
+#undef HALF8
+#undef JOIN8
+#undef QKX2_NAME
+#undef QKX3_NAME
 
 /* ---- make_qx_quants of 16 sub-blocks of 16 at once (Q6_K, Q3_K's candidate): lane j is
  * sub-block j and runs the serial search; its 19 trial scales do not depend on each other, so
@@ -503,7 +394,8 @@ LANE_CLONES void make_qx_quants16(int nmax, const float *x, int8_t *L, const flo
         sumlx += wt[i] * xt[i] * l;
         suml2 += wt[i] * l * l;
     }
-    vf scale;
+    vf scale, wx[16]; /* w*x of each element: the first product of ggml's (w*x)*l, the same in every trial */
+    for (int i = 0; i < 16; i++) wx[i] = wt[i] * xt[i];
     for (int j = 0; j < 16; j++) scale[j] = suml2[j] ? sumlx[j] / suml2[j] : 0.0f;
     vf best = scale * sumlx, win = iscale;
     for (int is = -9; is <= 9; ++is) {
@@ -512,7 +404,7 @@ LANE_CLONES void make_qx_quants16(int nmax, const float *x, int8_t *L, const flo
         vf slx = zero, sl2 = zero;
         for (int i = 0; i < 16; i++) {
             const vf l = __builtin_convertvector(v_clamp(v_nearest(isc * xt[i]), -nmax, nmax - 1), vf);
-            slx += wt[i] * xt[i] * l;
+            slx += wx[i] * l;
             sl2 += wt[i] * l * l;
         }
         const vi up = (sl2 > zero) & (slx * slx > best * sl2);

@@ -244,9 +244,11 @@ void q2k_ref(const float *x, uint8_t *y) {
     const float q4scale = 15.f;
     float max_scale = 0, max_min = 0;
     for (int l = 0; l < QKK; ++l) weights[l] = fabsf(x[l]);
-    for (int h = 0; h < 2; h++) /* 8 sub-blocks of 16 at a time */
-        make_qkx2_quants8(16, 3, x + 128 * h, weights + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h,
-                          -0.5f, 0.1f, 15, 1);
+    if (wide_lanes()) make_qkx2_quants16(16, 3, x, weights, L, scales, mins, -0.5f, 0.1f, 15, 1); /* all 16 at once */
+    else
+        for (int h = 0; h < 2; h++) /* 8 sub-blocks of 16 at a time */
+            make_qkx2_quants8(16, 3, x + 128 * h, weights + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h,
+                              -0.5f, 0.1f, 15, 1);
     for (int j = 0; j < QKK / 16; ++j) {
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
@@ -286,8 +288,9 @@ static void q2k_w(const float *x, uint8_t *y, const float *qw, int fit) {
         if (!fit)
             scales[j] = make_qkx3_exact(16, 3, x + 16 * j, wj, L + 16 * j, &mins[j], -0.9f, 0.05f, 36);
     }
-    if (fit) /* 8 sub-blocks of 16 at a time */
-        for (int h = 0; h < 2; h++)
+    if (fit && wide_lanes()) make_qkx3_fast16(16, 3, x, weight, L, scales, mins, -0.9f, 0.05f, 36); /* all 16 */
+    else if (fit)
+        for (int h = 0; h < 2; h++) /* 8 sub-blocks of 16 at a time */
             make_qkx3_fast8(16, 3, x + 128 * h, weight + 128 * h, L + 128 * h, scales + 8 * h, mins + 8 * h,
                             -0.9f, 0.05f, 36);
     float dm = make_qp_quants(QKK / 16, 15, scales, Ls, sw);
@@ -443,19 +446,20 @@ static void k45_finish(const float *x, uint8_t *y, uint8_t *L, int nmax) {
     }
 }
 
-/* reference Q4_K (nmax 15: rmin -1, 20 steps) and Q5_K (nmax 31: rmin -0.5, 15 steps) */
-static void k45_ref(const float *x, uint8_t *y, int nmax) {
-    uint8_t L[QKK];
-    float weights[QKK], mins[QKK / 32], scales[QKK / 32];
-    float max_scale = 0, max_min = 0;
+/* reference Q4_K (nmax 15: rmin -1, 20 steps) and Q5_K (nmax 31: rmin -0.5, 15 steps), in three
+ * parts so that two blocks can share one search of 16 lanes (k45_ref2): the weights, the search,
+ * the scales and codes */
+static void k45_ref_weights(const float *x, float *weights) {
     for (int j = 0; j < QKK / 32; ++j) {
         float sum_x2 = 0;
         for (int l = 0; l < 32; ++l) sum_x2 += x[32 * j + l] * x[32 * j + l];
         float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; ++l) weights[32 * j + l] = av_x + fabsf(x[32 * j + l]);
     }
-    if (nmax == 15) make_qkx2_quants8(32, 15, x, weights, L, scales, mins, -1.f, 0.1f, 20, 0);
-    else make_qkx2_quants8(32, 31, x, weights, L, scales, mins, -0.5f, 0.1f, 15, 0);
+}
+
+static void k45_ref_store(const float *x, uint8_t *y, uint8_t *L, const float *scales, const float *mins, int nmax) {
+    float max_scale = 0, max_min = 0;
     for (int j = 0; j < QKK / 32; ++j) {
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
@@ -473,10 +477,31 @@ static void k45_ref(const float *x, uint8_t *y, int nmax) {
     k45_finish(x, y, L, nmax);
 }
 
-/* qw NULL: llama.cpp's default weights sqrt(2*mean(x^2)) + |x|; fit as q2k_w */
-static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax, int fit) {
-    uint8_t L[QKK], Ls[QKK / 32], Lm[QKK / 32];
-    float weight_all[QKK], sw[QKK / 32], mins[QKK / 32], scales[QKK / 32];
+static void k45_ref(const float *x, uint8_t *y, int nmax) {
+    uint8_t L[QKK];
+    float weights[QKK], mins[QKK / 32], scales[QKK / 32];
+    k45_ref_weights(x, weights);
+    if (nmax == 15) make_qkx2_quants8(32, 15, x, weights, L, scales, mins, -1.f, 0.1f, 20, 0);
+    else make_qkx2_quants8(32, 31, x, weights, L, scales, mins, -0.5f, 0.1f, 15, 0);
+    k45_ref_store(x, y, L, scales, mins, nmax);
+}
+
+/* two consecutive blocks (x: 512 values; y, y + bb): each exactly k45_ref's */
+static void k45_ref2(const float *x, uint8_t *y, size_t bb, int nmax) {
+    uint8_t L[2 * QKK];
+    float weights[2 * QKK], mins[QKK / 16], scales[QKK / 16];
+    k45_ref_weights(x, weights);
+    k45_ref_weights(x + QKK, weights + QKK);
+    if (nmax == 15) make_qkx2_quants16(32, 15, x, weights, L, scales, mins, -1.f, 0.1f, 20, 0);
+    else make_qkx2_quants16(32, 31, x, weights, L, scales, mins, -0.5f, 0.1f, 15, 0);
+    k45_ref_store(x, y, L, scales, mins, nmax);
+    k45_ref_store(x + QKK, y + bb, L + QKK, scales + 8, mins + 8, nmax);
+}
+
+/* qw NULL: llama.cpp's default weights sqrt(2*mean(x^2)) + |x|; fit as q2k_w. In parts as the
+ * reference: the weights (and, !fit, llama.cpp's exact searches), the search, the rest. */
+static void k45_imp_weights(const float *x, const float *qw, int nmax, int fit, float *weight_all, float *sw,
+                            uint8_t *L, float *scales, float *mins) {
     float sum_x2 = 0;
     for (int l = 0; l < QKK; ++l) sum_x2 += x[l] * x[l];
     float sigma2 = 2 * sum_x2 / QKK;
@@ -495,7 +520,11 @@ static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax, int f
         if (!fit)
             scales[j] = make_qkx3_exact(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], -0.9f, 0.05f, 36);
     }
-    if (fit) make_qkx3_fast8(32, nmax, x, weight_all, L, scales, mins, -0.9f, 0.05f, 36);
+}
+
+static void k45_imp_store(const float *x, uint8_t *y, uint8_t *L, const float *scales, const float *mins,
+                          const float *sw, int nmax, int fit) {
+    uint8_t Ls[QKK / 32], Lm[QKK / 32];
     float d_block = make_qp_quants(QKK / 32, 63, scales, Ls, sw);
     float m_block = make_qp_quants(QKK / 32, 63, mins, Lm, sw);
     memset(y + 4, 0, 12);
@@ -508,6 +537,25 @@ static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax, int f
         for (int j = 0; j < QKK / 32; ++j) Lm[j] = (uint8_t)MAX(0, MIN(63, nearest_int(mins[j] / m16)));
     for (int j = 0; j < QKK / 32; ++j) k4_put_scale_min(y + 4, j, MIN(63, Ls[j]), MIN(63, Lm[j]));
     k45_finish(x, y, L, nmax);
+}
+
+static void k45_imp(const float *x, uint8_t *y, const float *qw, int nmax, int fit) {
+    uint8_t L[QKK];
+    float weight_all[QKK], sw[QKK / 32], mins[QKK / 32], scales[QKK / 32];
+    k45_imp_weights(x, qw, nmax, fit, weight_all, sw, L, scales, mins);
+    if (fit) make_qkx3_fast8(32, nmax, x, weight_all, L, scales, mins, -0.9f, 0.05f, 36);
+    k45_imp_store(x, y, L, scales, mins, sw, nmax, fit);
+}
+
+/* two consecutive blocks with neutral weights, fitted (k45_imp(x, y, NULL, nmax, 1) of each) */
+static void k45_imp2(const float *x, uint8_t *y, size_t bb, int nmax) {
+    uint8_t L[2 * QKK];
+    float weight_all[2 * QKK], sw[QKK / 16], mins[QKK / 16], scales[QKK / 16];
+    k45_imp_weights(x, NULL, nmax, 1, weight_all, sw, L, scales, mins);
+    k45_imp_weights(x + QKK, NULL, nmax, 1, weight_all + QKK, sw + 8, L + QKK, scales + 8, mins + 8);
+    make_qkx3_fast16(32, nmax, x, weight_all, L, scales, mins, -0.9f, 0.05f, 36);
+    k45_imp_store(x, y, L, scales, mins, sw, nmax, 1);
+    k45_imp_store(x + QKK, y + bb, L + QKK, scales + 8, mins + 8, sw + 8, nmax, 1);
 }
 
 /* Q6_K: 16 sub-blocks of 16, 6-bit quants (4 low bits in ql, 2 high in qh), int8 scales.
@@ -577,6 +625,10 @@ void q4k_imp_ll(const float *x, uint8_t *y, const float *qw) { k45_imp(x, y, qw,
 void q5k_ref(const float *x, uint8_t *y) { k45_ref(x, y, 31); }
 void q5k_imp(const float *x, uint8_t *y, const float *qw) { k45_imp(x, y, qw, 31, 1); }
 void q5k_imp_ll(const float *x, uint8_t *y, const float *qw) { k45_imp(x, y, qw, 31, 0); }
+void q4k_ref2(const float *x, uint8_t *y, size_t bb) { k45_ref2(x, y, bb, 15); }
+void q4k_imp2(const float *x, uint8_t *y, size_t bb) { k45_imp2(x, y, bb, 15); }
+void q5k_ref2(const float *x, uint8_t *y, size_t bb) { k45_ref2(x, y, bb, 31); }
+void q5k_imp2(const float *x, uint8_t *y, size_t bb) { k45_imp2(x, y, bb, 31); }
 /* the reference weighs by x^2; the candidate by qw, or uniformly without importance, and refits
  * the sub-block scales to the stored fp16 super-block scale */
 void q6k_ref(const float *x, uint8_t *y) { q6k(x, y, NULL, 0, 0); }

@@ -61,6 +61,18 @@ static inline float signed_absmax(const float *x, int n, float *amax_out) {
     return max;
 }
 
+/* 1 where the processor has 512-bit vectors (AVX-512F): the 16-lane code (kqsearch.c's
+ * make_*16, quantize.c's Q4_0 / Q8_0 blocks) is used only there, since compilers split its
+ * comparisons into scalar ones for narrower vectors; elsewhere the 8-lane or serial code, whose
+ * results are the same bit for bit. */
+static inline int wide_lanes(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 /* The grid scale searches (kqsearch.c: every grid point of a search at once, bit for bit the
  * serial results), used by the k-quants and the legacy types' importance-aware quantizers.
  *
@@ -90,6 +102,12 @@ void make_qkx2_quants8(int n, int nmax, const float *x, const float *weights, ui
 void make_qx_quants16(int nmax, const float *x, int8_t *L, const float *qw, float *scales);
 void make_qkx3_fast8(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
                      float *the_mins, float rmin, float rdelta, int nstep);
+/* The same for 16 sub-blocks of n at once (Q2_K's 16 of 16: scales[16], the_mins[16]); each
+ * sub-block's results again exactly the one-sub-block function's. */
+void make_qkx2_quants16(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *scales,
+                        float *the_mins, float rmin, float rdelta, int nstep, int use_mad);
+void make_qkx3_fast16(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales,
+                      float *the_mins, float rmin, float rdelta, int nstep);
 
 /* The k-quants: llama.cpp's reference (ref) and the importance-aware candidate (imp; qw NULL:
  * neutral weights, see quantize.h). */
@@ -103,6 +121,13 @@ void q5k_ref(const float *x, uint8_t *y);
 void q5k_imp(const float *x, uint8_t *y, const float *qw);
 void q6k_ref(const float *x, uint8_t *y);
 void q6k_imp(const float *x, uint8_t *y, const float *qw);
+/* Two consecutive blocks at once (x: 512 values; the blocks at y and y + bb), each exactly what
+ * the one-block function gives (ref2: *_ref; imp2: *_imp with qw NULL): their sub-blocks share the
+ * 16-lane searches. */
+void q4k_ref2(const float *x, uint8_t *y, size_t bb);
+void q4k_imp2(const float *x, uint8_t *y, size_t bb);
+void q5k_ref2(const float *x, uint8_t *y, size_t bb);
+void q5k_imp2(const float *x, uint8_t *y, size_t bb);
 /* llama.cpp's importance-aware k-quant block exactly (the *_imp above refit the sub-block codes
  * to the stored fp16 scales, which is usually better but not always): the third candidate when
  * importance weights are given, so that a block is never worse than llama.cpp's given them. */

@@ -380,7 +380,12 @@ typedef struct {
 /* Adds sum (back-x)^2, sum x^2 and, with imp, their imp-weighted sums over a row to s, in double.
  * Eight partial sums per quantity (vector extensions: independent chains the processor overlaps,
  * where one running sum is a chain of dependent additions), added together at the row's end. */
-static void row_errors(const float *x, const float *back, const float *imp, int64_t n, Sums *s) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define ERR_CLONES __attribute__((target_clones("avx512f", "avx2", "default"))) /* as kqsearch.c */
+#else
+#define ERR_CLONES
+#endif
+ERR_CLONES static void row_errors(const float *x, const float *back, const float *imp, int64_t n, Sums *s) {
     typedef float vf8 __attribute__((vector_size(32)));
     typedef double vd8 __attribute__((vector_size(64)));
     vd8 se = {0}, ss = {0}, wse = {0}, wss = {0};

@@ -72,7 +72,85 @@ static void min_max(const float *x, int n, float *mn, float *mx) {
     *mn = min, *mx = max;
 }
 
+/* Q4_0's and Q8_0's reference blocks and the row check as vectors of 16 lanes (GCC/clang vector
+ * extensions): the same float operations per value as ggml's loops, so the same bytes; they were
+ * the largest costs of Q4_0 and Q8_0 models. Compiled for AVX-512 and used where the processor has
+ * it (wide_lanes, qblock.h): without 512-bit registers compilers split the 16-lane comparisons
+ * into scalar ones, slower than the serial code, which the other processors keep. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define WIDE 1
+#define WIDE_FN __attribute__((target("avx512f")))
+#else
+#define WIDE 0
+#endif
+#if WIDE
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi" /* the vectors never cross a call: see kqsearch.c */
+#endif
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wpsabi"
+#endif
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+typedef uint8_t v16u8 __attribute__((vector_size(16)));
+
+WIDE_FN __attribute__((always_inline)) static inline v16f v16_abs(v16f v) { return (v16f)((v16i)v & 0x7fffffff); }
+WIDE_FN __attribute__((always_inline)) static inline v16i v16_sel(v16i m, v16i a, v16i b) { return (m & a) | (~m & b); }
+
+/* the lanes' maximum (non-negative, finite values: exact in any order) and minimum (ints) */
+WIDE_FN __attribute__((always_inline)) static inline float v16_hmax(v16f v) {
+    v16f s = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    v = (v16f)v16_sel(v < s, (v16i)s, (v16i)v);
+    s = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+    v = (v16f)v16_sel(v < s, (v16i)s, (v16i)v);
+    s = __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    v = (v16f)v16_sel(v < s, (v16i)s, (v16i)v);
+    return v[0] < v[1] ? v[1] : v[0];
+}
+WIDE_FN __attribute__((always_inline)) static inline int v16_hmin(v16i v) {
+    v16i s = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    v = v16_sel(s < v, s, v);
+    s = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+    v = v16_sel(s < v, s, v);
+    s = __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    v = v16_sel(s < v, s, v);
+    return v[1] < v[0] ? v[1] : v[0];
+}
+
+/* as_i8(low_byte(f)) of each lane, then MIN(15, .) */
+WIDE_FN __attribute__((always_inline)) static inline v16i v16_q4(v16f f) {
+    /* out of int32's range (or NaN): INT32_MIN, low byte 0; -2^31 itself converts to the same */
+    const v16i in = v16_abs(f) < 2147483648.0f;
+    const v16i i = __builtin_convertvector((v16f)((v16i)f & in), v16i) & in;
+    const v16i b = ((i & 0xFF) ^ 0x80) - 0x80;
+    return v16_sel(b > 15, (v16i){0} + 15, b);
+}
+
+WIDE_FN static void q4_0_wide(const float *x, uint8_t *y) {
+    v16f lo, hi;
+    memcpy(&lo, x, sizeof lo), memcpy(&hi, x + 16, sizeof hi);
+    const v16f alo = v16_abs(lo), ahi = v16_abs(hi);
+    const float amax = v16_hmax((v16f)v16_sel(alo < ahi, (v16i)ahi, (v16i)alo));
+    /* signed_absmax: the first value of that magnitude (0 when all are zero) */
+    const v16i idx = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, none = (v16i){0} + QK;
+    const v16i first = v16_sel(alo == amax, idx, v16_sel(ahi == amax, idx + 16, none));
+    const float max = amax > 0 ? x[v16_hmin(first)] : 0.0f;
+    const float d = max / -8;
+    const float id = d ? 1.0f / d : 0.0f;
+    put_half(y, d);
+    const v16i a = v16_q4(lo * id + 8.5f), b = v16_q4(hi * id + 8.5f);
+    const v16u8 q = __builtin_convertvector((a & 0xFF) | ((b & 0x0F) << 4), v16u8);
+    memcpy(y + 2, &q, sizeof q);
+}
+#endif
+
 static void q4_0_ref(const float *x, uint8_t *y) {
+#if WIDE
+    if (wide_lanes()) {
+        q4_0_wide(x, y);
+        return;
+    }
+#endif
     const float max = signed_absmax(x, QK, NULL);
     const float d = max / -8;
     const float id = d ? 1.0f / d : 0.0f;
@@ -141,7 +219,39 @@ static inline int32_t round_away(float v) {
     return t + (f >= 0.5f) - (f <= -0.5f);
 }
 
+#if WIDE
+/* round_away of each lane, its low byte what Q8_0 stores. Out of int32's range (or NaN; 1/d
+ * overflows in blocks below ~1e-37) the truncation is INT32_MIN, as x86's cvttss2si gives the
+ * scalar code, and the +-1 wraps as it does there. */
+WIDE_FN __attribute__((always_inline)) static inline v16i v16_round_away(v16f v) {
+    typedef uint32_t v16u __attribute__((vector_size(64)));
+    const v16i in = v16_abs(v) < 2147483648.0f;
+    const v16i t = (__builtin_convertvector((v16f)((v16i)v & in), v16i) & in) | (~in & INT32_MIN);
+    const v16f f = v - __builtin_convertvector(t, v16f);
+    return (v16i)((v16u)t - (v16u)(f >= 0.5f) + (v16u)(f <= -0.5f)); /* masks are -1 */
+}
+
+WIDE_FN static void q8_0_wide(const float *x, uint8_t *y) {
+    v16f lo, hi;
+    memcpy(&lo, x, sizeof lo), memcpy(&hi, x + 16, sizeof hi);
+    const v16f alo = v16_abs(lo), ahi = v16_abs(hi);
+    const float amax = v16_hmax((v16f)v16_sel(alo < ahi, (v16i)ahi, (v16i)alo)); /* exact in any order */
+    const float d = amax / ((1 << 7) - 1);
+    const float id = d ? 1.0f / d : 0.0f;
+    put_half(y, d);
+    const v16u8 a = __builtin_convertvector(v16_round_away(lo * id) & 0xFF, v16u8);
+    const v16u8 b = __builtin_convertvector(v16_round_away(hi * id) & 0xFF, v16u8);
+    memcpy(y + 2, &a, sizeof a), memcpy(y + 18, &b, sizeof b);
+}
+#endif
+
 static void q8_0_ref(const float *x, uint8_t *y) {
+#if WIDE
+    if (wide_lanes()) {
+        q8_0_wide(x, y);
+        return;
+    }
+#endif
     float amax;
     signed_absmax(x, QK, &amax); /* MAX(amax, |x|) over the block, in four chains */
     const float d = amax / ((1 << 7) - 1);
@@ -224,6 +334,10 @@ typedef struct {
     void (*only)(const float *x, uint8_t *y, const float *qw);
     /* with importance weights, a third candidate: llama.cpp's own importance-aware block */
     void (*imp_ll)(const float *x, uint8_t *y, const float *qw);
+    /* ref and imp (qw NULL) of two consecutive blocks at once, the same bytes (qblock.h): used
+     * without importance weights */
+    void (*ref2)(const float *x, uint8_t *y, size_t bb);
+    void (*imp2)(const float *x, uint8_t *y, size_t bb);
 } Quantizer;
 
 static const Quantizer QUANT[] = {
@@ -237,8 +351,8 @@ static const Quantizer QUANT[] = {
     [Q_Q8_0] = {.ref = q8_0_ref}, /* importance is ignored, as llama.cpp does */
     [Q_Q2_K] = {.ref = q2k_ref, .imp = q2k_imp, .imp_ll = q2k_imp_ll},
     [Q_Q3_K] = {.ref = q3k_ref, .imp = q3k_imp, .imp_ll = q3k_imp_ll},
-    [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp, .imp_ll = q4k_imp_ll},
-    [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp, .imp_ll = q5k_imp_ll},
+    [Q_Q4_K] = {.ref = q4k_ref, .imp = q4k_imp, .imp_ll = q4k_imp_ll, .ref2 = q4k_ref2, .imp2 = q4k_imp2},
+    [Q_Q5_K] = {.ref = q5k_ref, .imp = q5k_imp, .imp_ll = q5k_imp_ll, .ref2 = q5k_ref2, .imp2 = q5k_imp2},
     [Q_Q6_K] = {.ref = q6k_ref, .imp = q6k_imp, .imp_ll = q6k_imp_ll},
     [Q_IQ2_S] = {.only = iq2s_block},
     [Q_IQ4_NL] = {.only = iq4nl_block},
@@ -257,8 +371,28 @@ static const Quantizer *quantizer(uint32_t type) {
 int qtype_can_quant(uint32_t type) { return quantizer(type) != NULL; }
 
 /* 0 when every value is finite and, for the block types, within the fp16 range */
+#if WIDE
+WIDE_FN static int check_row_wide(const float *x, int64_t n, float lim) {
+    v16i bad = {0}; /* a whole row of 16-lane tests, one verdict at the end (NaN fails <=) */
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16f v;
+        memcpy(&v, x + i, sizeof v);
+        bad |= ~(v16_abs(v) <= lim);
+    }
+    for (int k = 0; k < 16; k++)
+        if (bad[k]) return -1;
+    for (; i < n; i++)
+        if (!(fabsf(x[i]) <= lim)) return -1;
+    return 0;
+}
+#endif
+
 static int check_row(uint32_t type, const float *x, int64_t n) {
     const float lim = (type == Q_F32 || type == Q_BF16) ? FLT_MAX : F16_MAX;
+#if WIDE
+    if (wide_lanes()) return check_row_wide(x, n, lim);
+#endif
     for (int64_t i = 0; i < n; i++)
         if (!(fabsf(x[i]) <= lim)) return -1;
     return 0;
@@ -330,12 +464,22 @@ int qquantize_row(uint32_t type, const float *src, void *dst, int64_t n, const f
         for (int64_t j = 0; j < n; ++j) sum_x2 += src[j] * src[j];
         sigma2 = sum_x2 / n;
     }
-    uint8_t alt[256];
-    for (int64_t b = 0; b < n / be; b++) {
+    uint8_t alt[2 * 256];
+    const int64_t nb = n / be;
+    for (int64_t b = 0, two = 0; b < nb; b++) {
         const float *x = src + b * be, *qw = imp ? imp + b * be : NULL;
         uint8_t *blk = y + b * bb;
-        q->ref(x, blk);
-        if (!imp_block(q, x, alt, qw, sigma2)) continue; /* the exact llama.cpp reference */
+        if (two) { /* the second of a pair: both candidates are there */
+            memmove(alt, alt + bb, bb);
+            two = 0;
+        } else if (!imp && q->ref2 && b + 1 < nb && wide_lanes()) { /* a pair: both blocks' searches at once */
+            q->ref2(x, blk, bb);
+            q->imp2(x, alt, bb);
+            two = 1;
+        } else {
+            q->ref(x, blk);
+            if (!imp_block(q, x, alt, qw, sigma2)) continue; /* the exact llama.cpp reference */
+        }
         double best = block_error(type, blk, x, qw, be), e = block_error(type, alt, x, qw, be);
         if (e < best) {
             memcpy(blk, alt, bb);

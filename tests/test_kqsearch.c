@@ -172,7 +172,8 @@ static float gauss(void) { return sqrtf(-2 * logf(uniform01())) * cosf(6.2831853
 
 /* 8 sub-blocks of n values and weights; kind picks the case */
 static void fill(int kind, int n, float *x, float *w) {
-    const float scale = kind == 5 ? 1e-6f : kind == 6 ? 3e-8f : 0.02f;
+    /* kind 7: subnormal values, where a search's inverse scale overflows to infinity */
+    const float scale = kind == 5 ? 1e-6f : kind == 6 ? 3e-8f : kind == 7 ? 1e-39f : 0.02f;
     for (int i = 0; i < 8 * n; i++) {
         x[i] = scale * gauss();
         if (kind == 1) x[i] = fabsf(x[i]);                  /* minimum clamped to 0 */
@@ -218,7 +219,7 @@ static void qkx_match_serial(void **state) {
     const int rounds = ROUNDS(sanitizer_build());
     int tried = 0;
     for (int r = 0; r < rounds; r++)
-        for (int kind = 0; kind < 7; kind++) {
+        for (int kind = 0; kind < 8; kind++) {
             const int n = r % 2 ? 16 : 32, nmax = r % 3 == 0 ? 3 : r % 3 == 1 ? 15 : 31, mad = r % 4 == 0;
             float x[256], w[256];
             fill(kind, n, x, w);
