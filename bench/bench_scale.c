@@ -15,10 +15,10 @@
  * Settings (environment): COLDTOK_SCALE_PRESET (qwen2.5-7b), COLDTOK_SCALE_TOKENS (2048 tokens
  * scored per model: the --max-tokens), COLDTOK_SCALE_CTX (512), COLDTOK_SCALE_MEM (the
  * --mem-limit, 1G), COLDTOK_SCALE_SEPARATE (1: run step 2; 0: skip it), COLDTOK_SCALE_TYPES (the
- * variants, comma-separated). Cost of the defaults on this 2-core machine: writing the base
- * ~15 min, quantizing the six variants hours (the 0.5B shape's took 59-285 s each), then minutes
- * per model pass; the models stay in the folder for the next run. docs/scale.md says which
- * reduced settings were run and how its planning table extrapolates. */
+ * variants, comma-separated). Cost of the defaults on this 2-core machine (2026-12-07, loaded):
+ * writing the base 1 min, quantizing the six variants 48 min, the --mem-limit job 26 min, the six
+ * default jobs 37 min, llama.cpp's passes 8 min; the models stay in the folder for the next run.
+ * docs/scale.md has the figures and how its planning table extrapolates. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
