@@ -6,35 +6,10 @@
 #include <string.h>
 
 #include "analysis/corpus.h"
+#include "analysis/shard_le.h"
 
 #define RUN_BYTES 35   /* file, offset, bytes, language, class, nll_base, nll_var */
 #define RANGE_BYTES 12 /* file, first window, windows */
-
-static void put_u16(Buf *b, uint32_t v) {
-    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    buf_append(b, x, 2);
-}
-static void put_u32(Buf *b, uint32_t v) {
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    buf_append(b, x, 4);
-}
-static void put_u64(Buf *b, uint64_t v) { put_u32(b, (uint32_t)v), put_u32(b, (uint32_t)(v >> 32)); }
-static void put_f64(Buf *b, double d) {
-    uint64_t v;
-    memcpy(&v, &d, 8); /* the bits */
-    put_u64(b, v);
-}
-static uint32_t get_u16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static uint32_t get_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get_u64(const uint8_t *p) { return get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
-static double get_f64(const uint8_t *p) {
-    uint64_t v = get_u64(p);
-    double d;
-    memcpy(&d, &v, 8);
-    return d;
-}
 
 /* ---- logging (a shard's run) ---- */
 

@@ -2,6 +2,7 @@
 #include "analysis/drift_shard.h"
 
 #include "analysis/drift_bytes.h"
+#include "analysis/shard_le.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,38 +14,10 @@ static const char END[8] = {'C', 'T', 'D', 'E', 'N', 'D', 0, 0};
 #define VERSION 2u /* 2: variants compared per byte (their records after the windows') */
 #define POS_BYTES 13 /* kl, lp_base, lp_var (f32), flags */
 
-/* ---- little-endian fields (the layout does not depend on the host) ---- */
-
-static void put_u16(Buf *b, uint32_t v) {
-    uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    buf_append(b, x, 2);
-}
-static void put_u32(Buf *b, uint32_t v) {
-    uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    buf_append(b, x, 4);
-}
-static void put_u64(Buf *b, uint64_t v) {
-    put_u32(b, (uint32_t)v), put_u32(b, (uint32_t)(v >> 32));
-}
-static void put_f32(Buf *b, float f) {
-    uint32_t v;
-    memcpy(&v, &f, 4); /* the bits: NAN and -0 survive */
-    put_u32(b, v);
-}
+/* A text field: u32 length, the bytes (analysis/shard_le.h has the little-endian fields). */
 static void put_text(Buf *b, const Buf *t) {
     put_u32(b, (uint32_t)t->len);
     buf_append(b, t->data ? t->data : "", t->len);
-}
-static uint32_t get_u16(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static uint32_t get_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get_u64(const uint8_t *p) { return get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
-static float get_f32(const uint8_t *p) {
-    uint32_t v = get_u32(p);
-    float f;
-    memcpy(&f, &v, 4);
-    return f;
 }
 
 /* FNV-1a, 64 bits: a damaged byte (a flipped bit on disk or in a copy) changes it. */
