@@ -9,6 +9,7 @@
 # compared per byte (another vocabulary, --bytes) run (tests/cli_memlimit_bytes.sh checks them).
 set -u
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/drift_csv.sh" # same_csvs
 : "${COLDTOK:?set COLDTOK to the binary under test}"
 FIXROOT=${COLDTOK_FIXTURES:-../shared/fixtures}
 FIX=$FIXROOT/models/stories260K
@@ -35,22 +36,6 @@ if [ ! -f "$FIX/stories260K-F32.gguf" ]; then
     done_testing
     exit 0
 fi
-
-# CSV files of folders A and B identical, drift_corpus.csv without its seconds row
-same_csvs() { # NAME A B
-    local name=$1 a=$2 b=$3 f nf=0 bad=""
-    for f in "$a"/*.csv; do
-        nf=$((nf + 1))
-        f=$(basename "$f")
-        if [ "$f" = drift_corpus.csv ]; then
-            cmp -s <(grep -v '^seconds,' "$a/$f") <(grep -v '^seconds,' "$b/$f") || bad="$bad $f"
-        else
-            cmp -s "$a/$f" "$b/$f" || bad="$bad $f"
-        fi
-    done
-    [ -e "$b/drift.csv" ] || bad="$bad (no drift.csv in $b)"
-    check "$name: every CSV identical ($nf files)" '[ -z "$bad" ] && [ $nf -ge 4 ]' "differ:$bad"
-}
 
 # ---- stories260K, three models: 30 windows of 64 tokens (a window's buffer is ~64 KiB) ----
 M=(-m "$FIX/stories260K-F32.gguf" -m "$FIX/stories260K-F16.gguf" -m "$FIX/stories260K-Q4_0mix.gguf")

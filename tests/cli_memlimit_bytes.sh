@@ -14,6 +14,7 @@
 # where two do and below two models, while the default schedule holds all five.
 set -u
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/drift_csv.sh" # same_csvs
 : "${COLDTOK:?set COLDTOK to the binary under test}"
 FIXROOT=${COLDTOK_FIXTURES:-../shared/fixtures}
 S=$FIXROOT/models
@@ -30,21 +31,6 @@ if [ ! -f "$ST/stories260K-F32.gguf" ]; then
     exit 0
 fi
 
-# CSV files of folders A and B identical, drift_corpus.csv without its seconds row
-same_csvs() { # NAME A B
-    local name=$1 a=$2 b=$3 f nf=0 bad=""
-    for f in "$a"/*.csv; do
-        nf=$((nf + 1))
-        f=$(basename "$f")
-        if [ "$f" = drift_corpus.csv ]; then
-            cmp -s <(grep -v '^seconds,' "$a/$f") <(grep -v '^seconds,' "$b/$f") || bad="$bad $f"
-        else
-            cmp -s "$a/$f" "$b/$f" || bad="$bad $f"
-        fi
-    done
-    [ -e "$b/drift.csv" ] || bad="$bad (no drift.csv in $b)"
-    check "$name: every CSV identical ($nf files)" '[ -z "$bad" ] && [ $nf -ge 4 ]' "differ:$bad"
-}
 tables() { printf '%s\n' "$1" | grep -Ev '^wrote |^[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ '; }
 # bytes compared for variant V (all languages, all classes) in DIR/drift.csv
 nbytes() { awk -F, -v v="$1" '$1 == v && $2 == "all" && $3 == "all" && $4 == "bytes" { print $5 }' "$2/drift.csv"; }

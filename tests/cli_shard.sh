@@ -7,6 +7,7 @@
 # runs with other settings, inputs or shard counts.
 set -u
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/drift_csv.sh" # same_csvs
 : "${COLDTOK:?set COLDTOK to the binary under test}"
 FIX=${COLDTOK_FIXTURES:-../shared/fixtures}/models/stories260K
 tmp=$(mktemp -d /tmp/coldtok-shard.XXXXXX)
@@ -49,20 +50,6 @@ for i in 1 2 3; do
     check "shard $i/3 says its share" '[[ $out == *"shard $i/3: 10 of the run'"'"'s 30 windows"* ]]' "$out"
 done
 
-# CSV files of folder A and B identical, drift_corpus.csv without its seconds row
-same_csvs() { # NAME A B
-    local name=$1 a=$2 b=$3 f nf=0 bad=""
-    for f in "$a"/*.csv; do
-        nf=$((nf + 1))
-        f=$(basename "$f")
-        if [ "$f" = drift_corpus.csv ]; then
-            cmp -s <(grep -v '^seconds,' "$a/$f") <(grep -v '^seconds,' "$b/$f") || bad="$bad $f"
-        else
-            cmp -s "$a/$f" "$b/$f" || bad="$bad $f"
-        fi
-    done
-    check "$name: every CSV identical ($nf files)" '[ -z "$bad" ] && [ $nf -ge 4 ]' "differ:$bad"
-}
 out=$("$COLDTOK" merge "$tmp/s3" "$tmp/s1" "$tmp/s2/drift.shard" -o "$tmp/merged" --positions "$tmp/merged.pos" 2>&1); rc=$?
 check "merge runs" '[ $rc -eq 0 ]' "rc=$rc out=$out"
 check "merge writes drift_compare.csv" '[ -s "$tmp/merged/drift_compare.csv" ]' "$(ls "$tmp/merged")"

@@ -12,6 +12,7 @@
 # --mem-limit (per-byte sums deferred to the chunks) merge into the same files.
 set -u
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/drift_csv.sh" # same_csvs
 : "${COLDTOK:?set COLDTOK to the binary under test}"
 FIX=${COLDTOK_FIXTURES:-../shared/fixtures}/models
 ST=$FIX/stories260K
@@ -25,21 +26,6 @@ if [ ! -f "$ST/stories260K-F32.gguf" ]; then
     done_testing
     exit 0
 fi
-
-# CSV files of folder A and B identical, drift_corpus.csv without its seconds row
-same_csvs() { # NAME A B
-    local name=$1 a=$2 b=$3 f nf=0 bad=""
-    for f in "$a"/*.csv; do
-        nf=$((nf + 1))
-        f=$(basename "$f")
-        if [ "$f" = drift_corpus.csv ]; then
-            cmp -s <(grep -v '^seconds,' "$a/$f") <(grep -v '^seconds,' "$b/$f") || bad="$bad $f"
-        else
-            cmp -s "$a/$f" "$b/$f" || bad="$bad $f"
-        fi
-    done
-    check "$name: every CSV identical ($nf files)" '[ -z "$bad" ] && [ $nf -ge 4 ]' "differ:$bad"
-}
 
 # sharded NAME N TAG ARGS...: runs the N shards of drift ARGS into $tmp/TAG.I, merges them into
 # $tmp/TAG.mN and compares with the unsharded run $tmp/TAG.full (run first by the caller)

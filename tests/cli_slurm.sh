@@ -11,6 +11,7 @@
 # The ASan build skips the Slurm part: it only runs drift and merge, which tests/cli_shard.sh covers.
 set -u
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/drift_csv.sh" # same_csvs
 : "${COLDTOK:?set COLDTOK to the binary under test}"
 tmp=$(mktemp -d /tmp/coldtok-slurm.XXXXXX)
 chmod 755 "$tmp" # munged wants every folder above its socket searchable by all
@@ -196,20 +197,6 @@ RUN=(-m data/demo/teacher -m "$tmp/teacher-Q8_0.gguf" -m "$tmp/teacher-Q4_K.gguf
 out=$("$COLDTOK" drift "${RUN[@]}" -o "$tmp/full" 2>&1); rc=$?
 check "the local unsharded run" '[ $rc -eq 0 ] && [ -s "$tmp/full/drift_compare.csv" ]' "rc=$rc out=$out"
 
-same_csvs() { # NAME A B: every CSV of A identical in B, drift_corpus.csv without its seconds row
-    local name=$1 a=$2 b=$3 f nf=0 bad=""
-    for f in "$a"/*.csv; do
-        nf=$((nf + 1))
-        f=$(basename "$f")
-        if [ "$f" = drift_corpus.csv ]; then
-            cmp -s <(grep -v "^seconds," "$a/$f" 2>/dev/null) <(grep -v "^seconds," "$b/$f" 2>/dev/null) || bad="$bad $f"
-        else
-            cmp -s "$a/$f" "$b/$f" || bad="$bad $f"
-        fi
-    done
-    check "$name: every CSV identical to the local run ($nf files)" '[ -z "$bad" ] && [ $nf -ge 5 ]' "differ:$bad"
-}
-
 # 4 tasks and the merge after them
 t0=$(date +%s)
 out=$("$COLDTOK" sweep -n 4 -o "$tmp/sw" --submit -- "${RUN[@]}" 2>&1); rc=$?
@@ -224,7 +211,7 @@ shards_logged() { local i; for i in 1 2 3 4; do grep -q "^shard $i/4: " "$tmp/sw
 check "each task was one shard, logged by Slurm" shards_logged \
     "$(cat "$tmp/sw/logs/"drift-* 2>&1)"
 check "the merge job printed drift's tables" 'grep -q "Drift from teacher" "$tmp/sw/logs/merge-$merge.out"' "$(cat "$tmp/sw/logs/merge-$merge.out" 2>&1)"
-same_csvs "merged on Slurm" "$tmp/full" "$tmp/sw/results"
+same_csvs "merged on Slurm" "$tmp/full" "$tmp/sw/results" 5
 echo "# 4 tasks and the merge on Slurm: $(($(date +%s) - t0)) s"
 
 # a task that fails: shard 3's folder is a file, so task 3 cannot write it
@@ -244,7 +231,7 @@ states=$(wait_job "$rerun")
 is "task 3 rerun alone (sbatch --array=3)" "COMPLETED" "$states"
 states=$(wait_job "$remerge")
 is "the merge submitted after it completed" "COMPLETED" "$states"
-same_csvs "merged after the rerun" "$tmp/full" "$tmp/fail/results"
+same_csvs "merged after the rerun" "$tmp/full" "$tmp/fail/results" 5
 
 # coverage, 2 tasks (another command through the same scripts and merge)
 TK=(-t demo=data/demo/tokenizer.json -t data/demo/teacher -t data/demo/student)
