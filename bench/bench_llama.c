@@ -164,43 +164,21 @@ static int ensure_model(const char *dir, const char *type, char *path, size_t n)
     return 0;
 }
 
-static void loadavg(char *buf, size_t n) {
-    FILE *fp = fopen("/proc/loadavg", "r");
-    buf[0] = '\0';
-    if (fp && fgets(buf, (int)n, fp)) buf[strcspn(buf, "\n")] = '\0';
-    if (fp) fclose(fp);
-}
-
-/* BUILD/bench/bench_llama -> BUILD/REL */
-static void sibling(const char *argv0, const char *rel, char *out, size_t n) {
-    snprintf(out, n, "%s", argv0);
-    char *slash = strrchr(out, '/');
-    if (slash) *slash = '\0';
-    slash = strrchr(out, '/');
-    if (slash) snprintf(slash + 1, n - (size_t)(slash + 1 - out), "%s", rel);
-    else snprintf(out, n, "%s", rel);
-}
-
 int main(int argc, char **argv) {
     static const char *SYNTH[] = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"};
     static const char *IQ[] = {"IQ4_NL", "IQ4_XS", "IQ3_S", "IQ2_XS"}; /* bench_quantfmt's, when present */
     int quick = argc > 1 && strcmp(argv[1], "quick") == 0, runs = quick ? 3 : MAX_RUNS;
     char **only = argv + 1 + quick;
     int n_only = argc - 1 - quick;
-    if (!getenv("OMP_NUM_THREADS")) {
-        setenv("OMP_NUM_THREADS", "2", 1);
-#ifdef _OPENMP
-        omp_set_num_threads(2);
-#endif
-    }
+    bench_default_threads(2);
     const char *dir = getenv("COLDTOK_BENCH_DIR");
     if (!dir || !*dir) dir = "/tmp/coldtok-bench";
     mkdir(dir, 0755);
     char coldtok[1024], oracle[1024], load0[128], load1[128];
-    sibling(argv[0], "coldtok", coldtok, sizeof coldtok);
-    sibling(argv[0], "oracle/llama_oracle", oracle, sizeof oracle);
+    bench_sibling(argv[0], "coldtok", coldtok, sizeof coldtok);
+    bench_sibling(argv[0], "oracle/llama_oracle", oracle, sizeof oracle);
     int have_oracle = access(oracle, X_OK) == 0;
-    loadavg(load0, sizeof load0);
+    bench_loadavg(load0, sizeof load0);
     double bw = bandwidth_cpu(fwd_threads(), NULL);
     printf("bench_llama: %s shape, %d threads, memory bandwidth %.1f GB/s (streaming read, best of 5)\n", PRESET,
            fwd_threads(), bw / 1e9);
@@ -237,7 +215,7 @@ int main(int argc, char **argv) {
         if (r->llama_cold_s > 0) miss += !verdict("cold start / llama.cpp's", r->cold_s / r->llama_cold_s, 0.5, "x");
         n++;
     }
-    loadavg(load1, sizeof load1);
+    bench_loadavg(load1, sizeof load1);
     printf("\n| type | floor | coldtok | x floor | llama.cpp | coldtok / llama.cpp | 2 / 4 / 8 / 16 pos vs 1 | cold "
            "start coldtok / llama.cpp |\n|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < n; i++) {

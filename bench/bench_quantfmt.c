@@ -236,13 +236,6 @@ static int quantize_once(const char *coldtok, const char *src, const char *type,
     return 0;
 }
 
-static void loadavg(char *buf, size_t n) {
-    FILE *fp = fopen("/proc/loadavg", "r");
-    buf[0] = '\0';
-    if (fp && fgets(buf, (int)n, fp)) buf[strcspn(buf, "\n")] = '\0';
-    if (fp) fclose(fp);
-}
-
 int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "quick") == 0, runs = quick ? 3 : MAX_RUNS;
     const char *only = argc > 1 + quick ? argv[1 + quick] : NULL;
@@ -252,12 +245,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_quantfmt [quick] [IQ4_NL|IQ4_XS|IQ3_S|IQ2_XS|gptq|gptqda]\n");
         return 2;
     }
-    if (!getenv("OMP_NUM_THREADS")) {
-        setenv("OMP_NUM_THREADS", "2", 1);
-#ifdef _OPENMP
-        omp_set_num_threads(2);
-#endif
-    }
+    bench_default_threads(2);
     const char *dir = getenv("COLDTOK_BENCH_DIR");
     if (!dir || !*dir) dir = "/tmp/coldtok-bench";
     mkdir(dir, 0755);
@@ -316,7 +304,7 @@ int main(int argc, char **argv) {
     }
 
     char load0[128], load1[128];
-    loadavg(load0, sizeof load0);
+    bench_loadavg(load0, sizeof load0);
     int threads = fwd_threads();
     double bw_cpu = 0, bw = bandwidth_cpu(threads, &bw_cpu);
     printf("bench_quantfmt: %s shape, one position, %d threads, %s; load average %s\n", PRESET, threads,
@@ -341,7 +329,7 @@ int main(int argc, char **argv) {
         if (rss_figures(r, coldtok) == 0 && !verdict("peak RSS < files + 10% + 256 MiB", r->rss_mib, r->limit_mib, " MiB"))
             miss++;
     }
-    loadavg(load1, sizeof load1);
+    bench_loadavg(load1, sizeof load1);
     printf("\nsummary (bandwidth %.1f GB/s, %.1f GB per CPU-second; load average before %s, after %s)\n", bw / 1e9,
            bw_cpu / 1e9, load0, load1);
     printf("| model | file MB | weight MB read | forward ms (min) | floor ms | ratio | CPU ms | CPU floor ms | CPU ratio | "

@@ -49,16 +49,6 @@ static double file_size(const char *path) {
     return stat(path, &st) == 0 ? (double)st.st_size : -1;
 }
 
-/* BUILD/bench/bench_scale -> BUILD/coldtok */
-static void sibling(const char *argv0, const char *rel, char *out, size_t n) {
-    snprintf(out, n, "%s", argv0);
-    char *slash = strrchr(out, '/');
-    if (slash) *slash = '\0';
-    slash = strrchr(out, '/');
-    if (slash) snprintf(slash + 1, n - (size_t)(slash + 1 - out), "%s", rel);
-    else snprintf(out, n, "%s", rel);
-}
-
 int main(int argc, char **argv) {
     (void)argc;
     const char *dir = env_or("COLDTOK_BENCH_DIR", "/tmp/coldtok-bench");
@@ -73,8 +63,8 @@ int main(int argc, char **argv) {
     for (char *t = strtok(types_buf, ","); t && nt < 16; t = strtok(NULL, ",")) types[nt++] = t;
     mkdir(dir, 0755);
     char coldtok[1024], oracle[1024];
-    sibling(argv[0], "coldtok", coldtok, sizeof coldtok);
-    sibling(argv[0], "oracle/llama_oracle", oracle, sizeof oracle);
+    bench_sibling(argv[0], "coldtok", coldtok, sizeof coldtok);
+    bench_sibling(argv[0], "oracle/llama_oracle", oracle, sizeof oracle);
 
     SynthSpec spec;
     if (synth_preset(preset, &spec) != 0) {

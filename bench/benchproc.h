@@ -12,7 +12,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "common/util.h"
 
@@ -22,6 +26,36 @@ static inline int verdict(const char *what, double value, double target, const c
     int ok = value <= target;
     printf("  target %-44s %s (%.3g%s vs <= %.3g%s)\n", what, ok ? "PASS" : "MISS", value, unit, target, unit);
     return ok;
+}
+
+/* The benchmarks' targets are for n threads: OMP_NUM_THREADS (which the children inherit) and this
+ * process's team are set to n unless the environment chose. */
+static inline void bench_default_threads(int n) {
+    if (getenv("OMP_NUM_THREADS")) return;
+    char v[16];
+    snprintf(v, sizeof v, "%d", n);
+    setenv("OMP_NUM_THREADS", v, 1);
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+}
+
+/* /proc/loadavg's line ("" where there is none): printed with figures a shared machine skews. */
+static inline void bench_loadavg(char *buf, size_t n) {
+    FILE *fp = fopen("/proc/loadavg", "r");
+    buf[0] = '\0';
+    if (fp && fgets(buf, (int)n, fp)) buf[strcspn(buf, "\n")] = '\0';
+    if (fp) fclose(fp);
+}
+
+/* A program of the same build: BUILD/bench/NAME -> BUILD/rel ("coldtok", "oracle/llama_oracle"). */
+static inline void bench_sibling(const char *argv0, const char *rel, char *out, size_t n) {
+    snprintf(out, n, "%s", argv0);
+    char *slash = strrchr(out, '/');
+    if (slash) *slash = '\0';
+    slash = strrchr(out, '/');
+    if (slash) snprintf(slash + 1, n - (size_t)(slash + 1 - out), "%s", rel);
+    else snprintf(out, n, "%s", rel);
 }
 
 /* Bytes of the file now in the page cache (mincore over a fresh mapping). */
