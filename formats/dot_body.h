@@ -42,21 +42,46 @@ ATTR void FN(ld_bf16)(const uint8_t *row, int64_t s, V *w) {
     w[1] = VBF16(row + 64 * s + 32);
 }
 
+/* the 32 codes of a block at b, offsets subtracted, as floats */
+ATTR void FN(lq_q8_0)(const uint8_t *b, V *w) {
+    w[0] = VI8(_mm_loadu_si128((const __m128i *)(b + 2)));
+    w[1] = VI8(_mm_loadu_si128((const __m128i *)(b + 18)));
+}
+
+ATTR void FN(lq_q4_0)(const uint8_t *b, V *w) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2)), f = _mm_set1_epi8(0xF), e = _mm_set1_epi8(8);
+    w[0] = VI8(_mm_sub_epi8(_mm_and_si128(q, f), e));
+    w[1] = VI8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), f), e));
+}
+
+ATTR void FN(lq_q5_0)(const uint8_t *b, V *w) {
+    uint32_t qh;
+    memcpy(&qh, b + 2, 4);
+    const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
+    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    const __m128i lo_idx = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m128i hi_idx = _mm_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m128i h0 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, lo_idx), bit), bit), k16);
+    const __m128i h1 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, hi_idx), bit), bit), k16);
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
+    w[0] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(q, f), h0), k16));
+    w[1] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16));
+}
+
 /* Q8_0: 34-byte blocks (fp16 d, 32 int8): q * d */
 ATTR void FN(ld_q8_0)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 34 * s;
     const V d = VSET1(HALF(b));
-    w[0] = VMUL(VI8(_mm_loadu_si128((const __m128i *)(b + 2))), d);
-    w[1] = VMUL(VI8(_mm_loadu_si128((const __m128i *)(b + 18))), d);
+    FN(lq_q8_0)(b, w);
+    w[0] = VMUL(w[0], d), w[1] = VMUL(w[1], d);
 }
 
 /* Q4_0: 18-byte blocks (fp16 d, 16 bytes of nibbles, low nibbles first): (q - 8) * d */
 ATTR void FN(ld_q4_0)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 18 * s;
     const V d = VSET1(HALF(b));
-    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2)), f = _mm_set1_epi8(0xF), e = _mm_set1_epi8(8);
-    w[0] = VMUL(VI8(_mm_sub_epi8(_mm_and_si128(q, f), e)), d);
-    w[1] = VMUL(VI8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), f), e)), d);
+    FN(lq_q4_0)(b, w);
+    w[0] = VMUL(w[0], d), w[1] = VMUL(w[1], d);
 }
 
 #ifdef VLUT
@@ -81,17 +106,8 @@ ATTR void FN(ld_q4_0_lut)(const uint8_t *row, int64_t s, V *w) {
 ATTR void FN(ld_q5_0)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 22 * s;
     const V d = VSET1(HALF(b));
-    uint32_t qh;
-    memcpy(&qh, b + 2, 4);
-    const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
-    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-    const __m128i lo_idx = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    const __m128i hi_idx = _mm_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m128i h0 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, lo_idx), bit), bit), k16);
-    const __m128i h1 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, hi_idx), bit), bit), k16);
-    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
-    w[0] = VMUL(VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(q, f), h0), k16)), d);
-    w[1] = VMUL(VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16)), d);
+    FN(lq_q5_0)(b, w);
+    w[0] = VMUL(w[0], d), w[1] = VMUL(w[1], d);
 }
 
 #ifdef VLUT
@@ -262,33 +278,8 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
  * position. The products are rounded in another order than the reference's (q * x, then * d,
  * instead of q * d, then * x): the same f32 error bound (tests/test_matvec.c), and with a unit
  * vector x still each reference weight bit for bit (one code times 1, times d, is the reference's
- * rounding of q * d). */
-
-/* the 32 codes of a block at b, offsets subtracted, as floats */
-ATTR void FN(lq_q8_0)(const uint8_t *b, V *w) {
-    w[0] = VI8(_mm_loadu_si128((const __m128i *)(b + 2)));
-    w[1] = VI8(_mm_loadu_si128((const __m128i *)(b + 18)));
-}
-
-ATTR void FN(lq_q4_0)(const uint8_t *b, V *w) {
-    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 2)), f = _mm_set1_epi8(0xF), e = _mm_set1_epi8(8);
-    w[0] = VI8(_mm_sub_epi8(_mm_and_si128(q, f), e));
-    w[1] = VI8(_mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), f), e));
-}
-
-ATTR void FN(lq_q5_0)(const uint8_t *b, V *w) {
-    uint32_t qh;
-    memcpy(&qh, b + 2, 4);
-    const __m128i h = _mm_cvtsi32_si128((int)qh), f = _mm_set1_epi8(0xF), k16 = _mm_set1_epi8(16);
-    const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-    const __m128i lo_idx = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-    const __m128i hi_idx = _mm_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m128i h0 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, lo_idx), bit), bit), k16);
-    const __m128i h1 = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(_mm_shuffle_epi8(h, hi_idx), bit), bit), k16);
-    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
-    w[0] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(q, f), h0), k16));
-    w[1] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16));
-}
+ * rounding of q * d). The codes come from lq_q8_0, lq_q4_0 and lq_q5_0 above, which the
+ * per-weight loaders share. */
 
 #define LQ_Q4_0 FN(lq_q4_0)
 #define LQ_Q5_0 FN(lq_q5_0)
