@@ -441,7 +441,9 @@ ROWS(q4_0, LD_Q4_0, 2, wk_none, FN(rowf_q4_0), 18, 1)
 ROWS(q5_0, LD_Q5_0, 2, wk_none, FN(rowf_q5_0), 22, 1)
 ROWS(q4_k, LD_Q4_K, 4, wk_none, FN(row_q4_k), 144, 4)
 ROWS(q5_k, LD_Q5_K, 4, wk_none, FN(row_q5_k), 176, 4)
+#ifndef VLUT /* else row6_q6_k below */
 ROWS(q6_k, FN(ld_q6_k), 4, wk_none, FN(row_q6_k), 210, 4)
+#endif
 
 /* ---- factored K-quant kernels (Q4_K, Q5_K) at one or two vectors ----
  *
@@ -586,6 +588,65 @@ ROWSK(q5_k, FN(kq_q5_k), 176)
 #undef ROWSK
 #undef XSUMS_MAX
 
+#ifdef VLUT
+/* ---- Q6_K by table, a super-block at a time ----
+ *
+ * ld_q6_k builds each 6-bit code with five integer operations and converts it, and recomputes the
+ * 16 scales at every step of 64 weights. Here the scales d * sc are computed once per super-block,
+ * and a code q - 32 = lo + (16 hi - 32) is two lookups: vpermps picks lo from 0..15 by the low
+ * nibble (it reads the low 4 bits of each lane, so the nibble needs no mask) and 16 hi - 32 from
+ * the 4-entry table repeated by the high bit pair shifted down (the bits above it are ignored
+ * the same way), and one add of two small integers: exact. Times d * sc, rounded once: the
+ * reference weight bit for bit, as ld_q6_k's. */
+ATTR void FN(row6_q6_k)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy, const int MC) {
+    V acc[MCMAX][2];
+    _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();
+    const V lo_t = VIOTA(), hi_t = VSUB(VMUL(VILOW2(), VSET1(16.0f)), VSET1(32.0f));
+    for (int64_t sb = 0; sb < K / 256; sb++) {
+        const uint8_t *b = row + (size_t)sb * 210;
+        FN(prefetch)(b, 256);
+        float dsc[16];
+        VSTORE(dsc, VMUL(VSET1(HALF(b + 208)), VI8(_mm_loadu_si128((const __m128i *)(b + 192)))));
+        _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+            _Pragma("GCC unroll 2") for (int t = 0; t < 2; t++) {
+                const VI hb = VIDX(_mm_loadu_si128((const __m128i *)(qh + 16 * t)));
+                const VI l02 = VIDX(_mm_loadu_si128((const __m128i *)(ql + 16 * t)));
+                const VI l13 = VIDX(_mm_loadu_si128((const __m128i *)(ql + 32 + 16 * t)));
+                _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) {
+                    const VI l = g == 0 ? l02 : g == 1 ? l13 : VIDXHI(g == 2 ? l02 : l13);
+                    const V q = VADD(VLUT(l, lo_t), VLUT(VISHR(hb, 2 * g), hi_t));
+                    const V w = VMUL(VSET1(dsc[8 * h + 2 * g + t]), q);
+                    const float *xs = x + 256 * sb + 128 * h + 32 * g + 16 * t;
+                    _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++)
+                        acc[m][t] = VFMA(w, VLOADX(xs + m * K), acc[m][t]);
+                }
+            }
+        }
+    }
+    _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1]));
+}
+
+KATTR void FN(dot6_q6_k)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, int M, float *y,
+                         int64_t ldy) {
+    for (int64_t r = 0; r < n_rows; r++, w += rb)
+        for (int m0 = 0; m0 < M; m0 += MCMAX) {
+            const float *xm = x + m0 * K;
+            float *ym = y + m0 * ldy + r;
+            switch (M - m0 < MCMAX ? M - m0 : MCMAX) {
+            case 1: FN(row6_q6_k)(w, K, xm, ym, ldy, 1); break;
+            case 2: FN(row6_q6_k)(w, K, xm, ym, ldy, 2); break;
+            case 3: FN(row6_q6_k)(w, K, xm, ym, ldy, 3); break;
+            case 4: FN(row6_q6_k)(w, K, xm, ym, ldy, 4); break;
+            case 5: FN(row6_q6_k)(w, K, xm, ym, ldy, 5); break;
+            case 6: FN(row6_q6_k)(w, K, xm, ym, ldy, 6); break;
+            case 7: FN(row6_q6_k)(w, K, xm, ym, ldy, 7); break;
+            default: FN(row6_q6_k)(w, K, xm, ym, ldy, 8); break;
+            }
+        }
+}
+#endif
+
 #undef ROWS
 #undef LD_Q4_0
 #undef LD_Q4_K
@@ -602,5 +663,9 @@ static void FN(install)(Dot *d) {
     d->rows[Q_Q5_0] = FN(dot_q5_0);
     d->rows[Q_Q4_K] = FN(dotk_q4_k);
     d->rows[Q_Q5_K] = FN(dotk_q5_k);
+#ifdef VLUT
+    d->rows[Q_Q6_K] = FN(dot6_q6_k);
+#else
     d->rows[Q_Q6_K] = FN(dot_q6_k);
+#endif
 }
