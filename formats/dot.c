@@ -40,6 +40,8 @@ PORTABLE(dot_bf16_c, Q_BF16)
 PORTABLE(dot_q8_0_c, Q_Q8_0)
 PORTABLE(dot_q4_0_c, Q_Q4_0)
 PORTABLE(dot_q5_0_c, Q_Q5_0)
+PORTABLE(dot_q4_1_c, Q_Q4_1)
+PORTABLE(dot_q5_1_c, Q_Q5_1)
 PORTABLE(dot_q4_k_c, Q_Q4_K)
 PORTABLE(dot_q5_k_c, Q_Q5_K)
 PORTABLE(dot_q6_k_c, Q_Q6_K)
@@ -52,6 +54,8 @@ int dot_init_level(Dot *d, int level) {
     d->rows[Q_Q8_0] = dot_q8_0_c;
     d->rows[Q_Q4_0] = dot_q4_0_c;
     d->rows[Q_Q5_0] = dot_q5_0_c;
+    d->rows[Q_Q4_1] = dot_q4_1_c;
+    d->rows[Q_Q5_1] = dot_q5_1_c;
     d->rows[Q_Q4_K] = dot_q4_k_c;
     d->rows[Q_Q5_K] = dot_q5_k_c;
     d->rows[Q_Q6_K] = dot_q6_k_c;

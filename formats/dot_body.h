@@ -68,6 +68,34 @@ ATTR void FN(lq_q5_0)(const uint8_t *b, V *w) {
     w[1] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16));
 }
 
+/* Q4_1 (20-byte blocks: fp16 d, fp16 m, 16 bytes of nibbles) and Q5_1 (24: d, m, 32 fifth bits,
+ * 16 bytes of nibbles): the codes without offset, 0..15 (0..31) */
+ATTR void FN(lq_q4_1)(const uint8_t *b, V *w) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 4)), f = _mm_set1_epi8(0xF);
+    w[0] = VU8(_mm_and_si128(q, f));
+    w[1] = VU8(_mm_and_si128(_mm_srli_epi16(q, 4), f));
+}
+
+ATTR void FN(lq_q5_1)(const uint8_t *b, V *w) {
+    FN(lq_q5_0)(b + 2, w); /* the same layout after m, offset -16 */
+    w[0] = VADD(w[0], VSET1(16.0f)), w[1] = VADD(w[1], VSET1(16.0f));
+}
+
+/* Q4_1, Q5_1: q * d + m, the reference's two operations in its order */
+ATTR void FN(ld_q4_1)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 20 * s;
+    const V d = VSET1(HALF(b)), m = VSET1(HALF(b + 2));
+    FN(lq_q4_1)(b, w);
+    w[0] = VADD(VMUL(w[0], d), m), w[1] = VADD(VMUL(w[1], d), m);
+}
+
+ATTR void FN(ld_q5_1)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 24 * s;
+    const V d = VSET1(HALF(b)), m = VSET1(HALF(b + 2));
+    FN(lq_q5_1)(b, w);
+    w[0] = VADD(VMUL(w[0], d), m), w[1] = VADD(VMUL(w[1], d), m);
+}
+
 /* Q8_0: 34-byte blocks (fp16 d, 32 int8): q * d */
 ATTR void FN(ld_q8_0)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + 34 * s;
@@ -283,17 +311,27 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
 
 #define LQ_Q4_0 FN(lq_q4_0)
 #define LQ_Q5_0 FN(lq_q5_0)
+#define LQ_Q5_1 FN(lq_q5_1)
 #ifdef VLUT
-/* by constant tables (j - 8; j - 16 and j), picked as in ld_q4_0_lut and ld_q5_0_lut */
+/* by constant tables (j - 8; j - 16 and j; Q5_1: j), picked as in ld_q4_0_lut and ld_q5_0_lut */
 #undef LQ_Q4_0
 #undef LQ_Q5_0
+#undef LQ_Q5_1
 #define LQ_Q4_0 FN(lq_q4_0_lut)
 #define LQ_Q5_0 FN(lq_q5_0_lut)
+#define LQ_Q5_1 FN(lq_q5_1_lut)
 ATTR void FN(lq_q4_0_lut)(const uint8_t *b, V *w) {
     const V table = VSUB(VIOTA(), VSET1(8.0f));
     const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 2)));
     w[0] = VLUT(q, table);
     w[1] = VLUT(VIDXHI(q), table);
+}
+ATTR void FN(lq_q5_1_lut)(const uint8_t *b, V *w) {
+    uint16_t h0, h1;
+    memcpy(&h0, b + 4, 2), memcpy(&h1, b + 6, 2);
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 8)));
+    w[0] = VADD16(VLUT(q, VIOTA()), h0); /* j, + 16 where the fifth bit is set */
+    w[1] = VADD16(VLUT(VIDXHI(q), VIOTA()), h1);
 }
 ATTR void FN(lq_q5_0_lut)(const uint8_t *b, V *w) {
     const V table = VSUB(VIOTA(), VSET1(16.0f)); /* vpermps reads the low 4 bits: no mask needed */
@@ -361,10 +399,13 @@ ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
 ROWSF(q8_0, FN(lq_q8_0), 34)
 ROWSF(q4_0, LQ_Q4_0, 18)
 ROWSF(q5_0, LQ_Q5_0, 22)
+ROWSF(q4_1, FN(lq_q4_1), 20) /* their blockf_ only: the rows are rowf1_ below (the mins) */
+ROWSF(q5_1, LQ_Q5_1, 24)
 
 #undef ROWSF
 #undef LQ_Q4_0
 #undef LQ_Q5_0
+#undef LQ_Q5_1
 
 /* ---- the kernels ---- */
 
@@ -439,6 +480,8 @@ ROWS(bf16, FN(ld_bf16), 2, wk_bf16, FN(row_bf16), 64, 1)
 ROWS(q8_0, FN(ld_q8_0), 2, wk_none, FN(rowf_q8_0), 34, 1)
 ROWS(q4_0, LD_Q4_0, 2, wk_none, FN(rowf_q4_0), 18, 1)
 ROWS(q5_0, LD_Q5_0, 2, wk_none, FN(rowf_q5_0), 22, 1)
+ROWS(q4_1, FN(ld_q4_1), 2, wk_none, FN(row_q4_1), 20, 1)
+ROWS(q5_1, FN(ld_q5_1), 2, wk_none, FN(row_q5_1), 24, 1)
 ROWS(q4_k, LD_Q4_K, 4, wk_none, FN(row_q4_k), 144, 4)
 ROWS(q5_k, LD_Q5_K, 4, wk_none, FN(row_q5_k), 176, 4)
 #ifndef VLUT /* else row6_q6_k below */
@@ -586,6 +629,64 @@ ROWSK(q4_k, FN(kq_q4_k), 144)
 ROWSK(q5_k, FN(kq_q5_k), 176)
 
 #undef ROWSK
+
+/* ---- factored block-32 kernels with a min (Q4_1, Q5_1) ----
+ *
+ * A block's weights are q * d + m, so its dot with x is d * sum q x + m * sum x: the codes as
+ * exact floats dotted with x and scaled once (blockf_, as Q4_0), and the mins of 16 blocks at once,
+ * one multiply-add of the 16 m (gathered and converted as the scales are) with the 16 blocks' sums
+ * of x, computed once per call and shared by every row. With a unit vector x the result is
+ * q * d rounded plus m rounded once: the reference weight bit for bit. */
+#define ROWSF1(T, BB)                                                                               \
+    ATTR void FN(rowf1_##T)(const uint8_t *row, int64_t K, const float *x, const float *xs, int64_t xstride, \
+                            float *y, int64_t ldy, const int MC) {                                  \
+        V acc[FMAX][2], accm[FMAX];                                                                 \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = accm[m] = VZERO(); \
+        const int64_t nb = K / 32;                                                                  \
+        for (int64_t b0 = 0; b0 < nb; b0 += 16) {                                                   \
+            const int n = nb - b0 < 16 ? (int)(nb - b0) : 16;                                       \
+            float d[16], mins[16];                                                                  \
+            FN(scales16)(row, BB, b0, n, d);                                                        \
+            FN(scales16)(row + 2, BB, b0, n, mins);                                                 \
+            const uint8_t *blk = row + (size_t)b0 * BB;                                             \
+            FN(prefetch)(blk, 16 * BB);                                                             \
+            const float *xb = x + b0 * 32;                                                          \
+            int b = 0;                                                                              \
+            for (; b + 2 <= n; b += 2)                                                              \
+                _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++) FN(blockf_##T)(blk, xb, K, d, b + u, MC, acc, u); \
+            if (b < n) FN(blockf_##T)(blk, xb, K, d, b, MC, acc, 0);                                 \
+            _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                    \
+                accm[m] = VFMA(VLOADX(mins), VLOADX(xs + m * xstride + b0), accm[m]);               \
+        }                                                                                           \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                        \
+            y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])) + VHSUM(accm[m]);                        \
+    }                                                                                               \
+    KATTR void FN(dotf1_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
+                             int M, float *y, int64_t ldy) {                                        \
+        if (M > FMAX || K / 32 > XSUMS_MAX) {                                                       \
+            FN(dot_##T)(w, rb, n_rows, K, x, M, y, ldy);                                            \
+            return;                                                                                 \
+        }                                                                                           \
+        /* the blocks' sums of x, each vector's padded with zeros to a multiple of 16 blocks */     \
+        const int64_t xstride = (K / 32 + 15) & ~(int64_t)15;                                       \
+        float xs[FMAX * XSUMS_MAX];                                                                 \
+        for (int m = 0; m < M; m++) {                                                               \
+            FN(xsums)(x + m * K, K, 1, xs + m * xstride);                                           \
+            for (int64_t j = K / 32; j < xstride; j++) xs[m * xstride + j] = 0;                     \
+        }                                                                                           \
+        for (int64_t r = 0; r < n_rows; r++, w += rb)                                               \
+            switch (M) {                                                                            \
+            case 1: FN(rowf1_##T)(w, K, x, xs, xstride, y + r, ldy, 1); break;                      \
+            case 2: FN(rowf1_##T)(w, K, x, xs, xstride, y + r, ldy, 2); break;                      \
+            case 3: if (FMAX >= 3) FN(rowf1_##T)(w, K, x, xs, xstride, y + r, ldy, 3 <= FMAX ? 3 : 1); break; \
+            default: if (FMAX >= 4) FN(rowf1_##T)(w, K, x, xs, xstride, y + r, ldy, 4 <= FMAX ? 4 : 1); break; \
+            }                                                                                       \
+    }
+
+ROWSF1(q4_1, 20)
+ROWSF1(q5_1, 24)
+
+#undef ROWSF1
 #undef XSUMS_MAX
 
 #ifdef VLUT
@@ -661,6 +762,8 @@ static void FN(install)(Dot *d) {
     d->rows[Q_Q8_0] = FN(dot_q8_0);
     d->rows[Q_Q4_0] = FN(dot_q4_0);
     d->rows[Q_Q5_0] = FN(dot_q5_0);
+    d->rows[Q_Q4_1] = FN(dotf1_q4_1);
+    d->rows[Q_Q5_1] = FN(dotf1_q5_1);
     d->rows[Q_Q4_K] = FN(dotk_q4_k);
     d->rows[Q_Q5_K] = FN(dotk_q5_k);
 #ifdef VLUT
