@@ -16,7 +16,8 @@
  * reference's bit for bit). ROWS() writes the kernel around it: per row, per pass of up to MCMAX
  * vectors x, every step loaded once and multiplied into NACC partial sums per vector. Passes of
  * one or two vectors over Q8_0, Q4_0, Q5_0, Q4_K and Q5_K take the factored kernels instead
- * (ROWSF, ROWSK below: the scale applied once per 32 weights, not per weight). */
+ * (ROWSF, ROWSK below: the scale applied once per 32 weights, not per weight). IQ4_NL and IQ4_XS
+ * have factored kernels only (section "IQ4_NL, IQ4_XS", ROWSI), in passes of up to FMAX vectors. */
 
 /* ---- step loaders ---- */
 
@@ -647,7 +648,8 @@ ATTR void FN(rowi_iq4_nl)(const uint8_t *row, int64_t K, const float *x, IQ4T t,
         const float *xb = x + b0 * 32;
         int b = 0;
         for (; b + 2 <= n; b += 2)
-            _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++) FN(blocki_iq4_nl)(blk, xb, K, d, b + u, t, MC, acc, u);
+            _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++)
+                FN(blocki_iq4_nl)(blk, xb, K, d, b + u, t, MC, acc, u);
         if (b < n) FN(blocki_iq4_nl)(blk, xb, K, d, b, t, MC, acc, 0);
     }
     _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1]));
@@ -682,7 +684,7 @@ ATTR void FN(rowi_iq4_xs)(const uint8_t *row, int64_t K, const float *x, IQ4T t,
         FN(iq4xs_scales)(b, dl);
         _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {
             V w[4];
-            FN(lq_iq4)(b + 8 + 32 * p, t, w);      /* sub-block 2p */
+            FN(lq_iq4)(b + 8 + 32 * p, t, w);          /* sub-block 2p */
             FN(lq_iq4)(b + 8 + 32 * p + 16, t, w + 2); /* sub-block 2p + 1 */
             _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {
                 const float *xm = x + m * K + 256 * sb + 64 * p;
