@@ -22,7 +22,8 @@ static double cpu_seconds(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static const uint32_t TYPES[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q5_0, Q_Q4_K, Q_Q5_K, Q_Q6_K, Q_Q4_1, Q_Q5_1};
+static const uint32_t TYPES[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q5_0, Q_Q4_K, Q_Q5_K, Q_Q6_K,
+                                 Q_Q4_1, Q_Q5_1, Q_IQ4_NL, Q_IQ4_XS};
 
 int main(void) {
     const int K = 896 * 2; /* 1792: a multiple of 256 and of 32, the 0.5B shape's width twice */

@@ -44,6 +44,8 @@ PORTABLE(dot_q4_1_c, Q_Q4_1)
 PORTABLE(dot_q5_1_c, Q_Q5_1)
 PORTABLE(dot_q4_k_c, Q_Q4_K)
 PORTABLE(dot_q5_k_c, Q_Q5_K)
+PORTABLE(dot_iq4_nl_c, Q_IQ4_NL)
+PORTABLE(dot_iq4_xs_c, Q_IQ4_XS)
 PORTABLE(dot_q6_k_c, Q_Q6_K)
 
 int dot_init_level(Dot *d, int level) {
@@ -58,6 +60,8 @@ int dot_init_level(Dot *d, int level) {
     d->rows[Q_Q5_1] = dot_q5_1_c;
     d->rows[Q_Q4_K] = dot_q4_k_c;
     d->rows[Q_Q5_K] = dot_q5_k_c;
+    d->rows[Q_IQ4_NL] = dot_iq4_nl_c;
+    d->rows[Q_IQ4_XS] = dot_iq4_xs_c;
     d->rows[Q_Q6_K] = dot_q6_k_c;
     d->level = dot_init_x86(d, level);
     return d->level;

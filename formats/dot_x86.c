@@ -14,6 +14,7 @@
 
 #include "formats/half.h"
 #include "formats/kquant.h"
+#include "formats/lowbit.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF

@@ -171,7 +171,7 @@ static void other_types_have_none(void **state) {
     Dot d;
     dot_init(&d);
     assert_false(dot_has(&d, Q_Q3_K));
-    assert_false(dot_has(&d, Q_IQ4_XS));
+    assert_false(dot_has(&d, Q_TQ1_0));
     assert_false(dot_has(&d, Q_COUNT_MAX + 5));
 }
 
