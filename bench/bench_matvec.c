@@ -1,6 +1,6 @@
 /* bench_matvec: the rate of the fused dequantize-and-dot kernels (formats/dot.h) on one core, with
  * the weights in cache, so that what is measured is the kernel's arithmetic, not the memory: for
- * each type with a kernel, a 256 KiB matrix (L2-resident) times M = 1, 2, 4, 8 vectors, best of
+ * each type with a kernel, a 256 KiB matrix (L2-resident) times M = 1, 2, 4, 8, 12, 16 vectors, best of
  * several runs, as stored bytes per second and weights per second; and, for comparison, the panel
  * path's first half alone (convert_rows_f32 of the same rows into an f32 panel, which oneDNN then
  * reads again). A type whose in-cache rate on two cores is below the machine's memory bandwidth is
@@ -33,9 +33,9 @@ int main(void) {
     convert_init(&cv);
     printf("fused kernels: %s; one core, weights in L2 (256 KiB), best of 20 (thread CPU time)\n",
            dot_level_name(dot.level));
-    printf("%-5s %9s %9s %9s %9s   %s\n", "type", "M=1 GB/s", "M=2", "M=4", "M=8", "convert to f32 panel GB/s");
-    float *x = malloc((size_t)8 * K * sizeof(float)), *src = malloc((size_t)K * sizeof(float));
-    for (int i = 0; i < 8 * K; i++) x[i] = (float)((i * 37 % 101) - 50) / 50.0f;
+    printf("%-5s %9s %9s %9s %9s %9s %9s   %s\n", "type", "M=1 GB/s", "M=2", "M=4", "M=8", "M=12", "M=16", "convert to f32 panel GB/s");
+    float *x = malloc((size_t)16 * K * sizeof(float)), *src = malloc((size_t)K * sizeof(float));
+    for (int i = 0; i < 16 * K; i++) x[i] = (float)((i * 37 % 101) - 50) / 50.0f;
     for (int i = 0; i < K; i++) src[i] = (float)((i * 53 % 97) - 48) / 48.0f;
     for (size_t t = 0; t < sizeof TYPES / sizeof TYPES[0]; t++) {
         uint32_t type = TYPES[t];
@@ -47,11 +47,11 @@ int main(void) {
                 fprintf(stderr, "bench_matvec: cannot write %s rows\n", qtype_name(type));
                 return 1;
             }
-        float *y = malloc((size_t)8 * rows * sizeof(float)), *panel = malloc((size_t)rows * K * sizeof(float));
+        float *y = malloc((size_t)16 * rows * sizeof(float)), *panel = malloc((size_t)rows * K * sizeof(float));
         printf("%-5s", qtype_name(type));
-        const int Ms[] = {1, 2, 4, 8};
+        const int Ms[] = {1, 2, 4, 8, 12, 16};
         double m1 = 0;
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < 6; i++) {
             double best = 1e9;
             for (int run = 0; run < 20; run++) {
                 double t0 = cpu_seconds();
