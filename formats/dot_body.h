@@ -410,10 +410,92 @@ ROWSF(q5_1, LQ_Q5_1, 24)
 
 /* ---- the kernels ---- */
 
+/* RT rows at once times MC vectors x, per weight (the step loader LD): each x vector loaded once
+ * per step serves the RT rows, each loaded weight vector the MC vectors, one partial sum per row
+ * and vector. The one-row kernel below loads an x vector for every weight vector and FMA, and at
+ * five to eight vectors those loads (from L2 once the vectors outgrow L1: 8 x 1792 floats are
+ * 57 KiB), not the multiply-adds, bound it; a tile of RT rows makes them 1 / RT. Each weight is
+ * still dequantized by LD alone, summed in f32: with a unit vector, the reference's bit for bit.
+ * Rows of the tile are rb bytes apart; row r, vector m to y[m * ldy + r]. A pass of MC vectors
+ * takes tiles from TMIN vectors on (the types with factored kernels keep those below it); the
+ * float types from one vector on (a 4-row tile at one vector is 1.3-1.6x a single row in cache).
+ * Rows per tile for MC vectors of NV weight vectors a step: the RT * MC sums and RT * NV weight
+ * vectors in registers (AVX-512 has 32; 3 x 8 + 3 x 2 fit, 3 x 8 + 3 x 4 do not); in cache, at 8
+ * vectors, 3 rows 15-20% faster than 2 for the 2-vector steps (bench_matvec, docs/models.md). */
+#ifndef TILE_ROWS
+#define TILE_ROWS(MC, NV) ((NV) == 2 ? ((MC) <= 4 ? 4 : 3) : 2)
+#endif
+#ifndef TILE_MINQ
+#define TILE_MINQ 5 /* the quantized types' passes of at least this many vectors take the tiles (fewer: the factored kernels) */
+#endif
+#ifndef TILE_MINK
+#define TILE_MINK 4 /* Q4_K's and Q5_K's (fewer: their factored kernels, dotk_ below) */
+#endif
+#ifndef TILE_MINF
+#define TILE_MINF 1 /* the float types' */
+#endif
+/* The tiles prefetch the next tile's rows at the same step (a tile ahead; PF_AHEAD bytes ahead of
+ * each row would land in the rows the tile reads already, the next tile's starts unfetched). */
+#ifndef TILE_HINT
+#define TILE_HINT _MM_HINT_T0
+#endif
+ATTR void FN(prefetcht)(const uint8_t *p, int bytes) {
+    for (int i = 0; i < bytes; i += 64) _mm_prefetch((const char *)p + i, TILE_HINT);
+}
+#define TILE(T, LD, NV, WK, SBN, SBD, TMIN)                                                             \
+    ATTR void FN(rowt_##T)(const uint8_t *row, size_t rb, int64_t K, const float *x, float *y, int64_t ldy, \
+                           const int MC, const int RT) {                                           \
+        V acc[4][8]; /* [RT][MC] */                                                          \
+        _Pragma("GCC unroll 4") for (int r = 0; r < RT; r++)                                  \
+            _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) acc[r][m] = VZERO();              \
+        const int64_t steps = K / (16 * NV);                                                       \
+        for (int64_t s = 0; s < steps; s++) {                                                      \
+            V w[4][NV];                                                                            \
+            _Pragma("GCC unroll 4") for (int r = 0; r < RT; r++) {                            \
+                FN(prefetcht)(row + (RT + r) * rb + s * SBN / SBD, SBN / SBD > 64 ? 128 : 64);    \
+                LD(row + r * rb, s, w[r]);                                                         \
+            }                                                                                      \
+            const float *xs = x + s * 16 * NV;                                                     \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)                                   \
+                _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) {                             \
+                    const V xv = VLOADX(xs + m * K + 16 * v);                                      \
+                    _Pragma("GCC unroll 4") for (int r = 0; r < RT; r++)                      \
+                        acc[r][m] = VFMA(w[r][v], xv, acc[r][m]);                                  \
+                }                                                                                  \
+        }                                                                                          \
+        _Pragma("GCC unroll 4") for (int r = 0; r < RT; r++)                                  \
+            _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) {                                 \
+                float t = VHSUM(acc[r][m]);                                                        \
+                for (int64_t k = steps * 16 * NV; k < K; k++) t += FN(WK)(row + r * rb, k) * x[m * K + k]; \
+                y[m * ldy + r] = t;                                                                \
+            }                                                                                      \
+    }                                                                                              \
+    /* rows [0, n_rows - n_rows % rt) of a pass of MC >= TMIN vectors by tiles; returns the    \
+     * rows done */                                                                                \
+    ATTR int64_t FN(tiles_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, int MC, \
+                               float *y, int64_t ldy) {                                            \
+        if (MC < TMIN) return 0;                                                                   \
+        const int rt = TILE_ROWS(MC, NV);                                                          \
+        int64_t r = 0;                                                                             \
+        for (; r + rt <= n_rows; r += rt, w += rt * rb)                                            \
+            switch (MC) {                                                                          \
+            case 1: FN(rowt_##T)(w, rb, K, x, y + r, ldy, 1, TILE_ROWS(1, NV)); break;             \
+            case 2: FN(rowt_##T)(w, rb, K, x, y + r, ldy, 2, TILE_ROWS(2, NV)); break;             \
+            case 3: FN(rowt_##T)(w, rb, K, x, y + r, ldy, 3, TILE_ROWS(3, NV)); break;             \
+            case 4: FN(rowt_##T)(w, rb, K, x, y + r, ldy, 4, TILE_ROWS(4, NV)); break;             \
+            case 5: FN(rowt_##T)(w, rb, K, x, y + r, ldy, 5, TILE_ROWS(5, NV)); break;             \
+            case 6: FN(rowt_##T)(w, rb, K, x, y + r, ldy, 6, TILE_ROWS(6, NV)); break;             \
+            case 7: FN(rowt_##T)(w, rb, K, x, y + r, ldy, 7, TILE_ROWS(7, NV)); break;             \
+            default: FN(rowt_##T)(w, rb, K, x, y + r, ldy, 8, TILE_ROWS(8, NV)); break;            \
+            }                                                                                      \
+        return r;                                                                                  \
+    }
+
+
 /* One row times MC vectors x (x[m * K ..]): y[m * ldy]. With one or two vectors the partial sums
  * would wait on each other (an FMA's latency is several cycles): U = 2 steps per iteration, each
  * with its own partial sums. */
-#define ROWS(T, LD, NV, WK, SMALL, SBN, SBD)                                                                  \
+#define ROWS(T, LD, NV, WK, SMALL, SBN, SBD, TMIN)                                                               \
     ATTR void FN(row_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,     \
                           const int MC) {                                                          \
         V acc[8][4]; /* [MCMAX at most][U * NACC] */                                               \
@@ -450,43 +532,50 @@ ROWSF(q5_1, LQ_Q5_1, 24)
             y[m * ldy] = r;                                                                        \
         }                                                                                          \
     }                                                                                              \
+    TILE(T, LD, NV, WK, SBN, SBD, TMIN)                                                            \
     KATTR void FN(dot_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
                            int M, float *y, int64_t ldy) {                                         \
-        for (int64_t r = 0; r < n_rows; r++, w += rb)                                              \
-            for (int m0 = 0; m0 < M; m0 += MCMAX) {                                                \
-                const float *xm = x + m0 * K;                                                      \
+        for (int m0 = 0; m0 < M; m0 += MCMAX) {                                                    \
+            const int mc = M - m0 < MCMAX ? M - m0 : MCMAX;                                        \
+            const float *xm = x + m0 * K;                                                          \
+            int64_t r = FN(tiles_##T)(w, rb, n_rows, K, xm, mc, y + m0 * ldy, ldy);                \
+            for (; r < n_rows; r++) {                                                              \
+                const uint8_t *wr = w + r * rb;                                                    \
                 float *ym = y + m0 * ldy + r;                                                      \
-                switch (M - m0 < MCMAX ? M - m0 : MCMAX) {                                         \
-                case 1: SMALL(w, K, xm, ym, ldy, 1); break;                                        \
-                case 2: SMALL(w, K, xm, ym, ldy, 2); break;                                        \
+                switch (mc) {                                                                      \
+                case 1: SMALL(wr, K, xm, ym, ldy, 1); break;                                        \
+                case 2: SMALL(wr, K, xm, ym, ldy, 2); break;                                        \
                 case 3:                                                                            \
-                    if (FMAX >= 3) SMALL(w, K, xm, ym, ldy, 3 <= FMAX ? 3 : 1);                    \
-                    else FN(row_##T)(w, K, xm, ym, ldy, 3);                                        \
+                    if (FMAX >= 3) SMALL(wr, K, xm, ym, ldy, 3 <= FMAX ? 3 : 1);                    \
+                    else FN(row_##T)(wr, K, xm, ym, ldy, 3);                                        \
                     break;                                                                         \
                 case 4:                                                                            \
-                    if (FMAX >= 4) SMALL(w, K, xm, ym, ldy, 4 <= FMAX ? 4 : 1);                    \
-                    else FN(row_##T)(w, K, xm, ym, ldy, 4);                                        \
+                    if (FMAX >= 4) SMALL(wr, K, xm, ym, ldy, 4 <= FMAX ? 4 : 1);                    \
+                    else FN(row_##T)(wr, K, xm, ym, ldy, 4);                                        \
                     break;                                                                         \
-                case 5: FN(row_##T)(w, K, xm, ym, ldy, 5); break;                                  \
-                case 6: FN(row_##T)(w, K, xm, ym, ldy, 6); break;                                  \
-                case 7: FN(row_##T)(w, K, xm, ym, ldy, 7); break;                                  \
-                default: FN(row_##T)(w, K, xm, ym, ldy, 8); break;                                 \
+                case 5: FN(row_##T)(wr, K, xm, ym, ldy, 5); break;                                  \
+                case 6: FN(row_##T)(wr, K, xm, ym, ldy, 6); break;                                  \
+                case 7: FN(row_##T)(wr, K, xm, ym, ldy, 7); break;                                  \
+                default: FN(row_##T)(wr, K, xm, ym, ldy, 8); break;                                 \
                 }                                                                                  \
             }                                                                                      \
+        }                                                                                          \
     }
 
-ROWS(f32, FN(ld_f32), 2, wk_f32, FN(row_f32), 128, 1)
-ROWS(f16, FN(ld_f16), 2, wk_f16, FN(row_f16), 64, 1)
-ROWS(bf16, FN(ld_bf16), 2, wk_bf16, FN(row_bf16), 64, 1)
-ROWS(q8_0, FN(ld_q8_0), 2, wk_none, FN(rowf_q8_0), 34, 1)
-ROWS(q4_0, LD_Q4_0, 2, wk_none, FN(rowf_q4_0), 18, 1)
-ROWS(q5_0, LD_Q5_0, 2, wk_none, FN(rowf_q5_0), 22, 1)
-ROWS(q4_1, FN(ld_q4_1), 2, wk_none, FN(row_q4_1), 20, 1)
-ROWS(q5_1, FN(ld_q5_1), 2, wk_none, FN(row_q5_1), 24, 1)
-ROWS(q4_k, LD_Q4_K, 4, wk_none, FN(row_q4_k), 144, 4)
-ROWS(q5_k, LD_Q5_K, 4, wk_none, FN(row_q5_k), 176, 4)
+ROWS(f32, FN(ld_f32), 2, wk_f32, FN(row_f32), 128, 1, TILE_MINF)
+ROWS(f16, FN(ld_f16), 2, wk_f16, FN(row_f16), 64, 1, TILE_MINF)
+ROWS(bf16, FN(ld_bf16), 2, wk_bf16, FN(row_bf16), 64, 1, TILE_MINF)
+ROWS(q8_0, FN(ld_q8_0), 2, wk_none, FN(rowf_q8_0), 34, 1, 4) /* 4 rows by 4 vectors beat the factored pass */
+ROWS(q4_0, LD_Q4_0, 2, wk_none, FN(rowf_q4_0), 18, 1, 4)
+ROWS(q5_0, LD_Q5_0, 2, wk_none, FN(rowf_q5_0), 22, 1, TILE_MINQ)
+ROWS(q4_1, FN(ld_q4_1), 2, wk_none, FN(row_q4_1), 20, 1, TILE_MINQ)
+ROWS(q5_1, FN(ld_q5_1), 2, wk_none, FN(row_q5_1), 24, 1, TILE_MINQ)
+ROWS(q4_k, LD_Q4_K, 4, wk_none, FN(row_q4_k), 144, 4, TILE_MINK)
+ROWS(q5_k, LD_Q5_K, 4, wk_none, FN(row_q5_k), 176, 4, TILE_MINK)
 #ifndef VLUT /* else row6_q6_k below */
-ROWS(q6_k, FN(ld_q6_k), 4, wk_none, FN(row_q6_k), 210, 4)
+ROWS(q6_k, FN(ld_q6_k), 4, wk_none, FN(row_q6_k), 210, 4, TILE_MINQ)
+#else
+TILE(q6_k, FN(ld_q6_k), 4, wk_none, 210, 4, TILE_MINQ) /* the tiles of dot6_q6_k */
 #endif
 
 /* ---- factored K-quant kernels (Q4_K, Q5_K) at one or two vectors ----
@@ -611,7 +700,7 @@ ATTR void FN(xsums)(const float *x, int64_t K, int M, float *xs) {
     }                                                                                              \
     KATTR void FN(dotk_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
                             int M, float *y, int64_t ldy) {                                        \
-        if (M > FMAX || K / 32 > XSUMS_MAX) {                                                      \
+        if (M > FMAX || M >= TILE_MINK || K / 32 > XSUMS_MAX) {                                    \
             FN(dot_##T)(w, rb, n_rows, K, x, M, y, ldy);                                           \
             return;                                                                                \
         }                                                                                          \
@@ -869,21 +958,24 @@ ATTR void FN(row6_q6_k)(const uint8_t *row, int64_t K, const float *x, float *y,
 
 KATTR void FN(dot6_q6_k)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, int M, float *y,
                          int64_t ldy) {
-    for (int64_t r = 0; r < n_rows; r++, w += rb)
-        for (int m0 = 0; m0 < M; m0 += MCMAX) {
-            const float *xm = x + m0 * K;
+    for (int m0 = 0; m0 < M; m0 += MCMAX) {
+        const int mc = M - m0 < MCMAX ? M - m0 : MCMAX;
+        const float *xm = x + m0 * K;
+        for (int64_t r = FN(tiles_q6_k)(w, rb, n_rows, K, xm, mc, y + m0 * ldy, ldy); r < n_rows; r++) {
+            const uint8_t *wr = w + r * rb;
             float *ym = y + m0 * ldy + r;
-            switch (M - m0 < MCMAX ? M - m0 : MCMAX) {
-            case 1: FN(row6_q6_k)(w, K, xm, ym, ldy, 1); break;
-            case 2: FN(row6_q6_k)(w, K, xm, ym, ldy, 2); break;
-            case 3: FN(row6_q6_k)(w, K, xm, ym, ldy, 3); break;
-            case 4: FN(row6_q6_k)(w, K, xm, ym, ldy, 4); break;
-            case 5: FN(row6_q6_k)(w, K, xm, ym, ldy, 5); break;
-            case 6: FN(row6_q6_k)(w, K, xm, ym, ldy, 6); break;
-            case 7: FN(row6_q6_k)(w, K, xm, ym, ldy, 7); break;
-            default: FN(row6_q6_k)(w, K, xm, ym, ldy, 8); break;
+            switch (mc) {
+            case 1: FN(row6_q6_k)(wr, K, xm, ym, ldy, 1); break;
+            case 2: FN(row6_q6_k)(wr, K, xm, ym, ldy, 2); break;
+            case 3: FN(row6_q6_k)(wr, K, xm, ym, ldy, 3); break;
+            case 4: FN(row6_q6_k)(wr, K, xm, ym, ldy, 4); break;
+            case 5: FN(row6_q6_k)(wr, K, xm, ym, ldy, 5); break;
+            case 6: FN(row6_q6_k)(wr, K, xm, ym, ldy, 6); break;
+            case 7: FN(row6_q6_k)(wr, K, xm, ym, ldy, 7); break;
+            default: FN(row6_q6_k)(wr, K, xm, ym, ldy, 8); break;
             }
         }
+    }
 }
 #endif
 

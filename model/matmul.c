@@ -36,7 +36,7 @@
  * kernels (formats/dot.h) straight from the mapping instead of f32 panels and oneDNN; the threads
  * share the weight rows in chunks of about DOT_CHUNK_BYTES (a dynamic schedule, as the panels).
  * The threshold is measured: see docs/models.md. */
-#define DOT_MAX_M 8
+#define DOT_MAX_M 16
 #define DOT_CHUNK_BYTES (32u << 10)
 
 #define RT DNNL_RUNTIME_DIM_VAL
