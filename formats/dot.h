@@ -6,8 +6,8 @@
  *
  * W's rows are stored contiguously (row r at w + r * qtype_row_bytes(type, K)). The activations are
  * never rounded; the products are accumulated in f32 (several partial sums per row, added at the
- * end of the row). Passes of 1 to 4 vectors over Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K and Q5_K, and
- * every pass over IQ4_NL and IQ4_XS (in passes of up to 4 vectors), are factored: a block's
+ * end of the row). Passes of 1 to 3 vectors over Q8_0, Q4_0, Q4_K and Q5_K, of 1 to 4 over Q5_0,
+ * Q4_1 and Q5_1, and every pass over IQ4_NL and IQ4_XS (in passes of up to 4 vectors), are factored: a block's
  * (sub-block's) integer codes, or IQ4's levels, as exact floats, are dotted with x and the sum is
  * scaled once, d * sum q x (plus m * sum x for Q4_1 and Q5_1, minus dmin * m * sum x for the
  * k-quants; IQ4_XS: dl * sum L[q] x with the reference's dl = d * (ls - 32)), so the roundings come

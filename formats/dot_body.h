@@ -13,10 +13,11 @@
  *
  * Each type has a step loader: the 16 * NV weights of step s of a row into w[0..NV), with the
  * float operations of its qdequant_row dequantizer in the same order (so each weight is the
- * reference's bit for bit). ROWS() writes the kernel around it: per row, per pass of up to MCMAX
- * vectors x, every step loaded once and multiplied into NACC partial sums per vector. Passes of
- * one or two vectors over Q8_0, Q4_0, Q5_0, Q4_K and Q5_K take the factored kernels instead
- * (ROWSF, ROWSK below: the scale applied once per 32 weights, not per weight). IQ4_NL and IQ4_XS
+ * reference's bit for bit). ROWS() writes the kernel around it: per pass of up to MCMAX vectors x,
+ * tiles of 2-4 rows (TILE) and single rows, every step loaded once and multiplied into partial
+ * sums per row and vector. Short passes over Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K and Q5_K take the
+ * factored kernels instead (ROWSF, ROWSK, ROWSF1 below: the scale applied once per 32 weights,
+ * not per weight). IQ4_NL and IQ4_XS
  * have factored kernels only (section "IQ4_NL, IQ4_XS", ROWSI), in passes of up to FMAX vectors. */
 
 /* ---- step loaders ---- */

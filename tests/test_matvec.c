@@ -110,8 +110,8 @@ static double against_double(const Dot *d, uint32_t type, int rows, int K) {
 }
 
 /* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit; M vectors at
- * once (1 to 4 take the factored kernels of Q8_0, Q4_0, Q5_0, Q4_K and Q5_K, more the per-weight
- * ones). */
+ * once (1 and 2 take the factored kernels of Q8_0, Q4_0, Q5_0, Q4_K and Q5_K, 4 those of Q5_0, more
+ * the per-weight ones, in tiles of 2-4 rows and single rows: 7 rows have both). */
 static void weights_exact_m(const Dot *d, uint32_t type, int rows, int K, int M) {
     size_t rb = row_bytes(type, K);
     uint8_t *w = make_rows(type, rows, K);
