@@ -419,7 +419,8 @@ ROWSF(q5_1, LQ_Q5_1, 24)
  * still dequantized by LD alone, summed in f32: with a unit vector, the reference's bit for bit.
  * Rows of the tile are rb bytes apart; row r, vector m to y[m * ldy + r]. A pass of MC vectors
  * takes tiles from TMIN vectors on (the types with factored kernels keep those below it); the
- * float types from one vector on (a 4-row tile at one vector is 1.3-1.6x a single row in cache).
+ * F16 and BF16 from one vector on (a 4-row tile at one vector is 1.3-1.5x a single row in cache),
+ * F32 from three.
  * Rows per tile for MC vectors of NV weight vectors a step: the RT * MC sums and RT * NV weight
  * vectors in registers (AVX-512 has 32; 3 x 8 + 3 x 2 fit, 3 x 8 + 3 x 4 do not); in cache, at 8
  * vectors, 3 rows 15-20% faster than 2 for the 2-vector steps (bench_matvec, docs/models.md). */
@@ -563,7 +564,7 @@ ATTR void FN(prefetcht)(const uint8_t *p, int bytes) {
         }                                                                                          \
     }
 
-ROWS(f32, FN(ld_f32), 2, wk_f32, FN(row_f32), 128, 1, TILE_MINF)
+ROWS(f32, FN(ld_f32), 2, wk_f32, FN(row_f32), 128, 1, 3) /* 1-2 vectors: tiles 10-15% slower in cache (twice the prefetches a step) */
 ROWS(f16, FN(ld_f16), 2, wk_f16, FN(row_f16), 64, 1, TILE_MINF)
 ROWS(bf16, FN(ld_bf16), 2, wk_bf16, FN(row_bf16), 64, 1, TILE_MINF)
 ROWS(q8_0, FN(ld_q8_0), 2, wk_none, FN(rowf_q8_0), 34, 1, 4) /* 4 rows by 4 vectors beat the factored pass */
