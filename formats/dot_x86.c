@@ -82,6 +82,7 @@ A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
 #define MCMAX 8
 #define NACC 2
 #include "formats/dot_body.h"
+#include "formats/dot_grid.h"
 #undef V
 #undef VZERO
 #undef VLOADX
@@ -191,16 +192,19 @@ A256 V256 gather16_avx2(const uint8_t *p, int bb, int n) {
 #define MCMAX 2
 #define NACC 1
 #include "formats/dot_body.h"
+#include "formats/dot_grid.h"
 
 int dot_init_x86(Dot *d, int level) {
     __builtin_cpu_init();
     if (level >= CONVERT_AVX512 && __builtin_cpu_supports("avx512f")) {
         install_avx512(d);
+        install_grid_avx512(d);
         return CONVERT_AVX512;
     }
     /* every AVX2 CPU has F16C; FMA came with AVX2 on every x86-64 CPU that has both */
     if (level >= CONVERT_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         install_avx2(d);
+        install_grid_avx2(d);
         return CONVERT_AVX2;
     }
     return CONVERT_PORTABLE;
