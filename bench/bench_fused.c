@@ -3,7 +3,8 @@
  * (F16, Q8_0, Q4_K = Q5_0 for every 896-column matrix and the classifier, Q4_K ffn_down; written
  * into $COLDTOK_BENCH_DIR, default /tmp/coldtok-bench, when missing), the process CPU time of
  * one forward of 1, 2, 4 and 8 positions (min of N runs, default 9, or argv[1]; argv[2..]: the
- * types to run, default F16 Q8_0 Q4_K), the ratio of each
+ * types to run, default F16 Q8_0 Q4_K; any other type name runs qwen2.5-0.5b-TYPE.gguf from that
+ * folder, synthesized with every matrix in TYPE when missing), the ratio of each
  * to one position (issue 15's target: <= 1.2 up to 16 positions), the weight bytes per CPU-second
  * at one position, and the floor of the same bytes read at this machine's streaming rate per
  * CPU-second (bench/bandwidth.h). Threads: OMP_NUM_THREADS (default here 1, so that the figures
@@ -125,6 +126,14 @@ int main(int argc, char **argv) {
         int wanted = argc <= 2;
         for (int a = 2; a < argc; a++) wanted |= strcmp(argv[a], qtype_name(types[i])) == 0;
         if (wanted && bench_type(dir, types[i], runs, bw_cpu)) return 1;
+    }
+    /* other types named in argv (e.g. IQ3_S IQ2_XS: the files bench_quantfmt writes, with ffn_down in
+     * that type and the rest IQ4_NL), run after the defaults */
+    for (int a = 2; a < argc; a++) {
+        int t = qtype_from_name(argv[a]), listed = 0;
+        for (int i = 0; i < 3; i++) listed |= t == (int)types[i];
+        if (t < 0) fprintf(stderr, "bench_fused: unknown type %s\n", argv[a]);
+        if (t < 0 || (!listed && bench_type(dir, (uint32_t)t, runs, bw_cpu))) return 1;
     }
     return 0;
 }
