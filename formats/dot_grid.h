@@ -73,11 +73,25 @@ ATTR void FN(gq_iq3_s)(const uint8_t *b, int ib, V *w) {
     FN(gsigned)(_mm256_castsi256_si128(g), _mm256_extracti128_si256(g, 1), FN(gle32)(b + 74 + 4 * ib), w);
 }
 
+/* The scales of a block are computed at once, lane by lane with the reference's float operations
+ * in its order (so the same floats), into db[0..16) (8 or 16 of them used). */
+
+/* the nibbles of the bytes of s, low nibble first: byte 2i = s_i & 15, byte 2i + 1 = s_i >> 4 */
+ATTR __m128i FN(gnibbles)(__m128i s) {
+    const __m128i f = _mm_set1_epi8(15);
+    return _mm_unpacklo_epi8(_mm_and_si128(s, f), _mm_and_si128(_mm_srli_epi16(s, 4), f));
+}
+
+/* d * (0.5 + a_i) * scale for the 8 integers a (as dq_iq2_xxs and dq_iq3_xxs) */
+ATTR void FN(gs_half8)(float d, __m256i a, float scale, float *db) {
+    const __m256 t = _mm256_mul_ps(_mm256_set1_ps(d), _mm256_add_ps(_mm256_set1_ps(0.5f), _mm256_cvtepi32_ps(a)));
+    _mm256_storeu_ps(db, _mm256_mul_ps(t, _mm256_set1_ps(scale)));
+}
+
 /* db of the 8 sub-blocks: d * (1 + 2 * scale nibble ib), as iquants.c's dq_iq3_s */
 ATTR void FN(gs_iq3_s)(const uint8_t *b, float *db) {
-    const float d = HALF(b);
-    const uint32_t s = FN(gle32)(b + 106);
-    for (int ib = 0; ib < 8; ib++) db[ib] = d * (1 + 2 * (int)((s >> 4 * ib) & 15));
+    const __m128i n = FN(gnibbles)(_mm_cvtsi32_si128((int)FN(gle32)(b + 106)));
+    VSTORE(db, VMUL(VSET1(HALF(b)), VU8(_mm_add_epi8(_mm_add_epi8(n, n), _mm_set1_epi8(1)))));
 }
 
 /* the 4 runs' entries of an IQ2 grid (8 bytes each) at the 4 indices idx: 32 grid bytes */
@@ -101,11 +115,8 @@ ATTR void FN(gq_iq2_xs)(const uint8_t *b, int ib, V *w) {
 /* db of the 16 halves of sub-blocks (2 ib: low nibble of scales[ib], 2 ib + 1: high):
  * d * (0.5 + nibble) * 0.25, as dq_iq2_xs and dq_iq2_s */
 ATTR void FN(gs_iq2_16)(const uint8_t *b, const uint8_t *scales, float *db) {
-    const float d = HALF(b);
-    for (int ib = 0; ib < 8; ib++) {
-        db[2 * ib] = d * (0.5f + (scales[ib] & 0xf)) * 0.25f;
-        db[2 * ib + 1] = d * (0.5f + (scales[ib] >> 4)) * 0.25f;
-    }
+    const V n = VU8(FN(gnibbles)(_mm_loadl_epi64((const __m128i *)scales)));
+    VSTORE(db, VMUL(VMUL(VSET1(HALF(b)), VADD(VSET1(0.5f), n)), VSET1(0.25f)));
 }
 ATTR void FN(gs_iq2_xs)(const uint8_t *b, float *db) { FN(gs_iq2_16)(b, b + 66, db); }
 
@@ -124,8 +135,12 @@ ATTR void FN(gq_iq2_xxs)(const uint8_t *b, int ib, V *w) {
 
 /* d * (0.5 + scale) * 0.25, the scale in the top 4 bits of each sub-block's aux word */
 ATTR void FN(gs_iq2_xxs)(const uint8_t *b, float *db) {
-    const float d = HALF(b);
-    for (int ib = 0; ib < 8; ib++) db[ib] = d * (0.5f + (FN(gle32)(b + 2 + 8 * ib + 4) >> 28)) * 0.25f;
+    /* aux of sub-block ib is the high half of 64-bit word ib at b + 2 */
+    const __m256i lo = _mm256_srli_epi64(_mm256_loadu_si256((const __m256i *)(b + 2)), 60);
+    const __m256i hi = _mm256_srli_epi64(_mm256_loadu_si256((const __m256i *)(b + 34)), 60);
+    const __m256i a = _mm256_permutevar8x32_epi32(_mm256_blend_epi32(lo, _mm256_slli_epi64(hi, 32), 0xAA),
+                                                  _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+    FN(gs_half8)(HALF(b), a, 0.25f, db);
 }
 
 /* IQ2_S (82 B: half d; qs[32]; raw signs[32]; qh[8] (grid bits 8..9, two per run); scales[8]):
@@ -148,8 +163,7 @@ ATTR void FN(gq_iq3_xxs)(const uint8_t *b, int ib, V *w) {
 
 /* d * (0.5 + scale) * 0.5 */
 ATTR void FN(gs_iq3_xxs)(const uint8_t *b, float *db) {
-    const float d = HALF(b);
-    for (int ib = 0; ib < 8; ib++) db[ib] = d * (0.5f + (FN(gle32)(b + 66 + 4 * ib) >> 28)) * 0.5f;
+    FN(gs_half8)(HALF(b), _mm256_srli_epi32(_mm256_loadu_si256((const __m256i *)(b + 66)), 28), 0.5f, db);
 }
 
 /* ---- the kernels: one row times MC <= FMAX vectors; passes of FMAX vectors over a row ----
