@@ -49,6 +49,8 @@ PORTABLE(dot_iq2_xs_c, Q_IQ2_XS)
 PORTABLE(dot_iq2_xxs_c, Q_IQ2_XXS)
 PORTABLE(dot_iq2_s_c, Q_IQ2_S)
 PORTABLE(dot_iq3_xxs_c, Q_IQ3_XXS)
+PORTABLE(dot_iq1_s_c, Q_IQ1_S)
+PORTABLE(dot_iq1_m_c, Q_IQ1_M)
 
 int dot_init_level(Dot *d, int level) {
     memset(d, 0, sizeof *d);
@@ -66,6 +68,8 @@ int dot_init_level(Dot *d, int level) {
     d->rows[Q_IQ2_XXS] = dot_iq2_xxs_c;
     d->rows[Q_IQ2_S] = dot_iq2_s_c;
     d->rows[Q_IQ3_XXS] = dot_iq3_xxs_c;
+    d->rows[Q_IQ1_S] = dot_iq1_s_c;
+    d->rows[Q_IQ1_M] = dot_iq1_m_c;
     d->level = dot_init_x86(d, level);
     return d->level;
 }

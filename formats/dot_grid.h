@@ -166,6 +166,82 @@ ATTR void FN(gs_iq3_xxs)(const uint8_t *b, float *db) {
     FN(gs_half8)(HALF(b), _mm256_srli_epi32(_mm256_loadu_si256((const __m256i *)(b + 66)), 28), 0.5f, db);
 }
 
+/* ---- IQ1_S, IQ1_M: dl * (grid value + delta), the value -1, 0 or 1 ----
+ * Grid entries of 8 two-bit codes (iq1s_grid, uint16), value j = ((e >> 2j) & 3) - 1. The sums
+ * are of (value + delta) x, value + delta an exact float (delta = +-0.125), times dl once; with a
+ * unit vector the reference's dl * (value + delta) bit for bit. */
+
+/* the 4 entries iq1s_grid[idx] in dword lanes (gathered as the aligned dwords holding them: a
+ * dword gather at the entry itself would read past the table's last entry) */
+ATTR __m128i FN(gq1_entries)(__m128i idx) {
+    const __m128i dw = _mm_i32gather_epi32((const int *)iq1s_grid, _mm_srli_epi32(idx, 1), 4);
+    return _mm_srlv_epi32(dw, _mm_slli_epi32(_mm_and_si128(idx, _mm_set1_epi32(1)), 4));
+}
+
+/* the 16 weights' (value + delta) of entries 2 p and 2 p + 1 of e4 (dword lanes), delta da for the
+ * first 8 and db for the next 8: (code - 1) as an integer, to float, plus delta, as put_iq1_run */
+ATTR V FN(gq1_values)(__m128i e4, int p, float da, float db) {
+    const __m256i sh = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14), three = _mm256_set1_epi32(3), one = _mm256_set1_epi32(1);
+    const __m256i e = _mm256_castsi128_si256(e4);
+    const __m256i ca = _mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32(_mm256_permutevar8x32_epi32(e, _mm256_set1_epi32(2 * p)), sh), three), one);
+    const __m256i cb = _mm256_sub_epi32(_mm256_and_si256(_mm256_srlv_epi32(_mm256_permutevar8x32_epi32(e, _mm256_set1_epi32(2 * p + 1)), sh), three), one);
+    const __m256 fa = _mm256_add_ps(_mm256_cvtepi32_ps(ca), _mm256_set1_ps(da));
+    const __m256 fb = _mm256_add_ps(_mm256_cvtepi32_ps(cb), _mm256_set1_ps(db));
+#ifdef VLUT
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(fa)), _mm256_castps_pd(fb), 1));
+#else
+    return (V){fa, fb};
+#endif
+}
+
+/* IQ1_S (50 B: half d; qs[32]; u16 qh[8] = grid bits 8..10 of run l at 3 l | scale3 << 12 | neg << 15) */
+ATTR void FN(gq_iq1_s)(const uint8_t *b, int ib, V *w) {
+    const unsigned h = FN(gle16)(b + 34 + 2 * ib);
+    const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32((int)h), _mm_setr_epi32(0, 3, 6, 9)), _mm_set1_epi32(7));
+    const __m128i q = _mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)FN(gle32)(b + 2 + 4 * ib)));
+    const __m128i e = FN(gq1_entries)(_mm_or_si128(q, _mm_slli_epi32(hi, 8)));
+    const float delta = h & 0x8000 ? -iq1s_delta : iq1s_delta;
+    w[0] = FN(gq1_values)(e, 0, delta, delta);
+    w[1] = FN(gq1_values)(e, 1, delta, delta);
+}
+
+/* dl = d * (2 * scale + 1) of the 8 sub-blocks */
+ATTR void FN(gs_iq1_s)(const uint8_t *b, float *db) {
+    const __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(b + 34)));
+    const __m256i sc = _mm256_and_si256(_mm256_srli_epi32(h, 12), _mm256_set1_epi32(7));
+    const __m256i k = _mm256_add_epi32(_mm256_add_epi32(sc, sc), _mm256_set1_epi32(1));
+    _mm256_storeu_ps(db, _mm256_mul_ps(_mm256_set1_ps(HALF(b)), _mm256_cvtepi32_ps(k)));
+}
+
+/* IQ1_M (56 B: qs[32]; qh[16]: per run a nibble, grid bits 8..10 and the delta's sign; u16
+ * scales[4]: 3-bit scales per 16 weights, fp16 d in their top nibbles) */
+ATTR void FN(gq_iq1_m)(const uint8_t *b, int ib, V *w) {
+    const unsigned h = FN(gle16)(b + 32 + 2 * ib); /* run l: nibble l */
+    const __m128i nib = _mm_srlv_epi32(_mm_set1_epi32((int)h), _mm_setr_epi32(0, 4, 8, 12));
+    const __m128i q = _mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)FN(gle32)(b + 4 * ib)));
+    const __m128i e = FN(gq1_entries)(_mm_or_si128(q, _mm_slli_epi32(_mm_and_si128(nib, _mm_set1_epi32(7)), 8)));
+#define D1(l) (h & 8u << 4 * (l) ? -iq1m_delta : iq1m_delta)
+    w[0] = FN(gq1_values)(e, 0, D1(0), D1(1));
+    w[1] = FN(gq1_values)(e, 1, D1(2), D1(3));
+#undef D1
+}
+
+/* d * (2 * scale + 1) per 16 weights: db[4 i + k] from bits 3k..3k+2 of scales[i] */
+ATTR void FN(gs_iq1_m)(const uint8_t *b, float *db) {
+    uint16_t sc[4];
+    memcpy(sc, b + 48, 8);
+    const uint16_t d16 = (uint16_t)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(d16));
+    const __m256i s = _mm256_castsi128_si256(_mm_cvtepu16_epi32(_mm_loadl_epi64((const __m128i *)(b + 48))));
+    const __m256i sh = _mm256_setr_epi32(0, 3, 6, 9, 0, 3, 6, 9), seven = _mm256_set1_epi32(7), one = _mm256_set1_epi32(1);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        const __m256i v = _mm256_permutevar8x32_epi32(s, _mm256_setr_epi32(2 * h, 2 * h, 2 * h, 2 * h, 2 * h + 1, 2 * h + 1, 2 * h + 1, 2 * h + 1));
+        const __m256i k = _mm256_and_si256(_mm256_srlv_epi32(v, sh), seven);
+        _mm256_storeu_ps(db + 8 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_add_epi32(k, k), one))));
+    }
+}
+
 /* ---- the kernels: one row times MC <= FMAX vectors; passes of FMAX vectors over a row ----
  * PER16: db per 16 weights (db[2 ib], db[2 ib + 1]), else per sub-block of 32 (db[ib]). Two
  * partial sums per vector, so consecutive sub-blocks do not wait on each other's FMA. */
@@ -219,6 +295,8 @@ ROWSG(iq2_xs, 74, 1)
 ROWSG(iq2_xxs, 66, 0)
 ROWSG(iq2_s, 82, 1)
 ROWSG(iq3_xxs, 98, 0)
+ROWSG(iq1_s, 50, 0)
+ROWSG(iq1_m, 56, 1)
 
 #undef ROWSG
 
@@ -229,4 +307,6 @@ static void FN(install_grid)(Dot *d) {
     d->rows[Q_IQ2_XXS] = FN(dotg_iq2_xxs);
     d->rows[Q_IQ2_S] = FN(dotg_iq2_s);
     d->rows[Q_IQ3_XXS] = FN(dotg_iq3_xxs);
+    d->rows[Q_IQ1_S] = FN(dotg_iq1_s);
+    d->rows[Q_IQ1_M] = FN(dotg_iq1_m);
 }

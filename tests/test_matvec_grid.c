@@ -8,7 +8,7 @@
  *     qdequant_row's float (the kernels multiply db once by +-grid: the reference's rounding of
  *     db * grid), at M = 1, 2, 4 and 16.
  * Weights: half the rows quantized from random values by the project's quantizer of the type
- * (quant/; IQ2_XXS has none: random bytes there too), the other half random bytes (every bit
+ * (quant/; IQ2_XXS, IQ1_S and IQ1_M have none: random bytes there too), the other half random bytes (every bit
  * pattern decodes; every grid entry, sign pattern and scale shows up) with a finite random fp16 d,
  * some rows scaled by 37 or 0.002. In a sanitizer build ($COLDTOK contains "asan") M runs 1..5
  * and 16 against double. */
@@ -21,7 +21,7 @@
 #include "quant/quantize.h"
 #include "tests/testutil.h"
 
-static const uint32_t TYPES[] = {Q_IQ3_S, Q_IQ2_XS, Q_IQ2_XXS, Q_IQ2_S, Q_IQ3_XXS};
+static const uint32_t TYPES[] = {Q_IQ3_S, Q_IQ2_XS, Q_IQ2_XXS, Q_IQ2_S, Q_IQ3_XXS, Q_IQ1_S, Q_IQ1_M};
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 #define MAX_M 16
 
@@ -55,7 +55,10 @@ static uint8_t *make_rows(uint32_t type, int rows, int K) {
         for (size_t i = 0; i < rb; i++) row[i] = (uint8_t)(next() >> 56);
         for (size_t b = 0; b < rb / bb; b++) {
             const uint16_t d = f32_to_fp16((float)(uniform() * scale * 0.05));
-            memcpy(row + b * bb, &d, 2); /* every grid type here keeps d in its first two bytes */
+            uint8_t *blk = row + b * bb;
+            if (type == Q_IQ1_M) /* d in the top nibbles of the four 16-bit scales at 48 */
+                for (int i = 0; i < 4; i++) blk[49 + 2 * i] = (uint8_t)((blk[49 + 2 * i] & 0x0F) | ((d >> 4 * i) & 0xF) << 4);
+            else memcpy(blk, &d, 2); /* the others keep d in their first two bytes */
         }
     }
     free(v);
