@@ -23,13 +23,14 @@ static double cpu_seconds(void) {
 }
 
 static const uint32_t TYPES[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q5_0, Q_Q4_K, Q_Q5_K, Q_Q6_K};
-/* the grid i-quants (formats/dot_grid.h); IQ2_XXS has no quantizer: random blocks with d = 0.01 */
-static const uint32_t GRID_TYPES[] = {Q_IQ3_S, Q_IQ2_XS, Q_IQ2_XXS, Q_IQ2_S, Q_IQ3_XXS};
+/* the grid i-quants (formats/dot_grid.h); IQ2_XXS, IQ1_S, IQ1_M have no quantizer: random blocks */
+static const uint32_t GRID_TYPES[] = {Q_IQ3_S, Q_IQ2_XS, Q_IQ2_XXS, Q_IQ2_S, Q_IQ3_XXS, Q_IQ1_S, Q_IQ1_M};
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 #define N_ALL (N_TYPES + sizeof GRID_TYPES / sizeof GRID_TYPES[0])
 
 /* A row of `type` that qquantize_row cannot write: bytes of a fixed pseudo-random sequence, the
- * fp16 scale at the head of each block set to 0.01 (every bit pattern of these types decodes). */
+ * fp16 scale at the head of each block set to 0.01 (every bit pattern of these types decodes;
+ * IQ1_M's d, in its scales' top nibbles, stays random: the rate does not depend on it). */
 static void random_row(uint32_t type, uint8_t *row, size_t rb, uint32_t seed) {
     for (size_t i = 0; i < rb; i++) seed = seed * 1664525u + 1013904223u, row[i] = (uint8_t)(seed >> 24);
     const uint16_t d = f32_to_fp16(0.01f);
