@@ -1,5 +1,5 @@
 /* dot_grid: the fused dequantize-and-dot kernels of the grid i-quants (IQ3_S, IQ2_XS, IQ2_XXS,
- * IQ2_S, IQ3_XXS) for formats/dot.h. Included by formats/dot_x86.c only, once per level, right
+ * IQ2_S, IQ3_XXS, IQ1_S, IQ1_M) for formats/dot.h. Included by formats/dot_x86.c only, once per level, right
  * after formats/dot_body.h, with the same vector macros (V, VI8, VSET1, VMUL, VFMA, VADD, VHSUM,
  * VLOADX, VZERO, FN, ATTR, KATTR, HALF) and dot_body.h's FMAX and FN(prefetch). No include guard:
  * it is meant to be included more than once.
@@ -13,13 +13,18 @@
  * multiplied once by db, computed with the reference's float operations in its order. With a unit
  * vector x the one nonzero product is +-grid exactly and db times it rounds as the reference's
  * db * grid (whose sign the reference flips afterwards: the same float), so each weight comes out
- * bit for bit; otherwise the result is within the f32 summation bound (tests/test_matvec_grid.c).
+ * bit for bit (for finite scales: with a NaN scale both are NaN, the sign bit may differ);
+ * otherwise the result is within the f32 summation bound (tests/test_matvec_grid.c). IQ1_S and
+ * IQ1_M (dl * (value + delta)) likewise, below.
  *
- * The grid entries are looked up one run at a time (scalar loads: a table index per run or
- * half-run), the signs spread from bits to byte masks by a shuffle, as dot_body.h's Q5_0 fifth
- * bits are. The formats/convert_iq_x86.c kernels expand the same runs on the float side (db * grid,
- * then the sign bit flipped, as the reference does, so that a NaN scale keeps the reference's
- * bits); here the sign has to come before the multiplication, so the expansion is on the bytes. */
+ * The table indices of a sub-block's runs are computed as vectors and the entries fetched by one
+ * hardware gather (AVX2's vpgatherdd / vpgatherqq, at both levels); the signs become lane masks
+ * on AVX-512 and byte masks (a shuffle, as dot_body.h's Q5_0 fifth bits) on AVX2; a block's
+ * scales are computed in one vector. formats/convert_iq_x86.c expands the same runs for the panel
+ * path on the float side (db * grid, then the sign bit flipped, as the reference does, so that a
+ * NaN scale keeps the reference's bits): it needs the scaled weights, this file the unscaled signed
+ * grid values before one multiplication per sub-block, so the two share the tables and the layouts
+ * (iquants.c) but not the expansion. Rates: docs/models.md "Small M". */
 
 #include "formats/iq_tables.h"
 
@@ -41,11 +46,11 @@ ATTR void FN(gsigned)(__m128i g0, __m128i g1, uint32_t signs, V *w) {
     const __m512 z = _mm512_setzero_ps(), f0 = VU8(g0), f1 = VU8(g1);
     w[0] = _mm512_mask_sub_ps(f0, (__mmask16)(signs & 0xFFFF), z, f0);
     w[1] = _mm512_mask_sub_ps(f1, (__mmask16)(signs >> 16), z, f1);
-    return;
-#endif
+#else
     const __m128i m0 = FN(gsigns16)(signs & 0xFFFF), m1 = FN(gsigns16)(signs >> 16);
     w[0] = VI8(_mm_sub_epi8(_mm_xor_si128(g0, m0), m0));
     w[1] = VI8(_mm_sub_epi8(_mm_xor_si128(g1, m1), m1));
+#endif
 }
 
 ATTR uint32_t FN(gle32)(const uint8_t *p) {
@@ -60,8 +65,8 @@ ATTR uint16_t FN(gle16)(const uint8_t *p) {
     return v;
 }
 
-/* The grid entries are fetched by a hardware gather (vpgatherdd / vpgatherqq, AVX2) of the run's
- * table indices, computed as vectors: measured 1.9x the rate of scalar loads and inserts. */
+/* The grid entries by a hardware gather of the runs' table indices, computed as vectors: measured
+ * 1.9x the rate of scalar table loads and inserts for IQ3_S (bench_matvec, in cache). */
 
 /* IQ3_S (110 B: half d; qs[64]; qh[8]; signs[32]; scales[4]): entry j of sub-block ib is
  * iq3s_grid[qs[8 ib + j] | bit j of qh[ib] << 8], 4 values; raw sign bytes, one per 8 weights. */

@@ -1,6 +1,7 @@
 /* dot_x86: see dot_x86.h and dot.h. The kernels are written once, in formats/dot_body.h, over a
  * vector of 16 floats; this file defines that vector for AVX-512 (one __m512) and for AVX2 (two
- * __m256) and includes the body once for each. Each kernel is compiled for its instruction set
+ * __m256) and includes the body once for each, each time followed by formats/dot_grid.h (the grid
+ * i-quants' kernels, with the same vector). Each kernel is compiled for its instruction set
  * alone (__attribute__((target))), so the rest of the build stays baseline x86-64; dot_init_x86
  * asks the CPU (__builtin_cpu_supports) before handing one out. */
 #include "formats/dot_x86.h"
