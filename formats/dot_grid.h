@@ -1,7 +1,7 @@
 /* dot_grid: the fused dequantize-and-dot kernels of the grid i-quants (IQ3_S, IQ2_XS, IQ2_XXS,
  * IQ2_S, IQ3_XXS, IQ1_S, IQ1_M) for formats/dot.h. Included by formats/dot_x86.c only, once per level, right
  * after formats/dot_body.h, with the same vector macros (V, VI8, VSET1, VMUL, VFMA, VADD, VHSUM,
- * VLOADX, VZERO, FN, ATTR, KATTR, HALF) and dot_body.h's FMAX and FN(prefetch). No include guard:
+ * VLOADX, VZERO, VHALVES, FN, ATTR, KATTR, HALF, MCMAX) and dot_body.h's FN(prefetch). No include guard:
  * it is meant to be included more than once.
  *
  * Every weight of these types is db * grid * sign (formats/iquants.c): db a float per sub-block of
@@ -261,14 +261,17 @@ ATTR void FN(gs_iq1_m)(const uint8_t *b, float *db) {
     }
 }
 
-/* ---- the kernels: one row times MC <= FMAX vectors; passes of FMAX vectors over a row ----
+/* ---- the kernels: one row times MC <= GMAX vectors; passes of GMAX vectors over a row ----
  * PER16: db per 16 weights (db[2 ib], db[2 ib + 1]), else per sub-block of 32 (db[ib]). Two
- * partial sums per vector, so consecutive sub-blocks do not wait on each other's FMA. */
+ * partial sums per vector, so consecutive sub-blocks do not wait on each other's FMA. GMAX: 8 on
+ * AVX-512 (32 registers: 16 sums), 4 on AVX2; the decoding costs more than the multiply-adds, so
+ * one pass for up to 8 vectors instead of two passes of 4. */
+#define GMAX (MCMAX > 4 ? MCMAX : 4)
 #define ROWSG(T, BB, PER16)                                                                         \
     ATTR void FN(rowg_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,    \
                            const int MC) {                                                          \
-        V acc[FMAX][2];                                                                             \
-        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();       \
+        V acc[GMAX][2];                                                                             \
+        _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();       \
         for (int64_t sb = 0; sb < K / 256; sb++) {                                                  \
             const uint8_t *b = row + (size_t)sb * BB;                                               \
             FN(prefetch)(b, BB);                                                                    \
@@ -279,7 +282,7 @@ ATTR void FN(gs_iq1_m)(const uint8_t *b, float *db) {
                     const int ib = i0 + u;                                                          \
                     V w[2];                                                                         \
                     FN(gq_##T)(b, ib, w);                                                           \
-                    _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {                          \
+                    _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) {                          \
                         const float *xm = x + m * K + 256 * sb + 32 * ib;                           \
                         if (PER16) {                                                                \
                             acc[m][0] = VFMA(VMUL(w[0], VLOADX(xm)), VSET1(db[2 * ib]), acc[m][0]); \
@@ -292,19 +295,23 @@ ATTR void FN(gs_iq1_m)(const uint8_t *b, float *db) {
                     }                                                                               \
                 }                                                                                   \
         }                                                                                           \
-        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])); \
+        _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])); \
     }                                                                                               \
     KATTR void FN(dotg_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
                             int M, float *y, int64_t ldy) {                                         \
         for (int64_t r = 0; r < n_rows; r++, w += rb)                                               \
-            for (int m0 = 0; m0 < M; m0 += FMAX) {                                                  \
+            for (int m0 = 0; m0 < M; m0 += GMAX) {                                                  \
                 const float *xm = x + m0 * K;                                                       \
                 float *ym = y + m0 * ldy + r;                                                       \
-                switch (M - m0 < FMAX ? M - m0 : FMAX) {                                            \
+                switch (M - m0 < GMAX ? M - m0 : GMAX) {                                            \
                 case 1: FN(rowg_##T)(w, K, xm, ym, ldy, 1); break;                                  \
                 case 2: FN(rowg_##T)(w, K, xm, ym, ldy, 2); break;                                  \
-                case 3: FN(rowg_##T)(w, K, xm, ym, ldy, 3 <= FMAX ? 3 : 1); break;                  \
-                default: FN(rowg_##T)(w, K, xm, ym, ldy, 4 <= FMAX ? 4 : 1); break;                 \
+                case 3: FN(rowg_##T)(w, K, xm, ym, ldy, 3); break;                                  \
+                case 4: FN(rowg_##T)(w, K, xm, ym, ldy, 4); break;                                  \
+                case 5: FN(rowg_##T)(w, K, xm, ym, ldy, 5 <= GMAX ? 5 : 1); break;                  \
+                case 6: FN(rowg_##T)(w, K, xm, ym, ldy, 6 <= GMAX ? 6 : 1); break;                  \
+                case 7: FN(rowg_##T)(w, K, xm, ym, ldy, 7 <= GMAX ? 7 : 1); break;                  \
+                default: FN(rowg_##T)(w, K, xm, ym, ldy, 8 <= GMAX ? 8 : 1); break;                 \
                 }                                                                                   \
             }                                                                                       \
     }
@@ -318,6 +325,7 @@ ROWSG(iq1_s, 50, 0)
 ROWSG(iq1_m, 56, 1)
 
 #undef ROWSG
+#undef GMAX
 
 /* Installs this level's grid i-quant kernels. */
 static void FN(install_grid)(Dot *d) {
