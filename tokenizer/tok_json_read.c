@@ -1,6 +1,8 @@
 /* tok_json_read: see tok_json_read.h. */
 #include "tokenizer/tok_json_read.h"
 
+#include <pthread.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,103 @@ int tokjson_bool(const json_t *obj, const char *key, int def) {
     return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
+/* ---- cJSON's allocations in an arena ---- */
+
+/* cJSON allocates each node and each string on its own: about a million malloc calls for Qwen3's
+ * file, and as many frees in cJSON_Delete (with malloc_consolidate, half of the parse's time and
+ * all of the delete's). Its only allocator interface is cJSON_InitHooks, which is process-wide;
+ * so the hooks are installed once, and they bump-allocate from an arena only while this thread is
+ * inside parse_fast's one cJSON_ParseWithLength call (cj_current, thread-local, set and cleared
+ * around that call). Any other cJSON call, in this thread or another, gets malloc and free as
+ * without hooks. A tree parsed into an arena is never given to cJSON_Delete: tokjson_close drops
+ * the arena whole. The free hook still recognises arena pointers (cJSON frees its partial tree
+ * itself when a parse fails, inside the scope) and leaves them to the arena. */
+typedef struct CjChunk {
+    struct CjChunk *next;
+    size_t used, cap; /* bytes of data */
+    _Alignas(16) unsigned char data[];
+} CjChunk;
+
+struct CjArena {
+    CjChunk *head; /* the chunk being filled; the older ones follow */
+    size_t next_cap;
+};
+
+static _Thread_local struct CjArena *cj_current;
+
+static CjChunk *cj_chunk_new(size_t cap) {
+    const size_t huge = (size_t)2 << 20;
+    size_t bytes = (sizeof(CjChunk) + cap + huge - 1) & ~(huge - 1);
+    CjChunk *c = aligned_alloc(huge, bytes);
+    if (!c) return NULL;
+    madvise(c, bytes, MADV_HUGEPAGE);
+    cap = bytes - sizeof *c;
+    c->next = NULL, c->used = 0, c->cap = cap;
+    return c;
+}
+
+static void *CJSON_CDECL cj_alloc(size_t n) {
+    struct CjArena *a = cj_current;
+    if (!a) return malloc(n);
+    n = (n + 15) & ~(size_t)15; /* a node holds a double and pointers */
+    CjChunk *c = a->head;
+    if (!c || c->cap - c->used < n) { /* a new chunk, at least as big as the last (hostile input
+                                       * may need many times the text's size in nodes) */
+        size_t cap = a->next_cap > n ? a->next_cap : n;
+        CjChunk *fresh = cj_chunk_new(cap);
+        if (!fresh) return NULL; /* cJSON reports a failed parse */
+        fresh->next = c;
+        a->head = c = fresh;
+        a->next_cap = cap;
+    }
+    void *p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static int cj_owned(const struct CjArena *a, const void *p) {
+    for (const CjChunk *c = a ? a->head : NULL; c; c = c->next)
+        if ((const unsigned char *)p >= c->data && (const unsigned char *)p < c->data + c->cap)
+            return 1;
+    return 0;
+}
+
+static void CJSON_CDECL cj_free(void *p) {
+    if (!cj_owned(cj_current, p)) free(p);
+}
+
+static pthread_once_t cj_hooks_once = PTHREAD_ONCE_INIT;
+static void cj_hooks_install(void) {
+    cJSON_Hooks hooks = {cj_alloc, cj_free};
+    cJSON_InitHooks(&hooks);
+}
+
+/* An arena whose first chunk holds what a tokenizer.json of len bytes usually needs (about four
+ * times its text in nodes and strings; pages never touched are never mapped). */
+static struct CjArena *cj_arena_new(size_t len) {
+    struct CjArena *a = xcalloc(1, sizeof *a);
+    a->next_cap = 5 * len + (1u << 16);
+    return a;
+}
+
+static void cj_arena_free(struct CjArena *a) {
+    if (!a) return;
+    for (CjChunk *c = a->head, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(a);
+}
+
+/* cJSON_ParseWithLength with its allocations in arena. */
+static cJSON *cj_parse_in(struct CjArena *arena, const char *text, size_t len) {
+    pthread_once(&cj_hooks_once, cj_hooks_install);
+    cj_current = arena;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    cj_current = NULL;
+    return root;
+}
+
 /* ---- parsing: cJSON for the vocab and merges, jansson for the rest (see the header) ---- */
 
 /* The last member KEY of a cJSON object (jansson keeps the last of repeated keys), or NULL. */
@@ -36,34 +135,30 @@ static cJSON *cj_last(const cJSON *obj, const char *key) {
  * file should go to jansson whole (nothing kept). */
 static int parse_fast(TokJson *tj) {
     if (!tokjson_cjson_safe(tj->text, tj->len)) return -1;
-    cJSON *root = cJSON_ParseWithLength(tj->text, tj->len);
+    struct CjArena *arena = cj_arena_new(tj->len);
+    cJSON *root = cj_parse_in(arena, tj->text, tj->len);
     cJSON *model = cJSON_IsObject(root) ? cj_last(root, "model") : NULL;
     cJSON *vocab = cJSON_IsObject(model) ? cj_last(model, "vocab") : NULL;
     cJSON *merges = cJSON_IsObject(model) ? cj_last(model, "merges") : NULL;
-    if (!cJSON_IsObject(vocab) || !cJSON_IsArray(merges)) {
-        cJSON_Delete(root);
-        return -1;
-    }
-    /* a repeated "vocab" or "merges" before the last would come back in the printed rest */
-    for (cJSON *c = model->child; c; c = c->next)
+    int repeated = 0; /* a "vocab" or "merges" before the last would come back in the printed rest */
+    for (cJSON *c = vocab && merges ? model->child : NULL; c; c = c->next)
         if (c != vocab && c != merges && c->string &&
-            (!strcmp(c->string, "vocab") || !strcmp(c->string, "merges"))) {
-            cJSON_Delete(root);
-            return -1;
-        }
-    cJSON_DetachItemViaPointer(model, vocab);
-    cJSON_DetachItemViaPointer(model, merges);
-    char *rest = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
+            (!strcmp(c->string, "vocab") || !strcmp(c->string, "merges")))
+            repeated = 1;
+    char *rest = NULL;
+    if (cJSON_IsObject(vocab) && cJSON_IsArray(merges) && !repeated) {
+        cJSON_DetachItemViaPointer(model, vocab);
+        cJSON_DetachItemViaPointer(model, merges);
+        rest = cJSON_PrintUnformatted(root); /* outside the arena's scope: malloc'd */
+    }
     json_error_t je;
     tj->root = rest ? json_loads(rest, 0, &je) : NULL;
-    free(rest);
-    if (!tj->root) {
-        cJSON_Delete(vocab);
-        cJSON_Delete(merges);
+    cJSON_free(rest);
+    if (!tj->root) { /* every node, the vocab's and merges' too, is in the arena */
+        cj_arena_free(arena);
         return -1;
     }
-    tj->cj_vocab = vocab, tj->cj_merges = merges;
+    tj->cj_vocab = vocab, tj->cj_merges = merges, tj->cj_arena = arena;
     return 0;
 }
 
@@ -105,8 +200,7 @@ void tokjson_close(TokJson *tj) {
     free(tj->added);
     free(tj->merges);
     json_decref(tj->root);
-    cJSON_Delete(tj->cj_vocab);
-    cJSON_Delete(tj->cj_merges);
+    cj_arena_free(tj->cj_arena); /* cj_vocab's and cj_merges' nodes */
     if (tj->index.slots) strmap_free(&tj->index);
     buf_free(&tj->index_arena);
     free(tj->text);

@@ -87,8 +87,10 @@ typedef struct {
     size_t cont_prefix_len;
     const char *eow_suffix; /* end_of_word_suffix, or NULL */
     size_t eow_suffix_len;
-    /* the fast route (see above): model.vocab and model.merges as cJSON detached them, or NULL */
+    /* the fast route (see above): model.vocab and model.merges as cJSON detached them, or NULL;
+     * their nodes live in cj_arena (tok_json_read.c) */
     struct cJSON *cj_vocab, *cj_merges;
+    struct CjArena *cj_arena;
     /* tokjson_vocab_id's index over vocab[], built at its first call */
     StrMap index;
     Buf index_arena;
