@@ -58,20 +58,25 @@ static CjChunk *cj_chunk_new(size_t cap) {
     return c;
 }
 
+/* A new chunk for an allocation of n bytes, at least as big as the last (hostile input may need
+ * many times the text's size in nodes); out of line, so that cj_alloc's common path stays short. */
+static __attribute__((noinline)) void *cj_alloc_chunk(struct CjArena *a, size_t n) {
+    size_t cap = a->next_cap > n ? a->next_cap : n;
+    CjChunk *c = cj_chunk_new(cap);
+    if (!c) return NULL; /* cJSON reports a failed parse */
+    c->next = a->head;
+    a->head = c;
+    a->next_cap = cap;
+    c->used = n;
+    return c->data;
+}
+
 static void *CJSON_CDECL cj_alloc(size_t n) {
     struct CjArena *a = cj_current;
     if (!a) return malloc(n);
-    n = (n + 15) & ~(size_t)15; /* a node holds a double and pointers */
+    n = (n + 7) & ~(size_t)7; /* a node holds a double and pointers */
     CjChunk *c = a->head;
-    if (!c || c->cap - c->used < n) { /* a new chunk, at least as big as the last (hostile input
-                                       * may need many times the text's size in nodes) */
-        size_t cap = a->next_cap > n ? a->next_cap : n;
-        CjChunk *fresh = cj_chunk_new(cap);
-        if (!fresh) return NULL; /* cJSON reports a failed parse */
-        fresh->next = c;
-        a->head = c = fresh;
-        a->next_cap = cap;
-    }
+    if (!c || c->cap - c->used < n) return cj_alloc_chunk(a, n);
     void *p = c->data + c->used;
     c->used += n;
     return p;
@@ -165,8 +170,10 @@ static int parse_fast(TokJson *tj) {
 int tokjson_open(TokJson *tj, const char *path, Err *err) {
     memset(tj, 0, sizeof *tj);
     tj->path = path;
-    tj->text = read_file(path, &tj->len, err);
-    if (!tj->text) return -1;
+    /* mapped, not read: the page cache's pages, no copy (the parse reads the text once) */
+    if (map_file(&tj->file, path, err)) return -1;
+    tj->text = tj->file.data ? (const char *)tj->file.data : "";
+    tj->len = tj->file.size;
     if (parse_fast(tj)) {
         json_error_t je;
         tj->root = json_loadb(tj->text, tj->len, JSON_ALLOW_NUL, &je);
@@ -203,7 +210,7 @@ void tokjson_close(TokJson *tj) {
     cj_arena_free(tj->cj_arena); /* cj_vocab's and cj_merges' nodes */
     if (tj->index.slots) strmap_free(&tj->index);
     buf_free(&tj->index_arena);
-    free(tj->text);
+    unmap_file(&tj->file);
     memset(tj, 0, sizeof *tj);
 }
 
@@ -231,11 +238,15 @@ static int merge_parts(const json_t *m, TjMerge *out) {
     return -1;
 }
 
-/* The same for a merge entry cJSON parsed (its strings hold no NUL: tokjson_cjson_safe). */
-static int merge_parts_cj(const cJSON *m, TjMerge *out) {
-    if (cJSON_IsString(m)) return split_merge(m->valuestring, strlen(m->valuestring), out);
-    const cJSON *a = cJSON_IsArray(m) ? m->child : NULL, *b = a ? a->next : NULL;
-    if (cJSON_IsString(a) && cJSON_IsString(b) && !b->next) {
+/* cJSON_IsString and the like, inline: the library's are a call per node, a million here. */
+static inline int cj_is(const cJSON *c, int type) { return c && (c->type & 0xFF) == type; }
+
+/* merge_parts for an entry cJSON parsed (its strings hold no NUL: tokjson_cjson_safe); a
+ * string's length is known. */
+static int merge_parts_cj(const cJSON *m, size_t len, TjMerge *out) {
+    if (cj_is(m, cJSON_String)) return split_merge(m->valuestring, len, out);
+    const cJSON *a = cj_is(m, cJSON_Array) ? m->child : NULL, *b = a ? a->next : NULL;
+    if (cj_is(a, cJSON_String) && cj_is(b, cJSON_String) && !b->next) {
         out->a = a->valuestring, out->al = strlen(a->valuestring);
         out->b = b->valuestring, out->bl = strlen(b->valuestring);
         return 0;
@@ -248,7 +259,7 @@ static int version_line(const char *s, size_t n) { return n >= 8 && !memcmp(s, "
 
 /* An id as cJSON holds it (a double): a whole number in 0 .. INT_MAX, else -1. */
 static long long cj_id(const cJSON *v) {
-    if (!cJSON_IsNumber(v)) return -1;
+    if (!cj_is(v, cJSON_Number)) return -1;
     double d = v->valuedouble;
     return d >= 0 && d <= 2147483647.0 && d == (double)(long long)d ? (long long)d : -1;
 }
@@ -295,9 +306,10 @@ static int read_merges(TokJson *tj, Err *err) {
         tj->merges = xmalloc(cap * sizeof *tj->merges);
         for (const cJSON *c = tj->cj_merges->child; c; c = c->next, i++) {
             if (tj->n_merges == cap) tj->merges = xrealloc(tj->merges, (cap *= 2) * sizeof *tj->merges);
-            if (cJSON_IsString(c) && version_line(c->valuestring, strlen(c->valuestring))) continue;
+            const size_t len = cj_is(c, cJSON_String) ? strlen(c->valuestring) : 0;
+            if (len && version_line(c->valuestring, len)) continue;
             TjMerge *m = &tj->merges[tj->n_merges];
-            if (merge_parts_cj(c, m))
+            if (merge_parts_cj(c, len, m))
                 return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", tj->path, i);
             m->index = i;
             tj->n_merges++;

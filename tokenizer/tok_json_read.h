@@ -65,7 +65,8 @@ enum TjList { TJ_NORMALIZER, TJ_PRE_TOKENIZER, TJ_DECODER };
 
 typedef struct {
     const char *path; /* the caller's, for messages */
-    char *text;       /* the whole file */
+    MappedFile file;
+    const char *text; /* the whole file (mapped; not NUL-terminated) */
     size_t len;
     json_t *root;
     /* tokjson_open */
