@@ -290,11 +290,18 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
         uint32_t off, len;
         int id;
     } *ve = xmalloc((nv + 1) * sizeof *ve);
+    size_t room = 0;
+    for (size_t k = 0; k < nv; k++) room += tj->vocab[k].len + 1;
+    buf_reserve(&t->arena, room); /* then each piece is copied in place (tok_arena_put's layout) */
     for (size_t k = 0; k < nv; k++) {
         const TjPiece *p = &tj->vocab[k];
-        uint32_t off = tok_arena_put(t, p->s, p->len);
+        uint32_t off = (uint32_t)t->arena.len;
+        memcpy(t->arena.data + off, p->s, p->len);
+        t->arena.data[off + p->len] = '\0';
+        t->arena.len += p->len + 1;
         ve[k] = (struct VocabEnt){tok_hash(p->s, p->len), off, (uint32_t)p->len, p->id};
     }
+    t->arena.data[t->arena.len] = '\0'; /* a Buf's data ends in a NUL */
     for (size_t k = 0; k < nv; k++) {
         if (k + 8 < nv) strmap_prefetch(&t->piece_map, ve[k + 8].h);
         int id = ve[k].id;
