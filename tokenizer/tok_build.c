@@ -75,7 +75,8 @@ int tok_finish(Tokenizer *t, Err *err) {
         if (t->flags[id] & TOK_ADDED) continue; /* the loader set bytes = content */
         if (t->byte_level && !(t->flags[id] & TOK_BYTE)) { /* tok_piece_bytes' byte-level case */
             char *dst = t->arena.data + t->arena.len;
-            size_t n = tok_byte_level_bytes(t->arena.data + t->piece_off[id], t->piece_len[id], dst);
+            const char *piece = t->arena.data + t->piece_off[id];
+            size_t n = tok_byte_level_bytes(piece, t->piece_len[id], dst);
             dst[n] = '\0';
             t->bytes_off[id] = (uint32_t)t->arena.len;
             t->bytes_len[id] = (uint32_t)n;

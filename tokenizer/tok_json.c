@@ -345,7 +345,7 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
      * tokens they make: every one of Qwen3's and DeepSeek V3's, half of Llama 3's), which reads
      * the tables in order; only a miss looks it up. */
     pairmap_init(&t->merges, tj->n_merges);
-    enum { BATCH = 16 };
+    enum { BATCH = 48 }; /* in flight: 1.5-4 ms less than 16 (Qwen3, Llama 3.1); 96 no better */
     struct {
         const TjMerge *m;
         size_t joff, jlen;

@@ -145,7 +145,8 @@ static int parse_fast(TokJson *tj) {
     cJSON *model = cJSON_IsObject(root) ? cj_last(root, "model") : NULL;
     cJSON *vocab = cJSON_IsObject(model) ? cj_last(model, "vocab") : NULL;
     cJSON *merges = cJSON_IsObject(model) ? cj_last(model, "merges") : NULL;
-    int repeated = 0; /* a "vocab" or "merges" before the last would come back in the printed rest */
+    /* a "vocab" or "merges" before the last would come back in the printed rest */
+    int repeated = 0;
     for (cJSON *c = vocab && merges ? model->child : NULL; c; c = c->next)
         if (c != vocab && c != merges && c->string &&
             (!strcmp(c->string, "vocab") || !strcmp(c->string, "merges")))
