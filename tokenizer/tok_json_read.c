@@ -2,10 +2,10 @@
 #include "tokenizer/tok_json_read.h"
 
 #include <pthread.h>
-#include <sys/mman.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cjson/cJSON.h>
 
@@ -110,7 +110,8 @@ static void cj_hooks_install(void) {
 }
 
 /* An arena whose first chunk holds what a tokenizer.json of len bytes usually needs (about four
- * times its text in nodes and strings; pages never touched are never mapped). */
+ * times its text in nodes and strings; a large chunk's pages that are never touched are never
+ * mapped). */
 static struct CjArena *cj_arena_new(size_t len) {
     struct CjArena *a = xcalloc(1, sizeof *a);
     a->next_cap = 5 * len + (1u << 16);
