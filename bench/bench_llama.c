@@ -13,7 +13,14 @@
  *     llama.cpp (`llama_oracle -t 2 decode-time`), median of RUNS after an untimed run; both
  *     against the floor, the weight bytes one forward reads at the bandwidth measured at the
  *     start (bench/bandwidth.h). Targets: coldtok / floor <= 1.3, coldtok / llama.cpp < 1.
- *   - small batches: 2, 4, 8 and 16 positions in one call against one position (target <= 1.2).
+ *   - small batches: 2, 4, 8 and 16 positions in one call against one position (target <= 1.2),
+ *     and what n positions cost at the window's own f32 rate (2 flops per weight and position at
+ *     the rate of the 512-position window below): where that exceeds 1.2x one position, the target
+ *     asks for more multiply-adds per second than the machine's f32 matmuls do.
+ *   - a 512-position window (positions 0..511, the last one's logits), median of WRUNS after an
+ *     untimed run: coldtok in f32 and in bf16 against llama.cpp's prefill of the same 512 tokens
+ *     in one llama_decode (`decode-time ... 512`). Targets: the lead the issue found, llama.cpp's
+ *     time >= 1.6x coldtok's in f32 and >= 2.5x in bf16 (coldtok / llama.cpp <= 0.625 / 0.4).
  *   - cold start, each a fresh process on the warm file, median of RUNS: `coldtok logits -m FILE
  *     --top 5` (load, 151,936-token tokenizer, forward, print) against `llama_oracle -t 2 logits
  *     FILE 256 OUT` (llama.cpp's load, vocabulary included, context, one decode, the logits
@@ -38,12 +45,17 @@
 #define PRESET "qwen2.5-0.5b"
 #define TOKEN 256 /* the synth vocabulary's <|endoftext|> */
 #define MAX_RUNS 7
+#define WINDOW 512
+#define WRUNS 3
 
 typedef struct {
     char label[16], path[1100];
     double weight_bytes, floor_ms;
     double fwd_ms, llama_ms;   /* one position, median; -1: not measured */
     double batch[4];           /* 2, 4, 8, 16 positions / one */
+    double win_ms[2];          /* 512 positions, f32 and bf16, median; -1: not measured */
+    double llama_win_ms;       /* llama.cpp's prefill of the same 512 */
+    double arith16;            /* 16 positions' multiply-adds at the window's f32 rate / one position */
     double cold_s, llama_cold_s;
 } Row;
 
@@ -61,7 +73,7 @@ static void warm(const char *path) {
 
 /* Median wall seconds of `runs` forwards of n positions from position 0, after one untimed. */
 static double median_forward(Forward *f, int n, int runs, float *logits) {
-    int toks[16];
+    int toks[WINDOW];
     double t[MAX_RUNS];
     Err err;
     for (int i = 0; i < n; i++) toks[i] = TOKEN + i;
@@ -76,6 +88,17 @@ static double median_forward(Forward *f, int n, int runs, float *logits) {
     }
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
     return t[runs / 2];
+}
+
+/* Weights of the dense matrices one position multiplies (the layers' seven and the classifier). */
+static double weight_count(const Model *m) {
+    double n = (double)m->output.rows * (double)m->output.cols;
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        const Layer *y = &m->layers[l];
+        const Tensor *t[7] = {&y->wq, &y->wk, &y->wv, &y->wo, &y->w_gate, &y->w_up, &y->w_down};
+        for (int i = 0; i < 7; i++) n += t[i]->data ? (double)t[i]->rows * (double)t[i]->cols : 0;
+    }
+    return n;
 }
 
 static int coldtok_figures(Row *r, double bw, int runs) {
@@ -97,8 +120,20 @@ static int coldtok_figures(Row *r, double bw, int runs) {
            runs, fwd_kernel(f), r->fwd_ms / r->floor_ms, r->floor_ms, r->weight_bytes / 1e6);
     printf("  batches / one       2: %.2f  4: %.2f  8: %.2f  16: %.2f\n", r->batch[0], r->batch[1], r->batch[2],
            r->batch[3]);
-    free(logits);
     fwd_free(f);
+    for (int c = 0; c < 2; c++) {
+        f = fwd_new(m, c ? COMPUTE_BF16 : COMPUTE_F32, &err);
+        r->win_ms[c] = f ? median_forward(f, WINDOW, WRUNS, logits) * 1e3 : -1;
+        fwd_free(f);
+    }
+    /* the window's f32 rate, 2 flops per weight and position (attention not counted), and what 16
+     * positions' multiply-adds alone take at that rate */
+    double flops16 = 2 * weight_count(m) * 16, rate = r->win_ms[0] > 0 ? flops16 / 16 * WINDOW / r->win_ms[0] : NAN;
+    r->arith16 = flops16 / rate / r->fwd_ms;
+    printf("  window of %d       f32 %.0f ms, bf16 %.0f ms; f32 rate %.0f GFLOP/s: 16 positions' multiply-adds "
+           "alone take %.1f ms = %.2f x one position\n",
+           WINDOW, r->win_ms[0], r->win_ms[1], rate / 1e6, flops16 / rate, r->arith16);
+    free(logits);
     model_free(m);
     return r->fwd_ms > 0 ? 0 : -1;
 }
@@ -120,6 +155,14 @@ static void llama_figures(Row *r, const char *oracle, int runs) {
     }
     printf("  llama.cpp           %.1f ms median of %d: %.2f x the floor; coldtok / llama.cpp %.2f\n", r->llama_ms,
            runs, r->llama_ms / r->floor_ms, r->fwd_ms / r->llama_ms);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=2 '%s' -t 2 decode-time '%s' %d %d %d 2>&1", oracle, r->path, TOKEN,
+             WRUNS, WINDOW);
+    p = popen(cmd, "r");
+    n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = '\0';
+    if (!p || pclose(p) != 0 || sscanf(out, "%lf %lf", &r->llama_win_ms, &min_ms) != 2) r->llama_win_ms = -1;
+    printf("  llama.cpp prefill   %.0f ms for %d positions: coldtok f32 / llama.cpp %.2f, bf16 / llama.cpp %.2f\n",
+           r->llama_win_ms, WINDOW, r->win_ms[0] / r->llama_win_ms, r->win_ms[1] / r->llama_win_ms);
 }
 
 /* Median wall seconds of `runs` runs of argv (after one untimed), or -1. */
@@ -206,24 +249,30 @@ int main(int argc, char **argv) {
         printf("%s  %s\n", type, r->path);
         warm(r->path);
         if (coldtok_figures(r, bw, runs) != 0) return 1;
-        r->llama_ms = -1;
+        r->llama_ms = r->llama_win_ms = -1;
         if (have_oracle) llama_figures(r, oracle, runs);
         cold_figures(r, coldtok, oracle, dir, runs);
         miss += !verdict("one position / floor", r->fwd_ms / r->floor_ms, 1.3, "x");
         if (r->llama_ms > 0) miss += !verdict("one position / llama.cpp's", r->fwd_ms / r->llama_ms, 0.999, "x");
         miss += !verdict("16 positions / one", r->batch[3], 1.2, "x");
+        if (r->llama_win_ms > 0) {
+            miss += !verdict("window f32 / llama.cpp's prefill", r->win_ms[0] / r->llama_win_ms, 0.625, "x");
+            miss += !verdict("window bf16 / llama.cpp's prefill", r->win_ms[1] / r->llama_win_ms, 0.4, "x");
+        }
         if (r->llama_cold_s > 0) miss += !verdict("cold start / llama.cpp's", r->cold_s / r->llama_cold_s, 0.5, "x");
         n++;
     }
     bench_loadavg(load1, sizeof load1);
-    printf("\n| type | floor | coldtok | x floor | llama.cpp | coldtok / llama.cpp | 2 / 4 / 8 / 16 pos vs 1 | cold "
-           "start coldtok / llama.cpp |\n|---|---|---|---|---|---|---|---|\n");
+    printf("\n| type | floor | coldtok | x floor | llama.cpp | coldtok / llama.cpp | 2 / 4 / 8 / 16 pos vs 1 (16 "
+           "at the window's rate) | window f32 / bf16 / llama.cpp | cold start coldtok / llama.cpp |\n"
+           "|---|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < n; i++) {
         Row *r = &rows[i];
-        printf("| %s | %.1f ms | %.1f ms | %.2f | %.1f ms | %.2f | %.2f / %.2f / %.2f / %.2f | %.3f / %.3f s |\n",
+        printf("| %s | %.1f ms | %.1f ms | %.2f | %.1f ms | %.2f | %.2f / %.2f / %.2f / %.2f (%.2f) | %.0f / %.0f / "
+               "%.0f ms | %.3f / %.3f s |\n",
                r->label, r->floor_ms, r->fwd_ms, r->fwd_ms / r->floor_ms, r->llama_ms,
                r->llama_ms > 0 ? r->fwd_ms / r->llama_ms : NAN, r->batch[0], r->batch[1], r->batch[2], r->batch[3],
-               r->cold_s, r->llama_cold_s);
+               r->arith16, r->win_ms[0], r->win_ms[1], r->llama_win_ms, r->cold_s, r->llama_cold_s);
     }
     printf("%d targets missed; load average before: %s; after: %s\n", miss, load0, load1);
     return 0;

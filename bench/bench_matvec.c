@@ -22,7 +22,8 @@ static double cpu_seconds(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-static const uint32_t TYPES[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q5_0, Q_Q4_K, Q_Q5_K, Q_Q6_K};
+static const uint32_t TYPES[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q5_0, Q_Q4_K, Q_Q5_K, Q_Q6_K,
+                                 Q_Q4_1, Q_Q5_1, Q_IQ4_NL, Q_IQ4_XS};
 /* the grid i-quants (formats/dot_grid.h); IQ2_XXS, IQ1_S, IQ1_M have no quantizer: random blocks */
 static const uint32_t GRID_TYPES[] = {Q_IQ3_S, Q_IQ2_XS, Q_IQ2_XXS, Q_IQ2_S, Q_IQ3_XXS, Q_IQ1_S, Q_IQ1_M};
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])

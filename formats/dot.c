@@ -40,8 +40,12 @@ PORTABLE(dot_bf16_c, Q_BF16)
 PORTABLE(dot_q8_0_c, Q_Q8_0)
 PORTABLE(dot_q4_0_c, Q_Q4_0)
 PORTABLE(dot_q5_0_c, Q_Q5_0)
+PORTABLE(dot_q4_1_c, Q_Q4_1)
+PORTABLE(dot_q5_1_c, Q_Q5_1)
 PORTABLE(dot_q4_k_c, Q_Q4_K)
 PORTABLE(dot_q5_k_c, Q_Q5_K)
+PORTABLE(dot_iq4_nl_c, Q_IQ4_NL)
+PORTABLE(dot_iq4_xs_c, Q_IQ4_XS)
 PORTABLE(dot_q6_k_c, Q_Q6_K)
 /* the grid i-quants (their x86 kernels: formats/dot_grid.h) */
 PORTABLE(dot_iq3_s_c, Q_IQ3_S)
@@ -60,8 +64,12 @@ int dot_init_level(Dot *d, int level) {
     d->rows[Q_Q8_0] = dot_q8_0_c;
     d->rows[Q_Q4_0] = dot_q4_0_c;
     d->rows[Q_Q5_0] = dot_q5_0_c;
+    d->rows[Q_Q4_1] = dot_q4_1_c;
+    d->rows[Q_Q5_1] = dot_q5_1_c;
     d->rows[Q_Q4_K] = dot_q4_k_c;
     d->rows[Q_Q5_K] = dot_q5_k_c;
+    d->rows[Q_IQ4_NL] = dot_iq4_nl_c;
+    d->rows[Q_IQ4_XS] = dot_iq4_xs_c;
     d->rows[Q_Q6_K] = dot_q6_k_c;
     d->rows[Q_IQ3_S] = dot_iq3_s_c;
     d->rows[Q_IQ2_XS] = dot_iq2_xs_c;

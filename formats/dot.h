@@ -6,24 +6,27 @@
  *
  * W's rows are stored contiguously (row r at w + r * qtype_row_bytes(type, K)). The activations are
  * never rounded; the products are accumulated in f32 (several partial sums per row, added at the
- * end of the row). Passes of 1 to 4 vectors over Q8_0, Q4_0, Q5_0, Q4_K and Q5_K are factored:
- * a block's (sub-block's) integer codes, as exact floats, are dotted with x and the sum is scaled
- * once, d * sum q x (minus dmin * m * sum x for the k-quants), so the roundings come in another
- * order than the reference's; the other kernels dequantize each block into registers with the
- * float operations of qdequant_row (formats/qtype.h), in the same order (on AVX-512 the 4- and
+ * end of the row). Passes of 1 to 4 vectors over Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K and Q5_K, and
+ * every pass over IQ4_NL and IQ4_XS (in passes of up to 4 vectors), are factored: a block's
+ * (sub-block's) integer codes, or IQ4's levels, as exact floats, are dotted with x and the sum is
+ * scaled once, d * sum q x (plus m * sum x for Q4_1 and Q5_1, minus dmin * m * sum x for the
+ * k-quants; IQ4_XS: dl * sum L[q] x with the reference's dl = d * (ls - 32)), so the roundings come
+ * in another order than the reference's (IQ4's weights d * L[q], dl * L[q] are exact in f32 anyway:
+ * at most 11 + 5 + 7 significant bits); the other kernels dequantize each block into registers with
+ * the float operations of qdequant_row (formats/qtype.h), in the same order (on AVX-512 the 4- and
  * 5-bit types compute the 16 or 32 values a code can stand for that way once per block and look
  * each weight up). The grid i-quants (IQ3_S, IQ2_XS, IQ2_XXS, IQ2_S, IQ3_XXS, IQ1_S, IQ1_M;
- * formats/dot_grid.h) are factored too, in passes of up to 4 vectors: per sub-block of 32 (IQ2_XS,
+ * formats/dot_grid.h) are factored too, in passes of up to 8 vectors (AVX-512; 4 on AVX2): per sub-block of 32 (IQ2_XS,
  * IQ2_S, IQ1_M: of 16) the signed grid values (IQ1: value + delta), exact floats, dotted with x and
  * the sum multiplied once by the sub-block's scale, which is computed with the reference's float
  * operations. Either way the result is within the f32 summation bound of the reference
  * weights' dot product, and with a unit vector x it is the reference f32 weight bit for bit.
  *
  * Kernels: AVX-512 and AVX2 (+FMA, F16C) on x86-64, picked at run time (formats/dot_x86.c), for
- * F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K and the seven grid i-quants above; a
- * portable C kernel for the same types (one
- * block dequantized by qdequant_row into a buffer, then dotted). Other types have no kernel:
- * dot_has says so and the caller uses its panel path.
+ * F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS and the seven grid
+ * i-quants above; a portable C
+ * kernel for the same types (one block dequantized by qdequant_row into a buffer, then dotted).
+ * Other types have no kernel: dot_has says so and the caller uses its panel path.
  *
  * A Dot is plain data (function pointers): no allocation, no state; any number of threads may
  * use one table at once. */

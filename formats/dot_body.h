@@ -16,7 +16,8 @@
  * reference's bit for bit). ROWS() writes the kernel around it: per row, per pass of up to MCMAX
  * vectors x, every step loaded once and multiplied into NACC partial sums per vector. Passes of
  * one or two vectors over Q8_0, Q4_0, Q5_0, Q4_K and Q5_K take the factored kernels instead
- * (ROWSF, ROWSK below: the scale applied once per 32 weights, not per weight). */
+ * (ROWSF, ROWSK below: the scale applied once per 32 weights, not per weight). IQ4_NL and IQ4_XS
+ * have factored kernels only (section "IQ4_NL, IQ4_XS", ROWSI), in passes of up to FMAX vectors. */
 
 /* ---- step loaders ---- */
 
@@ -66,6 +67,34 @@ ATTR void FN(lq_q5_0)(const uint8_t *b, V *w) {
     const __m128i q = _mm_loadu_si128((const __m128i *)(b + 6));
     w[0] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(q, f), h0), k16));
     w[1] = VI8(_mm_sub_epi8(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(q, 4), f), h1), k16));
+}
+
+/* Q4_1 (20-byte blocks: fp16 d, fp16 m, 16 bytes of nibbles) and Q5_1 (24: d, m, 32 fifth bits,
+ * 16 bytes of nibbles): the codes without offset, 0..15 (0..31) */
+ATTR void FN(lq_q4_1)(const uint8_t *b, V *w) {
+    const __m128i q = _mm_loadu_si128((const __m128i *)(b + 4)), f = _mm_set1_epi8(0xF);
+    w[0] = VU8(_mm_and_si128(q, f));
+    w[1] = VU8(_mm_and_si128(_mm_srli_epi16(q, 4), f));
+}
+
+ATTR void FN(lq_q5_1)(const uint8_t *b, V *w) {
+    FN(lq_q5_0)(b + 2, w); /* the same layout after m, offset -16 */
+    w[0] = VADD(w[0], VSET1(16.0f)), w[1] = VADD(w[1], VSET1(16.0f));
+}
+
+/* Q4_1, Q5_1: q * d + m, the reference's two operations in its order */
+ATTR void FN(ld_q4_1)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 20 * s;
+    const V d = VSET1(HALF(b)), m = VSET1(HALF(b + 2));
+    FN(lq_q4_1)(b, w);
+    w[0] = VADD(VMUL(w[0], d), m), w[1] = VADD(VMUL(w[1], d), m);
+}
+
+ATTR void FN(ld_q5_1)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + 24 * s;
+    const V d = VSET1(HALF(b)), m = VSET1(HALF(b + 2));
+    FN(lq_q5_1)(b, w);
+    w[0] = VADD(VMUL(w[0], d), m), w[1] = VADD(VMUL(w[1], d), m);
 }
 
 /* Q8_0: 34-byte blocks (fp16 d, 32 int8): q * d */
@@ -283,17 +312,27 @@ ATTR float FN(wk_none)(const uint8_t *row, int64_t k) { return (void)row, (void)
 
 #define LQ_Q4_0 FN(lq_q4_0)
 #define LQ_Q5_0 FN(lq_q5_0)
+#define LQ_Q5_1 FN(lq_q5_1)
 #ifdef VLUT
-/* by constant tables (j - 8; j - 16 and j), picked as in ld_q4_0_lut and ld_q5_0_lut */
+/* by constant tables (j - 8; j - 16 and j; Q5_1: j), picked as in ld_q4_0_lut and ld_q5_0_lut */
 #undef LQ_Q4_0
 #undef LQ_Q5_0
+#undef LQ_Q5_1
 #define LQ_Q4_0 FN(lq_q4_0_lut)
 #define LQ_Q5_0 FN(lq_q5_0_lut)
+#define LQ_Q5_1 FN(lq_q5_1_lut)
 ATTR void FN(lq_q4_0_lut)(const uint8_t *b, V *w) {
     const V table = VSUB(VIOTA(), VSET1(8.0f));
     const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 2)));
     w[0] = VLUT(q, table);
     w[1] = VLUT(VIDXHI(q), table);
+}
+ATTR void FN(lq_q5_1_lut)(const uint8_t *b, V *w) {
+    uint16_t h0, h1;
+    memcpy(&h0, b + 4, 2), memcpy(&h1, b + 6, 2);
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)(b + 8)));
+    w[0] = VADD16(VLUT(q, VIOTA()), h0); /* j, + 16 where the fifth bit is set */
+    w[1] = VADD16(VLUT(VIDXHI(q), VIOTA()), h1);
 }
 ATTR void FN(lq_q5_0_lut)(const uint8_t *b, V *w) {
     const V table = VSUB(VIOTA(), VSET1(16.0f)); /* vpermps reads the low 4 bits: no mask needed */
@@ -361,10 +400,13 @@ ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
 ROWSF(q8_0, FN(lq_q8_0), 34)
 ROWSF(q4_0, LQ_Q4_0, 18)
 ROWSF(q5_0, LQ_Q5_0, 22)
+ROWSF(q4_1, FN(lq_q4_1), 20) /* their blockf_ only: the rows are rowf1_ below (the mins) */
+ROWSF(q5_1, LQ_Q5_1, 24)
 
 #undef ROWSF
 #undef LQ_Q4_0
 #undef LQ_Q5_0
+#undef LQ_Q5_1
 
 /* ---- the kernels ---- */
 
@@ -439,9 +481,13 @@ ROWS(bf16, FN(ld_bf16), 2, wk_bf16, FN(row_bf16), 64, 1)
 ROWS(q8_0, FN(ld_q8_0), 2, wk_none, FN(rowf_q8_0), 34, 1)
 ROWS(q4_0, LD_Q4_0, 2, wk_none, FN(rowf_q4_0), 18, 1)
 ROWS(q5_0, LD_Q5_0, 2, wk_none, FN(rowf_q5_0), 22, 1)
+ROWS(q4_1, FN(ld_q4_1), 2, wk_none, FN(row_q4_1), 20, 1)
+ROWS(q5_1, FN(ld_q5_1), 2, wk_none, FN(row_q5_1), 24, 1)
 ROWS(q4_k, LD_Q4_K, 4, wk_none, FN(row_q4_k), 144, 4)
 ROWS(q5_k, LD_Q5_K, 4, wk_none, FN(row_q5_k), 176, 4)
+#ifndef VLUT /* else row6_q6_k below */
 ROWS(q6_k, FN(ld_q6_k), 4, wk_none, FN(row_q6_k), 210, 4)
+#endif
 
 /* ---- factored K-quant kernels (Q4_K, Q5_K) at one or two vectors ----
  *
@@ -583,8 +629,263 @@ ATTR void FN(xsums)(const float *x, int64_t K, int M, float *xs) {
 ROWSK(q4_k, FN(kq_q4_k), 144)
 ROWSK(q5_k, FN(kq_q5_k), 176)
 
+/* ---- IQ4_NL, IQ4_XS: factored, every pass ----
+ *
+ * Both store 4-bit indices into the 16 non-linear levels L (small integers, exact as floats):
+ * IQ4_NL in blocks of 32 laid out as Q4_0's (fp16 d, 16 bytes of nibbles, low nibbles first),
+ * weight d * L[q]; IQ4_XS in super-blocks of 256 (fp16 d, 16 bits scales_h, 4 bytes scales_l, 128
+ * bytes of nibbles), sub-block ib's weights dl * L[q] with dl = d * (ls - 32), ls the 6-bit scale
+ * (low nibble ib of scales_l, bits 2ib..2ib+1 of scales_h on top). Factored as Q4_0:
+ * sum (d * L[q]) x = d * sum L[q] x, the levels looked up from the nibbles (AVX-512: vpermps on
+ * the 16 levels as floats; AVX2: pshufb on the 16 levels as bytes, then to floats); IQ4_XS scales
+ * a sub-block's sum once by dl, the reference's own rounding of d * (ls - 32). With a unit vector
+ * x each weight is the reference's bit for bit: L[q] * 1, times d (dl), rounded once as the
+ * reference rounds d * L[q] (dl * L[q]). Every pass is factored, in passes of up to FMAX vectors
+ * over the row (a row of these widths stays in L1 between passes). */
+
+#ifdef VLUT
+#define IQ4T V
+#define IQ4T_LOAD(levels) VI8(_mm_loadu_si128((const __m128i *)(levels)))
+#else
+#define IQ4T __m128i
+#define IQ4T_LOAD(levels) _mm_loadu_si128((const __m128i *)(levels))
+#endif
+
+/* the levels of the 32 nibbles at qs (16 bytes, low nibbles first) as floats: w[0], w[1] */
+ATTR void FN(lq_iq4)(const uint8_t *qs, IQ4T t, V *w) {
+#ifdef VLUT
+    const VI q = VIDX(_mm_loadu_si128((const __m128i *)qs)); /* vpermps reads the low 4 bits */
+    w[0] = VLUT(q, t);
+    w[1] = VLUT(VIDXHI(q), t);
+#else
+    const __m128i q = _mm_loadu_si128((const __m128i *)qs), f = _mm_set1_epi8(0xF);
+    w[0] = VI8(_mm_shuffle_epi8(t, _mm_and_si128(q, f)));
+    w[1] = VI8(_mm_shuffle_epi8(t, _mm_and_si128(_mm_srli_epi16(q, 4), f)));
+#endif
+}
+
+/* One row of IQ4_NL times MC <= FMAX vectors x: y[m * ldy]. As rowf_q4_0 (ROWSF): the block scales
+ * 16 at a time, two sums per vector (even and odd blocks). */
+ATTR void FN(blocki_iq4_nl)(const uint8_t *blk, const float *xb, int64_t K, const float *d, int b, IQ4T t,
+                            const int MC, V acc[FMAX][2], const int u) {
+    V w[2];
+    FN(lq_iq4)(blk + (size_t)b * 18 + 2, t, w);
+    _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {
+        const float *xm = xb + m * K + 32 * b;
+        V s = VMUL(w[0], VLOADX(xm));
+        s = VFMA(w[1], VLOADX(xm + 16), s);
+        acc[m][u] = VFMA(s, VSET1(d[b]), acc[m][u]);
+    }
+}
+ATTR void FN(rowi_iq4_nl)(const uint8_t *row, int64_t K, const float *x, IQ4T t, float *y, int64_t ldy,
+                          const int MC) {
+    V acc[FMAX][2];
+    _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();
+    const int64_t nb = K / 32;
+    for (int64_t b0 = 0; b0 < nb; b0 += 16) {
+        const int n = nb - b0 < 16 ? (int)(nb - b0) : 16;
+        float d[16];
+        FN(scales16)(row, 18, b0, n, d);
+        const uint8_t *blk = row + (size_t)b0 * 18;
+        FN(prefetch)(blk, 16 * 18);
+        const float *xb = x + b0 * 32;
+        int b = 0;
+        for (; b + 2 <= n; b += 2)
+            _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++)
+                FN(blocki_iq4_nl)(blk, xb, K, d, b + u, t, MC, acc, u);
+        if (b < n) FN(blocki_iq4_nl)(blk, xb, K, d, b, t, MC, acc, 0);
+    }
+    _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1]));
+}
+
+/* dl = d * (ls - 32) of IQ4_XS's 8 sub-blocks of the super-block at b, in dl[0..8): the reference's
+ * float products (ls - 32 exact). The 6-bit scales unpacked 4 at a time: even sub-blocks 2k take
+ * the low nibble of scales_l[k] and bits 4k, 4k+1 of scales_h, odd ones the high nibble and bits
+ * 4k+2, 4k+3; interleaved back into sub-block order by one byte unpack. */
+ATTR void FN(iq4xs_scales)(const uint8_t *b, float *dl) {
+    uint32_t sl;
+    memcpy(&sl, b + 4, 4);
+    const uint32_t h = (uint32_t)(b[2] | b[3] << 8);
+    const uint32_t hn = (h & 0xF) | (h & 0xF0) << 4 | (h & 0xF00) << 8 | (h & 0xF000) << 12; /* nibble k in byte k */
+    const uint32_t lo4 = 0x0F0F0F0F, lo2 = 0x03030303;
+    const uint32_t even = (sl & lo4) | (hn & lo2) << 4, odd = ((sl >> 4) & lo4) | ((hn >> 2) & lo2) << 4;
+    const __m128i ls = _mm_unpacklo_epi8(_mm_cvtsi32_si128((int)even), _mm_cvtsi32_si128((int)odd));
+    const __m256 c = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(ls), _mm256_set1_epi32(32)));
+    _mm256_storeu_ps(dl, _mm256_mul_ps(_mm256_set1_ps(HALF(b)), c));
+}
+
+/* One row of IQ4_XS times MC <= FMAX vectors x: y[m * ldy]; two sums per vector (even and odd
+ * sub-blocks), as rowk_q4_k without the mins. */
+ATTR void FN(rowi_iq4_xs)(const uint8_t *row, int64_t K, const float *x, IQ4T t, float *y, int64_t ldy,
+                          const int MC) {
+    V acc[FMAX][2];
+    _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();
+    for (int64_t sb = 0; sb < K / 256; sb++) {
+        const uint8_t *b = row + (size_t)sb * 136;
+        FN(prefetch)(b, 136);
+        float dl[8];
+        FN(iq4xs_scales)(b, dl);
+        _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {
+            V w[4];
+            FN(lq_iq4)(b + 8 + 32 * p, t, w);          /* sub-block 2p */
+            FN(lq_iq4)(b + 8 + 32 * p + 16, t, w + 2); /* sub-block 2p + 1 */
+            _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) {
+                const float *xm = x + m * K + 256 * sb + 64 * p;
+                V s0 = VMUL(w[0], VLOADX(xm)), s1 = VMUL(w[2], VLOADX(xm + 32));
+                s0 = VFMA(w[1], VLOADX(xm + 16), s0);
+                s1 = VFMA(w[3], VLOADX(xm + 48), s1);
+                acc[m][0] = VFMA(s0, VSET1(dl[2 * p]), acc[m][0]);
+                acc[m][1] = VFMA(s1, VSET1(dl[2 * p + 1]), acc[m][1]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1]));
+}
+
+/* The kernels: per row, passes of up to FMAX vectors. */
+#define ROWSI(T)                                                                                    \
+    KATTR void FN(doti_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
+                            int M, float *y, int64_t ldy) {                                        \
+        const IQ4T t = IQ4T_LOAD(lowbit_iq4_levels());                                             \
+        for (int64_t r = 0; r < n_rows; r++, w += rb)                                              \
+            for (int m0 = 0; m0 < M; m0 += FMAX) {                                                 \
+                const float *xm = x + m0 * K;                                                      \
+                float *ym = y + m0 * ldy + r;                                                      \
+                switch (M - m0 < FMAX ? M - m0 : FMAX) {                                           \
+                case 1: FN(rowi_##T)(w, K, xm, t, ym, ldy, 1); break;                              \
+                case 2: FN(rowi_##T)(w, K, xm, t, ym, ldy, 2); break;                              \
+                case 3: FN(rowi_##T)(w, K, xm, t, ym, ldy, 3 <= FMAX ? 3 : 1); break;              \
+                default: FN(rowi_##T)(w, K, xm, t, ym, ldy, 4 <= FMAX ? 4 : 1); break;             \
+                }                                                                                  \
+            }                                                                                      \
+    }
+
+ROWSI(iq4_nl)
+ROWSI(iq4_xs)
+
+#undef ROWSI
+#undef IQ4T
+#undef IQ4T_LOAD
+
 #undef ROWSK
+
+/* ---- factored block-32 kernels with a min (Q4_1, Q5_1) ----
+ *
+ * A block's weights are q * d + m, so its dot with x is d * sum q x + m * sum x: the codes as
+ * exact floats dotted with x and scaled once (blockf_, as Q4_0), and the mins of 16 blocks at once,
+ * one multiply-add of the 16 m (gathered and converted as the scales are) with the 16 blocks' sums
+ * of x, computed once per call and shared by every row. With a unit vector x the result is
+ * q * d rounded plus m rounded once: the reference weight bit for bit. */
+#define ROWSF1(T, BB)                                                                               \
+    ATTR void FN(rowf1_##T)(const uint8_t *row, int64_t K, const float *x, const float *xs, int64_t xstride, \
+                            float *y, int64_t ldy, const int MC) {                                  \
+        V acc[FMAX][2], accm[FMAX];                                                                 \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = accm[m] = VZERO(); \
+        const int64_t nb = K / 32;                                                                  \
+        for (int64_t b0 = 0; b0 < nb; b0 += 16) {                                                   \
+            const int n = nb - b0 < 16 ? (int)(nb - b0) : 16;                                       \
+            float d[16], mins[16];                                                                  \
+            FN(scales16)(row, BB, b0, n, d);                                                        \
+            FN(scales16)(row + 2, BB, b0, n, mins);                                                 \
+            const uint8_t *blk = row + (size_t)b0 * BB;                                             \
+            FN(prefetch)(blk, 16 * BB);                                                             \
+            const float *xb = x + b0 * 32;                                                          \
+            int b = 0;                                                                              \
+            for (; b + 2 <= n; b += 2)                                                              \
+                _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++) FN(blockf_##T)(blk, xb, K, d, b + u, MC, acc, u); \
+            if (b < n) FN(blockf_##T)(blk, xb, K, d, b, MC, acc, 0);                                 \
+            _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                    \
+                accm[m] = VFMA(VLOADX(mins), VLOADX(xs + m * xstride + b0), accm[m]);               \
+        }                                                                                           \
+        _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                        \
+            y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])) + VHSUM(accm[m]);                        \
+    }                                                                                               \
+    KATTR void FN(dotf1_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
+                             int M, float *y, int64_t ldy) {                                        \
+        if (M > FMAX || K / 32 > XSUMS_MAX) {                                                       \
+            FN(dot_##T)(w, rb, n_rows, K, x, M, y, ldy);                                            \
+            return;                                                                                 \
+        }                                                                                           \
+        /* the blocks' sums of x, each vector's padded with zeros to a multiple of 16 blocks */     \
+        const int64_t xstride = (K / 32 + 15) & ~(int64_t)15;                                       \
+        float xs[FMAX * XSUMS_MAX];                                                                 \
+        for (int m = 0; m < M; m++) {                                                               \
+            FN(xsums)(x + m * K, K, 1, xs + m * xstride);                                           \
+            for (int64_t j = K / 32; j < xstride; j++) xs[m * xstride + j] = 0;                     \
+        }                                                                                           \
+        for (int64_t r = 0; r < n_rows; r++, w += rb)                                               \
+            switch (M) {                                                                            \
+            case 1: FN(rowf1_##T)(w, K, x, xs, xstride, y + r, ldy, 1); break;                      \
+            case 2: FN(rowf1_##T)(w, K, x, xs, xstride, y + r, ldy, 2); break;                      \
+            case 3: if (FMAX >= 3) FN(rowf1_##T)(w, K, x, xs, xstride, y + r, ldy, 3 <= FMAX ? 3 : 1); break; \
+            default: if (FMAX >= 4) FN(rowf1_##T)(w, K, x, xs, xstride, y + r, ldy, 4 <= FMAX ? 4 : 1); break; \
+            }                                                                                       \
+    }
+
+ROWSF1(q4_1, 20)
+ROWSF1(q5_1, 24)
+
+#undef ROWSF1
 #undef XSUMS_MAX
+
+#ifdef VLUT
+/* ---- Q6_K by table, a super-block at a time ----
+ *
+ * ld_q6_k builds each 6-bit code with five integer operations and converts it, and recomputes the
+ * 16 scales at every step of 64 weights. Here the scales d * sc are computed once per super-block,
+ * and a code q - 32 = lo + (16 hi - 32) is two lookups: vpermps picks lo from 0..15 by the low
+ * nibble (it reads the low 4 bits of each lane, so the nibble needs no mask) and 16 hi - 32 from
+ * the 4-entry table repeated by the high bit pair shifted down (the bits above it are ignored
+ * the same way), and one add of two small integers: exact. Times d * sc, rounded once: the
+ * reference weight bit for bit, as ld_q6_k's. */
+ATTR void FN(row6_q6_k)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy, const int MC) {
+    V acc[MCMAX][2];
+    _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) acc[m][0] = acc[m][1] = VZERO();
+    const V lo_t = VIOTA(), hi_t = VSUB(VMUL(VILOW2(), VSET1(16.0f)), VSET1(32.0f));
+    for (int64_t sb = 0; sb < K / 256; sb++) {
+        const uint8_t *b = row + (size_t)sb * 210;
+        FN(prefetch)(b, 256);
+        float dsc[16];
+        VSTORE(dsc, VMUL(VSET1(HALF(b + 208)), VI8(_mm_loadu_si128((const __m128i *)(b + 192)))));
+        _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
+            _Pragma("GCC unroll 2") for (int t = 0; t < 2; t++) {
+                const VI hb = VIDX(_mm_loadu_si128((const __m128i *)(qh + 16 * t)));
+                const VI l02 = VIDX(_mm_loadu_si128((const __m128i *)(ql + 16 * t)));
+                const VI l13 = VIDX(_mm_loadu_si128((const __m128i *)(ql + 32 + 16 * t)));
+                _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) {
+                    const VI l = g == 0 ? l02 : g == 1 ? l13 : VIDXHI(g == 2 ? l02 : l13);
+                    const V q = VADD(VLUT(l, lo_t), VLUT(VISHR(hb, 2 * g), hi_t));
+                    const V w = VMUL(VSET1(dsc[8 * h + 2 * g + t]), q);
+                    const float *xs = x + 256 * sb + 128 * h + 32 * g + 16 * t;
+                    _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++)
+                        acc[m][t] = VFMA(w, VLOADX(xs + m * K), acc[m][t]);
+                }
+            }
+        }
+    }
+    _Pragma("GCC unroll 8") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1]));
+}
+
+KATTR void FN(dot6_q6_k)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, int M, float *y,
+                         int64_t ldy) {
+    for (int64_t r = 0; r < n_rows; r++, w += rb)
+        for (int m0 = 0; m0 < M; m0 += MCMAX) {
+            const float *xm = x + m0 * K;
+            float *ym = y + m0 * ldy + r;
+            switch (M - m0 < MCMAX ? M - m0 : MCMAX) {
+            case 1: FN(row6_q6_k)(w, K, xm, ym, ldy, 1); break;
+            case 2: FN(row6_q6_k)(w, K, xm, ym, ldy, 2); break;
+            case 3: FN(row6_q6_k)(w, K, xm, ym, ldy, 3); break;
+            case 4: FN(row6_q6_k)(w, K, xm, ym, ldy, 4); break;
+            case 5: FN(row6_q6_k)(w, K, xm, ym, ldy, 5); break;
+            case 6: FN(row6_q6_k)(w, K, xm, ym, ldy, 6); break;
+            case 7: FN(row6_q6_k)(w, K, xm, ym, ldy, 7); break;
+            default: FN(row6_q6_k)(w, K, xm, ym, ldy, 8); break;
+            }
+        }
+}
+#endif
 
 #undef ROWS
 #undef LD_Q4_0
@@ -600,7 +901,15 @@ static void FN(install)(Dot *d) {
     d->rows[Q_Q8_0] = FN(dot_q8_0);
     d->rows[Q_Q4_0] = FN(dot_q4_0);
     d->rows[Q_Q5_0] = FN(dot_q5_0);
+    d->rows[Q_Q4_1] = FN(dotf1_q4_1);
+    d->rows[Q_Q5_1] = FN(dotf1_q5_1);
     d->rows[Q_Q4_K] = FN(dotk_q4_k);
     d->rows[Q_Q5_K] = FN(dotk_q5_k);
+#ifdef VLUT
+    d->rows[Q_Q6_K] = FN(dot6_q6_k);
+#else
     d->rows[Q_Q6_K] = FN(dot_q6_k);
+#endif
+    d->rows[Q_IQ4_NL] = FN(doti_iq4_nl);
+    d->rows[Q_IQ4_XS] = FN(doti_iq4_xs);
 }

@@ -15,6 +15,7 @@
 
 #include "formats/half.h"
 #include "formats/kquant.h"
+#include "formats/lowbit.h"
 
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
@@ -76,6 +77,8 @@ A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
 #define VLUT(i, table) _mm512_permutexvar_ps(i, table)
 #define VLUT32(i, lo, hi) _mm512_permutex2var_ps(lo, i, hi)
 #define VILOW4(i) _mm512_and_epi32(i, _mm512_set1_epi32(15))
+#define VILOW2() _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3)
+#define VISHR(i, n) _mm512_srli_epi32(i, (unsigned)(n))
 #define VIOR16(i, bits) _mm512_mask_or_epi32(i, (__mmask16)(bits), i, _mm512_set1_epi32(16))
 #define VADD16(v, bits) _mm512_mask_add_ps(v, (__mmask16)(bits), v, _mm512_set1_ps(16.0f))
 #define ATTR A512
@@ -108,6 +111,8 @@ A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
 #undef VLUT
 #undef VLUT32
 #undef VILOW4
+#undef VILOW2
+#undef VISHR
 #undef VIOR16
 #undef VADD16
 #undef ATTR

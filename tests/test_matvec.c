@@ -22,7 +22,8 @@
 #include "quant/quantize.h"
 #include "tests/testutil.h"
 
-static const uint32_t TYPES[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q5_0, Q_Q4_K, Q_Q5_K, Q_Q6_K};
+static const uint32_t TYPES[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q5_0,
+                                 Q_Q4_K, Q_Q5_K, Q_Q6_K, Q_Q4_1, Q_Q5_1};
 #define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 #define MAX_M 16
 
@@ -170,7 +171,7 @@ static void other_types_have_none(void **state) {
     Dot d;
     dot_init(&d);
     assert_false(dot_has(&d, Q_Q3_K));
-    assert_false(dot_has(&d, Q_IQ4_XS));
+    assert_false(dot_has(&d, Q_TQ1_0));
     assert_false(dot_has(&d, Q_COUNT_MAX + 5));
 }
 

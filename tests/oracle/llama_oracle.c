@@ -9,10 +9,13 @@
  *     logits MODEL.gguf ID,ID,... OUT.f32    one llama_decode of the ids (positions 0..n-1, F32 K/V
  *                                            caches, flash attention off); writes the logits of
  *                                            every position: [n][n_vocab] little-endian float32
- *     decode-time MODEL.gguf ID RUNS         the time of one position: llama_decode of the one token ID
+ *     decode-time MODEL.gguf ID RUNS [N]     the time of one position: llama_decode of the one token ID
  *                                            at position 0 (F32 K/V caches), the cache cleared
  *                                            before each; one untimed run first, then RUNS timed:
- *                                            prints "MEDIAN_MS MIN_MS" (make bench's llama.cpp row)
+ *                                            prints "MEDIAN_MS MIN_MS" (make bench's llama.cpp row);
+ *                                            with N (1..4096), one llama_decode of the N tokens
+ *                                            ID, ID+1, ... at positions 0..N-1 (a prefill; the
+ *                                            logits of the last one, as llama_batch_get_one asks)
  *     tokenize MODEL.gguf TEXT               llama_tokenize(add_special=false, parse_special=false):
  *                                            the ids on one line, space-separated
  *     tokenize-file MODEL.gguf FILE [DETOK]  the same for each text of FILE (each text: its length
@@ -273,25 +276,30 @@ static int cmp_double(const void *a, const void *b) {
  * the minimum, in ms. The context is as small as llama.cpp allows so that the K/V cache adds
  * nothing worth measuring. */
 static int cmd_decode_time(Log *log, int threads, const char *model_path, const char *id_arg,
-                           const char *runs_arg) {
-    char *end;
+                           const char *runs_arg, const char *n_arg) {
+    char *end, *n_end = "";
     long id = strtol(id_arg, &end, 10), runs = strtol(runs_arg, NULL, 10);
-    if (*end || id < 0 || runs < 1 || runs > 1000)
-        return fail(NULL, "decode-time: want a token id and 1..1000 runs, not '%s' '%s'", id_arg, runs_arg);
+    long n = n_arg ? strtol(n_arg, &n_end, 10) : 1;
+    if (*end || *n_end || id < 0 || runs < 1 || runs > 1000 || n < 1 || n > 4096)
+        return fail(NULL, "decode-time: want a token id, 1..1000 runs and 1..4096 positions, not '%s' '%s' '%s'",
+                    id_arg, runs_arg, n_arg ? n_arg : "1");
     int rc = 1;
     struct llama_context *ctx = NULL;
     double *t = calloc((size_t)runs, sizeof *t);
+    llama_token *toks = calloc((size_t)n, sizeof *toks);
     struct llama_model *model = load_model(model_path, false);
     if (!model) {
         rc = fail(log, "cannot load %s", model_path);
         goto done;
     }
-    if (id >= llama_vocab_n_tokens(llama_model_get_vocab(model))) {
-        rc = fail(NULL, "decode-time: token id %ld is not below n_vocab", id);
+    if (id + n > llama_vocab_n_tokens(llama_model_get_vocab(model))) {
+        rc = fail(NULL, "decode-time: token ids %ld..%ld are not below n_vocab", id, id + n - 1);
         goto done;
     }
+    for (long i = 0; i < n; i++)
+        toks[i] = (llama_token)(id + i);
     struct llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = cp.n_batch = cp.n_ubatch = 16;
+    cp.n_ctx = cp.n_batch = cp.n_ubatch = n < 16 ? 16 : (uint32_t)n;
     cp.n_seq_max = 1;
     cp.n_threads = cp.n_threads_batch = threads;
     cp.type_k = cp.type_v = GGML_TYPE_F32;
@@ -302,15 +310,14 @@ static int cmd_decode_time(Log *log, int threads, const char *model_path, const 
         rc = fail(log, "cannot make a context for %s", model_path);
         goto done;
     }
-    llama_token tok = (llama_token)id;
     for (long r = -1; r < runs; r++) {
         llama_memory_clear(llama_get_memory(ctx), true);
-        struct llama_batch batch = llama_batch_get_one(&tok, 1);
+        struct llama_batch batch = llama_batch_get_one(toks, (int32_t)n);
         double t0 = seconds_now();
         int decoded = llama_decode(ctx, batch);
         llama_synchronize(ctx);
         if (decoded != 0) {
-            rc = fail(log, "llama_decode of one token returned %d", decoded);
+            rc = fail(log, "llama_decode of %ld tokens returned %d", n, decoded);
             goto done;
         }
         if (r >= 0)
@@ -321,6 +328,7 @@ static int cmd_decode_time(Log *log, int threads, const char *model_path, const 
     rc = 0;
 done:
     free(t);
+    free(toks);
     if (ctx)
         llama_free(ctx);
     if (model)
@@ -640,7 +648,7 @@ static int cmd_quantize(Log *log, int threads, bool pure, const char *in_path,
 static int usage(void) {
     fputs("usage: llama_oracle [-t THREADS] COMMAND ARGS\n"
           "  logits MODEL.gguf ID,ID,... OUT.f32\n"
-          "  decode-time MODEL.gguf ID RUNS\n"
+          "  decode-time MODEL.gguf ID RUNS [N]\n"
           "  tokenize MODEL.gguf TEXT\n"
           "  tokenize-file MODEL.gguf FILE [DETOK]\n"
           "  tensor MODEL.gguf NAME OUT\n"
@@ -674,9 +682,9 @@ int main(int argc, char **argv) {
         llama_backend_init();
         rc = cmd_logits(&log, threads, argv[0], argv[1], argv[2]);
         llama_backend_free();
-    } else if (strcmp(cmd, "decode-time") == 0 && argc == 3) {
+    } else if (strcmp(cmd, "decode-time") == 0 && (argc == 3 || argc == 4)) {
         llama_backend_init();
-        rc = cmd_decode_time(&log, threads, argv[0], argv[1], argv[2]);
+        rc = cmd_decode_time(&log, threads, argv[0], argv[1], argv[2], argc == 4 ? argv[3] : NULL);
         llama_backend_free();
     } else if (strcmp(cmd, "tokenize") == 0 && argc == 2) {
         llama_backend_init();
