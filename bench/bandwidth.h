@@ -1,6 +1,8 @@
 /* bandwidth: this machine's memory bandwidth as the benchmarks measure it, the "floor" a forward
- * pass that reads each weight byte once is compared with: the best of 5 streaming reads of 1.5 GiB
- * (AVX2 sums where the CPU has them), split between OpenMP threads. Bytes per second; 0 when the
+ * pass that reads each weight byte once is compared with: the best of 10 streaming reads of 1.5 GiB
+ * (AVX2 sums where the CPU has them, half of the reads with the fused kernels' software prefetch,
+ * which one measured 10-15% faster: the floor is the fastest read known here), split between
+ * OpenMP threads. Bytes per second; 0 when the
  * 1.5 GiB cannot be allocated. bandwidth_cpu also gives the best bytes per CPU-second of the same
  * reads (all threads' user + system time): on a shared machine, where a thread waits for a core,
  * the floor in CPU time is the steadier one. Header-only (static functions), like benchproc.h; bench_forward and
@@ -21,9 +23,13 @@
 #include "common/util.h"
 
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) static double bw_sum_avx2(const float *a, size_t n) {
+__attribute__((target("avx2"))) static double bw_sum_avx2(const float *a, size_t n, int prefetch) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     for (size_t i = 0; i + 32 <= n; i += 32) {
+        if (prefetch) { /* 3 KiB ahead, as the fused kernels do (formats/dot_body.h) */
+            _mm_prefetch((const char *)(a + i) + 3072, _MM_HINT_T0);
+            _mm_prefetch((const char *)(a + i) + 3072 + 64, _MM_HINT_T0);
+        }
         s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
         s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
         s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
@@ -60,7 +66,7 @@ static inline double bandwidth_cpu(int threads, double *per_cpu_second) {
 #endif
     double best = 0, sink = 0;
     if (per_cpu_second) *per_cpu_second = 0;
-    for (int it = 0; it < 5; it++) {
+    for (int it = 0; it < 10; it++) { /* 5 plain reads, then (AVX2) 5 with software prefetch */
         double t0 = now_seconds(), c0 = cpu_seconds(), s = 0;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads) reduction(+ : s)
@@ -73,7 +79,7 @@ static inline double bandwidth_cpu(int threads, double *per_cpu_second) {
             size_t chunk = n / (size_t)T / 32 * 32;
             const float *p = a + (size_t)t * chunk;
 #if defined(__x86_64__)
-            s += avx2 ? bw_sum_avx2(p, chunk) : bw_sum_plain(p, chunk);
+            s += avx2 ? bw_sum_avx2(p, chunk, it >= 5) : bw_sum_plain(p, chunk);
 #else
             s += bw_sum_plain(p, chunk);
 #endif

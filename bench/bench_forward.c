@@ -210,7 +210,7 @@ int main(int argc, char **argv) {
     else snprintf(coldtok, sizeof coldtok, "coldtok");
     int threads = fwd_threads();
     double bw = bandwidth_cpu(threads, NULL);
-    printf("memory bandwidth      %.1f GB/s (streaming read of 1.5 GiB, %d threads, best of 5)\n",
+    printf("memory bandwidth      %.1f GB/s (streaming read of 1.5 GiB, %d threads, best of 10, half with prefetch)\n",
            bw / 1e9, threads);
     printf("cpu bf16              %s\n", fwd_cpu_has_bf16() ? "yes (avx512_bf16/amx_bf16)" : "no");
     int miss = 0;

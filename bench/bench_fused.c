@@ -3,8 +3,8 @@
  * (F16, Q8_0, Q4_K = Q5_0 for every 896-column matrix and the classifier, Q4_K ffn_down; written
  * into $COLDTOK_BENCH_DIR, default /tmp/coldtok-bench, when missing), the process CPU time of
  * one forward of 1, 2, 4, 8 and 16 positions (min of N runs, default 9, or argv[1]; argv[2..]: the
- * types to run, default F16 Q8_0 Q4_K; F32, BF16, Q4_0, Q5_K and Q6_K when named; IQ4_NL and IQ4_XS
- * when named, from bench_quantfmt's files), the ratio of each
+ * types to run, default F16 Q8_0 Q4_K; F32, BF16, Q4_0, Q5_K and Q6_K when named; IQ4_NL, IQ4_XS,
+ * IQ3_S and IQ2_XS when named, from bench_quantfmt's files), the ratio of each
  * to one position (issue 15's target: <= 1.2 up to 16 positions), the weight bytes per CPU-second
  * at one position, and the floor of the same bytes read at this machine's streaming rate per
  * CPU-second (bench/bandwidth.h). Threads: OMP_NUM_THREADS (default here 1, so that the figures
@@ -53,7 +53,7 @@ static int bench_type(const char *dir, uint32_t type, int runs, double bw_cpu) {
     snprintf(path, sizeof path, "%s/qwen2.5-0.5b-%s.gguf", dir, qtype_name(type));
     Err err;
     struct stat sb;
-    if (stat(path, &sb) != 0 && (type == Q_IQ4_NL || type == Q_IQ4_XS)) {
+    if (stat(path, &sb) != 0 && (type == Q_IQ4_NL || type == Q_IQ4_XS || type == Q_IQ3_S || type == Q_IQ2_XS)) {
         printf("%s: %s not there (bench_quantfmt writes it)\n", qtype_name(type), path);
         return 0;
     }
@@ -131,8 +131,10 @@ int main(int argc, char **argv) {
            fwd_threads(), runs, bw_cpu / 1e9);
     /* the default three, then the other types bench_llama writes (named on the command line); then
      * IQ4_NL and IQ4_XS, named too, and only from bench_quantfmt's files (`coldtok quantize`: the
-     * IQ4_XS one is IQ4_NL wherever 896 columns do not fit 256-blocks, IQ4_XS ffn_down) */
-    const uint32_t types[] = {Q_F16, Q_Q8_0, Q_Q4_K, Q_F32, Q_BF16, Q_Q4_0, Q_Q5_K, Q_Q6_K, Q_IQ4_NL, Q_IQ4_XS};
+     * IQ4_XS one is IQ4_NL wherever 896 columns do not fit 256-blocks, IQ4_XS ffn_down; likewise
+     * IQ3_S and IQ2_XS: their ffn_down in that type, the rest IQ4_NL) */
+    const uint32_t types[] = {Q_F16, Q_Q8_0, Q_Q4_K, Q_F32, Q_BF16, Q_Q4_0, Q_Q5_K, Q_Q6_K, Q_IQ4_NL, Q_IQ4_XS,
+                              Q_IQ3_S, Q_IQ2_XS};
     for (int i = 0; i < (int)(sizeof types / sizeof *types); i++) {
         int wanted = argc <= 2 && i < 3;
         for (int a = 2; a < argc; a++) wanted |= strcmp(argv[a], qtype_name(types[i])) == 0;

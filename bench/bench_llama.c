@@ -223,7 +223,7 @@ int main(int argc, char **argv) {
     int have_oracle = access(oracle, X_OK) == 0;
     bench_loadavg(load0, sizeof load0);
     double bw = bandwidth_cpu(fwd_threads(), NULL);
-    printf("bench_llama: %s shape, %d threads, memory bandwidth %.1f GB/s (streaming read, best of 5)\n", PRESET,
+    printf("bench_llama: %s shape, %d threads, memory bandwidth %.1f GB/s (streaming read, best of 10, half with prefetch)\n", PRESET,
            fwd_threads(), bw / 1e9);
     if (!have_oracle) printf("  llama.cpp: SKIP (%s absent: make oracle, then make tests builds it)\n", oracle);
     Row rows[12];

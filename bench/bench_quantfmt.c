@@ -309,7 +309,7 @@ int main(int argc, char **argv) {
     double bw_cpu = 0, bw = bandwidth_cpu(threads, &bw_cpu);
     printf("bench_quantfmt: %s shape, one position, %d threads, %s; load average %s\n", PRESET, threads,
            quick ? "quick (3 runs)" : "7 runs", load0);
-    printf("memory bandwidth      %.1f GB/s (streaming read of 1.5 GiB, best of 5); %.1f GB per CPU-second\n",
+    printf("memory bandwidth      %.1f GB/s (streaming read of 1.5 GiB, best of 10, half with prefetch); %.1f GB per CPU-second\n",
            bw / 1e9, bw_cpu / 1e9);
     if (!have_oracle) printf("llama.cpp: not measured (%s is not built: make oracle; make tests)\n", oracle);
     int miss = 0, failed = 0;

@@ -61,7 +61,7 @@ char *xstrdup(const char *s) { return xstrndup(s, strlen(s)); }
 
 /* ---- buffers ---- */
 
-static void buf_reserve(Buf *b, size_t extra) {
+void buf_reserve(Buf *b, size_t extra) {
     if (b->len + extra + 1 <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1) cap *= 2;

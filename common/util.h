@@ -40,6 +40,9 @@ void buf_puts(Buf *b, const char *s);
 void buf_putc(Buf *b, char c);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_clear(Buf *b);  /* len = 0, keeps the storage */
+/* Room for extra more bytes and the NUL: appends of that much do not move data (a caller may
+ * also write there itself, then set len and data[len] = '\0'). */
+void buf_reserve(Buf *b, size_t extra);
 void buf_free(Buf *b);
 
 /* A growable array of ints (token ids). */

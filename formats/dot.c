@@ -47,6 +47,14 @@ PORTABLE(dot_q5_k_c, Q_Q5_K)
 PORTABLE(dot_iq4_nl_c, Q_IQ4_NL)
 PORTABLE(dot_iq4_xs_c, Q_IQ4_XS)
 PORTABLE(dot_q6_k_c, Q_Q6_K)
+/* the grid i-quants (their x86 kernels: formats/dot_grid.h) */
+PORTABLE(dot_iq3_s_c, Q_IQ3_S)
+PORTABLE(dot_iq2_xs_c, Q_IQ2_XS)
+PORTABLE(dot_iq2_xxs_c, Q_IQ2_XXS)
+PORTABLE(dot_iq2_s_c, Q_IQ2_S)
+PORTABLE(dot_iq3_xxs_c, Q_IQ3_XXS)
+PORTABLE(dot_iq1_s_c, Q_IQ1_S)
+PORTABLE(dot_iq1_m_c, Q_IQ1_M)
 
 int dot_init_level(Dot *d, int level) {
     memset(d, 0, sizeof *d);
@@ -63,6 +71,13 @@ int dot_init_level(Dot *d, int level) {
     d->rows[Q_IQ4_NL] = dot_iq4_nl_c;
     d->rows[Q_IQ4_XS] = dot_iq4_xs_c;
     d->rows[Q_Q6_K] = dot_q6_k_c;
+    d->rows[Q_IQ3_S] = dot_iq3_s_c;
+    d->rows[Q_IQ2_XS] = dot_iq2_xs_c;
+    d->rows[Q_IQ2_XXS] = dot_iq2_xxs_c;
+    d->rows[Q_IQ2_S] = dot_iq2_s_c;
+    d->rows[Q_IQ3_XXS] = dot_iq3_xxs_c;
+    d->rows[Q_IQ1_S] = dot_iq1_s_c;
+    d->rows[Q_IQ1_M] = dot_iq1_m_c;
     d->level = dot_init_x86(d, level);
     return d->level;
 }

@@ -15,11 +15,16 @@
  * at most 11 + 5 + 7 significant bits); the other kernels dequantize each block into registers with
  * the float operations of qdequant_row (formats/qtype.h), in the same order (on AVX-512 the 4- and
  * 5-bit types compute the 16 or 32 values a code can stand for that way once per block and look
- * each weight up). Either way the result is within the f32 summation bound of the reference
+ * each weight up). The grid i-quants (IQ3_S, IQ2_XS, IQ2_XXS, IQ2_S, IQ3_XXS, IQ1_S, IQ1_M;
+ * formats/dot_grid.h) are factored too, in passes of up to 8 vectors (AVX-512; 4 on AVX2): per sub-block of 32 (IQ2_XS,
+ * IQ2_S, IQ1_M: of 16) the signed grid values (IQ1: value + delta), exact floats, dotted with x and
+ * the sum multiplied once by the sub-block's scale, which is computed with the reference's float
+ * operations. Either way the result is within the f32 summation bound of the reference
  * weights' dot product, and with a unit vector x it is the reference f32 weight bit for bit.
  *
  * Kernels: AVX-512 and AVX2 (+FMA, F16C) on x86-64, picked at run time (formats/dot_x86.c), for
- * F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS; a portable C
+ * F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS and the seven grid
+ * i-quants above; a portable C
  * kernel for the same types (one block dequantized by qdequant_row into a buffer, then dotted).
  * Other types have no kernel: dot_has says so and the caller uses its panel path.
  *

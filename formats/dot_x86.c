@@ -1,6 +1,7 @@
 /* dot_x86: see dot_x86.h and dot.h. The kernels are written once, in formats/dot_body.h, over a
  * vector of 16 floats; this file defines that vector for AVX-512 (one __m512) and for AVX2 (two
- * __m256) and includes the body once for each. Each kernel is compiled for its instruction set
+ * __m256) and includes the body once for each, each time followed by formats/dot_iq4.h and
+ * formats/dot_grid.h (the i-quants' kernels, with the same vector). Each kernel is compiled for its instruction set
  * alone (__attribute__((target))), so the rest of the build stays baseline x86-64; dot_init_x86
  * asks the CPU (__builtin_cpu_supports) before handing one out. */
 #include "formats/dot_x86.h"
@@ -85,6 +86,8 @@ A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
 #define MCMAX 8
 #define NACC 2
 #include "formats/dot_body.h"
+#include "formats/dot_iq4.h"
+#include "formats/dot_grid.h"
 #undef V
 #undef VZERO
 #undef VLOADX
@@ -196,16 +199,22 @@ A256 V256 gather16_avx2(const uint8_t *p, int bb, int n) {
 #define MCMAX 2
 #define NACC 1
 #include "formats/dot_body.h"
+#include "formats/dot_iq4.h"
+#include "formats/dot_grid.h"
 
 int dot_init_x86(Dot *d, int level) {
     __builtin_cpu_init();
     if (level >= CONVERT_AVX512 && __builtin_cpu_supports("avx512f")) {
         install_avx512(d);
+        install_iq4_avx512(d);
+        install_grid_avx512(d);
         return CONVERT_AVX512;
     }
     /* every AVX2 CPU has F16C; FMA came with AVX2 on every x86-64 CPU that has both */
     if (level >= CONVERT_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         install_avx2(d);
+        install_iq4_avx2(d);
+        install_grid_avx2(d);
         return CONVERT_AVX2;
     }
     return CONVERT_PORTABLE;

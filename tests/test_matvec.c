@@ -20,6 +20,7 @@
 #include "formats/dot.h"
 #include "formats/qtype.h"
 #include "quant/quantize.h"
+#include "tests/matvec_check.h"
 #include "tests/testutil.h"
 
 static const uint32_t TYPES[] = {Q_F32, Q_F16, Q_BF16, Q_Q8_0, Q_Q4_0, Q_Q5_0,
@@ -56,15 +57,22 @@ static uint8_t *make_rows(uint32_t type, int rows, int K) {
     return w;
 }
 
-/* The reference weights of row r, dequantized by qdequant_row (the float types piece by piece:
- * their rows need not be whole blocks of 32 here). */
-static void ref_row(uint32_t type, const uint8_t *w, size_t rb, int r, int K, float *out) {
-    const uint8_t *row = w + (size_t)r * rb;
-    if (type == Q_F32 || type == Q_F16 || type == Q_BF16) {
-        for (int k = 0; k < K; k++) assert_int_equal(qdequant_row(type, row + (size_t)k * (type == Q_F32 ? 4 : 2), out + k, 1), 0);
-    } else {
-        assert_int_equal(qdequant_row(type, row, out, K), 0);
+/* The reference weights of the rows, dequantized by qdequant_row (the float types piece by
+ * piece: their rows need not be whole blocks of 32 here). */
+static float *ref_rows(uint32_t type, const uint8_t *w, size_t rb, int rows, int K) {
+    float *ref = malloc((size_t)rows * K * sizeof(float));
+    assert_non_null(ref);
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *row = w + (size_t)r * rb;
+        float *out = ref + (size_t)r * K;
+        if (type == Q_F32 || type == Q_F16 || type == Q_BF16) {
+            for (int k = 0; k < K; k++)
+                assert_int_equal(qdequant_row(type, row + (size_t)k * (type == Q_F32 ? 4 : 2), out + k, 1), 0);
+        } else {
+            assert_int_equal(qdequant_row(type, row, out, K), 0);
+        }
     }
+    return ref;
 }
 
 static size_t row_bytes(uint32_t type, int K) {
@@ -74,70 +82,24 @@ static size_t row_bytes(uint32_t type, int K) {
 /* The kernel of d for `type` against double dot products of the reference weights; returns the
  * worst error relative to sum |w x|. */
 static double against_double(const Dot *d, uint32_t type, int rows, int K) {
-    size_t rb = row_bytes(type, K);
     uint8_t *w = make_rows(type, rows, K);
-    float *ref = malloc((size_t)rows * K * sizeof(float)), *x = malloc((size_t)MAX_M * K * sizeof(float));
-    int ldy = rows + 3;
-    float *y = malloc((size_t)MAX_M * ldy * sizeof(float));
-    assert_non_null(ref), assert_non_null(x), assert_non_null(y);
-    for (int r = 0; r < rows; r++) ref_row(type, w, rb, r, K, ref + (size_t)r * K);
+    float *ref = ref_rows(type, w, row_bytes(type, K), rows, K), *x = malloc((size_t)MAX_M * K * sizeof(float));
+    assert_non_null(x);
     for (int i = 0; i < MAX_M * K; i++) x[i] = (float)(uniform() * (i % 5 == 0 ? 10.0 : 1.0));
-    double worst = 0;
-    for (int M = 1; M <= MAX_M; M++) {
-        for (int i = 0; i < MAX_M * ldy; i++) y[i] = 12345.0f;
-        dot_rows(d, type, w, rows, K, x, M, y, ldy);
-        for (int m = 0; m < MAX_M; m++)
-            for (int r = 0; r < ldy; r++) {
-                float got = y[(size_t)m * ldy + r];
-                if (m >= M || r >= rows) { /* outside the product: untouched */
-                    if (got != 12345.0f) fail_msg("%s: y[%d, %d] written outside the output", qtype_name(type), m, r);
-                    continue;
-                }
-                double s = 0, a = 0;
-                for (int k = 0; k < K; k++) {
-                    double p = (double)ref[(size_t)r * K + k] * x[(size_t)m * K + k];
-                    s += p, a += fabs(p);
-                }
-                double err = fabs(got - s) / (a > 0 ? a : 1);
-                if (!(err <= 1e-5))
-                    fail_msg("%s %s K=%d M=%d: row %d vector %d: %.9g, double %.9g (%.3g of sum |w x|)",
-                             dot_level_name(d->level), qtype_name(type), K, M, r, m, got, s, err);
-                if (err > worst) worst = err;
-            }
-    }
-    free(w), free(ref), free(x), free(y);
+    double worst = mv_against_double(d, type, w, ref, rows, K, x, MAX_M, 1, "");
+    free(w), free(ref), free(x);
     return worst;
 }
 
-/* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit; M vectors at
- * once (1 and 2 take the factored kernels of Q8_0, Q4_0, Q5_0, Q4_K and Q5_K, 4 those of Q5_0, more
- * the per-weight ones, in tiles of 2-4 rows and single rows: 7 rows have both). */
-static void weights_exact_m(const Dot *d, uint32_t type, int rows, int K, int M) {
-    size_t rb = row_bytes(type, K);
-    uint8_t *w = make_rows(type, rows, K);
-    float *ref = malloc((size_t)K * sizeof(float)), *x = calloc((size_t)M * K, sizeof(float));
-    float *y = malloc((size_t)M * rows * sizeof(float));
-    assert_non_null(ref), assert_non_null(x), assert_non_null(y);
-    for (int k = 0; k + M <= K; k += M) {
-        for (int m = 0; m < M; m++) x[(size_t)m * K + k + m] = 1.0f;
-        dot_rows(d, type, w, rows, K, x, M, y, rows);
-        for (int m = 0; m < M; m++) x[(size_t)m * K + k + m] = 0.0f;
-        for (int r = 0; r < rows; r++) {
-            ref_row(type, w, rb, r, K, ref);
-            for (int m = 0; m < M; m++) {
-                float a = y[(size_t)m * rows + r], b = ref[k + m];
-                if (memcmp(&a, &b, 4) && !(a == 0 && b == 0)) /* -0 * 1 + 0 sums to +0 */
-                    fail_msg("%s %s M=%d: W[%d, %d]: kernel %.9g, reference %.9g", dot_level_name(d->level),
-                             qtype_name(type), M, r, k + m, a, b);
-            }
-        }
-    }
-    free(w), free(ref), free(x), free(y);
-}
-
+/* With x = e_k, each weight itself, bit for bit; M = 1, 2, 4 and 16 vectors at once (1 and 2 take
+ * the factored kernels of Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K and Q5_K, 4 those of Q5_0, Q4_1 and
+ * Q5_1, more the per-weight ones, in tiles of 2-4 rows and single rows: 7 rows have both). */
 static void weights_exact(const Dot *d, uint32_t type, int rows, int K) {
+    uint8_t *w = make_rows(type, rows, K);
+    float *ref = ref_rows(type, w, row_bytes(type, K), rows, K);
     const int Ms[] = {1, 2, 4, MAX_M};
-    for (int i = 0; i < 4; i++) weights_exact_m(d, type, rows, K, Ms[i]);
+    for (int i = 0; i < 4; i++) mv_weights_exact(d, type, w, ref, rows, K, Ms[i], "");
+    free(w), free(ref);
 }
 
 static void level(int lvl) {

@@ -22,6 +22,7 @@
 #include "formats/dot.h"
 #include "formats/qtype.h"
 #include "quant/quantize.h"
+#include "tests/matvec_check.h"
 #include "tests/testutil.h"
 
 #define MAX_M 16
@@ -58,66 +59,33 @@ static uint8_t *make_rows(uint32_t type, int rows, int K, int raw) {
     return w;
 }
 
+/* The rows' reference weights, by qdequant_row. */
+static float *ref_rows(uint32_t type, const uint8_t *w, int rows, int K) {
+    float *ref = malloc((size_t)rows * K * sizeof(float));
+    assert_non_null(ref);
+    for (int r = 0; r < rows; r++)
+        assert_int_equal(qdequant_row(type, w + (size_t)r * qtype_row_bytes(type, K), ref + (size_t)r * K, K), 0);
+    return ref;
+}
+
 /* The kernel of d for `type` against double dot products of the reference weights; returns the
  * worst error relative to sum |w x|. */
 static double against_double(const Dot *d, uint32_t type, int rows, int K, int raw) {
-    size_t rb = qtype_row_bytes(type, K);
     uint8_t *w = make_rows(type, rows, K, raw);
-    float *ref = malloc((size_t)rows * K * sizeof(float)), *x = malloc((size_t)MAX_M * K * sizeof(float));
-    int ldy = rows + 3;
-    float *y = malloc((size_t)MAX_M * ldy * sizeof(float));
-    assert_non_null(ref), assert_non_null(x), assert_non_null(y);
-    for (int r = 0; r < rows; r++) assert_int_equal(qdequant_row(type, w + (size_t)r * rb, ref + (size_t)r * K, K), 0);
+    float *ref = ref_rows(type, w, rows, K), *x = malloc((size_t)MAX_M * K * sizeof(float));
+    assert_non_null(x);
     for (int i = 0; i < MAX_M * K; i++) x[i] = (float)(uniform() * (i % 5 == 0 ? 10.0 : 1.0));
-    double worst = 0;
-    for (int M = 1; M <= MAX_M; M++) {
-        for (int i = 0; i < MAX_M * ldy; i++) y[i] = 12345.0f;
-        dot_rows(d, type, w, rows, K, x, M, y, ldy);
-        for (int m = 0; m < MAX_M; m++)
-            for (int r = 0; r < ldy; r++) {
-                float got = y[(size_t)m * ldy + r];
-                if (m >= M || r >= rows) { /* outside the product: untouched */
-                    if (got != 12345.0f) fail_msg("%s: y[%d, %d] written outside the output", qtype_name(type), m, r);
-                    continue;
-                }
-                double s = 0, a = 0;
-                for (int k = 0; k < K; k++) {
-                    double p = (double)ref[(size_t)r * K + k] * x[(size_t)m * K + k];
-                    s += p, a += fabs(p);
-                }
-                double err = fabs(got - s) / (a > 0 ? a : 1);
-                if (!(err <= 1e-5))
-                    fail_msg("%s %s K=%d M=%d%s: row %d vector %d: %.9g, double %.9g (%.3g of sum |w x|)",
-                             dot_level_name(d->level), qtype_name(type), K, M, raw ? " (random bytes)" : "", r, m,
-                             got, s, err);
-                if (err > worst) worst = err;
-            }
-    }
-    free(w), free(ref), free(x), free(y);
+    double worst = mv_against_double(d, type, w, ref, rows, K, x, MAX_M, 1, raw ? " (random bytes)" : "");
+    free(w), free(ref), free(x);
     return worst;
 }
 
 /* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit. */
 static void weights_exact_m(const Dot *d, uint32_t type, int rows, int K, int M, int raw) {
-    size_t rb = qtype_row_bytes(type, K);
     uint8_t *w = make_rows(type, rows, K, raw);
-    float *ref = malloc((size_t)rows * K * sizeof(float)), *x = calloc((size_t)M * K, sizeof(float));
-    float *y = malloc((size_t)M * rows * sizeof(float));
-    assert_non_null(ref), assert_non_null(x), assert_non_null(y);
-    for (int r = 0; r < rows; r++) assert_int_equal(qdequant_row(type, w + (size_t)r * rb, ref + (size_t)r * K, K), 0);
-    for (int k = 0; k + M <= K; k += M) {
-        for (int m = 0; m < M; m++) x[(size_t)m * K + k + m] = 1.0f;
-        dot_rows(d, type, w, rows, K, x, M, y, rows);
-        for (int m = 0; m < M; m++) x[(size_t)m * K + k + m] = 0.0f;
-        for (int r = 0; r < rows; r++)
-            for (int m = 0; m < M; m++) {
-                float a = y[(size_t)m * rows + r], b = ref[(size_t)r * K + k + m];
-                if (memcmp(&a, &b, 4) && !(a == 0 && b == 0)) /* -0 * 1 + 0 sums to +0 */
-                    fail_msg("%s %s M=%d%s: W[%d, %d]: kernel %.9g, reference %.9g", dot_level_name(d->level),
-                             qtype_name(type), M, raw ? " (random bytes)" : "", r, k + m, a, b);
-            }
-    }
-    free(w), free(ref), free(x), free(y);
+    float *ref = ref_rows(type, w, rows, K);
+    mv_weights_exact(d, type, w, ref, rows, K, M, raw ? " (random bytes)" : "");
+    free(w), free(ref);
 }
 
 static void level(int lvl) {

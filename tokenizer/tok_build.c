@@ -62,11 +62,28 @@ int tok_finish(Tokenizer *t, Err *err) {
         }
     }
     if (t->unk >= 0 && t->unk < t->n_vocab) t->flags[t->unk] |= TOK_UNKNOWN;
-    /* bytes of every token */
+    /* bytes of every token; a byte-level vocabulary's are decoded straight into the arena, its
+     * room reserved first (the bytes are never longer than the piece) */
+    if (t->byte_level) {
+        size_t room = 0;
+        for (int id = 0; id < t->n_vocab; id++) room += t->piece_len[id] + 1;
+        buf_reserve(&t->arena, room);
+    }
     Buf b = {0};
     for (int id = 0; id < t->n_vocab; id++) {
         if (t->flags[id] & TOK_UNUSED && !t->piece_len[id]) continue;
         if (t->flags[id] & TOK_ADDED) continue; /* the loader set bytes = content */
+        if (t->byte_level && !(t->flags[id] & TOK_BYTE)) { /* tok_piece_bytes' byte-level case */
+            char *dst = t->arena.data + t->arena.len;
+            const char *piece = t->arena.data + t->piece_off[id];
+            size_t n = tok_byte_level_bytes(piece, t->piece_len[id], dst);
+            dst[n] = '\0';
+            t->bytes_off[id] = (uint32_t)t->arena.len;
+            t->bytes_len[id] = (uint32_t)n;
+            t->arena.len += n + 1;
+            t->arena.data[t->arena.len] = '\0'; /* a Buf's data ends in a NUL */
+            continue;
+        }
         buf_clear(&b);
         tok_piece_bytes(t, t->arena.data + t->piece_off[id], t->piece_len[id],
                         (t->flags[id] & TOK_BYTE) != 0, &b);

@@ -108,22 +108,25 @@ static inline int byte_level_byte(const unsigned char *s, size_t n, int *m) {
     return tok_cp_to_byte(((c & 0x1Fu) << 6) | (s[1] & 0x3Fu));
 }
 
-static void byte_level_decode(const char *s, size_t n, Buf *out) {
-    size_t start = out->len, i = 0, k = 0;
-    char tmp[256]; /* bytes gathered here, appended in blocks (every token goes through this at load) */
+size_t tok_byte_level_bytes(const char *s, size_t n, char *out) {
+    size_t i = 0, k = 0;
     while (i < n) {
         int m;
         int b = byte_level_byte((const unsigned char *)s + i, n - i, &m);
         if (b < 0) { /* not a byte-level string: keep it as it is */
-            out->len = start;
-            buf_append(out, s, n);
-            return;
+            memcpy(out, s, n);
+            return n;
         }
-        tmp[k++] = (char)b;
-        if (k == sizeof tmp) buf_append(out, tmp, k), k = 0;
+        out[k++] = (char)b;
         i += (size_t)m;
     }
-    buf_append(out, tmp, k);
+    return k;
+}
+
+static void byte_level_decode(const char *s, size_t n, Buf *out) {
+    buf_reserve(out, n); /* never longer than the piece */
+    out->len += tok_byte_level_bytes(s, n, out->data + out->len);
+    out->data[out->len] = '\0';
 }
 
 /* One decoder step over list in, into list out. raw: a single token in the middle of a text,

@@ -238,5 +238,8 @@ int tok_run_decoders(const Tokenizer *t, const int *ids, size_t n, Buf *out, Err
  * raw bytes" mode. */
 void tok_piece_bytes(const Tokenizer *t, const char *piece, size_t len, int is_byte_token,
                      Buf *out);
+/* The bytes a GPT-2 byte-level piece (n bytes) stands for, into out, which has room for n (they
+ * are never more); a piece that is not byte-level is copied as it is. Returns their length. */
+size_t tok_byte_level_bytes(const char *s, size_t n, char *out);
 
 #endif

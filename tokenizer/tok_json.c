@@ -260,6 +260,13 @@ static int parse_decoder(Tokenizer *t, const TjStep *step, Err *err) {
 
 /* ---- the model ---- */
 
+/* Whether id's vocabulary piece is s (len bytes): as piece_map would answer, since it maps each
+ * piece to the id that piece_off/piece_len hold it for. */
+static int is_piece(const Tokenizer *t, int id, const char *s, size_t len) {
+    return id >= 0 && id < t->n_vocab && !(t->flags[id] & TOK_UNUSED) && t->piece_len[id] == len &&
+        !memcmp(t->arena.data + t->piece_off[id], s, len);
+}
+
 static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
     char sh[256];
     if (!tj->model) return err_set(err, "%s: no \"model\" object (not a tokenizer.json?)", t->path);
@@ -283,11 +290,18 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
         uint32_t off, len;
         int id;
     } *ve = xmalloc((nv + 1) * sizeof *ve);
+    size_t room = 0;
+    for (size_t k = 0; k < nv; k++) room += tj->vocab[k].len + 1;
+    buf_reserve(&t->arena, room); /* then each piece is copied in place (tok_arena_put's layout) */
     for (size_t k = 0; k < nv; k++) {
         const TjPiece *p = &tj->vocab[k];
-        uint32_t off = tok_arena_put(t, p->s, p->len);
+        uint32_t off = (uint32_t)t->arena.len;
+        memcpy(t->arena.data + off, p->s, p->len);
+        t->arena.data[off + p->len] = '\0';
+        t->arena.len += p->len + 1;
         ve[k] = (struct VocabEnt){tok_hash(p->s, p->len), off, (uint32_t)p->len, p->id};
     }
+    t->arena.data[t->arena.len] = '\0'; /* a Buf's data ends in a NUL */
     for (size_t k = 0; k < nv; k++) {
         if (k + 8 < nv) strmap_prefetch(&t->piece_map, ve[k + 8].h);
         int id = ve[k].id;
@@ -324,16 +338,22 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
         if (t->unk < 0) t->unk_missing = 1;
     }
 
-    /* merges: (a, b) -> (rank, id of a + b without b's continuing prefix). Three lookups each in
-     * a table far bigger than the caches: done in batches whose slots are prefetched first. */
+    /* merges: (a, b) -> (rank, id of a + b without b's continuing prefix). Lookups in a table far
+     * bigger than the caches, done in batches: each key's slot is prefetched, then the piece a
+     * matching tag points at, then the keys are compared. The joined piece is first tried as the
+     * id after the one the previous merge built (tokenizers list merges in the order of the
+     * tokens they make: every one of Qwen3's and DeepSeek V3's, half of Llama 3's), which reads
+     * the tables in order; only a miss looks it up. */
     pairmap_init(&t->merges, tj->n_merges);
-    enum { BATCH = 16 };
+    enum { BATCH = 48 }; /* in flight: 1.5-4 ms less than 16 (Qwen3, Llama 3.1); 96 no better */
     struct {
         const TjMerge *m;
         size_t joff, jlen;
         uint64_t h[3];
+        int joined_id; /* -1: look it up */
     } q[BATCH];
     size_t nq = 0, rank = 0;
+    int expect = 0, in_order = 1; /* the id the next merge likely builds; still predicting */
     Buf joined = {0};
     for (size_t i = 0; i <= tj->n_merges; i++) {
         const TjMerge *m = i < tj->n_merges ? &tj->merges[i] : NULL;
@@ -346,19 +366,35 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
             q[nq].jlen = joined.len - q[nq].joff;
             q[nq].h[0] = tok_hash(m->a, m->al);
             q[nq].h[1] = tok_hash(m->b, m->bl);
-            q[nq].h[2] = tok_hash(joined.data + q[nq].joff, q[nq].jlen);
-            for (int k = 0; k < 3; k++) strmap_prefetch(&t->piece_map, q[nq].h[k]);
+            strmap_prefetch(&t->piece_map, q[nq].h[0]);
+            strmap_prefetch(&t->piece_map, q[nq].h[1]);
+            q[nq].joined_id = -1;
+            if (in_order && is_piece(t, expect, joined.data + q[nq].joff, q[nq].jlen))
+                q[nq].joined_id = expect++;
+            else
+                in_order = 0;
+            if (q[nq].joined_id < 0) {
+                q[nq].h[2] = tok_hash(joined.data + q[nq].joff, q[nq].jlen);
+                strmap_prefetch(&t->piece_map, q[nq].h[2]);
+            }
             nq++;
         }
         if (nq == BATCH || (!m && nq)) {
+            const StrMap *pm = &t->piece_map;
+            const char *ar = t->arena.data;
+            for (size_t j = 0; j < nq; j++) /* the pieces the first slots point at */
+                for (int k = 0; k < (q[j].joined_id < 0 ? 3 : 2); k++) {
+                    const StrEnt *e = &pm->slots[(size_t)q[j].h[k] & pm->mask];
+                    if (e->tag == (uint32_t)(q[j].h[k] >> 32)) __builtin_prefetch(ar + e->off);
+                }
             uint32_t ids[BATCH][3];
             for (size_t j = 0; j < nq; j++) {
-                const StrMap *pm = &t->piece_map;
-                const char *ar = t->arena.data;
                 const TjMerge *mj = q[j].m;
                 long ea = strmap_find_hashed(pm, ar, mj->a, mj->al, q[j].h[0]);
                 long eb = strmap_find_hashed(pm, ar, mj->b, mj->bl, q[j].h[1]);
-                long en = strmap_find_hashed(pm, ar, joined.data + q[j].joff, q[j].jlen, q[j].h[2]);
+                long en = q[j].joined_id >= 0
+                    ? 0
+                    : strmap_find_hashed(pm, ar, joined.data + q[j].joff, q[j].jlen, q[j].h[2]);
                 if (ea < 0 || eb < 0 || en < 0) {
                     buf_free(&joined);
                     return err_set(err,
@@ -367,11 +403,12 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
                 }
                 ids[j][0] = (uint32_t)pm->slots[ea].val;
                 ids[j][1] = (uint32_t)pm->slots[eb].val;
-                ids[j][2] = (uint32_t)pm->slots[en].val;
+                ids[j][2] = (uint32_t)(q[j].joined_id >= 0 ? q[j].joined_id : pm->slots[en].val);
                 pairmap_prefetch(&t->merges, ids[j][0], ids[j][1]);
             }
             for (size_t j = 0; j < nq; j++)
                 pairmap_put(&t->merges, ids[j][0], ids[j][1], (uint32_t)rank++, ids[j][2]);
+            expect = (int)ids[nq - 1][2] + 1, in_order = 1;
             nq = 0;
             buf_clear(&joined);
         }

@@ -1,9 +1,11 @@
 /* tok_json_read: see tok_json_read.h. */
 #include "tokenizer/tok_json_read.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cjson/cJSON.h>
 
@@ -21,6 +23,119 @@ int tokjson_bool(const json_t *obj, const char *key, int def) {
     return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
+/* ---- cJSON's allocations in an arena ---- */
+
+/* cJSON allocates each node and each string on its own: about a million malloc calls for Qwen3's
+ * file, and as many frees in cJSON_Delete (with malloc_consolidate, half of the parse's time and
+ * all of the delete's). Its only allocator interface is cJSON_InitHooks, which is process-wide;
+ * so the hooks are installed once, and they bump-allocate from an arena only while this thread is
+ * inside parse_fast's one cJSON_ParseWithLength call (cj_current, thread-local, set and cleared
+ * around that call). Any other cJSON call, in this thread or another, gets malloc and free as
+ * without hooks. A tree parsed into an arena is never given to cJSON_Delete: tokjson_close drops
+ * the arena whole. The free hook still recognises arena pointers (cJSON frees its partial tree
+ * itself when a parse fails, inside the scope) and leaves them to the arena. */
+typedef struct CjChunk {
+    struct CjChunk *next;
+    size_t used, cap; /* bytes of data */
+    _Alignas(16) unsigned char data[];
+} CjChunk;
+
+struct CjArena {
+    CjChunk *head; /* the chunk being filled; the older ones follow */
+    size_t next_cap;
+};
+
+static _Thread_local struct CjArena *cj_current;
+
+/* A chunk with room for cap bytes. A big one (a large tokenizer.json's first chunk is tens of MB)
+ * is made of whole 2 MiB pages and asks for transparent huge pages, which this kernel gives only
+ * on request: 4 KiB pages cost a large file's load ~15 ms more in page faults and TLB misses. A
+ * small file's is an ordinary allocation (a huge page would be 2 MiB zeroed for a few kB). */
+static CjChunk *cj_chunk_new(size_t cap) {
+    const size_t huge = (size_t)2 << 20;
+    if (cap > SIZE_MAX / 4) return NULL;
+    size_t bytes = sizeof(CjChunk) + cap;
+    CjChunk *c;
+    if (bytes >= huge) {
+        bytes = (bytes + huge - 1) & ~(huge - 1);
+        c = aligned_alloc(huge, bytes);
+        if (c) madvise(c, bytes, MADV_HUGEPAGE);
+    } else {
+        c = malloc(bytes);
+    }
+    if (!c) return NULL;
+    c->next = NULL, c->used = 0, c->cap = bytes - sizeof *c;
+    return c;
+}
+
+/* A new chunk for an allocation of n bytes, at least as big as the last (hostile input may need
+ * many times the text's size in nodes); out of line, so that cj_alloc's common path stays short. */
+static __attribute__((noinline)) void *cj_alloc_chunk(struct CjArena *a, size_t n) {
+    size_t cap = a->next_cap > n ? a->next_cap : n;
+    CjChunk *c = cj_chunk_new(cap);
+    if (!c) return NULL; /* cJSON reports a failed parse */
+    c->next = a->head;
+    a->head = c;
+    a->next_cap = cap;
+    c->used = n;
+    return c->data;
+}
+
+static void *CJSON_CDECL cj_alloc(size_t n) {
+    struct CjArena *a = cj_current;
+    if (!a) return malloc(n);
+    n = (n + 7) & ~(size_t)7; /* a node holds a double and pointers */
+    CjChunk *c = a->head;
+    if (!c || c->cap - c->used < n) return cj_alloc_chunk(a, n);
+    void *p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static int cj_owned(const struct CjArena *a, const void *p) {
+    for (const CjChunk *c = a ? a->head : NULL; c; c = c->next)
+        if ((const unsigned char *)p >= c->data && (const unsigned char *)p < c->data + c->cap)
+            return 1;
+    return 0;
+}
+
+static void CJSON_CDECL cj_free(void *p) {
+    if (!cj_owned(cj_current, p)) free(p);
+}
+
+static pthread_once_t cj_hooks_once = PTHREAD_ONCE_INIT;
+static void cj_hooks_install(void) {
+    cJSON_Hooks hooks = {cj_alloc, cj_free};
+    cJSON_InitHooks(&hooks);
+}
+
+/* An arena whose first chunk holds what a tokenizer.json of len bytes usually needs (about four
+ * times its text in nodes and strings; a large chunk's pages that are never touched are never
+ * mapped). */
+static struct CjArena *cj_arena_new(size_t len) {
+    struct CjArena *a = xcalloc(1, sizeof *a);
+    a->next_cap = 5 * len + (1u << 16);
+    return a;
+}
+
+static void cj_arena_free(struct CjArena *a) {
+    if (!a) return;
+    for (CjChunk *c = a->head, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(a);
+}
+
+/* cJSON_ParseWithLength with its allocations in arena. */
+static cJSON *cj_parse_in(struct CjArena *arena, const char *text, size_t len) {
+    pthread_once(&cj_hooks_once, cj_hooks_install);
+    cj_current = arena;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    cj_current = NULL;
+    return root;
+}
+
 /* ---- parsing: cJSON for the vocab and merges, jansson for the rest (see the header) ---- */
 
 /* The last member KEY of a cJSON object (jansson keeps the last of repeated keys), or NULL. */
@@ -36,42 +151,41 @@ static cJSON *cj_last(const cJSON *obj, const char *key) {
  * file should go to jansson whole (nothing kept). */
 static int parse_fast(TokJson *tj) {
     if (!tokjson_cjson_safe(tj->text, tj->len)) return -1;
-    cJSON *root = cJSON_ParseWithLength(tj->text, tj->len);
+    struct CjArena *arena = cj_arena_new(tj->len);
+    cJSON *root = cj_parse_in(arena, tj->text, tj->len);
     cJSON *model = cJSON_IsObject(root) ? cj_last(root, "model") : NULL;
     cJSON *vocab = cJSON_IsObject(model) ? cj_last(model, "vocab") : NULL;
     cJSON *merges = cJSON_IsObject(model) ? cj_last(model, "merges") : NULL;
-    if (!cJSON_IsObject(vocab) || !cJSON_IsArray(merges)) {
-        cJSON_Delete(root);
-        return -1;
-    }
-    /* a repeated "vocab" or "merges" before the last would come back in the printed rest */
-    for (cJSON *c = model->child; c; c = c->next)
+    /* a "vocab" or "merges" before the last would come back in the printed rest */
+    int repeated = 0;
+    for (cJSON *c = vocab && merges ? model->child : NULL; c; c = c->next)
         if (c != vocab && c != merges && c->string &&
-            (!strcmp(c->string, "vocab") || !strcmp(c->string, "merges"))) {
-            cJSON_Delete(root);
-            return -1;
-        }
-    cJSON_DetachItemViaPointer(model, vocab);
-    cJSON_DetachItemViaPointer(model, merges);
-    char *rest = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
+            (!strcmp(c->string, "vocab") || !strcmp(c->string, "merges")))
+            repeated = 1;
+    char *rest = NULL;
+    if (cJSON_IsObject(vocab) && cJSON_IsArray(merges) && !repeated) {
+        cJSON_DetachItemViaPointer(model, vocab);
+        cJSON_DetachItemViaPointer(model, merges);
+        rest = cJSON_PrintUnformatted(root); /* outside the arena's scope: malloc'd */
+    }
     json_error_t je;
     tj->root = rest ? json_loads(rest, 0, &je) : NULL;
-    free(rest);
-    if (!tj->root) {
-        cJSON_Delete(vocab);
-        cJSON_Delete(merges);
+    cJSON_free(rest);
+    if (!tj->root) { /* every node, the vocab's and merges' too, is in the arena */
+        cj_arena_free(arena);
         return -1;
     }
-    tj->cj_vocab = vocab, tj->cj_merges = merges;
+    tj->cj_vocab = vocab, tj->cj_merges = merges, tj->cj_arena = arena;
     return 0;
 }
 
 int tokjson_open(TokJson *tj, const char *path, Err *err) {
     memset(tj, 0, sizeof *tj);
     tj->path = path;
-    tj->text = read_file(path, &tj->len, err);
-    if (!tj->text) return -1;
+    /* mapped, not read: the page cache's pages, no copy (the parse reads the text once) */
+    if (map_file(&tj->file, path, err)) return -1;
+    tj->text = tj->file.data ? (const char *)tj->file.data : "";
+    tj->len = tj->file.size;
     if (parse_fast(tj)) {
         json_error_t je;
         tj->root = json_loadb(tj->text, tj->len, JSON_ALLOW_NUL, &je);
@@ -105,11 +219,10 @@ void tokjson_close(TokJson *tj) {
     free(tj->added);
     free(tj->merges);
     json_decref(tj->root);
-    cJSON_Delete(tj->cj_vocab);
-    cJSON_Delete(tj->cj_merges);
+    cj_arena_free(tj->cj_arena); /* cj_vocab's and cj_merges' nodes */
     if (tj->index.slots) strmap_free(&tj->index);
     buf_free(&tj->index_arena);
-    free(tj->text);
+    unmap_file(&tj->file);
     memset(tj, 0, sizeof *tj);
 }
 
@@ -137,11 +250,15 @@ static int merge_parts(const json_t *m, TjMerge *out) {
     return -1;
 }
 
-/* The same for a merge entry cJSON parsed (its strings hold no NUL: tokjson_cjson_safe). */
-static int merge_parts_cj(const cJSON *m, TjMerge *out) {
-    if (cJSON_IsString(m)) return split_merge(m->valuestring, strlen(m->valuestring), out);
-    const cJSON *a = cJSON_IsArray(m) ? m->child : NULL, *b = a ? a->next : NULL;
-    if (cJSON_IsString(a) && cJSON_IsString(b) && !b->next) {
+/* cJSON_IsString and the like, inline: the library's are a call per node, a million here. */
+static inline int cj_is(const cJSON *c, int type) { return c && (c->type & 0xFF) == type; }
+
+/* merge_parts for an entry cJSON parsed (its strings hold no NUL: tokjson_cjson_safe); a
+ * string's length is known. */
+static int merge_parts_cj(const cJSON *m, size_t len, TjMerge *out) {
+    if (cj_is(m, cJSON_String)) return split_merge(m->valuestring, len, out);
+    const cJSON *a = cj_is(m, cJSON_Array) ? m->child : NULL, *b = a ? a->next : NULL;
+    if (cj_is(a, cJSON_String) && cj_is(b, cJSON_String) && !b->next) {
         out->a = a->valuestring, out->al = strlen(a->valuestring);
         out->b = b->valuestring, out->bl = strlen(b->valuestring);
         return 0;
@@ -154,7 +271,7 @@ static int version_line(const char *s, size_t n) { return n >= 8 && !memcmp(s, "
 
 /* An id as cJSON holds it (a double): a whole number in 0 .. INT_MAX, else -1. */
 static long long cj_id(const cJSON *v) {
-    if (!cJSON_IsNumber(v)) return -1;
+    if (!cj_is(v, cJSON_Number)) return -1;
     double d = v->valuedouble;
     return d >= 0 && d <= 2147483647.0 && d == (double)(long long)d ? (long long)d : -1;
 }
@@ -201,9 +318,10 @@ static int read_merges(TokJson *tj, Err *err) {
         tj->merges = xmalloc(cap * sizeof *tj->merges);
         for (const cJSON *c = tj->cj_merges->child; c; c = c->next, i++) {
             if (tj->n_merges == cap) tj->merges = xrealloc(tj->merges, (cap *= 2) * sizeof *tj->merges);
-            if (cJSON_IsString(c) && version_line(c->valuestring, strlen(c->valuestring))) continue;
+            const size_t len = cj_is(c, cJSON_String) ? strlen(c->valuestring) : 0;
+            if (len && version_line(c->valuestring, len)) continue;
             TjMerge *m = &tj->merges[tj->n_merges];
-            if (merge_parts_cj(c, m))
+            if (merge_parts_cj(c, len, m))
                 return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", tj->path, i);
             m->index = i;
             tj->n_merges++;

@@ -10,7 +10,8 @@
  *
  * Two JSON libraries, for speed: jansson (the project's) reads everything but a BPE model's vocab
  * and merges, which cJSON parses about six times faster (Qwen3's 11 MB file: jansson ~300 ms
- * CPU, cJSON ~50 ms; jansson hashes every member of the 151k-entry vocab object). tokjson_open
+ * CPU, cJSON ~50 ms; jansson hashes every member of the 151k-entry vocab object); cJSON's nodes
+ * go to an arena that tokjson_close drops whole (tok_json_read.c says how). tokjson_open
  * parses the file with cJSON, detaches model.vocab and model.merges and hands the rest, printed
  * back, to jansson. A file cJSON could read differently from jansson (a \u0000 escape: cJSON's
  * strings end at NUL; a control byte; bytes that are not UTF-8, which cJSON does not check; a
@@ -18,8 +19,9 @@
  * as before: the same result, or jansson's error with its line and column (tok_json_check.h
  * checks the text; it does not see a raw tab or newline inside a string, which cJSON accepts).
  *
- * Ownership: a TokJson owns the file's text and its parsed trees; every string and node it hands
- * out lives until tokjson_close. Strings are (pointer, length): tokenizer.json may hold NUL bytes.
+ * Ownership: a TokJson owns the file's text (mapped, read-only) and its parsed trees; every
+ * string and node it hands out lives until tokjson_close. Strings are (pointer, length):
+ * tokenizer.json may hold NUL bytes.
  * Errors: -1 with one line "PATH: problem". */
 #ifndef COLDTOK_TOK_JSON_READ_H
 #define COLDTOK_TOK_JSON_READ_H
@@ -65,7 +67,8 @@ enum TjList { TJ_NORMALIZER, TJ_PRE_TOKENIZER, TJ_DECODER };
 
 typedef struct {
     const char *path; /* the caller's, for messages */
-    char *text;       /* the whole file */
+    MappedFile file;
+    const char *text; /* the whole file (mapped; not NUL-terminated) */
     size_t len;
     json_t *root;
     /* tokjson_open */
@@ -87,8 +90,10 @@ typedef struct {
     size_t cont_prefix_len;
     const char *eow_suffix; /* end_of_word_suffix, or NULL */
     size_t eow_suffix_len;
-    /* the fast route (see above): model.vocab and model.merges as cJSON detached them, or NULL */
+    /* the fast route (see above): model.vocab and model.merges as cJSON detached them, or NULL;
+     * their nodes live in cj_arena (tok_json_read.c) */
     struct cJSON *cj_vocab, *cj_merges;
+    struct CjArena *cj_arena;
     /* tokjson_vocab_id's index over vocab[], built at its first call */
     StrMap index;
     Buf index_arena;
