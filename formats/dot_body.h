@@ -419,8 +419,9 @@ ROWSF(q5_1, LQ_Q5_1, 24)
  * still dequantized by LD alone, summed in f32: with a unit vector, the reference's bit for bit.
  * Rows of the tile are rb bytes apart; row r, vector m to y[m * ldy + r]. A pass of MC vectors
  * takes tiles from TMIN vectors on (the types with factored kernels keep those below it); the
- * F16 and BF16 from one vector on (a 4-row tile at one vector is 1.3-1.5x a single row in cache),
- * F32 from three.
+ * F16 and BF16 from two vectors on, F32 from three (at one vector a 4-row tile is 1.45x a single
+ * row in cache, but the forward reads its weights from memory and measured it no faster, perhaps
+ * 3% slower: one position keeps its kernel).
  * Rows per tile for MC vectors of NV weight vectors a step: the RT * MC sums and RT * NV weight
  * vectors in registers (AVX-512 has 32; 3 x 8 + 3 x 2 fit, 3 x 8 + 3 x 4 do not); in cache, at 8
  * vectors, 3 rows 15-20% faster than 2 for the 2-vector steps (bench_matvec, docs/models.md). */
@@ -434,7 +435,7 @@ ROWSF(q5_1, LQ_Q5_1, 24)
 #define TILE_MINK 4 /* Q4_K's and Q5_K's (fewer: their factored kernels, dotk_ below) */
 #endif
 #ifndef TILE_MINF
-#define TILE_MINF 1 /* the float types' */
+#define TILE_MINF 2 /* F16's and BF16's (one vector: the one-row kernel, see below) */
 #endif
 /* The tiles prefetch the next tile's rows at the same step (a tile ahead; PF_AHEAD bytes ahead of
  * each row would land in the rows the tile reads already, the next tile's starts unfetched). */
