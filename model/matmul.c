@@ -171,9 +171,21 @@ typedef struct {
 /* 1 when y = x . W^T for M rows of x goes through the fused kernels. A GPTQ / AWQ / ... packed
  * layer too: its rows unpacked to f32 by chunks, then the F32 kernel (so it gives its f32 twin's
  * results bit for bit, as on the panel path). */
+/* The i-quants' kernels decode every weight again for each pass of 4 (IQ4) or 8 (grids) vectors,
+ * so beyond 8 positions their panels win (bench_llama, 16 positions / one: 7-8x fused against
+ * 1.8-2.3x through panels); the other types' passes share one decoding (row tiles). */
+static int dot_max_m(uint32_t type) {
+    switch (type) {
+    case Q_IQ4_NL: case Q_IQ4_XS: case Q_IQ3_S: case Q_IQ3_XXS: case Q_IQ2_XS: case Q_IQ2_XXS: case Q_IQ2_S:
+    case Q_IQ1_S: case Q_IQ1_M: return 8;
+    default: return DOT_MAX_M;
+    }
+}
+
 static int use_dot(const Matmul *mm, const Tensor *W, int M) {
-    if (mm->bf16 || M > DOT_MAX_M) return 0;
-    return dot_has(&mm->dot, W->hq.method != HQ_NONE ? Q_F32 : W->type);
+    uint32_t type = W->hq.method != HQ_NONE ? Q_F32 : W->type;
+    if (mm->bf16 || M > dot_max_m(type)) return 0;
+    return dot_has(&mm->dot, type);
 }
 
 /* Bytes of one row of W as the fused kernel reads it (packed layers: unpacked f32). */
