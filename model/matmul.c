@@ -735,7 +735,9 @@ Matmul *mm_new(const Model *m, int bf16, Err *err) {
      * the two paths with it) */
     const char *how = getenv("COLDTOK_MATMUL");
     if (how && !strcmp(how, "panels")) memset(mm->dot.rows, 0, sizeof mm->dot.rows);
-    else if (!bf16) snprintf(mm->dot_desc, sizeof mm->dot_desc, "fused %s dot (M <= %d)", dot_level_name(mm->dot.level), DOT_MAX_M);
+    else if (!bf16)
+        snprintf(mm->dot_desc, sizeof mm->dot_desc, "fused %s dot (M <= %d, i-quants 8)", dot_level_name(mm->dot.level),
+                 DOT_MAX_M);
     mm->n_threads = mm_threads();
 #ifdef _OPENMP
     omp_set_max_active_levels(1); /* oneDNN inside our regions: never a nested team */
