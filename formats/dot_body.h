@@ -378,6 +378,14 @@ ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
             acc[m][u] = VFMA(s, VSET1(d[b]), acc[m][u]);                                           \
         }                                                                                          \
     }                                                                                              \
+    /* n <= 16 consecutive blocks from blk: even ones into acc[m][0], odd ones into acc[m][1] */   \
+    ATTR void FN(blocksf_##T)(const uint8_t *blk, const float *xb, int64_t K, const float *d, int n, \
+                              const int MC, V acc[FMAX][2]) {                                       \
+        int b = 0;                                                                                 \
+        for (; b + 2 <= n; b += 2)                                                                 \
+            _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++) FN(blockf_##T)(blk, xb, K, d, b + u, MC, acc, u); \
+        if (b < n) FN(blockf_##T)(blk, xb, K, d, b, MC, acc, 0);                                    \
+    }                                                                                              \
     ATTR void FN(rowf_##T)(const uint8_t *row, int64_t K, const float *x, float *y, int64_t ldy,    \
                            const int MC) {                                                         \
         V acc[FMAX][2];                                                                            \
@@ -389,11 +397,7 @@ ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
             FN(scales16)(row, BB, b0, n, d);                                                       \
             const uint8_t *blk = row + (size_t)b0 * BB;                                            \
             FN(prefetch)(blk, 16 * BB);                                                            \
-            const float *xb = x + b0 * 32;                                                         \
-            int b = 0;                                                                             \
-            for (; b + 2 <= n; b += 2)                                                             \
-                _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++) FN(blockf_##T)(blk, xb, K, d, b + u, MC, acc, u); \
-            if (b < n) FN(blockf_##T)(blk, xb, K, d, b, MC, acc, 0);                                \
+            FN(blocksf_##T)(blk, x + b0 * 32, K, d, n, MC, acc);                                   \
         }                                                                                          \
         _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1])); \
     }
@@ -401,7 +405,7 @@ ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
 ROWSF(q8_0, FN(lq_q8_0), 34)
 ROWSF(q4_0, LQ_Q4_0, 18)
 ROWSF(q5_0, LQ_Q5_0, 22)
-ROWSF(q4_1, FN(lq_q4_1), 20) /* their blockf_ only: the rows are rowf1_ below (the mins) */
+ROWSF(q4_1, FN(lq_q4_1), 20) /* their blocksf_ only: the rows are rowf1_ below (the mins) */
 ROWSF(q5_1, LQ_Q5_1, 24)
 
 #undef ROWSF
@@ -743,11 +747,7 @@ ROWSK(q5_k, FN(kq_q5_k), 176)
             FN(scales16)(row + 2, BB, b0, n, mins);                                                 \
             const uint8_t *blk = row + (size_t)b0 * BB;                                             \
             FN(prefetch)(blk, 16 * BB);                                                             \
-            const float *xb = x + b0 * 32;                                                          \
-            int b = 0;                                                                              \
-            for (; b + 2 <= n; b += 2)                                                              \
-                _Pragma("GCC unroll 2") for (int u = 0; u < 2; u++) FN(blockf_##T)(blk, xb, K, d, b + u, MC, acc, u); \
-            if (b < n) FN(blockf_##T)(blk, xb, K, d, b, MC, acc, 0);                                 \
+            FN(blocksf_##T)(blk, x + b0 * 32, K, d, n, MC, acc);                                    \
             _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++)                                    \
                 accm[m] = VFMA(VLOADX(mins), VLOADX(xs + m * xstride + b0), accm[m]);               \
         }                                                                                           \

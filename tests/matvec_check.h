@@ -1,5 +1,5 @@
 /* matvec_check: the two checks tests/test_matvec*.c make of a fused kernel (formats/dot.h) on rows
- * of stored weights whose reference weights (qdequant_row's) the caller has computed:
+ * of stored weights whose reference weights (qdequant_row's: mv_ref_rows) the caller has computed:
  *   mv_against_double  vectors x [max_m][K] (the caller's values), M = 1 .. max_m (every M, or
  *                      with all_m = 0 only 1..5 and max_m: the sanitizer build's reduction), an
  *                      output stride of rows + 3 whose gaps must stay untouched; each output within
@@ -18,6 +18,30 @@
 #include "formats/dot.h"
 #include "formats/qtype.h"
 #include "tests/testutil.h"
+
+/* Bytes of a row of K weights: the float types need not be whole blocks of 32 here. */
+static size_t mv_row_bytes(uint32_t type, int K) {
+    return type == Q_F32 ? 4u * K : type == Q_F16 || type == Q_BF16 ? 2u * K : qtype_row_bytes(type, K);
+}
+
+/* The reference weights [rows][K] of the stored rows w, by qdequant_row (the float types weight by
+ * weight); the caller frees them. */
+static float *mv_ref_rows(uint32_t type, const uint8_t *w, int rows, int K) {
+    const size_t rb = mv_row_bytes(type, K);
+    float *ref = malloc((size_t)rows * K * sizeof(float));
+    assert_non_null(ref);
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *row = w + (size_t)r * rb;
+        float *out = ref + (size_t)r * K;
+        if (type == Q_F32 || type == Q_F16 || type == Q_BF16) {
+            for (int k = 0; k < K; k++)
+                assert_int_equal(qdequant_row(type, row + (size_t)k * (type == Q_F32 ? 4 : 2), out + k, 1), 0);
+        } else {
+            assert_int_equal(qdequant_row(type, row, out, K), 0);
+        }
+    }
+    return ref;
+}
 
 static double mv_against_double(const Dot *d, uint32_t type, const uint8_t *w, const float *ref, int rows, int K,
                                 const float *x, int max_m, int all_m, const char *what) {

@@ -37,7 +37,7 @@ static double uniform(void) { /* [-1, 1) */
 /* rows x K weights of `type` from random values (a few rows scaled up or down a lot, so the block
  * scales vary); returns the stored bytes. */
 static uint8_t *make_rows(uint32_t type, int rows, int K) {
-    size_t rb = type == Q_F32 ? 4u * K : type == Q_F16 || type == Q_BF16 ? 2u * K : qtype_row_bytes(type, K);
+    size_t rb = mv_row_bytes(type, K);
     uint8_t *w = malloc((size_t)rows * rb);
     float *v = malloc((size_t)K * sizeof(float));
     assert_non_null(w), assert_non_null(v);
@@ -57,33 +57,11 @@ static uint8_t *make_rows(uint32_t type, int rows, int K) {
     return w;
 }
 
-/* The reference weights of the rows, dequantized by qdequant_row (the float types piece by
- * piece: their rows need not be whole blocks of 32 here). */
-static float *ref_rows(uint32_t type, const uint8_t *w, size_t rb, int rows, int K) {
-    float *ref = malloc((size_t)rows * K * sizeof(float));
-    assert_non_null(ref);
-    for (int r = 0; r < rows; r++) {
-        const uint8_t *row = w + (size_t)r * rb;
-        float *out = ref + (size_t)r * K;
-        if (type == Q_F32 || type == Q_F16 || type == Q_BF16) {
-            for (int k = 0; k < K; k++)
-                assert_int_equal(qdequant_row(type, row + (size_t)k * (type == Q_F32 ? 4 : 2), out + k, 1), 0);
-        } else {
-            assert_int_equal(qdequant_row(type, row, out, K), 0);
-        }
-    }
-    return ref;
-}
-
-static size_t row_bytes(uint32_t type, int K) {
-    return type == Q_F32 ? 4u * K : type == Q_F16 || type == Q_BF16 ? 2u * K : qtype_row_bytes(type, K);
-}
-
 /* The kernel of d for `type` against double dot products of the reference weights; returns the
  * worst error relative to sum |w x|. */
 static double against_double(const Dot *d, uint32_t type, int rows, int K) {
     uint8_t *w = make_rows(type, rows, K);
-    float *ref = ref_rows(type, w, row_bytes(type, K), rows, K), *x = malloc((size_t)MAX_M * K * sizeof(float));
+    float *ref = mv_ref_rows(type, w, rows, K), *x = malloc((size_t)MAX_M * K * sizeof(float));
     assert_non_null(x);
     for (int i = 0; i < MAX_M * K; i++) x[i] = (float)(uniform() * (i % 5 == 0 ? 10.0 : 1.0));
     double worst = mv_against_double(d, type, w, ref, rows, K, x, MAX_M, 1, "");
@@ -96,7 +74,7 @@ static double against_double(const Dot *d, uint32_t type, int rows, int K) {
  * Q5_1, more the per-weight ones, in tiles of 2-4 rows and single rows: 7 rows have both). */
 static void weights_exact(const Dot *d, uint32_t type, int rows, int K) {
     uint8_t *w = make_rows(type, rows, K);
-    float *ref = ref_rows(type, w, row_bytes(type, K), rows, K);
+    float *ref = mv_ref_rows(type, w, rows, K);
     const int Ms[] = {1, 2, 4, MAX_M};
     for (int i = 0; i < 4; i++) mv_weights_exact(d, type, w, ref, rows, K, Ms[i], "");
     free(w), free(ref);

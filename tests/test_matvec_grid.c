@@ -66,20 +66,11 @@ static uint8_t *make_rows(uint32_t type, int rows, int K) {
     return w;
 }
 
-/* The rows' reference weights, by qdequant_row. */
-static float *ref_rows(uint32_t type, const uint8_t *w, int rows, int K) {
-    float *ref = malloc((size_t)rows * K * sizeof(float));
-    assert_non_null(ref);
-    for (int r = 0; r < rows; r++)
-        assert_int_equal(qdequant_row(type, w + (size_t)r * qtype_row_bytes(type, K), ref + (size_t)r * K, K), 0);
-    return ref;
-}
-
 /* The kernel against double dot products of the reference weights; returns the worst error
  * relative to sum |w x|. Under the sanitizers M 6..15 are skipped. */
 static double against_double(const Dot *d, uint32_t type, int rows, int K) {
     uint8_t *w = make_rows(type, rows, K);
-    float *ref = ref_rows(type, w, rows, K), *x = malloc((size_t)MAX_M * K * sizeof(float));
+    float *ref = mv_ref_rows(type, w, rows, K), *x = malloc((size_t)MAX_M * K * sizeof(float));
     assert_non_null(x);
     for (int i = 0; i < MAX_M * K; i++) x[i] = (float)(uniform() * (i % 5 == 0 ? 10.0 : 1.0));
     const double worst = mv_against_double(d, type, w, ref, rows, K, x, MAX_M, !sanitized(), "");
@@ -90,7 +81,7 @@ static double against_double(const Dot *d, uint32_t type, int rows, int K) {
 /* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit. */
 static void weights_exact(const Dot *d, uint32_t type, int rows, int K, int M) {
     uint8_t *w = make_rows(type, rows, K);
-    float *ref = ref_rows(type, w, rows, K);
+    float *ref = mv_ref_rows(type, w, rows, K);
     mv_weights_exact(d, type, w, ref, rows, K, M, "");
     free(w), free(ref);
 }

@@ -59,20 +59,11 @@ static uint8_t *make_rows(uint32_t type, int rows, int K, int raw) {
     return w;
 }
 
-/* The rows' reference weights, by qdequant_row. */
-static float *ref_rows(uint32_t type, const uint8_t *w, int rows, int K) {
-    float *ref = malloc((size_t)rows * K * sizeof(float));
-    assert_non_null(ref);
-    for (int r = 0; r < rows; r++)
-        assert_int_equal(qdequant_row(type, w + (size_t)r * qtype_row_bytes(type, K), ref + (size_t)r * K, K), 0);
-    return ref;
-}
-
 /* The kernel of d for `type` against double dot products of the reference weights; returns the
  * worst error relative to sum |w x|. */
 static double against_double(const Dot *d, uint32_t type, int rows, int K, int raw) {
     uint8_t *w = make_rows(type, rows, K, raw);
-    float *ref = ref_rows(type, w, rows, K), *x = malloc((size_t)MAX_M * K * sizeof(float));
+    float *ref = mv_ref_rows(type, w, rows, K), *x = malloc((size_t)MAX_M * K * sizeof(float));
     assert_non_null(x);
     for (int i = 0; i < MAX_M * K; i++) x[i] = (float)(uniform() * (i % 5 == 0 ? 10.0 : 1.0));
     double worst = mv_against_double(d, type, w, ref, rows, K, x, MAX_M, 1, raw ? " (random bytes)" : "");
@@ -83,7 +74,7 @@ static double against_double(const Dot *d, uint32_t type, int rows, int K, int r
 /* With x = e_k (vector m is e_{k+m}), the output is each weight itself, bit for bit. */
 static void weights_exact_m(const Dot *d, uint32_t type, int rows, int K, int M, int raw) {
     uint8_t *w = make_rows(type, rows, K, raw);
-    float *ref = ref_rows(type, w, rows, K);
+    float *ref = mv_ref_rows(type, w, rows, K);
     mv_weights_exact(d, type, w, ref, rows, K, M, raw ? " (random bytes)" : "");
     free(w), free(ref);
 }
