@@ -38,6 +38,13 @@ void *xmalloc(size_t n) {
     return p;
 }
 
+void *xmalloc_aligned(size_t n) {
+    /* aligned_alloc wants a multiple of the alignment */
+    void *p = aligned_alloc(64, n ? (n + 63) / 64 * 64 : 64);
+    if (!p) die_oom(n);
+    return p;
+}
+
 void *xcalloc(size_t count, size_t size) {
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) die_oom(count * size);
