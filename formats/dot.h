@@ -22,6 +22,10 @@
  * operations. Either way the result is within the f32 summation bound of the reference
  * weights' dot product, and with a unit vector x it is the reference f32 weight bit for bit.
  *
+ * On AVX-512, passes of 9 to 16 vectors over the per-weight types run as a small matrix product
+ * (formats/dot_gemm.h): each weight dequantized once by the same loaders into an f32 buffer, then
+ * 4 rows x 4 vectors at a time.
+ *
  * Kernels: AVX-512 and AVX2 (+FMA, F16C) on x86-64, picked at run time (formats/dot_x86.c), for
  * F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS and the seven grid
  * i-quants above; a portable C

@@ -363,8 +363,11 @@ ATTR void FN(scales16)(const uint8_t *row, size_t bb, int64_t b0, int n, float *
 #ifndef PF_AHEAD
 #define PF_AHEAD 3072
 #endif
+#ifndef PF_HINT
+#define PF_HINT _MM_HINT_T0
+#endif
 ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
-    for (int i = 0; i < bytes; i += 64) _mm_prefetch((const char *)p + PF_AHEAD + i, _MM_HINT_T0);
+    for (int i = 0; i < bytes; i += 64) _mm_prefetch((const char *)p + PF_AHEAD + i, PF_HINT);
 }
 #define ROWSF(T, LQ, BB)                                                                            \
     ATTR void FN(blockf_##T)(const uint8_t *blk, const float *xb, int64_t K, const float *d, int b,  \
@@ -449,6 +452,17 @@ ROWSF(q5_1, LQ_Q5_1, 24)
 ATTR void FN(prefetcht)(const uint8_t *p, int bytes) {
     for (int i = 0; i < bytes; i += 64) _mm_prefetch((const char *)p + i, TILE_HINT);
 }
+#ifdef GEMM_MIN /* passes of GEMM_MIN to 16 vectors as a small matrix product (formats/dot_gemm.h) */
+#include "formats/dot_gemm.h"
+#define GEMM_TRY(T)                                                                                \
+    if (M >= GEMM_MIN) {                                                                           \
+        const int64_t done = FN(gemm_##T)(w, rb, n_rows, K, x, M, y, ldy);                        \
+        w += done * rb, y += done, n_rows -= done;                                                 \
+    }
+#else
+#define GEMM(T, LD, NV, SBN, SBD, INPLACE)
+#define GEMM_TRY(T)
+#endif
 #define TILE(T, LD, NV, WK, SBN, SBD, TMIN)                                                             \
     ATTR void FN(rowt_##T)(const uint8_t *row, size_t rb, int64_t K, const float *x, float *y, int64_t ldy, \
                            const int MC, const int RT) {                                           \
@@ -542,6 +556,7 @@ ATTR void FN(prefetcht)(const uint8_t *p, int bytes) {
     TILE(T, LD, NV, WK, SBN, SBD, TMIN)                                                            \
     KATTR void FN(dot_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
                            int M, float *y, int64_t ldy) {                                         \
+        GEMM_TRY(T)                                                                                \
         for (int m0 = 0; m0 < M; m0 += MCMAX) {                                                    \
             const int mc = M - m0 < MCMAX ? M - m0 : MCMAX;                                        \
             const float *xm = x + m0 * K;                                                          \
@@ -569,6 +584,17 @@ ATTR void FN(prefetcht)(const uint8_t *p, int bytes) {
         }                                                                                          \
     }
 
+GEMM(f32, FN(ld_f32), 2, 128, 1, 1)
+GEMM(f16, FN(ld_f16), 2, 64, 1, 0)
+GEMM(bf16, FN(ld_bf16), 2, 64, 1, 0)
+GEMM(q8_0, FN(ld_q8_0), 2, 34, 1, 0)
+GEMM(q4_0, LD_Q4_0, 2, 18, 1, 0)
+GEMM(q5_0, LD_Q5_0, 2, 22, 1, 0)
+GEMM(q4_1, FN(ld_q4_1), 2, 20, 1, 0)
+GEMM(q5_1, FN(ld_q5_1), 2, 24, 1, 0)
+GEMM(q4_k, LD_Q4_K, 4, 144, 4, 0)
+GEMM(q5_k, LD_Q5_K, 4, 176, 4, 0)
+GEMM(q6_k, FN(ld_q6_k), 4, 210, 4, 0)
 ROWS(f32, FN(ld_f32), 2, wk_f32, FN(row_f32), 128, 1, 3) /* 1-2 vectors: tiles 10-15% slower in cache (twice the prefetches a step) */
 ROWS(f16, FN(ld_f16), 2, wk_f16, FN(row_f16), 64, 1, TILE_MINF)
 ROWS(bf16, FN(ld_bf16), 2, wk_bf16, FN(row_bf16), 64, 1, TILE_MINF)
@@ -823,6 +849,7 @@ ATTR void FN(row6_q6_k)(const uint8_t *row, int64_t K, const float *x, float *y,
 
 KATTR void FN(dot6_q6_k)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, int M, float *y,
                          int64_t ldy) {
+    GEMM_TRY(q6_k)
     for (int m0 = 0; m0 < M; m0 += MCMAX) {
         const int mc = M - m0 < MCMAX ? M - m0 : MCMAX;
         const float *xm = x + m0 * K;
@@ -845,6 +872,8 @@ KATTR void FN(dot6_q6_k)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K,
 #endif
 
 #undef ROWS
+#undef GEMM
+#undef GEMM_TRY
 #undef LD_Q4_0
 #undef LD_Q4_K
 #undef LD_Q5_0

@@ -84,6 +84,10 @@ A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
 #define ATTR A512
 #define KATTR __attribute__((target(ISA512))) static
 #define MCMAX 8
+#ifndef GEMM_MIN_512
+#define GEMM_MIN_512 9
+#endif
+#define GEMM_MIN GEMM_MIN_512 /* passes of this many vectors and more: formats/dot_gemm.h */
 #define NACC 2
 #include "formats/dot_body.h"
 #include "formats/dot_iq4.h"
@@ -120,6 +124,7 @@ A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
 #undef KATTR
 #undef MCMAX
 #undef NACC
+#undef GEMM_MIN
 
 /* ---- AVX2: V is two __m256 (16 floats, low half first) ---- */
 

@@ -3,7 +3,7 @@
  *   - against the f32 path computed independently: each row dequantized by qdequant_row (the
  *     reference dequantizer) and dotted with each vector in double; odd row counts (1, 7, 33),
  *     M = 1..16, an output stride wider than the rows (the gaps must stay untouched), K of one and
- *     of several blocks (and, for the float types, K that is not a multiple of 32). Bound: the
+ *     of several blocks, and of 1280 columns (and, for the float types, K that is not a multiple of 32). Bound: the
  *     f32 summation error, |kernel - double| <= 1e-5 * sum |w x| (a few hundred terms of unit
  *     roundoff 6e-8 at most; 10x tighter than the logits tests' 1e-4 against float64);
  *   - each weight bit for bit: with x the unit vectors e_k, the kernel's output is W[r, k] itself
@@ -91,12 +91,13 @@ static void level(int lvl) {
         uint32_t type = TYPES[t];
         assert_true(dot_has(&d, type));
         int blk = qtype_block_elems(type) > 32 ? qtype_block_elems(type) : 32;
-        int Ks[] = {blk, 3 * blk, type == Q_F32 || type == Q_F16 || type == Q_BF16 ? 67 : 2 * blk};
+        /* 1280: more than the 1024 columns a small-matrix-product tile decodes at once (dot_gemm.h) */
+        int Ks[] = {blk, 3 * blk, type == Q_F32 || type == Q_F16 || type == Q_BF16 ? 67 : 2 * blk, 1280};
         double worst = 0;
         for (int i = 0; i < 3; i++)
-            for (int j = 0; j < 3; j++) worst = fmax(worst, against_double(&d, type, row_counts[i], Ks[j]));
-        printf("# %-8s %-5s rows 1, 7, 33, K %d, %d, %d, M 1..%d: worst |error| / sum |w x| = %.2g\n",
-               dot_level_name(d.level), qtype_name(type), Ks[0], Ks[1], Ks[2], MAX_M, worst);
+            for (int j = 0; j < 4; j++) worst = fmax(worst, against_double(&d, type, row_counts[i], Ks[j]));
+        printf("# %-8s %-5s rows 1, 7, 33, K %d, %d, %d, %d, M 1..%d: worst |error| / sum |w x| = %.2g\n",
+               dot_level_name(d.level), qtype_name(type), Ks[0], Ks[1], Ks[2], Ks[3], MAX_M, worst);
         weights_exact(&d, type, 7, 2 * blk);
     }
 }
