@@ -1,4 +1,6 @@
-/* The merge table a tokenizer.json load builds (tokenizer/tok_json.c), entry by entry: every
+/* What a tokenizer.json load builds, and what it leaves for later.
+ *
+ * The merge table (tokenizer/tok_json.c), entry by entry: every
  * listed merge (a, b) must be in t->merges with its rank (its place in the list) and the id of
  * the piece it builds, and nothing else may be there.
  *
@@ -9,7 +11,11 @@
  * lists them: the guess "the same id" must hold), with and without a continuing_subword_prefix
  * ("##", which the joined piece drops from b); their merges listed in the order of the tokens'
  * ids (every guess right) and shuffled (most wrong), cut to 1, 47, 48, 49, 96, 97 entries and
- * the whole list (so the last batch is full, short, or the only one). */
+ * the whole list (so the last batch is full, short, or the only one).
+ *
+ * The bytes map behind tok_id_of_bytes is built at its first call (tok_build.c): threads that
+ * ask at once on a fresh Tokenizer all get every token's id. */
+#include <pthread.h>
 #include <unistd.h>
 
 #include "tests/testutil.h"
@@ -160,10 +166,49 @@ static void repeated_merge(void **state) {
     tok_free(t);
 }
 
+enum { ASKERS = 4 };
+
+typedef struct {
+    const Tokenizer *t;
+    const Spec *s;
+    int wrong;
+} Asker;
+
+static void *ask_bytes(void *arg) {
+    Asker *a = arg;
+    for (int id = a->s->n_tok - 1; id >= 0; id--) /* from the end: not the builder's order */
+        if (tok_id_of_bytes(a->t, a->s->tok[id], strlen(a->s->tok[id])) != id) a->wrong++;
+    if (tok_id_of_bytes(a->t, "zz", 2) != -1) a->wrong++;
+    return NULL;
+}
+
+static void bytes_map_at_first_call(void **state) {
+    (void)state;
+    static Spec s;
+    make_spec(&s, "##");
+    for (int round = 0; round < 8; round++) {
+        Tokenizer *t = load_spec(&s, s.n_merges, "##");
+        pthread_t th[ASKERS];
+        Asker a[ASKERS];
+        for (int k = 0; k < ASKERS; k++) {
+            a[k] = (Asker){t, &s, 0};
+            assert_int_equal(pthread_create(&th[k], NULL, ask_bytes, &a[k]), 0);
+        }
+        for (int k = 0; k < ASKERS; k++) {
+            pthread_join(th[k], NULL);
+            assert_int_equal(a[k].wrong, 0);
+        }
+        tok_free(t);
+    }
+    /* a Tokenizer freed without ever being asked */
+    tok_free(load_spec(&s, 10, "##"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(merge_table),
         cmocka_unit_test(repeated_merge),
+        cmocka_unit_test(bytes_map_at_first_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
