@@ -368,8 +368,8 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
         if (m) {
             size_t skip = t->cont_prefix_len <= m->bl ? t->cont_prefix_len : m->bl;
             q[nq].m = m;
-            q[nq].h[0] = tok_hash(m->a, m->al);
-            q[nq].h[1] = tok_hash(m->b, m->bl);
+            q[nq].h[0] = m->ha;
+            q[nq].h[1] = m->hb;
             strmap_prefetch(&t->piece_map, q[nq].h[0]);
             strmap_prefetch(&t->piece_map, q[nq].h[1]);
             q[nq].joined_id = -1;

@@ -324,6 +324,7 @@ static int read_merges(TokJson *tj, Err *err) {
             if (merge_parts_cj(c, len, m))
                 return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", tj->path, i);
             m->index = i;
+            m->ha = tok_hash(m->a, m->al), m->hb = tok_hash(m->b, m->bl);
             tj->n_merges++;
         }
         return 0;
@@ -337,6 +338,7 @@ static int read_merges(TokJson *tj, Err *err) {
         if (merge_parts(v, m))
             return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", tj->path, i);
         m->index = i;
+        m->ha = tok_hash(m->a, m->al), m->hb = tok_hash(m->b, m->bl);
         tj->n_merges++;
     }
     return 0;
