@@ -263,6 +263,16 @@ const uint16_t tok_byte_to_cp[256] = {
     R(0xF8)};
 #undef R
 
+int tok_cp_to_byte(uint32_t cp) {
+    if (cp >= 0x21 && cp <= 0x7E) return (int)cp;
+    if (cp >= 0xA1 && cp <= 0xAC) return (int)cp;
+    if (cp >= 0xAE && cp <= 0xFF) return (int)cp;
+    if (cp >= 0x100 && cp <= 0x120) return (int)(cp - 0x100);
+    if (cp >= 0x121 && cp <= 0x142) return (int)(cp - 0x121 + 0x7F);
+    if (cp == 0x143) return 0xAD;
+    return -1;
+}
+
 /* ---- quoting file content in a message ---- */
 
 const char *tok_shown(const char *s, size_t n, char *buf, size_t cap) {

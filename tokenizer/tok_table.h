@@ -129,17 +129,8 @@ size_t trie_longest(const Trie *t, const char *s, size_t len, int32_t *val);
 
 /* GPT-2's byte <-> printable code point table. */
 extern const uint16_t tok_byte_to_cp[256];
-/* Byte for code point cp in that table, or -1. Inline: a byte-level vocabulary's load decodes
- * each of its million characters. */
-static inline int tok_cp_to_byte(uint32_t cp) {
-    if (cp >= 0x21 && cp <= 0x7E) return (int)cp;
-    if (cp >= 0xA1 && cp <= 0xAC) return (int)cp;
-    if (cp >= 0xAE && cp <= 0xFF) return (int)cp;
-    if (cp >= 0x100 && cp <= 0x120) return (int)(cp - 0x100);
-    if (cp >= 0x121 && cp <= 0x142) return (int)(cp - 0x121 + 0x7F);
-    if (cp == 0x143) return 0xAD;
-    return -1;
-}
+/* Byte for code point cp in that table, or -1. */
+int tok_cp_to_byte(uint32_t cp);
 
 /* File content made fit for a one-line error message: at most ~60 characters, control and
  * non-UTF-8 bytes as \xNN, "..." when cut. Returns buf (cap >= 256). */
