@@ -9,6 +9,7 @@ Tokenizer *tok_new(char *path) {
     t->path = path;
     t->bos = t->eos = t->unk = -1;
     for (int i = 0; i < 256; i++) t->byte_id[i] = -1;
+    pthread_mutex_init(&t->bytes_lock, NULL);
     return t;
 }
 
@@ -48,6 +49,32 @@ static int bytes_rank(unsigned f) {
     if (f & TOK_BYTE) return 2;
     if (f & TOK_ADDED) return 1;
     return 0;
+}
+
+const StrMap *tok_bytes_map(const Tokenizer *tc) {
+    if (atomic_load_explicit(&tc->bytes_ready, memory_order_acquire)) return &tc->bytes_map;
+    Tokenizer *t = (Tokenizer *)tc; /* allocated by tok_new: the lazy part is not const */
+    pthread_mutex_lock(&t->bytes_lock);
+    if (!atomic_load_explicit(&t->bytes_ready, memory_order_relaxed)) {
+        strmap_init(&t->bytes_map, (size_t)t->n_vocab);
+        /* hashes first, then prefetching inserts */
+        uint64_t *h = xmalloc(((size_t)t->n_vocab + 1) * sizeof *h);
+        for (int id = 0; id < t->n_vocab; id++)
+            h[id] = tok_hash(t->arena.data + t->bytes_off[id], t->bytes_len[id]);
+        for (int id = 0; id < t->n_vocab; id++) {
+            if (id + 8 < t->n_vocab) strmap_prefetch(&t->bytes_map, h[id + 8]);
+            int r = bytes_rank(t->flags[id]);
+            if (r < 0 || !t->bytes_len[id]) continue;
+            long e = strmap_add_hashed(&t->bytes_map, t->arena.data, t->bytes_off[id],
+                                       t->bytes_len[id], id, h[id]);
+            int cur = t->bytes_map.slots[e].val;
+            if (cur != id && bytes_rank(t->flags[cur]) > r) t->bytes_map.slots[e].val = id;
+        }
+        free(h);
+        atomic_store_explicit(&t->bytes_ready, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&t->bytes_lock);
+    return &t->bytes_map;
 }
 
 int tok_finish(Tokenizer *t, Err *err) {
@@ -91,21 +118,6 @@ int tok_finish(Tokenizer *t, Err *err) {
         t->bytes_len[id] = (uint32_t)b.len;
     }
     buf_free(&b);
-    strmap_init(&t->bytes_map, (size_t)t->n_vocab);
-    uint64_t *h =
-        xmalloc(((size_t)t->n_vocab + 1) * sizeof *h); /* hashes first, then prefetching inserts */
-    for (int id = 0; id < t->n_vocab; id++)
-        h[id] = tok_hash(t->arena.data + t->bytes_off[id], t->bytes_len[id]);
-    for (int id = 0; id < t->n_vocab; id++) {
-        if (id + 8 < t->n_vocab) strmap_prefetch(&t->bytes_map, h[id + 8]);
-        int r = bytes_rank(t->flags[id]);
-        if (r < 0 || !t->bytes_len[id]) continue;
-        long e = strmap_add_hashed(&t->bytes_map, t->arena.data, t->bytes_off[id], t->bytes_len[id],
-                                   id, h[id]);
-        int cur = t->bytes_map.slots[e].val;
-        if (cur != id && bytes_rank(t->flags[cur]) > r) t->bytes_map.slots[e].val = id;
-    }
-    free(h);
     /* Merges only ever build vocabulary tokens, so when no token has "▁" right after another
      * character, no merge crosses the boundary before such a "▁" in a word: an unsplit
      * SentencePiece-style text (Llama 2) can be merged word by word, and memoized. */
@@ -166,6 +178,7 @@ void tok_free(Tokenizer *t) {
     strmap_free(&t->piece_map);
     strmap_free(&t->added_map);
     strmap_free(&t->bytes_map);
+    pthread_mutex_destroy(&t->bytes_lock);
     pairmap_free(&t->merges);
     free(t->cont_prefix);
     free(t->eow_suffix);

@@ -22,8 +22,11 @@ void tok_alloc_table(Tokenizer *t, int n_vocab);
  * tok_id_of_piece answers). */
 int tok_find_piece(const Tokenizer *t, const char *piece, size_t len);
 
-/* After the loader filled pieces/flags/added tokens and steps: computes bytes, the bytes map,
- * byte ids, flags of holes, and the normalized added-token trie. */
+/* After the loader filled pieces/flags/added tokens and steps: computes bytes, byte ids, flags
+ * of holes, and the normalized added-token trie. */
 int tok_finish(Tokenizer *t, Err *err);
+/* The bytes map (bytes -> id), built at the first call, once, whichever threads ask; a finished
+ * Tokenizer is otherwise read-only. */
+const StrMap *tok_bytes_map(const Tokenizer *t);
 
 #endif

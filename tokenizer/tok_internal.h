@@ -27,6 +27,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include <oniguruma.h>
 
@@ -127,7 +129,10 @@ struct Tokenizer {
 
     StrMap piece_map; /* model vocabulary: piece -> id (what BPE/SPM look pieces up in) */
     StrMap added_map; /* added tokens: content -> id */
-    StrMap bytes_map; /* bytes -> id (tok_id_of_bytes) */
+    StrMap bytes_map; /* bytes -> id (tok_id_of_bytes), built at its first call (a load's
+                       * 4-5 ms for a 151k-token vocabulary that few commands ask): */
+    pthread_mutex_t bytes_lock; /* held while it is built */
+    atomic_int bytes_ready;     /* and set once it is */
 
     /* BPE */
     PairMap merges;

@@ -269,6 +269,14 @@ static int merge_parts_cj(const cJSON *m, size_t len, TjMerge *out) {
 /* A merges.txt header line, which tokenizers skips. */
 static int version_line(const char *s, size_t n) { return n >= 8 && !memcmp(s, "#version", 8); }
 
+/* The memory some entries after node c, lines lines of it. The arena hands out memory in parse
+ * order, so a list's later nodes (and their strings) lie ahead of c in it: the walks below,
+ * otherwise a chain of dependent loads over tens of MB, read them from the cache (read_merges and
+ * read_vocab 25-35% faster). Only a hint: an address past the arena is never dereferenced. */
+static inline void cj_prefetch_ahead(const cJSON *c, int lines) {
+    for (int k = 0; k < lines; k++) __builtin_prefetch((const char *)c + 1024 + 64 * k);
+}
+
 /* An id as cJSON holds it (a double): a whole number in 0 .. INT_MAX, else -1. */
 static long long cj_id(const cJSON *v) {
     if (!cj_is(v, cJSON_Number)) return -1;
@@ -283,6 +291,7 @@ static int read_vocab(TokJson *tj, long long *max_id, Err *err) {
         size_t cap = 1024;
         tj->vocab = xmalloc(cap * sizeof *tj->vocab);
         for (const cJSON *c = tj->cj_vocab->child; c; c = c->next) {
+            cj_prefetch_ahead(c, 2); /* an entry: a node and its key */
             if (tj->n_vocab == cap) tj->vocab = xrealloc(tj->vocab, (cap *= 2) * sizeof *tj->vocab);
             const size_t klen = strlen(c->string);
             const long long id = cj_id(c);
@@ -317,6 +326,7 @@ static int read_merges(TokJson *tj, Err *err) {
         size_t cap = 1024;
         tj->merges = xmalloc(cap * sizeof *tj->merges);
         for (const cJSON *c = tj->cj_merges->child; c; c = c->next, i++) {
+            cj_prefetch_ahead(c, 4); /* an entry: an array and two strings, or one string */
             if (tj->n_merges == cap) tj->merges = xrealloc(tj->merges, (cap *= 2) * sizeof *tj->merges);
             const size_t len = cj_is(c, cJSON_String) ? strlen(c->valuestring) : 0;
             if (len && version_line(c->valuestring, len)) continue;
@@ -324,6 +334,7 @@ static int read_merges(TokJson *tj, Err *err) {
             if (merge_parts_cj(c, len, m))
                 return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", tj->path, i);
             m->index = i;
+            m->ha = tok_hash(m->a, m->al), m->hb = tok_hash(m->b, m->bl);
             tj->n_merges++;
         }
         return 0;
@@ -337,6 +348,7 @@ static int read_merges(TokJson *tj, Err *err) {
         if (merge_parts(v, m))
             return err_set(err, "%s: merges[%zu] is not \"a b\" or [\"a\", \"b\"]", tj->path, i);
         m->index = i;
+        m->ha = tok_hash(m->a, m->al), m->hb = tok_hash(m->b, m->bl);
         tj->n_merges++;
     }
     return 0;

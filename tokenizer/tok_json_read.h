@@ -49,7 +49,8 @@ typedef struct {
 typedef struct {
     const char *a, *b;
     size_t al, bl;
-    size_t index; /* in the file's merges list */
+    size_t index;     /* in the file's merges list */
+    uint64_t ha, hb; /* tok_hash of a and b: taken while the strings are read, in the cache */
 } TjMerge;
 
 typedef struct {

@@ -30,8 +30,17 @@ static inline uint64_t tok_hash(const void *p, size_t n) {
         s += 8;
         n -= 8;
     }
+    /* the last n < 8 bytes as a little-endian word, by two overlapping loads (a memcpy of a
+     * variable length is a byte loop, a large part of hashing the short pieces of a vocabulary) */
     uint64_t w = 0;
-    if (n) __builtin_memcpy(&w, s, n);
+    if (n >= 4) {
+        uint32_t lo, hi;
+        __builtin_memcpy(&lo, s, 4);
+        __builtin_memcpy(&hi, s + n - 4, 4);
+        w = lo | (uint64_t)hi << (8 * (n - 4));
+    } else if (n) {
+        w = s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) | (uint64_t)s[n - 1] << (8 * (n - 1));
+    }
     return tok_hash_mix(h ^ w ^ ((uint64_t)n << 59), 0x8EBC6AF09C88C6E3ull);
 }
 

@@ -272,7 +272,7 @@ int tok_id_of_piece(const Tokenizer *t, const char *piece, size_t len) {
 }
 
 int tok_id_of_bytes(const Tokenizer *t, const char *bytes, size_t len) {
-    return strmap_get(&t->bytes_map, t->arena.data, bytes, len);
+    return strmap_get(tok_bytes_map(t), t->arena.data, bytes, len);
 }
 
 int tok_same_vocab(const Tokenizer *a, const Tokenizer *b) {
