@@ -41,11 +41,11 @@ static void grow(Mla *a, int M) {
     const Config *c = &a->m->cfg;
     size_t B = (size_t)M, H = (size_t)c->n_head, nope = (size_t)(c->head_dim - c->n_rot);
     free(a->qraw), free(a->qa), free(a->kva), free(a->lat), free(a->kvb);
-    a->qraw = xmalloc(B * H * c->head_dim * sizeof(float));
-    a->qa = xmalloc((B * c->q_lora_rank + 1) * sizeof(float));
-    a->kva = xmalloc(B * (c->kv_lora_rank + c->n_rot) * sizeof(float));
-    a->lat = xmalloc(B * c->kv_lora_rank * sizeof(float));
-    a->kvb = xmalloc(B * H * (nope + c->head_dim_v) * sizeof(float));
+    a->qraw = xmalloc_aligned(B * H * c->head_dim * sizeof(float));
+    a->qa = xmalloc_aligned((B * c->q_lora_rank + 1) * sizeof(float));
+    a->kva = xmalloc_aligned(B * (c->kv_lora_rank + c->n_rot) * sizeof(float));
+    a->lat = xmalloc_aligned(B * c->kv_lora_rank * sizeof(float));
+    a->kvb = xmalloc_aligned(B * H * (nope + c->head_dim_v) * sizeof(float));
     a->rows = M;
 }
 

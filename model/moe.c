@@ -220,10 +220,10 @@ static void grow(Moe *e, int M) {
     e->weights = xmalloc(B * k * sizeof(float));
     e->pairs = xmalloc(B * k * sizeof(int));
     e->row_of = xmalloc(B * k * sizeof(int));
-    e->xg = xmalloc(B * k * E * sizeof(float));
-    e->hg = xmalloc(B * (k > 1 ? k : 1) * F * sizeof(float));
-    e->hu = xmalloc(B * (k > 1 ? k : 1) * F * sizeof(float));
-    e->yo = xmalloc(B * k * E * sizeof(float));
+    e->xg = xmalloc_aligned(B * k * E * sizeof(float));
+    e->hg = xmalloc_aligned(B * (k > 1 ? k : 1) * F * sizeof(float));
+    e->hu = xmalloc_aligned(B * (k > 1 ? k : 1) * F * sizeof(float));
+    e->yo = xmalloc_aligned(B * k * E * sizeof(float));
     e->shg = xmalloc(B * sizeof(float));
     e->rows = M;
 }
