@@ -872,8 +872,7 @@ KATTR void FN(dot6_q6_k)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K,
 #endif
 
 #undef ROWS
-#undef GEMM
-#undef GEMM_TRY
+/* GEMM and GEMM_TRY stay defined for dot_iq4.h; formats/dot_x86.c undefines them */
 #undef LD_Q4_0
 #undef LD_Q4_K
 #undef LD_Q5_0

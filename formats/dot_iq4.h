@@ -117,10 +117,34 @@ ATTR void FN(rowi_iq4_xs)(const uint8_t *row, int64_t K, const float *x, IQ4T t,
     _Pragma("GCC unroll 4") for (int m = 0; m < MC; m++) y[m * ldy] = VHSUM(VADD(acc[m][0], acc[m][1]));
 }
 
-/* The kernels: per row, passes of up to FMAX vectors. */
+/* Step loaders for the small matrix product (formats/dot_gemm.h, passes of 9 to 16 vectors):
+ * the weights themselves, d * L[q] (IQ4_XS: dl * L[q]), each rounded once as the reference's;
+ * a step is one IQ4_NL block (32 weights) or two IQ4_XS sub-blocks (64). */
+ATTR void FN(ld_iq4_nl)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + (size_t)s * 18;
+    FN(lq_iq4)(b + 2, IQ4T_LOAD(lowbit_iq4_levels()), w);
+    const V d = VSET1(HALF(b));
+    w[0] = VMUL(d, w[0]), w[1] = VMUL(d, w[1]);
+}
+ATTR void FN(ld_iq4_xs)(const uint8_t *row, int64_t s, V *w) {
+    const uint8_t *b = row + (size_t)(s / 4) * 136;
+    const int p = (int)(s % 4);
+    float dl[8];
+    FN(iq4xs_scales)(b, dl);
+    const IQ4T t = IQ4T_LOAD(lowbit_iq4_levels());
+    FN(lq_iq4)(b + 8 + 32 * p, t, w);
+    FN(lq_iq4)(b + 8 + 32 * p + 16, t, w + 2);
+    const V d0 = VSET1(dl[2 * p]), d1 = VSET1(dl[2 * p + 1]);
+    w[0] = VMUL(d0, w[0]), w[1] = VMUL(d0, w[1]), w[2] = VMUL(d1, w[2]), w[3] = VMUL(d1, w[3]);
+}
+GEMM(iq4_nl, FN(ld_iq4_nl), 2, 18, 1, 0)
+GEMM(iq4_xs, FN(ld_iq4_xs), 4, 136, 4, 0)
+
+/* The kernels: per row, passes of up to FMAX vectors (9 to 16 vectors on AVX-512: GEMM_TRY). */
 #define ROWSI(T)                                                                                    \
     KATTR void FN(doti_##T)(const uint8_t *w, size_t rb, int64_t n_rows, int64_t K, const float *x, \
                             int M, float *y, int64_t ldy) {                                        \
+        GEMM_TRY(T)                                                                                \
         const IQ4T t = IQ4T_LOAD(lowbit_iq4_levels());                                             \
         for (int64_t r = 0; r < n_rows; r++, w += rb)                                              \
             for (int m0 = 0; m0 < M; m0 += FMAX) {                                                 \

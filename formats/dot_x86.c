@@ -92,6 +92,8 @@ A512 __m512 gather16_avx512(const uint8_t *p, int bb, int n) {
 #include "formats/dot_body.h"
 #include "formats/dot_iq4.h"
 #include "formats/dot_grid.h"
+#undef GEMM
+#undef GEMM_TRY
 #undef V
 #undef VZERO
 #undef VLOADX
@@ -206,6 +208,8 @@ A256 V256 gather16_avx2(const uint8_t *p, int bb, int n) {
 #include "formats/dot_body.h"
 #include "formats/dot_iq4.h"
 #include "formats/dot_grid.h"
+#undef GEMM
+#undef GEMM_TRY
 
 int dot_init_x86(Dot *d, int level) {
     __builtin_cpu_init();

@@ -173,18 +173,19 @@ typedef struct {
  * results bit for bit, as on the panel path). */
 /* The i-quants' kernels decode every weight again for each pass of 4 (IQ4) or 8 (grids) vectors,
  * so beyond 8 positions their panels win (bench_llama, 16 positions / one: 7-8x fused against
- * 1.8-2.3x through panels); the other types' passes share one decoding (row tiles). */
-static int dot_max_m(uint32_t type) {
+ * 1.8-2.3x through panels); the other types' passes share one decoding (row tiles, and on AVX-512
+ * from 9 vectors on formats/dot_gemm.h's small matrix product, which IQ4_NL and IQ4_XS have too). */
+static int dot_max_m(const Dot *d, uint32_t type) {
     switch (type) {
-    case Q_IQ4_NL: case Q_IQ4_XS: case Q_IQ3_S: case Q_IQ3_XXS: case Q_IQ2_XS: case Q_IQ2_XXS: case Q_IQ2_S:
-    case Q_IQ1_S: case Q_IQ1_M: return 8;
+    case Q_IQ4_NL: case Q_IQ4_XS: return d->level >= CONVERT_AVX512 ? DOT_MAX_M : 8;
+    case Q_IQ3_S: case Q_IQ3_XXS: case Q_IQ2_XS: case Q_IQ2_XXS: case Q_IQ2_S: case Q_IQ1_S: case Q_IQ1_M: return 8;
     default: return DOT_MAX_M;
     }
 }
 
 static int use_dot(const Matmul *mm, const Tensor *W, int M) {
     uint32_t type = W->hq.method != HQ_NONE ? Q_F32 : W->type;
-    if (mm->bf16 || M > dot_max_m(type)) return 0;
+    if (mm->bf16 || M > dot_max_m(&mm->dot, type)) return 0;
     return dot_has(&mm->dot, type);
 }
 
@@ -736,8 +737,8 @@ Matmul *mm_new(const Model *m, int bf16, Err *err) {
     const char *how = getenv("COLDTOK_MATMUL");
     if (how && !strcmp(how, "panels")) memset(mm->dot.rows, 0, sizeof mm->dot.rows);
     else if (!bf16)
-        snprintf(mm->dot_desc, sizeof mm->dot_desc, "fused %s dot (M <= %d, i-quants 8)", dot_level_name(mm->dot.level),
-                 DOT_MAX_M);
+        snprintf(mm->dot_desc, sizeof mm->dot_desc, "fused %s dot (M <= %d, %s 8)", dot_level_name(mm->dot.level),
+                 DOT_MAX_M, mm->dot.level >= CONVERT_AVX512 ? "grid i-quants" : "i-quants");
     mm->n_threads = mm_threads();
 #ifdef _OPENMP
     omp_set_max_active_levels(1); /* oneDNN inside our regions: never a nested team */
