@@ -41,10 +41,21 @@
 #define DOT_MAX_M 16
 #define DOT_CHUNK_MIN (32u << 10)
 #define DOT_CHUNK_MAX (1u << 20)
+/* bf16 mode on a CPU with AMX (Intel since Sapphire Rapids; oneDNN's effective ISA says so, and
+ * ONEDNN_MAX_CPU_ISA can hide it): from AMX_MIN_M positions up, the panels go through oneDNN's
+ * AMX brgemm matmul ("brg:avx512_core_amx_bf16") instead of its gemm. brgemm offers no run-time M
+ * and no strided output, so each (M, panel shape) gets a primitive of its own, writing a dense
+ * [M, R] block that is then copied into y (a few percent of the panel's time at M = 512). Measured
+ * on a 2-core Xeon with AMX, one thread, CPU time of a 512-token window of the 0.5B F16 file:
+ * 1.95-2.2 s through gemm, 1.2-1.3 s through brgemm (docs/models.md). At most MAX_AMX_PRIMS such
+ * primitives are made (each costs 0.5-2 ms of JIT); further M use gemm. */
+#define AMX_MIN_M 32
+#define MAX_AMX_PRIMS 64
 
 /* How a matrix is cut: n_panels panels of R rows (the last one `last` rows), on T threads. */
 typedef struct {
     int R, last, n_panels, T;
+    int dense; /* 1: the primitives write a dense [M, R] block (AMX), copied into y after */
     const Prim *full, *tail;
 } Plan;
 
@@ -58,6 +69,7 @@ typedef struct {
 
 static int plan(Matmul *mm, int M, const Tensor *W, Plan *pl, Err *err);
 static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err);
+static const Prim *get_amx_prim(Matmul *mm, int M, int K, int R);
 static const void *convert_panel(Matmul *mm, Worker *w, void *buf, const Tensor *W, int64_t r0, int n);
 static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, int total, const void *src,
                                 int M);
@@ -274,6 +286,15 @@ static int plan(Matmul *mm, int M, const Tensor *W, Plan *pl, Err *err) {
     pl->n_panels = (N + R - 1) / R;
     pl->last = N - (pl->n_panels - 1) * R;
     pl->T = T > pl->n_panels ? pl->n_panels : T;
+    pl->dense = 0;
+    if (mm->amx && M >= AMX_MIN_M) { /* else, or when oneDNN declines, gemm as below */
+        pl->full = get_amx_prim(mm, M, K, R);
+        pl->tail = pl->full && pl->last != R ? get_amx_prim(mm, M, K, pl->last) : pl->full;
+        if (pl->full && pl->tail) {
+            pl->dense = 1;
+            return 0;
+        }
+    }
     /* one row: the output stride does not matter, so every matrix with this K shares a shape;
      * more rows: M is given at run time (primitive 0) */
     int pm = M == 1 ? 1 : 0;
@@ -290,16 +311,23 @@ static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, 
     Worker *w = &mm->w[t];
     void *buf = w->panel;
     if (M > 1) {
-        size_t need = 0, es = mm->bf16 ? 2 : 4;
+        size_t need = 0, es = mm->bf16 ? 2 : 4, dense = 0;
         for (int j = 0; j < n_jobs; j++) {
             size_t bytes = (size_t)jobs[j].pl.R * jobs[j].W->cols * es;
             if (bytes > need) need = bytes;
+            if (jobs[j].pl.dense && (size_t)M * jobs[j].pl.R > dense) dense = (size_t)M * jobs[j].pl.R;
         }
         if (need > w->big_bytes) {
             free(w->big);
             w->big = aligned_alloc(64, (need + 63) & ~(size_t)63);
             w->big_bytes = w->big ? need : 0;
             if (!w->big) status = dnnl_out_of_memory;
+        }
+        if (dense > w->dense_cap) {
+            free(w->dense);
+            w->dense = aligned_alloc(64, (dense * sizeof(float) + 63) & ~(size_t)63);
+            w->dense_cap = w->dense ? dense : 0;
+            if (!w->dense) status = dnnl_out_of_memory;
         }
         buf = w->big;
     }
@@ -313,9 +341,13 @@ static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, 
         const Plan *pl = &jobs[j].pl;
         int rows = p == pl->n_panels - 1 ? pl->last : pl->R;
         const void *wei = convert_panel(mm, w, buf, jobs[j].W, (int64_t)p * pl->R, rows);
-        dnnl_status_t s = run_prim(mm, t, rows == pl->R ? pl->full : pl->tail, M,
-                                   jobs[j].src ? jobs[j].src : src, wei, jobs[j].y + (size_t)p * pl->R);
+        float *y = jobs[j].y + (size_t)p * pl->R;
+        dnnl_status_t s = run_prim(mm, t, rows == pl->R ? pl->full : pl->tail, M, jobs[j].src ? jobs[j].src : src,
+                                   wei, pl->dense ? w->dense : y);
         if (s != dnnl_success) status = s;
+        else if (pl->dense) /* the block's rows into y's (row stride N) */
+            for (int i = 0; i < M; i++)
+                memcpy(y + (size_t)i * jobs[j].W->rows, w->dense + (size_t)i * rows, (size_t)rows * sizeof(float));
     }
     return status;
 }
@@ -367,16 +399,17 @@ int mm_dnnl_fail(Err *err, const char *what, dnnl_status_t s) {
 
 /* A 2-D memory descriptor [rows, cols] with the given strides (RT: given at run time). */
 dnnl_status_t mm_md2(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
-                         dnnl_data_type_t t) {
+                     dnnl_data_type_t t) {
     dnnl_dims_t d = {rows, cols}, s = {rs, cs};
     return dnnl_memory_desc_init_by_strides(md, 2, d, t, s);
 }
 
-/* The primitive descriptor of a matmul: oneDNN's gemm-based implementation when it offers one
- * (see get_prim), else its first choice; NULL with *err set when there is none. */
-dnnl_primitive_desc_t mm_pick_matmul(Matmul *mm, const dnnl_memory_desc_t *src,
-                                         const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst,
-                                         int user_pad, Err *err) {
+/* The primitive descriptor of a matmul: the first implementation oneDNN offers whose name starts
+ * with `want` ("gemm:", see get_prim; the AMX brgemm, see AMX_MIN_M), else (unless `only`) its
+ * first choice; NULL with *err set when there is none. */
+static dnnl_primitive_desc_t pick_impl(Matmul *mm, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *wei,
+                                       const dnnl_memory_desc_t *dst, int user_pad, const char *want, int only,
+                                       Err *err) {
     dnnl_matmul_desc_t md;
     dnnl_status_t s = dnnl_matmul_desc_init(&md, src, wei, NULL, dst);
     if (s) {
@@ -394,35 +427,64 @@ dnnl_primitive_desc_t mm_pick_matmul(Matmul *mm, const dnnl_memory_desc_t *src,
         return NULL;
     }
     dnnl_primitive_desc_t pd = NULL;
-    int gemm_chosen = 0;
+    int found = 0;
     do {
         dnnl_primitive_desc_t cand = dnnl_primitive_desc_iterator_fetch(it);
         const char *name = NULL;
         if (!cand) continue;
         dnnl_primitive_desc_query(cand, dnnl_query_impl_info_str, 0, &name);
-        int gemm = name && !strncmp(name, "gemm:", 5);
-        if (!pd || (gemm && !gemm_chosen)) {
+        int wanted = name && !strncmp(name, want, strlen(want));
+        if ((!pd && (wanted || !only)) || (wanted && !found)) {
             if (pd) dnnl_primitive_desc_destroy(pd);
             pd = cand;
-            gemm_chosen = gemm;
+            found = wanted;
         } else {
             dnnl_primitive_desc_destroy(cand);
         }
-    } while (!gemm_chosen && dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    } while (!found && dnnl_primitive_desc_iterator_next(it) == dnnl_success);
     dnnl_primitive_desc_iterator_destroy(it);
-    if (!pd) err_set(err, "oneDNN: no matmul implementation");
+    if (!pd) err_set(err, "oneDNN: no matmul implementation%s%s", only ? " " : "", only ? want : "");
     return pd;
 }
+
+dnnl_primitive_desc_t mm_pick_matmul(Matmul *mm, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *wei,
+                                     const dnnl_memory_desc_t *dst, int user_pad, Err *err) {
+    return pick_impl(mm, src, wei, dst, user_pad, "gemm:", 0, err);
+}
+
+/* The cached primitive of this shape, or NULL. */
+static const Prim *find_prim(const Matmul *mm, int M, int K, int R, int ldc, int amx) {
+    for (int i = 0; i < mm->n_prims; i++) {
+        const Prim *p = mm->prims[i];
+        if (p->M == M && p->K == K && p->R == R && p->ldc == ldc && p->bf16 == mm->bf16 && p->amx == amx) return p;
+    }
+    return NULL;
+}
+
+static const Prim *make_prim(Matmul *mm, int M, int K, int R, int ldc, int amx, Err *err);
 
 /* The primitive for y[M, R] (row stride ldc) = x[M, K] . P[R, K]^T; M 0 means any M (given at
  * run time). */
 static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err) {
+    const Prim *p = find_prim(mm, M, K, R, ldc, 0);
+    return p ? p : make_prim(mm, M, K, R, ldc, 0, err);
+}
+
+/* The AMX brgemm primitive for y[M, R] (dense) = x[M, K] . P[R, K]^T, or NULL: MAX_AMX_PRIMS made
+ * already, or oneDNN declined (then mm->amx is turned off: gemm from then on). */
+static const Prim *get_amx_prim(Matmul *mm, int M, int K, int R) {
+    const Prim *p = find_prim(mm, M, K, R, R, 1);
+    if (p || mm->n_amx_prims >= MAX_AMX_PRIMS) return p;
+    Err err;
+    if (!(p = make_prim(mm, M, K, R, R, 1, &err))) mm->amx = 0;
+    else mm->n_amx_prims++;
+    return p;
+}
+
+/* Creates and caches the primitive of get_prim (amx 0) or get_amx_prim (amx 1). */
+static const Prim *make_prim(Matmul *mm, int M, int K, int R, int ldc, int amx, Err *err) {
     int bf16 = mm->bf16;
-    for (int i = 0; i < mm->n_prims; i++) {
-        const Prim *p = mm->prims[i];
-        if (p->M == M && p->K == K && p->R == R && p->ldc == ldc && p->bf16 == bf16) return p;
-    }
-    Prim p = {.M = M, .K = K, .R = R, .ldc = ldc, .bf16 = bf16};
+    Prim p = {.M = M, .K = K, .R = R, .ldc = ldc, .bf16 = bf16, .amx = amx};
     dnnl_data_type_t in = bf16 ? dnnl_bf16 : dnnl_f32;
     int64_t rows = M ? M : RT;
     dnnl_status_t s;
@@ -434,8 +496,10 @@ static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err) 
     /* Implementation: oneDNN's own first choice for one row (brgemm) repacks the transposed
      * weights on every call and reads an L2-resident panel at ~30 GB/s (f32) / ~25 GB/s (bf16);
      * its gemm-based matmul reads it 3x faster. With many rows, gemm on a panel runs as fast as
-     * brgemm on the whole matrix (and brgemm offers no run-time M). So take "gemm:*". */
-    dnnl_primitive_desc_t pd = mm_pick_matmul(mm, &p.src_md, &p.wei_md, &p.dst_md, 1, err);
+     * brgemm on the whole matrix (and brgemm offers no run-time M). So take "gemm:*" — except for
+     * bf16 windows on a CPU with AMX (see AMX_MIN_M). */
+    dnnl_primitive_desc_t pd = amx ? pick_impl(mm, &p.src_md, &p.wei_md, &p.dst_md, 1, "brg:avx512_core_amx", 1, err)
+                                   : mm_pick_matmul(mm, &p.src_md, &p.wei_md, &p.dst_md, 1, err);
     if (!pd) {
         err_set(err, "oneDNN: no %s matmul for M=%d K=%d N=%d", bf16 ? "bf16" : "f32", M, K, R);
         return NULL;
@@ -444,9 +508,13 @@ static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err) 
     if (pad) p.pad_md = *pad;
     p.pad_bytes = pad ? dnnl_memory_desc_get_size(pad) : 0;
     const char *impl = NULL;
-    if (!mm->kernel[0] && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success)
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success) impl = "?";
+    size_t used = strlen(mm->kernel);
+    if (!used)
         snprintf(mm->kernel, sizeof mm->kernel, "%s%soneDNN %s (%s)", mm->dot_desc, mm->dot_desc[0] ? " + " : "",
                  bf16 ? "bf16" : "f32", impl);
+    else if (amx && !mm->n_amx_prims && !strstr(mm->kernel, impl)) /* the first window after gemm's */
+        snprintf(mm->kernel + used, sizeof mm->kernel - used, " + windows (%s)", impl);
     s = dnnl_primitive_create(&p.prim, pd);
     dnnl_primitive_desc_destroy(pd);
     if (s) {
@@ -476,7 +544,7 @@ static void free_prim(Prim *p, int n_threads) {
 
 /* Runs a primitive with src, weights, dst (and scratchpad) on thread t's stream. */
 dnnl_status_t mm_exec(Matmul *mm, int t, dnnl_primitive_t prim, dnnl_memory_t src,
-                          dnnl_memory_t wei, dnnl_memory_t dst, dnnl_memory_t pad) {
+                      dnnl_memory_t wei, dnnl_memory_t dst, dnnl_memory_t pad) {
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst},
                                {DNNL_ARG_SCRATCHPAD, pad}};
     dnnl_status_t s = dnnl_primitive_execute(prim, mm->w[t].stream, pad ? 4 : 3, args);
@@ -560,6 +628,10 @@ Matmul *mm_new(const Model *m, int bf16, Err *err) {
         snprintf(mm->dot_desc, sizeof mm->dot_desc, "fused %s dot (M <= %d, i-quants 8)", dot_level_name(mm->dot.level),
                  DOT_MAX_M);
     mm->n_threads = mm_threads();
+    /* bf16 windows through AMX (see AMX_MIN_M) when oneDNN may use it; COLDTOK_MATMUL=gemm: never
+     * (benches and tests compare the two with it) */
+    mm->amx = bf16 && (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_amx) == dnnl_cpu_isa_avx512_core_amx &&
+              !(how && !strcmp(how, "gemm"));
 #ifdef _OPENMP
     omp_set_max_active_levels(1); /* oneDNN inside our regions: never a nested team */
 #endif
@@ -604,6 +676,7 @@ void mm_free(Matmul *mm) {
         if (w->stream) dnnl_stream_destroy(w->stream);
         free(w->panel);
         free(w->big);
+        free(w->dense);
         free(w->row);
         free(w->s);
     }

@@ -20,6 +20,7 @@
  * objects and scratchpads. */
 typedef struct {
     int M, K, R, ldc, bf16; /* M == 0: M given at run time */
+    int amx;                /* 1: oneDNN's AMX brgemm (fixed M, ldc == R) */
     dnnl_primitive_t prim;
     dnnl_memory_desc_t src_md, wei_md, dst_md, pad_md;
     size_t pad_bytes;
@@ -34,6 +35,8 @@ typedef struct {
     void *big;         /* big_bytes of converted weights for M > 1 (allocated on first use) */
     size_t big_bytes;
     float *row;        /* [widest] one dequantized row, for bf16 mode's two-step conversion */
+    float *dense;      /* dense_cap floats: an AMX panel's [M, R] output before it goes into y */
+    size_t dense_cap;
     float *s;          /* [ATT_BLOCK, keys] attention scores of one block of rows (s_cap floats, on first use) */
     size_t s_cap;
 } Worker;
@@ -41,6 +44,8 @@ typedef struct {
 struct Matmul {
     const Model *m;
     int bf16;        /* 1: weights and inputs rounded to bf16 */
+    int amx;         /* 1: bf16 panels of >= AMX_MIN_M rows through oneDNN's AMX brgemm (matmul.c) */
+    int n_amx_prims;
     int n_threads;
     Convert cv;      /* the CPU's conversion kernels, picked once */
     Dot dot;         /* the CPU's fused small-M kernels, picked once */
