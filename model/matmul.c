@@ -1,13 +1,12 @@
-/* matmul: see matmul.h. Top to bottom: the state (Matmul, its per-thread Workers, the cached
- * primitives), mm_run and the panel machinery under it, the oneDNN primitives, the batched
- * attention, then creation and freeing. */
+/* matmul: see matmul.h. The state (Matmul, its per-thread Workers, the cached primitives) is in
+ * matmul_int.h, shared with matmul_att.c (the batched attention). Top to bottom: the panel sizes,
+ * mm_run and the panel machinery under it, the oneDNN primitives, then creation and freeing. */
 #include "model/matmul.h"
 
 #include <dnnl.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -17,6 +16,7 @@
 #include "formats/convert.h"
 #include "formats/dot.h"
 #include "formats/qtype.h"
+#include "model/matmul_int.h"
 
 /* Matmul panels. One position (a cold start) is a GEMV, memory-bound: panels of PANEL_BYTES that
  * stay in L2 while oneDNN reads them, primitives made for M = 1. Two positions or more use
@@ -28,10 +28,6 @@
  * the threads even when one loses its core for a while. */
 #define PANEL_BYTES (256u << 10)
 #define GEMM_PANEL_BYTES (512u << 10)
-/* Batched attention in blocks of ATT_BLOCK query rows (a block only multiplies the keys its last
- * row sees). */
-#define ATT_BLOCK 64 /* attention time at 512 positions: 64 and 128 equal, 32 8% and 256 19% slower */
-#define MAX_THREADS 256
 /* Up to DOT_MAX_M rows of x (f32 mode), the weights go through the fused dequantize-and-dot
  * kernels (formats/dot.h) straight from the mapping instead of f32 panels and oneDNN; the threads
  * share the weight rows in chunks (a dynamic schedule, as the panels) of about an eighth of a
@@ -45,51 +41,21 @@
 #define DOT_MAX_M 16
 #define DOT_CHUNK_MIN (32u << 10)
 #define DOT_CHUNK_MAX (1u << 20)
-
-#define RT DNNL_RUNTIME_DIM_VAL
-
-/* A matmul primitive y[M, R] (row stride ldc) = x[M, K] . P[R, K]^T, with per-thread memory
- * objects and scratchpads. */
-typedef struct {
-    int M, K, R, ldc, bf16; /* M == 0: M given at run time */
-    dnnl_primitive_t prim;
-    dnnl_memory_desc_t src_md, wei_md, dst_md, pad_md;
-    size_t pad_bytes;
-    dnnl_memory_t (*mem)[4]; /* [n_threads]: src, weights, dst, scratchpad, re-pointed per call */
-    void **pad;              /* [n_threads] scratchpad buffers (pad_bytes each) */
-} Prim;
-
-/* What one thread owns. */
-typedef struct {
-    dnnl_stream_t stream;
-    void *panel;       /* PANEL_BYTES (+ slack) of converted weights */
-    void *big;         /* big_bytes of converted weights for M > 1 (allocated on first use) */
-    size_t big_bytes;
-    float *row;        /* [widest] one dequantized row, for bf16 mode's two-step conversion */
-    float *s;          /* [ATT_BLOCK, keys] attention scores of one block of rows (s_cap floats, on first use) */
-    size_t s_cap;
-} Worker;
-
-struct Matmul {
-    const Model *m;
-    int bf16;        /* 1: weights and inputs rounded to bf16 */
-    int n_threads;
-    Convert cv;      /* the CPU's conversion kernels, picked once */
-    Dot dot;         /* the CPU's fused small-M kernels, picked once */
-    char dot_desc[64];
-    dnnl_engine_t engine;
-    Prim **prims;    /* [n_prims] created once per shape, kept until mm_free */
-    int n_prims;
-    dnnl_primitive_t att_qk, att_pv; /* attention matmuls with run-time dims (on first use) */
-    uint16_t *xbf;   /* [xbf_cap] the input of a group rounded to bf16 (bf16 mode, on first use) */
-    size_t xbf_cap;
-    char kernel[128];
-    Worker w[MAX_THREADS];
-};
+/* bf16 mode on a CPU with AMX (Intel since Sapphire Rapids; oneDNN's effective ISA says so, and
+ * ONEDNN_MAX_CPU_ISA can hide it): from AMX_MIN_M positions up, the panels go through oneDNN's
+ * AMX brgemm matmul ("brg:avx512_core_amx_bf16") instead of its gemm. brgemm offers no run-time M
+ * and no strided output, so each (M, panel shape) gets a primitive of its own, writing a dense
+ * [M, R] block that is then copied into y (a few percent of the panel's time at M = 512). Measured
+ * on a 2-core Xeon with AMX, one thread, CPU time of a 512-token window of the 0.5B F16 file:
+ * 1.95-2.2 s through gemm, 1.2-1.3 s through brgemm (docs/models.md). At most MAX_AMX_PRIMS such
+ * primitives are made (each costs 0.5-2 ms of JIT); further M use gemm. */
+#define AMX_MIN_M 32
+#define MAX_AMX_PRIMS 64
 
 /* How a matrix is cut: n_panels panels of R rows (the last one `last` rows), on T threads. */
 typedef struct {
     int R, last, n_panels, T;
+    int dense; /* 1: the primitives write a dense [M, R] block (AMX), copied into y after */
     const Prim *full, *tail;
 } Plan;
 
@@ -103,12 +69,12 @@ typedef struct {
 
 static int plan(Matmul *mm, int M, const Tensor *W, Plan *pl, Err *err);
 static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err);
+static const Prim *get_amx_prim(Matmul *mm, int M, int K, int R);
 static const void *convert_panel(Matmul *mm, Worker *w, void *buf, const Tensor *W, int64_t r0, int n);
 static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, int total, const void *src,
                                 int M);
 static dnnl_status_t run_prim(Matmul *mm, int t, const Prim *p, int M, const void *src, const void *wei,
                               float *dst);
-static int dnnl_fail(Err *err, const char *what, dnnl_status_t s);
 
 /* ---- the weight matmuls ---- */
 
@@ -257,7 +223,7 @@ int mm_run(Matmul *mm, const float *x, int M, const MmOut *out, int n, Err *err)
         if (jobs[j].pl.T > T) T = jobs[j].pl.T;
     }
     dnnl_status_t status = run_jobs(mm, jobs, n, total, T, src, M);
-    if (status != dnnl_success) return dnnl_fail(err, "matmul execution", status);
+    if (status != dnnl_success) return mm_dnnl_fail(err, "matmul execution", status);
     return 0;
 }
 
@@ -291,7 +257,7 @@ int mm_run_each(Matmul *mm, int M, const MmOutX *out, int n, Err *err) {
         if (jobs[j].pl.T > T) T = jobs[j].pl.T;
     }
     dnnl_status_t status = run_jobs(mm, jobs, n, total, T, NULL, M);
-    if (status != dnnl_success) return dnnl_fail(err, "matmul execution", status);
+    if (status != dnnl_success) return mm_dnnl_fail(err, "matmul execution", status);
     return 0;
 }
 
@@ -321,6 +287,15 @@ static int plan(Matmul *mm, int M, const Tensor *W, Plan *pl, Err *err) {
     pl->n_panels = (N + R - 1) / R;
     pl->last = N - (pl->n_panels - 1) * R;
     pl->T = T > pl->n_panels ? pl->n_panels : T;
+    pl->dense = 0;
+    if (mm->amx && M >= AMX_MIN_M) { /* else, or when oneDNN declines, gemm as below */
+        pl->full = get_amx_prim(mm, M, K, R);
+        pl->tail = pl->full && pl->last != R ? get_amx_prim(mm, M, K, pl->last) : pl->full;
+        if (pl->full && pl->tail) {
+            pl->dense = 1;
+            return 0;
+        }
+    }
     /* one row: the output stride does not matter, so every matrix with this K shares a shape;
      * more rows: M is given at run time (primitive 0) */
     int pm = M == 1 ? 1 : 0;
@@ -337,16 +312,23 @@ static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, 
     Worker *w = &mm->w[t];
     void *buf = w->panel;
     if (M > 1) {
-        size_t need = 0, es = mm->bf16 ? 2 : 4;
+        size_t need = 0, es = mm->bf16 ? 2 : 4, dense = 0;
         for (int j = 0; j < n_jobs; j++) {
             size_t bytes = (size_t)jobs[j].pl.R * jobs[j].W->cols * es;
             if (bytes > need) need = bytes;
+            if (jobs[j].pl.dense && (size_t)M * jobs[j].pl.R > dense) dense = (size_t)M * jobs[j].pl.R;
         }
         if (need > w->big_bytes) {
             free(w->big);
             w->big = aligned_alloc(64, (need + 63) & ~(size_t)63);
             w->big_bytes = w->big ? need : 0;
             if (!w->big) status = dnnl_out_of_memory;
+        }
+        if (dense > w->dense_cap) {
+            free(w->dense);
+            w->dense = aligned_alloc(64, (dense * sizeof(float) + 63) & ~(size_t)63);
+            w->dense_cap = w->dense ? dense : 0;
+            if (!w->dense) status = dnnl_out_of_memory;
         }
         buf = w->big;
     }
@@ -360,9 +342,13 @@ static dnnl_status_t run_panels(Matmul *mm, int t, const Job *jobs, int n_jobs, 
         const Plan *pl = &jobs[j].pl;
         int rows = p == pl->n_panels - 1 ? pl->last : pl->R;
         const void *wei = convert_panel(mm, w, buf, jobs[j].W, (int64_t)p * pl->R, rows);
-        dnnl_status_t s = run_prim(mm, t, rows == pl->R ? pl->full : pl->tail, M,
-                                   jobs[j].src ? jobs[j].src : src, wei, jobs[j].y + (size_t)p * pl->R);
+        float *y = jobs[j].y + (size_t)p * pl->R;
+        dnnl_status_t s = run_prim(mm, t, rows == pl->R ? pl->full : pl->tail, M, jobs[j].src ? jobs[j].src : src,
+                                   wei, pl->dense ? w->dense : y);
         if (s != dnnl_success) status = s;
+        else if (pl->dense) /* the block's rows into y's (row stride N) */
+            for (int i = 0; i < M; i++)
+                memcpy(y + (size_t)i * jobs[j].W->rows, w->dense + (size_t)i * rows, (size_t)rows * sizeof(float));
     }
     return status;
 }
@@ -408,26 +394,27 @@ static const void *convert_panel(Matmul *mm, Worker *w, void *buf, const Tensor 
 
 /* ---- oneDNN matmul primitives: y[M, R] (row stride ldc) = x[M, K] . P[R, K]^T ---- */
 
-static int dnnl_fail(Err *err, const char *what, dnnl_status_t s) {
+int mm_dnnl_fail(Err *err, const char *what, dnnl_status_t s) {
     return err_set(err, "oneDNN: %s failed (status %d)", what, (int)s);
 }
 
 /* A 2-D memory descriptor [rows, cols] with the given strides (RT: given at run time). */
-static dnnl_status_t md2(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
-                         dnnl_data_type_t t) {
+dnnl_status_t mm_md2(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
+                     dnnl_data_type_t t) {
     dnnl_dims_t d = {rows, cols}, s = {rs, cs};
     return dnnl_memory_desc_init_by_strides(md, 2, d, t, s);
 }
 
-/* The primitive descriptor of a matmul: oneDNN's gemm-based implementation when it offers one
- * (see get_prim), else its first choice; NULL with *err set when there is none. */
-static dnnl_primitive_desc_t pick_matmul(Matmul *mm, const dnnl_memory_desc_t *src,
-                                         const dnnl_memory_desc_t *wei, const dnnl_memory_desc_t *dst,
-                                         int user_pad, Err *err) {
+/* The primitive descriptor of a matmul: the first implementation oneDNN offers whose name starts
+ * with `want` ("gemm:", see get_prim; the AMX brgemm, see AMX_MIN_M), else (unless `only`) its
+ * first choice; NULL with *err set when there is none. */
+static dnnl_primitive_desc_t pick_impl(Matmul *mm, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *wei,
+                                       const dnnl_memory_desc_t *dst, int user_pad, const char *want, int only,
+                                       Err *err) {
     dnnl_matmul_desc_t md;
     dnnl_status_t s = dnnl_matmul_desc_init(&md, src, wei, NULL, dst);
     if (s) {
-        dnnl_fail(err, "matmul descriptor", s);
+        mm_dnnl_fail(err, "matmul descriptor", s);
         return NULL;
     }
     dnnl_primitive_attr_t attr;
@@ -437,52 +424,83 @@ static dnnl_primitive_desc_t pick_matmul(Matmul *mm, const dnnl_memory_desc_t *s
     s = dnnl_primitive_desc_iterator_create(&it, &md, attr, mm->engine, NULL);
     dnnl_primitive_attr_destroy(attr);
     if (s) {
-        dnnl_fail(err, "matmul implementation search", s);
+        mm_dnnl_fail(err, "matmul implementation search", s);
         return NULL;
     }
     dnnl_primitive_desc_t pd = NULL;
-    int gemm_chosen = 0;
+    int found = 0;
     do {
         dnnl_primitive_desc_t cand = dnnl_primitive_desc_iterator_fetch(it);
         const char *name = NULL;
         if (!cand) continue;
         dnnl_primitive_desc_query(cand, dnnl_query_impl_info_str, 0, &name);
-        int gemm = name && !strncmp(name, "gemm:", 5);
-        if (!pd || (gemm && !gemm_chosen)) {
+        int wanted = name && !strncmp(name, want, strlen(want));
+        if ((!pd && (wanted || !only)) || (wanted && !found)) {
             if (pd) dnnl_primitive_desc_destroy(pd);
             pd = cand;
-            gemm_chosen = gemm;
+            found = wanted;
         } else {
             dnnl_primitive_desc_destroy(cand);
         }
-    } while (!gemm_chosen && dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    } while (!found && dnnl_primitive_desc_iterator_next(it) == dnnl_success);
     dnnl_primitive_desc_iterator_destroy(it);
-    if (!pd) err_set(err, "oneDNN: no matmul implementation");
+    if (!pd) err_set(err, "oneDNN: no matmul implementation%s%s", only ? " " : "", only ? want : "");
     return pd;
 }
+
+dnnl_primitive_desc_t mm_pick_matmul(Matmul *mm, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *wei,
+                                     const dnnl_memory_desc_t *dst, int user_pad, Err *err) {
+    return pick_impl(mm, src, wei, dst, user_pad, "gemm:", 0, err);
+}
+
+/* The cached primitive of this shape, or NULL. */
+static const Prim *find_prim(const Matmul *mm, int M, int K, int R, int ldc, int amx) {
+    for (int i = 0; i < mm->n_prims; i++) {
+        const Prim *p = mm->prims[i];
+        if (p->M == M && p->K == K && p->R == R && p->ldc == ldc && p->bf16 == mm->bf16 && p->amx == amx) return p;
+    }
+    return NULL;
+}
+
+static const Prim *make_prim(Matmul *mm, int M, int K, int R, int ldc, int amx, Err *err);
 
 /* The primitive for y[M, R] (row stride ldc) = x[M, K] . P[R, K]^T; M 0 means any M (given at
  * run time). */
 static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err) {
+    const Prim *p = find_prim(mm, M, K, R, ldc, 0);
+    return p ? p : make_prim(mm, M, K, R, ldc, 0, err);
+}
+
+/* The AMX brgemm primitive for y[M, R] (dense) = x[M, K] . P[R, K]^T, or NULL: MAX_AMX_PRIMS made
+ * already, or oneDNN declined (then mm->amx is turned off: gemm from then on). */
+static const Prim *get_amx_prim(Matmul *mm, int M, int K, int R) {
+    const Prim *p = find_prim(mm, M, K, R, R, 1);
+    if (p || mm->n_amx_prims >= MAX_AMX_PRIMS) return p;
+    Err err;
+    if (!(p = make_prim(mm, M, K, R, R, 1, &err))) mm->amx = 0;
+    else mm->n_amx_prims++;
+    return p;
+}
+
+/* Creates and caches the primitive of get_prim (amx 0) or get_amx_prim (amx 1). */
+static const Prim *make_prim(Matmul *mm, int M, int K, int R, int ldc, int amx, Err *err) {
     int bf16 = mm->bf16;
-    for (int i = 0; i < mm->n_prims; i++) {
-        const Prim *p = mm->prims[i];
-        if (p->M == M && p->K == K && p->R == R && p->ldc == ldc && p->bf16 == bf16) return p;
-    }
-    Prim p = {.M = M, .K = K, .R = R, .ldc = ldc, .bf16 = bf16};
+    Prim p = {.M = M, .K = K, .R = R, .ldc = ldc, .bf16 = bf16, .amx = amx};
     dnnl_data_type_t in = bf16 ? dnnl_bf16 : dnnl_f32;
     int64_t rows = M ? M : RT;
     dnnl_status_t s;
-    if ((s = md2(&p.src_md, rows, K, K, 1, in)) || (s = md2(&p.wei_md, K, R, 1, K, in)) ||
-        (s = md2(&p.dst_md, rows, R, ldc, 1, dnnl_f32))) {
-        dnnl_fail(err, "memory descriptor", s);
+    if ((s = mm_md2(&p.src_md, rows, K, K, 1, in)) || (s = mm_md2(&p.wei_md, K, R, 1, K, in)) ||
+        (s = mm_md2(&p.dst_md, rows, R, ldc, 1, dnnl_f32))) {
+        mm_dnnl_fail(err, "memory descriptor", s);
         return NULL;
     }
     /* Implementation: oneDNN's own first choice for one row (brgemm) repacks the transposed
      * weights on every call and reads an L2-resident panel at ~30 GB/s (f32) / ~25 GB/s (bf16);
      * its gemm-based matmul reads it 3x faster. With many rows, gemm on a panel runs as fast as
-     * brgemm on the whole matrix (and brgemm offers no run-time M). So take "gemm:*". */
-    dnnl_primitive_desc_t pd = pick_matmul(mm, &p.src_md, &p.wei_md, &p.dst_md, 1, err);
+     * brgemm on the whole matrix (and brgemm offers no run-time M). So take "gemm:*" — except for
+     * bf16 windows on a CPU with AMX (see AMX_MIN_M). */
+    dnnl_primitive_desc_t pd = amx ? pick_impl(mm, &p.src_md, &p.wei_md, &p.dst_md, 1, "brg:avx512_core_amx", 1, err)
+                                   : mm_pick_matmul(mm, &p.src_md, &p.wei_md, &p.dst_md, 1, err);
     if (!pd) {
         err_set(err, "oneDNN: no %s matmul for M=%d K=%d N=%d", bf16 ? "bf16" : "f32", M, K, R);
         return NULL;
@@ -491,13 +509,17 @@ static const Prim *get_prim(Matmul *mm, int M, int K, int R, int ldc, Err *err) 
     if (pad) p.pad_md = *pad;
     p.pad_bytes = pad ? dnnl_memory_desc_get_size(pad) : 0;
     const char *impl = NULL;
-    if (!mm->kernel[0] && dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success)
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success) impl = "?";
+    size_t used = strlen(mm->kernel);
+    if (!used)
         snprintf(mm->kernel, sizeof mm->kernel, "%s%soneDNN %s (%s)", mm->dot_desc, mm->dot_desc[0] ? " + " : "",
                  bf16 ? "bf16" : "f32", impl);
+    else if (amx && !mm->n_amx_prims && !strstr(mm->kernel, impl)) /* the first window after gemm's */
+        snprintf(mm->kernel + used, sizeof mm->kernel - used, " + windows (%s)", impl);
     s = dnnl_primitive_create(&p.prim, pd);
     dnnl_primitive_desc_destroy(pd);
     if (s) {
-        dnnl_fail(err, "primitive creation", s);
+        mm_dnnl_fail(err, "primitive creation", s);
         return NULL;
     }
     Prim *np = xmalloc(sizeof *np);
@@ -522,8 +544,8 @@ static void free_prim(Prim *p, int n_threads) {
 }
 
 /* Runs a primitive with src, weights, dst (and scratchpad) on thread t's stream. */
-static dnnl_status_t exec(Matmul *mm, int t, dnnl_primitive_t prim, dnnl_memory_t src,
-                          dnnl_memory_t wei, dnnl_memory_t dst, dnnl_memory_t pad) {
+dnnl_status_t mm_exec(Matmul *mm, int t, dnnl_primitive_t prim, dnnl_memory_t src,
+                      dnnl_memory_t wei, dnnl_memory_t dst, dnnl_memory_t pad) {
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst},
                                {DNNL_ARG_SCRATCHPAD, pad}};
     dnnl_status_t s = dnnl_primitive_execute(prim, mm->w[t].stream, pad ? 4 : 3, args);
@@ -552,151 +574,18 @@ static dnnl_status_t run_prim(Matmul *mm, int t, const Prim *p, int M, const voi
     if (p->M) {
         dnnl_memory_set_data_handle(mem[0], (void *)src);
         dnnl_memory_set_data_handle(mem[2], dst);
-        return exec(mm, t, p->prim, mem[0], mem[1], mem[2], mem[3]);
+        return mm_exec(mm, t, p->prim, mem[0], mem[1], mem[2], mem[3]);
     }
     dnnl_memory_desc_t smd, dmd;
     dnnl_memory_t sm = NULL, dm = NULL;
-    if (!(s = md2(&smd, M, p->K, p->K, 1, p->bf16 ? dnnl_bf16 : dnnl_f32)) &&
-        !(s = md2(&dmd, M, p->R, p->ldc, 1, dnnl_f32)) &&
+    if (!(s = mm_md2(&smd, M, p->K, p->K, 1, p->bf16 ? dnnl_bf16 : dnnl_f32)) &&
+        !(s = mm_md2(&dmd, M, p->R, p->ldc, 1, dnnl_f32)) &&
         !(s = dnnl_memory_create(&sm, &smd, mm->engine, (void *)src)) &&
         !(s = dnnl_memory_create(&dm, &dmd, mm->engine, dst)))
-        s = exec(mm, t, p->prim, sm, mem[1], dm, mem[3]);
+        s = mm_exec(mm, t, p->prim, sm, mem[1], dm, mem[3]);
     if (sm) dnnl_memory_destroy(sm);
     if (dm) dnnl_memory_destroy(dm);
     return s;
-}
-
-/* ---- batched attention ---- */
-
-/* The two attention matmuls, with run-time dims (rows, keys), made on first use (hd = head_dim,
- * hv = head_dim_v; qd, kd, od, vd: the row strides of q, the K cache, out and the V cache):
- *   qk: S[mb, nb] (row stride nb) = Q_h[mb, hd] (row stride qd) . K_h[nb, hd]^T (row stride kd)
- *   pv: O_h[mb, hv] (row stride od) = S[mb, nb] . V_h[nb, hv] (row stride vd)
- * K_h and V_h are read in place from the cache. */
-static int attention_prims(Matmul *mm, Err *err) {
-    if (mm->att_pv) return 0;
-    const Config *c = &mm->m->cfg;
-    int64_t hd = c->head_dim, qd = (int64_t)c->n_head * hd, kd = (int64_t)c->n_head_kv * hd;
-    int64_t hv = c->head_dim_v, od = (int64_t)c->n_head * hv, vd = (int64_t)c->n_head_kv * hv;
-    dnnl_memory_desc_t q, k, s, v, o;
-    dnnl_dims_t sd = {RT, RT};
-    dnnl_status_t st;
-    if ((st = md2(&q, RT, hd, qd, 1, dnnl_f32)) || (st = md2(&k, hd, RT, 1, kd, dnnl_f32)) ||
-        (st = dnnl_memory_desc_init_by_tag(&s, 2, sd, dnnl_f32, dnnl_ab)) ||
-        (st = md2(&v, RT, hv, vd, 1, dnnl_f32)) || (st = md2(&o, RT, hv, od, 1, dnnl_f32)))
-        return dnnl_fail(err, "attention memory descriptor", st);
-    dnnl_primitive_desc_t pd = pick_matmul(mm, &q, &k, &s, 0, err);
-    if (!pd) return -1;
-    st = dnnl_primitive_create(&mm->att_qk, pd);
-    dnnl_primitive_desc_destroy(pd);
-    if (st) return dnnl_fail(err, "attention primitive creation", st);
-    if (!(pd = pick_matmul(mm, &s, &v, &o, 0, err))) return -1;
-    st = dnnl_primitive_create(&mm->att_pv, pd);
-    dnnl_primitive_desc_destroy(pd);
-    if (st) return dnnl_fail(err, "attention primitive creation", st);
-    return 0;
-}
-
-/* Runs y[rows, cols] = a[rows, inner] . b[inner, cols] with primitive prim on thread t, each
- * operand given by pointer and row stride (b of qk by column stride: it is K_h transposed). */
-static dnnl_status_t att_exec(Matmul *mm, int t, dnnl_primitive_t prim, int64_t rows, int64_t inner,
-                              int64_t cols, const float *a, int64_t lda, const float *b, int64_t bs0,
-                              int64_t bs1, float *y, int64_t ldy) {
-    dnnl_memory_desc_t am, bm, ym;
-    dnnl_memory_t ao = NULL, bo = NULL, yo = NULL;
-    dnnl_status_t s;
-    if (!(s = md2(&am, rows, inner, lda, 1, dnnl_f32)) && !(s = md2(&bm, inner, cols, bs0, bs1, dnnl_f32)) &&
-        !(s = md2(&ym, rows, cols, ldy, 1, dnnl_f32)) &&
-        !(s = dnnl_memory_create(&ao, &am, mm->engine, (void *)a)) &&
-        !(s = dnnl_memory_create(&bo, &bm, mm->engine, (void *)b)) &&
-        !(s = dnnl_memory_create(&yo, &ym, mm->engine, y)))
-        s = exec(mm, t, prim, ao, bo, yo, NULL);
-    if (ao) dnnl_memory_destroy(ao);
-    if (bo) dnnl_memory_destroy(bo);
-    if (yo) dnnl_memory_destroy(yo);
-    return s;
-}
-
-/* The arguments of one mm_attention call (see matmul.h). */
-typedef struct {
-    const float *q, *k, *v;
-    float *out;
-    int pos0;
-    const AttnParams *ap;
-} Att;
-
-float attn_score(const AttnParams *a, float dot) {
-    float s = dot * a->scale;
-    return a->softcap > 0 ? a->softcap * tanhf(s / a->softcap) : s;
-}
-
-/* One (head h, block of mb query rows from row i0) of mm_attention on thread t. The block's
- * keys are lo .. nb-1: from the first key its first row sees to its last row's own position. */
-static dnnl_status_t attend_block(Matmul *mm, int t, const Att *a, int h, int i0, int mb) {
-    const Config *c = &mm->m->cfg;
-    int hd = c->head_dim, hv = c->head_dim_v, group = c->n_head / c->n_head_kv;
-    int kd = c->n_head_kv * hd, vd = c->n_head_kv * hv, qd = c->n_head * hd, od = c->n_head * hv;
-    int pos0 = a->pos0, lo = attn_first_key(a->ap, pos0 + i0), nb = pos0 + i0 + mb - lo;
-    const float *k = a->k + (size_t)lo * kd + (size_t)(h / group) * hd;
-    const float *v = a->v + (size_t)lo * vd + (size_t)(h / group) * hv;
-    float *S = mm->w[t].s;
-    dnnl_status_t s = att_exec(mm, t, mm->att_qk, mb, hd, nb, a->q + (size_t)i0 * qd + (size_t)h * hd, qd,
-                               k, 1, kd, S, nb);
-    if (s != dnnl_success) return s;
-    for (int r = 0; r < mb; r++) {
-        float *row = S + (size_t)r * nb;
-        int p = pos0 + i0 + r, from = attn_first_key(a->ap, p) - lo, to = p + 1 - lo; /* keys row r sees */
-        for (int j = from; j < to; j++) row[j] = attn_score(a->ap, row[j]);
-        a->ap->softmax(row + from, to - from);
-        memset(row, 0, (size_t)from * sizeof(float)); /* the rest of the row weighs 0 */
-        memset(row + to, 0, (size_t)(nb - to) * sizeof(float));
-    }
-    return att_exec(mm, t, mm->att_pv, mb, nb, hv, S, nb, v, vd, 1,
-                    a->out + (size_t)i0 * od + (size_t)h * hv, od);
-}
-
-/* The (head, block) items are shared by the threads, oneDNN single-threaded inside. */
-int mm_attention(Matmul *mm, const float *q, const float *k, const float *v, int pos0, int M,
-                 const AttnParams *ap, float *out, Err *err) {
-    const Config *c = &mm->m->cfg;
-    Att a = {.q = q, .k = k, .v = v, .out = out, .pos0 = pos0, .ap = ap};
-    if (attention_prims(mm, err)) return -1;
-    size_t need = (size_t)ATT_BLOCK * (size_t)(pos0 + M);
-    for (int t = 0; t < mm->n_threads; t++)
-        if (mm->w[t].s_cap < need) {
-            free(mm->w[t].s);
-            mm->w[t].s = xmalloc(need * sizeof(float));
-            mm->w[t].s_cap = need;
-        }
-    int n_blocks = (M + ATT_BLOCK - 1) / ATT_BLOCK, work = n_blocks * c->n_head;
-    dnnl_status_t status = dnnl_success;
-#ifdef _OPENMP
-    int T = (double)M * (pos0 + M) * c->n_head * c->head_dim < (1 << 19) ? 1 : mm->n_threads;
-    int saved = omp_get_max_threads();
-    if (T == 1) omp_set_num_threads(1); /* see mm_run */
-#pragma omp parallel for num_threads(T) schedule(dynamic, 1)
-#endif
-    for (int wi = 0; wi < work; wi++) {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        /* the last blocks (the most keys) first, so the threads end together */
-        int b = n_blocks - 1 - wi / c->n_head, i0 = b * ATT_BLOCK;
-        int mb = M - i0 < ATT_BLOCK ? M - i0 : ATT_BLOCK;
-        dnnl_status_t s = attend_block(mm, t, &a, wi % c->n_head, i0, mb);
-        if (s != dnnl_success) {
-#ifdef _OPENMP
-#pragma omp critical
-#endif
-            status = s;
-        }
-    }
-#ifdef _OPENMP
-    if (T == 1) omp_set_num_threads(saved);
-#endif
-    if (status != dnnl_success) return dnnl_fail(err, "attention matmul execution", status);
-    return 0;
 }
 
 /* ---- creation ---- */
@@ -740,6 +629,10 @@ Matmul *mm_new(const Model *m, int bf16, Err *err) {
         snprintf(mm->dot_desc, sizeof mm->dot_desc, "fused %s dot (M <= %d, %s 8)", dot_level_name(mm->dot.level),
                  DOT_MAX_M, mm->dot.level >= CONVERT_AVX512 ? "grid i-quants" : "i-quants");
     mm->n_threads = mm_threads();
+    /* bf16 windows through AMX (see AMX_MIN_M) when oneDNN may use it; COLDTOK_MATMUL=gemm: never
+     * (benches and tests compare the two with it) */
+    mm->amx = bf16 && (dnnl_get_effective_cpu_isa() & dnnl_cpu_isa_avx512_core_amx) == dnnl_cpu_isa_avx512_core_amx &&
+              !(how && !strcmp(how, "gemm"));
 #ifdef _OPENMP
     omp_set_max_active_levels(1); /* oneDNN inside our regions: never a nested team */
 #endif
@@ -752,7 +645,7 @@ Matmul *mm_new(const Model *m, int bf16, Err *err) {
 #endif
     dnnl_status_t s = dnnl_engine_create(&mm->engine, dnnl_cpu, 0);
     if (s) {
-        dnnl_fail(err, "engine creation", s);
+        mm_dnnl_fail(err, "engine creation", s);
         free(mm);
         return NULL;
     }
@@ -760,7 +653,7 @@ Matmul *mm_new(const Model *m, int bf16, Err *err) {
     for (int t = 0; t < mm->n_threads; t++) {
         Worker *w = &mm->w[t];
         if ((s = dnnl_stream_create(&w->stream, mm->engine, dnnl_stream_default_flags))) {
-            dnnl_fail(err, "stream creation", s);
+            mm_dnnl_fail(err, "stream creation", s);
             mm_free(mm);
             return NULL;
         }
@@ -784,6 +677,7 @@ void mm_free(Matmul *mm) {
         if (w->stream) dnnl_stream_destroy(w->stream);
         free(w->panel);
         free(w->big);
+        free(w->dense);
         free(w->row);
         free(w->s);
     }

@@ -16,7 +16,9 @@
  * over the panels of all of them. Threads (OpenMP, OMP_NUM_THREADS) share the panels (a dynamic
  * schedule), each thread converting its own panels and running oneDNN on them single-threaded;
  * small matrices stay on the calling thread. In bf16 mode the input x is rounded to bf16 once
- * per group; accumulation is f32 either way.
+ * per group; accumulation is f32 either way. bf16 mode on a CPU with AMX: 32 rows or more go
+ * through oneDNN's AMX brgemm (a primitive per M, at most 64 of them; then gemm again), which
+ * changes only the summation order (COLDTOK_MATMUL=gemm in the environment: never).
  *
  * Attention (mm_attention): causal multi-head attention of several positions through oneDNN,
  * per (head, block of query rows). It is here rather than in model/forward.c because it is
