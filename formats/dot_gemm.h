@@ -101,7 +101,7 @@ ATTR void FN(gemm_groups)(const float *const wr[GEMM_RT], int64_t ks, const floa
                     wr[r] = b;                                                                     \
                 }                                                                                  \
             }                                                                                      \
-            FN(gemm_groups)(wr, ks, x + k0, K, M, acc, pf, rb, (size_t)((s1 - s0) * SBN / SBD));                                    \
+            FN(gemm_groups)(wr, ks, x + k0, K, M, acc, pf, rb, (size_t)((s1 - s0) * SBN / SBD));     \
         }                                                                                          \
         for (int m = 0; m < M; m++)                                                                \
             _Pragma("GCC unroll 4") for (int r = 0; r < GEMM_RT; r++) y[m * ldy + r] = VHSUM(acc[m][r]); \
