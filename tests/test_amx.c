@@ -31,11 +31,7 @@ static Model *load_f16(void) {
 }
 
 /* n ids: BOS then a fixed pseudo-random walk over the vocabulary. */
-static void some_ids(int *ids, int n, int V) {
-    uint32_t s = 4242;
-    ids[0] = 1;
-    for (int i = 1; i < n; i++) s = s * 1103515245u + 12345u, ids[i] = 3 + (int)((s >> 8) % (uint32_t)(V - 3));
-}
+static void some_ids(int *ids, int n, int V) { walk_ids(ids, n, V, 1, 4242); }
 
 /* A forward pass in compute c, through gemm only when gemm is set (COLDTOK_MATMUL=gemm at fwd_new). */
 static Forward *new_forward(const Model *m, Compute c, int gemm) {
@@ -58,15 +54,6 @@ static float *eval_steps(Forward *f, const int *ids, int n, const int *steps, in
         i += step;
     }
     return lg;
-}
-
-/* Largest |a - b| of a row relative to max |b| of that row, over n rows. */
-static double worst_row_diff(const float *a, const float *b, int n, int V) {
-    double worst = 0;
-    for (int i = 0; i < n; i++)
-        worst = fmax(worst, max_diff(a + (size_t)i * V, b + (size_t)i * V, (size_t)V) /
-                                max_abs(b + (size_t)i * V, (size_t)V));
-    return worst;
 }
 
 static void window_matches_gemm(void **state) {

@@ -72,21 +72,8 @@ static float *run_one_by_one(const Model *m, const int *ids, int n, Compute c) {
     return lg;
 }
 
-/* Largest |a - b| of a row relative to max |b| of that row, over n rows. */
-static double worst_row_diff(const float *a, const float *b, int n, int V) {
-    double worst = 0;
-    for (int i = 0; i < n; i++)
-        worst = fmax(worst, max_diff(a + (size_t)i * V, b + (size_t)i * V, (size_t)V) /
-                                max_abs(b + (size_t)i * V, (size_t)V));
-    return worst;
-}
-
 /* n token ids of a model with vocabulary V: BOS (bos) then a fixed pseudo-random walk. */
-static void some_ids(int *ids, int n, int V, int bos) {
-    uint32_t s = 12345;
-    ids[0] = bos;
-    for (int i = 1; i < n; i++) s = s * 1103515245u + 12345u, ids[i] = 3 + (int)((s >> 8) % (uint32_t)(V - 3));
-}
+static void some_ids(int *ids, int n, int V, int bos) { walk_ids(ids, n, V, bos, 12345); }
 
 /* ---- the fixtures ---- */
 

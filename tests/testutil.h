@@ -106,6 +106,22 @@ static inline double max_diff(const float *a, const float *b, size_t n) {
     return m;
 }
 
+/* Largest |a - b| of a row relative to max |b| of that row, over n rows of V logits. */
+static inline double worst_row_diff(const float *a, const float *b, int n, int V) {
+    double worst = 0;
+    for (int i = 0; i < n; i++)
+        worst = fmax(worst, max_diff(a + (size_t)i * V, b + (size_t)i * V, (size_t)V) /
+                                max_abs(b + (size_t)i * V, (size_t)V));
+    return worst;
+}
+
+/* n token ids of a model with vocabulary V: bos, then a pseudo-random walk fixed by seed over the
+ * ids from 3 up. */
+static inline void walk_ids(int *ids, int n, int V, int bos, uint32_t seed) {
+    ids[0] = bos;
+    for (int i = 1; i < n; i++) seed = seed * 1103515245u + 12345u, ids[i] = 3 + (int)((seed >> 8) % (uint32_t)(V - 3));
+}
+
 /* A raw little-endian float32 file (fixture logits, dequantized tensors) as a heap array of *n
  * floats (free it), or NULL when it cannot be read. */
 static inline float *read_f32(const char *path, size_t *n) {
