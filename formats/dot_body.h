@@ -363,11 +363,8 @@ ATTR void FN(scales16)(const uint8_t *row, size_t bb, int64_t b0, int n, float *
 #ifndef PF_AHEAD
 #define PF_AHEAD 3072
 #endif
-#ifndef PF_HINT
-#define PF_HINT _MM_HINT_T0
-#endif
 ATTR void FN(prefetch)(const uint8_t *p, int bytes) {
-    for (int i = 0; i < bytes; i += 64) _mm_prefetch((const char *)p + PF_AHEAD + i, PF_HINT);
+    for (int i = 0; i < bytes; i += 64) _mm_prefetch((const char *)p + PF_AHEAD + i, _MM_HINT_T0);
 }
 #define ROWSF(T, LQ, BB)                                                                            \
     ATTR void FN(blockf_##T)(const uint8_t *blk, const float *xb, int64_t K, const float *d, int b,  \
