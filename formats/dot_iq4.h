@@ -119,7 +119,8 @@ ATTR void FN(rowi_iq4_xs)(const uint8_t *row, int64_t K, const float *x, IQ4T t,
 
 /* Step loaders for the small matrix product (formats/dot_gemm.h, passes of 9 to 16 vectors):
  * the weights themselves, d * L[q] (IQ4_XS: dl * L[q]), each rounded once as the reference's;
- * a step is one IQ4_NL block (32 weights) or two IQ4_XS sub-blocks (64). */
+ * a step is one IQ4_NL block (32 weights) or one IQ4_XS super-block (256: its 8 scales computed
+ * once). */
 ATTR void FN(ld_iq4_nl)(const uint8_t *row, int64_t s, V *w) {
     const uint8_t *b = row + (size_t)s * 18;
     FN(lq_iq4)(b + 2, IQ4T_LOAD(lowbit_iq4_levels()), w);
@@ -127,18 +128,18 @@ ATTR void FN(ld_iq4_nl)(const uint8_t *row, int64_t s, V *w) {
     w[0] = VMUL(d, w[0]), w[1] = VMUL(d, w[1]);
 }
 ATTR void FN(ld_iq4_xs)(const uint8_t *row, int64_t s, V *w) {
-    const uint8_t *b = row + (size_t)(s / 4) * 136;
-    const int p = (int)(s % 4);
+    const uint8_t *b = row + (size_t)s * 136;
     float dl[8];
     FN(iq4xs_scales)(b, dl);
     const IQ4T t = IQ4T_LOAD(lowbit_iq4_levels());
-    FN(lq_iq4)(b + 8 + 32 * p, t, w);
-    FN(lq_iq4)(b + 8 + 32 * p + 16, t, w + 2);
-    const V d0 = VSET1(dl[2 * p]), d1 = VSET1(dl[2 * p + 1]);
-    w[0] = VMUL(d0, w[0]), w[1] = VMUL(d0, w[1]), w[2] = VMUL(d1, w[2]), w[3] = VMUL(d1, w[3]);
+    _Pragma("GCC unroll 8") for (int ib = 0; ib < 8; ib++) { /* sub-block ib: 16 bytes of nibbles */
+        FN(lq_iq4)(b + 8 + 16 * ib, t, w + 2 * ib);
+        const V d = VSET1(dl[ib]);
+        w[2 * ib] = VMUL(d, w[2 * ib]), w[2 * ib + 1] = VMUL(d, w[2 * ib + 1]);
+    }
 }
 GEMM(iq4_nl, FN(ld_iq4_nl), 2, 18, 1, 0)
-GEMM(iq4_xs, FN(ld_iq4_xs), 4, 136, 4, 0)
+GEMM(iq4_xs, FN(ld_iq4_xs), 16, 136, 1, 0)
 
 /* The kernels: per row, passes of up to FMAX vectors (9 to 16 vectors on AVX-512: GEMM_TRY). */
 #define ROWSI(T)                                                                                    \
