@@ -10,6 +10,13 @@
 #include "formats/qtype.h"
 
 #define ALIGN 32
+/* The file leaves in whole pieces of STAGE bytes at offsets that are multiples of STAGE (all but
+ * the last), so that the page cache holds it in 2 MiB folios, which a reader's mapping then maps
+ * with one page-table entry each. In a virtual machine with shadow page tables the first touch of
+ * each 4 KiB page costs about 1.5 us: the first forward pass over a 1 GB model written in
+ * unaligned 2 MB pieces took 0.3 s more than over the same file in 2 MiB folios (docs/models.md,
+ * "Cold start"). */
+#define STAGE ((size_t)4 << 20)
 
 typedef struct {
     char *name;
@@ -25,7 +32,9 @@ struct GgufWriter {
     Info *t;
     int n_t;
     uint64_t data_size; /* of the data section, padded */
-    FILE *fp;
+    FILE *fp;           /* unbuffered: stage is the buffer */
+    unsigned char *stage;
+    size_t staged;      /* bytes in stage */
     char *path;
     int cur;            /* tensor being written */
     uint64_t cur_done;  /* its bytes written so far */
@@ -37,6 +46,7 @@ GgufWriter *gw_new(void) { return xcalloc(1, sizeof(GgufWriter)); }
 void gw_free(GgufWriter *w) {
     if (!w) return;
     if (w->fp) fclose(w->fp);
+    free(w->stage);
     for (int i = 0; i < w->n_t; i++) free(w->t[i].name);
     free(w->t);
     free(w->path);
@@ -127,10 +137,35 @@ static int io_fail(GgufWriter *w, Err *err) {
     return err_set(err, "%s: write failed: %s", w->path, strerror(errno));
 }
 
+/* Appends n bytes to the file through stage (STAGE above); a whole piece at a piece boundary is
+ * written straight from data. */
+static int emit(GgufWriter *w, const void *data, size_t n, Err *err) {
+    const unsigned char *p = data;
+    while (n) {
+        if (!w->staged && n >= STAGE) {
+            size_t k = n - n % STAGE;
+            if (fwrite(p, 1, k, w->fp) != k) return io_fail(w, err);
+            p += k, n -= k;
+            continue;
+        }
+        size_t k = STAGE - w->staged < n ? STAGE - w->staged : n;
+        memcpy(w->stage + w->staged, p, k);
+        w->staged += k, p += k, n -= k;
+        if (w->staged == STAGE) {
+            if (fwrite(w->stage, 1, STAGE, w->fp) != STAGE) return io_fail(w, err);
+            w->staged = 0;
+        }
+    }
+    return 0;
+}
+
 int gw_begin(GgufWriter *w, const char *path, Err *err) {
     if (w->failed || w->fp) return err_set(err, "%s: gguf writer misused", path);
     w->path = xstrdup(path);
     if (!(w->fp = fopen(path, "wb"))) return io_fail(w, err);
+    setvbuf(w->fp, NULL, _IONBF, 0);
+    w->stage = xmalloc(STAGE);
+    w->staged = 0;
     Buf h = {0};
     buf_append(&h, "GGUF", 4);
     put_u32(&h, 3);
@@ -146,11 +181,11 @@ int gw_begin(GgufWriter *w, const char *path, Err *err) {
         put_u64(&h, t->offset);
     }
     while (h.len % ALIGN) buf_putc(&h, 0);
-    int ok = fwrite(h.data, 1, h.len, w->fp) == h.len;
+    int r = emit(w, h.data, h.len, err);
     buf_free(&h);
     w->cur = 0;
     w->cur_done = 0;
-    return ok ? 0 : io_fail(w, err);
+    return r;
 }
 
 int gw_data(GgufWriter *w, const void *data, size_t n, Err *err) {
@@ -164,11 +199,11 @@ int gw_data(GgufWriter *w, const void *data, size_t n, Err *err) {
         }
         Info *t = &w->t[w->cur];
         uint64_t k = t->nbytes - w->cur_done < n ? t->nbytes - w->cur_done : n;
-        if (fwrite(p, 1, (size_t)k, w->fp) != k) return io_fail(w, err);
+        if (emit(w, p, (size_t)k, err)) return -1;
         p += k, n -= (size_t)k, w->cur_done += k;
         if (w->cur_done == t->nbytes) {
             size_t pad = (size_t)(pad_to(t->nbytes) - t->nbytes);
-            if (pad && fwrite(zeros, 1, pad, w->fp) != pad) return io_fail(w, err);
+            if (pad && emit(w, zeros, pad, err)) return -1;
             w->cur++;
             w->cur_done = 0;
         }
@@ -183,7 +218,10 @@ int gw_end(GgufWriter *w, Err *err) {
         w->failed = 1;
         return err_set(err, "%s: tensor %s: data incomplete", w->path, w->t[w->cur].name);
     }
-    int bad = fclose(w->fp) != 0;
+    int bad = w->staged && fwrite(w->stage, 1, w->staged, w->fp) != w->staged;
+    bad |= fclose(w->fp) != 0;
     w->fp = NULL;
+    free(w->stage);
+    w->stage = NULL;
     return bad ? io_fail(w, err) : 0;
 }
