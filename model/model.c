@@ -8,7 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/prefault.h"
 #include "formats/gguf.h"
 #include "formats/hfnames.h"
 #include "formats/safetensors.h"
@@ -636,6 +638,42 @@ static int load_weights(Loader *L) {
     return 0;
 }
 
+/* The matrices one forward pass reads whole, in its order (each layer's, then the output; the
+ * embedding only as a tied output; routed experts not at all: a pass reads a few of them),
+ * prefaulted while the caller goes on (common/prefault.h): a cold start's page faults move to the
+ * core that the tokenizer's load leaves idle. Not for a small model (nothing to gain), nor for
+ * weights above half of the memory (a run ahead of the pass would evict what it needs next), nor
+ * when COLDTOK_PREFAULT=0 (to measure without it). Packed layers are read through their parts and
+ * are left out. */
+static Prefault *prefault_weights(const Model *m) {
+    const char *env = getenv("COLDTOK_PREFAULT");
+    if (env && !strcmp(env, "0")) return NULL;
+    enum { PER_LAYER = 13 };
+    size_t n = 0, cap = (size_t)m->cfg.n_layer * PER_LAYER + 1;
+    MemRange *r = xmalloc(cap * sizeof *r);
+    uint64_t bytes = 0;
+    for (int l = 0; l <= m->cfg.n_layer; l++) {
+        const Layer *y = l < m->cfg.n_layer ? &m->layers[l] : NULL;
+        const MoeLayer *e = y ? y->moe : NULL;
+        const Tensor *t[PER_LAYER] = {
+            y ? &y->wq_a : &m->output, y ? &y->wq_b : NULL, y ? &y->wkv_a : NULL,
+            y ? &y->wkv_b : NULL, y ? &y->wk_b : NULL, y ? &y->wv_b : NULL,
+            y ? &y->wq : NULL, y ? &y->wk : NULL, y ? &y->wv : NULL, y ? &y->wo : NULL,
+            e ? &e->sh_gate : y ? &y->w_gate : NULL, e ? &e->sh_up : y ? &y->w_up : NULL,
+            e ? &e->sh_down : y ? &y->w_down : NULL};
+        for (int k = 0; k < PER_LAYER; k++) {
+            if (!t[k] || !t[k]->data || t[k]->hq.method != HQ_NONE) continue;
+            r[n] = (MemRange){t[k]->data, qtype_row_bytes(t[k]->type, t[k]->cols) * (size_t)t[k]->rows};
+            bytes += r[n++].n;
+        }
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t half = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : 0;
+    Prefault *pf = bytes >= (64u << 20) && bytes <= half ? prefault_start(r, n) : NULL;
+    free(r);
+    return pf;
+}
+
 Model *model_load(const char *path, Err *err) {
     Model *m = xcalloc(1, sizeof *m);
     m->path = xstrdup(path);
@@ -688,6 +726,7 @@ Model *model_load(const char *path, Err *err) {
     }
     if (m->cfg.moe.n_expert > 0) moe_advise_reads(L.g, L.st, m->cfg.tied); /* read only what a pass needs */
     r = load_weights(&L);
+    if (r == 0) m->prefault = prefault_weights(m);
 out:
     progress_done();
     buf_free(&cfg);
@@ -701,6 +740,7 @@ out:
 
 void model_free(Model *m) {
     if (!m) return;
+    prefault_stop(m->prefault); /* before the mappings go */
     if (m->gguf) gguf_close(m->gguf);
     if (m->st) st_close(m->st);
     if (m->layers)

@@ -192,6 +192,7 @@ struct Model {
     float *vectors;            /* storage of the f32 vectors above */
     char *path;
     char *format;              /* "gguf" or "safetensors" */
+    struct Prefault *prefault; /* the weights' pages read ahead (common/prefault.h), or NULL */
 };
 
 Model *model_load(const char *path, Err *err);
