@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/version.h"
@@ -38,20 +39,17 @@ static void usage(FILE *out) {
  * barriers by default (GOMP_SPINCOUNT 300000), and on a shared machine a spinning member holds the
  * core that the member being waited for needs. Measured with bench/bench_shared on this 2-core
  * machine: a cold start of 2-5 s with spinning against about 1 s passive (docs/models.md). libgomp
- * reads OMP_WAIT_POLICY in its constructor, before main; the dynamic linker runs the program's
- * pre-initialisers (ELF's DT_PREINIT_ARRAY) before any library's constructor, so the passive
- * policy is set there. (It used to be set by executing the program again, which cost a second
- * start-up, libdnnl's relocations included: 10-15 ms of every command.) A user's OMP_WAIT_POLICY
- * or GOMP_SPINCOUNT is left alone. */
-static void prefer_passive_wait(int argc, char **argv, char **envp) {
-    (void)argc, (void)argv, (void)envp;
+ * reads OMP_WAIT_POLICY when it is loaded, before main, so the passive policy is set by executing
+ * the program again once with it; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone, and a
+ * failed exec just goes on with the default. */
+static void prefer_passive_wait(char **argv) {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
-    setenv("OMP_WAIT_POLICY", "passive", 1);
+    if (setenv("OMP_WAIT_POLICY", "passive", 1)) return;
+    execv("/proc/self/exe", argv);
 }
-__attribute__((section(".preinit_array"), used)) static void (*const preinit_wait)(int, char **, char **) =
-    prefer_passive_wait;
 
 int main(int argc, char **argv) {
+    prefer_passive_wait(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
