@@ -41,7 +41,9 @@ static void usage(FILE *out) {
  * machine: a cold start of 2-5 s with spinning against about 1 s passive (docs/models.md). libgomp
  * reads OMP_WAIT_POLICY when it is loaded, before main, so the passive policy is set by executing
  * the program again once with it; a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone, and a
- * failed exec just goes on with the default. */
+ * failed exec just goes on with the default. (A setenv in a pre-initialiser, DT_PREINIT_ARRAY, runs
+ * before libgomp's constructor but is lost: libc's own initialiser then points environ back at the
+ * original array. tests/cli_ompwait.sh checks the spin count libgomp ends up with.) */
 static void prefer_passive_wait(char **argv) {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
     if (setenv("OMP_WAIT_POLICY", "passive", 1)) return;
