@@ -645,32 +645,39 @@ static int load_weights(Loader *L) {
  * weights above half of the memory (a run ahead of the pass would evict what it needs next), nor
  * when COLDTOK_PREFAULT=0 (to measure without it). Packed layers are read through their parts and
  * are left out. */
+typedef struct {
+    MemRange *r;
+    size_t n;
+    uint64_t bytes;
+} Ranges;
+
+static void add_range(Ranges *rs, const Tensor *t) {
+    if (!t->data || t->hq.method != HQ_NONE) return;
+    MemRange *r = &rs->r[rs->n++];
+    *r = (MemRange){t->data, qtype_row_bytes(t->type, t->cols) * (size_t)t->rows};
+    rs->bytes += r->n;
+}
+
 static Prefault *prefault_weights(const Model *m) {
     const char *env = getenv("COLDTOK_PREFAULT");
     if (env && !strcmp(env, "0")) return NULL;
-    enum { PER_LAYER = 13 };
-    size_t n = 0, cap = (size_t)m->cfg.n_layer * PER_LAYER + 1;
-    MemRange *r = xmalloc(cap * sizeof *r);
-    uint64_t bytes = 0;
-    for (int l = 0; l <= m->cfg.n_layer; l++) {
-        const Layer *y = l < m->cfg.n_layer ? &m->layers[l] : NULL;
-        const MoeLayer *e = y ? y->moe : NULL;
-        const Tensor *t[PER_LAYER] = {
-            y ? &y->wq_a : &m->output, y ? &y->wq_b : NULL, y ? &y->wkv_a : NULL,
-            y ? &y->wkv_b : NULL, y ? &y->wk_b : NULL, y ? &y->wv_b : NULL,
-            y ? &y->wq : NULL, y ? &y->wk : NULL, y ? &y->wv : NULL, y ? &y->wo : NULL,
-            e ? &e->sh_gate : y ? &y->w_gate : NULL, e ? &e->sh_up : y ? &y->w_up : NULL,
-            e ? &e->sh_down : y ? &y->w_down : NULL};
-        for (int k = 0; k < PER_LAYER; k++) {
-            if (!t[k] || !t[k]->data || t[k]->hq.method != HQ_NONE) continue;
-            r[n] = (MemRange){t[k]->data, qtype_row_bytes(t[k]->type, t[k]->cols) * (size_t)t[k]->rows};
-            bytes += r[n++].n;
-        }
+    enum { PER_LAYER = 13 }; /* the add_range calls per layer below */
+    Ranges rs = {xmalloc(((size_t)m->cfg.n_layer * PER_LAYER + 1) * sizeof *rs.r), 0, 0};
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        const Layer *y = &m->layers[l];
+        const Tensor *attn[] = {&y->wq_a, &y->wq_b, &y->wkv_a, &y->wkv_b, &y->wk_b, &y->wv_b,
+                                &y->wq, &y->wk, &y->wv, &y->wo};
+        for (size_t k = 0; k < sizeof attn / sizeof *attn; k++) add_range(&rs, attn[k]);
+        const MoeLayer *e = y->moe; /* its shared expert only */
+        add_range(&rs, e ? &e->sh_gate : &y->w_gate);
+        add_range(&rs, e ? &e->sh_up : &y->w_up);
+        add_range(&rs, e ? &e->sh_down : &y->w_down);
     }
+    add_range(&rs, &m->output);
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     uint64_t half = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : 0;
-    Prefault *pf = bytes >= (64u << 20) && bytes <= half ? prefault_start(r, n) : NULL;
-    free(r);
+    Prefault *pf = rs.bytes >= (64u << 20) && rs.bytes <= half ? prefault_start(rs.r, rs.n) : NULL;
+    free(rs.r);
     return pf;
 }
 
