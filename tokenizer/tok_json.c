@@ -293,10 +293,12 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
         uint64_t h;
         uint32_t off, len;
         int id;
-    } *ve = xmalloc((nv + 1) * sizeof *ve);
+    } *ve = tok_bulk_alloc((nv + 1) * sizeof *ve);
     size_t room = 0;
     for (size_t k = 0; k < nv; k++) room += tj->vocab[k].len + 1;
-    buf_reserve(&t->arena, room); /* then each piece is copied in place (tok_arena_put's layout) */
+    /* then each piece is copied in place (tok_arena_put's layout); the room is twice theirs, for
+     * the bytes tok_finish decodes from a byte-level vocabulary's pieces (as long at most) */
+    tok_arena_reserve(t, 2 * room + 4096);
     for (size_t k = 0; k < nv; k++) {
         const TjPiece *p = &tj->vocab[k];
         uint32_t off = (uint32_t)t->arena.len;
@@ -314,7 +316,7 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
             err_set(err, "%s: vocab lists \"%s\" twice (ids %d and %d)", t->path,
                     tok_shown(t->arena.data + ve[k].off, ve[k].len, sh, sizeof sh),
                     t->piece_map.slots[e].val, id);
-            free(ve);
+            tok_bulk_free(ve);
             return -1;
         }
         if (t->flags[id] & TOK_UNUSED) {
@@ -323,7 +325,7 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
             t->flags[id] = 0;
         }
     }
-    free(ve);
+    tok_bulk_free(ve);
 
     /* options */
     t->byte_fallback = tj->byte_fallback;

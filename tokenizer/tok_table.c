@@ -3,6 +3,8 @@
  * costs a few allocations, not one per token. */
 #include "tokenizer/tok_table.h"
 
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,24 +25,63 @@ static size_t pow2_at_least(size_t n) {
     return c;
 }
 
-/* A table's memory. A big one (a 151k-token vocabulary's maps are 4-8 MB) is made of whole 2 MiB
- * pages and asks for transparent huge pages, which this kernel gives only on request: the loads'
- * lookups and inserts land at random in it, and with 4 KiB pages nearly each of them is also a
- * TLB miss. Freed with free(). */
-static void *table_alloc(size_t bytes) {
+/* Blocks tok_bulk_free kept for the next load, the smallest that fits taken first; at most
+ * BULK_KEEP bytes in all (a 151k-token load's blocks are ~90 MB of address space, less of it
+ * touched). Without them every load's blocks would be new pages again, each 2 MiB zeroed by the
+ * kernel at its first touch: 10-15 ms of a repeated load of Qwen3's tokenizer.json. */
+#define BULK_SLOTS 16
+#define BULK_KEEP ((size_t)128 << 20)
+static struct {
+    void *p[BULK_SLOTS];
+    size_t size[BULK_SLOTS], n, bytes;
+    pthread_mutex_t lock;
+} bulk = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void *tok_bulk_alloc(size_t bytes) {
     const size_t huge = (size_t)2 << 20;
-    if (bytes < huge) return xmalloc(bytes);
+    if (bytes < TOK_BULK_MIN) return xmalloc(bytes);
     bytes = (bytes + huge - 1) & ~(huge - 1);
-    void *p = aligned_alloc(huge, bytes);
+    void *p = NULL;
+    pthread_mutex_lock(&bulk.lock);
+    size_t best = BULK_SLOTS;
+    for (size_t k = 0; k < bulk.n; k++) /* no more than twice the size: a big block stays big */
+        if (bulk.size[k] >= bytes && bulk.size[k] <= 2 * bytes &&
+            (best == BULK_SLOTS || bulk.size[k] < bulk.size[best]))
+            best = k;
+    if (best < BULK_SLOTS) {
+        p = bulk.p[best];
+        bulk.bytes -= bulk.size[best];
+        bulk.n--;
+        bulk.p[best] = bulk.p[bulk.n], bulk.size[best] = bulk.size[bulk.n];
+    }
+    pthread_mutex_unlock(&bulk.lock);
+    if (p) return p;
+    p = aligned_alloc(huge, bytes);
     if (!p) return xmalloc(bytes); /* which reports running out */
     madvise(p, bytes, MADV_HUGEPAGE);
     return p;
 }
 
+void tok_bulk_free(void *p) {
+    if (!p) return;
+    const size_t size = malloc_usable_size(p);
+    if (size >= TOK_BULK_MIN && !((uintptr_t)p & (((size_t)2 << 20) - 1))) {
+        pthread_mutex_lock(&bulk.lock);
+        const int keep = bulk.n < BULK_SLOTS && bulk.bytes + size <= BULK_KEEP;
+        if (keep) {
+            bulk.p[bulk.n] = p, bulk.size[bulk.n] = size;
+            bulk.n++, bulk.bytes += size;
+        }
+        pthread_mutex_unlock(&bulk.lock);
+        if (keep) return;
+    }
+    free(p);
+}
+
 /* ---- StrMap ---- */
 
 static StrEnt *strmap_alloc(size_t cap) {
-    StrEnt *s = table_alloc(cap * sizeof *s);
+    StrEnt *s = tok_bulk_alloc(cap * sizeof *s);
     memset(s, 0xFF, cap * sizeof *s); /* len = UINT32_MAX: empty */
     return s;
 }
@@ -53,7 +94,7 @@ void strmap_init(StrMap *m, size_t expect) {
 }
 
 void strmap_free(StrMap *m) {
-    free(m->slots);
+    tok_bulk_free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -90,7 +131,7 @@ static void strmap_grow(StrMap *m, const char *arena) {
         if (old[i].len != UINT32_MAX)
             strmap_place(m, tok_hash(arena + old[i].off, old[i].len), old[i].off, old[i].len,
                          old[i].val);
-    free(old);
+    tok_bulk_free(old);
 }
 
 long strmap_add(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val) {
@@ -118,14 +159,14 @@ long strmap_add_hashed(StrMap *m, const char *arena, uint32_t off, uint32_t len,
 
 void pairmap_init(PairMap *m, size_t expect) {
     size_t cap = pow2_at_least(table_cap(expect));
-    m->slots = table_alloc(cap * sizeof *m->slots);
+    m->slots = tok_bulk_alloc(cap * sizeof *m->slots);
     for (size_t i = 0; i < cap; i++) m->slots[i].key = UINT64_MAX;
     m->mask = cap - 1;
     m->n = 0;
 }
 
 void pairmap_free(PairMap *m) {
-    free(m->slots);
+    tok_bulk_free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
