@@ -368,6 +368,11 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
     for (size_t i = 0; i <= tj->n_merges; i++) {
         const TjMerge *m = i < tj->n_merges ? &tj->merges[i] : NULL;
         if (m) {
+            if (i + 16 < tj->n_merges) { /* its strings, read by is_joined below: out of the
+                                          * caches since read_merges, scattered in cJSON's arena */
+                __builtin_prefetch(tj->merges[i + 16].a);
+                __builtin_prefetch(tj->merges[i + 16].b);
+            }
             size_t skip = t->cont_prefix_len <= m->bl ? t->cont_prefix_len : m->bl;
             q[nq].m = m;
             q[nq].h[0] = m->ha;

@@ -282,7 +282,10 @@ static long long cj_id(const cJSON *v) {
  * pages, each page a fault). The walk reads the list's nodes in the order the arena holds them. */
 static size_t cj_count(const cJSON *list) {
     size_t n = 0;
-    for (const cJSON *c = list->child; c; c = c->next) n++;
+    for (const cJSON *c = list->child; c; c = c->next) {
+        cj_prefetch_ahead(c, 4);
+        n++;
+    }
     return n;
 }
 
