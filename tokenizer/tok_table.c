@@ -189,6 +189,41 @@ void pairmap_put(PairMap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t new
     m->slots[i] = (PairEnt){k, rank, new_id};
 }
 
+/* The entries partitioned by their home slot's top bits (a counting sort, stable), then put bucket
+ * by bucket: each bucket's slots are a few kB of the table, so the puts sweep it in order instead
+ * of each landing at random (a cache miss per entry: 4-8 MB tables; 8 ms of Llama 3.1's load for
+ * its 280k merges, prefetching did not hide it). Stable, so of equal keys the later still wins. */
+void pairmap_put_all(PairMap *m, const PairEnt *e, size_t n) {
+    size_t cap = m->mask + 1;
+    if (n < 4096 || table_full(m->n + n, m->mask)) { /* small, or it will grow: one by one */
+        for (size_t i = 0; i < n; i++)
+            pairmap_put(m, (uint32_t)(e[i].key >> 32), (uint32_t)e[i].key, e[i].rank, e[i].new_id);
+        return;
+    }
+    unsigned shift = 0;
+    while ((cap >> shift) > 2048) shift++; /* 2048 buckets at most */
+    size_t nb = cap >> shift;
+    size_t *start = xcalloc(nb + 1, sizeof *start);
+    for (size_t i = 0; i < n; i++) start[((size_t)tok_hash(&e[i].key, 8) & m->mask) >> shift]++;
+    for (size_t b = 0, sum = 0; b <= nb; b++) { /* counts into starts */
+        size_t c = start[b];
+        start[b] = sum;
+        sum += c;
+    }
+    PairEnt *sorted = tok_bulk_alloc(n * sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[start[((size_t)tok_hash(&e[i].key, 8) & m->mask) >> shift]++] = e[i];
+    free(start);
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t k = sorted[i].key;
+        size_t j = (size_t)tok_hash(&k, 8) & m->mask;
+        while (m->slots[j].key != UINT64_MAX && m->slots[j].key != k) j = (j + 1) & m->mask;
+        if (m->slots[j].key == UINT64_MAX) m->n++;
+        m->slots[j] = sorted[i];
+    }
+    tok_bulk_free(sorted);
+}
+
 /* ---- Trie: nodes are numbers, edges a hash map (node, byte) -> child ---- */
 
 void trie_init(Trie *t) {
