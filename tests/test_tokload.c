@@ -17,9 +17,6 @@
  * must leave what pairmap_put one entry at a time leaves: 60000 entries over 20000 keys (so most
  * keys repeat, the last of them winning), into a table sized for them and into one that grows.
  *
- * tok_bulk_free keeps a large block for the next tok_bulk_alloc that it fits (and not one more
- * than twice as big); a small one is an ordinary allocation.
- *
  * The bytes map behind tok_id_of_bytes is built at its first call (tok_build.c): threads that
  * ask at once on a fresh Tokenizer all get every token's id. */
 #include <pthread.h>
@@ -210,27 +207,6 @@ static void put_all_as_put(void **state) {
     }
 }
 
-static void bulk_blocks_kept(void **state) {
-    (void)state;
-    const size_t mb = (size_t)1 << 20;
-    char *a = tok_bulk_alloc(10 * mb + 5);
-    memset(a, 1, 10 * mb + 5); /* all of it is usable */
-    tok_bulk_free(a);
-    char *b = tok_bulk_alloc(9 * mb); /* fits in a's pages */
-    assert_ptr_equal(b, a);
-    tok_bulk_free(b);
-    char *c = tok_bulk_alloc(3 * mb); /* a is more than twice that: a new block */
-    assert_ptr_not_equal(c, a);
-    char *d = tok_bulk_alloc(13 * mb); /* a (12 MiB: whole 2 MiB pages) is too small */
-    assert_ptr_not_equal(d, a);
-    char *e = tok_bulk_alloc(10 * mb); /* a again */
-    assert_ptr_equal(e, a);
-    char *f = tok_bulk_alloc(1000); /* small: malloc's, never kept */
-    f[999] = 0;
-    tok_bulk_free(f);
-    tok_bulk_free(c), tok_bulk_free(d), tok_bulk_free(e);
-}
-
 enum { ASKERS = 4 };
 
 typedef struct {
@@ -274,7 +250,6 @@ int main(void) {
         cmocka_unit_test(merge_table),
         cmocka_unit_test(repeated_merge),
         cmocka_unit_test(put_all_as_put),
-        cmocka_unit_test(bulk_blocks_kept),
         cmocka_unit_test(bytes_map_at_first_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,6 @@
  * costs a few allocations, not one per token. */
 #include "tokenizer/tok_table.h"
 
-#include <malloc.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,58 +23,17 @@ static size_t pow2_at_least(size_t n) {
     return c;
 }
 
-/* Blocks tok_bulk_free kept for the next load, the smallest that fits taken first; at most
- * BULK_KEEP bytes in all (a 151k-token load's blocks are ~90 MB of address space, less of it
- * touched). Without them every load's blocks would be new pages again, each 2 MiB zeroed by the
- * kernel at its first touch: 10-15 ms of a repeated load of Qwen3's tokenizer.json. */
-#define BULK_SLOTS 16
-#define BULK_KEEP ((size_t)128 << 20)
-static struct {
-    void *p[BULK_SLOTS];
-    size_t size[BULK_SLOTS], n, bytes;
-    pthread_mutex_t lock;
-} bulk = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
 void *tok_bulk_alloc(size_t bytes) {
     const size_t huge = (size_t)2 << 20;
     if (bytes < TOK_BULK_MIN) return xmalloc(bytes);
     bytes = (bytes + huge - 1) & ~(huge - 1);
-    void *p = NULL;
-    pthread_mutex_lock(&bulk.lock);
-    size_t best = BULK_SLOTS;
-    for (size_t k = 0; k < bulk.n; k++) /* no more than twice the size: a big block stays big */
-        if (bulk.size[k] >= bytes && bulk.size[k] <= 2 * bytes &&
-            (best == BULK_SLOTS || bulk.size[k] < bulk.size[best]))
-            best = k;
-    if (best < BULK_SLOTS) {
-        p = bulk.p[best];
-        bulk.bytes -= bulk.size[best];
-        bulk.n--;
-        bulk.p[best] = bulk.p[bulk.n], bulk.size[best] = bulk.size[bulk.n];
-    }
-    pthread_mutex_unlock(&bulk.lock);
-    if (p) return p;
-    p = aligned_alloc(huge, bytes);
+    void *p = aligned_alloc(huge, bytes);
     if (!p) return xmalloc(bytes); /* which reports running out */
     madvise(p, bytes, MADV_HUGEPAGE);
     return p;
 }
 
-void tok_bulk_free(void *p) {
-    if (!p) return;
-    const size_t size = malloc_usable_size(p);
-    if (size >= TOK_BULK_MIN && !((uintptr_t)p & (((size_t)2 << 20) - 1))) {
-        pthread_mutex_lock(&bulk.lock);
-        const int keep = bulk.n < BULK_SLOTS && bulk.bytes + size <= BULK_KEEP;
-        if (keep) {
-            bulk.p[bulk.n] = p, bulk.size[bulk.n] = size;
-            bulk.n++, bulk.bytes += size;
-        }
-        pthread_mutex_unlock(&bulk.lock);
-        if (keep) return;
-    }
-    free(p);
-}
+void tok_bulk_free(void *p) { free(p); }
 
 /* ---- StrMap ---- */
 
