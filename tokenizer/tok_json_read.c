@@ -50,8 +50,7 @@ static _Thread_local struct CjArena *cj_current;
 /* A chunk with room for cap bytes. A big one (a large tokenizer.json's first chunk is tens of MB)
  * is tok_bulk_alloc's: whole 2 MiB pages with transparent huge pages, which this kernel gives only
  * on request (4 KiB pages cost a large file's load ~15 ms more in page faults and TLB misses). A
- * small file's is an ordinary allocation (a huge page
- * would be 2 MiB zeroed for a few kB). */
+ * small file's is an ordinary allocation (a huge page would be 2 MiB zeroed for a few kB). */
 static CjChunk *cj_chunk_new(size_t cap) {
     if (cap > SIZE_MAX / 4) return NULL;
     size_t bytes = sizeof(CjChunk) + cap;
