@@ -309,7 +309,8 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
     }
     t->arena.data[t->arena.len] = '\0'; /* a Buf's data ends in a NUL */
     /* done with the file's list: freed now, not with the rest, so it is not held while the
-     * merges' tables are made (4 MB less at the load's peak) */
+     * merges' tables are made (4 MB less at the load's peak); tj has no vocab from here on
+     * (tokjson_vocab_id is tokconv's, which reads the list without this function) */
     tok_bulk_free(tj->vocab);
     tj->vocab = NULL, tj->n_vocab = 0;
     for (size_t k = 0; k < nv; k++) {
