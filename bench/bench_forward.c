@@ -24,6 +24,7 @@
 #include <omp.h>
 #endif
 
+#include "bench/benchvocab.h"
 #include "bench/bandwidth.h"
 #include "model/forward.h"
 #include "model/model.h"
@@ -89,6 +90,7 @@ static int bench_model(const char *dir, const char *preset, uint32_t type, doubl
     if (stat(path, &sb) != 0) {
         SynthSpec s;
         if (synth_preset(preset, &s) != 0) return -1;
+        s.tokenizer = bench_qwen_vocab(); /* bench/benchvocab.h */
         s.type = type;
         fprintf(stderr, "bench_forward: writing %s\n", path);
         if (synth_write(&s, path, &err) != 0) {

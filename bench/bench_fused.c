@@ -19,6 +19,7 @@
 #include <omp.h>
 #endif
 
+#include "bench/benchvocab.h"
 #include "bench/bandwidth.h"
 #include "formats/qtype.h"
 #include "model/forward.h"
@@ -60,6 +61,7 @@ static int bench_type(const char *dir, uint32_t type, int runs, double bw_cpu) {
     if (stat(path, &sb) != 0) {
         SynthSpec s;
         if (synth_preset("qwen2.5-0.5b", &s) != 0) return -1;
+        s.tokenizer = bench_qwen_vocab(); /* bench/benchvocab.h */
         s.type = type;
         fprintf(stderr, "bench_fused: writing %s\n", path);
         if (synth_write(&s, path, &err) != 0) {

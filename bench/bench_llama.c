@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench/benchvocab.h"
 #include "bench/bandwidth.h"
 #include "bench/benchproc.h"
 #include "formats/qtype.h"
@@ -43,7 +44,7 @@
 #include "quant/synth.h"
 
 #define PRESET "qwen2.5-0.5b"
-#define TOKEN 256 /* the synth vocabulary's <|endoftext|> */
+#define TOKEN 256 /* the context token of every forward here, the same for both tools */
 #define MAX_RUNS 7
 #define WINDOW 512
 #define WRUNS 3
@@ -200,6 +201,7 @@ static int ensure_model(const char *dir, const char *type, char *path, size_t n)
     int t = qtype_from_name(type);
     SynthSpec s;
     if (t < 0 || !synth_type_ok((uint32_t)t) || synth_preset(PRESET, &s) != 0) return -1;
+    s.tokenizer = bench_qwen_vocab(); /* bench/benchvocab.h */
     s.type = (uint32_t)t;
     Err err;
     fprintf(stderr, "bench_llama: writing %s\n", path);

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/benchvocab.h"
 #include "bench/benchproc.h"
 #include "common/util.h"
 #include "formats/qtype.h"
@@ -100,6 +101,7 @@ int main(void) {
         SynthSpec s;
         Err err;
         if (synth_preset("qwen2.5-0.5b", &s) != 0) return 1;
+        s.tokenizer = bench_qwen_vocab(); /* bench/benchvocab.h */
         s.type = Q_F16;
         fprintf(stderr, "bench_qmodel: writing %s\n", model);
         if (synth_write(&s, model, &err) != 0) {

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench/benchvocab.h"
 #include "bench/bandwidth.h"
 #include "bench/benchproc.h"
 #include "bench/gptq_synth.h"
@@ -267,6 +268,7 @@ int main(int argc, char **argv) {
     SynthSpec s;
     Err err;
     if (synth_preset(PRESET, &s)) return fprintf(stderr, "bench_quantfmt: no preset %s\n", PRESET), 1;
+    s.tokenizer = bench_qwen_vocab(); /* bench/benchvocab.h */
 
     /* the models */
     char f16[1100];

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bench/benchvocab.h"
 #include "bench/benchproc.h"
 #include "formats/qtype.h"
 #include "quant/synth.h"
@@ -96,6 +97,7 @@ int main(int argc, char **argv) {
             SynthSpec s;
             Err err;
             if (synth_preset("qwen2.5-0.5b", &s) != 0) return 1;
+            s.tokenizer = bench_qwen_vocab(); /* bench/benchvocab.h */
             s.type = Q_Q8_0;
             fprintf(stderr, "bench_shared: writing %s\n", path);
             if (synth_write(&s, path, &err) != 0) {

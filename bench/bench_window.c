@@ -36,6 +36,7 @@
 #include <omp.h>
 #endif
 
+#include "bench/benchvocab.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "quant/synth.h"
@@ -240,6 +241,7 @@ static const char *model_path(const char *dir, uint32_t type, char *path, size_t
     SynthSpec s;
     Err err;
     if (synth_preset("qwen2.5-0.5b", &s) != 0) return NULL;
+    s.tokenizer = bench_qwen_vocab(); /* bench/benchvocab.h */
     s.type = type;
     fprintf(stderr, "bench_window: writing %s\n", path);
     if (synth_write(&s, path, &err) != 0) {

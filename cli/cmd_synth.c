@@ -10,10 +10,10 @@
 
 static const char USAGE[] =
     "usage: coldtok synth (--preset NAME | --arch ARCH --dims LIST) [--type T] [--seed N]\n"
-    "                     [--std S] -o FILE.gguf\n"
+    "                     [--std S] [--tokenizer tokenizer.json] -o FILE.gguf\n"
     "\n"
-    "Writes a model with seeded random weights and a minimal byte-level vocabulary, loadable by\n"
-    "coldtok and llama.cpp-style readers.\n"
+    "Writes a model with seeded random weights and a minimal byte-level vocabulary (or a real one:\n"
+    "--tokenizer), loadable by coldtok and llama.cpp-style readers.\n"
     "\n"
     "  --preset NAME   real shapes: qwen2.5-0.5b, qwen2.5-1.5b, qwen2.5-7b, llama-3.2-1b, qwen3-0.6b,\n"
     "                  codegemma-7b, gemma-2-2b, gemma-3-1b, qwen3-coder-30b-a3b,\n"
@@ -39,6 +39,8 @@ static const char USAGE[] =
     "                  llama.cpp: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, Q2_K/Q3_K -> Q4_0)\n"
     "  --seed N        random seed (default 1)\n"
     "  --std S         standard deviation of the matrix entries (default 0.02; tiny: 0.05)\n"
+    "  --tokenizer F   write this tokenizer.json's vocabulary, as a model converted from it carries\n"
+    "                  it (padded to the embedding's rows), instead of the minimal one\n"
     "  -o FILE         the GGUF file to write\n";
 
 static int set_dim(SynthSpec *s, const char *kv) {
@@ -82,15 +84,16 @@ static int set_dim(SynthSpec *s, const char *kv) {
 }
 
 int cmd_synth(int argc, char **argv) {
-    enum { PRESET = 1000, ARCH, DIMS, TYPE, SEED, STD };
+    enum { PRESET = 1000, ARCH, DIMS, TYPE, SEED, STD, TOKENIZER };
     static const struct option opts[] = {
         {"preset", required_argument, NULL, PRESET}, {"arch", required_argument, NULL, ARCH},
         {"dims", required_argument, NULL, DIMS},     {"type", required_argument, NULL, TYPE},
         {"seed", required_argument, NULL, SEED},     {"std", required_argument, NULL, STD},
+        {"tokenizer", required_argument, NULL, TOKENIZER},
         {"output", required_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *preset = NULL, *arch = NULL, *dims = NULL, *type = "F16", *out = NULL;
-    const char *seed = NULL, *std = NULL;
+    const char *seed = NULL, *std = NULL, *tokenizer = NULL;
     int c;
     optind = 1;
     opterr = 0;
@@ -102,6 +105,7 @@ int cmd_synth(int argc, char **argv) {
         case TYPE: type = optarg; break;
         case SEED: seed = optarg; break;
         case STD: std = optarg; break;
+        case TOKENIZER: tokenizer = optarg; break;
         case 'o': out = optarg; break;
         case 'h': fputs(USAGE, stdout); return 0;
         default: return cli_option_error("synth", c, argv, opts);
@@ -152,6 +156,7 @@ int cmd_synth(int argc, char **argv) {
     if (cli_make_parent("synth", out)) return 1;
     Err err;
     double t0 = now_seconds();
+    s.tokenizer = tokenizer;
     if (synth_write(&s, out, &err) != 0) return cli_fail("synth", "%s", err.msg);
     fprintf(stderr, "coldtok synth: wrote %s (%s, %s, %d layers, n_embd %d, n_ff %d, heads %d/%d x %d, "
             "vocab %d%s) in %.1f s\n", out, arch_name(s.arch), qtype_name(s.type), s.n_layer, s.n_embd,

@@ -11,6 +11,7 @@
 #include "formats/gguf_write.h"
 #include "formats/hfnames.h"
 #include "formats/qtype.h"
+#include "tokenizer/tokconv.h"
 #include "model/config_gguf.h"
 #include "model/rope_scaling.h"
 #include "quant/quantize.h"
@@ -232,6 +233,29 @@ static void write_vocab(GgufWriter *w, int n_vocab, const char *pre) {
     free(type);
 }
 
+/* A tokenizer.json's vocabulary as tokconv converts it (padded to n_vocab rows). */
+static int write_real_vocab(GgufWriter *w, const char *tokenizer, int n_vocab, const char *path,
+                            Err *err) {
+    TokConvKv *kvs = NULL;
+    char *note = NULL;
+    int n = tokconv_from_json(tokenizer, n_vocab, &kvs, &note, err), bad = n <= 0;
+    if (n == 0) err_set(err, "%s: its tokenizer %s cannot be written: %s", path, tokenizer, note ? note : "?");
+    for (int i = 0; i < n && !bad; i++) { /* more tokens than rows: a file no reader would take */
+        uint64_t count = 0;
+        if (!strcmp(kvs[i].key, "tokenizer.ggml.tokens") && kvs[i].val.len >= 12)
+            memcpy(&count, kvs[i].val.data + 4, 8); /* the element type, then the count */
+        if (count > (uint64_t)n_vocab)
+            bad = err_set(err, "%s: its tokenizer %s has %llu tokens, more than the %d rows of the embedding",
+                          path, tokenizer, (unsigned long long)count, n_vocab);
+    }
+    for (int i = 0; i < n && !bad; i++)
+        if (strcmp(kvs[i].key, "tokenizer.huggingface.json")) /* 11 MB that no reader here needs */
+            gw_kv_raw(w, kvs[i].key, kvs[i].type, kvs[i].val.data, kvs[i].val.len);
+    if (n > 0) tokconv_free(kvs, n);
+    free(note);
+    return bad ? -1 : 0;
+}
+
 static int check_spec(const SynthSpec *s, const char *path, Err *err) {
     if (!synth_type_ok(s->type))
         return err_set(err, "%s: synth cannot write %s matrices", path,
@@ -357,7 +381,12 @@ int synth_write(const SynthSpec *s, const char *path, Err *err) {
     config_to_gguf(&c, "coldtok synth", CONFIG_KEYS_SYNTH, meta);
     gm_write(meta, w);
     gm_free(meta);
-    write_vocab(w, s->n_vocab, s->arch == ARCH_LLAMA ? "llama-bpe" : "qwen2");
+    if (!s->tokenizer) {
+        write_vocab(w, s->n_vocab, s->arch == ARCH_LLAMA ? "llama-bpe" : "qwen2");
+    } else if (write_real_vocab(w, s->tokenizer, s->n_vocab, path, err)) {
+        gw_free(w);
+        return -1;
+    }
     const int64_t X = a->moe ? s->n_expert : 0, FE = s->n_ff_exp, FS = s->n_ff_shexp;
 
     /* tensors in llama.cpp's order; the optional ones a family requires (model/arch.h) */

@@ -8,7 +8,9 @@
  * soft-cap and local RoPE keys of gemma2/gemma3 (llama.cpp's names),
  * and a minimal byte-level BPE vocabulary ("gpt2" model: the 256 byte tokens, a few merges,
  * <|endoftext|> as BOS/EOS, the rest of n_vocab filled with unused placeholder tokens) so the model
- * and its tokenizer load like a real one.
+ * and its tokenizer load like a real one; or, with SynthSpec.tokenizer, a real tokenizer.json's
+ * vocabulary as a converted model carries it (tokenizer/tokconv.h), so that loading the file costs
+ * what loading a real model of that shape costs.
  * Weights: matrices uniform with standard deviation `std` (quantized to `type`), norm weights
  * 1 + uniform(std 0.1), biases uniform(std 0.1). Uniform rather than normal keeps writing a 7B-shaped
  * file fast; the forward pass does not care.
@@ -22,7 +24,8 @@
  * F32 gate; the expert keys (model/config_gguf.h) say n_expert, n_expert_used, n_ff_exp and
  * n_ff_shexp. n_ff is then only the expert_feed_forward default llama.cpp files carry.
  *
- * Errors: synth_write returns -1 with one line in *err (bad dims, unsupported type, I/O). */
+ * Errors: synth_write returns -1 with one line in *err (bad dims, unsupported type, a tokenizer
+ * that cannot be read or expressed, I/O). */
 #ifndef COLDTOK_SYNTH_H
 #define COLDTOK_SYNTH_H
 
@@ -73,6 +76,8 @@ typedef struct {
                      * Granite-Code); the ones it requires are always written */
     /* granite's multipliers (0: 1); written as its GGUF keys */
     float embd_scale, attn_scale, residual_scale, logit_scale;
+    const char *tokenizer; /* a tokenizer.json whose vocabulary the file carries (padded to n_vocab;
+                            * it may not have more tokens); NULL: the minimal vocabulary */
 } SynthSpec;
 
 /* Fills *s with a preset's shapes ("qwen2.5-0.5b", "qwen2.5-1.5b", "qwen2.5-7b", "llama-3.2-1b",
