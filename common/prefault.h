@@ -11,7 +11,7 @@
  *
  * prefault_start copies the ranges and returns a handle, or NULL when there is nothing to do (no
  * bytes, or no thread could be made: the caller loses nothing but the head start).
- * prefault_stop tells the thread to stop, waits for it (at most the time of a few pages), frees
+ * prefault_stop tells the thread to stop, waits for it (it looks every 64 pages), frees
  * the handle and returns how many pages the thread read; it must be called before the memory is
  * unmapped. NULL is accepted (0). prefault_pages_done: the pages read so far. */
 #ifndef COLDTOK_PREFAULT_H
