@@ -28,7 +28,7 @@ void tok_arena_reserve(Tokenizer *t, size_t extra) {
     char *d = tok_bulk_alloc(cap);
     if (a->data) memcpy(d, a->data, a->len);
     d[a->len] = '\0';
-    tok_bulk_free(a->data);
+    free(a->data);
     a->data = d, a->cap = cap;
 }
 
@@ -180,8 +180,8 @@ int tok_finish(Tokenizer *t, Err *err) {
 void tok_free(Tokenizer *t) {
     if (!t) return;
     free(t->path);
-    tok_bulk_free(t->arena.data);
-    tok_bulk_free(t->piece_off); /* and the other four arrays: tok_alloc_table */
+    free(t->arena.data);
+    free(t->piece_off); /* and the other four arrays: tok_alloc_table */
     free(t->scores);
     strmap_free(&t->piece_map);
     strmap_free(&t->added_map);

@@ -311,7 +311,7 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
     /* done with the file's list: freed now, not with the rest, so it is not held while the
      * merges' tables are made (4 MB less at the load's peak); tj has no vocab from here on
      * (tokjson_vocab_id is tokconv's, which reads the list without this function) */
-    tok_bulk_free(tj->vocab);
+    free(tj->vocab);
     tj->vocab = NULL, tj->n_vocab = 0;
     for (size_t k = 0; k < nv; k++) {
         if (k + 8 < nv) strmap_prefetch(&t->piece_map, ve[k + 8].h);
@@ -321,7 +321,7 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
             err_set(err, "%s: vocab lists \"%s\" twice (ids %d and %d)", t->path,
                     tok_shown(t->arena.data + ve[k].off, ve[k].len, sh, sizeof sh),
                     t->piece_map.slots[e].val, id);
-            tok_bulk_free(ve);
+            free(ve);
             return -1;
         }
         if (t->flags[id] & TOK_UNUSED) {
@@ -330,7 +330,7 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
             t->flags[id] = 0;
         }
     }
-    tok_bulk_free(ve);
+    free(ve);
 
     /* options */
     t->byte_fallback = tj->byte_fallback;
@@ -418,7 +418,7 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
                     : strmap_find_hashed(pm, ar, joined.data + q[j].joff, q[j].jlen, q[j].h[2]);
                 if (ea < 0 || eb < 0 || en < 0) {
                     buf_free(&joined);
-                    tok_bulk_free(pe);
+                    free(pe);
                     return err_set(err,
                                    "%s: merges[%zu] uses a token that is not in the vocabulary",
                                    t->path, mj->index);
@@ -435,7 +435,7 @@ static int load_model(Tokenizer *t, TokJson *tj, Err *err) {
     }
     buf_free(&joined);
     pairmap_put_all(&t->merges, pe, rank);
-    tok_bulk_free(pe);
+    free(pe);
 
     /* added tokens */
     t->n_added = (int)tj->n_added;

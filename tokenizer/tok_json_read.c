@@ -114,7 +114,7 @@ static void cj_arena_free(struct CjArena *a) {
     if (!a) return;
     for (CjChunk *c = a->head, *next; c; c = next) {
         next = c->next;
-        tok_bulk_free(c);
+        free(c);
     }
     free(a);
 }
@@ -212,9 +212,9 @@ int tokjson_open(TokJson *tj, const char *path, Err *err) {
 }
 
 void tokjson_close(TokJson *tj) {
-    tok_bulk_free(tj->vocab);
+    free(tj->vocab);
     free(tj->added);
-    tok_bulk_free(tj->merges);
+    free(tj->merges);
     json_decref(tj->root);
     cj_arena_free(tj->cj_arena); /* cj_vocab's and cj_merges' nodes */
     if (tj->index.slots) strmap_free(&tj->index);

@@ -33,8 +33,6 @@ void *tok_bulk_alloc(size_t bytes) {
     return p;
 }
 
-void tok_bulk_free(void *p) { free(p); }
-
 /* ---- StrMap ---- */
 
 static StrEnt *strmap_alloc(size_t cap) {
@@ -51,7 +49,7 @@ void strmap_init(StrMap *m, size_t expect) {
 }
 
 void strmap_free(StrMap *m) {
-    tok_bulk_free(m->slots);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -88,7 +86,7 @@ static void strmap_grow(StrMap *m, const char *arena) {
         if (old[i].len != UINT32_MAX)
             strmap_place(m, tok_hash(arena + old[i].off, old[i].len), old[i].off, old[i].len,
                          old[i].val);
-    tok_bulk_free(old);
+    free(old);
 }
 
 long strmap_add(StrMap *m, const char *arena, uint32_t off, uint32_t len, int32_t val) {
@@ -123,7 +121,7 @@ void pairmap_init(PairMap *m, size_t expect) {
 }
 
 void pairmap_free(PairMap *m) {
-    tok_bulk_free(m->slots);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -178,7 +176,7 @@ void pairmap_put_all(PairMap *m, const PairEnt *e, size_t n) {
         if (m->slots[j].key == UINT64_MAX) m->n++;
         m->slots[j] = sorted[i];
     }
-    tok_bulk_free(sorted);
+    free(sorted);
 }
 
 /* ---- Trie: nodes are numbers, edges a hash map (node, byte) -> child ---- */

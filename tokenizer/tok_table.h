@@ -17,12 +17,11 @@
  * written, and in a VM with shadow page tables a fault costs ~15 us: a first load of Qwen3's
  * tokenizer.json took ~5000 of them (150 ms; 80 ms in huge pages). Also fewer TLB misses for the
  * random accesses of a hash table. Not zeroed; never NULL (xmalloc's rule); a malloc block
- * (realloc and free work on it); tok_bulk_free is free. Nothing is kept between loads: a
+ * (realloc and free work on it; free gives it back). Nothing is kept between loads: a
  * process-wide cache of freed blocks made a second load in one process 10-12 ms faster (the
  * kernel zeroes new huge pages) and a process's first load no faster, so it was dropped. */
 #define TOK_BULK_MIN ((size_t)512 << 10)
 void *tok_bulk_alloc(size_t bytes);
-void tok_bulk_free(void *p);
 
 /* ---- hash maps ---- */
 
